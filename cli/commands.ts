@@ -1,0 +1,8 @@
+/**
+ * The command table: one line per subcommand, each loading its module lazily.
+ * Add a command here and nowhere else.
+ */
+import { registerCommand } from './main.js';
+
+// Commands are registered below as their modules land.
+void registerCommand;

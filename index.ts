@@ -1,0 +1,2 @@
+/** Public API of the vipflow package. */
+export { createLogger, silentLogger, type Logger } from './infra/logger.js';

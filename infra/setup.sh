@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for vipflow: the Debian packages that the
+# daemon, the demo lab and the tests use, then the npm dependencies and the
+# build. Idempotent; run as root (the lab needs network namespaces).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "infra/setup.sh: run as root (apt-get and network namespaces need it)" >&2
+  exit 1
+fi
+
+# Real peers and tools, from Debian:
+#   iproute2, nftables  network namespaces, veth, bridges, packet-drop rules for the lab
+#   keepalived          the reference VRRP implementation we interoperate with and benchmark against
+#   nats-server         JetStream for the event stream
+#   nginx-light         the service the demo keeps highly available
+#   tcpdump, tshark     packet captures for fixtures, tests and failover benchmarks
+#   iputils-arping      checks of gratuitous ARP in the lab
+#   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping procps g++ make python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's keepalived and nginx packages start system services on install;
+# vipflow's lab runs its own instances inside namespaces, so stop those.
+for svc in keepalived nginx; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
+
+npm ci --no-audit --no-fund
+npm run build
