@@ -1,0 +1,161 @@
+/**
+ * VRRP advertisement decoding: syntax only, like FRR's vrrp_pkt_parse_datagram.
+ * Whether the VRID, priority, interval, addresses or authentication suit the local
+ * router is the caller's decision (RFC 5798 §7.1 steps after the checksum).
+ * Decoding never throws: every input maps to a {@link DecodeResult}.
+ */
+import { sumWords, verifies } from './checksum.js';
+import { checkIpv4Header, parseIpv4Header, type Ipv4Header, type Ipv4HeaderErrorKind } from './ipv4-header.js';
+import {
+  IPPROTO_VRRP,
+  type ChecksumAcceptance,
+  type ChecksumVariant,
+  type DecodeErrorKind,
+  type DecodeOptions,
+  type DecodeResult,
+  type PacketContext,
+  type VrrpAdvert,
+} from './types.js';
+
+/** Fixed header bytes common to both versions; VRRPv2 adds 8 bytes of Authentication Data after the addresses. */
+export const VRRP_HEADER_LENGTH = 8;
+export const VRRP_V2_AUTH_LENGTH = 8;
+
+/**
+ * Decodes one VRRP message (the IP payload only).
+ *
+ * @param message the VRRP bytes; not retained (addresses are copied out).
+ * @param context the IP source and destination. Their length selects the family
+ *   (4: IPv4, 16: IPv6) and they feed the VRRPv3 pseudo-header checksum.
+ * @param options which VRRPv3/IPv4 checksum variants to accept (default either).
+ * @returns `{ ok: true, packet, checksumVariant }` with the variant the packet used,
+ *   or `{ ok: false, error: { kind, detail } }`. Checks, in order: length ≥ 8
+ *   ('short-buffer'), version 2 or 3 ('bad-version'), type 1 ('bad-type'), a valid
+ *   context and no VRRPv2 over IPv6 ('family-mismatch'), exact length for Count IPvX
+ *   Addr ('address-count-mismatch'), checksum ('bad-checksum'), VRID ≠ 0
+ *   ('vrid-zero'), interval ≠ 0 ('bad-interval'), v2 Auth Type 0/1
+ *   ('unsupported-auth-type' for 2, 'unknown-auth-type' above).
+ *   Both versions decode in any context: the version is reported, the caller decides.
+ *   A Count of 0 is accepted (RFC 5798 asks for ≥ 1, but the length is consistent
+ *   and refusing it is a policy decision). The VRRPv3 reserved bits are ignored
+ *   (RFC 5798 §5.2.5), so re-encoding clears them.
+ */
+export function decodeVrrp(message: Uint8Array, context: PacketContext, options?: DecodeOptions): DecodeResult {
+  const alen = context.source.length;
+  if ((alen !== 4 && alen !== 16) || context.destination.length !== alen) {
+    return fail('family-mismatch', `context addresses of ${context.source.length} and ${context.destination.length} bytes; expected two of 4 or two of 16`);
+  }
+  const addressSum = sumWords(context.source, 0, alen) + sumWords(context.destination, 0, alen);
+  return decodeMessage(message, 0, message.length, alen, addressSum, options?.checksum ?? 'either');
+}
+
+export type DatagramErrorKind = Ipv4HeaderErrorKind | 'not-vrrp' | DecodeErrorKind;
+
+export type DatagramResult =
+  | { readonly ok: true; readonly header: Ipv4Header; readonly packet: VrrpAdvert; readonly checksumVariant: ChecksumVariant }
+  | { readonly ok: false; readonly error: { readonly kind: DatagramErrorKind; readonly detail: string } };
+
+/**
+ * Decodes what a raw IPv4 socket delivers: the IPv4 header (see parseIpv4Header),
+ * protocol 112 ('not-vrrp' otherwise, e.g. 51 for an AH-wrapped VRRPv2 advert),
+ * then the VRRP message with the header's addresses as context. Never throws.
+ */
+export function decodeIpv4Datagram(datagram: Uint8Array, options?: DecodeOptions): DatagramResult {
+  const check = checkIpv4Header(datagram);
+  if (!check.ok) return check;
+  const protocol = datagram[9]!;
+  if (protocol !== IPPROTO_VRRP) return fail('not-vrrp', `IP protocol ${protocol}, VRRP is ${IPPROTO_VRRP}`);
+  const decoded = decodeMessage(datagram, check.headerLength, datagram.length, 4, sumWords(datagram, 12, 20), options?.checksum ?? 'either');
+  if (!decoded.ok) return decoded;
+  const parsed = parseIpv4Header(datagram);
+  if (!parsed.ok) return parsed; /* unreachable: checkIpv4Header passed */
+  return { ok: true, header: parsed.header, packet: decoded.packet, checksumVariant: decoded.checksumVariant };
+}
+
+function decodeMessage(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  alen: number,
+  addressSum: number,
+  accept: ChecksumAcceptance,
+): DecodeResult {
+  const length = end - start;
+  if (length < VRRP_HEADER_LENGTH) return fail('short-buffer', `${length} bytes, a VRRP header needs ${VRRP_HEADER_LENGTH}`);
+  const b0 = buf[start]!;
+  const version = b0 >> 4;
+  if (version !== 2 && version !== 3) return fail('bad-version', `version ${version}, expected 2 or 3`);
+  if ((b0 & 0x0f) !== 1) return fail('bad-type', `type ${b0 & 0x0f}, only 1 (ADVERTISEMENT) is defined`);
+  if (version === 2 && alen !== 4) return fail('family-mismatch', 'VRRPv2 received over IPv6; VRRPv2 is IPv4 only');
+  const count = buf[start + 3]!;
+  const expected = VRRP_HEADER_LENGTH + count * alen + (version === 2 ? VRRP_V2_AUTH_LENGTH : 0);
+  if (length !== expected) {
+    return fail('address-count-mismatch', `${length} bytes, but ${count} IPv${alen === 4 ? 4 : 6} address(es) in VRRPv${version} make ${expected}`);
+  }
+
+  const sum = sumWords(buf, start, end);
+  let checksumVariant: ChecksumVariant;
+  if (version === 2) {
+    if (!verifies(sum, 0)) return badChecksum(buf, start, 'VRRPv2 (no pseudo-header)');
+    checksumVariant = 'without-pseudo-header';
+  } else {
+    const pseudo = addressSum + IPPROTO_VRRP + length;
+    if (alen === 16 || accept === 'with-pseudo-header') {
+      if (!verifies(sum, pseudo)) return badChecksum(buf, start, 'VRRPv3 with pseudo-header');
+      checksumVariant = 'with-pseudo-header';
+    } else if (accept === 'without-pseudo-header') {
+      if (!verifies(sum, 0)) return badChecksum(buf, start, 'VRRPv3 without pseudo-header');
+      checksumVariant = 'without-pseudo-header';
+    } else if (verifies(sum, pseudo)) {
+      checksumVariant = 'with-pseudo-header';
+    } else if (verifies(sum, 0)) {
+      checksumVariant = 'without-pseudo-header';
+    } else {
+      return badChecksum(buf, start, 'VRRPv3 with or without pseudo-header');
+    }
+  }
+
+  const vrid = buf[start + 1]!;
+  if (vrid === 0) return fail('vrid-zero', 'VRID 0; valid VRIDs are 1..255');
+  const priority = buf[start + 2]!;
+  const addresses = copyAddresses(buf, start + VRRP_HEADER_LENGTH, count, alen);
+
+  if (version === 2) {
+    const advertIntervalSec = buf[start + 5]!;
+    if (advertIntervalSec === 0) return fail('bad-interval', 'Adver Int 0 seconds; must be at least 1');
+    const authCode = buf[start + 4]!;
+    if (authCode === 2) return fail('unsupported-auth-type', 'Auth Type 2 (IP Authentication Header) is obsolete (RFC 3768) and not supported');
+    if (authCode > 2) return fail('unknown-auth-type', `Auth Type ${authCode}; known types are 0 (none) and 1 (simple password)`);
+    const authStart = end - VRRP_V2_AUTH_LENGTH;
+    const authData = new Uint8Array(VRRP_V2_AUTH_LENGTH);
+    for (let i = 0; i < VRRP_V2_AUTH_LENGTH; i++) authData[i] = buf[authStart + i]!;
+    return {
+      ok: true,
+      packet: { version: 2, vrid, priority, advertIntervalSec, authType: authCode === 0 ? 'none' : 'simple', authData, addresses },
+      checksumVariant,
+    };
+  }
+  const maxAdvertIntervalCs = ((buf[start + 4]! & 0x0f) << 8) | buf[start + 5]!;
+  if (maxAdvertIntervalCs === 0) return fail('bad-interval', 'Max Adver Int 0 centiseconds; must be 1..4095');
+  return { ok: true, packet: { version: 3, vrid, priority, maxAdvertIntervalCs, addresses }, checksumVariant };
+}
+
+/** One copy of the address block, then views into it: decode must not alias a receive buffer the caller will reuse. */
+function copyAddresses(buf: Uint8Array, at: number, count: number, alen: number): Uint8Array[] {
+  const addresses = new Array<Uint8Array>(count);
+  if (count === 0) return addresses;
+  const bytes = count * alen;
+  const block = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) block[i] = buf[at + i]!;
+  for (let k = 0; k < count; k++) addresses[k] = block.subarray(k * alen, (k + 1) * alen);
+  return addresses;
+}
+
+function badChecksum(buf: Uint8Array, start: number, variant: string): { ok: false; error: { kind: 'bad-checksum'; detail: string } } {
+  const field = (buf[start + 6]! << 8) | buf[start + 7]!;
+  return fail('bad-checksum', `checksum 0x${field.toString(16).padStart(4, '0')} does not verify as ${variant}`);
+}
+
+function fail<K extends string>(kind: K, detail: string): { ok: false; error: { kind: K; detail: string } } {
+  return { ok: false, error: { kind, detail } };
+}
