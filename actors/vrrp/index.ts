@@ -1,0 +1,14 @@
+export { vrrpMachine, type VrrpMachine } from './machine.js';
+export { createVrrpInstance, systemClock, type VrrpActor, type VrrpClock, type VrrpInstanceOptions } from './instance.js';
+export {
+  compareAddresses,
+  effectivePriorityOf,
+  formatAddress,
+  initialMasterHintMs,
+  masterDownIntervalMs,
+  skewTimeMs,
+  PRIORITY_OWNER,
+  PRIORITY_STOP,
+} from './timing.js';
+export { validateInput } from './context.js';
+export type * from './types.js';

@@ -1,0 +1,68 @@
+/**
+ * Creating a running VRRP instance actor on a given clock.
+ */
+import { createActor, type Actor } from 'xstate';
+import type { Logger } from '../../infra/logger.js';
+import { validateInput } from './context.js';
+import { vrrpMachine } from './machine.js';
+import { formatAddress } from './timing.js';
+import type { VrrpInput } from './types.js';
+
+/**
+ * The clock that drives an instance: XState's Clock plus a reading. xstate's
+ * SimulatedClock and sim/'s VirtualClock both fit; {@link systemClock} is real time.
+ */
+export interface VrrpClock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+  now(): number;
+}
+
+/** Real time (monotonic ms) with the host's timers. */
+export const systemClock: VrrpClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+  now: () => performance.now(),
+};
+
+export type VrrpActor = Actor<typeof vrrpMachine>;
+
+export interface VrrpInstanceOptions {
+  clock: VrrpClock;
+  /** When given, transitions and warnings are logged on a child logger ({ instance, vrid }). */
+  logger?: Logger;
+}
+
+/**
+ * Creates (but does not start) an instance actor. Call `actor.start()` to run the
+ * machine, then send `{ type: 'START' }` to leave Initialize. Subscribe to commands
+ * with `actor.on('send-advert', ...)` etc. before sending START.
+ *
+ * Throws a TypeError on an input the configuration layer should have rejected
+ * (a programmer error, not a runtime condition).
+ */
+export function createVrrpInstance(input: VrrpInput, options: VrrpInstanceOptions): VrrpActor {
+  const problems = validateInput(input);
+  if (problems.length > 0) throw new TypeError(`vrrp instance ${input.name}: ${problems.join('; ')}`);
+  const clock = options.clock;
+  const actor = createActor(vrrpMachine, { clock, input: { ...input, now: () => clock.now() } });
+  if (options.logger) {
+    const log = options.logger.child({ instance: input.name, vrid: input.vrid });
+    actor.on('transition', (e) =>
+      log.info(
+        {
+          from: e.from,
+          to: e.to,
+          reason: e.reason,
+          effectivePriority: e.effectivePriority,
+          basePriority: e.basePriority,
+          master: e.masterAddress ? formatAddress(e.masterAddress) : undefined,
+          at: e.at,
+        },
+        'vrrp transition',
+      ),
+    );
+    actor.on('warning', (e) => log.warn({ code: e.code, ...e.detail }, e.message));
+  }
+  return actor;
+}

@@ -1,0 +1,485 @@
+/**
+ * The VRRP instance state machine (RFC 5798 §6.4, updated by RFC 9568), with the
+ * keepalived behaviours vipflow must reproduce to interoperate: tracked-object
+ * weights and Fault, preempt_delay, `state MASTER` as a hint, re-announcing on a
+ * lower-priority advert (garp_lower_prio), v2 interval checks.
+ *
+ * Pure: the machine only emits commands (send-advert, add-addresses, ...). Timers
+ * are `after` transitions on the actor's clock, with durations from `delays` below
+ * and the formulas in timing.ts.
+ *
+ * Reading guide: the `states` block at the bottom is the event table: for every
+ * state, every event it reacts to and the ordered list of guarded reactions.
+ * Anything not listed is ignored in that state.
+ */
+import { and, enqueueActions, setup, stateIn } from 'xstate';
+import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
+import {
+  centisecondsToMs,
+  compareAddresses,
+  formatAddress,
+  initialMasterHintMs,
+  masterDownIntervalMs,
+  PRIORITY_STOP,
+  skewTimeMs,
+} from './timing.js';
+import type {
+  AdvertEvent,
+  TransitionReason,
+  VrrpCommand,
+  VrrpContext,
+  VrrpEvent,
+  VrrpMachineInput,
+  VrrpStateName,
+} from './types.js';
+
+const PREEMPT_HOLD_ID = 'preemptHold';
+
+interface TransitionParams {
+  from: VrrpStateName;
+  to: VrrpStateName;
+  reason: TransitionReason;
+}
+
+function advertOf(event: VrrpEvent): AdvertEvent | null {
+  return event.type === 'ADVERT' ? event : null;
+}
+
+function timingOf(ctx: VrrpContext, priority = ctx.effectivePriority) {
+  return { version: ctx.version, priority, masterAdverIntervalCs: ctx.masterAdverIntervalCs };
+}
+
+/** Why an advert cannot be used at all, or null when it can (RFC 3768 §7.1, RFC 5798 §7.1 leftovers). */
+function unusableReason(ctx: VrrpContext, ad: AdvertEvent): { code: 'version-mismatch' | 'malformed-advert' | 'interval-mismatch'; message: string } | null {
+  if (ad.version !== ctx.version) return { code: 'version-mismatch', message: `VRRPv${ad.version} advert on a v${ctx.version} instance` };
+  if (!Number.isInteger(ad.priority) || ad.priority < 0 || ad.priority > 255 || !Number.isInteger(ad.intervalCs) || ad.intervalCs < 1)
+    return { code: 'malformed-advert', message: 'advert priority or interval out of range' };
+  // RFC 3768 §7.1: a v2 router MUST discard an advert whose interval differs
+  // from its own (keepalived drops it and logs "advertisement interval mismatch").
+  if (ctx.version === 2 && ad.intervalCs !== ctx.advertIntervalCs)
+    return { code: 'interval-mismatch', message: `advert interval ${ad.intervalCs} cs differs from ours ${ctx.advertIntervalCs} cs: discarded (VRRPv2)` };
+  return null;
+}
+
+/** The priority inputs a TRACK or SET_PRIORITY event would produce (null: nothing to apply). */
+function priorityInputsAfter(ctx: VrrpContext, event: VrrpEvent): PriorityInputs | null {
+  if (event.type === 'TRACK') return withTrack(ctx, event.id, event.up);
+  if (event.type === 'SET_PRIORITY') return withBasePriority(ctx, event.priority);
+  return null;
+}
+
+export const vrrpMachine = setup({
+  types: {
+    context: {} as VrrpContext,
+    events: {} as VrrpEvent,
+    input: {} as VrrpMachineInput,
+    emitted: {} as VrrpCommand,
+  },
+  delays: {
+    /** Adver_Timer: the local Advertisement_Interval. */
+    adverTimer: ({ context }) => centisecondsToMs(context.advertIntervalCs),
+    /** Master_Down_Timer: armed as an absolute deadline so a priority change can move it (keepalived does). */
+    masterDown: ({ context }) => Math.max(0, context.masterDownDeadline - context.now()),
+    /** Master_Down_Timer after a priority-0 advert (RFC 5798 §6.4.2). */
+    skew: ({ context }) => skewTimeMs(timingOf(context)),
+    /** keepalived's preempt_delay hold-off. */
+    preemptDelay: ({ context }) => context.preemptDelayMs,
+  },
+  guards: {
+    hasFault: ({ context }) => context.faultCount > 0,
+    /** RFC 5798 §6.4.1: the address owner goes straight to Master, unless keepalived's `state BACKUP` says otherwise. */
+    startsAsOwner: ({ context }) => isOwner(context) && context.initialState !== 'BACKUP',
+    hintsMaster: ({ context }) => context.initialState === 'MASTER',
+    isUnusableAdvert: ({ context, event }) => {
+      const ad = advertOf(event);
+      return ad !== null && unusableReason(context, ad) !== null;
+    },
+    isPriorityZero: ({ event }) => advertOf(event)?.priority === PRIORITY_STOP,
+    /**
+     * RFC 5798 §6.4.2: a Backup accepts (resets its Master_Down_Timer on) an advert
+     * of priority ≥ its own, or any advert when preempt is off. keepalived's
+     * preempt_delay also accepts lower-priority adverts until the hold-off expires.
+     */
+    backupAccepts: ({ context, event }) => {
+      const ad = advertOf(event);
+      if (!ad) return false;
+      return (
+        !context.preempt ||
+        ad.priority >= context.effectivePriority ||
+        (context.preemptDelayMs > 0 && context.preemptHold !== 'expired')
+      );
+    },
+    /** RFC 5798 §6.4.3: higher priority, or equal priority from a higher primary address. */
+    peerWinsElection: ({ context, event }) => {
+      const ad = advertOf(event);
+      if (!ad) return false;
+      if (ad.priority !== context.effectivePriority) return ad.priority > context.effectivePriority;
+      return compareAddresses(ad.source, context.primaryAddress) > 0;
+    },
+    isOwnAddressAdvert: ({ context, event }) => {
+      const ad = advertOf(event);
+      return ad !== null && ad.priority === context.effectivePriority && compareAddresses(ad.source, context.primaryAddress) === 0;
+    },
+    trackEntersFault: ({ context, event }) => {
+      const next = priorityInputsAfter(context, event);
+      return next !== null && context.faultCount === 0 && next.faultCount > 0;
+    },
+    trackClearsFault: ({ context, event }) => {
+      const next = priorityInputsAfter(context, event);
+      return next !== null && context.faultCount > 0 && next.faultCount === 0;
+    },
+    isListening: stateIn('#vrrp.backup.listening'),
+  },
+  actions: {
+    sendAdvert: enqueueActions(({ context, enqueue }) => {
+      enqueue(({ context: c }) => {
+        c.stats.advertsSent++;
+      });
+      enqueue.emit({ type: 'send-advert', priority: context.effectivePriority, intervalCs: context.advertIntervalCs });
+    }),
+    /** RFC 5798 §6.4.3 shutdown / keepalived leaving Master for Fault: tell backups to take over after Skew_Time. */
+    sendPriorityZero: enqueueActions(({ context, enqueue }) => {
+      enqueue(({ context: c }) => {
+        c.stats.advertsSent++;
+        c.stats.priorityZeroSent++;
+      });
+      enqueue.emit({ type: 'send-advert', priority: PRIORITY_STOP, intervalCs: context.advertIntervalCs });
+    }),
+    addAddresses: enqueueActions(({ context, enqueue }) => {
+      enqueue(({ context: c }) => {
+        c.stats.becameMaster++;
+      });
+      enqueue.emit({ type: 'add-addresses', addresses: context.virtualAddresses });
+      enqueue.emit({ type: 'announce', addresses: context.virtualAddresses, reason: 'became-master' });
+    }),
+    removeAddresses: enqueueActions(({ context, enqueue }) => {
+      enqueue(({ context: c }) => {
+        c.stats.releasedMaster++;
+      });
+      enqueue.emit({ type: 'remove-addresses', addresses: context.virtualAddresses });
+    }),
+    /** keepalived's garp_lower_prio: a lower-priority master exists, so ARP caches may point at it. */
+    announceAgain: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({ type: 'announce', addresses: context.virtualAddresses, reason: 'lower-priority-advert' });
+    }),
+    /** Counting and v3 interval reporting for every advert that passed the screen. */
+    receiveAdvert: enqueueActions(({ context, event, enqueue }) => {
+      const ad = advertOf(event);
+      if (!ad) return;
+      const mismatch = ad.intervalCs !== context.advertIntervalCs;
+      enqueue(({ context: c }) => {
+        c.stats.advertsReceived++;
+        if (ad.priority === PRIORITY_STOP) c.stats.priorityZeroReceived++;
+        if (mismatch) c.stats.intervalMismatches++;
+      });
+      // v3 accepts and learns the interval (RFC 5798 §6.4.2) but SHOULD report the
+      // mismatch; report each new value once instead of once per advert.
+      if (mismatch && context.lastMismatchCs !== ad.intervalCs) {
+        enqueue.assign({ lastMismatchCs: ad.intervalCs });
+        enqueue.emit({
+          type: 'warning',
+          code: 'interval-mismatch',
+          message: `advert interval ${ad.intervalCs} cs from ${formatAddress(ad.source)} differs from ours ${context.advertIntervalCs} cs`,
+          detail: { received: ad.intervalCs, local: context.advertIntervalCs, source: formatAddress(ad.source) },
+        });
+      }
+    }),
+    discardAdvert: enqueueActions(({ context, event, enqueue }) => {
+      const ad = advertOf(event);
+      const why = ad && unusableReason(context, ad);
+      if (!ad || !why) return;
+      const repeat = why.code === 'interval-mismatch' && context.lastMismatchCs === ad.intervalCs;
+      enqueue(({ context: c }) => {
+        c.stats.advertsDiscarded++;
+        if (why.code === 'interval-mismatch') c.stats.intervalMismatches++;
+      });
+      if (repeat) return;
+      if (why.code === 'interval-mismatch') enqueue.assign({ lastMismatchCs: ad.intervalCs });
+      enqueue.emit({ type: 'warning', code: why.code, message: why.message, detail: { source: formatAddress(ad.source), priority: ad.priority, intervalCs: ad.intervalCs } });
+    }),
+    countLowerPriorityDiscarded: ({ context, event }) => {
+      context.stats.lowerPriorityDiscarded++;
+      const ad = advertOf(event);
+      if (ad) context.stats.lastMasterAddress = ad.source;
+    },
+    /** Accepting a master: v3 learns Master_Adver_Interval from it (RFC 5798 §6.4.2), v2 keeps the local one. */
+    learnMaster: enqueueActions(({ context, event, enqueue }) => {
+      const ad = advertOf(event);
+      if (!ad) return;
+      enqueue(({ context: c }) => {
+        c.stats.lastMasterAddress = ad.source;
+        c.stats.lastMasterPriority = ad.priority;
+      });
+      if (context.version === 3 && ad.intervalCs !== context.masterAdverIntervalCs) enqueue.assign({ masterAdverIntervalCs: ad.intervalCs });
+    }),
+    resetMasterInterval: enqueueActions(({ context, enqueue }) => {
+      if (context.masterAdverIntervalCs !== context.advertIntervalCs) enqueue.assign({ masterAdverIntervalCs: context.advertIntervalCs });
+    }),
+    armMasterDown: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ masterDownDeadline: context.now() + masterDownIntervalMs(timingOf(context)) });
+    }),
+    armMasterHint: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ masterDownDeadline: context.now() + initialMasterHintMs(timingOf(context)) });
+    }),
+    /**
+     * keepalived's preempt_delay: the first lower-priority advert a Backup accepts
+     * starts the hold-off; an advert of priority ≥ ours ends it.
+     */
+    updatePreemptHold: enqueueActions(({ context, event, enqueue }) => {
+      const ad = advertOf(event);
+      if (!ad || context.preemptDelayMs <= 0) return;
+      if (ad.priority >= context.effectivePriority) {
+        if (context.preemptHold !== 'idle') {
+          enqueue.cancel(PREEMPT_HOLD_ID);
+          enqueue.assign({ preemptHold: 'idle' });
+        }
+      } else if (context.preemptHold === 'idle') {
+        enqueue.assign({ preemptHold: 'holding' });
+        enqueue.raise({ type: 'PREEMPT_HOLD_EXPIRED' }, { delay: 'preemptDelay', id: PREEMPT_HOLD_ID });
+      }
+    }),
+    expirePreemptHold: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ preemptHold: 'expired' });
+    }),
+    clearPreemptHold: enqueueActions(({ context, enqueue }) => {
+      if (context.preemptHold === 'idle') return;
+      enqueue.cancel(PREEMPT_HOLD_ID);
+      enqueue.assign({ preemptHold: 'idle' });
+    }),
+    /**
+     * Applies TRACK / SET_PRIORITY. With `shiftDeadline` (Backup waiting for the
+     * master) the Master_Down deadline moves by the change of Master_Down_Interval,
+     * as keepalived moves its timer.
+     */
+    applyPriorityInputs: enqueueActions(({ context, event, enqueue }, params: { shiftDeadline: boolean }) => {
+      const next = priorityInputsAfter(context, event);
+      if (next === null) {
+        if (event.type === 'TRACK')
+          enqueue.emit({ type: 'warning', code: 'unknown-track', message: `unknown tracked object ${event.id}`, detail: { id: event.id } });
+        if (event.type === 'SET_PRIORITY')
+          enqueue.emit({ type: 'warning', code: 'invalid-priority', message: `priority ${event.priority} is not 1..255: ignored`, detail: { priority: event.priority } });
+        return;
+      }
+      if (next === context) return;
+      const from = context.effectivePriority;
+      const update: Partial<VrrpContext> = {
+        basePriority: next.basePriority,
+        tracks: next.tracks,
+        effectivePriority: next.effectivePriority,
+        faultCount: next.faultCount,
+      };
+      if (params.shiftDeadline && next.effectivePriority !== from) {
+        const delta = masterDownIntervalMs(timingOf(context, next.effectivePriority)) - masterDownIntervalMs(timingOf(context, from));
+        update.masterDownDeadline = context.masterDownDeadline + delta;
+      }
+      enqueue.assign(update);
+      if (next.effectivePriority !== from)
+        enqueue.emit({ type: 'priority-changed', from, to: next.effectivePriority, basePriority: next.basePriority });
+    }),
+    reportConfigWarnings: enqueueActions(({ context, enqueue }) => {
+      for (const message of context.configWarnings) enqueue.emit({ type: 'warning', code: 'config', message });
+    }),
+    warnOwnAddress: enqueueActions(({ enqueue }) => {
+      enqueue.emit({ type: 'warning', code: 'own-address-advert', message: 'equal-priority advert carrying our own primary address' });
+    }),
+    recordTransition: enqueueActions(({ context, enqueue }, params: TransitionParams) => {
+      enqueue(({ context: c }) => {
+        c.stats.transitions++;
+      });
+      const masterAddress = params.to === 'master' ? context.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
+      enqueue.emit({
+        type: 'transition',
+        from: params.from,
+        to: params.to,
+        reason: params.reason,
+        effectivePriority: context.effectivePriority,
+        basePriority: context.basePriority,
+        ...(masterAddress ? { masterAddress } : {}),
+        at: context.now(),
+      });
+    }),
+  },
+}).createMachine({
+  id: 'vrrp',
+  context: ({ input }) => initialContext(input),
+  initial: 'initialize',
+  states: {
+    // RFC 5798 §6.4.1
+    initialize: {
+      on: {
+        START: [
+          {
+            guard: 'hasFault',
+            target: 'fault',
+            actions: ['reportConfigWarnings', { type: 'recordTransition', params: { from: 'initialize', to: 'fault', reason: 'startup-fault' } }],
+          },
+          {
+            guard: 'startsAsOwner',
+            target: 'master',
+            actions: ['reportConfigWarnings', { type: 'recordTransition', params: { from: 'initialize', to: 'master', reason: 'address-owner' } }],
+          },
+          {
+            guard: 'hintsMaster',
+            target: 'backup',
+            actions: ['reportConfigWarnings', 'armMasterHint', { type: 'recordTransition', params: { from: 'initialize', to: 'backup', reason: 'startup' } }],
+          },
+          {
+            target: 'backup',
+            actions: ['reportConfigWarnings', 'armMasterDown', { type: 'recordTransition', params: { from: 'initialize', to: 'backup', reason: 'startup' } }],
+          },
+        ],
+        TRACK: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        SET_PRIORITY: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        SHUTDOWN: { target: 'stopped' },
+      },
+    },
+
+    // RFC 5798 §6.4.2
+    backup: {
+      initial: 'listening',
+      exit: ['clearPreemptHold'],
+      states: {
+        listening: {
+          after: {
+            masterDown: {
+              target: '#vrrp.master',
+              actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'master-down-timer' } }],
+            },
+          },
+        },
+        skewing: {
+          after: {
+            skew: {
+              target: '#vrrp.master',
+              actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'priority-zero-skew' } }],
+            },
+          },
+        },
+      },
+      on: {
+        ADVERT: [
+          { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
+          { guard: 'isPriorityZero', target: '.skewing', actions: 'receiveAdvert' },
+          {
+            guard: 'backupAccepts',
+            target: '.listening',
+            actions: ['receiveAdvert', 'learnMaster', 'updatePreemptHold', 'armMasterDown'],
+          },
+          // Preempting: ignore the lower-priority master; the running timer makes us Master.
+          { actions: ['receiveAdvert', 'countLowerPriorityDiscarded'] },
+        ],
+        PREEMPT_HOLD_EXPIRED: { actions: 'expirePreemptHold' },
+        TRACK: [
+          {
+            guard: 'trackEntersFault',
+            target: 'fault',
+            actions: [
+              { type: 'applyPriorityInputs', params: { shiftDeadline: false } },
+              { type: 'recordTransition', params: { from: 'backup', to: 'fault', reason: 'track-fault' } },
+            ],
+          },
+          { guard: 'isListening', target: '.listening', actions: { type: 'applyPriorityInputs', params: { shiftDeadline: true } } },
+          { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        ],
+        SET_PRIORITY: [
+          { guard: 'isListening', target: '.listening', actions: { type: 'applyPriorityInputs', params: { shiftDeadline: true } } },
+          { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        ],
+        SHUTDOWN: {
+          target: 'stopped',
+          actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'stopped', reason: 'shutdown' } }],
+        },
+      },
+    },
+
+    // RFC 5798 §6.4.3
+    master: {
+      entry: ['sendAdvert', 'addAddresses'],
+      initial: 'advertising',
+      states: {
+        advertising: {
+          after: { adverTimer: { target: 'advertising', reenter: true, actions: 'sendAdvert' } },
+        },
+      },
+      on: {
+        ADVERT: [
+          { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
+          // A backup's master left: answer at once so backups do not time out (and reset Adver_Timer).
+          { guard: 'isPriorityZero', target: '.advertising', actions: ['receiveAdvert', 'sendAdvert'] },
+          {
+            guard: 'peerWinsElection',
+            target: 'backup',
+            actions: [
+              'receiveAdvert',
+              'learnMaster',
+              'removeAddresses',
+              'armMasterDown',
+              { type: 'recordTransition', params: { from: 'master', to: 'backup', reason: 'higher-priority-advert' } },
+            ],
+          },
+          { guard: 'isOwnAddressAdvert', actions: ['receiveAdvert', 'warnOwnAddress'] },
+          // A lower-priority master exists (split brain): assert ourselves now rather than
+          // at the next Adver_Timer, and refresh ARP/ND caches (RFC 9568, keepalived garp_lower_prio).
+          { actions: ['receiveAdvert', 'sendAdvert', 'announceAgain'] },
+        ],
+        TRACK: [
+          {
+            guard: 'trackEntersFault',
+            target: 'fault',
+            actions: [
+              { type: 'applyPriorityInputs', params: { shiftDeadline: false } },
+              'sendPriorityZero',
+              'removeAddresses',
+              { type: 'recordTransition', params: { from: 'master', to: 'fault', reason: 'track-fault' } },
+            ],
+          },
+          // A new effective priority goes out with the next advert.
+          { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        ],
+        SET_PRIORITY: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        SHUTDOWN: {
+          target: 'stopped',
+          actions: ['sendPriorityZero', 'removeAddresses', { type: 'recordTransition', params: { from: 'master', to: 'stopped', reason: 'shutdown' } }],
+        },
+      },
+    },
+
+    // keepalived: a weight-0 tracked object is down. Adverts are ignored.
+    fault: {
+      on: {
+        TRACK: [
+          {
+            // Like Initialize: the owner goes back to Master at once, others through Backup.
+            guard: and(['trackClearsFault', 'startsAsOwner']),
+            target: 'master',
+            actions: [
+              { type: 'applyPriorityInputs', params: { shiftDeadline: false } },
+              'resetMasterInterval',
+              { type: 'recordTransition', params: { from: 'fault', to: 'master', reason: 'fault-cleared' } },
+            ],
+          },
+          {
+            guard: 'trackClearsFault',
+            target: 'backup',
+            actions: [
+              { type: 'applyPriorityInputs', params: { shiftDeadline: false } },
+              'resetMasterInterval',
+              'armMasterDown',
+              { type: 'recordTransition', params: { from: 'fault', to: 'backup', reason: 'fault-cleared' } },
+            ],
+          },
+          { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        ],
+        SET_PRIORITY: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        SHUTDOWN: {
+          target: 'stopped',
+          actions: [{ type: 'recordTransition', params: { from: 'fault', to: 'stopped', reason: 'shutdown' } }],
+        },
+      },
+    },
+
+    stopped: { type: 'final' },
+  },
+});
+
+export type VrrpMachine = typeof vrrpMachine;

@@ -1,0 +1,93 @@
+/**
+ * RFC timing and election arithmetic, in one place. All durations are exact
+ * (fractional) milliseconds: at 1 s adverts and priority 100 the
+ * Master_Down_Interval is 3609.375 ms, not 3609 or 3610.
+ */
+import type { TrackedObject, VrrpVersion } from './types.js';
+
+export const PRIORITY_OWNER = 255;
+export const PRIORITY_STOP = 0;
+
+export function centisecondsToMs(cs: number): number {
+  return cs * 10;
+}
+
+interface TimingInput {
+  version: VrrpVersion;
+  /** Priority used in the skew: the effective one (255 for an owner). */
+  priority: number;
+  /** Master_Adver_Interval in centiseconds. */
+  masterAdverIntervalCs: number;
+}
+
+/**
+ * Skew_Time in ms.
+ * v3 (RFC 5798 §6.1, RFC 9568): ((256 − Priority) × Master_Adver_Interval) / 256.
+ * v2 (RFC 3768 §6.1): (256 − Priority) / 256 seconds, independent of the interval;
+ * keepalived computes it the same way for v2.
+ */
+export function skewTimeMs(t: TimingInput): number {
+  const weight = 256 - t.priority;
+  return t.version === 3 ? (weight * centisecondsToMs(t.masterAdverIntervalCs)) / 256 : (weight * 1000) / 256;
+}
+
+/** Master_Down_Interval in ms: 3 × Master_Adver_Interval + Skew_Time. */
+export function masterDownIntervalMs(t: TimingInput): number {
+  return 3 * centisecondsToMs(t.masterAdverIntervalCs) + skewTimeMs(t);
+}
+
+/**
+ * The first Master_Down_Timer of a non-owner configured with keepalived's
+ * `state MASTER`: one advert interval plus the skew of priority 255 (keepalived's
+ * VRRP_TIMER_SKEW_MIN), enough to hear an existing master before taking over.
+ */
+export function initialMasterHintMs(t: Omit<TimingInput, 'priority'>): number {
+  return centisecondsToMs(t.masterAdverIntervalCs) + skewTimeMs({ ...t, priority: PRIORITY_OWNER });
+}
+
+/**
+ * Compares two primary addresses as unsigned big-endian integers (RFC 5798
+ * §6.4.3 tie-break). Returns < 0, 0 or > 0 like a sort comparator. Addresses of
+ * different lengths (never the case within one family) order by length.
+ */
+export function compareAddresses(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * keepalived's effective priority: the base priority plus the weights of tracked
+ * objects (positive weights count while up, negative ones while down), clamped to
+ * 1..254. An address owner (255) is never adjusted.
+ */
+export function effectivePriorityOf(basePriority: number, tracks: readonly TrackedObject[]): number {
+  if (basePriority === PRIORITY_OWNER) return PRIORITY_OWNER;
+  let total = basePriority;
+  for (const t of tracks) {
+    if (t.weight > 0 && t.up) total += t.weight;
+    else if (t.weight < 0 && !t.up) total += t.weight;
+  }
+  return total < 1 ? 1 : total > PRIORITY_OWNER - 1 ? PRIORITY_OWNER - 1 : total;
+}
+
+/** Number of weight-0 tracked objects that are down (the instance is in Fault while > 0). */
+export function faultCountOf(tracks: readonly TrackedObject[]): number {
+  let n = 0;
+  for (const t of tracks) if (t.weight === 0 && !t.up) n++;
+  return n;
+}
+
+export function isValidPriority(p: number): boolean {
+  return Number.isInteger(p) && p >= 1 && p <= PRIORITY_OWNER;
+}
+
+export function formatAddress(a: Uint8Array): string {
+  if (a.length === 4) return a.join('.');
+  const parts: string[] = [];
+  for (let i = 0; i + 1 < a.length; i += 2) parts.push(((a[i]! << 8) | a[i + 1]!).toString(16));
+  return parts.join(':');
+}

@@ -1,0 +1,175 @@
+/**
+ * Types of the VRRP instance machine: what it is created with (input), what it
+ * remembers (context), what it reacts to (events) and what it asks the outside
+ * world to do (commands, emitted with XState's `emit`).
+ *
+ * The machine never touches the network: an adapter turns received packets into
+ * ADVERT events and executes the commands.
+ */
+
+export type AddressFamily = 'ipv4' | 'ipv6';
+export type VrrpVersion = 2 | 3;
+/** keepalived's `state` keyword: only a hint, see {@link VrrpInput.initialState}. */
+export type InitialStateHint = 'MASTER' | 'BACKUP';
+export type VrrpStateName = 'initialize' | 'backup' | 'master' | 'fault' | 'stopped';
+
+/** A tracked object (interface, script, ...) as keepalived weighs it. */
+export interface TrackedObjectInput {
+  id: string;
+  /**
+   * 0: the instance goes to Fault while the object is down.
+   * > 0: added to the priority while the object is up.
+   * < 0: added (so subtracted) while the object is down.
+   */
+  weight: number;
+  /** Initial health; true when omitted. */
+  up?: boolean;
+}
+
+export interface TrackedObject {
+  readonly id: string;
+  readonly weight: number;
+  readonly up: boolean;
+}
+
+export interface VrrpInput {
+  /** Instance name (keepalived's `vrrp_instance NAME`), for logs and events. */
+  name: string;
+  vrid: number;
+  family: AddressFamily;
+  version: VrrpVersion;
+  /** Configured priority 1..255; 255 means address owner. */
+  priority: number;
+  /** Advertisement interval in centiseconds; for v2 a whole number of seconds × 100. */
+  advertIntervalCs: number;
+  /** false is keepalived's `nopreempt`. */
+  preempt: boolean;
+  /** keepalived's `preempt_delay`, in ms; 0 disables it. */
+  preemptDelayMs: number;
+  /** This node's own source address (4 or 16 bytes): decides ties between equal priorities. */
+  primaryAddress: Uint8Array;
+  virtualAddresses: readonly string[];
+  /**
+   * keepalived's `state MASTER|BACKUP`. As keepalived does: MASTER only makes a
+   * non-owner take over after one advert interval (plus the minimal skew) instead of
+   * the full Master_Down_Interval, and forces preempt on / preempt_delay off; BACKUP on
+   * an address owner makes it wait a full Master_Down_Interval in Backup first.
+   */
+  initialState?: InitialStateHint;
+  tracks?: readonly TrackedObjectInput[];
+}
+
+/** Input of the raw machine: the public input plus the clock's reading. */
+export interface VrrpMachineInput extends VrrpInput {
+  /** Current clock time in ms (the same clock that drives the machine's timers). */
+  now: () => number;
+}
+
+export interface VrrpCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  /** Adverts dropped before any protocol decision (wrong version, malformed, v2 interval mismatch). */
+  advertsDiscarded: number;
+  priorityZeroSent: number;
+  priorityZeroReceived: number;
+  /** Lower-priority adverts ignored by a preempting Backup (RFC 5798 §6.4.2). */
+  lowerPriorityDiscarded: number;
+  intervalMismatches: number;
+  transitions: number;
+  becameMaster: number;
+  releasedMaster: number;
+  lastMasterAddress: Uint8Array | null;
+  lastMasterPriority: number | null;
+}
+
+/** Where a Backup stands in keepalived's preempt_delay hold-off. */
+export type PreemptHold = 'idle' | 'holding' | 'expired';
+
+export interface VrrpContext {
+  readonly name: string;
+  readonly vrid: number;
+  readonly family: AddressFamily;
+  readonly version: VrrpVersion;
+  readonly primaryAddress: Uint8Array;
+  readonly virtualAddresses: readonly string[];
+  readonly advertIntervalCs: number;
+  readonly preempt: boolean;
+  readonly preemptDelayMs: number;
+  readonly initialState: InitialStateHint | undefined;
+  readonly now: () => number;
+  basePriority: number;
+  effectivePriority: number;
+  /** Master_Adver_Interval (centiseconds): learned from the master in v3, the local one in v2. */
+  masterAdverIntervalCs: number;
+  tracks: readonly TrackedObject[];
+  /** Number of weight-0 tracked objects that are down: > 0 means Fault. */
+  faultCount: number;
+  /** Absolute clock time at which the Backup's Master_Down_Timer fires. */
+  masterDownDeadline: number;
+  preemptHold: PreemptHold;
+  /** Last received interval reported as a mismatch (reports are rate-limited to changes). */
+  lastMismatchCs: number | null;
+  /** Warnings found in the input, reported once at START. */
+  configWarnings: readonly string[];
+  stats: VrrpCounters;
+}
+
+export interface AdvertEvent {
+  type: 'ADVERT';
+  priority: number;
+  intervalCs: number;
+  /** Source address of the advert (the sender's primary address). */
+  source: Uint8Array;
+  version: VrrpVersion;
+}
+
+export type VrrpEvent =
+  | { type: 'START' }
+  | { type: 'SHUTDOWN' }
+  | AdvertEvent
+  | { type: 'TRACK'; id: string; up: boolean }
+  | { type: 'SET_PRIORITY'; priority: number }
+  /** Internal: keepalived's preempt_delay has elapsed. */
+  | { type: 'PREEMPT_HOLD_EXPIRED' };
+
+export type TransitionReason =
+  | 'address-owner'
+  | 'startup'
+  | 'startup-fault'
+  | 'master-down-timer'
+  | 'priority-zero-skew'
+  | 'higher-priority-advert'
+  | 'track-fault'
+  | 'fault-cleared'
+  | 'shutdown';
+
+export type WarningCode =
+  | 'interval-mismatch'
+  | 'version-mismatch'
+  | 'malformed-advert'
+  | 'own-address-advert'
+  | 'unknown-track'
+  | 'invalid-priority'
+  | 'config';
+
+/** Commands and reports the machine emits; consumers use `actor.on(type, handler)`. */
+export type VrrpCommand =
+  | { type: 'send-advert'; priority: number; intervalCs: number }
+  | { type: 'add-addresses'; addresses: readonly string[] }
+  | { type: 'remove-addresses'; addresses: readonly string[] }
+  /** Gratuitous ARP (IPv4) or unsolicited NA (IPv6) for the virtual addresses. */
+  | { type: 'announce'; addresses: readonly string[]; reason: 'became-master' | 'lower-priority-advert' }
+  | {
+      type: 'transition';
+      from: VrrpStateName;
+      to: VrrpStateName;
+      reason: TransitionReason;
+      effectivePriority: number;
+      basePriority: number;
+      masterAddress?: Uint8Array;
+      at: number;
+    }
+  | { type: 'priority-changed'; from: number; to: number; basePriority: number }
+  | { type: 'warning'; code: WarningCode; message: string; detail?: Record<string, unknown> };
+
+export type VrrpCommandType = VrrpCommand['type'];
