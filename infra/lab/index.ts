@@ -1,0 +1,11 @@
+export { createLab } from './lab.js';
+export type { Lab, LabNode, LabOptions, SpawnedProcess } from './lab.js';
+export { sweepStaleLabs } from './sweep.js';
+export { startKeepalived } from './keepalived.js';
+export type { KeepalivedProcess } from './keepalived.js';
+export { startCapture } from './capture.js';
+export type { Capture, CaptureOptions } from './capture.js';
+export { addDropRule, clearDropRules, listDropRules } from './nft.js';
+export { readAddresses, readNeighbours } from './addresses.js';
+export type { AddressEntry, NeighbourEntry } from './addresses.js';
+export { run, pollUntil, sleep, isAlive } from './run.js';

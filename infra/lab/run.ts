@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to completion with a hard timeout (the child is killed
+ * with SIGKILL when it expires). Never rejects: a spawn failure or timeout
+ * comes back as a non-zero code with the reason in stderr.
+ */
+export function run(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args as string[],
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (!error) return resolve({ code: 0, stdout, stderr });
+        const e = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+        const code = typeof e.code === 'number' ? e.code : 127;
+        const reason = e.killed ? `timed out after ${timeoutMs} ms` : String(e.message);
+        resolve({ code, stdout: stdout ?? '', stderr: `${stderr ?? ''}${stderr ? '\n' : ''}${reason}` });
+      },
+    );
+  });
+}
+
+/** Like run, but throws with the command and its stderr when it fails (lab setup steps). */
+export async function runOrThrow(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<string> {
+  const r = await run(cmd, args, timeoutMs);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Resolves after ms; for bounded polling loops. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` every `intervalMs` until it returns a value or `timeoutMs` passes (then undefined). */
+export async function pollUntil<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs = 25,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(intervalMs);
+  }
+}
+
+/** True while a process with this PID exists (and is not a zombie we can see). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

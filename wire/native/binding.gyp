@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "vipflow_wire",
+      "sources": [
+        "src/addon.c",
+        "src/common.c",
+        "src/raw_socket.c",
+        "src/packet_socket.c",
+        "src/netlink_address.c"
+      ],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,21 @@
+/* vipflow's wire addon: raw VRRP sockets, AF_PACKET frames and rtnetlink
+ * address changes for Node, which has none of them. The TypeScript side is
+ * wire/socket/; nothing else should load this module directly. */
+#include "netlink_address.h"
+#include "packet_socket.h"
+#include "raw_socket.h"
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"rawOpen", NULL, vf_raw_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawSend", NULL, vf_raw_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawClose", NULL, vf_raw_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawRef", NULL, vf_raw_ref, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawIfindex", NULL, vf_raw_ifindex, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"interfaceInfo", NULL, vf_interface_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendFrame", NULL, vf_send_frame, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"changeAddress", NULL, vf_change_address, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

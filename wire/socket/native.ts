@@ -1,0 +1,65 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { repoRoot } from '../../infra/paths.js';
+
+/**
+ * The addon's raw interface (wire/native/src). Only wire/socket and
+ * infra/net use it; everything else goes through their typed wrappers.
+ * Functions that return `string | null` give an errno name or null.
+ */
+export interface NativeRawOptions {
+  family: 4 | 6;
+  ifname: string;
+  netns?: string | undefined;
+  multicast: boolean;
+  hops: number;
+  rcvbuf: number;
+  kernelChecksum: boolean;
+}
+
+export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
+
+export type NativeRawCallback = (
+  err: string | null,
+  datagram?: Buffer,
+  ttl?: number,
+  ifindex?: number,
+  source?: string,
+  destination?: string | null,
+) => void;
+
+export interface NativeAddressChange {
+  op: 'add' | 'del';
+  netns?: string | undefined;
+  ifindex: number;
+  family: 4 | 6;
+  address: string;
+  prefixLen: number;
+  label?: string | undefined;
+  noDad?: boolean | undefined;
+}
+
+export interface NativeWire {
+  rawOpen(options: NativeRawOptions, callback: NativeRawCallback): NativeRawHandle;
+  rawSend(handle: NativeRawHandle, payload: Buffer, destination: string, source: string | null): string | null;
+  rawClose(handle: NativeRawHandle): void;
+  rawRef(handle: NativeRawHandle, on: boolean): void;
+  rawIfindex(handle: NativeRawHandle): number;
+  interfaceInfo(target: { ifname: string; netns?: string | undefined }): { index: number; mac: Buffer };
+  sendFrame(target: { ifname: string; netns?: string | undefined }, frame: Buffer): string | null;
+  changeAddress(change: NativeAddressChange): string | null;
+}
+
+/** Where `npm run build:native` leaves the addon (same path from src and dist). */
+export const nativeAddonPath = join(repoRoot, 'wire', 'native', 'build', 'Release', 'vipflow_wire.node');
+
+let loaded: NativeWire | undefined;
+
+/**
+ * Loads the addon once. Throws (a programmer/setup mistake, not a runtime
+ * condition) when it was not built: run `npm run build:native`.
+ */
+export function nativeWire(): NativeWire {
+  loaded ??= createRequire(import.meta.url)(nativeAddonPath) as NativeWire;
+  return loaded;
+}

@@ -1,0 +1,176 @@
+import type { Logger } from '../../infra/logger.js';
+import { stripIpv4Header } from './ipv4-header.js';
+import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
+import { failureFrom, type SysResult } from './result.js';
+
+/** RFC 5798 section 5.1.1.2 / 5.1.2.2: the VRRP multicast groups. */
+export const VRRP_GROUP_V4 = '224.0.0.18';
+export const VRRP_GROUP_V6 = 'ff02::12';
+
+export interface VrrpSocketOptions {
+  family: 4 | 6;
+  /** The interface to bind to (SO_BINDTODEVICE) and join the group on. */
+  interface: string;
+  /** 'multicast' joins the VRRP group; 'unicast' only receives what is sent to our addresses. */
+  mode: 'multicast' | 'unicast';
+  /** Source address for sends; the kernel's choice for the interface when absent. */
+  sourceAddress?: string;
+  /** Receive buffer in bytes; 16 MB by default (measured: the kernel default drops bursts). */
+  rcvbuf?: number;
+  /** IPv6 only: let the kernel fill and verify the checksum at offset 6. */
+  kernelChecksum?: boolean;
+  /** Named network namespace (/run/netns/NAME) to create the socket in; the current one when absent. */
+  netns?: string;
+  /**
+   * TTL / hop limit for sends. RFC 5798 requires 255; other values exist
+   * only so tests can prove the receive side reads the real value.
+   */
+  hopsForTesting?: number;
+  logger: Logger;
+}
+
+export interface ReceivedPacket {
+  /** The VRRP message (for IPv4 the IP header is already removed). */
+  payload: Buffer;
+  /** IPv4 TTL or IPv6 hop limit from ancillary data; -1 if the kernel gave none. */
+  ttl: number;
+  /** Ingress interface index (in the socket's namespace). */
+  ifindex: number;
+  source: string;
+  /** The packet's destination address (the group, or our unicast address). */
+  destination: string | null;
+  /** process.hrtime.bigint() when the packet reached JavaScript. */
+  receivedAt: bigint;
+}
+
+export interface VrrpSocketStats {
+  received: number;
+  /** IPv4 datagrams whose header could not be stripped (dropped). */
+  malformed: number;
+  receiveErrors: number;
+}
+
+export interface VrrpSocket {
+  readonly family: 4 | 6;
+  readonly ifindex: number;
+  readonly stats: Readonly<VrrpSocketStats>;
+  /** Sets the packet handler (one per socket; a later call replaces it). */
+  onPacket(handler: (packet: ReceivedPacket) => void): void;
+  /** Receive errors (errno names). Without a handler they are logged. */
+  onError(handler: (code: string) => void): void;
+  /**
+   * Sends one VRRP message. `destination` defaults to the VRRP group in
+   * multicast mode and is required in unicast mode. Never throws for
+   * network conditions: the errno name comes back as a value.
+   */
+  send(payload: Buffer, destination?: string): SysResult<void>;
+  /** Whether the socket keeps the event loop alive (it does by default). */
+  ref(on: boolean): void;
+  /** Idempotent. */
+  close(): void;
+}
+
+const DEFAULT_RCVBUF = 16 * 1024 * 1024;
+
+/**
+ * Opens a raw VRRP (IP protocol 112) socket on one interface.
+ * Fails (as a value) with the errno name of the first call that failed,
+ * e.g. ENODEV for an unknown interface or EPERM without CAP_NET_RAW.
+ */
+export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket> {
+  const log = options.logger.child({
+    component: 'vrrp-socket',
+    family: options.family,
+    interface: options.interface,
+    ...(options.netns ? { netns: options.netns } : {}),
+  });
+  const stats: VrrpSocketStats = { received: 0, malformed: 0, receiveErrors: 0 };
+  let packetHandler: ((packet: ReceivedPacket) => void) | undefined;
+  let errorHandler: ((code: string) => void) | undefined;
+  const v4 = options.family === 4;
+
+  const onDatagram: NativeRawCallback = (err, datagram, ttl, ifindex, source, destination) => {
+    if (err !== null) {
+      stats.receiveErrors++;
+      if (errorHandler) errorHandler(err);
+      else log.warn({ code: err }, 'receive error');
+      return;
+    }
+    let payload = datagram!;
+    if (v4) {
+      const stripped = stripIpv4Header(payload);
+      if (!stripped.ok) {
+        stats.malformed++;
+        log.debug({ reason: stripped.reason, source }, 'dropped malformed IPv4 datagram');
+        return;
+      }
+      payload = stripped.payload;
+    }
+    stats.received++;
+    packetHandler?.({
+      payload,
+      ttl: ttl!,
+      ifindex: ifindex!,
+      source: source!,
+      destination: destination ?? null,
+      receivedAt: process.hrtime.bigint(),
+    });
+  };
+
+  const native = nativeWire();
+  let handle: NativeRawHandle;
+  try {
+    handle = native.rawOpen(
+      {
+        family: options.family,
+        ifname: options.interface,
+        netns: options.netns,
+        multicast: options.mode === 'multicast',
+        hops: options.hopsForTesting ?? 255,
+        rcvbuf: options.rcvbuf ?? DEFAULT_RCVBUF,
+        kernelChecksum: options.kernelChecksum ?? false,
+      },
+      onDatagram,
+    );
+  } catch (error) {
+    const failure = failureFrom(error);
+    log.warn({ code: failure.code, err: failure.message }, 'cannot open VRRP socket');
+    return failure;
+  }
+  const ifindex = native.rawIfindex(handle);
+  const group = v4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
+  const source = options.sourceAddress ?? null;
+  let closed = false;
+  log.debug({ ifindex, mode: options.mode }, 'VRRP socket open');
+
+  return {
+    ok: true,
+    value: {
+      family: options.family,
+      ifindex,
+      stats,
+      onPacket(handler) {
+        packetHandler = handler;
+      },
+      onError(handler) {
+        errorHandler = handler;
+      },
+      send(payload, destination) {
+        const to = destination ?? (options.mode === 'multicast' ? group : undefined);
+        if (to === undefined) return { ok: false, code: 'EDESTADDRREQ', message: 'unicast send needs a destination' };
+        const code = closed ? 'EBADF' : native.rawSend(handle, payload, to, source);
+        if (code === null) return { ok: true, value: undefined };
+        return { ok: false, code, message: `sendmsg to ${to}: ${code}` };
+      },
+      ref(on) {
+        if (!closed) native.rawRef(handle, on);
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        native.rawClose(handle);
+        log.debug('VRRP socket closed');
+      },
+    },
+  };
+}
