@@ -1,0 +1,190 @@
+/**
+ * Semantic checks on a validated model: what keepalived itself refuses or
+ * warns about once every keyword has parsed. Each finding points at the
+ * source text when the model came from a file (origins), else at the file.
+ */
+import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
+import type { FieldOrigin } from './keepalived/mapper.js';
+import type { VipflowConfig, VrrpInstance } from './model.js';
+import { inSubnet, parseCidr, type Cidr } from './net.js';
+
+export interface CheckOptions {
+  /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
+  interfaceAddresses?: Readonly<Record<string, readonly string[]>>;
+  /** Origins of model fields by dot-path (from the keepalived loader). */
+  origins?: ReadonlyMap<string, FieldOrigin>;
+  /** File named in diagnostics that have no origin. */
+  file?: string;
+}
+
+class Findings {
+  readonly items: Diagnostic[] = [];
+  constructor(private readonly opts: CheckOptions) {}
+
+  /** The source position of the deepest known prefix of `path`. */
+  at(path: string): SourcePos {
+    const o = this.opts.origins;
+    if (o) {
+      let p = path;
+      for (;;) {
+        const hit = o.get(p);
+        if (hit) return hit.pos;
+        const dot = p.lastIndexOf('.');
+        if (dot < 0) break;
+        p = p.slice(0, dot);
+      }
+    }
+    return { file: this.opts.file ?? '<config>', line: 0, column: 0 };
+  }
+
+  add(severity: Severity, path: string, message: string, extra: { hint?: string; text?: string } = {}): void {
+    const pos = this.at(path);
+    const d: Diagnostic = { severity, file: pos.file, line: pos.line, column: pos.column, message };
+    if (extra.hint !== undefined) d.hint = extra.hint;
+    const text = extra.text ?? this.opts.origins?.get(path)?.text;
+    if (text !== undefined) d.text = text;
+    this.items.push(d);
+  }
+}
+
+function instPath(k: number): string {
+  return `vrrpInstances.${k}`;
+}
+
+/** Whether two instances can share a VRID on one interface (keepalived's exceptions). */
+function canShareVrid(a: VrrpInstance, b: VrrpInstance): boolean {
+  if (a.unicastPeers.length > 0 && b.unicastPeers.length > 0) {
+    const pa = new Set(a.unicastPeers.map((p) => p.address));
+    return !b.unicastPeers.some((p) => pa.has(p.address));
+  }
+  return (a.mcastDstIp ?? '') !== (b.mcastDstIp ?? '');
+}
+
+function checkAdvertInt(f: Findings, inst: VrrpInstance, k: number): void {
+  const v = inst.advertInt;
+  if (inst.version === 2) {
+    if (!Number.isInteger(v) || v < 1 || v > 255) {
+      f.add('error', `${instPath(k)}.advertInt`, `advert_int ${v} is out of range for VRRPv2 (whole seconds 1..255, RFC 3768 5.3.7)`);
+    }
+  } else {
+    const centis = Math.round(v * 100);
+    if (centis < 1 || centis > 4095 || Math.abs(centis - v * 100) > 1e-6) {
+      f.add('error', `${instPath(k)}.advertInt`, `advert_int ${v} is out of range for VRRPv3 (0.01..40.95 s in hundredths, RFC 5798 5.2.7)`);
+    }
+  }
+}
+
+function checkReferences(f: Findings, model: VipflowConfig, owner: { trackScripts: { name: string }[]; trackFiles: { name: string }[]; trackProcesses: { name: string }[] }, path: string): void {
+  const kinds = [
+    ['trackScripts', 'track_script', 'vrrp_script', model.vrrpScripts.map((s) => s.name)],
+    ['trackFiles', 'track_file', 'track_file', model.trackFiles.map((s) => s.name)],
+    ['trackProcesses', 'track_process', 'vrrp_track_process', model.trackProcesses.map((s) => s.name)],
+  ] as const;
+  for (const [key, kw, def, names] of kinds) {
+    const defined = new Set(names);
+    owner[key].forEach((ref, i) => {
+      if (!defined.has(ref.name)) {
+        f.add('error', `${path}.${key}.${i}`, `${kw} '${ref.name}' is not defined by any ${def} block`, { text: ref.name, ...didYouMean(ref.name, names) });
+      }
+    });
+  }
+}
+
+/** Runs every semantic check; returns diagnostics (never throws). */
+export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagnostic[] {
+  const f = new Findings(opts);
+  const ifAddrs = opts.interfaceAddresses;
+  const vridOwners = new Map<string, number>();
+
+  model.vrrpInstances.forEach((inst, k) => {
+    const p = instPath(k);
+    checkAdvertInt(f, inst, k);
+    if (inst.version === 3 && inst.authentication) {
+      f.add('error', `${p}.authentication`, 'authentication is not supported with VRRP version 3 (RFC 5798 removed it); keepalived rejects it');
+    }
+    if (inst.virtualIpaddress.length === 0 && !inst.noVirtualIpaddress) {
+      f.add('warning', p, `vrrp_instance ${inst.name} has no virtual_ipaddress (keepalived refuses such an instance unless no_virtual_ipaddress is set)`);
+    }
+    inst.virtualIpaddress.forEach((vip, i) => {
+      const fam = parseCidr(vip.address)?.family;
+      if (fam !== undefined && fam !== inst.family) {
+        f.add('warning', `${p}.virtualIpaddress.${i}`, `virtual_ipaddress ${vip.address} is IPv${fam} but the instance is IPv${inst.family}; keepalived treats it as excluded`);
+      }
+    });
+    if (inst.state === 'MASTER' && !inst.preempt) {
+      f.add('warning', `${p}.preempt`, `nopreempt has no effect with initial state MASTER (vrrp_instance ${inst.name})`);
+    }
+    // Duplicate VRID: one socket per interface and family carries all of them.
+    const iface = inst.interface ?? model.global.defaultInterface ?? '';
+    const key = `${iface}|${inst.family}|${inst.virtualRouterId}`;
+    const prev = vridOwners.get(key);
+    if (prev !== undefined && !canShareVrid(model.vrrpInstances[prev]!, inst)) {
+      const other = model.vrrpInstances[prev]!;
+      f.add('error', `${p}.virtualRouterId`, `virtual_router_id ${inst.virtualRouterId} on ${iface || 'the default interface'} (IPv${inst.family}) is already used by vrrp_instance ${other.name}`);
+    } else if (prev === undefined) vridOwners.set(key, k);
+
+    if (inst.unicastSrcIp !== undefined) {
+      inst.unicastPeers.forEach((peer, i) => {
+        if (peer.address === inst.unicastSrcIp) f.add('error', `${p}.unicastPeers.${i}`, `unicast_peer ${peer.address} is this instance's own unicast_src_ip`);
+      });
+    }
+    inst.unicastPeers.forEach((peer, i) => {
+      if (peer.minTtl !== undefined && peer.maxTtl !== undefined && peer.minTtl > peer.maxTtl) {
+        f.add('error', `${p}.unicastPeers.${i}`, `unicast_peer ${peer.address}: min_ttl ${peer.minTtl} is above max_ttl ${peer.maxTtl}`);
+      }
+    });
+    checkReferences(f, model, inst, p);
+
+    const known = inst.interface !== undefined ? ifAddrs?.[inst.interface] : undefined;
+    if (known) {
+      const nets = known.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined);
+      let owned = inst.virtualIpaddress.length > 0;
+      inst.virtualIpaddress.forEach((vip, i) => {
+        if (vip.dev !== undefined && vip.dev !== inst.interface) return;
+        if (!nets.some((n) => inSubnet(vip.address, n))) {
+          f.add('warning', `${p}.virtualIpaddress.${i}`, `virtual_ipaddress ${vip.address} is outside every subnet of ${inst.interface} (${known.join(', ') || 'no addresses'})`);
+        }
+        if (!nets.some((n) => n.address === vip.address)) owned = false;
+      });
+      if (inst.priority === 255 && !owned) {
+        f.add('warning', `${p}.priority`, `priority 255 means address owner, but ${inst.interface} does not have every VIP of vrrp_instance ${inst.name} configured`);
+      }
+    }
+  });
+
+  const instanceNames = model.vrrpInstances.map((i) => i.name);
+  const defined = new Set(instanceNames);
+  const inGroup = new Map<string, string>();
+  model.vrrpSyncGroups.forEach((g, k) => {
+    const p = `vrrpSyncGroups.${k}`;
+    g.group.forEach((member, i) => {
+      if (!defined.has(member)) {
+        f.add('error', `${p}.group.${i}`, `vrrp_sync_group ${g.name} names undefined vrrp_instance '${member}'`, { text: member, ...didYouMean(member, instanceNames) });
+      } else if (inGroup.has(member)) {
+        f.add('error', `${p}.group.${i}`, `vrrp_instance ${member} is already in vrrp_sync_group ${inGroup.get(member)}`, { text: member });
+      } else inGroup.set(member, g.name);
+    });
+    checkReferences(f, model, g, p);
+  });
+
+  const dupNames = (list: { name: string }[], path: string, what: string): void => {
+    const seen = new Set<string>();
+    list.forEach((x, i) => {
+      if (seen.has(x.name)) f.add('error', `${path}.${i}`, `${what} '${x.name}' is defined twice`, { text: x.name });
+      seen.add(x.name);
+    });
+  };
+  dupNames(model.vrrpInstances, 'vrrpInstances', 'vrrp_instance');
+  dupNames(model.vrrpScripts, 'vrrpScripts', 'vrrp_script');
+  dupNames(model.vrrpSyncGroups, 'vrrpSyncGroups', 'vrrp_sync_group');
+
+  const groups = new Set(model.virtualServerGroups.map((g) => g.name));
+  model.virtualServers.forEach((vs, k) => {
+    if (vs.target.kind === 'group' && !groups.has(vs.target.group)) {
+      f.add('error', `virtualServers.${k}.target`, `virtual_server group '${vs.target.group}' is not defined by any virtual_server_group`, {
+        ...didYouMean(vs.target.group, [...groups]),
+      });
+    }
+  });
+  return f.items;
+}

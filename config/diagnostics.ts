@@ -1,0 +1,123 @@
+/**
+ * Configuration diagnostics: the one currency every config stage (lexer,
+ * parser, keyword mapping, schema, semantic checks) reports in, so the CLI and
+ * the daemon print them the same way and tests can match them exactly.
+ */
+
+export type Severity = 'error' | 'warning';
+
+/** A source position: 1-based line and column in a named file. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface Diagnostic extends SourcePos {
+  severity: Severity;
+  message: string;
+  /** e.g. "did you mean 'priority'?" */
+  hint?: string;
+  /** The offending text, when there is one (keyword, value, token). */
+  text?: string;
+}
+
+/** A position used when a diagnostic has no source (a typed config, an unreadable file). */
+export function nowhere(file: string): SourcePos {
+  return { file, line: 0, column: 0 };
+}
+
+/** Collects diagnostics; stages share one so ordering follows processing order. */
+export class DiagnosticSink {
+  readonly items: Diagnostic[] = [];
+
+  error(pos: SourcePos, message: string, extra: { hint?: string; text?: string } = {}): void {
+    this.push('error', pos, message, extra);
+  }
+
+  warning(pos: SourcePos, message: string, extra: { hint?: string; text?: string } = {}): void {
+    this.push('warning', pos, message, extra);
+  }
+
+  get errorCount(): number {
+    let n = 0;
+    for (const d of this.items) if (d.severity === 'error') n++;
+    return n;
+  }
+
+  private push(severity: Severity, pos: SourcePos, message: string, extra: { hint?: string; text?: string }): void {
+    const d: Diagnostic = { severity, file: pos.file, line: pos.line, column: pos.column, message };
+    if (extra.hint !== undefined) d.hint = extra.hint;
+    if (extra.text !== undefined) d.text = extra.text;
+    this.items.push(d);
+  }
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}
+
+/** Levenshtein distance, bounded: returns max+1 as soon as the distance must exceed max. */
+export function editDistance(a: string, b: string, max = Infinity): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = new Array<number>(b.length + 1);
+  let cur = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The closest candidate to `word`, if close enough to be a plausible typo:
+ * at most a third of the word's length in edits (minimum 1, maximum 3),
+ * compared case-insensitively so "MASTER" vs "master" always matches.
+ */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const w = word.toLowerCase();
+  const budget = Math.max(1, Math.min(3, Math.floor(w.length / 3)));
+  let best: string | undefined;
+  let bestD = budget + 1;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase(), bestD - 1);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+export function didYouMean(word: string, candidates: Iterable<string>): { hint?: string } {
+  const c = closest(word, candidates);
+  return c !== undefined && c !== word ? { hint: `did you mean '${c}'?` } : {};
+}
+
+/**
+ * Compiler-style text: `file:line:col: severity: message`, the source line,
+ * a caret under the column, then `hint: ...`. `sourceLine` returns the text
+ * of a line when it is known (the CLI reads the files; tests may not).
+ */
+export function formatDiagnostic(d: Diagnostic, sourceLine?: (file: string, line: number) => string | undefined): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  const out = [`${where}: ${d.severity}: ${d.message}`];
+  const src = d.line > 0 ? sourceLine?.(d.file, d.line) : undefined;
+  if (src !== undefined) {
+    const text = src.replace(/\t/g, ' ');
+    out.push(`  ${text}`);
+    const width = Math.max(1, d.text !== undefined && d.text.length > 0 ? Math.min(d.text.length, text.length - d.column + 1) : 1);
+    out.push(`  ${' '.repeat(Math.max(0, d.column - 1))}^${'~'.repeat(Math.max(0, width - 1))}`);
+  }
+  if (d.hint !== undefined) out.push(`  hint: ${d.hint}`);
+  return out.join('\n');
+}

@@ -1,0 +1,874 @@
+/**
+ * keepalived's keywords, one table per section as in its own parsers
+ * (global_parser.c, vrrp_parser.c, check_parser.c and the checkers). Each
+ * entry either maps the keyword onto the model or, without `apply`, marks a
+ * keyword keepalived accepts but vipflow does not act on yet (a warning that
+ * names it). Anything not in a table is an unknown keyword (an error).
+ */
+import { didYouMean } from '../diagnostics.js';
+import { ipFamily } from '../net.js';
+import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type Raw } from './mapper.js';
+import type { Token } from './reader.js';
+import type { Node } from './tree.js';
+
+type Spec = KeywordSpec<Raw>;
+type Table = KeywordTable<Raw>;
+
+// ---- small spec builders -------------------------------------------------
+
+function known(...names: string[]): Table {
+  return Object.fromEntries(names.map((n) => [n, {}]));
+}
+/** Like known(), for keywords that own a `{}` block (its contents are skipped with the warning). */
+function knownBlocks(...names: string[]): Table {
+  return Object.fromEntries(names.map((n) => [n, { block: 'block' as const }]));
+}
+
+/** One value read by `read` (undefined when it reported a problem) stored at `key`. */
+function scalar(key: string, read: (m: Mapper, tok: Token | undefined, keyword: string) => unknown): Spec {
+  return {
+    apply: (m, n, t, p) => {
+      const v = read(m, m.arg(n), n.keyword.text);
+      if (v !== undefined) m.set(t, key, v, p, n.args[0]!, n.keyword.text);
+      m.noExtra(n, 1);
+    },
+  };
+}
+
+const int = (key: string): Spec => scalar(key, (m, tok, kw) => m.int(tok, kw));
+const secs = (key: string): Spec => scalar(key, (m, tok, kw) => m.seconds(tok, kw));
+const str = (key: string): Spec => scalar(key, (_m, tok) => tok?.text);
+const ipv = (key: string, family?: 4 | 6): Spec => scalar(key, (m, tok, kw) => m.ip(tok, kw, family));
+/** One of a fixed set of words. */
+const word = (key: string, words: readonly string[], caseInsensitive = false): Spec => scalar(key, (m, tok, kw) => m.oneOf(tok, kw, words, caseInsensitive));
+
+/** A keyword alone sets `key` to `value` (nopreempt: preempt=false). */
+function flag(key: string, value = true): Spec {
+  return {
+    apply: (m, n, t, p) => {
+      m.set(t, key, value, p, n.keyword, n.keyword.text);
+      m.noExtra(n, 0);
+    },
+  };
+}
+
+/** A keyword with an optional <BOOL>. */
+function bool(key: string): Spec {
+  return {
+    apply: (m, n, t, p) => {
+      const v = m.bool(n);
+      if (v !== undefined) m.set(t, key, v, p, n.args[0] ?? n.keyword, n.keyword.text);
+      m.noExtra(n, 1);
+    },
+  };
+}
+
+function script(key: string, sub?: string): Spec {
+  return {
+    apply: (m, n, t, p) => {
+      const s = m.script(n);
+      if (!s) return;
+      if (sub) {
+        const obj = (t[sub] ??= {}) as Raw;
+        m.set(obj, key, s, `${p}.${sub}`, n.args[0]!, n.keyword.text);
+      } else m.set(t, key, s, p, n.args[0]!, n.keyword.text);
+    },
+  };
+}
+
+/** `weight N [reverse|noreverse]` after an entry's name. */
+function weightOptions(m: Mapper, e: Node, out: Raw, path: string, allowNoreverse: boolean): void {
+  const spec: Record<string, { takesValue: boolean; apply: (v: Token | undefined, k: Token) => void }> = {
+    weight: {
+      takesValue: true,
+      apply: (v) => {
+        const w = m.int(v, 'weight');
+        if (w !== undefined) m.set(out, 'weight', w, path, v!, 'weight');
+      },
+    },
+    reverse: { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', true, path, k, 'reverse') },
+  };
+  if (allowNoreverse) spec.noreverse = { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', false, path, k, 'noreverse') };
+  options(m, e, `'${e.keyword.text}' entry`, spec);
+}
+
+/** track_interface / track_script / track_file / track_process lists. */
+function trackList(key: string): Spec {
+  return {
+    block: 'values',
+    apply: (m, n, t, p) => {
+      const list = (t[key] ??= []) as Raw[];
+      for (const e of m.values(n)) {
+        const path = `${p}.${key}.${list.length}`;
+        const entry: Raw = { name: e.keyword.text };
+        m.origin(path, e.keyword, n.keyword.text);
+        weightOptions(m, e, entry, path, key !== 'trackInterfaces');
+        list.push(entry);
+      }
+    },
+  };
+}
+
+/** One `ADDR[/PREFIX] [brd X] [dev IF] [scope S] [label L] ...` line. */
+function address(m: Mapper, e: Node, context: string, path: string): Raw | undefined {
+  const c = m.cidr(e.keyword, context);
+  if (!c) return undefined;
+  const out: Raw = { ...c };
+  m.origin(path, e.keyword, context);
+  const s = (key: string) => ({ takesValue: true, apply: (v: Token | undefined) => m.set(out, key, v!.text, path, v!, key) });
+  options(m, e, `'${context}' entry`, {
+    brd: s('broadcast'),
+    broadcast: s('broadcast'),
+    dev: s('dev'),
+    label: s('label'),
+    scope: {
+      takesValue: true,
+      apply: (v) => {
+        const sc = m.oneOf(v, 'scope', ['site', 'link', 'host', 'nowhere', 'global']);
+        if (sc) m.set(out, 'scope', sc, path, v!, 'scope');
+      },
+    },
+    no_prefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, path, k, 'no_prefixroute') },
+    noprefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, path, k, 'noprefixroute') },
+    peer: { takesValue: true },
+    home: { takesValue: false },
+    nodad: { takesValue: false },
+    mngtmpaddr: { takesValue: false },
+    autojoin: { takesValue: false },
+    preferred_lft: { takesValue: true },
+    use_vmac: { takesValue: false },
+    track_group: { takesValue: true },
+  });
+  return out;
+}
+
+function addressList(key: string): Spec {
+  return {
+    block: 'values',
+    apply: (m, n, t, p) => {
+      const list = (t[key] ??= []) as Raw[];
+      for (const e of m.values(n)) {
+        const a = address(m, e, n.keyword.text, `${p}.${key}.${list.length}`);
+        if (a) list.push(a);
+      }
+    },
+  };
+}
+
+/** Route/rule lines kept verbatim, with the "not acted on" warning. */
+function verbatimLines(key: string): Spec {
+  return {
+    block: 'values',
+    apply: (m, n, t, p) => {
+      m.sink.warning(n.keyword, `'${n.keyword.text}' is kept in the model but vipflow does not manage routes or rules yet`, { text: n.keyword.text });
+      const list = (t[key] ??= []) as string[];
+      for (const e of m.values(n)) {
+        m.origin(`${p}.${key}.${list.length}`, e.keyword, n.keyword.text);
+        list.push([e.keyword, ...e.args].map((x) => x.text).join(' '));
+      }
+    },
+  };
+}
+
+function notify(sub: string): Spec {
+  return script(sub, 'notify');
+}
+
+// ---- global_defs ----------------------------------------------------------
+
+export const GLOBAL_DEFS: Table = {
+  router_id: str('routerId'),
+  vrrp_version: {
+    apply: (m, n, t, p) => {
+      const v = m.int(m.arg(n), 'vrrp_version');
+      if (v !== undefined) m.set(t, 'vrrpVersion', v, p, n.args[0]!, 'vrrp_version');
+      m.noExtra(n, 1);
+    },
+  },
+  script_user: {
+    apply: (m, n, t, p) => {
+      const u = m.arg(n, 0, 'a user name');
+      if (!u) return;
+      const su: Raw = { user: u.text };
+      if (n.args[1]) su.group = n.args[1].text;
+      m.set(t, 'scriptUser', su, p, u, 'script_user');
+      m.noExtra(n, 2);
+    },
+  },
+  enable_script_security: flag('enableScriptSecurity'),
+  notification_email: {
+    block: 'values',
+    apply: (m, n, t, p) => {
+      const list = (t.notificationEmail ??= []) as string[];
+      for (const e of m.values(n)) {
+        m.origin(`${p}.notificationEmail.${list.length}`, e.keyword, 'notification_email');
+        list.push(e.keyword.text);
+        m.noExtra(e, 0);
+      }
+    },
+  },
+  notification_email_from: str('notificationEmailFrom'),
+  smtp_server: {
+    apply: (m, n, t, p) => {
+      const h = m.arg(n, 0, 'a host');
+      if (!h) return;
+      const s: Raw = { host: h.text };
+      if (n.args[1]) {
+        const port = m.int(n.args[1], 'smtp_server');
+        if (port !== undefined) s.port = port;
+      }
+      m.set(t, 'smtpServer', s, p, h, 'smtp_server');
+      m.noExtra(n, 2);
+    },
+  },
+  smtp_helo_name: str('smtpHeloName'),
+  smtp_connect_timeout: secs('smtpConnectTimeout'),
+  smtp_alert: bool('smtpAlert'),
+  default_interface: str('defaultInterface'),
+  vrrp_mcast_group4: ipv('vrrpMcastGroup4', 4),
+  vrrp_mcast_group6: ipv('vrrpMcastGroup6', 6),
+  vrrp_garp_master_delay: secs('vrrpGarpMasterDelay'),
+  vrrp_garp_master_repeat: int('vrrpGarpMasterRepeat'),
+  vrrp_garp_master_refresh: secs('vrrpGarpMasterRefresh'),
+  vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat'),
+  vrrp_garp_lower_prio_delay: secs('vrrpGarpLowerPrioDelay'),
+  vrrp_garp_lower_prio_repeat: int('vrrpGarpLowerPrioRepeat'),
+  vrrp_garp_interval: secs('vrrpGarpInterval'),
+  vrrp_gna_interval: secs('vrrpGnaInterval'),
+  vrrp_min_garp: bool('vrrpMinGarp'),
+  vrrp_lower_prio_no_advert: bool('vrrpLowerPrioNoAdvert'),
+  vrrp_higher_prio_send_advert: bool('vrrpHigherPrioSendAdvert'),
+  vrrp_check_unicast_src: flag('vrrpCheckUnicastSrc'),
+  vrrp_skip_check_adv_addr: flag('vrrpSkipCheckAdvAddr'),
+  vrrp_strict: flag('vrrpStrict'),
+  v3_checksum_as_v2: bool('v3ChecksumAsV2'),
+  notify_fifo: script('notifyFifo'),
+  notify_fifo_script: script('notifyFifoScript'),
+  vrrp_notify_fifo: script('vrrpNotifyFifo'),
+  vrrp_notify_fifo_script: script('vrrpNotifyFifoScript'),
+  vrrp_notify_priority_changes: bool('vrrpNotifyPriorityChanges'),
+  dynamic_interfaces: flag('dynamicInterfaces'),
+  ...known(
+    'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'lvs_process_name', 'bfd_process_name',
+    'use_symlink_paths', 'set_supplementary_groups', 'startup_script', 'startup_script_timeout', 'shutdown_script',
+    'shutdown_script_timeout', 'max_auto_priority', 'min_auto_priority_delay', 'smtp_alert_vrrp', 'smtp_alert_checker',
+    'checker_log_all_failures', 'no_email_faults', 'disable_local_igmp', 'lvs_timeouts', 'lvs_flush', 'lvs_flush_on_stop',
+    'lvs_flush_onstop', 'lvs_sync_daemon', 'vrrp_down_timer_adverts', 'vrrp_garp_extra_if', 'vrrp_vmac_garp_intvl',
+    'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex', 'vrrp_priority', 'vrrp_no_swap',
+    'vrrp_rt_priority', 'vrrp_cpu_affinity', 'vrrp_rlimit_rttime', 'vrrp_rlimit_rtime', 'nftables_ipvs', 'nftables_ipvs_priority',
+    'nftables_ipvs_start_fwmark', 'nftables_counters', 'fifo_write_vrrp_states_on_reload', 'lvs_notify_fifo',
+    'lvs_notify_fifo_script', 'checker_priority', 'checker_no_swap', 'checker_rt_priority', 'checker_cpu_affinity',
+    'checker_rlimit_rttime', 'checker_rlimit_rtime', 'bfd_priority', 'bfd_no_swap', 'bfd_rt_priority', 'bfd_cpu_affinity',
+    'bfd_rlimit_rttime', 'bfd_rlimit_rtime', 'snmp_socket', 'enable_traps', 'enable_snmp_vrrp', 'enable_snmp_keepalived',
+    'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_snmp_checker', 'snmp_vs_stats_update_interval',
+    'snmp_rs_stats_update_interval', 'enable_dbus', 'dbus_service_name', 'dbus_no_interface_name',
+    'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
+    'vrrp_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs', 'process_monitor_rcv_bufs_force',
+    'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs',
+    'lvs_netlink_monitor_rcv_bufs_force', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
+    'vrrp_rx_bufs_multiplier', 'vrrp_startup_delay', 'vrrp_delay_after_boot', 'log_unknown_vrids', 'vrrp_owner_ignore_adverts',
+    'vmac_prefix', 'vmac_addr_prefix', 'umask', 'random_seed', 'reload_check_config', 'reload_time_file', 'reload_repeat',
+    'reload_file', 'include_check', 'config_save_dir', 'tmp_config_directory', 'data_use_instance', 'json_version',
+    'iproute_usr_dir', 'iproute_etc_dir', 'state_dump_file', 'stats_dump_file', 'json_dump_file',
+  ),
+};
+
+// ---- vrrp_instance --------------------------------------------------------
+
+export const AUTHENTICATION: Table = {
+  auth_type: word('type', ['PASS', 'AH']),
+  auth_pass: {
+    apply: (m, n, t, p) => {
+      const a = m.arg(n, 0, 'a password');
+      if (!a) return;
+      let pw = a.text;
+      if (pw.length > 8) {
+        // RFC 3768 5.3.11: 8 octets of authentication data; keepalived truncates likewise.
+        m.sink.warning(a, `auth_pass longer than 8 characters is truncated to '${pw.slice(0, 8)}'`, { text: a.text });
+        pw = pw.slice(0, 8);
+      }
+      m.set(t, 'password', pw, p, a, 'auth_pass');
+      m.noExtra(n, 1);
+    },
+  },
+};
+
+export const VRRP_INSTANCE: Table = {
+  state: word('state', ['MASTER', 'BACKUP']),
+  interface: str('interface'),
+  virtual_router_id: int('virtualRouterId'),
+  priority: int('priority'),
+  advert_int: secs('advertInt'),
+  version: int('version'),
+  nopreempt: flag('preempt', false),
+  preempt: flag('preempt', true),
+  preempt_delay: secs('preemptDelay'),
+  accept: flag('accept', true),
+  no_accept: flag('accept', false),
+  authentication: {
+    block: 'block',
+    apply: (m, n, t, p) => {
+      const auth: Raw = {};
+      m.origin(`${p}.authentication`, n.keyword, 'authentication');
+      m.walk(n.block!, AUTHENTICATION, auth, `${p}.authentication`, 'authentication');
+      t.authentication = auth;
+    },
+  },
+  virtual_ipaddress: addressList('virtualIpaddress'),
+  virtual_ipaddress_excluded: addressList('virtualIpaddressExcluded'),
+  no_virtual_ipaddress: flag('noVirtualIpaddress'),
+  mcast_src_ip: ipv('mcastSrcIp'),
+  mcast_dst_ip: ipv('mcastDstIp'),
+  unicast_src_ip: ipv('unicastSrcIp'),
+  unicast_peer: {
+    block: 'values',
+    apply: (m, n, t, p) => {
+      const list = (t.unicastPeers ??= []) as Raw[];
+      for (const e of m.values(n)) {
+        const path = `${p}.unicastPeers.${list.length}`;
+        const addr = m.ip(e.keyword, 'unicast_peer');
+        const peer: Raw = { address: addr ?? e.keyword.text };
+        m.origin(path, e.keyword, 'unicast_peer');
+        const ttl = (key: string) => ({
+          takesValue: true,
+          apply: (v: Token | undefined) => {
+            const x = m.int(v, key === 'minTtl' ? 'min_ttl' : 'max_ttl');
+            if (x !== undefined) m.set(peer, key, x, path, v!, key);
+          },
+        });
+        options(m, e, "'unicast_peer' entry", { min_ttl: ttl('minTtl'), max_ttl: ttl('maxTtl') });
+        if (addr !== undefined) list.push(peer);
+      }
+    },
+  },
+  unicast_ttl: int('unicastTtl'),
+  unicast_fault_no_peer: flag('unicastFaultNoPeer'),
+  check_unicast_src: flag('checkUnicastSrc'),
+  track_interface: trackList('trackInterfaces'),
+  track_script: trackList('trackScripts'),
+  track_file: trackList('trackFiles'),
+  track_process: trackList('trackProcesses'),
+  dont_track_primary: flag('dontTrackPrimary'),
+  track_src_ip: flag('trackSrcIp'),
+  notify_master: notify('master'),
+  notify_backup: notify('backup'),
+  notify_fault: notify('fault'),
+  notify_stop: notify('stop'),
+  notify_deleted: notify('deleted'),
+  notify: notify('any'),
+  notify_master_rx_lower_pri: notify('masterRxLowerPri'),
+  notify_priority_changes: bool('notifyPriorityChanges'),
+  smtp_alert: bool('smtpAlert'),
+  garp_master_delay: secs('garpMasterDelay'),
+  garp_master_repeat: int('garpMasterRepeat'),
+  garp_master_refresh: secs('garpMasterRefresh'),
+  garp_master_refresh_repeat: int('garpMasterRefreshRepeat'),
+  garp_lower_prio_delay: secs('garpLowerPrioDelay'),
+  garp_lower_prio_repeat: int('garpLowerPrioRepeat'),
+  use_vmac: {
+    apply: (m, n, t, p) => {
+      const v: Raw = {};
+      let i = 0;
+      if (n.args[i]?.text === 'name') i++;
+      const nameTok = n.args[i];
+      if (nameTok && !/^([0-9a-fA-F]{2}:){4,5}[0-9a-fA-F]{2}$/.test(nameTok.text)) {
+        v.name = nameTok.text;
+        i++;
+      }
+      const mac = n.args[i];
+      if (mac && /^([0-9a-fA-F]{2}:){4,5}[0-9a-fA-F]{2}$/.test(mac.text)) {
+        v.mac = mac.text;
+        i++;
+      }
+      for (const extra of n.args.slice(i)) {
+        m.sink.warning(extra, `use_vmac option '${extra.text}' is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: extra.text });
+      }
+      m.set(t, 'useVmac', v, p, n.keyword, 'use_vmac');
+    },
+  },
+  vmac_xmit_base: flag('vmacXmitBase'),
+  v3_checksum_as_v2: bool('v3ChecksumAsV2'),
+  lower_prio_no_advert: bool('lowerPrioNoAdvert'),
+  higher_prio_send_advert: bool('higherPrioSendAdvert'),
+  skip_check_adv_addr: bool('skipCheckAdvAddr'),
+  strict_mode: bool('strictMode'),
+  promote_secondaries: flag('promoteSecondaries'),
+  down_timer_adverts: int('downTimerAdverts'),
+  virtual_routes: verbatimLines('virtualRoutes'),
+  virtual_rules: verbatimLines('virtualRules'),
+  ...known(
+    'use_vmac_addr', 'use_ipvlan', 'old_unicast_checksum', 'native_ipv6', 'vrf', 'lvs_sync_daemon_interface',
+    'timer_expired_backup', 'thread_timer_expired', 'garp_extra_if', 'vmac_garp_intvl', 'owner_ignore_adverts',
+    'kernel_rx_buf_size', 'linkbeat_use_polling', 'debug',
+  ),
+  ...knownBlocks('track_bfd', 'auth_hmac'),
+};
+
+// ---- vrrp_sync_group ------------------------------------------------------
+
+export const VRRP_SYNC_GROUP: Table = {
+  group: {
+    block: 'values',
+    apply: (m, n, t, p) => {
+      const list = (t.group ??= []) as string[];
+      for (const e of m.values(n)) {
+        for (const tok of [e.keyword, ...e.args]) {
+          m.origin(`${p}.group.${list.length}`, tok, 'group');
+          list.push(tok.text);
+        }
+      }
+    },
+  },
+  track_interface: trackList('trackInterfaces'),
+  track_script: trackList('trackScripts'),
+  track_file: trackList('trackFiles'),
+  track_process: trackList('trackProcesses'),
+  notify_master: notify('master'),
+  notify_backup: notify('backup'),
+  notify_fault: notify('fault'),
+  notify_stop: notify('stop'),
+  notify: notify('any'),
+  smtp_alert: bool('smtpAlert'),
+  global_tracking: flag('globalTracking'),
+  sync_group_tracking_weight: flag('syncGroupTrackingWeight'),
+  notify_priority_changes: bool('notifyPriorityChanges'),
+  ...knownBlocks('track_bfd'),
+};
+
+/**
+ * Old keepalived releases listed instance names directly in the group block;
+ * current keepalived reports them as unknown keywords. Accept them as members
+ * (the meaning is unambiguous) with a warning so the config can be modernised.
+ */
+export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t, p) => {
+  if (node.block || node.args.length > 0 || !/^[A-Za-z0-9_.:-]+$/.test(node.keyword.text)) return false;
+  if (didYouMean(node.keyword.text, Object.keys(VRRP_SYNC_GROUP)).hint) return false;
+  const list = (t.group ??= []) as string[];
+  m.origin(`${p}.group.${list.length}`, node.keyword, 'group');
+  list.push(node.keyword.text);
+  m.sink.warning(node.keyword, `instance '${node.keyword.text}' listed directly in vrrp_sync_group (old syntax): write it inside 'group { }'`, { text: node.keyword.text });
+  return true;
+};
+
+// ---- vrrp_script, track_file, vrrp_track_process --------------------------
+
+function userGroup(key: string): Spec {
+  return {
+    apply: (m, n, t, p) => {
+      const u = m.arg(n, 0, 'a user name');
+      if (!u) return;
+      const s = (t[key] ??= {}) as Raw;
+      s.user = u.text;
+      if (n.args[1]) s.group = n.args[1].text;
+      m.origin(`${p}.${key}.user`, u, n.keyword.text);
+      m.noExtra(n, 2);
+    },
+  };
+}
+
+function weightWithReverse(): Spec {
+  return {
+    apply: (m, n, t, p) => {
+      const w = m.int(m.arg(n), 'weight');
+      if (w !== undefined) m.set(t, 'weight', w, p, n.args[0]!, 'weight');
+      const r = n.args[1];
+      if (r) {
+        if (r.text === 'reverse') m.set(t, 'reverse', true, p, r, 'weight');
+        else if (r.text !== 'noreverse') m.sink.error(r, `unexpected '${r.text}' after weight (expected reverse|noreverse)`, { text: r.text, ...didYouMean(r.text, ['reverse', 'noreverse']) });
+      }
+      m.noExtra(n, 2);
+    },
+  };
+}
+
+export const VRRP_SCRIPT: Table = {
+  script: {
+    apply: (m, n, t, p) => {
+      const s = m.script(n);
+      if (!s) return;
+      const prev = (t.script ?? {}) as Raw;
+      m.set(t, 'script', { ...prev, ...s }, p, n.args[0]!, 'script');
+    },
+  },
+  interval: secs('interval'),
+  timeout: secs('timeout'),
+  weight: weightWithReverse(),
+  rise: int('rise'),
+  fall: int('fall'),
+  user: userGroup('script'),
+  init_fail: flag('initFail'),
+};
+
+export const TRACK_FILE: Table = {
+  file: str('file'),
+  weight: weightWithReverse(),
+  init_file: {
+    apply: (m, n, t, p) => {
+      const init: Raw = {};
+      for (const a of n.args) {
+        if (a.text === 'overwrite') init.overwrite = true;
+        else {
+          const v = m.int(a, 'init_file');
+          if (v !== undefined) init.value = v;
+        }
+      }
+      m.set(t, 'initFile', init, p, n.keyword, 'init_file');
+    },
+  },
+};
+
+export const VRRP_TRACK_PROCESS: Table = {
+  process: {
+    apply: (m, n, t, p) => {
+      const a = m.arg(n, 0, 'a process name');
+      if (!a) return;
+      m.set(t, 'process', a.text, p, a, 'process');
+      t.parameters = n.args.slice(1).map((x) => x.text);
+    },
+  },
+  param_match: word('paramMatch', ['exact', 'partial', 'initial']),
+  weight: weightWithReverse(),
+  quorum: int('quorum'),
+  quorum_max: int('quorumMax'),
+  delay: secs('delay'),
+  terminate_delay: secs('terminateDelay'),
+  fork_delay: secs('forkDelay'),
+  full_command: flag('fullCommand'),
+};
+
+// ---- virtual_server and checkers ------------------------------------------
+
+const CONNECTION: Table = {
+  connect_ip: ipv('connectIp'),
+  connect_port: int('connectPort'),
+  bindto: ipv('bindto'),
+  bind_port: int('bindPort'),
+  bind_if: str('bindIf'),
+  fwmark: int('fwmark'),
+  connect_timeout: secs('connectTimeout'),
+};
+
+const CHECKER_COMMON: Table = {
+  ...CONNECTION,
+  retry: int('retry'),
+  delay_before_retry: secs('delayBeforeRetry'),
+  warmup: secs('warmup'),
+  delay_loop: secs('delayLoop'),
+  alpha: bool('alpha'),
+  log_all_failures: bool('logAllFailures'),
+};
+
+export const HTTP_URL: Table = {
+  path: str('path'),
+  digest: str('digest'),
+  status_code: {
+    apply: (m, n, t, p) => {
+      if (!m.arg(n, 0, 'a status code or range')) return;
+      m.set(t, 'statusCode', n.args.map((a) => a.text), p, n.args[0]!, 'status_code');
+    },
+  },
+  virtualhost: str('virtualhost'),
+  regex: str('regex'),
+  regex_no_match: flag('regexNoMatch'),
+  ...known('regex_options', 'regex_min_offset', 'regex_max_offset', 'regex_stack', 'tls_compliant'),
+};
+
+const HTTP_CHECKER: Table = {
+  ...CHECKER_COMMON,
+  url: {
+    block: 'block',
+    apply: (m, n, t, p) => {
+      const urls = (t.urls ??= []) as Raw[];
+      const url: Raw = {};
+      const path = `${p}.urls.${urls.length}`;
+      m.origin(path, n.keyword, 'url');
+      m.walk(n.block!, HTTP_URL, url, path, 'url');
+      urls.push(url);
+    },
+  },
+  virtualhost: str('virtualhost'),
+  http_protocol: str('httpProtocol'),
+  enable_sni: bool('enableSni'),
+  sni_name: str('sniName'),
+  tls_compliant: bool('tlsCompliant'),
+  fast_recovery: bool('fastRecovery'),
+  nb_get_retry: {
+    apply: (m, n, t, p) => {
+      m.sink.warning(n.keyword, "'nb_get_retry' is deprecated; read as 'retry'", { text: n.keyword.text, hint: "did you mean 'retry'?" });
+      int('retry').apply!(m, n, t, p);
+    },
+  },
+};
+
+export const SMTP_HOST: Table = CONNECTION;
+
+export const CHECKERS: Readonly<Record<string, Table>> = {
+  TCP_CHECK: CHECKER_COMMON,
+  PING_CHECK: CHECKER_COMMON,
+  HTTP_GET: HTTP_CHECKER,
+  SSL_GET: HTTP_CHECKER,
+  MISC_CHECK: {
+    ...CHECKER_COMMON,
+    misc_path: script('miscPath'),
+    misc_timeout: secs('miscTimeout'),
+    misc_dynamic: flag('miscDynamic'),
+    user: userGroup('miscPath'),
+  },
+  SMTP_CHECK: {
+    ...CHECKER_COMMON,
+    helo_name: str('heloName'),
+    host: {
+      block: 'block',
+      apply: (m, n, t, p) => {
+        const hosts = (t.hosts ??= []) as Raw[];
+        const h: Raw = {};
+        const path = `${p}.hosts.${hosts.length}`;
+        m.origin(path, n.keyword, 'host');
+        m.walk(n.block!, SMTP_HOST, h, path, 'SMTP_CHECK host');
+        hosts.push(h);
+      },
+    },
+  },
+  DNS_CHECK: { ...CHECKER_COMMON, type: str('queryType'), name: str('name') },
+  UDP_CHECK: {
+    ...CHECKER_COMMON,
+    payload: str('payload'),
+    require_reply: {
+      apply: (m, n, t, p) => {
+        m.set(t, 'requireReply', n.args[0]?.text ?? true, p, n.args[0] ?? n.keyword, 'require_reply');
+        m.noExtra(n, 1);
+      },
+    },
+    min_reply_length: int('minReplyLength'),
+    max_reply_length: int('maxReplyLength'),
+  },
+  FILE_CHECK: { ...CHECKER_COMMON, track_file: str('trackFile'), weight: weightWithReverse() },
+};
+
+function checker(type: string): Spec {
+  return {
+    block: 'block',
+    apply: (m, n, t, p) => {
+      const list = (t.checkers ??= []) as Raw[];
+      const c: Raw = { type };
+      const path = `${p}.checkers.${list.length}`;
+      m.origin(path, n.keyword, type);
+      m.walk(n.block!, CHECKERS[type]!, c, path, type);
+      list.push(c);
+    },
+  };
+}
+
+function lvsMethod(key: string): Spec {
+  return word(key, ['NAT', 'DR', 'TUN'], true);
+}
+
+export const REAL_SERVER: Table = {
+  weight: int('weight'),
+  lvs_method: lvsMethod('lvsMethod'),
+  inhibit_on_failure: bool('inhibitOnFailure'),
+  notify_up: script('notifyUp'),
+  notify_down: script('notifyDown'),
+  uthreshold: int('uthreshold'),
+  lthreshold: int('lthreshold'),
+  alpha: bool('alpha'),
+  retry: int('retry'),
+  delay_before_retry: secs('delayBeforeRetry'),
+  warmup: secs('warmup'),
+  connect_timeout: secs('connectTimeout'),
+  delay_loop: secs('delayLoop'),
+  smtp_alert: bool('smtpAlert'),
+  virtualhost: str('virtualhost'),
+  ...Object.fromEntries(Object.keys(CHECKERS).map((c) => [c, checker(c)])),
+  ...known('snmp_name'),
+  ...knownBlocks('BFD_CHECK'),
+};
+
+/** `ADDR [PORT]` of real_server / sorry_server. */
+function hostPort(m: Mapper, n: Node, keyword: string): Raw | undefined {
+  const addr = m.ip(m.arg(n, 0, 'an address'), keyword);
+  if (addr === undefined) return undefined;
+  const out: Raw = { address: addr };
+  if (n.args[1]) {
+    const port = m.int(n.args[1], keyword);
+    if (port !== undefined) out.port = port;
+  }
+  m.noExtra(n, 2);
+  return out;
+}
+
+export const VIRTUAL_SERVER: Table = {
+  delay_loop: secs('delayLoop'),
+  lb_algo: str('lbAlgo'),
+  lvs_sched: str('lbAlgo'),
+  lb_kind: lvsMethod('lbKind'),
+  lvs_method: lvsMethod('lbKind'),
+  persistence_timeout: int('persistenceTimeout'),
+  persistence_granularity: str('persistenceGranularity'),
+  persistence_engine: str('persistenceEngine'),
+  protocol: word('protocol', ['TCP', 'UDP', 'SCTP'], true),
+  ip_family: word('ipFamily', ['inet', 'inet6']),
+  ha_suspend: flag('haSuspend'),
+  virtualhost: str('virtualhost'),
+  alpha: flag('alpha'),
+  omega: flag('omega'),
+  quorum: int('quorum'),
+  hysteresis: int('hysteresis'),
+  quorum_up: script('quorumUp'),
+  quorum_down: script('quorumDown'),
+  sorry_server: {
+    apply: (m, n, t, p) => {
+      const s = hostPort(m, n, 'sorry_server');
+      if (s) m.set(t, 'sorryServer', s, p, n.args[0]!, 'sorry_server');
+    },
+  },
+  sorry_server_inhibit: bool('sorryServerInhibit'),
+  retry: int('retry'),
+  delay_before_retry: secs('delayBeforeRetry'),
+  warmup: secs('warmup'),
+  connect_timeout: secs('connectTimeout'),
+  inhibit_on_failure: bool('inhibitOnFailure'),
+  smtp_alert: bool('smtpAlert'),
+  real_server: {
+    block: 'block',
+    apply: (m, n, t, p) => {
+      const list = (t.realServers ??= []) as Raw[];
+      const rs = hostPort(m, n, 'real_server');
+      if (!rs) return;
+      const path = `${p}.realServers.${list.length}`;
+      m.origin(path, n.args[0]!, 'real_server');
+      m.walk(n.block!, REAL_SERVER, rs, path, 'real_server');
+      list.push(rs);
+    },
+  },
+  ...known('hashed', 'ops', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback', 'snmp_name', 'weight', 'sorry_server_lvs_method'),
+};
+
+/** `ADDR[-LAST] [PORT]` or `fwmark N` lines of a virtual_server_group. */
+export function vsgEntry(m: Mapper, e: Node, path: string): Raw | undefined {
+  m.origin(path, e.keyword, 'virtual_server_group');
+  if (e.keyword.text === 'fwmark') {
+    const v = m.int(m.arg(e, 0, 'a mark'), 'fwmark');
+    m.noExtra(e, 1);
+    return v === undefined ? undefined : { kind: 'fwmark', fwmark: v };
+  }
+  const text = e.keyword.text;
+  const dash = text.lastIndexOf('-');
+  const addrText = dash > 0 ? text.slice(0, dash) : text;
+  const fam = ipFamily(addrText);
+  if (fam === undefined) {
+    m.sink.error(e.keyword, `invalid virtual_server_group entry '${text}' (expected ADDRESS[-LAST] PORT or fwmark N)`, { text });
+    return undefined;
+  }
+  const out: Raw = { kind: 'address', address: addrText };
+  if (dash > 0) {
+    const last = text.slice(dash + 1);
+    const v = fam === 4 ? (/^\d+$/.test(last) ? Number(last) : NaN) : /^[0-9a-fA-F]{1,4}$/.test(last) ? parseInt(last, 16) : NaN;
+    if (Number.isNaN(v)) m.sink.error(e.keyword, `invalid range end '${last}' in '${text}'`, { text });
+    else m.set(out, 'rangeEnd', v, path, e.keyword, 'virtual_server_group');
+  }
+  if (e.args[0]) {
+    const port = m.int(e.args[0], 'virtual_server_group');
+    if (port !== undefined) m.set(out, 'port', port, path, e.args[0], 'virtual_server_group');
+  }
+  m.noExtra(e, 1);
+  return out;
+}
+
+// ---- top level --------------------------------------------------------------
+
+/** Top-level sections; the model under construction is the target. */
+export const ROOT: Table = {
+  global_defs: {
+    block: 'block',
+    apply: (m, n, t) => {
+      const g = (t.global ??= {}) as Raw;
+      m.noExtra(n, 0);
+      m.walk(n.block!, GLOBAL_DEFS, g, 'global', 'global_defs');
+    },
+  },
+  vrrp_instance: named('vrrpInstances', VRRP_INSTANCE, 'vrrp_instance'),
+  vrrp_sync_group: named('vrrpSyncGroups', VRRP_SYNC_GROUP, 'vrrp_sync_group', syncGroupLegacyMember),
+  vrrp_script: named('vrrpScripts', VRRP_SCRIPT, 'vrrp_script'),
+  track_file: named('trackFiles', TRACK_FILE, 'track_file'),
+  vrrp_track_file: named('trackFiles', TRACK_FILE, 'vrrp_track_file'),
+  vrrp_track_process: named('trackProcesses', VRRP_TRACK_PROCESS, 'vrrp_track_process'),
+  static_ipaddress: addressList('staticIpaddress'),
+  static_routes: verbatimLines('staticRoutes'),
+  static_rules: verbatimLines('staticRules'),
+  virtual_server_group: {
+    block: 'values',
+    apply: (m, n, t) => {
+      const list = (t.virtualServerGroups ??= []) as Raw[];
+      const nameTok = m.arg(n, 0, 'a group name');
+      if (!nameTok) return;
+      m.noExtra(n, 1);
+      const path = `virtualServerGroups.${list.length}`;
+      m.origin(path, nameTok, 'virtual_server_group');
+      const entries: Raw[] = [];
+      for (const e of m.values(n)) {
+        const entry = vsgEntry(m, e, `${path}.entries.${entries.length}`);
+        if (entry) entries.push(entry);
+      }
+      list.push({ name: nameTok.text, entries });
+    },
+  },
+  virtual_server: {
+    block: 'block',
+    apply: (m, n, t) => {
+      const list = (t.virtualServers ??= []) as Raw[];
+      const first = m.arg(n, 0, 'an address and port, fwmark N or group NAME');
+      if (!first) return;
+      const path = `virtualServers.${list.length}`;
+      let target: Raw | undefined;
+      if (first.text === 'fwmark' || first.text === 'group') {
+        const v = m.arg(n, 1, first.text === 'fwmark' ? 'a mark' : 'a group name');
+        if (v) {
+          if (first.text === 'group') target = { kind: 'group', group: v.text };
+          else {
+            const mark = m.int(v, 'virtual_server fwmark');
+            if (mark !== undefined) target = { kind: 'fwmark', fwmark: mark };
+          }
+        }
+        m.noExtra(n, 2);
+      } else {
+        const addr = m.ip(first, 'virtual_server');
+        if (addr !== undefined) {
+          target = { kind: 'address', address: addr };
+          if (n.args[1]) {
+            const port = m.int(n.args[1], 'virtual_server');
+            if (port !== undefined) target.port = port;
+          }
+        }
+        m.noExtra(n, 2);
+      }
+      if (!target) return;
+      const vs: Raw = { target };
+      m.origin(path, first, 'virtual_server');
+      m.origin(`${path}.target`, first, 'virtual_server');
+      m.walk(n.block!, VIRTUAL_SERVER, vs, path, 'virtual_server');
+      list.push(vs);
+    },
+  },
+  ...knownBlocks('track_group', 'garp_group', 'linkbeat_interfaces', 'interface_up_down_delays', 'bfd_instance', 'SSL'),
+  ...known('net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'use_pid_dir', 'instance', 'child_wait_time', 'linkbeat_use_polling'),
+};
+
+/** A named top-level block appended to a model list (`vrrp_instance NAME { ... }`). */
+function named(listKey: string, table: Table, keyword: string, fallback?: Fallback<Raw>): Spec {
+  return {
+    block: 'block',
+    apply: (m, n, t) => {
+      const list = (t[listKey] ??= []) as Raw[];
+      const nameTok = m.arg(n, 0, 'a name');
+      if (!nameTok) return;
+      m.noExtra(n, 1);
+      const path = `${listKey}.${list.length}`;
+      const obj: Raw = { name: nameTok.text };
+      m.origin(path, nameTok, keyword);
+      m.origin(`${path}.name`, nameTok, keyword);
+      m.walk(n.block!, table, obj, path, `${keyword} ${nameTok.text}`, fallback);
+      list.push(obj);
+    },
+  };
+}

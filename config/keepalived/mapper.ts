@@ -1,0 +1,210 @@
+/**
+ * The machinery the keyword tables run on: walking a block through its
+ * section's table, reading typed values out of tokens, and remembering where
+ * each model field came from so schema errors point at the source text.
+ */
+import { didYouMean, type DiagnosticSink, type SourcePos } from '../diagnostics.js';
+import { ipFamily, parseCidr } from '../net.js';
+import type { Token } from './reader.js';
+import type { Node } from './tree.js';
+
+/** A raw model object under construction; the schema validates it afterwards. */
+export type Raw = Record<string, unknown>;
+
+export interface FieldOrigin {
+  pos: SourcePos;
+  keyword: string;
+  text: string;
+}
+
+/**
+ * How a keyword's block is written: `block` a keyword section of its own,
+ * `values` a list of entries one per line (virtual_ipaddress), `none` no block.
+ */
+export type BlockKind = 'none' | 'block' | 'values';
+
+export interface KeywordSpec<T extends Raw = Raw> {
+  block?: BlockKind;
+  /** undefined: keepalived knows the keyword, vipflow does not act on it (warning) */
+  apply?: (m: Mapper, node: Node, target: T, path: string) => void;
+  /** shown instead of the generic "not acted on" text */
+  note?: string;
+}
+
+export type KeywordTable<T extends Raw = Raw> = Readonly<Record<string, KeywordSpec<T>>>;
+
+/** Section-specific handling of a keyword not in its table (legacy syntax); true when handled. */
+export type Fallback<T extends Raw> = (m: Mapper, node: Node, target: T, path: string) => boolean;
+
+export class Mapper {
+  readonly origins = new Map<string, FieldOrigin>();
+
+  constructor(readonly sink: DiagnosticSink) {}
+
+  /** Runs every node of a block through the section's table. */
+  walk<T extends Raw>(nodes: readonly Node[], table: KeywordTable<T>, target: T, path: string, section: string, fallback?: Fallback<T>): void {
+    for (const node of nodes) {
+      const kw = node.keyword;
+      const spec = kw.quoted ? undefined : Object.hasOwn(table, kw.text) ? table[kw.text] : undefined;
+      if (!spec) {
+        if (fallback?.(this, node, target, path)) continue;
+        this.sink.error(kw, `unknown keyword '${kw.text}' in ${section}`, { text: kw.text, ...didYouMean(kw.text, Object.keys(table)) });
+        continue;
+      }
+      const want = spec.block ?? 'none';
+      if (want !== 'none' && !node.block) {
+        this.sink.error(kw, `'${kw.text}' needs a '{ ... }' block`, { text: kw.text });
+        continue;
+      }
+      if (!spec.apply) {
+        this.sink.warning(kw, spec.note ?? `'${kw.text}' is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: kw.text });
+        continue;
+      }
+      if (want === 'none' && node.block) {
+        this.sink.error(node.open ?? kw, `'${kw.text}' does not take a block`, { text: '{' });
+        continue;
+      }
+      spec.apply(this, node, target, path);
+    }
+  }
+
+  /** Records where `path` (dot-joined model path) was set from. */
+  origin(path: string, tok: Token, keyword: string): void {
+    this.origins.set(path, { pos: tok, keyword, text: tok.text });
+  }
+
+  set(target: Raw, key: string, value: unknown, path: string, tok: Token, keyword: string): void {
+    target[key] = value;
+    this.origin(`${path}.${key}`, tok, keyword);
+  }
+
+  /** The i-th argument, or an error naming what is missing. */
+  arg(node: Node, i = 0, what = 'a value'): Token | undefined {
+    const t = node.args[i];
+    if (!t) this.sink.error(node.keyword, `'${node.keyword.text}' needs ${what}`, { text: node.keyword.text });
+    return t;
+  }
+
+  /** Reports arguments beyond the first `n`. */
+  noExtra(node: Node, n: number): void {
+    const t = node.args[n];
+    if (t) this.sink.error(t, `unexpected extra argument '${t.text}' for '${node.keyword.text}'`, { text: t.text });
+  }
+
+  int(tok: Token | undefined, keyword: string): number | undefined {
+    if (!tok) return undefined;
+    if (!/^[+-]?\d+$/.test(tok.text)) {
+      this.sink.error(tok, `invalid integer '${tok.text}' for '${keyword}'`, { text: tok.text });
+      return undefined;
+    }
+    return Number(tok.text);
+  }
+
+  /** A decimal number of seconds (keepalived's TIMER: fractions allowed). */
+  seconds(tok: Token | undefined, keyword: string): number | undefined {
+    if (!tok) return undefined;
+    if (!/^\d+(\.\d+)?$|^\.\d+$/.test(tok.text)) {
+      this.sink.error(tok, `invalid number of seconds '${tok.text}' for '${keyword}'`, { text: tok.text });
+      return undefined;
+    }
+    return Number(tok.text);
+  }
+
+  /** keepalived's <BOOL>: no argument means true; on/true/yes, off/false/no. */
+  bool(node: Node, i = 0): boolean | undefined {
+    const t = node.args[i];
+    if (!t) return true;
+    if (['on', 'true', 'yes'].includes(t.text)) return true;
+    if (['off', 'false', 'no'].includes(t.text)) return false;
+    this.sink.error(t, `invalid boolean '${t.text}' for '${node.keyword.text}' (use on|off|true|false|yes|no)`, {
+      text: t.text,
+      ...didYouMean(t.text, ['on', 'off', 'true', 'false', 'yes', 'no']),
+    });
+    return undefined;
+  }
+
+  ip(tok: Token | undefined, keyword: string, family?: 4 | 6): string | undefined {
+    if (!tok) return undefined;
+    const f = ipFamily(tok.text);
+    if (f === undefined || (family !== undefined && f !== family)) {
+      const kind = family === 4 ? 'IPv4 address' : family === 6 ? 'IPv6 address' : 'IP address';
+      this.sink.error(tok, `invalid ${kind} '${tok.text}' for '${keyword}'`, { text: tok.text });
+      return undefined;
+    }
+    return tok.text;
+  }
+
+  cidr(tok: Token, keyword: string): { address: string; prefix?: number } | undefined {
+    const c = parseCidr(tok.text);
+    if (!c) {
+      this.sink.error(tok, `invalid address '${tok.text}' for '${keyword}'`, { text: tok.text });
+      return undefined;
+    }
+    return c.prefix === undefined ? { address: c.address } : { address: c.address, prefix: c.prefix };
+  }
+
+  /** One of a fixed set of words; suggests the closest on a mismatch. */
+  oneOf<const W extends string>(tok: Token | undefined, keyword: string, words: readonly W[], caseInsensitive = false): W | undefined {
+    if (!tok) return undefined;
+    const found = words.find((w) => (caseInsensitive ? w.toLowerCase() === tok.text.toLowerCase() : w === tok.text));
+    if (found === undefined) {
+      this.sink.error(tok, `invalid value '${tok.text}' for '${keyword}' (expected ${words.join('|')})`, { text: tok.text, ...didYouMean(tok.text, words) });
+    }
+    return found;
+  }
+
+  /**
+   * A script: `"command with args" [user [group]]` when quoted, otherwise all
+   * words are the command line (keepalived splits unquoted words into arguments).
+   */
+  script(node: Node): Raw | undefined {
+    const first = this.arg(node, 0, 'a command');
+    if (!first) return undefined;
+    if (!first.quoted) return { command: node.args.map((t) => t.text).join(' ') };
+    const out: Raw = { command: first.text };
+    if (node.args[1]) out.user = node.args[1].text;
+    if (node.args[2]) out.group = node.args[2].text;
+    this.noExtra(node, 3);
+    return out;
+  }
+
+  /** Entries of a `values` block: a nested block is an error, each line is a Node. */
+  values(node: Node): Node[] {
+    const out: Node[] = [];
+    for (const e of node.block ?? []) {
+      if (e.block) this.sink.error(e.open ?? e.keyword, `unexpected '{' inside '${node.keyword.text}'`, { text: '{' });
+      out.push(e);
+    }
+    return out;
+  }
+}
+
+/** Parses `KEY VALUE` option pairs after an entry's first word (VIPs, peers, track entries). */
+export function options(
+  m: Mapper,
+  entry: Node,
+  context: string,
+  spec: Readonly<Record<string, { takesValue: boolean; apply?: (value: Token | undefined, key: Token) => void }>>,
+  start = 0,
+): void {
+  const args = entry.args;
+  for (let i = start; i < args.length; i++) {
+    const key = args[i]!;
+    const s = Object.hasOwn(spec, key.text) ? spec[key.text] : undefined;
+    if (!s) {
+      m.sink.error(key, `unknown option '${key.text}' in ${context}`, { text: key.text, ...didYouMean(key.text, Object.keys(spec)) });
+      continue;
+    }
+    let value: Token | undefined;
+    if (s.takesValue) {
+      value = args[i + 1];
+      i++;
+      if (!value) {
+        m.sink.error(key, `option '${key.text}' needs a value`, { text: key.text });
+        continue;
+      }
+    }
+    if (s.apply) s.apply(value, key);
+    else m.sink.warning(key, `option '${key.text}' in ${context} is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: key.text });
+  }
+}

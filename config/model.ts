@@ -1,0 +1,474 @@
+/**
+ * The validated configuration model: the one shape every vipflow feature
+ * reads. A keepalived.conf is mapped onto it (config/keepalived/), a typed
+ * vipflow.config.ts produces its input directly (config/define.ts).
+ *
+ * Field names are keepalived's keywords in camelCase, so a reader of the
+ * keepalived.conf(5) man page finds them. Defaults are keepalived's documented
+ * defaults. Timers are in seconds (fractions allowed where keepalived allows them).
+ *
+ * Objects are strict: an unknown key in a typed config is an error, not silently dropped.
+ */
+import { z } from 'zod';
+import { ipFamily, parseCidr } from './net.js';
+
+const ip = z.string().refine((s) => ipFamily(s) !== undefined, { message: 'not a valid IPv4 or IPv6 address' });
+const ipv4 = z.string().refine((s) => ipFamily(s) === 4, { message: 'not a valid IPv4 address' });
+const ipv6 = z.string().refine((s) => ipFamily(s) === 6, { message: 'not a valid IPv6 address' });
+const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { message: 'not a valid address or address/prefix' });
+const name = z.string().min(1);
+const seconds = z.number().finite().nonnegative();
+const port = z.number().int().min(0).max(65535);
+const u32 = z.number().int().min(0).max(0xffffffff);
+
+/** A program keepalived runs (notify hooks, track scripts, MISC_CHECK): the command line and who runs it. */
+export const ScriptSchema = z.strictObject({
+  command: z.string().min(1),
+  user: z.string().min(1).optional(),
+  group: z.string().min(1).optional(),
+});
+
+/** One entry of virtual_ipaddress / virtual_ipaddress_excluded / static_ipaddress. */
+export const VirtualAddressSchema = z.strictObject({
+  address: ip,
+  prefix: z.number().int().min(0).max(128).optional(),
+  broadcast: z.string().optional(),
+  dev: name.optional(),
+  label: z.string().optional(),
+  scope: z.enum(['site', 'link', 'host', 'nowhere', 'global']).optional(),
+  noPrefixRoute: z.boolean().optional(),
+});
+
+/** track_interface / track_script / track_file / track_process entries inside an instance or sync group. */
+export const TrackRefSchema = z.strictObject({
+  name,
+  /** undefined: the tracked object's own weight (scripts, files, processes) or "fault when down" (interfaces) */
+  weight: z.number().int().min(-254).max(254).optional(),
+  reverse: z.boolean().default(false),
+});
+
+export const UnicastPeerSchema = z.strictObject({
+  address: ip,
+  minTtl: z.number().int().min(0).max(255).optional(),
+  maxTtl: z.number().int().min(0).max(255).optional(),
+});
+
+export const AuthenticationSchema = z.strictObject({
+  type: z.enum(['PASS', 'AH']),
+  /** keepalived uses at most 8 characters (RFC 3768 authentication data) */
+  password: z.string().min(1).max(8),
+});
+
+export const NotifySchema = z.strictObject({
+  master: ScriptSchema.optional(),
+  backup: ScriptSchema.optional(),
+  fault: ScriptSchema.optional(),
+  stop: ScriptSchema.optional(),
+  deleted: ScriptSchema.optional(),
+  /** the generic `notify` script, called with type, name, state and priority */
+  any: ScriptSchema.optional(),
+  masterRxLowerPri: ScriptSchema.optional(),
+});
+
+export const VrrpInstanceSchema = z.strictObject({
+  name,
+  state: z.enum(['MASTER', 'BACKUP']).default('BACKUP'),
+  interface: name.optional(),
+  virtualRouterId: z.number().int().min(1).max(255),
+  priority: z.number().int().min(1).max(255).default(100),
+  /** seconds; the version-specific range is checked in config/check.ts */
+  advertInt: z.number().finite().positive().max(255).default(1),
+  /** undefined: global vrrpVersion (IPv6 instances always run version 3) */
+  version: z.union([z.literal(2), z.literal(3)]).optional(),
+  preempt: z.boolean().default(true),
+  preemptDelay: seconds.max(1000).default(0),
+  /** undefined: accept unless vrrp_strict (keepalived's default) */
+  accept: z.boolean().optional(),
+  authentication: AuthenticationSchema.optional(),
+  virtualIpaddress: z.array(VirtualAddressSchema).default([]),
+  virtualIpaddressExcluded: z.array(VirtualAddressSchema).default([]),
+  noVirtualIpaddress: z.boolean().default(false),
+  mcastSrcIp: ip.optional(),
+  mcastDstIp: ip.optional(),
+  unicastSrcIp: ip.optional(),
+  unicastPeers: z.array(UnicastPeerSchema).default([]),
+  unicastTtl: z.number().int().min(0).max(255).optional(),
+  unicastFaultNoPeer: z.boolean().default(false),
+  checkUnicastSrc: z.boolean().default(false),
+  trackInterfaces: z.array(TrackRefSchema).default([]),
+  trackScripts: z.array(TrackRefSchema).default([]),
+  trackFiles: z.array(TrackRefSchema).default([]),
+  trackProcesses: z.array(TrackRefSchema).default([]),
+  dontTrackPrimary: z.boolean().default(false),
+  trackSrcIp: z.boolean().default(false),
+  notify: NotifySchema.prefault({}),
+  notifyPriorityChanges: z.boolean().optional(),
+  smtpAlert: z.boolean().optional(),
+  /** undefined: the global vrrp_garp_* value */
+  garpMasterDelay: seconds.optional(),
+  garpMasterRepeat: z.number().int().min(1).optional(),
+  garpMasterRefresh: seconds.optional(),
+  garpMasterRefreshRepeat: z.number().int().min(1).optional(),
+  garpLowerPrioDelay: seconds.optional(),
+  garpLowerPrioRepeat: z.number().int().min(0).optional(),
+  /** use_vmac: present (possibly empty) when a macvlan is wanted */
+  useVmac: z.strictObject({ name: name.optional(), mac: z.string().optional() }).optional(),
+  vmacXmitBase: z.boolean().default(false),
+  v3ChecksumAsV2: z.boolean().optional(),
+  lowerPrioNoAdvert: z.boolean().optional(),
+  higherPrioSendAdvert: z.boolean().optional(),
+  skipCheckAdvAddr: z.boolean().optional(),
+  strictMode: z.boolean().optional(),
+  promoteSecondaries: z.boolean().default(false),
+  downTimerAdverts: z.number().int().min(1).max(100).default(3),
+  /** lines of `virtual_routes` / `virtual_rules`, kept verbatim (vipflow does not manage routes yet) */
+  virtualRoutes: z.array(z.string()).default([]),
+  virtualRules: z.array(z.string()).default([]),
+});
+
+export const SyncGroupSchema = z.strictObject({
+  name,
+  group: z.array(name).default([]),
+  trackInterfaces: z.array(TrackRefSchema).default([]),
+  trackScripts: z.array(TrackRefSchema).default([]),
+  trackFiles: z.array(TrackRefSchema).default([]),
+  trackProcesses: z.array(TrackRefSchema).default([]),
+  notify: NotifySchema.prefault({}),
+  smtpAlert: z.boolean().optional(),
+  globalTracking: z.boolean().default(false),
+  syncGroupTrackingWeight: z.boolean().default(false),
+  notifyPriorityChanges: z.boolean().optional(),
+});
+
+export const VrrpScriptSchema = z.strictObject({
+  name,
+  script: ScriptSchema,
+  interval: seconds.positive().default(1),
+  timeout: seconds.positive().optional(),
+  weight: z.number().int().min(-253).max(253).default(0),
+  /** `weight N reverse` */
+  reverse: z.boolean().default(false),
+  rise: z.number().int().min(1).default(1),
+  fall: z.number().int().min(1).default(1),
+  initFail: z.boolean().default(false),
+});
+
+export const TrackFileSchema = z.strictObject({
+  name,
+  file: z.string().min(1),
+  weight: z.number().int().min(-254).max(254).default(1),
+  reverse: z.boolean().default(false),
+  /** init_file [VALUE] [overwrite] */
+  initFile: z.strictObject({ value: z.number().int().default(0), overwrite: z.boolean().default(false) }).optional(),
+});
+
+export const TrackProcessSchema = z.strictObject({
+  name,
+  process: z.string().min(1),
+  /** process arguments, when the match includes them (param_match) */
+  parameters: z.array(z.string()).default([]),
+  paramMatch: z.enum(['exact', 'partial', 'initial']).default('exact'),
+  weight: z.number().int().min(-254).max(254).default(0),
+  reverse: z.boolean().default(false),
+  quorum: z.number().int().min(1).default(1),
+  quorumMax: z.number().int().min(1).optional(),
+  delay: seconds.optional(),
+  terminateDelay: seconds.optional(),
+  forkDelay: seconds.optional(),
+  fullCommand: z.boolean().default(false),
+});
+
+/** Connection options shared by every checker and by SMTP_CHECK hosts. */
+const connectionShape = {
+  connectIp: ip.optional(),
+  connectPort: port.optional(),
+  bindto: ip.optional(),
+  bindPort: port.optional(),
+  bindIf: name.optional(),
+  fwmark: u32.optional(),
+  connectTimeout: seconds.optional(),
+};
+
+const checkerCommonShape = {
+  ...connectionShape,
+  retry: z.number().int().min(0).optional(),
+  delayBeforeRetry: seconds.optional(),
+  warmup: seconds.optional(),
+  delayLoop: seconds.optional(),
+  alpha: z.boolean().optional(),
+  logAllFailures: z.boolean().optional(),
+};
+
+export const HttpUrlSchema = z.strictObject({
+  path: z.string().min(1),
+  digest: z.string().regex(/^[0-9a-fA-F]{32}$/, 'digest must be 32 hexadecimal digits (MD5)').optional(),
+  /** single codes or ranges, e.g. ["200-299", "503"] */
+  statusCode: z.array(z.string().regex(/^\d{3}(-\d{3})?$/, 'status_code must be NNN or NNN-NNN')).optional(),
+  virtualhost: z.string().optional(),
+  regex: z.string().optional(),
+  regexNoMatch: z.boolean().optional(),
+});
+
+const httpShape = {
+  ...checkerCommonShape,
+  urls: z.array(HttpUrlSchema).default([]),
+  virtualhost: z.string().optional(),
+  httpProtocol: z.enum(['1.0', '1.1', '1.0C', '1.0c']).optional(),
+  enableSni: z.boolean().optional(),
+  sniName: z.string().optional(),
+  tlsCompliant: z.boolean().optional(),
+  fastRecovery: z.boolean().optional(),
+};
+
+export const CheckerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('TCP_CHECK'), ...checkerCommonShape }),
+  z.strictObject({ type: z.literal('PING_CHECK'), ...checkerCommonShape }),
+  z.strictObject({ type: z.literal('HTTP_GET'), ...httpShape }),
+  z.strictObject({ type: z.literal('SSL_GET'), ...httpShape }),
+  z.strictObject({
+    type: z.literal('MISC_CHECK'),
+    ...checkerCommonShape,
+    miscPath: ScriptSchema,
+    miscTimeout: seconds.optional(),
+    miscDynamic: z.boolean().default(false),
+  }),
+  z.strictObject({
+    type: z.literal('SMTP_CHECK'),
+    ...checkerCommonShape,
+    heloName: z.string().optional(),
+    hosts: z.array(z.strictObject(connectionShape)).default([]),
+  }),
+  z.strictObject({
+    type: z.literal('DNS_CHECK'),
+    ...checkerCommonShape,
+    queryType: z.string().optional(),
+    name: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('UDP_CHECK'),
+    ...checkerCommonShape,
+    payload: z.string().optional(),
+    requireReply: z.union([z.boolean(), z.string()]).optional(),
+    minReplyLength: z.number().int().min(0).optional(),
+    maxReplyLength: z.number().int().min(0).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('FILE_CHECK'),
+    ...checkerCommonShape,
+    trackFile: name,
+    weight: z.number().int().min(-254).max(254).optional(),
+    reverse: z.boolean().default(false),
+  }),
+]);
+
+export const RealServerSchema = z.strictObject({
+  address: ip,
+  port: port.optional(),
+  weight: z.number().int().min(0).max(2147483647).default(1),
+  lvsMethod: z.enum(['NAT', 'DR', 'TUN']).optional(),
+  inhibitOnFailure: z.boolean().default(false),
+  notifyUp: ScriptSchema.optional(),
+  notifyDown: ScriptSchema.optional(),
+  uthreshold: z.number().int().min(0).optional(),
+  lthreshold: z.number().int().min(0).optional(),
+  alpha: z.boolean().optional(),
+  retry: z.number().int().min(0).optional(),
+  delayBeforeRetry: seconds.optional(),
+  warmup: seconds.optional(),
+  connectTimeout: seconds.optional(),
+  delayLoop: seconds.optional(),
+  smtpAlert: z.boolean().optional(),
+  virtualhost: z.string().optional(),
+  checkers: z.array(CheckerSchema).default([]),
+});
+
+export const VirtualServerTargetSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('address'), address: ip, port: port.optional() }),
+  z.strictObject({ kind: z.literal('fwmark'), fwmark: u32 }),
+  z.strictObject({ kind: z.literal('group'), group: name }),
+]);
+
+export const VirtualServerSchema = z.strictObject({
+  target: VirtualServerTargetSchema,
+  delayLoop: seconds.positive().default(60),
+  lbAlgo: z.string().min(1).default('wlc'),
+  lbKind: z.enum(['NAT', 'DR', 'TUN']).default('NAT'),
+  persistenceTimeout: z.number().int().min(1).optional(),
+  persistenceGranularity: z.string().optional(),
+  persistenceEngine: z.string().optional(),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+  ipFamily: z.enum(['inet', 'inet6']).optional(),
+  haSuspend: z.boolean().default(false),
+  virtualhost: z.string().optional(),
+  alpha: z.boolean().default(false),
+  omega: z.boolean().default(false),
+  quorum: z.number().int().min(1).default(1),
+  hysteresis: z.number().int().min(0).default(0),
+  quorumUp: ScriptSchema.optional(),
+  quorumDown: ScriptSchema.optional(),
+  sorryServer: z.strictObject({ address: ip, port: port.optional() }).optional(),
+  sorryServerInhibit: z.boolean().default(false),
+  retry: z.number().int().min(0).optional(),
+  delayBeforeRetry: seconds.optional(),
+  warmup: seconds.optional(),
+  connectTimeout: seconds.optional(),
+  inhibitOnFailure: z.boolean().default(false),
+  smtpAlert: z.boolean().optional(),
+  realServers: z.array(RealServerSchema).default([]),
+});
+
+export const VirtualServerGroupEntrySchema = z.discriminatedUnion('kind', [
+  /** ADDR[-LAST] [PORT]: for a range, LAST replaces the address's last byte (v4) or group (v6) */
+  z.strictObject({ kind: z.literal('address'), address: ip, rangeEnd: z.number().int().min(0).max(0xffff).optional(), port: port.optional() }),
+  z.strictObject({ kind: z.literal('fwmark'), fwmark: u32 }),
+]);
+
+export const VirtualServerGroupSchema = z.strictObject({
+  name,
+  entries: z.array(VirtualServerGroupEntrySchema).default([]),
+});
+
+export const GlobalSchema = z.strictObject({
+  routerId: z.string().min(1).optional(),
+  vrrpVersion: z.union([z.literal(2), z.literal(3)]).default(2),
+  scriptUser: z.strictObject({ user: name, group: name.optional() }).optional(),
+  enableScriptSecurity: z.boolean().default(false),
+  notificationEmail: z.array(z.string().min(1)).default([]),
+  notificationEmailFrom: z.string().optional(),
+  smtpServer: z.strictObject({ host: z.string().min(1), port: port.optional() }).optional(),
+  smtpHeloName: z.string().optional(),
+  smtpConnectTimeout: seconds.optional(),
+  smtpAlert: z.boolean().optional(),
+  defaultInterface: name.optional(),
+  vrrpMcastGroup4: ipv4.default('224.0.0.18'),
+  vrrpMcastGroup6: ipv6.default('ff02::12'),
+  vrrpGarpMasterDelay: seconds.default(5),
+  vrrpGarpMasterRepeat: z.number().int().min(1).default(5),
+  vrrpGarpMasterRefresh: seconds.default(0),
+  vrrpGarpMasterRefreshRepeat: z.number().int().min(1).default(1),
+  vrrpGarpLowerPrioDelay: seconds.optional(),
+  vrrpGarpLowerPrioRepeat: z.number().int().min(0).optional(),
+  vrrpGarpInterval: seconds.default(0),
+  vrrpGnaInterval: seconds.default(0),
+  vrrpMinGarp: z.boolean().default(false),
+  vrrpLowerPrioNoAdvert: z.boolean().default(false),
+  vrrpHigherPrioSendAdvert: z.boolean().default(false),
+  vrrpCheckUnicastSrc: z.boolean().default(false),
+  vrrpSkipCheckAdvAddr: z.boolean().default(false),
+  vrrpStrict: z.boolean().default(false),
+  v3ChecksumAsV2: z.boolean().default(false),
+  notifyFifo: ScriptSchema.optional(),
+  notifyFifoScript: ScriptSchema.optional(),
+  vrrpNotifyFifo: ScriptSchema.optional(),
+  vrrpNotifyFifoScript: ScriptSchema.optional(),
+  vrrpNotifyPriorityChanges: z.boolean().default(false),
+  dynamicInterfaces: z.boolean().default(false),
+});
+
+/** vipflow's own settings: the event bus and the workflows hung off transitions. */
+export const NatsSchema = z.strictObject({
+  url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('nats://127.0.0.1:4222'),
+  stream: z.string().min(1).default('VIPFLOW'),
+  subjectPrefix: z.string().min(1).default('vipflow'),
+  bucket: z.string().min(1).default('vipflow-state'),
+  replicas: z.number().int().min(1).max(5).default(1),
+  /** seconds events are kept in the stream; 0 = forever */
+  maxAge: seconds.default(0),
+  credentialsFile: z.string().optional(),
+});
+
+export const WorkflowSchema = z.strictObject({
+  name,
+  /** event types (e.g. "vrrp.master") or instance-qualified ones ("VI_1:vrrp.master") */
+  on: z.array(z.string().min(1)).min(1),
+  /** module exporting the workflow, relative to the config file */
+  module: z.string().min(1).optional(),
+  timeout: seconds.positive().optional(),
+});
+
+export const VipflowSettingsSchema = z.strictObject({
+  nats: NatsSchema.optional(),
+  workflows: z.array(WorkflowSchema).default([]),
+});
+
+const ConfigObjectSchema = z.strictObject({
+  global: GlobalSchema.prefault({}),
+  vrrpScripts: z.array(VrrpScriptSchema).default([]),
+  trackFiles: z.array(TrackFileSchema).default([]),
+  trackProcesses: z.array(TrackProcessSchema).default([]),
+  vrrpSyncGroups: z.array(SyncGroupSchema).default([]),
+  vrrpInstances: z.array(VrrpInstanceSchema).default([]),
+  staticIpaddress: z.array(VirtualAddressSchema).default([]),
+  /** static_routes / static_rules lines, verbatim (not managed by vipflow yet) */
+  staticRoutes: z.array(z.string()).default([]),
+  staticRules: z.array(z.string()).default([]),
+  virtualServerGroups: z.array(VirtualServerGroupSchema).default([]),
+  virtualServers: z.array(VirtualServerSchema).default([]),
+  vipflow: VipflowSettingsSchema.prefault({}),
+});
+
+type ParsedConfig = z.output<typeof ConfigObjectSchema>;
+type ParsedInstance = ParsedConfig['vrrpInstances'][number];
+
+/** The address family of an instance: its first VIP's, else its unicast source's, else IPv4. */
+function instanceFamily(i: ParsedInstance): 4 | 6 {
+  const first = i.virtualIpaddress[0]?.address ?? i.unicastSrcIp ?? i.unicastPeers[0]?.address;
+  return first !== undefined && ipFamily(first) === 6 ? 6 : 4;
+}
+
+/**
+ * Fills instance settings that keepalived inherits from global_defs, so
+ * consumers read one concrete value. Idempotent: resolving a resolved model
+ * changes nothing (a converted config loads back to the same model).
+ */
+function resolveInheritance(c: ParsedConfig) {
+  const g = c.global;
+  return {
+    ...c,
+    vrrpInstances: c.vrrpInstances.map((i) => {
+      const family = instanceFamily(i);
+      return {
+        ...i,
+        family,
+        version: i.version ?? (family === 6 ? 3 : g.vrrpVersion),
+        accept: i.accept ?? !g.vrrpStrict,
+        garpMasterDelay: i.garpMasterDelay ?? g.vrrpGarpMasterDelay,
+        garpMasterRepeat: i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+        garpMasterRefresh: i.garpMasterRefresh ?? g.vrrpGarpMasterRefresh,
+        garpMasterRefreshRepeat: i.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
+        garpLowerPrioDelay: i.garpLowerPrioDelay ?? g.vrrpGarpLowerPrioDelay ?? i.garpMasterDelay ?? g.vrrpGarpMasterDelay,
+        garpLowerPrioRepeat: i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+        v3ChecksumAsV2: i.v3ChecksumAsV2 ?? g.v3ChecksumAsV2,
+        lowerPrioNoAdvert: i.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert,
+        higherPrioSendAdvert: i.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
+        skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
+        strictMode: i.strictMode ?? g.vrrpStrict,
+        smtpAlert: i.smtpAlert ?? g.smtpAlert ?? false,
+        notifyPriorityChanges: i.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges,
+      };
+    }),
+  };
+}
+
+/** The whole configuration. Parse input with `ConfigSchema.safeParse`. */
+export const ConfigSchema = ConfigObjectSchema.transform(resolveInheritance);
+
+/** What a typed config (defineConfig) may contain: defaults optional. */
+export type VipflowConfigInput = z.input<typeof ConfigSchema>;
+/** The validated model with every default and inherited value filled in. */
+export type VipflowConfig = z.output<typeof ConfigSchema>;
+export type GlobalSettings = VipflowConfig['global'];
+export type VrrpInstance = VipflowConfig['vrrpInstances'][number];
+export type SyncGroup = z.output<typeof SyncGroupSchema>;
+export type VrrpScript = z.output<typeof VrrpScriptSchema>;
+export type TrackFile = z.output<typeof TrackFileSchema>;
+export type TrackProcess = z.output<typeof TrackProcessSchema>;
+export type TrackRef = z.output<typeof TrackRefSchema>;
+export type VirtualAddress = z.output<typeof VirtualAddressSchema>;
+export type UnicastPeer = z.output<typeof UnicastPeerSchema>;
+export type Script = z.output<typeof ScriptSchema>;
+export type VirtualServer = z.output<typeof VirtualServerSchema>;
+export type VirtualServerGroup = z.output<typeof VirtualServerGroupSchema>;
+export type RealServer = z.output<typeof RealServerSchema>;
+export type Checker = z.output<typeof CheckerSchema>;
+export type VipflowSettings = z.output<typeof VipflowSettingsSchema>;
