@@ -6,3 +6,4 @@ import { registerCommand } from './main.js';
 
 // Commands are registered below as their modules land.
 void registerCommand;
+registerCommand('check-config', { summary: 'validate a keepalived.conf or vipflow.config.ts', load: () => import('./check-config.js') });

@@ -57,9 +57,14 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }
 
-/** Levenshtein distance, bounded: returns max+1 as soon as the distance must exceed max. */
+/**
+ * Edit distance counting a swap of two neighbours as one edit (optimal
+ * string alignment), since "lable" for "label" is one slip of the fingers.
+ * Returns max+1 as soon as the distance must exceed max.
+ */
 export function editDistance(a: string, b: string, max = Infinity): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev2 = new Array<number>(b.length + 1).fill(0);
   let prev = new Array<number>(b.length + 1);
   let cur = new Array<number>(b.length + 1);
   for (let j = 0; j <= b.length; j++) prev[j] = j;
@@ -68,12 +73,13 @@ export function editDistance(a: string, b: string, max = Infinity): number {
     let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
       cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
     if (rowMin > max) return max + 1;
-    [prev, cur] = [cur, prev];
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
   return prev[b.length]!;
 }
@@ -81,21 +87,25 @@ export function editDistance(a: string, b: string, max = Infinity): number {
 /**
  * The closest candidate to `word`, if close enough to be a plausible typo:
  * at most a third of the word's length in edits (minimum 1, maximum 3),
- * compared case-insensitively so "MASTER" vs "master" always matches.
+ * compared case-insensitively so "MASTER" vs "master" always matches; failing
+ * that, a candidate the word abbreviates (at least 3 characters).
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const w = word.toLowerCase();
   const budget = Math.max(1, Math.min(3, Math.floor(w.length / 3)));
   let best: string | undefined;
   let bestD = budget + 1;
+  let prefixOf: string | undefined;
   for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase(), bestD - 1);
+    const lc = c.toLowerCase();
+    const d = editDistance(w, lc, bestD - 1);
     if (d < bestD) {
       bestD = d;
       best = c;
     }
+    if (prefixOf === undefined && w.length >= 3 && lc.startsWith(w)) prefixOf = c;
   }
-  return best;
+  return best ?? prefixOf;
 }
 
 export function didYouMean(word: string, candidates: Iterable<string>): { hint?: string } {

@@ -124,6 +124,8 @@ export const VrrpInstanceSchema = z.strictObject({
   /** lines of `virtual_routes` / `virtual_rules`, kept verbatim (vipflow does not manage routes yet) */
   virtualRoutes: z.array(z.string()).default([]),
   virtualRules: z.array(z.string()).default([]),
+  /** undefined: from the first VIP (else unicast addresses), IPv4 when there are none */
+  family: z.union([z.literal(4), z.literal(6)]).optional(),
 });
 
 export const SyncGroupSchema = z.strictObject({
@@ -426,7 +428,7 @@ function resolveInheritance(c: ParsedConfig) {
   return {
     ...c,
     vrrpInstances: c.vrrpInstances.map((i) => {
-      const family = instanceFamily(i);
+      const family = i.family ?? instanceFamily(i);
       return {
         ...i,
         family,

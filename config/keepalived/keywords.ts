@@ -845,7 +845,7 @@ export const ROOT: Table = {
       if (!target) return;
       const vs: Raw = { target };
       m.origin(path, first, 'virtual_server');
-      m.origin(`${path}.target`, first, 'virtual_server');
+      m.origin(`${path}.target`, target.kind === 'address' ? first : n.args[1]!, 'virtual_server');
       m.walk(n.block!, VIRTUAL_SERVER, vs, path, 'virtual_server');
       list.push(vs);
     },

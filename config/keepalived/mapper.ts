@@ -193,6 +193,9 @@ export function options(
     const s = Object.hasOwn(spec, key.text) ? spec[key.text] : undefined;
     if (!s) {
       m.sink.error(key, `unknown option '${key.text}' in ${context}`, { text: key.text, ...didYouMean(key.text, Object.keys(spec)) });
+      // Most options take a value: skip the next word too unless it is an option itself.
+      const next = args[i + 1];
+      if (next && !Object.hasOwn(spec, next.text)) i++;
       continue;
     }
     let value: Token | undefined;

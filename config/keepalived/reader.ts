@@ -14,7 +14,7 @@
  */
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { DiagnosticSink, SourcePos } from '../diagnostics.js';
+import { closest, type DiagnosticSink, type SourcePos } from '../diagnostics.js';
 
 export interface Token {
   text: string;
@@ -257,8 +257,9 @@ export class KeepalivedReader {
       if (!l.text.includes('$')) break;
       const sub = this.substitute(l);
       if (!sub.changed) break;
-      const d = this.decomment(sub.line);
-      l = d.line;
+      // keepalived decomments again here, which turns ${_HASH} into a comment;
+      // values were decommented when defined, so vipflow keeps them as written.
+      l = sub.line;
       for (const rest of sub.rest) this.deferred.push(rest);
       if (l.text.length === 0) {
         this.flushDeferred(depth);
@@ -278,10 +279,7 @@ export class KeepalivedReader {
     if (this.deferred.length === 0) return;
     const lines = this.deferred;
     this.deferred = [];
-    for (const rest of lines) {
-      const d = this.decomment(rest);
-      if (d.line.text.length > 0) this.processLine(d.line, depth + 1);
-    }
+    for (const rest of lines) if (rest.text.length > 0) this.processLine(rest, depth + 1);
   }
 
   /** `@id rest` / `@^id rest`: the rest when the line applies, undefined when it does not. */
@@ -461,8 +459,12 @@ export class KeepalivedReader {
         } else value = def.lines[0] ?? '';
       } else if (name.startsWith('_')) value = this.builtin(name, params, l);
       if (value === undefined) {
-        if (braces) this.sink.error(at, `undefined parameter '\${${name}}'`, { text: text.slice(i, end), ...this.suggestDef(name) });
-        else this.sink.warning(at, `undefined parameter '$${name}' left as written`, { text: text.slice(i, end), ...this.suggestDef(name) });
+        if (braces) {
+          // Left in place, '${X}' would split at its braces and cascade into block errors.
+          this.sink.error(at, `undefined parameter '\${${name}}' (line ignored)`, { text: text.slice(i, end), ...this.suggestDef(name) });
+          return { line: { text: '', base: l.base, file: l.file, line: l.line }, changed: true, rest: [] };
+        }
+        this.sink.warning(at, `undefined parameter '$${name}' left as written`, { text: text.slice(i, end), ...this.suggestDef(name) });
         i = text.indexOf('$', end);
         continue;
       }
@@ -488,15 +490,7 @@ export class KeepalivedReader {
   }
 
   private suggestDef(name: string): { hint?: string } {
-    let best: string | undefined;
-    let bestD = 3;
-    for (const k of this.defs.keys()) {
-      const d = levenshteinSmall(name, k);
-      if (d < bestD) {
-        bestD = d;
-        best = k;
-      }
-    }
+    const best = closest(name, this.defs.keys());
     return best !== undefined ? { hint: `did you mean '$${best}'?` } : {};
   }
 
@@ -596,20 +590,6 @@ export class KeepalivedReader {
     }
     this.lastCont = false;
   }
-}
-
-function levenshteinSmall(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
 }
 
 /** Turns one glob path segment into a RegExp (`*`, `?`, `[...]`). */

@@ -1,0 +1,86 @@
+/**
+ * `vipflow check-config FILE [--json] [-i CONFIG_ID]...`
+ *
+ * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
+ * prints every diagnostic. Exit status: 0 valid (warnings may be printed),
+ * 1 errors, 2 the file cannot be read or the command line is wrong.
+ * Without -i the config id is the host name up to its first dot, as keepalived does.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
+import { loadConfig } from '../config/load.js';
+
+const USAGE = 'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]...\n';
+
+interface Args {
+  file: string;
+  json: boolean;
+  configIds: string[];
+}
+
+function parseArgs(argv: string[]): Args | string {
+  let file: string | undefined;
+  let json = false;
+  const configIds: string[] = [];
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a === '--json') json = true;
+    else if (a === '-i' || a === '--config-id') {
+      const v = argv[++k];
+      if (v === undefined) return `${a} needs a config id`;
+      configIds.push(v);
+    } else if (a.startsWith('--config-id=')) configIds.push(a.slice('--config-id='.length));
+    else if (a === '-h' || a === '--help') return '';
+    else if (a.startsWith('-') && a !== '-') return `unknown option '${a}'`;
+    else if (file === undefined) file = a;
+    else return `unexpected argument '${a}'`;
+  }
+  if (file === undefined) return 'missing FILE';
+  return { file, json, configIds };
+}
+
+/** Reads source lines for the caret display, once per file. */
+function sourceLines(): (file: string, line: number) => string | undefined {
+  const cache = new Map<string, string[] | undefined>();
+  return (file, line) => {
+    if (!cache.has(file)) {
+      try {
+        cache.set(file, readFileSync(file, 'utf8').split(/\r?\n/));
+      } catch {
+        cache.set(file, undefined);
+      }
+    }
+    return cache.get(file)?.[line - 1];
+  };
+}
+
+export function toJson(diagnostics: readonly Diagnostic[]): object[] {
+  return diagnostics.map((d) => {
+    const o: Record<string, unknown> = { severity: d.severity, file: d.file, line: d.line, column: d.column, message: d.message };
+    if (d.hint !== undefined) o.hint = d.hint;
+    return o;
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write((args ? `vipflow check-config: ${args}\n` : '') + USAGE);
+    return args ? 2 : 0;
+  }
+  const configIds = args.configIds.length > 0 ? args.configIds : [hostname().split('.')[0] ?? ''];
+  const r = await loadConfig(args.file, { configIds });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = r.diagnostics.length - errors;
+  if (args.json) process.stdout.write(JSON.stringify(toJson(r.diagnostics), null, 2) + '\n');
+  else {
+    const src = sourceLines();
+    const out = r.diagnostics.map((d) => formatDiagnostic(d, src));
+    const summary = errors > 0 ? `${args.file}: ${errors} error(s), ${warnings} warning(s)` : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s))` : ''}`;
+    out.push(summary);
+    (errors > 0 ? process.stderr : process.stdout).write(out.join('\n') + '\n');
+  }
+  if (r.unreadable) return 2;
+  return errors > 0 ? 1 : 0;
+}

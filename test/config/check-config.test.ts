@@ -1,0 +1,71 @@
+/**
+ * `vipflow check-config` as a user runs it: a child process through
+ * cli/main, checking exit status (0 valid, 1 errors, 2 unreadable) and the
+ * --json shape.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { repoRoot, sharedDir } from '../../infra/paths.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const mainJs = join(here, '..', '..', 'cli', 'main.js');
+const main = existsSync(mainJs) ? mainJs : join(here, '..', '..', 'cli', 'main.ts');
+const broken = join(repoRoot, 'test', 'config', 'fixtures', 'broken');
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), main, 'check-config', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('valid file: exit 0, warnings printed', () => {
+  const r = cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.vrrp.lvs_syncd'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /lvs_syncd:11:5: warning: 'lvs_sync_daemon_interface'/);
+  assert.match(r.stdout, /configuration is valid \(3 warning\(s\)\)/);
+});
+
+test('errors: exit 1, compiler-style text with source line, caret and hint', () => {
+  const r = cli(join(broken, 'misspelled-keyword.conf'));
+  assert.equal(r.status, 1);
+  const lines = r.stderr.split('\n');
+  const k = lines.findIndex((l) => /misspelled-keyword\.conf:5:5: error: unknown keyword 'priorty'/.test(l));
+  assert.ok(k >= 0, r.stderr);
+  assert.equal(lines[k + 1], '      priorty 100');
+  assert.equal(lines[k + 2], '      ^~~~~~~');
+  assert.equal(lines[k + 3], "  hint: did you mean 'priority'?");
+});
+
+test('--json prints the diagnostics list', () => {
+  const r = cli(join(broken, 'misspelled-keyword.conf'), '--json');
+  assert.equal(r.status, 1);
+  const list = JSON.parse(r.stdout) as Record<string, unknown>[];
+  assert.equal(list.length, 1);
+  assert.deepEqual(Object.keys(list[0]!).sort(), ['column', 'file', 'hint', 'line', 'message', 'severity']);
+  assert.equal(list[0]!.severity, 'error');
+  assert.equal(list[0]!.line, 5);
+  assert.equal(list[0]!.column, 5);
+  assert.equal(list[0]!.hint, "did you mean 'priority'?");
+  const ok = JSON.parse(cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.sample'), '--json').stdout);
+  assert.deepEqual(ok, []);
+});
+
+test('-i selects conditional lines', () => {
+  const sample = join(sharedDir, 'keepalived-samples', 'keepalived.conf.conditional_conf');
+  assert.equal(cli(sample, '-i', 'high').status, 0);
+  assert.equal(cli(sample, '-i', 'nobody').status, 1);
+});
+
+test('unreadable file: exit 2; bad usage: exit 2', () => {
+  const r = cli(join(broken, 'no-such-file.conf'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /cannot read .*no-such-file\.conf/);
+  assert.equal(cli().status, 2);
+  assert.equal(cli('x.conf', '--bogus').status, 2);
+});
