@@ -5,7 +5,7 @@
  * Decoding never throws: every input maps to a {@link DecodeResult}.
  */
 import { sumWords, verifies } from './checksum.js';
-import { checkIpv4Header, parseIpv4Header, type Ipv4Header, type Ipv4HeaderErrorKind } from './ipv4-header.js';
+import { checkIpv4Header, ipv4HeaderFields, type Ipv4Header, type Ipv4HeaderErrorKind } from './ipv4-header.js';
 import {
   IPPROTO_VRRP,
   type ChecksumAcceptance,
@@ -29,9 +29,10 @@ export const VRRP_V2_AUTH_LENGTH = 8;
  *   (4: IPv4, 16: IPv6) and they feed the VRRPv3 pseudo-header checksum.
  * @param options which VRRPv3/IPv4 checksum variants to accept (default either).
  * @returns `{ ok: true, packet, checksumVariant }` with the variant the packet used,
- *   or `{ ok: false, error: { kind, detail } }`. Checks, in order: length ≥ 8
- *   ('short-buffer'), version 2 or 3 ('bad-version'), type 1 ('bad-type'), a valid
- *   context and no VRRPv2 over IPv6 ('family-mismatch'), exact length for Count IPvX
+ *   or `{ ok: false, error: { kind, detail } }`. Checks, in order: a context of two
+ *   4- or two 16-byte addresses ('family-mismatch'), length ≥ 8 ('short-buffer'),
+ *   version 2 or 3 ('bad-version'), type 1 ('bad-type'), no VRRPv2 over IPv6
+ *   ('family-mismatch'), exact length for Count IPvX
  *   Addr ('address-count-mismatch'), checksum ('bad-checksum'), VRID ≠ 0
  *   ('vrid-zero'), interval ≠ 0 ('bad-interval'), v2 Auth Type 0/1
  *   ('unsupported-auth-type' for 2, 'unknown-auth-type' above).
@@ -67,9 +68,7 @@ export function decodeIpv4Datagram(datagram: Uint8Array, options?: DecodeOptions
   if (protocol !== IPPROTO_VRRP) return fail('not-vrrp', `IP protocol ${protocol}, VRRP is ${IPPROTO_VRRP}`);
   const decoded = decodeMessage(datagram, check.headerLength, datagram.length, 4, sumWords(datagram, 12, 20), options?.checksum ?? 'either');
   if (!decoded.ok) return decoded;
-  const parsed = parseIpv4Header(datagram);
-  if (!parsed.ok) return parsed; /* unreachable: checkIpv4Header passed */
-  return { ok: true, header: parsed.header, packet: decoded.packet, checksumVariant: decoded.checksumVariant };
+  return { ok: true, header: ipv4HeaderFields(datagram, check.headerLength), packet: decoded.packet, checksumVariant: decoded.checksumVariant };
 }
 
 function decodeMessage(

@@ -59,21 +59,23 @@ export function checkIpv4Header(datagram: Uint8Array): Ipv4HeaderCheck {
 export function parseIpv4Header(datagram: Uint8Array): Ipv4HeaderResult {
   const check = checkIpv4Header(datagram);
   if (!check.ok) return check;
+  return { ok: true, header: ipv4HeaderFields(datagram, check.headerLength) };
+}
+
+/** The fields of a header that {@link checkIpv4Header} accepted. */
+export function ipv4HeaderFields(datagram: Uint8Array, headerLength: number): Ipv4Header {
   return {
-    ok: true,
-    header: {
-      headerLength: check.headerLength,
-      ttl: datagram[8]!,
-      protocol: datagram[9]!,
-      totalLength: datagram.length,
-      source: copyBytes(datagram, 12, 4),
-      destination: copyBytes(datagram, 16, 4),
-    },
+    headerLength,
+    ttl: datagram[8]!,
+    protocol: datagram[9]!,
+    totalLength: datagram.length,
+    source: copyBytes(datagram, 12, 4),
+    destination: copyBytes(datagram, 16, 4),
   };
 }
 
 /** A plain Uint8Array copy, whatever the input's class (a Buffer's slice would be a view). */
-export function copyBytes(from: Uint8Array, start: number, length: number): Uint8Array {
+function copyBytes(from: Uint8Array, start: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = from[start + i]!;
   return out;
