@@ -1,5 +1,5 @@
 import type { Logger } from '../../infra/logger.js';
-import { stripIpv4Header } from './ipv4-header.js';
+import { checkIpv4Header } from '../codec/index.js';
 import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 
@@ -98,13 +98,13 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     }
     let payload = datagram!;
     if (v4) {
-      const stripped = stripIpv4Header(payload);
-      if (!stripped.ok) {
+      const header = checkIpv4Header(payload);
+      if (!header.ok) {
         stats.malformed++;
-        log.debug({ reason: stripped.reason, source }, 'dropped malformed IPv4 datagram');
+        log.debug({ reason: header.error.kind, source }, 'dropped malformed IPv4 datagram');
         return;
       }
-      payload = stripped.payload;
+      payload = payload.subarray(header.headerLength);
     }
     stats.received++;
     packetHandler?.({
