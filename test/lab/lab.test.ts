@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../infra/logger.js';
 import { repoRoot } from '../../infra/paths.js';
-import { openVrrpSocket } from '../../wire/socket/index.js';
+import type { VrrpSocket } from '../../wire/socket/index.js';
+import { socketOpener } from './socket-opener.js';
 import {
   addDropRule,
   clearDropRules,
@@ -38,13 +39,10 @@ async function namespacesWithPrefix(prefix: string): Promise<string[]> {
  * what the lab exists to carry anyway).
  */
 async function vrrpReaches(lab: Lab, from: string, to: string[], family: 4 | 6): Promise<string[]> {
-  const open = (node: string) => {
-    const r = openVrrpSocket({ family, interface: 'eth0', netns: lab.node(node).ns, mode: 'multicast', logger });
-    assert.ok(r.ok);
-    return r.value;
-  };
-  const tx = open(from);
-  const rxs = to.map((n) => ({ node: n, sock: open(n) }));
+  const sockets: VrrpSocket[] = [];
+  const open = socketOpener(() => lab, sockets);
+  const tx = open(from, family);
+  const rxs = to.map((n) => ({ node: n, sock: open(n, family) }));
   const marker = Buffer.from(`probe-${Math.random()}`);
   try {
     const got = rxs.map(
@@ -61,8 +59,7 @@ async function vrrpReaches(lab: Lab, from: string, to: string[], family: 4 | 6):
     assert.ok(tx.send(marker).ok);
     return (await Promise.all(got)).filter((n): n is string => n !== undefined);
   } finally {
-    tx.close();
-    for (const r of rxs) r.sock.close();
+    for (const s of sockets) s.close();
   }
 }
 

@@ -5,9 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../infra/logger.js';
 import { createLab, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
-import { interfaceInfo, openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
+import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
+import { interfaceInfo, type VrrpSocket } from '../../wire/socket/index.js';
 import { keepalivedConfig } from './keepalived-config.js';
 import { collect } from './packet-collector.js';
+import { socketOpener } from './socket-opener.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfskrx';
@@ -17,12 +19,8 @@ describe('raw VRRP socket receives keepalived adverts', () => {
   const daemons: KeepalivedProcess[] = [];
   const sockets: VrrpSocket[] = [];
 
-  const open = (node: string, family: 4 | 6, mode: 'multicast' | 'unicast'): VrrpSocket => {
-    const r = openVrrpSocket({ family, interface: 'eth0', netns: lab.node(node).ns, mode, logger });
-    assert.ok(r.ok, `open failed: ${JSON.stringify(r)}`);
-    sockets.push(r.value);
-    return r.value;
-  };
+  const opener = socketOpener(() => lab, sockets);
+  const open = (node: string, family: 4 | 6, mode: 'multicast' | 'unicast') => opener(node, family, { mode });
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
@@ -80,6 +78,11 @@ describe('raw VRRP socket receives keepalived adverts', () => {
     assert.match(v6.source, /^fe80:/);
     assert.equal(v6.destination, 'ff02::12');
     assert.equal(v6.payload.length, 8 + 16);
+    // The delivered bytes are exactly keepalived's message: the codec's checksum verifies.
+    const ctx = (src: string, dst: string) => ({ source: parseAddress(src)!, destination: parseAddress(dst)! });
+    assert.ok(decodeVrrp(v2.payload, ctx(v2.source, v2.destination!)).ok);
+    assert.ok(decodeVrrp(v3.payload, ctx(v3.source, v3.destination!)).ok);
+    assert.ok(decodeVrrp(v6.payload, ctx(v6.source, v6.destination!)).ok);
   });
 
   test('unicast: keepalived unicast adverts arrive with our own address as destination', async () => {
