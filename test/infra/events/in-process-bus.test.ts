@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InProcessBus } from '../../../infra/events/bus.js';
+import type { VipflowEvent } from '../../../infra/events/schema.js';
+import { silentLogger } from '../../../infra/logger.js';
+import { samplePayloads, testSource, transition } from './fixtures.js';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+test('publish returns before any handler runs; events arrive in publish order', async () => {
+  const bus = new InProcessBus({ log: silentLogger() });
+  const got: number[] = [];
+  await bus.subscribe({}, (e) => void got.push(e.seq));
+  const src = testSource();
+  for (let i = 0; i < 500; i++) bus.publish(transition(src, 'VI_1', i % 2 ? 'master' : 'backup'));
+  assert.equal(got.length, 0, 'handlers must not run inside publish()');
+  await until(() => got.length === 500);
+  assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => i + 1));
+  await bus.close();
+});
+
+test('filters: instance, node, type, target state', async () => {
+  const bus = new InProcessBus({ log: silentLogger() });
+  const a = testSource('node-a');
+  const b = testSource('node-b');
+  const seen = { vi2: [] as string[], nodeB: [] as string[], faults: [] as string[], toMaster: [] as string[] };
+  await bus.subscribe({ instance: 'VI_2' }, (e) => void seen.vi2.push(e.id));
+  await bus.subscribe({ node: 'node-b' }, (e) => void seen.nodeB.push(e.id));
+  await bus.subscribe({ types: ['instance.fault'] }, (e) => void seen.faults.push(e.id));
+  await bus.subscribe({ toState: 'master', cluster: 'dc1' }, (e) => void seen.toMaster.push(e.id));
+  const evs = [
+    transition(a, 'VI_1', 'master'),
+    transition(a, 'VI_2', 'backup'),
+    b.make('instance.fault', samplePayloads['instance.fault']),
+    transition(b, 'VI_2', 'master'),
+    a.make('daemon.stop', samplePayloads['daemon.stop']),
+  ];
+  for (const e of evs) bus.publish(e);
+  await until(() => seen.toMaster.length === 2 && seen.nodeB.length === 2);
+  await tick();
+  const ids = (...k: number[]) => k.map((i) => evs[i]!.id);
+  assert.deepEqual(seen.vi2, ids(1, 3));
+  assert.deepEqual(seen.nodeB, ids(2, 3));
+  assert.deepEqual(seen.faults, ids(2));
+  assert.deepEqual(seen.toMaster, ids(0, 3));
+  await bus.close();
+});
+
+test('replay from all, from a sequence, from a time; history is bounded', async () => {
+  const bus = new InProcessBus({ log: silentLogger(), historyLimit: 100 });
+  const src = testSource();
+  const evs: VipflowEvent[] = [];
+  for (let i = 0; i < 300; i++) {
+    const e = transition(src, 'VI_1', 'master', `r${i}`);
+    evs.push(e);
+    bus.publish(e);
+  }
+  await tick();
+  const all: number[] = [];
+  await bus.subscribe({}, (e) => void all.push(e.seq), { start: { from: 'all' } });
+  await until(() => all.length >= 100);
+  assert.ok(all.length >= 100 && all.length <= 125, `history kept ${all.length}`);
+  assert.equal(all.at(-1), 300);
+  const fromSeq: number[] = [];
+  await bus.subscribe({}, (e, d) => void fromSeq.push(d.busSeq), { start: { from: 'seq', seq: 290 } });
+  await until(() => fromSeq.length === 11);
+  assert.deepEqual(fromSeq, Array.from({ length: 11 }, (_, i) => 290 + i));
+  const fromTime: string[] = [];
+  await bus.subscribe({}, (e) => void fromTime.push(e.id), { start: { from: 'time', time: evs[295]!.time } });
+  await until(() => fromTime.length === 5);
+  assert.deepEqual(fromTime, evs.slice(295).map((e) => e.id));
+  // Live events keep flowing to replaying subscribers after the history.
+  bus.publish(transition(src, 'VI_1', 'backup'));
+  await until(() => fromSeq.length === 12);
+  await bus.close();
+});
+
+test('a durable subscriber resumes after what it handled; a throwing handler is counted, not fatal', async () => {
+  const bus = new InProcessBus({ log: silentLogger() });
+  const src = testSource();
+  const first: number[] = [];
+  const sub = await bus.subscribe({}, (e) => {
+    first.push(e.seq);
+    if (e.seq === 2) throw new Error('boom');
+  }, { durable: 'audit', start: { from: 'all' } });
+  for (let i = 0; i < 3; i++) bus.publish(transition(src, 'VI_1', 'master'));
+  await until(() => first.length === 3);
+  assert.equal(sub.stats.handlerErrors, 1);
+  assert.equal(sub.stats.delivered, 3);
+  await sub.close();
+  for (let i = 0; i < 2; i++) bus.publish(transition(src, 'VI_1', 'backup'));
+  const resumed: number[] = [];
+  await bus.subscribe({}, (e) => void resumed.push(e.seq), { durable: 'audit', start: { from: 'all' } });
+  await until(() => resumed.length === 2);
+  assert.deepEqual(resumed, [4, 5]);
+  await bus.close();
+});
