@@ -1,0 +1,85 @@
+// Real network: the raw VRRP socket's life cycle inside a lab namespace:
+// descriptor hygiene over many open/close cycles, errors at open time, and
+// exceptions from packet handlers. Starts: a namespace lab, a child Node process.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../infra/logger.js';
+import { repoRoot } from '../../infra/paths.js';
+import { createLab, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { openVrrpSocket } from '../../wire/socket/index.js';
+
+const logger = silentLogger();
+const PREFIX = 'vfsklc';
+const openFds = () => readdirSync('/proc/self/fd').length;
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('raw VRRP socket life cycle', () => {
+  let lab: Lab;
+  before(async () => {
+    await sweepStaleLabs(PREFIX, logger);
+    lab = await createLab({ prefix: PREFIX, nodes: ['n1'], subnet: 24, logger });
+  });
+  after(async () => {
+    await lab?.destroy();
+  });
+
+  test('1,000 open/close cycles leave no file descriptor behind', async () => {
+    const ns = lab.node('n1').ns;
+    // Warm up: the first open loads the addon and may open lasting descriptors.
+    const first = openVrrpSocket({ family: 4, interface: 'eth0', netns: ns, mode: 'multicast', logger });
+    assert.ok(first.ok);
+    first.value.close();
+    await turn();
+    const before = openFds();
+    let peak = 0;
+    for (let i = 0; i < 1000; i++) {
+      const r = openVrrpSocket({ family: i % 2 ? 6 : 4, interface: 'eth0', netns: ns, mode: i % 3 ? 'multicast' : 'unicast', logger });
+      assert.ok(r.ok);
+      if (i % 100 === 0) peak = Math.max(peak, openFds());
+      r.value.close();
+      r.value.close(); // idempotent
+      if (i % 50 === 49) await turn(); // let libuv run the close callbacks that close the fds
+    }
+    await turn();
+    await turn();
+    assert.ok(peak > before, 'an open socket holds a descriptor (the count is meaningful)');
+    // Other descriptors of the process (test runner, pipes) may close meanwhile, never open by 1,000.
+    assert.ok(openFds() <= before, `${openFds()} descriptors after, ${before} before`);
+  });
+
+  test('open errors are values with errno names', () => {
+    const ns = lab.node('n1').ns;
+    const noIf = openVrrpSocket({ family: 4, interface: 'nope0', netns: ns, mode: 'multicast', logger });
+    assert.equal(noIf.ok ? 'ok' : noIf.code, 'ENODEV');
+    const noNs = openVrrpSocket({ family: 6, interface: 'eth0', netns: `${PREFIX}-missing`, mode: 'multicast', logger });
+    assert.equal(noNs.ok ? 'ok' : noNs.code, 'ENOENT');
+    const closed = openVrrpSocket({ family: 4, interface: 'eth0', netns: ns, mode: 'multicast', logger });
+    assert.ok(closed.ok);
+    closed.value.close();
+    const r = closed.value.send(Buffer.from('x'));
+    assert.equal(r.ok ? 'ok' : r.code, 'EBADF');
+  });
+
+  test('an exception thrown by a packet handler is not swallowed', async () => {
+    const here = fileURLToPath(import.meta.url);
+    const fromSource = here.endsWith('.ts');
+    const fixture = here.replace(/socket-lifecycle\.test\.(ts|js)$/, `fixtures/throwing-handler.${fromSource ? 'ts' : 'js'}`);
+    const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), fixture, 'vfskth'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await Promise.race([
+      new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
+      new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000)),
+    ]);
+    child.kill('SIGKILL');
+    await sweepStaleLabs('vfskth', logger);
+    assert.equal(code, 1, `exit code (stderr: ${err.slice(0, 300)})`);
+    assert.match(err, /handler boom/);
+  });
+});
