@@ -1,0 +1,57 @@
+/**
+ * `vipflow status [--state-dir DIR] [--json]`: the running daemon's view of
+ * every instance, read over its control socket.
+ */
+import { join, resolve } from 'node:path';
+import { controlRequest } from '../infra/daemon/control.js';
+import type { DaemonStatus } from '../infra/daemon/daemon.js';
+import { parseCommandArgs } from './args.js';
+import { DEFAULT_STATE_DIR } from './run.js';
+
+const USAGE = 'usage: vipflow status [--state-dir DIR] [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(argv, { 'state-dir': { type: 'string' }, json: { type: 'boolean' } });
+  if (!args.ok) {
+    process.stderr.write(`vipflow status: ${args.error}\n${USAGE}\n`);
+    return 2;
+  }
+  const socket = join(resolve(args.values['state-dir'] ?? DEFAULT_STATE_DIR), 'control.sock');
+  let reply;
+  try {
+    reply = await controlRequest(socket, 'status');
+  } catch (err) {
+    process.stderr.write(`vipflow status: no daemon answers on ${socket}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  if (!reply.ok) {
+    process.stderr.write(`vipflow status: ${reply.error ?? 'error'}\n`);
+    return 1;
+  }
+  const status = reply.status as DaemonStatus;
+  if (args.values.json) {
+    process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(formatStatus(status));
+  return 0;
+}
+
+function formatStatus(s: DaemonStatus): string {
+  const lines = [`vipflow pid ${s.pid}, up ${Math.round(s.uptimeMs / 1000)} s, config ${s.configPath}`];
+  lines.push(
+    `event loop delay p50 ${s.eventLoop.delayP50Ms} ms, p99 ${s.eventLoop.delayP99Ms} ms, max ${s.eventLoop.delayMaxMs} ms; late timers ${s.eventLoop.lateTimers}`,
+  );
+  lines.push(`wire: ${s.wire.sockets} sockets, ${s.wire.received} received, ${s.wire.malformed} malformed, ${s.wire.unknownVrid} other VRIDs`);
+  for (const i of s.instances) {
+    const drops = Object.entries(i.drops)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    lines.push(
+      `${i.name.padEnd(16)} vrid ${String(i.vrid).padEnd(3)} v${i.version} ${i.interface} ${i.state.toUpperCase().padEnd(7)} prio ${i.effectivePriority}/${i.basePriority}` +
+        ` master ${i.lastMaster ?? '-'} sent ${i.counters.advertsSent ?? 0} rcvd ${i.counters.advertsReceived ?? 0}${drops ? ` drops ${drops}` : ''}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,340 @@
+/**
+ * The vipflow daemon: loads the configuration, runs one InstanceRunner per
+ * VRRP instance, tracks interfaces, serves status over a control socket, and
+ * handles the process signals (TERM/INT stop, HUP reload, USR1 dump).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { isDeepStrictEqual } from 'node:util';
+import { loadConfig } from '../../config/load.js';
+import type { Diagnostic } from '../../config/diagnostics.js';
+import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
+import { parseAddress } from '../../wire/codec/index.js';
+import { interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
+import type { Logger } from '../logger.js';
+import { ControlServer } from './control.js';
+import { linkUp, readHostInterfaces } from './host.js';
+import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './instance-runner.js';
+import { planInstance, type HostInterfaces } from './plan.js';
+import type { AnnounceIo } from './announcer.js';
+import { netlinkVipOps, type VipAddressOps } from './vip-addresses.js';
+import { watchedClock, type LateTimerStats } from './watched-clock.js';
+import { WireHub } from './wire-hub.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  stateDir: string;
+  log: Logger;
+  /** keepalived's -i: active `@name` conditional config ids. */
+  configIds?: string[];
+}
+
+export interface DaemonStatus {
+  pid: number;
+  configPath: string;
+  startedAt: string;
+  uptimeMs: number;
+  instances: InstanceStatus[];
+  wire: WireHub['stats'];
+  eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; lateTimers: number; worstLateMs: number };
+  recentTransitions: (TransitionRecord & { time: string })[];
+  reloads: { ok: number; refused: number };
+}
+
+export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
+
+const LINK_POLL_MS = 100;
+const RECENT_TRANSITIONS = 100;
+
+function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics.filter((d) => d.severity === 'error');
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`;
+}
+
+export class Daemon {
+  private readonly runners = new Map<string, { config: VrrpInstance; runner: InstanceRunner }>();
+  private readonly hub: WireHub;
+  private readonly vipOps: VipAddressOps;
+  private readonly announceIo: AnnounceIo;
+  private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
+  private readonly clock;
+  private readonly loopDelay: IntervalHistogram;
+  private readonly recent: (TransitionRecord & { time: string })[] = [];
+  private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
+  private readonly startedAt = new Date();
+  private readonly reloads = { ok: 0, refused: 0 };
+  private linkTimer: NodeJS.Timeout | null = null;
+  private readonly linkState = new Map<string, boolean>();
+  private control: ControlServer | null = null;
+  private stopping: Promise<void> | null = null;
+  private reloading = false;
+
+  private constructor(
+    private readonly options: DaemonOptions,
+    private config: VipflowConfig,
+  ) {
+    const log = options.log;
+    this.hub = new WireHub(log.child({ component: 'wire' }));
+    this.vipOps = netlinkVipOps(log.child({ component: 'vip' }));
+    this.clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
+    this.loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    this.loopDelay.enable();
+    const macs = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
+    this.announceIo = {
+      interfaceOf: (dev) => {
+        const cached = macs.get(dev);
+        if (cached) return cached;
+        const info = interfaceInfo(dev);
+        if (!info.ok) return null;
+        const ll = readHostInterfaces()
+          .get(dev)
+          ?.addresses.find((a) => a.family === 6 && /^fe80:/i.test(a.address));
+        const entry = { mac: info.value.mac, linkLocal: ll ? (parseAddress(ll.address) ?? null) : null };
+        macs.set(dev, entry);
+        return entry;
+      },
+      sendFrame: (dev, frame) => {
+        const r = sendEthernetFrame(dev, frame);
+        return r.ok ? { ok: true } : { ok: false, code: r.code };
+      },
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      now: () => performance.now(),
+    };
+  }
+
+  /**
+   * Loads the configuration and starts every instance. Refuses to start
+   * (as a value) on configuration errors, on another live daemon using the
+   * same state dir, or when an instance cannot be planned or joined.
+   */
+  static async start(options: DaemonOptions): Promise<DaemonStartResult> {
+    const log = options.log;
+    const loaded = await loadConfig(options.configPath, options.configIds ? { configIds: options.configIds } : {});
+    for (const d of loaded.diagnostics) {
+      if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
+    }
+    if (loaded.unreadable) return { ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics };
+    if (!loaded.model || errorsOf(loaded.diagnostics).length > 0)
+      return { ok: false, message: `configuration ${options.configPath} has errors`, diagnostics: errorsOf(loaded.diagnostics) };
+
+    mkdirSync(options.stateDir, { recursive: true, mode: 0o750 });
+    const pidFile = join(options.stateDir, 'vipflow.pid');
+    const other = readLivePid(pidFile);
+    if (other !== null && other !== process.pid)
+      return { ok: false, message: `another vipflow (pid ${other}) runs with state dir ${options.stateDir}; use another --state-dir or stop it` };
+    writeFileSync(pidFile, `${process.pid}\n`);
+
+    const daemon = new Daemon(options, loaded.model);
+    const started = daemon.startInstances(loaded.model, readHostInterfaces());
+    if (!started.ok) {
+      await daemon.shutdown();
+      return { ok: false, message: started.message };
+    }
+    daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
+      status: () => daemon.status(),
+    });
+    daemon.linkTimer = setInterval(() => daemon.pollLinks(), LINK_POLL_MS);
+    log.info({ instances: daemon.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
+    return { ok: true, daemon };
+  }
+
+  onTransition(listener: (t: TransitionRecord) => void): void {
+    this.transitionListeners.push(listener);
+  }
+
+  status(): DaemonStatus {
+    const pct = (p: number) => Math.round((this.loopDelay.percentile(p) / 1e6) * 1000) / 1000;
+    return {
+      pid: process.pid,
+      configPath: this.options.configPath,
+      startedAt: this.startedAt.toISOString(),
+      uptimeMs: Date.now() - this.startedAt.getTime(),
+      instances: [...this.runners.values()].map((r) => r.runner.status()),
+      wire: { ...this.hub.stats },
+      eventLoop: {
+        delayP50Ms: pct(50),
+        delayP99Ms: pct(99),
+        delayMaxMs: Math.round((this.loopDelay.max / 1e6) * 1000) / 1000,
+        lateTimers: this.lateStats.late,
+        worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
+      },
+      recentTransitions: [...this.recent],
+      reloads: { ...this.reloads },
+    };
+  }
+
+  /** SIGUSR1: the status as JSON in the state dir, and in the log. */
+  dump(): string {
+    const status = this.status();
+    const path = join(this.options.stateDir, 'vipflow.dump.json');
+    writeFileSync(path, JSON.stringify(status, null, 2) + '\n');
+    this.options.log.info({ dump: path, status }, 'status dump written');
+    return path;
+  }
+
+  /**
+   * SIGHUP: loads the file again. A config with errors is refused and the
+   * running one kept. Unchanged instances keep running untouched (no flap, no
+   * missed advert); a priority-only change is applied live; anything else
+   * restarts that instance (priority 0 first if it was Master); removed
+   * instances stop, added ones start.
+   */
+  async reload(): Promise<{ ok: boolean; message: string }> {
+    if (this.reloading || this.stopping) return { ok: false, message: 'busy' };
+    this.reloading = true;
+    const log = this.options.log;
+    try {
+      const loaded = await loadConfig(this.options.configPath, this.options.configIds ? { configIds: this.options.configIds } : {});
+      const errors = errorsOf(loaded.diagnostics);
+      if (!loaded.model || errors.length > 0 || loaded.unreadable) {
+        this.reloads.refused++;
+        for (const d of errors) log.error({ file: d.file, line: d.line, column: d.column }, d.message);
+        log.error({ errors: errors.length }, 'reload refused: the new configuration has errors; still running the previous one');
+        return { ok: false, message: 'configuration has errors' };
+      }
+      const next = loaded.model;
+      const host = readHostInterfaces();
+      const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
+      let kept = 0;
+      let changed = 0;
+      for (const [name, entry] of [...this.runners]) {
+        const want = wanted.get(name);
+        if (!want) {
+          await entry.runner.stop();
+          this.runners.delete(name);
+          log.info({ instance: name }, 'instance removed by reload');
+          continue;
+        }
+        if (isDeepStrictEqual(want, entry.config)) {
+          kept++;
+          continue;
+        }
+        if (isDeepStrictEqual({ ...want, priority: entry.config.priority }, entry.config)) {
+          entry.runner.setPriority(want.priority);
+          entry.config = want;
+          changed++;
+          log.info({ instance: name, priority: want.priority }, 'priority changed by reload');
+          continue;
+        }
+        await entry.runner.stop();
+        this.runners.delete(name);
+        const r = this.startInstance(want, host);
+        if (!r.ok) log.error({ instance: name, err: r.message }, 'instance could not be restarted after reload');
+        changed++;
+      }
+      let added = 0;
+      for (const [name, inst] of wanted) {
+        if (this.runners.has(name)) continue;
+        const r = this.startInstance(inst, host);
+        if (r.ok) added++;
+        else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
+      }
+      this.config = next;
+      this.reloads.ok++;
+      log.info({ kept, changed, added }, 'configuration reloaded');
+      return { ok: true, message: 'reloaded' };
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  /** Graceful stop of every instance (make-before-break for Masters), then the daemon's own resources. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.linkTimer) clearInterval(this.linkTimer);
+      await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
+      this.runners.clear();
+      this.hub.close();
+      await this.control?.close();
+      this.loopDelay.disable();
+      rmSync(join(this.options.stateDir, 'vipflow.pid'), { force: true });
+      this.options.log.info('vipflow stopped');
+    })();
+    return this.stopping;
+  }
+
+  private startInstances(config: VipflowConfig, host: HostInterfaces): { ok: true } | { ok: false; message: string } {
+    // keepalived removes configured VIPs it finds at start: a previous run
+    // may have died holding them, and only a Master may have them.
+    for (const inst of config.vrrpInstances) {
+      if (inst.priority === 255) continue;
+      const planned = planInstance(inst, host);
+      if (planned.ok) {
+        const removed = this.vipOps.remove(planned.plan.vips).filter((r) => r.outcome === 'done');
+        if (removed.length > 0) this.options.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
+      }
+    }
+    for (const inst of config.vrrpInstances) {
+      const r = this.startInstance(inst, host);
+      if (!r.ok) return r;
+    }
+    return { ok: true };
+  }
+
+  private startInstance(inst: VrrpInstance, host: HostInterfaces): { ok: true } | { ok: false; message: string } {
+    const planned = planInstance(inst, host);
+    if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
+    const runner = new InstanceRunner(planned.plan, {
+      hub: this.hub,
+      vipOps: this.vipOps,
+      announceIo: this.announceIo,
+      clock: this.clock,
+      log: this.options.log,
+    });
+    runner.onTransition((t) => this.recordTransition(t));
+    const started = runner.start();
+    if (!started.ok) {
+      const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
+      return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
+    }
+    this.runners.set(inst.name, { config: inst, runner });
+    // Initial link states went into the plan; from here the poller reports changes.
+    for (const t of planned.plan.machine.tracks ?? []) {
+      const name = t.id.replace(/^interface:/, '');
+      if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
+    }
+    return { ok: true };
+  }
+
+  private recordTransition(t: TransitionRecord): void {
+    this.recent.push({ ...t, time: new Date().toISOString() });
+    if (this.recent.length > RECENT_TRANSITIONS) this.recent.shift();
+    for (const l of this.transitionListeners) {
+      try {
+        l(t);
+      } catch (err) {
+        this.options.log.error({ err }, 'transition listener failed');
+      }
+    }
+  }
+
+  private pollLinks(): void {
+    for (const [name, was] of this.linkState) {
+      const up = linkUp(name) ?? false;
+      if (up === was) continue;
+      this.linkState.set(name, up);
+      this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
+      const id = `interface:${name}`;
+      for (const { runner } of this.runners.values()) {
+        if (runner.plan.machine.tracks?.some((t) => t.id === id)) runner.track(id, up);
+      }
+    }
+  }
+}
+
+function readLivePid(pidFile: string): number | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}

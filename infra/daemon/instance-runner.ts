@@ -1,0 +1,333 @@
+/**
+ * Runs one VRRP instance on a real network: the pure machine (actors/vrrp)
+ * in the middle, the wire hub feeding it screened adverts, and its commands
+ * carried out here (send adverts, add/remove VIPs, announce them).
+ *
+ * Nothing on this path waits for anything slower than a syscall: events for
+ * the outside world leave through `onTransition` listeners, which must not
+ * block (the event bus queues).
+ */
+import {
+  createVrrpInstance,
+  masterDownIntervalMs,
+  type VrrpActor,
+  type VrrpClock,
+  type VrrpCommand,
+  type VrrpStateName,
+} from '../../actors/vrrp/index.js';
+import { encodeVrrp, formatAddress, noAuthData, type VrrpAdvert } from '../../wire/codec/index.js';
+import type { Logger } from '../logger.js';
+import { Announcer, type AnnounceIo } from './announcer.js';
+import type { InstancePlan } from './plan.js';
+import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from './screen.js';
+import type { VipAddressOps } from './vip-addresses.js';
+import type { Channel, HubPacket, WireHub } from './wire-hub.js';
+
+export interface TransitionRecord {
+  instance: string;
+  vrid: number;
+  family: 4 | 6;
+  interface: string;
+  from: VrrpStateName;
+  to: VrrpStateName;
+  reason: string;
+  effectivePriority: number;
+  basePriority: number;
+  masterAddress: string | null;
+  advertIntervalCs: number;
+  /** Monotonic ms on the instance clock. */
+  at: number;
+}
+
+export interface InstanceStatus {
+  name: string;
+  vrid: number;
+  family: 4 | 6;
+  version: 2 | 3;
+  interface: string;
+  mode: 'multicast' | 'unicast';
+  source: string;
+  state: VrrpStateName;
+  basePriority: number;
+  effectivePriority: number;
+  advertIntervalCs: number;
+  masterAdvertIntervalCs: number;
+  lastMaster: string | null;
+  lastMasterPriority: number | null;
+  masterDownInMs: number | null;
+  peerChecksumVariant: string | null;
+  counters: Record<string, number>;
+  drops: DropCounters;
+  announcements: { framesSent: number; sendErrors: number };
+  vips: string[];
+}
+
+export interface InstanceRunnerDeps {
+  hub: WireHub;
+  vipOps: VipAddressOps;
+  announceIo: AnnounceIo;
+  clock: VrrpClock;
+  log: Logger;
+}
+
+type StartResult = { ok: true } | { ok: false; code: string; message: string };
+
+export class InstanceRunner {
+  readonly drops: DropCounters = emptyDropCounters();
+  private readonly log: Logger;
+  private readonly actor: VrrpActor;
+  private readonly announcer: Announcer;
+  private channel: Channel | null = null;
+  private readonly listeners: ((t: TransitionRecord) => void)[] = [];
+  /** Encoded adverts by priority (one buffer per destination): only the priority changes between sends. */
+  private readonly advertCache = new Map<number, Buffer[]>();
+  private readonly reportedDrops = new Set<string>();
+  private peerChecksumVariant: string | null = null;
+  private handover: { resolve: () => void; timer: unknown } | null = null;
+  private holdingVipsForHandover = false;
+  private sendErrors = 0;
+
+  constructor(
+    readonly plan: InstancePlan,
+    private readonly deps: InstanceRunnerDeps,
+  ) {
+    this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
+    this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
+    this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
+    this.actor.on('*', (cmd) => this.execute(cmd as VrrpCommand));
+  }
+
+  onTransition(listener: (t: TransitionRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Joins the wire and starts the machine (Initialize → Backup, or Master for an owner). */
+  start(): StartResult {
+    const joined = this.deps.hub.join(
+      { interface: this.plan.interface, family: this.plan.family, mode: this.plan.mode, source: this.plan.source },
+      this.plan.vrid,
+      (p) => this.receive(p),
+    );
+    if (!joined.ok) return joined;
+    this.channel = joined.channel;
+    this.actor.start();
+    this.actor.send({ type: 'START' });
+    return { ok: true };
+  }
+
+  /** The top-level state (the machine nests sub-states under backup and master). */
+  get state(): VrrpStateName {
+    const value = this.actor.getSnapshot().value as unknown;
+    return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as VrrpStateName;
+  }
+
+  /** Tracked object change (interface up/down, later scripts). */
+  track(id: string, up: boolean): void {
+    this.actor.send({ type: 'TRACK', id, up });
+  }
+
+  setPriority(priority: number): void {
+    this.actor.send({ type: 'SET_PRIORITY', priority });
+    this.advertCache.clear();
+  }
+
+  /**
+   * Graceful stop. A Master sends priority 0 so a Backup takes over after
+   * Skew_Time, and keeps its VIPs until the new Master's first advert is
+   * heard (make-before-break), bounded by Master_Down_Interval, so clients
+   * are served throughout the handover.
+   */
+  async stop(): Promise<void> {
+    const wasMaster = this.state === 'master';
+    if (wasMaster) this.holdingVipsForHandover = true;
+    this.actor.send({ type: 'SHUTDOWN' });
+    this.announcer.cancel();
+    if (wasMaster && this.plan.vips.length > 0) {
+      const ctx = this.actor.getSnapshot().context;
+      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdverIntervalCs: ctx.advertIntervalCs });
+      const heard = await new Promise<boolean>((resolve) => {
+        const timer = this.deps.clock.setTimeout(() => {
+          this.handover = null;
+          resolve(false);
+        }, bound);
+        this.handover = {
+          timer,
+          resolve: () => {
+            this.deps.clock.clearTimeout(timer);
+            this.handover = null;
+            resolve(true);
+          },
+        };
+      });
+      this.log.info({ newMasterHeard: heard, boundMs: bound }, heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs');
+      this.holdingVipsForHandover = false;
+      this.deps.vipOps.remove(this.plan.vips);
+    }
+    this.actor.stop();
+    this.channel?.leave();
+    this.channel = null;
+  }
+
+  status(): InstanceStatus {
+    const snap = this.actor.getSnapshot();
+    const ctx = snap.context;
+    const state = this.state;
+    const { lastMasterAddress, lastMasterPriority, ...numbers } = ctx.stats;
+    return {
+      name: this.plan.name,
+      vrid: this.plan.vrid,
+      family: this.plan.family,
+      version: this.plan.version,
+      interface: this.plan.interface,
+      mode: this.plan.mode,
+      source: this.plan.source,
+      state,
+      basePriority: ctx.basePriority,
+      effectivePriority: ctx.effectivePriority,
+      advertIntervalCs: ctx.advertIntervalCs,
+      masterAdvertIntervalCs: ctx.masterAdverIntervalCs,
+      lastMaster: state === 'master' ? this.plan.source : lastMasterAddress ? formatAddress(lastMasterAddress) : null,
+      lastMasterPriority,
+      masterDownInMs: state === 'backup' ? Math.max(0, ctx.masterDownDeadline - this.deps.clock.now()) : null,
+      peerChecksumVariant: this.peerChecksumVariant,
+      counters: { ...numbers, sendErrors: this.sendErrors },
+      drops: { ...this.drops },
+      announcements: { ...this.announcer.stats },
+      vips: this.plan.vips.map((v) => `${v.address}/${v.prefix} dev ${v.dev}`),
+    };
+  }
+
+  private receive(p: HubPacket): void {
+    if (this.handover) {
+      // Stopping: the machine is gone; we only wait for the next master.
+      if (p.advert.priority > 0 && p.ifindex === this.channel?.ifindex) this.handover.resolve();
+      return;
+    }
+    const screened = screenAdvert(this.plan, p.advert, { ttl: p.ttl, ifindex: p.ifindex, expectedIfindex: this.channel?.ifindex ?? -1, source: p.source });
+    if (!screened.ok) {
+      this.drop(screened.reason, screened.detail, p.sourceText);
+      return;
+    }
+    if (this.plan.family === 4 && this.plan.version === 3 && this.peerChecksumVariant !== p.checksumVariant) {
+      if (p.checksumVariant !== this.plan.checksumVariant)
+        this.log.warn(
+          { peer: p.sourceText, peerVariant: p.checksumVariant, ours: this.plan.checksumVariant },
+          'peer computes the VRRPv3 checksum differently (v3_checksum_as_v2): accepted, but it may reject ours',
+        );
+      this.peerChecksumVariant = p.checksumVariant;
+    }
+    this.actor.send(screened.event);
+  }
+
+  private drop(reason: DropReason, detail: string, from: string): void {
+    this.drops[reason]++;
+    // First of each kind per sender at warn level, the rest at debug: a
+    // misconfigured neighbour must be visible without flooding the log.
+    const key = `${reason}|${from}`;
+    if (!this.reportedDrops.has(key) && this.reportedDrops.size < 1024) {
+      this.reportedDrops.add(key);
+      const message =
+        reason === 'address-list-mismatch'
+          ? 'advert for our VRID with a different address list: another cluster may use this VRID (VRID collision)'
+          : 'advert dropped';
+      this.log.warn({ reason, from, detail }, message);
+    } else {
+      this.log.debug({ reason, from, detail }, 'advert dropped');
+    }
+  }
+
+  private execute(cmd: VrrpCommand): void {
+    switch (cmd.type) {
+      case 'send-advert':
+        this.sendAdvert(cmd.priority, cmd.intervalCs);
+        return;
+      case 'add-addresses':
+        this.deps.vipOps.add(this.plan.vips);
+        return;
+      case 'remove-addresses':
+        if (!this.holdingVipsForHandover) this.deps.vipOps.remove(this.plan.vips);
+        return;
+      case 'announce':
+        if (cmd.reason === 'became-master') this.announcer.becameMaster();
+        else this.announcer.lowerPriorityMaster();
+        return;
+      case 'transition':
+        this.onMachineTransition(cmd);
+        return;
+      case 'priority-changed':
+        this.advertCache.clear();
+        this.log.info({ from: cmd.from, to: cmd.to, basePriority: cmd.basePriority }, 'effective priority changed');
+        return;
+      case 'warning':
+        this.log.warn({ code: cmd.code, ...cmd.detail }, cmd.message);
+        return;
+    }
+  }
+
+  private onMachineTransition(cmd: Extract<VrrpCommand, { type: 'transition' }>): void {
+    if (cmd.from === 'master') this.announcer.cancel();
+    const record: TransitionRecord = {
+      instance: this.plan.name,
+      vrid: this.plan.vrid,
+      family: this.plan.family,
+      interface: this.plan.interface,
+      from: cmd.from,
+      to: cmd.to,
+      reason: cmd.reason,
+      effectivePriority: cmd.effectivePriority,
+      basePriority: cmd.basePriority,
+      masterAddress: cmd.masterAddress ? formatAddress(cmd.masterAddress) : null,
+      advertIntervalCs: this.plan.machine.advertIntervalCs,
+      at: cmd.at,
+    };
+    this.log.info(
+      { from: cmd.from, to: cmd.to, reason: cmd.reason, priority: cmd.effectivePriority, master: record.masterAddress },
+      `${cmd.from} -> ${cmd.to}`,
+    );
+    for (const l of this.listeners) {
+      try {
+        l(record);
+      } catch (err) {
+        this.log.error({ err }, 'transition listener failed');
+      }
+    }
+  }
+
+  private sendAdvert(priority: number, intervalCs: number): void {
+    const channel = this.channel;
+    if (!channel) return;
+    let buffers = this.advertCache.get(priority);
+    if (!buffers) {
+      buffers = this.encodeAdverts(priority, intervalCs);
+      this.advertCache.set(priority, buffers);
+    }
+    const destinations = this.plan.mode === 'unicast' ? this.plan.peers.map((p) => p.address) : [this.plan.group];
+    for (let i = 0; i < destinations.length; i++) {
+      const r = channel.send(buffers[i]!, destinations[i]!);
+      if (!r.ok) {
+        this.sendErrors++;
+        if (this.sendErrors === 1 || this.sendErrors % 100 === 0)
+          this.log.warn({ code: r.code, destination: destinations[i], sendErrors: this.sendErrors }, 'advert send failed');
+      }
+    }
+  }
+
+  private encodeAdverts(priority: number, intervalCs: number): Buffer[] {
+    const plan = this.plan;
+    const addresses = plan.vips.filter((v) => v.family === plan.family).map((v) => v.bytes);
+    const advert: VrrpAdvert =
+      plan.version === 2
+        ? {
+            version: 2,
+            vrid: plan.vrid,
+            priority,
+            advertIntervalSec: Math.max(1, Math.round(intervalCs / 100)),
+            authType: plan.auth.type,
+            authData: plan.auth.type === 'simple' ? (plan.auth.password as Uint8Array) : noAuthData(),
+            addresses,
+          }
+        : { version: 3, vrid: plan.vrid, priority, maxAdvertIntervalCs: intervalCs, addresses };
+    const targets = plan.mode === 'unicast' ? plan.peers.map((p) => p.bytes) : [plan.groupBytes];
+    return targets.map((destination) => encodeVrrp(advert, { source: plan.sourceBytes, destination }, { checksumVariant: plan.checksumVariant }));
+  }
+}

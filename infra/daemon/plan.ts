@@ -1,0 +1,230 @@
+/**
+ * From the validated configuration to what one VRRP instance needs at run
+ * time: the machine's input, the wire settings and the addresses to manage.
+ * Pure: the host's interfaces come in as data ({@link HostInterfaces}), so the
+ * rules (which source address, which group, which checksum) are tested
+ * without a network.
+ */
+import { parseAddress, simplePassword, type ChecksumVariant, type ExpectedAuth } from '../../wire/codec/index.js';
+import type { VrrpInput, TrackedObjectInput } from '../../actors/vrrp/index.js';
+import type { VrrpInstance } from '../../config/model.js';
+
+export const VRRP_GROUP_V4 = '224.0.0.18';
+export const VRRP_GROUP_V6 = 'ff02::12';
+
+/** One address configured on a host interface. */
+export interface HostAddress {
+  address: string;
+  family: 4 | 6;
+  prefix: number;
+}
+
+export interface HostInterface {
+  name: string;
+  addresses: readonly HostAddress[];
+  /** Link usable (admin up, carrier); unknown counts as up. */
+  up?: boolean;
+}
+
+/** The host's interfaces by name, as the daemon sees them at start or reload. */
+export type HostInterfaces = ReadonlyMap<string, HostInterface>;
+
+export interface PlannedPeer {
+  address: string;
+  bytes: Uint8Array;
+  /** Accepted TTL / hop limit range; [255, 255] unless min_ttl/max_ttl say otherwise. */
+  minTtl: number;
+  maxTtl: number;
+}
+
+export interface PlannedVip {
+  address: string;
+  bytes: Uint8Array;
+  family: 4 | 6;
+  prefix: number;
+  /** The interface the address goes on (`dev`, else the instance's interface). */
+  dev: string;
+  label?: string;
+}
+
+export interface GarpPlan {
+  /** Second burst after becoming Master (garp_master_delay); 0 disables it. */
+  masterDelayMs: number;
+  /** Announcements per burst (garp_master_repeat). */
+  masterRepeat: number;
+  /** Periodic re-announcement while Master (garp_master_refresh); 0 disables it. */
+  refreshMs: number;
+  refreshRepeat: number;
+  /** After a lower-priority advert (garp_lower_prio_*). */
+  lowerPrioDelayMs: number;
+  lowerPrioRepeat: number;
+}
+
+export interface InstancePlan {
+  name: string;
+  vrid: number;
+  family: 4 | 6;
+  version: 2 | 3;
+  interface: string;
+  /** Our source address: unicast_src_ip, mcast_src_ip, else the interface's first (IPv6: link-local) address. */
+  source: string;
+  sourceBytes: Uint8Array;
+  mode: 'multicast' | 'unicast';
+  /** Multicast group (mcast_dst_ip or the VRRP group); unused in unicast mode. */
+  group: string;
+  groupBytes: Uint8Array;
+  peers: readonly PlannedPeer[];
+  auth: ExpectedAuth;
+  checksumVariant: ChecksumVariant;
+  vips: readonly PlannedVip[];
+  /** The VIP bytes sorted, to compare with a received advert's list in one pass. */
+  advertisedAddresses: readonly Uint8Array[];
+  garp: GarpPlan;
+  machine: VrrpInput;
+}
+
+export interface PlanError {
+  instance: string;
+  message: string;
+  hint?: string;
+}
+
+export type PlanResult = { ok: true; plan: InstancePlan } | { ok: false; error: PlanError };
+
+function sortedBytes(list: readonly Uint8Array[]): Uint8Array[] {
+  return [...list].sort((a, b) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+    return a.length - b.length;
+  });
+}
+
+function isLinkLocalV6(address: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(address);
+}
+
+/**
+ * Picks the advert source as keepalived does: an explicit unicast_src_ip or
+ * mcast_src_ip wins; otherwise the interface's first address of the family,
+ * and for IPv6 its link-local address (RFC 5798 §5.1.2.1 requires it).
+ */
+function chooseSource(inst: VrrpInstance, family: 4 | 6, iface: HostInterface): string | undefined {
+  const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
+  if (explicit) return explicit;
+  const ofFamily = iface.addresses.filter((a) => a.family === family);
+  if (family === 6) return ofFamily.find((a) => isLinkLocalV6(a.address))?.address;
+  return ofFamily[0]?.address;
+}
+
+/**
+ * Plans one configured instance on this host.
+ *
+ * @returns the plan, or an error naming the instance and what is missing on
+ *   the host (unknown interface, no usable source address). Tracked scripts,
+ *   files and processes are not acted on yet and are not planned.
+ */
+export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResult {
+  const err = (message: string, hint?: string): PlanResult => ({ ok: false, error: { instance: inst.name, message, ...(hint ? { hint } : {}) } });
+  const family = inst.family === 6 ? 6 : 4;
+  const version = inst.version === 2 ? 2 : 3;
+  if (!inst.interface) return err('no interface configured', "add 'interface <name>' to the vrrp_instance");
+  const iface = host.get(inst.interface);
+  if (!iface) return err(`interface ${inst.interface} does not exist on this host`, `existing interfaces: ${[...host.keys()].join(', ')}`);
+  const source = chooseSource(inst, family, iface);
+  if (!source) {
+    return err(
+      `interface ${inst.interface} has no ${family === 6 ? 'IPv6 link-local' : 'IPv4'} address to send adverts from`,
+      family === 6 ? 'bring the interface up with IPv6 enabled, or set mcast_src_ip' : 'add an address to the interface, or set unicast_src_ip / mcast_src_ip',
+    );
+  }
+  const sourceBytes = parseAddress(source);
+  if (!sourceBytes || sourceBytes.length !== (family === 4 ? 4 : 16)) return err(`source address ${source} is not an IPv${family} address`);
+
+  const mode = inst.unicastPeers.length > 0 ? 'unicast' : 'multicast';
+  const group = inst.mcastDstIp ?? (family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+  const peers: PlannedPeer[] = [];
+  for (const p of inst.unicastPeers) {
+    const bytes = parseAddress(p.address);
+    if (!bytes || bytes.length !== sourceBytes.length) return err(`unicast peer ${p.address} is not an IPv${family} address`);
+    peers.push({ address: p.address, bytes, minTtl: p.minTtl ?? 255, maxTtl: p.maxTtl ?? 255 });
+  }
+
+  const vips: PlannedVip[] = [];
+  for (const v of inst.virtualIpaddress) {
+    const bytes = parseAddress(v.address);
+    if (!bytes) return err(`virtual address ${v.address} is not an IP address`);
+    const vFamily = bytes.length === 4 ? 4 : 6;
+    vips.push({
+      address: v.address,
+      bytes,
+      family: vFamily,
+      // keepalived's default prefix for a VIP without one is a host route.
+      prefix: v.prefix ?? (vFamily === 4 ? 32 : 128),
+      dev: v.dev ?? inst.interface,
+      ...(v.label ? { label: v.label } : {}),
+    });
+  }
+
+  const auth: ExpectedAuth =
+    version === 2 && inst.authentication?.type === 'PASS' ? { type: 'simple', password: simplePassword(inst.authentication.password) } : { type: 'none' };
+
+  // v2 intervals are whole seconds on the wire; v3 counts centiseconds.
+  const advertIntervalCs = version === 2 ? Math.max(1, Math.round(inst.advertInt)) * 100 : Math.round(inst.advertInt * 100);
+  // keepalived tracks the instance's own interface (weight 0: Fault while
+  // down) unless dont_track_primary; track_interface adds others.
+  const tracks: TrackedObjectInput[] = [];
+  const trackedNames = new Set<string>();
+  const trackInterface = (name: string, weight: number) => {
+    if (trackedNames.has(name)) return;
+    trackedNames.add(name);
+    tracks.push({ id: `interface:${name}`, weight, up: host.get(name)?.up ?? false });
+  };
+  if (!inst.dontTrackPrimary) trackInterface(inst.interface, 0);
+  for (const t of inst.trackInterfaces) trackInterface(t.name, t.weight ?? 0);
+  const ms = (s: number) => Math.round(s * 1000);
+
+  const machine: VrrpInput = {
+    name: inst.name,
+    vrid: inst.virtualRouterId,
+    family: family === 4 ? 'ipv4' : 'ipv6',
+    version,
+    priority: inst.priority,
+    advertIntervalCs,
+    preempt: inst.preempt,
+    preemptDelayMs: Math.round(inst.preemptDelay * 1000),
+    primaryAddress: sourceBytes,
+    virtualAddresses: vips.map((v) => v.address),
+    initialState: inst.state,
+    tracks,
+  };
+
+  return {
+    ok: true,
+    plan: {
+      name: inst.name,
+      vrid: inst.virtualRouterId,
+      family,
+      version,
+      interface: inst.interface,
+      source,
+      sourceBytes,
+      mode,
+      group,
+      groupBytes: parseAddress(group) ?? new Uint8Array(family === 4 ? 4 : 16),
+      peers,
+      auth,
+      checksumVariant: inst.v3ChecksumAsV2 ? 'without-pseudo-header' : 'with-pseudo-header',
+      vips,
+      advertisedAddresses: sortedBytes(vips.filter((v) => v.family === family).map((v) => v.bytes)),
+      // The model already resolved global_defs inheritance (config/model.ts).
+      garp: {
+        masterDelayMs: ms(inst.garpMasterDelay),
+        masterRepeat: inst.garpMasterRepeat,
+        refreshMs: ms(inst.garpMasterRefresh),
+        refreshRepeat: inst.garpMasterRefreshRepeat,
+        lowerPrioDelayMs: ms(inst.garpLowerPrioDelay),
+        lowerPrioRepeat: inst.garpLowerPrioRepeat,
+      },
+      machine,
+    },
+  };
+}
