@@ -59,6 +59,8 @@ export interface SubscriptionStats {
 
 export interface Subscription {
   readonly stats: SubscriptionStats;
+  /** Resolves once every matching event that existed at subscribe time (the replay) has been handled. */
+  readonly caughtUp: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,8 @@ interface LocalSubscriber {
   pumping: boolean;
   closed: boolean;
   stats: SubscriptionStats;
+  /** Deliveries after which the replay is complete, and what to call then. */
+  replayed: { count: number; done: () => void } | null;
 }
 
 export interface InProcessBusOptions {
@@ -180,6 +184,10 @@ export class InProcessBus implements EventBus {
         const e = s.queue.shift()!;
         await deliverSafely(s.handler, e.event, { busSeq: e.busSeq, subject: '' }, s.stats, this.log);
         if (s.durable !== undefined) this.durables.set(s.durable, e.busSeq);
+        if (s.replayed && s.stats.delivered >= s.replayed.count) {
+          s.replayed.done();
+          s.replayed = null;
+        }
       }
       s.pumping = false;
     })();
@@ -188,7 +196,7 @@ export class InProcessBus implements EventBus {
   async subscribe(filter: EventFilter, handler: EventHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     if (this.closed) throw new Error('InProcessBus: subscribe after close');
     const stats: SubscriptionStats = { delivered: 0, invalid: 0, handlerErrors: 0 };
-    const s: LocalSubscriber = { filter, handler, durable: options.durable, queue: [], pumping: false, closed: false, stats };
+    const s: LocalSubscriber = { filter, handler, durable: options.durable, queue: [], pumping: false, closed: false, stats, replayed: null };
     const resumeAfter = options.durable !== undefined ? this.durables.get(options.durable) : undefined;
     const first = resumeAfter !== undefined ? resumeAfter + 1 : this.firstBusSeq(options.start ?? { from: 'new' });
     // Replay from history and join live delivery in one synchronous step: nothing is missed or doubled.
@@ -199,10 +207,15 @@ export class InProcessBus implements EventBus {
       if (sinceNs !== undefined && (parseIsoNs(e.event.time) ?? 0n) < sinceNs) continue;
       if (matchesFilter(e.event, filter)) s.queue.push(e);
     }
+    let done!: () => void;
+    const caughtUp = new Promise<void>((r) => (done = r));
+    if (s.queue.length === 0) done();
+    else s.replayed = { count: s.queue.length, done };
     this.subscribers.add(s);
     this.pump(s);
     return {
       stats,
+      caughtUp,
       close: async () => {
         s.closed = true;
         this.subscribers.delete(s);

@@ -1,0 +1,455 @@
+/**
+ * The event bus over NATS JetStream.
+ *
+ * Publishing goes through the Outbox (outbox.ts): publish() never waits for NATS.
+ * Each event is published on `vipflow.<cluster>.<instance|_daemon>.<type>` with
+ * `msgID` = event id, into the stream VIPFLOW_<cluster>, whose duplicate window
+ * drops resends. The current state of every instance on every node is kept in the
+ * KV bucket vipflow-state-<cluster> under `<instance>.<node>`, rewritten on each
+ * transition and on a heartbeat timer, so a reader can tell a silent node (stale
+ * heartbeatAt) from a stable one.
+ *
+ * Subscribing uses an ordered consumer (ephemeral) or a durable pull consumer with
+ * explicit acks. Anything on the subjects that is not a valid event of a supported
+ * schema is logged, counted and acknowledged: it never stops delivery.
+ *
+ * The bus is usable before NATS is: it connects (and reconnects) in the background.
+ */
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type OrderedConsumerOptions,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { Logger } from '../logger.js';
+import {
+  deliverSafely,
+  matchesFilter,
+  type EventBus,
+  type EventFilter,
+  type EventHandler,
+  type StartAt,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStats,
+} from './bus.js';
+import { Outbox, type OutboxTransport, type SendResult } from './outbox.js';
+import { parseEvent, type EventOf, type VipflowEvent } from './schema.js';
+import { memorySeq, type SeqSource } from './source.js';
+import { kvBucketName, kvKey, streamName, streamSubjects, subjectFilter, subjectFor } from './subjects.js';
+import type { FsyncPolicy } from './spill.js';
+
+export interface StreamSettings {
+  retention?: 'limits' | 'interest' | 'workqueue';
+  /** Oldest event kept. Default 7 days. */
+  maxAgeMs?: number;
+  /** Stream size bound; the oldest events go first. Default 1 GiB. */
+  maxBytes?: number;
+  /** JetStream dedup window for msgID. Default 2 minutes (see the outbox's assumption). */
+  duplicateWindowMs?: number;
+  replicas?: number;
+}
+
+export interface NatsBusOptions {
+  servers: string | string[];
+  cluster: string;
+  log: Logger;
+  /** Where the outbox keeps spilled events and its sequence. Without it the bus is read-only: publish() logs and drops. */
+  stateDir?: string;
+  /** This node's name: used for the KV heartbeat log context only (events carry their own node). */
+  node?: string;
+  stream?: StreamSettings;
+  /** Create or update the stream to these settings (default true). Readers pass false and require it to exist. */
+  manageStream?: boolean;
+  /** Rewrite every KV entry of this node this often. Default 5 s. */
+  heartbeatMs?: number;
+  memoryLimit?: number;
+  fsync?: FsyncPolicy;
+  /** Publish acknowledgement timeout. Default 2 s. */
+  publishTimeoutMs?: number;
+  /** Pause between connection attempts while NATS is unreachable at start. Default 500 ms. */
+  connectRetryMs?: number;
+}
+
+/** The KV value for one instance on one node. */
+export interface InstanceState {
+  instance: string;
+  node: string;
+  vrid: number;
+  family: string;
+  state: string;
+  effectivePriority: number;
+  basePriority: number;
+  masterSeen: string | null;
+  reason: string;
+  /** Time of the transition into `state`. */
+  lastChange: string;
+  eventId: string;
+  /** When this entry was last written (transition or heartbeat). */
+  heartbeatAt: string;
+}
+
+const DAY_MS = 86_400_000;
+
+export class NatsBus implements EventBus {
+  readonly kind = 'nats' as const;
+  readonly seq: SeqSource;
+  private readonly log: Logger;
+  private nc: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private jsm: JetStreamManager | null = null;
+  private kv: KV | null = null;
+  private connectedNow = false;
+  private streamOk = false;
+  private closing = false;
+  private readonly outbox: Outbox | null;
+  private readonly connectedWaiters: (() => void)[] = [];
+  private readonly subscriptions = new Set<{ close(): Promise<void> }>();
+  private readonly board = new Map<string, InstanceState>();
+  private readonly dirty = new Set<string>();
+  private kvFlushing = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly started: Promise<void>;
+
+  constructor(private readonly o: NatsBusOptions) {
+    this.log = o.log.child({ bus: 'nats', cluster: o.cluster });
+    const bus = this;
+    const transport: OutboxTransport = {
+      get ready() {
+        return bus.connectedNow;
+      },
+      send: (events) => this.send(events),
+    };
+    this.outbox = o.stateDir
+      ? new Outbox({ stateDir: o.stateDir, log: this.log, transport, memoryLimit: o.memoryLimit, fsync: o.fsync })
+      : null;
+    this.seq = this.outbox?.seq ?? memorySeq();
+    this.started = this.connectLoop();
+    if (this.outbox) {
+      this.heartbeat = setInterval(() => this.beat(), o.heartbeatMs ?? 5000);
+      this.heartbeat.unref();
+    }
+  }
+
+  /** Outbox figures: queued in memory, spilled, delivered. */
+  outboxStats() {
+    return this.outbox?.stats();
+  }
+
+  /** Resolves true once connected (and the stream checked), false after timeoutMs. */
+  connected(timeoutMs: number): Promise<boolean> {
+    if (this.connectedNow) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      this.connectedWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  private async connectLoop(): Promise<void> {
+    let logged = false;
+    while (!this.closing) {
+      try {
+        const nc = await connect({
+          servers: this.o.servers,
+          name: `vipflow-${this.o.node ?? 'client'}`,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          timeout: 2000,
+        });
+        if (this.closing) {
+          await nc.close();
+          return;
+        }
+        this.nc = nc;
+        this.js = jetstream(nc);
+        this.jsm = await jetstreamManager(nc);
+        void this.watchStatus(nc);
+        await this.onUp('connected');
+        return;
+      } catch (err) {
+        if (!logged) this.log.warn({ err, servers: this.o.servers }, 'NATS unreachable; retrying in the background');
+        logged = true;
+        await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
+      }
+    }
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connectedNow = false;
+        this.log.warn({ server: s.server, queued: this.outbox?.queued }, 'NATS connection lost; events are queued');
+      } else if (s.type === 'reconnect') {
+        await this.onUp('reconnected');
+      }
+    }
+  }
+
+  private async onUp(how: string): Promise<void> {
+    try {
+      if (this.o.manageStream !== false) await this.ensureStream();
+      this.streamOk = true;
+      if (this.outbox && !this.kv) this.kv = await new Kvm(this.nc!).create(kvBucketName(this.o.cluster), { history: 1 });
+    } catch (err) {
+      // The next send retries the stream; the connection itself is up.
+      this.log.error({ err }, 'NATS: cannot set up stream or KV bucket');
+    }
+    this.connectedNow = true;
+    this.log.info({ how, server: this.nc?.getServer(), queued: this.outbox?.queued }, 'NATS connection up');
+    for (const w of this.connectedWaiters.splice(0)) w();
+    this.outbox?.transportChanged();
+    void this.flushKv();
+  }
+
+  private streamConfig(): Partial<StreamConfig> & { name: string } {
+    const s = this.o.stream ?? {};
+    const retention = { limits: RetentionPolicy.Limits, interest: RetentionPolicy.Interest, workqueue: RetentionPolicy.Workqueue }[s.retention ?? 'limits'];
+    return {
+      name: streamName(this.o.cluster),
+      subjects: [streamSubjects(this.o.cluster)],
+      retention,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(s.maxAgeMs ?? 7 * DAY_MS),
+      max_bytes: s.maxBytes ?? 1 << 30,
+      duplicate_window: nanos(s.duplicateWindowMs ?? 120_000),
+      num_replicas: s.replicas ?? 1,
+    };
+  }
+
+  /** Creates the stream, or brings an existing one to the configured limits. */
+  private async ensureStream(): Promise<void> {
+    const jsm = this.jsm!;
+    const want = this.streamConfig();
+    try {
+      const info = await jsm.streams.info(want.name);
+      const c = info.config;
+      if (c.max_age !== want.max_age || c.max_bytes !== want.max_bytes || c.duplicate_window !== want.duplicate_window) {
+        await jsm.streams.update(want.name, { max_age: want.max_age, max_bytes: want.max_bytes, duplicate_window: want.duplicate_window });
+        this.log.info({ stream: want.name }, 'JetStream stream limits updated');
+      }
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add(want);
+      this.log.info({ stream: want.name, subjects: want.subjects }, 'JetStream stream created');
+    }
+  }
+
+  /** Outbox transport: pipelined publishes over one connection, counted from the head. */
+  private async send(events: readonly VipflowEvent[]): Promise<SendResult> {
+    const js = this.js;
+    if (!js || !this.connectedNow) return { acked: 0, error: new Error('not connected') };
+    try {
+      if (!this.streamOk && this.o.manageStream !== false) {
+        await this.ensureStream();
+        this.streamOk = true;
+      }
+    } catch (error) {
+      return { acked: 0, error };
+    }
+    const timeout = this.o.publishTimeoutMs ?? 2000;
+    const acks = events.map((e) => js.publish(subjectFor(e), JSON.stringify(e), { msgID: e.id, timeout }));
+    const results = await Promise.allSettled(acks);
+    let acked = 0;
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        // A missing stream (server restarted without its store) shows up as no responders.
+        this.streamOk = false;
+        return { acked, error: r.reason };
+      }
+      acked++;
+    }
+    return { acked };
+  }
+
+  publish(event: VipflowEvent): void {
+    if (!this.outbox) {
+      this.log.error({ eventId: event.id }, 'NatsBus opened without stateDir is read-only; event dropped');
+      return;
+    }
+    this.outbox.enqueue(event);
+    if (event.type === 'instance.transition') this.track(event);
+  }
+
+  private track(e: EventOf<'instance.transition'>): void {
+    const key = kvKey(e.data.instance, e.node);
+    const d = e.data;
+    this.board.set(key, {
+      instance: d.instance,
+      node: e.node,
+      vrid: d.vrid,
+      family: d.family,
+      state: d.to,
+      effectivePriority: d.effectivePriority,
+      basePriority: d.basePriority,
+      masterSeen: d.masterSeen,
+      reason: d.reason,
+      lastChange: e.time,
+      eventId: e.id,
+      heartbeatAt: e.time,
+    });
+    this.dirty.add(key);
+    if (!this.kvFlushing) queueMicrotask(() => void this.flushKv());
+  }
+
+  private beat(): void {
+    const now = new Date().toISOString();
+    for (const [key, s] of this.board) {
+      s.heartbeatAt = now;
+      this.dirty.add(key);
+    }
+    void this.flushKv();
+  }
+
+  /** Writes dirty entries; the latest value per key wins, failures stay dirty for the next try. */
+  private async flushKv(): Promise<void> {
+    if (this.kvFlushing || !this.kv || !this.connectedNow) return;
+    this.kvFlushing = true;
+    try {
+      while (this.dirty.size > 0 && this.connectedNow) {
+        const keys = [...this.dirty];
+        this.dirty.clear();
+        const results = await Promise.allSettled(keys.map((k) => this.kv!.put(k, JSON.stringify(this.board.get(k)))));
+        results.forEach((r, i) => {
+          if (r.status === 'rejected') this.dirty.add(keys[i]!);
+        });
+        if (results.some((r) => r.status === 'rejected')) break;
+      }
+    } finally {
+      this.kvFlushing = false;
+    }
+  }
+
+  /** Every instance/node entry in the cluster's KV bucket. */
+  async currentStates(): Promise<InstanceState[]> {
+    if (!(await this.connected(5000))) throw new Error('NATS not connected');
+    const kv = this.kv ?? (await new Kvm(this.nc!).open(kvBucketName(this.o.cluster)));
+    const out: InstanceState[] = [];
+    for await (const k of await kv.keys()) {
+      const e = await kv.get(k);
+      if (e && e.operation === 'PUT') out.push(e.json<InstanceState>());
+    }
+    return out;
+  }
+
+  async subscribe(filter: EventFilter, handler: EventHandler, options: SubscribeOptions = {}): Promise<NatsSubscription> {
+    if (!(await this.connected(10_000))) throw new Error('NATS not connected');
+    const cluster = filter.cluster ?? this.o.cluster;
+    const stream = streamName(cluster);
+    const subject = subjectFilter(cluster, filter.instance, filter.types);
+    const start = startConfig(options.start ?? { from: 'new' });
+    const js = this.js!;
+    let consumer;
+    if (options.durable !== undefined) {
+      try {
+        await this.jsm!.consumers.info(stream, options.durable);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        const cfg: Partial<ConsumerConfig> = { durable_name: options.durable, ack_policy: AckPolicy.Explicit, filter_subject: subject, ...start };
+        await this.jsm!.consumers.add(stream, cfg);
+      }
+      consumer = await js.consumers.get(stream, options.durable);
+    } else {
+      consumer = await js.consumers.get(stream, { filter_subjects: subject, ...start } as Partial<OrderedConsumerOptions>);
+    }
+    const pendingAtStart = (await consumer.info()).num_pending;
+    const messages = await consumer.consume({ max_messages: 512 });
+    const sub = new NatsSubscription(messages, pendingAtStart, filter, handler, options.durable !== undefined, this.log.child({ subject, durable: options.durable }));
+    this.subscriptions.add(sub);
+    return sub;
+  }
+
+  /** Stops subscriptions, saves undelivered events (outbox), then closes the connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    for (const s of this.subscriptions) await s.close();
+    await this.outbox?.close();
+    await this.started;
+    if (this.nc) {
+      await this.flushKv().catch(() => undefined);
+      await this.nc.close().catch(() => undefined);
+    }
+  }
+}
+
+function startConfig(s: StartAt): Partial<ConsumerConfig> {
+  switch (s.from) {
+    case 'new':
+      return { deliver_policy: DeliverPolicy.New };
+    case 'all':
+      return { deliver_policy: DeliverPolicy.All };
+    case 'time':
+      return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: (s.time instanceof Date ? s.time : new Date(s.time)).toISOString() };
+    case 'seq':
+      return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: s.seq };
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || /not found/i.test(e?.message ?? '');
+}
+
+/**
+ * One subscription's delivery loop. `caughtUp` resolves once every event that
+ * existed when it started has been handed over (or skipped by the filter).
+ */
+export class NatsSubscription implements Subscription {
+  readonly stats: SubscriptionStats = { delivered: 0, invalid: 0, handlerErrors: 0 };
+  readonly caughtUp: Promise<void>;
+  private markCaughtUp!: () => void;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly messages: ConsumerMessages,
+    pendingAtStart: number,
+    private readonly filter: EventFilter,
+    private readonly handler: EventHandler,
+    private readonly acks: boolean,
+    private readonly log: Logger,
+  ) {
+    this.caughtUp = new Promise((r) => (this.markCaughtUp = r));
+    if (pendingAtStart === 0) this.markCaughtUp();
+    this.done = this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for await (const m of this.messages) {
+        const r = parseEvent(m.data);
+        if (!r.ok) {
+          this.stats.invalid++;
+          this.log.warn({ subject: m.subject, streamSeq: m.seq, kind: r.error.kind, reason: r.error.message }, 'ignoring a message that is not a valid vipflow event');
+          if (this.acks) m.term();
+        } else {
+          if (matchesFilter(r.event, this.filter)) await deliverSafely(this.handler, r.event, { busSeq: m.seq, subject: m.subject }, this.stats, this.log);
+          if (this.acks) m.ack();
+        }
+        if (m.info.pending === 0) this.markCaughtUp();
+      }
+    } catch (err) {
+      this.log.error({ err }, 'subscription ended with an error');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.messages.stop();
+    await this.done;
+  }
+}
