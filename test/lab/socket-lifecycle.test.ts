@@ -4,16 +4,27 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../infra/logger.js';
 import { repoRoot } from '../../infra/paths.js';
 import { createLab, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { Worker } from 'node:worker_threads';
 import { openVrrpSocket } from '../../wire/socket/index.js';
+import { nativeAddonPath } from '../../wire/socket/native.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfsklc';
 const openFds = () => readdirSync('/proc/self/fd').length;
+/** Descriptors that are sockets: a worker's own loop descriptors (epoll, eventfd) are not. */
+const openSockets = () =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe('raw VRRP socket life cycle', () => {
@@ -61,6 +72,31 @@ describe('raw VRRP socket life cycle', () => {
     closed.value.close();
     const r = closed.value.send(Buffer.from('x'));
     assert.equal(r.ok ? 'ok' : r.code, 'EBADF');
+  });
+
+  test('a worker thread that ends with sockets still open exits cleanly', async () => {
+    // Plain CommonJS in the worker: it loads the addon directly, so the test
+    // does not depend on how TypeScript is being run.
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const wire = require(workerData.addon);
+      for (let i = 0; i < 10; i++) {
+        wire.rawOpen({ family: i % 2 ? 6 : 4, ifname: 'eth0', netns: workerData.ns, multicast: true, hops: 255, rcvbuf: 0, kernelChecksum: false }, () => {});
+      }
+      parentPort.postMessage('open');
+      setTimeout(() => process.exit(0), 50);`;
+    const worker = new Worker(code, { eval: true, workerData: { addon: nativeAddonPath, ns: lab.node('n1').ns } });
+    const before = openSockets();
+    const message = await new Promise((r) => worker.once('message', r));
+    assert.equal(message, 'open');
+    assert.ok(openSockets() >= before + 10, 'the worker holds its sockets');
+    const exit = await Promise.race([
+      new Promise((r) => worker.once('exit', r)),
+      new Promise((r) => setTimeout(() => r('timeout'), 5000)),
+    ]);
+    assert.equal(exit, 0);
+    await turn();
+    assert.ok(openSockets() <= before, 'the worker closed its sockets on exit');
   });
 
   test('an exception thrown by a packet handler is not swallowed', async () => {

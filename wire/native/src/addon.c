@@ -16,6 +16,10 @@ NAPI_MODULE_INIT() {
       {"sendFrame", NULL, vf_send_frame, NULL, NULL, NULL, napi_enumerable, NULL},
       {"changeAddress", NULL, vf_change_address, NULL, NULL, NULL, napi_enumerable, NULL},
   };
+  if (vf_raw_init(env) != 0) {
+    napi_throw_error(env, "ENOMEM", "vipflow wire: cannot allocate the receive buffer");
+    return NULL;
+  }
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
 }

@@ -43,11 +43,24 @@ typedef struct vf_raw {
   bool closing;     /* uv_close requested */
   bool uv_closed;   /* uv close callback ran: fd closed, refs dropped */
   bool js_alive;    /* the JS handle has not been collected */
+  uint8_t* rx_buffer; /* the environment's, see vf_raw_init */
   addr_cache src_cache;
   addr_cache dst_cache;
 } vf_raw;
 
-static uint8_t rx_buffer[RX_BUFFER_SIZE];
+/* One receive buffer per Node environment (worker threads each get their
+ * own), shared by its sockets: their callbacks never run concurrently. */
+static void free_rx_buffer(napi_env env, void* data, void* hint) { free(data); }
+
+int vf_raw_init(napi_env env) {
+  void* buf = malloc(RX_BUFFER_SIZE);
+  if (buf == NULL) return ENOMEM;
+  if (napi_set_instance_data(env, buf, free_rx_buffer, NULL) != napi_ok) {
+    free(buf);
+    return ENOMEM;
+  }
+  return 0;
+}
 
 static void cache_clear(napi_env env, addr_cache* c) {
   if (c->str != NULL) napi_delete_reference(env, c->str);
@@ -55,8 +68,11 @@ static void cache_clear(napi_env env, addr_cache* c) {
   c->valid = false;
 }
 
+static void on_env_teardown(void* arg);
+
 static void on_uv_closed(uv_handle_t* h) {
   vf_raw* s = (vf_raw*)h->data;
+  napi_remove_env_cleanup_hook(s->env, on_env_teardown, s);
   close(s->fd);
   s->fd = -1;
   cache_clear(s->env, &s->src_cache);
@@ -75,6 +91,10 @@ static void start_close(vf_raw* s) {
   uv_poll_stop(&s->poll);
   uv_close((uv_handle_t*)&s->poll, on_uv_closed);
 }
+
+/* A worker thread ending with sockets still open: libuv refuses to close a
+ * loop with live handles, so close them here. */
+static void on_env_teardown(void* arg) { start_close((vf_raw*)arg); }
 
 static void on_handle_finalized(napi_env env, void* data, void* hint) {
   vf_raw* s = (vf_raw*)data;
@@ -152,7 +172,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
     struct cmsghdr align;
   } control;
-  struct iovec iov = {.iov_base = rx_buffer, .iov_len = sizeof rx_buffer};
+  struct iovec iov = {.iov_base = s->rx_buffer, .iov_len = RX_BUFFER_SIZE};
 
   for (int i = 0; i < RX_BATCH_MAX && !s->closing; i++) {
     struct msghdr msg = {
@@ -200,7 +220,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     napi_value argv[6];
     void* copy;
     napi_get_null(env, &argv[0]);
-    bool ok = napi_create_buffer_copy(env, (size_t)n, rx_buffer, &copy, &argv[1]) == napi_ok &&
+    bool ok = napi_create_buffer_copy(env, (size_t)n, s->rx_buffer, &copy, &argv[1]) == napi_ok &&
               napi_create_int32(env, ttl, &argv[2]) == napi_ok &&
               napi_create_uint32(env, ifindex, &argv[3]) == napi_ok &&
               (argv[4] = address_string(env, &s->src_cache, s->family, src)) != NULL;
@@ -345,13 +365,16 @@ napi_value vf_raw_open(napi_env env, napi_callback_info info) {
 
   vf_raw* s = calloc(1, sizeof *s);
   uv_loop_t* loop;
-  if (s == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) {
+  void* rx_buffer = NULL;
+  if (s == NULL || napi_get_instance_data(env, &rx_buffer) != napi_ok || rx_buffer == NULL ||
+      napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) {
     free(s);
     close(fd);
     vf_throw_errno(env, ENOMEM, "uv_poll_init");
     return NULL;
   }
   s->poll.data = s;
+  s->rx_buffer = rx_buffer;
   s->fd = fd;
   s->family = family;
   s->ifindex = ifindex;
@@ -367,6 +390,7 @@ napi_value vf_raw_open(napi_env env, napi_callback_info info) {
     vf_throw_napi_failure(env, "rawOpen: N-API setup failed");
     return NULL;
   }
+  napi_add_env_cleanup_hook(env, on_env_teardown, s);
   int rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     start_close(s); /* the External's finalizer frees later */

@@ -1,6 +1,8 @@
 #ifndef VIPFLOW_RAW_SOCKET_H
 #define VIPFLOW_RAW_SOCKET_H
 #include "common.h"
+/* Per-environment setup; call once from module init. Returns 0 or errno. */
+int vf_raw_init(napi_env env);
 napi_value vf_raw_open(napi_env env, napi_callback_info info);
 napi_value vf_raw_send(napi_env env, napi_callback_info info);
 napi_value vf_raw_close(napi_env env, napi_callback_info info);
