@@ -7,5 +7,6 @@ import { registerCommand } from './main.js';
 // Commands are registered below as their modules land.
 void registerCommand;
 registerCommand('run', { summary: 'run the VRRP daemon in the foreground', load: () => import('./run.js') });
+registerCommand('demo', { summary: 'failover demo in a throwaway namespace lab (root)', load: () => import('./demo.js') });
 registerCommand('status', { summary: "show the running daemon's instances", load: () => import('./status.js') });
 registerCommand('check-config', { summary: 'validate a keepalived.conf or vipflow.config.ts', load: () => import('./check-config.js') });

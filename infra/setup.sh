@@ -17,8 +17,9 @@ fi
 #   nginx-light         the service the demo keeps highly available
 #   tcpdump, tshark     packet captures for fixtures, tests and failover benchmarks
 #   iputils-arping      checks of gratuitous ARP in the lab
+#   curl                the demo's first request to the VIP
 #   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
-packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping procps g++ make python3)
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl procps g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

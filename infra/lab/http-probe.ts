@@ -1,0 +1,86 @@
+/**
+ * A client that asks an HTTP URL (the VIP) every few milliseconds from a lab
+ * node and records who answered, to measure client-visible downtime during a
+ * failover. It runs as a child Node process inside the node's namespace, with
+ * a bounded duration, one fresh connection per probe (so a stale ARP entry or
+ * a dead server shows up), and a per-probe timeout.
+ */
+import type { Lab, SpawnedProcess } from './lab.js';
+
+export interface ProbeSample {
+  /** Send time, ms since the probe started. */
+  t: number;
+  ok: boolean;
+  /** First line of the body (the node name nginx serves), or the error code. */
+  answer: string;
+}
+
+// Plain JS so it runs with `node -e` in any namespace without the project's loader.
+const PROBE_SOURCE = `
+const http = require('node:http');
+const [url, interval, duration, timeout] = process.argv.slice(1);
+const start = performance.now();
+let pending = 0;
+const tick = () => {
+  const t = performance.now() - start;
+  if (t >= Number(duration)) { const wait = () => pending ? setTimeout(wait, 10) : process.exit(0); return wait(); }
+  pending++;
+  const done = (ok, answer) => { pending--; process.stdout.write(JSON.stringify({ t: Math.round(t * 1000) / 1000, ok, answer }) + '\\n'); };
+  const req = http.get(url, { agent: false, timeout: Number(timeout) }, (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => { body += c; });
+    res.on('end', () => done(res.statusCode === 200, body.split('\\n')[0]));
+    res.on('error', (e) => done(false, e.code || 'error'));
+  });
+  req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+  req.on('error', (e) => done(false, e.code || 'error'));
+  setTimeout(tick, Number(interval));
+};
+tick();
+`;
+
+export interface HttpProbe {
+  proc: SpawnedProcess;
+  /** Samples so far (in arrival order). */
+  samples(): ProbeSample[];
+  /** Resolves once the probe's duration has passed and its last answers are in. */
+  finished(): Promise<ProbeSample[]>;
+}
+
+export function startHttpProbe(lab: Lab, node: string, url: string, options: { intervalMs: number; durationMs: number; timeoutMs: number }): HttpProbe {
+  const proc = lab.spawn(node, process.execPath, ['-e', PROBE_SOURCE, url, String(options.intervalMs), String(options.durationMs), String(options.timeoutMs)]);
+  const samples: ProbeSample[] = [];
+  let partial = '';
+  proc.child.stdout?.on('data', (chunk: Buffer) => {
+    partial += chunk.toString();
+    let nl;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      try {
+        samples.push(JSON.parse(line) as ProbeSample);
+      } catch {
+        /* a partial line at exit */
+      }
+    }
+  });
+  return { proc, samples: () => samples, finished: async () => (await proc.exited, samples) };
+}
+
+/**
+ * The longest stretch without a successful answer, measured between the send
+ * times of the successful probes around it (ms), or 0 when none failed.
+ */
+export function longestOutage(samples: readonly ProbeSample[]): { ms: number; from: number; to: number } {
+  const ok = samples.filter((s) => s.ok).sort((a, b) => a.t - b.t);
+  const failures = samples.filter((s) => !s.ok);
+  let worst = { ms: 0, from: 0, to: 0 };
+  for (let i = 1; i < ok.length; i++) {
+    const a = ok[i - 1]!.t;
+    const b = ok[i]!.t;
+    if (!failures.some((f) => f.t > a && f.t < b)) continue;
+    if (b - a > worst.ms) worst = { ms: b - a, from: a, to: b };
+  }
+  return worst;
+}
