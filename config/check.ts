@@ -4,7 +4,7 @@
  * source text when the model came from a file (origins), else at the file.
  */
 import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
-import type { FieldOrigin } from './keepalived/mapper.js';
+import type { OriginLookup } from './keepalived/mapper.js';
 import type { VipflowConfig, VrrpInstance } from './model.js';
 import { inSubnet, parseCidr, type Cidr } from './net.js';
 
@@ -12,7 +12,7 @@ export interface CheckOptions {
   /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
   interfaceAddresses?: Readonly<Record<string, readonly string[]>>;
   /** Origins of model fields by dot-path (from the keepalived loader). */
-  origins?: ReadonlyMap<string, FieldOrigin>;
+  origins?: OriginLookup;
   /** File named in diagnostics that have no origin. */
   file?: string;
 }
@@ -28,7 +28,7 @@ class Findings {
       let p = path;
       for (;;) {
         const hit = o.get(p);
-        if (hit) return hit.pos;
+        if (hit) return hit.token;
         const dot = p.lastIndexOf('.');
         if (dot < 0) break;
         p = p.slice(0, dot);
@@ -41,7 +41,7 @@ class Findings {
     const pos = this.at(path);
     const d: Diagnostic = { severity, file: pos.file, line: pos.line, column: pos.column, message };
     if (extra.hint !== undefined) d.hint = extra.hint;
-    const text = extra.text ?? this.opts.origins?.get(path)?.text;
+    const text = extra.text ?? this.opts.origins?.get(path)?.token.text;
     if (text !== undefined) d.text = text;
     this.items.push(d);
   }

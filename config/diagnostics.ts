@@ -27,9 +27,32 @@ export function nowhere(file: string): SourcePos {
   return { file, line: 0, column: 0 };
 }
 
-/** Collects diagnostics; stages share one so ordering follows processing order. */
+/**
+ * Collects diagnostics; stages share one so ordering follows processing order.
+ * Past `limit` items only counts are kept (a generated 10 MB file with one
+ * systematic mistake would otherwise print a million lines); `items` then
+ * ends with one diagnostic saying how many were left out.
+ */
 export class DiagnosticSink {
-  readonly items: Diagnostic[] = [];
+  private readonly list: Diagnostic[] = [];
+  private suppressed = 0;
+  private suppressedErrors = 0;
+  private errors = 0;
+
+  constructor(private readonly limit = 1000) {}
+
+  get items(): Diagnostic[] {
+    if (this.suppressed === 0) return this.list;
+    const last = this.list[this.list.length - 1]!;
+    const note: Diagnostic = {
+      severity: this.suppressedErrors > 0 ? 'error' : 'warning',
+      file: last.file,
+      line: 0,
+      column: 0,
+      message: `${this.suppressed} more diagnostic(s) not shown (${this.suppressedErrors} error(s))`,
+    };
+    return [...this.list, note];
+  }
 
   error(pos: SourcePos, message: string, extra: { hint?: string; text?: string } = {}): void {
     this.push('error', pos, message, extra);
@@ -39,17 +62,26 @@ export class DiagnosticSink {
     this.push('warning', pos, message, extra);
   }
 
-  get errorCount(): number {
-    let n = 0;
-    for (const d of this.items) if (d.severity === 'error') n++;
-    return n;
+  /** Adds diagnostics made elsewhere (semantic checks). */
+  add(ds: readonly Diagnostic[]): void {
+    for (const d of ds) this.push(d.severity, d, d.message, d);
   }
 
-  private push(severity: Severity, pos: SourcePos, message: string, extra: { hint?: string; text?: string }): void {
+  get errorCount(): number {
+    return this.errors;
+  }
+
+  private push(severity: Severity, pos: SourcePos, message: string, extra: { hint?: string | undefined; text?: string | undefined }): void {
+    if (severity === 'error') this.errors++;
+    if (this.list.length >= this.limit) {
+      this.suppressed++;
+      if (severity === 'error') this.suppressedErrors++;
+      return;
+    }
     const d: Diagnostic = { severity, file: pos.file, line: pos.line, column: pos.column, message };
     if (extra.hint !== undefined) d.hint = extra.hint;
     if (extra.text !== undefined) d.text = extra.text;
-    this.items.push(d);
+    this.list.push(d);
   }
 }
 
@@ -86,13 +118,13 @@ export function editDistance(a: string, b: string, max = Infinity): number {
 
 /**
  * The closest candidate to `word`, if close enough to be a plausible typo:
- * at most a third of the word's length in edits (minimum 1, maximum 3),
+ * at most a third of the word's length in edits (1 to 3; none for words under 3 characters),
  * compared case-insensitively so "MASTER" vs "master" always matches; failing
  * that, a candidate the word abbreviates (at least 3 characters).
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const w = word.toLowerCase();
-  const budget = Math.max(1, Math.min(3, Math.floor(w.length / 3)));
+  const budget = w.length < 3 ? 0 : Math.max(1, Math.min(3, Math.floor(w.length / 3)));
   let best: string | undefined;
   let bestD = budget + 1;
   let prefixOf: string | undefined;

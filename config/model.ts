@@ -418,38 +418,42 @@ function instanceFamily(i: ParsedInstance): 4 | 6 {
   return first !== undefined && ipFamily(first) === 6 ? 6 : 4;
 }
 
+/** Instance settings that are concrete after inheritance from global_defs. */
+type InheritedKeys =
+  | 'family' | 'version' | 'accept' | 'garpMasterDelay' | 'garpMasterRepeat' | 'garpMasterRefresh'
+  | 'garpMasterRefreshRepeat' | 'garpLowerPrioDelay' | 'garpLowerPrioRepeat' | 'v3ChecksumAsV2' | 'lowerPrioNoAdvert'
+  | 'higherPrioSendAdvert' | 'skipCheckAdvAddr' | 'strictMode' | 'smtpAlert' | 'notifyPriorityChanges';
+type ResolvedInstance = Omit<ParsedInstance, InheritedKeys> & Required<Pick<ParsedInstance, InheritedKeys>>;
+
 /**
  * Fills instance settings that keepalived inherits from global_defs, so
  * consumers read one concrete value. Idempotent: resolving a resolved model
  * changes nothing (a converted config loads back to the same model).
+ * Mutates the schema's fresh output in place: spreading 9000 wide objects
+ * into new ones measured 40 us each.
  */
-function resolveInheritance(c: ParsedConfig) {
+function resolveInheritance(c: ParsedConfig): Omit<ParsedConfig, 'vrrpInstances'> & { vrrpInstances: ResolvedInstance[] } {
   const g = c.global;
-  return {
-    ...c,
-    vrrpInstances: c.vrrpInstances.map((i) => {
-      const family = i.family ?? instanceFamily(i);
-      return {
-        ...i,
-        family,
-        version: i.version ?? (family === 6 ? 3 : g.vrrpVersion),
-        accept: i.accept ?? !g.vrrpStrict,
-        garpMasterDelay: i.garpMasterDelay ?? g.vrrpGarpMasterDelay,
-        garpMasterRepeat: i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
-        garpMasterRefresh: i.garpMasterRefresh ?? g.vrrpGarpMasterRefresh,
-        garpMasterRefreshRepeat: i.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
-        garpLowerPrioDelay: i.garpLowerPrioDelay ?? g.vrrpGarpLowerPrioDelay ?? i.garpMasterDelay ?? g.vrrpGarpMasterDelay,
-        garpLowerPrioRepeat: i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
-        v3ChecksumAsV2: i.v3ChecksumAsV2 ?? g.v3ChecksumAsV2,
-        lowerPrioNoAdvert: i.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert,
-        higherPrioSendAdvert: i.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
-        skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
-        strictMode: i.strictMode ?? g.vrrpStrict,
-        smtpAlert: i.smtpAlert ?? g.smtpAlert ?? false,
-        notifyPriorityChanges: i.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges,
-      };
-    }),
-  };
+  for (const i of c.vrrpInstances) {
+    const family = i.family ?? instanceFamily(i);
+    i.family = family;
+    i.version ??= family === 6 ? 3 : g.vrrpVersion;
+    i.accept ??= !g.vrrpStrict;
+    i.garpLowerPrioDelay ??= g.vrrpGarpLowerPrioDelay ?? i.garpMasterDelay ?? g.vrrpGarpMasterDelay;
+    i.garpLowerPrioRepeat ??= g.vrrpGarpLowerPrioRepeat ?? i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat;
+    i.garpMasterDelay ??= g.vrrpGarpMasterDelay;
+    i.garpMasterRepeat ??= g.vrrpGarpMasterRepeat;
+    i.garpMasterRefresh ??= g.vrrpGarpMasterRefresh;
+    i.garpMasterRefreshRepeat ??= g.vrrpGarpMasterRefreshRepeat;
+    i.v3ChecksumAsV2 ??= g.v3ChecksumAsV2;
+    i.lowerPrioNoAdvert ??= g.vrrpLowerPrioNoAdvert;
+    i.higherPrioSendAdvert ??= g.vrrpHigherPrioSendAdvert;
+    i.skipCheckAdvAddr ??= g.vrrpSkipCheckAdvAddr;
+    i.strictMode ??= g.vrrpStrict;
+    i.smtpAlert ??= g.smtpAlert ?? false;
+    i.notifyPriorityChanges ??= g.vrrpNotifyPriorityChanges;
+  }
+  return c as Omit<ParsedConfig, 'vrrpInstances'> & { vrrpInstances: ResolvedInstance[] };
 }
 
 /** The whole configuration. Parse input with `ConfigSchema.safeParse`. */

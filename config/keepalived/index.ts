@@ -8,13 +8,13 @@
 import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { checkModel, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
-import { Mapper, type FieldOrigin, type Raw } from './mapper.js';
+import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
 import { ROOT } from './keywords.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
-import { buildTree } from './tree.js';
+import { TreeBuilder } from './tree.js';
 
 export type { ReadOptions } from './reader.js';
-export type { FieldOrigin } from './mapper.js';
+export type { FieldOrigin, OriginLookup } from './mapper.js';
 
 export interface KeepalivedLoadOptions extends ReadOptions {
   /** passed to the semantic checks */
@@ -25,7 +25,7 @@ export interface KeepalivedLoadResult {
   model?: VipflowConfig;
   diagnostics: Diagnostic[];
   /** where each model field came from (dot-joined model path → source) */
-  origins: ReadonlyMap<string, FieldOrigin>;
+  origins: OriginLookup;
   /** the raw model before validation (for tools; undefined when the file was unreadable) */
   raw?: Raw;
 }
@@ -35,54 +35,64 @@ function snake(key: string): string {
 }
 
 /** Maps schema issues to positions through the origins recorded while mapping. */
-function schemaDiagnostics(issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[], origins: ReadonlyMap<string, FieldOrigin>, file: string, sink: DiagnosticSink): void {
+function schemaDiagnostics(issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[], origins: OriginLookup, file: string, sink: DiagnosticSink): void {
   for (const issue of issues) {
     const segs = issue.path.map(String);
     let origin: FieldOrigin | undefined;
     let depth = segs.length;
     for (; depth > 0 && !origin; depth--) origin = origins.get(segs.slice(0, depth).join('.'));
     const exact = origin !== undefined && depth + 1 === segs.length;
-    const pos: SourcePos = origin?.pos ?? { file, line: 0, column: 0 };
+    const pos: SourcePos = origin?.token ?? { file, line: 0, column: 0 };
     const last = segs.at(-1) ?? '';
     if (!exact && issue.code === 'invalid_type' && issue.input === undefined) {
-      const owner = origin ? `${origin.keyword} ${origin.text}` : 'configuration';
-      sink.error(pos, `${owner}: missing '${snake(last)}'`, { text: origin?.text ?? '' });
+      const owner = origin ? `${origin.keyword} ${origin.token.text}` : 'configuration';
+      sink.error(pos, `${owner}: missing '${snake(last)}'`, { text: origin?.token.text ?? '' });
     } else if (origin) {
-      sink.error(pos, `invalid value '${origin.text}' for '${origin.keyword}': ${issue.message}`, { text: origin.text });
+      sink.error(pos, `invalid value '${origin.token.text}' for '${origin.keyword}': ${issue.message}`, { text: origin.token.text });
     } else {
       sink.error(pos, `${segs.join('.') || 'configuration'}: ${issue.message}`);
     }
   }
 }
 
-function finish(reader: KeepalivedReader, sink: DiagnosticSink, file: string, options: KeepalivedLoadOptions): KeepalivedLoadResult {
-  const tree = buildTree(reader.statements, sink);
-  const mapper = new Mapper(sink);
-  const raw: Raw = {};
-  mapper.walk(tree, ROOT, raw, '', 'the top level');
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);
-    return { diagnostics: sink.items, origins: mapper.origins, raw };
+/** Reader → tree → keyword tables, one top-level block at a time. */
+class Pipeline {
+  readonly sink = new DiagnosticSink();
+  readonly raw: Raw = {};
+  readonly mapper = new Mapper(this.sink, this.raw);
+  private readonly tree = new TreeBuilder(this.sink, (node) => this.mapper.walk([node], ROOT, this.raw, 'the top level'));
+  readonly reader: KeepalivedReader;
+
+  constructor(options: ReadOptions) {
+    this.reader = new KeepalivedReader(this.sink, { ...options, onStatement: (s) => this.tree.push(s) });
   }
-  const checks = checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses });
-  sink.items.push(...checks);
-  const ok = sink.errorCount === 0;
-  return ok ? { model: parsed.data, diagnostics: sink.items, origins: mapper.origins, raw } : { diagnostics: sink.items, origins: mapper.origins, raw };
+
+  /** Schema validation and semantic checks after the last statement. */
+  finish(file: string, options: KeepalivedLoadOptions): KeepalivedLoadResult {
+    this.tree.finish();
+    const { sink, mapper, raw } = this;
+    const parsed = ConfigSchema.safeParse(raw);
+    if (!parsed.success) {
+      schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);
+      return { diagnostics: sink.items, origins: mapper.origins, raw };
+    }
+    sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses }));
+    const out: KeepalivedLoadResult = { diagnostics: sink.items, origins: mapper.origins, raw };
+    if (sink.errorCount === 0) out.model = parsed.data;
+    return out;
+  }
 }
 
 /** Loads a keepalived.conf file and its includes. */
 export function loadKeepalivedFile(path: string, options: KeepalivedLoadOptions = {}): KeepalivedLoadResult & { unreadable?: boolean } {
-  const sink = new DiagnosticSink();
-  const reader = new KeepalivedReader(sink, options);
-  if (!reader.readPath(path)) return { diagnostics: sink.items, origins: new Map(), unreadable: true };
-  return finish(reader, sink, path, options);
+  const p = new Pipeline(options);
+  if (!p.reader.readPath(path)) return { diagnostics: p.sink.items, origins: { get: () => undefined }, unreadable: true };
+  return p.finish(path, options);
 }
 
 /** Loads keepalived.conf text; `file` names it in diagnostics and anchors relative includes. */
 export function loadKeepalivedText(text: string, file = 'keepalived.conf', options: KeepalivedLoadOptions = {}): KeepalivedLoadResult {
-  const sink = new DiagnosticSink();
-  const reader = new KeepalivedReader(sink, options);
-  reader.readText(text, file);
-  return finish(reader, sink, file, options);
+  const p = new Pipeline(options);
+  p.reader.readText(text, file);
+  return p.finish(file, options);
 }

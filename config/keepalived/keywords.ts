@@ -27,9 +27,9 @@ function knownBlocks(...names: string[]): Table {
 /** One value read by `read` (undefined when it reported a problem) stored at `key`. */
 function scalar(key: string, read: (m: Mapper, tok: Token | undefined, keyword: string) => unknown): Spec {
   return {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const v = read(m, m.arg(n), n.keyword.text);
-      if (v !== undefined) m.set(t, key, v, p, n.args[0]!, n.keyword.text);
+      if (v !== undefined) m.set(t, key, v, n.args[0]!, n.keyword.text);
       m.noExtra(n, 1);
     },
   };
@@ -45,8 +45,8 @@ const word = (key: string, words: readonly string[], caseInsensitive = false): S
 /** A keyword alone sets `key` to `value` (nopreempt: preempt=false). */
 function flag(key: string, value = true): Spec {
   return {
-    apply: (m, n, t, p) => {
-      m.set(t, key, value, p, n.keyword, n.keyword.text);
+    apply: (m, n, t) => {
+      m.set(t, key, value, n.keyword, n.keyword.text);
       m.noExtra(n, 0);
     },
   };
@@ -55,9 +55,9 @@ function flag(key: string, value = true): Spec {
 /** A keyword with an optional <BOOL>. */
 function bool(key: string): Spec {
   return {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const v = m.bool(n);
-      if (v !== undefined) m.set(t, key, v, p, n.args[0] ?? n.keyword, n.keyword.text);
+      if (v !== undefined) m.set(t, key, v, n.args[0] ?? n.keyword, n.keyword.text);
       m.noExtra(n, 1);
     },
   };
@@ -65,30 +65,30 @@ function bool(key: string): Spec {
 
 function script(key: string, sub?: string): Spec {
   return {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const s = m.script(n);
       if (!s) return;
       if (sub) {
         const obj = (t[sub] ??= {}) as Raw;
-        m.set(obj, key, s, `${p}.${sub}`, n.args[0]!, n.keyword.text);
-      } else m.set(t, key, s, p, n.args[0]!, n.keyword.text);
+        m.set(obj, key, s, n.args[0]!, n.keyword.text);
+      } else m.set(t, key, s, n.args[0]!, n.keyword.text);
     },
   };
 }
 
 /** `weight N [reverse|noreverse]` after an entry's name. */
-function weightOptions(m: Mapper, e: Node, out: Raw, path: string, allowNoreverse: boolean): void {
+function weightOptions(m: Mapper, e: Node, out: Raw, allowNoreverse: boolean): void {
   const spec: Record<string, { takesValue: boolean; apply: (v: Token | undefined, k: Token) => void }> = {
     weight: {
       takesValue: true,
       apply: (v) => {
         const w = m.int(v, 'weight');
-        if (w !== undefined) m.set(out, 'weight', w, path, v!, 'weight');
+        if (w !== undefined) m.set(out, 'weight', w, v!, 'weight');
       },
     },
-    reverse: { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', true, path, k, 'reverse') },
+    reverse: { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', true, k, 'reverse') },
   };
-  if (allowNoreverse) spec.noreverse = { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', false, path, k, 'noreverse') };
+  if (allowNoreverse) spec.noreverse = { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', false, k, 'noreverse') };
   options(m, e, `'${e.keyword.text}' entry`, spec);
 }
 
@@ -96,13 +96,12 @@ function weightOptions(m: Mapper, e: Node, out: Raw, path: string, allowNorevers
 function trackList(key: string): Spec {
   return {
     block: 'values',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t[key] ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const path = `${p}.${key}.${list.length}`;
         const entry: Raw = { name: e.keyword.text };
-        m.origin(path, e.keyword, n.keyword.text);
-        weightOptions(m, e, entry, path, key !== 'trackInterfaces');
+        m.self(entry, e.keyword, n.keyword.text);
+        weightOptions(m, e, entry, key !== 'trackInterfaces');
         list.push(entry);
       }
     },
@@ -110,12 +109,12 @@ function trackList(key: string): Spec {
 }
 
 /** One `ADDR[/PREFIX] [brd X] [dev IF] [scope S] [label L] ...` line. */
-function address(m: Mapper, e: Node, context: string, path: string): Raw | undefined {
+function address(m: Mapper, e: Node, context: string): Raw | undefined {
   const c = m.cidr(e.keyword, context);
   if (!c) return undefined;
   const out: Raw = { ...c };
-  m.origin(path, e.keyword, context);
-  const s = (key: string) => ({ takesValue: true, apply: (v: Token | undefined) => m.set(out, key, v!.text, path, v!, key) });
+  m.self(out, e.keyword, context);
+  const s = (key: string) => ({ takesValue: true, apply: (v: Token | undefined) => m.set(out, key, v!.text, v!, key) });
   options(m, e, `'${context}' entry`, {
     brd: s('broadcast'),
     broadcast: s('broadcast'),
@@ -125,11 +124,11 @@ function address(m: Mapper, e: Node, context: string, path: string): Raw | undef
       takesValue: true,
       apply: (v) => {
         const sc = m.oneOf(v, 'scope', ['site', 'link', 'host', 'nowhere', 'global']);
-        if (sc) m.set(out, 'scope', sc, path, v!, 'scope');
+        if (sc) m.set(out, 'scope', sc, v!, 'scope');
       },
     },
-    no_prefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, path, k, 'no_prefixroute') },
-    noprefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, path, k, 'noprefixroute') },
+    no_prefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, k, 'no_prefixroute') },
+    noprefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, k, 'noprefixroute') },
     peer: { takesValue: true },
     home: { takesValue: false },
     nodad: { takesValue: false },
@@ -145,10 +144,10 @@ function address(m: Mapper, e: Node, context: string, path: string): Raw | undef
 function addressList(key: string): Spec {
   return {
     block: 'values',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t[key] ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const a = address(m, e, n.keyword.text, `${p}.${key}.${list.length}`);
+        const a = address(m, e, n.keyword.text);
         if (a) list.push(a);
       }
     },
@@ -159,11 +158,11 @@ function addressList(key: string): Spec {
 function verbatimLines(key: string): Spec {
   return {
     block: 'values',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       m.sink.warning(n.keyword, `'${n.keyword.text}' is kept in the model but vipflow does not manage routes or rules yet`, { text: n.keyword.text });
       const list = (t[key] ??= []) as string[];
       for (const e of m.values(n)) {
-        m.origin(`${p}.${key}.${list.length}`, e.keyword, n.keyword.text);
+        m.at(list, list.length, e.keyword, n.keyword.text);
         list.push([e.keyword, ...e.args].map((x) => x.text).join(' '));
       }
     },
@@ -179,29 +178,29 @@ function notify(sub: string): Spec {
 export const GLOBAL_DEFS: Table = {
   router_id: str('routerId'),
   vrrp_version: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const v = m.int(m.arg(n), 'vrrp_version');
-      if (v !== undefined) m.set(t, 'vrrpVersion', v, p, n.args[0]!, 'vrrp_version');
+      if (v !== undefined) m.set(t, 'vrrpVersion', v, n.args[0]!, 'vrrp_version');
       m.noExtra(n, 1);
     },
   },
   script_user: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const u = m.arg(n, 0, 'a user name');
       if (!u) return;
       const su: Raw = { user: u.text };
       if (n.args[1]) su.group = n.args[1].text;
-      m.set(t, 'scriptUser', su, p, u, 'script_user');
+      m.set(t, 'scriptUser', su, u, 'script_user');
       m.noExtra(n, 2);
     },
   },
   enable_script_security: flag('enableScriptSecurity'),
   notification_email: {
     block: 'values',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t.notificationEmail ??= []) as string[];
       for (const e of m.values(n)) {
-        m.origin(`${p}.notificationEmail.${list.length}`, e.keyword, 'notification_email');
+        m.at(list, list.length, e.keyword, 'notification_email');
         list.push(e.keyword.text);
         m.noExtra(e, 0);
       }
@@ -209,7 +208,7 @@ export const GLOBAL_DEFS: Table = {
   },
   notification_email_from: str('notificationEmailFrom'),
   smtp_server: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const h = m.arg(n, 0, 'a host');
       if (!h) return;
       const s: Raw = { host: h.text };
@@ -217,7 +216,7 @@ export const GLOBAL_DEFS: Table = {
         const port = m.int(n.args[1], 'smtp_server');
         if (port !== undefined) s.port = port;
       }
-      m.set(t, 'smtpServer', s, p, h, 'smtp_server');
+      m.set(t, 'smtpServer', s, h, 'smtp_server');
       m.noExtra(n, 2);
     },
   },
@@ -278,7 +277,7 @@ export const GLOBAL_DEFS: Table = {
 export const AUTHENTICATION: Table = {
   auth_type: word('type', ['PASS', 'AH']),
   auth_pass: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const a = m.arg(n, 0, 'a password');
       if (!a) return;
       let pw = a.text;
@@ -287,7 +286,7 @@ export const AUTHENTICATION: Table = {
         m.sink.warning(a, `auth_pass longer than 8 characters is truncated to '${pw.slice(0, 8)}'`, { text: a.text });
         pw = pw.slice(0, 8);
       }
-      m.set(t, 'password', pw, p, a, 'auth_pass');
+      m.set(t, 'password', pw, a, 'auth_pass');
       m.noExtra(n, 1);
     },
   },
@@ -307,10 +306,10 @@ export const VRRP_INSTANCE: Table = {
   no_accept: flag('accept', false),
   authentication: {
     block: 'block',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const auth: Raw = {};
-      m.origin(`${p}.authentication`, n.keyword, 'authentication');
-      m.walk(n.block!, AUTHENTICATION, auth, `${p}.authentication`, 'authentication');
+      m.self(auth, n.keyword, 'authentication');
+      m.walk(n.block!, AUTHENTICATION, auth, 'authentication');
       t.authentication = auth;
     },
   },
@@ -322,18 +321,17 @@ export const VRRP_INSTANCE: Table = {
   unicast_src_ip: ipv('unicastSrcIp'),
   unicast_peer: {
     block: 'values',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t.unicastPeers ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const path = `${p}.unicastPeers.${list.length}`;
         const addr = m.ip(e.keyword, 'unicast_peer');
         const peer: Raw = { address: addr ?? e.keyword.text };
-        m.origin(path, e.keyword, 'unicast_peer');
+        m.self(peer, e.keyword, 'unicast_peer');
         const ttl = (key: string) => ({
           takesValue: true,
           apply: (v: Token | undefined) => {
             const x = m.int(v, key === 'minTtl' ? 'min_ttl' : 'max_ttl');
-            if (x !== undefined) m.set(peer, key, x, path, v!, key);
+            if (x !== undefined) m.set(peer, key, x, v!, key);
           },
         });
         options(m, e, "'unicast_peer' entry", { min_ttl: ttl('minTtl'), max_ttl: ttl('maxTtl') });
@@ -366,7 +364,7 @@ export const VRRP_INSTANCE: Table = {
   garp_lower_prio_delay: secs('garpLowerPrioDelay'),
   garp_lower_prio_repeat: int('garpLowerPrioRepeat'),
   use_vmac: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const v: Raw = {};
       let i = 0;
       if (n.args[i]?.text === 'name') i++;
@@ -383,7 +381,7 @@ export const VRRP_INSTANCE: Table = {
       for (const extra of n.args.slice(i)) {
         m.sink.warning(extra, `use_vmac option '${extra.text}' is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: extra.text });
       }
-      m.set(t, 'useVmac', v, p, n.keyword, 'use_vmac');
+      m.set(t, 'useVmac', v, n.keyword, 'use_vmac');
     },
   },
   vmac_xmit_base: flag('vmacXmitBase'),
@@ -409,11 +407,11 @@ export const VRRP_INSTANCE: Table = {
 export const VRRP_SYNC_GROUP: Table = {
   group: {
     block: 'values',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t.group ??= []) as string[];
       for (const e of m.values(n)) {
         for (const tok of [e.keyword, ...e.args]) {
-          m.origin(`${p}.group.${list.length}`, tok, 'group');
+          m.at(list, list.length, tok, 'group');
           list.push(tok.text);
         }
       }
@@ -440,11 +438,11 @@ export const VRRP_SYNC_GROUP: Table = {
  * current keepalived reports them as unknown keywords. Accept them as members
  * (the meaning is unambiguous) with a warning so the config can be modernised.
  */
-export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t, p) => {
+export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t) => {
   if (node.block || node.args.length > 0 || !/^[A-Za-z0-9_.:-]+$/.test(node.keyword.text)) return false;
   if (didYouMean(node.keyword.text, Object.keys(VRRP_SYNC_GROUP)).hint) return false;
   const list = (t.group ??= []) as string[];
-  m.origin(`${p}.group.${list.length}`, node.keyword, 'group');
+  m.at(list, list.length, node.keyword, 'group');
   list.push(node.keyword.text);
   m.sink.warning(node.keyword, `instance '${node.keyword.text}' listed directly in vrrp_sync_group (old syntax): write it inside 'group { }'`, { text: node.keyword.text });
   return true;
@@ -454,13 +452,13 @@ export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t, p) => {
 
 function userGroup(key: string): Spec {
   return {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const u = m.arg(n, 0, 'a user name');
       if (!u) return;
       const s = (t[key] ??= {}) as Raw;
       s.user = u.text;
       if (n.args[1]) s.group = n.args[1].text;
-      m.origin(`${p}.${key}.user`, u, n.keyword.text);
+      m.at(s, 'user', u, n.keyword.text);
       m.noExtra(n, 2);
     },
   };
@@ -468,12 +466,12 @@ function userGroup(key: string): Spec {
 
 function weightWithReverse(): Spec {
   return {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const w = m.int(m.arg(n), 'weight');
-      if (w !== undefined) m.set(t, 'weight', w, p, n.args[0]!, 'weight');
+      if (w !== undefined) m.set(t, 'weight', w, n.args[0]!, 'weight');
       const r = n.args[1];
       if (r) {
-        if (r.text === 'reverse') m.set(t, 'reverse', true, p, r, 'weight');
+        if (r.text === 'reverse') m.set(t, 'reverse', true, r, 'weight');
         else if (r.text !== 'noreverse') m.sink.error(r, `unexpected '${r.text}' after weight (expected reverse|noreverse)`, { text: r.text, ...didYouMean(r.text, ['reverse', 'noreverse']) });
       }
       m.noExtra(n, 2);
@@ -483,11 +481,11 @@ function weightWithReverse(): Spec {
 
 export const VRRP_SCRIPT: Table = {
   script: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const s = m.script(n);
       if (!s) return;
       const prev = (t.script ?? {}) as Raw;
-      m.set(t, 'script', { ...prev, ...s }, p, n.args[0]!, 'script');
+      m.set(t, 'script', { ...prev, ...s }, n.args[0]!, 'script');
     },
   },
   interval: secs('interval'),
@@ -503,7 +501,7 @@ export const TRACK_FILE: Table = {
   file: str('file'),
   weight: weightWithReverse(),
   init_file: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const init: Raw = {};
       for (const a of n.args) {
         if (a.text === 'overwrite') init.overwrite = true;
@@ -512,17 +510,17 @@ export const TRACK_FILE: Table = {
           if (v !== undefined) init.value = v;
         }
       }
-      m.set(t, 'initFile', init, p, n.keyword, 'init_file');
+      m.set(t, 'initFile', init, n.keyword, 'init_file');
     },
   },
 };
 
 export const VRRP_TRACK_PROCESS: Table = {
   process: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const a = m.arg(n, 0, 'a process name');
       if (!a) return;
-      m.set(t, 'process', a.text, p, a, 'process');
+      m.set(t, 'process', a.text, a, 'process');
       t.parameters = n.args.slice(1).map((x) => x.text);
     },
   },
@@ -562,9 +560,9 @@ export const HTTP_URL: Table = {
   path: str('path'),
   digest: str('digest'),
   status_code: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       if (!m.arg(n, 0, 'a status code or range')) return;
-      m.set(t, 'statusCode', n.args.map((a) => a.text), p, n.args[0]!, 'status_code');
+      m.set(t, 'statusCode', n.args.map((a) => a.text), n.args[0]!, 'status_code');
     },
   },
   virtualhost: str('virtualhost'),
@@ -577,12 +575,11 @@ const HTTP_CHECKER: Table = {
   ...CHECKER_COMMON,
   url: {
     block: 'block',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const urls = (t.urls ??= []) as Raw[];
       const url: Raw = {};
-      const path = `${p}.urls.${urls.length}`;
-      m.origin(path, n.keyword, 'url');
-      m.walk(n.block!, HTTP_URL, url, path, 'url');
+      m.self(url, n.keyword, 'url');
+      m.walk(n.block!, HTTP_URL, url, 'url');
       urls.push(url);
     },
   },
@@ -593,9 +590,9 @@ const HTTP_CHECKER: Table = {
   tls_compliant: bool('tlsCompliant'),
   fast_recovery: bool('fastRecovery'),
   nb_get_retry: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       m.sink.warning(n.keyword, "'nb_get_retry' is deprecated; read as 'retry'", { text: n.keyword.text, hint: "did you mean 'retry'?" });
-      int('retry').apply!(m, n, t, p);
+      int('retry').apply!(m, n, t);
     },
   },
 };
@@ -619,12 +616,11 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
     helo_name: str('heloName'),
     host: {
       block: 'block',
-      apply: (m, n, t, p) => {
+      apply: (m, n, t) => {
         const hosts = (t.hosts ??= []) as Raw[];
         const h: Raw = {};
-        const path = `${p}.hosts.${hosts.length}`;
-        m.origin(path, n.keyword, 'host');
-        m.walk(n.block!, SMTP_HOST, h, path, 'SMTP_CHECK host');
+        m.self(h, n.keyword, 'host');
+        m.walk(n.block!, SMTP_HOST, h, 'SMTP_CHECK host');
         hosts.push(h);
       },
     },
@@ -634,8 +630,8 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
     ...CHECKER_COMMON,
     payload: str('payload'),
     require_reply: {
-      apply: (m, n, t, p) => {
-        m.set(t, 'requireReply', n.args[0]?.text ?? true, p, n.args[0] ?? n.keyword, 'require_reply');
+      apply: (m, n, t) => {
+        m.set(t, 'requireReply', n.args[0]?.text ?? true, n.args[0] ?? n.keyword, 'require_reply');
         m.noExtra(n, 1);
       },
     },
@@ -648,12 +644,11 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
 function checker(type: string): Spec {
   return {
     block: 'block',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t.checkers ??= []) as Raw[];
       const c: Raw = { type };
-      const path = `${p}.checkers.${list.length}`;
-      m.origin(path, n.keyword, type);
-      m.walk(n.block!, CHECKERS[type]!, c, path, type);
+      m.self(c, n.keyword, type);
+      m.walk(n.block!, CHECKERS[type]!, c, type);
       list.push(c);
     },
   };
@@ -717,9 +712,9 @@ export const VIRTUAL_SERVER: Table = {
   quorum_up: script('quorumUp'),
   quorum_down: script('quorumDown'),
   sorry_server: {
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const s = hostPort(m, n, 'sorry_server');
-      if (s) m.set(t, 'sorryServer', s, p, n.args[0]!, 'sorry_server');
+      if (s) m.set(t, 'sorryServer', s, n.args[0]!, 'sorry_server');
     },
   },
   sorry_server_inhibit: bool('sorryServerInhibit'),
@@ -731,13 +726,12 @@ export const VIRTUAL_SERVER: Table = {
   smtp_alert: bool('smtpAlert'),
   real_server: {
     block: 'block',
-    apply: (m, n, t, p) => {
+    apply: (m, n, t) => {
       const list = (t.realServers ??= []) as Raw[];
       const rs = hostPort(m, n, 'real_server');
       if (!rs) return;
-      const path = `${p}.realServers.${list.length}`;
-      m.origin(path, n.args[0]!, 'real_server');
-      m.walk(n.block!, REAL_SERVER, rs, path, 'real_server');
+      m.self(rs, n.args[0]!, 'real_server');
+      m.walk(n.block!, REAL_SERVER, rs, 'real_server');
       list.push(rs);
     },
   },
@@ -745,12 +739,14 @@ export const VIRTUAL_SERVER: Table = {
 };
 
 /** `ADDR[-LAST] [PORT]` or `fwmark N` lines of a virtual_server_group. */
-export function vsgEntry(m: Mapper, e: Node, path: string): Raw | undefined {
-  m.origin(path, e.keyword, 'virtual_server_group');
+export function vsgEntry(m: Mapper, e: Node): Raw | undefined {
   if (e.keyword.text === 'fwmark') {
     const v = m.int(m.arg(e, 0, 'a mark'), 'fwmark');
     m.noExtra(e, 1);
-    return v === undefined ? undefined : { kind: 'fwmark', fwmark: v };
+    if (v === undefined) return undefined;
+    const out: Raw = { kind: 'fwmark', fwmark: v };
+    m.self(out, e.keyword, 'virtual_server_group');
+    return out;
   }
   const text = e.keyword.text;
   const dash = text.lastIndexOf('-');
@@ -761,15 +757,16 @@ export function vsgEntry(m: Mapper, e: Node, path: string): Raw | undefined {
     return undefined;
   }
   const out: Raw = { kind: 'address', address: addrText };
+  m.self(out, e.keyword, 'virtual_server_group');
   if (dash > 0) {
     const last = text.slice(dash + 1);
     const v = fam === 4 ? (/^\d+$/.test(last) ? Number(last) : NaN) : /^[0-9a-fA-F]{1,4}$/.test(last) ? parseInt(last, 16) : NaN;
     if (Number.isNaN(v)) m.sink.error(e.keyword, `invalid range end '${last}' in '${text}'`, { text });
-    else m.set(out, 'rangeEnd', v, path, e.keyword, 'virtual_server_group');
+    else m.set(out, 'rangeEnd', v, e.keyword, 'virtual_server_group');
   }
   if (e.args[0]) {
     const port = m.int(e.args[0], 'virtual_server_group');
-    if (port !== undefined) m.set(out, 'port', port, path, e.args[0], 'virtual_server_group');
+    if (port !== undefined) m.set(out, 'port', port, e.args[0], 'virtual_server_group');
   }
   m.noExtra(e, 1);
   return out;
@@ -784,7 +781,7 @@ export const ROOT: Table = {
     apply: (m, n, t) => {
       const g = (t.global ??= {}) as Raw;
       m.noExtra(n, 0);
-      m.walk(n.block!, GLOBAL_DEFS, g, 'global', 'global_defs');
+      m.walk(n.block!, GLOBAL_DEFS, g, 'global_defs');
     },
   },
   vrrp_instance: named('vrrpInstances', VRRP_INSTANCE, 'vrrp_instance'),
@@ -803,14 +800,14 @@ export const ROOT: Table = {
       const nameTok = m.arg(n, 0, 'a group name');
       if (!nameTok) return;
       m.noExtra(n, 1);
-      const path = `virtualServerGroups.${list.length}`;
-      m.origin(path, nameTok, 'virtual_server_group');
       const entries: Raw[] = [];
       for (const e of m.values(n)) {
-        const entry = vsgEntry(m, e, `${path}.entries.${entries.length}`);
+        const entry = vsgEntry(m, e);
         if (entry) entries.push(entry);
       }
-      list.push({ name: nameTok.text, entries });
+      const group: Raw = { name: nameTok.text, entries };
+      m.self(group, nameTok, 'virtual_server_group');
+      list.push(group);
     },
   },
   virtual_server: {
@@ -819,7 +816,6 @@ export const ROOT: Table = {
       const list = (t.virtualServers ??= []) as Raw[];
       const first = m.arg(n, 0, 'an address and port, fwmark N or group NAME');
       if (!first) return;
-      const path = `virtualServers.${list.length}`;
       let target: Raw | undefined;
       if (first.text === 'fwmark' || first.text === 'group') {
         const v = m.arg(n, 1, first.text === 'fwmark' ? 'a mark' : 'a group name');
@@ -844,9 +840,9 @@ export const ROOT: Table = {
       }
       if (!target) return;
       const vs: Raw = { target };
-      m.origin(path, first, 'virtual_server');
-      m.origin(`${path}.target`, target.kind === 'address' ? first : n.args[1]!, 'virtual_server');
-      m.walk(n.block!, VIRTUAL_SERVER, vs, path, 'virtual_server');
+      m.self(vs, first, 'virtual_server');
+      m.at(vs, 'target', target.kind === 'address' ? first : n.args[1]!, 'virtual_server');
+      m.walk(n.block!, VIRTUAL_SERVER, vs, 'virtual_server');
       list.push(vs);
     },
   },
@@ -863,11 +859,10 @@ function named(listKey: string, table: Table, keyword: string, fallback?: Fallba
       const nameTok = m.arg(n, 0, 'a name');
       if (!nameTok) return;
       m.noExtra(n, 1);
-      const path = `${listKey}.${list.length}`;
       const obj: Raw = { name: nameTok.text };
-      m.origin(path, nameTok, keyword);
-      m.origin(`${path}.name`, nameTok, keyword);
-      m.walk(n.block!, table, obj, path, `${keyword} ${nameTok.text}`, fallback);
+      m.self(obj, nameTok, keyword);
+      m.at(obj, 'name', nameTok, keyword);
+      m.walk(n.block!, table, obj, `${keyword} ${nameTok.text}`, fallback);
       list.push(obj);
     },
   };

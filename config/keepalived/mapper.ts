@@ -11,10 +11,59 @@ import type { Node } from './tree.js';
 /** A raw model object under construction; the schema validates it afterwards. */
 export type Raw = Record<string, unknown>;
 
+/** Where a model field came from: the token that gave its value and the keyword that set it. */
 export interface FieldOrigin {
-  pos: SourcePos;
+  token: Token;
   keyword: string;
-  text: string;
+}
+
+const FIELDS = Symbol('vipflow.fieldOrigins');
+const SELF = Symbol('vipflow.origin');
+
+/** Finds the origin of a model path; implemented by Origins. */
+export interface OriginLookup {
+  get(path: string): FieldOrigin | undefined;
+}
+
+/**
+ * Field origins kept on the raw model objects under symbol keys (invisible to
+ * the schema, to JSON and to Object.keys) rather than under path strings or in
+ * a WeakMap: a 10 MB configuration sets about a million fields, and path
+ * strings or ephemeron tables for each cost more than the parse itself. Lookups walk a
+ * dot-joined model path from the root (array indices of the validated model
+ * equal the raw ones, so schema and semantic-check paths resolve alike).
+ */
+export class Origins implements OriginLookup {
+  constructor(private readonly root: object) {}
+
+  /** Records the origin of `container[key]`. */
+  field(container: object, key: string | number, token: Token, keyword: string): void {
+    const c = container as { [FIELDS]?: Record<string, FieldOrigin> };
+    (c[FIELDS] ??= {})[key] = { token, keyword };
+  }
+
+  /** Records the origin of an object as a whole (an instance: its name). */
+  self(obj: object, token: Token, keyword: string): void {
+    (obj as { [SELF]?: FieldOrigin })[SELF] = { token, keyword };
+  }
+
+  /** The origin of the value at `path` ("vrrpInstances.2.priority"), if recorded. */
+  get(path: string): FieldOrigin | undefined {
+    const segs = path === '' ? [] : path.split('.');
+    let parent: unknown;
+    let cur: unknown = this.root;
+    for (const s of segs) {
+      if (cur === null || typeof cur !== 'object') return undefined;
+      parent = cur;
+      cur = (cur as Record<string, unknown>)[s];
+    }
+    const last = segs.at(-1);
+    if (parent !== undefined && last !== undefined) {
+      const f = (parent as { [FIELDS]?: Record<string, FieldOrigin> })[FIELDS]?.[last];
+      if (f) return f;
+    }
+    return cur !== null && typeof cur === 'object' ? (cur as { [SELF]?: FieldOrigin })[SELF] : undefined;
+  }
 }
 
 /**
@@ -26,7 +75,7 @@ export type BlockKind = 'none' | 'block' | 'values';
 export interface KeywordSpec<T extends Raw = Raw> {
   block?: BlockKind;
   /** undefined: keepalived knows the keyword, vipflow does not act on it (warning) */
-  apply?: (m: Mapper, node: Node, target: T, path: string) => void;
+  apply?: (m: Mapper, node: Node, target: T) => void;
   /** shown instead of the generic "not acted on" text */
   note?: string;
 }
@@ -34,20 +83,25 @@ export interface KeywordSpec<T extends Raw = Raw> {
 export type KeywordTable<T extends Raw = Raw> = Readonly<Record<string, KeywordSpec<T>>>;
 
 /** Section-specific handling of a keyword not in its table (legacy syntax); true when handled. */
-export type Fallback<T extends Raw> = (m: Mapper, node: Node, target: T, path: string) => boolean;
+export type Fallback<T extends Raw> = (m: Mapper, node: Node, target: T) => boolean;
 
 export class Mapper {
-  readonly origins = new Map<string, FieldOrigin>();
+  readonly origins: Origins;
 
-  constructor(readonly sink: DiagnosticSink) {}
+  constructor(
+    readonly sink: DiagnosticSink,
+    root: Raw,
+  ) {
+    this.origins = new Origins(root);
+  }
 
   /** Runs every node of a block through the section's table. */
-  walk<T extends Raw>(nodes: readonly Node[], table: KeywordTable<T>, target: T, path: string, section: string, fallback?: Fallback<T>): void {
+  walk<T extends Raw>(nodes: readonly Node[], table: KeywordTable<T>, target: T, section: string, fallback?: Fallback<T>): void {
     for (const node of nodes) {
       const kw = node.keyword;
       const spec = kw.quoted ? undefined : Object.hasOwn(table, kw.text) ? table[kw.text] : undefined;
       if (!spec) {
-        if (fallback?.(this, node, target, path)) continue;
+        if (fallback?.(this, node, target)) continue;
         this.sink.error(kw, `unknown keyword '${kw.text}' in ${section}`, { text: kw.text, ...didYouMean(kw.text, Object.keys(table)) });
         continue;
       }
@@ -64,18 +118,23 @@ export class Mapper {
         this.sink.error(node.open ?? kw, `'${kw.text}' does not take a block`, { text: '{' });
         continue;
       }
-      spec.apply(this, node, target, path);
+      spec.apply(this, node, target);
     }
   }
 
-  /** Records where `path` (dot-joined model path) was set from. */
-  origin(path: string, tok: Token, keyword: string): void {
-    this.origins.set(path, { pos: tok, keyword, text: tok.text });
+  /** Records where `container[key]` came from. */
+  at(container: object, key: string | number, tok: Token, keyword: string): void {
+    this.origins.field(container, key, tok, keyword);
   }
 
-  set(target: Raw, key: string, value: unknown, path: string, tok: Token, keyword: string): void {
+  /** Records where an object (list entry, named block) came from. */
+  self(obj: object, tok: Token, keyword: string): void {
+    this.origins.self(obj, tok, keyword);
+  }
+
+  set(target: Raw, key: string, value: unknown, tok: Token, keyword: string): void {
     target[key] = value;
-    this.origin(`${path}.${key}`, tok, keyword);
+    this.origins.field(target, key, tok, keyword);
   }
 
   /** The i-th argument, or an error naming what is missing. */

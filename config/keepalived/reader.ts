@@ -35,11 +35,13 @@ export interface ReadOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** reads a file; node:fs by default (tests may inject) */
   readFile?: (path: string) => string;
+  /** receives each statement as it is read (then `statements` stays empty): lets a 10 MB file be mapped without holding every token */
+  onStatement?: (s: Statement) => void;
 }
 
 const MAX_INCLUDE_DEPTH = 32;
 const MAX_SUBSTITUTIONS_PER_LINE = 1000;
-const MAX_EXPANDED_LINES = 5_000_000;
+const MAX_EXPANDED_LINES = 1_000_000;
 const MAX_LINE_LENGTH = 1 << 20;
 
 interface Definition {
@@ -75,6 +77,7 @@ function isWs(c: string | undefined): boolean {
 }
 
 const NAME_START = /[A-Za-z_]/;
+const SPECIAL = /[#!"\\]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 
 export class KeepalivedReader {
@@ -87,6 +90,7 @@ export class KeepalivedReader {
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly readFile: (path: string) => string;
   private currentFile = '';
+  private readonly emit: (s: Statement) => void;
 
   constructor(
     private readonly sink: DiagnosticSink,
@@ -95,6 +99,7 @@ export class KeepalivedReader {
     this.configIds = new Set(options.configIds ?? []);
     this.env = options.env ?? process.env;
     this.readFile = options.readFile ?? ((p) => readFileSync(p, 'utf8'));
+    this.emit = options.onStatement ?? ((st) => this.statements.push(st));
   }
 
   /** Reads a file (and its includes). False when the top-level file cannot be read. */
@@ -170,6 +175,15 @@ export class KeepalivedReader {
    * a final `\` marks a continued (multi-line definition) line.
    */
   private decomment(l: Line): { line: Line; cont: boolean } {
+    if (!l.cols && !SPECIAL.test(l.text)) {
+      // Most lines have no comment, quote or escape: trim and go.
+      const t = l.text;
+      let a = 0;
+      let b = t.length;
+      while (a < b && (t.charCodeAt(a) === 32 || t.charCodeAt(a) === 9)) a++;
+      while (b > a && (t.charCodeAt(b - 1) === 32 || t.charCodeAt(b - 1) === 9)) b--;
+      return { line: a === 0 && b === t.length ? l : { text: t.slice(a, b), base: l.base + a, file: l.file, line: l.line }, cont: false };
+    }
     let text = l.text;
     let lead = 0;
     while (lead < text.length && (text[lead] === ' ' || text[lead] === '\t')) lead++;
@@ -469,8 +483,8 @@ export class KeepalivedReader {
         continue;
       }
       if (++count > MAX_SUBSTITUTIONS_PER_LINE) {
-        this.sink.error(at, 'parameter substitution does not terminate (recursive definition?)', { text: text.slice(i, end) });
-        break;
+        this.sink.error(at, 'parameter substitution does not terminate (recursive definition?); line ignored', { text: text.slice(i, end) });
+        return { line: { text: '', base: l.base, file: l.file, line: l.line }, changed: true, rest: [] };
       }
       const c = ensureCols();
       text = text.slice(0, i) + value + text.slice(end);
@@ -538,46 +552,40 @@ export class KeepalivedReader {
   /** Splits a processed line into tokens and statements (braces on their own). */
   private tokenize(l: Line): void {
     const text = l.text;
-    let cur: Token[] = [];
-    const flush = (): void => {
-      if (cur.length > 0) this.statements.push(cur);
-      cur = [];
-    };
-    let i = 0;
     const n = text.length;
+    let cur: Token[] = [];
+    let i = 0;
     while (i < n) {
-      const c = text[i]!;
-      if (isWs(c)) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || (c >= 9 && c <= 13)) {
         i++;
         continue;
       }
-      if (c === '{' || c === '}') {
-        flush();
-        this.statements.push([{ text: c, file: l.file, line: l.line, column: colAt(l, i), quoted: false }]);
+      if (c === 123 || c === 125) {
+        if (cur.length > 0) this.emit(cur);
+        cur = [];
+        this.emit([{ text: c === 123 ? '{' : '}', file: l.file, line: l.line, column: colAt(l, i), quoted: false }]);
         i++;
         continue;
       }
-      if (c === '"') {
+      if (c === 34) {
         const close = text.indexOf('"', i + 1);
-        if (close < 0) {
-          // decomment() already reported the unterminated quote; keep the text.
-          cur.push({ text: text.slice(i + 1), file: l.file, line: l.line, column: colAt(l, i), quoted: true });
-          break;
-        }
-        cur.push({ text: text.slice(i + 1, close), file: l.file, line: l.line, column: colAt(l, i), quoted: true });
-        i = close + 1;
+        // An unterminated quote was reported by decomment(); the text is kept.
+        const end = close < 0 ? n : close;
+        cur.push({ text: text.slice(i + 1, end), file: l.file, line: l.line, column: colAt(l, i), quoted: true });
+        i = end + 1;
         continue;
       }
       let j = i + 1;
       while (j < n) {
-        const d = text[j]!;
-        if (isWs(d) || d === '"' || d === '{' || d === '}') break;
+        const d = text.charCodeAt(j);
+        if (d === 32 || (d >= 9 && d <= 13) || d === 34 || d === 123 || d === 125) break;
         j++;
       }
       cur.push({ text: text.slice(i, j), file: l.file, line: l.line, column: colAt(l, i), quoted: false });
       i = j;
     }
-    flush();
+    if (cur.length > 0) this.emit(cur);
   }
 
   /** processLine entry for a file line; remembers whether it ended with `\\`. */

@@ -20,42 +20,79 @@ function isBrace(s: Statement, brace: '{' | '}'): boolean {
   return s.length === 1 && !s[0]!.quoted && s[0]!.text === brace;
 }
 
-export function buildTree(statements: readonly Statement[], sink: DiagnosticSink): Node[] {
-  const root: Node[] = [];
+/**
+ * Builds the tree statement by statement. `onTopLevel` receives each
+ * top-level node once it is complete (its block closed, or the next
+ * top-level statement began), so a caller can map and drop it at once.
+ */
+export class TreeBuilder {
+  readonly root: Node[] = [];
   // A frame per open brace; `owner` undefined for a stray `{` whose contents stay in the parent.
-  const stack: { owner?: Node; children: Node[]; open: Token }[] = [];
-  let children = root;
-  let last: Node | undefined;
-  for (const s of statements) {
+  private readonly stack: { owner?: Node; children: Node[]; open: Token }[] = [];
+  private children: Node[];
+  private last: Node | undefined;
+  private pendingRoot: Node | undefined;
+
+  constructor(
+    private readonly sink: DiagnosticSink,
+    private readonly onTopLevel?: (node: Node) => void,
+  ) {
+    this.children = this.root;
+  }
+
+  push(s: Statement): void {
     if (isBrace(s, '{')) {
       const open = s[0]!;
+      const last = this.last;
       if (last && !last.block) {
         last.block = [];
         last.open = open;
-        stack.push({ owner: last, children, open });
-        children = last.block;
+        this.stack.push({ owner: last, children: this.children, open });
+        this.children = last.block;
       } else {
-        sink.error(open, "unexpected '{' (no keyword before it opens a block)", { text: '{' });
-        stack.push({ children, open });
+        this.sink.error(open, "unexpected '{' (no keyword before it opens a block)", { text: '{' });
+        this.stack.push({ children: this.children, open });
       }
-      last = undefined;
-      continue;
+      this.last = undefined;
+      return;
     }
     if (isBrace(s, '}')) {
-      const frame = stack.pop();
-      if (!frame) sink.error(s[0]!, "extra '}' with no block to close", { text: '}' });
-      else children = frame.children;
-      last = undefined;
-      continue;
+      const frame = this.stack.pop();
+      if (!frame) this.sink.error(s[0]!, "extra '}' with no block to close", { text: '}' });
+      else this.children = frame.children;
+      this.last = undefined;
+      if (this.stack.length === 0) this.flushRoot();
+      return;
     }
-    const node: Node = { keyword: s[0]!, args: s.slice(1) };
-    children.push(node);
-    last = node;
+    const node: Node = { keyword: s[0]!, args: s.length > 1 ? s.slice(1) : [] };
+    if (this.stack.length === 0) {
+      this.flushRoot();
+      this.pendingRoot = node;
+    }
+    if (!this.onTopLevel || this.stack.length > 0) this.children.push(node);
+    this.last = node;
   }
-  for (let k = stack.length - 1; k >= 0; k--) {
-    const f = stack[k]!;
-    const what = f.owner ? `'${f.owner.keyword.text}'` : 'block';
-    sink.error(f.open, `missing '}': ${what} opened here is never closed`, { text: '{' });
+
+  /** Ends input: reports unclosed blocks, hands over the last top-level node. */
+  finish(): Node[] {
+    for (let k = this.stack.length - 1; k >= 0; k--) {
+      const f = this.stack[k]!;
+      const what = f.owner ? `'${f.owner.keyword.text}'` : 'block';
+      this.sink.error(f.open, `missing '}': ${what} opened here is never closed`, { text: '{' });
+    }
+    this.flushRoot();
+    return this.root;
   }
-  return root;
+
+  private flushRoot(): void {
+    const n = this.pendingRoot;
+    this.pendingRoot = undefined;
+    if (n && this.onTopLevel) this.onTopLevel(n);
+  }
+}
+
+export function buildTree(statements: readonly Statement[], sink: DiagnosticSink): Node[] {
+  const b = new TreeBuilder(sink);
+  for (const s of statements) b.push(s);
+  return b.finish();
 }

@@ -1,0 +1,100 @@
+/**
+ * Semantic checks on validated models: the findings keepalived itself makes
+ * once a file parses, plus interface-address checks when addresses are known.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkModel } from '../../config/check.js';
+import { defineConfig } from '../../config/define.js';
+import { loadKeepalivedText } from '../../config/keepalived/index.js';
+import type { VrrpInstance } from '../../config/model.js';
+
+type InstanceInput = Partial<Omit<VrrpInstance, 'virtualIpaddress'>> & { virtualIpaddress?: { address: string; prefix?: number }[] };
+
+function model(...instances: InstanceInput[]) {
+  return defineConfig({
+    vrrpInstances: instances.map((i, k) => ({ name: `VI_${k}`, interface: 'eth0', virtualRouterId: 10 + k, virtualIpaddress: [{ address: '198.18.0.10', prefix: 24 }], ...i })),
+  });
+}
+
+const messages = (m: ReturnType<typeof model>, addrs?: Record<string, string[]>) =>
+  checkModel(m, addrs ? { interfaceAddresses: addrs } : {}).map((d) => `${d.severity}: ${d.message}`);
+
+test('a plain instance has no finding', () => {
+  assert.deepEqual(messages(model({})), []);
+});
+
+test('VIP outside the interface subnets is a warning when addresses are known', () => {
+  const m = model({ virtualIpaddress: [{ address: '198.19.5.5', prefix: 24 }] });
+  assert.deepEqual(messages(m), []);
+  const w = messages(m, { eth0: ['198.18.0.2/24'] });
+  assert.ok(w.some((x) => x.startsWith('warning: virtual_ipaddress 198.19.5.5 is outside every subnet of eth0')), w.join('\n'));
+  assert.ok(!messages(model({}), { eth0: ['198.18.0.2/24'] }).some((x) => x.includes('outside')));
+});
+
+test('priority 255 without owning the VIPs is a warning (as keepalived)', () => {
+  const m = model({ priority: 255 });
+  assert.ok(messages(m, { eth0: ['198.18.0.2/24'] }).some((x) => x.startsWith('warning: priority 255 means address owner')));
+  assert.ok(!messages(m, { eth0: ['198.18.0.10/24'] }).some((x) => x.includes('priority 255')));
+});
+
+test('duplicate VRID: same interface and family only, unless keepalived allows sharing', () => {
+  const dup = messages(model({ virtualRouterId: 7 }, { virtualRouterId: 7 }));
+  assert.ok(dup.some((x) => x.includes('virtual_router_id 7 on eth0 (IPv4) is already used by vrrp_instance VI_0')));
+  assert.deepEqual(messages(model({ virtualRouterId: 7 }, { virtualRouterId: 7, interface: 'eth1' })), []);
+  assert.deepEqual(messages(model({ virtualRouterId: 7 }, { virtualRouterId: 7, virtualIpaddress: [{ address: 'fd00:198:18::1', prefix: 64 }] })), []);
+  assert.deepEqual(messages(model({ virtualRouterId: 7 }, { virtualRouterId: 7, mcastDstIp: '224.0.0.19' })), []);
+  const uni = (peer: string): InstanceInput => ({ virtualRouterId: 7, unicastPeers: [{ address: peer }] });
+  assert.deepEqual(messages(model(uni('198.18.0.3'), uni('198.18.0.4'))), []);
+  assert.equal(messages(model(uni('198.18.0.3'), uni('198.18.0.3'))).length, 1);
+});
+
+test('advert_int ranges follow the version', () => {
+  assert.deepEqual(messages(model({ advertInt: 0.05, version: 3 })), []);
+  assert.deepEqual(messages(model({ advertInt: 40.95, version: 3 })), []);
+  assert.equal(messages(model({ advertInt: 0.005, version: 3 })).length, 1);
+  assert.equal(messages(model({ advertInt: 1.5 })).length, 1);
+  assert.deepEqual(messages(model({ advertInt: 255 })), []);
+});
+
+test('IPv6 instances run version 3; authentication with v3 is an error', () => {
+  const m = model({ virtualIpaddress: [{ address: 'fd00:198:18::1', prefix: 64 }] });
+  assert.equal(m.vrrpInstances[0]!.version, 3);
+  assert.equal(m.vrrpInstances[0]!.family, 6);
+  const a = messages(model({ version: 3, authentication: { type: 'PASS', password: 'x' } }));
+  assert.ok(a.some((x) => x.startsWith('error: authentication is not supported with VRRP version 3')));
+});
+
+test('references: track scripts and sync group members must exist', () => {
+  const m = defineConfig({
+    vrrpScripts: [{ name: 'chk_a', script: { command: '/bin/true' } }],
+    vrrpInstances: [{ name: 'A', interface: 'eth0', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.1' }], trackScripts: [{ name: 'chk_b' }] }],
+    vrrpSyncGroups: [{ name: 'G', group: ['A', 'B'] }],
+  });
+  const d = checkModel(m, { file: 'x.ts' });
+  assert.deepEqual(
+    d.map((x) => [x.severity, x.message, x.hint]),
+    [
+      ['error', "track_script 'chk_b' is not defined by any vrrp_script block", "did you mean 'chk_a'?"],
+      ['error', "vrrp_sync_group G names undefined vrrp_instance 'B'", undefined],
+    ],
+  );
+  assert.ok(d.every((x) => x.file === 'x.ts' && x.line === 0));
+});
+
+test('nopreempt with state MASTER is a warning; unicast peer equal to the source an error', () => {
+  assert.deepEqual(messages(model({ state: 'MASTER', preempt: false })), ['warning: nopreempt has no effect with initial state MASTER (vrrp_instance VI_0)']);
+  assert.deepEqual(messages(model({ unicastSrcIp: '198.18.0.2', unicastPeers: [{ address: '198.18.0.2' }] })), [
+    "error: unicast_peer 198.18.0.2 is this instance's own unicast_src_ip",
+  ]);
+});
+
+test('the loader passes interface addresses to the checks and positions findings', () => {
+  const r = loadKeepalivedText('vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  198.19.0.1/24\n }\n}\n', 'x.conf', {
+    interfaceAddresses: { eth0: ['198.18.0.2/24'] },
+  });
+  const w = r.diagnostics.find((d) => d.message.includes('outside every subnet'));
+  assert.ok(w);
+  assert.deepEqual([w.file, w.line, w.column], ['x.conf', 5, 3]);
+  assert.ok(r.model, 'warnings do not withhold the model');
+});
