@@ -1,0 +1,57 @@
+// Real network: vipflow (`vipflow run`, node v) against keepalived 2.2.7
+// (node k), VRRPv2 IPv4 with 1 s adverts (v2 counts whole seconds) and PASS
+// authentication: the same password interoperates each way round (steps in
+// daemon-interop.ts); different passwords are rejected by both sides.
+// Starts: a namespace lab, vipflow daemons, keepalived.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../infra/logger.js';
+import { createLab, sweepStaleLabs } from '../../infra/lab/index.js';
+import { confFile } from './daemon-conf.js';
+import { ctxTimings, entered, masterDownMs, NODES, runInterop, startK, startV, vipOf, waitEntered, type InteropCase, type InteropContext } from './daemon-interop.js';
+import { holders } from './vipflow-daemon.js';
+
+const logger = silentLogger();
+const PREFIX = 'vfdtk2';
+
+describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
+  const ctx = { vipflows: [], keepaliveds: [], seq: { n: 0 }, timings: [] } as unknown as InteropContext;
+
+  before(async () => {
+    await sweepStaleLabs(PREFIX, logger);
+    ctx.lab = await createLab({ prefix: PREFIX, nodes: ['v', 'k'], subnet: 122, ipv6: false, logger });
+  });
+  after(async () => {
+    console.log(ctxTimings(ctx));
+    for (const d of ctx.vipflows) await d.kill();
+    for (const k of ctx.keepaliveds) await k.stop();
+    await ctx.lab?.destroy();
+  });
+
+  test('same password: election, failover both ways, preemption both ways', async () => {
+    await runInterop(ctx, { label: 'v2 IPv4 PASS', version: 2, family: 4, advertInt: 1, password: 'vf-pass1', vrid: 21 });
+  });
+
+  test('different passwords: each side drops the other (both Master), vipflow counts auth-mismatch, keepalived logs it', async () => {
+    const c: InteropCase = { label: 'v2 wrong PASS', version: 2, family: 4, advertInt: 1, vrid: 22 };
+    const vip = vipOf(ctx.lab, c);
+    const inst = (priority: number, password: string) => ({ name: 'VI_22', vrid: 22, version: 2 as const, priority, advertInt: 1, vips: [`${vip}/24`], password });
+    const k = await startK(ctx, c, 100, confFile('k22', [inst(100, 'kpass')]));
+    const v = await startV(ctx, c, 150, confFile('v22', [inst(150, 'vpass')]));
+    assert.ok(await v.waitForState('master', masterDownMs(c, 150) + 1500), 'vipflow is Master');
+    assert.ok(await waitEntered(k, c, 'MASTER', 0, masterDownMs(c, 100) + 1500), 'keepalived is Master too: it ignored the higher priority');
+    // Two more intervals: neither steps down.
+    await new Promise((r) => setTimeout(r, 2200));
+    assert.equal(entered(k, c, 'BACKUP'), 1, 'keepalived only in its initial Backup');
+    assert.ok(v.transitions.every((t) => t.from !== 'master'), 'vipflow never left Master');
+    assert.deepEqual((await holders(ctx.lab, NODES, vip)).sort(), ['k', 'v'], 'split brain: both hold the VIP');
+    const status = await v.status();
+    const drops = status.instances[0]!.drops;
+    assert.ok(drops['auth-mismatch'] >= 2, `vipflow counted auth-mismatch drops: ${JSON.stringify(drops)}`);
+    assert.equal(status.instances[0]!.counters.advertsReceived ?? 0, 0, 'no advert reached the machine');
+    assert.match(k.log(), /\(VI_22\) received an invalid passwd!/);
+    assert.ok(v.lines.some((l) => l.msg === 'advert dropped' && l.reason === 'auth-mismatch'), 'vipflow logged the first drop');
+    await v.stop();
+    await k.stop();
+  });
+});
