@@ -1,0 +1,164 @@
+// Pure: configured instance + host interfaces (as data) → InstancePlan. No network.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planInstance, type InstancePlan } from '../../../infra/daemon/plan.js';
+import { formatAddress, simplePassword } from '../../../wire/codec/index.js';
+import { host, instanceFrom, LAN_HOST } from './fixtures.js';
+
+const VIPS4 = '  virtual_ipaddress {\n    198.18.0.20/24\n    198.18.0.10\n  }';
+const VIPS6 = '  virtual_ipaddress {\n    fd00:198:18::20/64\n  }';
+
+function planOf(body: string, hostIfaces = LAN_HOST): InstancePlan {
+  const r = planInstance(instanceFrom(body), hostIfaces);
+  assert.ok(r.ok, `plan failed: ${JSON.stringify(r)}`);
+  return r.plan;
+}
+
+describe('planInstance: source address', () => {
+  test("IPv4: the interface's first IPv4 address", () => {
+    const p = planOf(VIPS4);
+    assert.equal(p.family, 4);
+    assert.equal(p.source, '198.18.0.1');
+    assert.deepEqual([...p.sourceBytes], [198, 18, 0, 1]);
+    assert.deepEqual([...p.machine.primaryAddress], [198, 18, 0, 1]);
+  });
+
+  test('IPv6: the link-local address, even when a global one is listed first (RFC 5798 5.1.2.1)', () => {
+    const p = planOf(VIPS6);
+    assert.equal(p.family, 6);
+    assert.equal(p.source, 'fe80::1');
+    assert.equal(p.sourceBytes.length, 16);
+    assert.equal(p.group, 'ff02::12');
+  });
+
+  test('mcast_src_ip and unicast_src_ip override the interface address', () => {
+    assert.equal(planOf(`  mcast_src_ip 198.18.0.9\n${VIPS4}`).source, '198.18.0.9');
+    assert.equal(planOf(`  unicast_src_ip 198.18.0.9\n  unicast_peer {\n    198.18.0.2\n  }\n${VIPS4}`).source, '198.18.0.9');
+  });
+
+  test('errors name the instance: no interface on the host, no address of the family', () => {
+    const missing = planInstance(instanceFrom(`  interface eth7\n${VIPS4}`), LAN_HOST);
+    assert.ok(!missing.ok);
+    assert.equal(missing.error.instance, 'VI_1');
+    assert.match(missing.error.message, /eth7 does not exist/);
+    assert.match(missing.error.hint ?? '', /eth0, eth1/);
+
+    const v4only = host({ name: 'eth0', up: true, addresses: [{ address: '198.18.0.1', family: 4, prefix: 24 }] });
+    const noLinkLocal = planInstance(instanceFrom(VIPS6), v4only);
+    assert.ok(!noLinkLocal.ok);
+    assert.match(noLinkLocal.error.message, /no IPv6 link-local address/);
+
+    const bare = host({ name: 'eth0', up: true, addresses: [] });
+    const noV4 = planInstance(instanceFrom(VIPS4), bare);
+    assert.ok(!noV4.ok);
+    assert.match(noV4.error.message, /no IPv4 address/);
+  });
+});
+
+describe('planInstance: mode, peers, group', () => {
+  test('multicast by default, to the VRRP group', () => {
+    const p = planOf(VIPS4);
+    assert.equal(p.mode, 'multicast');
+    assert.equal(p.group, '224.0.0.18');
+    assert.deepEqual([...p.groupBytes], [224, 0, 0, 18]);
+    assert.deepEqual(p.peers, []);
+  });
+
+  test('unicast_peer makes it unicast, with each peer and its TTL range', () => {
+    const p = planOf(`  unicast_peer {\n    198.18.0.2\n    198.18.0.3 min_ttl 250 max_ttl 254\n  }\n${VIPS4}`);
+    assert.equal(p.mode, 'unicast');
+    assert.deepEqual(
+      p.peers.map((x) => [x.address, x.minTtl, x.maxTtl]),
+      [
+        ['198.18.0.2', 0, 255],
+        ['198.18.0.3', 250, 254],
+      ],
+    );
+  });
+
+  test('a unicast peer of the other family is refused', () => {
+    const inst = instanceFrom(`  unicast_peer {\n    198.18.0.2\n  }\n${VIPS4}`);
+    const r = planInstance({ ...inst, unicastPeers: [{ address: 'fd00:198:18::2' }] }, LAN_HOST);
+    assert.ok(!r.ok);
+    assert.match(r.error.message, /not an IPv4 address/);
+  });
+});
+
+describe('planInstance: timing, authentication, addresses', () => {
+  test('v3 counts centiseconds; v2 whole seconds, rounded, at least 1', () => {
+    assert.equal(planOf(`  version 3\n  advert_int 0.25\n${VIPS4}`).machine.advertIntervalCs, 25);
+    const v2 = instanceFrom(`  version 2\n  advert_int 2\n${VIPS4}`);
+    const cs = (advertInt: number) => {
+      const r = planInstance({ ...v2, advertInt }, LAN_HOST);
+      assert.ok(r.ok);
+      return r.plan.machine.advertIntervalCs;
+    };
+    assert.equal(cs(2), 200);
+    assert.equal(cs(1.4), 100);
+    assert.equal(cs(1.6), 200);
+    assert.equal(cs(0.3), 100);
+  });
+
+  test('PASS authentication applies to v2 only', () => {
+    const v2 = instanceFrom(`  version 2\n  authentication {\n    auth_type PASS\n    auth_pass secret12345\n  }\n${VIPS4}`);
+    const p2 = planInstance(v2, LAN_HOST);
+    assert.ok(p2.ok);
+    assert.equal(p2.plan.auth.type, 'simple');
+    assert.deepEqual(p2.plan.auth.type === 'simple' ? [...simplePassword(p2.plan.auth.password)] : [], [...simplePassword('secret12')]);
+    // The config checks refuse authentication with v3; the plan ignores it anyway.
+    const p3 = planInstance({ ...v2, version: 3 }, LAN_HOST);
+    assert.ok(p3.ok);
+    assert.deepEqual(p3.plan.auth, { type: 'none' });
+    assert.equal(p3.plan.version, 3);
+  });
+
+  test('VIPs: host prefix by default, the instance interface unless dev; adverts list the family, sorted', () => {
+    const p = planOf(`  virtual_ipaddress {\n    198.18.0.20/24\n    198.18.0.10\n    198.18.1.30/24 dev eth1\n  }`);
+    assert.deepEqual(
+      p.vips.map((v) => [v.address, v.prefix, v.dev]),
+      [
+        ['198.18.0.20', 24, 'eth0'],
+        ['198.18.0.10', 32, 'eth0'],
+        ['198.18.1.30', 24, 'eth1'],
+      ],
+    );
+    assert.deepEqual(p.advertisedAddresses.map(formatAddress), ['198.18.0.10', '198.18.0.20', '198.18.1.30']);
+  });
+
+  test('checksum variant follows v3_checksum_as_v2', () => {
+    assert.equal(planOf(VIPS4).checksumVariant, 'with-pseudo-header');
+    const inst = instanceFrom(VIPS4);
+    const r = planInstance({ ...inst, v3ChecksumAsV2: true }, LAN_HOST);
+    assert.ok(r.ok);
+    assert.equal(r.plan.checksumVariant, 'without-pseudo-header');
+  });
+});
+
+describe('planInstance: tracked interfaces', () => {
+  test("the instance's own interface is tracked (weight 0: FAULT while down), with its current state", () => {
+    const p = planOf(VIPS4);
+    assert.deepEqual(p.machine.tracks, [{ id: 'interface:eth0', weight: 0, up: true }]);
+  });
+
+  test('track_interface adds others with their weights; the own interface once only', () => {
+    const p = planOf(`  track_interface {\n    eth1 weight 10\n    eth0\n  }\n${VIPS4}`);
+    assert.deepEqual(p.machine.tracks, [
+      { id: 'interface:eth0', weight: 0, up: true },
+      { id: 'interface:eth1', weight: 10, up: false },
+    ]);
+  });
+
+  test('dont_track_primary leaves the own interface out', () => {
+    assert.deepEqual(planOf(`  dont_track_primary\n${VIPS4}`).machine.tracks, []);
+    assert.deepEqual(planOf(`  dont_track_primary\n  track_interface {\n    eth1\n  }\n${VIPS4}`).machine.tracks, [
+      { id: 'interface:eth1', weight: 0, up: false },
+    ]);
+  });
+
+  test('an interface missing on the host counts as down', () => {
+    const inst = instanceFrom(`  track_interface {\n    eth9\n  }\n${VIPS4}`);
+    const r = planInstance(inst, LAN_HOST);
+    assert.ok(r.ok);
+    assert.deepEqual(r.plan.machine.tracks?.at(-1), { id: 'interface:eth9', weight: 0, up: false });
+  });
+});
