@@ -32,7 +32,7 @@ export type HostInterfaces = ReadonlyMap<string, HostInterface>;
 export interface PlannedPeer {
   address: string;
   bytes: Uint8Array;
-  /** Accepted TTL / hop limit range; [255, 255] unless min_ttl/max_ttl say otherwise. */
+  /** Accepted TTL / hop limit range; [0, 255] (keepalived's default) unless min_ttl/max_ttl say otherwise. */
   minTtl: number;
   maxTtl: number;
 }
@@ -145,7 +145,9 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
   for (const p of inst.unicastPeers) {
     const bytes = parseAddress(p.address);
     if (!bytes || bytes.length !== sourceBytes.length) return err(`unicast peer ${p.address} is not an IPv${family} address`);
-    peers.push({ address: p.address, bytes, minTtl: p.minTtl ?? 255, maxTtl: p.maxTtl ?? 255 });
+    // keepalived's defaults: unicast adverts may cross routers, so any TTL is
+    // accepted unless min_ttl / max_ttl narrow it.
+    peers.push({ address: p.address, bytes, minTtl: p.minTtl ?? 0, maxTtl: p.maxTtl ?? 255 });
   }
 
   const vips: PlannedVip[] = [];
