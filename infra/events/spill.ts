@@ -22,7 +22,8 @@ const writeP = (fd: number, data: Buffer): Promise<void> =>
   );
 const datasyncP = promisify(fdatasync);
 const truncateP = promisify(ftruncate);
-const readP = promisify(read) as unknown as (fd: number, buf: Buffer, off: number, len: number, pos: number) => Promise<number>;
+const readP = (fd: number, buf: Buffer, len: number, pos: number): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
 
 export type FsyncPolicy = 'batch' | 'never';
 
@@ -128,7 +129,8 @@ export class SpillFile {
     while (out.length < max && pos < this.writeOffset) {
       const len = Math.min(chunk, this.writeOffset - pos);
       const buf = Buffer.allocUnsafe(len);
-      const n = await readP(this.readFd, buf, 0, len, pos);
+      const n = await readP(this.readFd, buf, len, pos);
+      if (n === 0) break;
       let start = 0;
       let found = false;
       for (let i = 0; i < n && out.length < max; i++) {
@@ -138,7 +140,12 @@ export class SpillFile {
         start = i + 1;
         found = true;
       }
-      if (!found) chunk *= 2; // a line longer than the chunk
+      // A line longer than the chunk: read more at once. A line without its newline
+      // cannot be here (writes end with one; the constructor closes a torn tail).
+      if (!found) {
+        if (len === this.writeOffset - pos) break;
+        chunk *= 2;
+      }
       pos += start;
     }
     return out;

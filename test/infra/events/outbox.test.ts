@@ -1,0 +1,130 @@
+/** The outbox with a scripted transport: ordering across memory and disk, partial acks, restarts. */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Outbox, type OutboxTransport, type SendResult } from '../../../infra/events/outbox.js';
+import { createEventSource } from '../../../infra/events/source.js';
+import type { VipflowEvent } from '../../../infra/events/schema.js';
+import { silentLogger } from '../../../infra/logger.js';
+import { until } from './nats-server.js';
+import { transition } from './fixtures.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'vipflow-outbox-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A bus that stores what it acknowledges, drops ids it already has (like JetStream), and can be taken down. */
+class FakeBus implements OutboxTransport {
+  ready = true;
+  stored: VipflowEvent[] = [];
+  private ids = new Set<string>();
+  /** When set, only this many events of the next send are acknowledged. */
+  ackLimit: number | null = null;
+  async send(events: readonly VipflowEvent[]): Promise<SendResult> {
+    await new Promise((r) => setImmediate(r));
+    if (!this.ready) return { acked: 0, error: new Error('down') };
+    const n = this.ackLimit === null ? events.length : Math.min(this.ackLimit, events.length);
+    this.ackLimit = null;
+    for (const e of events.slice(0, n)) {
+      if (!this.ids.has(e.id)) this.stored.push(e);
+      this.ids.add(e.id);
+    }
+    return n === events.length ? { acked: n } : { acked: n, error: new Error('partial') };
+  }
+}
+
+function open(dir: string, transport: OutboxTransport, memoryLimit = 50): Outbox {
+  return new Outbox({ stateDir: dir, log: silentLogger(), transport, memoryLimit, window: 16, retryMinMs: 5, retryMaxMs: 20 });
+}
+
+test('events queued while the bus is down go to memory, then disk, and drain in order once', async () => {
+  const fake = new FakeBus();
+  fake.ready = false;
+  const ob = open(tempDir(), fake);
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: ob.seq });
+  const sent = Array.from({ length: 400 }, (_, i) => transition(src, 'VI_1', 'master', `r${i}`));
+  for (const e of sent) ob.enqueue(e);
+  assert.deepEqual({ mem: ob.stats().inMemory, disk: ob.stats().spilled }, { mem: 50, disk: 350 });
+  fake.ready = true;
+  ob.transportChanged();
+  await until(() => ob.queued === 0, 5000, 'drain');
+  assert.deepEqual(fake.stored.map((e) => e.id), sent.map((e) => e.id));
+  await ob.close();
+});
+
+test('a partial acknowledgement resends from the first unacknowledged event', async () => {
+  const fake = new FakeBus();
+  const ob = open(tempDir(), fake);
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: ob.seq });
+  fake.ackLimit = 3;
+  const sent = Array.from({ length: 40 }, (_, i) => transition(src, 'VI_1', 'backup', `r${i}`));
+  for (const e of sent) ob.enqueue(e);
+  await until(() => ob.queued === 0, 5000, 'drain');
+  assert.deepEqual(fake.stored.map((e) => e.id), sent.map((e) => e.id));
+  assert.ok(ob.stats().failures >= 1);
+  await ob.close();
+});
+
+test('after close, a new outbox on the same dir sends the saved events first, then new ones; seq continues', async () => {
+  const dir = tempDir();
+  const down = new FakeBus();
+  down.ready = false;
+  const first = open(dir, down);
+  const src1 = createEventSource({ cluster: 'dc1', node: 'n1', seq: first.seq });
+  const old = Array.from({ length: 120 }, (_, i) => transition(src1, 'VI_1', 'master', `old${i}`));
+  for (const e of old) first.enqueue(e);
+  await first.close();
+  const lines = readFileSync(join(dir, 'outbox.spill.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 120, 'memory and disk parts saved, memory first');
+  assert.equal(JSON.parse(lines[0]!).id, old[0]!.id);
+
+  const up = new FakeBus();
+  up.ready = false;
+  const second = open(dir, up);
+  const src2 = createEventSource({ cluster: 'dc1', node: 'n1', seq: second.seq });
+  const fresh = Array.from({ length: 30 }, (_, i) => transition(src2, 'VI_1', 'backup', `new${i}`));
+  for (const e of fresh) second.enqueue(e);
+  assert.equal(second.queued, 150);
+  up.ready = true;
+  second.transportChanged();
+  await until(() => second.queued === 0, 5000, 'drain');
+  assert.deepEqual(up.stored.map((e) => e.id), [...old, ...fresh].map((e) => e.id));
+  assert.equal(fresh[0]!.seq, 121, 'a clean stop leaves no gap in seq');
+  await second.close();
+});
+
+test('a torn line at the end of the spill file (crash mid-write) is skipped; the rest is delivered', async () => {
+  const dir = tempDir();
+  const down = new FakeBus();
+  down.ready = false;
+  const first = open(dir, down);
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: first.seq });
+  const old = Array.from({ length: 5 }, (_, i) => transition(src, 'VI_1', 'master', `old${i}`));
+  for (const e of old) first.enqueue(e);
+  await first.close();
+  appendFileSync(join(dir, 'outbox.spill.jsonl'), '{"schema":"vipflow.event/v1","id":"tor');
+  const up = new FakeBus();
+  const second = open(dir, up);
+  await until(() => second.queued === 0, 5000, 'drain');
+  assert.deepEqual(up.stored.map((e) => e.id), old.map((e) => e.id));
+  assert.equal(second.stats().corrupt, 1);
+  await second.close();
+});
+
+test('enqueue never throws and stays fast even when the spill file is the only way left', () => {
+  const fake = new FakeBus();
+  fake.ready = false;
+  const ob = open(tempDir(), fake, 10);
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: ob.seq });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 5000; i++) ob.enqueue(transition(src, 'VI_1', 'master'));
+  const perEventUs = Number(process.hrtime.bigint() - t0) / 1000 / 5000;
+  assert.ok(perEventUs < 200, `${perEventUs.toFixed(1)} us per enqueue`);
+  return ob.close();
+});
