@@ -32,14 +32,14 @@ test("keepalived's state MASTER hint waits one interval plus the minimal skew", 
 
 test('primary addresses compare as unsigned big-endian integers', () => {
   const a = (...b: number[]) => new Uint8Array(b);
-  assert.ok(compareAddresses(a(198, 18, 0, 200), a(198, 18, 0, 3)) > 0);
+  assert.ok(compareAddresses(a(198, 18, 0, 200), a(198, 18, 0, 3)) > 0, 'last byte');
   assert.ok(compareAddresses(a(128, 0, 0, 1), a(127, 255, 255, 255)) > 0, 'no sign trouble at 0x80');
   assert.ok(compareAddresses(a(198, 18, 1, 0), a(198, 18, 0, 255)) > 0, 'earlier bytes dominate');
   assert.equal(compareAddresses(a(10, 0, 0, 1), a(10, 0, 0, 1)), 0);
   const v6lo = new Uint8Array(16);
   const v6hi = new Uint8Array(16);
   v6hi[15] = 1;
-  assert.ok(compareAddresses(v6hi, v6lo) > 0);
+  assert.ok(compareAddresses(v6hi, v6lo) > 0, 'ipv6');
 });
 
 test('effective priority follows keepalived weights, clamps to 1..254, never moves an owner', () => {
