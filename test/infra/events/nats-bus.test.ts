@@ -1,42 +1,16 @@
 /** NatsBus against a real nats-server (JetStream, loopback, temp store). */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { NatsBus } from '../../../infra/events/nats-bus.js';
 import { createEventSource } from '../../../infra/events/source.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
-import { silentLogger } from '../../../infra/logger.js';
-import { startNatsServer, until, type NatsServer } from './nats-server.js';
+import { natsFixture, until } from './nats-server.js';
 import { samplePayloads, transition } from './fixtures.js';
 
-let server: NatsServer;
-const dirs: string[] = [];
-const buses: NatsBus[] = [];
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'vipflow-outbox-'));
-  dirs.push(d);
-  return d;
-}
-
-function bus(cluster: string, opts: { stateDir?: string; node?: string; heartbeatMs?: number } = {}): NatsBus {
-  const b = new NatsBus({ servers: server.url, cluster, log: silentLogger(), ...opts });
-  buses.push(b);
-  return b;
-}
-
-before(async () => {
-  server = await startNatsServer();
-});
-
-after(async () => {
-  for (const b of buses) await b.close().catch(() => undefined);
-  await server?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const fx = natsFixture();
+const tempDir = () => fx.tempDir();
+const bus = (cluster: string, opts: { stateDir?: string; node?: string; heartbeatMs?: number } = {}) => fx.bus(cluster, opts);
 
 test('N events reach a consumer in order, once each; a republished id is dropped by JetStream', async () => {
   const pub = bus('order', { stateDir: tempDir(), node: 'node-a' });
@@ -58,7 +32,7 @@ test('N events reach a consumer in order, once each; a republished id is dropped
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(got.map((e) => e.id), sent.map((e) => e.id));
   assert.equal(sub.stats.invalid, 0);
-  const nc = await connect({ servers: server.url });
+  const nc = await connect({ servers: fx.server.url });
   const { jetstreamManager } = await import('@nats-io/jetstream');
   const info = await (await jetstreamManager(nc)).streams.info('VIPFLOW_order');
   await nc.close();
@@ -102,7 +76,7 @@ test('malformed messages on the subjects are counted and skipped; good events ke
   const sub = await reader.subscribe({}, (e) => void got.push(e.id), { start: { from: 'all' } });
   const durableGot: string[] = [];
   const durable = await reader.subscribe({ types: ['instance.transition'] }, (e) => void durableGot.push(e.id), { durable: 'audit', start: { from: 'all' } });
-  const nc = await connect({ servers: server.url });
+  const nc = await connect({ servers: fx.server.url });
   const { jetstream } = await import('@nats-io/jetstream');
   const js = jetstream(nc);
   const good1 = transition(src, 'VI_1', 'master');

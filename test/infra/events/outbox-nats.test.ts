@@ -2,33 +2,17 @@
  * The outbox against a real nats-server that is stopped and started again (same
  * port, same store): nothing lost, nothing doubled, order kept, publish() never waits.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NatsBus } from '../../../infra/events/nats-bus.js';
 import { createEventSource } from '../../../infra/events/source.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
-import { silentLogger } from '../../../infra/logger.js';
-import { startNatsServer, until, type NatsServer } from './nats-server.js';
+import { natsFixture, until } from './nats-server.js';
 import { transition } from './fixtures.js';
 
-let server: NatsServer;
-const dirs: string[] = [];
-const buses: NatsBus[] = [];
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'vipflow-outbox-'));
-  dirs.push(d);
-  return d;
-}
-
-function bus(cluster: string, stateDir?: string): NatsBus {
-  const b = new NatsBus({ servers: server.url, cluster, log: silentLogger(), stateDir, node: 'node-a', memoryLimit: 500, publishTimeoutMs: 1000 });
-  buses.push(b);
-  return b;
-}
+const fx = natsFixture({ node: 'node-a', memoryLimit: 500, publishTimeoutMs: 1000 });
+const bus = (cluster: string, stateDir?: string) => fx.bus(cluster, { stateDir });
 
 /** Every event in the cluster's stream, read by a fresh consumer from the start. */
 async function readAll(cluster: string, expected: number): Promise<VipflowEvent[]> {
@@ -42,18 +26,8 @@ async function readAll(cluster: string, expected: number): Promise<VipflowEvent[
   return got;
 }
 
-before(async () => {
-  server = await startNatsServer();
-});
-
-after(async () => {
-  for (const b of buses) await b.close().catch(() => undefined);
-  await server?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
 test('NATS down: publish() stays in microseconds, events spill past the memory bound, all arrive in order once after restart', async () => {
-  const pub = bus('outage', tempDir());
+  const pub = bus('outage', fx.tempDir());
   assert.ok(await pub.connected(5000));
   const src = createEventSource({ cluster: 'outage', node: 'node-a', seq: pub.seq });
   const sent: VipflowEvent[] = [];
@@ -61,7 +35,7 @@ test('NATS down: publish() stays in microseconds, events spill past the memory b
   for (const e of make(10)) pub.publish(e);
   await until(() => pub.outboxStats()!.delivered === 10, 5000, 'first events');
 
-  await server.stop();
+  await fx.server.stop();
   const latencies: number[] = [];
   for (let burst = 0; burst < 30; burst++) {
     // Made beforehand so that only publish() is timed.
@@ -88,7 +62,7 @@ test('NATS down: publish() stays in microseconds, events spill past the memory b
   assert.ok(total < 300, `3000 publish() calls took ${total.toFixed(1)} ms in all`);
   process.stderr.write(`publish() with NATS down: p50 ${(latencies[1500]! * 1000).toFixed(1)} us, p99 ${(p99 * 1000).toFixed(1)} us, max ${max.toFixed(3)} ms\n`);
 
-  await server.start();
+  await fx.server.start();
   await until(() => pub.outboxStats()!.delivered >= 3010 && pub.outboxStats()!.spilled === 0 && pub.outboxStats()!.inMemory === 0, 20_000, 'outbox drained');
   const got = await readAll('outage', 3010);
   assert.equal(got.length, 3010);
@@ -96,10 +70,10 @@ test('NATS down: publish() stays in microseconds, events spill past the memory b
 });
 
 test('daemon restart with undelivered events: the next outbox on the same state dir delivers them first, in order, once', async () => {
-  const dir = tempDir();
+  const dir = fx.tempDir();
   const first = bus('restart', dir);
   assert.ok(await first.connected(5000));
-  await server.stop();
+  await fx.server.stop();
   const src1 = createEventSource({ cluster: 'restart', node: 'node-a', seq: first.seq });
   const old = Array.from({ length: 800 }, (_, i) => transition(src1, 'VI_1', i % 2 ? 'master' : 'backup', `old${i}`));
   for (const e of old) first.publish(e);
@@ -107,7 +81,7 @@ test('daemon restart with undelivered events: the next outbox on the same state 
   const saved = readFileSync(join(dir, 'outbox.spill.jsonl'), 'utf8').trim().split('\n');
   assert.equal(saved.length, 800);
 
-  await server.start();
+  await fx.server.start();
   const second = bus('restart', dir);
   const src2 = createEventSource({ cluster: 'restart', node: 'node-a', seq: second.seq });
   const fresh = Array.from({ length: 20 }, (_, i) => transition(src2, 'VI_1', 'master', `new${i}`));
