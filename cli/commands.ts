@@ -10,3 +10,5 @@ registerCommand('run', { summary: 'run the VRRP daemon in the foreground', load:
 registerCommand('demo', { summary: 'failover demo in a throwaway namespace lab (root)', load: () => import('./demo.js') });
 registerCommand('status', { summary: "show the running daemon's instances", load: () => import('./status.js') });
 registerCommand('check-config', { summary: 'validate a keepalived.conf or vipflow.config.ts', load: () => import('./check-config.js') });
+registerCommand('convert', { summary: 'print a typed vipflow.config.ts equivalent to a keepalived.conf', load: () => import('./convert.js') });
+registerCommand('events', { summary: "print the cluster's events from NATS JetStream (--follow to tail)", load: () => import('./events.js') });

@@ -51,6 +51,10 @@ export function fromKeepalived(path: string | URL, options: KeepalivedLoadOption
   return r.model;
 }
 
+function isValidationError(e: unknown): e is ConfigValidationError {
+  return e instanceof Error && e.name === 'ConfigValidationError' && Array.isArray((e as Partial<ConfigValidationError>).diagnostics);
+}
+
 export interface VipflowLoadResult {
   model?: VipflowConfig;
   diagnostics: Diagnostic[];
@@ -72,14 +76,17 @@ export async function loadVipflowConfig(path: string): Promise<VipflowLoadResult
       mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
     } else mod = (await import(url)) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof ConfigValidationError) return { diagnostics: e.diagnostics.map((d) => (d.line > 0 ? d : { ...d, file: path })) };
+    // tsImport gives the module its own copy of this file, so the class is recognised by shape, not identity.
+    if (isValidationError(e)) return { diagnostics: e.diagnostics.map((d) => (d.line > 0 ? d : { ...d, file: path })) };
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(file)) {
       return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message: `cannot read '${path}' (ENOENT)` }], unreadable: true };
     }
     return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message: `loading the config module failed: ${e instanceof Error ? e.message : String(e)}` }] };
   }
-  const exported = mod.default ?? mod.config;
+  let exported = mod.default ?? mod.config;
+  // A .ts file outside an ESM package is compiled as CommonJS: its exports object arrives as `default`.
+  if (exported !== null && typeof exported === 'object' && Object.hasOwn(exported, 'default')) exported = (exported as Record<string, unknown>).default;
   if (exported === undefined) {
     return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message: 'the config module has no default export (export default defineConfig({...}))' }] };
   }
