@@ -143,8 +143,7 @@ export class InstanceRunner {
     this.actor.send({ type: 'SHUTDOWN' });
     this.announcer.cancel();
     if (wasMaster && this.plan.vips.length > 0) {
-      const ctx = this.actor.getSnapshot().context;
-      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdverIntervalCs: ctx.advertIntervalCs });
+      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdverIntervalCs: this.plan.machine.advertIntervalCs });
       const heard = await new Promise<boolean>((resolve) => {
         const timer = this.deps.clock.setTimeout(() => {
           this.handover = null;
@@ -184,7 +183,7 @@ export class InstanceRunner {
       state,
       basePriority: ctx.basePriority,
       effectivePriority: ctx.effectivePriority,
-      advertIntervalCs: ctx.advertIntervalCs,
+      advertIntervalCs: this.plan.machine.advertIntervalCs,
       masterAdvertIntervalCs: ctx.masterAdverIntervalCs,
       lastMaster: state === 'master' ? this.plan.source : lastMasterAddress ? formatAddress(lastMasterAddress) : null,
       lastMasterPriority,
@@ -203,7 +202,13 @@ export class InstanceRunner {
       if (p.advert.priority > 0 && p.ifindex === this.channel?.ifindex) this.handover.resolve();
       return;
     }
-    const screened = screenAdvert(this.plan, p.advert, { ttl: p.ttl, ifindex: p.ifindex, expectedIfindex: this.channel?.ifindex ?? -1, source: p.source });
+    const screened = screenAdvert(this.plan, p.advert, {
+      ttl: p.ttl,
+      ifindex: p.ifindex,
+      expectedIfindex: this.channel?.ifindex ?? -1,
+      source: p.source,
+      multicastDestination: p.multicastDestination,
+    });
     if (!screened.ok) {
       this.drop(screened.reason, screened.detail, p.sourceText);
       return;

@@ -14,6 +14,7 @@ export type DropReason =
   | 'bad-ttl'
   | 'wrong-interface'
   | 'own-packet'
+  | 'wrong-destination'
   | 'unknown-vrid'
   | 'version-mismatch'
   | 'unknown-peer'
@@ -25,6 +26,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'bad-ttl',
   'wrong-interface',
   'own-packet',
+  'wrong-destination',
   'unknown-vrid',
   'version-mismatch',
   'unknown-peer',
@@ -44,6 +46,8 @@ export interface PacketMeta {
   /** The interface index the instance's socket is bound to. */
   expectedIfindex: number;
   source: Uint8Array;
+  /** The packet was sent to a multicast group (else to one of our addresses). */
+  multicastDestination: boolean;
 }
 
 export type ScreenResult = { ok: true; event: AdvertEvent } | { ok: false; reason: DropReason; detail: string };
@@ -64,6 +68,15 @@ function sameAddressList(advertised: readonly Uint8Array[], ours: readonly Uint8
 export function screenAdvert(plan: InstancePlan, advert: VrrpAdvert, meta: PacketMeta): ScreenResult {
   if (meta.ifindex !== meta.expectedIfindex) return { ok: false, reason: 'wrong-interface', detail: `arrived on ifindex ${meta.ifindex}` };
   if (compareAddresses(meta.source, plan.sourceBytes) === 0) return { ok: false, reason: 'own-packet', detail: 'source is our own address' };
+  // A raw socket also receives unicast VRRP sent to any of our addresses: a
+  // multicast instance must not act on it (nor a unicast one on multicast),
+  // as keepalived refuses it ("Expected multicast packet but received unicast").
+  if (meta.multicastDestination !== (plan.mode === 'multicast'))
+    return {
+      ok: false,
+      reason: 'wrong-destination',
+      detail: `${meta.multicastDestination ? 'multicast' : 'unicast'} advert for a ${plan.mode} instance`,
+    };
 
   if (plan.mode === 'unicast') {
     const peer = plan.peers.find((p) => compareAddresses(p.bytes, meta.source) === 0);

@@ -13,6 +13,8 @@ export interface HubPacket {
   checksumVariant: ChecksumVariant;
   source: Uint8Array;
   sourceText: string;
+  /** Sent to a multicast group rather than to one of our addresses. */
+  multicastDestination: boolean;
   ttl: number;
   ifindex: number;
   receivedAt: bigint;
@@ -134,6 +136,8 @@ export class WireHub {
       checksumVariant: decoded.checksumVariant,
       source,
       sourceText: p.source,
+      // IPv4 224.0.0.0/4, IPv6 ff00::/8.
+      multicastDestination: destination.length === 4 ? (destination[0]! & 0xf0) === 0xe0 : destination[0] === 0xff,
       ttl: p.ttl,
       ifindex: p.ifindex,
       receivedAt: p.receivedAt,

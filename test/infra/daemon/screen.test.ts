@@ -36,7 +36,16 @@ const v2 = (password: string | null, over: Partial<VrrpAdvert> = {}): VrrpAdvert
     addresses: [a('198.18.0.10'), a('198.18.0.20')],
     ...over,
   }) as VrrpAdvert;
-const meta = (over: Partial<PacketMeta> = {}): PacketMeta => ({ ttl: 255, ifindex: IFINDEX, expectedIfindex: IFINDEX, source: a('198.18.0.2'), ...over });
+const meta = (over: Partial<PacketMeta> = {}): PacketMeta => ({
+  ttl: 255,
+  ifindex: IFINDEX,
+  expectedIfindex: IFINDEX,
+  source: a('198.18.0.2'),
+  multicastDestination: true,
+  ...over,
+});
+/** As a unicast advert to one of our addresses arrives. */
+const uni = (over: Partial<PacketMeta> = {}) => meta({ multicastDestination: false, ...over });
 
 function reason(plan: InstancePlan, advert: VrrpAdvert, m: PacketMeta): string {
   const r = screenAdvert(plan, advert, m);
@@ -89,15 +98,20 @@ describe('screenAdvert', () => {
   });
 
   test('unknown-peer: a unicast instance accepts only its configured peers', () => {
-    assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.2') })), 'ok');
-    assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.99') })), 'unknown-peer');
+    assert.equal(reason(UNI, v3(), uni({ source: a('198.18.0.2') })), 'ok');
+    assert.equal(reason(UNI, v3(), uni({ source: a('198.18.0.99') })), 'unknown-peer');
   });
 
   test("unicast TTL: any TTL by default (keepalived's 0..255: unicast may cross routers), else the peer's range", () => {
-    for (const ttl of [255, 254, 64]) assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.2'), ttl })), 'ok', `default peer, TTL ${ttl}`);
-    assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.3'), ttl: 252 })), 'ok');
-    assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.3'), ttl: 255 })), 'bad-ttl');
-    assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.3'), ttl: 249 })), 'bad-ttl');
+    for (const ttl of [255, 254, 64]) assert.equal(reason(UNI, v3(), uni({ source: a('198.18.0.2'), ttl })), 'ok', `default peer, TTL ${ttl}`);
+    assert.equal(reason(UNI, v3(), uni({ source: a('198.18.0.3'), ttl: 252 })), 'ok');
+    assert.equal(reason(UNI, v3(), uni({ source: a('198.18.0.3'), ttl: 255 })), 'bad-ttl');
+    assert.equal(reason(UNI, v3(), uni({ source: a('198.18.0.3'), ttl: 249 })), 'bad-ttl');
+  });
+
+  test('wrong-destination: unicast to a multicast instance, multicast to a unicast one (keepalived refuses both)', () => {
+    assert.equal(reason(V3, v3(), uni()), 'wrong-destination');
+    assert.equal(reason(UNI, v3(), meta({ source: a('198.18.0.2') })), 'wrong-destination');
   });
 
   test('checks run in a fixed order, so one bad packet is counted once under the first reason', () => {
