@@ -1,0 +1,160 @@
+// Real network: one `vipflow run` daemon (node v) and its operator surface:
+// `vipflow status` (text and --json), SIGUSR1 dump, SIGHUP reload (priority
+// change applied live; a broken file refused), graceful exit, and the
+// refusal to run without CAP_NET_RAW. Node w listens to its adverts.
+// Starts: a namespace lab, vipflow daemons, a raw socket in w.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DaemonStatus } from '../../infra/daemon/daemon.js';
+import { silentLogger } from '../../infra/logger.js';
+import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
+import { openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
+import { confFile, type InstanceConf } from './daemon-conf.js';
+import { collect, type PacketCollector } from './packet-collector.js';
+import { startVipflow, vipflowCommand, type VipflowDaemon } from './vipflow-daemon.js';
+
+const logger = silentLogger();
+const PREFIX = 'vfdtc';
+const SUBNET = 124;
+const VIP = `198.18.${SUBNET}.100`;
+
+const inst = (priority: number): InstanceConf => ({ name: 'VI_ctl', vrid: 60, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] });
+
+describe('vipflow run: status, dump, reload, exit', () => {
+  let lab: Lab;
+  let daemon: VipflowDaemon;
+  let listener: VrrpSocket;
+  let heard: PacketCollector;
+  const priorityOf = (payload: Buffer, source: string) => {
+    const d = decodeVrrp(payload, { source: parseAddress(source)!, destination: parseAddress('224.0.0.18')! });
+    return d.ok ? d.packet.priority : -1;
+  };
+  /** Whether node w hears an advert with `priority` among those arriving from now on. */
+  const hearsPriority = async (priority: number) => {
+    const since = heard.packets.length;
+    const seen = await pollUntil(() => (heard.packets.slice(since).some((p) => priorityOf(p.payload, p.source) === priority) ? true : undefined), 2000, 20);
+    return seen === true;
+  };
+
+  before(async () => {
+    await sweepStaleLabs(PREFIX, logger);
+    lab = await createLab({ prefix: PREFIX, nodes: ['v', 'w'], subnet: SUBNET, ipv6: false, logger });
+    const r = openVrrpSocket({ family: 4, interface: 'eth0', netns: lab.node('w').ns, mode: 'multicast', logger });
+    assert.ok(r.ok);
+    listener = r.value;
+    heard = collect(listener);
+    daemon = await startVipflow(lab, 'v', 'v', confFile('v', [inst(150)]));
+    assert.ok(await daemon.waitForState('master', 3000));
+  });
+  after(async () => {
+    listener?.close();
+    await daemon?.kill();
+    await lab?.destroy();
+  });
+
+  test('vipflow status --json: the instance, its counters and the wire', async () => {
+    const s: DaemonStatus = await daemon.status();
+    assert.equal(s.pid > 0, true);
+    assert.equal(s.configPath, daemon.configPath);
+    assert.equal(s.instances.length, 1);
+    const i = s.instances[0]!;
+    assert.equal(i.name, 'VI_ctl');
+    assert.equal(i.vrid, 60);
+    assert.equal(i.version, 3);
+    assert.equal(i.state, 'master');
+    assert.equal(i.basePriority, 150);
+    assert.equal(i.advertIntervalCs, 10);
+    assert.equal(i.source, lab.node('v').ipv4);
+    assert.equal(i.lastMaster, lab.node('v').ipv4);
+    assert.ok((i.counters.advertsSent ?? 0) > 0, 'adverts sent');
+    assert.deepEqual(i.vips, [`${VIP}/24 dev eth0`]);
+    assert.equal(s.wire.sockets, 1);
+    assert.ok(s.recentTransitions.some((t) => t.to === 'master' && t.instance === 'VI_ctl'));
+    assert.deepEqual(s.reloads, { ok: 0, refused: 0 });
+  });
+
+  test('vipflow status (text): one line per instance', async () => {
+    const r = await daemon.cli(['status', '--state-dir', daemon.stateDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^vipflow pid \d+, up \d+ s, config /);
+    assert.match(r.stdout, /wire: 1 sockets/);
+    assert.match(r.stdout, new RegExp(`VI_ctl +vrid 60 +v3 eth0 MASTER +prio 150/150 master ${lab.node('v').ipv4!.replace(/\./g, '\\.')} sent \\d+`));
+  });
+
+  test('vipflow status without a daemon: exit 1 and a message naming the socket', async () => {
+    const r = await daemon.cli(['status', '--state-dir', join(lab.dir, 'nothing-here')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no daemon answers on .*nothing-here\/control\.sock/);
+  });
+
+  test('SIGUSR1 writes vipflow.dump.json in the state dir', async () => {
+    const path = join(daemon.stateDir, 'vipflow.dump.json');
+    assert.equal(existsSync(path), false);
+    daemon.signal('SIGUSR1');
+    assert.ok(await daemon.waitForLog((l) => l.msg === 'status dump written', 2000));
+    const dump = JSON.parse(readFileSync(path, 'utf8')) as DaemonStatus;
+    assert.equal(dump.instances[0]?.name, 'VI_ctl');
+    assert.equal(dump.instances[0]?.state, 'master');
+    assert.equal(dump.pid, (await daemon.status()).pid);
+  });
+
+  test('SIGHUP with a changed priority: applied live, no transition, adverts carry it', async () => {
+    const mark = daemon.transitions.length;
+    daemon.writeConfig(confFile('v', [inst(120)]));
+    daemon.signal('SIGHUP');
+    assert.ok(await daemon.waitForLog((l) => l.msg === 'configuration reloaded', 3000));
+    assert.ok(daemon.lines.some((l) => l.msg === 'priority changed by reload' && l.priority === 120));
+    assert.ok(await hearsPriority(120), 'adverts carry priority 120');
+    const s = await daemon.status();
+    assert.equal(s.instances[0]!.basePriority, 120);
+    assert.equal(s.instances[0]!.state, 'master');
+    assert.deepEqual(s.reloads, { ok: 1, refused: 0 });
+    assert.equal(daemon.transitions.length, mark, 'no transition');
+  });
+
+  test('SIGHUP with an unchanged file keeps the instance untouched', async () => {
+    const mark = daemon.transitions.length;
+    daemon.signal('SIGHUP');
+    assert.ok(await daemon.waitForLog((l) => l.msg === 'configuration reloaded' && l.kept === 1, 3000));
+    assert.equal(daemon.transitions.length, mark);
+  });
+
+  test('SIGHUP with a broken file: refused, the daemon keeps running the previous configuration', async () => {
+    const mark = daemon.transitions.length;
+    daemon.writeConfig('vrrp_instance VI_ctl {\n  interface eth0\n  virtual_router_id 999\n');
+    daemon.signal('SIGHUP');
+    assert.ok(await daemon.waitForLog((l) => /reload refused/.test(l.msg), 3000));
+    const s = await daemon.status();
+    assert.deepEqual(s.reloads, { ok: 2, refused: 1 });
+    assert.equal(s.instances[0]!.state, 'master');
+    assert.equal(s.instances[0]!.basePriority, 120);
+    assert.equal(daemon.transitions.length, mark);
+    assert.ok(await hearsPriority(120), 'still advertising priority 120');
+  });
+
+  test('SIGTERM: exit 0, the VIP, the pid file and the control socket are gone', async () => {
+    daemon.signal('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+    assert.equal(existsSync(join(daemon.stateDir, 'vipflow.pid')), false);
+    assert.equal(existsSync(join(daemon.stateDir, 'control.sock')), false);
+    const r = await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']);
+    assert.equal(r.stdout.includes(VIP), false);
+    // With nobody else on the LAN the handover waited its bound, then released the VIP.
+    assert.ok(daemon.lines.some((l) => l.msg === 'no new master within Master_Down_Interval: releasing VIPs'));
+  });
+
+  test('without CAP_NET_RAW (an unprivileged user): exit 1 with a message naming it', async () => {
+    const cmd = vipflowCommand();
+    const r = await lab.exec(
+      'v',
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...cmd, 'run', '--config', daemon.configPath, '--state-dir', join(lab.dir, 'nobody-state')],
+      20_000,
+    );
+    assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr, /CAP_NET_RAW/);
+  });
+});
