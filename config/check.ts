@@ -37,6 +37,11 @@ class Findings {
     return { file: this.opts.file ?? '<config>', line: 0, column: 0 };
   }
 
+  /** The keyword that set `path`, when the model came from a keepalived file. */
+  keywordAt(path: string): string | undefined {
+    return this.opts.origins?.get(path)?.keyword;
+  }
+
   add(severity: Severity, path: string, message: string, extra: { hint?: string; text?: string } = {}): void {
     const pos = this.at(path);
     const d: Diagnostic = { severity, file: pos.file, line: pos.line, column: pos.column, message };
@@ -45,6 +50,11 @@ class Findings {
     if (text !== undefined) d.text = text;
     this.items.push(d);
   }
+}
+
+/** The keepalived keyword for a model field name (virtualRouterId → virtual_router_id). */
+export function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function instPath(k: number): string {
@@ -99,8 +109,15 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
   model.vrrpInstances.forEach((inst, k) => {
     const p = instPath(k);
     checkAdvertInt(f, inst, k);
-    if (inst.version === 3 && inst.authentication) {
-      f.add('error', `${p}.authentication`, 'authentication is not supported with VRRP version 3 (RFC 5798 removed it); keepalived rejects it');
+    for (const c of inst.corrections) {
+      // Authentication on v3 is a mistake to fix (the brief of RFC 5798); the strict-mode
+      // overrides are keepalived's documented behaviour for configs like Debian's default, so warnings.
+      const severity = c.field === 'authentication' && inst.version === 3 ? 'error' : 'warning';
+      const keyword = f.keywordAt(`${p}.${c.field}`) ?? snake(c.field);
+      f.add(severity, `${p}.${c.field}`, `vrrp_instance ${inst.name}: '${keyword}': ${c.message}`, { text: keyword });
+    }
+    if (inst.strictMode && inst.unicastPeers.length > 0) {
+      f.add('error', `${p}.unicastPeers`, `vrrp_instance ${inst.name}: unicast peers are not supported in strict mode (keepalived disables the instance)`);
     }
     if (inst.virtualIpaddress.length === 0 && !inst.noVirtualIpaddress) {
       f.add('warning', p, `vrrp_instance ${inst.name} has no virtual_ipaddress (keepalived refuses such an instance unless no_virtual_ipaddress is set)`);

@@ -72,10 +72,12 @@ export const NotifySchema = z.strictObject({
 
 export const VrrpInstanceSchema = z.strictObject({
   name,
-  state: z.enum(['MASTER', 'BACKUP']).default('BACKUP'),
+  /** undefined: MASTER when priority is 255, else BACKUP (keepalived derives each from the other) */
+  state: z.enum(['MASTER', 'BACKUP']).optional(),
   interface: name.optional(),
   virtualRouterId: z.number().int().min(1).max(255),
-  priority: z.number().int().min(1).max(255).default(100),
+  /** undefined: 255 (address owner) when state is MASTER, else 100 */
+  priority: z.number().int().min(1).max(255).optional(),
   /** seconds; the version-specific range is checked in config/check.ts */
   advertInt: z.number().finite().positive().max(255).default(1),
   /** undefined: global vrrpVersion (IPv6 instances always run version 3) */
@@ -126,6 +128,12 @@ export const VrrpInstanceSchema = z.strictObject({
   virtualRules: z.array(z.string()).default([]),
   /** undefined: from the first VIP (else unicast addresses), IPv4 when there are none */
   family: z.union([z.literal(4), z.literal(6)]).optional(),
+  /**
+   * Settings keepalived overrides at startup (strict mode rules, version
+   * clashes), recorded when the model applies the same override so a config
+   * check can say so. Filled by the schema; a typed config leaves it out.
+   */
+  corrections: z.array(z.strictObject({ field: z.string(), message: z.string() })).default([]),
 });
 
 export const SyncGroupSchema = z.strictObject({
@@ -420,17 +428,75 @@ function instanceFamily(i: ParsedInstance): 4 | 6 {
 
 /** Instance settings that are concrete after inheritance from global_defs. */
 type InheritedKeys =
-  | 'family' | 'version' | 'accept' | 'garpMasterDelay' | 'garpMasterRepeat' | 'garpMasterRefresh'
+  | 'state' | 'priority' | 'family' | 'version' | 'accept' | 'garpMasterDelay' | 'garpMasterRepeat' | 'garpMasterRefresh'
   | 'garpMasterRefreshRepeat' | 'garpLowerPrioDelay' | 'garpLowerPrioRepeat' | 'v3ChecksumAsV2' | 'lowerPrioNoAdvert'
   | 'higherPrioSendAdvert' | 'skipCheckAdvAddr' | 'strictMode' | 'smtpAlert' | 'notifyPriorityChanges';
 type ResolvedInstance = Omit<ParsedInstance, InheritedKeys> & Required<Pick<ParsedInstance, InheritedKeys>>;
 
 /**
- * Fills instance settings that keepalived inherits from global_defs, so
- * consumers read one concrete value. Idempotent: resolving a resolved model
- * changes nothing (a converted config loads back to the same model).
- * Mutates the schema's fresh output in place: spreading 9000 wide objects
- * into new ones measured 40 us each.
+ * Applies keepalived's startup corrections (vrrp.c, vrrp_complete_instance):
+ * in strict mode the initial state must match being the address owner,
+ * authentication, preempt_delay, a non-default down_timer_adverts, lower
+ * priority GARP repeats and a fixed VMAC address are dropped; version 3
+ * ignores authentication. vipflow must behave as keepalived does on the wire,
+ * so the model carries the corrected values and notes each correction.
+ */
+function applyCorrections(i: ParsedInstance, strict: boolean): void {
+  const note = (field: string, message: string): void => {
+    if (!i.corrections.some((c) => c.field === field)) i.corrections.push({ field, message });
+  };
+  if (i.family === 6 && i.version === 2 && strict) {
+    note('version', 'strict mode cannot run IPv6 with VRRP version 2: keepalived uses version 3');
+    i.version = 3;
+  }
+  if (i.authentication && i.version === 3) {
+    note('authentication', 'VRRP version 3 has no authentication (RFC 5798): keepalived ignores it');
+    delete i.authentication;
+  }
+  if (!strict) return;
+  const owner = i.priority === 255;
+  if ((i.state === 'MASTER') !== owner) {
+    note('state', owner ? 'strict mode: an address owner (priority 255) starts as MASTER: keepalived overrides state BACKUP' : 'strict mode: only an address owner (priority 255) may start as MASTER: keepalived starts it as BACKUP');
+    i.state = owner ? 'MASTER' : 'BACKUP';
+  }
+  if (i.authentication) {
+    note('authentication', 'strict mode does not support authentication: keepalived ignores it');
+    delete i.authentication;
+  }
+  if (i.preemptDelay !== 0) {
+    note('preemptDelay', 'preempt_delay is incompatible with strict mode: keepalived resets it to 0');
+    i.preemptDelay = 0;
+  }
+  if (i.downTimerAdverts !== 3) {
+    note('downTimerAdverts', 'down_timer_adverts is incompatible with strict mode: keepalived resets it to 3');
+    i.downTimerAdverts = 3;
+  }
+  if (i.garpLowerPrioRepeat !== undefined && i.garpLowerPrioRepeat !== 0) {
+    note('garpLowerPrioRepeat', 'strict mode requires no repeated GARPs: keepalived resets garp_lower_prio_repeat to 0');
+  }
+  if (i.garpLowerPrioDelay !== undefined && i.garpLowerPrioDelay !== 0) {
+    note('garpLowerPrioDelay', 'strict mode requires no repeated GARP delay: keepalived resets garp_lower_prio_delay to 0');
+  }
+  i.garpLowerPrioRepeat = 0;
+  i.garpLowerPrioDelay = 0;
+  if (i.lowerPrioNoAdvert === false) note('lowerPrioNoAdvert', 'strict mode requires lower_prio_no_advert: keepalived sets it');
+  i.lowerPrioNoAdvert = true;
+  if (i.accept === true && !owner && i.version === 2) {
+    note('accept', 'accept mode with VRRP version 2 does not comply with RFC 3768: strict mode turns it off');
+    i.accept = false;
+  }
+  if (i.useVmac?.mac !== undefined) {
+    note('useVmac', 'a VMAC address cannot be given in strict mode: keepalived derives it from the VRID');
+    delete i.useVmac.mac;
+  }
+}
+
+/**
+ * Fills instance settings that keepalived derives or inherits from
+ * global_defs, so consumers read one concrete value. Idempotent: resolving a
+ * resolved model changes nothing (a converted config loads back to the same
+ * model). Mutates the schema's fresh output in place: spreading 9000 wide
+ * objects into new ones measured 40 us each.
  */
 function resolveInheritance(c: ParsedConfig): Omit<ParsedConfig, 'vrrpInstances'> & { vrrpInstances: ResolvedInstance[] } {
   const g = c.global;
@@ -438,18 +504,21 @@ function resolveInheritance(c: ParsedConfig): Omit<ParsedConfig, 'vrrpInstances'
     const family = i.family ?? instanceFamily(i);
     i.family = family;
     i.version ??= family === 6 ? 3 : g.vrrpVersion;
-    i.accept ??= !g.vrrpStrict;
-    i.garpLowerPrioDelay ??= g.vrrpGarpLowerPrioDelay ?? i.garpMasterDelay ?? g.vrrpGarpMasterDelay;
-    i.garpLowerPrioRepeat ??= g.vrrpGarpLowerPrioRepeat ?? i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat;
+    i.priority ??= i.state === 'MASTER' ? 255 : 100;
+    i.state ??= i.priority === 255 ? 'MASTER' : 'BACKUP';
+    i.strictMode ??= g.vrrpStrict;
+    applyCorrections(i, i.strictMode);
+    i.accept ??= i.priority === 255 ? true : !i.strictMode;
     i.garpMasterDelay ??= g.vrrpGarpMasterDelay;
     i.garpMasterRepeat ??= g.vrrpGarpMasterRepeat;
+    i.garpLowerPrioDelay ??= g.vrrpGarpLowerPrioDelay ?? g.vrrpGarpMasterDelay;
+    i.garpLowerPrioRepeat ??= g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat;
     i.garpMasterRefresh ??= g.vrrpGarpMasterRefresh;
     i.garpMasterRefreshRepeat ??= g.vrrpGarpMasterRefreshRepeat;
     i.v3ChecksumAsV2 ??= g.v3ChecksumAsV2;
     i.lowerPrioNoAdvert ??= g.vrrpLowerPrioNoAdvert;
     i.higherPrioSendAdvert ??= g.vrrpHigherPrioSendAdvert;
     i.skipCheckAdvAddr ??= g.vrrpSkipCheckAdvAddr;
-    i.strictMode ??= g.vrrpStrict;
     i.smtpAlert ??= g.smtpAlert ?? false;
     i.notifyPriorityChanges ??= g.vrrpNotifyPriorityChanges;
   }

@@ -6,7 +6,7 @@
  * there is no error.
  */
 import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.js';
-import { checkModel, type CheckOptions } from '../check.js';
+import { checkModel, snake, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
 import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
 import { ROOT } from './keywords.js';
@@ -28,10 +28,6 @@ export interface KeepalivedLoadResult {
   origins: OriginLookup;
   /** the raw model before validation (for tools; undefined when the file was unreadable) */
   raw?: Raw;
-}
-
-function snake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** Maps schema issues to positions through the origins recorded while mapping. */

@@ -62,7 +62,7 @@ test('IPv6 instances run version 3; authentication with v3 is an error', () => {
   assert.equal(m.vrrpInstances[0]!.version, 3);
   assert.equal(m.vrrpInstances[0]!.family, 6);
   const a = messages(model({ version: 3, authentication: { type: 'PASS', password: 'x' } }));
-  assert.ok(a.some((x) => x.startsWith('error: authentication is not supported with VRRP version 3')));
+  assert.ok(a.some((x) => x.startsWith("error: vrrp_instance VI_0: 'authentication': VRRP version 3 has no authentication")), a.join('\n'));
 });
 
 test('references: track scripts and sync group members must exist', () => {
@@ -97,4 +97,26 @@ test('the loader passes interface addresses to the checks and positions findings
   assert.ok(w);
   assert.deepEqual([w.file, w.line, w.column], ['x.conf', 5, 3]);
   assert.ok(r.model, 'warnings do not withhold the model');
+});
+
+test('keepalived derives state and priority from each other, and applies strict mode', () => {
+  const derived = defineConfig({
+    vrrpInstances: [
+      { name: 'M', interface: 'eth0', virtualRouterId: 1, state: 'MASTER', virtualIpaddress: [{ address: '198.18.0.1' }] },
+      { name: 'O', interface: 'eth0', virtualRouterId: 2, priority: 255, virtualIpaddress: [{ address: '198.18.0.2' }] },
+      { name: 'B', interface: 'eth0', virtualRouterId: 3, virtualIpaddress: [{ address: '198.18.0.3' }] },
+    ],
+  });
+  assert.deepEqual(derived.vrrpInstances.map((i) => [i.state, i.priority, i.accept]), [['MASTER', 255, true], ['MASTER', 255, true], ['BACKUP', 100, true]]);
+  const strict = defineConfig({
+    global: { vrrpStrict: true },
+    vrrpInstances: [{ name: 'S', interface: 'eth0', virtualRouterId: 1, priority: 100, state: 'MASTER', preemptDelay: 5, authentication: { type: 'PASS', password: 'x' }, unicastPeers: [{ address: '198.18.0.9' }], virtualIpaddress: [{ address: '198.18.0.1' }] }],
+  });
+  const s = strict.vrrpInstances[0]!;
+  assert.deepEqual([s.state, s.preemptDelay, s.authentication, s.accept], ['BACKUP', 0, undefined, false]);
+  assert.deepEqual(s.corrections.map((c) => c.field).sort(), ['authentication', 'preemptDelay', 'state']);
+  const d = messages(strict);
+  assert.equal(d.filter((x) => x.startsWith('warning:')).length, 3);
+  assert.deepEqual(d.filter((x) => x.startsWith('error:')), ['error: vrrp_instance S: unicast peers are not supported in strict mode (keepalived disables the instance)']);
+  assert.deepEqual(defineConfig(strict), strict, 'corrections are idempotent');
 });

@@ -1,6 +1,7 @@
 /**
- * Every keepalived sample in shared/ loads without errors; the only warnings
- * are for keywords vipflow does not act on yet, and each names its keyword.
+ * Every keepalived sample in shared/ loads without errors; warnings are for
+ * keywords vipflow does not act on yet or for settings keepalived itself
+ * overrides (strict mode), and each names its keyword.
  * Reviewed snapshots of a few models guard the mapping field by field;
  * VIPFLOW_UPDATE_SNAPSHOTS=1 rewrites them (review the diff before committing).
  */
@@ -37,6 +38,19 @@ for (const name of samples) {
     }
   });
 }
+
+test("Debian's default config gets keepalived's strict-mode corrections, as warnings", () => {
+  const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.etc-default'));
+  assert.deepEqual(
+    r.diagnostics.map((d) => [d.severity, d.line, d.text]),
+    [
+      ['warning', 20, 'state'],
+      ['warning', 25, 'authentication'],
+    ],
+  );
+  const vi = r.model!.vrrpInstances[0]!;
+  assert.deepEqual([vi.state, vi.authentication, vi.accept, vi.garpLowerPrioRepeat, vi.lowerPrioNoAdvert], ['BACKUP', undefined, false, 0, true]);
+});
 
 test('the conditional sample without a config id misses its script (as keepalived would)', () => {
   const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.conditional_conf'));
