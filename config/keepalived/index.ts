@@ -9,7 +9,7 @@ import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.
 import { checkModel, snake, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
 import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
-import { ROOT } from './keywords.js';
+import { KEYWORD_HOMES, ROOT } from './keywords.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
 import { TreeBuilder } from './tree.js';
 
@@ -55,7 +55,7 @@ function schemaDiagnostics(issues: readonly { path: PropertyKey[]; message: stri
 class Pipeline {
   readonly sink = new DiagnosticSink();
   readonly raw: Raw = {};
-  readonly mapper = new Mapper(this.sink, this.raw);
+  readonly mapper = new Mapper(this.sink, this.raw, KEYWORD_HOMES);
   private readonly tree = new TreeBuilder(this.sink, (node) => this.mapper.walk([node], ROOT, this.raw, 'the top level'));
   readonly reader: KeepalivedReader;
 

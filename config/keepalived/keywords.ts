@@ -867,3 +867,30 @@ function named(listKey: string, table: Table, keyword: string, fallback?: Fallba
     },
   };
 }
+
+/** Which sections accept each keyword: for "belongs in ..." hints on a keyword used in the wrong block. */
+export const KEYWORD_HOMES: ReadonlyMap<string, readonly string[]> = (() => {
+  const sections: [string, Table][] = [
+    ['the top level', ROOT],
+    ['global_defs', GLOBAL_DEFS],
+    ['vrrp_instance', VRRP_INSTANCE],
+    ['authentication', AUTHENTICATION],
+    ['vrrp_sync_group', VRRP_SYNC_GROUP],
+    ['vrrp_script', VRRP_SCRIPT],
+    ['track_file', TRACK_FILE],
+    ['vrrp_track_process', VRRP_TRACK_PROCESS],
+    ['virtual_server', VIRTUAL_SERVER],
+    ['real_server', REAL_SERVER],
+    ['url', HTTP_URL],
+    ...Object.entries(CHECKERS),
+  ];
+  const homes = new Map<string, string[]>();
+  for (const [section, table] of sections) {
+    for (const kw of Object.keys(table)) {
+      const list = homes.get(kw) ?? [];
+      if (!list.includes(section)) list.push(section);
+      homes.set(kw, list);
+    }
+  }
+  return homes;
+})();

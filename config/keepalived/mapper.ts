@@ -91,8 +91,17 @@ export class Mapper {
   constructor(
     readonly sink: DiagnosticSink,
     root: Raw,
+    /** sections where a keyword is valid, for hints when it is used elsewhere */
+    private readonly homes: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {
     this.origins = new Origins(root);
+  }
+
+  private unknownHint(word: string, table: KeywordTable<Raw>): { hint?: string } {
+    const typo = didYouMean(word, Object.keys(table));
+    if (typo.hint) return typo;
+    const homes = this.homes.get(word);
+    return homes && homes.length > 0 ? { hint: `'${word}' belongs in ${homes.join(' or ')}` } : {};
   }
 
   /** Runs every node of a block through the section's table. */
@@ -102,7 +111,7 @@ export class Mapper {
       const spec = kw.quoted ? undefined : Object.hasOwn(table, kw.text) ? table[kw.text] : undefined;
       if (!spec) {
         if (fallback?.(this, node, target)) continue;
-        this.sink.error(kw, `unknown keyword '${kw.text}' in ${section}`, { text: kw.text, ...didYouMean(kw.text, Object.keys(table)) });
+        this.sink.error(kw, `unknown keyword '${kw.text}' in ${section}`, { text: kw.text, ...this.unknownHint(kw.text, table as KeywordTable<Raw>) });
         continue;
       }
       const want = spec.block ?? 'none';
