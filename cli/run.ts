@@ -50,7 +50,16 @@ export async function run(argv: string[]): Promise<number> {
   const daemon = started.daemon;
 
   return new Promise<number>((resolveExit) => {
+    let stopping = false;
     const stop = (signal: string) => {
+      // Stay subscribed: with a once-listener a second TERM/INT during the
+      // make-before-break wait would kill the process by default action,
+      // leaving its VIPs on the host.
+      if (stopping) {
+        log.info({ signal }, 'already stopping: waiting for the handover');
+        return;
+      }
+      stopping = true;
       log.info({ signal }, 'stopping');
       daemon.shutdown().then(
         () => resolveExit(0),
@@ -60,8 +69,8 @@ export async function run(argv: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       daemon.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
     });

@@ -146,6 +146,25 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.ok(daemon.lines.some((l) => l.msg === 'no new master within Master_Down_Interval: releasing VIPs'));
   });
 
+  test('a second SIGTERM during the handover wait does not cut it short: exit 0, VIP released', async () => {
+    // 500 ms adverts: without a peer the make-before-break wait lasts ~2 s.
+    const d = await startVipflow(lab, 'v', 'v-twice', confFile('v', [{ ...inst(150), advertInt: 0.5 }]));
+    assert.ok(await d.waitForState('master', 4000));
+    d.signal('SIGTERM');
+    assert.ok(await d.waitForLog((l) => l.msg === 'stopping', 2000));
+    d.signal('SIGTERM');
+    d.signal('SIGINT');
+    assert.equal(await d.exited, 0, 'graceful exit despite the repeated signals');
+    const r = await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']);
+    assert.equal(r.stdout.includes(VIP), false, 'the VIP was released');
+  });
+
+  test('a configuration with errors at start: exit 1, diagnostics with file:line on stderr', async () => {
+    const d = await startVipflow(lab, 'v', 'v-broken', 'vrrp_instance VI_x {\n  interface eth0\n  virtual_router_id 999\n}\n', { waitReady: false });
+    assert.equal(await d.exited, 1);
+    assert.match(d.stderr(), /vipflow-v-broken\.conf:3:\d+: error: /);
+  });
+
   test('without CAP_NET_RAW (an unprivileged user): exit 1 with a message naming it', async () => {
     const cmd = vipflowCommand();
     const r = await lab.exec(
