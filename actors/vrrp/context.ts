@@ -78,17 +78,20 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
   }
   const tracks: TrackedObject[] = (input.tracks ?? []).map((t) => ({ id: t.id, weight: t.weight, up: t.up ?? true }));
   return {
-    name: input.name,
-    vrid: input.vrid,
-    family: input.family,
-    version: input.version,
-    primaryAddress: input.primaryAddress,
-    virtualAddresses: input.virtualAddresses,
-    advertIntervalCs: input.advertIntervalCs,
-    preempt,
-    preemptDelayMs,
-    initialState: input.initialState,
-    now: input.now,
+    cfg: {
+      name: input.name,
+      vrid: input.vrid,
+      family: input.family,
+      version: input.version,
+      primaryAddress: input.primaryAddress,
+      virtualAddresses: input.virtualAddresses,
+      advertIntervalCs: input.advertIntervalCs,
+      preempt,
+      preemptDelayMs,
+      initialState: input.initialState,
+      now: input.now,
+      configWarnings: warnings,
+    },
     basePriority: input.priority,
     effectivePriority: effectivePriorityOf(input.priority, tracks),
     masterAdverIntervalCs: input.advertIntervalCs,
@@ -97,7 +100,6 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     masterDownDeadline: 0,
     preemptHold: 'idle',
     lastMismatchCs: null,
-    configWarnings: warnings,
     stats: newCounters(),
   };
 }

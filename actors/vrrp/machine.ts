@@ -12,7 +12,7 @@
  * state, every event it reacts to and the ordered list of guarded reactions.
  * Anything not listed is ignored in that state.
  */
-import { and, enqueueActions, setup, stateIn } from 'xstate';
+import { and, assign, enqueueActions, setup, stateIn } from 'xstate';
 import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
 import {
   centisecondsToMs,
@@ -46,18 +46,18 @@ function advertOf(event: VrrpEvent): AdvertEvent | null {
 }
 
 function timingOf(ctx: VrrpContext, priority = ctx.effectivePriority) {
-  return { version: ctx.version, priority, masterAdverIntervalCs: ctx.masterAdverIntervalCs };
+  return { version: ctx.cfg.version, priority, masterAdverIntervalCs: ctx.masterAdverIntervalCs };
 }
 
 /** Why an advert cannot be used at all, or null when it can (RFC 3768 §7.1, RFC 5798 §7.1 leftovers). */
 function unusableReason(ctx: VrrpContext, ad: AdvertEvent): { code: 'version-mismatch' | 'malformed-advert' | 'interval-mismatch'; message: string } | null {
-  if (ad.version !== ctx.version) return { code: 'version-mismatch', message: `VRRPv${ad.version} advert on a v${ctx.version} instance` };
+  if (ad.version !== ctx.cfg.version) return { code: 'version-mismatch', message: `VRRPv${ad.version} advert on a v${ctx.cfg.version} instance` };
   if (!Number.isInteger(ad.priority) || ad.priority < 0 || ad.priority > 255 || !Number.isInteger(ad.intervalCs) || ad.intervalCs < 1)
     return { code: 'malformed-advert', message: 'advert priority or interval out of range' };
   // RFC 3768 §7.1: a v2 router MUST discard an advert whose interval differs
   // from its own (keepalived drops it and logs "advertisement interval mismatch").
-  if (ctx.version === 2 && ad.intervalCs !== ctx.advertIntervalCs)
-    return { code: 'interval-mismatch', message: `advert interval ${ad.intervalCs} cs differs from ours ${ctx.advertIntervalCs} cs: discarded (VRRPv2)` };
+  if (ctx.cfg.version === 2 && ad.intervalCs !== ctx.cfg.advertIntervalCs)
+    return { code: 'interval-mismatch', message: `advert interval ${ad.intervalCs} cs differs from ours ${ctx.cfg.advertIntervalCs} cs: discarded (VRRPv2)` };
   return null;
 }
 
@@ -77,19 +77,19 @@ export const vrrpMachine = setup({
   },
   delays: {
     /** Adver_Timer: the local Advertisement_Interval. */
-    adverTimer: ({ context }) => centisecondsToMs(context.advertIntervalCs),
+    adverTimer: ({ context }) => centisecondsToMs(context.cfg.advertIntervalCs),
     /** Master_Down_Timer: armed as an absolute deadline so a priority change can move it (keepalived does). */
-    masterDown: ({ context }) => Math.max(0, context.masterDownDeadline - context.now()),
+    masterDown: ({ context }) => Math.max(0, context.masterDownDeadline - context.cfg.now()),
     /** Master_Down_Timer after a priority-0 advert (RFC 5798 §6.4.2). */
     skew: ({ context }) => skewTimeMs(timingOf(context)),
     /** keepalived's preempt_delay hold-off. */
-    preemptDelay: ({ context }) => context.preemptDelayMs,
+    preemptDelay: ({ context }) => context.cfg.preemptDelayMs,
   },
   guards: {
     hasFault: ({ context }) => context.faultCount > 0,
     /** RFC 5798 §6.4.1: the address owner goes straight to Master, unless keepalived's `state BACKUP` says otherwise. */
-    startsAsOwner: ({ context }) => isOwner(context) && context.initialState !== 'BACKUP',
-    hintsMaster: ({ context }) => context.initialState === 'MASTER',
+    startsAsOwner: ({ context }) => isOwner(context) && context.cfg.initialState !== 'BACKUP',
+    hintsMaster: ({ context }) => context.cfg.initialState === 'MASTER',
     isUnusableAdvert: ({ context, event }) => {
       const ad = advertOf(event);
       return ad !== null && unusableReason(context, ad) !== null;
@@ -104,21 +104,28 @@ export const vrrpMachine = setup({
       const ad = advertOf(event);
       if (!ad) return false;
       return (
-        !context.preempt ||
+        !context.cfg.preempt ||
         ad.priority >= context.effectivePriority ||
-        (context.preemptDelayMs > 0 && context.preemptHold !== 'expired')
+        (context.cfg.preemptDelayMs > 0 && context.preemptHold !== 'expired')
       );
+    },
+    /** Rare duties on an accepted advert: preempt_delay bookkeeping, reporting a new interval. */
+    hasSideDuties: ({ context, event }) => {
+      const ad = advertOf(event);
+      if (!ad) return false;
+      if (context.cfg.preemptDelayMs > 0) return true;
+      return ad.intervalCs !== context.cfg.advertIntervalCs && context.lastMismatchCs !== ad.intervalCs;
     },
     /** RFC 5798 §6.4.3: higher priority, or equal priority from a higher primary address. */
     peerWinsElection: ({ context, event }) => {
       const ad = advertOf(event);
       if (!ad) return false;
       if (ad.priority !== context.effectivePriority) return ad.priority > context.effectivePriority;
-      return compareAddresses(ad.source, context.primaryAddress) > 0;
+      return compareAddresses(ad.source, context.cfg.primaryAddress) > 0;
     },
     isOwnAddressAdvert: ({ context, event }) => {
       const ad = advertOf(event);
-      return ad !== null && ad.priority === context.effectivePriority && compareAddresses(ad.source, context.primaryAddress) === 0;
+      return ad !== null && ad.priority === context.effectivePriority && compareAddresses(ad.source, context.cfg.primaryAddress) === 0;
     },
     trackEntersFault: ({ context, event }) => {
       const next = priorityInputsAfter(context, event);
@@ -135,7 +142,7 @@ export const vrrpMachine = setup({
       enqueue(({ context: c }) => {
         c.stats.advertsSent++;
       });
-      enqueue.emit({ type: 'send-advert', priority: context.effectivePriority, intervalCs: context.advertIntervalCs });
+      enqueue.emit({ type: 'send-advert', priority: context.effectivePriority, intervalCs: context.cfg.advertIntervalCs });
     }),
     /** RFC 5798 §6.4.3 shutdown / keepalived leaving Master for Fault: tell backups to take over after Skew_Time. */
     sendPriorityZero: enqueueActions(({ context, enqueue }) => {
@@ -143,46 +150,47 @@ export const vrrpMachine = setup({
         c.stats.advertsSent++;
         c.stats.priorityZeroSent++;
       });
-      enqueue.emit({ type: 'send-advert', priority: PRIORITY_STOP, intervalCs: context.advertIntervalCs });
+      enqueue.emit({ type: 'send-advert', priority: PRIORITY_STOP, intervalCs: context.cfg.advertIntervalCs });
     }),
     addAddresses: enqueueActions(({ context, enqueue }) => {
       enqueue(({ context: c }) => {
         c.stats.becameMaster++;
       });
-      enqueue.emit({ type: 'add-addresses', addresses: context.virtualAddresses });
-      enqueue.emit({ type: 'announce', addresses: context.virtualAddresses, reason: 'became-master' });
+      enqueue.emit({ type: 'add-addresses', addresses: context.cfg.virtualAddresses });
+      enqueue.emit({ type: 'announce', addresses: context.cfg.virtualAddresses, reason: 'became-master' });
     }),
     removeAddresses: enqueueActions(({ context, enqueue }) => {
       enqueue(({ context: c }) => {
         c.stats.releasedMaster++;
       });
-      enqueue.emit({ type: 'remove-addresses', addresses: context.virtualAddresses });
+      enqueue.emit({ type: 'remove-addresses', addresses: context.cfg.virtualAddresses });
     }),
     /** keepalived's garp_lower_prio: a lower-priority master exists, so ARP caches may point at it. */
     announceAgain: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'announce', addresses: context.virtualAddresses, reason: 'lower-priority-advert' });
+      enqueue.emit({ type: 'announce', addresses: context.cfg.virtualAddresses, reason: 'lower-priority-advert' });
     }),
-    /** Counting and v3 interval reporting for every advert that passed the screen. */
-    receiveAdvert: enqueueActions(({ context, event, enqueue }) => {
+    /** Counters for every advert that passed the screen (plain mutation: see VrrpContext.stats). */
+    countAdvert: ({ context, event }) => {
       const ad = advertOf(event);
       if (!ad) return;
-      const mismatch = ad.intervalCs !== context.advertIntervalCs;
-      enqueue(({ context: c }) => {
-        c.stats.advertsReceived++;
-        if (ad.priority === PRIORITY_STOP) c.stats.priorityZeroReceived++;
-        if (mismatch) c.stats.intervalMismatches++;
+      context.stats.advertsReceived++;
+      if (ad.priority === PRIORITY_STOP) context.stats.priorityZeroReceived++;
+      if (ad.intervalCs !== context.cfg.advertIntervalCs) context.stats.intervalMismatches++;
+    },
+    /**
+     * v3 accepts and learns another interval (RFC 5798 §6.4.2) but SHOULD report the
+     * mismatch; each new value is reported once instead of once per advert.
+     */
+    reportIntervalMismatch: enqueueActions(({ context, event, enqueue }) => {
+      const ad = advertOf(event);
+      if (!ad || ad.intervalCs === context.cfg.advertIntervalCs || context.lastMismatchCs === ad.intervalCs) return;
+      enqueue.assign({ lastMismatchCs: ad.intervalCs });
+      enqueue.emit({
+        type: 'warning',
+        code: 'interval-mismatch',
+        message: `advert interval ${ad.intervalCs} cs from ${formatAddress(ad.source)} differs from ours ${context.cfg.advertIntervalCs} cs`,
+        detail: { received: ad.intervalCs, local: context.cfg.advertIntervalCs, source: formatAddress(ad.source) },
       });
-      // v3 accepts and learns the interval (RFC 5798 §6.4.2) but SHOULD report the
-      // mismatch; report each new value once instead of once per advert.
-      if (mismatch && context.lastMismatchCs !== ad.intervalCs) {
-        enqueue.assign({ lastMismatchCs: ad.intervalCs });
-        enqueue.emit({
-          type: 'warning',
-          code: 'interval-mismatch',
-          message: `advert interval ${ad.intervalCs} cs from ${formatAddress(ad.source)} differs from ours ${context.advertIntervalCs} cs`,
-          detail: { received: ad.intervalCs, local: context.advertIntervalCs, source: formatAddress(ad.source) },
-        });
-      }
     }),
     discardAdvert: enqueueActions(({ context, event, enqueue }) => {
       const ad = advertOf(event);
@@ -202,24 +210,27 @@ export const vrrpMachine = setup({
       const ad = advertOf(event);
       if (ad) context.stats.lastMasterAddress = ad.source;
     },
-    /** Accepting a master: v3 learns Master_Adver_Interval from it (RFC 5798 §6.4.2), v2 keeps the local one. */
-    learnMaster: enqueueActions(({ context, event, enqueue }) => {
+    noteMaster: ({ context, event }) => {
       const ad = advertOf(event);
       if (!ad) return;
-      enqueue(({ context: c }) => {
-        c.stats.lastMasterAddress = ad.source;
-        c.stats.lastMasterPriority = ad.priority;
-      });
-      if (context.version === 3 && ad.intervalCs !== context.masterAdverIntervalCs) enqueue.assign({ masterAdverIntervalCs: ad.intervalCs });
+      context.stats.lastMasterAddress = ad.source;
+      context.stats.lastMasterPriority = ad.priority;
+    },
+    /**
+     * Accepting a master: v3 learns Master_Adver_Interval from it (RFC 5798 §6.4.2;
+     * v2 keeps the local one), then the Master_Down_Timer is armed with it. One
+     * assign: this is the hot path of every Backup.
+     */
+    acceptMaster: assign(({ context, event }) => {
+      const ad = advertOf(event);
+      const learned = context.cfg.version === 3 && ad ? ad.intervalCs : context.masterAdverIntervalCs;
+      const timing = { version: context.cfg.version, priority: context.effectivePriority, masterAdverIntervalCs: learned };
+      return { masterAdverIntervalCs: learned, masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timing) };
     }),
-    resetMasterInterval: enqueueActions(({ context, enqueue }) => {
-      if (context.masterAdverIntervalCs !== context.advertIntervalCs) enqueue.assign({ masterAdverIntervalCs: context.advertIntervalCs });
-    }),
-    armMasterDown: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ masterDownDeadline: context.now() + masterDownIntervalMs(timingOf(context)) });
-    }),
+    resetMasterInterval: assign(({ context }) => ({ masterAdverIntervalCs: context.cfg.advertIntervalCs })),
+    armMasterDown: assign(({ context }) => ({ masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timingOf(context)) })),
     armMasterHint: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ masterDownDeadline: context.now() + initialMasterHintMs(timingOf(context)) });
+      enqueue.assign({ masterDownDeadline: context.cfg.now() + initialMasterHintMs(timingOf(context)) });
     }),
     /**
      * keepalived's preempt_delay: the first lower-priority advert a Backup accepts
@@ -227,7 +238,7 @@ export const vrrpMachine = setup({
      */
     updatePreemptHold: enqueueActions(({ context, event, enqueue }) => {
       const ad = advertOf(event);
-      if (!ad || context.preemptDelayMs <= 0) return;
+      if (!ad || context.cfg.preemptDelayMs <= 0) return;
       if (ad.priority >= context.effectivePriority) {
         if (context.preemptHold !== 'idle') {
           enqueue.cancel(PREEMPT_HOLD_ID);
@@ -277,7 +288,7 @@ export const vrrpMachine = setup({
         enqueue.emit({ type: 'priority-changed', from, to: next.effectivePriority, basePriority: next.basePriority });
     }),
     reportConfigWarnings: enqueueActions(({ context, enqueue }) => {
-      for (const message of context.configWarnings) enqueue.emit({ type: 'warning', code: 'config', message });
+      for (const message of context.cfg.configWarnings) enqueue.emit({ type: 'warning', code: 'config', message });
     }),
     warnOwnAddress: enqueueActions(({ enqueue }) => {
       enqueue.emit({ type: 'warning', code: 'own-address-advert', message: 'equal-priority advert carrying our own primary address' });
@@ -286,7 +297,7 @@ export const vrrpMachine = setup({
       enqueue(({ context: c }) => {
         c.stats.transitions++;
       });
-      const masterAddress = params.to === 'master' ? context.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
+      const masterAddress = params.to === 'master' ? context.cfg.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
       enqueue.emit({
         type: 'transition',
         from: params.from,
@@ -295,7 +306,7 @@ export const vrrpMachine = setup({
         effectivePriority: context.effectivePriority,
         basePriority: context.basePriority,
         ...(masterAddress ? { masterAddress } : {}),
-        at: context.now(),
+        at: context.cfg.now(),
       });
     }),
   },
@@ -359,14 +370,17 @@ export const vrrpMachine = setup({
       on: {
         ADVERT: [
           { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
-          { guard: 'isPriorityZero', target: '.skewing', actions: 'receiveAdvert' },
+          { guard: 'isPriorityZero', target: '.skewing', actions: ['countAdvert', 'reportIntervalMismatch'] },
+          // Accepted: reset the Master_Down_Timer. The two branches are the same reaction;
+          // the first adds the rare duties so the common one stays cheap.
           {
-            guard: 'backupAccepts',
+            guard: and(['backupAccepts', 'hasSideDuties']),
             target: '.listening',
-            actions: ['receiveAdvert', 'learnMaster', 'updatePreemptHold', 'armMasterDown'],
+            actions: ['countAdvert', 'reportIntervalMismatch', 'updatePreemptHold', 'noteMaster', 'acceptMaster'],
           },
+          { guard: 'backupAccepts', target: '.listening', actions: ['countAdvert', 'noteMaster', 'acceptMaster'] },
           // Preempting: ignore the lower-priority master; the running timer makes us Master.
-          { actions: ['receiveAdvert', 'countLowerPriorityDiscarded'] },
+          { actions: ['countAdvert', 'reportIntervalMismatch', 'countLowerPriorityDiscarded'] },
         ],
         PREEMPT_HOLD_EXPIRED: { actions: 'expirePreemptHold' },
         TRACK: [
@@ -405,22 +419,23 @@ export const vrrpMachine = setup({
         ADVERT: [
           { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
           // A backup's master left: answer at once so backups do not time out (and reset Adver_Timer).
-          { guard: 'isPriorityZero', target: '.advertising', actions: ['receiveAdvert', 'sendAdvert'] },
+          { guard: 'isPriorityZero', target: '.advertising', actions: ['countAdvert', 'reportIntervalMismatch', 'sendAdvert'] },
           {
             guard: 'peerWinsElection',
             target: 'backup',
             actions: [
-              'receiveAdvert',
-              'learnMaster',
+              'countAdvert',
+              'reportIntervalMismatch',
+              'noteMaster',
               'removeAddresses',
-              'armMasterDown',
+              'acceptMaster',
               { type: 'recordTransition', params: { from: 'master', to: 'backup', reason: 'higher-priority-advert' } },
             ],
           },
-          { guard: 'isOwnAddressAdvert', actions: ['receiveAdvert', 'warnOwnAddress'] },
+          { guard: 'isOwnAddressAdvert', actions: ['countAdvert', 'warnOwnAddress'] },
           // A lower-priority master exists (split brain): assert ourselves now rather than
           // at the next Adver_Timer, and refresh ARP/ND caches (RFC 9568, keepalived garp_lower_prio).
-          { actions: ['receiveAdvert', 'sendAdvert', 'announceAgain'] },
+          { actions: ['countAdvert', 'reportIntervalMismatch', 'sendAdvert', 'announceAgain'] },
         ],
         TRACK: [
           {

@@ -88,7 +88,7 @@ test("keepalived's state MASTER on priority < 255: Backup for one interval plus 
   assert.ok(at !== null && at >= expected && at <= expected + TICK_MS, `took over at ${at}`);
   const warnings = h.of('warning').filter((w) => w.code === 'config');
   assert.equal(warnings.length, 2, 'nopreempt and preempt_delay cleared, as keepalived');
-  assert.equal(h.actor.getSnapshot().context.preempt, true);
+  assert.equal(h.actor.getSnapshot().context.cfg.preempt, true);
 });
 
 test('master: a higher priority, or an equal priority from a higher address, sends it to Backup', () => {
