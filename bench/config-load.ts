@@ -6,7 +6,7 @@
  *   npx tsx bench/config-load.ts [MEGABYTES]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadKeepalivedFile } from '../config/keepalived/index.js';
 
@@ -111,7 +111,7 @@ try {
   process.stdout.write(
     [
       `config-load: ${(text.length / 1048576).toFixed(1)} MB, ${text.split('\n').length} lines, ${instances} vrrp_instance, ${servers} virtual_server`,
-      `  load time      ${ms.toFixed(0)} ms (target < 2000 ms) ${ms < 2000 ? 'OK' : 'SLOW'}`,
+      `  load time      ${ms.toFixed(0)} ms (target < 2000 ms) ${ms < 2000 ? 'OK' : 'SLOW'}; machine load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
       `  cpu time       ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (user+system, all threads; wall time suffers when other work shares the cores)`,
       `  throughput     ${(text.length / 1048576 / (ms / 1000)).toFixed(1)} MB/s`,
       `  heap used      ${(after.heapUsed / 1048576).toFixed(0)} MB (delta ${((after.heapUsed - before.heapUsed) / 1048576).toFixed(0)} MB)`,

@@ -7,7 +7,7 @@
  */
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily } from '../net.js';
-import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type Raw } from './mapper.js';
+import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
 
@@ -76,24 +76,24 @@ function script(key: string, sub?: string): Spec {
   };
 }
 
-/** `weight N [reverse|noreverse]` after an entry's name. */
-function weightOptions(m: Mapper, e: Node, out: Raw, allowNoreverse: boolean): void {
-  const spec: Record<string, { takesValue: boolean; apply: (v: Token | undefined, k: Token) => void }> = {
-    weight: {
-      takesValue: true,
-      apply: (v) => {
-        const w = m.int(v, 'weight');
-        if (w !== undefined) m.set(out, 'weight', w, v!, 'weight');
-      },
+const WEIGHT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  weight: {
+    takesValue: true,
+    apply: (m, out, v) => {
+      const w = m.int(v, 'weight');
+      if (w !== undefined) m.set(out, 'weight', w, v!, 'weight');
     },
-    reverse: { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', true, k, 'reverse') },
-  };
-  if (allowNoreverse) spec.noreverse = { takesValue: false, apply: (_v, k) => m.set(out, 'reverse', false, k, 'noreverse') };
-  options(m, e, `'${e.keyword.text}' entry`, spec);
-}
+  },
+  reverse: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'reverse', true, k, 'reverse') },
+};
+const WEIGHT_OPTIONS_NOREVERSE: Readonly<Record<string, OptionSpec>> = {
+  ...WEIGHT_OPTIONS,
+  noreverse: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'reverse', false, k, 'noreverse') },
+};
 
-/** track_interface / track_script / track_file / track_process lists. */
+/** track_interface / track_script / track_file / track_process lists: `NAME [weight N [reverse|noreverse]]`. */
 function trackList(key: string): Spec {
+  const spec = key === 'trackInterfaces' ? WEIGHT_OPTIONS : WEIGHT_OPTIONS_NOREVERSE;
   return {
     block: 'values',
     apply: (m, n, t) => {
@@ -101,12 +101,40 @@ function trackList(key: string): Spec {
       for (const e of m.values(n)) {
         const entry: Raw = { name: e.keyword.text };
         m.self(entry, e.keyword, n.keyword.text);
-        weightOptions(m, e, entry, key !== 'trackInterfaces');
+        options(m, e, entry, n.keyword.text, spec);
         list.push(entry);
       }
     },
   };
 }
+
+function textOption(key: string): OptionSpec {
+  return { takesValue: true, apply: (m, out, v) => m.set(out, key, v!.text, v!, key) };
+}
+
+const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  brd: textOption('broadcast'),
+  broadcast: textOption('broadcast'),
+  dev: textOption('dev'),
+  label: textOption('label'),
+  scope: {
+    takesValue: true,
+    apply: (m, out, v) => {
+      const sc = m.oneOf(v, 'scope', ['site', 'link', 'host', 'nowhere', 'global']);
+      if (sc) m.set(out, 'scope', sc, v!, 'scope');
+    },
+  },
+  no_prefixroute: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'noPrefixRoute', true, k, 'no_prefixroute') },
+  noprefixroute: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'noPrefixRoute', true, k, 'noprefixroute') },
+  peer: { takesValue: true },
+  home: { takesValue: false },
+  nodad: { takesValue: false },
+  mngtmpaddr: { takesValue: false },
+  autojoin: { takesValue: false },
+  preferred_lft: { takesValue: true },
+  use_vmac: { takesValue: false },
+  track_group: { takesValue: true },
+};
 
 /** One `ADDR[/PREFIX] [brd X] [dev IF] [scope S] [label L] ...` line. */
 function address(m: Mapper, e: Node, context: string): Raw | undefined {
@@ -114,30 +142,7 @@ function address(m: Mapper, e: Node, context: string): Raw | undefined {
   if (!c) return undefined;
   const out: Raw = { ...c };
   m.self(out, e.keyword, context);
-  const s = (key: string) => ({ takesValue: true, apply: (v: Token | undefined) => m.set(out, key, v!.text, v!, key) });
-  options(m, e, `'${context}' entry`, {
-    brd: s('broadcast'),
-    broadcast: s('broadcast'),
-    dev: s('dev'),
-    label: s('label'),
-    scope: {
-      takesValue: true,
-      apply: (v) => {
-        const sc = m.oneOf(v, 'scope', ['site', 'link', 'host', 'nowhere', 'global']);
-        if (sc) m.set(out, 'scope', sc, v!, 'scope');
-      },
-    },
-    no_prefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, k, 'no_prefixroute') },
-    noprefixroute: { takesValue: false, apply: (_v, k) => m.set(out, 'noPrefixRoute', true, k, 'noprefixroute') },
-    peer: { takesValue: true },
-    home: { takesValue: false },
-    nodad: { takesValue: false },
-    mngtmpaddr: { takesValue: false },
-    autojoin: { takesValue: false },
-    preferred_lft: { takesValue: true },
-    use_vmac: { takesValue: false },
-    track_group: { takesValue: true },
-  });
+  options(m, e, out, context, ADDRESS_OPTIONS);
   return out;
 }
 
@@ -292,6 +297,18 @@ export const AUTHENTICATION: Table = {
   },
 };
 
+function ttlOption(key: string, keyword: string): OptionSpec {
+  return {
+    takesValue: true,
+    apply: (m, out, v) => {
+      const x = m.int(v, keyword);
+      if (x !== undefined) m.set(out, key, x, v!, keyword);
+    },
+  };
+}
+
+const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
+
 export const VRRP_INSTANCE: Table = {
   state: word('state', ['MASTER', 'BACKUP']),
   interface: str('interface'),
@@ -327,14 +344,7 @@ export const VRRP_INSTANCE: Table = {
         const addr = m.ip(e.keyword, 'unicast_peer');
         const peer: Raw = { address: addr ?? e.keyword.text };
         m.self(peer, e.keyword, 'unicast_peer');
-        const ttl = (key: string) => ({
-          takesValue: true,
-          apply: (v: Token | undefined) => {
-            const x = m.int(v, key === 'minTtl' ? 'min_ttl' : 'max_ttl');
-            if (x !== undefined) m.set(peer, key, x, v!, key);
-          },
-        });
-        options(m, e, "'unicast_peer' entry", { min_ttl: ttl('minTtl'), max_ttl: ttl('maxTtl') });
+        options(m, e, peer, 'unicast_peer', PEER_OPTIONS);
         if (addr !== undefined) list.push(peer);
       }
     },

@@ -17,8 +17,15 @@ export interface FieldOrigin {
   keyword: string;
 }
 
-const FIELDS = Symbol('vipflow.fieldOrigins');
+const FIELD_TOKENS = Symbol('vipflow.fieldTokens');
+const FIELD_KEYWORDS = Symbol('vipflow.fieldKeywords');
 const SELF = Symbol('vipflow.origin');
+
+interface Annotated {
+  [FIELD_TOKENS]?: Record<string, Token>;
+  [FIELD_KEYWORDS]?: Record<string, string>;
+  [SELF]?: FieldOrigin;
+}
 
 /** Finds the origin of a model path; implemented by Origins. */
 export interface OriginLookup {
@@ -36,15 +43,16 @@ export interface OriginLookup {
 export class Origins implements OriginLookup {
   constructor(private readonly root: object) {}
 
-  /** Records the origin of `container[key]`. */
+  /** Records the origin of `container[key]` (token and keyword in two records per object, none per field). */
   field(container: object, key: string | number, token: Token, keyword: string): void {
-    const c = container as { [FIELDS]?: Record<string, FieldOrigin> };
-    (c[FIELDS] ??= {})[key] = { token, keyword };
+    const c = container as Annotated;
+    (c[FIELD_TOKENS] ??= {})[key] = token;
+    (c[FIELD_KEYWORDS] ??= {})[key] = keyword;
   }
 
   /** Records the origin of an object as a whole (an instance: its name). */
   self(obj: object, token: Token, keyword: string): void {
-    (obj as { [SELF]?: FieldOrigin })[SELF] = { token, keyword };
+    (obj as Annotated)[SELF] = { token, keyword };
   }
 
   /** The origin of the value at `path` ("vrrpInstances.2.priority"), if recorded. */
@@ -59,10 +67,11 @@ export class Origins implements OriginLookup {
     }
     const last = segs.at(-1);
     if (parent !== undefined && last !== undefined) {
-      const f = (parent as { [FIELDS]?: Record<string, FieldOrigin> })[FIELDS]?.[last];
-      if (f) return f;
+      const p = parent as Annotated;
+      const token = p[FIELD_TOKENS]?.[last];
+      if (token) return { token, keyword: p[FIELD_KEYWORDS]?.[last] ?? '' };
     }
-    return cur !== null && typeof cur === 'object' ? (cur as { [SELF]?: FieldOrigin })[SELF] : undefined;
+    return cur !== null && typeof cur === 'object' ? (cur as Annotated)[SELF] : undefined;
   }
 }
 
@@ -247,20 +256,25 @@ export class Mapper {
   }
 }
 
-/** Parses `KEY VALUE` option pairs after an entry's first word (VIPs, peers, track entries). */
-export function options(
-  m: Mapper,
-  entry: Node,
-  context: string,
-  spec: Readonly<Record<string, { takesValue: boolean; apply?: (value: Token | undefined, key: Token) => void }>>,
-  start = 0,
-): void {
+/** One `KEY [VALUE]` option of an entry line; without `apply`, known to keepalived but not acted on. */
+export interface OptionSpec {
+  takesValue: boolean;
+  /** `value` is present exactly when takesValue */
+  apply?: (m: Mapper, out: Raw, value: Token | undefined, key: Token) => void;
+}
+
+/**
+ * Parses `KEY VALUE` option pairs after an entry's first word (VIPs, peers,
+ * track entries) into `out`. The tables are static so that a file with
+ * thousands of entries does not build thousands of closures.
+ */
+export function options(m: Mapper, entry: Node, out: Raw, context: string, spec: Readonly<Record<string, OptionSpec>>): void {
   const args = entry.args;
-  for (let i = start; i < args.length; i++) {
+  for (let i = 0; i < args.length; i++) {
     const key = args[i]!;
     const s = Object.hasOwn(spec, key.text) ? spec[key.text] : undefined;
     if (!s) {
-      m.sink.error(key, `unknown option '${key.text}' in ${context}`, { text: key.text, ...didYouMean(key.text, Object.keys(spec)) });
+      m.sink.error(key, `unknown option '${key.text}' in '${context}' entry`, { text: key.text, ...didYouMean(key.text, Object.keys(spec)) });
       // Most options take a value: skip the next word too unless it is an option itself.
       const next = args[i + 1];
       if (next && !Object.hasOwn(spec, next.text)) i++;
@@ -275,7 +289,7 @@ export function options(
         continue;
       }
     }
-    if (s.apply) s.apply(value, key);
-    else m.sink.warning(key, `option '${key.text}' in ${context} is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: key.text });
+    if (s.apply) s.apply(m, out, value, key);
+    else m.sink.warning(key, `option '${key.text}' in '${context}' entry is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: key.text });
   }
 }

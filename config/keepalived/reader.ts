@@ -161,20 +161,23 @@ export class KeepalivedReader {
       return;
     }
     const d = this.decomment({ text: raw, base: 0, file, line: lineNo });
+    const cont = this.continued;
     if (this.capturing) {
-      this.captureLine(d.line, d.cont);
+      this.captureLine(d, cont);
       return;
     }
-    if (d.line.text.length === 0) return;
-    this.processPhysical(d.line, d.cont);
+    if (d.text.length === 0) return;
+    this.processPhysical(d, cont);
   }
 
   /**
    * keepalived's decomment(): strips leading/trailing blanks and a comment
    * starting at `#` or `!` outside double quotes; `\#` and `\!` become literal;
-   * a final `\` marks a continued (multi-line definition) line.
+   * a final `\` marks a continued (multi-line definition) line, reported
+   * through `continued` (no result object per line: 10 MB is 400k lines).
    */
-  private decomment(l: Line): { line: Line; cont: boolean } {
+  private decomment(l: Line): Line {
+    this.continued = false;
     if (!l.cols && !SPECIAL.test(l.text)) {
       // Most lines have no comment, quote or escape: trim and go.
       const t = l.text;
@@ -182,7 +185,7 @@ export class KeepalivedReader {
       let b = t.length;
       while (a < b && (t.charCodeAt(a) === 32 || t.charCodeAt(a) === 9)) a++;
       while (b > a && (t.charCodeAt(b - 1) === 32 || t.charCodeAt(b - 1) === 9)) b--;
-      return { line: a === 0 && b === t.length ? l : { text: t.slice(a, b), base: l.base + a, file: l.file, line: l.line }, cont: false };
+      return a === 0 && b === t.length ? l : { text: t.slice(a, b), base: l.base + a, file: l.file, line: l.line };
     }
     let text = l.text;
     let lead = 0;
@@ -218,8 +221,12 @@ export class KeepalivedReader {
     while (end > 0 && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
     const out: Line = { text: text.slice(0, end), base, file: l.file, line: l.line };
     if (cols) out.cols = cols.slice(0, end);
-    return { line: out, cont };
+    this.continued = cont;
+    return out;
   }
+
+  /** Whether the line last given to decomment() ended with `\`. */
+  private continued = false;
 
   private captureLine(l: Line, cont: boolean): void {
     const cap = this.capturing!;

@@ -40,6 +40,7 @@ export class TreeBuilder {
     this.children = this.root;
   }
 
+  /** Takes ownership of `s` (its array becomes a node's argument list). */
   push(s: Statement): void {
     if (isBrace(s, '{')) {
       const open = s[0]!;
@@ -64,7 +65,8 @@ export class TreeBuilder {
       if (this.stack.length === 0) this.flushRoot();
       return;
     }
-    const node: Node = { keyword: s[0]!, args: s.length > 1 ? s.slice(1) : [] };
+    // The statement array becomes the argument list: one array fewer per line.
+    const node: Node = { keyword: (s as Token[]).shift()!, args: s };
     if (this.stack.length === 0) {
       this.flushRoot();
       this.pendingRoot = node;
