@@ -72,7 +72,13 @@ export async function loadVipflowConfig(path: string): Promise<VipflowLoadResult
   let mod: Record<string, unknown>;
   try {
     if (/\.[cm]?ts$/.test(file)) {
-      const { tsImport } = await import('tsx/esm/api');
+      let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+      try {
+        ({ tsImport } = await import('tsx/esm/api'));
+      } catch {
+        const message = "loading a TypeScript config needs the 'tsx' package (not installed here); install it or use vipflow.config.js";
+        return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message }] };
+      }
       mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
     } else mod = (await import(url)) as Record<string, unknown>;
   } catch (e) {
