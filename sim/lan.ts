@@ -319,7 +319,7 @@ export class VirtualLan {
       const target = to.incarnation;
       this.clock.setTimeout(() => {
         // The sender may have died in flight; the packet still arrives. The receiver must be the same incarnation.
-        if (to.incarnation !== target || !to.actor) return;
+        if (to.incarnation !== target || !to.actor || to.actor.getSnapshot().status !== 'active') return;
         this.stats.delivered++;
         if (this.recordDeliveries) this.deliveries.push({ at: this.now(), from: from.name, to: to.name, priority });
         to.actor.send({ type: 'ADVERT', priority, intervalCs, source, version });

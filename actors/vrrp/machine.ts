@@ -229,9 +229,7 @@ export const vrrpMachine = setup({
     }),
     resetMasterInterval: assign(({ context }) => ({ masterAdverIntervalCs: context.cfg.advertIntervalCs })),
     armMasterDown: assign(({ context }) => ({ masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timingOf(context)) })),
-    armMasterHint: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ masterDownDeadline: context.cfg.now() + initialMasterHintMs(timingOf(context)) });
-    }),
+    armMasterHint: assign(({ context }) => ({ masterDownDeadline: context.cfg.now() + initialMasterHintMs(timingOf(context)) })),
     /**
      * keepalived's preempt_delay: the first lower-priority advert a Backup accepts
      * starts the hold-off; an advert of priority ≥ ours ends it.
@@ -249,9 +247,7 @@ export const vrrpMachine = setup({
         enqueue.raise({ type: 'PREEMPT_HOLD_EXPIRED' }, { delay: 'preemptDelay', id: PREEMPT_HOLD_ID });
       }
     }),
-    expirePreemptHold: enqueueActions(({ enqueue }) => {
-      enqueue.assign({ preemptHold: 'expired' });
-    }),
+    expirePreemptHold: assign({ preemptHold: 'expired' as const }),
     clearPreemptHold: enqueueActions(({ context, enqueue }) => {
       if (context.preemptHold === 'idle') return;
       enqueue.cancel(PREEMPT_HOLD_ID);

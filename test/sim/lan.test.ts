@@ -395,3 +395,37 @@ test('instances on other VRIDs or links do not hear each other', () => {
   assert.throws(() => l.addNode(inst('a', 1, 9)), /already exists/);
   l.dispose();
 });
+
+test('IPv6 instances: equal priorities are decided on the full 128-bit address', () => {
+  const v6 = (last: number, hi: number) => {
+    const a = new Uint8Array(16);
+    a.set([0xfd, 0x00, 0x01, 0x98, 0x00, 0x18]);
+    a[8] = hi;
+    a[15] = last;
+    return a;
+  };
+  const l = lan();
+  // 'x' has the larger last byte but the smaller byte 8: byte 8 decides.
+  l.addNode(inst('x', 100, 0, { family: 'ipv6', primaryAddress: v6(0xff, 1), virtualAddresses: ['fd00:198:18::100/64'] }));
+  l.addNode(inst('y', 100, 0, { family: 'ipv6', primaryAddress: v6(0x01, 2), virtualAddresses: ['fd00:198:18::100/64'] }));
+  l.runFor(10_000);
+  assert.deepEqual(l.masters(), ['y']);
+  l.dispose();
+});
+
+test('adverts in flight to a stopped instance are dropped', () => {
+  const l = lan({ delayMs: 5 });
+  l.addNode(inst('a', 150, 1));
+  l.addNode(inst('b', 100, 2));
+  l.runFor(5_000);
+  // Stop b within one tick after a's next advert left, while it is still in flight (5 ms).
+  const sentAt = l.runUntil(() => l.lastAdvertAt('a')! > 5_000, 2_000);
+  assert.ok(sentAt !== null && sentAt - l.lastAdvertAt('a')! < 5, 'stopped while in flight');
+  const delivered = l.stats.delivered;
+  l.stop('b');
+  l.runFor(3_000);
+  assert.equal(l.stateOf('b'), 'stopped');
+  assert.equal(l.stats.delivered, delivered, 'nothing delivered to the stopped instance');
+  assert.ok(l.stats.advertsSent > 0, 'a kept advertising');
+  l.dispose();
+});

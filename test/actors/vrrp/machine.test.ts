@@ -351,3 +351,43 @@ test('actions can be replaced with machine.provide (implementations are injected
   clock.increment(1000);
   assert.deepEqual(sent, [255, 255]);
 });
+
+test('the factory rejects inputs the configuration layer should have caught', async () => {
+  const { createVrrpInstance } = await import('../../../actors/vrrp/index.js');
+  const { SimulatedClock } = await import('xstate');
+  const { baseInput } = await import('./harness.js');
+  const clock = new SimulatedClock();
+  for (const bad of [
+    { priority: 0 },
+    { vrid: 256 },
+    { version: 2 as const, advertIntervalCs: 150 },
+    { family: 'ipv6' as const },
+    { tracks: [{ id: 'x', weight: 0 }, { id: 'x', weight: 1 }] },
+  ]) {
+    assert.throws(() => createVrrpInstance(baseInput(bad), { clock }), TypeError, JSON.stringify(bad));
+  }
+});
+
+test('with a logger, transitions and warnings are logged with instance context', async () => {
+  const { createVrrpInstance } = await import('../../../actors/vrrp/index.js');
+  const { createLogger } = await import('../../../infra/logger.js');
+  const { PassThrough } = await import('node:stream');
+  const { SimulatedClock } = await import('xstate');
+  const { baseInput } = await import('./harness.js');
+  const out = new PassThrough();
+  const lines: string[] = [];
+  out.on('data', (c: Buffer) => lines.push(...c.toString().trim().split('\n')));
+  const clock = new SimulatedClock();
+  const actor = createVrrpInstance(baseInput({ priority: 255 }), { clock, logger: createLogger({ destination: out }) });
+  actor.start();
+  actor.send({ type: 'START' });
+  actor.send({ type: 'TRACK', id: 'nope', up: false });
+  await new Promise((r) => setImmediate(r));
+  const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const transition = records.find((r) => r.msg === 'vrrp transition');
+  assert.equal(transition?.instance, 'VI_1');
+  assert.equal(transition?.vrid, 51);
+  assert.equal(transition?.to, 'master');
+  assert.equal(transition?.master, '198.18.0.1');
+  assert.equal(records.find((r) => r.code === 'unknown-track')?.level, 40);
+});
