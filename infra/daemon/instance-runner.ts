@@ -18,7 +18,7 @@ import {
 import { encodeVrrp, formatAddress, noAuthData, type VrrpAdvert } from '../../wire/codec/index.js';
 import type { Logger } from '../logger.js';
 import { Announcer, type AnnounceIo } from './announcer.js';
-import type { InstancePlan } from './plan.js';
+import { advertised, type InstancePlan } from './plan.js';
 import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from './screen.js';
 import type { VipAddressOps } from './vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from './wire-hub.js';
@@ -319,7 +319,7 @@ export class InstanceRunner {
 
   private encodeAdverts(priority: number, intervalCs: number): Buffer[] {
     const plan = this.plan;
-    const addresses = plan.vips.filter((v) => v.family === plan.family).map((v) => v.bytes);
+    const addresses = advertised(plan.vips, plan.family).map((v) => v.bytes);
     const advert: VrrpAdvert =
       plan.version === 2
         ? {

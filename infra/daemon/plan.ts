@@ -45,6 +45,8 @@ export interface PlannedVip {
   /** The interface the address goes on (`dev`, else the instance's interface). */
   dev: string;
   label?: string;
+  /** From virtual_ipaddress_excluded: managed like the others but never listed in adverts. */
+  excluded?: boolean;
 }
 
 export interface GarpPlan {
@@ -87,6 +89,15 @@ export interface PlanError {
   instance: string;
   message: string;
   hint?: string;
+}
+
+/**
+ * The VIPs an advert lists: those of the instance's family, without
+ * virtual_ipaddress_excluded (which exist so that more addresses than an
+ * advert can carry, or of the other family, still follow the instance).
+ */
+export function advertised(vips: readonly PlannedVip[], family: 4 | 6): PlannedVip[] {
+  return vips.filter((v) => v.family === family && !v.excluded);
 }
 
 export type PlanResult = { ok: true; plan: InstancePlan } | { ok: false; error: PlanError };
@@ -151,7 +162,8 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
   }
 
   const vips: PlannedVip[] = [];
-  for (const v of inst.virtualIpaddress) {
+  const configured = [...inst.virtualIpaddress.map((v) => ({ v, excluded: false })), ...inst.virtualIpaddressExcluded.map((v) => ({ v, excluded: true }))];
+  for (const { v, excluded } of configured) {
     const bytes = parseAddress(v.address);
     if (!bytes) return err(`virtual address ${v.address} is not an IP address`);
     const vFamily = bytes.length === 4 ? 4 : 6;
@@ -163,6 +175,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
       prefix: v.prefix ?? (vFamily === 4 ? 32 : 128),
       dev: v.dev ?? inst.interface,
       ...(v.label ? { label: v.label } : {}),
+      ...(excluded ? { excluded } : {}),
     });
   }
 
@@ -216,7 +229,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
       auth,
       checksumVariant: inst.v3ChecksumAsV2 ? 'without-pseudo-header' : 'with-pseudo-header',
       vips,
-      advertisedAddresses: sortedBytes(vips.filter((v) => v.family === family).map((v) => v.bytes)),
+      advertisedAddresses: sortedBytes(advertised(vips, family).map((v) => v.bytes)),
       // The model already resolved global_defs inheritance (config/model.ts).
       garp: {
         masterDelayMs: ms(inst.garpMasterDelay),

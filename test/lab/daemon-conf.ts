@@ -10,6 +10,8 @@ export interface InstanceConf {
   /** Seconds (fractions only for v3). */
   advertInt: number;
   vips: string[];
+  /** virtual_ipaddress_excluded: follow the Master, not listed in adverts. */
+  excludedVips?: string[];
   state?: 'MASTER' | 'BACKUP';
   nopreempt?: boolean;
   /** v2 PASS authentication. */
@@ -35,6 +37,7 @@ export function instanceBlock(i: InstanceConf): string {
     '  virtual_ipaddress {',
     ...i.vips.map((v) => `    ${v}`),
     '  }',
+    ...(i.excludedVips ? ['  virtual_ipaddress_excluded {', ...i.excludedVips.map((v) => `    ${v}`), '  }'] : []),
     '}',
   ].join('\n');
 }

@@ -15,6 +15,7 @@ const logger = silentLogger();
 const PREFIX = 'vfdtp';
 const SUBNET = 120;
 const VIP = `198.18.${SUBNET}.100`;
+const EXCLUDED = `198.18.${SUBNET}.101`;
 const NODES = ['a', 'b'] as const;
 // v3, 100 ms adverts: Master_Down_Interval = 3 * 100 + Skew_Time.
 const ADVERT_MS = 100;
@@ -28,6 +29,7 @@ const instance = (priority: number, extra: Partial<InstanceConf> = {}): Instance
   priority,
   advertInt: ADVERT_MS / 1000,
   vips: [`${VIP}/24`],
+  excludedVips: [`${EXCLUDED}/24`],
   ...extra,
 });
 
@@ -71,6 +73,7 @@ describe('vipflow + vipflow on a LAN', () => {
     assert.ok(await a.waitForState('master', 3000), 'a (150) becomes Master');
     assert.ok(await b.waitForState('backup', 3000), 'b (100) is Backup');
     assert.ok(await waitForHolder(lab, NODES, VIP, 'a', 2000), 'the VIP is on a only');
+    assert.deepEqual(await holders(lab, NODES, EXCLUDED), ['a'], 'the excluded VIP follows the Master too');
     // Watch for a while: one holder at every check, no further transition.
     const marks = [a.transitions.length, b.transitions.length];
     for (let i = 0; i < 10; i++) {
@@ -144,6 +147,7 @@ describe('vipflow + vipflow on a LAN', () => {
     const gaps = samples.filter((s) => s.length === 0).length;
     assert.equal(gaps, 0, `the VIP was absent from both nodes in ${gaps} of ${samples.length} samples`);
     assert.deepEqual(samples.at(-1), ['b']);
+    assert.deepEqual(await holders(lab, NODES, EXCLUDED), ['b'], 'the excluded VIP moved with it');
     assert.ok(await clientReaches('b'));
   });
 

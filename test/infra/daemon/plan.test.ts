@@ -125,6 +125,20 @@ describe('planInstance: timing, authentication, addresses', () => {
     assert.deepEqual(p.advertisedAddresses.map(formatAddress), ['198.18.0.10', '198.18.0.20', '198.18.1.30']);
   });
 
+  test('virtual_ipaddress_excluded: managed with the others, never advertised', () => {
+    const p = planOf(`  virtual_ipaddress {\n    198.18.0.10\n  }\n  virtual_ipaddress_excluded {\n    198.18.0.50/24\n    fd00:198:18::50/64\n  }`);
+    assert.deepEqual(
+      p.vips.map((v) => [v.address, v.prefix, v.excluded ?? false]),
+      [
+        ['198.18.0.10', 32, false],
+        ['198.18.0.50', 24, true],
+        ['fd00:198:18::50', 64, true],
+      ],
+    );
+    assert.deepEqual(p.advertisedAddresses.map(formatAddress), ['198.18.0.10']);
+    assert.deepEqual(p.machine.virtualAddresses, ['198.18.0.10', '198.18.0.50', 'fd00:198:18::50']);
+  });
+
   test('checksum variant follows v3_checksum_as_v2', () => {
     assert.equal(planOf(VIPS4).checksumVariant, 'with-pseudo-header');
     const inst = instanceFrom(VIPS4);
