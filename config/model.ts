@@ -435,7 +435,8 @@ type ResolvedInstance = Omit<ParsedInstance, InheritedKeys> & Required<Pick<Pars
 
 /**
  * Applies keepalived's startup corrections (vrrp.c, vrrp_complete_instance):
- * in strict mode the initial state must match being the address owner,
+ * AH authentication is dropped on IPv6 and forbids starting as MASTER unless
+ * address owner; in strict mode the initial state must match being the address owner,
  * authentication, preempt_delay, a non-default down_timer_adverts, lower
  * priority GARP repeats and a fixed VMAC address are dropped; version 3
  * ignores authentication. vipflow must behave as keepalived does on the wire,
@@ -452,6 +453,15 @@ function applyCorrections(i: ParsedInstance, strict: boolean): void {
   if (i.authentication && i.version === 3) {
     note('authentication', 'VRRP version 3 has no authentication (RFC 5798): keepalived ignores it');
     delete i.authentication;
+  }
+  if (i.authentication?.type === 'AH' && i.family === 6) {
+    note('authentication', 'AH authentication cannot be used with IPv6: keepalived ignores it');
+    delete i.authentication;
+  }
+  if (i.authentication?.type === 'AH' && i.state === 'MASTER' && i.priority !== 255) {
+    // An AH master needs a received advert's sequence number before taking over.
+    note('state', 'initial state MASTER is incompatible with AH authentication unless address owner: keepalived starts as BACKUP');
+    i.state = 'BACKUP';
   }
   if (!strict) return;
   const owner = i.priority === 255;

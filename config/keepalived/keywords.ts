@@ -180,6 +180,22 @@ function notify(sub: string): Spec {
 
 // ---- global_defs ----------------------------------------------------------
 
+/**
+ * vrrp_garp_interval / vrrp_gna_interval: keepalived's minimum is 1 us and it
+ * rejects 0, keeping its default of no delay, which 0 also means here.
+ * Debian's default keepalived.conf writes 0, so this is a warning.
+ */
+function microsecondInterval(key: string): Spec {
+  return {
+    apply: (m, n, t) => {
+      const v = m.seconds(m.arg(n), n.keyword.text);
+      if (v === 0) m.sink.warning(n.args[0]!, `'${n.keyword.text}' 0 is below keepalived's minimum of 0.000001 s; keepalived ignores it and keeps no delay`, { text: n.keyword.text });
+      if (v !== undefined) m.set(t, key, v, n.args[0]!, n.keyword.text);
+      m.noExtra(n, 1);
+    },
+  };
+}
+
 export const GLOBAL_DEFS: Table = {
   router_id: str('routerId'),
   vrrp_version: {
@@ -237,8 +253,8 @@ export const GLOBAL_DEFS: Table = {
   vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat'),
   vrrp_garp_lower_prio_delay: secs('vrrpGarpLowerPrioDelay'),
   vrrp_garp_lower_prio_repeat: int('vrrpGarpLowerPrioRepeat'),
-  vrrp_garp_interval: secs('vrrpGarpInterval'),
-  vrrp_gna_interval: secs('vrrpGnaInterval'),
+  vrrp_garp_interval: microsecondInterval('vrrpGarpInterval'),
+  vrrp_gna_interval: microsecondInterval('vrrpGnaInterval'),
   vrrp_min_garp: bool('vrrpMinGarp'),
   vrrp_lower_prio_no_advert: bool('vrrpLowerPrioNoAdvert'),
   vrrp_higher_prio_send_advert: bool('vrrpHigherPrioSendAdvert'),

@@ -39,17 +39,26 @@ for (const name of samples) {
   });
 }
 
-test("Debian's default config gets keepalived's strict-mode corrections, as warnings", () => {
+test("Debian's default config gets keepalived's corrections (zero GARP intervals, strict mode), as warnings", () => {
   const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.etc-default'));
   assert.deepEqual(
     r.diagnostics.map((d) => [d.severity, d.line, d.text]),
     [
+      ['warning', 15, 'vrrp_garp_interval'],
+      ['warning', 16, 'vrrp_gna_interval'],
       ['warning', 20, 'state'],
       ['warning', 25, 'authentication'],
     ],
   );
   const vi = r.model!.vrrpInstances[0]!;
   assert.deepEqual([vi.state, vi.authentication, vi.accept, vi.garpLowerPrioRepeat, vi.lowerPrioNoAdvert], ['BACKUP', undefined, false, 0, true]);
+});
+
+test('SSL_GET sample: keepalived does not start an AH instance as MASTER unless it owns the address', () => {
+  const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.SSL_GET'));
+  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.line, d.text]), [['warning', 14, 'state']]);
+  assert.equal(r.model!.vrrpInstances[0]!.state, 'BACKUP');
+  assert.equal(r.model!.vrrpInstances[0]!.authentication?.type, 'AH');
 });
 
 test('the conditional sample without a config id misses its script (as keepalived would)', () => {
