@@ -2,6 +2,7 @@
  * Facts about the host the daemon runs on: its interfaces and addresses,
  * link state, and whether the process holds the capabilities it needs.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { HostInterface, HostInterfaces } from './plan.js';
@@ -27,6 +28,39 @@ export function readHostInterfaces(): HostInterfaces {
     for (const name of readdirSafe('/sys/class/net')) if (!out.has(name)) out.set(name, { name, up: linkUp(name) ?? false, addresses: [] });
   } catch {
     /* no sysfs: keep what os reported */
+  }
+  // libuv (os.networkInterfaces) skips interfaces that are not up and
+  // running, so a link without carrier at start looked unnumbered and its
+  // instances could not be planned; keepalived starts them in FAULT instead.
+  // Ask the kernel through iproute2 for those (start and reload only).
+  const unnumbered = [...out.values()].filter((i) => i.addresses.length === 0);
+  if (unnumbered.length > 0) {
+    const fromIp = addressesFromIp();
+    for (const iface of unnumbered) {
+      const found = fromIp.get(iface.name);
+      if (found) out.set(iface.name, { ...iface, addresses: found });
+    }
+  }
+  return out;
+}
+
+/** Every interface's addresses from `ip -j addr show`; empty when iproute2 is missing or fails. */
+function addressesFromIp(): Map<string, HostInterface['addresses']> {
+  const out = new Map<string, HostInterface['addresses']>();
+  try {
+    const text = execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const parsed = JSON.parse(text || '[]') as { ifname?: string; addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[];
+    for (const link of parsed) {
+      if (!link.ifname) continue;
+      out.set(
+        link.ifname,
+        (link.addr_info ?? [])
+          .filter((a) => (a.family === 'inet' || a.family === 'inet6') && typeof a.local === 'string')
+          .map((a) => ({ address: a.local!, family: a.family === 'inet6' ? (6 as const) : (4 as const), prefix: a.prefixlen ?? (a.family === 'inet6' ? 128 : 32) })),
+      );
+    }
+  } catch {
+    // keep what os reported
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../infra/daemon/daemon.js';
 import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
 import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
@@ -163,6 +163,29 @@ describe('vipflow run: status, dump, reload, exit', () => {
     const d = await startVipflow(lab, 'v', 'v-broken', 'vrrp_instance VI_x {\n  interface eth0\n  virtual_router_id 999\n}\n', { waitReady: false });
     assert.equal(await d.exited, 1);
     assert.match(d.stderr(), /vipflow-v-broken\.conf:3:\d+: error: /);
+  });
+
+  test('an interface missing on the host: exit 1 naming it', async () => {
+    const d = await startVipflow(lab, 'v', 'v-noif', confFile('v', [{ ...inst(150), interface: 'eth7' }]), { waitReady: false });
+    assert.equal(await d.exited, 1);
+    assert.match(d.stderr(), /interface eth7 does not exist/);
+  });
+
+  test('link down at start: FAULT without the VIP; link up: it becomes Master', async () => {
+    assert.equal((await lab.exec('v', 'ip', ['link', 'set', 'eth0', 'down'])).code, 0);
+    try {
+      const d = await startVipflow(lab, 'v', 'v-down', confFile('v', [inst(150)]));
+      assert.ok(await d.waitForState('fault', 2000), 'FAULT while the link is down');
+      await sleep(400);
+      assert.ok(d.transitions.every((t) => t.to !== 'master'), 'not Master while down');
+      assert.equal((await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(VIP), false);
+      assert.equal((await lab.exec('v', 'ip', ['link', 'set', 'eth0', 'up'])).code, 0);
+      assert.ok(await d.waitForState('master', 3000), 'Master once the link is up');
+      assert.ok(await pollUntil(async () => ((await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(VIP) ? true : undefined), 2000));
+      await d.stop();
+    } finally {
+      await lab.exec('v', 'ip', ['link', 'set', 'eth0', 'up']);
+    }
   });
 
   test('without CAP_NET_RAW (an unprivileged user): exit 1 with a message naming it', async () => {
