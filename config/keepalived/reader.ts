@@ -331,8 +331,7 @@ export class KeepalivedReader {
     let value = l.text.slice(m[0].length).replace(/^[ \t]+/, '');
     const def: Definition = { lines: [], multiline: false };
     this.defs.set(m[1]!, def);
-    // decomment() removed the final '\' of a continued line and told us through `cont`;
-    // it is not visible here, so the physical text decides.
+    // The final '\' is gone from the text (decomment() took it); processPhysical() kept the fact in lastCont.
     if (this.lastCont) {
       this.lastCont = false;
       value = value.replace(/[ \t]+$/, '');
