@@ -20,6 +20,7 @@ const logger = silentLogger();
 const PREFIX = 'vfdtc';
 const SUBNET = 124;
 const VIP = `198.18.${SUBNET}.100`;
+const VIP2 = `198.18.${SUBNET}.101`;
 
 const inst = (priority: number): InstanceConf => ({ name: 'VI_ctl', vrid: 60, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] });
 
@@ -135,6 +136,35 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.ok(await hearsPriority(120), 'still advertising priority 120');
   });
 
+  test('SIGHUP adding then removing an instance: the other one runs on untouched', async () => {
+    const two: InstanceConf = { name: 'VI_two', vrid: 61, version: 3, priority: 150, advertInt: 0.1, vips: [`${VIP2}/24`] };
+    daemon.writeConfig(confFile('v', [inst(120), two]));
+    daemon.signal('SIGHUP');
+    assert.ok(await daemon.waitForLog((l) => l.msg === 'configuration reloaded' && l.added === 1, 3000));
+    const twoMaster = () => (daemon.transitions.some((x) => x.instance === 'VI_two' && x.to === 'master') ? true : undefined);
+    assert.ok(await pollUntil(twoMaster, 2000), 'VI_two Master');
+    let s = await daemon.status();
+    assert.deepEqual(s.instances.map((i) => [i.name, i.state]).sort(), [['VI_ctl', 'master'], ['VI_two', 'master']]);
+    assert.equal(s.wire.sockets, 1, 'both instances share one socket');
+    const addrs = (await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout;
+    assert.ok(addrs.includes(VIP) && addrs.includes(VIP2));
+
+    daemon.writeConfig(confFile('v', [{ ...two }]));
+    daemon.signal('SIGHUP');
+    assert.ok(await daemon.waitForLog((l) => l.msg === 'instance removed by reload' && l.instance === 'VI_ctl', 3000));
+    assert.ok(await daemon.waitForLog((l) => l.msg === 'configuration reloaded' && l.kept === 1, 3000));
+    s = await daemon.status();
+    assert.deepEqual(s.instances.map((i) => [i.name, i.state]), [['VI_two', 'master']]);
+    assert.equal(s.wire.sockets, 1);
+    const after = (await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout;
+    assert.equal(after.includes(`"${VIP}"`), false, 'the removed instance released its VIP');
+    assert.ok(after.includes(VIP2), 'the kept instance keeps its VIP');
+    assert.equal(daemon.transitions.filter((x) => x.instance === 'VI_two' && x.from === 'master').length, 0, 'VI_two never left Master');
+    // Adverts keep flowing for VI_two on the shared socket.
+    const since = heard.packets.length;
+    assert.ok(await pollUntil(() => (heard.packets.slice(since).some((p) => p.payload[1] === 61) ? true : undefined), 2000), 'VI_two still advertises');
+  });
+
   test('SIGTERM: exit 0, the VIP, the pid file and the control socket are gone', async () => {
     daemon.signal('SIGTERM');
     assert.equal(await daemon.exited, 0);
@@ -142,6 +172,7 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.equal(existsSync(join(daemon.stateDir, 'control.sock')), false);
     const r = await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']);
     assert.equal(r.stdout.includes(VIP), false);
+    assert.equal(r.stdout.includes(VIP2), false);
     // With nobody else on the LAN the handover waited its bound, then released the VIP.
     assert.ok(daemon.lines.some((l) => l.msg === 'no new master within Master_Down_Interval: releasing VIPs'));
   });
