@@ -84,17 +84,31 @@ function checkAdvertInt(f: Findings, inst: VrrpInstance, k: number): void {
   }
 }
 
-function checkReferences(f: Findings, model: VipflowConfig, owner: { trackScripts: { name: string }[]; trackFiles: { name: string }[]; trackProcesses: { name: string }[] }, path: string): void {
-  const kinds = [
-    ['trackScripts', 'track_script', 'vrrp_script', model.vrrpScripts.map((s) => s.name)],
-    ['trackFiles', 'track_file', 'track_file', model.trackFiles.map((s) => s.name)],
-    ['trackProcesses', 'track_process', 'vrrp_track_process', model.trackProcesses.map((s) => s.name)],
-  ] as const;
-  for (const [key, kw, def, names] of kinds) {
-    const defined = new Set(names);
-    owner[key].forEach((ref, i) => {
-      if (!defined.has(ref.name)) {
-        f.add('error', `${path}.${key}.${i}`, `${kw} '${ref.name}' is not defined by any ${def} block`, { text: ref.name, ...didYouMean(ref.name, names) });
+type TrackOwner = { trackScripts: { name: string }[]; trackFiles: { name: string }[]; trackProcesses: { name: string }[] };
+
+interface TrackKind {
+  key: keyof TrackOwner;
+  keyword: string;
+  definedBy: string;
+  names: string[];
+  defined: ReadonlySet<string>;
+}
+
+/** The three kinds of tracked objects an instance or sync group may reference, built once per model. */
+function trackKinds(model: VipflowConfig): TrackKind[] {
+  const kind = (key: keyof TrackOwner, keyword: string, definedBy: string, names: string[]): TrackKind => ({ key, keyword, definedBy, names, defined: new Set(names) });
+  return [
+    kind('trackScripts', 'track_script', 'vrrp_script', model.vrrpScripts.map((s) => s.name)),
+    kind('trackFiles', 'track_file', 'track_file', model.trackFiles.map((s) => s.name)),
+    kind('trackProcesses', 'track_process', 'vrrp_track_process', model.trackProcesses.map((s) => s.name)),
+  ];
+}
+
+function checkReferences(f: Findings, kinds: readonly TrackKind[], owner: TrackOwner, path: string): void {
+  for (const k of kinds) {
+    owner[k.key].forEach((ref, i) => {
+      if (!k.defined.has(ref.name)) {
+        f.add('error', `${path}.${k.key}.${i}`, `${k.keyword} '${ref.name}' is not defined by any ${k.definedBy} block`, { text: ref.name, ...didYouMean(ref.name, k.names) });
       }
     });
   }
@@ -105,6 +119,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
   const f = new Findings(opts);
   const ifAddrs = opts.interfaceAddresses;
   const vridOwners = new Map<string, number>();
+  const kinds = trackKinds(model);
 
   model.vrrpInstances.forEach((inst, k) => {
     const p = instPath(k);
@@ -150,7 +165,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
         f.add('error', `${p}.unicastPeers.${i}`, `unicast_peer ${peer.address}: min_ttl ${peer.minTtl} is above max_ttl ${peer.maxTtl}`);
       }
     });
-    checkReferences(f, model, inst, p);
+    checkReferences(f, kinds, inst, p);
 
     const known = inst.interface !== undefined ? ifAddrs?.[inst.interface] : undefined;
     if (known) {
@@ -181,7 +196,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
         f.add('error', `${p}.group.${i}`, `vrrp_instance ${member} is already in vrrp_sync_group ${inGroup.get(member)}`, { text: member });
       } else inGroup.set(member, g.name);
     });
-    checkReferences(f, model, g, p);
+    checkReferences(f, kinds, g, p);
   });
 
   const dupNames = (list: { name: string }[], path: string, what: string): void => {
