@@ -197,11 +197,6 @@ export class InstanceRunner {
   }
 
   private receive(p: HubPacket): void {
-    if (this.handover) {
-      // Stopping: the machine is gone; we only wait for the next master.
-      if (p.advert.priority > 0 && p.ifindex === this.channel?.ifindex) this.handover.resolve();
-      return;
-    }
     const screened = screenAdvert(this.plan, p.advert, {
       ttl: p.ttl,
       ifindex: p.ifindex,
@@ -211,6 +206,13 @@ export class InstanceRunner {
     });
     if (!screened.ok) {
       this.drop(screened.reason, screened.detail, p.sourceText);
+      return;
+    }
+    if (this.handover) {
+      // Stopping: the machine is gone; we only wait for the next master. Only
+      // a screened advert counts: a stray one (another cluster's, a wrong
+      // password) would release the VIPs before anyone took them over.
+      if (p.advert.priority > 0) this.handover.resolve();
       return;
     }
     if (this.plan.family === 4 && this.plan.version === 3 && this.peerChecksumVariant !== p.checksumVariant) {

@@ -174,4 +174,22 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
     assert.match(r.stdout, /VI_m .*MASTER .*drops .*bad-ttl=[1-9]/);
     assert.match(r.stdout, /VI_u .*MASTER .*drops .*unknown-peer=[1-9]/);
   });
+
+  test('stopping: a bad advert is not taken for the new Master (the VIPs stay until the bound)', async () => {
+    // Last test: it stops the daemon. x keeps sending adverts with a wrong
+    // address list for VI_m's VRID; only a valid advert may end the
+    // make-before-break wait, and none comes.
+    const sock = open();
+    const bogus = encodeVrrp(advert({ addresses: [a(MVIPS[0]!)], priority: 50 }), { source: a(x), destination: GROUP });
+    const timer = setInterval(() => sock.send(bogus), 20);
+    try {
+      await sleep(100);
+      daemon.signal('SIGTERM');
+      assert.equal(await daemon.exited, 0);
+    } finally {
+      clearInterval(timer);
+    }
+    const released = daemon.lines.filter((l) => l.instance === 'VI_m' && /releasing VIPs/.test(l.msg)).map((l) => l.msg);
+    assert.deepEqual(released, ['no new master within Master_Down_Interval: releasing VIPs']);
+  });
 });
