@@ -16,15 +16,18 @@ import { nativeAddonPath } from '../../wire/socket/native.js';
 const logger = silentLogger();
 const PREFIX = 'vfsklc';
 const openFds = () => readdirSync('/proc/self/fd').length;
-/** Descriptors that are sockets: a worker's own loop descriptors (epoll, eventfd) are not. */
-const openSockets = () =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false;
-    }
-  }).length;
+/** Inodes of the sockets this process holds (a worker's own loop descriptors, epoll and eventfd, are not sockets). */
+const socketInodes = (): Set<string> =>
+  new Set(
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        const link = readlinkSync(`/proc/self/fd/${fd}`);
+        return link.startsWith('socket:') ? [link] : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe('raw VRRP socket life cycle', () => {
@@ -83,20 +86,24 @@ describe('raw VRRP socket life cycle', () => {
       for (let i = 0; i < 10; i++) {
         wire.rawOpen({ family: i % 2 ? 6 : 4, ifname: 'eth0', netns: workerData.ns, multicast: true, hops: 255, rcvbuf: 0, kernelChecksum: false }, () => {});
       }
-      parentPort.postMessage('open');
-      setTimeout(() => process.exit(0), 50);`;
+      parentPort.once('message', () => process.exit(0));
+      setTimeout(() => process.exit(0), 5000);
+      parentPort.postMessage('open');`;
     const worker = new Worker(code, { eval: true, workerData: { addon: nativeAddonPath, ns: lab.node('n1').ns } });
-    const before = openSockets();
+    const before = socketInodes();
     const message = await new Promise((r) => worker.once('message', r));
     assert.equal(message, 'open');
-    assert.ok(openSockets() >= before + 10, 'the worker holds its sockets');
+    const opened = [...socketInodes()].filter((s) => !before.has(s));
+    assert.ok(opened.length >= 10, 'the worker holds its sockets');
+    worker.postMessage('exit');
     const exit = await Promise.race([
       new Promise((r) => worker.once('exit', r)),
       new Promise((r) => setTimeout(() => r('timeout'), 5000)),
     ]);
     assert.equal(exit, 0);
     await turn();
-    assert.ok(openSockets() <= before, 'the worker closed its sockets on exit');
+    const still = socketInodes();
+    assert.deepEqual(opened.filter((s) => still.has(s)), [], 'the worker closed its sockets on exit');
   });
 
   test('an exception thrown by a packet handler is not swallowed', async () => {

@@ -43,6 +43,7 @@ typedef struct vf_raw {
   bool closing;     /* uv_close requested */
   bool uv_closed;   /* uv close callback ran: fd closed, refs dropped */
   bool js_alive;    /* the JS handle has not been collected */
+  bool js_released; /* N-API references dropped (release_js ran) */
   uint8_t* rx_buffer; /* the environment's, see vf_raw_init */
   addr_cache src_cache;
   addr_cache dst_cache;
@@ -70,17 +71,28 @@ static void cache_clear(napi_env env, addr_cache* c) {
 
 static void on_env_teardown(void* arg);
 
-static void on_uv_closed(uv_handle_t* h) {
-  vf_raw* s = (vf_raw*)h->data;
-  napi_remove_env_cleanup_hook(s->env, on_env_teardown, s);
-  close(s->fd);
-  s->fd = -1;
+/* Drops everything that belongs to the N-API environment. Runs once, while
+ * the environment is still valid: from the close callback normally, or from
+ * the environment's cleanup hook when it ends first (a close callback can
+ * then run after the environment is gone and must not touch it). */
+static void release_js(vf_raw* s, bool teardown) {
+  if (s->js_released) return;
+  s->js_released = true;
+  if (!teardown) napi_remove_env_cleanup_hook(s->env, on_env_teardown, s);
   cache_clear(s->env, &s->src_cache);
   cache_clear(s->env, &s->dst_cache);
   if (s->callback != NULL) napi_delete_reference(s->env, s->callback);
   s->callback = NULL;
-  if (s->async_ctx != NULL) napi_async_destroy(s->env, s->async_ctx);
+  /* At teardown async hooks can no longer run: skip the destroy event. */
+  if (s->async_ctx != NULL && !teardown) napi_async_destroy(s->env, s->async_ctx);
   s->async_ctx = NULL;
+}
+
+static void on_uv_closed(uv_handle_t* h) {
+  vf_raw* s = (vf_raw*)h->data;
+  release_js(s, false);
+  close(s->fd);
+  s->fd = -1;
   s->uv_closed = true;
   if (!s->js_alive) free(s);
 }
@@ -92,9 +104,14 @@ static void start_close(vf_raw* s) {
   uv_close((uv_handle_t*)&s->poll, on_uv_closed);
 }
 
-/* A worker thread ending with sockets still open: libuv refuses to close a
- * loop with live handles, so close them here. */
-static void on_env_teardown(void* arg) { start_close((vf_raw*)arg); }
+/* The environment ends (a worker exits, or the process) with this socket
+ * open or its close still pending: libuv will not close a loop with live
+ * handles, and the references must go while the environment exists. */
+static void on_env_teardown(void* arg) {
+  vf_raw* s = (vf_raw*)arg;
+  release_js(s, true);
+  start_close(s);
+}
 
 static void on_handle_finalized(napi_env env, void* data, void* hint) {
   vf_raw* s = (vf_raw*)data;
