@@ -7,7 +7,8 @@
  */
 import { resolve } from 'node:path';
 import { createLogger } from '../infra/logger.js';
-import { Daemon, formatDiagnostic } from '../infra/daemon/daemon.js';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { Daemon } from '../infra/daemon/daemon.js';
 import { missingCapabilities } from '../infra/daemon/host.js';
 import { parseCommandArgs } from './args.js';
 

@@ -51,10 +51,6 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'error');
 }
 
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`;
-}
-
 export class Daemon {
   private readonly runners = new Map<string, { config: VrrpInstance; runner: InstanceRunner }>();
   private readonly hub: WireHub;
