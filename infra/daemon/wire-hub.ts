@@ -42,6 +42,7 @@ export interface HubStats {
 
 interface Shared {
   socket: VrrpSocket;
+  mode: 'multicast' | 'unicast';
   handlers: Map<number, (p: HubPacket) => void>;
 }
 
@@ -71,7 +72,7 @@ export class WireHub {
         logger: this.log,
       });
       if (!opened.ok) return { ok: false, code: opened.code, message: opened.message };
-      const created: Shared = { socket: opened.value, handlers: new Map() };
+      const created: Shared = { socket: opened.value, mode: key.mode, handlers: new Map() };
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
       this.stats.sockets++;
@@ -121,8 +122,14 @@ export class WireHub {
       this.log.debug({ socket: id, from: p.source, kind: decoded.error.kind, detail: decoded.error.detail }, 'dropped malformed VRRP packet');
       return;
     }
+    // IPv4 224.0.0.0/4, IPv6 ff00::/8.
+    const multicastDestination = destination.length === 4 ? (destination[0]! & 0xf0) === 0xe0 : destination[0] === 0xff;
     const handler = entry.handlers.get(decoded.packet.vrid);
     if (!handler) {
+      // A raw socket also gets the unicast VRRP sent to any of our addresses:
+      // on a multicast socket those belong to the unicast sockets, not to a
+      // VRID we do not run.
+      if (entry.mode === 'multicast' && !multicastDestination) return;
       this.stats.unknownVrid++;
       const seen = `${id}|${decoded.packet.vrid}|${p.source}`;
       if (!this.reportedVrids.has(seen) && this.reportedVrids.size < 1024) {
@@ -136,8 +143,7 @@ export class WireHub {
       checksumVariant: decoded.checksumVariant,
       source,
       sourceText: p.source,
-      // IPv4 224.0.0.0/4, IPv6 ff00::/8.
-      multicastDestination: destination.length === 4 ? (destination[0]! & 0xf0) === 0xe0 : destination[0] === 0xff,
+      multicastDestination,
       ttl: p.ttl,
       ifindex: p.ifindex,
       receivedAt: p.receivedAt,

@@ -139,6 +139,7 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
   test("the same advert from the configured peer does reach the machine (the checks above are not vacuous)", async () => {
     const sock = open({ mode: 'unicast', sourceAddress: x });
     const mark = daemon.transitions.length;
+    const unknownBefore = (await daemon.status()).wire.unknownVrid;
     const payload = encodeVrrp(advert({ vrid: 41, addresses: [a(UVIP)] }), { source: a(x), destination: a(v) });
     assert.ok(sock.send(payload, v).ok);
     const t = await daemon.waitForState('backup', 2000, mark);
@@ -149,6 +150,8 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
     assert.equal(instance(s, 'VI_u').counters.advertsReceived, 1);
     assert.equal(instance(s, 'VI_m').state, 'master');
     assert.equal(instance(s, 'VI_m').counters.advertsReceived ?? 0, 0);
+    // The multicast socket also sees this unicast packet; it is VI_u's, not a VRID we do not run.
+    assert.equal(s.wire.unknownVrid, unknownBefore, 'not counted as an unknown VRID');
   });
 
   test('a unicast advert for the multicast instance: drops.wrong-destination, as keepalived refuses it', async () => {
