@@ -55,8 +55,8 @@ export interface VipflowDaemon {
   exited: Promise<number | string>;
   /** The first log line (already seen or future) matching, or undefined after timeoutMs. */
   waitForLog(match: (l: LogLine) => boolean, timeoutMs: number): Promise<LogLine | undefined>;
-  /** Waits for a transition into `to` logged after `after` (a transitions.length mark). */
-  waitForState(to: string, timeoutMs: number, after?: number): Promise<SeenTransition | undefined>;
+  /** Waits for a transition into `to` (of `instance`, else of any) logged after `after` (a transitions.length mark). */
+  waitForState(to: string, timeoutMs: number, after?: number, instance?: string): Promise<SeenTransition | undefined>;
   /** `vipflow status --json` run in the node against this daemon. */
   status(): Promise<DaemonStatus>;
   /** Any vipflow subcommand run in the node. */
@@ -156,7 +156,8 @@ export async function startVipflow(lab: Lab, node: string, name: string, config:
     stderr: () => err,
     exited,
     waitForLog: (match, timeoutMs) => waitFor(() => lines.find(match), timeoutMs),
-    waitForState: (to, timeoutMs, after = 0) => waitFor(() => transitions.slice(after).find((t) => t.to === to), timeoutMs),
+    waitForState: (to, timeoutMs, after = 0, instance) =>
+      waitFor(() => transitions.slice(after).find((t) => t.to === to && (instance === undefined || t.instance === instance)), timeoutMs),
     async status() {
       const r = await cli(['status', '--state-dir', stateDir, '--json']);
       if (r.code !== 0) throw new Error(`vipflow status failed (${r.code}): ${r.stderr}`);
