@@ -13,7 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { pollUntil, startKeepalived, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
+import { after, before } from 'node:test';
+import { silentLogger } from '../../infra/logger.js';
+import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
 import { holders, startVipflow, waitForHolder, type VipflowDaemon } from './vipflow-daemon.js';
 
@@ -187,4 +189,25 @@ export async function runInterop(ctx: InteropContext, c: InteropCase): Promise<v
 
 export function ctxTimings(ctx: InteropContext): string {
   return ctx.timings.map((t) => `# ${t}`).join('\n');
+}
+
+/**
+ * Registers the suite's lab (nodes v and k) in before/after hooks and returns
+ * the context the cases share; after() prints the measured handover times and
+ * ends every daemon and the lab.
+ */
+export function interopSuite(prefix: string, subnet: number, ipv6: boolean): InteropContext {
+  const logger = silentLogger();
+  const ctx = { vipflows: [], keepaliveds: [], seq: { n: 0 }, timings: [] } as unknown as InteropContext;
+  before(async () => {
+    await sweepStaleLabs(prefix, logger);
+    ctx.lab = await createLab({ prefix, nodes: ['v', 'k'], subnet, ipv6, logger });
+  });
+  after(async () => {
+    console.log(ctxTimings(ctx));
+    for (const d of ctx.vipflows) await d.kill();
+    for (const k of ctx.keepaliveds) await k.stop();
+    await ctx.lab?.destroy();
+  });
+  return ctx;
 }

@@ -3,30 +3,16 @@
 // authentication: the same password interoperates each way round (steps in
 // daemon-interop.ts); different passwords are rejected by both sides.
 // Starts: a namespace lab, vipflow daemons, keepalived.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, sweepStaleLabs } from '../../infra/lab/index.js';
 import { confFile } from './daemon-conf.js';
-import { ctxTimings, entered, masterDownMs, NODES, runInterop, startK, startV, vipOf, waitEntered, type InteropCase, type InteropContext } from './daemon-interop.js';
+import { entered, masterDownMs, NODES, runInterop, startK, startV, vipOf, waitEntered, interopSuite, type InteropCase } from './daemon-interop.js';
 import { holders } from './vipflow-daemon.js';
 
-const logger = silentLogger();
 const PREFIX = 'vfdtk2';
 
 describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
-  const ctx = { vipflows: [], keepaliveds: [], seq: { n: 0 }, timings: [] } as unknown as InteropContext;
-
-  before(async () => {
-    await sweepStaleLabs(PREFIX, logger);
-    ctx.lab = await createLab({ prefix: PREFIX, nodes: ['v', 'k'], subnet: 122, ipv6: false, logger });
-  });
-  after(async () => {
-    console.log(ctxTimings(ctx));
-    for (const d of ctx.vipflows) await d.kill();
-    for (const k of ctx.keepaliveds) await k.stop();
-    await ctx.lab?.destroy();
-  });
+  const ctx = interopSuite(PREFIX, 122, false);
 
   test('same password: election, failover both ways, preemption both ways', async () => {
     await runInterop(ctx, { label: 'v2 IPv4 PASS', version: 2, family: 4, advertInt: 1, password: 'vf-pass1', vrid: 21 });

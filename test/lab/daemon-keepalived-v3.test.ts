@@ -2,29 +2,16 @@
 // (node k), VRRPv3 with 100 ms adverts: IPv4 multicast, IPv6 multicast and
 // IPv4 unicast, each way round (see daemon-interop.ts for the steps).
 // Starts: a namespace lab, vipflow daemons, keepalived.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { addDropRule, clearDropRules, createLab, sleep, sweepStaleLabs } from '../../infra/lab/index.js';
-import { ctxTimings, entered, NODES, runInterop, startK, startV, vipOf, waitEntered, type InteropCase, type InteropContext } from './daemon-interop.js';
+import { addDropRule, clearDropRules, sleep } from '../../infra/lab/index.js';
+import { entered, NODES, runInterop, startK, startV, vipOf, waitEntered, interopSuite, type InteropCase } from './daemon-interop.js';
 import { holders, waitForHolder } from './vipflow-daemon.js';
 
-const logger = silentLogger();
 const PREFIX = 'vfdtk3';
 
 describe('vipflow and keepalived, VRRPv3', () => {
-  const ctx = { vipflows: [], keepaliveds: [], seq: { n: 0 }, timings: [] } as unknown as InteropContext;
-
-  before(async () => {
-    await sweepStaleLabs(PREFIX, logger);
-    ctx.lab = await createLab({ prefix: PREFIX, nodes: ['v', 'k'], subnet: 121, logger });
-  });
-  after(async () => {
-    console.log(ctxTimings(ctx));
-    for (const d of ctx.vipflows) await d.kill();
-    for (const k of ctx.keepaliveds) await k.stop();
-    await ctx.lab?.destroy();
-  });
+  const ctx = interopSuite(PREFIX, 121, true);
 
   test('IPv4 multicast: election, failover both ways, preemption both ways', async () => {
     await runInterop(ctx, { label: 'v3 IPv4', version: 3, family: 4, advertInt: 0.1, vrid: 31 });
