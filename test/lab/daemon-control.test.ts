@@ -91,6 +91,13 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.match(r.stderr, /no daemon answers on .*nothing-here\/control\.sock/);
   });
 
+  test('a second daemon on the same state dir is refused', async () => {
+    const r = await daemon.cli(['run', '--config', daemon.configPath, '--state-dir', daemon.stateDir]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`another vipflow \\(pid ${daemon.pid}\\) runs with state dir`));
+    assert.equal((await daemon.status()).instances[0]!.state, 'master', 'the first one is unaffected');
+  });
+
   test('SIGUSR1 writes vipflow.dump.json in the state dir', async () => {
     const path = join(daemon.stateDir, 'vipflow.dump.json');
     assert.equal(existsSync(path), false);
