@@ -77,7 +77,10 @@ export class Daemon {
     this.hub = new WireHub(log.child({ component: 'wire' }));
     this.vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     this.clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
-    this.loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    // The histogram samples with a timer of this period: at 5 ms it alone cost an
+    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
+    // stall that matters, and watchedClock reports each late VRRP timer anyway.
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
     const macs = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
     this.announceIo = {
