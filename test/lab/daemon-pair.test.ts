@@ -191,6 +191,19 @@ describe('vipflow + vipflow on a LAN', () => {
     assert.ok(await clientReaches('a'));
   });
 
+  test("the Backup's link flaps: FAULT, then Backup again, and it stays Backup (it still hears the Master)", async () => {
+    const b = daemons.get('b')!;
+    const mark = b.transitions.length;
+    assert.equal((await lab.exec('b', 'ip', ['link', 'set', 'eth0', 'down'])).code, 0);
+    assert.ok(await both(b, 'fault', 2000, mark), 'b goes FAULT');
+    assert.equal((await lab.exec('b', 'ip', ['link', 'set', 'eth0', 'up'])).code, 0);
+    assert.ok(await both(b, 'backup', 2000, mark), 'b is Backup again');
+    // Ten of a's intervals: deaf to a, b would take over after ~0.36 s.
+    await sleep(1000);
+    assert.ok(noTransitionTo(b, 'master', mark), `b stayed Backup: ${JSON.stringify(b.transitions.slice(mark))}`);
+    assert.ok(await holdsBoth('a'));
+  });
+
   test('nopreempt: the higher priority comes back and stays Backup', async () => {
     const a = daemons.get('a')!;
     const b = daemons.get('b')!;
