@@ -68,6 +68,7 @@ export class Daemon {
   private control: ControlServer | null = null;
   private stopping: Promise<void> | null = null;
   private reloading = false;
+  private reloadPending = false;
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -184,7 +185,14 @@ export class Daemon {
    * instances stop, added ones start.
    */
   async reload(): Promise<{ ok: boolean; message: string }> {
-    if (this.reloading || this.stopping) return { ok: false, message: 'busy' };
+    if (this.stopping) return { ok: false, message: 'stopping' };
+    if (this.reloading) {
+      // A reload can wait for a Master's handover; the file may have been
+      // edited again meanwhile, so read it once more when this one ends.
+      this.reloadPending = true;
+      this.options.log.info('reload already running: the file will be read again when it ends');
+      return { ok: false, message: 'queued' };
+    }
     this.reloading = true;
     const log = this.options.log;
     try {
@@ -239,6 +247,10 @@ export class Daemon {
       return { ok: true, message: 'reloaded' };
     } finally {
       this.reloading = false;
+      if (this.reloadPending && !this.stopping) {
+        this.reloadPending = false;
+        this.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
+      }
     }
   }
 

@@ -172,6 +172,25 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.ok(await pollUntil(() => (heard.packets.slice(since).some((p) => p.payload[1] === 61) ? true : undefined), 2000), 'VI_two still advertises');
   });
 
+  test('a SIGHUP that arrives while a reload is still running is applied after it, not lost', async () => {
+    const two: InstanceConf = { name: 'VI_two', vrid: 61, version: 3, priority: 150, advertInt: 0.2, vips: [`${VIP2}/24`] };
+    // An interval change restarts the Master, which first waits for a successor (none here: ~0.8 s).
+    const mark = daemon.transitions.length;
+    daemon.writeConfig(confFile('v', [two]));
+    daemon.signal('SIGHUP');
+    // The first reload has read the file and is waiting in the Master's stop.
+    assert.ok(await daemon.waitForState('stopped', 2000, mark, 'VI_two'));
+    daemon.writeConfig(confFile('v', [{ ...two, priority: 140 }]));
+    daemon.signal('SIGHUP');
+    const applied = await pollUntil(async () => {
+      const st = await daemon.status();
+      const i = st.instances[0];
+      return i && i.basePriority === 140 && i.advertIntervalCs === 20 ? true : undefined;
+    }, 5000, 100);
+    if (!applied) console.log(daemon.lines.slice(-30).map((l) => JSON.stringify(l)).join('\n'));
+    assert.ok(applied, `the second edit was applied: ${JSON.stringify((await daemon.status()).instances.map((i) => [i.basePriority, i.advertIntervalCs]))}`);
+  });
+
   test('SIGTERM: exit 0, the VIP, the pid file and the control socket are gone', async () => {
     daemon.signal('SIGTERM');
     assert.equal(await daemon.exited, 0);
