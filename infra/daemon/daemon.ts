@@ -204,6 +204,16 @@ export class Daemon {
         log.error({ errors: errors.length }, 'reload refused: the new configuration has errors; still running the previous one');
         return { ok: false, message: 'configuration has errors' };
       }
+      // SIGTERM may arrive while this reload awaits (loading, a Master's
+      // handover): from then on shutdown owns the instances, and starting
+      // new ones would leave a daemon running after it said it stopped.
+      const abandoned = (): { ok: false; message: string } | null => {
+        if (!this.stopping) return null;
+        log.info('reload abandoned: the daemon is stopping');
+        return { ok: false, message: 'stopping' };
+      };
+      const early = abandoned();
+      if (early) return early;
       const next = loaded.model;
       const host = readHostInterfaces();
       const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
@@ -215,6 +225,8 @@ export class Daemon {
           await entry.runner.stop();
           this.runners.delete(name);
           log.info({ instance: name }, 'instance removed by reload');
+          const stop = abandoned();
+          if (stop) return stop;
           continue;
         }
         if (isDeepStrictEqual(want, entry.config)) {
@@ -230,6 +242,8 @@ export class Daemon {
         }
         await entry.runner.stop();
         this.runners.delete(name);
+        const stop = abandoned();
+        if (stop) return stop;
         const r = this.startInstance(want, host);
         if (!r.ok) log.error({ instance: name, err: r.message }, 'instance could not be restarted after reload');
         changed++;

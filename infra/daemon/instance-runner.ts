@@ -85,6 +85,7 @@ export class InstanceRunner {
   private peerChecksumVariant: string | null = null;
   private handover: { resolve: () => void; timer: unknown } | null = null;
   private holdingVipsForHandover = false;
+  private stopped: Promise<void> | null = null;
   private sendErrors = 0;
 
   constructor(
@@ -137,7 +138,14 @@ export class InstanceRunner {
    * heard (make-before-break), bounded by Master_Down_Interval, so clients
    * are served throughout the handover.
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    // Idempotent: a reload and a shutdown may both stop the same instance,
+    // and both must wait for the one handover.
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     const wasMaster = this.state === 'master';
     if (wasMaster) this.holdingVipsForHandover = true;
     this.actor.send({ type: 'SHUTDOWN' });

@@ -216,6 +216,23 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.equal(r.stdout.includes(VIP), false, 'the VIP was released');
   });
 
+  test('SIGTERM while a reload waits for a handover: the daemon exits and leaves no VIP behind', async () => {
+    const base: InstanceConf = { ...inst(150), advertInt: 0.5 };
+    const d = await startVipflow(lab, 'v', 'v-hup-term', confFile('v', [base]));
+    assert.ok(await d.waitForState('master', 4000));
+    const mark = d.transitions.length;
+    d.writeConfig(confFile('v', [{ ...base, advertInt: 0.4 }]));
+    d.signal('SIGHUP');
+    // The reload stops the Master (priority 0, then up to ~2 s waiting for a successor).
+    assert.ok(await d.waitForState('stopped', 2000, mark));
+    d.signal('SIGTERM');
+    const exit = await Promise.race([d.exited, sleep(8000).then(() => 'still running')]);
+    assert.equal(exit, 0, 'exit 0');
+    const r = await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']);
+    assert.equal(r.stdout.includes(VIP), false, 'the VIP was released');
+    assert.ok(d.transitions.slice(mark).every((t) => t.to !== 'master'), `no instance started after the stop: ${JSON.stringify(d.transitions.slice(mark))}`);
+  });
+
   test('a configuration with errors at start: exit 1, diagnostics with file:line on stderr', async () => {
     const d = await startVipflow(lab, 'v', 'v-broken', 'vrrp_instance VI_x {\n  interface eth0\n  virtual_router_id 999\n}\n', { waitReady: false });
     assert.equal(await d.exited, 1);
