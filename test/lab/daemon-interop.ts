@@ -47,6 +47,8 @@ export function vipOf(lab: Lab, c: InteropCase): string {
   return c.family === 4 ? `198.18.${subnet}.${100 + c.vrid % 100}` : `fd00:198:18:${Number(subnet).toString(16)}::${(0x100 + c.vrid).toString(16)}`;
 }
 
+const addressOf = (lab: Lab, node: string, family: 4 | 6): string => (family === 4 ? lab.node(node).ipv4! : lab.node(node).ipv6!);
+
 function conf(lab: Lab, c: InteropCase, self: 'v' | 'k', priority: number): string {
   const other = self === 'v' ? 'k' : 'v';
   const inst: InstanceConf = {
@@ -57,7 +59,7 @@ function conf(lab: Lab, c: InteropCase, self: 'v' | 'k', priority: number): stri
     advertInt: c.advertInt,
     vips: [`${vipOf(lab, c)}/${c.family === 4 ? 24 : 64}`],
     ...(c.password !== undefined ? { password: c.password } : {}),
-    ...(c.unicast ? { unicastSource: lab.node(self).ipv4!, unicastPeers: [lab.node(other).ipv4!] } : {}),
+    ...(c.unicast ? { unicastSource: addressOf(lab, self, c.family), unicastPeers: [addressOf(lab, other, c.family)] } : {}),
   };
   return confFile(`${self}${c.vrid}`, [inst]);
 }

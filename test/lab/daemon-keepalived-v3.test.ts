@@ -1,6 +1,6 @@
 // Real network: vipflow (`vipflow run`, node v) against keepalived 2.2.7
-// (node k), VRRPv3 with 100 ms adverts: IPv4 multicast, IPv6 multicast and
-// IPv4 unicast, each way round (see daemon-interop.ts for the steps).
+// (node k), VRRPv3 with 100 ms adverts: IPv4 multicast, IPv6 multicast,
+// IPv4 and IPv6 unicast, each way round (see daemon-interop.ts for the steps).
 // Starts: a namespace lab, vipflow daemons, keepalived.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +24,10 @@ describe('vipflow and keepalived, VRRPv3', () => {
 
   test('IPv4 unicast (unicast_src_ip / unicast_peer): election, failover both ways, preemption both ways', async () => {
     await runInterop(ctx, { label: 'v3 IPv4 unicast', version: 3, family: 4, unicast: true, advertInt: 0.1, vrid: 33 });
+  });
+
+  test('IPv6 unicast (global unicast_src_ip / unicast_peer): election, failover both ways, preemption both ways', async () => {
+    await runInterop(ctx, { label: 'v3 IPv6 unicast', version: 3, family: 6, unicast: true, advertInt: 0.1, vrid: 36 });
   });
 
   test('equal priorities, both Master after a partition: the higher primary address wins on both sides (RFC 5798 6.4.3)', async () => {
