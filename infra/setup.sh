@@ -39,4 +39,7 @@ for svc in keepalived nginx; do
 done
 
 npm ci --no-audit --no-fund
+# `npm run build` starts with `npm run build:native`: node-gyp (npm's bundled copy)
+# builds the raw-socket addon in wire/native against Debian's Node headers
+# (--nodedir=/usr, so nothing is downloaded), then tsc compiles to dist/.
 npm run build

@@ -8,4 +8,4 @@ export type { Capture, CaptureOptions } from './capture.js';
 export { addDropRule, clearDropRules, listDropRules } from './nft.js';
 export { readAddresses, readNeighbours } from './addresses.js';
 export type { AddressEntry, NeighbourEntry } from './addresses.js';
-export { run, pollUntil, sleep, isAlive } from './run.js';
+export { run, pollUntil, sleep, isAlive, within } from './run.js';

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import { isAlive, pollUntil } from './run.js';
+import { isAlive, pollUntil, within } from './run.js';
 
 export interface KeepalivedProcess {
   /** The parent process (the one started through `ip netns exec`). */
@@ -66,16 +66,19 @@ export async function startKeepalived(lab: Lab, node: string, name: string, conf
       if (stopped) return;
       stopped = true;
       const pids = [readPid(pidFile) ?? proc.pid, readPid(vrrpPidFile)].filter((p): p is number => p !== undefined);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          // already gone
+      const signal = (s: NodeJS.Signals) => {
+        for (const pid of pids) {
+          try {
+            process.kill(pid, s);
+          } catch {
+            // already gone
+          }
         }
-      }
+      };
+      signal('SIGTERM');
       const done = await pollUntil(() => (pids.every((p) => !isAlive(p)) ? true : undefined), timeoutMs, 20);
-      if (!done) for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 1000))]);
+      if (!done) signal('SIGKILL');
+      await within(proc.exited, 1000);
     },
   };
 }

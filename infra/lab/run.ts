@@ -41,6 +41,19 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * The promise's value, or 'timeout' after ms. The timer is cleared either
+ * way, so a bounded wait never keeps the process alive after it resolved.
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `check` every `intervalMs` until it returns a value or `timeoutMs` passes (then undefined). */
 export async function pollUntil<T>(
   check: () => Promise<T | undefined> | T | undefined,

@@ -19,6 +19,7 @@ import {
   run,
   startCapture,
   sweepStaleLabs,
+  within,
   type Lab,
 } from '../../infra/lab/index.js';
 
@@ -154,7 +155,7 @@ describe('lab cleanup when the process dies without destroy()', () => {
         assert.ok(isAlive(pid));
         assert.equal((await namespacesWithPrefix(prefix)).length, 3);
         if (how === 'signal') child.kill('SIGTERM');
-        const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 10_000))]);
+        const code = await within(exited, 10_000);
         assert.equal(code, { throw: 1, exit: 3, signal: 128 + 15 }[how]);
         assert.ok(await pollUntil(() => (isAlive(pid) ? undefined : true), 3000), 'the sleep inside the lab was killed');
         assert.deepEqual(await namespacesWithPrefix(prefix), []);

@@ -8,7 +8,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../infra/logger.js';
 import { repoRoot } from '../../infra/paths.js';
-import { createLab, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { createLab, sweepStaleLabs, within, type Lab } from '../../infra/lab/index.js';
 import { Worker } from 'node:worker_threads';
 import { openVrrpSocket } from '../../wire/socket/index.js';
 import { nativeAddonPath } from '../../wire/socket/native.js';
@@ -96,10 +96,7 @@ describe('raw VRRP socket life cycle', () => {
     const opened = [...socketInodes()].filter((s) => !before.has(s));
     assert.ok(opened.length >= 10, 'the worker holds its sockets');
     worker.postMessage('exit');
-    const exit = await Promise.race([
-      new Promise((r) => worker.once('exit', r)),
-      new Promise((r) => setTimeout(() => r('timeout'), 5000)),
-    ]);
+    const exit = await within(new Promise((r) => worker.once('exit', r)), 5000);
     assert.equal(exit, 0);
     await turn();
     const still = socketInodes();
@@ -116,10 +113,7 @@ describe('raw VRRP socket life cycle', () => {
     });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const code = await Promise.race([
-      new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
-      new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000)),
-    ]);
+    const code = await within(new Promise<number | null>((r) => child.once('exit', (c) => r(c))), 20_000);
     child.kill('SIGKILL');
     await sweepStaleLabs('vfskth', logger);
     assert.equal(code, 1, `exit code (stderr: ${err.slice(0, 300)})`);
