@@ -40,4 +40,22 @@ describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
     await v.stop();
     await k.stop();
   });
+
+  test('different advert_int (v2 requires equal intervals, RFC 3768 7.1): both sides discard the other, both Master', async () => {
+    const c: InteropCase = { label: 'v2 intervals', version: 2, family: 4, advertInt: 1, vrid: 23 };
+    const vip = vipOf(ctx.lab, c);
+    const base = { name: 'VI_23', vrid: 23, version: 2 as const, vips: [`${vip}/24`] };
+    const k = await startK(ctx, c, 100, confFile('k23', [{ ...base, priority: 100, advertInt: 2, state: 'MASTER' }]));
+    const v = await startV(ctx, c, 150, confFile('v23', [{ ...base, priority: 150, advertInt: 1, state: 'MASTER' }]));
+    assert.ok(await v.waitForState('master', 3000), 'vipflow Master');
+    assert.ok(await waitEntered(k, c, 'MASTER', 0, 5000), 'keepalived Master');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(entered(k, c, 'BACKUP'), 1, 'keepalived stays Master: it discards the other interval');
+    assert.ok(v.transitions.every((t) => t.from !== 'master'), 'vipflow stays Master');
+    assert.match(k.log(), /\(VI_23\) advertisement interval mismatch/);
+    const s = await v.status();
+    assert.ok((s.instances[0]!.counters.advertsDiscarded ?? 0) >= 1, `vipflow discarded keepalived's adverts: ${JSON.stringify(s.instances[0]!.counters)}`);
+    await v.stop();
+    await k.stop();
+  });
 });
