@@ -233,11 +233,9 @@ export class Daemon {
           kept++;
           continue;
         }
-        if (isDeepStrictEqual({ ...want, priority: entry.config.priority }, entry.config)) {
-          entry.runner.setPriority(want.priority);
-          entry.config = want;
+        const live = this.applyLive(entry, want, host);
+        if (live) {
           changed++;
-          log.info({ instance: name, priority: want.priority }, 'priority changed by reload');
           continue;
         }
         await entry.runner.stop();
@@ -266,6 +264,40 @@ export class Daemon {
         this.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
       }
     }
+  }
+
+  /**
+   * Applies a reload change without restarting the instance when only its
+   * priority, its addresses or their announcement settings changed.
+   * @returns false when the change needs a restart (interface, VRID, timers, ...).
+   */
+  private applyLive(entry: { config: VrrpInstance; runner: InstanceRunner }, want: VrrpInstance, host: HostInterfaces): boolean {
+    const old = entry.config;
+    const liveFields = {
+      priority: old.priority,
+      virtualIpaddress: old.virtualIpaddress,
+      virtualIpaddressExcluded: old.virtualIpaddressExcluded,
+      garpMasterDelay: old.garpMasterDelay,
+      garpMasterRepeat: old.garpMasterRepeat,
+      garpMasterRefresh: old.garpMasterRefresh,
+      garpMasterRefreshRepeat: old.garpMasterRefreshRepeat,
+      garpLowerPrioDelay: old.garpLowerPrioDelay,
+      garpLowerPrioRepeat: old.garpLowerPrioRepeat,
+    };
+    if (!isDeepStrictEqual({ ...want, ...liveFields }, old)) return false;
+    const log = this.options.log.child({ instance: want.name });
+    if (want.priority !== old.priority) {
+      entry.runner.setPriority(want.priority);
+      log.info({ priority: want.priority }, 'priority changed by reload');
+    }
+    if (!isDeepStrictEqual({ ...want, priority: old.priority }, old)) {
+      const planned = planInstance(want, host);
+      if (!planned.ok) return false;
+      entry.runner.replaceAddresses(planned.plan);
+      log.info({ vips: planned.plan.vips.map((v) => v.address) }, 'addresses changed by reload');
+    }
+    entry.config = want;
+    return true;
   }
 
   /** Graceful stop of every instance (make-before-break for Masters), then the daemon's own resources. */

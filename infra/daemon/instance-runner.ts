@@ -76,7 +76,7 @@ export class InstanceRunner {
   readonly drops: DropCounters = emptyDropCounters();
   private readonly log: Logger;
   private readonly actor: VrrpActor;
-  private readonly announcer: Announcer;
+  private announcer: Announcer;
   private channel: Channel | null = null;
   private readonly listeners: ((t: TransitionRecord) => void)[] = [];
   /** Encoded adverts by priority (one buffer per destination): only the priority changes between sends. */
@@ -88,10 +88,13 @@ export class InstanceRunner {
   private stopped: Promise<void> | null = null;
   private sendErrors = 0;
 
+  private currentPlan: InstancePlan;
+
   constructor(
-    readonly plan: InstancePlan,
+    plan: InstancePlan,
     private readonly deps: InstanceRunnerDeps,
   ) {
+    this.currentPlan = plan;
     this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
     this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
@@ -127,9 +130,35 @@ export class InstanceRunner {
     this.actor.send({ type: 'TRACK', id, up });
   }
 
+  get plan(): InstancePlan {
+    return this.currentPlan;
+  }
+
   setPriority(priority: number): void {
     this.actor.send({ type: 'SET_PRIORITY', priority });
     this.advertCache.clear();
+  }
+
+  /**
+   * Reload with a new address list (and announcement settings) for the same
+   * virtual router, without leaving the current state: a Master adds the new
+   * VIPs before removing the dropped ones and announces them; a Backup only
+   * advertises and screens with the new list from now on. The machine's own
+   * copy of the addresses is not consulted: address commands use the plan.
+   */
+  replaceAddresses(next: InstancePlan): void {
+    const before = this.currentPlan.vips;
+    this.currentPlan = next;
+    this.advertCache.clear();
+    this.announcer.cancel();
+    this.announcer = new Announcer(next.vips, next.garp, this.deps.announceIo, this.log);
+    if (this.state !== 'master') return;
+    const key = (v: { address: string; prefix: number; dev: string }) => `${v.address}/${v.prefix}%${v.dev}`;
+    const oldKeys = new Set(before.map(key));
+    const newKeys = new Set(next.vips.map(key));
+    this.deps.vipOps.add(next.vips.filter((v) => !oldKeys.has(key(v))));
+    this.deps.vipOps.remove(before.filter((v) => !newKeys.has(key(v))));
+    this.announcer.becameMaster();
   }
 
   /**

@@ -14,7 +14,7 @@ import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
 import { collect, type PacketCollector } from './packet-collector.js';
-import { startVipflow, vipflowCommand, type VipflowDaemon } from './vipflow-daemon.js';
+import { addressesOf, startVipflow, vipflowCommand, type VipflowDaemon } from './vipflow-daemon.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtc';
@@ -123,6 +123,41 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.equal(daemon.transitions.length, mark, 'no transition');
   });
 
+  test('SIGHUP with a changed VIP list: applied live by the Master, no transition, adverts list the new address', async () => {
+    const mark = daemon.transitions.length;
+    const advertisesOnly = async (address: string) => {
+      const since = heard.packets.length;
+      const seen = await pollUntil(() => {
+        for (const p of heard.packets.slice(since)) {
+          const d = decodeVrrp(p.payload, { source: parseAddress(p.source)!, destination: parseAddress('224.0.0.18')! });
+          if (d.ok && d.packet.addresses.length === 1 && d.packet.addresses[0]!.join('.') === address) return true;
+        }
+        return undefined;
+      }, 2000, 20);
+      return seen === true;
+    };
+    const reloadedSince = async (since: number) =>
+      (await pollUntil(() => (daemon.lines.slice(since).some((l) => l.msg === 'configuration reloaded') ? true : undefined), 3000, 20)) === true;
+    let since = daemon.lines.length;
+    daemon.writeConfig(confFile('v', [{ ...inst(120), vips: [`${VIP2}/24`] }]));
+    daemon.signal('SIGHUP');
+    assert.ok(await reloadedSince(since), 'reloaded');
+    assert.ok(daemon.lines.slice(since).some((l) => l.msg === 'addresses changed by reload'), 'logged as a live address change');
+    const addrs = await addressesOf(lab, 'v');
+    assert.ok(addrs.has(VIP2), 'the new VIP is on the Master');
+    assert.ok(!addrs.has(VIP), 'the dropped VIP is gone');
+    assert.ok(await advertisesOnly(VIP2), 'adverts carry the new address list');
+    assert.equal((await daemon.status()).instances[0]!.state, 'master');
+    // Back to the original list for the tests that follow.
+    since = daemon.lines.length;
+    daemon.writeConfig(confFile('v', [inst(120)]));
+    daemon.signal('SIGHUP');
+    assert.ok(await reloadedSince(since), 'reloaded back');
+    assert.ok(await pollUntil(async () => ((await addressesOf(lab, 'v')).has(VIP) ? true : undefined), 3000, 20), 'original VIP restored');
+    assert.ok(!(await addressesOf(lab, 'v')).has(VIP2), 'second VIP removed again');
+    assert.equal(daemon.transitions.length, mark, 'no transition');
+  });
+
   test('SIGHUP with an unchanged file keeps the instance untouched', async () => {
     const mark = daemon.transitions.length;
     daemon.signal('SIGHUP');
@@ -136,7 +171,7 @@ describe('vipflow run: status, dump, reload, exit', () => {
     daemon.signal('SIGHUP');
     assert.ok(await daemon.waitForLog((l) => /reload refused/.test(l.msg), 3000));
     const s = await daemon.status();
-    assert.deepEqual(s.reloads, { ok: 2, refused: 1 });
+    assert.deepEqual(s.reloads, { ok: 4, refused: 1 });
     assert.equal(s.instances[0]!.state, 'master');
     assert.equal(s.instances[0]!.basePriority, 120);
     assert.equal(daemon.transitions.length, mark);
