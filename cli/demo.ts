@@ -12,7 +12,7 @@ import { createLogger } from '../infra/logger.js';
 import { createLab, pollUntil, readAddresses, sleep, type Lab } from '../infra/lab/index.js';
 import { startHttpProbe, longestOutage } from '../infra/lab/http-probe.js';
 import { startNginx } from '../infra/lab/nginx.js';
-import { startVipflow, type VipflowProcess } from '../infra/lab/vipflow.js';
+import { startVipflow, type VipflowDaemon } from '../infra/lab/vipflow.js';
 import { missingCapabilities } from '../infra/daemon/host.js';
 import { parseCommandArgs } from './args.js';
 
@@ -54,11 +54,11 @@ async function holders(lab: Lab, routers: string[]): Promise<string[]> {
 }
 
 /** Prints each daemon's VRRP transitions as they happen, from its JSON log. */
-function feedTransitions(daemons: Map<string, VipflowProcess>): () => void {
+function feedTransitions(daemons: Map<string, VipflowDaemon>): () => void {
   const seen = new Map<string, number>();
   const timer = setInterval(() => {
     for (const [node, d] of daemons) {
-      const lines = d.logs();
+      const lines = d.lines;
       for (let i = seen.get(node) ?? 0; i < lines.length; i++) {
         const l = lines[i]!;
         if (typeof l.from === 'string' && typeof l.to === 'string' && l.reason)
@@ -70,10 +70,10 @@ function feedTransitions(daemons: Map<string, VipflowProcess>): () => void {
   return () => clearInterval(timer);
 }
 
-function printDaemonLogs(daemons: Map<string, VipflowProcess>): void {
+function printDaemonLogs(daemons: Map<string, VipflowDaemon>): void {
   for (const [node, d] of daemons) {
     process.stdout.write(`--- vipflow log of ${node}\n`);
-    for (const line of d.logs().slice(-40)) process.stdout.write(JSON.stringify(line) + '\n');
+    for (const line of d.lines.slice(-40)) process.stdout.write(JSON.stringify(line) + '\n');
   }
 }
 
@@ -107,16 +107,16 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const routers = ['r1', 'r2'];
     for (const r of routers) await startNginx(lab, r);
-    const daemons = new Map<string, VipflowProcess>();
-    daemons.set('r1', startVipflow(lab, 'r1', 'r1', routerConfig('r1', 150, advertInt, version)));
-    daemons.set('r2', startVipflow(lab, 'r2', 'r2', routerConfig('r2', 100, advertInt, version)));
+    const daemons = new Map<string, VipflowDaemon>();
+    daemons.set('r1', await startVipflow(lab, 'r1', 'r1', routerConfig('r1', 150, advertInt, version)));
+    daemons.set('r2', await startVipflow(lab, 'r2', 'r2', routerConfig('r2', 100, advertInt, version)));
     say(`vipflow started on r1 (priority 150) and r2 (priority 100), VRRPv${version}, advert_int ${advertInt} s`);
 
     const stopFeed = feedTransitions(daemons);
     // Wait for the election to settle: the node that started first may hold
     // the VIP briefly until r1 (higher priority, preempting) takes it.
     const settled = await pollUntil(async () => {
-      const states = await Promise.all(routers.map(async (r) => (await daemons.get(r)!.status())?.instances[0]?.state));
+      const states = await Promise.all(routers.map(async (r) => (await daemons.get(r)!.status().catch(() => null))?.instances[0]?.state));
       const h = await holders(lab, routers);
       return states[0] === 'master' && states[1] === 'backup' && h.length === 1 && h[0] === 'r1' ? true : undefined;
     }, 15_000 + 5 * advertInt * 1000, 50);
@@ -155,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     const answeredBy = [...new Set(samples.filter((s) => s.ok && s.t >= outage.to).map((s) => s.answer))];
     const okCount = samples.filter((s) => s.ok).length;
     say(`client probes every 10 ms: ${okCount}/${samples.length} answered; longest outage ${Math.round(outage.ms)} ms; served by ${answeredBy.join(', ') || 'nobody'} after the failover`);
-    const st = await daemons.get(backup)!.status();
+    const st = await daemons.get(backup)!.status().catch(() => null);
     const inst = st?.instances[0];
     if (inst) say(`vipflow status on ${backup}: ${inst.name} vrid ${inst.vrid} ${inst.state.toUpperCase()} priority ${inst.effectivePriority}, adverts sent ${inst.counters.advertsSent}`);
     stopFeed();

@@ -9,3 +9,5 @@ export { addDropRule, clearDropRules, listDropRules } from './nft.js';
 export { readAddresses, readNeighbours } from './addresses.js';
 export type { AddressEntry, NeighbourEntry } from './addresses.js';
 export { run, pollUntil, sleep, isAlive, within } from './run.js';
+export { startVipflow, vipflowCommand, addressesOf, holders, waitForHolder } from './vipflow.js';
+export type { VipflowDaemon, LogLine, SeenTransition, StartOptions } from './vipflow.js';

@@ -13,7 +13,7 @@ import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../inf
 import { encodeVrrp, parseAddress, type VrrpAdvert } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket, type VrrpSocketOptions } from '../../wire/socket/index.js';
 import { confFile } from './daemon-conf.js';
-import { startVipflow, type VipflowDaemon } from './vipflow-daemon.js';
+import { startVipflow, type VipflowDaemon } from '../../infra/lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtb';

@@ -14,7 +14,7 @@ import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
 import { collect, type PacketCollector } from './packet-collector.js';
-import { addressesOf, startVipflow, vipflowCommand, type VipflowDaemon } from './vipflow-daemon.js';
+import { addressesOf, startVipflow, vipflowCommand, type VipflowDaemon } from '../../infra/lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtc';

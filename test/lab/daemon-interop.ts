@@ -17,7 +17,7 @@ import { after, before } from 'node:test';
 import { silentLogger } from '../../infra/logger.js';
 import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
-import { holders, startVipflow, waitForHolder, type VipflowDaemon } from './vipflow-daemon.js';
+import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
 
 export interface InteropCase {
   label: string;

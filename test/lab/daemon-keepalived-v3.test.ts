@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { addDropRule, clearDropRules, pollUntil, sleep } from '../../infra/lab/index.js';
 import { entered, NODES, runInterop, startK, startV, vipOf, waitEntered, interopSuite, type InteropCase } from './daemon-interop.js';
 import { confFile } from './daemon-conf.js';
-import { holders, waitForHolder } from './vipflow-daemon.js';
+import { holders, waitForHolder } from '../../infra/lab/vipflow.js';
 
 const PREFIX = 'vfdtk3';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../infra/logger.js';
 import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
-import { holders, startVipflow, waitForHolder, type VipflowDaemon } from './vipflow-daemon.js';
+import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtp';
