@@ -45,6 +45,7 @@ import {
   type SubscriptionStats,
 } from './bus.js';
 import { Outbox, type OutboxTransport, type SendResult } from './outbox.js';
+import { PipelinedPublisher, WorkerPublisher } from './js-publisher.js';
 import { parseEvent, type EventOf, type VipflowEvent } from './schema.js';
 import { memorySeq, type SeqSource } from './source.js';
 import { kvBucketName, kvKey, streamName, streamSubjects, subjectFilter, subjectFor } from './subjects.js';
@@ -75,6 +76,13 @@ export interface NatsBusOptions {
   /** Rewrite every KV entry of this node this often. Default 5 s. */
   heartbeatMs?: number;
   memoryLimit?: number;
+  /** Events per pipelined send (see Outbox). Default 64: smaller windows keep each burst of work on the event loop short. */
+  window?: number;
+  /**
+   * Publish from a worker thread with its own connection (default true), so that
+   * nats.js's per-message work stays off the thread that runs the VRRP core.
+   */
+  publishInWorker?: boolean;
   fsync?: FsyncPolicy;
   /** Publish acknowledgement timeout. Default 2 s. */
   publishTimeoutMs?: number;
@@ -110,6 +118,7 @@ export class NatsBus implements EventBus {
   private js: JetStreamClient | null = null;
   private jsm: JetStreamManager | null = null;
   private kv: KV | null = null;
+  private publisher: PipelinedPublisher | WorkerPublisher | null = null;
   private connectedNow = false;
   private streamOk = false;
   private closing = false;
@@ -132,9 +141,10 @@ export class NatsBus implements EventBus {
       send: (events) => this.send(events),
     };
     this.outbox = o.stateDir
-      ? new Outbox({ stateDir: o.stateDir, log: this.log, transport, memoryLimit: o.memoryLimit, fsync: o.fsync })
+      ? new Outbox({ stateDir: o.stateDir, log: this.log, transport, memoryLimit: o.memoryLimit, window: o.window ?? 64, fsync: o.fsync })
       : null;
     this.seq = this.outbox?.seq ?? memorySeq();
+    if (this.outbox && o.publishInWorker !== false) this.publisher = new WorkerPublisher(o.servers, `vipflow-${o.node ?? 'client'}-publisher`);
     this.started = this.connectLoop();
     if (this.outbox) {
       this.heartbeat = setInterval(() => this.beat(), o.heartbeatMs ?? 5000);
@@ -178,6 +188,7 @@ export class NatsBus implements EventBus {
         this.nc = nc;
         this.js = jetstream(nc);
         this.jsm = await jetstreamManager(nc);
+        if (this.outbox && !this.publisher) this.publisher = new PipelinedPublisher(nc);
         void this.watchStatus(nc);
         await this.onUp('connected');
         return;
@@ -252,8 +263,8 @@ export class NatsBus implements EventBus {
 
   /** Outbox transport: pipelined publishes over one connection, counted from the head. */
   private async send(events: readonly VipflowEvent[]): Promise<SendResult> {
-    const js = this.js;
-    if (!js || !this.connectedNow) return { acked: 0, error: new Error('not connected') };
+    const publisher = this.publisher;
+    if (!publisher || !this.connectedNow) return { acked: 0, error: new Error('not connected') };
     try {
       if (!this.streamOk && this.o.manageStream !== false) {
         await this.ensureStream();
@@ -262,19 +273,11 @@ export class NatsBus implements EventBus {
     } catch (error) {
       return { acked: 0, error };
     }
-    const timeout = this.o.publishTimeoutMs ?? 2000;
-    const acks = events.map((e) => js.publish(subjectFor(e), JSON.stringify(e), { msgID: e.id, timeout }));
-    const results = await Promise.allSettled(acks);
-    let acked = 0;
-    for (const r of results) {
-      if (r.status === 'rejected') {
-        // A missing stream (server restarted without its store) shows up as no responders.
-        this.streamOk = false;
-        return { acked, error: r.reason };
-      }
-      acked++;
-    }
-    return { acked };
+    const messages = events.map((e) => ({ subject: subjectFor(e), data: JSON.stringify(e), msgId: e.id }));
+    const r = await publisher.publishAll(messages, this.o.publishTimeoutMs ?? 2000);
+    // A missing stream (server restarted without its store) shows up as no responders: check it before the retry.
+    if (r.error) this.streamOk = false;
+    return r;
   }
 
   publish(event: VipflowEvent): void {
@@ -374,12 +377,20 @@ export class NatsBus implements EventBus {
     return sub;
   }
 
-  /** Stops subscriptions, saves undelivered events (outbox), then closes the connection. */
-  async close(): Promise<void> {
+  private closed: Promise<void> | null = null;
+
+  /** Stops subscriptions, saves undelivered events (outbox), then closes the connection. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const s of this.subscriptions) await s.close();
     await this.outbox?.close();
+    await this.publisher?.close();
     await this.started;
     if (this.nc) {
       await this.flushKv().catch(() => undefined);
