@@ -79,4 +79,9 @@ export function cleanupNow(record: CleanupRecord): void {
   release(record);
 }
 
+/** Temp dirs of labs that are alive in this process (the sweeper must spare them). */
+export function liveTempDirs(): Set<string> {
+  return new Set([...live].flatMap((r) => [...r.tempDirs]));
+}
+
 export { namespacePids };

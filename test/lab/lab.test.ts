@@ -3,6 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../infra/logger.js';
 import { repoRoot } from '../../infra/paths.js';
@@ -170,15 +173,23 @@ describe('lab cleanup when the process dies without destroy()', () => {
 describe('stale-lab sweeper', () => {
   test('removes exactly the namespaces of its prefix', async () => {
     const names = ['vfsksw-n1', 'vfsksw-br', 'vfsksw2-n1', 'xvfsksw-n1'];
+    const staleDir = join(tmpdir(), 'vipflow-lab-vfsksw-AbC123');
+    const otherDir = join(tmpdir(), 'vipflow-lab-vfsksw2-AbC123');
     try {
       for (const n of names) assert.equal((await run('ip', ['netns', 'add', n], 5000)).code, 0);
+      mkdirSync(staleDir, { recursive: true });
+      mkdirSync(otherDir, { recursive: true });
       const removed = await sweepStaleLabs('vfsksw', logger);
+      assert.equal(existsSync(staleDir), false, 'the prefix\'s temp dir is gone');
+      assert.equal(existsSync(otherDir), true, 'another prefix\'s temp dir stays');
       assert.deepEqual(removed.sort(), ['vfsksw-br', 'vfsksw-n1']);
       assert.deepEqual(await namespacesWithPrefix('vfsksw'), []);
       assert.deepEqual(await namespacesWithPrefix('vfsksw2'), ['vfsksw2-n1']);
       assert.deepEqual(await namespacesWithPrefix('xvfsksw'), ['xvfsksw-n1']);
     } finally {
       for (const n of names) await run('ip', ['netns', 'del', n], 5000);
+      rmSync(staleDir, { recursive: true, force: true });
+      rmSync(otherDir, { recursive: true, force: true });
     }
   });
 });
