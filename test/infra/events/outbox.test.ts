@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Outbox, type OutboxTransport, type SendResult } from '../../../infra/events/outbox.js';
 import { createEventSource } from '../../../infra/events/source.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
-import { silentLogger } from '../../../infra/logger.js';
+import { PassThrough } from 'node:stream';
+import { createLogger, silentLogger } from '../../../infra/logger.js';
 import { until } from './nats-server.js';
 import { transition } from './fixtures.js';
 
@@ -127,4 +128,24 @@ test('enqueue never throws and stays fast even when the spill file is the only w
   const perEventUs = Number(process.hrtime.bigint() - t0) / 1000 / 5000;
   assert.ok(perEventUs < 200, `${perEventUs.toFixed(1)} us per enqueue`);
   return ob.close();
+});
+
+test('an outage and the recovery are logged with the queue size', async () => {
+  const out = new PassThrough();
+  const lines: { msg: string; inMemory?: number; spilled?: number }[] = [];
+  out.on('data', (c: Buffer) => c.toString().trim().split('\n').forEach((l) => lines.push(JSON.parse(l))));
+  const fake = new FakeBus();
+  fake.ready = false;
+  const ob = new Outbox({ stateDir: tempDir(), log: createLogger({ destination: out }), transport: fake, memoryLimit: 5, window: 4, retryMinMs: 5 });
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: ob.seq });
+  for (let i = 0; i < 8; i++) ob.enqueue(transition(src, 'VI_1', 'master'));
+  await until(() => lines.some((l) => /bus unavailable/.test(l.msg)), 5000, 'outage log');
+  assert.ok(lines.some((l) => /spilling events to disk/.test(l.msg)));
+  const down = lines.find((l) => /bus unavailable/.test(l.msg))!;
+  assert.deepEqual([down.inMemory, down.spilled], [5, 3]);
+  fake.ready = true;
+  ob.transportChanged();
+  await until(() => lines.some((l) => /reachable again/.test(l.msg)), 5000, 'recovery log');
+  assert.equal(fake.stored.length, 8);
+  await ob.close();
 });
