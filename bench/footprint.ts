@@ -3,14 +3,16 @@
 // same implementation so adverts are received too. Namespace lab prefix
 // vfbnfp: nodes m (Master) and b (Backup).
 //
-//   npx tsx bench/footprint.ts [--quick] [--seconds S] [--counts 1,100,1000] [--tsx] [--addon FILE.node]
+//   npx tsx bench/footprint.ts [--quick] [--seconds S] [--counts 1,100,1000] [--impl keepalived|vipflow] [--tsx] [--addon FILE.node]
 //
 // Only 255 VRIDs exist per interface and family, so instances spread over
-// eth0 and three VLAN interfaces on it, 250 each. VRRPv3, advert_int 1.
+// four interfaces, 250 each, every interface on its own bridge (one L2
+// segment each: on a shared segment the same VRID would collide).
+// VRRPv3, advert_int 1. This kernel has no 8021q module, so no VLANs.
 // CPU = utime + stime from /proc/<pid>/stat over the window (keepalived: parent
 // + VRRP child), as % of one core; RSS = VmRSS at the end of the window.
 import { parseArgs } from 'node:util';
-import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../infra/lab/index.js';
+import { createLab, pollUntil, run, sleep, sweepStaleLabs, type Lab } from '../infra/lab/index.js';
 import { silentLogger } from '../infra/logger.js';
 import { cpuMs, rssKiB, sum } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
@@ -24,15 +26,16 @@ const { values: opts } = parseArgs({
     counts: { type: 'string', default: '1,100,1000' },
     tsx: { type: 'boolean', default: false },
     addon: { type: 'string' },
+    impl: { type: 'string' },
   },
 });
 const WINDOW_S = Number(opts.seconds ?? (opts.quick ? 5 : 20));
 const COUNTS = opts.counts.split(',').map(Number);
 const PREFIX = 'vfbnfp';
 const SUBNET = 144;
-/** eth0 plus VLAN interfaces on it, each with its own /24 (subnets 145..147). */
-const VLANS = [145, 146, 147];
-const INTERFACES = ['eth0', ...VLANS.map((v) => `vl${v}`)];
+/** eth0 plus three more interfaces, each on a segment (bridge) of its own with its own /24 (subnets 145..147). */
+const EXTRA = [1, 2, 3];
+const INTERFACES = ['eth0', ...EXTRA.map((i) => `eth${i}`)];
 const PER_INTERFACE = 250;
 // Both implementations send a second GARP burst garp_master_delay (5 s) after
 // becoming Master: start measuring after it, so the window holds steady state only.
@@ -58,11 +61,39 @@ function instances(count: number, priority: number): RouterInstance[] {
   });
 }
 
+let lastIpError = '';
+
 async function vipCount(lab: Lab, node: string): Promise<number> {
   const r = await lab.exec(node, 'ip', ['-j', '-4', 'addr', 'show'], 10_000);
-  if (r.code !== 0) return -1;
+  if (r.code !== 0) {
+    lastIpError = r.stderr.slice(0, 300);
+    return -1;
+  }
   const parsed = JSON.parse(r.stdout || '[]') as { addr_info?: { local?: string }[] }[];
   return parsed.flatMap((l) => l.addr_info ?? []).filter((a) => a.local?.startsWith('198.19.')).length;
+}
+
+/**
+ * Bridges br1..br3 in the lab's bridge namespace, and on each node eth1..eth3
+ * (a veth into the matching bridge) with 198.18.(144+i).host/24. Everything
+ * lives in the lab's namespaces, so lab.destroy() removes it.
+ */
+async function addSegments(lab: Lab): Promise<void> {
+  const ip = async (args: string[]) => {
+    const r = await run('ip', args, 10_000);
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  };
+  for (const i of EXTRA) {
+    await ip(['-n', lab.bridgeNs, 'link', 'add', `br${i}`, 'type', 'bridge', 'mcast_snooping', '0']);
+    await ip(['-n', lab.bridgeNs, 'link', 'set', `br${i}`, 'up']);
+    for (const node of lab.nodes.values()) {
+      const port = `v${i}-${node.name}`;
+      await ip(['-n', node.ns, 'link', 'add', `eth${i}`, 'type', 'veth', 'peer', 'name', port, 'netns', lab.bridgeNs]);
+      await ip(['-n', lab.bridgeNs, 'link', 'set', port, 'master', `br${i}`, 'up']);
+      await ip(['-n', node.ns, 'link', 'set', `eth${i}`, 'up']);
+      await ip(['-n', node.ns, 'addr', 'add', `198.18.${SUBNET + i}.${node.host}/24`, 'dev', `eth${i}`]);
+    }
+  }
 }
 
 interface Sample {
@@ -82,7 +113,7 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
     backup = await startRouter(lab, impl, 'b', routerConfig('b', instances(count, 100)), vipflow);
     master = await startRouter(lab, impl, 'm', routerConfig('m', instances(count, 200)), vipflow);
     const up = await pollUntil(async () => ((await vipCount(lab, 'm')) === count && (await vipCount(lab, 'b')) === 0 ? true : undefined), 120_000, 200);
-    if (!up) return { master: null, backup: null, note: `m never held all ${count} VIPs alone (m ${await vipCount(lab, 'm')}, b ${await vipCount(lab, 'b')})` };
+    if (!up) return { master: null, backup: null, note: `m never held all ${count} VIPs alone (m ${await vipCount(lab, 'm')}, b ${await vipCount(lab, 'b')}) ${lastIpError}` };
     await sleep(SETTLE_MS);
     const pids = { m: master.pids(), b: backup.pids() };
     const t0 = performance.now();
@@ -111,22 +142,10 @@ async function main(): Promise<void> {
   const lab = await createLab({ prefix: PREFIX, nodes: ['m', 'b'], subnet: SUBNET, ipv6: false, logger });
   const results = new Map<string, Row>();
   try {
-    for (const node of ['m', 'b']) {
-      const host = lab.node(node).host;
-      for (const v of VLANS) {
-        for (const args of [
-          ['link', 'add', 'link', 'eth0', 'name', `vl${v}`, 'type', 'vlan', 'id', String(v)],
-          ['link', 'set', `vl${v}`, 'up'],
-          ['addr', 'add', `198.18.${v}.${host}/24`, 'dev', `vl${v}`],
-        ]) {
-          const r = await lab.exec(node, 'ip', args);
-          if (r.code !== 0) throw new Error(`ip ${args.join(' ')} in ${node}: ${r.stderr}`);
-        }
-      }
-    }
+    await addSegments(lab);
     for (const count of COUNTS) {
       if (count > PER_INTERFACE * INTERFACES.length) throw new Error(`at most ${PER_INTERFACE * INTERFACES.length} instances`);
-      for (const impl of IMPLS) {
+      for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
         let row: Row;
         try {
           row = await measure(lab, impl, count, vipflow);
@@ -163,7 +182,7 @@ async function main(): Promise<void> {
   say('');
   say(table(rows));
   say('');
-  say(`CPU: % of one core over ${WINDOW_S} s (clock-tick resolution 10 ms, so ${fmt(1000 / WINDOW_S / 100, 2)}% is one tick); keepalived = parent + VRRP child.`);
+  say(`CPU: % of one core over ${WINDOW_S} s (clock-tick resolution 10 ms, so ${fmt(1 / WINDOW_S, 2)}% is one tick); keepalived = parent + VRRP child.`);
   say('VRRPv3, advert_int 1, one Master and one Backup node per implementation, measured one implementation at a time.');
   for (const [k, r] of results) if (r.note) say(`note ${k}: ${r.note}`);
 }
