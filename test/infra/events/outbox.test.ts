@@ -44,6 +44,18 @@ function open(dir: string, transport: OutboxTransport, memoryLimit = 50): Outbox
   return new Outbox({ stateDir: dir, log: silentLogger(), transport, memoryLimit, window: 16, retryMinMs: 5, retryMaxMs: 20 });
 }
 
+/** Runs an outbox on `dir` with the bus down, queues n events, closes it: they are left for the next start. */
+async function leaveUndelivered(dir: string, n: number): Promise<VipflowEvent[]> {
+  const down = new FakeBus();
+  down.ready = false;
+  const first = open(dir, down);
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: first.seq });
+  const old = Array.from({ length: n }, (_, i) => transition(src, 'VI_1', 'master', `old${i}`));
+  for (const e of old) first.enqueue(e);
+  await first.close();
+  return old;
+}
+
 test('events queued while the bus is down go to memory, then disk, and drain in order once', async () => {
   const fake = new FakeBus();
   fake.ready = false;
@@ -74,13 +86,7 @@ test('a partial acknowledgement resends from the first unacknowledged event', as
 
 test('after close, a new outbox on the same dir sends the saved events first, then new ones; seq continues', async () => {
   const dir = tempDir();
-  const down = new FakeBus();
-  down.ready = false;
-  const first = open(dir, down);
-  const src1 = createEventSource({ cluster: 'dc1', node: 'n1', seq: first.seq });
-  const old = Array.from({ length: 120 }, (_, i) => transition(src1, 'VI_1', 'master', `old${i}`));
-  for (const e of old) first.enqueue(e);
-  await first.close();
+  const old = await leaveUndelivered(dir, 120);
   const lines = readFileSync(join(dir, 'outbox.spill.jsonl'), 'utf8').trim().split('\n');
   assert.equal(lines.length, 120, 'memory and disk parts saved, memory first');
   assert.equal(JSON.parse(lines[0]!).id, old[0]!.id);
@@ -102,13 +108,7 @@ test('after close, a new outbox on the same dir sends the saved events first, th
 
 test('a torn line at the end of the spill file (crash mid-write) is skipped; the rest is delivered', async () => {
   const dir = tempDir();
-  const down = new FakeBus();
-  down.ready = false;
-  const first = open(dir, down);
-  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: first.seq });
-  const old = Array.from({ length: 5 }, (_, i) => transition(src, 'VI_1', 'master', `old${i}`));
-  for (const e of old) first.enqueue(e);
-  await first.close();
+  const old = await leaveUndelivered(dir, 5);
   appendFileSync(join(dir, 'outbox.spill.jsonl'), '{"schema":"vipflow.event/v1","id":"tor');
   const up = new FakeBus();
   const second = open(dir, up);
