@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InProcessBus } from '../../../infra/events/bus.js';
+import { createEventBus, createEventSource } from '../../../infra/events/index.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
 import { silentLogger } from '../../../infra/logger.js';
 import { samplePayloads, testSource, transition } from './fixtures.js';
@@ -101,5 +102,18 @@ test('a durable subscriber resumes after what it handled; a throwing handler is 
   await bus.subscribe({}, (e) => void resumed.push(e.seq), { durable: 'audit', start: { from: 'all' } });
   await until(() => resumed.length === 2);
   assert.deepEqual(resumed, [4, 5]);
+  await bus.close();
+});
+
+test('createEventBus: without NATS settings one host gets the in-process bus', async () => {
+  const bus = createEventBus({ cluster: 'dc1', node: 'node-a', stateDir: '/nonexistent', log: silentLogger() });
+  assert.equal(bus.kind, 'in-process');
+  const src = createEventSource({ cluster: 'dc1', node: 'node-a', seq: bus.seq });
+  const got: string[] = [];
+  await bus.subscribe({ toState: 'master' }, (e) => void got.push(e.id));
+  const e = transition(src, 'VI_1', 'master');
+  bus.publish(e);
+  await until(() => got.length === 1);
+  assert.deepEqual(got, [e.id]);
   await bus.close();
 });
