@@ -99,8 +99,9 @@ export class Outbox {
   private readonly log: Logger;
   private nextSeq: number;
   private seqReserved: number;
-  private stateWrite: Promise<void> | null = null;
-  private stateDirty = false;
+  /** State writes run one after another; a request made before a queued write starts joins it. */
+  private stateChain: Promise<void> = Promise.resolve();
+  private stateQueued: Promise<void> | null = null;
   private stopping = false;
   private closed = false;
   private wakeUp: (() => void) | null = null;
@@ -122,7 +123,7 @@ export class Outbox {
     this.nextSeq = state.seqReserved;
     this.seqReserved = this.nextSeq + SEQ_BLOCK;
     this.spill = new SpillFile(join(o.stateDir, 'outbox.spill.jsonl'), state.spillOffset, o.fsync ?? 'batch', this.log, () =>
-      this.saveStateSoon(),
+      this.saveState(),
     );
     writeFileDurable(this.statePath, JSON.stringify(this.state()));
     if (this.spill.pending > 0) this.log.info({ events: this.spill.pending, file: this.spill.path }, 'outbox: undelivered events from a previous run will be sent first');
@@ -151,29 +152,31 @@ export class Outbox {
     const n = this.nextSeq++;
     if (this.seqReserved - this.nextSeq < SEQ_BLOCK / 2) {
       this.seqReserved += SEQ_BLOCK;
-      this.saveStateSoon();
+      void this.saveState();
     }
     return n;
   }
 
-  /** Persists the state asynchronously, coalescing requests made while a write is in flight. */
-  private saveStateSoon(): void {
-    if (this.closed) return;
-    if (this.stateWrite) {
-      this.stateDirty = true;
-      return;
-    }
+  /**
+   * Persists the state (tmp file + rename) off the caller's path. The state is read
+   * when the write starts, so a resolved promise means the state as of the request is on disk.
+   */
+  private saveState(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.stateQueued) return this.stateQueued;
     const tmp = `${this.statePath}.tmp`;
-    this.stateWrite = writeFile(tmp, JSON.stringify(this.state()))
-      .then(() => rename(tmp, this.statePath))
-      .catch((err: unknown) => this.log.error({ err }, 'outbox: cannot save state'))
-      .finally(() => {
-        this.stateWrite = null;
-        if (this.stateDirty) {
-          this.stateDirty = false;
-          this.saveStateSoon();
-        }
-      });
+    const p = this.stateChain.then(async () => {
+      this.stateQueued = null;
+      try {
+        await writeFile(tmp, JSON.stringify(this.state()));
+        await rename(tmp, this.statePath);
+      } catch (err) {
+        this.log.error({ err }, 'outbox: cannot save state');
+      }
+    });
+    this.stateQueued = p;
+    this.stateChain = p;
+    return p;
   }
 
   get queued(): number {
@@ -314,7 +317,7 @@ export class Outbox {
     this.wake();
     await this.loop;
     await this.spill.settle();
-    while (this.stateWrite) await this.stateWrite;
+    await this.stateChain;
     const memLines = this.mem.slice(this.head).map((e) => JSON.stringify(e) + '\n').join('');
     const rest = this.spill.remaining();
     this.spill.close();

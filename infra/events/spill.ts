@@ -55,7 +55,8 @@ export class SpillFile {
     offset: number,
     private readonly fsync: FsyncPolicy,
     private readonly log: Logger,
-    private readonly onConsumed: () => void,
+    /** Persists the read offset; awaited before the file is truncated. */
+    private readonly onConsumed: () => Promise<void>,
   ) {
     this.appendFd = openSync(path, 'a');
     this.readFd = openSync(path, 'r');
@@ -155,16 +156,19 @@ export class SpillFile {
   consume(end: number, lines: number): void {
     this.readOffset = end;
     this.pending -= lines;
+    void this.onConsumed();
     if (this.pending === 0) {
       void this.enqueue(async () => {
         if (this.pending !== 0 || this.buffer.length > 0) return;
+        // Offset 0 reaches the state file before the truncation: a crash in between
+        // resends delivered lines (JetStream drops them as duplicates) rather than
+        // skipping lines appended after the truncation.
+        this.readOffset = 0;
+        await this.onConsumed();
         await truncateP(this.appendFd, 0);
         this.writeOffset = 0;
-        this.readOffset = 0;
-        this.onConsumed();
       });
     }
-    this.onConsumed();
   }
 
   /** Waits for every buffered line to reach the file. */

@@ -149,3 +149,24 @@ test('an outage and the recovery are logged with the queue size', async () => {
   assert.equal(fake.stored.length, 8);
   await ob.close();
 });
+
+test('a crash (no close) keeps what was spilled: the next outbox sends it, in order', async () => {
+  const dir = tempDir();
+  const down = new FakeBus();
+  down.ready = false;
+  const crashed = open(dir, down, 10);
+  const src = createEventSource({ cluster: 'dc1', node: 'n1', seq: crashed.seq });
+  const evs = Array.from({ length: 30 }, (_, i) => transition(src, 'VI_1', 'master', `e${i}`));
+  for (const e of evs) crashed.enqueue(e);
+  const spillFile = join(dir, 'outbox.spill.jsonl');
+  await until(() => readFileSync(spillFile, 'utf8').split('\n').length === 21, 5000, 'spill written');
+  const up = new FakeBus();
+  const next = open(dir, up, 10);
+  await until(() => next.queued === 0, 5000, 'drain');
+  // The 10 in memory died with the process (documented); the 20 on disk were sent.
+  assert.deepEqual(up.stored.map((e) => e.id), evs.slice(10).map((e) => e.id));
+  const fresh = createEventSource({ cluster: 'dc1', node: 'n1', seq: next.seq }).make('daemon.stop', { reason: 'test', uptimeMs: 1 });
+  assert.ok(fresh.seq > evs.at(-1)!.seq, 'seq stays monotonic after a crash (reserved blocks)');
+  await next.close();
+  await crashed.close();
+});
