@@ -2,6 +2,8 @@
  * The event bus over NATS JetStream.
  *
  * Publishing goes through the Outbox (outbox.ts): publish() never waits for NATS.
+ * The outbox's sends go out from a worker thread with its own connection
+ * (js-publisher.ts), so nats.js's per-message work stays off the VRRP thread.
  * Each event is published on `vipflow.<cluster>.<instance|_daemon>.<type>` with
  * `msgID` = event id, into the stream VIPFLOW_<cluster>, whose duplicate window
  * drops resends. The current state of every instance on every node is kept in the
