@@ -45,19 +45,9 @@ export function initialMasterHintMs(t: Omit<TimingInput, 'priority'>): number {
   return centisecondsToMs(t.masterAdverIntervalCs) + skewTimeMs({ ...t, priority: PRIORITY_OWNER });
 }
 
-/**
- * Compares two primary addresses as unsigned big-endian integers (RFC 5798
- * §6.4.3 tie-break). Returns < 0, 0 or > 0 like a sort comparator. Addresses of
- * different lengths (never the case within one family) order by length.
- */
-export function compareAddresses(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) return a.length - b.length;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+// The RFC 5798 §6.4.3 tie-break compares primary addresses as unsigned
+// big-endian integers; the codec's address helpers are the one implementation.
+export { compareAddresses, formatAddress } from '../../wire/codec/address.js';
 
 /**
  * keepalived's effective priority: the base priority plus the weights of tracked
@@ -83,11 +73,4 @@ export function faultCountOf(tracks: readonly TrackedObject[]): number {
 
 export function isValidPriority(p: number): boolean {
   return Number.isInteger(p) && p >= 1 && p <= PRIORITY_OWNER;
-}
-
-export function formatAddress(a: Uint8Array): string {
-  if (a.length === 4) return a.join('.');
-  const parts: string[] = [];
-  for (let i = 0; i + 1 < a.length; i += 2) parts.push(((a[i]! << 8) | a[i + 1]!).toString(16));
-  return parts.join(':');
 }
