@@ -1,5 +1,10 @@
 /**
- * `vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i ID]`
+ * `vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i ID]
+ *              [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]`
+ *
+ * Events: without --nats (or $VIPFLOW_NATS_URL, or `vipflow.nats.url` in a
+ * vipflow.config.ts) they stay in the process (status shows them); with it they
+ * go to JetStream, queued in <state-dir>/events while NATS is unreachable.
  *
  * The daemon in the foreground: pino JSON on stdout, one VRRP actor per
  * instance. SIGTERM/SIGINT stop it gracefully (exit 0), SIGHUP reloads the
@@ -11,8 +16,17 @@ import { formatDiagnostic } from '../config/diagnostics.js';
 import { Daemon } from '../infra/daemon/daemon.js';
 import { missingCapabilities } from '../infra/daemon/host.js';
 import { parseCommandArgs } from './args.js';
+import { CLUSTER_NAME } from '../infra/events/schema.js';
+import type { DaemonEventSettings } from '../infra/daemon/daemon-events.js';
 
-const USAGE = 'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]';
+const USAGE =
+  'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +
+  '                   [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]\n' +
+  '  --nats               NATS servers for events (default $VIPFLOW_NATS_URL; none: events stay in-process)\n' +
+  '  --cluster            cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
+  '  --node-id            this node in events and KV (default $VIPFLOW_NODE_ID or the host name)\n' +
+  '  --split-brain        page: event only (default); fence: the yielding Master steps down until it clears\n' +
+  '  --split-brain-grace  advert intervals two Masters must overlap before it counts (default 3)';
 export const DEFAULT_STATE_DIR = '/run/vipflow';
 
 export async function run(argv: string[]): Promise<number> {
@@ -22,9 +36,19 @@ export async function run(argv: string[]): Promise<number> {
     'log-level': { type: 'string' },
     pretty: { type: 'boolean' },
     'config-id': { type: 'string', short: 'i', multiple: true },
+    nats: { type: 'string' },
+    cluster: { type: 'string' },
+    'node-id': { type: 'string' },
+    'split-brain': { type: 'string' },
+    'split-brain-grace': { type: 'string' },
   });
   if (!args.ok || !args.values.config) {
     process.stderr.write(`${args.ok ? 'vipflow run: --config is required' : `vipflow run: ${args.error}`}\n${USAGE}\n`);
+    return 2;
+  }
+  const events = eventSettings(args.values);
+  if (typeof events === 'string') {
+    process.stderr.write(`vipflow run: ${events}\n${USAGE}\n`);
     return 2;
   }
   const missing = missingCapabilities();
@@ -40,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const stateDir = resolve(args.values['state-dir'] ?? DEFAULT_STATE_DIR);
   const configIds = args.values['config-id'];
 
-  const started = await Daemon.start({ configPath, stateDir, log, ...(configIds ? { configIds } : {}) });
+  const started = await Daemon.start({ configPath, stateDir, log, events, ...(configIds ? { configIds } : {}) });
   if (!started.ok) {
     for (const d of started.diagnostics ?? []) process.stderr.write(formatDiagnostic(d) + '\n');
     log.fatal({ config: configPath }, started.message);
@@ -62,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info({ signal }, 'stopping');
-      daemon.shutdown().then(
+      daemon.shutdown(signal).then(
         () => resolveExit(0),
         (err: unknown) => {
           log.error({ err }, 'error during shutdown');
@@ -86,4 +110,27 @@ export async function run(argv: string[]): Promise<number> {
     process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
     process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   });
+}
+
+/** Event settings from the options, then the environment; a string is a usage error. */
+function eventSettings(v: { nats?: string; cluster?: string; 'node-id'?: string; 'split-brain'?: string; 'split-brain-grace'?: string }): DaemonEventSettings | string {
+  const env = process.env;
+  const nats = v.nats ?? env.VIPFLOW_NATS_URL;
+  const cluster = v.cluster ?? env.VIPFLOW_CLUSTER;
+  const node = v['node-id'] ?? env.VIPFLOW_NODE_ID;
+  const policy = v['split-brain'] ?? env.VIPFLOW_SPLIT_BRAIN;
+  const grace = v['split-brain-grace'];
+  if (cluster !== undefined && !CLUSTER_NAME.test(cluster)) return `--cluster needs a name of [A-Za-z0-9_-]{1,64} (got '${cluster}')`;
+  if (node !== undefined && node.trim() === '') return '--node-id needs a name';
+  if (policy !== undefined && policy !== 'page' && policy !== 'fence') return `--split-brain is page or fence (got '${policy}')`;
+  const graceN = grace === undefined ? undefined : Number(grace);
+  if (graceN !== undefined && !(Number.isFinite(graceN) && graceN > 0 && graceN <= 1000)) return `--split-brain-grace needs a positive number of advert intervals (got '${grace}')`;
+  const servers = nats?.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  return {
+    ...(servers && servers.length > 0 ? { natsServers: servers } : {}),
+    ...(cluster !== undefined ? { cluster } : {}),
+    ...(node !== undefined ? { node } : {}),
+    ...(policy !== undefined ? { splitBrainPolicy: policy } : {}),
+    ...(graceN !== undefined ? { splitBrainGraceIntervals: graceN } : {}),
+  };
 }

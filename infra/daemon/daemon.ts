@@ -14,6 +14,7 @@ import { parseAddress } from '../../wire/codec/index.js';
 import { interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
 import { ControlServer } from './control.js';
+import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './daemon-events.js';
 import { linkUp, readHostInterfaces } from './host.js';
 import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './instance-runner.js';
 import { planInstance, type HostInterfaces } from './plan.js';
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   log: Logger;
   /** keepalived's -i: active `@name` conditional config ids. */
   configIds?: string[];
+  /** Event bus and split-brain settings; NATS servers default to the config's `vipflow.nats.url`. */
+  events?: DaemonEventSettings;
 }
 
 export interface DaemonStatus {
@@ -40,6 +43,7 @@ export interface DaemonStatus {
   eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; lateTimers: number; worstLateMs: number };
   recentTransitions: (TransitionRecord & { time: string })[];
   reloads: { ok: number; refused: number };
+  events: DaemonEventsStatus | null;
 }
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
@@ -66,6 +70,7 @@ export class Daemon {
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly linkState = new Map<string, boolean>();
   private control: ControlServer | null = null;
+  private events: DaemonEvents | null = null;
   private stopping: Promise<void> | null = null;
   private reloading = false;
   private reloadPending = false;
@@ -130,6 +135,12 @@ export class Daemon {
     writeFileSync(pidFile, `${process.pid}\n`);
 
     const daemon = new Daemon(options, loaded.model);
+    const natsUrl = options.events?.natsServers ?? loaded.model.vipflow.nats?.url;
+    daemon.events = new DaemonEvents({ ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) }, options.stateDir, log, () =>
+      [...daemon.runners].map(([name, r]) => ({ name, runner: r.runner })),
+    );
+    const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
+    daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs);
     const started = daemon.startInstances(loaded.model, readHostInterfaces());
     if (!started.ok) {
       await daemon.shutdown();
@@ -165,6 +176,7 @@ export class Daemon {
       },
       recentTransitions: [...this.recent],
       reloads: { ...this.reloads },
+      events: this.events?.status() ?? null,
     };
   }
 
@@ -202,6 +214,7 @@ export class Daemon {
         this.reloads.refused++;
         for (const d of errors) log.error({ file: d.file, line: d.line, column: d.column }, d.message);
         log.error({ errors: errors.length }, 'reload refused: the new configuration has errors; still running the previous one');
+        this.events?.configReload({ file: this.options.configPath, ok: false, errors: errors.length, warnings: warningsOf(loaded.diagnostics), instances: [...this.runners.keys()] });
         return { ok: false, message: 'configuration has errors' };
       }
       // SIGTERM may arrive while this reload awaits (loading, a Master's
@@ -256,6 +269,7 @@ export class Daemon {
       this.config = next;
       this.reloads.ok++;
       log.info({ kept, changed, added }, 'configuration reloaded');
+      this.events?.configReload({ file: this.options.configPath, ok: true, errors: 0, warnings: warningsOf(loaded.diagnostics), instances: [...this.runners.keys()] });
       return { ok: true, message: 'reloaded' };
     } finally {
       this.reloading = false;
@@ -301,11 +315,13 @@ export class Daemon {
   }
 
   /** Graceful stop of every instance (make-before-break for Masters), then the daemon's own resources. */
-  shutdown(): Promise<void> {
+  shutdown(reason = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
       if (this.linkTimer) clearInterval(this.linkTimer);
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
       this.runners.clear();
+      // After the instances: their last transitions (to stopped) go out before daemon.stop.
+      await this.events?.stop(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
       this.hub.close();
       await this.control?.close();
       this.loopDelay.disable();
@@ -336,14 +352,21 @@ export class Daemon {
   private startInstance(inst: VrrpInstance, host: HostInterfaces): { ok: true } | { ok: false; message: string } {
     const planned = planInstance(inst, host);
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
-    const runner = new InstanceRunner(planned.plan, {
+    // The split-brain fence acts through a weight-0 tracked object: down means Fault.
+    const plan = this.events?.fencing
+      ? { ...planned.plan, machine: { ...planned.plan.machine, tracks: [...(planned.plan.machine.tracks ?? []), { id: FENCE_TRACK, weight: 0, up: true }] } }
+      : planned.plan;
+    const runner = new InstanceRunner(plan, {
       hub: this.hub,
       vipOps: this.vipOps,
       announceIo: this.announceIo,
       clock: this.clock,
       log: this.options.log,
     });
-    runner.onTransition((t) => this.recordTransition(t));
+    runner.onTransition((t) => {
+      this.recordTransition(t);
+      this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
+    });
     const started = runner.start();
     if (!started.ok) {
       const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
@@ -378,10 +401,17 @@ export class Daemon {
       this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
       const id = `interface:${name}`;
       for (const { runner } of this.runners.values()) {
-        if (runner.plan.machine.tracks?.some((t) => t.id === id)) runner.track(id, up);
+        const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
+        if (!tracked) continue;
+        runner.track(id, up);
+        this.events?.trackChange({ instance: runner.plan.name, track: id, kind: 'interface', up, weight: tracked.weight, effectivePriority: runner.status().effectivePriority });
       }
     }
   }
+}
+
+function warningsOf(diagnostics: Diagnostic[]): number {
+  return diagnostics.filter((d) => d.severity === 'warning').length;
 }
 
 function readLivePid(pidFile: string): number | null {

@@ -87,6 +87,8 @@ export class InstanceRunner {
   private holdingVipsForHandover = false;
   private stopped: Promise<void> | null = null;
   private sendErrors = 0;
+  /** Clock time of the last screened advert from another router with priority > 0 (split-brain fencing asks). */
+  private lastPeerAdvertAt: number | null = null;
 
   private currentPlan: InstancePlan;
 
@@ -128,6 +130,16 @@ export class InstanceRunner {
   /** Tracked object change (interface up/down, later scripts). */
   track(id: string, up: boolean): void {
     this.actor.send({ type: 'TRACK', id, up });
+  }
+
+  /** Ms since another router's screened advert (priority > 0) was last heard, null if never. */
+  peerAdvertAgoMs(): number | null {
+    return this.lastPeerAdvertAt === null ? null : this.deps.clock.now() - this.lastPeerAdvertAt;
+  }
+
+  /** Ids of the tracked objects that are down now. */
+  tracksDown(): string[] {
+    return this.actor.getSnapshot().context.tracks.filter((t) => !t.up).map((t) => t.id);
   }
 
   get plan(): InstancePlan {
@@ -245,6 +257,7 @@ export class InstanceRunner {
       this.drop(screened.reason, screened.detail, p.sourceText);
       return;
     }
+    if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
     if (this.handover) {
       // Stopping: the machine is gone; we only wait for the next master. Only
       // a screened advert counts: a stray one (another cluster's, a wrong

@@ -11,6 +11,7 @@ export * from './bus.js';
 export { NatsBus, type NatsBusOptions, type InstanceState, type StreamSettings } from './nats-bus.js';
 export { createEventSource, memorySeq, type EventSource, type SeqSource } from './source.js';
 export { createEventClock, type EventClock, type EventTime } from './clock.js';
+export { SplitBrainDetector, mayReleaseFence, yieldOrder, type PeerState, type LocalInstance, type SplitBrainDecision } from './split-brain.js';
 export { subjectFor, subjectFilter, streamName, kvBucketName, kvKey } from './subjects.js';
 
 export interface EventBusSettings {

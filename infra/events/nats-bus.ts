@@ -50,7 +50,7 @@ import { Outbox, type OutboxTransport, type SendResult } from './outbox.js';
 import { PipelinedPublisher, WorkerPublisher } from './js-publisher.js';
 import { parseEvent, type EventOf, type VipflowEvent } from './schema.js';
 import { memorySeq, type SeqSource } from './source.js';
-import { kvBucketName, kvKey, streamName, streamSubjects, subjectFilter, subjectFor } from './subjects.js';
+import { decodeToken, kvBucketName, kvKey, streamName, streamSubjects, subjectFilter, subjectFor } from './subjects.js';
 import type { FsyncPolicy } from './spill.js';
 
 export interface StreamSettings {
@@ -106,6 +106,8 @@ export interface InstanceState {
   effectivePriority: number;
   basePriority: number;
   masterSeen: string | null;
+  /** The node's primary address for this instance (absent from older daemons). */
+  source?: string;
   reason: string;
   /** Time of the transition into `state`. */
   lastChange: string;
@@ -307,6 +309,7 @@ export class NatsBus implements EventBus {
       effectivePriority: d.effectivePriority,
       basePriority: d.basePriority,
       masterSeen: d.masterSeen,
+      ...(d.source !== undefined ? { source: d.source } : {}),
       reason: d.reason,
       lastChange: e.time,
       eventId: e.id,
@@ -342,6 +345,61 @@ export class NatsBus implements EventBus {
     } finally {
       this.kvFlushing = false;
     }
+  }
+
+  /**
+   * Resolves true once every queued event was acknowledged, false after timeoutMs
+   * (the events stay queued; close() saves them for the next start).
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while ((this.outbox?.queued ?? 0) > 0) {
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
+  /**
+   * Watches the cluster's KV bucket: `onPut` for every current entry and every
+   * later write, `onDelete` for removals. Survives NATS outages: the watch is
+   * opened again after the connection returns. Returns a function that stops it.
+   */
+  watchStates(onPut: (s: InstanceState) => void, onDelete: (instance: string, node: string) => void): () => void {
+    let stopped = false;
+    let current: { stop(): void } | null = null;
+    const loop = async () => {
+      while (!stopped && !this.closing) {
+        try {
+          if (!(await this.connected(1000))) continue;
+          const kv = this.kv ?? (await new Kvm(this.nc!).create(kvBucketName(this.o.cluster), { history: 1 }));
+          const it = await kv.watch();
+          current = it;
+          if (stopped) it.stop();
+          for await (const e of it) {
+            if (e.operation === 'PUT') {
+              try {
+                onPut(e.json<InstanceState>());
+              } catch (err) {
+                this.log.warn({ err, key: e.key }, 'ignoring an unreadable KV state entry');
+              }
+            } else {
+              const [inst = '', node = ''] = e.key.split('.');
+              onDelete(decodeToken(inst), decodeToken(node));
+            }
+          }
+        } catch (err) {
+          if (!stopped) this.log.warn({ err }, 'KV watch failed; retrying');
+        }
+        current = null;
+        if (!stopped) await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    void loop();
+    return () => {
+      stopped = true;
+      current?.stop();
+    };
   }
 
   /** Every instance/node entry in the cluster's KV bucket. */

@@ -59,6 +59,8 @@ export const payloads = {
     /** Source address of the last advert from a master, if any was seen. */
     masterSeen: z.string().nullable(),
     advertIntervalCs: z.number().int().positive(),
+    /** This node's primary (advert source) address: breaks priority ties in split-brain fencing. Optional, so v1. */
+    source: z.string().optional(),
   }),
   'instance.fault': z.object({ instance: name, vrid, reason: name, tracksDown: z.array(z.string()).default([]) }),
   'instance.recover': z.object({ instance: name, vrid, reason: name }),

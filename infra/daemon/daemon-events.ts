@@ -1,0 +1,312 @@
+/**
+ * The daemon's side of the event bus: turns what the daemon sees (start, VRRP
+ * transitions, faults, reloads, link changes, drop counters, stop) into events,
+ * and runs split-brain detection (and optional fencing) over the cluster's KV view.
+ *
+ * Everything here is off the VRRP path: publish() only enqueues (bus.ts), the
+ * KV watch and the split-brain tick run on their own timers, and a fence acts on
+ * the machine through a tracked object, as a failing health check would.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../logger.js';
+import { repoRoot } from '../paths.js';
+import type { EventBus } from '../events/bus.js';
+import { createEventBus } from '../events/index.js';
+import { NatsBus, type InstanceState } from '../events/nats-bus.js';
+import { createEventSource, type EventSource } from '../events/source.js';
+import type { EventData, EventType, VipflowEvent } from '../events/schema.js';
+import { SplitBrainDetector, mayReleaseFence, type LocalInstance } from '../events/split-brain.js';
+import type { InstanceRunner, TransitionRecord } from './instance-runner.js';
+import type { DropCounters } from './screen.js';
+
+export type SplitBrainPolicy = 'page' | 'fence';
+
+/** How a daemon publishes; every field has a default, so one host works with none. */
+export interface DaemonEventSettings {
+  /** NATS servers; without them the daemon uses the in-process bus. */
+  natsServers?: string | string[];
+  /** Cluster name (subject token, stream and bucket suffix). Default "default". */
+  cluster?: string;
+  /** This node's name in events and KV keys. Default the host name. */
+  node?: string;
+  /** `page`: event only (default). `fence`: the yielding Master also steps down until the conflict clears. */
+  splitBrainPolicy?: SplitBrainPolicy;
+  /** Advert intervals a double Master must last before it counts. Default 3. */
+  splitBrainGraceIntervals?: number;
+  /** Period of the `wire.drops` summary. Default 10 s. */
+  dropsPeriodMs?: number;
+  /** KV heartbeat period. Default 5 s (a peer entry older than 3 heartbeats is ignored). */
+  heartbeatMs?: number;
+  /** Bound on waiting for the outbox to drain at a graceful stop. Default 2 s. */
+  stopFlushMs?: number;
+}
+
+/** The tracked object a fence sets down: weight 0, so the instance goes to Fault. */
+export const FENCE_TRACK = 'vipflow:split-brain-fence';
+
+const RECENT_EVENTS = 50;
+
+export interface DaemonEventsStatus {
+  bus: 'in-process' | 'nats';
+  cluster: string;
+  node: string;
+  published: number;
+  /** In-process bus: events its own subscriber received (proves delivery without NATS). */
+  delivered: number;
+  outbox?: ReturnType<NatsBus['outboxStats']>;
+  splitBrain: { policy: SplitBrainPolicy; fenced: string[]; detected: number };
+  recent: { type: EventType; id: string; time: string; instance?: string }[];
+}
+
+interface RunnerEntry {
+  name: string;
+  runner: InstanceRunner;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export class DaemonEvents {
+  readonly bus: EventBus;
+  readonly cluster: string;
+  readonly node: string;
+  readonly policy: SplitBrainPolicy;
+  private readonly source: EventSource;
+  private readonly log: Logger;
+  private readonly recent: DaemonEventsStatus['recent'] = [];
+  private published = 0;
+  private delivered = 0;
+  private detected = 0;
+  private readonly lastDrops = new Map<string, DropCounters>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly fenced = new Set<string>();
+  private detector: SplitBrainDetector | null = null;
+  private stopWatch: (() => void) | null = null;
+  private stopped = false;
+
+  /**
+   * @param runners the daemon's current instances (read on every tick: reloads change them).
+   */
+  constructor(
+    private readonly s: DaemonEventSettings,
+    stateDir: string,
+    log: Logger,
+    private readonly runners: () => Iterable<RunnerEntry>,
+  ) {
+    this.cluster = s.cluster ?? 'default';
+    this.node = s.node ?? hostname();
+    this.policy = s.splitBrainPolicy ?? 'page';
+    this.log = log.child({ component: 'events', cluster: this.cluster, node: this.node });
+    this.bus = createEventBus({
+      cluster: this.cluster,
+      node: this.node,
+      log: this.log,
+      stateDir: join(stateDir, 'events'),
+      ...(s.natsServers ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000 } } : {}),
+    });
+    this.source = createEventSource({ cluster: this.cluster, node: this.node, seq: this.bus.seq });
+    if (this.bus.kind === 'in-process') {
+      // One host without NATS: a subscriber in this process shows the events flow.
+      void this.bus.subscribe({}, () => void this.delivered++).catch(() => undefined);
+    }
+    this.log.info(
+      this.bus.kind === 'nats'
+        ? { bus: 'nats', servers: s.natsServers, splitBrain: this.policy }
+        : { bus: 'in-process' },
+      this.bus.kind === 'nats' ? 'events go to NATS (queued while it is unreachable)' : 'events stay in this process (no NATS configured)',
+    );
+  }
+
+  /** Whether the fence track must be added to instances' tracked objects. */
+  get fencing(): boolean {
+    return this.bus.kind === 'nats' && this.policy === 'fence';
+  }
+
+  /** Starts the timers (drop summaries, split-brain watch) and publishes daemon.start. */
+  /** @param fastestAdvertMs the shortest advert interval configured: sets the split-brain check period. */
+  start(configFile: string, instances: string[], fastestAdvertMs: number): void {
+    this.publish('daemon.start', { version: packageVersion(), pid: process.pid, configFile, instances });
+    const drops = setInterval(() => this.reportDrops(), this.s.dropsPeriodMs ?? 10_000);
+    drops.unref();
+    this.timers.push(drops);
+    if (this.bus instanceof NatsBus) this.watchSplitBrain(this.bus, fastestAdvertMs);
+  }
+
+  /** One VRRP transition (called from the daemon's transition fan-out: enqueue only). */
+  transition(t: TransitionRecord, source: string, tracksDown: () => string[]): void {
+    this.publish('instance.transition', {
+      instance: t.instance,
+      vrid: t.vrid,
+      family: t.family === 4 ? 'ipv4' : 'ipv6',
+      interface: t.interface,
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      effectivePriority: t.effectivePriority,
+      basePriority: t.basePriority,
+      masterSeen: t.masterAddress,
+      advertIntervalCs: t.advertIntervalCs,
+      source,
+    });
+    if (t.to === 'fault') this.publish('instance.fault', { instance: t.instance, vrid: t.vrid, reason: t.reason, tracksDown: tracksDown() });
+    else if (t.from === 'fault') this.publish('instance.recover', { instance: t.instance, vrid: t.vrid, reason: t.reason });
+  }
+
+  trackChange(data: EventData<'track.change'>): void {
+    this.publish('track.change', data);
+  }
+
+  configReload(data: EventData<'config.reload'>): void {
+    this.publish('config.reload', data);
+  }
+
+  /**
+   * Publishes daemon.stop, waits (bounded) for the outbox to drain while NATS is
+   * connected, then closes the bus; what is left is saved for the next start.
+   */
+  async stop(reason: string, uptimeMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.stopWatch?.();
+    this.publish('daemon.stop', { reason, uptimeMs: Math.max(0, Math.round(uptimeMs)) });
+    if (this.bus instanceof NatsBus) {
+      const bound = this.s.stopFlushMs ?? 2000;
+      const flushed = (await this.bus.connected(0)) ? await this.bus.flush(bound) : false;
+      const left = this.bus.outboxStats();
+      if (!flushed) this.log.warn({ boundMs: bound, ...left }, 'NATS not reachable at stop: undelivered events are kept for the next start');
+    }
+    await this.bus.close();
+  }
+
+  status(): DaemonEventsStatus {
+    return {
+      bus: this.bus.kind,
+      cluster: this.cluster,
+      node: this.node,
+      published: this.published,
+      delivered: this.delivered,
+      ...(this.bus instanceof NatsBus ? { outbox: this.bus.outboxStats() } : {}),
+      splitBrain: { policy: this.policy, fenced: [...this.fenced], detected: this.detected },
+      recent: [...this.recent],
+    };
+  }
+
+  private publish<T extends EventType>(type: T, data: EventData<T>): void {
+    if (this.stopped && type !== 'daemon.stop') return;
+    let event: VipflowEvent;
+    try {
+      event = this.source.make(type, data) as VipflowEvent;
+    } catch (err) {
+      this.log.error({ err, type }, 'cannot make event');
+      return;
+    }
+    this.bus.publish(event);
+    this.published++;
+    const instance = (data as { instance?: unknown }).instance;
+    this.recent.push({ type, id: event.id, time: event.time, ...(typeof instance === 'string' ? { instance } : {}) });
+    if (this.recent.length > RECENT_EVENTS) this.recent.shift();
+  }
+
+  /** One `wire.drops` per instance whose drop counters moved since the last period. */
+  private reportDrops(): void {
+    const periodMs = this.s.dropsPeriodMs ?? 10_000;
+    for (const { name, runner } of this.runners()) {
+      const now = { ...runner.drops };
+      const before = this.lastDrops.get(name);
+      this.lastDrops.set(name, now);
+      const counters: Record<string, number> = {};
+      let total = 0;
+      for (const [k, v] of Object.entries(now)) {
+        const d = v - (before?.[k as keyof DropCounters] ?? 0);
+        if (d > 0) {
+          counters[k] = d;
+          total += d;
+        }
+      }
+      if (total > 0) this.publish('wire.drops', { periodMs, instance: name, interface: runner.plan.interface, counters, total });
+    }
+  }
+
+  private watchSplitBrain(bus: NatsBus, fastestAdvertMs: number): void {
+    const heartbeatMs = this.s.heartbeatMs ?? 5000;
+    const detector = new SplitBrainDetector({ node: this.node, staleMs: 3 * heartbeatMs });
+    this.detector = detector;
+    this.stopWatch = bus.watchStates(
+      (e: InstanceState) => {
+        detector.update(e);
+        this.checkSplitBrain();
+      },
+      (instance, node) => detector.remove(instance, node),
+    );
+    // Checks a few times per grace so detection lands close to it; bounded both ways.
+    const tickMs = Math.min(1000, Math.max(20, Number.isFinite(fastestAdvertMs) ? fastestAdvertMs / 2 : 500));
+    const tick = setInterval(() => this.checkSplitBrain(), tickMs);
+    tick.unref();
+    this.timers.push(tick);
+  }
+
+  private checkSplitBrain(): void {
+    const detector = this.detector;
+    if (!detector || this.stopped) return;
+    const graceIntervals = this.s.splitBrainGraceIntervals ?? 3;
+    const byName = new Map<string, InstanceRunner>();
+    const local: LocalInstance[] = [];
+    for (const { name, runner } of this.runners()) {
+      byName.set(name, runner);
+      const state = runner.state;
+      const intervalMs = runner.plan.machine.advertIntervalCs * 10;
+      local.push({
+        instance: name,
+        vrid: runner.plan.vrid,
+        state,
+        // Only a Master's priority takes part in the decision: read the machine only then.
+        effectivePriority: state === 'master' ? runner.status().effectivePriority : 0,
+        source: runner.plan.source,
+        graceMs: graceIntervals * intervalMs,
+      });
+    }
+    const nowWall = Date.now();
+    for (const d of detector.evaluate(local, nowWall, performance.now())) {
+      const log = this.log.child({ instance: d.instance, vrid: d.vrid });
+      if (d.kind === 'cleared') {
+        log.info({ lastedMs: Math.round(d.lastedMs) }, 'split brain cleared: one Master again');
+        continue;
+      }
+      this.detected++;
+      this.publish('cluster.split_brain', { instance: d.instance, vrid: d.vrid, masters: d.masters });
+      const fence = this.policy === 'fence' && d.loser === this.node;
+      log.error(
+        { masters: d.masters, yields: d.loser, overlapMs: Math.round(d.sinceMs), policy: this.policy },
+        fence ? 'split brain: several Masters; this node yields and holds its instance down (fence)' : 'split brain: several Masters for one virtual router',
+      );
+      if (fence && !this.fenced.has(d.instance)) {
+        this.fenced.add(d.instance);
+        byName.get(d.instance)?.track(FENCE_TRACK, false);
+      }
+    }
+    for (const instance of [...this.fenced]) {
+      const runner = byName.get(instance);
+      if (!runner) {
+        this.fenced.delete(instance);
+        continue;
+      }
+      const ok = mayReleaseFence({
+        heardAdvertAgoMs: runner.peerAdvertAgoMs(),
+        advertIntervalMs: runner.plan.machine.advertIntervalCs * 10,
+        otherFreshMasters: detector.otherMasters(instance, nowWall).length,
+      });
+      if (!ok) continue;
+      this.fenced.delete(instance);
+      runner.track(FENCE_TRACK, true);
+      this.log.warn({ instance, heardAdvertAgoMs: runner.peerAdvertAgoMs() }, 'split-brain fence released: back to normal VRRP');
+    }
+  }
+}
