@@ -204,4 +204,26 @@ describe('daemon events on NATS', () => {
     assertExactlyOnce(ok);
     await streamMatchesLogs(10_000);
   });
+
+  test('NATS unreachable at start: the daemon runs and takes over; its events arrive once NATS is up', async () => {
+    await stopNats(nats!);
+    nats = null;
+    const a = daemons.get('a')!;
+    const old = daemons.get('b')!;
+    assert.equal(await old.stop(8000), 0);
+    const b = await start('b', 'b0', 100);
+    assert.ok(await b.waitForLog((l) => l.msg === 'NATS unreachable; retrying in the background', 3000), 'b says NATS is unreachable');
+    assert.ok(await b.waitForState('backup', 3000), 'b runs as Backup');
+    const mark = b.transitions.length;
+    const t0 = performance.now();
+    assert.equal(await a.stop(8000), 0, 'a (Master) stops gracefully');
+    const took = await b.waitForState('master', 3000, mark);
+    assert.ok(took, 'b takes over without NATS');
+    assert.ok(took.seenAt - t0 < 1500, `take-over within a bound (${(took.seenAt - t0).toFixed(0)} ms)`);
+    nats = await startNats(lab);
+    assert.ok(await b.waitForLog((l) => l.msg === 'NATS connection up', 5000), 'b connects when NATS appears');
+    // a stopped while NATS was down: its last events wait in its outbox for its next start.
+    const events = await streamMatchesLogs(15_000, ['b']);
+    assertExactlyOnce(events);
+  });
 });
