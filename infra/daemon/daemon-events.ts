@@ -177,8 +177,13 @@ export class DaemonEvents {
     for (const t of this.timers) clearInterval(t);
     this.stopWatch?.();
     this.publish('daemon.stop', { reason, uptimeMs: Math.max(0, Math.round(uptimeMs)) });
+    const bound = this.s.stopFlushMs ?? 2000;
+    if (this.bus.kind === 'in-process') {
+      // Delivery runs from setImmediate: let local subscribers see daemon.stop before the bus closes.
+      const end = Date.now() + bound;
+      while (this.delivered < this.published && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    }
     if (this.bus instanceof NatsBus) {
-      const bound = this.s.stopFlushMs ?? 2000;
       const flushed = (await this.bus.connected(0)) ? await this.bus.flush(bound) : false;
       const left = this.bus.outboxStats();
       if (!flushed) this.log.warn({ boundMs: bound, ...left }, 'NATS not reachable at stop: undelivered events are kept for the next start');
