@@ -87,6 +87,10 @@ export class DaemonEvents {
   private readonly lastDrops = new Map<string, DropCounters>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly fenced = new Set<string>();
+  /** Instance → local monotonic time it became Master (absent when not Master). */
+  private readonly masterSince = new Map<string, number>();
+  /** Last event id seen per peer KV key: a new one is a transition, the same one a heartbeat. */
+  private readonly peerEventIds = new Map<string, string>();
   private detector: SplitBrainDetector | null = null;
   private stopWatch: (() => void) | null = null;
   private stopped = false;
@@ -141,6 +145,8 @@ export class DaemonEvents {
 
   /** One VRRP transition (called from the daemon's transition fan-out: enqueue only). */
   transition(t: TransitionRecord, source: string, tracksDown: () => string[]): void {
+    if (t.to === 'master') this.masterSince.set(t.instance, performance.now());
+    else this.masterSince.delete(t.instance);
     this.publish('instance.transition', {
       instance: t.instance,
       vrid: t.vrid,
@@ -245,8 +251,15 @@ export class DaemonEvents {
     const detector = new SplitBrainDetector({ node: this.node, staleMs: 3 * heartbeatMs });
     this.detector = detector;
     this.stopWatch = bus.watchStates(
-      (e: InstanceState) => {
-        detector.update(e);
+      (e: InstanceState, isUpdate: boolean) => {
+        detector.update({ ...e, ...(isUpdate ? { receivedAtMs: performance.now() } : {}) });
+        const key = `${e.instance}\u0000${e.node}`;
+        const newTransition = this.peerEventIds.get(key) !== e.eventId;
+        this.peerEventIds.set(key, e.eventId);
+        // Another node just became Master of an instance this node is Master of: rewrite
+        // our entries now, so that node sees a live second Master without waiting for a
+        // heartbeat (and a crashed Master, which cannot do this, is never taken for one).
+        if (isUpdate && newTransition && e.node !== this.node && e.state === 'master' && this.masterSince.has(e.instance)) bus.refreshHeartbeat();
         this.checkSplitBrain();
       },
       (instance, node) => detector.remove(instance, node),
@@ -275,6 +288,7 @@ export class DaemonEvents {
         // Only a Master's priority takes part in the decision: read the machine only then.
         effectivePriority: state === 'master' ? runner.status().effectivePriority : 0,
         source: runner.plan.source,
+        masterSinceMs: state === 'master' ? (this.masterSince.get(name) ?? null) : null,
         graceMs: graceIntervals * intervalMs,
       });
     }

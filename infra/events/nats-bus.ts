@@ -319,6 +319,11 @@ export class NatsBus implements EventBus {
     if (!this.kvFlushing) queueMicrotask(() => void this.flushKv());
   }
 
+  /** Rewrites this node's KV entries now (heartbeatAt = now): proof of life on demand. */
+  refreshHeartbeat(): void {
+    this.beat();
+  }
+
   private beat(): void {
     const now = new Date().toISOString();
     for (const [key, s] of this.board) {
@@ -365,7 +370,7 @@ export class NatsBus implements EventBus {
    * later write, `onDelete` for removals. Survives NATS outages: the watch is
    * opened again after the connection returns. Returns a function that stops it.
    */
-  watchStates(onPut: (s: InstanceState) => void, onDelete: (instance: string, node: string) => void): () => void {
+  watchStates(onPut: (s: InstanceState, isUpdate: boolean) => void, onDelete: (instance: string, node: string) => void): () => void {
     let stopped = false;
     let current: { stop(): void } | null = null;
     const loop = async () => {
@@ -379,7 +384,7 @@ export class NatsBus implements EventBus {
           for await (const e of it) {
             if (e.operation === 'PUT') {
               try {
-                onPut(e.json<InstanceState>());
+                onPut(e.json<InstanceState>(), e.isUpdate);
               } catch (err) {
                 this.log.warn({ err, key: e.key }, 'ignoring an unreadable KV state entry');
               }

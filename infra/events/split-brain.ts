@@ -9,6 +9,13 @@
  * decision for each instance the local node is one of the Masters of, naming
  * every Master and the one that should step down under the `fence` policy.
  *
+ * A peer's Master entry counts only if it was written after the local instance
+ * became Master: a Master that crashed leaves its last entry behind, fresh by its
+ * heartbeat for a while, and the node taking over from it must not see that as a
+ * second Master (with `fence` it would step down and leave no Master at all). A
+ * live Master rewrites its entry when it sees another node become Master (see
+ * daemon-events.ts), so a real split brain is confirmed at once.
+ *
  * The loser is chosen as VRRP itself would choose once the Masters hear each
  * other again (RFC 5798 §6.4.3: the lower priority yields; on equal priority
  * the lower primary address yields), so when the LAN heals VRRP keeps the
@@ -26,6 +33,11 @@ export interface PeerState {
   source?: string;
   /** ISO time of the last write (transition or heartbeat). */
   heartbeatAt: string;
+  /**
+   * Local monotonic time at which this write arrived as a live update; absent for
+   * entries read from the bucket's existing contents (when the watch started).
+   */
+  receivedAtMs?: number;
 }
 
 /** The local node's own view of one of its instances (fresher than its KV echo). */
@@ -35,6 +47,8 @@ export interface LocalInstance {
   state: string;
   effectivePriority: number;
   source: string;
+  /** Local monotonic time at which this instance became Master; null when it is not Master. */
+  masterSinceMs: number | null;
   /** Grace before a conflict counts (3 advert intervals by default). */
   graceMs: number;
 }
@@ -95,13 +109,17 @@ export class SplitBrainDetector {
     this.peers.delete(`${instance}\u0000${node}`);
   }
 
-  /** Other nodes that are Master of `instance` with a fresh heartbeat at wall time `nowWallMs`. */
-  otherMasters(instance: string, nowWallMs: number): PeerState[] {
+  /**
+   * Other nodes that are Master of `instance` with a fresh heartbeat at wall time
+   * `nowWallMs` and, with `writtenSinceMs`, whose entry arrived live at or after it.
+   */
+  otherMasters(instance: string, nowWallMs: number, writtenSinceMs?: number): PeerState[] {
     const out: PeerState[] = [];
     for (const p of this.peers.values()) {
       if (p.instance !== instance || p.state !== 'master') continue;
       const beat = Date.parse(p.heartbeatAt);
       if (Number.isNaN(beat) || nowWallMs - beat > this.o.staleMs) continue;
+      if (writtenSinceMs !== undefined && (p.receivedAtMs === undefined || p.receivedAtMs < writtenSinceMs)) continue;
       out.push(p);
     }
     return out;
@@ -119,7 +137,7 @@ export class SplitBrainDetector {
     const seen = new Set<string>();
     for (const l of local) {
       seen.add(l.instance);
-      const others = l.state === 'master' ? this.otherMasters(l.instance, nowWallMs) : [];
+      const others = l.state === 'master' && l.masterSinceMs !== null ? this.otherMasters(l.instance, nowWallMs, l.masterSinceMs) : [];
       const conflict = this.conflicts.get(l.instance);
       if (others.length === 0) {
         if (conflict) {

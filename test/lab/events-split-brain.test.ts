@@ -143,4 +143,18 @@ describe('split brain over NATS while the VRRP LAN is partitioned', () => {
     assert.deepEqual(await holders(lab, NODES, VIP_ADDR), ['a']);
     await stopBoth(a, b);
   });
+
+  test("fence: a crashed Master's leftover KV entry is not a split brain; the Backup takes over and keeps the VIP", async () => {
+    const { a, b } = await pair('c', 'fence');
+    const mB = b.transitions.length;
+    await a.kill();
+    assert.ok(await b.waitForState('master', 3000, mB), 'b takes over from the crashed a');
+    // a's entry still says Master with a fresh heartbeat for up to 15 s; wait well past the grace.
+    await sleep(1500);
+    assert.deepEqual(b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`), ['backup>master'], 'b stays Master (not fenced)');
+    assert.ok(!b.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('split brain')), 'no split brain reported');
+    // (SIGKILL leaves a's copy of the VIP on its interface: a crashed daemon removes nothing.)
+    assert.ok((await holders(lab, NODES, VIP_ADDR)).includes('b'), 'b holds the VIP');
+    assert.equal(await b.stop(), 0);
+  });
 });

@@ -12,6 +12,7 @@ const peer = (over: Partial<PeerState> = {}): PeerState => ({
   effectivePriority: 100,
   source: '198.18.1.2',
   heartbeatAt: new Date(WALL).toISOString(),
+  receivedAtMs: 10,
   ...over,
 });
 const local = (over: Partial<LocalInstance> = {}): LocalInstance => ({
@@ -20,6 +21,7 @@ const local = (over: Partial<LocalInstance> = {}): LocalInstance => ({
   state: 'master',
   effectivePriority: 150,
   source: '198.18.1.1',
+  masterSinceMs: 0,
   graceMs: 300,
   ...over,
 });
@@ -69,6 +71,22 @@ test('equal priorities: the lower primary address yields, as in RFC 5798 §6.4.3
   d.evaluate([local()], WALL, 0);
   const [r] = d.evaluate([local()], WALL, 300);
   assert.equal(r?.kind === 'split-brain' && r.loser, 'a', 'a (198.18.1.1) yields to b (198.18.1.2) at equal priority');
+});
+
+test("a crashed Master's last entry is no second Master: only a write that arrived after we became Master counts", () => {
+  const d = new SplitBrainDetector({ node: 'b', staleMs: 15_000 });
+  // a's entry says Master, fresh by its heartbeat, but it was written before b took over (a crashed then).
+  d.update(peer({ node: 'a', receivedAtMs: 900 }));
+  const b = local({ masterSinceMs: 1000, effectivePriority: 100 });
+  d.evaluate([b], WALL, 1000);
+  assert.deepEqual(d.evaluate([b], WALL, 5000), [], 'never reported');
+  d.update(peer({ node: 'a', receivedAtMs: undefined }));
+  assert.deepEqual(d.evaluate([b], WALL, 6000), [], 'an entry from the initial snapshot does not count either');
+  // a is alive after all: its rewrite arrives after b became Master.
+  d.update(peer({ node: 'a', receivedAtMs: 6100 }));
+  d.evaluate([b], WALL, 6100);
+  const [r] = d.evaluate([b], WALL, 6400);
+  assert.equal(r?.kind, 'split-brain');
 });
 
 test('a fence holds while another fresh Master exists and no advert is heard; releases on either', () => {
