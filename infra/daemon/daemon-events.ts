@@ -194,7 +194,15 @@ export class DaemonEvents {
       const left = this.bus.outboxStats();
       if (!flushed) this.log.warn({ boundMs: bound, ...left }, 'NATS not reachable at stop: undelivered events are kept for the next start');
     }
-    await this.bus.close();
+    // close() saves the outbox first, then may wait out a connection attempt in
+    // progress (up to its 2 s timeout): the process need not wait for that part.
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      this.bus.close().then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), bound + 1000))),
+    ]);
+    clearTimeout(timer);
+    if (!closed) this.log.warn({ boundMs: bound + 1000 }, 'event bus still closing at the bound; exiting anyway (undelivered events are saved)');
   }
 
   status(): DaemonEventsStatus {
