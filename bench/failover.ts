@@ -277,7 +277,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
   const probe = startProbe(lab, 'client', VIP, LIFETIME_MS);
   const echoes = ROUTERS.map((r) => startEcho(lab, r, LIFETIME_MS));
   try {
-    for (const impl of IMPLS) {
+    for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
       const capture = await startVrrpCapture(lab, 'client');
       const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), vipflow);
       const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);

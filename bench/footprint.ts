@@ -64,7 +64,7 @@ function instances(count: number, priority: number): RouterInstance[] {
 let lastIpError = '';
 
 async function vipCount(lab: Lab, node: string): Promise<number> {
-  const r = await lab.exec(node, 'ip', ['-j', '-4', 'addr', 'show'], 10_000);
+  const r = await lab.exec(node, 'ip', ['-j', '-4', 'addr', 'show'], 30_000);
   if (r.code !== 0) {
     lastIpError = r.stderr.slice(0, 300);
     return -1;
