@@ -13,6 +13,7 @@ import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
 import { parseAddress } from '../../wire/codec/index.js';
 import { interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
+import { KeepalivedNotifier } from '../../notifiers/keepalived-notify/index.js';
 import { ControlServer } from './control.js';
 import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './daemon-events.js';
 import { linkUp, readHostInterfaces } from './host.js';
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   configIds?: string[];
   /** Event bus and split-brain settings; NATS servers default to the config's `vipflow.nats.url`. */
   events?: DaemonEventSettings;
+  /** Kill a notify script (and its process group) still running after this long; default 30 s. */
+  notifyTimeoutMs?: number;
 }
 
 export interface DaemonStatus {
@@ -50,6 +53,9 @@ export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; mess
 
 const LINK_POLL_MS = 100;
 const RECENT_TRANSITIONS = 100;
+// At stop, notify_stop scripts get this long before their process groups are
+// killed (keepalived gives its stop scripts 1 s; a little more for loaded hosts).
+const NOTIFY_STOP_GRACE_MS = 3000;
 
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'error');
@@ -71,6 +77,7 @@ export class Daemon {
   private readonly linkState = new Map<string, boolean>();
   private control: ControlServer | null = null;
   private events: DaemonEvents | null = null;
+  private notifier: KeepalivedNotifier | null = null;
   private stopping: Promise<void> | null = null;
   private reloading = false;
   private reloadPending = false;
@@ -139,6 +146,11 @@ export class Daemon {
     daemon.events = new DaemonEvents({ ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) }, options.stateDir, log, () =>
       [...daemon.runners].map(([name, r]) => ({ name, runner: r.runner })),
     );
+    daemon.notifier = new KeepalivedNotifier({
+      log,
+      config: () => daemon.config,
+      ...(options.notifyTimeoutMs !== undefined ? { timeoutMs: options.notifyTimeoutMs } : {}),
+    });
     const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
     daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs);
     const started = daemon.startInstances(loaded.model, readHostInterfaces());
@@ -320,6 +332,7 @@ export class Daemon {
       if (this.linkTimer) clearInterval(this.linkTimer);
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
       this.runners.clear();
+      await this.notifier?.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
       // After the instances: their last transitions (to stopped) go out before daemon.stop.
       await this.events?.stop(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
       this.hub.close();
@@ -365,6 +378,8 @@ export class Daemon {
     });
     runner.onTransition((t) => {
       this.recordTransition(t);
+      // Only enqueues: notify scripts never delay the VRRP path.
+      this.notifier?.transition(t);
       this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
     });
     const started = runner.start();

@@ -1,0 +1,140 @@
+/**
+ * keepalived-compatible notify hooks for VRRP instances: turns each
+ * transition into FIFO lines (written at once, non-blocking) and notify
+ * programs (queued per instance on a ScriptRunner). `transition` is cheap
+ * and synchronous so it can sit on the daemon's transition listener: the
+ * user lookup, the security check and the fork all happen in the queue.
+ *
+ * Who runs a script (keepalived's rules): the script's own `user [group]`,
+ * else global `script_user`, else `keepalived_script` if that user exists,
+ * else the daemon's own user; with enable_script_security and none of the
+ * first three resolvable, keepalived refuses to run scripts, and so do we.
+ * Security checks apply only when the script would run with uid 0 or gid 0.
+ *
+ * Sync groups: the daemon does not run sync groups yet, so GROUP
+ * notifications (keepalived passes `GROUP name STATE 0`) are not sent.
+ */
+import type { Script, VipflowConfig } from '../../config/model.js';
+import type { TransitionRecord } from '../../infra/daemon/instance-runner.js';
+import type { Logger } from '../../infra/logger.js';
+import { fifoLine, invocationsFor, notifyStateOf, type NotifyEvent } from './argv.js';
+import { NotifyFifo } from './fifo.js';
+import { ScriptRunner, type Job, type JobOutcome, type Prepared } from './runner.js';
+import { checkScriptSecurity } from './security.js';
+import { resolveUser, type UserResult } from './users.js';
+
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 30_000;
+const DEFAULT_SCRIPT_USER = 'keepalived_script';
+
+export interface NotifierOptions {
+  log: Logger;
+  /** The configuration in force (a reload replaces it; scripts are read from it at each transition). */
+  config: () => VipflowConfig;
+  /** A notify program still running after this long is killed with its process group. */
+  timeoutMs?: number;
+  /** Called after each program ends or is refused (tests, metrics). */
+  onDone?: (job: Job, outcome: JobOutcome) => void;
+}
+
+export class KeepalivedNotifier {
+  private readonly runner: ScriptRunner;
+  private readonly fifos: NotifyFifo[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly options: NotifierOptions) {
+    this.log = options.log.child({ component: 'notify' });
+    this.runner = new ScriptRunner({
+      log: this.log,
+      timeoutMs: options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
+      ...(options.onDone ? { onDone: options.onDone } : {}),
+    });
+    const g = options.config().global;
+    // keepalived writes each line to both the global and the VRRP FIFO.
+    for (const f of [g.notifyFifo, g.vrrpNotifyFifo]) {
+      if (!f) continue;
+      const owner = f.user !== undefined ? resolveUser(f.user, f.group) : null;
+      if (owner && !owner.ok) this.log.warn({ fifo: f.command, err: owner.message }, 'notify fifo owner unknown: keeping ours');
+      const fifo = NotifyFifo.open(f.command, this.log, owner?.ok ? owner.ids : undefined);
+      if (fifo) this.fifos.push(fifo);
+    }
+    const groupHooks = options.config().vrrpSyncGroups.filter((sg) => Object.values(sg.notify).some((v) => v !== undefined));
+    if (groupHooks.length > 0)
+      this.log.warn({ groups: groupHooks.map((sg) => sg.name) }, 'sync group notify scripts are not run: the daemon does not run sync groups yet');
+    if (g.notifyFifoScript || g.vrrpNotifyFifoScript) this.log.warn('notify_fifo_script is not supported yet: read the fifo with your own reader');
+  }
+
+  /**
+   * Reacts to one instance transition: FIFO lines now, programs queued.
+   * Returns at once; never throws.
+   */
+  transition(t: TransitionRecord): void {
+    try {
+      const state = notifyStateOf(t.to);
+      if (!state) return;
+      const config = this.options.config();
+      const inst = config.vrrpInstances.find((i) => i.name === t.instance);
+      const event: NotifyEvent = { target: 'INSTANCE', name: t.instance, state, priority: t.effectivePriority };
+      const line = fifoLine(event);
+      for (const f of this.fifos) f.write(line);
+      if (!inst) return;
+      const built = invocationsFor(inst.notify, event);
+      for (const e of built.errors) this.log.error({ instance: t.instance, hook: e.hook, err: e.message }, 'notify script not run: bad command line');
+      for (const inv of built.invocations) {
+        this.runner.enqueue(t.instance, {
+          argv: inv.argv,
+          context: { instance: t.instance, hook: inv.hook, state },
+          prepare: () => this.prepare(inv.script, inv.argv[0]!, config),
+        });
+      }
+    } catch (err) {
+      this.log.error({ err, instance: t.instance }, 'notify failed');
+    }
+  }
+
+  /** Programs waiting or running. */
+  pending(): number {
+    return this.runner.pending();
+  }
+
+  /** FIFO counters, for status. */
+  fifoStats(): { path: string; written: number; dropped: number }[] {
+    return this.fifos.map((f) => ({ path: f.path, written: f.written, dropped: f.dropped }));
+  }
+
+  /** Lets queued programs (the STOP notifications of a shutdown) finish for up to `graceMs`, then kills them; closes the FIFOs. */
+  async close(graceMs: number): Promise<void> {
+    await this.runner.close(graceMs);
+    for (const f of this.fifos) f.close();
+  }
+
+  private prepare(script: Script, program: string, config: VipflowConfig): Prepared {
+    const g = config.global;
+    const who = this.userFor(script, config);
+    if (!who.ok) return { ok: false, reason: who.message };
+    const ids = who.ids;
+    const privileged = ids === null ? (process.getuid?.() ?? 0) === 0 || (process.getgid?.() ?? 0) === 0 : ids.uid === 0 || ids.gid === 0;
+    if (privileged) {
+      const verdict = checkScriptSecurity(program);
+      if (!verdict.ok) {
+        if (g.enableScriptSecurity) return { ok: false, reason: `unsafe permissions: ${verdict.file} ${verdict.reason} (enable_script_security)` };
+        this.log.warn({ program, file: verdict.file, why: verdict.reason }, 'unsafe permissions for a notify script run as root (set enable_script_security to refuse it)');
+      }
+    }
+    return ids === null ? { ok: true } : { ok: true, uid: ids.uid, gid: ids.gid };
+  }
+
+  /** The ids to run `script` as; null ids: the daemon's own. */
+  private userFor(script: Script, config: VipflowConfig): { ok: true; ids: { uid: number; gid: number } | null } | { ok: false; message: string } {
+    const explicit = script.user !== undefined ? { user: script.user, group: script.group } : config.global.scriptUser;
+    if (explicit) return toIds(resolveUser(explicit.user, explicit.group));
+    const fallback = resolveUser(DEFAULT_SCRIPT_USER);
+    if (fallback.ok) return { ok: true, ids: fallback.ids };
+    if (config.global.enableScriptSecurity)
+      return { ok: false, message: `no script_user set and user ${DEFAULT_SCRIPT_USER} does not exist (enable_script_security)` };
+    return { ok: true, ids: null };
+  }
+}
+
+function toIds(r: UserResult): { ok: true; ids: { uid: number; gid: number } } | { ok: false; message: string } {
+  return r.ok ? { ok: true, ids: { uid: r.ids.uid, gid: r.ids.gid } } : r;
+}
