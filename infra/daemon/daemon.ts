@@ -47,6 +47,8 @@ export interface DaemonStatus {
   recentTransitions: (TransitionRecord & { time: string })[];
   reloads: { ok: number; refused: number };
   events: DaemonEventsStatus | null;
+  /** Notify scripts waiting or running, and notify_fifo lines written / dropped (pipe full). */
+  notify: { pending: number; fifos: { path: string; written: number; dropped: number }[] } | null;
 }
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
@@ -189,6 +191,7 @@ export class Daemon {
       recentTransitions: [...this.recent],
       reloads: { ...this.reloads },
       events: this.events?.status() ?? null,
+      notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
     };
   }
 

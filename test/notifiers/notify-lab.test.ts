@@ -3,7 +3,7 @@
 // script writing to a file. Starts: a namespace lab, two vipflow daemons, the scripts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../infra/logger.js';
 import { createLab, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
@@ -22,6 +22,7 @@ function conf(node: string, priority: number, scripts: string): string {
     `  router_id ${node}`,
     '  script_user root',
     '  enable_script_security',
+    `  notify_fifo ${join(scripts, `${node}.fifo`)}`,
     '}',
     'vrrp_instance VI_nt {',
     '  state BACKUP',
@@ -101,6 +102,16 @@ describe('notify scripts on two vipflow daemons', () => {
     assert.equal(aArgs.length, 6);
     const bArgs = notes(scripts, 'b').map((n) => n.args);
     assert.deepEqual(bArgs, ['backup', 'any INSTANCE VI_nt BACKUP 100', 'master', 'any INSTANCE VI_nt MASTER 100']);
+
+    // The FIFO got keepalived's lines; the daemon's status counts them.
+    const status = await b.status();
+    assert.deepEqual(status.notify?.fifos.map((f) => [f.written, f.dropped]), [[2, 0]]);
+    assert.equal(status.notify?.pending, 0);
+    const fd = openSync(join(scripts, 'b.fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, null);
+    closeSync(fd);
+    assert.equal(buf.subarray(0, n).toString(), 'INSTANCE "VI_nt" BACKUP 100\nINSTANCE "VI_nt" MASTER 100\n');
 
     // Transition -> script start: the daemon's transition log line (ms) to the script's first action (ns).
     const logged = b.lines.find((l) => l.to === 'master' && l.instance === 'VI_nt' && typeof l.from === 'string');
