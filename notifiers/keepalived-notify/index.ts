@@ -3,7 +3,7 @@ export type { Notify, NotifyEvent, NotifyState, NotifyTarget, Invocation } from 
 export { ScriptRunner } from './runner.js';
 export type { Job, JobOutcome, Prepared, RunnerOptions } from './runner.js';
 export { NotifyFifo } from './fifo.js';
-export { checkScriptSecurity } from './security.js';
+export { checkScriptSecurity, runsPrivileged } from './security.js';
 export type { SecurityVerdict } from './security.js';
 export { resolveUser } from './users.js';
 export { KeepalivedNotifier, DEFAULT_NOTIFY_TIMEOUT_MS } from './notifier.js';

@@ -9,7 +9,8 @@
  * else global `script_user`, else `keepalived_script` if that user exists,
  * else the daemon's own user; with enable_script_security and none of the
  * first three resolvable, keepalived refuses to run scripts, and so do we.
- * Security checks apply only when the script would run with uid 0 or gid 0.
+ * Security checks apply only when the script would run with root privileges
+ * (uid 0, gid 0, or a set-uid/set-gid root file).
  *
  * Sync groups: the daemon does not run sync groups yet, so GROUP
  * notifications (keepalived passes `GROUP name STATE 0`) are not sent.
@@ -20,7 +21,7 @@ import type { Logger } from '../../infra/logger.js';
 import { fifoLine, invocationsFor, notifyStateOf, type NotifyEvent } from './argv.js';
 import { NotifyFifo } from './fifo.js';
 import { ScriptRunner, type Job, type JobOutcome, type Prepared } from './runner.js';
-import { checkScriptSecurity } from './security.js';
+import { checkScriptSecurity, runsPrivileged } from './security.js';
 import { resolveUser, type UserResult } from './users.js';
 
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 30_000;
@@ -112,8 +113,9 @@ export class KeepalivedNotifier {
     const who = this.userFor(script, config);
     if (!who.ok) return { ok: false, reason: who.message };
     const ids = who.ids;
-    const privileged = ids === null ? (process.getuid?.() ?? 0) === 0 || (process.getgid?.() ?? 0) === 0 : ids.uid === 0 || ids.gid === 0;
-    if (privileged) {
+    const uid = ids?.uid ?? process.getuid?.() ?? 0;
+    const gid = ids?.gid ?? process.getgid?.() ?? 0;
+    if (runsPrivileged(program, uid, gid)) {
       const verdict = checkScriptSecurity(program);
       if (!verdict.ok) {
         if (g.enableScriptSecurity) return { ok: false, reason: `unsafe permissions: ${verdict.file} ${verdict.reason} (enable_script_security)` };

@@ -8,7 +8,7 @@
  * keepalived checks only scripts run as uid 0 or gid 0 (or set-uid/gid
  * root): a script run as an ordinary user can do no more than that user.
  */
-import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 export type SecurityVerdict = { ok: true; path: string } | { ok: false; file: string; reason: string };
@@ -16,6 +16,8 @@ export type SecurityVerdict = { ok: true; path: string } | { ok: false; file: st
 const S_IWGRP = 0o020;
 const S_IWOTH = 0o002;
 const S_ISVTX = 0o1000;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
 
 function unsafe(st: Stats): string | null {
   if (st.uid !== 0) return `owned by uid ${st.uid}, not root`;
@@ -87,4 +89,21 @@ export function locate(program: string, searchPath: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * Whether `program` run as uid:gid gets root privileges, the case where
+ * keepalived applies the security walk: run as uid 0 or gid 0, or a
+ * set-uid root / set-gid root executable.
+ */
+export function runsPrivileged(program: string, uid: number, gid: number, searchPath = process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'): boolean {
+  if (uid === 0 || gid === 0) return true;
+  const found = locate(program, searchPath);
+  if (!found) return false;
+  try {
+    const st = statSync(found);
+    return (st.uid === 0 && (st.mode & S_ISUID) !== 0 && (st.mode & 0o100) !== 0) || (st.gid === 0 && (st.mode & S_ISGID) !== 0 && (st.mode & 0o010) !== 0);
+  } catch {
+    return false;
+  }
 }

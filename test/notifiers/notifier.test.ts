@@ -99,6 +99,32 @@ test('enable_script_security refuses a world-writable script and one in a world-
   }
 });
 
+test('script_user nobody: an ordinary script in a world-writable dir runs, a set-uid root one there is refused', async () => {
+  const { dir, remove } = tempDir('suid');
+  try {
+    chmodSync(dir, 0o755);
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    chownSync(out, 65534, 65534);
+    const plain = writeScript(join(open, 'plain.sh'), `echo p >> ${out}/ran.log`, 0o755);
+    const suid = writeScript(join(open, 'suid.sh'), `echo s >> ${out}/ran.log`, 0o4755);
+    const config = await configFrom(dir, ['script_user nobody', 'enable_script_security'], [`notify_master ${plain}`, `notify_backup ${suid}`]);
+    const { notifier, done, records } = notifierFor(config);
+    notifier.transition(transition('master'));
+    notifier.transition(transition('backup', 'master'));
+    assert.ok(await waitFor(() => done.length === 2, 5000));
+    assert.equal(readFileSync(join(out, 'ran.log'), 'utf8'), 'p\n', 'only the plain script ran: as nobody it can do no more than nobody');
+    const refused = records.find((r) => r.msg === 'notify script refused');
+    assert.match(String(refused?.['reason']), new RegExp(`${open} writable by everybody`));
+    await notifier.close(1000);
+  } finally {
+    remove();
+  }
+});
+
 test('without enable_script_security an unsafe root script runs, with a warning naming it', async () => {
   const { dir, remove } = tempDir('nosec');
   try {
