@@ -13,7 +13,7 @@
  * - Never throws into the bus: failures are logged and published as workflow.* events.
  */
 import type { Logger } from '../infra/logger.js';
-import type { EventBus, Subscription, SubscribeOptions } from '../infra/events/bus.js';
+import type { EventBus, Subscription, SubscribeOptions, SubscriptionStats } from '../infra/events/bus.js';
 import type { EventSource } from '../infra/events/source.js';
 import type { VipflowEvent } from '../infra/events/schema.js';
 import { matchesTrigger, type GroupMembers, type StepShell, type Workflow } from './define.js';
@@ -71,6 +71,11 @@ export class WorkflowRunner {
       o.subscribe,
     );
     return r;
+  }
+
+  /** The bus subscription's counters; handlerErrors stays 0 because handle() never throws. */
+  get stats(): SubscriptionStats | undefined {
+    return this.sub?.stats;
   }
 
   /** Number of runs in progress. */
