@@ -12,7 +12,7 @@ export function zxShell(signal: AbortSignal): StepShell {
  * A `$` that runs nothing: it logs the command it would run (quoted as zx would quote
  * it) and reports success with empty output, so a dry run walks every step.
  */
-export function dryRunShell(log: Logger, commands?: string[]): (signal: AbortSignal) => StepShell {
+export function dryRunShell(log: Logger, onCommand?: (command: string) => void): (signal: AbortSignal) => StepShell {
   return () =>
     (pieces, ...args) => {
       let cmd = pieces[0] ?? '';
@@ -20,7 +20,7 @@ export function dryRunShell(log: Logger, commands?: string[]): (signal: AbortSig
         const parts: unknown[] = Array.isArray(a) ? a : [a];
         cmd += parts.map((p) => quote(String(p))).join(' ') + (pieces[i + 1] ?? '');
       });
-      commands?.push(cmd);
+      onCommand?.(cmd);
       log.info({ command: cmd }, 'dry run: would run');
       return Promise.resolve({ stdout: '', stderr: '', exitCode: 0 });
     };

@@ -184,7 +184,7 @@ test('the dry-run shell records quoted commands and runs nothing', async () => {
     on: { to: 'MASTER' },
     steps: [{ name: 'rm', run: (ctx) => ctx.$`rm -rf ${'/tmp/does not exist'} ${['a', 'b']}` }],
   });
-  const { o } = opts({ shell: dryRunShell(log, commands) });
+  const { o } = opts({ shell: dryRunShell(log, (c) => commands.push(c)) });
   const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), o);
   assert.equal(r.status, 'succeeded');
   assert.deepEqual(commands, ["rm -rf $'/tmp/does not exist' a b"]);

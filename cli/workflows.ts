@@ -1,0 +1,115 @@
+/**
+ * `vipflow workflows test --workflows FILE --event EVENT.json [--json]`
+ *
+ * Dry run: loads a workflows file, reads one hand-written event and runs every
+ * workflow it triggers with `$` replaced by a recorder that prints each command
+ * instead of running it. Other side effects written in plain code inside a step
+ * (fetch, fs) do run: only `$` is intercepted.
+ *
+ * The event may be a full `vipflow.event/v1` envelope or just `{ "type", "data" }`;
+ * missing envelope fields are filled in. Exit status: 0 every triggered run
+ * succeeded, 1 a run failed, 2 the command line, the workflows file or the event is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { EVENT_SCHEMA, parseEvent, type EventData, type VipflowEvent } from '../infra/events/schema.js';
+import { silentLogger } from '../infra/logger.js';
+import { matchesTrigger } from '../workflows/define.js';
+import { loadWorkflows } from '../workflows/load.js';
+import { runWorkflow, type Emit, type RunResult } from '../workflows/run.js';
+import { dryRunShell } from '../workflows/shell.js';
+
+const USAGE = 'usage: vipflow workflows test --workflows FILE --event EVENT.json [--json]\n';
+
+interface Args {
+  workflows: string;
+  event: string;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args | string {
+  if (argv[0] !== 'test') return argv[0] === undefined || argv[0] === '-h' || argv[0] === '--help' ? '' : `unknown subcommand '${argv[0]}'`;
+  let workflows: string | undefined;
+  let event: string | undefined;
+  let json = false;
+  for (let k = 1; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a === '--json') json = true;
+    else if (a === '--workflows' || a === '--event') {
+      const v = argv[++k];
+      if (v === undefined) return `${a} needs a file`;
+      if (a === '--workflows') workflows = v;
+      else event = v;
+    } else if (a === '-h' || a === '--help') return '';
+    else return `unexpected argument '${a}'`;
+  }
+  if (workflows === undefined) return 'missing --workflows FILE';
+  if (event === undefined) return 'missing --event EVENT.json';
+  return { workflows, event, json };
+}
+
+/** Reads the event file, completing a bare `{ type, data }` into an envelope. */
+function readEvent(file: string): VipflowEvent | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return `${file}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+    raw = { schema: EVENT_SCHEMA, id: 'dry-run:0:1', cluster: 'default', node: hostname() || 'localhost', seq: 1, time: now, monoNs: '0', ...raw };
+  }
+  const r = parseEvent(raw);
+  return r.ok ? r.event : `${file}: not a valid event: ${r.error.message}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write((args ? `vipflow workflows: ${args}\n` : '') + USAGE);
+    return args ? 2 : 0;
+  }
+  const loaded = await loadWorkflows(args.workflows);
+  if (!loaded.ok) {
+    process.stderr.write(`vipflow workflows: ${loaded.error}\n`);
+    return 2;
+  }
+  const event = readEvent(args.event);
+  if (typeof event === 'string') {
+    process.stderr.write(`vipflow workflows: ${event}\n`);
+    return 2;
+  }
+  const out = (line: string) => {
+    if (!args.json) process.stdout.write(line + '\n');
+  };
+  const log = silentLogger();
+  const results: (RunResult & { commands: string[] })[] = [];
+  out(`event ${event.id} ${event.type}${event.type === 'instance.transition' ? ` ${event.data.instance} ${event.data.from} -> ${event.data.to}` : ''}`);
+  for (const w of loaded.workflows) {
+    if (!matchesTrigger(w, event)) {
+      out(`workflow ${w.name}: not triggered`);
+      continue;
+    }
+    out(`workflow ${w.name}: triggered (dry run)`);
+    const commands: string[] = [];
+    const emit: Emit = (type, data) => {
+      if (type !== 'workflow.step') return;
+      const d = data as EventData<'workflow.step'>;
+      out(`  step ${d.step}: ${d.status}${d.error ? ` (${d.error})` : ''}`);
+    };
+    const r = await runWorkflow(w, event, {
+      runId: `${event.id}/${w.name}`,
+      log,
+      emit,
+      shell: dryRunShell(log, (c) => {
+        commands.push(c);
+        out(`    would run: ${c}`);
+      }),
+    });
+    out(`workflow ${w.name}: ${r.status}`);
+    results.push({ ...r, commands });
+  }
+  if (args.json) process.stdout.write(JSON.stringify({ event: event.id, runs: results }, null, 2) + '\n');
+  return results.every((r) => r.status === 'succeeded') ? 0 : 1;
+}
