@@ -20,6 +20,7 @@ import type { EventData, EventType, VipflowEvent } from '../events/schema.js';
 import { SplitBrainDetector, mayReleaseFence, type LocalInstance } from '../events/split-brain.js';
 import type { InstanceRunner, TransitionRecord } from './instance-runner.js';
 import type { DropCounters } from './screen.js';
+import type { WorkflowRunner } from '../../workflows/runner.js';
 
 export type SplitBrainPolicy = 'page' | 'fence';
 
@@ -41,6 +42,12 @@ export interface DaemonEventSettings {
   heartbeatMs?: number;
   /** Bound on waiting for the outbox to drain at a graceful stop. Default 2 s. */
   stopFlushMs?: number;
+  /**
+   * A workflows module (workflows/load.ts) to run in-process off this bus, triggered by
+   * this node's transitions. Loaded after start without delaying it; a file that does
+   * not load is logged and the daemon runs without workflows.
+   */
+  workflowsFile?: string;
 }
 
 /** The tracked object a fence sets down: weight 0, so the instance goes to Fault. */
@@ -94,6 +101,7 @@ export class DaemonEvents {
   private detector: SplitBrainDetector | null = null;
   private stopWatch: (() => void) | null = null;
   private stopped = false;
+  private workflows: Promise<WorkflowRunner | null> | null = null;
 
   /**
    * @param runners the daemon's current instances (read on every tick: reloads change them).
@@ -118,7 +126,9 @@ export class DaemonEvents {
     this.source = createEventSource({ cluster: this.cluster, node: this.node, seq: this.bus.seq });
     if (this.bus.kind === 'in-process') {
       // One host without NATS: a subscriber in this process shows the events flow.
-      void this.bus.subscribe({}, () => void this.delivered++).catch(() => undefined);
+      // Workflow events are published by the workflow runner, not counted in `published`:
+      // counting them here would let stop() close the bus before daemon.stop is delivered.
+      void this.bus.subscribe({}, (e) => void (e.type.startsWith('workflow.') || this.delivered++)).catch(() => undefined);
     }
     this.log.info(
       this.bus.kind === 'nats'
@@ -141,6 +151,31 @@ export class DaemonEvents {
     drops.unref();
     this.timers.push(drops);
     if (this.bus instanceof NatsBus) this.watchSplitBrain(this.bus, fastestAdvertMs);
+    if (this.s.workflowsFile) this.workflows = this.startWorkflows(this.s.workflowsFile, new Date());
+  }
+
+  /**
+   * Loads and starts the workflows. The subscription starts at the daemon's start time,
+   * so transitions made while the file was loading still trigger them. Imported lazily:
+   * a daemon without workflows never loads zx or tsx.
+   */
+  private async startWorkflows(file: string, since: Date): Promise<WorkflowRunner | null> {
+    const log = this.log.child({ workflowsFile: file });
+    try {
+      const [{ loadWorkflows }, { WorkflowRunner }] = await Promise.all([import('../../workflows/load.js'), import('../../workflows/runner.js')]);
+      const loaded = await loadWorkflows(file);
+      if (!loaded.ok) {
+        log.error({ error: loaded.error }, 'workflows not loaded; running without them');
+        return null;
+      }
+      if (this.stopped) return null;
+      const runner = await WorkflowRunner.start({ bus: this.bus, source: this.source, log, workflows: loaded.workflows, subscribe: { start: { from: 'time', time: since } } });
+      log.info({ workflows: loaded.workflows.map((w) => w.name) }, 'workflows running');
+      return runner;
+    } catch (err) {
+      log.error({ err }, 'workflows failed to start; running without them');
+      return null;
+    }
   }
 
   /** One VRRP transition (called from the daemon's transition fan-out: enqueue only). */
@@ -182,6 +217,7 @@ export class DaemonEvents {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.stopWatch?.();
+    await this.stopWorkflows(this.s.stopFlushMs ?? 2000);
     this.publish('daemon.stop', { reason, uptimeMs: Math.max(0, Math.round(uptimeMs)) });
     const bound = this.s.stopFlushMs ?? 2000;
     if (this.bus.kind === 'in-process') {
@@ -203,6 +239,29 @@ export class DaemonEvents {
     ]);
     clearTimeout(timer);
     if (!closed) this.log.warn({ boundMs: bound + 1000 }, 'event bus still closing at the bound; exiting anyway (undelivered events are saved)');
+  }
+
+  /**
+   * Lets running workflows finish within half the bound (the instances' last transitions,
+   * to stopped, have just been published: STOP workflows run like keepalived's
+   * notify_stop), then cancels what is left so its compensations run in the rest.
+   */
+  private async stopWorkflows(boundMs: number): Promise<void> {
+    if (!this.workflows) return;
+    const end = Date.now() + boundMs;
+    const within = async <T>(p: Promise<T>, ms: number): Promise<T | undefined> => {
+      let timer: NodeJS.Timeout | undefined;
+      const r = await Promise.race([p, new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), Math.max(0, ms))))]);
+      clearTimeout(timer);
+      return r;
+    };
+    const runner = await within(this.workflows, end - Date.now());
+    if (!runner) return;
+    // In-process delivery runs from setImmediate: let the last transitions reach the runner first.
+    await new Promise((r) => setImmediate(r));
+    await within(runner.whenIdle(), (end - Date.now()) / 2);
+    const closed = await within(runner.close().then(() => true), end - Date.now());
+    if (!closed) this.log.warn({ boundMs }, 'workflows still running or compensating at the stop bound; exiting anyway');
   }
 
   status(): DaemonEventsStatus {
