@@ -8,6 +8,8 @@
  * - A newer transition of an instance supersedes that instance's running runs: their
  *   signal aborts and the completed steps are compensated (run.ts). A transition older
  *   than one already seen for the instance (a late redelivery) starts nothing.
+ *   Split-brain runs are keyed by their instance too: the transition that ends the
+ *   double Master supersedes them; a split-brain event supersedes nothing.
  * - The same event id never starts a workflow twice: ids are remembered in a bounded
  *   in-memory set (seen.ts). The JetStream worker mode will persist that memory.
  * - Never throws into the bus: failures are logged and published as workflow.* events.
