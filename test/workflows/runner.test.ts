@@ -172,3 +172,30 @@ test('a failing workflow is published as failed and never reaches the bus as a h
   assert.equal((fin?.data as { status: string }).status, 'failed');
   assert.equal((got.find((g) => g.type === 'workflow.step')?.data as { error?: string }).error, 'kaput');
 });
+
+test('a split-brain run is cancelled by the transition that ends the double Master', async () => {
+  let started = false;
+  const fence = defineWorkflow({
+    name: 'fence',
+    on: { instance: 'VI_1', to: 'split_brain' },
+    steps: [{
+      name: 'page',
+      timeoutMs: 5000,
+      run: (ctx) => {
+        started = true;
+        assert.deepEqual(ctx.event.data.masters, ['node-a', 'node-b']);
+        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      },
+    }],
+  });
+  const { bus, src, runner, finished } = await startRunner([fence]);
+  bus.publish(splitBrain(src, 'VI_1'));
+  await waitFor(() => started);
+  bus.publish(splitBrain(src, 'VI_1'));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(finished.length, 0, 'a second split-brain event supersedes nothing');
+  bus.publish(transitionTo(src, 'VI_1', 'backup', 'master'));
+  await waitFor(() => finished.length === 2);
+  await runner.close();
+  assert.deepEqual(finished.map((r) => r.status), ['cancelled', 'cancelled']);
+});
