@@ -22,6 +22,8 @@ import type { DaemonEventSettings } from '../infra/daemon/daemon-events.js';
 const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +
   '                   [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]\n' +
+  '                   [--workflows FILE]\n' +
+  '  --workflows          a .ts/.js file of defineWorkflow()s to run on transitions (default $VIPFLOW_WORKFLOWS)\n' +
   '  --nats               NATS servers for events (default $VIPFLOW_NATS_URL; none: events stay in-process)\n' +
   '  --cluster            cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
   '  --node-id            this node in events and KV (default $VIPFLOW_NODE_ID or the host name)\n' +
@@ -41,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     'node-id': { type: 'string' },
     'split-brain': { type: 'string' },
     'split-brain-grace': { type: 'string' },
+    workflows: { type: 'string' },
   });
   if (!args.ok || !args.values.config) {
     process.stderr.write(`${args.ok ? 'vipflow run: --config is required' : `vipflow run: ${args.error}`}\n${USAGE}\n`);
@@ -113,8 +116,16 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Event settings from the options, then the environment; a string is a usage error. */
-function eventSettings(v: { nats?: string; cluster?: string; 'node-id'?: string; 'split-brain'?: string; 'split-brain-grace'?: string }): DaemonEventSettings | string {
+function eventSettings(v: {
+  nats?: string;
+  cluster?: string;
+  'node-id'?: string;
+  'split-brain'?: string;
+  'split-brain-grace'?: string;
+  workflows?: string;
+}): DaemonEventSettings | string {
   const env = process.env;
+  const workflows = v.workflows ?? env.VIPFLOW_WORKFLOWS;
   const nats = v.nats ?? env.VIPFLOW_NATS_URL;
   const cluster = v.cluster ?? env.VIPFLOW_CLUSTER;
   const node = v['node-id'] ?? env.VIPFLOW_NODE_ID;
@@ -132,5 +143,6 @@ function eventSettings(v: { nats?: string; cluster?: string; 'node-id'?: string;
     ...(node !== undefined ? { node } : {}),
     ...(policy !== undefined ? { splitBrainPolicy: policy } : {}),
     ...(graceN !== undefined ? { splitBrainGraceIntervals: graceN } : {}),
+    ...(workflows !== undefined && workflows !== '' ? { workflowsFile: resolve(workflows) } : {}),
   };
 }
