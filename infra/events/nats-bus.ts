@@ -412,9 +412,16 @@ export class NatsBus implements EventBus {
     if (!(await this.connected(5000))) throw new Error('NATS not connected');
     const kv = this.kv ?? (await new Kvm(this.nc!).open(kvBucketName(this.o.cluster)));
     const out: InstanceState[] = [];
-    for await (const k of await kv.keys()) {
-      const e = await kv.get(k);
-      if (e && e.operation === 'PUT') out.push(e.json<InstanceState>());
+    try {
+      for await (const k of await kv.keys()) {
+        const e = await kv.get(k);
+        if (e && e.operation === 'PUT') out.push(e.json<InstanceState>());
+      }
+    } catch (err) {
+      // The bucket is created with the first state write (by the publishing
+      // worker); before that there is simply no state to report.
+      if (isNotFound(err)) return [];
+      throw err;
     }
     return out;
   }
