@@ -4,8 +4,9 @@
  * check it) and which validates at runtime. `fromKeepalived()` brings an
  * existing keepalived.conf into such a file.
  */
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { importUserModule } from '../infra/user-module.js';
 import type { Diagnostic } from './diagnostics.js';
 import { loadKeepalivedFile, type KeepalivedLoadOptions } from './keepalived/index.js';
 import { ConfigSchema, type VipflowConfig, type VipflowConfigInput } from './model.js';
@@ -68,19 +69,14 @@ export interface VipflowLoadResult {
  */
 export async function loadVipflowConfig(path: string): Promise<VipflowLoadResult> {
   const file = resolve(path);
-  const url = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
   try {
-    if (/\.[cm]?ts$/.test(file)) {
-      let tsImport: (specifier: string, parent: string) => Promise<unknown>;
-      try {
-        ({ tsImport } = await import('tsx/esm/api'));
-      } catch {
-        const message = "loading a TypeScript config needs the 'tsx' package (not installed here); install it or use vipflow.config.js";
-        return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message }] };
-      }
-      mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-    } else mod = (await import(url)) as Record<string, unknown>;
+    const imported = await importUserModule(file);
+    if (imported === null) {
+      const message = "loading a TypeScript config needs the 'tsx' package (not installed here); install it or use vipflow.config.js";
+      return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message }] };
+    }
+    mod = imported;
   } catch (e) {
     // tsImport gives the module its own copy of this file, so the class is recognised by shape, not identity.
     if (isValidationError(e)) return { diagnostics: e.diagnostics.map((d) => (d.line > 0 ? d : { ...d, file: path })) };

@@ -3,8 +3,7 @@
  * workflow, or a named export `workflows`). TypeScript goes through tsx's tsImport, as
  * config/define.ts does, so no build step is needed.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importUserModule } from '../infra/user-module.js';
 import { defineWorkflow, type Workflow } from './define.js';
 
 export type LoadWorkflowsResult = { ok: true; workflows: Workflow[] } | { ok: false; error: string };
@@ -19,19 +18,11 @@ function errorText(e: unknown): string {
  * shape, not identity). Never throws: problems come back as `{ ok: false, error }`.
  */
 export async function loadWorkflows(path: string): Promise<LoadWorkflowsResult> {
-  const file = resolve(path);
-  const url = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
   try {
-    if (/\.[cm]?ts$/.test(file)) {
-      let tsImport: (specifier: string, parent: string) => Promise<unknown>;
-      try {
-        ({ tsImport } = await import('tsx/esm/api'));
-      } catch {
-        return { ok: false, error: "loading TypeScript workflows needs the 'tsx' package; install it or use a .js file" };
-      }
-      mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-    } else mod = (await import(url)) as Record<string, unknown>;
+    const imported = await importUserModule(path);
+    if (imported === null) return { ok: false, error: "loading TypeScript workflows needs the 'tsx' package; install it or use a .js file" };
+    mod = imported;
   } catch (e) {
     return { ok: false, error: `${path}: loading the workflows module failed: ${errorText(e)}` };
   }
