@@ -1,10 +1,12 @@
 /**
  * `vipflow workflows test --workflows FILE --event EVENT.json [--json]`
  *
- * Dry run: loads a workflows file, reads one hand-written event and runs every
- * workflow it triggers with `$` replaced by a recorder that prints each command
- * instead of running it. Other side effects written in plain code inside a step
- * (fetch, fs) do run: only `$` is intercepted.
+ * Dry run: loads a workflows file, reads one hand-written or recorded event and runs
+ * every workflow it triggers with `ctx.dryRun` set: `$` is a recorder that prints each
+ * command instead of running it, and the built-in notifiers (Nginx, DNS, paging) print
+ * what they would do (`ctx.intend`) instead of doing it. Side effects written in plain
+ * code inside a step (fetch, fs) are the step's own business: it should check
+ * `ctx.dryRun` as the built-ins do.
  *
  * The event may be a full `vipflow.event/v1` envelope or just `{ "type", "data" }`;
  * missing envelope fields are filled in. Exit status: 0 every triggered run
@@ -84,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!args.json) process.stdout.write(line + '\n');
   };
   const log = silentLogger();
-  const results: (RunResult & { commands: string[] })[] = [];
+  const results: (RunResult & { commands: string[]; intents: unknown[] })[] = [];
   out(`event ${event.id} ${event.type}${event.type === 'instance.transition' ? ` ${event.data.instance} ${event.data.from} -> ${event.data.to}` : ''}`);
   for (const w of loaded.workflows) {
     if (!matchesTrigger(w, event)) {
@@ -93,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     out(`workflow ${w.name}: triggered (dry run)`);
     const commands: string[] = [];
+    const intents: { step: string; action: string; detail?: Readonly<Record<string, unknown>> }[] = [];
     const emit: Emit = (type, data) => {
       if (type !== 'workflow.step') return;
       const d = data as EventData<'workflow.step'>;
@@ -106,9 +109,14 @@ export async function run(argv: string[]): Promise<number> {
         commands.push(c);
         out(`    would run: ${c}`);
       }),
+      dryRun: true,
+      onIntent: (i) => {
+        intents.push({ step: i.step, action: i.action, ...(i.detail !== undefined ? { detail: i.detail } : {}) });
+        out(`    would ${i.action}${i.detail !== undefined ? ` ${JSON.stringify(i.detail)}` : ''}`);
+      },
     });
     out(`workflow ${w.name}: ${r.status}`);
-    results.push({ ...r, commands });
+    results.push({ ...r, commands, intents });
   }
   if (args.json) process.stdout.write(JSON.stringify({ event: event.id, runs: results }, null, 2) + '\n');
   return results.every((r) => r.status === 'succeeded') ? 0 : 1;

@@ -54,6 +54,25 @@ export interface StepContext<E extends VipflowEvent = VipflowEvent> {
   readonly idempotencyKey: string;
   /** 1 on the first try, then 2, 3, ... on retries. */
   readonly attempt: number;
+  /**
+   * True under `vipflow workflows test`: a step must not change anything outside the
+   * process. `$` already only records commands; other side effects (HTTP, DNS, signals)
+   * check this flag and call `intend` instead of acting.
+   */
+  readonly dryRun: boolean;
+  /**
+   * Records what the step would do (`action` in words, `detail` for the values), so a
+   * dry run prints the runbook. Logged in real runs too, at debug, which costs nothing.
+   */
+  intend(action: string, detail?: Readonly<Record<string, unknown>>): void;
+}
+
+/** One recorded intention of a step (StepContext.intend). */
+export interface Intent {
+  readonly workflow: string;
+  readonly step: string;
+  readonly action: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 export interface RetryPolicy {

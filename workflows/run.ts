@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../infra/logger.js';
 import { instanceOf, type EventData, type VipflowEvent } from '../infra/events/schema.js';
-import { DEFAULT_STEP_TIMEOUT_MS, type StepContext, type StepShell, type Workflow, type WorkflowStep } from './define.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type Intent, type StepContext, type StepShell, type Workflow, type WorkflowStep } from './define.js';
 
 export type WorkflowEventType = 'workflow.started' | 'workflow.step' | 'workflow.finished';
 export type Emit = <T extends WorkflowEventType>(type: T, data: EventData<T>) => void;
@@ -44,6 +44,10 @@ export interface RunOptions {
   shell: (signal: AbortSignal) => StepShell;
   /** Aborting it cancels the run (supersession, shutdown); its reason is reported. */
   cancel?: AbortSignal;
+  /** Sets StepContext.dryRun: steps record intentions instead of acting. Default false. */
+  dryRun?: boolean;
+  /** Receives every StepContext.intend call. */
+  onIntent?: (i: Intent) => void;
 }
 
 class StepTimeout extends Error {
@@ -81,7 +85,7 @@ type Fn = (ctx: StepContext) => unknown;
  * the timeout or cancellation even if `fn` ignores its signal: the call is abandoned
  * (its late result is swallowed) rather than awaited.
  */
-async function attempt(fn: Fn, ctxBase: Omit<StepContext, 'signal' | '$' | 'attempt' | 'log'>, n: number, timeoutMs: number, o: RunOptions, log: Logger, cancel: AbortSignal | undefined) {
+async function attempt(fn: Fn, ctxBase: Omit<StepContext, 'signal' | '$' | 'attempt' | 'log' | 'intend'>, n: number, timeoutMs: number, o: RunOptions, log: Logger, cancel: AbortSignal | undefined) {
   const ac = new AbortController();
   let settle!: (e: unknown) => void;
   const stopped = new Promise<never>((_, reject) => (settle = reject));
@@ -98,7 +102,17 @@ async function attempt(fn: Fn, ctxBase: Omit<StepContext, 'signal' | '$' | 'atte
     ac.abort(e);
   }, timeoutMs);
   try {
-    const ctx: StepContext = { ...ctxBase, attempt: n, signal: ac.signal, $: o.shell(ac.signal), log: log.child({ attempt: n }) };
+    const slog = log.child({ attempt: n });
+    const intend = (action: string, detail?: Readonly<Record<string, unknown>>) => {
+      if (ctxBase.dryRun) slog.info({ action, detail }, 'dry run: would act');
+      else slog.debug({ action, detail }, 'acting');
+      try {
+        o.onIntent?.({ workflow: ctxBase.workflow, step: ctxBase.step, action, ...(detail !== undefined ? { detail } : {}) });
+      } catch (err) {
+        slog.error({ err }, 'recording an intention failed');
+      }
+    };
+    const ctx: StepContext = { ...ctxBase, attempt: n, signal: ac.signal, $: o.shell(ac.signal), log: slog, intend };
     const call = Promise.resolve().then(() => fn(ctx));
     call.catch(() => undefined);
     await Promise.race([call, stopped]);
@@ -135,7 +149,7 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
       ...(error !== undefined ? { error } : {}),
     });
   };
-  const ctxFor = (s: WorkflowStep) => ({ event, workflow: w.name, step: s.name, runId: o.runId, idempotencyKey: `${event.id}/${w.name}/${s.name}` });
+  const ctxFor = (s: WorkflowStep) => ({ event, workflow: w.name, step: s.name, runId: o.runId, idempotencyKey: `${event.id}/${w.name}/${s.name}`, dryRun: o.dryRun ?? false });
 
   safeEmit('workflow.started', { ...base, trigger: event.id });
   log.info('workflow started');

@@ -196,3 +196,29 @@ test('defineWorkflow refuses definitions that cannot run', () => {
   assert.throws(() => defineWorkflow({ name: 'x', on: { to: 'MASTER' }, steps: [{ name: 'a', run: () => 1, retry: { attempts: 0, backoffMs: 1 } }] }), /retry/);
   assert.throws(() => defineWorkflow({ name: 'x', on: { to: 'BOGUS' as 'MASTER' }, steps: [{ name: 'a', run: () => 1 }] }), /unknown trigger/);
 });
+
+test('dryRun reaches every step and intend() records the intention with its step', async () => {
+  const { src } = setup();
+  const intents: unknown[] = [];
+  const flags: boolean[] = [];
+  const w = defineWorkflow({
+    name: 'runbook',
+    on: { to: 'MASTER' },
+    steps: [
+      { name: 'page', run: (ctx) => { flags.push(ctx.dryRun); if (ctx.dryRun) ctx.intend('send a page', { severity: 'critical' }); } },
+      { name: 'dns', run: (ctx) => { flags.push(ctx.dryRun); ctx.intend('update DNS'); } },
+    ],
+  });
+  const { o } = opts({ dryRun: true, onIntent: (i) => void intents.push(i), shell: dryRunShell(log) });
+  const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), o);
+  assert.equal(r.status, 'succeeded');
+  assert.deepEqual(flags, [true, true]);
+  assert.deepEqual(intents, [
+    { workflow: 'runbook', step: 'page', action: 'send a page', detail: { severity: 'critical' } },
+    { workflow: 'runbook', step: 'dns', action: 'update DNS' },
+  ]);
+  const real = opts();
+  flags.length = 0;
+  await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), real.o);
+  assert.deepEqual(flags, [false, false], 'dryRun defaults to false');
+});
