@@ -18,8 +18,11 @@ fi
 #   tcpdump, tshark     packet captures for fixtures, tests and failover benchmarks
 #   iputils-arping      checks of gratuitous ARP in the lab
 #   curl                the demo's first request to the VIP
+#   bind9, bind9-dnsutils  an authoritative DNS server with a TSIG key for the DNS notifier's
+#                       tests; nsupdate (RFC 2136 updates) and dig come with bind9-dnsutils
+#   prometheus-alertmanager  the paging notifier's tests post alerts to a real one
 #   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
-packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl procps g++ make python3)
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager procps g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -30,9 +33,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Debian's keepalived and nginx packages start system services on install;
-# vipflow's lab runs its own instances inside namespaces, so stop those.
-for svc in keepalived nginx; do
+# Debian's keepalived, nginx, bind9 and alertmanager packages start system services
+# on install; vipflow's tests run their own instances, so stop those.
+for svc in keepalived nginx named prometheus-alertmanager; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi
