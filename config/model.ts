@@ -387,18 +387,49 @@ export const NatsSchema = z.strictObject({
   credentialsFile: z.string().optional(),
 });
 
+const WorkflowTrigger = z.enum(['MASTER', 'BACKUP', 'FAULT', 'STOP', 'split_brain']);
+
+/**
+ * One step of a workflow declared in config: a built-in notifier (`uses`, e.g.
+ * "nginx.reload") and its options (`with`). The options are checked against the
+ * notifier's own schema when the workflows are built (workflows/from-config.ts), so
+ * the config model stays free of notifier code.
+ */
+export const WorkflowStepConfigSchema = z.strictObject({
+  uses: z.string().min(1),
+  /** default: the `uses` name; must be unique within the workflow */
+  name: name.optional(),
+  with: z.record(z.string(), z.unknown()).default({}),
+  timeoutMs: z.number().int().positive().optional(),
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(1),
+      backoffMs: z.number().int().min(0),
+      factor: z.number().min(1).optional(),
+    })
+    .optional(),
+});
+
+/** A workflow of built-in notifiers, declared in config: no code needed. */
 export const WorkflowSchema = z.strictObject({
   name,
-  /** event types (e.g. "vrrp.master") or instance-qualified ones ("VI_1:vrrp.master") */
-  on: z.array(z.string().min(1)).min(1),
-  /** module exporting the workflow, relative to the config file */
-  module: z.string().min(1).optional(),
-  timeout: seconds.positive().optional(),
+  on: z.strictObject({
+    instance: z.union([name, z.array(name).min(1)]).optional(),
+    group: name.optional(),
+    to: z.union([WorkflowTrigger, z.array(WorkflowTrigger).min(1)]),
+  }),
+  steps: z.array(WorkflowStepConfigSchema).min(1),
 });
 
 export const VipflowSettingsSchema = z.strictObject({
   nats: NatsSchema.optional(),
+  /** workflows declared in config, built from the built-in notifiers */
   workflows: z.array(WorkflowSchema).default([]),
+  /**
+   * a workflows module (TypeScript or JavaScript, `export default [defineWorkflow(...)]`),
+   * relative to the config file; `vipflow run --workflows FILE` replaces it
+   */
+  workflowsFile: z.string().min(1).optional(),
 });
 
 const ConfigObjectSchema = z.strictObject({

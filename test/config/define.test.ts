@@ -43,8 +43,10 @@ test('defineConfig fills keepalived defaults and validates at runtime', () => {
 
 test('fromKeepalived composes with vipflow settings (type-checked here by tsc)', () => {
   const base = fromKeepalived(join(samplesDir, 'keepalived.conf.vrrp'));
-  const m = defineConfig({ ...base, vipflow: { nats: { url: 'nats://127.0.0.1:4222' }, workflows: [{ name: 'page', on: ['vrrp.master'] }] } });
+  const m = defineConfig({ ...base, vipflow: { nats: { url: 'nats://127.0.0.1:4222' }, workflows: [{ name: 'reload', on: { instance: 'VI_1', to: 'MASTER' }, steps: [{ uses: 'nginx.reload', with: { pidFile: '/run/nginx.pid' } }] }] } });
   assert.deepEqual(m.vrrpInstances, base.vrrpInstances);
+  assert.deepEqual(m.vipflow.workflows[0]?.steps[0], { uses: 'nginx.reload', with: { pidFile: '/run/nginx.pid' } });
+  assert.throws(() => defineConfig({ ...base, vipflow: { workflows: [{ name: 'x', on: { to: 'MASTR' }, steps: [{ uses: 'a' }] }] } } as never), ConfigValidationError);
   assert.equal(m.vipflow.nats?.stream, 'VIPFLOW');
   assert.throws(() => fromKeepalived(join(samplesDir, 'keepalived.conf.conditional_conf')), ConfigValidationError);
 });
