@@ -1,3 +1,3 @@
 /** The shell notifier: a zx script (or any executable) run with the event in its environment. */
-export { shellScriptStep, shellScriptOptionsSchema, scriptArgv, type ShellScriptOptions, type StepSettings } from './step.js';
+export { shellScriptStep, shellScriptOptionsSchema, scriptArgv, type ShellScriptOptions } from './step.js';
 export { scriptEnvironment, keepalivedStateName, type ScriptContext } from './env.js';

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import type { RetryPolicy, StepContext, WorkflowStep } from '../../workflows/define.js';
+import type { StepContext, WorkflowStep } from '../../workflows/define.js';
+import type { StepSettings } from '../builtin.js';
 import { scriptEnvironment } from './env.js';
 
 export const shellScriptOptionsSchema = z.strictObject({
@@ -26,11 +27,6 @@ export const shellScriptOptionsSchema = z.strictObject({
 });
 export type ShellScriptOptions = z.input<typeof shellScriptOptionsSchema>;
 
-export interface StepSettings {
-  name?: string;
-  timeoutMs?: number;
-  retry?: RetryPolicy;
-}
 
 const ZX_SCRIPT = /\.(mjs|cjs|js|md)$/;
 

@@ -1,0 +1,59 @@
+/**
+ * Builds workflows from the config's `vipflow.workflows` (config/model.ts): each step
+ * names a built-in notifier (`uses`) and its options (`with`), which are checked here
+ * against the notifier's own schema. Every problem is reported with its config path,
+ * all at once, so one `check-config` run shows them all.
+ */
+import type { z } from 'zod';
+import type { WorkflowSchema } from '../config/model.js';
+import { BUILTIN_NOTIFIERS, type BuiltinNotifier } from '../notifiers/builtin.js';
+import { defineWorkflow, type Workflow, type WorkflowStep } from './define.js';
+
+export type WorkflowConfig = z.output<typeof WorkflowSchema>;
+
+export type FromConfigResult = { ok: true; workflows: Workflow[] } | { ok: false; errors: string[] };
+
+/** Never throws; `registry` is replaceable for tests. */
+export async function workflowsFromConfig(list: readonly WorkflowConfig[], registry: Readonly<Record<string, BuiltinNotifier>> = BUILTIN_NOTIFIERS): Promise<FromConfigResult> {
+  const errors: string[] = [];
+  const workflows: Workflow[] = [];
+  const names = new Set<string>();
+  for (const [i, wc] of list.entries()) {
+    const at = `vipflow.workflows[${i}] '${wc.name}'`;
+    if (names.has(wc.name)) errors.push(`${at}: duplicate workflow name`);
+    names.add(wc.name);
+    const steps: WorkflowStep[] = [];
+    for (const [k, sc] of wc.steps.entries()) {
+      const where = `${at}: steps[${k}] (${sc.uses})`;
+      const entry = Object.hasOwn(registry, sc.uses) ? registry[sc.uses] : undefined;
+      if (!entry) {
+        errors.push(`${where}: unknown notifier; use one of ${Object.keys(registry).sort().join(', ')}`);
+        continue;
+      }
+      try {
+        const { schema, step } = await entry.load();
+        const parsed = schema.safeParse(sc.with);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) errors.push(`${where}: with.${issue.path.join('.') || '(options)'}: ${issue.message}`);
+          continue;
+        }
+        steps.push(
+          step(parsed.data as never, {
+            name: sc.name ?? sc.uses,
+            ...(sc.timeoutMs !== undefined ? { timeoutMs: sc.timeoutMs } : {}),
+            ...(sc.retry !== undefined ? { retry: sc.retry } : {}),
+          }),
+        );
+      } catch (e) {
+        errors.push(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (steps.length !== wc.steps.length) continue;
+    try {
+      workflows.push(defineWorkflow({ name: wc.name, on: wc.on, steps }) as Workflow);
+    } catch (e) {
+      errors.push(`${at}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, workflows };
+}
