@@ -2,7 +2,8 @@
  * `vipflow check-config FILE [--json] [-i CONFIG_ID]...`
  *
  * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
- * prints every diagnostic. Exit status: 0 valid (warnings may be printed),
+ * prints every diagnostic, including those of the workflows the config declares
+ * (`vipflow.workflows`, `vipflow.workflowsFile`). Exit status: 0 valid (warnings may be printed),
  * 1 errors, 2 the file cannot be read or the command line is wrong.
  * Without -i the config id is the host name up to its first dot, as keepalived does.
  */
@@ -71,6 +72,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const configIds = args.configIds.length > 0 ? args.configIds : [hostname().split('.')[0] ?? ''];
   const r = await loadConfig(args.file, { configIds });
+  if (r.model && (r.model.vipflow.workflows.length > 0 || r.model.vipflow.workflowsFile !== undefined)) {
+    // Lazily: a keepalived.conf check never loads the notifiers, zx or tsx.
+    const { loadConfiguredWorkflows } = await import('../workflows/from-config.js');
+    r.diagnostics.push(...(await loadConfiguredWorkflows(r.model.vipflow, args.file)).diagnostics);
+  }
   const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = r.diagnostics.length - errors;
   if (args.json) process.stdout.write(JSON.stringify(toJson(r.diagnostics), null, 2) + '\n');

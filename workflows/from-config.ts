@@ -4,7 +4,9 @@
  * against the notifier's own schema. Every problem is reported with its config path,
  * all at once, so one `check-config` run shows them all.
  */
+import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
+import { nowhere, type Diagnostic } from '../config/diagnostics.js';
 import type { WorkflowSchema } from '../config/model.js';
 import { BUILTIN_NOTIFIERS, type BuiltinNotifier } from '../notifiers/builtin.js';
 import { defineWorkflow, type Workflow, type WorkflowStep } from './define.js';
@@ -56,4 +58,31 @@ export async function workflowsFromConfig(list: readonly WorkflowConfig[], regis
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, workflows };
+}
+
+/**
+ * The config's workflows as the daemon will build them: `vipflow.workflows` entries and
+ * the `vipflow.workflowsFile` module (resolved against the config file's folder),
+ * together, with every problem as a config diagnostic. Never throws.
+ */
+export async function loadConfiguredWorkflows(settings: { workflows: readonly WorkflowConfig[]; workflowsFile?: string | undefined }, configFile: string, fileOverride?: string): Promise<{ workflows: Workflow[]; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const workflows: Workflow[] = [];
+  const fromConfig = await workflowsFromConfig(settings.workflows);
+  if (fromConfig.ok) workflows.push(...fromConfig.workflows);
+  else for (const message of fromConfig.errors) diagnostics.push({ severity: 'error', ...nowhere(configFile), message });
+  const file = fileOverride ?? (settings.workflowsFile !== undefined ? resolve(dirname(configFile), settings.workflowsFile) : undefined);
+  if (file !== undefined) {
+    const { loadWorkflows } = await import('./load.js');
+    const loaded = await loadWorkflows(file);
+    if (!loaded.ok) diagnostics.push({ severity: 'error', ...nowhere(configFile), message: `vipflow.workflowsFile: ${loaded.error}` });
+    else {
+      const names = new Set(workflows.map((w) => w.name));
+      for (const w of loaded.workflows) {
+        if (names.has(w.name)) diagnostics.push({ severity: 'error', ...nowhere(configFile), message: `workflow '${w.name}' is declared both in vipflow.workflows and in ${file}` });
+        else workflows.push(w);
+      }
+    }
+  }
+  return { workflows, diagnostics };
 }

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot, sharedDir } from '../../infra/paths.js';
@@ -68,4 +69,27 @@ test('unreadable file: exit 2; bad usage: exit 2', () => {
   assert.match(r.stderr, /cannot read .*no-such-file\.conf/);
   assert.equal(cli().status, 2);
   assert.equal(cli('x.conf', '--bogus').status, 2);
+});
+
+test('a typed config: bad workflow steps and a broken workflowsFile are errors; good ones pass', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vf-checkwf-'));
+  try {
+    const defineModule = join(repoRoot, 'config', 'define.ts');
+    const sample = join(repoRoot, 'test', 'workflows', 'fixtures', 'sample.workflows.ts');
+    const write = (name: string, vipflow: string) => {
+      const f = join(dir, name);
+      writeFileSync(f, `import { defineConfig } from ${JSON.stringify(defineModule)};\nexport default defineConfig({ vipflow: ${vipflow} });\n`);
+      return f;
+    };
+    const good = write('good.config.ts', `{ workflowsFile: ${JSON.stringify(sample)}, workflows: [{ name: 'hook', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/usr/local/bin/hook.mjs' } }] }] }`);
+    const ok = cli(good);
+    assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+    const bad = write('bad.config.ts', `{ workflowsFile: 'missing.workflows.ts', workflows: [{ name: 'hook', on: { to: 'MASTER' }, steps: [{ uses: 'shell.scrpt' }] }] }`);
+    const r = cli(bad);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /vipflow\.workflows\[0\] 'hook': steps\[0\] \(shell\.scrpt\): unknown notifier; use one of/);
+    assert.match(r.stderr, /vipflow\.workflowsFile: .*missing\.workflows\.ts/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
