@@ -1,5 +1,9 @@
 /**
- * `vipflow workflows test --workflows FILE --event EVENT.json [--json]`
+ * `vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]`
+ *
+ * With --config the workflows are those the daemon would run for that config: its
+ * `vipflow.workflows` (built-in notifiers) and its `vipflow.workflowsFile`; --workflows
+ * then replaces the file, as it does for `vipflow run`.
  *
  * Dry run: loads a workflows file, reads one hand-written or recorded event and runs
  * every workflow it triggers with `ctx.dryRun` set: `$` is a recorder that prints each
@@ -16,15 +20,18 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EVENT_SCHEMA, parseEvent, type EventData, type VipflowEvent } from '../infra/events/schema.js';
 import { silentLogger } from '../infra/logger.js';
-import { matchesTrigger } from '../workflows/define.js';
+import { loadConfig } from '../config/load.js';
+import { matchesTrigger, type GroupMembers, type Workflow } from '../workflows/define.js';
+import { loadConfiguredWorkflows } from '../workflows/from-config.js';
 import { loadWorkflows } from '../workflows/load.js';
 import { runWorkflow, type Emit, type RunResult } from '../workflows/run.js';
 import { dryRunShell } from '../workflows/shell.js';
 
-const USAGE = 'usage: vipflow workflows test --workflows FILE --event EVENT.json [--json]\n';
+const USAGE = 'usage: vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]\n';
 
 interface Args {
-  workflows: string;
+  workflows: string | undefined;
+  config: string | undefined;
   event: string;
   json: boolean;
 }
@@ -32,22 +39,24 @@ interface Args {
 function parseArgs(argv: string[]): Args | string {
   if (argv[0] !== 'test') return argv[0] === undefined || argv[0] === '-h' || argv[0] === '--help' ? '' : `unknown subcommand '${argv[0]}'`;
   let workflows: string | undefined;
+  let config: string | undefined;
   let event: string | undefined;
   let json = false;
   for (let k = 1; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--json') json = true;
-    else if (a === '--workflows' || a === '--event') {
+    else if (a === '--workflows' || a === '--event' || a === '--config') {
       const v = argv[++k];
       if (v === undefined) return `${a} needs a file`;
       if (a === '--workflows') workflows = v;
+      else if (a === '--config') config = v;
       else event = v;
     } else if (a === '-h' || a === '--help') return '';
     else return `unexpected argument '${a}'`;
   }
-  if (workflows === undefined) return 'missing --workflows FILE';
+  if (workflows === undefined && config === undefined) return 'missing --workflows FILE or --config CONFIG';
   if (event === undefined) return 'missing --event EVENT.json';
-  return { workflows, event, json };
+  return { workflows, config, event, json };
 }
 
 /** Reads the event file, completing a bare `{ type, data }` into an envelope. */
@@ -66,13 +75,27 @@ function readEvent(file: string): VipflowEvent | string {
   return r.ok ? r.event : `${file}: not a valid event: ${r.error.message}`;
 }
 
+async function workflowsFor(args: Args): Promise<{ ok: true; workflows: Workflow[]; groups?: GroupMembers } | { ok: false; error: string }> {
+  if (args.config === undefined) return loadWorkflows(args.workflows!);
+  const r = await loadConfig(args.config);
+  if (!r.model) {
+    const first = r.diagnostics.find((d) => d.severity === 'error');
+    return { ok: false, error: `${args.config}: the config does not load${first ? `: ${first.message}` : ''} (run vipflow check-config)` };
+  }
+  const c = await loadConfiguredWorkflows(r.model.vipflow, args.config, args.workflows);
+  const errors = c.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) return { ok: false, error: errors.map((d) => d.message).join('\n') };
+  const groups = Object.fromEntries(r.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
+  return { ok: true, workflows: c.workflows, groups };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
     process.stderr.write((args ? `vipflow workflows: ${args}\n` : '') + USAGE);
     return args ? 2 : 0;
   }
-  const loaded = await loadWorkflows(args.workflows);
+  const loaded = await workflowsFor(args);
   if (!loaded.ok) {
     process.stderr.write(`vipflow workflows: ${loaded.error}\n`);
     return 2;
@@ -89,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   const results: (RunResult & { commands: string[]; intents: unknown[] })[] = [];
   out(`event ${event.id} ${event.type}${event.type === 'instance.transition' ? ` ${event.data.instance} ${event.data.from} -> ${event.data.to}` : ''}`);
   for (const w of loaded.workflows) {
-    if (!matchesTrigger(w, event)) {
+    if (!matchesTrigger(w, event, loaded.groups)) {
       out(`workflow ${w.name}: not triggered`);
       continue;
     }

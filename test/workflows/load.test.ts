@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../infra/paths.js';
@@ -50,6 +50,29 @@ test('vipflow workflows test prints the commands a triggered workflow would run,
     const invalid = cli('test', '--workflows', sample, '--event', ev);
     assert.equal(invalid.status, 2);
     assert.match(invalid.stderr, /not a valid event/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('vipflow workflows test --config dry-runs the workflows a config declares, built-in notifiers included', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-'));
+  try {
+    const ev = join(dir, 'event.json');
+    writeFileSync(ev, JSON.stringify({ type: 'instance.transition', data: { ...samplePayloads['instance.transition'], instance: 'VI_1', to: 'master' } }));
+    const config = join(dir, 'vipflow.config.ts');
+    const marker = join(dir, 'ran');
+    writeFileSync(
+      config,
+      `import { defineConfig } from ${JSON.stringify(join(repoRoot, 'config', 'define.ts'))};\n` +
+        `export default defineConfig({ vipflow: { workflowsFile: ${JSON.stringify(sample)}, workflows: [{ name: 'hook', on: { instance: 'VI_1', to: 'MASTER' }, steps: [{ uses: 'shell.script', name: 'touch', with: { script: '/usr/bin/touch', args: [${JSON.stringify(marker)}] } }] }] } });\n`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'workflows', 'test', '--config', config, '--event', ev], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /workflow hook: triggered \(dry run\)/);
+    assert.match(r.stdout, /would run script \{"script":"\/usr\/bin\/touch","args":\[".*ran"\]\}/);
+    assert.match(r.stdout, /workflow announce-master: triggered/);
+    assert.equal(existsSync(marker), false, 'the dry run ran nothing');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
