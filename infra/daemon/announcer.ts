@@ -23,10 +23,12 @@ export interface AnnounceIo {
 export interface AnnouncerStats {
   framesSent: number;
   sendErrors: number;
+  /** Frames sent since the last becameMaster(): lets a workflow step (notifiers/vip) see this Mastership was announced. */
+  sinceMaster: number;
 }
 
 export class Announcer {
-  readonly stats: AnnouncerStats = { framesSent: 0, sendErrors: 0 };
+  readonly stats: AnnouncerStats = { framesSent: 0, sendErrors: 0, sinceMaster: 0 };
   private frames: { dev: string; frame: Buffer }[] | null = null;
   private timers = new Set<unknown>();
   private lastLowerPrioBurst = -Infinity;
@@ -42,6 +44,7 @@ export class Announcer {
   becameMaster(): void {
     this.cancel();
     this.frames = null; // the interface MAC may have changed since the last time
+    this.stats.sinceMaster = 0;
     this.burst(this.garp.masterRepeat);
     if (this.garp.masterDelayMs > 0) this.after(this.garp.masterDelayMs, () => this.burst(this.garp.masterRepeat));
     if (this.garp.refreshMs > 0) this.scheduleRefresh();
@@ -86,8 +89,10 @@ export class Announcer {
     for (let i = 0; i < repeat; i++) {
       for (const { dev, frame } of frames) {
         const r = this.io.sendFrame(dev, frame);
-        if (r.ok) this.stats.framesSent++;
-        else {
+        if (r.ok) {
+          this.stats.framesSent++;
+          this.stats.sinceMaster++;
+        } else {
           this.stats.sendErrors++;
           this.log.warn({ dev, code: r.code }, 'cannot send address announcement');
         }

@@ -17,7 +17,7 @@ import {
 } from '../../actors/vrrp/index.js';
 import { encodeVrrp, formatAddress, noAuthData, type VrrpAdvert } from '../../wire/codec/index.js';
 import type { Logger } from '../logger.js';
-import { Announcer, type AnnounceIo } from './announcer.js';
+import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
 import { advertised, type InstancePlan } from './plan.js';
 import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from './screen.js';
 import type { VipAddressOps } from './vip-addresses.js';
@@ -58,7 +58,7 @@ export interface InstanceStatus {
   peerChecksumVariant: string | null;
   counters: Record<string, number>;
   drops: DropCounters;
-  announcements: { framesSent: number; sendErrors: number };
+  announcements: AnnouncerStats;
   vips: string[];
 }
 

@@ -1,0 +1,96 @@
+/**
+ * A real nginx on loopback for the notifier tests and the benchmark: its own
+ * temp dir (config, pid, logs), a free port on 127.0.0.1, `daemon off` so the
+ * spawned PID is the master, stopped by that PID. `/version` answers with the
+ * version written into the config, so a test can tell which configuration serves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface LocalNginx {
+  pid: number;
+  dir: string;
+  conf: string;
+  pidFile: string;
+  port: number;
+  url(path: string): string;
+  /** Rewrites the config to serve `version` (a broken one when `broken`); nginx is not told. */
+  writeConfig(version: string, broken?: boolean): void;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ port, host: '127.0.0.1' });
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+}
+
+/** nginx.conf text for an instance rooted at `dir`, serving `version` on /version. */
+export function nginxConf(dir: string, listen: string, version: string, broken = false): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  server {
+    listen ${listen};
+    location = /version { default_type text/plain; return 200 "${version}\\n"; }
+    location / { default_type text/plain; return 200 "ok\\n"; }
+${broken ? '    not_a_directive on;\n' : ''}  }
+}
+`;
+}
+
+export async function startLocalNginx(version = 'v1'): Promise<LocalNginx> {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-nginx-'));
+  // Workers drop to an unprivileged user; they only need to walk into the dir.
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'tmp'));
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  const writeConfig = (v: string, broken = false) => writeFileSync(conf, nginxConf(dir, `127.0.0.1:${port}`, v, broken));
+  writeConfig(version);
+  const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (c: string) => void (stderr.length < 10_000 && (stderr += c)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const pid = child.pid;
+  const stop = async () => {
+    if (pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const end = Date.now() + 5000;
+  while (!(await canConnect(port))) {
+    if (pid === undefined || child.exitCode !== null || Date.now() > end) {
+      await stop();
+      throw new Error(`nginx did not listen on 127.0.0.1:${port}: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { pid: pid!, dir, conf, pidFile: join(dir, 'nginx.pid'), port, url: (p) => `http://127.0.0.1:${port}${p}`, writeConfig, stop };
+}
