@@ -19,6 +19,7 @@ import {
   type VrrpInput,
   type VrrpStateName,
 } from '../actors/vrrp/index.js';
+import { SyncGroup, type GroupTransition } from '../actors/sync-group/index.js';
 import { VirtualClock } from './clock.js';
 import { mulberry32 } from './prng.js';
 
@@ -96,6 +97,8 @@ interface Node {
   holdsAddresses: boolean;
   group: number;
   lastAdvertAt: number | null;
+  /** The vrrp_sync_group coordinating this instance, if any. */
+  syncGroup: SyncGroup | null;
 }
 
 export class VirtualLan {
@@ -104,6 +107,8 @@ export class VirtualLan {
   readonly addressLog: AddressEvent[] = [];
   readonly stats: LanStats = { advertsSent: 0, delivered: 0, lost: 0, blocked: 0 };
   readonly deliveries: Delivery[] = [];
+  /** Sync-group transitions, in order. */
+  readonly groupTimeline: GroupTransition[] = [];
 
   private readonly nodes = new Map<string, Node>();
   private readonly domains = new Map<string, Node[]>();
@@ -133,14 +138,32 @@ export class VirtualLan {
    * at the current time. Throws on a duplicate name or an invalid input.
    */
   addNode(input: VrrpInput, options: AddNodeOptions = {}): void {
+    this.boot(this.register(input, options, null));
+  }
+
+  /**
+   * Adds instances that form one sync group (named `name`; each input gets
+   * `syncGroup: name`) and starts them together, as keepalived starts a group.
+   * Returns the group, for inspection.
+   */
+  addSyncGroup(name: string, inputs: readonly VrrpInput[], options: AddNodeOptions = {}): SyncGroup {
+    const group = new SyncGroup(name, { now: () => this.now(), ...(this.logger ? { logger: this.logger } : {}) });
+    group.onTransition((t) => this.groupTimeline.push(t));
+    const nodes = inputs.map((input) => this.register({ ...input, syncGroup: name }, options, group));
+    for (const node of nodes) this.boot(node);
+    group.start();
+    return group;
+  }
+
+  private register(input: VrrpInput, options: AddNodeOptions, syncGroup: SyncGroup | null): Node {
     if (this.nodes.has(input.name)) throw new Error(`VirtualLan: node ${input.name} already exists`);
     const domain = `${options.link ?? 'lan0'}/${input.family}/${input.vrid}`;
-    const node: Node = { name: input.name, input, domain, actor: null, incarnation: 0, holdsAddresses: false, group: 0, lastAdvertAt: null };
+    const node: Node = { name: input.name, input, domain, actor: null, incarnation: 0, holdsAddresses: false, group: 0, lastAdvertAt: null, syncGroup };
     this.nodes.set(input.name, node);
     let peers = this.domains.get(domain);
     if (!peers) this.domains.set(domain, (peers = []));
     peers.push(node);
-    this.boot(node);
+    return node;
   }
 
   /** Crash: the instance vanishes without a priority-0 advert; its host's addresses go with it. */
@@ -151,6 +174,7 @@ export class VirtualLan {
     const from = this.statusOf(node);
     node.actor = null;
     node.incarnation++;
+    node.syncGroup?.detach(name);
     actor.stop();
     if (node.holdsAddresses) {
       node.holdsAddresses = false;
@@ -297,7 +321,9 @@ export class VirtualLan {
       this.addressLog.push({ at: this.now(), node: node.name, vrid: node.input.vrid, action: 'remove', addresses: e.addresses });
     });
     actor.start();
-    actor.send({ type: 'START' });
+    // A grouped instance is started by its group (at once if the group already runs).
+    if (node.syncGroup) node.syncGroup.attach(node.name, actor);
+    else actor.send({ type: 'START' });
   }
 
   private broadcast(from: Node, priority: number, intervalCs: number): void {

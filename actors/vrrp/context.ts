@@ -89,6 +89,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
       preempt,
       preemptDelayMs,
       initialState: input.initialState,
+      syncGroup: input.syncGroup,
       now: input.now,
       configWarnings: warnings,
     },
@@ -100,6 +101,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     masterDownDeadline: 0,
     preemptHold: 'idle',
     lastMismatchCs: null,
+    wantMaster: null,
     stats: newCounters(),
   };
 }

@@ -12,7 +12,7 @@
  * state, every event it reacts to and the ordered list of guarded reactions.
  * Anything not listed is ignored in that state.
  */
-import { and, assign, enqueueActions, setup, stateIn } from 'xstate';
+import { and, assign, enqueueActions, not, setup, stateIn } from 'xstate';
 import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
 import {
   centisecondsToMs,
@@ -39,6 +39,17 @@ interface TransitionParams {
   from: VrrpStateName;
   to: VrrpStateName;
   reason: TransitionReason;
+}
+
+/**
+ * The reason a sync-group order gives: a Backup the group lets become Master
+ * keeps its own (its timer expired), a member whose fault cleared last says
+ * so; every other member moved because of the group.
+ */
+function syncReason(ctx: VrrpContext, event: VrrpEvent): TransitionReason {
+  if (event.type === 'SYNC_MASTER') return ctx.wantMaster ?? 'sync-group';
+  if (event.type === 'SYNC_BACKUP') return event.reason ?? 'sync-group';
+  return 'sync-group';
 }
 
 function advertOf(event: VrrpEvent): AdvertEvent | null {
@@ -68,6 +79,20 @@ function priorityInputsAfter(ctx: VrrpContext, event: VrrpEvent): PriorityInputs
   return null;
 }
 
+function transitionCommand(context: VrrpContext, params: TransitionParams): VrrpCommand {
+  const masterAddress = params.to === 'master' ? context.cfg.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
+  return {
+    type: 'transition',
+    from: params.from,
+    to: params.to,
+    reason: params.reason,
+    effectivePriority: context.effectivePriority,
+    basePriority: context.basePriority,
+    ...(masterAddress ? { masterAddress } : {}),
+    at: context.cfg.now(),
+  };
+}
+
 export const vrrpMachine = setup({
   types: {
     context: {} as VrrpContext,
@@ -87,8 +112,10 @@ export const vrrpMachine = setup({
   },
   guards: {
     hasFault: ({ context }) => context.faultCount > 0,
+    isGrouped: ({ context }) => context.cfg.syncGroup !== undefined,
+    isWantingMaster: ({ context }) => context.wantMaster !== null,
     /** RFC 5798 §6.4.1: the address owner goes straight to Master, unless keepalived's `state BACKUP` says otherwise. */
-    startsAsOwner: ({ context }) => isOwner(context) && context.cfg.initialState !== 'BACKUP',
+    startsAsOwner: ({ context }) => isOwner(context) && context.cfg.initialState !== 'BACKUP' && context.cfg.syncGroup === undefined,
     hintsMaster: ({ context }) => context.cfg.initialState === 'MASTER',
     isUnusableAdvert: ({ context, event }) => {
       const ad = advertOf(event);
@@ -248,6 +275,24 @@ export const vrrpMachine = setup({
       }
     }),
     expirePreemptHold: assign({ preemptHold: 'expired' as const }),
+    /**
+     * A grouped Backup's timer expired: it asks its group instead of becoming
+     * Master, and waits a full Master_Down_Interval before asking again
+     * (keepalived's vrrp_sync_can_goto_master re-arms the timer the same way).
+     */
+    wantMaster: enqueueActions(({ context, enqueue }, params: { reason: TransitionReason }) => {
+      enqueue.assign({ wantMaster: params.reason, masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timingOf(context)) });
+      enqueue.emit({ type: 'sync-want-master', want: true, reason: params.reason });
+    }),
+    /** keepalived: a Backup that accepts a Master's advert no longer wants to be Master. */
+    dropWantMaster: enqueueActions(({ context, enqueue }) => {
+      if (context.wantMaster === null) return;
+      enqueue.emit({ type: 'sync-want-master', want: false, reason: context.wantMaster });
+      enqueue.assign({ wantMaster: null });
+    }),
+    forgetWantMaster: enqueueActions(({ context, enqueue }) => {
+      if (context.wantMaster !== null) enqueue.assign({ wantMaster: null });
+    }),
     clearPreemptHold: enqueueActions(({ context, enqueue }) => {
       if (context.preemptHold === 'idle') return;
       enqueue.cancel(PREEMPT_HOLD_ID);
@@ -280,6 +325,8 @@ export const vrrpMachine = setup({
         update.masterDownDeadline = context.masterDownDeadline + delta;
       }
       enqueue.assign(update);
+      if (context.cfg.syncGroup !== undefined && context.faultCount > 0 !== next.faultCount > 0)
+        enqueue.emit({ type: 'sync-health', faulty: next.faultCount > 0 });
       if (next.effectivePriority !== from)
         enqueue.emit({ type: 'priority-changed', from, to: next.effectivePriority, basePriority: next.basePriority });
     }),
@@ -289,21 +336,17 @@ export const vrrpMachine = setup({
     warnOwnAddress: enqueueActions(({ enqueue }) => {
       enqueue.emit({ type: 'warning', code: 'own-address-advert', message: 'equal-priority advert carrying our own primary address' });
     }),
+    recordSyncTransition: enqueueActions(({ context, event, enqueue }, params: Omit<TransitionParams, 'reason'>) => {
+      enqueue(({ context: c }) => {
+        c.stats.transitions++;
+      });
+      enqueue.emit(transitionCommand(context, { ...params, reason: syncReason(context, event) }));
+    }),
     recordTransition: enqueueActions(({ context, enqueue }, params: TransitionParams) => {
       enqueue(({ context: c }) => {
         c.stats.transitions++;
       });
-      const masterAddress = params.to === 'master' ? context.cfg.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
-      enqueue.emit({
-        type: 'transition',
-        from: params.from,
-        to: params.to,
-        reason: params.reason,
-        effectivePriority: context.effectivePriority,
-        basePriority: context.basePriority,
-        ...(masterAddress ? { masterAddress } : {}),
-        at: context.cfg.now(),
-      });
+      enqueue.emit(transitionCommand(context, params));
     }),
   },
 }).createMachine({
@@ -337,6 +380,11 @@ export const vrrpMachine = setup({
         ],
         TRACK: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
         SET_PRIORITY: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        // A sync group with a faulty member starts every member in Fault (keepalived's vrrp_init_state).
+        SYNC_FAULT: {
+          target: 'fault',
+          actions: ['reportConfigWarnings', { type: 'recordSyncTransition', params: { from: 'initialize', to: 'fault' } }],
+        },
         SHUTDOWN: { target: 'stopped' },
       },
     },
@@ -344,22 +392,29 @@ export const vrrpMachine = setup({
     // RFC 5798 §6.4.2
     backup: {
       initial: 'listening',
+      entry: ['forgetWantMaster'],
       exit: ['clearPreemptHold'],
       states: {
         listening: {
           after: {
-            masterDown: {
-              target: '#vrrp.master',
-              actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'master-down-timer' } }],
-            },
+            masterDown: [
+              { guard: 'isGrouped', target: 'listening', reenter: true, actions: { type: 'wantMaster', params: { reason: 'master-down-timer' } } },
+              {
+                target: '#vrrp.master',
+                actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'master-down-timer' } }],
+              },
+            ],
           },
         },
         skewing: {
           after: {
-            skew: {
-              target: '#vrrp.master',
-              actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'priority-zero-skew' } }],
-            },
+            skew: [
+              { guard: 'isGrouped', target: 'listening', actions: { type: 'wantMaster', params: { reason: 'priority-zero-skew' } } },
+              {
+                target: '#vrrp.master',
+                actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'priority-zero-skew' } }],
+              },
+            ],
           },
         },
       },
@@ -367,8 +422,13 @@ export const vrrpMachine = setup({
         ADVERT: [
           { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
           { guard: 'isPriorityZero', target: '.skewing', actions: ['countAdvert', 'reportIntervalMismatch'] },
-          // Accepted: reset the Master_Down_Timer. The two branches are the same reaction;
-          // the first adds the rare duties so the common one stays cheap.
+          // Accepted: reset the Master_Down_Timer. The three branches are the same reaction;
+          // the first two add the rare duties so the common one stays cheap.
+          {
+            guard: and(['backupAccepts', 'isWantingMaster']),
+            target: '.listening',
+            actions: ['countAdvert', 'reportIntervalMismatch', 'updatePreemptHold', 'noteMaster', 'acceptMaster', 'dropWantMaster'],
+          },
           {
             guard: and(['backupAccepts', 'hasSideDuties']),
             target: '.listening',
@@ -395,6 +455,8 @@ export const vrrpMachine = setup({
           { guard: 'isListening', target: '.listening', actions: { type: 'applyPriorityInputs', params: { shiftDeadline: true } } },
           { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
         ],
+        SYNC_MASTER: { target: 'master', actions: { type: 'recordSyncTransition', params: { from: 'backup', to: 'master' } } },
+        SYNC_FAULT: { target: 'fault', actions: { type: 'recordSyncTransition', params: { from: 'backup', to: 'fault' } } },
         SHUTDOWN: {
           target: 'stopped',
           actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'stopped', reason: 'shutdown' } }],
@@ -448,6 +510,16 @@ export const vrrpMachine = setup({
           { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
         ],
         SET_PRIORITY: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        // Another member went Backup: leave without priority 0 (keepalived's vrrp_sync_backup).
+        SYNC_BACKUP: {
+          target: 'backup',
+          actions: ['removeAddresses', 'resetMasterInterval', 'armMasterDown', { type: 'recordSyncTransition', params: { from: 'master', to: 'backup' } }],
+        },
+        // Another member is in Fault: tell the backups at once, as on our own fault.
+        SYNC_FAULT: {
+          target: 'fault',
+          actions: ['sendPriorityZero', 'removeAddresses', { type: 'recordSyncTransition', params: { from: 'master', to: 'fault' } }],
+        },
         SHUTDOWN: {
           target: 'stopped',
           actions: ['sendPriorityZero', 'removeAddresses', { type: 'recordTransition', params: { from: 'master', to: 'stopped', reason: 'shutdown' } }],
@@ -459,6 +531,8 @@ export const vrrpMachine = setup({
     fault: {
       on: {
         TRACK: [
+          // A grouped member leaves Fault only when its group says every member is healthy.
+          { guard: and(['isGrouped', 'trackClearsFault']), actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
           {
             // Like Initialize: the owner goes back to Master at once, others through Backup.
             guard: and(['trackClearsFault', 'startsAsOwner']),
@@ -482,6 +556,11 @@ export const vrrpMachine = setup({
           { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
         ],
         SET_PRIORITY: { actions: { type: 'applyPriorityInputs', params: { shiftDeadline: false } } },
+        SYNC_BACKUP: {
+          guard: not('hasFault'),
+          target: 'backup',
+          actions: ['resetMasterInterval', 'armMasterDown', { type: 'recordSyncTransition', params: { from: 'fault', to: 'backup' } }],
+        },
         SHUTDOWN: {
           target: 'stopped',
           actions: [{ type: 'recordTransition', params: { from: 'fault', to: 'stopped', reason: 'shutdown' } }],

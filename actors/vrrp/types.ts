@@ -57,6 +57,13 @@ export interface VrrpInput {
    */
   initialState?: InitialStateHint;
   tracks?: readonly TrackedObjectInput[];
+  /**
+   * Name of the vrrp_sync_group this instance belongs to. A grouped instance
+   * does not become Master, nor leave Fault, on its own: it reports
+   * `sync-want-master` / `sync-health` and waits for the group's SYNC_*
+   * orders (actors/sync-group). Absent: a lone instance, behaviour unchanged.
+   */
+  syncGroup?: string;
 }
 
 /** Input of the raw machine: the public input plus the clock's reading. */
@@ -102,6 +109,7 @@ export interface VrrpConfig {
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
   readonly initialState: InitialStateHint | undefined;
+  readonly syncGroup: string | undefined;
   readonly now: () => number;
   /** Warnings found in the input, reported once at START. */
   readonly configWarnings: readonly string[];
@@ -121,6 +129,12 @@ export interface VrrpContext {
   preemptHold: PreemptHold;
   /** Last received interval reported as a mismatch (reports are rate-limited to changes). */
   lastMismatchCs: number | null;
+  /**
+   * Grouped Backup only: why it would be Master now (its timer expired) while
+   * its sync group holds it back; null when it does not want to be Master.
+   * keepalived's `wantstate == MASTER` for a Backup.
+   */
+  wantMaster: TransitionReason | null;
   /**
    * Counters for status dumps. Mutated in place: they are monotonic statistics, not
    * state any transition depends on, and copying them on every advert would allocate
@@ -145,7 +159,13 @@ export type VrrpEvent =
   | { type: 'TRACK'; id: string; up: boolean }
   | { type: 'SET_PRIORITY'; priority: number }
   /** Internal: keepalived's preempt_delay has elapsed. */
-  | { type: 'PREEMPT_HOLD_EXPIRED' };
+  | { type: 'PREEMPT_HOLD_EXPIRED' }
+  /** From the sync group: a Backup becomes Master (the group goes Master). */
+  | { type: 'SYNC_MASTER' }
+  /** From the sync group: a Master, or a healthy member held in Fault, becomes Backup. */
+  | { type: 'SYNC_BACKUP'; reason?: 'fault-cleared' | 'sync-group' }
+  /** From the sync group: another member is in Fault, so this one goes to Fault too (also from Initialize). */
+  | { type: 'SYNC_FAULT' };
 
 export type TransitionReason =
   | 'address-owner'
@@ -156,6 +176,8 @@ export type TransitionReason =
   | 'higher-priority-advert'
   | 'track-fault'
   | 'fault-cleared'
+  /** Ordered by the instance's sync group (another member moved). */
+  | 'sync-group'
   | 'shutdown';
 
 export type WarningCode =
@@ -185,6 +207,15 @@ export type VrrpCommand =
       at: number;
     }
   | { type: 'priority-changed'; from: number; to: number; basePriority: number }
-  | { type: 'warning'; code: WarningCode; message: string; detail?: Record<string, unknown> };
+  | { type: 'warning'; code: WarningCode; message: string; detail?: Record<string, unknown> }
+  /**
+   * Grouped instances only. `want: true`: the Backup's timer expired, it would
+   * be Master; the group answers SYNC_MASTER when every member wants it, else
+   * the Backup waits a new Master_Down_Interval (keepalived prefers Backup to
+   * thrashing). `want: false`: it accepted a Master's advert and no longer wants.
+   */
+  | { type: 'sync-want-master'; want: boolean; reason: TransitionReason }
+  /** Grouped instances only: its own weight-0 tracked objects went down (faulty) or all came back. */
+  | { type: 'sync-health'; faulty: boolean };
 
 export type VrrpCommandType = VrrpCommand['type'];

@@ -1,0 +1,191 @@
+// Sync groups on the VirtualLan (simulated time): two nodes A and B, each
+// with a group of two instances (VRIDs 1 and 2), coordinated as keepalived's
+// vrrp_sync_group does. No network.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualLan } from '../../../sim/index.js';
+import type { VrrpInput } from '../../../actors/vrrp/index.js';
+
+const ADVERT_MS = 1000;
+/** Master_Down_Interval for priority p with a 1 s interval (RFC 5798: 3 intervals + skew). */
+const masterDown = (p: number) => 3 * ADVERT_MS + ((256 - p) * ADVERT_MS) / 256;
+
+function input(node: string, vrid: number, priority: number, extra: Partial<VrrpInput> = {}): VrrpInput {
+  return {
+    name: `${node}/VI_${vrid}`,
+    vrid,
+    family: 'ipv4',
+    version: 3,
+    priority,
+    advertIntervalCs: ADVERT_MS / 10,
+    preempt: true,
+    preemptDelayMs: 0,
+    primaryAddress: new Uint8Array([198, 18, 0, node === 'A' ? 1 : 2]),
+    virtualAddresses: [`198.18.0.${100 + vrid}/24`],
+    // VI_1 watches an interface: weight 0, so down means Fault.
+    tracks: vrid === 1 ? [{ id: 'eth1', weight: 0 }] : [],
+    ...extra,
+  };
+}
+
+interface Pair {
+  lan: VirtualLan;
+  states(node: 'A' | 'B'): string[];
+}
+
+/** A at `a` and B at `b` (priorities of VI_1 and VI_2), both grouped; converged with A Master. */
+function pair(a: [number, number], b: [number, number], extra: Partial<VrrpInput> = {}): Pair {
+  const lan = new VirtualLan({ delayMs: 1 });
+  lan.addSyncGroup('G_A', [input('A', 1, a[0], extra), input('A', 2, a[1], extra)]);
+  lan.addSyncGroup('G_B', [input('B', 1, b[0], extra), input('B', 2, b[1], extra)]);
+  return { lan, states: (n) => [lan.stateOf(`${n}/VI_1`), lan.stateOf(`${n}/VI_2`)] };
+}
+
+const groupState = (lan: VirtualLan, group: string) => lan.groupTimeline.filter((t) => t.group === group).at(-1)?.to;
+
+describe('sync groups on the VirtualLan', () => {
+  test('election: the group with the higher priorities is Master of both VRIDs, and nothing moves at steady state', () => {
+    const { lan, states } = pair([150, 150], [100, 100]);
+    const at = lan.runUntil(() => states('A').every((s) => s === 'master') && states('B').every((s) => s === 'backup'), 10_000);
+    assert.ok(at !== null, `A Master, B Backup: ${states('A')} / ${states('B')}`);
+    assert.ok(at <= masterDown(150) + 5, `elected after one Master_Down_Interval: ${at} ms`);
+    assert.equal(groupState(lan, 'G_A'), 'master');
+    assert.equal(groupState(lan, 'G_B'), 'backup');
+    const mark = lan.now();
+    lan.runFor(120_000);
+    assert.deepEqual(lan.transitions({ since: mark }), [], 'no transition in two minutes of steady state');
+    assert.deepEqual(lan.groupTimeline.filter((t) => t.at >= mark), [], 'no group transition either');
+    assert.deepEqual(lan.addressHolders().sort(), ['A/VI_1', 'A/VI_2']);
+    lan.dispose();
+  });
+
+  test("the Master's VI_1 faults: both of A's instances go to Fault and both VRIDs move to B; back to A when it recovers", () => {
+    const { lan, states } = pair([150, 150], [100, 100]);
+    lan.runFor(masterDown(150) + 2000);
+    assert.deepEqual(states('A'), ['master', 'master']);
+    const t0 = lan.now();
+    lan.track('A/VI_1', 'eth1', false);
+    // VI_2 was healthy: it follows its group into Fault at the same instant, with priority 0.
+    assert.deepEqual(states('A'), ['fault', 'fault']);
+    const a2 = lan.transitions({ node: 'A/VI_2', since: t0 }).at(-1)!;
+    assert.deepEqual([a2.from, a2.to, a2.reason], ['master', 'fault', 'sync-group']);
+    assert.equal(groupState(lan, 'G_A'), 'fault');
+    // B heard priority 0 on both VRIDs: Master of both after Skew_Time.
+    const took = lan.runUntil(() => states('B').every((s) => s === 'master'), 5000);
+    assert.ok(took !== null && took - t0 <= 1000, `B took both over after the skew: ${took === null ? 'never' : took - t0} ms`);
+    assert.equal(groupState(lan, 'G_B'), 'master');
+    assert.deepEqual(lan.addressHolders().sort(), ['B/VI_1', 'B/VI_2']);
+
+    // A's fault stays while eth1 is down: VI_2, healthy itself, is held in Fault.
+    lan.runFor(10_000);
+    assert.deepEqual(states('A'), ['fault', 'fault']);
+
+    const t1 = lan.now();
+    lan.track('A/VI_1', 'eth1', true);
+    assert.deepEqual(states('A'), ['backup', 'backup'], 'the whole group leaves Fault together');
+    const back = lan.runUntil(() => states('A').every((s) => s === 'master') && states('B').every((s) => s === 'backup'), 10_000);
+    assert.ok(back !== null && back - t1 <= masterDown(150) + 10, `A preempts with both after one Master_Down_Interval: ${back === null ? 'never' : back - t1} ms`);
+    assert.deepEqual(lan.addressHolders().sort(), ['A/VI_1', 'A/VI_2']);
+    // B left Master once per instance: one by the higher-priority advert, the other by its group.
+    const bDown = lan.transitions({ since: t1 }).filter((e) => e.node.startsWith('B/') && e.from === 'master');
+    assert.deepEqual(bDown.map((e) => e.reason).sort(), ['higher-priority-advert', 'sync-group'].sort());
+    const gA = lan.groupTimeline.filter((t) => t.group === 'G_A').map((t) => t.to);
+    assert.deepEqual(gA, ['backup', 'master', 'fault', 'backup', 'master']);
+    lan.dispose();
+  });
+
+  test('a Master member that hears a higher priority goes Backup and its group follows, even where it has the higher priority itself', () => {
+    // B's VI_2 outranks A's; its VI_1 does not.
+    const { lan, states } = pair([150, 150], [100, 200]);
+    // Partitioned from the start: each group is Master of both.
+    lan.partition([['A/VI_1', 'A/VI_2']]);
+    lan.runFor(masterDown(100) + 2000);
+    assert.deepEqual([...states('A'), ...states('B')], ['master', 'master', 'master', 'master']);
+    // Heal VRID 1 only: B's VI_1 hears A's 150 and yields; B's VI_2 follows while still partitioned.
+    lan.partition([['A/VI_2'], ['B/VI_2']]);
+    const t0 = lan.now();
+    const followed = lan.runUntil(() => states('B').every((s) => s === 'backup'), 3000);
+    assert.ok(followed !== null, `B's group went Backup: ${states('B')}`);
+    const b = lan.transitions({ since: t0 }).filter((e) => e.node.startsWith('B/'));
+    assert.deepEqual(
+      b.map((e) => [e.node, e.to, e.reason]),
+      [
+        ['B/VI_1', 'backup', 'higher-priority-advert'],
+        ['B/VI_2', 'backup', 'sync-group'],
+      ],
+    );
+    assert.equal(b[0]!.at, b[1]!.at, 'in the same instant');
+    assert.deepEqual(states('A'), ['master', 'master']);
+    // Heal everything. B's VI_2 (200) ignores A's VI_2 (150) and wants Master, but
+    // keepalived's rule keeps it Backup while VI_1 accepts A: the group stays whole on A.
+    lan.heal();
+    const mark = lan.now();
+    lan.runFor(30_000);
+    assert.deepEqual([...states('A'), ...states('B')], ['master', 'master', 'backup', 'backup']);
+    assert.deepEqual(lan.transitions({ since: mark }), [], 'no flapping');
+    assert.deepEqual(lan.addressHolders().sort(), ['A/VI_1', 'A/VI_2']);
+    lan.dispose();
+  });
+
+  test("one member's higher priority alone does not split the group (keepalived: only sync to Master if everyone wants to)", () => {
+    const { lan, states } = pair([150, 150], [100, 100]);
+    lan.runFor(masterDown(150) + 2000);
+    lan.setPriority('B/VI_1', 200);
+    const mark = lan.now();
+    lan.runFor(30_000);
+    assert.deepEqual([...states('A'), ...states('B')], ['master', 'master', 'backup', 'backup']);
+    assert.deepEqual(lan.transitions({ since: mark }), []);
+    // With both members raised, every member of B wants Master: the group preempts together.
+    lan.setPriority('B/VI_2', 200);
+    const moved = lan.runUntil(() => states('B').every((s) => s === 'master') && states('A').every((s) => s === 'backup'), 10_000);
+    assert.ok(moved !== null, `B preempts with both: ${states('A')} / ${states('B')}`);
+    assert.deepEqual(lan.addressHolders().sort(), ['B/VI_1', 'B/VI_2']);
+    lan.dispose();
+  });
+
+  test('a group with a faulty member starts in Fault as a whole; the peer is Master of both', () => {
+    const lan = new VirtualLan({ delayMs: 1 });
+    lan.addSyncGroup('G_A', [input('A', 1, 150, { tracks: [{ id: 'eth1', weight: 0, up: false }] }), input('A', 2, 150)]);
+    lan.addSyncGroup('G_B', [input('B', 1, 100), input('B', 2, 100)]);
+    assert.deepEqual([lan.stateOf('A/VI_1'), lan.stateOf('A/VI_2')], ['fault', 'fault']);
+    assert.deepEqual(lan.transitions({ node: 'A/VI_2' }).map((e) => e.reason), ['sync-group']);
+    lan.runFor(masterDown(100) + 100);
+    assert.deepEqual([lan.stateOf('B/VI_1'), lan.stateOf('B/VI_2')], ['master', 'master']);
+    assert.deepEqual(lan.groupTimeline.map((t) => [t.group, t.to]), [
+      ['G_A', 'fault'],
+      ['G_B', 'backup'],
+      ['G_B', 'master'],
+    ]);
+    lan.dispose();
+  });
+
+  test('a group of one member behaves exactly like a lone instance (same transitions at the same times)', () => {
+    const run = (grouped: boolean) => {
+      const lan = new VirtualLan({ delayMs: 1 });
+      const a = input('A', 1, 150);
+      const b = input('B', 1, 100);
+      if (grouped) {
+        lan.addSyncGroup('G_A', [a]);
+        lan.addSyncGroup('G_B', [b]);
+      } else {
+        lan.addNode(a);
+        lan.addNode(b);
+      }
+      lan.runFor(6000);
+      lan.track('A/VI_1', 'eth1', false);
+      lan.runFor(5000);
+      lan.track('A/VI_1', 'eth1', true);
+      lan.runFor(8000);
+      lan.stop('A/VI_1');
+      lan.runFor(5000);
+      lan.restart('A/VI_1');
+      lan.runFor(8000);
+      const timeline = lan.transitions().map((e) => `${e.at} ${e.node} ${e.from}->${e.to} ${e.reason}`);
+      lan.dispose();
+      return timeline;
+    };
+    const lone = run(false);
+    assert.ok(lone.length >= 8, `the scenario moves: ${lone.join('\n')}`);
+    assert.deepEqual(run(true), lone);
+  });
+});
