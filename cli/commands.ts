@@ -13,3 +13,4 @@ registerCommand('check-config', { summary: 'validate a keepalived.conf or vipflo
 registerCommand('convert', { summary: 'print a typed vipflow.config.ts equivalent to a keepalived.conf', load: () => import('./convert.js') });
 registerCommand('events', { summary: "print the cluster's events from NATS JetStream (--follow to tail)", load: () => import('./events.js') });
 registerCommand('workflows', { summary: 'dry-run workflows against a hand-written event (workflows test --workflows FILE --event EVENT.json)', load: () => import('./workflows.js') });
+registerCommand('worker', { summary: 'run workflows as a stateless JetStream worker (worker --nats URL --workflows FILE)', load: () => import('./worker.js') });

@@ -48,6 +48,22 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Receives every StepContext.intend call. */
   onIntent?: (i: Intent) => void;
+  /**
+   * Steps an earlier owner of this run already completed (a worker taking over from a
+   * crashed one, workflows/worker.ts): they are not run again and emit nothing, but are
+   * compensated like any completed step if the run then fails or is cancelled.
+   */
+  completed?: ReadonlySet<string>;
+  /**
+   * Awaited after each step succeeds, before the next one starts, so a worker can record
+   * progress durably; a rejection is logged and the run goes on.
+   */
+  onStepDone?: (step: string) => unknown;
+  /**
+   * Aborting it stops the run as `cancel` does but skips compensation: the run has been
+   * handed to another owner that continues it, so undoing its steps here would be wrong.
+   */
+  abandon?: AbortSignal;
 }
 
 class StepTimeout extends Error {
@@ -151,6 +167,8 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
   };
   const ctxFor = (s: WorkflowStep) => ({ event, workflow: w.name, step: s.name, runId: o.runId, idempotencyKey: `${event.id}/${w.name}/${s.name}`, dryRun: o.dryRun ?? false });
 
+  const stop = o.abandon && o.cancel ? AbortSignal.any([o.cancel, o.abandon]) : (o.abandon ?? o.cancel);
+
   safeEmit('workflow.started', { ...base, trigger: event.id });
   log.info('workflow started');
   const done: WorkflowStep[] = [];
@@ -159,20 +177,25 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
   for (; index < w.steps.length; index++) {
     const s = w.steps[index]!;
     const slog = log.child({ step: s.name });
+    if (o.completed?.has(s.name)) {
+      slog.info('step completed by an earlier owner of this run; not run again');
+      done.push(s);
+      continue;
+    }
     const attempts = s.retry?.attempts ?? 1;
     const timeoutMs = s.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     let ok = false;
     for (let n = 1; n <= attempts && status === 'succeeded'; n++) {
       const ts = performance.now();
       try {
-        await attempt(s.run.bind(s) as Fn, ctxFor(s), n, timeoutMs, o, slog, o.cancel);
+        await attempt(s.run.bind(s) as Fn, ctxFor(s), n, timeoutMs, o, slog, stop);
         record({ step: s.name, phase: 'run', attempt: n, outcome: 'succeeded', durationMs: since(ts) });
         ok = true;
         break;
       } catch (e) {
         const durationMs = since(ts);
-        if (o.cancel?.aborted) {
-          record({ step: s.name, phase: 'run', attempt: n, outcome: 'cancelled', error: message(o.cancel.reason), durationMs });
+        if (stop?.aborted) {
+          record({ step: s.name, phase: 'run', attempt: n, outcome: 'cancelled', error: message(stop.reason), durationMs });
           status = 'cancelled';
           break;
         }
@@ -184,7 +207,7 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
         slog.warn({ attempt: n, attempts, error: message(e), timedOut }, last ? 'step failed' : 'step failed; retrying');
         if (last) break;
         try {
-          await sleep(wait, o.cancel);
+          await sleep(wait, stop);
         } catch (c) {
           record({ step: s.name, phase: 'run', attempt: n + 1, outcome: 'cancelled', error: message(c), durationMs: 0 });
           status = 'cancelled';
@@ -196,10 +219,16 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
       break;
     }
     done.push(s);
+    try {
+      await o.onStepDone?.(s.name);
+    } catch (err) {
+      slog.error({ err }, 'recording the completed step failed');
+    }
   }
   for (const s of w.steps.slice(index + 1)) record({ step: s.name, phase: 'run', attempt: 0, outcome: 'skipped', durationMs: 0 });
 
-  if (status !== 'succeeded') {
+  if (o.abandon?.aborted) log.warn({ reason: message(o.abandon.reason) }, 'run abandoned to another owner; not compensating here');
+  else if (status !== 'succeeded') {
     // Compensations run to completion even after a cancel: they are the clean-up, so they
     // get a fresh signal bounded only by each step's own timeout.
     for (const s of done.reverse()) {

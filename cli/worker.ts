@@ -1,0 +1,76 @@
+/**
+ * `vipflow worker --nats URL --workflows FILE [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]`
+ *
+ * Runs workflows as a stateless worker on the cluster's durable JetStream consumers
+ * (workflows/worker.ts) instead of inside the daemon. Start as many as wanted; they
+ * share the load. SIGTERM/SIGINT: stop fetching, let running workflows finish within
+ * --stop-grace (default 10 s), then hand the rest to other workers and exit 0.
+ * Exit status: 0 after a stop, 1 when the workflows file does not load, 2 bad usage.
+ * NATS being unreachable is never an exit: the worker logs it and keeps retrying.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { createLogger } from '../infra/logger.js';
+import { CLUSTER_NAME } from '../infra/events/schema.js';
+import { parseCommandArgs } from './args.js';
+
+const USAGE =
+  'usage: vipflow worker --nats URL[,URL] --workflows FILE [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]\n' +
+  '  --nats         NATS servers (default $VIPFLOW_NATS_URL)\n' +
+  '  --workflows    a .ts/.js file of defineWorkflow()s (default $VIPFLOW_WORKFLOWS)\n' +
+  '  --cluster      cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
+  '  --concurrency  workflow runs in flight per trigger kind (default 4)\n' +
+  '  --name         worker name in logs and workflow.* events (default <host>-<pid>)\n' +
+  '  --stop-grace   ms running workflows get to finish at SIGTERM (default 10000)\n';
+
+const OPTIONS = {
+  nats: { type: 'string' },
+  workflows: { type: 'string' },
+  cluster: { type: 'string' },
+  concurrency: { type: 'string' },
+  name: { type: 'string' },
+  'stop-grace': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(error: string): number {
+  process.stderr.write((error ? `vipflow worker: ${error}\n` : '') + USAGE);
+  return error ? 2 : 0;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const p = parseCommandArgs(argv, OPTIONS);
+  if (!p.ok) return usage(p.error);
+  const v = p.values;
+  if (v.help) return usage('');
+  const nats = v.nats ?? process.env.VIPFLOW_NATS_URL;
+  const file = v.workflows ?? process.env.VIPFLOW_WORKFLOWS;
+  const cluster = v.cluster ?? process.env.VIPFLOW_CLUSTER ?? 'default';
+  const concurrency = Number(v.concurrency ?? 4);
+  const grace = Number(v['stop-grace'] ?? 10_000);
+  if (!nats) return usage('--nats is required (workers take their work from NATS JetStream)');
+  if (!file) return usage('--workflows is required');
+  if (!CLUSTER_NAME.test(cluster)) return usage('--cluster needs a name of [A-Za-z0-9_-]');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) return usage('--concurrency needs an integer from 1 to 1000');
+  if (!Number.isFinite(grace) || grace < 0) return usage('--stop-grace needs a number of ms');
+  const name = v.name ?? `${hostname()}-${process.pid}`;
+  const log = createLogger();
+
+  // Imported here so that `vipflow worker --help` does not load zx, tsx or nats.js.
+  const [{ loadWorkflows }, { WorkflowWorker }] = await Promise.all([import('../workflows/load.js'), import('../workflows/worker.js')]);
+  const loaded = await loadWorkflows(resolve(file));
+  if (!loaded.ok) {
+    log.error({ error: loaded.error }, 'workflows not loaded');
+    return 1;
+  }
+  const servers = nats.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const worker = WorkflowWorker.start({ servers, cluster, name, workflows: loaded.workflows, log, concurrency });
+  log.info({ worker: worker.id, cluster, servers, workflows: loaded.workflows.map((w) => w.name) }, 'vipflow worker starting');
+  await new Promise<void>((r) => {
+    process.once('SIGTERM', () => r());
+    process.once('SIGINT', () => r());
+  });
+  log.info({ graceMs: grace, running: worker.running }, 'stopping: no new work; waiting for running workflows');
+  await worker.stop(grace);
+  return 0;
+}

@@ -1,0 +1,115 @@
+/**
+ * Test plumbing for worker tests: `vipflow worker` processes (from src through tsx, or
+ * from dist), a daemon-like publisher (NatsBus with an outbox, as the daemon uses), a
+ * stream reader, and the trail file the fixture workflows write.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { vipflowCommand } from '../../infra/lab/vipflow.js';
+import { repoRoot } from '../../infra/paths.js';
+import { NatsBus } from '../../infra/events/nats-bus.js';
+import type { EventType, VipflowEvent } from '../../infra/events/schema.js';
+import { silentLogger } from '../../infra/logger.js';
+
+export const WORKFLOWS_FILE = join(repoRoot, 'test', 'workflows', 'fixtures', 'worker.workflows.ts');
+
+export interface WorkerProc {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** Parsed JSON log lines so far. */
+  lines: { msg?: string; [k: string]: unknown }[];
+  exited: Promise<number | string>;
+  waitForLog(msg: string, timeoutMs: number): Promise<boolean>;
+}
+
+export function startWorker(o: { name: string; nats: string; cluster: string; trail: string; concurrency?: number }): WorkerProc {
+  const args = [...vipflowCommand(), 'worker', '--nats', o.nats, '--workflows', WORKFLOWS_FILE, '--cluster', o.cluster, '--name', o.name, '--concurrency', String(o.concurrency ?? 1), '--stop-grace', '3000'];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, VIPFLOW_TEST_TRAIL: o.trail, VIPFLOW_TEST_WORKER: o.name, VIPFLOW_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: WorkerProc['lines'] = [];
+  let buf = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (c: string) => {
+    buf += c;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(l) as WorkerProc['lines'][number]);
+      } catch {
+        lines.push({ msg: l });
+      }
+    }
+  });
+  child.stderr!.resume();
+  const exited = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? -1)));
+  return {
+    name: o.name,
+    pid: child.pid!,
+    child,
+    lines,
+    exited,
+    async waitForLog(msg, timeoutMs) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        if (lines.some((l) => l.msg === msg)) return true;
+        if (child.exitCode !== null || child.signalCode !== null) return false;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return false;
+    },
+  };
+}
+
+/** SIGTERM (or `sig`) by PID, then waits (bounded) for the exit; SIGKILL if it lingers. */
+export async function stopWorker(w: WorkerProc, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  process.kill(w.pid, sig);
+  const t = setTimeout(() => w.child.exitCode === null && w.child.signalCode === null && process.kill(w.pid, 'SIGKILL'), 8000);
+  await w.exited;
+  clearTimeout(t);
+}
+
+export interface TrailLine {
+  what: string;
+  key: string;
+  worker: string;
+}
+
+export function readTrail(path: string): TrailLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [what = '', key = '', worker = ''] = l.split(' ');
+      return { what, key, worker };
+    });
+}
+
+/** Every event of the given types in the cluster's stream (reads to the end, then stops). */
+export async function streamEvents(nats: string, cluster: string, types: EventType[]): Promise<VipflowEvent[]> {
+  const bus = new NatsBus({ servers: nats, cluster, log: silentLogger(), manageStream: false });
+  try {
+    const got: VipflowEvent[] = [];
+    const sub = await bus.subscribe({ types }, (e) => void got.push(e), { start: { from: 'all' } });
+    await sub.caughtUp;
+    await sub.close();
+    return got;
+  } finally {
+    await bus.close();
+  }
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

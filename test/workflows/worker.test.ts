@@ -1,0 +1,153 @@
+// Real processes: a nats-server (JetStream, loopback, free port, temp store) and
+// `vipflow worker` processes sharing the cluster's durable consumers; transitions are
+// published through NatsBus exactly as a daemon publishes them. The fixture workflow
+// (fixtures/worker.workflows.ts) writes every step it runs to a trail file.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { startNatsServer, type NatsServer } from '../../infra/events/local-nats.js';
+import { NatsBus } from '../../infra/events/nats-bus.js';
+import { createEventSource, type EventSource } from '../../infra/events/source.js';
+import { subjectFor } from '../../infra/events/subjects.js';
+import type { EventOf, VipflowEvent } from '../../infra/events/schema.js';
+import { silentLogger } from '../../infra/logger.js';
+import { durableName } from '../../workflows/worker.js';
+import { samplePayloads } from '../infra/events/fixtures.js';
+import { readTrail, startWorker, stopWorker, streamEvents, until, type TrailLine, type WorkerProc } from './worker-procs.js';
+
+const CLUSTER = 'wk';
+
+describe('vipflow worker processes on JetStream', () => {
+  let server: NatsServer;
+  let dir: string;
+  let trail: string;
+  let bus: NatsBus;
+  let src: EventSource;
+  const workers: WorkerProc[] = [];
+
+  const spawnWorker = async (name: string) => {
+    const w = startWorker({ name, nats: server.url, cluster: CLUSTER, trail, concurrency: 1 });
+    workers.push(w);
+    assert.ok(await w.waitForLog('worker consuming', 30_000), `${name} starts consuming`);
+    return w;
+  };
+  const transition = (instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> =>
+    src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: to === 'master' ? 'backup' : 'master', to, reason });
+  const publish = (e: VipflowEvent) => bus.publish(e);
+  const linesFor = (eventId: string): TrailLine[] => readTrail(trail).filter((l) => l.key.startsWith(`${eventId}/`));
+  const finishedFor = async (eventId: string) =>
+    (await streamEvents(server.url, CLUSTER, ['workflow.finished'])).filter((e) => e.type === 'workflow.finished' && e.data.runId === `${eventId}/trail`);
+
+  before(async () => {
+    server = await startNatsServer();
+    dir = mkdtempSync(join(tmpdir(), 'vipflow-worker-test-'));
+    trail = join(dir, 'trail');
+    // The daemon's bus: it creates the stream, and publishes through its outbox.
+    bus = new NatsBus({ servers: server.url, cluster: CLUSTER, log: silentLogger(), stateDir: join(dir, 'daemon'), node: 'node-a' });
+    assert.ok(await bus.connected(10_000));
+    src = createEventSource({ cluster: CLUSTER, node: 'node-a', seq: bus.seq });
+    await Promise.all(['w1', 'w2', 'w3'].map((n) => spawnWorker(n)));
+  });
+
+  after(async () => {
+    await Promise.all(workers.map((w) => stopWorker(w).catch(() => undefined)));
+    await bus?.close();
+    await server?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('three workers, thirty transitions: every workflow runs exactly once and the load is shared', async () => {
+    const events = Array.from({ length: 30 }, (_, i) => transition(`L_${i}`, 'master', 'hold:100'));
+    for (const e of events) publish(e);
+    await until(() => events.every((e) => linesFor(e.id).filter((l) => l.what === 'run').length === 2), 30_000, 'thirty runs');
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would show up in this pause
+    const byWorker = new Map<string, number>();
+    for (const e of events) {
+      const lines = linesFor(e.id);
+      assert.deepEqual(lines.map((l) => `${l.what} ${l.key.slice(e.id.length)}`), ['run /trail/first', 'begin /trail/hold', 'run /trail/hold'], `${e.data.instance}: each step once`);
+      assert.equal(new Set(lines.map((l) => l.worker)).size, 1, 'one worker per run');
+      byWorker.set(lines[0]!.worker, (byWorker.get(lines[0]!.worker) ?? 0) + 1);
+    }
+    assert.ok(byWorker.size > 1, `load shared: ${JSON.stringify([...byWorker])}`);
+    await until(async () => {
+      const fin = await streamEvents(server.url, CLUSTER, ['workflow.finished']);
+      return events.every((e) => fin.some((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail` && f.data.status === 'succeeded'));
+    }, 10_000, 'workflow.finished events');
+    const fin = await streamEvents(server.url, CLUSTER, ['workflow.finished']);
+    for (const e of events) assert.equal(fin.filter((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail`).length, 1, 'one workflow.finished per run');
+  });
+
+  test('Master then Backup within a second: the Master run is cancelled on its worker and compensated; Backup runs elsewhere', async () => {
+    const master = transition('S_1', 'master', 'hold:8000');
+    publish(master);
+    await until(() => linesFor(master.id).some((l) => l.what === 'begin'), 10_000, 'Master run inside its hold step');
+    const masterWorker = linesFor(master.id)[0]!.worker;
+    const backup = transition('S_1', 'backup', 'quick');
+    publish(backup);
+    await until(() => linesFor(master.id).some((l) => l.what === 'undo') && linesFor(backup.id).filter((l) => l.what === 'run').length === 2, 10_000, 'cancel, compensation and the Backup run');
+    const m = linesFor(master.id).map((l) => `${l.what} ${l.key.slice(master.id.length)} ${l.worker}`);
+    assert.deepEqual(m, [`run /trail/first ${masterWorker}`, `begin /trail/hold ${masterWorker}`, `undo /trail/first ${masterWorker}`], 'hold never completed; first compensated');
+    // Every worker runs one workflow at a time (--concurrency 1), so the Backup ran on another worker.
+    assert.notEqual(linesFor(backup.id)[0]!.worker, masterWorker, 'cancelled across workers');
+    await until(async () => (await finishedFor(master.id)).length === 1, 10_000, 'Master workflow.finished');
+    const [fin] = await finishedFor(master.id);
+    assert.equal(fin?.type === 'workflow.finished' && fin.data.status, 'cancelled');
+  });
+
+  test('a redelivered, already finished event is acknowledged without running again', async () => {
+    const e = transition('R_1', 'master', 'quick');
+    publish(e);
+    await until(() => linesFor(e.id).filter((l) => l.what === 'run').length === 2, 10_000, 'first run');
+    await until(async () => (await finishedFor(e.id)).length === 1, 10_000, 'workflow.finished');
+    // The same event stored again under another message id: what an outbox resend after
+    // the dedup window, or a consumer reset, delivers to the workers.
+    const nc = await connect({ servers: server.url });
+    try {
+      await jetstream(nc).publish(subjectFor(e), JSON.stringify(e), { msgID: `${e.id}#again` });
+      const jsm = await jetstreamManager(nc);
+      await until(async () => {
+        const i = await jsm.consumers.info(`VIPFLOW_${CLUSTER}`, durableName('instance.transition'));
+        return i.num_pending === 0 && i.num_ack_pending === 0;
+      }, 10_000, 'redelivery acknowledged');
+    } finally {
+      await nc.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(linesFor(e.id).length, 3, 'no step ran again');
+    assert.equal((await finishedFor(e.id)).length, 1, 'no second workflow.finished');
+    assert.ok(workers.some((w) => w.lines.some((l) => l.msg === 'run already finished; acknowledged without running')), 'a worker logged the skip');
+  });
+
+  test('SIGKILL of the worker inside a step: another worker completes the run, once', async () => {
+    const e = transition('K_1', 'master', 'hold:1500');
+    publish(e);
+    await until(() => linesFor(e.id).some((l) => l.what === 'begin'), 10_000, 'run inside its hold step');
+    const victimName = linesFor(e.id)[0]!.worker;
+    const victim = workers.find((w) => w.name === victimName)!;
+    process.kill(victim.pid, 'SIGKILL');
+    await victim.exited;
+    const killedAt = Date.now();
+    await until(() => linesFor(e.id).filter((l) => l.what === 'run' && l.key.endsWith('/hold')).length >= 1, 20_000, 'the run completed elsewhere');
+    const tookMs = Date.now() - killedAt;
+    await until(async () => (await finishedFor(e.id)).length >= 1, 10_000, 'workflow.finished');
+    await new Promise((r) => setTimeout(r, 500));
+    const lines = linesFor(e.id);
+    const survivor = lines.find((l) => l.what === 'run' && l.key.endsWith('/hold'))!.worker;
+    assert.notEqual(survivor, victimName);
+    assert.deepEqual(
+      lines.map((l) => `${l.what} ${l.key.slice(e.id.length)} ${l.worker === victimName ? 'victim' : 'survivor'}`),
+      ['run /trail/first victim', 'begin /trail/hold victim', 'begin /trail/hold survivor', 'run /trail/hold survivor'],
+      'the completed step is not run again; the interrupted one is resumed',
+    );
+    const fin = await finishedFor(e.id);
+    assert.equal(fin.length, 1, 'one workflow.finished');
+    assert.equal(fin[0]?.type === 'workflow.finished' && fin[0].data.status, 'succeeded');
+    assert.equal(fin[0]?.node, survivor, 'finished by the survivor');
+    // ack_wait 5 s + lease 5 s + the 1.5 s step, with margin for a loaded machine.
+    assert.ok(tookMs < 15_000, `taken over in ${tookMs} ms`);
+  });
+});
