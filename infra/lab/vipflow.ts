@@ -75,8 +75,10 @@ export interface StartOptions {
   logLevel?: string;
   /** Wait for 'vipflow running' (default true). */
   waitReady?: boolean;
-  /** Extra argv after `run` (e.g. nothing) or a different command prefix for privilege tests. */
+  /** A command prefix (e.g. `env VAR=...`, or privilege tools) before the Node binary. */
   prefix?: string[];
+  /** Extra `vipflow run` options (e.g. `--workflows FILE`). */
+  args?: string[];
 }
 
 /**
@@ -88,7 +90,7 @@ export async function startVipflow(lab: Lab, node: string, name: string, config:
   const configPath = join(lab.dir, `vipflow-${name}.conf`);
   const stateDir = join(lab.dir, `vipflow-${name}-state`);
   writeFileSync(configPath, config);
-  const argv = [...vipflowCommand(), 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', options.logLevel ?? 'info'];
+  const argv = [...vipflowCommand(), 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', options.logLevel ?? 'info', ...(options.args ?? [])];
   const [cmd, ...args] = options.prefix ? [...options.prefix, process.execPath, ...argv] : [process.execPath, ...argv];
   const proc = lab.spawn(node, cmd!, args);
   const lines: LogLine[] = [];
