@@ -53,5 +53,9 @@ function formatStatus(s: DaemonStatus): string {
         ` master ${i.lastMaster ?? '-'} sent ${i.counters.advertsSent ?? 0} rcvd ${i.counters.advertsReceived ?? 0}${drops ? ` drops ${drops}` : ''}`,
     );
   }
+  // Older daemons do not report groups.
+  for (const g of s.groups ?? []) {
+    lines.push(`group ${g.name.padEnd(10)} ${g.state.toUpperCase().padEnd(7)} ${g.members.map((m) => `${m.name}=${m.state.toUpperCase()}`).join(' ')}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -21,6 +21,7 @@ import { SplitBrainDetector, mayReleaseFence, type LocalInstance } from '../even
 import type { InstanceRunner, TransitionRecord } from './instance-runner.js';
 import type { DropCounters } from './screen.js';
 import type { WorkflowRunner } from '../../workflows/runner.js';
+import type { GroupMembers } from '../../workflows/define.js';
 
 export type SplitBrainPolicy = 'page' | 'fence';
 
@@ -144,14 +145,17 @@ export class DaemonEvents {
   }
 
   /** Starts the timers (drop summaries, split-brain watch) and publishes daemon.start. */
-  /** @param fastestAdvertMs the shortest advert interval configured: sets the split-brain check period. */
-  start(configFile: string, instances: string[], fastestAdvertMs: number): void {
+  /**
+   * @param fastestAdvertMs the shortest advert interval configured: sets the split-brain check period.
+   * @param groups the configured vrrp_sync_groups' members, for workflows triggered `on: { group }`.
+   */
+  start(configFile: string, instances: string[], fastestAdvertMs: number, groups: GroupMembers = {}): void {
     this.publish('daemon.start', { version: packageVersion(), pid: process.pid, configFile, instances });
     const drops = setInterval(() => this.reportDrops(), this.s.dropsPeriodMs ?? 10_000);
     drops.unref();
     this.timers.push(drops);
     if (this.bus instanceof NatsBus) this.watchSplitBrain(this.bus, fastestAdvertMs);
-    if (this.s.workflowsFile) this.workflows = this.startWorkflows(this.s.workflowsFile, new Date());
+    if (this.s.workflowsFile) this.workflows = this.startWorkflows(this.s.workflowsFile, new Date(), groups);
   }
 
   /**
@@ -159,7 +163,7 @@ export class DaemonEvents {
    * so transitions made while the file was loading still trigger them. Imported lazily:
    * a daemon without workflows never loads zx or tsx.
    */
-  private async startWorkflows(file: string, since: Date): Promise<WorkflowRunner | null> {
+  private async startWorkflows(file: string, since: Date, groups: GroupMembers): Promise<WorkflowRunner | null> {
     const log = this.log.child({ workflowsFile: file });
     try {
       const [{ loadWorkflows }, { WorkflowRunner }] = await Promise.all([import('../../workflows/load.js'), import('../../workflows/runner.js')]);
@@ -169,7 +173,7 @@ export class DaemonEvents {
         return null;
       }
       if (this.stopped) return null;
-      const runner = await WorkflowRunner.start({ bus: this.bus, source: this.source, log, workflows: loaded.workflows, subscribe: { start: { from: 'time', time: since } } });
+      const runner = await WorkflowRunner.start({ bus: this.bus, source: this.source, log, workflows: loaded.workflows, groups, subscribe: { start: { from: 'time', time: since } } });
       log.info({ workflows: loaded.workflows.map((w) => w.name) }, 'workflows running');
       return runner;
     } catch (err) {

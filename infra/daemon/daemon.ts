@@ -14,11 +14,12 @@ import { parseAddress } from '../../wire/codec/index.js';
 import { interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
 import { KeepalivedNotifier } from '../../notifiers/keepalived-notify/index.js';
+import { SyncGroup, type GroupState, type GroupTransition } from '../../actors/sync-group/index.js';
 import { ControlServer } from './control.js';
 import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './daemon-events.js';
 import { linkUp, readHostInterfaces } from './host.js';
 import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './instance-runner.js';
-import { planInstance, type HostInterfaces } from './plan.js';
+import { planInstance, syncGroupOf, type HostInterfaces } from './plan.js';
 import type { AnnounceIo } from './announcer.js';
 import { netlinkVipOps, type VipAddressOps } from './vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
@@ -42,6 +43,8 @@ export interface DaemonStatus {
   startedAt: string;
   uptimeMs: number;
   instances: InstanceStatus[];
+  /** vrrp_sync_groups: the group's state and its members' (keepalived's GROUP state). */
+  groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[];
   wire: WireHub['stats'];
   eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; lateTimers: number; worstLateMs: number };
   recentTransitions: (TransitionRecord & { time: string })[];
@@ -65,6 +68,8 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 
 export class Daemon {
   private readonly runners = new Map<string, { config: VrrpInstance; runner: InstanceRunner }>();
+  /** Sync groups as configured at start (a reload does not change membership: see reload()). */
+  private readonly groups = new Map<string, SyncGroup>();
   private readonly hub: WireHub;
   private readonly vipOps: VipAddressOps;
   private readonly announceIo: AnnounceIo;
@@ -154,7 +159,8 @@ export class Daemon {
       ...(options.notifyTimeoutMs !== undefined ? { timeoutMs: options.notifyTimeoutMs } : {}),
     });
     const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
-    daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs);
+    const groups = Object.fromEntries(loaded.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
+    daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs, groups);
     const started = daemon.startInstances(loaded.model, readHostInterfaces());
     if (!started.ok) {
       await daemon.shutdown();
@@ -180,6 +186,7 @@ export class Daemon {
       startedAt: this.startedAt.toISOString(),
       uptimeMs: Date.now() - this.startedAt.getTime(),
       instances: [...this.runners.values()].map((r) => r.runner.status()),
+      groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
       wire: { ...this.hub.stats },
       eventLoop: {
         delayP50Ms: pct(50),
@@ -244,6 +251,8 @@ export class Daemon {
       if (early) return early;
       const next = loaded.model;
       const host = readHostInterfaces();
+      if (!isDeepStrictEqual(next.vrrpSyncGroups, this.config.vrrpSyncGroups))
+        log.warn('vrrp_sync_group changes take effect at the next restart: the running groups are kept');
       const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
       let kept = 0;
       let changed = 0;
@@ -252,6 +261,7 @@ export class Daemon {
         if (!want) {
           await entry.runner.stop();
           this.runners.delete(name);
+          for (const g of this.groups.values()) if (g.members().some((m) => m.name === name)) g.detach(name);
           log.info({ instance: name }, 'instance removed by reload');
           const stop = abandoned();
           if (stop) return stop;
@@ -270,14 +280,14 @@ export class Daemon {
         this.runners.delete(name);
         const stop = abandoned();
         if (stop) return stop;
-        const r = this.startInstance(want, host);
+        const r = this.startInstance(want, host, next);
         if (!r.ok) log.error({ instance: name, err: r.message }, 'instance could not be restarted after reload');
         changed++;
       }
       let added = 0;
       for (const [name, inst] of wanted) {
         if (this.runners.has(name)) continue;
-        const r = this.startInstance(inst, host);
+        const r = this.startInstance(inst, host, next);
         if (r.ok) added++;
         else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
       }
@@ -335,6 +345,8 @@ export class Daemon {
       if (this.linkTimer) clearInterval(this.linkTimer);
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
       this.runners.clear();
+      // keepalived notifies STOP for its instances, then for its groups.
+      for (const g of this.groups.values()) g.stop();
       await this.notifier?.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
       // After the instances: their last transitions (to stopped) go out before daemon.stop.
       await this.events?.stop(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
@@ -358,15 +370,25 @@ export class Daemon {
         if (removed.length > 0) this.options.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
       }
     }
+    for (const sg of config.vrrpSyncGroups) {
+      const group = new SyncGroup(sg.name, { now: () => this.clock.now(), logger: this.options.log });
+      group.onTransition((t) => this.onGroupTransition(t));
+      this.groups.set(sg.name, group);
+    }
     for (const inst of config.vrrpInstances) {
-      const r = this.startInstance(inst, host);
+      const r = this.startInstance(inst, host, config);
       if (!r.ok) return r;
     }
+    // Members wait for each other: a faulty one starts the whole group in Fault.
+    for (const g of this.groups.values()) g.start();
     return { ok: true };
   }
 
-  private startInstance(inst: VrrpInstance, host: HostInterfaces): { ok: true } | { ok: false; message: string } {
-    const planned = planInstance(inst, host);
+  private startInstance(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): { ok: true } | { ok: false; message: string } {
+    const syncGroup = syncGroupOf(config, inst.name);
+    // A group added by a reload has no driver yet: its members run alone until a restart.
+    const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
+    const planned = planInstance(inst, host, group ? syncGroup : undefined);
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
     const plan = this.events?.fencing
@@ -385,7 +407,7 @@ export class Daemon {
       this.notifier?.transition(t);
       this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
     });
-    const started = runner.start();
+    const started = runner.start(group);
     if (!started.ok) {
       const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
@@ -397,6 +419,11 @@ export class Daemon {
       if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
     }
     return { ok: true };
+  }
+
+  /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
+  private onGroupTransition(t: GroupTransition): void {
+    this.notifier?.groupTransition(t.group, t.to);
   }
 
   private recordTransition(t: TransitionRecord): void {

@@ -15,6 +15,7 @@ import {
   type VrrpCommand,
   type VrrpStateName,
 } from '../../actors/vrrp/index.js';
+import type { SyncGroup } from '../../actors/sync-group/index.js';
 import { encodeVrrp, formatAddress, noAuthData, type VrrpAdvert } from '../../wire/codec/index.js';
 import type { Logger } from '../logger.js';
 import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
@@ -107,8 +108,12 @@ export class InstanceRunner {
     this.listeners.push(listener);
   }
 
-  /** Joins the wire and starts the machine (Initialize → Backup, or Master for an owner). */
-  start(): StartResult {
+  /**
+   * Joins the wire and starts the machine (Initialize → Backup, or Master for
+   * an owner). A member of a sync group is handed to `group` instead, which
+   * starts it with the other members (or at once if the group already runs).
+   */
+  start(group?: SyncGroup): StartResult {
     const joined = this.deps.hub.join(
       { interface: this.plan.interface, family: this.plan.family, mode: this.plan.mode, source: this.plan.source },
       this.plan.vrid,
@@ -117,7 +122,8 @@ export class InstanceRunner {
     if (!joined.ok) return joined;
     this.channel = joined.channel;
     this.actor.start();
-    this.actor.send({ type: 'START' });
+    if (group) group.attach(this.plan.name, this.actor);
+    else this.actor.send({ type: 'START' });
     return { ok: true };
   }
 

@@ -7,7 +7,7 @@
  */
 import { parseAddress, simplePassword, type ChecksumVariant, type ExpectedAuth } from '../../wire/codec/index.js';
 import type { VrrpInput, TrackedObjectInput } from '../../actors/vrrp/index.js';
-import type { VrrpInstance } from '../../config/model.js';
+import type { SyncGroup, VipflowConfig, VrrpInstance } from '../../config/model.js';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';
@@ -129,11 +129,17 @@ function chooseSource(inst: VrrpInstance, family: 4 | 6, iface: HostInterface): 
 /**
  * Plans one configured instance on this host.
  *
+ * @param syncGroup the vrrp_sync_group the instance belongs to, if any: the
+ *   machine is then coordinated by it, the group's track_interface entries
+ *   apply to the instance too, and (as keepalived does unless
+ *   sync_group_tracking_weight is set) every tracked interface's weight
+ *   becomes 0: a tracked interface down puts the whole group in Fault
+ *   instead of lowering one member's priority.
  * @returns the plan, or an error naming the instance and what is missing on
  *   the host (unknown interface, no usable source address). Tracked scripts,
  *   files and processes are not acted on yet and are not planned.
  */
-export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResult {
+export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup?: SyncGroup): PlanResult {
   const err = (message: string, hint?: string): PlanResult => ({ ok: false, error: { instance: inst.name, message, ...(hint ? { hint } : {}) } });
   const family = inst.family === 6 ? 6 : 4;
   const version = inst.version === 2 ? 2 : 3;
@@ -193,8 +199,12 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
     trackedNames.add(name);
     tracks.push({ id: `interface:${name}`, weight, up: host.get(name)?.up ?? false });
   };
+  // keepalived treats the deprecated global_tracking as sync_group_tracking_weight.
+  const keepWeights = !syncGroup || syncGroup.syncGroupTrackingWeight || syncGroup.globalTracking;
+  const weightOf = (w: number | undefined) => (keepWeights ? (w ?? 0) : 0);
   if (!inst.dontTrackPrimary) trackInterface(inst.interface, 0);
-  for (const t of inst.trackInterfaces) trackInterface(t.name, t.weight ?? 0);
+  for (const t of inst.trackInterfaces) trackInterface(t.name, weightOf(t.weight));
+  for (const t of syncGroup?.trackInterfaces ?? []) trackInterface(t.name, weightOf(t.weight));
   const ms = (s: number) => Math.round(s * 1000);
 
   const machine: VrrpInput = {
@@ -210,6 +220,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
     virtualAddresses: vips.map((v) => v.address),
     initialState: inst.state,
     tracks,
+    ...(syncGroup ? { syncGroup: syncGroup.name } : {}),
   };
 
   return {
@@ -242,4 +253,9 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces): PlanResu
       machine,
     },
   };
+}
+
+/** The sync group an instance belongs to (config/check.ts guarantees at most one). */
+export function syncGroupOf(config: Pick<VipflowConfig, 'vrrpSyncGroups'>, instance: string): SyncGroup | undefined {
+  return config.vrrpSyncGroups.find((g) => g.group.includes(instance));
 }

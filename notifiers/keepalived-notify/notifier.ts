@@ -12,13 +12,16 @@
  * Security checks apply only when the script would run with root privileges
  * (uid 0, gid 0, or a set-uid/set-gid root file).
  *
- * Sync groups: the daemon does not run sync groups yet, so GROUP
- * notifications (keepalived passes `GROUP name STATE 0`) are not sent.
+ * Sync groups: `groupTransition` runs the group's notify_master /
+ * notify_backup / notify_fault / notify_stop with their own arguments and
+ * the generic `notify` with `GROUP name STATE 0` appended, and writes
+ * `GROUP "name" STATE 0` to the FIFOs (keepalived's send_group_notifies).
  */
+import type { VrrpStateName } from '../../actors/vrrp/types.js';
 import type { Script, VipflowConfig } from '../../config/model.js';
 import type { TransitionRecord } from '../../infra/daemon/instance-runner.js';
 import type { Logger } from '../../infra/logger.js';
-import { fifoLine, invocationsFor, notifyStateOf, type NotifyEvent } from './argv.js';
+import { fifoLine, invocationsFor, notifyStateOf, type Notify, type NotifyEvent } from './argv.js';
 import { NotifyFifo } from './fifo.js';
 import { ScriptRunner, type Job, type JobOutcome, type Prepared } from './runner.js';
 import { checkScriptSecurity, runsPrivileged } from './security.js';
@@ -58,9 +61,6 @@ export class KeepalivedNotifier {
       const fifo = NotifyFifo.open(f.command, this.log, owner?.ok ? owner.ids : undefined);
       if (fifo) this.fifos.push(fifo);
     }
-    const groupHooks = options.config().vrrpSyncGroups.filter((sg) => Object.values(sg.notify).some((v) => v !== undefined));
-    if (groupHooks.length > 0)
-      this.log.warn({ groups: groupHooks.map((sg) => sg.name) }, 'sync group notify scripts are not run: the daemon does not run sync groups yet');
     if (g.notifyFifoScript || g.vrrpNotifyFifoScript) this.log.warn('notify_fifo_script is not supported yet: read the fifo with your own reader');
   }
 
@@ -69,26 +69,42 @@ export class KeepalivedNotifier {
    * Returns at once; never throws.
    */
   transition(t: TransitionRecord): void {
+    const state = notifyStateOf(t.to);
+    if (!state) return;
+    this.notify({ target: 'INSTANCE', name: t.instance, state, priority: t.effectivePriority }, (c) => c.vrrpInstances.find((i) => i.name === t.instance)?.notify);
+  }
+
+  /**
+   * Reacts to one sync group transition, like {@link transition} (keepalived
+   * passes priority 0 for a group). Returns at once; never throws.
+   */
+  groupTransition(group: string, to: VrrpStateName): void {
+    const state = notifyStateOf(to);
+    if (!state) return;
+    this.notify({ target: 'GROUP', name: group, state, priority: 0 }, (c) => c.vrrpSyncGroups.find((g) => g.name === group)?.notify);
+  }
+
+  private notify(event: NotifyEvent, hooksOf: (config: VipflowConfig) => Notify | undefined): void {
     try {
-      const state = notifyStateOf(t.to);
-      if (!state) return;
       const config = this.options.config();
-      const inst = config.vrrpInstances.find((i) => i.name === t.instance);
-      const event: NotifyEvent = { target: 'INSTANCE', name: t.instance, state, priority: t.effectivePriority };
       const line = fifoLine(event);
       for (const f of this.fifos) f.write(line);
-      if (!inst) return;
-      const built = invocationsFor(inst.notify, event);
-      for (const e of built.errors) this.log.error({ instance: t.instance, hook: e.hook, err: e.message }, 'notify script not run: bad command line');
+      const hooks = hooksOf(config);
+      if (!hooks) return;
+      const built = invocationsFor(hooks, event);
+      const who = event.target === 'GROUP' ? { group: event.name } : { instance: event.name };
+      for (const e of built.errors) this.log.error({ ...who, hook: e.hook, err: e.message }, 'notify script not run: bad command line');
+      // Queued per instance or group: one's programs run in order, never two at once.
+      const queue = event.target === 'GROUP' ? `group:${event.name}` : event.name;
       for (const inv of built.invocations) {
-        this.runner.enqueue(t.instance, {
+        this.runner.enqueue(queue, {
           argv: inv.argv,
-          context: { instance: t.instance, hook: inv.hook, state },
+          context: { ...who, hook: inv.hook, state: event.state },
           prepare: () => this.prepare(inv.script, inv.argv[0]!, config),
         });
       }
     } catch (err) {
-      this.log.error({ err, instance: t.instance }, 'notify failed');
+      this.log.error({ err, name: event.name }, 'notify failed');
     }
   }
 

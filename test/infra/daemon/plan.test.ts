@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { planInstance, type InstancePlan } from '../../../infra/daemon/plan.js';
 import { formatAddress, simplePassword } from '../../../wire/codec/index.js';
 import { host, instanceFrom, LAN_HOST } from './fixtures.js';
+import { loadKeepalivedText } from '../../../config/keepalived/index.js';
 
 const VIPS4 = '  virtual_ipaddress {\n    198.18.0.20/24\n    198.18.0.10\n  }';
 const VIPS6 = '  virtual_ipaddress {\n    fd00:198:18::20/64\n  }';
@@ -174,5 +175,42 @@ describe('planInstance: tracked interfaces', () => {
     const r = planInstance(inst, LAN_HOST);
     assert.ok(r.ok);
     assert.deepEqual(r.plan.machine.tracks?.at(-1), { id: 'interface:eth9', weight: 0, up: false });
+  });
+});
+
+describe('planInstance: sync group members', () => {
+  const groupOf = (extra: string) => {
+    const r = loadKeepalivedText(
+      `vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  track_interface {\n    eth1 weight -20\n  }\n${VIPS4}\n}\nvrrp_sync_group G {\n  group {\n    VI_1\n  }\n${extra}}\n`,
+    );
+    assert.ok(r.model, JSON.stringify(r.diagnostics));
+    return { inst: r.model.vrrpInstances[0]!, group: r.model.vrrpSyncGroups[0]! };
+  };
+
+  test("the machine names its group; the group's track_interface applies; weights become 0 (keepalived ignores them in a sync group)", () => {
+    const { inst, group } = groupOf('  track_interface {\n    eth2 weight 10\n  }\n');
+    const r = planInstance(inst, host(...LAN_HOST.values(), { name: 'eth2', up: true, addresses: [] }), group);
+    assert.ok(r.ok);
+    assert.equal(r.plan.machine.syncGroup, 'G');
+    assert.deepEqual(r.plan.machine.tracks, [
+      { id: 'interface:eth0', weight: 0, up: true },
+      { id: 'interface:eth1', weight: 0, up: false },
+      { id: 'interface:eth2', weight: 0, up: true },
+    ]);
+  });
+
+  test('sync_group_tracking_weight keeps the weights', () => {
+    const { inst, group } = groupOf('  sync_group_tracking_weight\n');
+    const r = planInstance(inst, LAN_HOST, group);
+    assert.ok(r.ok);
+    assert.deepEqual(r.plan.machine.tracks?.map((t) => t.weight), [0, -20]);
+  });
+
+  test('without a group nothing changes', () => {
+    const { inst } = groupOf('');
+    const r = planInstance(inst, LAN_HOST);
+    assert.ok(r.ok);
+    assert.equal(r.plan.machine.syncGroup, undefined);
+    assert.deepEqual(r.plan.machine.tracks?.map((t) => t.weight), [0, -20]);
   });
 });
