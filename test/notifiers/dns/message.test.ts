@@ -106,7 +106,7 @@ test('TSIG: the signed request carries a TSIG record the parser finds; a signed 
   assert.equal(responseSignatureProblem(good, r.response, key, mac), undefined);
   // Any change to the signed bytes, another secret, another request MAC, or no signature fails.
   const tampered = Buffer.from(good);
-  tampered[3] ^= 0x01;
+  tampered.writeUInt8(tampered.readUInt8(3) ^ 0x01, 3);
   const t = parseResponse(tampered);
   assert.ok(t.ok);
   assert.match(responseSignatureProblem(tampered, t.response, key, mac) ?? '', /does not verify/);
