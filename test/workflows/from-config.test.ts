@@ -68,3 +68,33 @@ test('two steps of one notifier need distinct names', async () => {
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.errors[0]!, /duplicate step 'shell\.script'/);
 });
+
+test('every built-in notifier builds from config and dry-runs: intentions recorded, no secret in them', async () => {
+  const am = { url: 'http://198.18.0.9:9093' };
+  const pd = { routingKeyEnv: 'PD_ROUTING_KEY', endpoint: 'http://198.18.0.9:8080/v2/enqueue' };
+  const uses: Record<string, Record<string, unknown>> = {
+    'vip.ready': { timeoutMs: 2000 },
+    'nginx.reload': { pidFile: '/run/nginx.pid', healthUrl: 'http://127.0.0.1/healthz' },
+    'dns.update': { server: '198.18.0.53', zone: 'example.test', name: 'www.example.test', addresses: ['198.18.0.10'], key: { name: 'vipflow', secret: 'c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3QtbGVhaw==' } },
+    'pagerduty.trigger': pd,
+    'pagerduty.acknowledge': pd,
+    'pagerduty.resolve': pd,
+    'alertmanager.fire': am,
+    'alertmanager.resolve': am,
+    'webhook.post': { url: 'http://198.18.0.9:8080/hook', headers: { authorization: { prefix: 'Bearer ', env: 'HOOK_TOKEN' } } },
+    'health.alert': { health: { url: 'http://127.0.0.1/healthz' }, alertmanager: am },
+    'shell.script': { script: '/usr/local/bin/on-master.mjs' },
+  };
+  const { BUILTIN_NOTIFIERS } = await import('../../notifiers/builtin.js');
+  assert.deepEqual(Object.keys(uses).sort(), Object.keys(BUILTIN_NOTIFIERS).sort(), 'this test covers every built-in');
+  const m = defineConfig({ vipflow: { workflows: [{ name: 'all', on: { to: 'MASTER' }, steps: Object.entries(uses).map(([u, w]) => ({ uses: u, with: w })) }] } });
+  const r = await workflowsFromConfig(m.vipflow.workflows);
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  const intents: { step: string; action: string; detail?: unknown }[] = [];
+  const { src } = setup();
+  const { dryRunShell } = await import('../../workflows/shell.js');
+  const run = await runWorkflow(r.workflows[0]!, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: dryRunShell(log), dryRun: true, onIntent: (i) => void intents.push(i) });
+  assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
+  for (const step of Object.keys(uses)) assert.ok(intents.some((i) => i.step === step), `${step} recorded an intention`);
+  assert.doesNotMatch(JSON.stringify(intents), /c2VjcmV0LXZhbHVl/, 'the TSIG secret is not in the intentions');
+});
