@@ -39,7 +39,7 @@ export interface DnsUpdateResult {
   verified: boolean;
 }
 
-/** Test seams: the environment and the clock. */
+/** Seams for tests: the environment (addressesEnv, secretEnv) and the clock that stamps the TSIG time. */
 export interface DnsRunDeps {
   env?: NodeJS.ProcessEnv;
   now?: () => number;

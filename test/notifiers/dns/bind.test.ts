@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, startBind, type BindServer } from '../../../infra/lab/bind.js';
-import { dnsUpdateStep, type DnsOptions } from '../../../notifiers/dns/index.js';
+import { dnsUpdateStep, type DnsOptions, type DnsRunDeps } from '../../../notifiers/dns/index.js';
 import { defineWorkflow, type Intent, type RetryPolicy } from '../../../workflows/define.js';
 import { runWorkflow, type RunResult } from '../../../workflows/run.js';
 import { dryRunShell, zxShell } from '../../../workflows/shell.js';
@@ -46,8 +46,8 @@ describe('DNS step against BIND 9', () => {
     key: { name: 'vipflow-key', secretFile: bind.keyFile },
     ...extra,
   });
-  const runStep = async (o: DnsOptions, retry?: RetryPolicy, dryRun = false) => {
-    const w = defineWorkflow({ name: 'point-www', on: { to: 'MASTER' }, steps: [dnsUpdateStep(o, retry ? { retry } : {})] });
+  const runStep = async (o: DnsOptions, retry?: RetryPolicy, dryRun = false, deps: DnsRunDeps = {}) => {
+    const w = defineWorkflow({ name: 'point-www', on: { to: 'MASTER' }, steps: [dnsUpdateStep(o, retry ? { retry } : {}, deps)] });
     const { events, emit } = collector();
     const intents: Intent[] = [];
     const event = src.make('instance.transition', samplePayloads['instance.transition']);
@@ -115,6 +115,13 @@ describe('DNS step against BIND 9', () => {
     assert.match(result.steps[0]?.error ?? '', /TSIG BADKEY \(NOTAUTH\): the server does not know key 'nobody-key' with algorithm hmac-sha256/);
   });
 
+  test('a clock an hour off: TSIG BADTIME, pointing at NTP', async () => {
+    const { result } = await runStep(options(), undefined, false, { now: () => Date.now() - 3_600_000 });
+    assert.equal(result.status, 'failed');
+    assert.match(result.steps[0]?.error ?? '', /TSIG BADTIME \(NOTAUTH\): the clocks of this node and the server differ by more than the TSIG fudge \(300 s\); check NTP/);
+    assert.deepEqual(await bind.dig(WWW, 'A'), [A2]);
+  });
+
   test('a name the update-policy does not grant: REFUSED, with the hint', async () => {
     const { result } = await runStep(options({ name: `db.${ZONE}` }));
     assert.equal(result.status, 'failed');
@@ -133,5 +140,25 @@ describe('DNS step against BIND 9', () => {
     assert.deepEqual(await bind.dig(WWW, 'A'), [A2]);
     assert.equal(updatesLogged(), updates);
     assert.equal(tsigFailures(), failures);
+  });
+});
+
+describe('DNS step against BIND 9 over IPv6', () => {
+  let bind: BindServer;
+  before(async () => {
+    bind = await startBind({ address: '::1', port: await freePort('::1'), zone: ZONE, keyName: 'vipflow-key6' });
+  });
+  after(async () => {
+    await bind?.stop();
+  });
+
+  test('the update and its verification go to an IPv6 server', async () => {
+    const step = dnsUpdateStep({ server: '::1', port: bind.port, zone: ZONE, name: WWW, addresses: [AAAA1, A1], key: { name: 'vipflow-key6', secretFile: bind.keyFile } });
+    const w = defineWorkflow({ name: 'point-www6', on: { to: 'MASTER' }, steps: [step] });
+    const { emit } = collector();
+    const r = await runWorkflow(w, testSource('node-b').make('instance.transition', samplePayloads['instance.transition']), { runId: 'v6', log, emit, shell: zxShell });
+    assert.equal(r.status, 'succeeded', JSON.stringify(r.steps));
+    assert.deepEqual(await bind.dig(WWW, 'AAAA'), [AAAA1]);
+    assert.deepEqual(await bind.dig(WWW, 'A'), [A1]);
   });
 });
