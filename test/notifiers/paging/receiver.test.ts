@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   alertmanagerFireStep,
+  alertmanagerResolveStep,
   healthAlertStep,
   pagerDutyAcknowledgeStep,
   pagerDutyEventSchema,
@@ -147,6 +148,27 @@ describe('paging notifiers against a local receiver', () => {
       assert.equal(failed.result.steps.at(-1)!.error, 'webhook answered 404: {"error":"no such hook"} (refused on an earlier attempt; not sent again)');
     } finally {
       delete process.env.VFPG_HOOK_URL;
+    }
+  });
+
+  test('Alertmanager auth: bearer token from a file, basic auth password from the environment', async () => {
+    writeFileSync(join(dir, 'am-token'), 'am-tok\n');
+    process.env.VFPG_AM_PASSWORD = 'pw';
+    try {
+      rx.answers = [{ status: 200 }];
+      const ev = transitionEvent('node-b', 'master');
+      await runSteps([alertmanagerFireStep({ url: `${rx.url}/am`, bearerTokenFile: join(dir, 'am-token') })], ev);
+      await runSteps([alertmanagerResolveStep({ url: rx.url, basicAuth: { username: 'vipflow', passwordEnv: 'VFPG_AM_PASSWORD' } })], ev);
+      assert.deepEqual(rx.received.map((r) => [r.url, r.headers.authorization]), [
+        ['/am/api/v2/alerts', 'Bearer am-tok'],
+        ['/api/v2/alerts', `Basic ${Buffer.from('vipflow:pw').toString('base64')}`],
+      ]);
+      const [fire, resolve] = rx.received.map((r) => JSON.parse(r.body) as { labels: Record<string, string>; startsAt?: string; endsAt?: string }[]);
+      assert.deepEqual(resolve![0]!.labels, fire![0]!.labels, 'the resolve names the same alert');
+      assert.equal(fire![0]!.endsAt, undefined, 'no end: Alertmanager applies its resolve_timeout');
+      assert.ok(Date.parse(resolve![0]!.endsAt ?? '') <= Date.now(), 'the resolve ends it now');
+    } finally {
+      delete process.env.VFPG_AM_PASSWORD;
     }
   });
 
