@@ -7,7 +7,7 @@
 // Starts: a namespace lab, vipflow daemons, keepalived, /bin/sh notify scripts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../infra/logger.js';
 import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
@@ -123,9 +123,23 @@ describe('vrrp_sync_group: vipflow and keepalived 2.2.7 move whole groups', () =
   test('vipflow Master, keepalived Backup: dum1 down on vipflow moves both VRIDs to keepalived, dum1 up brings both back', async () => {
     const k = await startKeepalived(lab, 'k', 'k1', conf('k1', 100, scripts));
     keepaliveds.push(k);
-    const v = await startVipflow(lab, 'v', 'v1', conf('v1', 150, scripts));
+    // A workflow triggered by the group: the daemon gives the runner the configured members.
+    const trail = join(scripts, 'workflow.trail');
+    const workflows = join(scripts, 'workflows.mjs');
+    writeFileSync(
+      workflows,
+      `import { appendFileSync } from 'node:fs';
+export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps: [{ name: 'note', run: (ctx) => appendFileSync(${JSON.stringify(trail)}, ctx.event.data.instance + '\\n') }] }];
+`,
+    );
+    const v = await startVipflow(lab, 'v', 'v1', conf('v1', 150, scripts), { args: ['--workflows', workflows] });
     vipflows.push(v);
     assert.ok(await vBoth(v, 'master', 0, MOVE_MS), 'vipflow Master of both');
+    const ran = await pollUntil(() => {
+      const lines = existsSync(trail) ? readFileSync(trail, 'utf8').trim().split('\n').sort() : [];
+      return lines.length === 2 ? lines : undefined;
+    }, MOVE_MS);
+    assert.deepEqual(ran, ['VI_1', 'VI_2'], "the on: { group: 'G', to: 'MASTER' } workflow ran for both members");
     assert.ok(await bothHeldBy(lab, 'v'), 'both VIPs on vipflow only');
     const st = await v.status();
     assert.deepEqual(st.groups, [{ name: 'G', state: 'master', members: [{ name: 'VI_1', state: 'master' }, { name: 'VI_2', state: 'master' }] }]);
