@@ -211,15 +211,15 @@ export function signMessage(message: Buffer, key: TsigKey, f: Omit<TsigFields, '
   const originalId = message.readUInt16BE(0);
   const fields: TsigFields = { ...f, originalId };
   const mac = tsigMac(key, message, fields, requestMac);
-  const tail = Buffer.alloc(6);
-  tail.writeUInt16BE(f.fudge, 0);
-  const macLen = Buffer.alloc(2);
-  macLen.writeUInt16BE(mac.length, 0);
+  // RDATA (section 4.2): algorithm, time signed, fudge, MAC size, MAC, original ID, error, other len, other.
+  const fudgeMacLen = Buffer.alloc(4);
+  fudgeMacLen.writeUInt16BE(f.fudge, 0);
+  fudgeMacLen.writeUInt16BE(mac.length, 2);
   const after = Buffer.alloc(6);
   after.writeUInt16BE(originalId, 0);
   after.writeUInt16BE(f.error, 2);
   after.writeUInt16BE(f.other.length, 4);
-  const rdata = Buffer.concat([encodeName(ALGORITHM[key.algorithm].wire), u48(f.timeSigned), tail.subarray(0, 2), macLen, mac, after, f.other]);
+  const rdata = Buffer.concat([encodeName(ALGORITHM[key.algorithm].wire), u48(f.timeSigned), fudgeMacLen, mac, after, f.other]);
   const out = Buffer.concat([message, rr(encodeName(normalizeName(key.name)), TYPE_TSIG, CLASS_ANY, 0, rdata)]);
   out.writeUInt16BE(message.readUInt16BE(10) + 1, 10);
   return { message: out, mac };

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, startBind, type BindServer } from '../../../infra/lab/bind.js';
-import { dnsUpdateStep, type DnsOptions, type DnsRunDeps } from '../../../notifiers/dns/index.js';
+import { dnsUpdateStep, TSIG_ALGORITHMS, type DnsOptions, type DnsRunDeps } from '../../../notifiers/dns/index.js';
 import { defineWorkflow, type Intent, type RetryPolicy } from '../../../workflows/define.js';
 import { runWorkflow, type RunResult } from '../../../workflows/run.js';
 import { dryRunShell, zxShell } from '../../../workflows/shell.js';
@@ -161,4 +161,19 @@ describe('DNS step against BIND 9 over IPv6', () => {
     assert.deepEqual(await bind.dig(WWW, 'AAAA'), [AAAA1]);
     assert.deepEqual(await bind.dig(WWW, 'A'), [A1]);
   });
+});
+
+test('every supported TSIG algorithm signs an update BIND accepts and a response that verifies', async () => {
+  for (const algorithm of TSIG_ALGORITHMS.filter((a) => a !== 'hmac-sha256')) {
+    const bind = await startBind({ address: '127.0.0.1', port: await freePort('127.0.0.1'), zone: ZONE, keyName: 'k', algorithm });
+    try {
+      const step = dnsUpdateStep({ server: bind.address, port: bind.port, zone: ZONE, name: WWW, addresses: [A1], key: { name: 'k', algorithm, secretFile: bind.keyFile } });
+      const w = defineWorkflow({ name: 'alg', on: { to: 'MASTER' }, steps: [step] });
+      const r = await runWorkflow(w, testSource('node-c').make('instance.transition', samplePayloads['instance.transition']), { runId: algorithm, log, emit: () => undefined, shell: zxShell });
+      assert.equal(r.status, 'succeeded', `${algorithm}: ${JSON.stringify(r.steps)}`);
+      assert.deepEqual(await bind.dig(WWW, 'A'), [A1], algorithm);
+    } finally {
+      await bind.stop();
+    }
+  }
 });
