@@ -188,4 +188,38 @@ describe('sync groups on the VirtualLan', () => {
     assert.ok(lone.length >= 8, `the scenario moves: ${lone.join('\n')}`);
     assert.deepEqual(run(true), lone);
   });
+  test('three members: a fault on one moves all three; graceful stop of the Master node moves all three after Skew_Time', () => {
+    const lan = new VirtualLan({ delayMs: 1 });
+    const three = (n: 'A' | 'B', p: number) => [1, 2, 3].map((vrid) => input(n, vrid, p));
+    lan.addSyncGroup('G_A', three('A', 150));
+    lan.addSyncGroup('G_B', three('B', 100));
+    const states = (n: string) => [1, 2, 3].map((v) => lan.stateOf(`${n}/VI_${v}`));
+    lan.runFor(masterDown(150) + 2000);
+    assert.deepEqual([...states('A'), ...states('B')], ['master', 'master', 'master', 'backup', 'backup', 'backup']);
+    lan.track('A/VI_1', 'eth1', false);
+    assert.deepEqual(states('A'), ['fault', 'fault', 'fault']);
+    assert.ok(lan.runUntil(() => states('B').every((s) => s === 'master'), 2000) !== null, `B took all three: ${states('B')}`);
+    lan.track('A/VI_1', 'eth1', true);
+    assert.ok(lan.runUntil(() => states('A').every((s) => s === 'master') && states('B').every((s) => s === 'backup'), 10_000) !== null);
+    const t0 = lan.now();
+    for (const v of [1, 2, 3]) lan.stop(`A/VI_${v}`);
+    const took = lan.runUntil(() => states('B').every((s) => s === 'master'), 3000);
+    assert.ok(took !== null && took - t0 <= 1000, `priority 0 on every VRID: B Master of all three after the skew (${took === null ? 'never' : took - t0} ms)`);
+    assert.deepEqual(lan.addressHolders().sort(), ['B/VI_1', 'B/VI_2', 'B/VI_3']);
+    lan.dispose();
+  });
+
+  test('a member restarted while its group is Master rejoins it and becomes Master when its own timer expires', () => {
+    const { lan, states } = pair([150, 150], [100, 100]);
+    lan.runFor(masterDown(150) + 2000);
+    const t0 = lan.now();
+    lan.restart('A/VI_1');
+    assert.equal(lan.stateOf('A/VI_1'), 'backup');
+    const back = lan.runUntil(() => lan.stateOf('A/VI_1') === 'master', 10_000);
+    assert.ok(back !== null && back - t0 <= masterDown(150) + 5, `A/VI_1 Master again after ${back === null ? 'never' : back - t0} ms`);
+    assert.deepEqual([...states('A'), ...states('B')], ['master', 'master', 'backup', 'backup']);
+    // A's VI_1 (150) times out before B's (100) would: B never moved.
+    assert.deepEqual(lan.transitions({ since: t0 }).filter((e) => e.node.startsWith('B/')), []);
+    lan.dispose();
+  });
 });
