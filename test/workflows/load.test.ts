@@ -77,3 +77,23 @@ test('vipflow workflows test --config dry-runs the workflows a config declares, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a workflows file anywhere on disk imports 'vipflow/workflows' and 'vipflow/notifiers' from the running installation", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-'));
+  try {
+    const wf = join(dir, 'workflows.ts');
+    writeFileSync(
+      wf,
+      "import { defineWorkflow } from 'vipflow/workflows';\nimport { shellScriptStep } from 'vipflow/notifiers';\n" +
+        "export default [defineWorkflow({ name: 'hook', on: { to: 'MASTER' }, steps: [shellScriptStep({ script: '/usr/local/bin/hook.mjs' })] })];\n",
+    );
+    const ev = join(dir, 'event.json');
+    writeFileSync(ev, JSON.stringify({ type: 'instance.transition', data: { ...samplePayloads['instance.transition'], to: 'master' } }));
+    // The installed (compiled) CLI, as an operator runs it; `npm test` builds dist/ first.
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'workflows', 'test', '--workflows', wf, '--event', ev], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /would run script \{"script":"\/usr\/local\/bin\/hook\.mjs"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
