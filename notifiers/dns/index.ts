@@ -3,8 +3,8 @@
  * signed with TSIG (RFC 8945), and verifies the result with a query to the same server.
  *
  * Implemented in TypeScript over node:dgram and node:crypto rather than by running
- * `nsupdate`: an address update is one small message (about 150 lines to encode and
- * sign), and doing it in-process gives typed results (the response code and the TSIG
+ * `nsupdate`: an address update is one small message (message.ts, ~350 lines with the
+ * response parser and the check of the response signature), and doing it in-process gives typed results (the response code and the TSIG
  * error come back as numbers, not as text to scrape from nsupdate's output), keeps the
  * secret out of temp files and argv, needs no bind9-dnsutils on the nodes, and honours
  * the step's AbortSignal directly. BIND 9 is the oracle in the tests.
