@@ -372,6 +372,17 @@ export class WorkflowWorker {
     const kv = this.kv!;
     const key = runKey(event.id, w.name);
     const log = this.log.child({ workflow: w.name, eventId: event.id });
+    if (superseded === undefined) {
+      // Hot path: nearly every delivery is the first and finds no record, so claim with
+      // create straight away (one KV round trip before the first step, not two); a
+      // conflict means a record exists, and the full decision below reads it.
+      const claim = claimFor(this.id, Date.now(), this.o.leaseMs);
+      const rev = await kv.create(key, encode(claim)).catch((err: unknown) => {
+        if (casConflict(err)) return null;
+        throw err;
+      });
+      if (rev !== null) return this.execute(w, event, ref, key, claim, rev, superseded, log);
+    }
     for (let tries = 0; tries < 5; tries++) {
       const entry = await kv.get(key);
       const current = entry && entry.operation === 'PUT' ? parseClaim(entry.value) : null;
