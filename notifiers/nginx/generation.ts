@@ -6,7 +6,10 @@
  * starts new workers and asks the old ones to finish gracefully (their title
  * becomes "nginx: worker process is shutting down"); if it fails it logs the
  * error and keeps the old workers. So "the set of workers changed" is the
- * observable proof that the new configuration is live.
+ * observable proof that the new configuration is live. The master waits 100 ms
+ * after starting the new workers before it tells the old ones to quit
+ * (ngx_process_cycle.c), and until then both generations accept connections:
+ * that is why a new generation also requires every old worker gone or draining.
  */
 import type { ResolvedNginxOptions } from './options.js';
 

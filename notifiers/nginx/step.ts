@@ -84,8 +84,10 @@ export async function reloadNginx(o: ResolvedNginxOptions, ctx: StepContext): Pr
     if (gen.changed) {
       if (o.healthUrl === undefined) break;
       const left = Math.max(1, Math.min(o.healthTimeoutMs, deadline - performance.now()));
-      health = await httpGet(o.healthUrl, left, ctx.signal);
-      if (health.ok && healthAccepted(health.status, health.body, o)) break;
+      const answer = await httpGet(o.healthUrl, left, ctx.signal);
+      if (answer.ok && healthAccepted(answer.status, answer.body, o)) break;
+      // A request cut short by the deadline says less than an earlier real answer: keep that one for the error.
+      if (answer.ok || health === null || !health.ok) health = answer;
     }
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (!readMasterPid(o.pidFile).ok) throw new Error(`nginx master ${master.pid} went away during the reload; check nginx's error log`);
@@ -94,7 +96,8 @@ export async function reloadNginx(o: ResolvedNginxOptions, ctx: StepContext): Pr
         gen.changed
           ? `new nginx workers ${gen.fresh.join(',')} run but ${o.healthUrl} did not answer as expected within ${o.verifyTimeoutMs} ms (last: ${describeHealth(health)})`
           : `nginx master ${master.pid} started no new worker generation within ${o.verifyTimeoutMs} ms after SIGHUP ` +
-              `(workers still serving: ${gen.lingering.join(',') || 'none'}); nginx refused the configuration at reload and kept the old one: check its error log`,
+              `(workers still serving: ${gen.lingering.join(',') || 'none'}); the new configuration is not live ` +
+              `(nginx keeps the old one when it cannot apply a reload, e.g. a listen address in use): check its error log`,
       );
     }
     // The timer's AbortError says nothing; the signal's reason says why (timeout, superseded).

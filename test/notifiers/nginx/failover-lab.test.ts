@@ -16,7 +16,7 @@ import type { VipflowEvent } from '../../../infra/events/schema.js';
 import { listWorkers } from '../../../notifiers/nginx/host.js';
 import { confFile } from '../../lab/daemon-conf.js';
 import { CLUSTER, natsUrl, readEvents, startNats, stopNats } from '../../lab/events-lab.js';
-import { nginxConf } from './local-nginx.js';
+import { nginxConf } from '../../../infra/lab/local-nginx.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfng';
@@ -32,7 +32,7 @@ describe('Nginx HA workflow across a failover', () => {
 
   const nginxDir = (node: string) => join(lab.dir, `nginx-${node}`);
   const writeNginx = (node: string, version: string, broken = false) =>
-    writeFileSync(join(nginxDir(node), 'nginx.conf'), nginxConf(nginxDir(node), '80', `${node} ${version}`, broken));
+    writeFileSync(join(nginxDir(node), 'nginx.conf'), nginxConf(nginxDir(node), '80', `${node} ${version}`, { broken }));
   const workers = (node: string) => listWorkers(nginx.get(node)!.pid).map((w) => w.pid);
 
   const startNginxIn = async (node: string) => {

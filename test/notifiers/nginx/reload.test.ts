@@ -3,14 +3,26 @@
 // workflow would run it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineWorkflow, type Intent } from '../../../workflows/define.js';
 import { runWorkflow, type RunResult } from '../../../workflows/run.js';
 import { zxShell } from '../../../workflows/shell.js';
 import { listWorkers } from '../../../notifiers/nginx/host.js';
 import { nginxReloadStep, type NginxOptions } from '../../../notifiers/nginx/index.js';
 import { collector, log, setup, transitionTo } from '../../workflows/helpers.js';
-import { startLocalNginx, type LocalNginx } from './local-nginx.js';
+import { startLocalNginx, type LocalNginx } from '../../../infra/lab/local-nginx.js';
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -60,7 +72,7 @@ describe('nginx reload step against a real nginx', () => {
 
   test("a broken config: the step fails with nginx's message, the old workers keep serving the old config", async () => {
     const old = workers();
-    nginx.writeConfig('v3', true);
+    nginx.writeConfig('v3', { broken: true });
     const { result, events } = await runStep(options());
     assert.equal(result.status, 'failed');
     const err = result.steps.find((s) => s.outcome === 'failed')?.error ?? '';
@@ -70,6 +82,29 @@ describe('nginx reload step against a real nginx', () => {
     assert.match(String(failed?.data.error), /not_a_directive/, 'the workflow.step event carries the message');
     assert.deepEqual(workers(), old, 'same workers');
     assert.equal((await get(nginx.url('/version'))).body, 'v2\n', 'the previous config still serves');
+  });
+
+  test('a config nginx -t accepts but the master cannot apply: the step fails at the bound, the old workers keep serving', async () => {
+    // A port held by this process: `nginx -t` does not bind, the reload's bind() fails.
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      nginx.writeConfig('v3b', { alsoListen: `127.0.0.1:${port}` });
+      const old = workers();
+      const t0 = performance.now();
+      const { result } = await runStep({ ...options(), verifyTimeoutMs: 800 });
+      assert.equal(result.status, 'failed');
+      assert.match(result.steps[0]?.error ?? '', new RegExp(`nginx master ${nginx.pid} started no new worker generation within 800 ms after SIGHUP \\(workers still serving: ${old[0]}\\); the new configuration is not live`));
+      assert.ok(performance.now() - t0 < 5000, 'bounded by verifyTimeoutMs, not the step timeout');
+      // nginx retries bind() for a few seconds; the port stays taken until it gives up.
+      const gaveUp = await waitFor(() => readFileSync(join(nginx.dir, 'error.log'), 'utf8').includes('still could not bind()'), 8000);
+      assert.ok(gaveUp, 'nginx gave up the reload');
+      assert.deepEqual(workers(), old);
+      assert.equal((await get(nginx.url('/version'))).body, 'v2\n');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 
   test('dry run: nothing tested or reloaded, the intention recorded', async () => {
@@ -89,9 +124,9 @@ describe('nginx reload step against a real nginx', () => {
 
   test('a health URL that never answers as expected fails the step after the new workers started', async () => {
     nginx.writeConfig('v5');
-    const { result } = await runStep({ ...options(), expectBody: 'v-never', verifyTimeoutMs: 600 });
+    const { result } = await runStep({ ...options(), expectBody: 'v-never', verifyTimeoutMs: 2000 });
     assert.equal(result.status, 'failed');
-    assert.match(result.steps[0]?.error ?? '', /new nginx workers .* run but .*\/version did not answer as expected within 600 ms \(last: status 200, body "v5\\n"\)/);
+    assert.match(result.steps[0]?.error ?? '', /new nginx workers .* run but .*\/version did not answer as expected within 2000 ms \(last: status 200, body "v5\\n"\)/);
   });
 
   test('a missing pid file fails before any signal', async () => {

@@ -1,5 +1,5 @@
 /**
- * A real nginx on loopback for the notifier tests and the benchmark: its own
+ * A real nginx on loopback (no namespace) for the nginx notifier tests and bench/nginx-reload.ts: its own
  * temp dir (config, pid, logs), a free port on 127.0.0.1, `daemon off` so the
  * spawned PID is the master, stopped by that PID. `/version` answers with the
  * version written into the config, so a test can tell which configuration serves.
@@ -17,8 +17,8 @@ export interface LocalNginx {
   pidFile: string;
   port: number;
   url(path: string): string;
-  /** Rewrites the config to serve `version` (a broken one when `broken`); nginx is not told. */
-  writeConfig(version: string, broken?: boolean): void;
+  /** Rewrites the config to serve `version`; nginx is not told. */
+  writeConfig(version: string, variant?: ConfVariant): void;
   stop(): Promise<void>;
 }
 
@@ -41,8 +41,15 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+export interface ConfVariant {
+  /** An unknown directive: `nginx -t` refuses the file. */
+  broken?: boolean;
+  /** A second listen address: `nginx -t` does not bind, so a taken one fails only at reload. */
+  alsoListen?: string;
+}
+
 /** nginx.conf text for an instance rooted at `dir`, serving `version` on /version. */
-export function nginxConf(dir: string, listen: string, version: string, broken = false): string {
+export function nginxConf(dir: string, listen: string, version: string, variant: ConfVariant = {}): string {
   return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -57,9 +64,9 @@ http {
   scgi_temp_path ${dir}/tmp/scgi;
   server {
     listen ${listen};
-    location = /version { default_type text/plain; return 200 "${version}\\n"; }
+${variant.alsoListen ? `    listen ${variant.alsoListen};\n` : ''}    location = /version { default_type text/plain; return 200 "${version}\\n"; }
     location / { default_type text/plain; return 200 "ok\\n"; }
-${broken ? '    not_a_directive on;\n' : ''}  }
+${variant.broken ? '    not_a_directive on;\n' : ''}  }
 }
 `;
 }
@@ -71,7 +78,7 @@ export async function startLocalNginx(version = 'v1'): Promise<LocalNginx> {
   mkdirSync(join(dir, 'tmp'));
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  const writeConfig = (v: string, broken = false) => writeFileSync(conf, nginxConf(dir, `127.0.0.1:${port}`, v, broken));
+  const writeConfig = (v: string, variant: ConfVariant = {}) => writeFileSync(conf, nginxConf(dir, `127.0.0.1:${port}`, v, variant));
   writeConfig(version);
   const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
