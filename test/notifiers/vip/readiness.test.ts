@@ -79,9 +79,11 @@ describe('vip step against a control socket', () => {
   let dir: string;
   let server: ControlServer;
   let current: unknown = null;
+  let asked = 0;
   const { src } = setup();
-  const run = async (o: VipOptions, dryRun = false) => {
-    const w = defineWorkflow({ name: 'vip', on: { to: 'MASTER' }, steps: [vipReadyStep({ controlSocket: join(dir, 'control.sock'), ...o })] });
+  const run = async (o: VipOptions, dryRun = false, stepTimeoutMs?: number) => {
+    const step = vipReadyStep({ controlSocket: join(dir, 'control.sock'), ...o }, stepTimeoutMs !== undefined ? { timeoutMs: stepTimeoutMs } : {});
+    const w = defineWorkflow({ name: 'vip', on: { to: 'MASTER' }, steps: [step] });
     const intents: Intent[] = [];
     const result = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: zxShell, dryRun, onIntent: (i) => intents.push(i) });
     return { result, intents };
@@ -89,7 +91,7 @@ describe('vip step against a control socket', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vipflow-vip-'));
-    server = await ControlServer.listen(join(dir, 'control.sock'), log, { status: () => current });
+    server = await ControlServer.listen(join(dir, 'control.sock'), log, { status: () => (asked++, current) });
   });
   after(async () => {
     await server?.close();
@@ -113,6 +115,16 @@ describe('vip step against a control socket', () => {
       result.steps[0]?.error,
       'VIPs of VI_1 not ready within 300 ms: 198.18.172.77 is not on lo; address announcement: 0 frame(s) sent since becoming master, a burst is 2',
     );
+  });
+
+  test("the step's signal stops the polling (step timeout shorter than the wait)", async () => {
+    current = status('backup', ['127.0.0.1/8 dev lo'], 0);
+    const { result } = await run({ timeoutMs: 5000, pollMs: 10 }, false, 150);
+    assert.equal(result.steps[0]?.outcome, 'timed_out');
+    const n = asked;
+    assert.ok(n > 0, 'it polled before the timeout');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(asked <= n + 1, `no polling after the abort (${n} then ${asked})`);
   });
 
   test('no daemon: the socket is named', async () => {
