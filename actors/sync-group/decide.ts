@@ -79,6 +79,8 @@ export function startMembers(group: GroupView, by = group.name): Decision {
   const anyFaulty = group.members.some((m) => m.faulty && m.state !== 'stopped');
   const orders: Order[] = starting.map((m) => ({ member: m.name, event: anyFaulty && !m.faulty ? { type: 'SYNC_FAULT' } : { type: 'START' } }));
   if (group.state !== 'initialize' && !(anyFaulty && group.state !== 'fault')) return { group, orders, move: null };
+  // A faulty late member puts the running members in Fault too.
+  if (anyFaulty) for (const m of group.members) if (m.state === 'master' || m.state === 'backup') orders.push({ member: m.name, event: { type: 'SYNC_FAULT' } });
   const to: GroupState = anyFaulty ? 'fault' : 'backup';
   return { group: { ...group, state: to }, orders, move: { from: group.state, to, by, reason: anyFaulty ? 'startup-fault' : 'startup' } };
 }

@@ -22,6 +22,7 @@ import type { InstanceRunner, TransitionRecord } from './instance-runner.js';
 import type { DropCounters } from './screen.js';
 import type { WorkflowRunner } from '../../workflows/runner.js';
 import type { GroupMembers } from '../../workflows/define.js';
+import type { GroupTransition } from '../../actors/sync-group/index.js';
 
 export type SplitBrainPolicy = 'page' | 'fence';
 
@@ -180,6 +181,11 @@ export class DaemonEvents {
       log.error({ err }, 'workflows failed to start; running without them');
       return null;
     }
+  }
+
+  /** One sync group transition (enqueue only). */
+  groupTransition(t: GroupTransition): void {
+    this.publish('group.transition', { group: t.group, from: t.from, to: t.to, by: t.by, reason: t.reason, members: t.members });
   }
 
   /** One VRRP transition (called from the daemon's transition fan-out: enqueue only). */

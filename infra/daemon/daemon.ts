@@ -424,6 +424,7 @@ export class Daemon {
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
   private onGroupTransition(t: GroupTransition): void {
     this.notifier?.groupTransition(t.group, t.to);
+    this.events?.groupTransition(t);
   }
 
   private recordTransition(t: TransitionRecord): void {

@@ -64,6 +64,19 @@ export const payloads = {
   }),
   'instance.fault': z.object({ instance: name, vrid, reason: name, tracksDown: z.array(z.string()).default([]) }),
   'instance.recover': z.object({ instance: name, vrid, reason: name }),
+  /**
+   * A vrrp_sync_group changed state (added in v1: consumers that do not know the
+   * type skip it). Daemon-scoped: no `instance`, as the group spans several.
+   */
+  'group.transition': z.object({
+    group: name,
+    from: vrrpState,
+    to: vrrpState,
+    /** The member whose move made the group move (the group's own name at start and stop). */
+    by: name,
+    reason: name,
+    members: z.array(name),
+  }),
   'track.change': z.object({
     instance: name,
     track: name,

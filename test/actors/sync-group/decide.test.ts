@@ -27,6 +27,10 @@ describe('sync group decisions (keepalived vrrp_sync.c)', () => {
     const d = startMembers(group('master', [['a', 'master'], ['b', 'initialize']]));
     assert.deepEqual(orders(d), ['b:START']);
     assert.equal(d.move, null);
+    // A late member that is faulty itself takes the running group to Fault.
+    const f = startMembers(group('master', [['a', 'master'], ['b', 'initialize', { faulty: true }]]), 'b');
+    assert.deepEqual(orders(f), ['b:START', 'a:SYNC_FAULT']);
+    assert.deepEqual(f.move, { from: 'master', to: 'fault', by: 'b', reason: 'startup-fault' });
   });
 
   test('a Backup wanting Master is held until every other member wants it too', () => {

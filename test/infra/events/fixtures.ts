@@ -9,6 +9,7 @@ export const samplePayloads: { [T in EventType]: EventData<T> } = {
   },
   'instance.fault': { instance: 'VI_1', vrid: 51, reason: 'track-fault', tracksDown: ['eth1'] },
   'instance.recover': { instance: 'VI_1', vrid: 51, reason: 'fault-cleared' },
+  'group.transition': { group: 'G1', from: 'master', to: 'fault', by: 'VI_1', reason: 'member-fault', members: ['VI_1', 'VI_2'] },
   'track.change': { instance: 'VI_1', track: 'chk_nginx', kind: 'script', up: false, weight: -20, effectivePriority: 80 },
   'wire.drops': { periodMs: 10_000, interface: 'eth0', counters: { badChecksum: 2, wrongVrid: 0 }, total: 2 },
   'config.reload': { file: '/etc/keepalived/keepalived.conf', ok: true, errors: 0, warnings: 1, instances: ['VI_1'] },
