@@ -126,7 +126,8 @@ function casConflict(err: unknown): boolean {
   return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+// Not unref'd: while NATS is away these retry timers are what keeps a worker process alive.
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const encode = (v: unknown) => JSON.stringify(v);
 
 export class WorkflowWorker {
@@ -296,6 +297,8 @@ export class WorkflowWorker {
   private async pullLoop(kind: WorkKind): Promise<void> {
     let free = this.o.concurrency;
     let wake: (() => void) | null = null;
+    // One warning per outage, not one per retry.
+    let failing = false;
     while (!this.stopping) {
       if (free === 0) {
         await new Promise<void>((r) => (wake = r));
@@ -310,6 +313,8 @@ export class WorkflowWorker {
         this.iterators.add(it);
         for await (const m of it) {
           got++;
+          if (failing) this.log.info({ consumer: durableName(kind) }, 'fetching work again');
+          failing = false;
           if (this.stopping) {
             m.nak();
             free++;
@@ -326,7 +331,8 @@ export class WorkflowWorker {
         }
       } catch (err) {
         if (!this.stopping) {
-          this.log.warn({ err: String(err), consumer: durableName(kind) }, 'fetching work failed; retrying');
+          if (!failing) this.log.warn({ err: String(err), consumer: durableName(kind) }, 'fetching work failed; retrying until NATS answers');
+          failing = true;
           await sleep(WORKER_DEFAULTS.retryMs);
         }
       } finally {
