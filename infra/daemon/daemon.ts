@@ -371,6 +371,8 @@ export class Daemon {
       }
     }
     for (const sg of config.vrrpSyncGroups) {
+      const idle = [sg.trackScripts.length > 0 && 'track_script', sg.trackFiles.length > 0 && 'track_file', sg.trackProcesses.length > 0 && 'track_process', sg.smtpAlert && 'smtp_alert'].filter(Boolean);
+      if (idle.length > 0) this.options.log.warn({ syncGroup: sg.name, keywords: idle }, 'sync group keywords not acted on yet: ignored');
       const group = new SyncGroup(sg.name, { now: () => this.clock.now(), logger: this.options.log });
       group.onTransition((t) => this.onGroupTransition(t));
       this.groups.set(sg.name, group);
