@@ -60,8 +60,9 @@ export interface RunOptions {
    */
   onStepDone?: (step: string) => unknown;
   /**
-   * Aborting it stops the run as `cancel` does but skips compensation: the run has been
-   * handed to another owner that continues it, so undoing its steps here would be wrong.
+   * Aborting it stops the run as `cancel` does but skips compensation and
+   * workflow.finished: the run has been handed to another owner that continues it (and
+   * reports its end), so undoing its steps here would be wrong.
    */
   abandon?: AbortSignal;
 }
@@ -245,7 +246,8 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
     }
   }
   const durationMs = since(t0);
-  safeEmit('workflow.finished', { ...base, status, durationMs });
+  // An abandoned run has not finished: its new owner publishes workflow.finished.
+  if (!o.abandon?.aborted) safeEmit('workflow.finished', { ...base, status, durationMs });
   (status === 'succeeded' ? log.info.bind(log) : log.warn.bind(log))({ status, durationMs }, 'workflow finished');
   return { workflow: w.name, runId: o.runId, status, steps: records, durationMs };
 }

@@ -118,14 +118,16 @@ test('runWorkflow resumes after completed steps, reports each finished step, and
   assert.ok(!c.events.some((e) => e.type === 'workflow.step' && e.data.step === 'a'), 'a resumed step emits nothing');
 });
 
-test('runWorkflow abandoned: stops at once and compensates nothing (the new owner continues)', async () => {
+test('runWorkflow abandoned: stops at once, compensates nothing and does not report an end (the new owner continues)', async () => {
   const { src } = setup();
   const trail: string[] = [];
   const abandon = new AbortController();
-  const p = runWorkflow(threeSteps(trail), transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: zxShell, cancel: new AbortController().signal, abandon: abandon.signal });
+  const c = collector();
+  const p = runWorkflow(threeSteps(trail), transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: c.emit, shell: zxShell, cancel: new AbortController().signal, abandon: abandon.signal });
   while (!trail.includes('run:c')) await new Promise((r) => setTimeout(r, 2));
   abandon.abort(new Error('claim taken over'));
   const r = await p;
   assert.equal(r.status, 'cancelled');
   assert.deepEqual(trail, ['run:a', 'run:b', 'run:c']);
+  assert.deepEqual(c.events.map((e) => e.type), ['workflow.started', 'workflow.step', 'workflow.step', 'workflow.step']);
 });

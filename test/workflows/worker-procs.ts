@@ -24,8 +24,8 @@ export interface WorkerProc {
   waitForLog(msg: string, timeoutMs: number): Promise<boolean>;
 }
 
-export function startWorker(o: { name: string; nats: string; cluster: string; trail: string; concurrency?: number }): WorkerProc {
-  const args = [...vipflowCommand(), 'worker', '--nats', o.nats, '--workflows', WORKFLOWS_FILE, '--cluster', o.cluster, '--name', o.name, '--concurrency', String(o.concurrency ?? 1), '--stop-grace', '3000'];
+export function startWorker(o: { name: string; nats: string; cluster: string; trail: string; concurrency?: number; stopGraceMs?: number }): WorkerProc {
+  const args = [...vipflowCommand(), 'worker', '--nats', o.nats, '--workflows', WORKFLOWS_FILE, '--cluster', o.cluster, '--name', o.name, '--concurrency', String(o.concurrency ?? 1), '--stop-grace', String(o.stopGraceMs ?? 3000)];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, VIPFLOW_TEST_TRAIL: o.trail, VIPFLOW_TEST_WORKER: o.name, VIPFLOW_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -122,6 +122,28 @@ describe('vipflow worker processes on JetStream', () => {
     assert.ok(workers.some((w) => w.lines.some((l) => l.msg === 'run already finished; acknowledged without running')), 'a worker logged the skip');
   });
 
+  test('SIGTERM past the stop bound: the run is handed over at once, not compensated, and completes once elsewhere', async () => {
+    const e = transition('G_1', 'master', 'hold:6000');
+    publish(e);
+    await until(() => linesFor(e.id).some((l) => l.what === 'begin'), 10_000, 'run inside its hold step');
+    const leaverName = linesFor(e.id)[0]!.worker;
+    const leaver = workers.find((w) => w.name === leaverName)!;
+    // The fixture's workers get 3 s to finish at SIGTERM; this step needs 6.
+    process.kill(leaver.pid, 'SIGTERM');
+    assert.equal(await leaver.exited, 0);
+    const exitedAt = Date.now();
+    await until(() => linesFor(e.id).filter((l) => l.what === 'begin').length === 2, 15_000, 'another worker resumed the run');
+    const tookMs = Date.now() - exitedAt;
+    // Released claim + nak: no wait for ack_wait (5 s) and the lease (5 s); 3 s is margin for a loaded machine.
+    assert.ok(tookMs < 3000, `resumed ${tookMs} ms after the exit`);
+    await until(() => linesFor(e.id).some((l) => l.what === 'run' && l.key.endsWith('/hold')), 15_000, 'the run completed');
+    const lines = linesFor(e.id).map((l) => `${l.what} ${l.key.slice(e.id.length)} ${l.worker === leaverName ? 'leaver' : 'other'}`);
+    assert.deepEqual(lines, ['run /trail/first leaver', 'begin /trail/hold leaver', 'begin /trail/hold other', 'run /trail/hold other'], 'no compensation by the leaver; first not rerun');
+    await until(async () => (await finishedFor(e.id)).length >= 1, 10_000, 'workflow.finished');
+    assert.equal((await finishedFor(e.id)).length, 1);
+    await spawnWorker('w5');
+  });
+
   test('SIGKILL of the worker inside a step: another worker completes the run, once', async () => {
     const e = transition('K_1', 'master', 'hold:1500');
     publish(e);
