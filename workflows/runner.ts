@@ -11,7 +11,8 @@
  *   Split-brain runs are keyed by their instance too: the transition that ends the
  *   double Master supersedes them; a split-brain event supersedes nothing.
  * - The same event id never starts a workflow twice: ids are remembered in a bounded
- *   in-memory set (seen.ts). The JetStream worker mode will persist that memory.
+ *   in-memory set (seen.ts). Worker mode (worker.ts) keeps that memory in a KV bucket
+ *   instead, so it survives restarts and is shared by every worker.
  * - Never throws into the bus: failures are logged and published as workflow.* events.
  */
 import type { Logger } from '../infra/logger.js';

@@ -1,8 +1,8 @@
 /**
  * A set that forgets its oldest members beyond a limit: the runner's memory of event
- * ids already handled. In-process only, so a restart forgets it; the JetStream worker
- * mode is meant to keep it in a KV bucket instead, so redeliveries after a restart are
- * refused too.
+ * ids already handled. In-process only, so a restart forgets it; worker mode
+ * (worker.ts, claims.ts) keeps run records in a KV bucket instead, so redeliveries after
+ * a restart are refused too.
  */
 export class BoundedSet<T> {
   private readonly items = new Set<T>();

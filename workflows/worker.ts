@@ -161,6 +161,11 @@ export class WorkflowWorker {
     this.log = o.log.child({ component: 'worker', worker: this.id, cluster: o.cluster });
     this.source = createEventSource({ cluster: o.cluster, node: o.name, seq: memorySeq() });
     this.ready = new Promise((r) => (this.markReady = r));
+    for (const w of o.workflows) {
+      if (w.on.group !== undefined && !(o.groups && w.on.group in o.groups)) {
+        this.log.warn({ workflow: w.name, group: w.on.group }, 'workflow names a sync group this worker does not know; it will never start here');
+      }
+    }
     this.main = this.run();
   }
 

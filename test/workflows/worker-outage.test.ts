@@ -2,70 +2,36 @@
 // test stops and restarts on the same port and store, and one `vipflow worker` process.
 // Checks that NATS being away at start or in the middle of a run is survived, and that
 // SIGTERM lets a running workflow finish before the exit.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startNatsServer, type NatsServer } from '../../infra/events/local-nats.js';
-import { NatsBus } from '../../infra/events/nats-bus.js';
-import { createEventSource, type EventSource } from '../../infra/events/source.js';
-import type { EventOf } from '../../infra/events/schema.js';
-import { silentLogger } from '../../infra/logger.js';
-import { samplePayloads } from '../infra/events/fixtures.js';
-import { readTrail, startWorker, stopWorker, streamEvents, until, type WorkerProc } from './worker-procs.js';
-
-const CLUSTER = 'wko';
+import { until, workerScene, type WorkerProc } from './worker-procs.js';
 
 describe('vipflow worker across NATS outages and SIGTERM', () => {
-  let server: NatsServer;
-  let dir: string;
-  let trail: string;
-  let bus: NatsBus;
-  let src: EventSource;
+  const scene = workerScene('wko');
   let worker: WorkerProc | null = null;
-
-  const transition = (instance: string, reason: string): EventOf<'instance.transition'> =>
-    src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: 'backup', to: 'master', reason });
-  const lines = (eventId: string) => readTrail(trail).filter((l) => l.key.startsWith(`${eventId}/`)).map((l) => `${l.what} ${l.key.slice(eventId.length)}`);
-  const finished = async (eventId: string) =>
-    (await streamEvents(server.url, CLUSTER, ['workflow.finished'])).filter((e) => e.type === 'workflow.finished' && e.data.runId === `${eventId}/trail`);
-
-  before(async () => {
-    server = await startNatsServer();
-    dir = mkdtempSync(join(tmpdir(), 'vipflow-worker-outage-'));
-    trail = join(dir, 'trail');
-    bus = new NatsBus({ servers: server.url, cluster: CLUSTER, log: silentLogger(), stateDir: join(dir, 'daemon'), node: 'node-a' });
-    assert.ok(await bus.connected(10_000));
-    src = createEventSource({ cluster: CLUSTER, node: 'node-a', seq: bus.seq });
-  });
-
-  after(async () => {
-    if (worker) await stopWorker(worker).catch(() => undefined);
-    await bus?.close();
-    await server?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const transition = (instance: string, reason: string) => scene.transition(instance, 'master', reason);
+  const lines = (eventId: string) => scene.linesFor(eventId).map((l) => `${l.what} ${l.key.slice(eventId.length)}`);
+  const finished = scene.finishedFor;
 
   test('NATS down at start: the worker says so, keeps retrying, and consumes once NATS is up', async () => {
-    await server.stop();
-    worker = startWorker({ name: 'solo', nats: server.url, cluster: CLUSTER, trail });
+    await scene.server.stop();
+    worker = scene.worker('solo');
     assert.ok(await worker.waitForLog('NATS unreachable; retrying until it answers', 30_000), 'outage logged');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(worker.child.exitCode, null, 'still running');
-    await server.start();
+    await scene.server.start();
     assert.ok(await worker.waitForLog('worker consuming', 30_000), 'consuming after NATS came back');
   });
 
   test('NATS down in the middle of a step: the run finishes, and is recorded and acknowledged once NATS is back', async () => {
     const e = transition('O_1', 'hold:2000');
-    bus.publish(e);
+    scene.bus.publish(e);
     await until(() => lines(e.id).includes('begin /trail/hold'), 15_000, 'run inside its hold step');
-    await server.stop();
+    await scene.server.stop();
     await until(() => lines(e.id).includes('run /trail/hold'), 10_000, 'step finished during the outage');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(worker!.child.exitCode, null, 'worker survived the outage');
-    await server.start();
+    await scene.server.start();
     await until(async () => (await finished(e.id)).length === 1, 20_000, 'workflow.finished stored after NATS returned');
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(lines(e.id), ['run /trail/first', 'begin /trail/hold', 'run /trail/hold'], 'nothing ran twice');
@@ -76,7 +42,7 @@ describe('vipflow worker across NATS outages and SIGTERM', () => {
 
   test('SIGTERM while a step runs: no new work, the run finishes, then the worker exits 0', async () => {
     const e = transition('T_1', 'hold:1000');
-    bus.publish(e);
+    scene.bus.publish(e);
     await until(() => lines(e.id).includes('begin /trail/hold'), 15_000, 'run inside its hold step');
     process.kill(worker!.pid, 'SIGTERM');
     const code = await Promise.race([worker!.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);

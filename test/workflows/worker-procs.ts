@@ -4,13 +4,18 @@
  * stream reader, and the trail file the fixture workflows write.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { vipflowCommand } from '../../infra/lab/vipflow.js';
 import { repoRoot } from '../../infra/paths.js';
+import { startNatsServer, type NatsServer } from '../../infra/events/local-nats.js';
 import { NatsBus } from '../../infra/events/nats-bus.js';
-import type { EventType, VipflowEvent } from '../../infra/events/schema.js';
+import type { EventOf, EventType, VipflowEvent } from '../../infra/events/schema.js';
+import { createEventSource, type EventSource } from '../../infra/events/source.js';
 import { silentLogger } from '../../infra/logger.js';
+import { samplePayloads } from '../infra/events/fixtures.js';
 
 export const WORKFLOWS_FILE = join(repoRoot, 'test', 'workflows', 'fixtures', 'worker.workflows.ts');
 
@@ -112,4 +117,54 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Registers before/after hooks for a worker test file: a nats-server, a daemon-like
+ * publisher (NatsBus with an outbox; it creates the stream), a trail file, and the
+ * worker processes the tests start; all stopped and removed afterwards even on failure.
+ */
+export function workerScene(cluster: string) {
+  const scene = {
+    server: undefined as unknown as NatsServer,
+    dir: '',
+    trail: '',
+    bus: undefined as unknown as NatsBus,
+    src: undefined as unknown as EventSource,
+    workers: [] as WorkerProc[],
+    /** A worker process (concurrency 1 unless told), tracked for the after hook. */
+    worker(name: string, o: { concurrency?: number; stopGraceMs?: number } = {}): WorkerProc {
+      const w = startWorker({ name, nats: scene.server.url, cluster, trail: scene.trail, ...o });
+      scene.workers.push(w);
+      return w;
+    },
+    /** A transition as a daemon publishes it; `reason` steers the fixture's hold step. */
+    transition(instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> {
+      return scene.src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: to === 'master' ? 'backup' : 'master', to, reason });
+    },
+    /** Trail lines of one event's run. */
+    linesFor(eventId: string): TrailLine[] {
+      return readTrail(scene.trail).filter((l) => l.key.startsWith(`${eventId}/`));
+    },
+    /** workflow.finished events of the fixture workflow's run for one event, from the stream. */
+    async finishedFor(eventId: string): Promise<EventOf<'workflow.finished'>[]> {
+      const all = await streamEvents(scene.server.url, cluster, ['workflow.finished']);
+      return all.filter((e): e is EventOf<'workflow.finished'> => e.type === 'workflow.finished' && e.data.runId === `${eventId}/trail`);
+    },
+  };
+  before(async () => {
+    scene.server = await startNatsServer();
+    scene.dir = mkdtempSync(join(tmpdir(), 'vipflow-worker-test-'));
+    scene.trail = join(scene.dir, 'trail');
+    scene.bus = new NatsBus({ servers: scene.server.url, cluster, log: silentLogger(), stateDir: join(scene.dir, 'daemon'), node: 'node-a' });
+    if (!(await scene.bus.connected(10_000))) throw new Error('NATS not reachable');
+    scene.src = createEventSource({ cluster, node: 'node-a', seq: scene.bus.seq });
+  });
+  after(async () => {
+    await Promise.all(scene.workers.map((w) => stopWorker(w).catch(() => undefined)));
+    await scene.bus?.close();
+    await scene.server?.dispose();
+    if (scene.dir) rmSync(scene.dir, { recursive: true, force: true });
+  });
+  return scene;
 }

@@ -2,62 +2,42 @@
 // `vipflow worker` processes sharing the cluster's durable consumers; transitions are
 // published through NatsBus exactly as a daemon publishes them. The fixture workflow
 // (fixtures/worker.workflows.ts) writes every step it runs to a trail file.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { startNatsServer, type NatsServer } from '../../infra/events/local-nats.js';
-import { NatsBus } from '../../infra/events/nats-bus.js';
-import { createEventSource, type EventSource } from '../../infra/events/source.js';
 import { subjectFor } from '../../infra/events/subjects.js';
-import type { EventOf, VipflowEvent } from '../../infra/events/schema.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { VipflowEvent } from '../../infra/events/schema.js';
 import { durableName } from '../../workflows/worker.js';
-import { samplePayloads } from '../infra/events/fixtures.js';
-import { readTrail, startWorker, stopWorker, streamEvents, until, type TrailLine, type WorkerProc } from './worker-procs.js';
+import { streamEvents, until, workerScene } from './worker-procs.js';
 
 const CLUSTER = 'wk';
 
 describe('vipflow worker processes on JetStream', () => {
-  let server: NatsServer;
-  let dir: string;
-  let trail: string;
-  let bus: NatsBus;
-  let src: EventSource;
-  const workers: WorkerProc[] = [];
-
+  const scene = workerScene(CLUSTER);
+  const { transition, linesFor, finishedFor } = scene;
+  const workers = scene.workers;
+  const publish = (e: VipflowEvent) => scene.bus.publish(e);
   const spawnWorker = async (name: string) => {
-    const w = startWorker({ name, nats: server.url, cluster: CLUSTER, trail, concurrency: 1 });
-    workers.push(w);
+    const w = scene.worker(name);
     assert.ok(await w.waitForLog('worker consuming', 30_000), `${name} starts consuming`);
     return w;
   };
-  const transition = (instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> =>
-    src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: to === 'master' ? 'backup' : 'master', to, reason });
-  const publish = (e: VipflowEvent) => bus.publish(e);
-  const linesFor = (eventId: string): TrailLine[] => readTrail(trail).filter((l) => l.key.startsWith(`${eventId}/`));
-  const finishedFor = async (eventId: string) =>
-    (await streamEvents(server.url, CLUSTER, ['workflow.finished'])).filter((e) => e.type === 'workflow.finished' && e.data.runId === `${eventId}/trail`);
+
+  /** Publishes a Master transition whose run holds `holdMs` in its second step; resolves inside that step with the worker running it. */
+  const heldRun = async (instance: string, holdMs: number) => {
+    const e = transition(instance, 'master', `hold:${holdMs}`);
+    publish(e);
+    await until(() => linesFor(e.id).some((l) => l.what === 'begin'), 10_000, 'run inside its hold step');
+    const name = linesFor(e.id)[0]!.worker;
+    return { e, name, proc: workers.find((w) => w.name === name)! };
+  };
+  /** The run's trail with the first worker called `first` and any other `other`. */
+  const handover = (e: VipflowEvent, firstWorker: string, first: string, other: string) =>
+    linesFor(e.id).map((l) => `${l.what} ${l.key.slice(e.id.length)} ${l.worker === firstWorker ? first : other}`);
 
   before(async () => {
-    server = await startNatsServer();
-    dir = mkdtempSync(join(tmpdir(), 'vipflow-worker-test-'));
-    trail = join(dir, 'trail');
-    // The daemon's bus: it creates the stream, and publishes through its outbox.
-    bus = new NatsBus({ servers: server.url, cluster: CLUSTER, log: silentLogger(), stateDir: join(dir, 'daemon'), node: 'node-a' });
-    assert.ok(await bus.connected(10_000));
-    src = createEventSource({ cluster: CLUSTER, node: 'node-a', seq: bus.seq });
     await Promise.all(['w1', 'w2', 'w3'].map((n) => spawnWorker(n)));
-  });
-
-  after(async () => {
-    await Promise.all(workers.map((w) => stopWorker(w).catch(() => undefined)));
-    await bus?.close();
-    await server?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('three workers, thirty transitions: every workflow runs exactly once and the load is shared', async () => {
@@ -74,18 +54,15 @@ describe('vipflow worker processes on JetStream', () => {
     }
     assert.ok(byWorker.size > 1, `load shared: ${JSON.stringify([...byWorker])}`);
     await until(async () => {
-      const fin = await streamEvents(server.url, CLUSTER, ['workflow.finished']);
+      const fin = await streamEvents(scene.server.url, CLUSTER, ['workflow.finished']);
       return events.every((e) => fin.some((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail` && f.data.status === 'succeeded'));
     }, 10_000, 'workflow.finished events');
-    const fin = await streamEvents(server.url, CLUSTER, ['workflow.finished']);
+    const fin = await streamEvents(scene.server.url, CLUSTER, ['workflow.finished']);
     for (const e of events) assert.equal(fin.filter((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail`).length, 1, 'one workflow.finished per run');
   });
 
   test('Master then Backup within a second: the Master run is cancelled on its worker and compensated; Backup runs elsewhere', async () => {
-    const master = transition('S_1', 'master', 'hold:8000');
-    publish(master);
-    await until(() => linesFor(master.id).some((l) => l.what === 'begin'), 10_000, 'Master run inside its hold step');
-    const masterWorker = linesFor(master.id)[0]!.worker;
+    const { e: master, name: masterWorker } = await heldRun('S_1', 8000);
     const backup = transition('S_1', 'backup', 'quick');
     publish(backup);
     await until(() => linesFor(master.id).some((l) => l.what === 'undo') && linesFor(backup.id).filter((l) => l.what === 'run').length === 2, 10_000, 'cancel, compensation and the Backup run');
@@ -105,7 +82,7 @@ describe('vipflow worker processes on JetStream', () => {
     await until(async () => (await finishedFor(e.id)).length === 1, 10_000, 'workflow.finished');
     // The same event stored again under another message id: what an outbox resend after
     // the dedup window, or a consumer reset, delivers to the workers.
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: scene.server.url });
     try {
       await jetstream(nc).publish(subjectFor(e), JSON.stringify(e), { msgID: `${e.id}#again` });
       const jsm = await jetstreamManager(nc);
@@ -123,11 +100,7 @@ describe('vipflow worker processes on JetStream', () => {
   });
 
   test('SIGTERM past the stop bound: the run is handed over at once, not compensated, and completes once elsewhere', async () => {
-    const e = transition('G_1', 'master', 'hold:6000');
-    publish(e);
-    await until(() => linesFor(e.id).some((l) => l.what === 'begin'), 10_000, 'run inside its hold step');
-    const leaverName = linesFor(e.id)[0]!.worker;
-    const leaver = workers.find((w) => w.name === leaverName)!;
+    const { e, name: leaverName, proc: leaver } = await heldRun('G_1', 6000);
     // The fixture's workers get 3 s to finish at SIGTERM; this step needs 6.
     process.kill(leaver.pid, 'SIGTERM');
     assert.equal(await leaver.exited, 0);
@@ -137,19 +110,14 @@ describe('vipflow worker processes on JetStream', () => {
     // Released claim + nak: no wait for ack_wait (5 s) and the lease (5 s); 3 s is margin for a loaded machine.
     assert.ok(tookMs < 3000, `resumed ${tookMs} ms after the exit`);
     await until(() => linesFor(e.id).some((l) => l.what === 'run' && l.key.endsWith('/hold')), 15_000, 'the run completed');
-    const lines = linesFor(e.id).map((l) => `${l.what} ${l.key.slice(e.id.length)} ${l.worker === leaverName ? 'leaver' : 'other'}`);
-    assert.deepEqual(lines, ['run /trail/first leaver', 'begin /trail/hold leaver', 'begin /trail/hold other', 'run /trail/hold other'], 'no compensation by the leaver; first not rerun');
+    assert.deepEqual(handover(e, leaverName, 'leaver', 'other'), ['run /trail/first leaver', 'begin /trail/hold leaver', 'begin /trail/hold other', 'run /trail/hold other'], 'no compensation by the leaver; first not rerun');
     await until(async () => (await finishedFor(e.id)).length >= 1, 10_000, 'workflow.finished');
     assert.equal((await finishedFor(e.id)).length, 1);
     await spawnWorker('w5');
   });
 
   test('SIGKILL of the worker inside a step: another worker completes the run, once', async () => {
-    const e = transition('K_1', 'master', 'hold:1500');
-    publish(e);
-    await until(() => linesFor(e.id).some((l) => l.what === 'begin'), 10_000, 'run inside its hold step');
-    const victimName = linesFor(e.id)[0]!.worker;
-    const victim = workers.find((w) => w.name === victimName)!;
+    const { e, name: victimName, proc: victim } = await heldRun('K_1', 1500);
     process.kill(victim.pid, 'SIGKILL');
     await victim.exited;
     const killedAt = Date.now();
@@ -157,11 +125,10 @@ describe('vipflow worker processes on JetStream', () => {
     const tookMs = Date.now() - killedAt;
     await until(async () => (await finishedFor(e.id)).length >= 1, 10_000, 'workflow.finished');
     await new Promise((r) => setTimeout(r, 500));
-    const lines = linesFor(e.id);
-    const survivor = lines.find((l) => l.what === 'run' && l.key.endsWith('/hold'))!.worker;
+    const survivor = linesFor(e.id).find((l) => l.what === 'run' && l.key.endsWith('/hold'))!.worker;
     assert.notEqual(survivor, victimName);
     assert.deepEqual(
-      lines.map((l) => `${l.what} ${l.key.slice(e.id.length)} ${l.worker === victimName ? 'victim' : 'survivor'}`),
+      handover(e, victimName, 'victim', 'survivor'),
       ['run /trail/first victim', 'begin /trail/hold victim', 'begin /trail/hold survivor', 'run /trail/hold survivor'],
       'the completed step is not run again; the interrupted one is resumed',
     );
