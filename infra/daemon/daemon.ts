@@ -13,13 +13,14 @@ import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
 import { parseAddress } from '../../wire/codec/index.js';
 import { interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
-import { KeepalivedNotifier } from '../../notifiers/keepalived-notify/index.js';
+import { KeepalivedNotifier, splitCommandLine } from '../../notifiers/keepalived-notify/index.js';
 import { SyncGroup, type GroupState, type GroupTransition } from '../../actors/sync-group/index.js';
 import { ControlServer } from './control.js';
 import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './daemon-events.js';
 import { linkUp, readHostInterfaces } from './host.js';
 import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './instance-runner.js';
-import { planInstance, syncGroupOf, type HostInterfaces } from './plan.js';
+import { planInstance, scriptRefsOf, scriptTrack, scriptTrackId, syncGroupOf, type HostInterfaces, type ScriptsView } from './plan.js';
+import { TrackScripts, type TrackScriptSpec, type TrackScriptStatus } from './track-scripts.js';
 import type { AnnounceIo } from './announcer.js';
 import { netlinkVipOps, type VipAddressOps } from './vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
@@ -52,6 +53,8 @@ export interface DaemonStatus {
   events: DaemonEventsStatus | null;
   /** Notify scripts waiting or running, and notify_fifo lines written / dropped (pipe full). */
   notify: { pending: number; fifos: { path: string; written: number; dropped: number }[] } | null;
+  /** vrrp_scripts being run: health and check counters. */
+  trackScripts: TrackScriptStatus[];
 }
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
@@ -85,6 +88,7 @@ export class Daemon {
   private control: ControlServer | null = null;
   private events: DaemonEvents | null = null;
   private notifier: KeepalivedNotifier | null = null;
+  private readonly trackScripts: TrackScripts;
   private stopping: Promise<void> | null = null;
   private reloading = false;
   private reloadPending = false;
@@ -100,6 +104,11 @@ export class Daemon {
     // The histogram samples with a timer of this period: at 5 ms it alone cost an
     // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
     // stall that matters, and watchedClock reports each late VRRP timer anyway.
+    this.trackScripts = new TrackScripts({
+      log,
+      prepare: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
+      onHealth: (name) => this.onScriptHealth(name),
+    });
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
     const macs = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
@@ -166,6 +175,7 @@ export class Daemon {
       await daemon.shutdown();
       return { ok: false, message: started.message };
     }
+    daemon.trackScripts.start(trackScriptSpecs(loaded.model, usedScripts(loaded.model), log));
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
@@ -199,6 +209,7 @@ export class Daemon {
       reloads: { ...this.reloads },
       events: this.events?.status() ?? null,
       notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
+      trackScripts: this.trackScripts.status(),
     };
   }
 
@@ -253,6 +264,12 @@ export class Daemon {
       const host = readHostInterfaces();
       if (!isDeepStrictEqual(next.vrrpSyncGroups, this.config.vrrpSyncGroups))
         log.warn('vrrp_sync_group changes take effect at the next restart: the running groups are kept');
+      // Scripts keep their health across a reload (restarting one would reset it and
+      // could flap its instances); a changed definition waits for a restart, a new one starts.
+      const running = new Set(this.trackScripts.status().map((t) => t.name));
+      const changedScripts = next.vrrpScripts.filter((d) => running.has(d.name) && !isDeepStrictEqual(d, this.config.vrrpScripts.find((o) => o.name === d.name)));
+      if (changedScripts.length > 0) log.warn({ scripts: changedScripts.map((d) => d.name) }, 'vrrp_script changes take effect at the next restart: the running checks are kept');
+      const newScripts = [...usedScripts(next)].filter((n) => !running.has(n));
       const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
       let kept = 0;
       let changed = 0;
@@ -292,6 +309,7 @@ export class Daemon {
         else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
       }
       this.config = next;
+      this.trackScripts.start(trackScriptSpecs(next, new Set(newScripts), log));
       this.reloads.ok++;
       log.info({ kept, changed, added }, 'configuration reloaded');
       this.events?.configReload({ file: this.options.configPath, ok: true, errors: 0, warnings: warningsOf(loaded.diagnostics), instances: [...this.runners.keys()] });
@@ -343,6 +361,8 @@ export class Daemon {
   shutdown(reason = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
       if (this.linkTimer) clearInterval(this.linkTimer);
+      // No health changes while instances hand over.
+      this.trackScripts.stop();
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
       this.runners.clear();
       // keepalived notifies STOP for its instances, then for its groups.
@@ -371,7 +391,7 @@ export class Daemon {
       }
     }
     for (const sg of config.vrrpSyncGroups) {
-      const idle = [sg.trackScripts.length > 0 && 'track_script', sg.trackFiles.length > 0 && 'track_file', sg.trackProcesses.length > 0 && 'track_process', sg.smtpAlert && 'smtp_alert'].filter(Boolean);
+      const idle = [sg.trackFiles.length > 0 && 'track_file', sg.trackProcesses.length > 0 && 'track_process', sg.smtpAlert && 'smtp_alert'].filter(Boolean);
       if (idle.length > 0) this.options.log.warn({ syncGroup: sg.name, keywords: idle }, 'sync group keywords not acted on yet: ignored');
       const group = new SyncGroup(sg.name, { now: () => this.clock.now(), logger: this.options.log });
       group.onTransition((t) => this.onGroupTransition(t));
@@ -390,7 +410,7 @@ export class Daemon {
     const syncGroup = syncGroupOf(config, inst.name);
     // A group added by a reload has no driver yet: its members run alone until a restart.
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
-    const planned = planInstance(inst, host, group ? syncGroup : undefined);
+    const planned = planInstance(inst, host, group ? syncGroup : undefined, this.scriptsView(config));
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
     const plan = this.events?.fencing
@@ -421,6 +441,26 @@ export class Daemon {
       if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
     }
     return { ok: true };
+  }
+
+  private scriptsView(config: VipflowConfig): ScriptsView {
+    return { defs: config.vrrpScripts, health: (name) => this.trackScripts.health(name) };
+  }
+
+  /** A vrrp_script turned up or down: every instance tracking it (directly or through its group) is told. */
+  private onScriptHealth(name: string): void {
+    const def = this.config.vrrpScripts.find((d) => d.name === name);
+    if (!def) return;
+    for (const { config: inst, runner } of this.runners.values()) {
+      const group = syncGroupOf(this.config, inst.name);
+      const ref = scriptRefsOf(inst, this.groups.has(group?.name ?? '') ? group : undefined).find((r) => r.name === name);
+      if (!ref) continue;
+      const planned = runner.plan.machine.tracks?.find((t) => t.id === scriptTrackId(name));
+      if (!planned) continue;
+      const t = scriptTrack(ref, def, this.trackScripts.health(name));
+      runner.track(t.id, t.up);
+      this.events?.trackChange({ instance: inst.name, track: t.id, kind: 'script', up: t.up, weight: planned.weight, effectivePriority: runner.status().effectivePriority });
+    }
   }
 
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
@@ -456,6 +496,30 @@ export class Daemon {
       }
     }
   }
+}
+
+/** The vrrp_scripts some instance or sync group tracks: keepalived runs only those. */
+function usedScripts(config: VipflowConfig): Set<string> {
+  const used = new Set<string>();
+  for (const i of config.vrrpInstances) for (const r of i.trackScripts) used.add(r.name);
+  for (const g of config.vrrpSyncGroups) for (const r of g.trackScripts) used.add(r.name);
+  return used;
+}
+
+function trackScriptSpecs(config: VipflowConfig, names: ReadonlySet<string>, log: Logger): TrackScriptSpec[] {
+  const specs: TrackScriptSpec[] = [];
+  for (const d of config.vrrpScripts) {
+    if (!names.has(d.name)) continue;
+    const argv = splitCommandLine(d.script.command);
+    if (!argv.ok) {
+      log.error({ script: d.name, err: argv.message }, 'vrrp_script not run: bad command line (counted as failing)');
+      continue;
+    }
+    specs.push({ name: d.name, argv: argv.argv, script: d.script, intervalMs: Math.round(d.interval * 1000), timeoutMs: Math.round((d.timeout ?? d.interval) * 1000), rise: d.rise, fall: d.fall, initFail: d.initFail });
+  }
+  const unused = config.vrrpScripts.filter((d) => !usedScripts(config).has(d.name)).map((d) => d.name);
+  if (unused.length > 0 && names.size > 0) log.info({ scripts: unused }, 'vrrp_scripts not tracked by any instance are not run');
+  return specs;
 }
 
 function warningsOf(diagnostics: Diagnostic[]): number {

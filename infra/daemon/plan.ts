@@ -7,7 +7,8 @@
  */
 import { parseAddress, simplePassword, type ChecksumVariant, type ExpectedAuth } from '../../wire/codec/index.js';
 import type { VrrpInput, TrackedObjectInput } from '../../actors/vrrp/index.js';
-import type { SyncGroup, VipflowConfig, VrrpInstance } from '../../config/model.js';
+import type { SyncGroup, TrackRef, VipflowConfig, VrrpInstance, VrrpScript } from '../../config/model.js';
+import type { ScriptHealth } from '../../actors/track-script/index.js';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';
@@ -136,10 +137,12 @@ function chooseSource(inst: VrrpInstance, family: 4 | 6, iface: HostInterface): 
  *   becomes 0: a tracked interface down puts the whole group in Fault
  *   instead of lowering one member's priority.
  * @returns the plan, or an error naming the instance and what is missing on
- *   the host (unknown interface, no usable source address). Tracked scripts,
- *   files and processes are not acted on yet and are not planned.
+ *   the host (unknown interface, no usable source address). Tracked files
+ *   and processes are not acted on yet and are not planned.
+ * @param scripts the vrrp_script definitions and their current health, for
+ *   the instance's (and its group's) track_script entries.
  */
-export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup?: SyncGroup): PlanResult {
+export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup?: SyncGroup, scripts?: ScriptsView): PlanResult {
   const err = (message: string, hint?: string): PlanResult => ({ ok: false, error: { instance: inst.name, message, ...(hint ? { hint } : {}) } });
   const family = inst.family === 6 ? 6 : 4;
   const version = inst.version === 2 ? 2 : 3;
@@ -205,6 +208,12 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
   if (!inst.dontTrackPrimary) trackInterface(inst.interface, 0);
   for (const t of inst.trackInterfaces) trackInterface(t.name, weightOf(t.weight));
   for (const t of syncGroup?.trackInterfaces ?? []) trackInterface(t.name, weightOf(t.weight));
+  for (const ref of scriptRefsOf(inst, syncGroup)) {
+    const def = scripts?.defs.find((d) => d.name === ref.name);
+    if (!def) return err(`track_script ${ref.name} is not defined`, `define it with vrrp_script ${ref.name} { script ... }`);
+    const t = scriptTrack(ref, def, scripts!.health(ref.name));
+    tracks.push({ ...t, weight: weightOf(t.weight) });
+  }
   const ms = (s: number) => Math.round(s * 1000);
 
   const machine: VrrpInput = {
@@ -256,6 +265,42 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
 }
 
 /** The sync group an instance belongs to (config/check.ts guarantees at most one). */
+/** What planInstance needs to know of vrrp_scripts. */
+export interface ScriptsView {
+  defs: readonly VrrpScript[];
+  /** Current health of a running script; undefined when it is not running yet. */
+  health(name: string): ScriptHealth | undefined;
+}
+
+export function scriptTrackId(name: string): string {
+  return `script:${name}`;
+}
+
+/**
+ * The tracked object for one track_script reference, as keepalived weighs it:
+ * the reference's `weight [reverse]` when given, else the script's own.
+ *
+ * `reverse` is the same object with the weight negated and health inverted
+ * (keepalived's multiplier of -1: the effect applies while the script succeeds).
+ * Before a script's first result keepalived applies no weight at all, so an
+ * unknown script starts on the side that adds nothing: up for a negative
+ * weight, down for a positive one, and down (Fault) for weight 0, where
+ * keepalived keeps the instance from starting until the script reports.
+ */
+export function scriptTrack(ref: TrackRef, def: VrrpScript, health: ScriptHealth | undefined): TrackedObjectInput & { up: boolean } {
+  const [w, reverse] = ref.weight !== undefined ? [ref.weight, ref.reverse] : [def.weight, def.reverse];
+  const weight = reverse ? -w : w;
+  const known = health === undefined || health === 'unknown' ? (def.initFail ? 'down' : 'unknown') : health;
+  const up = known === 'unknown' ? weight < 0 : reverse ? known === 'down' : known === 'up';
+  return { id: scriptTrackId(ref.name), weight, up };
+}
+
+/** The track_script references of an instance, its group's included (the instance's own reference wins over its group's). */
+export function scriptRefsOf(inst: VrrpInstance, syncGroup: SyncGroup | undefined): TrackRef[] {
+  const seen = new Set<string>();
+  return [...inst.trackScripts, ...(syncGroup?.trackScripts ?? [])].filter((r) => !seen.has(r.name) && (seen.add(r.name), true));
+}
+
 export function syncGroupOf(config: Pick<VipflowConfig, 'vrrpSyncGroups'>, instance: string): SyncGroup | undefined {
   return config.vrrpSyncGroups.find((g) => g.group.includes(instance));
 }

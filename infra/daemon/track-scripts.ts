@@ -11,12 +11,15 @@
  */
 import { spawn } from 'node:child_process';
 import type { Logger } from '../logger.js';
+import type { Script } from '../../config/model.js';
 import type { Prepared } from '../../notifiers/keepalived-notify/runner.js';
 import { createTrackScript, type ScriptHealth, type TrackScriptActor, type TrackScriptClock } from '../../actors/track-script/index.js';
 
 export interface TrackScriptSpec {
   name: string;
   argv: readonly string[];
+  /** The configured script (its user/group), for `prepare`. */
+  script: Script;
   intervalMs: number;
   timeoutMs: number;
   rise: number;

@@ -124,6 +124,14 @@ export class KeepalivedNotifier {
     for (const f of this.fifos) f.close();
   }
 
+  /**
+   * Who runs `program` (script_user, or the script's own user) and whether script
+   * security lets it run: the same rules for notify and track scripts.
+   */
+  prepareScript(script: Script, program: string): Prepared {
+    return this.prepare(script, program, this.options.config());
+  }
+
   private prepare(script: Script, program: string, config: VipflowConfig): Prepared {
     const g = config.global;
     const who = this.userFor(script, config);

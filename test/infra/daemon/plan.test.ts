@@ -1,7 +1,8 @@
 // Pure: configured instance + host interfaces (as data) → InstancePlan. No network.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planInstance, type InstancePlan } from '../../../infra/daemon/plan.js';
+import { planInstance, scriptTrack, type InstancePlan } from '../../../infra/daemon/plan.js';
+import type { SyncGroup, TrackRef, VrrpScript } from '../../../config/model.js';
 import { formatAddress, simplePassword } from '../../../wire/codec/index.js';
 import { host, instanceFrom, LAN_HOST } from './fixtures.js';
 import { loadKeepalivedText } from '../../../config/keepalived/index.js';
@@ -212,5 +213,39 @@ describe('planInstance: sync group members', () => {
     assert.ok(r.ok);
     assert.equal(r.plan.machine.syncGroup, undefined);
     assert.deepEqual(r.plan.machine.tracks?.map((t) => t.weight), [0, -20]);
+  });
+});
+
+describe('track_script: tracked objects weighed as keepalived does', () => {
+  const def = (extra: Partial<VrrpScript> = {}): VrrpScript => ({ name: 'chk', script: { command: '/bin/true' }, interval: 1, weight: -20, reverse: false, rise: 1, fall: 1, initFail: false, ...extra });
+  const ref = (extra: Partial<TrackRef> = {}): TrackRef => ({ name: 'chk', reverse: false, ...extra });
+
+  test("the reference's weight wins over the script's; health maps to up/down", () => {
+    assert.deepEqual(scriptTrack(ref(), def(), 'up'), { id: 'script:chk', weight: -20, up: true });
+    assert.deepEqual(scriptTrack(ref({ weight: 30 }), def(), 'down'), { id: 'script:chk', weight: 30, up: false });
+  });
+
+  test('before the first result no weight applies: up for a negative weight, down for a positive one, Fault for 0', () => {
+    assert.equal(scriptTrack(ref(), def({ weight: -20 }), 'unknown').up, true);
+    assert.equal(scriptTrack(ref(), def({ weight: 20 }), undefined).up, false);
+    assert.equal(scriptTrack(ref(), def({ weight: 0 }), undefined).up, false);
+    assert.equal(scriptTrack(ref(), def({ weight: -20, initFail: true }), undefined).up, false, 'init_fail starts failed');
+  });
+
+  test('reverse negates the weight and inverts health (the effect applies while the script succeeds)', () => {
+    assert.deepEqual(scriptTrack(ref(), def({ weight: 20, reverse: true }), 'up'), { id: 'script:chk', weight: -20, up: false });
+    assert.deepEqual(scriptTrack(ref({ weight: -10, reverse: true }), def(), 'down'), { id: 'script:chk', weight: 10, up: true });
+  });
+
+  test('planInstance adds the instance\'s and its group\'s scripts, and refuses an undefined one', () => {
+    const scripts = { defs: [def(), def({ name: 'grp', weight: 5 })], health: () => 'up' as const };
+    const inst = { ...instanceFrom(VIPS4), trackScripts: [ref()] };
+    const group = { name: 'G', group: [inst.name], trackInterfaces: [], trackScripts: [ref({ name: 'grp' })], trackFiles: [], trackProcesses: [], notify: inst.notify, globalTracking: false, syncGroupTrackingWeight: true } as unknown as SyncGroup;
+    const r = planInstance(inst, LAN_HOST, group, scripts);
+    assert.ok(r.ok);
+    assert.deepEqual(r.plan.machine.tracks?.filter((t) => t.id.startsWith('script:')), [{ id: 'script:chk', weight: -20, up: true }, { id: 'script:grp', weight: 5, up: true }]);
+    const missing = planInstance({ ...inst, trackScripts: [ref({ name: 'nope' })] }, LAN_HOST, undefined, scripts);
+    assert.equal(missing.ok, false);
+    assert.match(missing.ok ? '' : missing.error.message, /track_script nope is not defined/);
   });
 });

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../infra/logger.js';
 import { TrackScripts, type TrackScriptSpec } from '../../../infra/daemon/track-scripts.js';
 
 const log = silentLogger();
-const spec = (name: string, argv: string[], extra: Partial<TrackScriptSpec> = {}): TrackScriptSpec => ({ name, argv, intervalMs: 100, timeoutMs: 1000, rise: 1, fall: 1, initFail: false, ...extra });
+const spec = (name: string, argv: string[], extra: Partial<TrackScriptSpec> = {}): TrackScriptSpec => ({ name, argv, script: { command: argv.join(' ') }, intervalMs: 100, timeoutMs: 1000, rise: 1, fall: 1, initFail: false, ...extra });
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
