@@ -114,6 +114,9 @@ export interface WorkerStats {
   abandoned: number;
 }
 
+/** Where the transition follower starts: a stream sequence, or a time (ISO). */
+type FollowFrom = { seq: number } | { time: string };
+
 interface ActiveRun {
   ref: TriggerRef;
   cancel: AbortController;
@@ -185,8 +188,7 @@ export class WorkflowWorker {
     let logged = false;
     while (!this.stopping) {
       try {
-        const startSeq = await this.setup(nc);
-        void this.follow(startSeq);
+        void this.follow(await this.setup(nc));
         break;
       } catch (err) {
         if (!logged) this.log.warn({ err: String(err), stream: streamName(this.o.cluster) }, 'cannot set up consumers yet (has a daemon published to this cluster?); retrying');
@@ -222,7 +224,7 @@ export class WorkflowWorker {
   }
 
   /** Stream check, runs bucket, consumers; returns where the transition follower starts. */
-  private async setup(nc: NatsConnection): Promise<number> {
+  private async setup(nc: NatsConnection): Promise<FollowFrom> {
     const stream = streamName(this.o.cluster);
     await this.jsm!.streams.info(stream);
     this.kv = await new Kvm(nc).create(runsBucketName(this.o.cluster), { history: 1, ttl: WORKER_DEFAULTS.runsTtlMs });
@@ -246,7 +248,11 @@ export class WorkflowWorker {
       this.consumers.set(kind, await this.js!.consumers.get(stream, durableName(kind)));
     }
     const info = await this.jsm!.consumers.info(stream, durableName('instance.transition'));
-    return info.ack_floor.stream_seq + 1;
+    // Nothing at or below the ack floor can be delivered again. Before the first ack the
+    // floor reads 0 (measured on 2.9.10), and the consumer, created with deliver policy
+    // `new`, only ever delivers what came after its creation: start there, not at the
+    // stream's beginning.
+    return info.ack_floor.stream_seq > 0 ? { seq: info.ack_floor.stream_seq + 1 } : { time: info.created };
   }
 
   /**
@@ -254,25 +260,26 @@ export class WorkflowWorker {
    * the work loops once it has caught up, so a redelivered old transition is judged
    * against everything published before it was fetched.
    */
-  private async follow(startSeq: number): Promise<void> {
-    let next = startSeq;
+  private async follow(from: FollowFrom): Promise<void> {
+    let next: FollowFrom = from;
     let started = false;
     const startWork = () => {
       if (started) return;
       started = true;
       for (const kind of KINDS) void this.pullLoop(kind);
-      this.log.info({ concurrency: this.o.concurrency, workflows: this.o.workflows.map((w) => w.name) }, 'worker consuming');
+      this.log.info({ concurrency: this.o.concurrency, workflows: this.o.workflows.map((w) => w.name), followFrom: from }, 'worker consuming');
       this.markReady();
     };
     while (!this.stopping) {
       try {
-        const c = await this.js!.consumers.get(streamName(this.o.cluster), { filter_subjects: kindSubject(this.o.cluster, 'instance.transition'), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next });
+        const start = 'seq' in next ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next.seq } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: next.time };
+        const c = await this.js!.consumers.get(streamName(this.o.cluster), { filter_subjects: kindSubject(this.o.cluster, 'instance.transition'), ...start });
         if ((await c.info()).num_pending === 0) startWork();
         const it = await c.consume();
         this.iterators.add(it);
         try {
           for await (const m of it) {
-            next = m.seq + 1;
+            next = { seq: m.seq + 1 };
             const r = parseEvent(m.data);
             if (r.ok && r.event.type === 'instance.transition') this.observe({ type: r.event.type, node: r.event.node, instance: r.event.data.instance, streamSeq: m.seq }, r.event.id);
             if (m.info.pending === 0) startWork();

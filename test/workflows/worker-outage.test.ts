@@ -14,6 +14,10 @@ describe('vipflow worker across NATS outages and SIGTERM', () => {
   const finished = scene.finishedFor;
 
   test('NATS down at start: the worker says so, keeps retrying, and consumes once NATS is up', async () => {
+    // Published before any worker existed: the first worker's consumer starts with what comes after it.
+    const before = transition('P_1', 'quick');
+    scene.bus.publish(before);
+    assert.ok(await scene.bus.flush(10_000), 'stored');
     await scene.server.stop();
     worker = scene.worker('solo');
     assert.ok(await worker.waitForLog('NATS unreachable; retrying until it answers', 30_000), 'outage logged');
@@ -21,6 +25,10 @@ describe('vipflow worker across NATS outages and SIGTERM', () => {
     assert.equal(worker.child.exitCode, null, 'still running');
     await scene.server.start();
     assert.ok(await worker.waitForLog('worker consuming', 30_000), 'consuming after NATS came back');
+    const consuming = worker.lines.find((l) => l.msg === 'worker consuming')!;
+    assert.ok(consuming.followFrom && typeof consuming.followFrom === 'object' && 'time' in consuming.followFrom, 'a new consumer: transitions are followed from its creation, not the stream start');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(lines(before.id), [], 'history from before the first worker is not run');
   });
 
   test('NATS down in the middle of a step: the run finishes, and is recorded and acknowledged once NATS is back', async () => {
