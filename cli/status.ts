@@ -57,5 +57,8 @@ function formatStatus(s: DaemonStatus): string {
   for (const g of s.groups ?? []) {
     lines.push(`group ${g.name.padEnd(10)} ${g.state.toUpperCase().padEnd(7)} ${g.members.map((m) => `${m.name}=${m.state.toUpperCase()}`).join(' ')}`);
   }
+  for (const t of s.trackScripts ?? []) {
+    lines.push(`script ${t.name.padEnd(9)} ${t.health.toUpperCase().padEnd(7)} last exit ${t.lastExit ?? '-'} checks ${t.checks} failed ${t.failures} timeouts ${t.timeouts} skipped ${t.skipped}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -94,6 +94,7 @@ describe('track_script: vipflow weighs vrrp_scripts as keepalived 2.2.7 does', (
     assert.ok(await waitForHolder(lab, NODES, VIP, 'v', CHANGE_MS));
     const up = await pollUntil(async () => ((await v.status()).trackScripts[0]?.health === 'up' ? true : undefined), CHANGE_MS);
     assert.equal(up, true, 'the script reported up');
+    assert.match((await v.cli(['status', '--state-dir', v.stateDir])).stdout, /script chk +UP +last exit 0 checks \d+/);
 
     let mark = v.transitions.length;
     const kM = entered(k, 'MASTER');
