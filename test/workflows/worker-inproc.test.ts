@@ -1,0 +1,97 @@
+// A WorkflowWorker in the test process against a real nats-server (JetStream, loopback,
+// free port, temp store), with claims written by hand into the runs bucket to reach the
+// paths that process tests can only hit by timing: a live foreign claim (the message is
+// handed back until the lease runs out, then taken over after its completed steps), and
+// split-brain runs on their own consumer, cancelled by the transition that ends them.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { createEventSource } from '../../infra/events/source.js';
+import { silentLogger } from '../../infra/logger.js';
+import { defineWorkflow, type StepContext } from '../../workflows/define.js';
+import { claimFor, runKey } from '../../workflows/claims.js';
+import { runsBucketName, WorkflowWorker } from '../../workflows/worker.js';
+import type { RunResult } from '../../workflows/run.js';
+import { natsFixture, until } from '../infra/events/nats-server.js';
+import { samplePayloads } from '../infra/events/fixtures.js';
+
+// Registered before the fixture's hooks, so the workers stop while NATS is still up.
+const workers: WorkflowWorker[] = [];
+after(async () => {
+  for (const w of workers) await w.stop(1000);
+});
+const fx = natsFixture();
+
+async function scene(cluster: string, workflows: Parameters<typeof WorkflowWorker.start>[0]['workflows']) {
+  const bus = fx.bus(cluster, { stateDir: fx.tempDir(), node: 'node-a' });
+  assert.ok(await bus.connected(10_000));
+  const src = createEventSource({ cluster, node: 'node-a', seq: bus.seq });
+  bus.publish(src.make('daemon.start', samplePayloads['daemon.start']));
+  assert.ok(await bus.flush(10_000), 'stream exists');
+  const finished: RunResult[] = [];
+  const worker = WorkflowWorker.start({ servers: fx.server.url, cluster, name: 'solo', workflows, log: silentLogger(), onFinished: (r) => void finished.push(r) });
+  workers.push(worker);
+  await worker.ready;
+  return { bus, src, worker, finished };
+}
+
+const hold = (ctx: StepContext, ms: number) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    ctx.signal.addEventListener('abort', () => (clearTimeout(t), reject(ctx.signal.reason)), { once: true });
+  });
+
+test('a live claim of another worker: the message is handed back, then the run is taken over after its completed steps', async () => {
+  const ran: string[] = [];
+  const w = defineWorkflow({
+    name: 'two',
+    on: { to: 'MASTER' },
+    steps: [{ name: 'first', run: () => void ran.push('first') }, { name: 'second', run: () => void ran.push('second') }],
+  });
+  const { bus, src, worker, finished } = await scene('claims', [w]);
+  const e = src.make('instance.transition', { ...samplePayloads['instance.transition'], instance: 'VI_1' });
+  const nc = await connect({ servers: fx.server.url });
+  try {
+    const kv = await new Kvm(nc).open(runsBucketName('claims'));
+    // A worker that ran `first` and then went silent, its lease good for 1.5 s more.
+    await kv.create(runKey(e.id, 'two'), JSON.stringify(renewedGhost(Date.now() + 1500)));
+    const t0 = Date.now();
+    bus.publish(e);
+    await until(() => finished.length === 1, 15_000, 'the run finished');
+    assert.ok(Date.now() - t0 >= 1000, 'not before the foreign lease ran out');
+    assert.deepEqual(ran, ['second'], 'the completed step is not run again');
+    assert.equal(finished[0]!.status, 'succeeded');
+    assert.ok(worker.stats.waits >= 1, 'handed back at least once');
+    assert.equal(worker.stats.takeovers, 1);
+    const rec = await kv.get(runKey(e.id, 'two'));
+    assert.equal(rec?.json<{ state: string }>().state, 'finished');
+  } finally {
+    await nc.close();
+  }
+});
+
+function renewedGhost(leaseUntil: number) {
+  return { ...claimFor('ghost#000000', 0, 0), leaseUntil, completed: ['first'] };
+}
+
+test('split-brain workflows run off their own consumer and are cancelled by the instance transition that ends the double Master', async () => {
+  const trail: string[] = [];
+  const fence = defineWorkflow({
+    name: 'fence',
+    on: { to: 'split_brain' },
+    steps: [
+      { name: 'page', run: () => void trail.push('page'), compensate: () => void trail.push('unpage') },
+      { name: 'wait', run: (ctx) => (trail.push('wait'), hold(ctx as StepContext, 10_000)) },
+    ],
+  });
+  const { bus, src, finished } = await scene('sb', [fence]);
+  const other = createEventSource({ cluster: 'sb', node: 'node-b', seq: { next: () => 1 } });
+  bus.publish(src.make('cluster.split_brain', { instance: 'VI_1', vrid: 51, masters: ['node-a', 'node-b'] }));
+  await until(() => trail.includes('wait'), 10_000, 'split-brain run waiting');
+  // node-b steps down: a transition of the instance on another node ends the split brain.
+  bus.publish(other.make('instance.transition', { ...samplePayloads['instance.transition'], instance: 'VI_1', from: 'master', to: 'backup' }));
+  await until(() => finished.length === 1, 10_000, 'run ended');
+  assert.equal(finished[0]!.status, 'cancelled');
+  assert.deepEqual(trail, ['page', 'wait', 'unpage']);
+});
