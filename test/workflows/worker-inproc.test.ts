@@ -95,3 +95,23 @@ test('split-brain workflows run off their own consumer and are cancelled by the 
   assert.equal(finished[0]!.status, 'cancelled');
   assert.deepEqual(trail, ['page', 'wait', 'unpage']);
 });
+
+test('a backlog of Master then Backup while no worker ran: the superseded Master starts nothing, the Backup runs', async () => {
+  const ran: string[] = [];
+  const note = defineWorkflow({ name: 'note', on: { to: ['MASTER', 'BACKUP'] }, steps: [{ name: 's', run: (ctx) => void ran.push(ctx.event.data.to) }] });
+  const first = await scene('backlog', [note]);
+  await first.worker.stop(1000); // the durable consumers stay, and keep what arrives meanwhile
+  const { bus, src } = first;
+  const master = src.make('instance.transition', { ...samplePayloads['instance.transition'], instance: 'VI_1', from: 'backup', to: 'master' });
+  const backup = src.make('instance.transition', { ...samplePayloads['instance.transition'], instance: 'VI_1', from: 'master', to: 'backup' });
+  bus.publish(master);
+  bus.publish(backup);
+  assert.ok(await bus.flush(10_000));
+  const finished: RunResult[] = [];
+  const worker = WorkflowWorker.start({ servers: fx.server.url, cluster: 'backlog', name: 'late', workflows: [note], log: silentLogger(), onFinished: (r) => void finished.push(r) });
+  workers.push(worker);
+  await until(() => finished.length === 1 && worker.stats.superseded === 1, 10_000, 'backlog handled');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(ran, ['backup']);
+  assert.equal(finished.length, 1);
+});
