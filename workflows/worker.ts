@@ -463,22 +463,29 @@ export class WorkflowWorker {
     let claim = first;
     let rev = firstRev;
     let writes: Promise<void> = Promise.resolve();
+    let queued = 0;
     // Claim writes are serialised: each CAS needs the revision the previous one produced.
-    const write = (next: (c: RunningClaim) => RunningClaim): Promise<void> =>
-      (writes = writes.then(async () => {
-        if (abandon.signal.aborted) return;
-        const n = next(claim);
+    const write = (next: (c: RunningClaim) => RunningClaim): Promise<void> => {
+      queued++;
+      return (writes = writes.then(async () => {
         try {
+          if (abandon.signal.aborted) return;
+          const n = next(claim);
           rev = await kv.update(key, encode(n), rev);
           claim = n;
         } catch (err) {
           if (casConflict(err)) abandon.abort(new Error('claim taken over by another worker'));
           else log.debug({ err: String(err) }, 'claim renewal failed (NATS unreachable?); retrying with the next heartbeat');
+        } finally {
+          queued--;
         }
       }));
+    };
     const published: Promise<void>[] = [];
     const emit: Emit = (type, data) => void published.push(this.publish(this.source.make(type, data) as VipflowEvent));
-    const renew = setInterval(() => void write((c) => renewClaim(c, Date.now(), this.o.leaseMs)), this.o.heartbeatMs);
+    // A renewal is skipped while another write waits: during an outage each one can take
+    // a request timeout, and a queue of them would hold up the run's end long after.
+    const renew = setInterval(() => queued === 0 && void write((c) => renewClaim(c, Date.now(), this.o.leaseMs)), this.o.heartbeatMs);
     let resolveDone!: (o: RunOutcome) => void;
     const active: ActiveRun = { ref, cancel, abandon, done: new Promise((r) => (resolveDone = r)) };
     this.active.set(key, active);
