@@ -13,7 +13,12 @@ import { defineWorkflow, type Workflow, type WorkflowStep } from './define.js';
 
 export type WorkflowConfig = z.output<typeof WorkflowSchema>;
 
-export type FromConfigResult = { ok: true; workflows: Workflow[] } | { ok: false; errors: string[] };
+/** The workflows that built, and one message per problem (a broken workflow is left out, the others kept). */
+export interface FromConfigResult {
+  ok: boolean;
+  workflows: Workflow[];
+  errors: string[];
+}
 
 /** Never throws; `registry` is replaceable for tests. */
 export async function workflowsFromConfig(list: readonly WorkflowConfig[], registry: Readonly<Record<string, BuiltinNotifier>> = BUILTIN_NOTIFIERS): Promise<FromConfigResult> {
@@ -57,7 +62,7 @@ export async function workflowsFromConfig(list: readonly WorkflowConfig[], regis
       errors.push(`${at}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, workflows };
+  return { ok: errors.length === 0, workflows, errors };
 }
 
 /**
@@ -69,8 +74,8 @@ export async function loadConfiguredWorkflows(settings: { workflows: readonly Wo
   const diagnostics: Diagnostic[] = [];
   const workflows: Workflow[] = [];
   const fromConfig = await workflowsFromConfig(settings.workflows);
-  if (fromConfig.ok) workflows.push(...fromConfig.workflows);
-  else for (const message of fromConfig.errors) diagnostics.push({ severity: 'error', ...nowhere(configFile), message });
+  workflows.push(...fromConfig.workflows);
+  for (const message of fromConfig.errors) diagnostics.push({ severity: 'error', ...nowhere(configFile), message });
   const file = fileOverride ?? (settings.workflowsFile !== undefined ? resolve(dirname(configFile), settings.workflowsFile) : undefined);
   if (file !== undefined) {
     const { loadWorkflows } = await import('./load.js');

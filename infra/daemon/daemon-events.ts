@@ -22,6 +22,7 @@ import type { InstanceRunner, TransitionRecord } from './instance-runner.js';
 import type { DropCounters } from './screen.js';
 import type { WorkflowRunner } from '../../workflows/runner.js';
 import type { GroupMembers } from '../../workflows/define.js';
+import type { WorkflowConfig } from '../../workflows/from-config.js';
 import type { GroupTransition } from '../../actors/sync-group/index.js';
 
 export type SplitBrainPolicy = 'page' | 'fence';
@@ -50,6 +51,12 @@ export interface DaemonEventSettings {
    * not load is logged and the daemon runs without workflows.
    */
   workflowsFile?: string;
+}
+
+/** The config's `vipflow` settings the daemon's workflows come from. */
+export interface ConfiguredWorkflows {
+  workflows: readonly WorkflowConfig[];
+  workflowsFile?: string | undefined;
 }
 
 /** The tracked object a fence sets down: weight 0, so the instance goes to Fault. */
@@ -150,13 +157,19 @@ export class DaemonEvents {
    * @param fastestAdvertMs the shortest advert interval configured: sets the split-brain check period.
    * @param groups the configured vrrp_sync_groups' members, for workflows triggered `on: { group }`.
    */
-  start(configFile: string, instances: string[], fastestAdvertMs: number, groups: GroupMembers = {}): void {
+  /**
+   * @param configured the config's `vipflow` settings: workflows declared there
+   *   (built-in notifiers) and its `workflowsFile`, which `workflowsFile` in the
+   *   settings (the command line) replaces.
+   */
+  start(configFile: string, instances: string[], fastestAdvertMs: number, groups: GroupMembers = {}, configured?: ConfiguredWorkflows): void {
     this.publish('daemon.start', { version: packageVersion(), pid: process.pid, configFile, instances });
     const drops = setInterval(() => this.reportDrops(), this.s.dropsPeriodMs ?? 10_000);
     drops.unref();
     this.timers.push(drops);
     if (this.bus instanceof NatsBus) this.watchSplitBrain(this.bus, fastestAdvertMs);
-    if (this.s.workflowsFile) this.workflows = this.startWorkflows(this.s.workflowsFile, new Date(), groups);
+    const declared = configured !== undefined && (configured.workflows.length > 0 || configured.workflowsFile !== undefined);
+    if (this.s.workflowsFile || declared) this.workflows = this.startWorkflows(configFile, configured ?? { workflows: [] }, new Date(), groups);
   }
 
   /**
@@ -164,18 +177,21 @@ export class DaemonEvents {
    * so transitions made while the file was loading still trigger them. Imported lazily:
    * a daemon without workflows never loads zx or tsx.
    */
-  private async startWorkflows(file: string, since: Date, groups: GroupMembers): Promise<WorkflowRunner | null> {
-    const log = this.log.child({ workflowsFile: file });
+  private async startWorkflows(configFile: string, configured: ConfiguredWorkflows, since: Date, groups: GroupMembers): Promise<WorkflowRunner | null> {
+    const log = this.log.child({ component: 'workflows', ...(this.s.workflowsFile ? { workflowsFile: this.s.workflowsFile } : {}) });
     try {
-      const [{ loadWorkflows }, { WorkflowRunner }] = await Promise.all([import('../../workflows/load.js'), import('../../workflows/runner.js')]);
-      const loaded = await loadWorkflows(file);
-      if (!loaded.ok) {
-        log.error({ error: loaded.error }, 'workflows not loaded; running without them');
+      const [{ loadConfiguredWorkflows }, { WorkflowRunner }] = await Promise.all([import('../../workflows/from-config.js'), import('../../workflows/runner.js')]);
+      const loaded = await loadConfiguredWorkflows(configured, configFile, this.s.workflowsFile);
+      // A broken workflow must not take the others (or VRRP) down with it: the ones
+      // that built run, and each problem is logged as `check-config` would print it.
+      for (const d of loaded.diagnostics) log.error({ file: d.file }, `workflow not loaded: ${d.message}`);
+      if (loaded.workflows.length === 0) {
+        log.error('no workflow loaded; running without workflows');
         return null;
       }
       if (this.stopped) return null;
       const runner = await WorkflowRunner.start({ bus: this.bus, source: this.source, log, workflows: loaded.workflows, groups, subscribe: { start: { from: 'time', time: since } } });
-      log.info({ workflows: loaded.workflows.map((w) => w.name) }, 'workflows running');
+      log.info({ workflows: loaded.workflows.map((w) => w.name), failed: loaded.diagnostics.length }, 'workflows running');
       return runner;
     } catch (err) {
       log.error({ err }, 'workflows failed to start; running without them');

@@ -169,7 +169,7 @@ export class Daemon {
     });
     const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
     const groups = Object.fromEntries(loaded.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
-    daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs, groups);
+    daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs, groups, loaded.model.vipflow);
     const started = daemon.startInstances(loaded.model, readHostInterfaces());
     if (!started.ok) {
       await daemon.shutdown();

@@ -68,3 +68,31 @@ test('a workflows file that does not load leaves the daemon running without work
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('workflows declared in the config run beside the config workflowsFile; a broken one is logged and the rest run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
+  const out = join(dir, 'trail.txt');
+  const file = join(dir, 'workflows.mjs');
+  writeFileSync(file, `import { appendFileSync } from 'node:fs';\nexport default [{ name: 'from-file', on: { to: 'MASTER' }, steps: [{ name: 'note', run: () => appendFileSync(${JSON.stringify(out)}, 'file\\n') }] }];\n`);
+  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', stopFlushMs: 2000 }, dir, log, () => [{ name: 'VI_1', runner }]);
+  try {
+    const finished: VipflowEvent[] = [];
+    await ev.bus.subscribe({ types: ['workflow.finished'] }, (e) => void finished.push(e), { start: { from: 'all' } });
+    ev.start(join(dir, 'vipflow.config.ts'), ['VI_1'], 100, {}, {
+      // Relative to the config file's folder, as in a vipflow.config.ts.
+      workflowsFile: 'workflows.mjs',
+      workflows: [
+        { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo config >> ${out}`] } }] },
+        { name: 'broken', on: { to: 'MASTER' }, steps: [{ uses: 'no.such', with: {} }] },
+      ],
+    });
+    ev.transition(record({}), '198.18.0.2', () => []);
+    await waitFor(() => finished.length === 2, 10_000);
+    assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean).sort(), ['config', 'file']);
+    assert.deepEqual(finished.map((e) => (e.data as { workflow: string }).workflow).sort(), ['from-file', 'touch']);
+  } finally {
+    await ev.stop('test', 0).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
