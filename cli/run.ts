@@ -23,7 +23,8 @@ const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +
   '                   [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]\n' +
   '                   [--workflows FILE]\n' +
-  '  --workflows          a .ts/.js file of defineWorkflow()s to run on transitions (default $VIPFLOW_WORKFLOWS)\n' +
+  '  --workflows          a .ts/.js file of defineWorkflow()s to run on transitions (default $VIPFLOW_WORKFLOWS;\n' +
+  '                       replaces the config\'s vipflow.workflowsFile; its vipflow.workflows still run)\n' +
   '  --nats               NATS servers for events (default $VIPFLOW_NATS_URL; none: events stay in-process)\n' +
   '  --cluster            cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
   '  --node-id            this node in events and KV (default $VIPFLOW_NODE_ID or the host name)\n' +
