@@ -84,12 +84,15 @@ export function parseClaim(bytes: Uint8Array): RunClaim | 'unreadable' {
  *   over from scratch rather than blocking the run forever).
  * @param self this worker instance's owner id.
  * @param now epoch ms.
+ * @param activeHere whether this worker instance is running the run right now; an own
+ *   claim it is not running (its run was abandoned, or its end could not be recorded)
+ *   is taken over like a stranger's expired one.
  */
-export function decideClaim(current: RunClaim | 'unreadable' | null, self: string, now: number): ClaimDecision {
+export function decideClaim(current: RunClaim | 'unreadable' | null, self: string, now: number, activeHere = false): ClaimDecision {
   if (current === null) return { kind: 'create' };
   if (current === 'unreadable') return { kind: 'takeover', completed: [], from: 'unreadable record' };
   if (current.state === 'finished') return { kind: 'finished', status: current.status };
-  if (current.owner === self) return { kind: 'running-here' };
+  if (current.owner === self) return activeHere ? { kind: 'running-here' } : { kind: 'takeover', completed: [...current.completed], from: self };
   if (current.leaseUntil > now) return { kind: 'wait', delayMs: current.leaseUntil - now + LEASE_MARGIN_MS, owner: current.owner };
   return { kind: 'takeover', completed: [...current.completed], from: current.owner };
 }

@@ -371,15 +371,19 @@ export class WorkflowWorker {
     const workflows = this.o.workflows.filter((w) => matchesTrigger(w, event, this.o.groups));
     const heartbeat = setInterval(() => m.working(), this.o.heartbeatMs);
     try {
-      const outcomes = await Promise.all(workflows.map((w) => this.runOne(w, event, ref, superseded)));
-      const s = settle(outcomes);
+      // allSettled: one workflow failing to claim must not settle the message while another still runs.
+      const results = await Promise.allSettled(workflows.map((w) => this.runOne(w, event, ref, superseded)));
+      const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) {
+        // KV unreachable and the like: hand the message back for a later try (finished runs are then acked without running).
+        this.log.warn({ err: String(failed.reason), eventId: event.id }, 'could not process the message now; handing it back');
+        if (!this.forced) m.nak(1000);
+        return;
+      }
+      const s = settle(results.map((x) => (x as PromiseFulfilledResult<RunOutcome>).value));
       if (s.kind === 'ack') m.ack();
       else if (s.kind === 'nak') m.nak(s.delayMs);
       else if (this.stopping) m.nak();
-    } catch (err) {
-      // KV unreachable and the like: hand the message back for a later try.
-      this.log.warn({ err: String(err), eventId: event.id }, 'could not process the message now; handing it back');
-      if (!this.forced) m.nak(1000);
     } finally {
       clearInterval(heartbeat);
     }
@@ -404,13 +408,14 @@ export class WorkflowWorker {
     for (let tries = 0; tries < 5; tries++) {
       const entry = await kv.get(key);
       const current = entry && entry.operation === 'PUT' ? parseClaim(entry.value) : null;
-      const d = decideClaim(current, this.id, Date.now());
+      const d = decideClaim(current, this.id, Date.now(), this.active.has(key));
       switch (d.kind) {
         case 'finished':
           this.stats.alreadyFinished++;
           log.info({ status: d.status }, 'run already finished; acknowledged without running');
           return { kind: 'done' };
         case 'running-here': {
+          // A redelivery reached the worker running it: settle this delivery when the run ends.
           const a = this.active.get(key);
           if (a) return a.done;
           continue;

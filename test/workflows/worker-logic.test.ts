@@ -10,12 +10,13 @@ import { collector, log, setup, transitionTo } from './helpers.js';
 
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
-test('decideClaim: absent → create, finished → finished, own → running-here, live lease → wait, expired → takeover with completed steps', () => {
+test('decideClaim: absent → create, finished → finished, own and running → running-here, live lease → wait, expired → takeover with completed steps', () => {
   const now = 1_000_000;
   assert.deepEqual(decideClaim(null, 'me', now), { kind: 'create' });
   assert.deepEqual(decideClaim(finishClaim('w2#a', 'failed', now - 5), 'me', now), { kind: 'finished', status: 'failed' });
   const mine = claimFor('me', now, 5000);
-  assert.deepEqual(decideClaim(mine, 'me', now + 60_000), { kind: 'running-here' }, 'own claim even when expired: this process still runs it');
+  assert.deepEqual(decideClaim(mine, 'me', now + 60_000, true), { kind: 'running-here' }, 'own claim even when expired: this process still runs it');
+  assert.deepEqual(decideClaim(mine, 'me', now, false), { kind: 'takeover', completed: [], from: 'me' }, 'an own claim no longer running here is resumed');
   const theirs = renewClaim(claimFor('w2#a', now - 1000, 5000), now - 1000, 5000, 'first');
   assert.deepEqual(decideClaim(theirs, 'me', now), { kind: 'wait', delayMs: 4000 + LEASE_MARGIN_MS, owner: 'w2#a' });
   assert.deepEqual(decideClaim(theirs, 'me', now + 4000), { kind: 'takeover', completed: ['first'], from: 'w2#a' });
