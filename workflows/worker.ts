@@ -27,8 +27,8 @@
  *   lease) abandons the run without compensating: the new owner continues it.
  * - Supersession across workers (supersession.ts): every worker follows all
  *   transitions of the cluster with an ordered consumer, starting at the work
- *   consumer's ack floor (nothing older can still be redelivered), and only fetches
- *   work once it has caught up. A newer transition cancels older runs of the same node
+ *   consumer's ack floor (nothing older can still be redelivered; before the first ack,
+ *   at the consumer's creation), and only fetches work once it has caught up. A newer transition cancels older runs of the same node
  *   and instance wherever they run (their compensations run there), and a late
  *   redelivery of a superseded transition starts nothing.
  * - workflow.* events go to the stream from the worker (node = worker name), and the
