@@ -14,7 +14,7 @@ import { startHttpProbe, longestOutage } from '../infra/lab/http-probe.js';
 import { startNginx } from '../infra/lab/nginx.js';
 import { startVipflow, type VipflowDaemon } from '../infra/lab/vipflow.js';
 import { missingCapabilities } from '../infra/daemon/host.js';
-import { parseCommandArgs } from './args.js';
+import { argsFailure, parseCommandArgs } from './args.js';
 
 const USAGE = 'usage: vipflow demo [--advert-int SECONDS] [--vrrp-version 2|3]';
 const SUBNET = 200;
@@ -79,10 +79,7 @@ function printDaemonLogs(daemons: Map<string, VipflowDaemon>): void {
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, { 'advert-int': { type: 'string' }, 'vrrp-version': { type: 'string' } });
-  if (!args.ok) {
-    process.stderr.write(`vipflow demo: ${args.error}\n${USAGE}\n`);
-    return 2;
-  }
+  if (!args.ok) return argsFailure('demo', USAGE, args);
   const advertInt = Number(args.values['advert-int'] ?? '1');
   const version = (args.values['vrrp-version'] ?? '3') === '2' ? 2 : 3;
   if (!(advertInt > 0) || (version === 2 && !Number.isInteger(advertInt))) {

@@ -15,7 +15,7 @@ import { createLogger } from '../infra/logger.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { Daemon } from '../infra/daemon/daemon.js';
 import { missingCapabilities } from '../infra/daemon/host.js';
-import { parseCommandArgs } from './args.js';
+import { argsFailure, parseCommandArgs } from './args.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
 import type { DaemonEventSettings } from '../infra/daemon/daemon-events.js';
 
@@ -46,10 +46,8 @@ export async function run(argv: string[]): Promise<number> {
     'split-brain-grace': { type: 'string' },
     workflows: { type: 'string' },
   });
-  if (!args.ok || !args.values.config) {
-    process.stderr.write(`${args.ok ? 'vipflow run: --config is required' : `vipflow run: ${args.error}`}\n${USAGE}\n`);
-    return 2;
-  }
+  if (!args.ok) return argsFailure('run', USAGE, args);
+  if (!args.values.config) return argsFailure('run', USAGE, { error: '--config is required' });
   const events = eventSettings(args.values);
   if (typeof events === 'string') {
     process.stderr.write(`vipflow run: ${events}\n${USAGE}\n`);

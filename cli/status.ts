@@ -5,17 +5,14 @@
 import { join, resolve } from 'node:path';
 import { controlRequest } from '../infra/daemon/control.js';
 import type { DaemonStatus } from '../infra/daemon/daemon.js';
-import { parseCommandArgs } from './args.js';
+import { argsFailure, parseCommandArgs } from './args.js';
 import { DEFAULT_STATE_DIR } from './run.js';
 
 const USAGE = 'usage: vipflow status [--state-dir DIR] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, { 'state-dir': { type: 'string' }, json: { type: 'boolean' } });
-  if (!args.ok) {
-    process.stderr.write(`vipflow status: ${args.error}\n${USAGE}\n`);
-    return 2;
-  }
+  if (!args.ok) return argsFailure('status', USAGE, args);
   const socket = join(resolve(args.values['state-dir'] ?? DEFAULT_STATE_DIR), 'control.sock');
   let reply;
   try {
