@@ -9,12 +9,16 @@
  * (b) worker: NatsBus (outbox, publisher thread, as the daemon publishes) → JetStream on a
  *     loopback nats-server → WorkflowWorker's durable pull consumer → KV claim (create)
  *     → first step. The worker runs in this process, so both ends read one clock.
+ * (c) the same with the worker in a process of its own, as deployed: latency is the
+ *     step's process.hrtime minus the event's monoNs (both CLOCK_MONOTONIC).
  *
  * Events are paced (one every 2 ms in-process, 5 ms via NATS) so the figures are
  * latency, not queueing; the first 5% are warm-up and not counted.
  * Targets: p99 under 2 ms in-process, under 10 ms via NATS on loopback.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InProcessBus, type EventBus } from '../infra/events/bus.js';
@@ -58,7 +62,7 @@ function transition(src: EventSource, i: number): VipflowEvent {
 }
 
 /** Publishes N paced events and returns first-step latencies (ms) after warm-up. */
-async function drive(bus: EventBus, src: EventSource, started: Map<string, number>, paceMs: number): Promise<number[]> {
+async function drive(bus: EventBus, src: EventSource, started: Map<string, number>, paceMs: number, waitMs = 15_000): Promise<number[]> {
   const sent: { id: string; t0: number }[] = [];
   for (let i = 0; i < N; i++) {
     const e = transition(src, i);
@@ -66,7 +70,7 @@ async function drive(bus: EventBus, src: EventSource, started: Map<string, numbe
     bus.publish(e);
     await sleep(paceMs);
   }
-  const end = Date.now() + 15_000;
+  const end = Date.now() + waitMs;
   while (started.size < N && Date.now() < end) await sleep(20);
   return sent.slice(Math.floor(N * 0.05)).flatMap(({ id, t0 }) => {
     const t1 = started.get(id);
@@ -85,7 +89,30 @@ async function inProcess(): Promise<number[]> {
   return lat;
 }
 
-async function viaWorker(): Promise<{ lat: number[]; ran: number; finished: number; stats: WorkflowWorker['stats'] }> {
+/** A worker in a child process (this script with --worker-child URL): steps report hrtime − monoNs. */
+async function childWorker(): Promise<void> {
+  const url = process.argv[process.argv.indexOf('--worker-child') + 1]!;
+  process.once('disconnect', () => process.exit(1)); // the parent is gone: do not linger
+  const lat: number[] = [];
+  const w = defineWorkflow({
+    name: 'bench',
+    on: { to: 'MASTER' },
+    steps: [
+      { name: 'first', run: (ctx) => void lat.push(Number(process.hrtime.bigint() - BigInt(ctx.event.monoNs)) / 1e6) },
+      { name: 'second', run: () => undefined },
+    ],
+  });
+  const worker = WorkflowWorker.start({ servers: url, cluster: 'bench', name: 'bench-child', workflows: [w], log });
+  await worker.ready;
+  process.send!({ ready: true });
+  await new Promise<void>((done) =>
+    process.on('message', (m: { report?: boolean }) => {
+      if (m.report) void worker.stop(2000).then(() => process.send!({ lat, stats: worker.stats }, () => done()));
+    }),
+  );
+}
+
+async function viaWorker(separate = false): Promise<{ lat: number[]; ran: number; finished: number; stats: WorkflowWorker['stats'] }> {
   const server = await startNatsServer();
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-bench-wf-'));
   const bus = new NatsBus({ servers: server.url, cluster: 'bench', log, stateDir: dir, node: 'n1' });
@@ -98,6 +125,17 @@ async function viaWorker(): Promise<{ lat: number[]; ran: number; finished: numb
     bus.publish(src.make('daemon.start', { version: 'bench', pid: process.pid, configFile: '-', instances: [] }));
     if (!(await bus.flush(10_000))) throw new Error('publisher not ready');
     const started = new Map<string, number>();
+    if (separate) {
+      const child = fork(fileURLToPath(import.meta.url), ['--worker-child', server.url], { execArgv: process.execArgv });
+      await new Promise<void>((r) => child.once('message', () => r()));
+      // Paced as in (b); the latencies come from the child, so nothing is stamped here.
+      await drive(bus, src, new Map(), 5, 3000);
+      const report = await new Promise<{ lat: number[]; stats: WorkflowWorker['stats'] }>((r) => {
+        child.once('message', (m) => r(m as { lat: number[]; stats: WorkflowWorker['stats'] }));
+        child.send({ report: true });
+      });
+      return { lat: report.lat.slice(Math.floor(N * 0.05)), ran: report.lat.length, finished: report.stats.runsFinished, stats: report.stats };
+    }
     let finished = 0;
     worker = WorkflowWorker.start({ servers: server.url, cluster: 'bench', name: 'bench-worker', workflows: [stampingWorkflow(started)], log, onFinished: () => void finished++ });
     await worker.ready;
@@ -119,18 +157,23 @@ async function main(): Promise<void> {
   process.stdout.write(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n\n`);
   const a = await inProcess();
   const b = await viaWorker();
+  const c = await viaWorker(true);
   const row = (name: string, xs: number[], target: number) => [name, String(xs.length), fmt(pct(xs, 0.5), 3), fmt(pct(xs, 0.99), 3), fmt(max(xs), 3), `${target}`, pct(xs, 0.99) < target ? 'yes' : 'NO'];
   process.stdout.write(
     table([
       ['mode', 'n', 'p50 ms', 'p99 ms', 'max ms', 'target p99 ms', 'met'],
       row('in-process (InProcessBus → WorkflowRunner)', a, 2),
-      row('worker (NatsBus → JetStream → WorkflowWorker)', b.lat, 10),
+      row('worker, same process (NatsBus → JetStream → WorkflowWorker)', b.lat, 10),
+      row('worker, own process', c.lat, 10),
     ]) + '\n',
   );
-  process.stdout.write(`\nworker: ${b.ran}/${N} first steps ran, ${b.finished}/${N} runs finished (claimed, recorded, events stored, acked); counters ${JSON.stringify(b.stats)}\n`);
+  for (const [name, r] of [['same process', b], ['own process', c]] as const) {
+    process.stdout.write(`\nworker, ${name}: ${r.ran}/${N} first steps ran, ${r.finished}/${N} runs finished (claimed, recorded, events stored, acked); counters ${JSON.stringify(r.stats)}`);
+  }
+  process.stdout.write('\n');
 }
 
-main().then(
+(process.argv.includes('--worker-child') ? childWorker() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench/workflows: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
