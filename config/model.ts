@@ -430,6 +430,11 @@ export const VipflowSettingsSchema = z.strictObject({
    * relative to the config file; `vipflow run --workflows FILE` replaces it
    */
   workflowsFile: z.string().min(1).optional(),
+  /**
+   * where the config's workflows run: in each daemon (default), or only on
+   * `vipflow worker --config` processes, so that they never run twice
+   */
+  workflowRunner: z.enum(['daemon', 'workers']).optional(),
 });
 
 const ConfigObjectSchema = z.strictObject({

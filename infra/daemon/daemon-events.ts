@@ -57,6 +57,7 @@ export interface DaemonEventSettings {
 export interface ConfiguredWorkflows {
   workflows: readonly WorkflowConfig[];
   workflowsFile?: string | undefined;
+  workflowRunner?: 'daemon' | 'workers' | undefined;
 }
 
 /** The tracked object a fence sets down: weight 0, so the instance goes to Fault. */
@@ -168,8 +169,12 @@ export class DaemonEvents {
     drops.unref();
     this.timers.push(drops);
     if (this.bus instanceof NatsBus) this.watchSplitBrain(this.bus, fastestAdvertMs);
+    const onWorkers = configured?.workflowRunner === 'workers';
     const declared = configured !== undefined && (configured.workflows.length > 0 || configured.workflowsFile !== undefined);
-    if (this.s.workflowsFile || declared) this.workflows = this.startWorkflows(configFile, configured ?? { workflows: [] }, new Date(), groups);
+    if (onWorkers && declared) this.log.info("the config's workflows run on vipflow workers (vipflow.workflowRunner: 'workers'), not in this daemon");
+    if (onWorkers && this.s.workflowsFile) this.log.warn({ workflowsFile: this.s.workflowsFile }, "--workflows given while the config says workflows run on workers: this file runs here, and would run twice if the workers load it too");
+    const own = onWorkers ? { workflows: [] } : (configured ?? { workflows: [] });
+    if (this.s.workflowsFile || (declared && !onWorkers)) this.workflows = this.startWorkflows(configFile, own, new Date(), groups);
   }
 
   /**

@@ -96,3 +96,25 @@ test('workflows declared in the config run beside the config workflowsFile; a br
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("workflowRunner 'workers': the daemon leaves the config's workflows to the workers", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
+  const out = join(dir, 'trail.txt');
+  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1' }, dir, log, () => [{ name: 'VI_1', runner }]);
+  try {
+    const started: VipflowEvent[] = [];
+    await ev.bus.subscribe({ types: ['workflow.started'] }, (e) => void started.push(e), { start: { from: 'all' } });
+    ev.start(join(dir, 'vipflow.config.ts'), ['VI_1'], 100, {}, {
+      workflowRunner: 'workers',
+      workflows: [{ name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] }],
+    });
+    ev.transition(record({}), '198.18.0.2', () => []);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(existsSync(out), false, 'nothing ran in the daemon');
+    assert.deepEqual(started, []);
+  } finally {
+    await ev.stop('test', 0).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -29,8 +29,8 @@ export interface WorkerProc {
   waitForLog(msg: string, timeoutMs: number): Promise<boolean>;
 }
 
-export function startWorker(o: { name: string; nats: string; cluster: string; trail: string; concurrency?: number; stopGraceMs?: number }): WorkerProc {
-  const args = [...vipflowCommand(), 'worker', '--nats', o.nats, '--workflows', WORKFLOWS_FILE, '--cluster', o.cluster, '--name', o.name, '--concurrency', String(o.concurrency ?? 1), '--stop-grace', String(o.stopGraceMs ?? 3000)];
+export function startWorker(o: { name: string; nats?: string; cluster: string; trail: string; concurrency?: number; stopGraceMs?: number; workflowArgs?: string[] }): WorkerProc {
+  const args = [...vipflowCommand(), 'worker', ...(o.nats !== undefined ? ['--nats', o.nats] : []), ...(o.workflowArgs ?? ['--workflows', WORKFLOWS_FILE]), '--cluster', o.cluster, '--name', o.name, '--concurrency', String(o.concurrency ?? 1), '--stop-grace', String(o.stopGraceMs ?? 3000)];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, VIPFLOW_TEST_TRAIL: o.trail, VIPFLOW_TEST_WORKER: o.name, VIPFLOW_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,7 +133,7 @@ export function workerScene(cluster: string) {
     src: undefined as unknown as EventSource,
     workers: [] as WorkerProc[],
     /** A worker process (concurrency 1 unless told), tracked for the after hook. */
-    worker(name: string, o: { concurrency?: number; stopGraceMs?: number } = {}): WorkerProc {
+    worker(name: string, o: { concurrency?: number; stopGraceMs?: number; workflowArgs?: string[]; nats?: string } = {}): WorkerProc {
       const w = startWorker({ name, nats: scene.server.url, cluster, trail: scene.trail, ...o });
       scene.workers.push(w);
       return w;
