@@ -113,6 +113,24 @@ export interface Workflow<T extends Trigger = Trigger> {
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
 /**
+ * Thrown by a step when trying again cannot help (an API refusing the payload, a
+ * config nginx rejects): the step fails at once instead of spending its retries and
+ * their backoff. Recognised by its `permanent` property, so a copy of this module
+ * loaded by a user's file (tsx) works too.
+ */
+export class PermanentStepError extends Error {
+  readonly permanent = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentStepError';
+  }
+}
+
+export function isPermanent(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { permanent?: unknown }).permanent === true;
+}
+
+/**
  * Declares a workflow. `on.to` fixes the type of `ctx.event` in every step.
  *
  * @throws Error for a definition that can never run correctly (no steps, duplicate

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../infra/logger.js';
 import { instanceOf, type EventData, type VipflowEvent } from '../infra/events/schema.js';
-import { DEFAULT_STEP_TIMEOUT_MS, type Intent, type StepContext, type StepShell, type Workflow, type WorkflowStep } from './define.js';
+import { DEFAULT_STEP_TIMEOUT_MS, isPermanent, type Intent, type StepContext, type StepShell, type Workflow, type WorkflowStep } from './define.js';
 
 export type WorkflowEventType = 'workflow.started' | 'workflow.step' | 'workflow.finished';
 export type Emit = <T extends WorkflowEventType>(type: T, data: EventData<T>) => void;
@@ -201,9 +201,10 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
           break;
         }
         const timedOut = e instanceof StepTimeout;
-        const last = n === attempts;
+        const permanent = isPermanent(e);
+        const last = n === attempts || permanent;
         const wait = last ? 0 : Math.round(s.retry!.backoffMs * (s.retry!.factor ?? 2) ** (n - 1));
-        const error = last ? message(e) : `${message(e)} (attempt ${n}/${attempts}, retrying in ${wait}ms)`;
+        const error = last ? (permanent && n < attempts ? `${message(e)} (not retried: trying again cannot help)` : message(e)) : `${message(e)} (attempt ${n}/${attempts}, retrying in ${wait}ms)`;
         record({ step: s.name, phase: 'run', attempt: n, outcome: timedOut ? 'timed_out' : last ? 'failed' : 'retried', error, durationMs });
         slog.warn({ attempt: n, attempts, error: message(e), timedOut }, last ? 'step failed' : 'step failed; retrying');
         if (last) break;

@@ -3,7 +3,7 @@
  * the verdict turned into what the workflow runner understands (return = done, throw =
  * failed, retried per the step's policy).
  */
-import type { RetryPolicy, StepContext, WorkflowStep } from '../../workflows/define.js';
+import { PermanentStepError, type RetryPolicy, type StepContext, type WorkflowStep } from '../../workflows/define.js';
 import { networkFailure, PermanentFailures, sendJson, type Delivery } from './http.js';
 
 export interface PreparedRequest {
@@ -35,7 +35,8 @@ export interface DeliverySpec {
 export async function deliver(ctx: StepContext, refused: PermanentFailures, spec: DeliverySpec): Promise<Readonly<Record<string, unknown>> | undefined> {
   const memo = `${ctx.idempotencyKey}#${spec.action}`;
   const before = refused.get(memo);
-  if (before !== undefined) throw new Error(`${before} (refused on an earlier attempt; not sent again)`);
+  // A worker taking a run over may try again: the refusal is still permanent.
+  if (before !== undefined) throw new PermanentStepError(`${before} (refused on an earlier attempt; not sent again)`);
   ctx.intend(`${spec.what} ${spec.action}`, spec.intent);
   if (ctx.dryRun) return undefined;
   const req = await spec.prepare();
@@ -45,8 +46,9 @@ export async function deliver(ctx: StepContext, refused: PermanentFailures, spec
     ctx.log.info({ notifier: spec.what, action: spec.action, ...d.detail }, `${spec.what} ${spec.action} accepted`);
     return d.detail;
   }
-  if (!d.retryable) refused.add(memo, d.message);
-  throw new Error(d.message);
+  if (d.retryable) throw new Error(d.message);
+  refused.add(memo, d.message);
+  throw new PermanentStepError(d.message);
 }
 
 /** How a user may adjust a step made by a factory. */

@@ -1,7 +1,7 @@
 /** One run's step semantics: order, timeout, retry with backoff, compensation, zx `$`. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defineWorkflow, type StepContext } from '../../workflows/define.js';
+import { defineWorkflow, isPermanent, PermanentStepError, type StepContext } from '../../workflows/define.js';
 import { runWorkflow, type RunOptions } from '../../workflows/run.js';
 import { dryRunShell, zxShell } from '../../workflows/shell.js';
 import type { EventOf } from '../../infra/events/schema.js';
@@ -221,4 +221,22 @@ test('dryRun reaches every step and intend() records the intention with its step
   flags.length = 0;
   await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), real.o);
   assert.deepEqual(flags, [false, false], 'dryRun defaults to false');
+});
+
+test('a PermanentStepError fails the step at once: no retries, no backoff', async () => {
+  const { src } = setup();
+  let calls = 0;
+  const w = defineWorkflow({
+    name: 'refused',
+    on: { to: 'MASTER' },
+    steps: [{ name: 'post', retry: { attempts: 5, backoffMs: 1000 }, run: () => { calls++; throw new PermanentStepError('400 invalid event'); } }],
+  });
+  const t0 = Date.now();
+  const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), opts().o);
+  assert.equal(calls, 1);
+  assert.ok(Date.now() - t0 < 900, 'no backoff wait');
+  assert.deepEqual(r.steps.map((s) => [s.outcome, s.error]), [['failed', '400 invalid event (not retried: trying again cannot help)']]);
+  // Recognised by shape, as a user's module copy of the class would be.
+  assert.equal(isPermanent(Object.assign(new Error('x'), { permanent: true })), true);
+  assert.equal(isPermanent(new Error('x')), false);
 });
