@@ -174,7 +174,7 @@ export class DaemonEvents {
     if (onWorkers && declared) this.log.info("the config's workflows run on vipflow workers (vipflow.workflowRunner: 'workers'), not in this daemon");
     if (onWorkers && this.s.workflowsFile) this.log.warn({ workflowsFile: this.s.workflowsFile }, "--workflows given while the config says workflows run on workers: this file runs here, and would run twice if the workers load it too");
     const own = onWorkers ? { workflows: [] } : (configured ?? { workflows: [] });
-    if (this.s.workflowsFile || (declared && !onWorkers)) this.workflows = this.startWorkflows(configFile, own, new Date(), groups);
+    if (this.s.workflowsFile || (declared && !onWorkers)) this.workflows = this.startWorkflows(configFile, own, this.source.now(), groups);
   }
 
   /**
@@ -182,7 +182,7 @@ export class DaemonEvents {
    * so transitions made while the file was loading still trigger them. Imported lazily:
    * a daemon without workflows never loads zx or tsx.
    */
-  private async startWorkflows(configFile: string, configured: ConfiguredWorkflows, since: Date, groups: GroupMembers): Promise<WorkflowRunner | null> {
+  private async startWorkflows(configFile: string, configured: ConfiguredWorkflows, since: string, groups: GroupMembers): Promise<WorkflowRunner | null> {
     const log = this.log.child({ component: 'workflows', ...(this.s.workflowsFile ? { workflowsFile: this.s.workflowsFile } : {}) });
     try {
       const [{ loadConfiguredWorkflows }, { WorkflowRunner }] = await Promise.all([import('../../workflows/from-config.js'), import('../../workflows/runner.js')]);

@@ -32,6 +32,12 @@ export interface EventSource {
   readonly bootId: string;
   /** A new event; its id is fixed here so that every resend carries the same id. */
   make<T extends EventType>(type: T, data: EventData<T>): EventOf<T>;
+  /**
+   * The time the next event would carry. A subscription that must see every event made
+   * from now on starts here: Date.now() can read up to a millisecond ahead of the event
+   * clock (it is anchored once, then follows the monotonic clock), which would skip one.
+   */
+  now(): string;
 }
 
 /** @throws Error for a cluster name that cannot be a subject token (a configuration bug). */
@@ -48,5 +54,6 @@ export function createEventSource(o: EventSourceOptions): EventSource {
       const { time, monoNs } = clock.now();
       return { schema: EVENT_SCHEMA, id: `${o.node}:${bootId}:${seq}`, type, cluster: o.cluster, node: o.node, seq, time, monoNs, data } as EventOf<typeof type>;
     },
+    now: () => clock.now().time,
   };
 }

@@ -117,3 +117,28 @@ test('createEventBus: without NATS settings one host gets the in-process bus', a
   assert.deepEqual(got, [e.id]);
   await bus.close();
 });
+
+test("a subscription starting at the source's now() sees the very next event (Date.now() could skip it)", async () => {
+  // One long-lived source, as in the daemon: its clock was anchored at creation, so
+  // it may read up to a millisecond behind Date.now() from then on.
+  const bus = new InProcessBus({ log: silentLogger() });
+  const src = createEventSource({ cluster: 'c', node: 'n', seq: bus.seq });
+  try {
+    for (let k = 0; k < 100; k++) {
+      await new Promise((r) => setTimeout(r, k % 3));
+      const since = src.now();
+      const e = src.make('daemon.stop', { reason: 'test', uptimeMs: 0 });
+      bus.publish(e);
+      // Subscribing later, as the daemon's workflow runner does once its file has
+      // loaded: the event is replayed from history, where the start time applies.
+      await tick();
+      const got: string[] = [];
+      const sub = await bus.subscribe({}, (x) => void got.push(x.id), { start: { from: 'time', time: since } });
+      await tick();
+      await sub.close();
+      assert.deepEqual(got.filter((id) => id === e.id), [e.id], `round ${k}`);
+    }
+  } finally {
+    await bus.close();
+  }
+});
