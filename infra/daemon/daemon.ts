@@ -11,7 +11,7 @@ import { loadConfig } from '../../config/load.js';
 import type { Diagnostic } from '../../config/diagnostics.js';
 import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
 import { parseAddress } from '../../wire/codec/index.js';
-import { interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
+import { interfaceInfo, openNetlinkMonitor, readNetlinkState, sendEthernetFrame, type NetlinkEvent, type NetlinkMonitor } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
 import { KeepalivedNotifier, splitCommandLine } from '../../notifiers/keepalived-notify/index.js';
 import { SyncGroup, type GroupState, type GroupTransition } from '../../actors/sync-group/index.js';
@@ -19,6 +19,7 @@ import { ControlServer } from './control.js';
 import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './daemon-events.js';
 import { linkUp, readHostInterfaces } from './host.js';
 import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './instance-runner.js';
+import { LinkTable, type LinkChange } from './link-state.js';
 import { planInstance, scriptRefsOf, scriptTrack, scriptTrackId, syncGroupOf, type HostInterfaces, type ScriptsView } from './plan.js';
 import { TrackScripts, type TrackScriptSpec, type TrackScriptStatus } from './track-scripts.js';
 import type { AnnounceIo } from './announcer.js';
@@ -59,6 +60,7 @@ export interface DaemonStatus {
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
+/** Only when rtnetlink cannot be subscribed to (a poller reacts 0..period late). */
 const LINK_POLL_MS = 100;
 const RECENT_TRANSITIONS = 100;
 // At stop, notify_stop scripts get this long before their process groups are
@@ -83,7 +85,11 @@ export class Daemon {
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
   private readonly reloads = { ok: 0, refused: 0 };
+  /** The sysfs poller, only when the netlink subscription could not be opened. */
   private linkTimer: NodeJS.Timeout | null = null;
+  private netlink: NetlinkMonitor | null = null;
+  private readonly links = new LinkTable();
+  /** Tracked interfaces and the state the instances were last told. */
   private readonly linkState = new Map<string, boolean>();
   private control: ControlServer | null = null;
   private events: DaemonEvents | null = null;
@@ -179,7 +185,7 @@ export class Daemon {
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
-    daemon.linkTimer = setInterval(() => daemon.pollLinks(), LINK_POLL_MS);
+    daemon.watchLinks();
     log.info({ instances: daemon.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
   }
@@ -361,6 +367,7 @@ export class Daemon {
   shutdown(reason = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
       if (this.linkTimer) clearInterval(this.linkTimer);
+      this.netlink?.close();
       // No health changes while instances hand over.
       this.trackScripts.stop();
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
@@ -435,9 +442,12 @@ export class Daemon {
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
     }
     this.runners.set(inst.name, { config: inst, runner });
-    // Initial link states went into the plan; from here the poller reports changes.
+    if (planned.plan.sourcePending)
+      this.options.log.warn({ instance: inst.name, interface: inst.interface }, 'no usable IPv6 link-local address on the interface yet: the instance waits in Fault until it has one');
+    // Initial link states went into the plan; from here netlink (or the poller) reports changes.
     for (const t of planned.plan.machine.tracks ?? []) {
-      const name = t.id.replace(/^interface:/, '');
+      if (!t.id.startsWith('interface:')) continue;
+      const name = t.id.slice('interface:'.length);
       if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
     }
     return { ok: true };
@@ -481,19 +491,90 @@ export class Daemon {
     }
   }
 
+  /**
+   * Follows link state from the kernel's rtnetlink notifications: a change
+   * reaches the instances as soon as the kernel announces it. Subscribes
+   * first, then reads the full state, so a change between the start-up read
+   * and the subscription is not lost. Falls back to polling sysfs (and logs
+   * why) when the subscription cannot be opened.
+   */
+  private watchLinks(): void {
+    const log = this.options.log.child({ component: 'links' });
+    const opened = openNetlinkMonitor({ logger: log }, (events) => this.onNetlink(events));
+    if (opened.ok) {
+      this.netlink = opened.value;
+      if (this.resync()) return;
+      this.netlink.close();
+      this.netlink = null;
+    }
+    log.warn({ pollMs: LINK_POLL_MS }, 'no rtnetlink link notifications: polling sysfs for link state instead');
+    this.linkTimer = setInterval(() => this.pollLinks(), LINK_POLL_MS);
+  }
+
+  /** Re-reads every link and address (start, and after an overrun dropped notifications). */
+  private resync(): boolean {
+    const dump = readNetlinkState();
+    if (!dump.ok) {
+      this.options.log.error({ code: dump.code }, 'cannot read link state through rtnetlink');
+      return false;
+    }
+    this.links.replaceAll(dump.value);
+    for (const name of this.linkState.keys()) this.linkChanged(name, this.links.isUp(name) ?? false);
+    this.resolvePendingSources((name) => this.links.usableLinkLocal(name));
+    return true;
+  }
+
+  private onNetlink(events: NetlinkEvent[]): void {
+    if (this.stopping) return;
+    let overrun = false;
+    const messages = [];
+    for (const e of events) {
+      if (e.kind === 'overrun') overrun = true;
+      else if (e.kind === 'error') this.options.log.warn({ code: e.code }, 'rtnetlink receive error');
+      else messages.push(e);
+    }
+    if (overrun) {
+      this.options.log.warn('rtnetlink notifications were dropped (receive queue overrun): re-reading all links');
+      this.resync();
+      return;
+    }
+    const changes: LinkChange[] = this.links.apply(messages);
+    for (const c of changes) this.linkChanged(c.name, c.up);
+    if (messages.some((m) => m.kind === 'addr')) this.resolvePendingSources((name) => this.links.usableLinkLocal(name));
+  }
+
   private pollLinks(): void {
-    for (const [name, was] of this.linkState) {
-      const up = linkUp(name) ?? false;
-      if (up === was) continue;
-      this.linkState.set(name, up);
-      this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
-      const id = `interface:${name}`;
-      for (const { runner } of this.runners.values()) {
-        const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
-        if (!tracked) continue;
-        runner.track(id, up);
-        this.events?.trackChange({ instance: runner.plan.name, track: id, kind: 'interface', up, weight: tracked.weight, effectivePriority: runner.status().effectivePriority });
-      }
+    for (const name of this.linkState.keys()) this.linkChanged(name, linkUp(name) ?? false);
+    if ([...this.runners.values()].some((r) => r.runner.sourcePending)) {
+      // No address flags without netlink: an address os lists is taken as usable.
+      const host = readHostInterfaces();
+      this.resolvePendingSources((name) => host.get(name)?.addresses.find((a) => a.family === 6 && /^fe[89ab][0-9a-f]:/i.test(a.address))?.address);
+    }
+  }
+
+  /** A tracked interface's state as the instances must see it: told once per change, on the VRRP path, at once. */
+  private linkChanged(name: string, up: boolean): void {
+    const was = this.linkState.get(name);
+    if (was === undefined || was === up) return;
+    this.linkState.set(name, up);
+    this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
+    const id = `interface:${name}`;
+    for (const { runner } of this.runners.values()) {
+      const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
+      if (!tracked) continue;
+      runner.track(id, up);
+      this.events?.trackChange({ instance: runner.plan.name, track: id, kind: 'interface', up, weight: tracked.weight, effectivePriority: runner.status().effectivePriority });
+    }
+  }
+
+  /** IPv6 instances waiting (in Fault) for a link-local source get one as soon as their interface has a usable one. */
+  private resolvePendingSources(linkLocalOf: (iface: string) => string | undefined): void {
+    for (const { runner } of this.runners.values()) {
+      if (!runner.sourcePending) continue;
+      const address = linkLocalOf(runner.plan.interface);
+      if (address === undefined) continue;
+      const r = runner.resolveSource(address);
+      if (!r.ok) this.options.log.error({ instance: runner.plan.name, code: r.code, err: r.message }, 'cannot open the VRRP socket for the new link-local source: the instance stays in Fault');
     }
   }
 }

@@ -16,10 +16,10 @@ import {
   type VrrpStateName,
 } from '../../actors/vrrp/index.js';
 import type { SyncGroup } from '../../actors/sync-group/index.js';
-import { encodeVrrp, formatAddress, noAuthData, type VrrpAdvert } from '../../wire/codec/index.js';
+import { encodeVrrp, formatAddress, noAuthData, parseAddress, type VrrpAdvert } from '../../wire/codec/index.js';
 import type { Logger } from '../logger.js';
 import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
-import { advertised, type InstancePlan } from './plan.js';
+import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
 import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from './screen.js';
 import type { VipAddressOps } from './vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from './wire-hub.js';
@@ -114,6 +114,51 @@ export class InstanceRunner {
    * starts it with the other members (or at once if the group already runs).
    */
   start(group?: SyncGroup): StartResult {
+    // A pending IPv6 source joins the wire once it has an address
+    // (resolveSource): the socket's sends leave from it.
+    if (!this.plan.sourcePending) {
+      const joined = this.joinWire();
+      if (!joined.ok) return joined;
+    }
+    this.actor.start();
+    if (group) group.attach(this.plan.name, this.actor);
+    else this.actor.send({ type: 'START' });
+    return { ok: true };
+  }
+
+  /** Whether this IPv6 instance still waits (in Fault) for a usable link-local source. */
+  get sourcePending(): boolean {
+    return this.plan.sourcePending === true;
+  }
+
+  /**
+   * Gives a pending instance its source address (a usable link-local one):
+   * joins the wire with it and clears the Fault it was held in. Fails (as a
+   * value, the instance staying in Fault) when the socket cannot be opened.
+   */
+  resolveSource(address: string): StartResult {
+    const bytes = parseAddress(address);
+    if (!this.plan.sourcePending || !bytes || bytes.length !== 16) return { ok: false, code: 'EINVAL', message: `not a pending IPv6 source: ${address}` };
+    // The machine keeps a reference to the plan's primary address (its
+    // tie-break key, read only in Backup and Master): filled in place here,
+    // while Fault keeps the machine from reading it.
+    this.currentPlan.sourceBytes.set(bytes);
+    const { sourcePending: _pending, ...rest } = this.currentPlan;
+    this.currentPlan = { ...rest, source: address };
+    const joined = this.joinWire();
+    if (!joined.ok) {
+      this.currentPlan = { ...this.currentPlan, sourcePending: true };
+      return joined;
+    }
+    if (formatAddress(this.actor.getSnapshot().context.cfg.primaryAddress) !== formatAddress(bytes))
+      this.log.error('the VRRP machine did not take the new primary address: ties with equal priorities may be broken wrongly');
+    this.advertCache.clear();
+    this.log.info({ source: address }, 'IPv6 link-local source usable: leaving the fault it was held in');
+    this.track(SOURCE_TRACK, true);
+    return { ok: true };
+  }
+
+  private joinWire(): StartResult {
     const joined = this.deps.hub.join(
       { interface: this.plan.interface, family: this.plan.family, mode: this.plan.mode, source: this.plan.source },
       this.plan.vrid,
@@ -121,9 +166,6 @@ export class InstanceRunner {
     );
     if (!joined.ok) return joined;
     this.channel = joined.channel;
-    this.actor.start();
-    if (group) group.attach(this.plan.name, this.actor);
-    else this.actor.send({ type: 'START' });
     return { ok: true };
   }
 
@@ -133,9 +175,9 @@ export class InstanceRunner {
     return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as VrrpStateName;
   }
 
-  /** Tracked object change (interface up/down, later scripts). */
-  track(id: string, up: boolean): void {
-    this.actor.send({ type: 'TRACK', id, up });
+  /** Tracked object change (interface, script, process up/down; a track_file's new offset). */
+  track(id: string, up: boolean, offset?: number): void {
+    this.actor.send({ type: 'TRACK', id, up, ...(offset !== undefined ? { offset } : {}) });
   }
 
   /** Ms since another router's screened advert (priority > 0) was last heard, null if never. */
@@ -166,7 +208,11 @@ export class InstanceRunner {
    */
   replaceAddresses(next: InstancePlan): void {
     const before = this.currentPlan.vips;
-    this.currentPlan = next;
+    // The source stays ours: the machine holds a reference to our primary
+    // address buffer, which resolveSource fills while it is pending.
+    const { sourcePending: _pending, ...rest } = next;
+    const { source, sourceBytes, sourcePending } = this.currentPlan;
+    this.currentPlan = { ...rest, source, sourceBytes, ...(sourcePending ? { sourcePending } : {}) };
     this.advertCache.clear();
     this.announcer.cancel();
     this.announcer = new Announcer(next.vips, next.garp, this.deps.announceIo, this.log);

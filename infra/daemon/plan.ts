@@ -11,6 +11,8 @@ import type { SyncGroup, TrackRef, VipflowConfig, VrrpInstance, VrrpScript } fro
 import type { ScriptHealth } from '../../actors/track-script/index.js';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
+/** The weight-0 tracked object that holds an IPv6 instance in Fault until it has a link-local source. */
+export const SOURCE_TRACK = 'source:ipv6-link-local';
 export const VRRP_GROUP_V6 = 'ff02::12';
 
 /** One address configured on a host interface. */
@@ -72,6 +74,13 @@ export interface InstancePlan {
   /** Our source address: unicast_src_ip, mcast_src_ip, else the interface's first (IPv6: link-local) address. */
   source: string;
   sourceBytes: Uint8Array;
+  /**
+   * IPv6 without a usable link-local address yet (the link is down, or its
+   * address is still tentative): `source` is '::' and the machine tracks
+   * {@link SOURCE_TRACK} down, so the instance starts in Fault, as keepalived
+   * does, until the runner is given the address.
+   */
+  sourcePending?: true;
   mode: 'multicast' | 'unicast';
   /** Multicast group (mcast_dst_ip or the VRRP group); unused in unicast mode. */
   group: string;
@@ -137,7 +146,9 @@ function chooseSource(inst: VrrpInstance, family: 4 | 6, iface: HostInterface): 
  *   becomes 0: a tracked interface down puts the whole group in Fault
  *   instead of lowering one member's priority.
  * @returns the plan, or an error naming the instance and what is missing on
- *   the host (unknown interface, no usable source address). Tracked files
+ *   the host (unknown interface, no IPv4 source address). An IPv6 instance
+ *   without a link-local address is planned with a pending source (see
+ *   {@link InstancePlan.sourcePending}). Tracked files
  *   and processes are not acted on yet and are not planned.
  * @param scripts the vrrp_script definitions and their current health, for
  *   the instance's (and its group's) track_script entries.
@@ -149,11 +160,16 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
   if (!inst.interface) return err('no interface configured', "add 'interface <name>' to the vrrp_instance");
   const iface = host.get(inst.interface);
   if (!iface) return err(`interface ${inst.interface} does not exist on this host`, `existing interfaces: ${[...host.keys()].join(', ')}`);
-  const source = chooseSource(inst, family, iface);
+  // RFC 5798 §5.1.2.1: IPv6 adverts leave from the link-local address, which
+  // a link that is down does not have yet; keepalived starts such an
+  // instance in Fault and takes the address once it appears.
+  const chosen = chooseSource(inst, family, iface);
+  const sourcePending = chosen === undefined && family === 6;
+  const source = chosen ?? (sourcePending ? '::' : undefined);
   if (!source) {
     return err(
-      `interface ${inst.interface} has no ${family === 6 ? 'IPv6 link-local' : 'IPv4'} address to send adverts from`,
-      family === 6 ? 'bring the interface up with IPv6 enabled, or set mcast_src_ip' : 'add an address to the interface, or set unicast_src_ip / mcast_src_ip',
+      `interface ${inst.interface} has no IPv4 address to send adverts from`,
+      'add an address to the interface, or set unicast_src_ip / mcast_src_ip',
     );
   }
   const sourceBytes = parseAddress(source);
@@ -208,6 +224,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
   if (!inst.dontTrackPrimary) trackInterface(inst.interface, 0);
   for (const t of inst.trackInterfaces) trackInterface(t.name, weightOf(t.weight));
   for (const t of syncGroup?.trackInterfaces ?? []) trackInterface(t.name, weightOf(t.weight));
+  if (sourcePending) tracks.push({ id: SOURCE_TRACK, weight: 0, up: false });
   for (const ref of scriptRefsOf(inst, syncGroup)) {
     const def = scripts?.defs.find((d) => d.name === ref.name);
     if (!def) return err(`track_script ${ref.name} is not defined`, `define it with vrrp_script ${ref.name} { script ... }`);
@@ -242,6 +259,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
       interface: inst.interface,
       source,
       sourceBytes,
+      ...(sourcePending ? { sourcePending } : {}),
       mode,
       group,
       groupBytes: parseAddress(group) ?? new Uint8Array(family === 4 ? 4 : 16),

@@ -7,7 +7,8 @@
         "src/common.c",
         "src/raw_socket.c",
         "src/packet_socket.c",
-        "src/netlink_address.c"
+        "src/netlink_address.c",
+        "src/netlink_monitor.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"]

@@ -39,6 +39,23 @@ export interface NativeAddressChange {
   noDad?: boolean | undefined;
 }
 
+/** One parsed rtnetlink message as the addon hands it over (wire/socket/netlink-monitor.ts types it). */
+export interface NativeNetlinkMessage {
+  kind: 'link' | 'addr' | 'overrun' | 'error';
+  op?: 'new' | 'del';
+  ifindex?: number;
+  name?: string;
+  flags?: number;
+  operstate?: number;
+  family?: number;
+  address?: string;
+  prefix?: number;
+  scope?: number;
+  code?: string;
+}
+
+export type NativeNetlinkHandle = { readonly __brand: 'NativeNetlinkHandle' };
+
 export interface NativeWire {
   rawOpen(options: NativeRawOptions, callback: NativeRawCallback): NativeRawHandle;
   rawSend(handle: NativeRawHandle, payload: Buffer, destination: string, source: string | null): string | null;
@@ -48,6 +65,11 @@ export interface NativeWire {
   interfaceInfo(target: { ifname: string; netns?: string | undefined }): { index: number; mac: Buffer };
   sendFrame(target: { ifname: string; netns?: string | undefined }, frame: Buffer): string | null;
   changeAddress(change: NativeAddressChange): string | null;
+  /** Every link then every address, or an errno name. */
+  netlinkDump(options: { netns?: string | undefined }): NativeNetlinkMessage[] | string;
+  netlinkMonitorOpen(options: { netns?: string | undefined; addresses: boolean }, callback: (batch: NativeNetlinkMessage[]) => void): NativeNetlinkHandle;
+  netlinkMonitorClose(handle: NativeNetlinkHandle): void;
+  netlinkMonitorRef(handle: NativeNetlinkHandle, on: boolean): void;
 }
 
 /** Where `npm run build:native` leaves the addon (same path from src and dist). */

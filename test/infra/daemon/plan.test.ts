@@ -1,7 +1,7 @@
 // Pure: configured instance + host interfaces (as data) → InstancePlan. No network.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planInstance, scriptTrack, type InstancePlan } from '../../../infra/daemon/plan.js';
+import { planInstance, scriptTrack, SOURCE_TRACK, type InstancePlan } from '../../../infra/daemon/plan.js';
 import type { SyncGroup, TrackRef, VrrpScript } from '../../../config/model.js';
 import { formatAddress, simplePassword } from '../../../wire/codec/index.js';
 import { host, instanceFrom, LAN_HOST } from './fixtures.js';
@@ -45,15 +45,39 @@ describe('planInstance: source address', () => {
     assert.match(missing.error.message, /eth7 does not exist/);
     assert.match(missing.error.hint ?? '', /eth0, eth1/);
 
-    const v4only = host({ name: 'eth0', up: true, addresses: [{ address: '198.18.0.1', family: 4, prefix: 24 }] });
-    const noLinkLocal = planInstance(instanceFrom(VIPS6), v4only);
-    assert.ok(!noLinkLocal.ok);
-    assert.match(noLinkLocal.error.message, /no IPv6 link-local address/);
-
     const bare = host({ name: 'eth0', up: true, addresses: [] });
     const noV4 = planInstance(instanceFrom(VIPS4), bare);
     assert.ok(!noV4.ok);
     assert.match(noV4.error.message, /no IPv4 address/);
+  });
+});
+
+describe('planInstance: IPv6 without a link-local address yet', () => {
+  const v4only = host({ name: 'eth0', up: false, addresses: [{ address: '198.18.0.1', family: 4, prefix: 24 }] });
+
+  test('planned with a pending source that holds it in Fault (keepalived starts it in FAULT)', () => {
+    const p = planOf(VIPS6, v4only);
+    assert.equal(p.sourcePending, true);
+    assert.equal(p.source, '::');
+    assert.deepEqual([...p.sourceBytes], new Array(16).fill(0));
+    // The machine's primary address is the plan's buffer, filled in place once the address is known.
+    assert.equal(p.machine.primaryAddress, p.sourceBytes);
+    assert.deepEqual(
+      p.machine.tracks?.map((t) => [t.id, t.weight, t.up]),
+      [
+        ['interface:eth0', 0, false],
+        [SOURCE_TRACK, 0, false],
+      ],
+    );
+  });
+
+  test('an explicit mcast_src_ip is used as is; IPv4 and a present link-local are not pending', () => {
+    const explicit = planOf(`  mcast_src_ip fe80::9\n${VIPS6}`, v4only);
+    assert.equal(explicit.source, 'fe80::9');
+    assert.equal(explicit.sourcePending, undefined);
+    assert.equal(planOf(VIPS6).sourcePending, undefined);
+    assert.equal(planOf(VIPS4).sourcePending, undefined);
+    assert.ok(!planOf(VIPS6).machine.tracks?.some((t) => t.id === SOURCE_TRACK));
   });
 });
 

@@ -1,7 +1,9 @@
-/* vipflow's wire addon: raw VRRP sockets, AF_PACKET frames and rtnetlink
- * address changes for Node, which has none of them. The TypeScript side is
- * wire/socket/; nothing else should load this module directly. */
+/* vipflow's wire addon: raw VRRP sockets, AF_PACKET frames, rtnetlink
+ * address changes and link/address notifications for Node, which has none
+ * of them. The TypeScript side is wire/socket/; nothing else should load
+ * this module directly. */
 #include "netlink_address.h"
+#include "netlink_monitor.h"
 #include "packet_socket.h"
 #include "raw_socket.h"
 
@@ -15,6 +17,10 @@ NAPI_MODULE_INIT() {
       {"interfaceInfo", NULL, vf_interface_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendFrame", NULL, vf_send_frame, NULL, NULL, NULL, napi_enumerable, NULL},
       {"changeAddress", NULL, vf_change_address, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkDump", NULL, vf_netlink_dump, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkMonitorOpen", NULL, vf_netlink_monitor_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkMonitorClose", NULL, vf_netlink_monitor_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkMonitorRef", NULL, vf_netlink_monitor_ref, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (vf_raw_init(env) != 0) {
     napi_throw_error(env, "ENOMEM", "vipflow wire: cannot allocate the receive buffer");
