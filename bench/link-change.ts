@@ -3,7 +3,11 @@
 // after `up` its return out of Fault. Namespace lab prefix vfnlb (subnet
 // 212): node a (vipflow, priority 150, Master), node b (vipflow, 100).
 //
-//   npx tsx bench/link-change.ts [--trials N] [--quick]
+//   npx tsx bench/link-change.ts [--trials N] [--quick] [--idle-seconds S]
+//
+// Then the idle cost: one daemon alone with one instance (Master, advert_int
+// 1), its CPU (utime + stime from /proc) over S seconds (default 30) after
+// the second GARP burst, as % of one core.
 //
 // The figure is the daemon's log timestamp (pino isoTime, ms resolution) minus
 // Date.now() when the `ip` command returned in this process, on the same host
@@ -14,21 +18,24 @@ import { parseArgs } from 'node:util';
 import { createLab, sleep, sweepStaleLabs, type Lab, type LogLine, type VipflowDaemon } from '../infra/lab/index.js';
 import { startVipflow } from '../infra/lab/vipflow.js';
 import { silentLogger } from '../infra/logger.js';
+import { cpuMs } from './lib/proc-usage.js';
 import { fmt, max, median, table } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     trials: { type: 'string' },
+    'idle-seconds': { type: 'string' },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 5 : 20));
+const IDLE_S = Number(opts['idle-seconds'] ?? (opts.quick ? 10 : 30));
 const PREFIX = 'vfnlb';
 const SUBNET = 212;
 const logger = silentLogger();
 const say = (s: string) => process.stdout.write(s + '\n');
 
-function conf(routerId: string, priority: number): string {
+function conf(routerId: string, priority: number, advertInt = 0.1): string {
   return [
     'global_defs {',
     `  router_id ${routerId}`,
@@ -39,7 +46,7 @@ function conf(routerId: string, priority: number): string {
     '  virtual_router_id 51',
     '  version 3',
     `  priority ${priority}`,
-    '  advert_int 0.1',
+    `  advert_int ${advertInt}`,
     '  virtual_ipaddress {',
     `    198.18.${SUBNET}.100/24`,
     '  }',
@@ -100,6 +107,18 @@ async function main(): Promise<void> {
     const row = (label: string, xs: number[]) => [label, String(xs.length), fmt(median(xs), 0), fmt(percentile(xs, 90), 0), fmt(max(xs), 0), fmt(Math.min(...xs), 0)];
     say(`vipflow link change → state change, ms (log time − \`ip\` return), ${TRIALS} trials`);
     say(table([['event', 'n', 'median', 'p90', 'max', 'min'], row('link down → Fault', down), row('link up → Backup', up)]));
+    await a.kill();
+    await b.kill();
+    // garp_master_delay (5 s) sends a second burst after becoming Master: measure after it.
+    const idle = await startVipflow(lab, 'a', 'a-idle', conf('a', 150, 1));
+    daemons.push(idle);
+    if (!(await idle.waitForState('master', 5000))) throw new Error('idle daemon did not become Master');
+    await sleep(6500);
+    const before = cpuMs(idle.pid);
+    await sleep(IDLE_S * 1000);
+    const used = cpuMs(idle.pid);
+    if (before === null || used === null) throw new Error('idle daemon gone');
+    say(`idle daemon, 1 instance (Master, advert_int 1): ${fmt(((used - before) / (IDLE_S * 1000)) * 100, 2)}% of a core over ${IDLE_S} s`);
   } finally {
     for (const d of daemons) await d.kill();
     await lab.destroy();
