@@ -177,11 +177,13 @@ export const TrackProcessSchema = z.strictObject({
   process: z.string().min(1),
   /** process arguments, when the match includes them (param_match) */
   parameters: z.array(z.string()).default([]),
-  paramMatch: z.enum(['exact', 'partial', 'initial']).default('exact'),
+  /** unset: exact when parameters are given, else the name alone (keepalived's default) */
+  paramMatch: z.enum(['exact', 'partial', 'initial']).optional(),
   weight: z.number().int().min(-254).max(254).default(0),
   reverse: z.boolean().default(false),
   quorum: z.number().int().min(1).default(1),
-  quorumMax: z.number().int().min(1).optional(),
+  /** 0 (with quorum unset): up only while no such process runs */
+  quorumMax: z.number().int().min(0).optional(),
   delay: seconds.optional(),
   terminateDelay: seconds.optional(),
   forkDelay: seconds.optional(),

@@ -49,6 +49,7 @@ export function validateInput(input: VrrpInput): string[] {
     if (ids.has(t.id)) problems.push(`tracked object ${t.id} listed twice`);
     ids.add(t.id);
     if (!Number.isInteger(t.weight) || t.weight < -254 || t.weight > 254) problems.push(`tracked object ${t.id}: weight ${t.weight} is not -254..254`);
+    if (t.offset !== undefined && !Number.isInteger(t.offset)) problems.push(`tracked object ${t.id}: offset ${t.offset} is not an integer`);
   }
   return problems;
 }
@@ -76,7 +77,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     warnings.push('preempt_delay is incompatible with nopreempt: cleared (as keepalived)');
     preemptDelayMs = 0;
   }
-  const tracks: TrackedObject[] = (input.tracks ?? []).map((t) => ({ id: t.id, weight: t.weight, up: t.up ?? true }));
+  const tracks: TrackedObject[] = (input.tracks ?? []).map((t) => ({ id: t.id, weight: t.weight, up: t.up ?? true, ...(t.offset !== undefined ? { offset: t.offset } : {}) }));
   return {
     cfg: {
       name: input.name,
@@ -115,17 +116,19 @@ export interface PriorityInputs {
 }
 
 /**
- * Applies a tracked object's new health. Returns null when the id is unknown.
+ * Applies a tracked object's new health (and, for a value-weighted object, its
+ * new offset). Returns null when the id is unknown.
  * Unchanged health returns the current values (same objects), so callers can
  * compare cheaply.
  */
-export function withTrack(ctx: VrrpContext, id: string, up: boolean): PriorityInputs | null {
+export function withTrack(ctx: VrrpContext, id: string, up: boolean, offset?: number): PriorityInputs | null {
   const i = ctx.tracks.findIndex((t) => t.id === id);
   if (i < 0) return null;
   const current = ctx.tracks[i]!;
-  if (current.up === up) return ctx;
+  const nextOffset = offset !== undefined && Number.isInteger(offset) ? offset : current.offset;
+  if (current.up === up && current.offset === nextOffset) return ctx;
   const tracks = ctx.tracks.slice();
-  tracks[i] = { ...current, up };
+  tracks[i] = { ...current, up, ...(nextOffset !== undefined ? { offset: nextOffset } : {}) };
   return {
     basePriority: ctx.basePriority,
     tracks,

@@ -74,7 +74,7 @@ function unusableReason(ctx: VrrpContext, ad: AdvertEvent): { code: 'version-mis
 
 /** The priority inputs a TRACK or SET_PRIORITY event would produce (null: nothing to apply). */
 function priorityInputsAfter(ctx: VrrpContext, event: VrrpEvent): PriorityInputs | null {
-  if (event.type === 'TRACK') return withTrack(ctx, event.id, event.up);
+  if (event.type === 'TRACK') return withTrack(ctx, event.id, event.up, event.offset);
   if (event.type === 'SET_PRIORITY') return withBasePriority(ctx, event.priority);
   return null;
 }

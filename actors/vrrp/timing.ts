@@ -51,23 +51,26 @@ export { compareAddresses, formatAddress } from '../../wire/codec/address.js';
 
 /**
  * keepalived's effective priority: the base priority plus the weights of tracked
- * objects (positive weights count while up, negative ones while down), clamped to
- * 1..254. An address owner (255) is never adjusted.
+ * objects (positive weights count while up, negative ones while down; a
+ * value-weighted object's offset counts while up), clamped to 1..254. An address
+ * owner (255) is never adjusted.
  */
 export function effectivePriorityOf(basePriority: number, tracks: readonly TrackedObject[]): number {
   if (basePriority === PRIORITY_OWNER) return PRIORITY_OWNER;
   let total = basePriority;
   for (const t of tracks) {
-    if (t.weight > 0 && t.up) total += t.weight;
+    if (t.offset !== undefined) {
+      if (t.up) total += t.offset;
+    } else if (t.weight > 0 && t.up) total += t.weight;
     else if (t.weight < 0 && !t.up) total += t.weight;
   }
   return total < 1 ? 1 : total > PRIORITY_OWNER - 1 ? PRIORITY_OWNER - 1 : total;
 }
 
-/** Number of weight-0 tracked objects that are down (the instance is in Fault while > 0). */
+/** Number of tracked objects that are down and fault the instance: weight 0 or value-weighted (Fault while > 0). */
 export function faultCountOf(tracks: readonly TrackedObject[]): number {
   let n = 0;
-  for (const t of tracks) if (t.weight === 0 && !t.up) n++;
+  for (const t of tracks) if ((t.weight === 0 || t.offset !== undefined) && !t.up) n++;
   return n;
 }
 

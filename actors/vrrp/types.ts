@@ -24,12 +24,20 @@ export interface TrackedObjectInput {
   weight: number;
   /** Initial health; true when omitted. */
   up?: boolean;
+  /**
+   * A value-weighted object (keepalived's track_file: file value × weight).
+   * When set, this many points are added to the priority while the object is
+   * up, instead of `weight`, and the object down means Fault whatever its
+   * weight (keepalived faults an instance whose file value × weight is <= -254).
+   */
+  offset?: number;
 }
 
 export interface TrackedObject {
   readonly id: string;
   readonly weight: number;
   readonly up: boolean;
+  readonly offset?: number;
 }
 
 export interface VrrpInput {
@@ -156,7 +164,8 @@ export type VrrpEvent =
   | { type: 'START' }
   | { type: 'SHUTDOWN' }
   | AdvertEvent
-  | { type: 'TRACK'; id: string; up: boolean }
+  /** `offset` only for value-weighted objects (see TrackedObjectInput.offset); omitted keeps the current one. */
+  | { type: 'TRACK'; id: string; up: boolean; offset?: number }
   | { type: 'SET_PRIORITY'; priority: number }
   /** Internal: keepalived's preempt_delay has elapsed. */
   | { type: 'PREEMPT_HOLD_EXPIRED' }

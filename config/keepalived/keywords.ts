@@ -550,7 +550,13 @@ export const VRRP_TRACK_PROCESS: Table = {
       t.parameters = n.args.slice(1).map((x) => x.text);
     },
   },
-  param_match: word('paramMatch', ['exact', 'partial', 'initial']),
+  // Alone, param_match means exact (keepalived).
+  param_match: {
+    apply: (m, n, t) => {
+      if (n.args.length === 0) return m.set(t, 'paramMatch', 'exact', n.keyword, 'param_match');
+      word('paramMatch', ['exact', 'partial', 'initial']).apply!(m, n, t);
+    },
+  },
   weight: weightWithReverse(),
   quorum: int('quorum'),
   quorum_max: int('quorumMax'),

@@ -22,6 +22,7 @@ import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './in
 import { LinkTable, type LinkChange } from './link-state.js';
 import { planInstance, scriptRefsOf, scriptTrack, scriptTrackId, syncGroupOf, type HostInterfaces, type ScriptsView } from './plan.js';
 import { TrackScripts, type TrackScriptSpec, type TrackScriptStatus } from './track-scripts.js';
+import { FileProcessTrackers, groupHasOwner, type TrackFileStatus, type TrackProcessStatus } from './daemon-trackers.js';
 import type { AnnounceIo } from './announcer.js';
 import { netlinkVipOps, type VipAddressOps } from './vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
@@ -56,6 +57,10 @@ export interface DaemonStatus {
   notify: { pending: number; fifos: { path: string; written: number; dropped: number }[] } | null;
   /** vrrp_scripts being run: health and check counters. */
   trackScripts: TrackScriptStatus[];
+  /** track_files being watched: current value. */
+  trackFiles: TrackFileStatus[];
+  /** vrrp_track_processes being counted: matching processes and quorum. */
+  trackProcesses: TrackProcessStatus[];
 }
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
@@ -95,6 +100,7 @@ export class Daemon {
   private events: DaemonEvents | null = null;
   private notifier: KeepalivedNotifier | null = null;
   private readonly trackScripts: TrackScripts;
+  private readonly trackers: FileProcessTrackers;
   private stopping: Promise<void> | null = null;
   private reloading = false;
   private reloadPending = false;
@@ -114,6 +120,13 @@ export class Daemon {
       log,
       prepare: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
       onHealth: (name) => this.onScriptHealth(name),
+    });
+    this.trackers = new FileProcessTrackers({
+      log,
+      config: () => this.config,
+      runners: () => this.runners.values(),
+      drivenGroup: (name) => this.groups.has(name),
+      events: () => this.events,
     });
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
@@ -176,6 +189,8 @@ export class Daemon {
     const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
     const groups = Object.fromEntries(loaded.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
     daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs, groups, loaded.model.vipflow);
+    // Files and processes are read first: instances start from their values, as in keepalived.
+    daemon.trackers.start(loaded.model, { reload: false });
     const started = daemon.startInstances(loaded.model, readHostInterfaces());
     if (!started.ok) {
       await daemon.shutdown();
@@ -216,6 +231,7 @@ export class Daemon {
       events: this.events?.status() ?? null,
       notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
       trackScripts: this.trackScripts.status(),
+      ...this.trackers.status(),
     };
   }
 
@@ -276,6 +292,7 @@ export class Daemon {
       const changedScripts = next.vrrpScripts.filter((d) => running.has(d.name) && !isDeepStrictEqual(d, this.config.vrrpScripts.find((o) => o.name === d.name)));
       if (changedScripts.length > 0) log.warn({ scripts: changedScripts.map((d) => d.name) }, 'vrrp_script changes take effect at the next restart: the running checks are kept');
       const newScripts = [...usedScripts(next)].filter((n) => !running.has(n));
+      this.trackers.start(next, { reload: true });
       const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
       let kept = 0;
       let changed = 0;
@@ -370,6 +387,7 @@ export class Daemon {
       this.netlink?.close();
       // No health changes while instances hand over.
       this.trackScripts.stop();
+      this.trackers.stop();
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
       this.runners.clear();
       // keepalived notifies STOP for its instances, then for its groups.
@@ -398,8 +416,7 @@ export class Daemon {
       }
     }
     for (const sg of config.vrrpSyncGroups) {
-      const idle = [sg.trackFiles.length > 0 && 'track_file', sg.trackProcesses.length > 0 && 'track_process', sg.smtpAlert && 'smtp_alert'].filter(Boolean);
-      if (idle.length > 0) this.options.log.warn({ syncGroup: sg.name, keywords: idle }, 'sync group keywords not acted on yet: ignored');
+      if (sg.smtpAlert) this.options.log.warn({ syncGroup: sg.name, keywords: ['smtp_alert'] }, 'sync group keywords not acted on yet: ignored');
       const group = new SyncGroup(sg.name, { now: () => this.clock.now(), logger: this.options.log });
       group.onTransition((t) => this.onGroupTransition(t));
       this.groups.set(sg.name, group);
@@ -454,7 +471,13 @@ export class Daemon {
   }
 
   private scriptsView(config: VipflowConfig): ScriptsView {
-    return { defs: config.vrrpScripts, health: (name) => this.trackScripts.health(name) };
+    return {
+      defs: config.vrrpScripts,
+      health: (name) => this.trackScripts.health(name),
+      files: this.trackers.filesView(config),
+      processes: this.trackers.processesView(config),
+      groupHasOwner: (group) => groupHasOwner(config, group),
+    };
   }
 
   /** A vrrp_script turned up or down: every instance tracking it (directly or through its group) is told. */

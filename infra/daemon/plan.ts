@@ -9,6 +9,7 @@ import { parseAddress, simplePassword, type ChecksumVariant, type ExpectedAuth }
 import type { VrrpInput, TrackedObjectInput } from '../../actors/vrrp/index.js';
 import type { SyncGroup, TrackRef, VipflowConfig, VrrpInstance, VrrpScript } from '../../config/model.js';
 import type { ScriptHealth } from '../../actors/track-script/index.js';
+import { fileRefsOf, fileTrack, processRefsOf, processTrack, type FilesView, type ProcessesView } from './plan-trackers.js';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
 /** The weight-0 tracked object that holds an IPv6 instance in Fault until it has a link-local source. */
@@ -148,10 +149,12 @@ function chooseSource(inst: VrrpInstance, family: 4 | 6, iface: HostInterface): 
  * @returns the plan, or an error naming the instance and what is missing on
  *   the host (unknown interface, no IPv4 source address). An IPv6 instance
  *   without a link-local address is planned with a pending source (see
- *   {@link InstancePlan.sourcePending}). Tracked files
- *   and processes are not acted on yet and are not planned.
+ *   {@link InstancePlan.sourcePending}). An undefined tracked script, file
+ *   or process is an error too.
  * @param scripts the vrrp_script definitions and their current health, for
- *   the instance's (and its group's) track_script entries.
+ *   the instance's (and its group's) track_script entries; with `files` and
+ *   `processes`, the same for track_file and track_process entries, weighed
+ *   by keepalived's own rules for them (plan-trackers.ts).
  */
 export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup?: SyncGroup, scripts?: ScriptsView): PlanResult {
   const err = (message: string, hint?: string): PlanResult => ({ ok: false, error: { instance: inst.name, message, ...(hint ? { hint } : {}) } });
@@ -231,6 +234,16 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
     const t = scriptTrack(ref, def, scripts!.health(ref.name));
     tracks.push({ ...t, weight: weightOf(t.weight) });
   }
+  // track_file / track_process weights follow keepalived's own rules (plan-trackers.ts).
+  const groupHasOwner = syncGroup !== undefined && (scripts?.groupHasOwner?.(syncGroup.name) ?? false);
+  for (const ref of fileRefsOf(inst, syncGroup, groupHasOwner, scripts?.files?.defs ?? [])) {
+    if (!ref.def) return err(`track_file ${ref.name} is not defined`, `define it with track_file ${ref.name} { file PATH }`);
+    tracks.push(fileTrack(ref, scripts?.files?.value(ref.name) ?? 0));
+  }
+  for (const ref of processRefsOf(inst, syncGroup, groupHasOwner, scripts?.processes?.defs ?? [])) {
+    if (!ref.def) return err(`track_process ${ref.name} is not defined`, `define it with vrrp_track_process ${ref.name} { process NAME }`);
+    tracks.push(processTrack(ref, scripts?.processes?.quorum(ref.name) ?? false));
+  }
   const ms = (s: number) => Math.round(s * 1000);
 
   const machine: VrrpInput = {
@@ -288,6 +301,11 @@ export interface ScriptsView {
   defs: readonly VrrpScript[];
   /** Current health of a running script; undefined when it is not running yet. */
   health(name: string): ScriptHealth | undefined;
+  /** track_file and vrrp_track_process definitions and state, for track_file / track_process entries. */
+  files?: FilesView;
+  processes?: ProcessesView;
+  /** Whether a sync group has an address owner (priority 255) among its members: keepalived then zeroes the group's file and process weights. */
+  groupHasOwner?(group: string): boolean;
 }
 
 export function scriptTrackId(name: string): string {
