@@ -527,11 +527,16 @@ export class Daemon {
     if (opened.ok) {
       this.netlink = opened.value;
       if (this.resync()) return;
-      this.netlink.close();
-      this.netlink = null;
     }
-    log.warn({ pollMs: LINK_POLL_MS }, 'no rtnetlink link notifications: polling sysfs for link state instead');
-    this.linkTimer = setInterval(() => this.pollLinks(), LINK_POLL_MS);
+    this.fallBackToPolling(opened.ok ? 'dump failed' : opened.code);
+  }
+
+  private fallBackToPolling(why: string): void {
+    this.netlink?.close();
+    this.netlink = null;
+    this.options.log.warn({ pollMs: LINK_POLL_MS, why }, 'no rtnetlink link notifications: polling sysfs for link state instead');
+    this.linkTimer ??= setInterval(() => this.pollLinks(), LINK_POLL_MS);
+    this.pollLinks();
   }
 
   /** Re-reads every link and address (start, and after an overrun dropped notifications). */
@@ -554,6 +559,7 @@ export class Daemon {
     for (const e of events) {
       if (e.kind === 'overrun') overrun = true;
       else if (e.kind === 'error') this.options.log.warn({ code: e.code }, 'rtnetlink receive error');
+      else if (e.kind === 'stopped') return this.fallBackToPolling(e.code);
       else messages.push(e);
     }
     if (overrun) {

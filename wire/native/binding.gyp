@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.c",
         "src/common.c",
+        "src/polled.c",
         "src/raw_socket.c",
         "src/packet_socket.c",
         "src/netlink_address.c",

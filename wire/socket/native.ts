@@ -41,7 +41,7 @@ export interface NativeAddressChange {
 
 /** One parsed rtnetlink message as the addon hands it over (wire/socket/netlink-monitor.ts types it). */
 export interface NativeNetlinkMessage {
-  kind: 'link' | 'addr' | 'overrun' | 'error';
+  kind: 'link' | 'addr' | 'overrun' | 'error' | 'stopped';
   op?: 'new' | 'del';
   ifindex?: number;
   name?: string;
@@ -67,7 +67,7 @@ export interface NativeWire {
   changeAddress(change: NativeAddressChange): string | null;
   /** Every link then every address, or an errno name. */
   netlinkDump(options: { netns?: string | undefined }): NativeNetlinkMessage[] | string;
-  netlinkMonitorOpen(options: { netns?: string | undefined; addresses: boolean }, callback: (batch: NativeNetlinkMessage[]) => void): NativeNetlinkHandle;
+  netlinkMonitorOpen(options: { netns?: string | undefined; addresses: boolean; rcvbuf?: number }, callback: (batch: NativeNetlinkMessage[]) => void): NativeNetlinkHandle;
   netlinkMonitorClose(handle: NativeNetlinkHandle): void;
   netlinkMonitorRef(handle: NativeNetlinkHandle, on: boolean): void;
 }

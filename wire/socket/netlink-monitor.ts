@@ -43,13 +43,20 @@ export interface OverrunMessage {
   kind: 'overrun';
 }
 
+/** A read failed; the subscription goes on. */
 export interface ErrorMessage {
   kind: 'error';
   code: string;
 }
 
+/** The socket failed: no notification will come any more. */
+export interface StoppedMessage {
+  kind: 'stopped';
+  code: string;
+}
+
 export type NetlinkMessage = LinkMessage | AddressMessage;
-export type NetlinkEvent = NetlinkMessage | OverrunMessage | ErrorMessage;
+export type NetlinkEvent = NetlinkMessage | OverrunMessage | ErrorMessage | StoppedMessage;
 
 /** Typed view of one message from the addon; null for a shape it does not know (never throws). */
 export function toNetlinkEvent(raw: NativeNetlinkMessage): NetlinkEvent | null {
@@ -78,7 +85,8 @@ export function toNetlinkEvent(raw: NativeNetlinkMessage): NetlinkEvent | null {
     case 'overrun':
       return { kind: 'overrun' };
     case 'error':
-      return { kind: 'error', code: raw.code ?? 'EUNKNOWN' };
+    case 'stopped':
+      return { kind: raw.kind, code: raw.code ?? 'EUNKNOWN' };
     default:
       return null;
   }
@@ -111,20 +119,27 @@ export interface NetlinkMonitorOptions {
   netns?: string;
   /** Also IPv4 and IPv6 address changes (default true). */
   addresses?: boolean;
+  /**
+   * Receive queue size in bytes (1 MB by default, enough for bursts); small
+   * values exist only so tests can provoke an overrun.
+   */
+  rcvbufForTesting?: number;
   logger: Logger;
 }
 
 /**
  * Subscribes to the kernel's link (and address) notifications. `handler`
  * gets each wake-up's messages in kernel order, including `overrun` (then
- * re-read everything with {@link readNetlinkState}) and `error`. Fails (as a
+ * re-read everything with {@link readNetlinkState}), `error` and `stopped`
+ * (the subscription is over: use another source of link state). Fails (as a
  * value) with the errno name when the socket cannot be opened.
  */
 export function openNetlinkMonitor(options: NetlinkMonitorOptions, handler: (events: NetlinkEvent[]) => void): SysResult<NetlinkMonitor> {
   const native = nativeWire();
   let handle;
   try {
-    handle = native.netlinkMonitorOpen({ netns: options.netns, addresses: options.addresses ?? true }, (batch) => {
+    const settings = { netns: options.netns, addresses: options.addresses ?? true, ...(options.rcvbufForTesting !== undefined ? { rcvbuf: options.rcvbufForTesting } : {}) };
+    handle = native.netlinkMonitorOpen(settings, (batch) => {
       const events = batch.map(toNetlinkEvent).filter((e): e is NetlinkEvent => e !== null);
       if (events.length > 0) handler(events);
     });

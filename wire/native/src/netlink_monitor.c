@@ -15,6 +15,8 @@
 #define _GNU_SOURCE
 #include "netlink_monitor.h"
 
+#include "polled.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if.h>
@@ -26,7 +28,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <uv.h>
 
 /* Large enough for a dump batch (the kernel fills up to 32 KB per recv). */
 #define NL_BUFFER_SIZE 65536
@@ -213,88 +214,43 @@ napi_value vf_netlink_dump(napi_env env, napi_callback_info info) {
 
 /* ---- subscription ---- */
 
-typedef struct vf_monitor {
-  uv_poll_t poll;
-  int fd;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context async_ctx;
+typedef struct {
+  vf_polled base; /* first: the polled handle is the monitor */
   char* buffer;
-  bool closing;
-  bool uv_closed;
-  bool js_alive;
-  bool js_released;
 } vf_monitor;
 
-static void monitor_teardown(void* arg);
-
-/* Same lifetime rules as raw_socket.c: references go while the environment
- * exists (close callback or environment cleanup, whichever comes first);
- * the struct goes when both libuv and the JS handle are done with it. */
-static void monitor_release_js(vf_monitor* m, bool teardown) {
-  if (m->js_released) return;
-  m->js_released = true;
-  if (!teardown) napi_remove_env_cleanup_hook(m->env, monitor_teardown, m);
-  if (m->callback != NULL) napi_delete_reference(m->env, m->callback);
-  m->callback = NULL;
-  if (m->async_ctx != NULL && !teardown) napi_async_destroy(m->env, m->async_ctx);
-  m->async_ctx = NULL;
-}
-
-static void monitor_closed(uv_handle_t* h) {
-  vf_monitor* m = h->data;
-  monitor_release_js(m, false);
-  close(m->fd);
-  m->fd = -1;
-  free(m->buffer);
-  m->buffer = NULL;
-  m->uv_closed = true;
-  if (!m->js_alive) free(m);
-}
-
-static void monitor_close(vf_monitor* m) {
-  if (m->closing) return;
-  m->closing = true;
-  uv_poll_stop(&m->poll);
-  uv_close((uv_handle_t*)&m->poll, monitor_closed);
-}
-
-static void monitor_teardown(void* arg) {
-  vf_monitor* m = arg;
-  monitor_release_js(m, true);
-  monitor_close(m);
-}
-
-static void monitor_finalized(napi_env env, void* data, void* hint) {
-  vf_monitor* m = data;
-  m->js_alive = false;
-  if (m->uv_closed)
-    free(m);
-  else
-    monitor_close(m);
+static void monitor_destroy(vf_polled* p) {
+  free(((vf_monitor*)p)->buffer);
+  free(p);
 }
 
 static void on_netlink_readable(uv_poll_t* h, int status, int events) {
   vf_monitor* m = h->data;
-  napi_env env = m->env;
-  if (m->closing || m->callback == NULL) return;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_callback_scope cscope = NULL;
+  napi_env env = m->base.env;
+  vf_polled_scope scope;
   napi_value cb, list;
   uint32_t count = 0;
-  if (napi_get_reference_value(env, m->callback, &cb) != napi_ok || cb == NULL ||
-      napi_open_callback_scope(env, cb, m->async_ctx, &cscope) != napi_ok || napi_create_array(env, &list) != napi_ok)
-    goto out;
+  if (!vf_polled_enter(&m->base, &scope, &cb)) return;
+  if (napi_create_array(env, &list) != napi_ok) goto out;
   if (status < 0) {
-    napi_value e = kind_object(env, "error");
-    if (e != NULL && set_str(env, e, "code", vf_errno_name(-status))) napi_set_element(env, list, count++, e);
+    /* An overrun sets the socket error, which epoll reports as POLLERR;
+     * libuv then stops the handle and says UV_EBADF. Reading SO_ERROR takes
+     * the ENOBUFS (and clears it): report the overrun and watch again. Any
+     * other error ends the subscription, and the listener is told. */
+    int so_err = 0;
+    socklen_t len = sizeof so_err;
+    if (getsockopt(m->base.fd, SOL_SOCKET, SO_ERROR, &so_err, &len) != 0) so_err = errno;
+    bool overrun = so_err == ENOBUFS && uv_poll_start(&m->base.poll, UV_READABLE, on_netlink_readable) == 0;
+    napi_value e = kind_object(env, overrun ? "overrun" : "stopped");
+    if (e != NULL && (overrun || set_str(env, e, "code", vf_errno_name(so_err != 0 ? so_err : -status))))
+      napi_set_element(env, list, count++, e);
+    if (overrun) status = 0;
   }
   for (int i = 0; status >= 0 && i < NL_BATCH_MAX; i++) {
     struct sockaddr_nl from;
     struct iovec iov = {.iov_base = m->buffer, .iov_len = NL_BUFFER_SIZE};
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
-    ssize_t n = recvmsg(m->fd, &msg, MSG_DONTWAIT);
+    ssize_t n = recvmsg(m->base.fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
@@ -313,27 +269,17 @@ static void on_netlink_readable(uv_poll_t* h, int status, int events) {
     int err = 0;
     parse_datagram(env, m->buffer, (size_t)n, list, &count, &err);
   }
-  if (count > 0) {
-    napi_value global, result;
-    napi_get_undefined(env, &global);
-    if (napi_call_function(env, global, cb, 1, &list, &result) != napi_ok) {
-      /* An exception thrown by the handler must not vanish. */
-      bool pending = false;
-      napi_value exc;
-      napi_is_exception_pending(env, &pending);
-      if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-    }
-  }
+  if (count > 0) vf_call_js(env, cb, 1, &list);
 out:
-  if (cscope != NULL) napi_close_callback_scope(env, cscope);
-  napi_close_handle_scope(env, scope);
+  vf_polled_leave(&m->base, &scope);
 }
 
 /* netlinkMonitorOpen({ netns?, addresses?: boolean, rcvbuf? }, callback) -> handle.
  * Subscribes to link changes (RTMGRP_LINK) and, with `addresses`, to IPv4
  * and IPv6 address changes. callback(messages[]) per wake-up, in kernel
- * order: link / addr objects, { kind: 'overrun' } after ENOBUFS, or
- * { kind: 'error', code }. Throws an errno-coded Error when the socket
+ * order: link / addr objects, { kind: 'overrun' } after ENOBUFS,
+ * { kind: 'error', code } for a failed read, or { kind: 'stopped', code }
+ * when the socket failed and nothing more will come. Throws an errno-coded Error when the socket
  * cannot be set up. */
 napi_value vf_netlink_monitor_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -379,75 +325,45 @@ napi_value vf_netlink_monitor_open(napi_env env, napi_callback_info info) {
   }
 
   vf_monitor* m = calloc(1, sizeof *m);
-  uv_loop_t* loop;
-  if (m == NULL || (m->buffer = malloc(NL_BUFFER_SIZE)) == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      uv_poll_init(loop, &m->poll, fd) != 0) {
-    if (m != NULL) free(m->buffer);
+  if (m == NULL || (m->buffer = malloc(NL_BUFFER_SIZE)) == NULL) {
     free(m);
     close(fd);
-    vf_throw_errno(env, ENOMEM, "uv_poll_init");
+    vf_throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
-  m->poll.data = m;
-  m->fd = fd;
-  m->env = env;
-  m->js_alive = true;
-  napi_value handle, name;
-  if (napi_create_reference(env, argv[1], 1, &m->callback) != napi_ok ||
-      napi_create_string_latin1(env, "vipflow:NetlinkMonitor", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &m->async_ctx) != napi_ok ||
-      napi_create_external(env, m, monitor_finalized, NULL, &handle) != napi_ok) {
-    m->js_alive = false;
-    monitor_close(m);
-    vf_throw_napi_failure(env, "netlinkMonitorOpen: N-API setup failed");
-    return NULL;
-  }
-  napi_add_env_cleanup_hook(env, monitor_teardown, m);
-  int rc = uv_poll_start(&m->poll, UV_READABLE, on_netlink_readable);
-  if (rc != 0) {
-    monitor_close(m);
-    vf_throw_errno(env, -rc, "uv_poll_start");
-    return NULL;
-  }
+  m->base.destroy = monitor_destroy;
+  napi_value handle;
+  if (!vf_polled_start(env, &m->base, fd, argv[1], "vipflow:NetlinkMonitor", on_netlink_readable, &handle)) return NULL;
   return handle;
 }
 
-static vf_monitor* get_monitor(napi_env env, napi_callback_info info, napi_value* argv, size_t want) {
+static vf_polled* get_monitor(napi_env env, napi_callback_info info, napi_value* argv, size_t want) {
   size_t argc = want;
-  void* p = NULL;
-  napi_valuetype t;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
-      napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external || napi_get_value_external(env, argv[0], &p) != napi_ok ||
-      p == NULL) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
     vf_throw_type(env, "expected a netlink monitor handle");
     return NULL;
   }
-  return p;
+  return vf_polled_get(env, argv[0], "expected a netlink monitor handle");
 }
 
 /* netlinkMonitorClose(handle): idempotent. */
 napi_value vf_netlink_monitor_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  vf_monitor* m = get_monitor(env, info, argv, 1);
-  if (m != NULL) monitor_close(m);
+  vf_polled* m = get_monitor(env, info, argv, 1);
+  if (m != NULL) vf_polled_close(m);
   return NULL;
 }
 
 /* netlinkMonitorRef(handle, bool): whether the subscription keeps the loop alive. */
 napi_value vf_netlink_monitor_ref(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  vf_monitor* m = get_monitor(env, info, argv, 2);
+  vf_polled* m = get_monitor(env, info, argv, 2);
   bool on = true;
   if (m == NULL) return NULL;
   if (napi_get_value_bool(env, argv[1], &on) != napi_ok) {
     vf_throw_type(env, "netlinkMonitorRef(handle, boolean)");
     return NULL;
   }
-  if (!m->closing) {
-    if (on)
-      uv_ref((uv_handle_t*)&m->poll);
-    else
-      uv_unref((uv_handle_t*)&m->poll);
-  }
+  vf_polled_ref(m, on);
   return NULL;
 }

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "raw_socket.h"
 
+#include "polled.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -33,17 +35,9 @@ typedef struct {
 } addr_cache;
 
 typedef struct vf_raw {
-  uv_poll_t poll;
-  int fd;
+  vf_polled base; /* first: the polled handle is the socket */
   int family;
   unsigned ifindex;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context async_ctx;
-  bool closing;     /* uv_close requested */
-  bool uv_closed;   /* uv close callback ran: fd closed, refs dropped */
-  bool js_alive;    /* the JS handle has not been collected */
-  bool js_released; /* N-API references dropped (release_js ran) */
   uint8_t* rx_buffer; /* the environment's, see vf_raw_init */
   addr_cache src_cache;
   addr_cache dst_cache;
@@ -69,61 +63,13 @@ static void cache_clear(napi_env env, addr_cache* c) {
   c->valid = false;
 }
 
-static void on_env_teardown(void* arg);
-
-/* Drops everything that belongs to the N-API environment. Runs once, while
- * the environment is still valid: from the close callback normally, or from
- * the environment's cleanup hook when it ends first (a close callback can
- * then run after the environment is gone and must not touch it). */
-static void release_js(vf_raw* s, bool teardown) {
-  if (s->js_released) return;
-  s->js_released = true;
-  if (!teardown) napi_remove_env_cleanup_hook(s->env, on_env_teardown, s);
-  cache_clear(s->env, &s->src_cache);
-  cache_clear(s->env, &s->dst_cache);
-  if (s->callback != NULL) napi_delete_reference(s->env, s->callback);
-  s->callback = NULL;
-  /* At teardown async hooks can no longer run: skip the destroy event. */
-  if (s->async_ctx != NULL && !teardown) napi_async_destroy(s->env, s->async_ctx);
-  s->async_ctx = NULL;
+static void raw_release_js(vf_polled* p, bool teardown) {
+  vf_raw* s = (vf_raw*)p;
+  cache_clear(p->env, &s->src_cache);
+  cache_clear(p->env, &s->dst_cache);
 }
 
-static void on_uv_closed(uv_handle_t* h) {
-  vf_raw* s = (vf_raw*)h->data;
-  release_js(s, false);
-  close(s->fd);
-  s->fd = -1;
-  s->uv_closed = true;
-  if (!s->js_alive) free(s);
-}
-
-static void start_close(vf_raw* s) {
-  if (s->closing) return;
-  s->closing = true;
-  uv_poll_stop(&s->poll);
-  uv_close((uv_handle_t*)&s->poll, on_uv_closed);
-}
-
-/* The environment ends (a worker exits, or the process) with this socket
- * open or its close still pending: libuv will not close a loop with live
- * handles, and the references must go while the environment exists. */
-static void on_env_teardown(void* arg) {
-  vf_raw* s = (vf_raw*)arg;
-  release_js(s, true);
-  start_close(s);
-}
-
-static void on_handle_finalized(napi_env env, void* data, void* hint) {
-  vf_raw* s = (vf_raw*)data;
-  s->js_alive = false;
-  if (s->uv_closed) {
-    free(s);
-    return;
-  }
-  /* Collected while still open: the callback reference keeps nothing else
-   * alive, so close here; on_uv_closed frees the struct. */
-  start_close(s);
-}
+static void raw_destroy(vf_polled* p) { free(p); }
 
 static napi_value address_string(napi_env env, addr_cache* c, int family, const void* bytes) {
   size_t len = family == AF_INET ? 4 : 16;
@@ -142,42 +88,18 @@ static napi_value address_string(napi_env env, addr_cache* c, int family, const 
   return v;
 }
 
-/* Calls cb; an exception thrown by JS is rethrown as an uncaught exception
- * (never swallowed). Returns false when the batch must stop. */
-static bool deliver(napi_env env, napi_value cb, size_t argc, napi_value* argv) {
-  napi_value global, result;
-  napi_get_undefined(env, &global);
-  napi_status st = napi_call_function(env, global, cb, argc, argv, &result);
-  if (st == napi_ok) return true;
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value exc;
-    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-  }
-  return false;
-}
-
 static void report_error(napi_env env, napi_value cb, int err) {
   napi_value argv[1];
   argv[0] = vf_errno_value(env, err);
-  deliver(env, cb, 1, argv);
+  vf_call_js(env, cb, 1, argv);
 }
 
 static void on_readable(uv_poll_t* h, int status, int events) {
   vf_raw* s = (vf_raw*)h->data;
-  napi_env env = s->env;
-  if (s->closing || s->callback == NULL) return;
-
-  napi_handle_scope outer;
-  if (napi_open_handle_scope(env, &outer) != napi_ok) return;
-  napi_value cb, resource;
-  napi_callback_scope cscope = NULL;
-  if (napi_get_reference_value(env, s->callback, &cb) != napi_ok || cb == NULL) goto out;
-  resource = cb;
-  /* One callback scope per batch: process.nextTick and promise jobs queued
-   * by the handlers run once after the batch, like for Node's own sockets. */
-  if (napi_open_callback_scope(env, resource, s->async_ctx, &cscope) != napi_ok) goto out;
+  napi_env env = s->base.env;
+  vf_polled_scope scope;
+  napi_value cb;
+  if (!vf_polled_enter(&s->base, &scope, &cb)) return;
 
   if (status < 0) {
     report_error(env, cb, -status);
@@ -191,7 +113,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
   } control;
   struct iovec iov = {.iov_base = s->rx_buffer, .iov_len = RX_BUFFER_SIZE};
 
-  for (int i = 0; i < RX_BATCH_MAX && !s->closing; i++) {
+  for (int i = 0; i < RX_BATCH_MAX && !s->base.closing; i++) {
     struct msghdr msg = {
         .msg_name = &from,
         .msg_namelen = sizeof from,
@@ -200,7 +122,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
         .msg_control = control.buf,
         .msg_controllen = sizeof control.buf,
     };
-    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+    ssize_t n = recvmsg(s->base.fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
@@ -247,14 +169,13 @@ static void on_readable(uv_poll_t* h, int status, int events) {
       else
         ok = napi_get_null(env, &argv[5]) == napi_ok;
     }
-    bool go_on = ok && deliver(env, cb, 6, argv);
+    bool go_on = ok && vf_call_js(env, cb, 6, argv);
     napi_close_handle_scope(env, inner);
     if (!go_on) break;
   }
 
 out:
-  if (cscope != NULL) napi_close_callback_scope(env, cscope);
-  napi_close_handle_scope(env, outer);
+  vf_polled_leave(&s->base, &scope);
 }
 
 static int set_int(int fd, int level, int name, int value) {
@@ -381,51 +302,25 @@ napi_value vf_raw_open(napi_env env, napi_callback_info info) {
   }
 
   vf_raw* s = calloc(1, sizeof *s);
-  uv_loop_t* loop;
   void* rx_buffer = NULL;
-  if (s == NULL || napi_get_instance_data(env, &rx_buffer) != napi_ok || rx_buffer == NULL ||
-      napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) {
+  if (s == NULL || napi_get_instance_data(env, &rx_buffer) != napi_ok || rx_buffer == NULL) {
     free(s);
     close(fd);
-    vf_throw_errno(env, ENOMEM, "uv_poll_init");
+    vf_throw_errno(env, ENOMEM, "calloc");
     return NULL;
   }
-  s->poll.data = s;
+  s->base.release_js = raw_release_js;
+  s->base.destroy = raw_destroy;
   s->rx_buffer = rx_buffer;
-  s->fd = fd;
   s->family = family;
   s->ifindex = ifindex;
-  s->env = env;
-  s->js_alive = true;
-  napi_value handle, name;
-  if (napi_create_reference(env, argv[1], 1, &s->callback) != napi_ok ||
-      napi_create_string_latin1(env, "vipflow:VrrpSocket", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &s->async_ctx) != napi_ok ||
-      napi_create_external(env, s, on_handle_finalized, NULL, &handle) != napi_ok) {
-    s->js_alive = false;
-    start_close(s);
-    vf_throw_napi_failure(env, "rawOpen: N-API setup failed");
-    return NULL;
-  }
-  napi_add_env_cleanup_hook(env, on_env_teardown, s);
-  int rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
-    start_close(s); /* the External's finalizer frees later */
-    vf_throw_errno(env, -rc, "uv_poll_start");
-    return NULL;
-  }
+  napi_value handle;
+  if (!vf_polled_start(env, &s->base, fd, argv[1], "vipflow:VrrpSocket", on_readable, &handle)) return NULL;
   return handle;
 }
 
 static vf_raw* get_handle(napi_env env, napi_value v) {
-  void* p = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
-      p == NULL) {
-    vf_throw_type(env, "expected a raw socket handle");
-    return NULL;
-  }
-  return (vf_raw*)p;
+  return (vf_raw*)vf_polled_get(env, v, "expected a raw socket handle");
 }
 
 /* rawSend(handle, payload, destination, source|null) -> null | errno name.
@@ -454,7 +349,7 @@ napi_value vf_raw_send(napi_env env, napi_callback_info info) {
   if (!vf_value_string(env, argv[2], dst_text, sizeof dst_text) ||
       !vf_value_string(env, argv[3], src_text, sizeof src_text))
     return NULL;
-  if (s->closing) return vf_errno_value(env, EBADF);
+  if (s->base.closing) return vf_errno_value(env, EBADF);
 
   struct sockaddr_storage to;
   memset(&to, 0, sizeof to);
@@ -504,7 +399,7 @@ napi_value vf_raw_send(napi_env env, napi_callback_info info) {
   msg.msg_namelen = tolen;
   ssize_t n;
   do {
-    n = sendmsg(s->fd, &msg, MSG_DONTWAIT);
+    n = sendmsg(s->base.fd, &msg, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return vf_errno_value(env, errno);
   napi_value nul;
@@ -523,7 +418,7 @@ napi_value vf_raw_close(napi_env env, napi_callback_info info) {
   }
   vf_raw* s = get_handle(env, argv[0]);
   if (s == NULL) return NULL;
-  start_close(s);
+  vf_polled_close(&s->base);
   return NULL;
 }
 
@@ -539,12 +434,7 @@ napi_value vf_raw_ref(napi_env env, napi_callback_info info) {
   }
   vf_raw* s = get_handle(env, argv[0]);
   if (s == NULL) return NULL;
-  if (!s->closing) {
-    if (on)
-      uv_ref((uv_handle_t*)&s->poll);
-    else
-      uv_unref((uv_handle_t*)&s->poll);
-  }
+  vf_polled_ref(&s->base, on);
   return NULL;
 }
 
