@@ -5,11 +5,16 @@
 //    link-local address yet, duplicate address detection on) starts in Fault;
 //    after `ip link set up` and DAD it gets its source address and takes over
 //    from keepalived 2.2.7 (node k) on VRRPv3 over IPv6, and keepalived yields.
+// 3. A daemon stopped (SIGSTOP) while hundreds of link changes overflow its
+//    netlink queue re-reads every link once it runs again, and so sees the
+//    link that went down after the queue was full.
 // Starts: a namespace lab (prefix vfnl, subnet 210), vipflow daemons, keepalived.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { silentLogger } from '../../infra/logger.js';
-import { createLab, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab, type LogLine } from '../../infra/lab/index.js';
+import { createLab, run, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab, type LogLine } from '../../infra/lab/index.js';
 import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
 import { confFile } from './daemon-conf.js';
 
@@ -117,5 +122,32 @@ describe('link state from rtnetlink', () => {
     const status = await a.status();
     assert.equal(status.instances[0]?.source, source);
     assert.equal(status.instances[0]?.state, 'master');
+  });
+
+  test('a link change lost to an overrun: the daemon re-reads all links and goes to Fault', async () => {
+    const conf = confFile('overrun', [{ name: 'VI_o', vrid: 52, version: 3, priority: 100, advertInt: 0.1, vips: [`198.18.${SUBNET}.102/24`] }]);
+    const b = await startVipflow(lab, 'b', 'b-overrun', conf);
+    daemons.push(b);
+    assert.ok(await b.waitForState('master', 3000), 'b alone becomes Master');
+    const mark = b.lines.length;
+    process.kill(b.pid, 'SIGSTOP');
+    try {
+      // 8000 address notifications overfill the queue (1 MB asked, 2 MB granted), so
+      // the link going down afterwards is dropped by the kernel: only a re-read finds it.
+      const cmds = Array.from({ length: 8000 }, (_, i) => `addr add 198.19.${Math.floor(i / 250)}.${(i % 250) + 1}/32 dev eth0`).join('\n') + '\nlink set eth0 down\n';
+      const batch = join(lab.dir, 'flaps.ip');
+      writeFileSync(batch, cmds);
+      const r = await run('ip', ['-n', lab.node('b').ns, '-batch', batch], 20_000);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      process.kill(b.pid, 'SIGCONT');
+    }
+    assert.ok(await b.waitForLog((l) => /receive queue overrun/.test(l.msg) && b.lines.indexOf(l) >= mark, 3000), 'the overrun is noticed');
+    assert.ok(await b.waitForState('fault', 3000), 'the link went down after the queue was full: Fault all the same');
+    const final = await b.status();
+    assert.equal(final.instances[0]?.state, 'fault');
+    const markUp = b.transitions.length;
+    assert.equal((await lab.exec('b', 'ip', ['link', 'set', 'eth0', 'up'])).code, 0);
+    assert.ok(await b.waitForState('master', 3000, markUp), 'and out of Fault once the link is up again');
   });
 });
