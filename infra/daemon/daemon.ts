@@ -4,6 +4,7 @@
  * handles the process signals (TERM/INT stop, HUP reload, USR1 dump).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
@@ -575,9 +576,10 @@ export class Daemon {
   private pollLinks(): void {
     for (const name of this.linkState.keys()) this.linkChanged(name, linkUp(name) ?? false);
     if ([...this.runners.values()].some((r) => r.runner.sourcePending)) {
-      // No address flags without netlink: an address os lists is taken as usable.
-      const host = readHostInterfaces();
-      this.resolvePendingSources((name) => host.get(name)?.addresses.find((a) => a.family === 6 && /^fe[89ab][0-9a-f]:/i.test(a.address))?.address);
+      // No address flags without netlink: a link-local address that libuv
+      // lists (it lists running interfaces only) is taken as usable.
+      const all = networkInterfaces();
+      this.resolvePendingSources((name) => all[name]?.find((a) => a.family === 'IPv6' && /^fe[89ab][0-9a-f]:/i.test(a.address))?.address.replace(/%.*$/, ''));
     }
   }
 

@@ -71,7 +71,9 @@ function readdirSafe(dir: string): string[] {
 
 /**
  * Whether an interface can carry traffic: administratively up with carrier.
- * Read from sysfs: cheap enough to poll, and it needs no netlink listener.
+ * Read from sysfs, at start and reload; while running, the daemon follows
+ * rtnetlink notifications (link-state.ts, the same rule) and polls this only
+ * when it cannot subscribe.
  * @returns undefined when the interface does not exist.
  */
 export function linkUp(name: string): boolean | undefined {
