@@ -179,6 +179,7 @@ describe('track_file and track_process: vipflow acts as keepalived 2.2.7 does', 
     writeFileSync(files.v, '7');
     assert.ok(await v.waitForState('fault', CHANGE_MS, mark), 'vipflow in Fault');
     assert.ok(await waitForHolder(lab, NODES, VIP, 'k', CHANGE_MS), 'keepalived takes the VIP');
+    assert.match((await v.cli(['status', '--state-dir', v.stateDir])).stdout, /file +tf +value 7 /);
     const kFaults = entered(k, 'FAULT');
     writeFileSync(files.k, '-1');
     assert.ok((await pollUntil(() => (entered(k, 'FAULT') > kFaults ? true : undefined), CHANGE_MS)) === true, 'keepalived in Fault');

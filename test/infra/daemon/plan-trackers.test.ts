@@ -5,6 +5,7 @@ import { loadKeepalivedText } from '../../../config/keepalived/index.js';
 import type { VipflowConfig } from '../../../config/model.js';
 import { fileRefsOf, fileTrack, processRefsOf, processTrack } from '../../../infra/daemon/plan-trackers.js';
 import { planInstance } from '../../../infra/daemon/plan.js';
+import { effectivePriorityOf, faultCountOf } from '../../../actors/vrrp/timing.js';
 import { LAN_HOST } from './fixtures.js';
 
 const DEFS = `
@@ -119,4 +120,30 @@ describe('tracked objects', () => {
     const r = planInstance(c.vrrpInstances[0]!, LAN_HOST, undefined, { defs: [], health: () => undefined, files: { defs: [], value: () => 0 } });
     assert.equal(r.ok, false);
   });
+});
+
+test('the mix keepalived 2.2.7 was run with: group file weighted, instance process weighted, instance files restricted', () => {
+  // keepalived logged, for F1=2 and F5=4 and no such process: "ignoring weight from
+  // tracked file F1 due to SYNC group", "ignoring tracked file F5 with weight 5 due to
+  // SYNC group", "entering FAULT state (tracked file F1 has status -254)" and
+  // "Changing effective priority from 100 to 102" (100 + 3 × 4 − 10).
+  const c = load('  track_file {\n    F1\n    F5\n  }\n  track_process {\n    P\n  }', '  track_file {\n    F5 weight 3\n  }');
+  const r = planInstance(c.vrrpInstances[0]!, LAN_HOST, c.vrrpSyncGroups[0], {
+    defs: [],
+    health: () => undefined,
+    files: { defs: c.trackFiles, value: (n) => (n === 'F1' ? 2 : 4) },
+    processes: { defs: c.trackProcesses, quorum: () => false },
+  });
+  assert.ok(r.ok);
+  assert.deepEqual(
+    r.plan.machine.tracks?.filter((t) => !t.id.startsWith('interface:')),
+    [
+      { id: 'file:F1', weight: 0, up: false, offset: 0 },
+      { id: 'file:F5', weight: 3, up: true, offset: 12 },
+      { id: 'process:P', weight: -10, up: false },
+    ],
+  );
+  const tracks = r.plan.machine.tracks!.map((t) => ({ id: t.id, weight: t.weight, up: t.up ?? true, ...(t.offset !== undefined ? { offset: t.offset } : {}) }));
+  assert.equal(effectivePriorityOf(100, tracks), 102);
+  assert.equal(faultCountOf(tracks), 1);
 });
