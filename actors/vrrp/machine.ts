@@ -12,7 +12,7 @@
  * state, every event it reacts to and the ordered list of guarded reactions.
  * Anything not listed is ignored in that state.
  */
-import { and, assign, enqueueActions, not, setup, stateIn } from 'xstate';
+import { and, assign, cancel, emit, enqueueActions, not, raise, setup, stateIn } from 'xstate';
 import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
 import {
   centisecondsToMs,
@@ -34,6 +34,18 @@ import type {
 } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
+const ADVER_TIMER_ID = 'adverTimer';
+const MASTER_DOWN_TIMER_ID = 'masterDownTimer';
+
+/**
+ * Adver_Timer and Master_Down_Timer expiring. They are what an `after` transition
+ * raises, made explicit so that the two most frequent events (a Master's
+ * Adver_Timer, a Backup accepting its master's advert) re-arm the timer with a
+ * targetless transition: re-entering a state, as `after` needs, costs XState's
+ * exit and entry set computation on every advert (measured: bench/actors.ts).
+ * Same delays, same cancel-then-schedule order, same times as `after`.
+ */
+type TimerEvent = { type: 'ADVER_TIMER' } | { type: 'MASTER_DOWN_TIMER' };
 
 interface TransitionParams {
   from: VrrpStateName;
@@ -46,13 +58,13 @@ interface TransitionParams {
  * keeps its own (its timer expired), a member whose fault cleared last says
  * so; every other member moved because of the group.
  */
-function syncReason(ctx: VrrpContext, event: VrrpEvent): TransitionReason {
+function syncReason(ctx: VrrpContext, event: VrrpEvent | TimerEvent): TransitionReason {
   if (event.type === 'SYNC_MASTER') return ctx.wantMaster ?? 'sync-group';
   if (event.type === 'SYNC_BACKUP') return event.reason ?? 'sync-group';
   return 'sync-group';
 }
 
-function advertOf(event: VrrpEvent): AdvertEvent | null {
+function advertOf(event: VrrpEvent | TimerEvent): AdvertEvent | null {
   return event.type === 'ADVERT' ? event : null;
 }
 
@@ -73,10 +85,37 @@ function unusableReason(ctx: VrrpContext, ad: AdvertEvent): { code: 'version-mis
 }
 
 /** The priority inputs a TRACK or SET_PRIORITY event would produce (null: nothing to apply). */
-function priorityInputsAfter(ctx: VrrpContext, event: VrrpEvent): PriorityInputs | null {
+function priorityInputsAfter(ctx: VrrpContext, event: VrrpEvent | TimerEvent): PriorityInputs | null {
   if (event.type === 'TRACK') return withTrack(ctx, event.id, event.up, event.offset);
   if (event.type === 'SET_PRIORITY') return withBasePriority(ctx, event.priority);
   return null;
+}
+
+/**
+ * RFC 5798 §6.4.2: a Backup accepts (resets its Master_Down_Timer on) an advert
+ * of priority ≥ its own, or any advert when preempt is off. keepalived's
+ * preempt_delay also accepts lower-priority adverts until the hold-off expires.
+ */
+function backupAccepts(ctx: VrrpContext, ad: AdvertEvent): boolean {
+  return !ctx.cfg.preempt || ad.priority >= ctx.effectivePriority || (ctx.cfg.preemptDelayMs > 0 && ctx.preemptHold !== 'expired');
+}
+
+/** Rare duties on an accepted advert: preempt_delay bookkeeping, reporting a new interval. */
+function hasSideDuties(ctx: VrrpContext, ad: AdvertEvent): boolean {
+  if (ctx.cfg.preemptDelayMs > 0) return true;
+  return ad.intervalCs !== ctx.cfg.advertIntervalCs && ctx.lastMismatchCs !== ad.intervalCs;
+}
+
+/** Counters for every advert that passed the screen (plain mutation: see VrrpContext.stats). */
+function countReceived(ctx: VrrpContext, ad: AdvertEvent): void {
+  ctx.stats.advertsReceived++;
+  if (ad.priority === PRIORITY_STOP) ctx.stats.priorityZeroReceived++;
+  if (ad.intervalCs !== ctx.cfg.advertIntervalCs) ctx.stats.intervalMismatches++;
+}
+
+function noteMaster(ctx: VrrpContext, ad: AdvertEvent): void {
+  ctx.stats.lastMasterAddress = ad.source;
+  ctx.stats.lastMasterPriority = ad.priority;
 }
 
 function transitionCommand(context: VrrpContext, params: TransitionParams): VrrpCommand {
@@ -96,7 +135,7 @@ function transitionCommand(context: VrrpContext, params: TransitionParams): Vrrp
 export const vrrpMachine = setup({
   types: {
     context: {} as VrrpContext,
-    events: {} as VrrpEvent,
+    events: {} as VrrpEvent | TimerEvent,
     input: {} as VrrpMachineInput,
     emitted: {} as VrrpCommand,
   },
@@ -122,26 +161,29 @@ export const vrrpMachine = setup({
       return ad !== null && unusableReason(context, ad) !== null;
     },
     isPriorityZero: ({ event }) => advertOf(event)?.priority === PRIORITY_STOP,
-    /**
-     * RFC 5798 §6.4.2: a Backup accepts (resets its Master_Down_Timer on) an advert
-     * of priority ≥ its own, or any advert when preempt is off. keepalived's
-     * preempt_delay also accepts lower-priority adverts until the hold-off expires.
-     */
     backupAccepts: ({ context, event }) => {
       const ad = advertOf(event);
-      if (!ad) return false;
-      return (
-        !context.cfg.preempt ||
-        ad.priority >= context.effectivePriority ||
-        (context.cfg.preemptDelayMs > 0 && context.preemptHold !== 'expired')
-      );
+      return ad !== null && backupAccepts(context, ad);
     },
-    /** Rare duties on an accepted advert: preempt_delay bookkeeping, reporting a new interval. */
     hasSideDuties: ({ context, event }) => {
       const ad = advertOf(event);
-      if (!ad) return false;
-      if (context.cfg.preemptDelayMs > 0) return true;
-      return ad.intervalCs !== context.cfg.advertIntervalCs && context.lastMismatchCs !== ad.intervalCs;
+      return ad !== null && hasSideDuties(context, ad);
+    },
+    /**
+     * The Backup's common case in one guard: the advert that the `backup` state's
+     * ADVERT list would give to its last, plain accepting branch (usable, not
+     * priority 0, accepted, no group wish, no side duties).
+     */
+    acceptsPlainAdvert: ({ context, event }) => {
+      const ad = advertOf(event);
+      return (
+        ad !== null &&
+        unusableReason(context, ad) === null &&
+        ad.priority !== PRIORITY_STOP &&
+        backupAccepts(context, ad) &&
+        context.wantMaster === null &&
+        !hasSideDuties(context, ad)
+      );
     },
     /** RFC 5798 §6.4.3: higher priority, or equal priority from a higher primary address. */
     peerWinsElection: ({ context, event }) => {
@@ -165,12 +207,15 @@ export const vrrpMachine = setup({
     isListening: stateIn('#vrrp.backup.listening'),
   },
   actions: {
-    sendAdvert: enqueueActions(({ context, enqueue }) => {
-      enqueue(({ context: c }) => {
-        c.stats.advertsSent++;
-      });
-      enqueue.emit({ type: 'send-advert', priority: context.effectivePriority, intervalCs: context.cfg.advertIntervalCs });
-    }),
+    /**
+     * Adver_Timer's duty, once per advert interval on every Master: a counter and
+     * one emit, kept apart (not one enqueueActions) because enqueueActions builds
+     * its helper closures on every call (measured: bench/actors.ts).
+     */
+    countAdvertSent: ({ context }) => {
+      context.stats.advertsSent++;
+    },
+    sendAdvert: emit(({ context }) => ({ type: 'send-advert' as const, priority: context.effectivePriority, intervalCs: context.cfg.advertIntervalCs })),
     /** RFC 5798 §6.4.3 shutdown / keepalived leaving Master for Fault: tell backups to take over after Skew_Time. */
     sendPriorityZero: enqueueActions(({ context, enqueue }) => {
       enqueue(({ context: c }) => {
@@ -196,13 +241,10 @@ export const vrrpMachine = setup({
     announceAgain: enqueueActions(({ context, enqueue }) => {
       enqueue.emit({ type: 'announce', addresses: context.cfg.virtualAddresses, reason: 'lower-priority-advert' });
     }),
-    /** Counters for every advert that passed the screen (plain mutation: see VrrpContext.stats). */
+    /** See countReceived. */
     countAdvert: ({ context, event }) => {
       const ad = advertOf(event);
-      if (!ad) return;
-      context.stats.advertsReceived++;
-      if (ad.priority === PRIORITY_STOP) context.stats.priorityZeroReceived++;
-      if (ad.intervalCs !== context.cfg.advertIntervalCs) context.stats.intervalMismatches++;
+      if (ad) countReceived(context, ad);
     },
     /**
      * v3 accepts and learns another interval (RFC 5798 §6.4.2) but SHOULD report the
@@ -237,11 +279,16 @@ export const vrrpMachine = setup({
       const ad = advertOf(event);
       if (ad) context.stats.lastMasterAddress = ad.source;
     },
-    noteMaster: ({ context, event }) => {
+    /** countAdvert then noteMaster, as one action for the Backup's hot path. */
+    countMasterAdvert: ({ context, event }) => {
       const ad = advertOf(event);
       if (!ad) return;
-      context.stats.lastMasterAddress = ad.source;
-      context.stats.lastMasterPriority = ad.priority;
+      countReceived(context, ad);
+      noteMaster(context, ad);
+    },
+    noteMaster: ({ context, event }) => {
+      const ad = advertOf(event);
+      if (ad) noteMaster(context, ad);
     },
     /**
      * Accepting a master: v3 learns Master_Adver_Interval from it (RFC 5798 §6.4.2;
@@ -275,6 +322,10 @@ export const vrrpMachine = setup({
       }
     }),
     expirePreemptHold: assign({ preemptHold: 'expired' as const }),
+    startAdverTimer: raise({ type: 'ADVER_TIMER' as const }, { delay: 'adverTimer', id: ADVER_TIMER_ID }),
+    stopAdverTimer: cancel(ADVER_TIMER_ID),
+    startMasterDownTimer: raise({ type: 'MASTER_DOWN_TIMER' as const }, { delay: 'masterDown', id: MASTER_DOWN_TIMER_ID }),
+    stopMasterDownTimer: cancel(MASTER_DOWN_TIMER_ID),
     /**
      * A grouped Backup's timer expired: it asks its group instead of becoming
      * Master, and waits a full Master_Down_Interval before asking again
@@ -396,14 +447,22 @@ export const vrrpMachine = setup({
       exit: ['clearPreemptHold'],
       states: {
         listening: {
-          after: {
-            masterDown: [
+          entry: 'startMasterDownTimer',
+          exit: 'stopMasterDownTimer',
+          on: {
+            MASTER_DOWN_TIMER: [
               { guard: 'isGrouped', target: 'listening', reenter: true, actions: { type: 'wantMaster', params: { reason: 'master-down-timer' } } },
               {
                 target: '#vrrp.master',
                 actions: [{ type: 'recordTransition', params: { from: 'backup', to: 'master', reason: 'master-down-timer' } }],
               },
             ],
+            // The hot path: what the backup-level list below does for this advert
+            // (re-entering listening), as a targetless restart of the timer.
+            ADVERT: {
+              guard: 'acceptsPlainAdvert',
+              actions: ['countMasterAdvert', 'acceptMaster', 'stopMasterDownTimer', 'startMasterDownTimer'],
+            },
           },
         },
         skewing: {
@@ -466,18 +525,21 @@ export const vrrpMachine = setup({
 
     // RFC 5798 §6.4.3
     master: {
-      entry: ['sendAdvert', 'addAddresses'],
+      entry: ['countAdvertSent', 'sendAdvert', 'addAddresses'],
       initial: 'advertising',
       states: {
         advertising: {
-          after: { adverTimer: { target: 'advertising', reenter: true, actions: 'sendAdvert' } },
+          entry: 'startAdverTimer',
+          exit: 'stopAdverTimer',
+          // The timer that fired needs no cancel: re-arming is all that re-entering did.
+          on: { ADVER_TIMER: { actions: ['countAdvertSent', 'sendAdvert', 'startAdverTimer'] } },
         },
       },
       on: {
         ADVERT: [
           { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
           // A backup's master left: answer at once so backups do not time out (and reset Adver_Timer).
-          { guard: 'isPriorityZero', target: '.advertising', actions: ['countAdvert', 'reportIntervalMismatch', 'sendAdvert'] },
+          { guard: 'isPriorityZero', target: '.advertising', actions: ['countAdvert', 'reportIntervalMismatch', 'countAdvertSent', 'sendAdvert'] },
           {
             guard: 'peerWinsElection',
             target: 'backup',
@@ -493,7 +555,7 @@ export const vrrpMachine = setup({
           { guard: 'isOwnAddressAdvert', actions: ['countAdvert', 'warnOwnAddress'] },
           // A lower-priority master exists (split brain): assert ourselves now rather than
           // at the next Adver_Timer, and refresh ARP/ND caches (RFC 9568, keepalived garp_lower_prio).
-          { actions: ['countAdvert', 'reportIntervalMismatch', 'sendAdvert', 'announceAgain'] },
+          { actions: ['countAdvert', 'reportIntervalMismatch', 'countAdvertSent', 'sendAdvert', 'announceAgain'] },
         ],
         TRACK: [
           {
