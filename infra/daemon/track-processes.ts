@@ -8,9 +8,10 @@
  * - a full scan (every /proc/PID/stat, plus /proc/PID/cmdline when some tracked
  *   process needs the full command) every `scanMs` (default 1000 ms), which
  *   sees new processes up to that late;
- * - a check of only the counted PIDs (one small read each) every `checkMs`
- *   (default 100 ms), which sees a counted process end or turn zombie within
- *   that time and then rescans at once.
+ * - a check of only the counted PIDs (kill(pid, 0), one syscall each) every
+ *   `checkMs` (default 100 ms), which sees a counted process end within that
+ *   time and then rescans at once. A process left a zombie by a parent that
+ *   does not reap it stops counting at the next full scan.
  * A process is taken as forked (fork_delay applies) when its parent is a counted
  * process of the same tracker; anything else started by exec and counts at once,
  * as in keepalived. Within one scan, new processes are counted before ended ones
@@ -36,7 +37,7 @@ export interface TrackProcessesOptions {
   clock?: QuorumClock;
   /** The process table; /proc by default (tests pass a fake one). */
   readProcesses?: (needCmdline: boolean) => ProcessSample[];
-  /** Whether a PID still runs (not ended, not a zombie); /proc by default. */
+  /** Whether a PID still exists; kill(pid, 0) by default. */
   alive?: (pid: number) => boolean;
 }
 
@@ -182,8 +183,10 @@ function readProc(needCmdline: boolean): ProcessSample[] {
 
 function pidAlive(pid: number): boolean {
   try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.state !== 'Z';
-  } catch {
-    return false;
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by someone we may not signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -193,6 +193,27 @@ describe('track_file and track_process: vipflow acts as keepalived 2.2.7 does', 
     await k.stop();
   });
 
+  test('a reload that adds a track_file: the instance restarts from the file value', async () => {
+    const file = join(lab.dir, 'reload.prio');
+    writeFileSync(file, '-3\n');
+    const k = await startKeepalived(lab, 'k', 'kr', conf('kr', 130, {}));
+    keepaliveds.push(k);
+    const v = await startVipflow(lab, 'v', 'vr', conf('vr', 150, {}));
+    vipflows.push(v);
+    assert.ok(await waitForHolder(lab, NODES, VIP, 'v', CHANGE_MS), 'vipflow (150) holds the VIP');
+    assert.deepEqual((await v.status()).trackFiles, []);
+    const mark = v.transitions.length;
+    v.writeConfig(conf('vr', 150, { file: { path: file, ref: 'tf weight 10' } }));
+    v.signal('SIGHUP');
+    assert.ok(await v.waitForState('backup', CHANGE_MS, mark), 'vipflow at 150 - 30 yields to keepalived at 130');
+    assert.ok(await waitForHolder(lab, NODES, VIP, 'k', CHANGE_MS));
+    const st = await v.status();
+    assert.equal(st.instances[0]?.effectivePriority, 120);
+    assert.equal(st.trackFiles[0]?.value, -3);
+    await v.stop(8000);
+    await k.stop();
+  });
+
   for (const weight of [-60, 0]) {
     test(`track_process weight ${weight}: the tracked sleep dying ${weight === 0 ? 'puts vipflow in Fault' : 'drops vipflow to 90'} and keepalived takes the VIP; a new one takes it back`, async () => {
       const argv = `3213.${weight === 0 ? 2 : 1}`;
