@@ -5,7 +5,7 @@
  * packet once and hands it to the instance that owns its VRID.
  */
 import { decodeVrrp, parseAddress, type VrrpAdvert, type ChecksumVariant } from '../../wire/codec/index.js';
-import { openVrrpSocket, type ReceivedPacket, type VrrpSocket } from '../../wire/socket/index.js';
+import { openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
 
 export interface HubPacket {
@@ -53,7 +53,11 @@ export class WireHub {
   private readonly shared = new Map<string, Shared>();
   private readonly reportedVrids = new Set<string>();
 
-  constructor(private readonly log: Logger) {}
+  /** `open` replaces the raw socket (benchmarks drive the receive path without a network). */
+  constructor(
+    private readonly log: Logger,
+    private readonly open: (options: VrrpSocketOptions) => SysResult<VrrpSocket> = openVrrpSocket,
+  ) {}
 
   /**
    * Attaches a handler for one VRID on the socket for `key`, opening it on
@@ -64,7 +68,7 @@ export class WireHub {
     const id = `${key.interface}|${key.family}|${key.mode}|${key.source}`;
     let entry = this.shared.get(id);
     if (!entry) {
-      const opened = openVrrpSocket({
+      const opened = this.open({
         family: key.family,
         interface: key.interface,
         mode: key.mode,
