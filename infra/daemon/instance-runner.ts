@@ -80,8 +80,12 @@ export class InstanceRunner {
   private announcer: Announcer;
   private channel: Channel | null = null;
   private readonly listeners: ((t: TransitionRecord) => void)[] = [];
-  /** Encoded adverts by priority (one buffer per destination): only the priority changes between sends. */
-  private readonly advertCache = new Map<number, Buffer[]>();
+  /**
+   * Encoded adverts by priority, one per destination: only the priority changes
+   * between sends, so a Master's advert is a lookup, not an encode (and no
+   * per-send array of destinations).
+   */
+  private readonly advertCache = new Map<number, { payload: Buffer; destination: string }[]>();
   private readonly reportedDrops = new Set<string>();
   private peerChecksumVariant: string | null = null;
   private handover: { resolve: () => void; timer: unknown } | null = null;
@@ -405,23 +409,21 @@ export class InstanceRunner {
   private sendAdvert(priority: number, intervalCs: number): void {
     const channel = this.channel;
     if (!channel) return;
-    let buffers = this.advertCache.get(priority);
-    if (!buffers) {
-      buffers = this.encodeAdverts(priority, intervalCs);
-      this.advertCache.set(priority, buffers);
+    let adverts = this.advertCache.get(priority);
+    if (!adverts) {
+      adverts = this.encodeAdverts(priority, intervalCs);
+      this.advertCache.set(priority, adverts);
     }
-    const destinations = this.plan.mode === 'unicast' ? this.plan.peers.map((p) => p.address) : [this.plan.group];
-    for (let i = 0; i < destinations.length; i++) {
-      const r = channel.send(buffers[i]!, destinations[i]!);
+    for (const { payload, destination } of adverts) {
+      const r = channel.send(payload, destination);
       if (!r.ok) {
         this.sendErrors++;
-        if (this.sendErrors === 1 || this.sendErrors % 100 === 0)
-          this.log.warn({ code: r.code, destination: destinations[i], sendErrors: this.sendErrors }, 'advert send failed');
+        if (this.sendErrors === 1 || this.sendErrors % 100 === 0) this.log.warn({ code: r.code, destination, sendErrors: this.sendErrors }, 'advert send failed');
       }
     }
   }
 
-  private encodeAdverts(priority: number, intervalCs: number): Buffer[] {
+  private encodeAdverts(priority: number, intervalCs: number): { payload: Buffer; destination: string }[] {
     const plan = this.plan;
     const addresses = advertised(plan.vips, plan.family).map((v) => v.bytes);
     const advert: VrrpAdvert =
@@ -436,7 +438,10 @@ export class InstanceRunner {
             addresses,
           }
         : { version: 3, vrid: plan.vrid, priority, maxAdvertIntervalCs: intervalCs, addresses };
-    const targets = plan.mode === 'unicast' ? plan.peers.map((p) => p.bytes) : [plan.groupBytes];
-    return targets.map((destination) => encodeVrrp(advert, { source: plan.sourceBytes, destination }, { checksumVariant: plan.checksumVariant }));
+    const targets = plan.mode === 'unicast' ? plan.peers.map((p) => ({ text: p.address, bytes: p.bytes })) : [{ text: plan.group, bytes: plan.groupBytes }];
+    return targets.map((t) => ({
+      payload: encodeVrrp(advert, { source: plan.sourceBytes, destination: t.bytes }, { checksumVariant: plan.checksumVariant }),
+      destination: t.text,
+    }));
   }
 }
