@@ -4,13 +4,7 @@
  * A notifier's code is loaded only when a config uses it.
  */
 import type { z } from 'zod';
-import type { RetryPolicy, WorkflowStep } from '../workflows/define.js';
-
-export interface StepSettings {
-  name?: string;
-  timeoutMs?: number;
-  retry?: RetryPolicy;
-}
+import type { StepSettings, WorkflowStep } from '../workflows/define.js';
 
 export interface BuiltinNotifier {
   /** One line for `vipflow workflows list` style help and error hints. */

@@ -28,4 +28,5 @@ export {
   type PagingTarget,
 } from './paging/index.js';
 export { shellScriptStep, shellScriptOptionsSchema, type ShellScriptOptions } from './shell/index.js';
-export { BUILTIN_NOTIFIERS, type BuiltinNotifier, type StepSettings } from './builtin.js';
+export { BUILTIN_NOTIFIERS, type BuiltinNotifier } from './builtin.js';
+export type { StepSettings } from '../workflows/define.js';

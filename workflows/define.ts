@@ -96,6 +96,13 @@ export interface WorkflowStep<E extends VipflowEvent = VipflowEvent> {
   compensate?(ctx: StepContext<E>): unknown;
 }
 
+/** What a user may adjust on a step that a notifier's factory makes. */
+export interface StepSettings {
+  name?: string;
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+}
+
 export interface WorkflowTriggerSpec<T extends Trigger = Trigger> {
   /** Only these instances (default: any). */
   instance?: string | readonly string[];

@@ -13,5 +13,5 @@
  * IP literal for the server.
  */
 export { dnsOptionsSchema, dnsKeySchema, parseDnsOptions, type DnsOptions, type DnsSettings } from './options.js';
-export { dnsUpdateStep, runDnsUpdate, DnsUpdateError, type DnsFailureKind, type DnsUpdateResult, type DnsRunDeps, type StepOverrides } from './step.js';
+export { dnsUpdateStep, runDnsUpdate, DnsUpdateError, type DnsFailureKind, type DnsUpdateResult, type DnsRunDeps } from './step.js';
 export { TSIG_ALGORITHMS, type TsigAlgorithm, type RecordType } from './message.js';

@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { RetryPolicy, StepContext, WorkflowStep } from '../../workflows/define.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
 import { exchangeUdp } from './exchange.js';
 import { buildUpdate, parseResponse, responseSignatureProblem, signMessage, TSIG_FUDGE_SEC, type TsigKey } from './message.js';
 import { answerMismatch, parseDnsOptions, planUpdate, resolveAddresses, type DnsOptions, type DnsSettings } from './options.js';
@@ -24,12 +24,6 @@ export class DnsUpdateError extends Error {
     super(message);
     this.name = 'DnsUpdateError';
   }
-}
-
-export interface StepOverrides {
-  name?: string;
-  timeoutMs?: number;
-  retry?: RetryPolicy;
 }
 
 /** What a successful run returns (the step's result). */
@@ -53,7 +47,7 @@ export interface DnsRunDeps {
  * The step itself fails with a DnsUpdateError whose message says what to check; the
  * runner retries it per `step.retry`. On a dry run it records its intention and sends nothing.
  */
-export function dnsUpdateStep(options: DnsOptions, step: StepOverrides = {}, deps: DnsRunDeps = {}): WorkflowStep {
+export function dnsUpdateStep(options: DnsOptions, step: StepSettings = {}, deps: DnsRunDeps = {}): WorkflowStep {
   const o = parseDnsOptions(options);
   return {
     name: step.name ?? 'dns-update',

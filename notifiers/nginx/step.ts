@@ -5,18 +5,10 @@
  * or the reload fails, so a failed step leaves the old configuration serving.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RetryPolicy, StepContext, WorkflowStep } from '../../workflows/define.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
 import { checkGeneration, healthAccepted, nginxArgv, testFailureText, type GenerationCheck } from './generation.js';
 import { httpGet, listWorkers, readMasterPid, runCommand, type HealthAnswer } from './host.js';
 import { parseNginxOptions, type NginxOptions, type ResolvedNginxOptions } from './options.js';
-
-export interface StepSettings {
-  /** Default `nginx-reload`. */
-  name?: string;
-  /** Default: testTimeoutMs + verifyTimeoutMs + 1 s. */
-  timeoutMs?: number;
-  retry?: RetryPolicy;
-}
 
 /** What a successful reload did. */
 export interface NginxReloadReport {
@@ -31,6 +23,7 @@ export interface NginxReloadReport {
 
 /**
  * A workflow step that reloads nginx safely.
+ * Step defaults: name `nginx-reload`, timeout testTimeoutMs + verifyTimeoutMs + 1 s.
  * @throws Error naming the bad option (at definition time).
  */
 export function nginxReloadStep(options: NginxOptions, step: StepSettings = {}): WorkflowStep {

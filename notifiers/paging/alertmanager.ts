@@ -4,9 +4,9 @@
  * or basic auth for an Alertmanager behind a proxy that checks them.
  */
 import { z } from 'zod';
-import type { StepContext, WorkflowStep } from '../../workflows/define.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
 import { alertLabels, alertsUrl, firingAlerts, LABEL_NAME, readAlertmanagerResponse, RESERVED_LABELS, resolvedAlerts } from './alertmanager-payload.js';
-import { deliver, pagingStep, type PagingTarget, type StepSettings } from './deliver.js';
+import { deliver, pagingStep, type PagingTarget } from './deliver.js';
 import { PermanentFailures, safeUrl } from './http.js';
 import { checkSecretFields, parseOptions, secretFields, secretOf, secretOrThrow, secretSource } from './secret.js';
 import { describeEvent, subjectOf } from './subject.js';

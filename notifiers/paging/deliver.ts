@@ -3,7 +3,7 @@
  * the verdict turned into what the workflow runner understands (return = done, throw =
  * failed, retried per the step's policy).
  */
-import { PermanentStepError, type RetryPolicy, type StepContext, type WorkflowStep } from '../../workflows/define.js';
+import { PermanentStepError, type RetryPolicy, type StepContext, type StepSettings, type WorkflowStep } from '../../workflows/define.js';
 import { networkFailure, PermanentFailures, sendJson, type Delivery } from './http.js';
 
 export interface PreparedRequest {
@@ -49,13 +49,6 @@ export async function deliver(ctx: StepContext, refused: PermanentFailures, spec
   if (d.retryable) throw new Error(d.message);
   refused.add(memo, d.message);
   throw new PermanentStepError(d.message);
-}
-
-/** How a user may adjust a step made by a factory. */
-export interface StepSettings {
-  name?: string;
-  timeoutMs?: number;
-  retry?: RetryPolicy;
 }
 
 /** Retries for a page: a 429 or a 5xx usually passes within seconds; a failover page should not wait minutes. */

@@ -10,8 +10,8 @@
  * workflow so a node that is no longer Master clears its own alert.
  */
 import { z } from 'zod';
-import type { RetryPolicy, StepContext, WorkflowStep } from '../../workflows/define.js';
-import type { PagingTarget, StepSettings } from './deliver.js';
+import type { RetryPolicy, StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
+import type { PagingTarget } from './deliver.js';
 import { parseOptions } from './secret.js';
 
 export const healthAlertOptionsSchema = z.strictObject({

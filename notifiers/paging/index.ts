@@ -17,7 +17,7 @@ export { defaultWebhookBody, readWebhookResponse } from './webhook-payload.js';
 export type { WebhookBody } from './webhook-payload.js';
 export { healthAlertOptionsSchema, healthAlertStep, checkHealth } from './health.js';
 export type { HealthAlertOptions, HealthResult } from './health.js';
-export type { PagingTarget, StepSettings } from './deliver.js';
+export type { PagingTarget } from './deliver.js';
 export { DEFAULT_PAGING_RETRY, DEFAULT_PAGING_TIMEOUT_MS } from './deliver.js';
 export { resolveSecret } from './secret.js';
 export type { SecretRef, SecretResult } from './secret.js';

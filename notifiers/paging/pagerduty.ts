@@ -4,8 +4,8 @@
  * routingKeyFile); the endpoint defaults to PagerDuty's and may point at a proxy.
  */
 import { z } from 'zod';
-import type { StepContext, WorkflowStep } from '../../workflows/define.js';
-import { deliver, pagingStep, type PagingTarget, type StepSettings } from './deliver.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
+import { deliver, pagingStep, type PagingTarget } from './deliver.js';
 import { PermanentFailures, safeUrl } from './http.js';
 import { buildPagerDutyEvent, defaultDedupKey, PAGERDUTY_ENDPOINT, pagerDutySeverity, readPagerDutyResponse, type PagerDutyAction } from './pagerduty-payload.js';
 import { checkSecretFields, parseOptions, secretFields, secretOf, secretOrThrow, secretSource } from './secret.js';

@@ -5,8 +5,8 @@
  * their token in it), and so may any header value (Authorization).
  */
 import { z } from 'zod';
-import type { StepContext, WorkflowStep } from '../../workflows/define.js';
-import { deliver, pagingStep, type StepSettings } from './deliver.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
+import { deliver, pagingStep } from './deliver.js';
 import { PermanentFailures, safeUrl } from './http.js';
 import { checkSecretFields, envName, parseOptions, secretFields, secretOf, secretOrThrow, secretSource, type SecretRef } from './secret.js';
 import { defaultWebhookBody, readWebhookResponse } from './webhook-payload.js';

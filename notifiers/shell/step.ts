@@ -9,8 +9,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import type { StepContext, WorkflowStep } from '../../workflows/define.js';
-import type { StepSettings } from '../builtin.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
 import { scriptEnvironment } from './env.js';
 
 export const shellScriptOptionsSchema = z.strictObject({

@@ -8,17 +8,9 @@ import { networkInterfaces } from 'node:os';
 import { controlRequest } from '../../infra/daemon/control.js';
 import { instanceOf } from '../../infra/events/schema.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RetryPolicy, StepContext, WorkflowStep } from '../../workflows/define.js';
+import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
 import { controlSocketPath, parseVipOptions, type ResolvedVipOptions, type VipOptions } from './options.js';
 import { checkVipReadiness, normalizeAddress, type HeldAddresses } from './readiness.js';
-
-export interface StepSettings {
-  /** Default `vip-ready`. */
-  name?: string;
-  /** Default: the option timeoutMs + 1 s. */
-  timeoutMs?: number;
-  retry?: RetryPolicy;
-}
 
 export interface VipReadyReport {
   instance: string;
@@ -29,6 +21,7 @@ export interface VipReadyReport {
 
 /**
  * A workflow step that waits for this node to hold and announce the instance's VIPs.
+ * Step defaults: name `vip-ready`, timeout the option timeoutMs + 1 s.
  * @throws Error naming the bad option (at definition time).
  */
 export function vipReadyStep(options: VipOptions = {}, step: StepSettings = {}): WorkflowStep {
