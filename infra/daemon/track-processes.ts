@@ -19,6 +19,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from '../logger.js';
+import { processExists } from '../process-exists.js';
 import type { TrackProcess } from '../../config/model.js';
 import { matchesProcess, processMatcher, ProcessQuorum, type ProcessMatcher, type ProcessSample, type QuorumClock } from '../../actors/track-process/index.js';
 
@@ -134,7 +135,7 @@ export class TrackProcesses {
   }
 
   private check(): void {
-    const alive = this.o.alive ?? pidAlive;
+    const alive = this.o.alive ?? processExists;
     for (const e of this.entries.values()) {
       for (const pid of e.pids) {
         if (!alive(pid)) return this.scan();
@@ -179,14 +180,4 @@ function readProc(needCmdline: boolean): ProcessSample[] {
     }
   }
   return out;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, owned by someone we may not signal.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { processExists } from '../../infra/process-exists.js';
 import { parsePidFile, parseProcStat, workerFromCmdline, type WorkerProcess } from './generation.js';
 
 /** The master PID from the pid file, if the file is readable and that process exists. */
@@ -20,15 +21,6 @@ export function readMasterPid(pidFile: string): { ok: true; pid: number } | { ok
   if (pid === null) return { ok: false, error: `pid file ${pidFile} holds no PID` };
   if (!processExists(pid)) return { ok: false, error: `nginx master ${pid} from ${pidFile} is not running` };
   return { ok: true, pid };
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readText(path: string): string | null {

@@ -5,15 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScriptRunner, type Job, type JobOutcome } from '../../notifiers/keepalived-notify/runner.js';
 import { recordingLogger, tempDir, waitFor, writeScript } from './helpers.js';
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie still answers kill(0); /proc tells it apart.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from '../../infra/lab/run.js';
 
 test('a hanging script is killed at its timeout with its children, then the next queued one runs', async () => {
   const { dir, remove } = tempDir('hang');
@@ -33,7 +25,7 @@ test('a hanging script is killed at its timeout with its children, then the next
     assert.equal(first?.outcome.signal, 'SIGKILL');
     assert.ok(first.at - t0 >= 390 && first.at - t0 < 2000, `killed at ~400 ms, not ${first.at - t0}`);
     const childPid = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
-    assert.ok(await waitFor(() => !alive(childPid), 2000), 'the background child died with the group');
+    assert.ok(await waitFor(() => !isAlive(childPid), 2000), 'the background child died with the group');
     assert.equal(second?.outcome.exitCode, 0);
     assert.equal(readFileSync(join(dir, 'next.out'), 'utf8'), 'ran\n');
     assert.ok(records.some((r) => r.msg === 'notify script timed out: killing its process group'));

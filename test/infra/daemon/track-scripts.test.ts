@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../infra/logger.js';
 import { TrackScripts, type TrackScriptSpec } from '../../../infra/daemon/track-scripts.js';
+import { isAlive } from '../../../infra/lab/run.js';
 
 const log = silentLogger();
 const spec = (name: string, argv: string[], extra: Partial<TrackScriptSpec> = {}): TrackScriptSpec => ({ name, argv, script: { command: argv.join(' ') }, intervalMs: 100, timeoutMs: 1000, rise: 1, fall: 1, initFail: false, ...extra });
@@ -15,15 +16,6 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -69,11 +61,11 @@ test('a hung check fails at its timeout and its whole process group is ended; ti
     assert.ok(st.timeouts >= 1 && st.skipped >= 2, JSON.stringify(st));
     await until(() => existsSync(pids), 2000, 'pid file');
     const first = Number(readFileSync(pids, 'utf8').split('\n')[0]);
-    await until(() => !alive(first), 3000, 'the grandchild to be killed');
+    await until(() => !isAlive(first), 3000, 'the grandchild to be killed');
   } finally {
     ts.stop();
     // Kill whatever the last (still running) check started, by the PIDs it recorded.
-    if (existsSync(pids)) for (const p of readFileSync(pids, 'utf8').trim().split('\n').map(Number)) if (p > 0 && alive(p)) process.kill(p, 'SIGKILL');
+    if (existsSync(pids)) for (const p of readFileSync(pids, 'utf8').trim().split('\n').map(Number)) if (p > 0 && isAlive(p)) process.kill(p, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -10,17 +10,9 @@ import { runWorkflow } from '../../../workflows/run.js';
 import { dryRunShell, zxShell } from '../../../workflows/shell.js';
 import { scriptEnvironment, shellScriptStep } from '../../../notifiers/shell/index.js';
 import { collector, log, setup, transitionTo } from '../../workflows/helpers.js';
+import { isAlive } from '../../../infra/lab/run.js';
 
 const fixtures = join(repoRoot, 'test/notifiers/shell/fixtures');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('scriptEnvironment flattens a transition into VIPFLOW_* with keepalived state names', () => {
   const { src } = setup();
@@ -74,8 +66,8 @@ test('a hung script is ended at the step timeout with its whole process group', 
     const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
     assert.equal(pids.length, 2);
     const end = Date.now() + 3000;
-    while (pids.some(alive) && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
-    assert.deepEqual(pids.filter(alive), [], 'script and grandchild both ended');
+    while (pids.some(isAlive) && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+    assert.deepEqual(pids.filter(isAlive), [], 'script and grandchild both ended');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
