@@ -6,9 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, portOpen } from '../events/local-nats.js';
+import { privateNginxConf } from './nginx.js';
 
 export interface LocalNginx {
   pid: number;
@@ -22,25 +23,6 @@ export interface LocalNginx {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect({ port, host: '127.0.0.1' });
-    c.once('connect', () => (c.destroy(), resolve(true)));
-    c.once('error', () => resolve(false));
-  });
-}
-
 export interface ConfVariant {
   /** An unknown directive: `nginx -t` refuses the file. */
   broken?: boolean;
@@ -50,25 +32,14 @@ export interface ConfVariant {
 
 /** nginx.conf text for an instance rooted at `dir`, serving `version` on /version. */
 export function nginxConf(dir: string, listen: string, version: string, variant: ConfVariant = {}): string {
-  return `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
-    listen ${listen};
+  return privateNginxConf(
+    dir,
+    64,
+    `    listen ${listen};
 ${variant.alsoListen ? `    listen ${variant.alsoListen};\n` : ''}    location = /version { default_type text/plain; return 200 "${version}\\n"; }
     location / { default_type text/plain; return 200 "ok\\n"; }
-${variant.broken ? '    not_a_directive on;\n' : ''}  }
-}
-`;
+${variant.broken ? '    not_a_directive on;\n' : ''}`,
+  );
 }
 
 export async function startLocalNginx(version = 'v1'): Promise<LocalNginx> {
@@ -92,7 +63,7 @@ export async function startLocalNginx(version = 'v1'): Promise<LocalNginx> {
     rmSync(dir, { recursive: true, force: true });
   };
   const end = Date.now() + 5000;
-  while (!(await canConnect(port))) {
+  while (!(await portOpen(port))) {
     if (pid === undefined || child.exitCode !== null || Date.now() > end) {
       await stop();
       throw new Error(`nginx did not listen on 127.0.0.1:${port}: ${stderr}`);

@@ -12,6 +12,30 @@ export interface NginxProcess extends SpawnedProcess {
   root: string;
 }
 
+/**
+ * An nginx.conf whose every path (pid, error log, temp dirs) is under `dir`, so
+ * several instances run side by side: `dir/tmp` must exist. `server` is the body
+ * of the one server block.
+ */
+export function privateNginxConf(dir: string, workerConnections: number, server: string): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections ${workerConnections}; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  server {
+${server}  }
+}
+`;
+}
+
 export async function startNginx(lab: Lab, node: string, port = 80): Promise<NginxProcess> {
   const base = join(lab.dir, `nginx-${node}`);
   const root = join(base, 'html');
@@ -26,26 +50,15 @@ export async function startNginx(lab: Lab, node: string, port = 80): Promise<Ngi
   const conf = join(base, 'nginx.conf');
   writeFileSync(
     conf,
-    `daemon off;
-worker_processes 1;
-pid ${base}/nginx.pid;
-error_log ${base}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${base}/tmp/body;
-  proxy_temp_path ${base}/tmp/proxy;
-  fastcgi_temp_path ${base}/tmp/fastcgi;
-  uwsgi_temp_path ${base}/tmp/uwsgi;
-  scgi_temp_path ${base}/tmp/scgi;
-  server {
-    listen ${port};
+    privateNginxConf(
+      base,
+      256,
+      `    listen ${port};
     listen [::]:${port};
     root ${root};
     location / { add_header X-Node ${node}; }
-  }
-}
 `,
+    ),
   );
   const proc = lab.spawn(node, 'nginx', ['-c', conf, '-p', base]);
   const up = await pollUntil(async () => ((await lab.exec(node, 'bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], 2000)).code === 0 ? true : undefined), 5000, 50);
