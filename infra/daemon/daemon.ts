@@ -197,7 +197,10 @@ export class Daemon {
       await daemon.shutdown();
       return { ok: false, message: started.message };
     }
-    daemon.trackScripts.start(trackScriptSpecs(loaded.model, usedScripts(loaded.model), log));
+    const usedAtStart = usedScripts(loaded.model);
+    const unused = loaded.model.vrrpScripts.filter((d) => !usedAtStart.has(d.name)).map((d) => d.name);
+    if (unused.length > 0) log.info({ scripts: unused }, 'vrrp_scripts not tracked by any instance are not run');
+    daemon.trackScripts.start(trackScriptSpecs(loaded.model, usedAtStart, log));
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
@@ -629,8 +632,6 @@ function trackScriptSpecs(config: VipflowConfig, names: ReadonlySet<string>, log
     }
     specs.push({ name: d.name, argv: argv.argv, script: d.script, intervalMs: Math.round(d.interval * 1000), timeoutMs: Math.round((d.timeout ?? d.interval) * 1000), rise: d.rise, fall: d.fall, initFail: d.initFail });
   }
-  const unused = config.vrrpScripts.filter((d) => !usedScripts(config).has(d.name)).map((d) => d.name);
-  if (unused.length > 0 && names.size > 0) log.info({ scripts: unused }, 'vrrp_scripts not tracked by any instance are not run');
   return specs;
 }
 
