@@ -404,6 +404,14 @@ export const vrrpMachine = setup({
   id: 'vrrp',
   context: ({ input }) => initialContext(input),
   initial: 'initialize',
+  on: {
+    // Any state: the address is the tie-break key and an advert's source, read only
+    // in Backup and Master, and the runner sends it while the instance waits in Fault.
+    SET_PRIMARY_ADDRESS: {
+      guard: ({ context, event }) => event.address.length === context.cfg.primaryAddress.length,
+      actions: assign(({ context, event }) => ({ cfg: { ...context.cfg, primaryAddress: event.address } })),
+    },
+  },
   states: {
     // RFC 5798 §6.4.1
     initialize: {

@@ -101,7 +101,9 @@ export interface VrrpCounters {
 export type PreemptHold = 'idle' | 'holding' | 'expired';
 
 /**
- * What an instance was configured with: fixed for the actor's life, kept in one
+ * What an instance was configured with: fixed for the actor's life (but for the
+ * primary address of an IPv6 instance that started before its link-local address
+ * was usable: SET_PRIMARY_ADDRESS), kept in one
  * shared object so that the mutable top level of the context stays small. (XState
  * copies the context on every assign; past ~19 properties V8 makes such copies
  * dictionary objects and one copy cost ~8 µs instead of ~0.3 µs, measured.)
@@ -167,6 +169,8 @@ export type VrrpEvent =
   /** `offset` only for value-weighted objects (see TrackedObjectInput.offset); omitted keeps the current one. */
   | { type: 'TRACK'; id: string; up: boolean; offset?: number }
   | { type: 'SET_PRIORITY'; priority: number }
+  /** The source address became known (an IPv6 link-local address usable after DAD). */
+  | { type: 'SET_PRIMARY_ADDRESS'; address: Uint8Array }
   /** Internal: keepalived's preempt_delay has elapsed. */
   | { type: 'PREEMPT_HOLD_EXPIRED' }
   /** From the sync group: a Backup becomes Master (the group goes Master). */

@@ -143,19 +143,15 @@ export class InstanceRunner {
   resolveSource(address: string): StartResult {
     const bytes = parseAddress(address);
     if (!this.plan.sourcePending || !bytes || bytes.length !== 16) return { ok: false, code: 'EINVAL', message: `not a pending IPv6 source: ${address}` };
-    // The machine keeps a reference to the plan's primary address (its
-    // tie-break key, read only in Backup and Master): filled in place here,
-    // while Fault keeps the machine from reading it.
-    this.currentPlan.sourceBytes.set(bytes);
-    const { sourcePending: _pending, ...rest } = this.currentPlan;
-    this.currentPlan = { ...rest, source: address };
+    const pending = this.currentPlan;
+    const { sourcePending: _pending, ...rest } = pending;
+    this.currentPlan = { ...rest, source: address, sourceBytes: bytes };
     const joined = this.joinWire();
     if (!joined.ok) {
-      this.currentPlan = { ...this.currentPlan, sourcePending: true };
+      this.currentPlan = pending;
       return joined;
     }
-    if (formatAddress(this.actor.getSnapshot().context.cfg.primaryAddress) !== formatAddress(bytes))
-      this.log.error('the VRRP machine did not take the new primary address: ties with equal priorities may be broken wrongly');
+    this.actor.send({ type: 'SET_PRIMARY_ADDRESS', address: bytes });
     this.advertCache.clear();
     this.log.info({ source: address }, 'IPv6 link-local source usable: leaving the fault it was held in');
     this.track(SOURCE_TRACK, true);
@@ -212,8 +208,8 @@ export class InstanceRunner {
    */
   replaceAddresses(next: InstancePlan): void {
     const before = this.currentPlan.vips;
-    // The source stays ours: the machine holds a reference to our primary
-    // address buffer, which resolveSource fills while it is pending.
+    // The source stays ours: it may have been resolved (resolveSource) since
+    // the reload planned `next` from the config.
     const { sourcePending: _pending, ...rest } = next;
     const { source, sourceBytes, sourcePending } = this.currentPlan;
     this.currentPlan = { ...rest, source, sourceBytes, ...(sourcePending ? { sourcePending } : {}) };

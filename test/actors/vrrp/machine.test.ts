@@ -391,3 +391,15 @@ test('with a logger, transitions and warnings are logged with instance context',
   assert.equal(transition?.master, '198.18.0.1');
   assert.equal(records.find((r) => r.code === 'unknown-track')?.level, 40);
 });
+
+test('SET_PRIMARY_ADDRESS gives an instance held in Fault its source address; one of the wrong length is ignored', () => {
+  const h = harness({ primaryAddress: ipv4(0, 0, 0, 0), tracks: [{ id: 'source', weight: 0, up: false }] });
+  assert.equal(h.state(), 'fault');
+  h.actor.send({ type: 'SET_PRIMARY_ADDRESS', address: new Uint8Array(16) });
+  assert.deepEqual([...h.actor.getSnapshot().context.cfg.primaryAddress], [0, 0, 0, 0]);
+  h.actor.send({ type: 'SET_PRIMARY_ADDRESS', address: ipv4(198, 18, 0, 7) });
+  h.actor.send({ type: 'TRACK', id: 'source', up: true });
+  // The machine's tie-break key and advert source is now the new address.
+  assert.deepEqual([...h.actor.getSnapshot().context.cfg.primaryAddress], [198, 18, 0, 7]);
+  assert.equal(h.state(), 'backup');
+});
