@@ -14,16 +14,16 @@ import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
 import { parseAddress } from '../../wire/codec/index.js';
 import { interfaceInfo, openNetlinkMonitor, readNetlinkState, sendEthernetFrame, type NetlinkEvent, type NetlinkMonitor } from '../../wire/socket/index.js';
 import type { Logger } from '../logger.js';
-import { KeepalivedNotifier, splitCommandLine } from '../../notifiers/keepalived-notify/index.js';
+import { KeepalivedNotifier } from '../../notifiers/keepalived-notify/index.js';
 import { SyncGroup, type GroupState, type GroupTransition } from '../../actors/sync-group/index.js';
 import { ControlServer } from './control.js';
 import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './daemon-events.js';
 import { linkUp, readHostInterfaces } from './host.js';
 import { InstanceRunner, type InstanceStatus, type TransitionRecord } from './instance-runner.js';
 import { LinkTable, type LinkChange } from './link-state.js';
-import { planInstance, scriptRefsOf, scriptTrack, scriptTrackId, syncGroupOf, type HostInterfaces, type ScriptsView } from './plan.js';
-import { TrackScripts, type TrackScriptSpec, type TrackScriptStatus } from './track-scripts.js';
-import { FileProcessTrackers, groupHasOwner, type TrackFileStatus, type TrackProcessStatus } from './daemon-trackers.js';
+import { planInstance, syncGroupOf, type HostInterfaces } from './plan.js';
+import type { TrackScriptStatus } from './track-scripts.js';
+import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './daemon-trackers.js';
 import type { AnnounceIo } from './announcer.js';
 import { netlinkVipOps, type VipAddressOps } from './vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
@@ -100,8 +100,7 @@ export class Daemon {
   private control: ControlServer | null = null;
   private events: DaemonEvents | null = null;
   private notifier: KeepalivedNotifier | null = null;
-  private readonly trackScripts: TrackScripts;
-  private readonly trackers: FileProcessTrackers;
+  private readonly trackers: Trackers;
   private stopping: Promise<void> | null = null;
   private reloading = false;
   private reloadPending = false;
@@ -117,17 +116,13 @@ export class Daemon {
     // The histogram samples with a timer of this period: at 5 ms it alone cost an
     // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
     // stall that matters, and watchedClock reports each late VRRP timer anyway.
-    this.trackScripts = new TrackScripts({
-      log,
-      prepare: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
-      onHealth: (name) => this.onScriptHealth(name),
-    });
-    this.trackers = new FileProcessTrackers({
+    this.trackers = new Trackers({
       log,
       config: () => this.config,
       runners: () => this.runners.values(),
       drivenGroup: (name) => this.groups.has(name),
       events: () => this.events,
+      prepareScript: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
     });
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
@@ -197,10 +192,7 @@ export class Daemon {
       await daemon.shutdown();
       return { ok: false, message: started.message };
     }
-    const usedAtStart = usedScripts(loaded.model);
-    const unused = loaded.model.vrrpScripts.filter((d) => !usedAtStart.has(d.name)).map((d) => d.name);
-    if (unused.length > 0) log.info({ scripts: unused }, 'vrrp_scripts not tracked by any instance are not run');
-    daemon.trackScripts.start(trackScriptSpecs(loaded.model, usedAtStart, log));
+    daemon.trackers.startScripts(loaded.model, { reload: false });
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
@@ -234,7 +226,6 @@ export class Daemon {
       reloads: { ...this.reloads },
       events: this.events?.status() ?? null,
       notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
-      trackScripts: this.trackScripts.status(),
       ...this.trackers.status(),
     };
   }
@@ -290,12 +281,6 @@ export class Daemon {
       const host = readHostInterfaces();
       if (!isDeepStrictEqual(next.vrrpSyncGroups, this.config.vrrpSyncGroups))
         log.warn('vrrp_sync_group changes take effect at the next restart: the running groups are kept');
-      // Scripts keep their health across a reload (restarting one would reset it and
-      // could flap its instances); a changed definition waits for a restart, a new one starts.
-      const running = new Set(this.trackScripts.status().map((t) => t.name));
-      const changedScripts = next.vrrpScripts.filter((d) => running.has(d.name) && !isDeepStrictEqual(d, this.config.vrrpScripts.find((o) => o.name === d.name)));
-      if (changedScripts.length > 0) log.warn({ scripts: changedScripts.map((d) => d.name) }, 'vrrp_script changes take effect at the next restart: the running checks are kept');
-      const newScripts = [...usedScripts(next)].filter((n) => !running.has(n));
       this.trackers.start(next, { reload: true });
       const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
       let kept = 0;
@@ -335,8 +320,9 @@ export class Daemon {
         if (r.ok) added++;
         else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
       }
+      // Before the switch: it compares the scripts with the running configuration.
+      this.trackers.startScripts(next, { reload: true });
       this.config = next;
-      this.trackScripts.start(trackScriptSpecs(next, new Set(newScripts), log));
       this.reloads.ok++;
       log.info({ kept, changed, added }, 'configuration reloaded');
       this.events?.configReload({ file: this.options.configPath, ok: true, errors: 0, warnings: warningsOf(loaded.diagnostics), instances: [...this.runners.keys()] });
@@ -390,7 +376,6 @@ export class Daemon {
       if (this.linkTimer) clearInterval(this.linkTimer);
       this.netlink?.close();
       // No health changes while instances hand over.
-      this.trackScripts.stop();
       this.trackers.stop();
       await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
       this.runners.clear();
@@ -438,7 +423,7 @@ export class Daemon {
     const syncGroup = syncGroupOf(config, inst.name);
     // A group added by a reload has no driver yet: its members run alone until a restart.
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
-    const planned = planInstance(inst, host, group ? syncGroup : undefined, this.scriptsView(config));
+    const planned = planInstance(inst, host, group ? syncGroup : undefined, this.trackers.view(config));
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
     const plan = this.events?.fencing
@@ -472,32 +457,6 @@ export class Daemon {
       if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
     }
     return { ok: true };
-  }
-
-  private scriptsView(config: VipflowConfig): ScriptsView {
-    return {
-      defs: config.vrrpScripts,
-      health: (name) => this.trackScripts.health(name),
-      files: this.trackers.filesView(config),
-      processes: this.trackers.processesView(config),
-      groupHasOwner: (group) => groupHasOwner(config, group),
-    };
-  }
-
-  /** A vrrp_script turned up or down: every instance tracking it (directly or through its group) is told. */
-  private onScriptHealth(name: string): void {
-    const def = this.config.vrrpScripts.find((d) => d.name === name);
-    if (!def) return;
-    for (const { config: inst, runner } of this.runners.values()) {
-      const group = syncGroupOf(this.config, inst.name);
-      const ref = scriptRefsOf(inst, this.groups.has(group?.name ?? '') ? group : undefined).find((r) => r.name === name);
-      if (!ref) continue;
-      const planned = runner.plan.machine.tracks?.find((t) => t.id === scriptTrackId(name));
-      if (!planned) continue;
-      const t = scriptTrack(ref, def, this.trackScripts.health(name));
-      runner.track(t.id, t.up);
-      this.events?.trackChange({ instance: inst.name, track: t.id, kind: 'script', up: t.up, weight: planned.weight, effectivePriority: runner.status().effectivePriority });
-    }
   }
 
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
@@ -611,28 +570,6 @@ export class Daemon {
       if (!r.ok) this.options.log.error({ instance: runner.plan.name, code: r.code, err: r.message }, 'cannot open the VRRP socket for the new link-local source: the instance stays in Fault');
     }
   }
-}
-
-/** The vrrp_scripts some instance or sync group tracks: keepalived runs only those. */
-function usedScripts(config: VipflowConfig): Set<string> {
-  const used = new Set<string>();
-  for (const i of config.vrrpInstances) for (const r of i.trackScripts) used.add(r.name);
-  for (const g of config.vrrpSyncGroups) for (const r of g.trackScripts) used.add(r.name);
-  return used;
-}
-
-function trackScriptSpecs(config: VipflowConfig, names: ReadonlySet<string>, log: Logger): TrackScriptSpec[] {
-  const specs: TrackScriptSpec[] = [];
-  for (const d of config.vrrpScripts) {
-    if (!names.has(d.name)) continue;
-    const argv = splitCommandLine(d.script.command);
-    if (!argv.ok) {
-      log.error({ script: d.name, err: argv.message }, 'vrrp_script not run: bad command line (counted as failing)');
-      continue;
-    }
-    specs.push({ name: d.name, argv: argv.argv, script: d.script, intervalMs: Math.round(d.interval * 1000), timeoutMs: Math.round((d.timeout ?? d.interval) * 1000), rise: d.rise, fall: d.fall, initFail: d.initFail });
-  }
-  return specs;
 }
 
 function warningsOf(diagnostics: Diagnostic[]): number {
