@@ -231,11 +231,15 @@ export const vrrpMachine = setup({
       enqueue.emit({ type: 'add-addresses', addresses: context.cfg.virtualAddresses });
       enqueue.emit({ type: 'announce', addresses: context.cfg.virtualAddresses, reason: 'became-master' });
     }),
-    removeAddresses: enqueueActions(({ context, enqueue }) => {
+    /**
+     * `handover`: a better Master was heard, so it holds the addresses already
+     * (it adds them before its first advert) and the host may overlap briefly.
+     */
+    removeAddresses: enqueueActions(({ context, enqueue }, params?: { handover: boolean }) => {
       enqueue(({ context: c }) => {
         c.stats.releasedMaster++;
       });
-      enqueue.emit({ type: 'remove-addresses', addresses: context.cfg.virtualAddresses });
+      enqueue.emit({ type: 'remove-addresses', addresses: context.cfg.virtualAddresses, handover: params?.handover === true });
     }),
     /** keepalived's garp_lower_prio: a lower-priority master exists, so ARP caches may point at it. */
     announceAgain: enqueueActions(({ context, enqueue }) => {
@@ -533,7 +537,11 @@ export const vrrpMachine = setup({
 
     // RFC 5798 §6.4.3
     master: {
-      entry: ['countAdvertSent', 'sendAdvert', 'addAddresses'],
+      // Addresses (and their gratuitous ARP / unsolicited NA) before the first
+      // advert, as keepalived's vrrp_state_become_master does: the old Master
+      // releases the VIPs when it hears that advert, so the VIPs must already
+      // be here and clients already pointed here, or a handover has a gap.
+      entry: ['addAddresses', 'countAdvertSent', 'sendAdvert'],
       initial: 'advertising',
       states: {
         advertising: {
@@ -555,7 +563,7 @@ export const vrrpMachine = setup({
               'countAdvert',
               'reportIntervalMismatch',
               'noteMaster',
-              'removeAddresses',
+              { type: 'removeAddresses', params: { handover: true } },
               'acceptMaster',
               { type: 'recordTransition', params: { from: 'master', to: 'backup', reason: 'higher-priority-advert' } },
             ],

@@ -206,7 +206,8 @@ export type WarningCode =
 export type VrrpCommand =
   | { type: 'send-advert'; priority: number; intervalCs: number }
   | { type: 'add-addresses'; addresses: readonly string[] }
-  | { type: 'remove-addresses'; addresses: readonly string[] }
+  /** `handover`: a better Master was heard and holds the addresses already. */
+  | { type: 'remove-addresses'; addresses: readonly string[]; handover: boolean }
   /** Gratuitous ARP (IPv4) or unsolicited NA (IPv6) for the virtual addresses. */
   | { type: 'announce'; addresses: readonly string[]; reason: 'became-master' | 'lower-priority-advert' }
   | {

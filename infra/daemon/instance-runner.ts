@@ -73,6 +73,16 @@ export interface InstanceRunnerDeps {
 
 type StartResult = { ok: true } | { ok: false; code: string; message: string };
 
+/**
+ * How long a Master that hands over keeps its VIPs after the new Master's
+ * first advert. The new Master added them and sent its gratuitous ARP / NA
+ * before that advert, but a client may still process that announcement a
+ * moment after we hear the advert (measured in test/lab/handover-client: 1 of
+ * 80 handovers lost a SYN without this overlap). Short, because two holders
+ * would both answer a client's ARP request.
+ */
+export const HANDOVER_OVERLAP_MS = 20;
+
 export class InstanceRunner {
   readonly drops: DropCounters = emptyDropCounters();
   private readonly log: Logger;
@@ -90,6 +100,8 @@ export class InstanceRunner {
   private peerChecksumVariant: string | null = null;
   private handover: { resolve: () => void; timer: unknown } | null = null;
   private holdingVipsForHandover = false;
+  /** A release deferred by HANDOVER_OVERLAP_MS after a better Master was heard. */
+  private pendingRelease: unknown = null;
   private stopped: Promise<void> | null = null;
   private sendErrors = 0;
   /** Clock time of the last screened advert from another router with priority > 0 (split-brain fencing asks). */
@@ -260,9 +272,12 @@ export class InstanceRunner {
         };
       });
       this.log.info({ newMasterHeard: heard, boundMs: bound }, heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs');
+      if (heard) await new Promise<void>((resolve) => this.deps.clock.setTimeout(() => resolve(), HANDOVER_OVERLAP_MS));
       this.holdingVipsForHandover = false;
       this.deps.vipOps.remove(this.plan.vips);
     }
+    // Stopped while a Backup waits out a handover overlap: release now.
+    if (this.pendingRelease !== null) this.releaseNow();
     this.actor.stop();
     this.channel?.leave();
     this.channel = null;
@@ -351,10 +366,15 @@ export class InstanceRunner {
         this.sendAdvert(cmd.priority, cmd.intervalCs);
         return;
       case 'add-addresses':
+        this.cancelPendingRelease();
         this.deps.vipOps.add(this.plan.vips);
         return;
       case 'remove-addresses':
-        if (!this.holdingVipsForHandover) this.deps.vipOps.remove(this.plan.vips);
+        if (this.holdingVipsForHandover) return;
+        if (cmd.handover) {
+          this.cancelPendingRelease();
+          this.pendingRelease = this.deps.clock.setTimeout(() => this.releaseNow(), HANDOVER_OVERLAP_MS);
+        } else this.releaseNow();
         return;
       case 'announce':
         if (cmd.reason === 'became-master') this.announcer.becameMaster();
@@ -371,6 +391,18 @@ export class InstanceRunner {
         this.log.warn({ code: cmd.code, ...cmd.detail }, cmd.message);
         return;
     }
+  }
+
+  private cancelPendingRelease(): void {
+    if (this.pendingRelease === null) return;
+    this.deps.clock.clearTimeout(this.pendingRelease);
+    this.pendingRelease = null;
+  }
+
+  /** Removes the VIPs now (a release waiting out its overlap included). */
+  private releaseNow(): void {
+    this.cancelPendingRelease();
+    this.deps.vipOps.remove(this.plan.vips);
   }
 
   private onMachineTransition(cmd: Extract<VrrpCommand, { type: 'transition' }>): void {

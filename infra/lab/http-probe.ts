@@ -13,6 +13,8 @@ export interface ProbeSample {
   ok: boolean;
   /** First line of the body (the node name nginx serves), or the error code. */
   answer: string;
+  /** How long the request took to answer or fail (ms). */
+  ms?: number;
 }
 
 // Plain JS so it runs with `node -e` in any namespace without the project's loader.
@@ -21,11 +23,17 @@ const http = require('node:http');
 const [url, interval, duration, timeout] = process.argv.slice(1);
 const start = performance.now();
 let pending = 0;
+// A request that neither answers, errors nor times out must not keep the
+// probe alive: past this bound every unfinished request is reported as failed.
+setTimeout(() => {
+  for (let i = 0; i < pending; i++) process.stdout.write(JSON.stringify({ t: -1, ok: false, answer: 'NO_ANSWER' }) + '\\n');
+  process.exit(0);
+}, Number(duration) + 2 * Number(timeout) + 1000);
 const tick = () => {
   const t = performance.now() - start;
   if (t >= Number(duration)) { const wait = () => pending ? setTimeout(wait, 10) : process.exit(0); return wait(); }
   pending++;
-  const done = (ok, answer) => { pending--; process.stdout.write(JSON.stringify({ t: Math.round(t * 1000) / 1000, ok, answer }) + '\\n'); };
+  const done = (ok, answer) => { pending--; process.stdout.write(JSON.stringify({ t: Math.round(t * 1000) / 1000, ok, answer, ms: Math.round((performance.now() - start - t) * 1000) / 1000 }) + '\\n'); };
   const req = http.get(url, { agent: false, timeout: Number(timeout) }, (res) => {
     let body = '';
     res.setEncoding('utf8');

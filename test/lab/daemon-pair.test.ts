@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../infra/logger.js';
 import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
-import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { addressesOf, holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtp';
@@ -147,8 +147,13 @@ describe('vipflow + vipflow on a LAN', () => {
     let polling = true;
     const poller = (async () => {
       for (let i = 0; polling && i < 500; i++) {
-        const [v4, v6] = await Promise.all([holders(lab, NODES, VIP), holders(lab, NODES, VIP6)]);
-        samples.push(v4, v6);
+        // In handover order, the old holder read before the new one: reads
+        // made at once can straddle the instant the VIP moves and see neither.
+        const [atA, atB] = [await addressesOf(lab, 'a'), await addressesOf(lab, 'b')];
+        samples.push(
+          NODES.filter((n) => (n === 'a' ? atA : atB).has(VIP)),
+          NODES.filter((n) => (n === 'a' ? atA : atB).has(VIP6)),
+        );
         await sleep(20);
       }
     })();
