@@ -84,7 +84,9 @@ function advertCost(): void {
     const r = perEvent(actor, n, advert);
     const state = Object.keys(actor.getSnapshot().value as object)[0] ?? String(actor.getSnapshot().value);
     if (state !== expected) throw new Error(`${label}: ended in ${state}`);
-    console.log(`${label.padEnd(52)} ${r.cpu.toFixed(2).padStart(6)} µs CPU  ${r.wall.toFixed(2).padStart(6)} µs wall  (${(commands / (n + 20_000)).toFixed(1)} commands/event)`);
+    console.log(
+      `${label.padEnd(52)} ${r.cpu.toFixed(2).padStart(6)} µs CPU  ${r.wall.toFixed(2).padStart(6)} µs wall  (${(commands / (n + 20_000)).toFixed(1)} commands/event)`,
+    );
     actor.stop();
   }
 }

@@ -4,15 +4,7 @@
  * (header + decode). Run: npx tsx bench/codec.ts  (figures vary with the machine; the
  * target is well under 1 µs per decode of a typical 1-address advert).
  */
-import {
-  decodeIpv4Datagram,
-  decodeVrrp,
-  encodeVrrp,
-  parseAddress,
-  simplePassword,
-  type PacketContext,
-  type VrrpAdvert,
-} from '../wire/codec/index.js';
+import { decodeIpv4Datagram, decodeVrrp, encodeVrrp, parseAddress, simplePassword, type PacketContext, type VrrpAdvert } from '../wire/codec/index.js';
 
 function ip(text: string): Uint8Array {
   const b = parseAddress(text);

@@ -121,5 +121,6 @@ try {
     ].join('\n') + '\n',
   );
 } finally {
-  if (process.env.KEEP) process.stdout.write(`kept ${file}\n`); else rmSync(dir, { recursive: true, force: true });
+  if (process.env.KEEP) process.stdout.write(`kept ${file}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }

@@ -113,7 +113,14 @@ async function consumerMain(url: string): Promise<void> {
       rec = null;
     }
   });
-  process.once('disconnect', () => void subscription.close().then(() => reader.close()).then(() => process.exit(0)));
+  process.once(
+    'disconnect',
+    () =>
+      void subscription
+        .close()
+        .then(() => reader.close())
+        .then(() => process.exit(0)),
+  );
   send({ type: 'ready' });
 }
 
@@ -124,7 +131,16 @@ async function main(): Promise<void> {
   const server = await startNatsServer();
   const stateDir = mkdtempSync(join(tmpdir(), 'vipflow-bench-events-'));
   const log = silentLogger();
-  const pub = new NatsBus({ servers: server.url, cluster: 'bench', node: 'n1', log, stateDir, memoryLimit: 50_000, window: Number(process.env.WINDOW ?? 0) || undefined, publishInWorker: process.env.IN_THREAD !== '1' });
+  const pub = new NatsBus({
+    servers: server.url,
+    cluster: 'bench',
+    node: 'n1',
+    log,
+    stateDir,
+    memoryLimit: 50_000,
+    window: Number(process.env.WINDOW ?? 0) || undefined,
+    publishInWorker: process.env.IN_THREAD !== '1',
+  });
   const consumer = fork(fileURLToPath(import.meta.url), ['--consumer', server.url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = <T extends FromConsumer['type']>(m: ToConsumer, reply: T): Promise<Extract<FromConsumer, { type: T }>> =>
     new Promise((resolve) => {
@@ -199,7 +215,7 @@ async function main(): Promise<void> {
     // Published 1,000 per macrotask: the producer yields as a daemon would, so the
     // timer's lateness shows the outbox's share, not one 100,000-call loop.
     let publishMs = 0;
-    for (let i = 0; i < burst; ) {
+    for (let i = 0; i < burst;) {
       const c0 = performance.now();
       for (const end = Math.min(burst, i + 1000); i < end; i++) pub.publish(transition(src, i));
       publishMs += performance.now() - c0;
@@ -219,8 +235,20 @@ async function main(): Promise<void> {
       ['figure', 'p50', 'p99', 'max', 'n'],
       ['publish→consumer latency (ms)', fmt(pct(lat, 0.5), 3), fmt(pct(lat, 0.99), 3), fmt(pct(lat, 1), 3), String(lat.length)],
       ['10 ms timer lateness, bus idle (ms)', fmt(pct(idleLate, 0.5), 3), fmt(pct(idleLate, 0.99), 3), fmt(pct(idleLate, 1), 3), String(idleLate.length)],
-      [`10 ms timer lateness, ${rate}/s offered (ms)`, fmt(pct(sustainLate, 0.5), 3), fmt(pct(sustainLate, 0.99), 3), fmt(pct(sustainLate, 1), 3), String(sustainLate.length)],
-      [`10 ms timer lateness, ${burst} burst (ms)`, fmt(pct(burstLate, 0.5), 3), fmt(pct(burstLate, 0.99), 3), fmt(pct(burstLate, 1), 3), String(burstLate.length)],
+      [
+        `10 ms timer lateness, ${rate}/s offered (ms)`,
+        fmt(pct(sustainLate, 0.5), 3),
+        fmt(pct(sustainLate, 0.99), 3),
+        fmt(pct(sustainLate, 1), 3),
+        String(sustainLate.length),
+      ],
+      [
+        `10 ms timer lateness, ${burst} burst (ms)`,
+        fmt(pct(burstLate, 0.5), 3),
+        fmt(pct(burstLate, 0.99), 3),
+        fmt(pct(burstLate, 1), 3),
+        String(burstLate.length),
+      ],
     ];
     process.stdout.write(table(rows) + '\n\n');
     process.stdout.write(
@@ -229,7 +257,7 @@ async function main(): Promise<void> {
           `${fmt(offered / tSustain, 0)} events/s end to end; largest outbox queue ${maxQueued}`,
         `burst: ${burst} publish() calls took ${fmt(publishMs, 1)} ms (${fmt((publishMs * 1000) / burst, 2)} us each); ` +
           `acknowledged by JetStream in ${fmt(tAcked, 2)} s = ${fmt(burst / tAcked, 0)} events/s through the outbox; ` +
-        `received by the consumer process in ${fmt(tBurst, 2)} s = ${fmt(burst / tBurst, 0)} events/s`,
+          `received by the consumer process in ${fmt(tBurst, 2)} s = ${fmt(burst / tBurst, 0)} events/s`,
         `targets: latency p99 < 5 ms: ${pct(lat, 0.99) < 5 ? 'met' : 'MISSED'}; ` +
           `20,000 events/s through the outbox: ${burst / tAcked >= 20_000 ? 'met' : 'MISSED'}`,
       ].join('\n') + '\n',

@@ -82,15 +82,21 @@ interface Figures {
   failures: string[];
 }
 
-const emptyFigures = (): Figures => ({ crashAdvertGap: [], crashDowntime: [], crashLastAdvertToServed: [], plannedDowntime: [], plannedZeroToNew: [], quietSilence: [], failures: [] });
+const emptyFigures = (): Figures => ({
+  crashAdvertGap: [],
+  crashDowntime: [],
+  crashLastAdvertToServed: [],
+  plannedDowntime: [],
+  plannedZeroToNew: [],
+  quietSilence: [],
+  failures: [],
+});
 
 const logger = silentLogger();
 const say = (s: string) => process.stdout.write(s + '\n');
 
 function configFor(t: Timing, priority: number, routerId: string): string {
-  return routerConfig(routerId, [
-    { name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`] },
-  ]);
+  return routerConfig(routerId, [{ name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`] }]);
 }
 
 class Bench {
@@ -249,7 +255,8 @@ function report(results: Map<string, Figures>): void {
       // Crash downtime hangs on the kill's random phase and the noise row on the machine: no verdict.
       const judged = m.key !== 'crashDowntime' && m.key !== 'quietSilence';
       if (judged && Number.isFinite(kaMed) && Number.isFinite(vfMed)) verdicts.push(vfMed <= kaMed + 2 ? 'not slower' : 'SLOWER');
-      if (t.advertInt === 0.01 && m.key !== 'crashDowntime' && m.key.startsWith('crash') && vf.length > 0) verdicts.push(max(vf) <= mdi(t) + 5 ? 'max<=MDI+5' : 'max>MDI+5');
+      if (t.advertInt === 0.01 && m.key !== 'crashDowntime' && m.key.startsWith('crash') && vf.length > 0)
+        verdicts.push(max(vf) <= mdi(t) + 5 ? 'max<=MDI+5' : 'max>MDI+5');
       rows.push([
         m.label,
         t.label,
@@ -268,7 +275,7 @@ function report(results: Map<string, Figures>): void {
   say('         at 0.01 s a crash is handled within Master_Down_Interval + 5 ms (advert gap and last advert -> served, max).');
   say(`MDI = Master_Down_Interval of the priority-${LOW} backup. Downtime 0 = no client silence above 2.5 ms.`);
   say('Crash client downtime depends on when the kill falls between two adverts (random phase); "last advert -> served"');
-  say('(old master\'s last advert to the client\'s first answer from the new one) does not, and compares the implementations.');
+  say("(old master's last advert to the client's first answer from the new one) does not, and compares the implementations.");
   for (const [k, f] of results) if (f.failures.length > 0) say(`failures ${k}: ${f.failures.join('; ')}`);
 }
 

@@ -113,7 +113,12 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
     backup = await startRouter(lab, impl, 'b', routerConfig('b', instances(count, 100)), vipflow);
     master = await startRouter(lab, impl, 'm', routerConfig('m', instances(count, 200)), vipflow);
     const up = await pollUntil(async () => ((await vipCount(lab, 'm')) === count && (await vipCount(lab, 'b')) === 0 ? true : undefined), 120_000, 200);
-    if (!up) return { master: null, backup: null, note: `m never held all ${count} VIPs alone (m ${await vipCount(lab, 'm')}, b ${await vipCount(lab, 'b')}) ${lastIpError}` };
+    if (!up)
+      return {
+        master: null,
+        backup: null,
+        note: `m never held all ${count} VIPs alone (m ${await vipCount(lab, 'm')}, b ${await vipCount(lab, 'b')}) ${lastIpError}`,
+      };
     await sleep(SETTLE_MS);
     const pids = { m: master.pids(), b: backup.pids() };
     const t0 = performance.now();

@@ -104,7 +104,14 @@ async function main(): Promise<void> {
       // It preempts b again after Master_Down_Interval (~0.35 s).
       if (!(await a.waitForState('master', 3000, transitionsBefore))) throw new Error(`trial ${i}: a did not preempt again`);
     }
-    const row = (label: string, xs: number[]) => [label, String(xs.length), fmt(median(xs), 0), fmt(percentile(xs, 90), 0), fmt(max(xs), 0), fmt(Math.min(...xs), 0)];
+    const row = (label: string, xs: number[]) => [
+      label,
+      String(xs.length),
+      fmt(median(xs), 0),
+      fmt(percentile(xs, 90), 0),
+      fmt(max(xs), 0),
+      fmt(Math.min(...xs), 0),
+    ];
     say(`vipflow link change → state change, ms (log time − \`ip\` return), ${TRIALS} trials`);
     say(table([['event', 'n', 'median', 'p90', 'max', 'min'], row('link down → Fault', down), row('link up → Backup', up)]));
     await a.kill();

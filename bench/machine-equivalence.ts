@@ -108,7 +108,11 @@ function scenario(): { input: VrrpInput; steps: Step[] } {
     else if (x < 0.88) steps.push({ kind: 'send', event: { type: 'TRACK', id: pick(['a', 'b', 'c', 'zz']), up: rnd() < 0.5 } });
     else if (x < 0.92) steps.push({ kind: 'send', event: { type: 'SET_PRIORITY', priority: pick([0, 1, 99, 100, 200, 255, 300]) } });
     else if (x < 0.985) {
-      if (grouped) steps.push({ kind: 'send', event: pick([{ type: 'SYNC_MASTER' }, { type: 'SYNC_BACKUP' }, { type: 'SYNC_BACKUP', reason: 'fault-cleared' }, { type: 'SYNC_FAULT' }]) });
+      if (grouped)
+        steps.push({
+          kind: 'send',
+          event: pick([{ type: 'SYNC_MASTER' }, { type: 'SYNC_BACKUP' }, { type: 'SYNC_BACKUP', reason: 'fault-cleared' }, { type: 'SYNC_FAULT' }]),
+        });
     } else steps.push({ kind: 'send', event: { type: 'SHUTDOWN' } });
   }
   steps.push({ kind: 'advance', ms: 10_000 });
@@ -135,7 +139,8 @@ try {
     }
     lines += a.length;
   }
-  if (exitCode === 0) console.log(`machine at ${opts.rev} and the working tree's: identical on ${runs} runs (${lines.toLocaleString('en')} compared lines, seed ${opts.seed})`);
+  if (exitCode === 0)
+    console.log(`machine at ${opts.rev} and the working tree's: identical on ${runs} runs (${lines.toLocaleString('en')} compared lines, seed ${opts.seed})`);
 } finally {
   rmSync(oldPath, { force: true });
 }

@@ -63,8 +63,17 @@ async function workflowPath(nginx: LocalNginx, pollMs: number): Promise<number[]
       await settle(nginx);
       const finished = new Promise<RunResult>((r) => (done = r));
       const event = source.make('instance.transition', {
-        instance: 'VI_1', vrid: 1, family: 'ipv4', interface: 'lo', from: 'backup', to: 'master',
-        reason: 'master-down-timer', effectivePriority: 100, basePriority: 100, masterSeen: null, advertIntervalCs: 100,
+        instance: 'VI_1',
+        vrid: 1,
+        family: 'ipv4',
+        interface: 'lo',
+        from: 'backup',
+        to: 'master',
+        reason: 'master-down-timer',
+        effectivePriority: 100,
+        basePriority: 100,
+        masterSeen: null,
+        advertIntervalCs: 100,
       });
       const t0 = performance.now();
       bus.publish(event);

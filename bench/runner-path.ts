@@ -46,7 +46,14 @@ class FakeWire {
         send: (payload, destination) => {
           this.sent++;
           const peer = this.handlers.get(`${node === 'm' ? 'b' : 'm'}|${options.interface}`);
-          peer?.({ payload, ttl: 255, ifindex: 2, source: options.sourceAddress ?? '', destination: destination ?? '224.0.0.18', receivedAt: process.hrtime.bigint() });
+          peer?.({
+            payload,
+            ttl: 255,
+            ifindex: 2,
+            source: options.sourceAddress ?? '',
+            destination: destination ?? '224.0.0.18',
+            receivedAt: process.hrtime.bigint(),
+          });
           return { ok: true, value: undefined };
         },
         ref: () => undefined,

@@ -23,9 +23,7 @@ async function run(family: 4 | 6, rcvbuf: number | undefined): Promise<void> {
   const sockets: VrrpSocket[] = [];
   try {
     const open = (node: string) => {
-      const s = must(
-        openVrrpSocket({ family, interface: 'eth0', netns: lab.node(node).ns, mode: 'multicast', logger, ...(rcvbuf ? { rcvbuf } : {}) }),
-      );
+      const s = must(openVrrpSocket({ family, interface: 'eth0', netns: lab.node(node).ns, mode: 'multicast', logger, ...(rcvbuf ? { rcvbuf } : {}) }));
       sockets.push(s);
       return s;
     };

@@ -56,8 +56,17 @@ function stampingWorkflow(started: Map<string, number>): Workflow {
 
 function transition(src: EventSource, i: number): VipflowEvent {
   return src.make('instance.transition', {
-    instance: `VI_${i % 50}`, vrid: 1 + (i % 50), family: 'ipv4', interface: 'eth0', from: 'backup', to: 'master',
-    reason: 'bench', effectivePriority: 100, basePriority: 100, masterSeen: null, advertIntervalCs: 100,
+    instance: `VI_${i % 50}`,
+    vrid: 1 + (i % 50),
+    family: 'ipv4',
+    interface: 'eth0',
+    from: 'backup',
+    to: 'master',
+    reason: 'bench',
+    effectivePriority: 100,
+    basePriority: 100,
+    masterSeen: null,
+    advertIntervalCs: 100,
   });
 }
 
@@ -137,7 +146,14 @@ async function viaWorker(separate = false): Promise<{ lat: number[]; ran: number
       return { lat: report.lat.slice(Math.floor(N * 0.05)), ran: report.lat.length, finished: report.stats.runsFinished, stats: report.stats };
     }
     let finished = 0;
-    worker = WorkflowWorker.start({ servers: server.url, cluster: 'bench', name: 'bench-worker', workflows: [stampingWorkflow(started)], log, onFinished: () => void finished++ });
+    worker = WorkflowWorker.start({
+      servers: server.url,
+      cluster: 'bench',
+      name: 'bench-worker',
+      workflows: [stampingWorkflow(started)],
+      log,
+      onFinished: () => void finished++,
+    });
     await worker.ready;
     const lat = await drive(bus, src, started, 5);
     const end = Date.now() + 10_000;
@@ -154,11 +170,23 @@ async function viaWorker(separate = false): Promise<{ lat: number[]; ran: number
 async function main(): Promise<void> {
   process.stdout.write(`workflow latency: transition published → first step started, ${N} events per mode (5% warm-up excluded)\n`);
   // Tail latencies on a shared machine follow its load: print it with the figures.
-  process.stdout.write(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n\n`);
+  process.stdout.write(
+    `machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}\n\n`,
+  );
   const a = await inProcess();
   const b = await viaWorker();
   const c = await viaWorker(true);
-  const row = (name: string, xs: number[], target: number) => [name, String(xs.length), fmt(pct(xs, 0.5), 3), fmt(pct(xs, 0.99), 3), fmt(max(xs), 3), `${target}`, pct(xs, 0.99) < target ? 'yes' : 'NO'];
+  const row = (name: string, xs: number[], target: number) => [
+    name,
+    String(xs.length),
+    fmt(pct(xs, 0.5), 3),
+    fmt(pct(xs, 0.99), 3),
+    fmt(max(xs), 3),
+    `${target}`,
+    pct(xs, 0.99) < target ? 'yes' : 'NO',
+  ];
   process.stdout.write(
     table([
       ['mode', 'n', 'p50 ms', 'p99 ms', 'max ms', 'target p99 ms', 'met'],
@@ -167,8 +195,13 @@ async function main(): Promise<void> {
       row('worker, own process', c.lat, 10),
     ]) + '\n',
   );
-  for (const [name, r] of [['same process', b], ['own process', c]] as const) {
-    process.stdout.write(`\nworker, ${name}: ${r.ran}/${N} first steps ran, ${r.finished}/${N} runs finished (claimed, recorded, events stored, acked); counters ${JSON.stringify(r.stats)}`);
+  for (const [name, r] of [
+    ['same process', b],
+    ['own process', c],
+  ] as const) {
+    process.stdout.write(
+      `\nworker, ${name}: ${r.ran}/${N} first steps ran, ${r.finished}/${N} runs finished (claimed, recorded, events stored, acked); counters ${JSON.stringify(r.stats)}`,
+    );
   }
   process.stdout.write('\n');
 }

@@ -83,7 +83,10 @@ export async function run(argv: string[]): Promise<number> {
   else {
     const src = sourceLines();
     const out = r.diagnostics.map((d) => formatDiagnostic(d, src));
-    const summary = errors > 0 ? `${args.file}: ${errors} error(s), ${warnings} warning(s)` : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s))` : ''}`;
+    const summary =
+      errors > 0
+        ? `${args.file}: ${errors} error(s), ${warnings} warning(s)`
+        : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s))` : ''}`;
     out.push(summary);
     (errors > 0 ? process.stderr : process.stdout).write(out.join('\n') + '\n');
   }

@@ -12,5 +12,8 @@ registerCommand('status', { summary: "show the running daemon's instances", load
 registerCommand('check-config', { summary: 'validate a keepalived.conf or vipflow.config.ts', load: () => import('./check-config.js') });
 registerCommand('convert', { summary: 'print a typed vipflow.config.ts equivalent to a keepalived.conf', load: () => import('./convert.js') });
 registerCommand('events', { summary: "print the cluster's events from NATS JetStream (--follow to tail)", load: () => import('./events.js') });
-registerCommand('workflows', { summary: 'dry-run workflows against a hand-written event (workflows test --workflows FILE --event EVENT.json)', load: () => import('./workflows.js') });
+registerCommand('workflows', {
+  summary: 'dry-run workflows against a hand-written event (workflows test --workflows FILE --event EVENT.json)',
+  load: () => import('./workflows.js'),
+});
 registerCommand('worker', { summary: 'run workflows as a stateless JetStream worker (worker --nats URL --workflows FILE)', load: () => import('./worker.js') });

@@ -112,11 +112,25 @@ export async function run(argv: string[]): Promise<number> {
     const stopFeed = feedTransitions(daemons);
     // Wait for the election to settle: the node that started first may hold
     // the VIP briefly until r1 (higher priority, preempting) takes it.
-    const settled = await pollUntil(async () => {
-      const states = await Promise.all(routers.map(async (r) => (await daemons.get(r)!.status().catch(() => null))?.instances[0]?.state));
-      const h = await holders(lab, routers);
-      return states[0] === 'master' && states[1] === 'backup' && h.length === 1 && h[0] === 'r1' ? true : undefined;
-    }, 15_000 + 5 * advertInt * 1000, 50);
+    const settled = await pollUntil(
+      async () => {
+        const states = await Promise.all(
+          routers.map(
+            async (r) =>
+              (
+                await daemons
+                  .get(r)!
+                  .status()
+                  .catch(() => null)
+              )?.instances[0]?.state,
+          ),
+        );
+        const h = await holders(lab, routers);
+        return states[0] === 'master' && states[1] === 'backup' && h.length === 1 && h[0] === 'r1' ? true : undefined;
+      },
+      15_000 + 5 * advertInt * 1000,
+      50,
+    );
     if (!settled) {
       stopFeed();
       printDaemonLogs(daemons);
@@ -135,7 +149,9 @@ export async function run(argv: string[]): Promise<number> {
     const probe = startHttpProbe(lab, 'client', `http://${VIP}/`, { intervalMs: 10, durationMs: probeMs, timeoutMs: 200 });
     await sleep(1000);
     const victim = daemons.get(master)!;
-    say(`${master} dies: its link goes down and vipflow is killed (no goodbye advert); ${backup} must notice within Master_Down_Interval = ${mdi.toFixed(3)} s`);
+    say(
+      `${master} dies: its link goes down and vipflow is killed (no goodbye advert); ${backup} must notice within Master_Down_Interval = ${mdi.toFixed(3)} s`,
+    );
     const killedAt = performance.now();
     // A host failure: nothing of r1 answers any more, and its daemon cannot
     // say goodbye. The client's ARP entry still points at r1 until the new
@@ -151,10 +167,18 @@ export async function run(argv: string[]): Promise<number> {
     const outage = longestOutage(samples);
     const answeredBy = [...new Set(samples.filter((s) => s.ok && s.t >= outage.to).map((s) => s.answer))];
     const okCount = samples.filter((s) => s.ok).length;
-    say(`client probes every 10 ms: ${okCount}/${samples.length} answered; longest outage ${Math.round(outage.ms)} ms; served by ${answeredBy.join(', ') || 'nobody'} after the failover`);
-    const st = await daemons.get(backup)!.status().catch(() => null);
+    say(
+      `client probes every 10 ms: ${okCount}/${samples.length} answered; longest outage ${Math.round(outage.ms)} ms; served by ${answeredBy.join(', ') || 'nobody'} after the failover`,
+    );
+    const st = await daemons
+      .get(backup)!
+      .status()
+      .catch(() => null);
     const inst = st?.instances[0];
-    if (inst) say(`vipflow status on ${backup}: ${inst.name} vrid ${inst.vrid} ${inst.state.toUpperCase()} priority ${inst.effectivePriority}, adverts sent ${inst.counters.advertsSent}`);
+    if (inst)
+      say(
+        `vipflow status on ${backup}: ${inst.name} vrid ${inst.vrid} ${inst.state.toUpperCase()} priority ${inst.effectivePriority}, adverts sent ${inst.counters.advertsSent}`,
+      );
     stopFeed();
     const ok = answeredBy.length === 1 && answeredBy[0] === backup;
     say(ok ? 'demo passed: the VIP moved and the client is served by the new Master' : 'demo FAILED: the client is not served by the new Master');

@@ -62,7 +62,7 @@ if (invokedDirectly) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`vipflow: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`vipflow: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     },
   );

@@ -24,7 +24,7 @@ const USAGE =
   '                   [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]\n' +
   '                   [--workflows FILE]\n' +
   '  --workflows          a .ts/.js file of defineWorkflow()s to run on transitions (default $VIPFLOW_WORKFLOWS;\n' +
-  '                       replaces the config\'s vipflow.workflowsFile; its vipflow.workflows still run)\n' +
+  "                       replaces the config's vipflow.workflowsFile; its vipflow.workflows still run)\n" +
   '  --nats               NATS servers for events (default $VIPFLOW_NATS_URL; none: events stay in-process)\n' +
   '  --cluster            cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
   '  --node-id            this node in events and KV (default $VIPFLOW_NODE_ID or the host name)\n' +
@@ -134,8 +134,12 @@ function eventSettings(v: {
   if (node !== undefined && node.trim() === '') return '--node-id needs a name';
   if (policy !== undefined && policy !== 'page' && policy !== 'fence') return `--split-brain is page or fence (got '${policy}')`;
   const graceN = grace === undefined ? undefined : Number(grace);
-  if (graceN !== undefined && !(Number.isFinite(graceN) && graceN > 0 && graceN <= 1000)) return `--split-brain-grace needs a positive number of advert intervals (got '${grace}')`;
-  const servers = nats?.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (graceN !== undefined && !(Number.isFinite(graceN) && graceN > 0 && graceN <= 1000))
+    return `--split-brain-grace needs a positive number of advert intervals (got '${grace}')`;
+  const servers = nats
+    ?.split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
   return {
     ...(servers && servers.length > 0 ? { natsServers: servers } : {}),
     ...(cluster !== undefined ? { cluster } : {}),

@@ -55,13 +55,19 @@ function formatStatus(s: DaemonStatus): string {
     lines.push(`group ${g.name.padEnd(10)} ${g.state.toUpperCase().padEnd(7)} ${g.members.map((m) => `${m.name}=${m.state.toUpperCase()}`).join(' ')}`);
   }
   for (const t of s.trackScripts ?? []) {
-    lines.push(`script ${t.name.padEnd(9)} ${t.health.toUpperCase().padEnd(7)} last exit ${t.lastExit ?? '-'} checks ${t.checks} failed ${t.failures} timeouts ${t.timeouts} skipped ${t.skipped}`);
+    lines.push(
+      `script ${t.name.padEnd(9)} ${t.health.toUpperCase().padEnd(7)} last exit ${t.lastExit ?? '-'} checks ${t.checks} failed ${t.failures} timeouts ${t.timeouts} skipped ${t.skipped}`,
+    );
   }
   for (const f of s.trackFiles ?? []) {
-    lines.push(`file   ${f.name.padEnd(9)} value ${String(f.value).padEnd(6)} ${f.file}${f.watching ? '' : ' (not watched)'}${f.ignored > 0 ? ` ignored reads ${f.ignored}` : ''}`);
+    lines.push(
+      `file   ${f.name.padEnd(9)} value ${String(f.value).padEnd(6)} ${f.file}${f.watching ? '' : ' (not watched)'}${f.ignored > 0 ? ` ignored reads ${f.ignored}` : ''}`,
+    );
   }
   for (const p of s.trackProcesses ?? []) {
-    lines.push(`process ${p.name.padEnd(8)} ${(p.quorum ? 'UP' : 'DOWN').padEnd(7)} count ${p.count}${p.pids.length > 0 ? ` pids ${p.pids.slice(0, 8).join(',')}${p.pids.length > 8 ? ',...' : ''}` : ''}`);
+    lines.push(
+      `process ${p.name.padEnd(8)} ${(p.quorum ? 'UP' : 'DOWN').padEnd(7)} count ${p.count}${p.pids.length > 0 ? ` pids ${p.pids.slice(0, 8).join(',')}${p.pids.length > 8 ? ',...' : ''}` : ''}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

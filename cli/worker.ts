@@ -23,7 +23,7 @@ import { parseCommandArgs } from './args.js';
 
 const USAGE =
   'usage: vipflow worker --nats URL[,URL] (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]\n' +
-  '  --nats         NATS servers (default $VIPFLOW_NATS_URL, then the config\'s vipflow.nats.url)\n' +
+  "  --nats         NATS servers (default $VIPFLOW_NATS_URL, then the config's vipflow.nats.url)\n" +
   '  --workflows    a .ts/.js file of defineWorkflow()s (default $VIPFLOW_WORKFLOWS)\n' +
   '  --config       a vipflow.config.ts: its workflows, sync groups and NATS URL\n' +
   '  --cluster      cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
@@ -85,7 +85,10 @@ export async function run(argv: string[]): Promise<number> {
     workflows = loaded.workflows;
   }
   if (!nats) return usage('--nats is required (workers take their work from NATS JetStream)');
-  const servers = nats.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const servers = nats
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const worker = WorkflowWorker.start({ servers, cluster, name, workflows, log, concurrency, ...(groups ? { groups } : {}) });
   log.info({ worker: worker.id, cluster, servers, workflows: workflows.map((w) => w.name) }, 'vipflow worker starting');
   await new Promise<void>((r) => {
@@ -101,7 +104,11 @@ export async function run(argv: string[]): Promise<number> {
  * The workflows a config declares, for a worker. Refuses (a message starting with
  * "refusing") a config whose daemons would run the same workflows.
  */
-async function workflowsOfConfig(config: string, fileOverride: string | undefined, log: Logger): Promise<{ workflows: Workflow[]; groups: GroupMembers; nats?: string } | string> {
+async function workflowsOfConfig(
+  config: string,
+  fileOverride: string | undefined,
+  log: Logger,
+): Promise<{ workflows: Workflow[]; groups: GroupMembers; nats?: string } | string> {
   const [{ loadConfig }, { loadConfiguredWorkflows }] = await Promise.all([import('../config/load.js'), import('../workflows/from-config.js')]);
   const r = await loadConfig(config);
   if (!r.model) return `${config}: the config does not load (run vipflow check-config)`;

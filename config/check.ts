@@ -96,11 +96,32 @@ interface TrackKind {
 
 /** The three kinds of tracked objects an instance or sync group may reference, built once per model. */
 function trackKinds(model: VipflowConfig): TrackKind[] {
-  const kind = (key: keyof TrackOwner, keyword: string, definedBy: string, names: string[]): TrackKind => ({ key, keyword, definedBy, names, defined: new Set(names) });
+  const kind = (key: keyof TrackOwner, keyword: string, definedBy: string, names: string[]): TrackKind => ({
+    key,
+    keyword,
+    definedBy,
+    names,
+    defined: new Set(names),
+  });
   return [
-    kind('trackScripts', 'track_script', 'vrrp_script', model.vrrpScripts.map((s) => s.name)),
-    kind('trackFiles', 'track_file', 'track_file', model.trackFiles.map((s) => s.name)),
-    kind('trackProcesses', 'track_process', 'vrrp_track_process', model.trackProcesses.map((s) => s.name)),
+    kind(
+      'trackScripts',
+      'track_script',
+      'vrrp_script',
+      model.vrrpScripts.map((s) => s.name),
+    ),
+    kind(
+      'trackFiles',
+      'track_file',
+      'track_file',
+      model.trackFiles.map((s) => s.name),
+    ),
+    kind(
+      'trackProcesses',
+      'track_process',
+      'vrrp_track_process',
+      model.trackProcesses.map((s) => s.name),
+    ),
   ];
 }
 
@@ -108,7 +129,10 @@ function checkReferences(f: Findings, kinds: readonly TrackKind[], owner: TrackO
   for (const k of kinds) {
     owner[k.key].forEach((ref, i) => {
       if (!k.defined.has(ref.name)) {
-        f.add('error', `${path}.${k.key}.${i}`, `${k.keyword} '${ref.name}' is not defined by any ${k.definedBy} block`, { text: ref.name, ...didYouMean(ref.name, k.names) });
+        f.add('error', `${path}.${k.key}.${i}`, `${k.keyword} '${ref.name}' is not defined by any ${k.definedBy} block`, {
+          text: ref.name,
+          ...didYouMean(ref.name, k.names),
+        });
       }
     });
   }
@@ -140,7 +164,11 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
     inst.virtualIpaddress.forEach((vip, i) => {
       const fam = parseCidr(vip.address)?.family;
       if (fam !== undefined && fam !== inst.family) {
-        f.add('warning', `${p}.virtualIpaddress.${i}`, `virtual_ipaddress ${vip.address} is IPv${fam} but the instance is IPv${inst.family}; keepalived treats it as excluded`);
+        f.add(
+          'warning',
+          `${p}.virtualIpaddress.${i}`,
+          `virtual_ipaddress ${vip.address} is IPv${fam} but the instance is IPv${inst.family}; keepalived treats it as excluded`,
+        );
       }
     });
     if (inst.state === 'MASTER' && !inst.preempt) {
@@ -152,7 +180,11 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
     const prev = vridOwners.get(key);
     if (prev !== undefined && !canShareVrid(model.vrrpInstances[prev]!, inst)) {
       const other = model.vrrpInstances[prev]!;
-      f.add('error', `${p}.virtualRouterId`, `virtual_router_id ${inst.virtualRouterId} on ${iface || 'the default interface'} (IPv${inst.family}) is already used by vrrp_instance ${other.name}`);
+      f.add(
+        'error',
+        `${p}.virtualRouterId`,
+        `virtual_router_id ${inst.virtualRouterId} on ${iface || 'the default interface'} (IPv${inst.family}) is already used by vrrp_instance ${other.name}`,
+      );
     } else if (prev === undefined) vridOwners.set(key, k);
 
     if (inst.unicastSrcIp !== undefined) {
@@ -174,12 +206,20 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
       inst.virtualIpaddress.forEach((vip, i) => {
         if (vip.dev !== undefined && vip.dev !== inst.interface) return;
         if (!nets.some((n) => inSubnet(vip.address, n))) {
-          f.add('warning', `${p}.virtualIpaddress.${i}`, `virtual_ipaddress ${vip.address} is outside every subnet of ${inst.interface} (${known.join(', ') || 'no addresses'})`);
+          f.add(
+            'warning',
+            `${p}.virtualIpaddress.${i}`,
+            `virtual_ipaddress ${vip.address} is outside every subnet of ${inst.interface} (${known.join(', ') || 'no addresses'})`,
+          );
         }
         if (!nets.some((n) => n.address === vip.address)) owned = false;
       });
       if (inst.priority === 255 && !owned) {
-        f.add('warning', `${p}.priority`, `priority 255 means address owner, but ${inst.interface} does not have every VIP of vrrp_instance ${inst.name} configured`);
+        f.add(
+          'warning',
+          `${p}.priority`,
+          `priority 255 means address owner, but ${inst.interface} does not have every VIP of vrrp_instance ${inst.name} configured`,
+        );
       }
     }
   });
@@ -191,7 +231,10 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
     const p = `vrrpSyncGroups.${k}`;
     g.group.forEach((member, i) => {
       if (!defined.has(member)) {
-        f.add('error', `${p}.group.${i}`, `vrrp_sync_group ${g.name} names undefined vrrp_instance '${member}'`, { text: member, ...didYouMean(member, instanceNames) });
+        f.add('error', `${p}.group.${i}`, `vrrp_sync_group ${g.name} names undefined vrrp_instance '${member}'`, {
+          text: member,
+          ...didYouMean(member, instanceNames),
+        });
       } else if (inGroup.has(member)) {
         f.add('error', `${p}.group.${i}`, `vrrp_instance ${member} is already in vrrp_sync_group ${inGroup.get(member)}`, { text: member });
       } else inGroup.set(member, g.name);

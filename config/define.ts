@@ -22,7 +22,10 @@ export class ConfigValidationError extends Error {
 /** Schema issues as diagnostics naming the field path (a typed config has no line numbers to give). */
 export function issuesToDiagnostics(issues: readonly { path: PropertyKey[]; message: string }[], file: string): Diagnostic[] {
   return issues.map((i) => {
-    const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path = i.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     return { severity: 'error' as const, file, line: 0, column: 0, message: `${path || 'config'}: ${i.message}`, text: path };
   });
 }
@@ -84,13 +87,21 @@ export async function loadVipflowConfig(path: string): Promise<VipflowLoadResult
     if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(file)) {
       return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message: `cannot read '${path}' (ENOENT)` }], unreadable: true };
     }
-    return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message: `loading the config module failed: ${e instanceof Error ? e.message : String(e)}` }] };
+    return {
+      diagnostics: [
+        { severity: 'error', file: path, line: 0, column: 0, message: `loading the config module failed: ${e instanceof Error ? e.message : String(e)}` },
+      ],
+    };
   }
   let exported = mod.default ?? mod.config;
   // A .ts file outside an ESM package is compiled as CommonJS: its exports object arrives as `default`.
   if (exported !== null && typeof exported === 'object' && Object.hasOwn(exported, 'default')) exported = (exported as Record<string, unknown>).default;
   if (exported === undefined) {
-    return { diagnostics: [{ severity: 'error', file: path, line: 0, column: 0, message: 'the config module has no default export (export default defineConfig({...}))' }] };
+    return {
+      diagnostics: [
+        { severity: 'error', file: path, line: 0, column: 0, message: 'the config module has no default export (export default defineConfig({...}))' },
+      ],
+    };
   }
   // Re-validating a defineConfig() result changes nothing (the schema is idempotent).
   const r = ConfigSchema.safeParse(exported);

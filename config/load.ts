@@ -47,7 +47,14 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
       out.diagnostics = [{ severity: 'error', file: path, line: 0, column: 0, message: 'no model produced' }];
     }
     if (!r.unreadable && looksLikeModule(path)) {
-      out.diagnostics.unshift({ severity: 'warning', file: path, line: 1, column: 1, message: "this looks like a JavaScript/TypeScript module; name it vipflow.config.ts to load it as a typed config", text: 'import' });
+      out.diagnostics.unshift({
+        severity: 'warning',
+        file: path,
+        line: 1,
+        column: 1,
+        message: 'this looks like a JavaScript/TypeScript module; name it vipflow.config.ts to load it as a typed config',
+        text: 'import',
+      });
     }
     return out;
   }

@@ -213,7 +213,10 @@ const checkerCommonShape = {
 
 export const HttpUrlSchema = z.strictObject({
   path: z.string().min(1),
-  digest: z.string().regex(/^[0-9a-fA-F]{32}$/, 'digest must be 32 hexadecimal digits (MD5)').optional(),
+  digest: z
+    .string()
+    .regex(/^[0-9a-fA-F]{32}$/, 'digest must be 32 hexadecimal digits (MD5)')
+    .optional(),
   /** single codes or ranges, e.g. ["200-299", "503"] */
   statusCode: z.array(z.string().regex(/^\d{3}(-\d{3})?$/, 'status_code must be NNN or NNN-NNN')).optional(),
   virtualhost: z.string().optional(),
@@ -466,9 +469,24 @@ function instanceFamily(i: ParsedInstance): 4 | 6 {
 
 /** Instance settings that are concrete after inheritance from global_defs. */
 type InheritedKeys =
-  | 'state' | 'priority' | 'family' | 'version' | 'accept' | 'garpMasterDelay' | 'garpMasterRepeat' | 'garpMasterRefresh'
-  | 'garpMasterRefreshRepeat' | 'garpLowerPrioDelay' | 'garpLowerPrioRepeat' | 'v3ChecksumAsV2' | 'lowerPrioNoAdvert'
-  | 'higherPrioSendAdvert' | 'skipCheckAdvAddr' | 'strictMode' | 'smtpAlert' | 'notifyPriorityChanges';
+  | 'state'
+  | 'priority'
+  | 'family'
+  | 'version'
+  | 'accept'
+  | 'garpMasterDelay'
+  | 'garpMasterRepeat'
+  | 'garpMasterRefresh'
+  | 'garpMasterRefreshRepeat'
+  | 'garpLowerPrioDelay'
+  | 'garpLowerPrioRepeat'
+  | 'v3ChecksumAsV2'
+  | 'lowerPrioNoAdvert'
+  | 'higherPrioSendAdvert'
+  | 'skipCheckAdvAddr'
+  | 'strictMode'
+  | 'smtpAlert'
+  | 'notifyPriorityChanges';
 type ResolvedInstance = Omit<ParsedInstance, InheritedKeys> & Required<Pick<ParsedInstance, InheritedKeys>>;
 
 /**
@@ -504,7 +522,12 @@ function applyCorrections(i: ParsedInstance, strict: boolean): void {
   if (!strict) return;
   const owner = i.priority === 255;
   if ((i.state === 'MASTER') !== owner) {
-    note('state', owner ? 'strict mode: an address owner (priority 255) starts as MASTER: keepalived overrides state BACKUP' : 'strict mode: only an address owner (priority 255) may start as MASTER: keepalived starts it as BACKUP');
+    note(
+      'state',
+      owner
+        ? 'strict mode: an address owner (priority 255) starts as MASTER: keepalived overrides state BACKUP'
+        : 'strict mode: only an address owner (priority 255) may start as MASTER: keepalived starts it as BACKUP',
+    );
     i.state = owner ? 'MASTER' : 'BACKUP';
   }
   if (i.authentication) {

@@ -56,8 +56,14 @@ export const BUILTIN_NOTIFIERS: Readonly<Record<string, BuiltinNotifier>> = {
     const { z } = await import('zod');
     const m = await import('./paging/index.js');
     const schema = z
-      .strictObject({ health: m.healthAlertOptionsSchema, alertmanager: m.alertmanagerOptionsSchema.optional(), pagerduty: m.pagerDutyOptionsSchema.optional() })
-      .refine((o) => (o.alertmanager === undefined) !== (o.pagerduty === undefined), { message: 'name exactly one of alertmanager or pagerduty to page through' });
+      .strictObject({
+        health: m.healthAlertOptionsSchema,
+        alertmanager: m.alertmanagerOptionsSchema.optional(),
+        pagerduty: m.pagerDutyOptionsSchema.optional(),
+      })
+      .refine((o) => (o.alertmanager === undefined) !== (o.pagerduty === undefined), {
+        message: 'name exactly one of alertmanager or pagerduty to page through',
+      });
     type Options = z.input<typeof schema>;
     return {
       schema,

@@ -12,13 +12,7 @@
  * loss draws come from one seeded PRNG in that order. Same inputs, same run.
  */
 import type { Logger } from '../infra/logger.js';
-import {
-  createVrrpInstance,
-  type VrrpActor,
-  type VrrpClock,
-  type VrrpInput,
-  type VrrpStateName,
-} from '../actors/vrrp/index.js';
+import { createVrrpInstance, type VrrpActor, type VrrpClock, type VrrpInput, type VrrpStateName } from '../actors/vrrp/index.js';
 import { SyncGroup, type GroupTransition } from '../actors/sync-group/index.js';
 import { VirtualClock } from './clock.js';
 import { mulberry32 } from './prng.js';

@@ -99,7 +99,13 @@ export function decideClaim(current: RunClaim | 'unreadable' | null, self: strin
 
 /** A fresh claim, or a takeover keeping the completed steps. */
 export function claimFor(self: string, now: number, leaseMs: number, previous?: { completed: readonly string[]; takeovers: number }): RunningClaim {
-  return { state: 'running', owner: self, leaseUntil: now + leaseMs, completed: [...(previous?.completed ?? [])], takeovers: previous ? previous.takeovers + 1 : 0 };
+  return {
+    state: 'running',
+    owner: self,
+    leaseUntil: now + leaseMs,
+    completed: [...(previous?.completed ?? [])],
+    takeovers: previous ? previous.takeovers + 1 : 0,
+  };
 }
 
 /** The same claim with its lease pushed out (heartbeat) and optionally one more completed step. */

@@ -21,7 +21,10 @@ export interface FromConfigResult {
 }
 
 /** Never throws; `registry` is replaceable for tests. */
-export async function workflowsFromConfig(list: readonly WorkflowConfig[], registry: Readonly<Record<string, BuiltinNotifier>> = BUILTIN_NOTIFIERS): Promise<FromConfigResult> {
+export async function workflowsFromConfig(
+  list: readonly WorkflowConfig[],
+  registry: Readonly<Record<string, BuiltinNotifier>> = BUILTIN_NOTIFIERS,
+): Promise<FromConfigResult> {
   const errors: string[] = [];
   const workflows: Workflow[] = [];
   const names = new Set<string>();
@@ -70,7 +73,11 @@ export async function workflowsFromConfig(list: readonly WorkflowConfig[], regis
  * the `vipflow.workflowsFile` module (resolved against the config file's folder),
  * together, with every problem as a config diagnostic. Never throws.
  */
-export async function loadConfiguredWorkflows(settings: { workflows: readonly WorkflowConfig[]; workflowsFile?: string | undefined }, configFile: string, fileOverride?: string): Promise<{ workflows: Workflow[]; diagnostics: Diagnostic[] }> {
+export async function loadConfiguredWorkflows(
+  settings: { workflows: readonly WorkflowConfig[]; workflowsFile?: string | undefined },
+  configFile: string,
+  fileOverride?: string,
+): Promise<{ workflows: Workflow[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
   const workflows: Workflow[] = [];
   const fromConfig = await workflowsFromConfig(settings.workflows);
@@ -84,7 +91,8 @@ export async function loadConfiguredWorkflows(settings: { workflows: readonly Wo
     else {
       const names = new Set(workflows.map((w) => w.name));
       for (const w of loaded.workflows) {
-        if (names.has(w.name)) diagnostics.push({ severity: 'error', ...nowhere(configFile), message: `workflow '${w.name}' is declared both in vipflow.workflows and in ${file}` });
+        if (names.has(w.name))
+          diagnostics.push({ severity: 'error', ...nowhere(configFile), message: `workflow '${w.name}' is declared both in vipflow.workflows and in ${file}` });
         else workflows.push(w);
       }
     }

@@ -76,7 +76,7 @@ class StepTimeout extends Error {
 
 function message(e: unknown): string {
   if (e instanceof Error) return e.message;
-  return typeof e === 'string' ? e : JSON.stringify(e) ?? String(e);
+  return typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e));
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
@@ -102,7 +102,15 @@ type Fn = (ctx: StepContext) => unknown;
  * the timeout or cancellation even if `fn` ignores its signal: the call is abandoned
  * (its late result is swallowed) rather than awaited.
  */
-async function attempt(fn: Fn, ctxBase: Omit<StepContext, 'signal' | '$' | 'attempt' | 'log' | 'intend'>, n: number, timeoutMs: number, o: RunOptions, log: Logger, cancel: AbortSignal | undefined) {
+async function attempt(
+  fn: Fn,
+  ctxBase: Omit<StepContext, 'signal' | '$' | 'attempt' | 'log' | 'intend'>,
+  n: number,
+  timeoutMs: number,
+  o: RunOptions,
+  log: Logger,
+  cancel: AbortSignal | undefined,
+) {
   const ac = new AbortController();
   let settle!: (e: unknown) => void;
   const stopped = new Promise<never>((_, reject) => (settle = reject));
@@ -166,7 +174,14 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
       ...(error !== undefined ? { error } : {}),
     });
   };
-  const ctxFor = (s: WorkflowStep) => ({ event, workflow: w.name, step: s.name, runId: o.runId, idempotencyKey: `${event.id}/${w.name}/${s.name}`, dryRun: o.dryRun ?? false });
+  const ctxFor = (s: WorkflowStep) => ({
+    event,
+    workflow: w.name,
+    step: s.name,
+    runId: o.runId,
+    idempotencyKey: `${event.id}/${w.name}/${s.name}`,
+    dryRun: o.dryRun ?? false,
+  });
 
   const stop = o.abandon && o.cancel ? AbortSignal.any([o.cancel, o.abandon]) : (o.abandon ?? o.cancel);
 
@@ -204,7 +219,11 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
         const permanent = isPermanent(e);
         const last = n === attempts || permanent;
         const wait = last ? 0 : Math.round(s.retry!.backoffMs * (s.retry!.factor ?? 2) ** (n - 1));
-        const error = last ? (permanent && n < attempts ? `${message(e)} (not retried: trying again cannot help)` : message(e)) : `${message(e)} (attempt ${n}/${attempts}, retrying in ${wait}ms)`;
+        const error = last
+          ? permanent && n < attempts
+            ? `${message(e)} (not retried: trying again cannot help)`
+            : message(e)
+          : `${message(e)} (attempt ${n}/${attempts}, retrying in ${wait}ms)`;
         record({ step: s.name, phase: 'run', attempt: n, outcome: timedOut ? 'timed_out' : last ? 'failed' : 'retried', error, durationMs });
         slog.warn({ attempt: n, attempts, error: message(e), timedOut }, last ? 'step failed' : 'step failed; retrying');
         if (last) break;
@@ -241,7 +260,14 @@ export async function runWorkflow(w: Workflow, event: VipflowEvent, o: RunOption
         await attempt(s.compensate.bind(s) as Fn, ctxFor(s), 1, timeoutMs, o, log.child({ step: s.name, phase: 'compensate' }), undefined);
         record({ step: s.name, phase: 'compensate', attempt: 1, outcome: 'succeeded', durationMs: since(ts) });
       } catch (e) {
-        record({ step: s.name, phase: 'compensate', attempt: 1, outcome: e instanceof StepTimeout ? 'timed_out' : 'failed', error: message(e), durationMs: since(ts) });
+        record({
+          step: s.name,
+          phase: 'compensate',
+          attempt: 1,
+          outcome: e instanceof StepTimeout ? 'timed_out' : 'failed',
+          error: message(e),
+          durationMs: since(ts),
+        });
         log.error({ step: s.name, error: message(e) }, 'compensation failed; continuing with the others');
       }
     }

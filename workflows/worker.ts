@@ -136,7 +136,17 @@ const encode = (v: unknown) => JSON.stringify(v);
 export class WorkflowWorker {
   /** Claim owner id: a restarted worker of the same name is a different owner. */
   readonly id: string;
-  readonly stats: WorkerStats = { received: 0, invalid: 0, runsStarted: 0, runsFinished: 0, alreadyFinished: 0, superseded: 0, waits: 0, takeovers: 0, abandoned: 0 };
+  readonly stats: WorkerStats = {
+    received: 0,
+    invalid: 0,
+    runsStarted: 0,
+    runsFinished: 0,
+    alreadyFinished: 0,
+    superseded: 0,
+    waits: 0,
+    takeovers: 0,
+    abandoned: 0,
+  };
   /** Resolves once the worker is caught up with the transitions and fetching work. */
   readonly ready: Promise<void>;
   private markReady!: () => void;
@@ -158,7 +168,13 @@ export class WorkflowWorker {
   private readonly main: Promise<void>;
 
   private constructor(o: WorkflowWorkerOptions) {
-    this.o = { ...o, concurrency: o.concurrency ?? WORKER_DEFAULTS.concurrency, ackWaitMs: o.ackWaitMs ?? WORKER_DEFAULTS.ackWaitMs, leaseMs: o.leaseMs ?? WORKER_DEFAULTS.leaseMs, heartbeatMs: o.heartbeatMs ?? WORKER_DEFAULTS.heartbeatMs };
+    this.o = {
+      ...o,
+      concurrency: o.concurrency ?? WORKER_DEFAULTS.concurrency,
+      ackWaitMs: o.ackWaitMs ?? WORKER_DEFAULTS.ackWaitMs,
+      leaseMs: o.leaseMs ?? WORKER_DEFAULTS.leaseMs,
+      heartbeatMs: o.heartbeatMs ?? WORKER_DEFAULTS.heartbeatMs,
+    };
     if (!(this.o.concurrency >= 1)) throw new Error('WorkflowWorker: concurrency must be >= 1');
     this.id = `${o.name}#${randomBytes(3).toString('hex')}`;
     this.log = o.log.child({ component: 'worker', worker: this.id, cluster: o.cluster });
@@ -191,7 +207,11 @@ export class WorkflowWorker {
         void this.follow(await this.setup(nc));
         break;
       } catch (err) {
-        if (!logged) this.log.warn({ err: String(err), stream: streamName(this.o.cluster) }, 'cannot set up consumers yet (has a daemon published to this cluster?); retrying');
+        if (!logged)
+          this.log.warn(
+            { err: String(err), stream: streamName(this.o.cluster) },
+            'cannot set up consumers yet (has a daemon published to this cluster?); retrying',
+          );
         logged = true;
         await sleep(1000);
       }
@@ -202,7 +222,14 @@ export class WorkflowWorker {
     let logged = false;
     while (!this.stopping) {
       try {
-        const nc = await connect({ servers: this.o.servers, name: `vipflow-worker-${this.o.name}`, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 2000 });
+        const nc = await connect({
+          servers: this.o.servers,
+          name: `vipflow-worker-${this.o.name}`,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          timeout: 2000,
+        });
         this.nc = nc;
         this.js = jetstream(nc);
         this.jsm = await jetstreamManager(nc);
@@ -272,7 +299,10 @@ export class WorkflowWorker {
     };
     while (!this.stopping) {
       try {
-        const start = 'seq' in next ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next.seq } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: next.time };
+        const start =
+          'seq' in next
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next.seq }
+            : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: next.time };
         const c = await this.js!.consumers.get(streamName(this.o.cluster), { filter_subjects: kindSubject(this.o.cluster, 'instance.transition'), ...start });
         if ((await c.info()).num_pending === 0) startWork();
         const it = await c.consume();
@@ -281,7 +311,8 @@ export class WorkflowWorker {
           for await (const m of it) {
             next = { seq: m.seq + 1 };
             const r = parseEvent(m.data);
-            if (r.ok && r.event.type === 'instance.transition') this.observe({ type: r.event.type, node: r.event.node, instance: r.event.data.instance, streamSeq: m.seq }, r.event.id);
+            if (r.ok && r.event.type === 'instance.transition')
+              this.observe({ type: r.event.type, node: r.event.node, instance: r.event.data.instance, streamSeq: m.seq }, r.event.id);
             if (m.info.pending === 0) startWork();
           }
         } finally {
@@ -460,7 +491,16 @@ export class WorkflowWorker {
     return { kind: 'wait', delayMs: 1000 };
   }
 
-  private async execute(w: Workflow, event: VipflowEvent, ref: TriggerRef, key: string, first: RunningClaim, firstRev: number, superseded: number | undefined, log: Logger): Promise<RunOutcome> {
+  private async execute(
+    w: Workflow,
+    event: VipflowEvent,
+    ref: TriggerRef,
+    key: string,
+    first: RunningClaim,
+    firstRev: number,
+    superseded: number | undefined,
+    log: Logger,
+  ): Promise<RunOutcome> {
     const kv = this.kv!;
     const cancel = new AbortController();
     if (superseded !== undefined) cancel.abort(new Error(`superseded by a newer transition (stream seq ${superseded})`));

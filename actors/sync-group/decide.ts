@@ -80,7 +80,8 @@ export function startMembers(group: GroupView, by = group.name): Decision {
   const orders: Order[] = starting.map((m) => ({ member: m.name, event: anyFaulty && !m.faulty ? { type: 'SYNC_FAULT' } : { type: 'START' } }));
   if (group.state !== 'initialize' && !(anyFaulty && group.state !== 'fault')) return { group, orders, move: null };
   // A faulty late member puts the running members in Fault too.
-  if (anyFaulty) for (const m of group.members) if (m.state === 'master' || m.state === 'backup') orders.push({ member: m.name, event: { type: 'SYNC_FAULT' } });
+  if (anyFaulty)
+    for (const m of group.members) if (m.state === 'master' || m.state === 'backup') orders.push({ member: m.name, event: { type: 'SYNC_FAULT' } });
   const to: GroupState = anyFaulty ? 'fault' : 'backup';
   return { group: { ...group, state: to }, orders, move: { from: group.state, to, by, reason: anyFaulty ? 'startup-fault' : 'startup' } };
 }
@@ -132,8 +133,7 @@ export function decide(group: GroupView, report: MemberReport): Decision {
         for (const o of others) if (o.state === 'backup') orders.push({ member: o.name, event: { type: 'SYNC_MASTER' } });
         moveTo('master', report.reason);
       } else if (report.from === 'master' && report.to === 'backup' && state !== 'backup') {
-        for (const o of others)
-          if (o.state === 'master' || (o.state === 'fault' && !o.faulty)) orders.push({ member: o.name, event: { type: 'SYNC_BACKUP' } });
+        for (const o of others) if (o.state === 'master' || (o.state === 'fault' && !o.faulty)) orders.push({ member: o.name, event: { type: 'SYNC_BACKUP' } });
         moveTo('backup', report.reason);
       }
       break;

@@ -37,7 +37,12 @@ export interface ProcessSample {
  * the `process` line imply full_command and (unless param_match says otherwise)
  * exact matching; param_match alone implies full_command too.
  */
-export function processMatcher(def: { process: string; parameters: readonly string[]; paramMatch?: 'exact' | 'partial' | 'initial' | undefined; fullCommand: boolean }): ProcessMatcher {
+export function processMatcher(def: {
+  process: string;
+  parameters: readonly string[];
+  paramMatch?: 'exact' | 'partial' | 'initial' | undefined;
+  fullCommand: boolean;
+}): ProcessMatcher {
   const paramMatch = def.paramMatch ?? (def.parameters.length > 0 ? 'exact' : 'none');
   return { name: def.process, fullCommand: def.fullCommand || paramMatch !== 'none', paramMatch, params: def.parameters };
 }

@@ -31,11 +31,10 @@ export interface QuorumState {
 
 export type QuorumEvent =
   /** A matching process appeared; `forked` when it is a fork of a process already counted. */
-  | { type: 'added'; forked: boolean }
-  | { type: 'removed' }
-  | { type: 'timer'; timer: 'fork' | 'terminate' };
+  { type: 'added'; forked: boolean } | { type: 'removed' } | { type: 'timer'; timer: 'fork' | 'terminate' };
 
-export type QuorumCommand = { type: 'start-timer'; timer: 'fork' | 'terminate'; ms: number } | { type: 'cancel-timer'; timer: 'fork' | 'terminate' } | { type: 'quorum'; up: boolean };
+export type QuorumCommand =
+  { type: 'start-timer'; timer: 'fork' | 'terminate'; ms: number } | { type: 'cancel-timer'; timer: 'fork' | 'terminate' } | { type: 'quorum'; up: boolean };
 
 export function hasQuorum(s: Pick<QuorumSettings, 'quorum' | 'quorumMax'>, count: number): boolean {
   return count >= s.quorum && count <= s.quorumMax;
@@ -108,7 +107,13 @@ export class ProcessQuorum {
     private readonly clock: QuorumClock,
     private readonly onChange: (up: boolean) => void,
   ) {
-    if (!Number.isInteger(settings.quorum) || settings.quorum < 0 || settings.quorumMax < settings.quorum || settings.forkDelayMs < 0 || settings.terminateDelayMs < 0) {
+    if (
+      !Number.isInteger(settings.quorum) ||
+      settings.quorum < 0 ||
+      settings.quorumMax < settings.quorum ||
+      settings.forkDelayMs < 0 ||
+      settings.terminateDelayMs < 0
+    ) {
       throw new TypeError(`invalid quorum settings ${JSON.stringify(settings)}`);
     }
     this.st = initialQuorum(settings, initialCount);

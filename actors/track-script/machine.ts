@@ -67,7 +67,13 @@ export const trackScriptMachine = setup({
             const after = countResult(context.cfg, before, event.ok);
             enqueue.assign({ running: false, counter: after });
             if (after.health !== before.health && after.health !== 'unknown') {
-              enqueue.emit({ type: 'health', name: context.cfg.name, health: after.health, previous: before.health, ...(event.detail !== undefined ? { detail: event.detail } : {}) });
+              enqueue.emit({
+                type: 'health',
+                name: context.cfg.name,
+                health: after.health,
+                previous: before.health,
+                ...(event.detail !== undefined ? { detail: event.detail } : {}),
+              });
             }
           }),
         },

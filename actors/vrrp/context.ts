@@ -2,12 +2,7 @@
  * Building the machine's context from its input, and the pure updates the
  * machine applies to it (priority inputs, input validation).
  */
-import {
-  effectivePriorityOf,
-  faultCountOf,
-  isValidPriority,
-  PRIORITY_OWNER,
-} from './timing.js';
+import { effectivePriorityOf, faultCountOf, isValidPriority, PRIORITY_OWNER } from './timing.js';
 import type { TrackedObject, VrrpContext, VrrpCounters, VrrpInput, VrrpMachineInput } from './types.js';
 
 function newCounters(): VrrpCounters {
@@ -77,7 +72,12 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     warnings.push('preempt_delay is incompatible with nopreempt: cleared (as keepalived)');
     preemptDelayMs = 0;
   }
-  const tracks: TrackedObject[] = (input.tracks ?? []).map((t) => ({ id: t.id, weight: t.weight, up: t.up ?? true, ...(t.offset !== undefined ? { offset: t.offset } : {}) }));
+  const tracks: TrackedObject[] = (input.tracks ?? []).map((t) => ({
+    id: t.id,
+    weight: t.weight,
+    up: t.up ?? true,
+    ...(t.offset !== undefined ? { offset: t.offset } : {}),
+  }));
   return {
     cfg: {
       name: input.name,

@@ -14,24 +14,8 @@
  */
 import { and, assign, cancel, emit, enqueueActions, not, raise, setup, stateIn } from 'xstate';
 import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
-import {
-  centisecondsToMs,
-  compareAddresses,
-  formatAddress,
-  initialMasterHintMs,
-  masterDownIntervalMs,
-  PRIORITY_STOP,
-  skewTimeMs,
-} from './timing.js';
-import type {
-  AdvertEvent,
-  TransitionReason,
-  VrrpCommand,
-  VrrpContext,
-  VrrpEvent,
-  VrrpMachineInput,
-  VrrpStateName,
-} from './types.js';
+import { centisecondsToMs, compareAddresses, formatAddress, initialMasterHintMs, masterDownIntervalMs, PRIORITY_STOP, skewTimeMs } from './timing.js';
+import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent, VrrpMachineInput, VrrpStateName } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
 const ADVER_TIMER_ID = 'adverTimer';
@@ -276,7 +260,12 @@ export const vrrpMachine = setup({
       });
       if (repeat) return;
       if (why.code === 'interval-mismatch') enqueue.assign({ lastMismatchCs: ad.intervalCs });
-      enqueue.emit({ type: 'warning', code: why.code, message: why.message, detail: { source: formatAddress(ad.source), priority: ad.priority, intervalCs: ad.intervalCs } });
+      enqueue.emit({
+        type: 'warning',
+        code: why.code,
+        message: why.message,
+        detail: { source: formatAddress(ad.source), priority: ad.priority, intervalCs: ad.intervalCs },
+      });
     }),
     countLowerPriorityDiscarded: ({ context, event }) => {
       context.stats.lowerPriorityDiscarded++;
@@ -364,7 +353,12 @@ export const vrrpMachine = setup({
         if (event.type === 'TRACK')
           enqueue.emit({ type: 'warning', code: 'unknown-track', message: `unknown tracked object ${event.id}`, detail: { id: event.id } });
         if (event.type === 'SET_PRIORITY')
-          enqueue.emit({ type: 'warning', code: 'invalid-priority', message: `priority ${event.priority} is not 1..255: ignored`, detail: { priority: event.priority } });
+          enqueue.emit({
+            type: 'warning',
+            code: 'invalid-priority',
+            message: `priority ${event.priority} is not 1..255: ignored`,
+            detail: { priority: event.priority },
+          });
         return;
       }
       if (next === context) return;
@@ -382,8 +376,7 @@ export const vrrpMachine = setup({
       enqueue.assign(update);
       if (context.cfg.syncGroup !== undefined && context.faultCount > 0 !== next.faultCount > 0)
         enqueue.emit({ type: 'sync-health', faulty: next.faultCount > 0 });
-      if (next.effectivePriority !== from)
-        enqueue.emit({ type: 'priority-changed', from, to: next.effectivePriority, basePriority: next.basePriority });
+      if (next.effectivePriority !== from) enqueue.emit({ type: 'priority-changed', from, to: next.effectivePriority, basePriority: next.basePriority });
     }),
     reportConfigWarnings: enqueueActions(({ context, enqueue }) => {
       for (const message of context.cfg.configWarnings) enqueue.emit({ type: 'warning', code: 'config', message });

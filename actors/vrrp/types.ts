@@ -194,13 +194,7 @@ export type TransitionReason =
   | 'shutdown';
 
 export type WarningCode =
-  | 'interval-mismatch'
-  | 'version-mismatch'
-  | 'malformed-advert'
-  | 'own-address-advert'
-  | 'unknown-track'
-  | 'invalid-priority'
-  | 'config';
+  'interval-mismatch' | 'version-mismatch' | 'malformed-advert' | 'own-address-advert' | 'unknown-track' | 'invalid-priority' | 'config';
 
 /** Commands and reports the machine emits; consumers use `actor.on(type, handler)`. */
 export type VrrpCommand =

@@ -69,7 +69,15 @@ export interface Probe {
 }
 
 export function startProbe(lab: Lab, node: string, target: string, lifetimeMs: number): Probe {
-  const proc = lab.spawn(node, process.execPath, ['-e', PROBE, target, String(ECHO_PORT), String(PROBE_INTERVAL_MS), String(lifetimeMs), String(GAP_THRESHOLD_MS)]);
+  const proc = lab.spawn(node, process.execPath, [
+    '-e',
+    PROBE,
+    target,
+    String(ECHO_PORT),
+    String(PROBE_INTERVAL_MS),
+    String(lifetimeMs),
+    String(GAP_THRESHOLD_MS),
+  ]);
   const gaps: { from: number; to: number }[] = [];
   let lastBeat = { at: 0, answers: 0, lastAnswer: 0 };
   let buffered = '';

@@ -124,7 +124,12 @@ export async function startRouter(lab: Lab, impl: Impl, node: string, config: st
   const fd = openSync(logPath, 'a');
   let proc;
   try {
-    proc = lab.spawn(node, vipflow.cmd, [...vipflow.args, 'run', '--config', `${base}.conf`, '--state-dir', stateDir, '--log-level', 'info'], ['ignore', fd, fd]);
+    proc = lab.spawn(
+      node,
+      vipflow.cmd,
+      [...vipflow.args, 'run', '--config', `${base}.conf`, '--state-dir', stateDir, '--log-level', 'info'],
+      ['ignore', fd, fd],
+    );
   } finally {
     closeSync(fd);
   }

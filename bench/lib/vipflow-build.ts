@@ -39,7 +39,11 @@ export async function prepareVipflow(useTsx: boolean, addonPath?: string): Promi
   }
   const out = mkdtempSync(join(tmpdir(), 'vipflow-bench-build-'));
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], 300_000);
+  const r = await run(
+    process.execPath,
+    [tsc, '-p', join(repoRoot, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'],
+    300_000,
+  );
   const main = join(out, 'cli', 'main.js');
   if (!existsSync(main)) {
     rmSync(out, { recursive: true, force: true });

@@ -38,7 +38,11 @@ export async function startVrrpCapture(lab: Lab, node: string, ifname = 'eth0'):
         // already gone
       }
       await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 3000))]);
-      const r = await run('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=,', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'vrrp.virt_rtr_id', '-e', 'vrrp.prio'], 120_000);
+      const r = await run(
+        'tshark',
+        ['-r', file, '-T', 'fields', '-E', 'separator=,', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'vrrp.virt_rtr_id', '-e', 'vrrp.prio'],
+        120_000,
+      );
       if (r.code !== 0) throw new Error(`tshark failed: ${r.stderr}`);
       const out: Advert[] = [];
       for (const line of r.stdout.split('\n')) {

@@ -31,7 +31,12 @@ export interface KeepalivedLoadResult {
 }
 
 /** Maps schema issues to positions through the origins recorded while mapping. */
-function schemaDiagnostics(issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[], origins: OriginLookup, file: string, sink: DiagnosticSink): void {
+function schemaDiagnostics(
+  issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[],
+  origins: OriginLookup,
+  file: string,
+  sink: DiagnosticSink,
+): void {
   for (const issue of issues) {
     const segs = issue.path.map(String);
     let origin: FieldOrigin | undefined;

@@ -189,7 +189,10 @@ function microsecondInterval(key: string): Spec {
   return {
     apply: (m, n, t) => {
       const v = m.seconds(m.arg(n), n.keyword.text);
-      if (v === 0) m.sink.warning(n.args[0]!, `'${n.keyword.text}' 0 is below keepalived's minimum of 0.000001 s; keepalived ignores it and keeps no delay`, { text: n.keyword.text });
+      if (v === 0)
+        m.sink.warning(n.args[0]!, `'${n.keyword.text}' 0 is below keepalived's minimum of 0.000001 s; keepalived ignores it and keeps no delay`, {
+          text: n.keyword.text,
+        });
       if (v !== undefined) m.set(t, key, v, n.args[0]!, n.keyword.text);
       m.noExtra(n, 1);
     },
@@ -269,27 +272,112 @@ export const GLOBAL_DEFS: Table = {
   vrrp_notify_priority_changes: bool('vrrpNotifyPriorityChanges'),
   dynamic_interfaces: flag('dynamicInterfaces'),
   ...known(
-    'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'lvs_process_name', 'bfd_process_name',
-    'use_symlink_paths', 'set_supplementary_groups', 'startup_script', 'startup_script_timeout', 'shutdown_script',
-    'shutdown_script_timeout', 'max_auto_priority', 'min_auto_priority_delay', 'smtp_alert_vrrp', 'smtp_alert_checker',
-    'checker_log_all_failures', 'no_email_faults', 'disable_local_igmp', 'lvs_timeouts', 'lvs_flush', 'lvs_flush_on_stop',
-    'lvs_flush_onstop', 'lvs_sync_daemon', 'vrrp_down_timer_adverts', 'vrrp_garp_extra_if', 'vrrp_vmac_garp_intvl',
-    'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex', 'vrrp_priority', 'vrrp_no_swap',
-    'vrrp_rt_priority', 'vrrp_cpu_affinity', 'vrrp_rlimit_rttime', 'vrrp_rlimit_rtime', 'nftables_ipvs', 'nftables_ipvs_priority',
-    'nftables_ipvs_start_fwmark', 'nftables_counters', 'fifo_write_vrrp_states_on_reload', 'lvs_notify_fifo',
-    'lvs_notify_fifo_script', 'checker_priority', 'checker_no_swap', 'checker_rt_priority', 'checker_cpu_affinity',
-    'checker_rlimit_rttime', 'checker_rlimit_rtime', 'bfd_priority', 'bfd_no_swap', 'bfd_rt_priority', 'bfd_cpu_affinity',
-    'bfd_rlimit_rttime', 'bfd_rlimit_rtime', 'snmp_socket', 'enable_traps', 'enable_snmp_vrrp', 'enable_snmp_keepalived',
-    'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_snmp_checker', 'snmp_vs_stats_update_interval',
-    'snmp_rs_stats_update_interval', 'enable_dbus', 'dbus_service_name', 'dbus_no_interface_name',
-    'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
-    'vrrp_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs', 'process_monitor_rcv_bufs_force',
-    'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs',
-    'lvs_netlink_monitor_rcv_bufs_force', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
-    'vrrp_rx_bufs_multiplier', 'vrrp_startup_delay', 'vrrp_delay_after_boot', 'log_unknown_vrids', 'vrrp_owner_ignore_adverts',
-    'vmac_prefix', 'vmac_addr_prefix', 'umask', 'random_seed', 'reload_check_config', 'reload_time_file', 'reload_repeat',
-    'reload_file', 'include_check', 'config_save_dir', 'tmp_config_directory', 'data_use_instance', 'json_version',
-    'iproute_usr_dir', 'iproute_etc_dir', 'state_dump_file', 'stats_dump_file', 'json_dump_file',
+    'process_names',
+    'process_name',
+    'vrrp_process_name',
+    'checker_process_name',
+    'lvs_process_name',
+    'bfd_process_name',
+    'use_symlink_paths',
+    'set_supplementary_groups',
+    'startup_script',
+    'startup_script_timeout',
+    'shutdown_script',
+    'shutdown_script_timeout',
+    'max_auto_priority',
+    'min_auto_priority_delay',
+    'smtp_alert_vrrp',
+    'smtp_alert_checker',
+    'checker_log_all_failures',
+    'no_email_faults',
+    'disable_local_igmp',
+    'lvs_timeouts',
+    'lvs_flush',
+    'lvs_flush_on_stop',
+    'lvs_flush_onstop',
+    'lvs_sync_daemon',
+    'vrrp_down_timer_adverts',
+    'vrrp_garp_extra_if',
+    'vrrp_vmac_garp_intvl',
+    'vrrp_iptables',
+    'vrrp_ipsets',
+    'nftables',
+    'nftables_priority',
+    'nftables_ifindex',
+    'vrrp_priority',
+    'vrrp_no_swap',
+    'vrrp_rt_priority',
+    'vrrp_cpu_affinity',
+    'vrrp_rlimit_rttime',
+    'vrrp_rlimit_rtime',
+    'nftables_ipvs',
+    'nftables_ipvs_priority',
+    'nftables_ipvs_start_fwmark',
+    'nftables_counters',
+    'fifo_write_vrrp_states_on_reload',
+    'lvs_notify_fifo',
+    'lvs_notify_fifo_script',
+    'checker_priority',
+    'checker_no_swap',
+    'checker_rt_priority',
+    'checker_cpu_affinity',
+    'checker_rlimit_rttime',
+    'checker_rlimit_rtime',
+    'bfd_priority',
+    'bfd_no_swap',
+    'bfd_rt_priority',
+    'bfd_cpu_affinity',
+    'bfd_rlimit_rttime',
+    'bfd_rlimit_rtime',
+    'snmp_socket',
+    'enable_traps',
+    'enable_snmp_vrrp',
+    'enable_snmp_keepalived',
+    'enable_snmp_rfc',
+    'enable_snmp_rfcv2',
+    'enable_snmp_rfcv3',
+    'enable_snmp_checker',
+    'snmp_vs_stats_update_interval',
+    'snmp_rs_stats_update_interval',
+    'enable_dbus',
+    'dbus_service_name',
+    'dbus_no_interface_name',
+    'vrrp_netlink_cmd_rcv_bufs',
+    'vrrp_netlink_cmd_rcv_bufs_force',
+    'vrrp_netlink_monitor_rcv_bufs',
+    'vrrp_netlink_monitor_rcv_bufs_force',
+    'process_monitor_rcv_bufs',
+    'process_monitor_rcv_bufs_force',
+    'lvs_netlink_cmd_rcv_bufs',
+    'lvs_netlink_cmd_rcv_bufs_force',
+    'lvs_netlink_monitor_rcv_bufs',
+    'lvs_netlink_monitor_rcv_bufs_force',
+    'rs_init_notifies',
+    'no_checker_emails',
+    'vrrp_rx_bufs_policy',
+    'vrrp_rx_bufs_multiplier',
+    'vrrp_startup_delay',
+    'vrrp_delay_after_boot',
+    'log_unknown_vrids',
+    'vrrp_owner_ignore_adverts',
+    'vmac_prefix',
+    'vmac_addr_prefix',
+    'umask',
+    'random_seed',
+    'reload_check_config',
+    'reload_time_file',
+    'reload_repeat',
+    'reload_file',
+    'include_check',
+    'config_save_dir',
+    'tmp_config_directory',
+    'data_use_instance',
+    'json_version',
+    'iproute_usr_dir',
+    'iproute_etc_dir',
+    'state_dump_file',
+    'stats_dump_file',
+    'json_dump_file',
   ),
 };
 
@@ -421,9 +509,20 @@ export const VRRP_INSTANCE: Table = {
   virtual_routes: verbatimLines('virtualRoutes'),
   virtual_rules: verbatimLines('virtualRules'),
   ...known(
-    'use_vmac_addr', 'use_ipvlan', 'old_unicast_checksum', 'native_ipv6', 'vrf', 'lvs_sync_daemon_interface',
-    'timer_expired_backup', 'thread_timer_expired', 'garp_extra_if', 'vmac_garp_intvl', 'owner_ignore_adverts',
-    'kernel_rx_buf_size', 'linkbeat_use_polling', 'debug',
+    'use_vmac_addr',
+    'use_ipvlan',
+    'old_unicast_checksum',
+    'native_ipv6',
+    'vrf',
+    'lvs_sync_daemon_interface',
+    'timer_expired_backup',
+    'thread_timer_expired',
+    'garp_extra_if',
+    'vmac_garp_intvl',
+    'owner_ignore_adverts',
+    'kernel_rx_buf_size',
+    'linkbeat_use_polling',
+    'debug',
   ),
   ...knownBlocks('track_bfd', 'auth_hmac'),
 };
@@ -470,7 +569,9 @@ export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t) => {
   const list = (t.group ??= []) as string[];
   m.at(list, list.length, node.keyword, 'group');
   list.push(node.keyword.text);
-  m.sink.warning(node.keyword, `instance '${node.keyword.text}' listed directly in vrrp_sync_group (old syntax): write it inside 'group { }'`, { text: node.keyword.text });
+  m.sink.warning(node.keyword, `instance '${node.keyword.text}' listed directly in vrrp_sync_group (old syntax): write it inside 'group { }'`, {
+    text: node.keyword.text,
+  });
   return true;
 };
 
@@ -498,7 +599,11 @@ function weightWithReverse(): Spec {
       const r = n.args[1];
       if (r) {
         if (r.text === 'reverse') m.set(t, 'reverse', true, r, 'weight');
-        else if (r.text !== 'noreverse') m.sink.error(r, `unexpected '${r.text}' after weight (expected reverse|noreverse)`, { text: r.text, ...didYouMean(r.text, ['reverse', 'noreverse']) });
+        else if (r.text !== 'noreverse')
+          m.sink.error(r, `unexpected '${r.text}' after weight (expected reverse|noreverse)`, {
+            text: r.text,
+            ...didYouMean(r.text, ['reverse', 'noreverse']),
+          });
       }
       m.noExtra(n, 2);
     },
@@ -594,7 +699,13 @@ export const HTTP_URL: Table = {
   status_code: {
     apply: (m, n, t) => {
       if (!m.arg(n, 0, 'a status code or range')) return;
-      m.set(t, 'statusCode', n.args.map((a) => a.text), n.args[0]!, 'status_code');
+      m.set(
+        t,
+        'statusCode',
+        n.args.map((a) => a.text),
+        n.args[0]!,
+        'status_code',
+      );
     },
   },
   virtualhost: str('virtualhost'),

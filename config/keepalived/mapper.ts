@@ -290,6 +290,9 @@ export function options(m: Mapper, entry: Node, out: Raw, context: string, spec:
       }
     }
     if (s.apply) s.apply(m, out, value, key);
-    else m.sink.warning(key, `option '${key.text}' in '${context}' entry is accepted by keepalived but vipflow does not act on it yet; ignored`, { text: key.text });
+    else
+      m.sink.warning(key, `option '${key.text}' in '${context}' entry is accepted by keepalived but vipflow does not act on it yet; ignored`, {
+        text: key.text,
+      });
   }
 }

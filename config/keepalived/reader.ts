@@ -311,7 +311,9 @@ export class KeepalivedReader {
     while (i < l.text.length && !isWs(l.text[i])) i++;
     const id = l.text.slice(idStart, i);
     if (id.length === 0) {
-      this.sink.error(this.pos(l), `conditional '${negate ? '@^' : '@'}' must be followed directly by a config id (no space)`, { text: l.text.slice(0, idStart) });
+      this.sink.error(this.pos(l), `conditional '${negate ? '@^' : '@'}' must be followed directly by a config id (no space)`, {
+        text: l.text.slice(0, idStart),
+      });
       return undefined;
     }
     let j = i;
@@ -600,7 +602,11 @@ export class KeepalivedReader {
     const before = this.capturing;
     this.processLine(l, 0);
     if (this.lastCont && this.capturing === before) {
-      this.sink.warning({ file: l.file, line: l.line, column: l.base + l.text.length + 1 }, "trailing '\\' ignored: only $NAME= definitions continue on the next line", { text: '\\' });
+      this.sink.warning(
+        { file: l.file, line: l.line, column: l.base + l.text.length + 1 },
+        "trailing '\\' ignored: only $NAME= definitions continue on the next line",
+        { text: '\\' },
+      );
     }
     this.lastCont = false;
   }
@@ -617,7 +623,10 @@ function segmentRegex(seg: string): RegExp {
       const close = seg.indexOf(']', i + 1);
       if (close < 0) re += '\\[';
       else {
-        const body = seg.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = seg
+          .slice(i + 1, close)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = close;
       }

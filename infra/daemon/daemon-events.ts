@@ -141,9 +141,7 @@ export class DaemonEvents {
       void this.bus.subscribe({}, (e) => void (e.type.startsWith('workflow.') || this.delivered++)).catch(() => undefined);
     }
     this.log.info(
-      this.bus.kind === 'nats'
-        ? { bus: 'nats', servers: s.natsServers, splitBrain: this.policy }
-        : { bus: 'in-process' },
+      this.bus.kind === 'nats' ? { bus: 'nats', servers: s.natsServers, splitBrain: this.policy } : { bus: 'in-process' },
       this.bus.kind === 'nats' ? 'events go to NATS (queued while it is unreachable)' : 'events stay in this process (no NATS configured)',
     );
   }
@@ -172,7 +170,11 @@ export class DaemonEvents {
     const onWorkers = configured?.workflowRunner === 'workers';
     const declared = configured !== undefined && (configured.workflows.length > 0 || configured.workflowsFile !== undefined);
     if (onWorkers && declared) this.log.info("the config's workflows run on vipflow workers (vipflow.workflowRunner: 'workers'), not in this daemon");
-    if (onWorkers && this.s.workflowsFile) this.log.warn({ workflowsFile: this.s.workflowsFile }, "--workflows given while the config says workflows run on workers: this file runs here, and would run twice if the workers load it too");
+    if (onWorkers && this.s.workflowsFile)
+      this.log.warn(
+        { workflowsFile: this.s.workflowsFile },
+        '--workflows given while the config says workflows run on workers: this file runs here, and would run twice if the workers load it too',
+      );
     const own = onWorkers ? { workflows: [] } : (configured ?? { workflows: [] });
     if (this.s.workflowsFile || (declared && !onWorkers)) this.workflows = this.startWorkflows(configFile, own, this.source.now(), groups);
   }
@@ -185,7 +187,10 @@ export class DaemonEvents {
   private async startWorkflows(configFile: string, configured: ConfiguredWorkflows, since: string, groups: GroupMembers): Promise<WorkflowRunner | null> {
     const log = this.log.child({ component: 'workflows', ...(this.s.workflowsFile ? { workflowsFile: this.s.workflowsFile } : {}) });
     try {
-      const [{ loadConfiguredWorkflows }, { WorkflowRunner }] = await Promise.all([import('../../workflows/from-config.js'), import('../../workflows/runner.js')]);
+      const [{ loadConfiguredWorkflows }, { WorkflowRunner }] = await Promise.all([
+        import('../../workflows/from-config.js'),
+        import('../../workflows/runner.js'),
+      ]);
       const loaded = await loadConfiguredWorkflows(configured, configFile, this.s.workflowsFile);
       // A broken workflow must not take the others (or VRRP) down with it: the ones
       // that built run, and each problem is logged as `check-config` would print it.
@@ -195,7 +200,14 @@ export class DaemonEvents {
         return null;
       }
       if (this.stopped) return null;
-      const runner = await WorkflowRunner.start({ bus: this.bus, source: this.source, log, workflows: loaded.workflows, groups, subscribe: { start: { from: 'time', time: since } } });
+      const runner = await WorkflowRunner.start({
+        bus: this.bus,
+        source: this.source,
+        log,
+        workflows: loaded.workflows,
+        groups,
+        subscribe: { start: { from: 'time', time: since } },
+      });
       log.info({ workflows: loaded.workflows.map((w) => w.name), failed: loaded.diagnostics.length }, 'workflows running');
       return runner;
     } catch (err) {
@@ -264,10 +276,7 @@ export class DaemonEvents {
     // close() saves the outbox first, then may wait out a connection attempt in
     // progress (up to its 2 s timeout): the process need not wait for that part.
     let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([
-      this.bus.close().then(() => true),
-      new Promise<false>((r) => (timer = setTimeout(() => r(false), bound + 1000))),
-    ]);
+    const closed = await Promise.race([this.bus.close().then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), bound + 1000)))]);
     clearTimeout(timer);
     if (!closed) this.log.warn({ boundMs: bound + 1000 }, 'event bus still closing at the bound; exiting anyway (undelivered events are saved)');
   }
@@ -291,7 +300,10 @@ export class DaemonEvents {
     // In-process delivery runs from setImmediate: let the last transitions reach the runner first.
     await new Promise((r) => setImmediate(r));
     await within(runner.whenIdle(), (end - Date.now()) / 2);
-    const closed = await within(runner.close().then(() => true), end - Date.now());
+    const closed = await within(
+      runner.close().then(() => true),
+      end - Date.now(),
+    );
     if (!closed) this.log.warn({ boundMs }, 'workflows still running or compensating at the stop bound; exiting anyway');
   }
 

@@ -44,10 +44,16 @@ export class Trackers {
     const used = usedNames(config);
     if (opts.reload) {
       const prev = this.d.config();
-      const c = [...changedDefs(this.files.status(), config.trackFiles, prev.trackFiles), ...changedDefs(this.processes.status(), config.trackProcesses, prev.trackProcesses)];
+      const c = [
+        ...changedDefs(this.files.status(), config.trackFiles, prev.trackFiles),
+        ...changedDefs(this.processes.status(), config.trackProcesses, prev.trackProcesses),
+      ];
       if (c.length > 0) this.d.log.warn({ tracked: c }, 'track_file / vrrp_track_process changes take effect at the next restart: the running ones are kept');
     }
-    this.files.start(config.trackFiles.filter((f) => used.files.has(f.name)), opts);
+    this.files.start(
+      config.trackFiles.filter((f) => used.files.has(f.name)),
+      opts,
+    );
     this.processes.start(config.trackProcesses.filter((p) => used.processes.has(p.name)));
   }
 
@@ -103,7 +109,9 @@ export class Trackers {
       const planned = t && runner.plan.machine.tracks?.find((p) => p.id === t.id);
       if (!t || !planned) continue;
       runner.track(t.id, t.up, 'offset' in t ? t.offset : undefined);
-      this.d.events()?.trackChange({ instance: inst.name, track: t.id, kind, up: t.up, weight: planned.weight, effectivePriority: runner.status().effectivePriority });
+      this.d
+        .events()
+        ?.trackChange({ instance: inst.name, track: t.id, kind, up: t.up, weight: planned.weight, effectivePriority: runner.status().effectivePriority });
     }
   }
 
@@ -125,7 +133,9 @@ export class Trackers {
 
 /** Names of running trackers whose definition differs between `defs` and `old`. */
 function changedDefs(running: readonly { name: string }[], defs: readonly { name: string }[], old: readonly { name: string }[]): string[] {
-  return defs.filter((d) => running.some((r) => r.name === d.name) && JSON.stringify(d) !== JSON.stringify(old.find((o) => o.name === d.name))).map((d) => d.name);
+  return defs
+    .filter((d) => running.some((r) => r.name === d.name) && JSON.stringify(d) !== JSON.stringify(old.find((o) => o.name === d.name)))
+    .map((d) => d.name);
 }
 
 function trackScriptSpecs(config: VipflowConfig, names: ReadonlySet<string>, log: Logger): TrackScriptSpec[] {
@@ -137,7 +147,16 @@ function trackScriptSpecs(config: VipflowConfig, names: ReadonlySet<string>, log
       log.error({ script: d.name, err: argv.message }, 'vrrp_script not run: bad command line (counted as failing)');
       continue;
     }
-    specs.push({ name: d.name, argv: argv.argv, script: d.script, intervalMs: Math.round(d.interval * 1000), timeoutMs: Math.round((d.timeout ?? d.interval) * 1000), rise: d.rise, fall: d.fall, initFail: d.initFail });
+    specs.push({
+      name: d.name,
+      argv: argv.argv,
+      script: d.script,
+      intervalMs: Math.round(d.interval * 1000),
+      timeoutMs: Math.round((d.timeout ?? d.interval) * 1000),
+      rise: d.rise,
+      fall: d.fall,
+      initFail: d.initFail,
+    });
   }
   return specs;
 }

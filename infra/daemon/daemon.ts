@@ -184,7 +184,13 @@ export class Daemon {
     });
     const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
     const groups = Object.fromEntries(loaded.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
-    daemon.events.start(options.configPath, loaded.model.vrrpInstances.map((i) => i.name), fastestAdvertMs, groups, loaded.model.vipflow);
+    daemon.events.start(
+      options.configPath,
+      loaded.model.vrrpInstances.map((i) => i.name),
+      fastestAdvertMs,
+      groups,
+      loaded.model.vipflow,
+    );
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
     const started = daemon.startInstances(loaded.model, readHostInterfaces());
@@ -264,7 +270,13 @@ export class Daemon {
         this.reloads.refused++;
         for (const d of errors) log.error({ file: d.file, line: d.line, column: d.column }, d.message);
         log.error({ errors: errors.length }, 'reload refused: the new configuration has errors; still running the previous one');
-        this.events?.configReload({ file: this.options.configPath, ok: false, errors: errors.length, warnings: warningsOf(loaded.diagnostics), instances: [...this.runners.keys()] });
+        this.events?.configReload({
+          file: this.options.configPath,
+          ok: false,
+          errors: errors.length,
+          warnings: warningsOf(loaded.diagnostics),
+          instances: [...this.runners.keys()],
+        });
         return { ok: false, message: 'configuration has errors' };
       }
       // SIGTERM may arrive while this reload awaits (loading, a Master's
@@ -325,7 +337,13 @@ export class Daemon {
       this.config = next;
       this.reloads.ok++;
       log.info({ kept, changed, added }, 'configuration reloaded');
-      this.events?.configReload({ file: this.options.configPath, ok: true, errors: 0, warnings: warningsOf(loaded.diagnostics), instances: [...this.runners.keys()] });
+      this.events?.configReload({
+        file: this.options.configPath,
+        ok: true,
+        errors: 0,
+        warnings: warningsOf(loaded.diagnostics),
+        instances: [...this.runners.keys()],
+      });
       return { ok: true, message: 'reloaded' };
     } finally {
       this.reloading = false;
@@ -401,7 +419,8 @@ export class Daemon {
       const planned = planInstance(inst, host);
       if (planned.ok) {
         const removed = this.vipOps.remove(planned.plan.vips).filter((r) => r.outcome === 'done');
-        if (removed.length > 0) this.options.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
+        if (removed.length > 0)
+          this.options.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
       }
     }
     for (const sg of config.vrrpSyncGroups) {
@@ -449,7 +468,10 @@ export class Daemon {
     }
     this.runners.set(inst.name, { config: inst, runner });
     if (planned.plan.sourcePending)
-      this.options.log.warn({ instance: inst.name, interface: inst.interface }, 'no usable IPv6 link-local address on the interface yet: the instance waits in Fault until it has one');
+      this.options.log.warn(
+        { instance: inst.name, interface: inst.interface },
+        'no usable IPv6 link-local address on the interface yet: the instance waits in Fault until it has one',
+      );
     // Initial link states went into the plan; from here netlink (or the poller) reports changes.
     for (const t of planned.plan.machine.tracks ?? []) {
       if (!t.id.startsWith('interface:')) continue;
@@ -556,7 +578,14 @@ export class Daemon {
       const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
       if (!tracked) continue;
       runner.track(id, up);
-      this.events?.trackChange({ instance: runner.plan.name, track: id, kind: 'interface', up, weight: tracked.weight, effectivePriority: runner.status().effectivePriority });
+      this.events?.trackChange({
+        instance: runner.plan.name,
+        track: id,
+        kind: 'interface',
+        up,
+        weight: tracked.weight,
+        effectivePriority: runner.status().effectivePriority,
+      });
     }
   }
 
@@ -567,7 +596,11 @@ export class Daemon {
       const address = linkLocalOf(runner.plan.interface);
       if (address === undefined) continue;
       const r = runner.resolveSource(address);
-      if (!r.ok) this.options.log.error({ instance: runner.plan.name, code: r.code, err: r.message }, 'cannot open the VRRP socket for the new link-local source: the instance stays in Fault');
+      if (!r.ok)
+        this.options.log.error(
+          { instance: runner.plan.name, code: r.code, err: r.message },
+          'cannot open the VRRP socket for the new link-local source: the instance stays in Fault',
+        );
     }
   }
 }

@@ -56,7 +56,11 @@ function addressesFromIp(): Map<string, HostInterface['addresses']> {
         link.ifname,
         (link.addr_info ?? [])
           .filter((a) => (a.family === 'inet' || a.family === 'inet6') && typeof a.local === 'string')
-          .map((a) => ({ address: a.local!, family: a.family === 'inet6' ? (6 as const) : (4 as const), prefix: a.prefixlen ?? (a.family === 'inet6' ? 128 : 32) })),
+          .map((a) => ({
+            address: a.local!,
+            family: a.family === 'inet6' ? (6 as const) : (4 as const),
+            prefix: a.prefixlen ?? (a.family === 'inet6' ? 128 : 32),
+          })),
       );
     }
   } catch {

@@ -7,14 +7,7 @@
  * the outside world leave through `onTransition` listeners, which must not
  * block (the event bus queues).
  */
-import {
-  createVrrpInstance,
-  masterDownIntervalMs,
-  type VrrpActor,
-  type VrrpClock,
-  type VrrpCommand,
-  type VrrpStateName,
-} from '../../actors/vrrp/index.js';
+import { createVrrpInstance, masterDownIntervalMs, type VrrpActor, type VrrpClock, type VrrpCommand, type VrrpStateName } from '../../actors/vrrp/index.js';
 import type { SyncGroup } from '../../actors/sync-group/index.js';
 import { encodeVrrp, formatAddress, noAuthData, parseAddress, type VrrpAdvert } from '../../wire/codec/index.js';
 import type { Logger } from '../logger.js';
@@ -199,7 +192,10 @@ export class InstanceRunner {
 
   /** Ids of the tracked objects that are down now. */
   tracksDown(): string[] {
-    return this.actor.getSnapshot().context.tracks.filter((t) => !t.up).map((t) => t.id);
+    return this.actor
+      .getSnapshot()
+      .context.tracks.filter((t) => !t.up)
+      .map((t) => t.id);
   }
 
   get plan(): InstancePlan {
@@ -271,7 +267,10 @@ export class InstanceRunner {
           },
         };
       });
-      this.log.info({ newMasterHeard: heard, boundMs: bound }, heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs');
+      this.log.info(
+        { newMasterHeard: heard, boundMs: bound },
+        heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs',
+      );
       if (heard) await new Promise<void>((resolve) => this.deps.clock.setTimeout(() => resolve(), HANDOVER_OVERLAP_MS));
       this.holdingVipsForHandover = false;
       this.deps.vipOps.remove(this.plan.vips);
@@ -446,7 +445,8 @@ export class InstanceRunner {
       const r = channel.send(payload, destination);
       if (!r.ok) {
         this.sendErrors++;
-        if (this.sendErrors === 1 || this.sendErrors % 100 === 0) this.log.warn({ code: r.code, destination, sendErrors: this.sendErrors }, 'advert send failed');
+        if (this.sendErrors === 1 || this.sendErrors % 100 === 0)
+          this.log.warn({ code: r.code, destination, sendErrors: this.sendErrors }, 'advert send failed');
       }
     }
   }

@@ -79,7 +79,12 @@ export function fileRefsOf(inst: VrrpInstance, syncGroup: SyncGroup | undefined,
  * become 0 when a member is an address owner. The instance's own reference
  * wins over its group's.
  */
-export function processRefsOf(inst: VrrpInstance, syncGroup: SyncGroup | undefined, groupHasOwner: boolean, defs: readonly TrackProcess[]): ResolvedRef<TrackProcess>[] {
+export function processRefsOf(
+  inst: VrrpInstance,
+  syncGroup: SyncGroup | undefined,
+  groupHasOwner: boolean,
+  defs: readonly TrackProcess[],
+): ResolvedRef<TrackProcess>[] {
   const out: ResolvedRef<TrackProcess>[] = [];
   for (const ref of inst.trackProcesses) if (!out.some((r) => r.name === ref.name)) out.push(resolve(ref, defs));
   for (const ref of syncGroup?.trackProcesses ?? []) {

@@ -170,10 +170,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
   const sourcePending = chosen === undefined && family === 6;
   const source = chosen ?? (sourcePending ? '::' : undefined);
   if (!source) {
-    return err(
-      `interface ${inst.interface} has no IPv4 address to send adverts from`,
-      'add an address to the interface, or set unicast_src_ip / mcast_src_ip',
-    );
+    return err(`interface ${inst.interface} has no IPv4 address to send adverts from`, 'add an address to the interface, or set unicast_src_ip / mcast_src_ip');
   }
   const sourceBytes = parseAddress(source);
   if (!sourceBytes || sourceBytes.length !== (family === 4 ? 4 : 16)) return err(`source address ${source} is not an IPv${family} address`);

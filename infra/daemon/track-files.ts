@@ -75,7 +75,14 @@ export class TrackFiles {
   }
 
   status(): TrackFileStatus[] {
-    return [...this.entries.values()].map((e) => ({ name: e.def.name, file: e.path, value: e.value, reads: e.reads, ignored: e.ignored, watching: e.watching }));
+    return [...this.entries.values()].map((e) => ({
+      name: e.def.name,
+      file: e.path,
+      value: e.value,
+      reads: e.reads,
+      ignored: e.ignored,
+      watching: e.watching,
+    }));
   }
 
   stop(): void {

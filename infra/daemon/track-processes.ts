@@ -103,7 +103,12 @@ export class TrackProcesses {
   }
 
   status(): TrackProcessStatus[] {
-    return [...this.entries.values()].map((e) => ({ name: e.def.name, count: e.pids.size, quorum: e.quorum.state.haveQuorum, pids: [...e.pids].sort((a, b) => a - b) }));
+    return [...this.entries.values()].map((e) => ({
+      name: e.def.name,
+      count: e.pids.size,
+      quorum: e.quorum.state.haveQuorum,
+      pids: [...e.pids].sort((a, b) => a - b),
+    }));
   }
 
   stop(): void {

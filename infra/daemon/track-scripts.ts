@@ -71,8 +71,17 @@ export class TrackScripts {
   /** Starts one actor per spec; the first checks run at once. */
   start(specs: readonly TrackScriptSpec[]): void {
     for (const spec of specs) {
-      const actor = createTrackScript({ name: spec.name, intervalMs: spec.intervalMs, rise: spec.rise, fall: spec.fall, initFail: spec.initFail }, this.o.clock ?? realClock);
-      const entry: Entry = { spec, actor, health: spec.initFail ? 'down' : 'unknown', pid: null, stats: { checks: 0, failures: 0, timeouts: 0, skipped: 0, lastExit: null } };
+      const actor = createTrackScript(
+        { name: spec.name, intervalMs: spec.intervalMs, rise: spec.rise, fall: spec.fall, initFail: spec.initFail },
+        this.o.clock ?? realClock,
+      );
+      const entry: Entry = {
+        spec,
+        actor,
+        health: spec.initFail ? 'down' : 'unknown',
+        pid: null,
+        stats: { checks: 0, failures: 0, timeouts: 0, skipped: 0, lastExit: null },
+      };
       this.entries.set(spec.name, entry);
       actor.on('run-check', () => this.check(entry));
       actor.on('check-skipped', () => {
@@ -81,7 +90,10 @@ export class TrackScripts {
       });
       actor.on('health', (e) => {
         entry.health = e.health;
-        this.log.info({ script: spec.name, health: e.health, previous: e.previous, lastExit: entry.stats.lastExit }, `track script ${e.health === 'up' ? 'succeeded' : 'failed'}`);
+        this.log.info(
+          { script: spec.name, health: e.health, previous: e.previous, lastExit: entry.stats.lastExit },
+          `track script ${e.health === 'up' ? 'succeeded' : 'failed'}`,
+        );
         try {
           this.o.onHealth(spec.name, e.health === 'up');
         } catch (err) {
@@ -113,7 +125,8 @@ export class TrackScripts {
   private check(entry: Entry): void {
     const { spec } = entry;
     const result = (ok: boolean, exit: number | string) => {
-      if (exit !== entry.stats.lastExit) this.log.info({ script: spec.name, exit, previous: entry.stats.lastExit }, 'track script now returning a different result');
+      if (exit !== entry.stats.lastExit)
+        this.log.info({ script: spec.name, exit, previous: entry.stats.lastExit }, 'track script now returning a different result');
       entry.stats.lastExit = exit;
       if (!ok) entry.stats.failures++;
       entry.pid = null;

@@ -58,7 +58,8 @@ export function netlinkVipOps(log: Logger): VipAddressOps {
     };
     const r = op === 'add' ? addAddress(spec) : removeAddress(spec);
     if (r.ok) return { address: vip.address, dev: vip.dev, outcome: 'done' };
-    if ((op === 'add' && r.reason === 'exists') || (op === 'del' && r.reason === 'not-found')) return { address: vip.address, dev: vip.dev, outcome: 'already' };
+    if ((op === 'add' && r.reason === 'exists') || (op === 'del' && r.reason === 'not-found'))
+      return { address: vip.address, dev: vip.dev, outcome: 'already' };
     if (r.reason === 'no-device') ifindex.forget(vip.dev);
     log.error({ vip: vip.address, dev: vip.dev, op, code: r.code }, 'address change failed');
     return { address: vip.address, dev: vip.dev, outcome: 'failed', code: r.code };

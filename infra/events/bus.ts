@@ -25,11 +25,7 @@ export interface EventFilter {
 }
 
 /** Where a subscription starts. Sequences are the bus's own (JetStream stream sequence, or in-process history position). */
-export type StartAt =
-  | { from: 'new' }
-  | { from: 'all' }
-  | { from: 'time'; time: Date | string }
-  | { from: 'seq'; seq: number };
+export type StartAt = { from: 'new' } | { from: 'all' } | { from: 'time'; time: Date | string } | { from: 'seq'; seq: number };
 
 export interface SubscribeOptions {
   /**
@@ -88,13 +84,7 @@ export function matchesFilter(event: VipflowEvent, f: EventFilter): boolean {
 }
 
 /** Calls the handler and turns a throw or rejection into a counted, logged value. */
-export async function deliverSafely(
-  handler: EventHandler,
-  event: VipflowEvent,
-  delivery: Delivery,
-  stats: SubscriptionStats,
-  log: Logger,
-): Promise<void> {
+export async function deliverSafely(handler: EventHandler, event: VipflowEvent, delivery: Delivery, stats: SubscriptionStats, log: Logger): Promise<void> {
   try {
     await handler(event, delivery);
   } catch (err) {

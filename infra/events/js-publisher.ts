@@ -29,7 +29,12 @@ export function readPubAck(msg: Msg): AckOutcome {
   if (msg.headers?.code === 503) return { ok: false, error: new Error('no responders: no stream captures the subject') };
   if (msg.headers?.hasError) return { ok: false, error: new Error(`publish failed: ${msg.headers.code} ${msg.headers.description}`) };
   try {
-    const a = JSON.parse(new TextDecoder().decode(msg.data)) as { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; description?: string } };
+    const a = JSON.parse(new TextDecoder().decode(msg.data)) as {
+      stream?: string;
+      seq?: number;
+      duplicate?: boolean;
+      error?: { code?: number; description?: string };
+    };
     if (a.error) return { ok: false, error: new Error(`JetStream error ${a.error.code ?? ''}: ${a.error.description ?? ''}`) };
     if (typeof a.stream === 'string' && typeof a.seq === 'number') return { ok: true, duplicate: a.duplicate === true };
     return { ok: false, error: new Error('unexpected publish acknowledgement') };

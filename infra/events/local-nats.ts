@@ -84,4 +84,3 @@ export async function startNatsServer(): Promise<NatsServer> {
   await server.start();
   return server;
 }
-

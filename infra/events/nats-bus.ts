@@ -448,7 +448,14 @@ export class NatsBus implements EventBus {
     }
     const pendingAtStart = (await consumer.info()).num_pending;
     const messages = await consumer.consume({ max_messages: 512 });
-    const sub = new NatsSubscription(messages, pendingAtStart, filter, handler, options.durable !== undefined, this.log.child({ subject, durable: options.durable }));
+    const sub = new NatsSubscription(
+      messages,
+      pendingAtStart,
+      filter,
+      handler,
+      options.durable !== undefined,
+      this.log.child({ subject, durable: options.durable }),
+    );
     this.subscriptions.add(sub);
     return sub;
   }
@@ -522,7 +529,10 @@ export class NatsSubscription implements Subscription {
         const r = parseEvent(m.data);
         if (!r.ok) {
           this.stats.invalid++;
-          this.log.warn({ subject: m.subject, streamSeq: m.seq, kind: r.error.kind, reason: r.error.message }, 'ignoring a message that is not a valid vipflow event');
+          this.log.warn(
+            { subject: m.subject, streamSeq: m.seq, kind: r.error.kind, reason: r.error.message },
+            'ignoring a message that is not a valid vipflow event',
+          );
           if (this.acks) m.term();
         } else {
           if (matchesFilter(r.event, this.filter)) await deliverSafely(this.handler, r.event, { busSeq: m.seq, subject: m.subject }, this.stats, this.log);

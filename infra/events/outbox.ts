@@ -122,11 +122,10 @@ export class Outbox {
     const state = this.readState();
     this.nextSeq = state.seqReserved;
     this.seqReserved = this.nextSeq + SEQ_BLOCK;
-    this.spill = new SpillFile(join(o.stateDir, 'outbox.spill.jsonl'), state.spillOffset, o.fsync ?? 'batch', this.log, () =>
-      this.saveState(),
-    );
+    this.spill = new SpillFile(join(o.stateDir, 'outbox.spill.jsonl'), state.spillOffset, o.fsync ?? 'batch', this.log, () => this.saveState());
     writeFileDurable(this.statePath, JSON.stringify(this.state()));
-    if (this.spill.pending > 0) this.log.info({ events: this.spill.pending, file: this.spill.path }, 'outbox: undelivered events from a previous run will be sent first');
+    if (this.spill.pending > 0)
+      this.log.info({ events: this.spill.pending, file: this.spill.path }, 'outbox: undelivered events from a previous run will be sent first');
     this.seq = { next: () => this.takeSeq() };
     this.loop = this.drainLoop();
   }
@@ -318,7 +317,10 @@ export class Outbox {
     await this.loop;
     await this.spill.settle();
     await this.stateChain;
-    const memLines = this.mem.slice(this.head).map((e) => JSON.stringify(e) + '\n').join('');
+    const memLines = this.mem
+      .slice(this.head)
+      .map((e) => JSON.stringify(e) + '\n')
+      .join('');
     const rest = this.spill.remaining();
     this.spill.close();
     this.closed = true;

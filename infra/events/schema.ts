@@ -149,10 +149,7 @@ export type VipflowEvent = { [T in EventType]: Envelope<T> }[EventType];
 
 const eventSchema = z.discriminatedUnion(
   'type',
-  EVENT_TYPES.map((t) => envelopeBase.extend({ type: z.literal(t), data: payloads[t] })) as unknown as [
-    z.ZodObject,
-    ...z.ZodObject[],
-  ],
+  EVENT_TYPES.map((t) => envelopeBase.extend({ type: z.literal(t), data: payloads[t] })) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
 
 export type EventParseError =

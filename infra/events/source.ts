@@ -52,7 +52,9 @@ export function createEventSource(o: EventSourceOptions): EventSource {
     make(type, data) {
       const seq = o.seq.next();
       const { time, monoNs } = clock.now();
-      return { schema: EVENT_SCHEMA, id: `${o.node}:${bootId}:${seq}`, type, cluster: o.cluster, node: o.node, seq, time, monoNs, data } as EventOf<typeof type>;
+      return { schema: EVENT_SCHEMA, id: `${o.node}:${bootId}:${seq}`, type, cluster: o.cluster, node: o.node, seq, time, monoNs, data } as EventOf<
+        typeof type
+      >;
     },
     now: () => clock.now().time,
   };

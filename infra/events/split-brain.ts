@@ -72,7 +72,10 @@ interface Conflict {
  * Compares two Masters as VRRP does: negative when `a` yields to `b`.
  * Addresses compare numerically (IPv4 dotted or IPv6 text), node names break what is left.
  */
-export function yieldOrder(a: { effectivePriority: number; source?: string; node: string }, b: { effectivePriority: number; source?: string; node: string }): number {
+export function yieldOrder(
+  a: { effectivePriority: number; source?: string; node: string },
+  b: { effectivePriority: number; source?: string; node: string },
+): number {
   if (a.effectivePriority !== b.effectivePriority) return a.effectivePriority - b.effectivePriority;
   const ka = addressKey(a.source);
   const kb = addressKey(b.source);
@@ -84,7 +87,12 @@ export function yieldOrder(a: { effectivePriority: number; source?: string; node
 function addressKey(address: string | undefined): string {
   if (!address) return '';
   const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  if (v4) return v4.slice(1).map((o) => Number(o).toString(16).padStart(2, '0')).join('').padStart(32, '0');
+  if (v4)
+    return v4
+      .slice(1)
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join('')
+      .padStart(32, '0');
   const [head = '', tail] = address.toLowerCase().split('::');
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
@@ -153,7 +161,14 @@ export class SplitBrainDetector {
       const me = { node: this.o.node, effectivePriority: l.effectivePriority, source: l.source };
       const all = [me, ...others];
       const loser = all.reduce((a, b) => (yieldOrder(a, b) <= 0 ? a : b));
-      out.push({ kind: 'split-brain', instance: l.instance, vrid: l.vrid, masters: all.map((m) => m.node).sort(), loser: loser.node, sinceMs: nowMonoMs - c.since });
+      out.push({
+        kind: 'split-brain',
+        instance: l.instance,
+        vrid: l.vrid,
+        masters: all.map((m) => m.node).sort(),
+        loser: loser.node,
+        sinceMs: nowMonoMs - c.since,
+      });
     }
     for (const instance of [...this.conflicts.keys()]) if (!seen.has(instance)) this.conflicts.delete(instance);
     return out;

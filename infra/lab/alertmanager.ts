@@ -72,7 +72,13 @@ export async function startAlertmanager(where: Where = {}): Promise<Alertmanager
   const port = where.port ?? (inLab ? 9093 : await freeLoopbackPort());
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   writeFileSync(join(dir, 'am.yml'), CONFIG);
-  const args = [`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=${host.includes(':') ? `[${host}]` : host}:${port}`, '--cluster.listen-address=', '--log.level=warn'];
+  const args = [
+    `--config.file=${join(dir, 'am.yml')}`,
+    `--storage.path=${join(dir, 'data')}`,
+    `--web.listen-address=${host.includes(':') ? `[${host}]` : host}:${port}`,
+    '--cluster.listen-address=',
+    '--log.level=warn',
+  ];
   let log = '';
   const keep = (c: Buffer) => void (log.length < 64_000 && (log += c.toString()));
   let pid: number;

@@ -96,7 +96,9 @@ export async function startBind(o: BindOptions): Promise<BindServer> {
     const zoneFile = join(dir, `${o.zone}.db`);
     writeFileSync(
       zoneFile,
-      [`$TTL 60`, `@ IN SOA ns.${o.zone}. hostmaster.${o.zone}. 1 60 60 600 60`, `@ IN NS ns.${o.zone}.`, `ns IN ${v6 ? 'AAAA' : 'A'} ${o.address}`, ''].join('\n'),
+      [`$TTL 60`, `@ IN SOA ns.${o.zone}. hostmaster.${o.zone}. 1 60 60 600 60`, `@ IN NS ns.${o.zone}.`, `ns IN ${v6 ? 'AAAA' : 'A'} ${o.address}`, ''].join(
+        '\n',
+      ),
     );
     const conf = join(dir, 'named.conf');
     writeFileSync(
@@ -147,13 +149,20 @@ zone "${o.zone}" {
     const dig = async (name: string, type: 'A' | 'AAAA'): Promise<string[]> => {
       const r = await exec('dig', [`@${o.address}`, '-p', String(o.port), '+short', '+time=1', '+tries=1', name, type]);
       if (r.code !== 0) throw new Error(`dig ${name} ${type} failed (${r.code}): ${r.stdout.trim()} ${r.stderr.trim()}`);
-      return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      return r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
     };
-    const up = await pollUntil(async () => {
-      if (exit !== undefined) return false;
-      const r = await exec('dig', [`@${o.address}`, '-p', String(o.port), '+short', '+time=1', '+tries=1', o.zone, 'SOA']);
-      return r.code === 0 && r.stdout.trim() !== '' ? true : undefined;
-    }, 10_000, 100);
+    const up = await pollUntil(
+      async () => {
+        if (exit !== undefined) return false;
+        const r = await exec('dig', [`@${o.address}`, '-p', String(o.port), '+short', '+time=1', '+tries=1', o.zone, 'SOA']);
+        return r.code === 0 && r.stdout.trim() !== '' ? true : undefined;
+      },
+      10_000,
+      100,
+    );
     let stopped = false;
     const stop = async () => {
       if (stopped) return;
@@ -167,7 +176,9 @@ zone "${o.zone}" {
     };
     if (up !== true) {
       await stop();
-      throw new Error(`named did not answer for ${o.zone} on ${o.address}:${o.port} within 10 s (exit ${String(exit)}): ${log.trim().split('\n').slice(-8).join(' | ')}`);
+      throw new Error(
+        `named did not answer for ${o.zone} on ${o.address}:${o.port} within 10 s (exit ${String(exit)}): ${log.trim().split('\n').slice(-8).join(' | ')}`,
+      );
     }
     return { pid: proc.pid, address: o.address, port: o.port, zone: o.zone, keyName: o.keyName, keyFile, secret, dir, dig, log: () => log, stop };
   } catch (e) {

@@ -44,7 +44,11 @@ export function release(record: CleanupRecord): void {
 function namespacePids(ns: string): number[] {
   try {
     const out = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.split(/\s+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 1);
+    return out
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 1);
   } catch {
     return [];
   }

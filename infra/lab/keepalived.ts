@@ -33,12 +33,7 @@ export async function startKeepalived(lab: Lab, node: string, name: string, conf
   const fd = openSync(logPath, 'a');
   let proc;
   try {
-    proc = lab.spawn(
-      node,
-      'keepalived',
-      ['-n', '-l', '-D', '-P', '-f', confPath, '-p', pidFile, '-r', vrrpPidFile, '-c', chkPidFile],
-      ['ignore', fd, fd],
-    );
+    proc = lab.spawn(node, 'keepalived', ['-n', '-l', '-D', '-P', '-f', confPath, '-p', pidFile, '-r', vrrpPidFile, '-c', chkPidFile], ['ignore', fd, fd]);
   } finally {
     closeSync(fd);
   }

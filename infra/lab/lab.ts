@@ -72,8 +72,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     if (!NAME.test(n) || n === 'br') throw new Error(`lab node name must match ${NAME} and not be "br": ${n}`);
   }
   if (new Set(nodeNames).size !== nodeNames.length) throw new Error('lab node names must be unique');
-  if (`${prefix}-${nodeNames.reduce((a, b) => (a.length > b.length ? a : b), '')}`.length > 30)
-    throw new Error('lab namespace names too long');
+  if (`${prefix}-${nodeNames.reduce((a, b) => (a.length > b.length ? a : b), '')}`.length > 30) throw new Error('lab namespace names too long');
   const subnet = options.subnet ?? 1;
   if (!Number.isInteger(subnet) || subnet < 0 || subnet > 255) throw new Error('lab subnet must be 0..255');
   const ipv4 = options.ipv4 ?? true;

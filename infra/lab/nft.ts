@@ -8,12 +8,7 @@ const TABLE = 'vipflow_lab';
  * without the verdict, e.g. `ip saddr 198.18.1.2` or `ip protocol vrrp`.
  * Returns nft's stderr on failure, undefined on success.
  */
-export async function addDropRule(
-  lab: Lab,
-  node: string,
-  direction: 'input' | 'output',
-  match: string,
-): Promise<string | undefined> {
+export async function addDropRule(lab: Lab, node: string, direction: 'input' | 'output', match: string): Promise<string | undefined> {
   const script = [
     `add table inet ${TABLE}`,
     `add chain inet ${TABLE} input { type filter hook input priority 0 ; }`,

@@ -61,7 +61,11 @@ export async function startNginx(lab: Lab, node: string, port = 80): Promise<Ngi
     ),
   );
   const proc = lab.spawn(node, 'nginx', ['-c', conf, '-p', base]);
-  const up = await pollUntil(async () => ((await lab.exec(node, 'bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], 2000)).code === 0 ? true : undefined), 5000, 50);
+  const up = await pollUntil(
+    async () => ((await lab.exec(node, 'bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], 2000)).code === 0 ? true : undefined),
+    5000,
+    50,
+  );
   if (!up) throw new Error(`nginx in ${node} did not start listening on port ${port} within 5 s`);
   return { ...proc, root };
 }

@@ -15,18 +15,13 @@ export interface RunResult {
  */
 export function run(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args as string[],
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ code: 0, stdout, stderr });
-        const e = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-        const code = typeof e.code === 'number' ? e.code : 127;
-        const reason = e.killed ? `timed out after ${timeoutMs} ms` : String(e.message);
-        resolve({ code, stdout: stdout ?? '', stderr: `${stderr ?? ''}${stderr ? '\n' : ''}${reason}` });
-      },
-    );
+    execFile(cmd, args as string[], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (!error) return resolve({ code: 0, stdout, stderr });
+      const e = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+      const code = typeof e.code === 'number' ? e.code : 127;
+      const reason = e.killed ? `timed out after ${timeoutMs} ms` : String(e.message);
+      resolve({ code, stdout: stdout ?? '', stderr: `${stderr ?? ''}${stderr ? '\n' : ''}${reason}` });
+    });
   });
 }
 
@@ -56,11 +51,7 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 't
 }
 
 /** Polls `check` every `intervalMs` until it returns a value or `timeoutMs` passes (then undefined). */
-export async function pollUntil<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  intervalMs = 25,
-): Promise<T | undefined> {
+export async function pollUntil<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs = 25): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

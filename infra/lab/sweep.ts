@@ -30,7 +30,10 @@ export async function sweepStaleLabs(prefix: string, logger: Logger): Promise<st
   } catch {
     // no readable temp dir: nothing to sweep there
   }
-  const dirs = entries.filter((d) => dirPattern.test(d)).map((d) => join(tmpdir(), d)).filter((d) => !spare.has(d));
+  const dirs = entries
+    .filter((d) => dirPattern.test(d))
+    .map((d) => join(tmpdir(), d))
+    .filter((d) => !spare.has(d));
   if (stale.length > 0 || dirs.length > 0) {
     logger.child({ component: 'lab', prefix }).warn({ stale, dirs }, 'removing what an earlier run left');
     cleanupNow({ namespaces: new Set(stale), pids: new Set(), tempDirs: new Set(dirs) });

@@ -90,7 +90,17 @@ export async function startVipflow(lab: Lab, node: string, name: string, config:
   const configPath = join(lab.dir, `vipflow-${name}.conf`);
   const stateDir = join(lab.dir, `vipflow-${name}-state`);
   writeFileSync(configPath, config);
-  const argv = [...vipflowCommand(), 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', options.logLevel ?? 'info', ...(options.args ?? [])];
+  const argv = [
+    ...vipflowCommand(),
+    'run',
+    '--config',
+    configPath,
+    '--state-dir',
+    stateDir,
+    '--log-level',
+    options.logLevel ?? 'info',
+    ...(options.args ?? []),
+  ];
   const [cmd, ...args] = options.prefix ? [...options.prefix, process.execPath, ...argv] : [process.execPath, ...argv];
   const proc = lab.spawn(node, cmd!, args);
   const lines: LogLine[] = [];
@@ -205,9 +215,13 @@ export async function holders(lab: Lab, nodes: readonly string[], vip: string): 
 
 /** Polls until exactly `node` (of `nodes`) holds `vip`; resolves to whether it happened within timeoutMs. */
 export async function waitForHolder(lab: Lab, nodes: readonly string[], vip: string, node: string, timeoutMs: number): Promise<boolean> {
-  const r = await pollUntil(async () => {
-    const h = await holders(lab, nodes, vip);
-    return h.length === 1 && h[0] === node ? true : undefined;
-  }, timeoutMs, 20);
+  const r = await pollUntil(
+    async () => {
+      const h = await holders(lab, nodes, vip);
+      return h.length === 1 && h[0] === node ? true : undefined;
+    },
+    timeoutMs,
+    20,
+  );
   return r === true;
 }

@@ -6,9 +6,7 @@
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 
-export type ExchangeResult =
-  | { ok: true; response: Buffer }
-  | { ok: false; reason: 'timeout' | 'unreachable' | 'error' | 'aborted'; message: string };
+export type ExchangeResult = { ok: true; response: Buffer } | { ok: false; reason: 'timeout' | 'unreachable' | 'error' | 'aborted'; message: string };
 
 export interface ExchangeOptions {
   timeoutMs: number;
@@ -41,7 +39,12 @@ export function exchangeUdp(server: string, port: number, request: Buffer, o: Ex
     };
     const onAbort = () => finish({ ok: false, reason: 'aborted', message: 'aborted' });
     const timer = setTimeout(
-      () => finish({ ok: false, reason: 'timeout', message: `no response from ${where} within ${o.timeoutMs} ms; check the server address and port, and that UDP reaches it` }),
+      () =>
+        finish({
+          ok: false,
+          reason: 'timeout',
+          message: `no response from ${where} within ${o.timeoutMs} ms; check the server address and port, and that UDP reaches it`,
+        }),
       o.timeoutMs,
     );
     o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -49,7 +52,8 @@ export function exchangeUdp(server: string, port: number, request: Buffer, o: Ex
       if (o.accept(msg)) finish({ ok: true, response: msg });
     });
     socket.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNREFUSED') finish({ ok: false, reason: 'unreachable', message: `${where} refused the datagram (ICMP port unreachable): no DNS server listens there` });
+      if (e.code === 'ECONNREFUSED')
+        finish({ ok: false, reason: 'unreachable', message: `${where} refused the datagram (ICMP port unreachable): no DNS server listens there` });
       else finish({ ok: false, reason: 'error', message: `sending to ${where} failed: ${e.message}` });
     });
     socket.connect(port, server, () => {

@@ -60,7 +60,12 @@ export const dnsOptionsSchema = z
      */
     types: z.array(z.enum(RECORD_TYPES)).min(1).optional(),
     /** TTL of the added records, seconds. Short, so resolvers follow a failover quickly. */
-    ttl: z.number().int().min(0).max(2 ** 31 - 1).default(60),
+    ttl: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(60),
     /** Delete the owned types' records first, so the name points at exactly this node (default true). */
     replace: z.boolean().default(true),
     /** After the update, query the same server and require the expected answer (default true). */
@@ -93,7 +98,11 @@ export function parseDnsOptions(options: unknown): DnsSettings {
 export type AddressesResult = { ok: true; addresses: string[] } | { ok: false; error: string };
 
 /** The addresses for this run: the literal list, the environment variable's value, or the event's source address. */
-export function resolveAddresses(o: Pick<DnsSettings, 'addresses' | 'addressesEnv' | 'addressFromEvent'>, env: NodeJS.ProcessEnv, event: VipflowEvent): AddressesResult {
+export function resolveAddresses(
+  o: Pick<DnsSettings, 'addresses' | 'addressesEnv' | 'addressFromEvent'>,
+  env: NodeJS.ProcessEnv,
+  event: VipflowEvent,
+): AddressesResult {
   if (o.addresses) return { ok: true, addresses: [...o.addresses] };
   if (o.addressFromEvent) {
     const source = event.type === 'instance.transition' ? event.data.source : undefined;

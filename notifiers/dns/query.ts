@@ -13,7 +13,13 @@ export type LookupResult = { ok: true; addresses: string[] } | { ok: false; mess
  * The addresses `server`:`port` returns for `name`/`type`; no such name or no records
  * of the type is an empty list. Never rejects; an abort of `signal` cancels the query.
  */
-export async function lookupAddresses(server: string, port: number, name: string, type: RecordType, o: { timeoutMs: number; signal?: AbortSignal }): Promise<LookupResult> {
+export async function lookupAddresses(
+  server: string,
+  port: number,
+  name: string,
+  type: RecordType,
+  o: { timeoutMs: number; signal?: AbortSignal },
+): Promise<LookupResult> {
   const where = `${isIP(server) === 6 ? `[${server}]` : server}:${port}`;
   const resolver = new Resolver({ timeout: o.timeoutMs, tries: 1 });
   resolver.setServers([where]);

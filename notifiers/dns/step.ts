@@ -13,7 +13,8 @@ import { lookupAddresses } from './query.js';
 import { updateFailure } from './rcode.js';
 import { readSecret } from './secret.js';
 
-export type DnsFailureKind = 'config' | 'tsig' | 'notauth' | 'refused' | 'notzone' | 'server' | 'timeout' | 'unreachable' | 'network' | 'bad-response' | 'verify';
+export type DnsFailureKind =
+  'config' | 'tsig' | 'notauth' | 'refused' | 'notzone' | 'server' | 'timeout' | 'unreachable' | 'network' | 'bad-response' | 'verify';
 
 /** Thrown by the step; `kind` lets code tell a TSIG problem from a timeout without parsing the message. */
 export class DnsUpdateError extends Error {
@@ -87,7 +88,11 @@ export async function runDnsUpdate(o: DnsSettings, ctx: StepContext, deps: DnsRu
   const now = deps.now ?? Date.now;
   const signed = signMessage(buildUpdate(plan, id), key, { timeSigned: Math.floor(now() / 1000), fudge: TSIG_FUDGE_SEC, error: 0, other: Buffer.alloc(0) });
   const t0 = performance.now();
-  const sent = await exchangeUdp(o.server, o.port, signed.message, { timeoutMs: o.timeoutMs, signal: ctx.signal, accept: (b) => b.length >= 12 && b.readUInt16BE(0) === id });
+  const sent = await exchangeUdp(o.server, o.port, signed.message, {
+    timeoutMs: o.timeoutMs,
+    signal: ctx.signal,
+    accept: (b) => b.length >= 12 && b.readUInt16BE(0) === id,
+  });
   if (!sent.ok) {
     if (sent.reason === 'aborted') throw ctx.signal.reason ?? new Error('aborted');
     const kind = sent.reason === 'timeout' ? 'timeout' : sent.reason === 'unreachable' ? 'unreachable' : 'network';
@@ -96,7 +101,8 @@ export async function runDnsUpdate(o: DnsSettings, ctx: StepContext, deps: DnsRu
   const parsed = parseResponse(sent.response);
   if (!parsed.ok) throw new DnsUpdateError('bad-response', `DNS update of '${o.name}': unreadable response from ${server}: ${parsed.error}`);
   const r = parsed.response;
-  if (!r.isResponse || r.opcode !== 5) throw new DnsUpdateError('bad-response', `DNS update of '${o.name}': ${server} answered with something other than an UPDATE response`);
+  if (!r.isResponse || r.opcode !== 5)
+    throw new DnsUpdateError('bad-response', `DNS update of '${o.name}': ${server} answered with something other than an UPDATE response`);
   const failure = updateFailure(r.rcode, r.tsig?.error ?? 0, { server, zone: o.zone, name: o.name, keyName: key.name, algorithm: key.algorithm });
   if (failure) throw new DnsUpdateError(failure.kind, failure.message);
   const forged = responseSignatureProblem(sent.response, r, key, signed.mac);

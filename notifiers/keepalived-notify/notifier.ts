@@ -71,7 +71,10 @@ export class KeepalivedNotifier {
   transition(t: TransitionRecord): void {
     const state = notifyStateOf(t.to);
     if (!state) return;
-    this.notify({ target: 'INSTANCE', name: t.instance, state, priority: t.effectivePriority }, (c) => c.vrrpInstances.find((i) => i.name === t.instance)?.notify);
+    this.notify(
+      { target: 'INSTANCE', name: t.instance, state, priority: t.effectivePriority },
+      (c) => c.vrrpInstances.find((i) => i.name === t.instance)?.notify,
+    );
   }
 
   /**
@@ -143,7 +146,10 @@ export class KeepalivedNotifier {
       const verdict = checkScriptSecurity(program);
       if (!verdict.ok) {
         if (g.enableScriptSecurity) return { ok: false, reason: `unsafe permissions: ${verdict.file} ${verdict.reason} (enable_script_security)` };
-        this.log.warn({ program, file: verdict.file, why: verdict.reason }, 'unsafe permissions for a notify script run as root (set enable_script_security to refuse it)');
+        this.log.warn(
+          { program, file: verdict.file, why: verdict.reason },
+          'unsafe permissions for a notify script run as root (set enable_script_security to refuse it)',
+        );
       }
     }
     return ids === null ? { ok: true } : { ok: true, uid: ids.uid, gid: ids.gid };

@@ -135,7 +135,10 @@ export class ScriptRunner {
       }
     };
     const startDelayMs = performance.now() - enqueuedAt;
-    const prepared = safe((): Prepared => job.prepare?.() ?? { ok: true }, (err): Prepared => ({ ok: false, reason: `prepare failed: ${String(err)}` }));
+    const prepared = safe(
+      (): Prepared => job.prepare?.() ?? { ok: true },
+      (err): Prepared => ({ ok: false, reason: `prepare failed: ${String(err)}` }),
+    );
     if (!prepared.ok) {
       const refused = prepared.reason;
       log.error({ reason: refused }, 'notify script refused');

@@ -41,7 +41,10 @@ export function parseProcStat(text: string): { pid: number; comm: string; ppid: 
   const close = text.lastIndexOf(')');
   if (open <= 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   // rest[0] is the state, rest[1] the parent PID.
   const ppid = Number(rest[1]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(ppid) || ppid < 0) return null;

@@ -56,7 +56,9 @@ export async function reloadNginx(o: ResolvedNginxOptions, ctx: StepContext): Pr
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (test.code === null) throw new Error(`nginx -t could not run (${test.error ?? 'unknown'}): check the binary option ('${o.binary}')`);
   if (test.code !== 0)
-    throw new Error(`nginx -t refused the configuration (exit ${test.code}); nothing reloaded, the running configuration keeps serving: ${testFailureText(test.stderr, test.stdout)}`);
+    throw new Error(
+      `nginx -t refused the configuration (exit ${test.code}); nothing reloaded, the running configuration keeps serving: ${testFailureText(test.stderr, test.stdout)}`,
+    );
   const testMs = performance.now() - t0;
 
   const master = readMasterPid(o.pidFile);

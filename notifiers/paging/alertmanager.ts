@@ -41,9 +41,11 @@ export const alertmanagerOptionsSchema = z
   })
   .superRefine((o, ctx) => {
     checkSecretFields(o, 'bearerToken', false, ctx);
-    if (o.basicAuth && secretOf(o, 'bearerToken')) ctx.addIssue({ code: 'custom', path: ['basicAuth'], message: 'give either a bearer token or basicAuth, not both' });
+    if (o.basicAuth && secretOf(o, 'bearerToken'))
+      ctx.addIssue({ code: 'custom', path: ['basicAuth'], message: 'give either a bearer token or basicAuth, not both' });
     for (const l of RESERVED_LABELS) {
-      if (l in o.labels) ctx.addIssue({ code: 'custom', path: ['labels', l], message: `'${l}' is set by vipflow (use alertName / severity, or another label name)` });
+      if (l in o.labels)
+        ctx.addIssue({ code: 'custom', path: ['labels', l], message: `'${l}' is set by vipflow (use alertName / severity, or another label name)` });
     }
   });
 
@@ -67,7 +69,8 @@ export function alertmanagerTarget(options: AlertmanagerOptions): AlertmanagerTa
   const labelsFor = (ctx: StepContext) => alertLabels(subjectOf(ctx.event), o.alertName, o.severity, o.labels);
   const headers = async (): Promise<Record<string, string>> => {
     if (bearer) return { authorization: `Bearer ${await secretOrThrow(bearer, 'bearerToken')}` };
-    if (basic) return { authorization: `Basic ${Buffer.from(`${basic.username}:${await secretOrThrow(basic.password, 'basicAuth.password')}`).toString('base64')}` };
+    if (basic)
+      return { authorization: `Basic ${Buffer.from(`${basic.username}:${await secretOrThrow(basic.password, 'basicAuth.password')}`).toString('base64')}` };
     return {};
   };
   const auth = bearer ? `bearer (${secretSource(bearer)})` : basic ? `basic (${secretSource(basic.password)})` : 'none';
@@ -87,7 +90,12 @@ export function alertmanagerTarget(options: AlertmanagerOptions): AlertmanagerTa
         const now = Date.now();
         return firingAlerts({
           labels: labelsFor(ctx),
-          annotations: { summary: `${o.alertName}: ${describeEvent(ctx.event)}${note ? ` - ${note}` : ''}`, ...(note ? { description: note } : {}), event_id: ctx.event.id, ...o.annotations },
+          annotations: {
+            summary: `${o.alertName}: ${describeEvent(ctx.event)}${note ? ` - ${note}` : ''}`,
+            ...(note ? { description: note } : {}),
+            event_id: ctx.event.id,
+            ...o.annotations,
+          },
           startsAt: new Date(now).toISOString(),
           endsAt: o.expireAfterMs !== undefined ? new Date(now + o.expireAfterMs).toISOString() : undefined,
           generatorURL: o.generatorURL,

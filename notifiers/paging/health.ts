@@ -82,10 +82,13 @@ export function healthAlertStep(options: HealthAlertOptions, target: PagingTarge
   const check = (ctx: StepContext) => checkHealth(o.url, o.checkTimeoutMs, ctx.signal, o.expectStatus);
   const run = async (ctx: StepContext) => {
     if (ctx.dryRun) {
-      ctx.intend(`check ${o.url}; when it fails ${o.failuresToFire} time(s), fire an alert through ${target.what} and resolve it once healthy (watch ${o.watchMs}ms)`, {
-        url: o.url,
-        target: target.what,
-      });
+      ctx.intend(
+        `check ${o.url}; when it fails ${o.failuresToFire} time(s), fire an alert through ${target.what} and resolve it once healthy (watch ${o.watchMs}ms)`,
+        {
+          url: o.url,
+          target: target.what,
+        },
+      );
       return;
     }
     const log = ctx.log.child({ health: o.url });

@@ -15,9 +15,7 @@ export interface JsonRequest {
   signal: AbortSignal;
 }
 
-export type HttpResult =
-  | { kind: 'response'; status: number; body: string }
-  | { kind: 'network'; message: string };
+export type HttpResult = { kind: 'response'; status: number; body: string } | { kind: 'network'; message: string };
 
 /** At most this much of a response body is kept (error messages quote an excerpt). */
 const MAX_BODY = 64 * 1024;

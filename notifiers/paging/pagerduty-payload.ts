@@ -111,7 +111,12 @@ export function buildPagerDutyEvent(action: PagerDutyAction, routing: string, de
   };
 }
 
-const responseBody = z.object({ status: z.string().optional(), message: z.string().optional(), dedup_key: z.string().optional(), errors: z.array(z.string()).optional() });
+const responseBody = z.object({
+  status: z.string().optional(),
+  message: z.string().optional(),
+  dedup_key: z.string().optional(),
+  errors: z.array(z.string()).optional(),
+});
 
 /** What a response means for the step: accepted, retry later, or refused for good (with PagerDuty's own words). */
 export function readPagerDutyResponse(status: number, body: string): Delivery {

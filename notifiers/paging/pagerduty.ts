@@ -7,7 +7,14 @@ import { z } from 'zod';
 import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';
 import { deliver, pagingStep, type PagingTarget } from './deliver.js';
 import { PermanentFailures, safeUrl } from './http.js';
-import { buildPagerDutyEvent, defaultDedupKey, PAGERDUTY_ENDPOINT, pagerDutySeverity, readPagerDutyResponse, type PagerDutyAction } from './pagerduty-payload.js';
+import {
+  buildPagerDutyEvent,
+  defaultDedupKey,
+  PAGERDUTY_ENDPOINT,
+  pagerDutySeverity,
+  readPagerDutyResponse,
+  type PagerDutyAction,
+} from './pagerduty-payload.js';
 import { checkSecretFields, parseOptions, secretFields, secretOf, secretOrThrow, secretSource } from './secret.js';
 import { describeEvent, eventFacts, eventTimeMs, subjectOf } from './subject.js';
 
@@ -78,7 +85,14 @@ export function pagerDutyTarget(options: PagerDutyOptions): PagerDutyTarget {
                 component: o.component ?? subject.instance,
                 group: o.group ?? subject.cluster,
                 class: o.class ?? o.alertName,
-                customDetails: { ...eventFacts(ctx.event), workflow: ctx.workflow, step: ctx.step, idempotencyKey: ctx.idempotencyKey, ...(note ? { note } : {}), ...o.customDetails },
+                customDetails: {
+                  ...eventFacts(ctx.event),
+                  workflow: ctx.workflow,
+                  step: ctx.step,
+                  idempotencyKey: ctx.idempotencyKey,
+                  ...(note ? { note } : {}),
+                  ...o.customDetails,
+                },
                 client: o.client,
                 clientUrl: o.clientUrl,
               }

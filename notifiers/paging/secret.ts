@@ -36,7 +36,13 @@ export function secretOf(options: Readonly<Record<string, unknown>>, key: string
 }
 
 /** For superRefine: at most one source of `key`, and at least one when `required`. */
-export function checkSecretFields(options: Readonly<Record<string, unknown>>, key: string, required: boolean, ctx: z.RefinementCtx, path: (string | number)[] = []): void {
+export function checkSecretFields(
+  options: Readonly<Record<string, unknown>>,
+  key: string,
+  required: boolean,
+  ctx: z.RefinementCtx,
+  path: (string | number)[] = [],
+): void {
   const given = [key, `${key}Env`, `${key}File`].filter((k) => options[k] !== undefined);
   if (given.length > 1) ctx.addIssue({ code: 'custom', path: [...path, given[1]!], message: `give only one of ${given.join(', ')}` });
   if (required && given.length === 0) ctx.addIssue({ code: 'custom', path: [...path, key], message: `required: give ${key}, ${key}Env or ${key}File` });
@@ -53,7 +59,9 @@ export async function resolveSecret(ref: SecretRef, option: string): Promise<Sec
   if (ref.value !== undefined) return { ok: true, value: ref.value };
   if (ref.env !== undefined) {
     const v = process.env[ref.env];
-    return v !== undefined && v !== '' ? { ok: true, value: v } : { ok: false, error: `option ${option}Env: environment variable ${ref.env} is not set or empty` };
+    return v !== undefined && v !== ''
+      ? { ok: true, value: v }
+      : { ok: false, error: `option ${option}Env: environment variable ${ref.env} is not set or empty` };
   }
   if (ref.file !== undefined) {
     try {

@@ -29,9 +29,22 @@ export function describeEvent(event: VipflowEvent): string {
 /** Event facts worth attaching to an alert (custom details, annotations). */
 export function eventFacts(event: VipflowEvent): Record<string, string | number> {
   const s = subjectOf(event);
-  const facts: Record<string, string | number> = { cluster: s.cluster, node: s.node, instance: s.instance, event: event.type, eventId: event.id, eventTime: event.time };
+  const facts: Record<string, string | number> = {
+    cluster: s.cluster,
+    node: s.node,
+    instance: s.instance,
+    event: event.type,
+    eventId: event.id,
+    eventTime: event.time,
+  };
   if (event.type === 'instance.transition') {
-    Object.assign(facts, { vrid: event.data.vrid, from: event.data.from, to: event.data.to, reason: event.data.reason, priority: event.data.effectivePriority });
+    Object.assign(facts, {
+      vrid: event.data.vrid,
+      from: event.data.from,
+      to: event.data.to,
+      reason: event.data.reason,
+      priority: event.data.effectivePriority,
+    });
   }
   return facts;
 }

@@ -30,7 +30,8 @@ export const webhookOptionsSchema = z
   })
   .superRefine((o, ctx) => {
     checkSecretFields(o, 'url', true, ctx);
-    if (o.url !== undefined && !z.url({ protocol: /^https?$/ }).safeParse(o.url).success) ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be an http(s) URL' });
+    if (o.url !== undefined && !z.url({ protocol: /^https?$/ }).safeParse(o.url).success)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be an http(s) URL' });
   });
 
 export type WebhookOptions = z.input<typeof webhookOptionsSchema>;
@@ -55,7 +56,12 @@ export function webhookStep(options: WebhookOptions, step?: StepSettings): Workf
     await deliver(ctx, refused, {
       what: 'webhook',
       action: o.method,
-      intent: { url: urlRef.value !== undefined ? safeUrl(urlRef.value) : secretSource(urlRef), method: o.method, headers: Object.keys(o.headers), idempotencyKey: ctx.idempotencyKey },
+      intent: {
+        url: urlRef.value !== undefined ? safeUrl(urlRef.value) : secretSource(urlRef),
+        method: o.method,
+        headers: Object.keys(o.headers),
+        idempotencyKey: ctx.idempotencyKey,
+      },
       prepare: async () => {
         const url = await secretOrThrow(urlRef, 'url');
         if (!z.url({ protocol: /^https?$/ }).safeParse(url).success) throw new Error(`option url (${secretSource(urlRef)}): not an http(s) URL`);

@@ -26,7 +26,6 @@ export const shellScriptOptionsSchema = z.strictObject({
 });
 export type ShellScriptOptions = z.input<typeof shellScriptOptionsSchema>;
 
-
 const ZX_SCRIPT = /\.(mjs|cjs|js|md)$/;
 
 /** argv that runs `script`: zx scripts through zx's CLI with this Node, others directly. */

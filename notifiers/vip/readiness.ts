@@ -17,7 +17,10 @@ const daemonStatus = z.object({ instances: z.array(instanceStatus) });
 
 /** An address without prefix length or zone, IPv6 in its canonical compressed lowercase form. */
 export function normalizeAddress(text: string): string {
-  const bare = text.trim().replace(/%.*$/, '').replace(/\/\d+$/, '');
+  const bare = text
+    .trim()
+    .replace(/%.*$/, '')
+    .replace(/\/\d+$/, '');
   if (!bare.includes(':')) return bare;
   try {
     return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
@@ -35,9 +38,7 @@ export function parseStatusVip(text: string): { address: string; dev: string } |
 /** Interface name → normalized addresses on it. */
 export type HeldAddresses = ReadonlyMap<string, ReadonlySet<string>>;
 
-export type VipReadiness =
-  | { ready: true; addresses: string[]; framesSinceMaster: number | null }
-  | { ready: false; missing: string[] };
+export type VipReadiness = { ready: true; addresses: string[]; framesSinceMaster: number | null } | { ready: false; missing: string[] };
 
 export interface ReadinessInput {
   instance: string;
@@ -54,7 +55,11 @@ export function checkVipReadiness(i: ReadinessInput): VipReadiness {
   const parsed = daemonStatus.safeParse(i.status);
   if (!parsed.success) return { ready: false, missing: ['the daemon status has an unexpected shape (another vipflow version?)'] };
   const inst = parsed.data.instances.find((s) => s.name === i.instance);
-  if (!inst) return { ready: false, missing: [`instance ${i.instance} is not in the daemon's status (${parsed.data.instances.map((s) => s.name).join(', ') || 'no instances'})`] };
+  if (!inst)
+    return {
+      ready: false,
+      missing: [`instance ${i.instance} is not in the daemon's status (${parsed.data.instances.map((s) => s.name).join(', ') || 'no instances'})`],
+    };
   const missing: string[] = [];
   if (inst.state !== 'master') missing.push(`instance ${i.instance} is ${inst.state}, not master`);
   const configured = inst.vips.map(parseStatusVip).filter((v): v is { address: string; dev: string } => v !== null);

@@ -70,9 +70,20 @@ export async function waitVipReady(o: ResolvedVipOptions, ctx: StepContext): Pro
     }
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (status !== undefined) {
-      const v = checkVipReadiness({ instance, status, held: readHeldAddresses(), requireAnnouncement: o.requireAnnouncement, ...(o.addresses ? { addresses: o.addresses } : {}) });
+      const v = checkVipReadiness({
+        instance,
+        status,
+        held: readHeldAddresses(),
+        requireAnnouncement: o.requireAnnouncement,
+        ...(o.addresses ? { addresses: o.addresses } : {}),
+      });
       if (v.ready) {
-        const report = { instance, addresses: v.addresses, framesSinceMaster: v.framesSinceMaster, waitedMs: Math.round((performance.now() - t0) * 1000) / 1000 };
+        const report = {
+          instance,
+          addresses: v.addresses,
+          framesSinceMaster: v.framesSinceMaster,
+          waitedMs: Math.round((performance.now() - t0) * 1000) / 1000,
+        };
         ctx.log.info({ notifier: 'vip', ...report }, 'VIPs bound and announced');
         return report;
       }

@@ -81,10 +81,16 @@ test('a typed config: bad workflow steps and a broken workflowsFile are errors; 
       writeFileSync(f, `import { defineConfig } from ${JSON.stringify(defineModule)};\nexport default defineConfig({ vipflow: ${vipflow} });\n`);
       return f;
     };
-    const good = write('good.config.ts', `{ workflowsFile: ${JSON.stringify(sample)}, workflows: [{ name: 'hook', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/usr/local/bin/hook.mjs' } }] }] }`);
+    const good = write(
+      'good.config.ts',
+      `{ workflowsFile: ${JSON.stringify(sample)}, workflows: [{ name: 'hook', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/usr/local/bin/hook.mjs' } }] }] }`,
+    );
     const ok = cli(good);
     assert.equal(ok.status, 0, ok.stderr + ok.stdout);
-    const bad = write('bad.config.ts', `{ workflowsFile: 'missing.workflows.ts', workflows: [{ name: 'hook', on: { to: 'MASTER' }, steps: [{ uses: 'shell.scrpt' }] }] }`);
+    const bad = write(
+      'bad.config.ts',
+      `{ workflowsFile: 'missing.workflows.ts', workflows: [{ name: 'hook', on: { to: 'MASTER' }, steps: [{ uses: 'shell.scrpt' }] }] }`,
+    );
     const r = cli(bad);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /vipflow\.workflows\[0\] 'hook': steps\[0\] \(shell\.scrpt\): unknown notifier; use one of/);

@@ -13,7 +13,13 @@ type InstanceInput = Partial<Omit<VrrpInstance, 'virtualIpaddress'>> & { virtual
 
 function model(...instances: InstanceInput[]) {
   return defineConfig({
-    vrrpInstances: instances.map((i, k) => ({ name: `VI_${k}`, interface: 'eth0', virtualRouterId: 10 + k, virtualIpaddress: [{ address: '198.18.0.10', prefix: 24 }], ...i })),
+    vrrpInstances: instances.map((i, k) => ({
+      name: `VI_${k}`,
+      interface: 'eth0',
+      virtualRouterId: 10 + k,
+      virtualIpaddress: [{ address: '198.18.0.10', prefix: 24 }],
+      ...i,
+    })),
   });
 }
 
@@ -28,7 +34,10 @@ test('VIP outside the interface subnets is a warning when addresses are known', 
   const m = model({ virtualIpaddress: [{ address: '198.19.5.5', prefix: 24 }] });
   assert.deepEqual(messages(m), []);
   const w = messages(m, { eth0: ['198.18.0.2/24'] });
-  assert.ok(w.some((x) => x.startsWith('warning: virtual_ipaddress 198.19.5.5 is outside every subnet of eth0')), w.join('\n'));
+  assert.ok(
+    w.some((x) => x.startsWith('warning: virtual_ipaddress 198.19.5.5 is outside every subnet of eth0')),
+    w.join('\n'),
+  );
   assert.ok(!messages(model({}), { eth0: ['198.18.0.2/24'] }).some((x) => x.includes('outside')));
 });
 
@@ -62,7 +71,10 @@ test('IPv6 instances run version 3; authentication with v3 is an error', () => {
   assert.equal(m.vrrpInstances[0]!.version, 3);
   assert.equal(m.vrrpInstances[0]!.family, 6);
   const a = messages(model({ version: 3, authentication: { type: 'PASS', password: 'x' } }));
-  assert.ok(a.some((x) => x.startsWith("error: vrrp_instance VI_0: 'authentication': VRRP version 3 has no authentication")), a.join('\n'));
+  assert.ok(
+    a.some((x) => x.startsWith("error: vrrp_instance VI_0: 'authentication': VRRP version 3 has no authentication")),
+    a.join('\n'),
+  );
 });
 
 test('references: track scripts and sync group members must exist', () => {
@@ -107,16 +119,38 @@ test('keepalived derives state and priority from each other, and applies strict 
       { name: 'B', interface: 'eth0', virtualRouterId: 3, virtualIpaddress: [{ address: '198.18.0.3' }] },
     ],
   });
-  assert.deepEqual(derived.vrrpInstances.map((i) => [i.state, i.priority, i.accept]), [['MASTER', 255, true], ['MASTER', 255, true], ['BACKUP', 100, true]]);
+  assert.deepEqual(
+    derived.vrrpInstances.map((i) => [i.state, i.priority, i.accept]),
+    [
+      ['MASTER', 255, true],
+      ['MASTER', 255, true],
+      ['BACKUP', 100, true],
+    ],
+  );
   const strict = defineConfig({
     global: { vrrpStrict: true },
-    vrrpInstances: [{ name: 'S', interface: 'eth0', virtualRouterId: 1, priority: 100, state: 'MASTER', preemptDelay: 5, authentication: { type: 'PASS', password: 'x' }, unicastPeers: [{ address: '198.18.0.9' }], virtualIpaddress: [{ address: '198.18.0.1' }] }],
+    vrrpInstances: [
+      {
+        name: 'S',
+        interface: 'eth0',
+        virtualRouterId: 1,
+        priority: 100,
+        state: 'MASTER',
+        preemptDelay: 5,
+        authentication: { type: 'PASS', password: 'x' },
+        unicastPeers: [{ address: '198.18.0.9' }],
+        virtualIpaddress: [{ address: '198.18.0.1' }],
+      },
+    ],
   });
   const s = strict.vrrpInstances[0]!;
   assert.deepEqual([s.state, s.preemptDelay, s.authentication, s.accept], ['BACKUP', 0, undefined, false]);
   assert.deepEqual(s.corrections.map((c) => c.field).sort(), ['authentication', 'preemptDelay', 'state']);
   const d = messages(strict);
   assert.equal(d.filter((x) => x.startsWith('warning:')).length, 3);
-  assert.deepEqual(d.filter((x) => x.startsWith('error:')), ['error: vrrp_instance S: unicast peers are not supported in strict mode (keepalived disables the instance)']);
+  assert.deepEqual(
+    d.filter((x) => x.startsWith('error:')),
+    ['error: vrrp_instance S: unicast peers are not supported in strict mode (keepalived disables the instance)'],
+  );
   assert.deepEqual(defineConfig(strict), strict, 'corrections are idempotent');
 });

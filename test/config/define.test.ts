@@ -28,7 +28,9 @@ const defineModule = (() => {
 })();
 
 test('defineConfig fills keepalived defaults and validates at runtime', () => {
-  const m = defineConfig({ vrrpInstances: [{ name: 'VI_1', interface: 'eth0', virtualRouterId: 51, virtualIpaddress: [{ address: '198.18.0.10', prefix: 24 }] }] });
+  const m = defineConfig({
+    vrrpInstances: [{ name: 'VI_1', interface: 'eth0', virtualRouterId: 51, virtualIpaddress: [{ address: '198.18.0.10', prefix: 24 }] }],
+  });
   const i = m.vrrpInstances[0]!;
   assert.deepEqual([i.priority, i.advertInt, i.preempt, i.garpMasterDelay, i.version, i.state], [100, 1, true, 5, 2, 'BACKUP']);
   assert.equal(m.global.vrrpVersion, 2);
@@ -43,10 +45,19 @@ test('defineConfig fills keepalived defaults and validates at runtime', () => {
 
 test('fromKeepalived composes with vipflow settings (type-checked here by tsc)', () => {
   const base = fromKeepalived(join(samplesDir, 'keepalived.conf.vrrp'));
-  const m = defineConfig({ ...base, vipflow: { nats: { url: 'nats://127.0.0.1:4222' }, workflows: [{ name: 'reload', on: { instance: 'VI_1', to: 'MASTER' }, steps: [{ uses: 'nginx.reload', with: { pidFile: '/run/nginx.pid' } }] }] } });
+  const m = defineConfig({
+    ...base,
+    vipflow: {
+      nats: { url: 'nats://127.0.0.1:4222' },
+      workflows: [{ name: 'reload', on: { instance: 'VI_1', to: 'MASTER' }, steps: [{ uses: 'nginx.reload', with: { pidFile: '/run/nginx.pid' } }] }],
+    },
+  });
   assert.deepEqual(m.vrrpInstances, base.vrrpInstances);
   assert.deepEqual(m.vipflow.workflows[0]?.steps[0], { uses: 'nginx.reload', with: { pidFile: '/run/nginx.pid' } });
-  assert.throws(() => defineConfig({ ...base, vipflow: { workflows: [{ name: 'x', on: { to: 'MASTR' }, steps: [{ uses: 'a' }] }] } } as never), ConfigValidationError);
+  assert.throws(
+    () => defineConfig({ ...base, vipflow: { workflows: [{ name: 'x', on: { to: 'MASTR' }, steps: [{ uses: 'a' }] }] } } as never),
+    ConfigValidationError,
+  );
   assert.equal(m.vipflow.nats?.stream, 'VIPFLOW');
   assert.throws(() => fromKeepalived(join(samplesDir, 'keepalived.conf.conditional_conf')), ConfigValidationError);
 });
@@ -66,21 +77,35 @@ test('a vipflow.config.ts module loads through tsx, errors become diagnostics', 
   assert.equal(r.model?.vipflow.nats?.url, 'nats://127.0.0.1:4222');
 
   const bad = join(scratch, 'bad.config.ts');
-  writeFileSync(bad, `import { defineConfig } from ${JSON.stringify(defineModule)};\nexport default defineConfig({ vrrpInstances: [{ name: 'A', virtualRouterId: 0 }] } as never);\n`);
+  writeFileSync(
+    bad,
+    `import { defineConfig } from ${JSON.stringify(defineModule)};\nexport default defineConfig({ vrrpInstances: [{ name: 'A', virtualRouterId: 0 }] } as never);\n`,
+  );
   const b = await loadVipflowConfig(bad);
   assert.equal(b.model, undefined);
-  assert.ok(b.diagnostics.some((d) => d.severity === 'error' && d.message.startsWith('vrrpInstances[0].virtualRouterId:')), JSON.stringify(b.diagnostics));
+  assert.ok(
+    b.diagnostics.some((d) => d.severity === 'error' && d.message.startsWith('vrrpInstances[0].virtualRouterId:')),
+    JSON.stringify(b.diagnostics),
+  );
 
   const plain = join(scratch, 'plain.config.mjs');
-  writeFileSync(plain, `export default { vrrpInstances: [{ name: 'A', interface: 'eth0', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.1' }] }, { name: 'B', interface: 'eth0', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.2' }] }] };\n`);
+  writeFileSync(
+    plain,
+    `export default { vrrpInstances: [{ name: 'A', interface: 'eth0', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.1' }] }, { name: 'B', interface: 'eth0', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.2' }] }] };\n`,
+  );
   const p = await loadConfig(plain);
-  assert.ok(p.diagnostics.some((d) => d.message.includes('virtual_router_id 1 on eth0 (IPv4) is already used')), 'semantic checks run on typed configs too');
+  assert.ok(
+    p.diagnostics.some((d) => d.message.includes('virtual_router_id 1 on eth0 (IPv4) is already used')),
+    'semantic checks run on typed configs too',
+  );
 
   const missing = await loadConfig(join(scratch, 'nope.config.ts'));
   assert.equal(missing.unreadable, true);
 });
 
-const samples = readdirSync(samplesDir).filter((f) => f.startsWith('keepalived.conf')).sort();
+const samples = readdirSync(samplesDir)
+  .filter((f) => f.startsWith('keepalived.conf'))
+  .sort();
 
 for (const name of samples) {
   test(`convert ${name}: the typed config loads back to the same model`, async () => {
@@ -106,7 +131,13 @@ test('vipflow convert prints a loadable file; exit 1 on a broken file', async ()
   const out = join(scratch, 'sync.config.ts');
   writeFileSync(out, r.stdout);
   const v = await loadVipflowConfig(out);
-  assert.deepEqual(v.model?.vrrpSyncGroups.map((g) => g.group), [['VI_1', 'VI_2', 'VI_5', 'VI_6', 'VI_7', 'VI_8', 'VI_9'], ['VI_3', 'VI_4']]);
+  assert.deepEqual(
+    v.model?.vrrpSyncGroups.map((g) => g.group),
+    [
+      ['VI_1', 'VI_2', 'VI_5', 'VI_6', 'VI_7', 'VI_8', 'VI_9'],
+      ['VI_3', 'VI_4'],
+    ],
+  );
   const broken = run(join(repoRoot, 'test', 'config', 'fixtures', 'broken', 'priority-range.conf'));
   assert.equal(broken.status, 1);
   assert.equal(broken.stdout, '');

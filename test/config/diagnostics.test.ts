@@ -65,7 +65,10 @@ for (const f of fixtures) {
     const r = loadKeepalivedFile(join(dir, f), { configIds: ['high'] });
     const show = r.diagnostics.map((d) => `${basename(d.file)}:${d.line}:${d.column} ${d.severity}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`).join('\n');
     for (const e of want) {
-      assert.ok(r.diagnostics.some((d) => matches(d, e)), `expected ${e.severity} at ${e.file}:${e.line}${e.column ? `:${e.column}` : ''} "${e.message}"; got:\n${show}`);
+      assert.ok(
+        r.diagnostics.some((d) => matches(d, e)),
+        `expected ${e.severity} at ${e.file}:${e.line}${e.column ? `:${e.column}` : ''} "${e.message}"; got:\n${show}`,
+      );
     }
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     const expectedErrors = want.filter((e) => e.severity === 'error');

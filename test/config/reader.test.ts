@@ -23,7 +23,10 @@ function tokens(text: string, configIds: string[] = []): string[][] {
 
 test('features.conf: multi-line definitions, conditionals, ~SEQ, include glob', () => {
   const r = loadKeepalivedFile(join(good, 'features.conf'), { configIds: ['high'] });
-  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   const m = r.model!;
   assert.equal(m.global.routerId, 'router one');
   assert.deepEqual(m.global.notificationEmail, ['ops#1@example.org']);
@@ -31,11 +34,23 @@ test('features.conf: multi-line definitions, conditionals, ~SEQ, include glob', 
   assert.deepEqual([vi1!.name, vi1!.interface, vi1!.virtualRouterId, vi1!.priority], ['VI_1', 'eth0.1', 1, 130]);
   assert.deepEqual([vi2!.name, vi2!.interface, vi2!.virtualRouterId], ['VI_2', 'eth0.2', 2]);
   assert.deepEqual(vi1!.virtualIpaddress, [{ address: '198.18.0.1', prefix: 24 }]);
-  assert.deepEqual(seq!.virtualIpaddress.map((v) => v.address), ['198.18.9.10', '198.18.9.12', '198.18.9.14', 'fd00:198:18::a', 'fd00:198:18::b']);
+  assert.deepEqual(
+    seq!.virtualIpaddress.map((v) => v.address),
+    ['198.18.9.10', '198.18.9.12', '198.18.9.14', 'fd00:198:18::a', 'fd00:198:18::b'],
+  );
   assert.equal(seq!.virtualIpaddress[0]!.dev, 'eth9');
-  assert.deepEqual(m.vrrpScripts.map((s) => [s.name, s.weight, s.reverse]), [['chk', -5, true]]);
-  assert.deepEqual(m.trackProcesses.map((p) => p.name), ['nginx']);
-  assert.deepEqual(m.trackFiles.map((f) => [f.name, f.file]), [['maint', '/run/maint']]);
+  assert.deepEqual(
+    m.vrrpScripts.map((s) => [s.name, s.weight, s.reverse]),
+    [['chk', -5, true]],
+  );
+  assert.deepEqual(
+    m.trackProcesses.map((p) => p.name),
+    ['nginx'],
+  );
+  assert.deepEqual(
+    m.trackFiles.map((f) => [f.name, f.file]),
+    [['maint', '/run/maint']],
+  );
   const low = loadKeepalivedFile(join(good, 'features.conf'), { configIds: ['low'] }).model!;
   assert.equal(low.vrrpInstances[0]!.priority, 120);
 });

@@ -19,7 +19,9 @@ const update = process.env.VIPFLOW_UPDATE_SNAPSHOTS === '1';
 /** The conditional sample is meant to run with -i high or -i low (see its first line). */
 const configIdsFor = (name: string): string[] => (name.endsWith('conditional_conf') ? ['high'] : []);
 
-const samples = readdirSync(samplesDir).filter((f) => f.startsWith('keepalived.conf')).sort();
+const samples = readdirSync(samplesDir)
+  .filter((f) => f.startsWith('keepalived.conf'))
+  .sort();
 
 test('the samples directory is there and not empty', () => {
   assert.ok(samples.length >= 20, `found ${samples.length} samples in ${samplesDir}`);
@@ -56,7 +58,10 @@ test("Debian's default config gets keepalived's corrections (zero GARP intervals
 
 test('SSL_GET sample: keepalived does not start an AH instance as MASTER unless it owns the address', () => {
   const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.SSL_GET'));
-  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.line, d.text]), [['warning', 14, 'state']]);
+  assert.deepEqual(
+    r.diagnostics.map((d) => [d.severity, d.line, d.text]),
+    [['warning', 14, 'state']],
+  );
   assert.equal(r.model!.vrrpInstances[0]!.state, 'BACKUP');
   assert.equal(r.model!.vrrpInstances[0]!.authentication?.type, 'AH');
 });
@@ -78,7 +83,13 @@ test('the conditional sample picks lines by config id', () => {
   assert.equal(low.vrrpScripts[0]!.script.command, '/etc/keepalived/scripts/check_low_VI_0.sh');
 });
 
-const snapshotted = ['keepalived.conf.vrrp', 'keepalived.conf.vrrp.localcheck', 'keepalived.conf.conditional_conf', 'keepalived.conf.SMTP_CHECK', 'keepalived.conf.virtual_server_group'];
+const snapshotted = [
+  'keepalived.conf.vrrp',
+  'keepalived.conf.vrrp.localcheck',
+  'keepalived.conf.conditional_conf',
+  'keepalived.conf.SMTP_CHECK',
+  'keepalived.conf.virtual_server_group',
+];
 
 for (const name of snapshotted) {
   test(`model snapshot of ${name}`, () => {

@@ -54,11 +54,15 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
       assert.ok(r.ok, `${label}: send ${JSON.stringify(r)}`);
     }
     let last = before;
-    const grown = await pollUntil(async () => {
-      const s = await daemon.status();
-      last = counter(s);
-      return last >= before + SENT ? s : undefined;
-    }, 3000, 50);
+    const grown = await pollUntil(
+      async () => {
+        const s = await daemon.status();
+        last = counter(s);
+        return last >= before + SENT ? s : undefined;
+      },
+      3000,
+      50,
+    );
     assert.ok(grown, `${label}: counter went from ${before} to ${last}, expected +${SENT}`);
     return grown;
   };
@@ -92,7 +96,13 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
 
   test('TTL 64 on a multicast advert: drops.bad-ttl', async () => {
     const sock = open({ hopsForTesting: 64 });
-    const s = await sendAndCount(sock, encodeVrrp(advert(), { source: a(x), destination: GROUP }), undefined, (st) => instance(st, 'VI_m').drops['bad-ttl'], 'TTL 64');
+    const s = await sendAndCount(
+      sock,
+      encodeVrrp(advert(), { source: a(x), destination: GROUP }),
+      undefined,
+      (st) => instance(st, 'VI_m').drops['bad-ttl'],
+      'TTL 64',
+    );
     assertUndisturbed(s, 'TTL 64');
   });
 
@@ -110,7 +120,13 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
 
   test('another VRID: wire.unknownVrid', async () => {
     const sock = open();
-    const s = await sendAndCount(sock, encodeVrrp(advert({ vrid: 99 }), { source: a(x), destination: GROUP }), undefined, (st) => st.wire.unknownVrid, 'VRID 99');
+    const s = await sendAndCount(
+      sock,
+      encodeVrrp(advert({ vrid: 99 }), { source: a(x), destination: GROUP }),
+      undefined,
+      (st) => st.wire.unknownVrid,
+      'VRID 99',
+    );
     assertUndisturbed(s, 'VRID 99');
   });
 
@@ -124,8 +140,22 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
       'address list',
     );
     assertUndisturbed(s, 'address list');
-    const v2: VrrpAdvert = { version: 2, vrid: 40, priority: 250, advertIntervalSec: 1, authType: 'none', authData: new Uint8Array(8), addresses: MVIPS.map(a) };
-    s = await sendAndCount(sock, encodeVrrp(v2, { source: a(x), destination: GROUP }), undefined, (st) => instance(st, 'VI_m').drops['version-mismatch'], 'v2 advert');
+    const v2: VrrpAdvert = {
+      version: 2,
+      vrid: 40,
+      priority: 250,
+      advertIntervalSec: 1,
+      authType: 'none',
+      authData: new Uint8Array(8),
+      addresses: MVIPS.map(a),
+    };
+    s = await sendAndCount(
+      sock,
+      encodeVrrp(v2, { source: a(x), destination: GROUP }),
+      undefined,
+      (st) => instance(st, 'VI_m').drops['version-mismatch'],
+      'v2 advert',
+    );
     assertUndisturbed(s, 'v2 advert');
   });
 
@@ -136,7 +166,7 @@ describe('vipflow drops bad VRRP traffic and keeps its state', () => {
     assertUndisturbed(s, 'unknown peer');
   });
 
-  test("the same advert from the configured peer does reach the machine (the checks above are not vacuous)", async () => {
+  test('the same advert from the configured peer does reach the machine (the checks above are not vacuous)', async () => {
     const sock = open({ mode: 'unicast', sourceAddress: x });
     const mark = daemon.transitions.length;
     const unknownBefore = (await daemon.status()).wire.unknownVrid;

@@ -127,13 +127,17 @@ describe('vipflow run: status, dump, reload, exit', () => {
     const mark = daemon.transitions.length;
     const advertisesOnly = async (address: string) => {
       const since = heard.packets.length;
-      const seen = await pollUntil(() => {
-        for (const p of heard.packets.slice(since)) {
-          const d = decodeVrrp(p.payload, { source: parseAddress(p.source)!, destination: parseAddress('224.0.0.18')! });
-          if (d.ok && d.packet.addresses.length === 1 && d.packet.addresses[0]!.join('.') === address) return true;
-        }
-        return undefined;
-      }, 2000, 20);
+      const seen = await pollUntil(
+        () => {
+          for (const p of heard.packets.slice(since)) {
+            const d = decodeVrrp(p.payload, { source: parseAddress(p.source)!, destination: parseAddress('224.0.0.18')! });
+            if (d.ok && d.packet.addresses.length === 1 && d.packet.addresses[0]!.join('.') === address) return true;
+          }
+          return undefined;
+        },
+        2000,
+        20,
+      );
       return seen === true;
     };
     const reloadedSince = async (since: number) =>
@@ -142,7 +146,10 @@ describe('vipflow run: status, dump, reload, exit', () => {
     daemon.writeConfig(confFile('v', [{ ...inst(120), vips: [`${VIP2}/24`] }]));
     daemon.signal('SIGHUP');
     assert.ok(await reloadedSince(since), 'reloaded');
-    assert.ok(daemon.lines.slice(since).some((l) => l.msg === 'addresses changed by reload'), 'logged as a live address change');
+    assert.ok(
+      daemon.lines.slice(since).some((l) => l.msg === 'addresses changed by reload'),
+      'logged as a live address change',
+    );
     const addrs = await addressesOf(lab, 'v');
     assert.ok(addrs.has(VIP2), 'the new VIP is on the Master');
     assert.ok(!addrs.has(VIP), 'the dropped VIP is gone');
@@ -186,7 +193,10 @@ describe('vipflow run: status, dump, reload, exit', () => {
     const twoMaster = () => (daemon.transitions.some((x) => x.instance === 'VI_two' && x.to === 'master') ? true : undefined);
     assert.ok(await pollUntil(twoMaster, 2000), 'VI_two Master');
     let s = await daemon.status();
-    assert.deepEqual(s.instances.map((i) => [i.name, i.state]).sort(), [['VI_ctl', 'master'], ['VI_two', 'master']]);
+    assert.deepEqual(s.instances.map((i) => [i.name, i.state]).sort(), [
+      ['VI_ctl', 'master'],
+      ['VI_two', 'master'],
+    ]);
     assert.equal(s.wire.sockets, 1, 'both instances share one socket');
     const addrs = (await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout;
     assert.ok(addrs.includes(VIP) && addrs.includes(VIP2));
@@ -196,7 +206,10 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.ok(await daemon.waitForLog((l) => l.msg === 'instance removed by reload' && l.instance === 'VI_ctl', 3000));
     assert.ok(await daemon.waitForLog((l) => l.msg === 'configuration reloaded' && l.kept === 1, 3000));
     s = await daemon.status();
-    assert.deepEqual(s.instances.map((i) => [i.name, i.state]), [['VI_two', 'master']]);
+    assert.deepEqual(
+      s.instances.map((i) => [i.name, i.state]),
+      [['VI_two', 'master']],
+    );
     assert.equal(s.wire.sockets, 1);
     const after = (await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout;
     assert.equal(after.includes(`"${VIP}"`), false, 'the removed instance released its VIP');
@@ -217,12 +230,22 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.ok(await daemon.waitForState('stopped', 2000, mark, 'VI_two'));
     daemon.writeConfig(confFile('v', [{ ...two, priority: 140 }]));
     daemon.signal('SIGHUP');
-    const applied = await pollUntil(async () => {
-      const st = await daemon.status();
-      const i = st.instances[0];
-      return i && i.basePriority === 140 && i.advertIntervalCs === 20 ? true : undefined;
-    }, 5000, 100);
-    if (!applied) console.log(daemon.lines.slice(-30).map((l) => JSON.stringify(l)).join('\n'));
+    const applied = await pollUntil(
+      async () => {
+        const st = await daemon.status();
+        const i = st.instances[0];
+        return i && i.basePriority === 140 && i.advertIntervalCs === 20 ? true : undefined;
+      },
+      5000,
+      100,
+    );
+    if (!applied)
+      console.log(
+        daemon.lines
+          .slice(-30)
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      );
     assert.ok(applied, `the second edit was applied: ${JSON.stringify((await daemon.status()).instances.map((i) => [i.basePriority, i.advertIntervalCs]))}`);
   });
 
@@ -265,7 +288,10 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.equal(exit, 0, 'exit 0');
     const r = await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']);
     assert.equal(r.stdout.includes(VIP), false, 'the VIP was released');
-    assert.ok(d.transitions.slice(mark).every((t) => t.to !== 'master'), `no instance started after the stop: ${JSON.stringify(d.transitions.slice(mark))}`);
+    assert.ok(
+      d.transitions.slice(mark).every((t) => t.to !== 'master'),
+      `no instance started after the stop: ${JSON.stringify(d.transitions.slice(mark))}`,
+    );
   });
 
   test('a configuration with errors at start: exit 1, diagnostics with file:line on stderr', async () => {
@@ -286,11 +312,16 @@ describe('vipflow run: status, dump, reload, exit', () => {
       const d = await startVipflow(lab, 'v', 'v-down', confFile('v', [inst(150)]));
       assert.ok(await d.waitForState('fault', 2000), 'FAULT while the link is down');
       await sleep(400);
-      assert.ok(d.transitions.every((t) => t.to !== 'master'), 'not Master while down');
+      assert.ok(
+        d.transitions.every((t) => t.to !== 'master'),
+        'not Master while down',
+      );
       assert.equal((await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(VIP), false);
       assert.equal((await lab.exec('v', 'ip', ['link', 'set', 'eth0', 'up'])).code, 0);
       assert.ok(await d.waitForState('master', 3000), 'Master once the link is up');
-      assert.ok(await pollUntil(async () => ((await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(VIP) ? true : undefined), 2000));
+      assert.ok(
+        await pollUntil(async () => ((await lab.exec('v', 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(VIP) ? true : undefined), 2000),
+      );
       await d.stop();
     } finally {
       await lab.exec('v', 'ip', ['link', 'set', 'eth0', 'up']);
@@ -302,7 +333,18 @@ describe('vipflow run: status, dump, reload, exit', () => {
     const r = await lab.exec(
       'v',
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...cmd, 'run', '--config', daemon.configPath, '--state-dir', join(lab.dir, 'nobody-state')],
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        ...cmd,
+        'run',
+        '--config',
+        daemon.configPath,
+        '--state-dir',
+        join(lab.dir, 'nobody-state'),
+      ],
       20_000,
     );
     assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);

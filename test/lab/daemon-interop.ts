@@ -44,7 +44,7 @@ export const NODES = ['v', 'k'] as const;
 export function vipOf(lab: Lab, c: InteropCase): string {
   const v4 = lab.node('v').ipv4!;
   const subnet = v4.split('.')[2]!;
-  return c.family === 4 ? `198.18.${subnet}.${100 + c.vrid % 100}` : `fd00:198:18:${Number(subnet).toString(16)}::${(0x100 + c.vrid).toString(16)}`;
+  return c.family === 4 ? `198.18.${subnet}.${100 + (c.vrid % 100)}` : `fd00:198:18:${Number(subnet).toString(16)}::${(0x100 + c.vrid).toString(16)}`;
 }
 
 const addressOf = (lab: Lab, node: string, family: 4 | 6): string => (family === 4 ? lab.node(node).ipv4! : lab.node(node).ipv6!);
@@ -82,7 +82,13 @@ export function entered(k: KeepalivedProcess, c: InteropCase, state: 'MASTER' | 
 }
 
 /** Waits until keepalived entered `state` more than `before` times; resolves to when the test saw it, or undefined. */
-export async function waitEntered(k: KeepalivedProcess, c: InteropCase, state: 'MASTER' | 'BACKUP', before: number, timeoutMs: number): Promise<number | undefined> {
+export async function waitEntered(
+  k: KeepalivedProcess,
+  c: InteropCase,
+  state: 'MASTER' | 'BACKUP',
+  before: number,
+  timeoutMs: number,
+): Promise<number | undefined> {
   return pollUntil(() => (entered(k, c, state) > before ? performance.now() : undefined), timeoutMs, 10);
 }
 
@@ -146,14 +152,20 @@ export async function runInterop(ctx: InteropContext, c: InteropCase): Promise<v
   assert.ok(seen, `${c.label}: keepalived takes over after vipflow's SIGTERM`);
   note('SIGTERM vipflow -> keepalived Master', seen - t0);
   assert.equal(await v.exited, 0);
-  assert.ok(v.lines.some((l) => l.msg === 'new master heard: releasing VIPs'), `${c.label}: vipflow heard keepalived before releasing the VIP`);
+  assert.ok(
+    v.lines.some((l) => l.msg === 'new master heard: releasing VIPs'),
+    `${c.label}: vipflow heard keepalived before releasing the VIP`,
+  );
   assert.ok(await waitForHolder(lab, NODES, vip, 'k', 2000), `${c.label}: the VIP is on keepalived's node only`);
 
   // 5. The reverse roles: vipflow 50 stays Backup under keepalived 100.
   v = await startV(ctx, c, 50);
   assert.ok(await v.waitForState('backup', 2000), `${c.label}: vipflow (50) is Backup`);
   await new Promise((r) => setTimeout(r, Math.min(1500, masterDownMs(c, 50) + 200)));
-  assert.ok(v.transitions.every((t) => t.to !== 'master'), `${c.label}: vipflow (50) never became Master under keepalived (100)`);
+  assert.ok(
+    v.transitions.every((t) => t.to !== 'master'),
+    `${c.label}: vipflow (50) never became Master under keepalived (100)`,
+  );
   assert.deepEqual(await holders(lab, NODES, vip), ['k']);
 
   // 6. keepalived crashes: vipflow takes over.
@@ -174,13 +186,20 @@ export async function runInterop(ctx: InteropContext, c: InteropCase): Promise<v
 
   // Neither side complained about the other's packets.
   for (const kp of [k, k2]) {
-    const complaints = kp.log().split('\n').filter((l) => /invalid|mismatch|checksum|error|bad /i.test(l));
+    const complaints = kp
+      .log()
+      .split('\n')
+      .filter((l) => /invalid|mismatch|checksum|error|bad /i.test(l));
     assert.deepEqual(complaints, [], `${c.label}: keepalived complained`);
   }
   for (const d of ctx.vipflows.slice(-3)) {
     const warnings = d.lines.filter((l) => l.level >= 40).map((l) => `${l.msg} ${JSON.stringify(l)}`);
     if (process.env.VIPFLOW_TEST_SHOW_WARNINGS) console.log(warnings.join('\n'));
-    assert.deepEqual(warnings.filter((w) => /dropped|checksum|send failed/.test(w)), [], `${c.label}: vipflow dropped keepalived's adverts`);
+    assert.deepEqual(
+      warnings.filter((w) => /dropped|checksum|send failed/.test(w)),
+      [],
+      `${c.label}: vipflow dropped keepalived's adverts`,
+    );
   }
 
   // Leave the lab clean for the next case.

@@ -21,7 +21,15 @@ describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
   test('different passwords: each side drops the other (both Master), vipflow counts auth-mismatch, keepalived logs it', async () => {
     const c: InteropCase = { label: 'v2 wrong PASS', version: 2, family: 4, advertInt: 1, vrid: 22 };
     const vip = vipOf(ctx.lab, c);
-    const inst = (priority: number, password: string) => ({ name: 'VI_22', vrid: 22, version: 2 as const, priority, advertInt: 1, vips: [`${vip}/24`], password });
+    const inst = (priority: number, password: string) => ({
+      name: 'VI_22',
+      vrid: 22,
+      version: 2 as const,
+      priority,
+      advertInt: 1,
+      vips: [`${vip}/24`],
+      password,
+    });
     const k = await startK(ctx, c, 100, confFile('k22', [inst(100, 'kpass')]));
     const v = await startV(ctx, c, 150, confFile('v22', [inst(150, 'vpass')]));
     assert.ok(await v.waitForState('master', masterDownMs(c, 150) + 1500), 'vipflow is Master');
@@ -29,14 +37,20 @@ describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
     // Two more intervals: neither steps down.
     await new Promise((r) => setTimeout(r, 2200));
     assert.equal(entered(k, c, 'BACKUP'), 1, 'keepalived only in its initial Backup');
-    assert.ok(v.transitions.every((t) => t.from !== 'master'), 'vipflow never left Master');
+    assert.ok(
+      v.transitions.every((t) => t.from !== 'master'),
+      'vipflow never left Master',
+    );
     assert.deepEqual((await holders(ctx.lab, NODES, vip)).sort(), ['k', 'v'], 'split brain: both hold the VIP');
     const status = await v.status();
     const drops = status.instances[0]!.drops;
     assert.ok(drops['auth-mismatch'] >= 2, `vipflow counted auth-mismatch drops: ${JSON.stringify(drops)}`);
     assert.equal(status.instances[0]!.counters.advertsReceived ?? 0, 0, 'no advert reached the machine');
     assert.match(k.log(), /\(VI_22\) received an invalid passwd!/);
-    assert.ok(v.lines.some((l) => l.msg === 'advert dropped' && l.reason === 'auth-mismatch'), 'vipflow logged the first drop');
+    assert.ok(
+      v.lines.some((l) => l.msg === 'advert dropped' && l.reason === 'auth-mismatch'),
+      'vipflow logged the first drop',
+    );
     await v.stop();
     await k.stop();
   });
@@ -52,7 +66,10 @@ describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
     assert.ok(await waitEntered(k, c, 'MASTER', 0, 12_000), 'keepalived Master');
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(entered(k, c, 'BACKUP'), 1, 'keepalived stays Master: it discards the other interval');
-    assert.ok(v.transitions.every((t) => t.from !== 'master'), 'vipflow stays Master');
+    assert.ok(
+      v.transitions.every((t) => t.from !== 'master'),
+      'vipflow stays Master',
+    );
     assert.match(k.log(), /\(VI_23\) advertisement interval mismatch/);
     const s = await v.status();
     assert.ok((s.instances[0]!.counters.advertsDiscarded ?? 0) >= 1, `vipflow discarded keepalived's adverts: ${JSON.stringify(s.instances[0]!.counters)}`);

@@ -64,15 +64,22 @@ describe('vipflow and keepalived, VRRPv3', () => {
     // Until the first advert arrives a Backup can only use its own interval
     // (RFC 5798 6.4.1), so one early takeover is allowed; once it heard
     // keepalived it must wait by keepalived's interval.
-    const learned = await pollUntil(async () => {
-      const st = await v.status();
-      return st.instances[0]!.state === 'backup' && st.instances[0]!.masterAdvertIntervalCs === 50 ? true : undefined;
-    }, 4000, 100);
+    const learned = await pollUntil(
+      async () => {
+        const st = await v.status();
+        return st.instances[0]!.state === 'backup' && st.instances[0]!.masterAdvertIntervalCs === 50 ? true : undefined;
+      },
+      4000,
+      100,
+    );
     assert.ok(learned, 'vipflow Backup with the learned 500 ms interval');
     const mark = v.transitions.length;
     // Three of keepalived's intervals: with its own 100 ms interval vipflow would take over after ~0.4 s.
     await sleep(1600);
-    assert.ok(v.transitions.slice(mark).every((t) => t.to !== 'master'), `vipflow stayed Backup: ${JSON.stringify(v.transitions)}`);
+    assert.ok(
+      v.transitions.slice(mark).every((t) => t.to !== 'master'),
+      `vipflow stayed Backup: ${JSON.stringify(v.transitions)}`,
+    );
     const s = await v.status();
     assert.equal(s.instances[0]!.masterAdvertIntervalCs, 50, 'learned interval');
     assert.ok((s.instances[0]!.masterDownInMs ?? 0) > 1000, `Master_Down timer follows it: ${s.instances[0]!.masterDownInMs} ms`);

@@ -100,7 +100,10 @@ describe('link state from rtnetlink', () => {
     const fault = await a.waitForState('fault', 2000);
     assert.ok(fault, 'vipflow starts (instead of refusing) and goes to Fault');
     assert.equal(fault.from, 'initialize');
-    assert.ok(a.lines.some((l) => /no usable IPv6 link-local address/.test(l.msg)), 'it says why');
+    assert.ok(
+      a.lines.some((l) => /no usable IPv6 link-local address/.test(l.msg)),
+      'it says why',
+    );
     assert.deepEqual(await holders(lab, ['a', 'k'], VIP6), ['k']);
 
     const mark = a.lines.length;
@@ -134,7 +137,8 @@ describe('link state from rtnetlink', () => {
     try {
       // 8000 address notifications overfill the queue (1 MB asked, 2 MB granted), so
       // the link going down afterwards is dropped by the kernel: only a re-read finds it.
-      const cmds = Array.from({ length: 8000 }, (_, i) => `addr add 198.19.${Math.floor(i / 250)}.${(i % 250) + 1}/32 dev eth0`).join('\n') + '\nlink set eth0 down\n';
+      const cmds =
+        Array.from({ length: 8000 }, (_, i) => `addr add 198.19.${Math.floor(i / 250)}.${(i % 250) + 1}/32 dev eth0`).join('\n') + '\nlink set eth0 down\n';
       const batch = join(lab.dir, 'flaps.ip');
       writeFileSync(batch, cmds);
       const r = await run('ip', ['-n', lab.node('b').ns, '-batch', batch], 20_000);

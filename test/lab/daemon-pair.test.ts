@@ -133,7 +133,10 @@ describe('vipflow + vipflow on a LAN', () => {
     const b = daemons.get('b')!;
     const mark = b.transitions.length;
     const a = await start('a', 150);
-    assert.ok(a.lines.some((l) => l.msg === 'removed stale VIPs left by an earlier run'), 'stale VIP removed at start');
+    assert.ok(
+      a.lines.some((l) => l.msg === 'removed stale VIPs left by an earlier run'),
+      'stale VIP removed at start',
+    );
     assert.ok(await both(a, 'master', 3000), 'a preempts');
     assert.ok(await both(b, 'backup', 3000, mark), 'b steps down');
     assert.ok(await holdsBoth('a'), 'the VIPs are on a only');

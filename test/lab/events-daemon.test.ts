@@ -102,10 +102,14 @@ describe('daemon events on NATS', () => {
     const d = await startEventDaemon(lab, 'a', 'solo', 150, VIP, { nats: false });
     all.push(d);
     assert.ok(await d.waitForState('master', 3000), 'alone, it becomes Master');
-    const st = await pollUntil(async () => {
-      const s = await d.status();
-      return s.events && s.events.delivered === s.events.published && s.events.recent.some((e) => e.type === 'instance.transition') ? s : undefined;
-    }, 3000, 50);
+    const st = await pollUntil(
+      async () => {
+        const s = await d.status();
+        return s.events && s.events.delivered === s.events.published && s.events.recent.some((e) => e.type === 'instance.transition') ? s : undefined;
+      },
+      3000,
+      50,
+    );
     assert.ok(st?.events, 'status shows the events');
     assert.equal(st.events.bus, 'in-process');
     assert.equal(st.events.node, 'a');
@@ -148,10 +152,14 @@ describe('daemon events on NATS', () => {
     assert.equal(yielded.data.masterSeen, lab.node('b').ipv4, 'a names b, whose advert made it yield');
     assert.equal(yielded.data.reason, 'higher-priority-advert');
     const [m] = await masterFirst();
-    const kv = await pollUntil(async () => {
-      const k = await readKv(lab, 'nats');
-      return k.find((s) => s.node === m && s.state === 'master') && k.find((s) => s.node !== m && s.state === 'backup') ? k : undefined;
-    }, 5000, 200);
+    const kv = await pollUntil(
+      async () => {
+        const k = await readKv(lab, 'nats');
+        return k.find((s) => s.node === m && s.state === 'master') && k.find((s) => s.node !== m && s.state === 'backup') ? k : undefined;
+      },
+      5000,
+      200,
+    );
     assert.ok(kv, `KV shows ${m} as Master and the other as Backup`);
   });
 
@@ -193,10 +201,16 @@ describe('daemon events on NATS', () => {
     const before = await streamMatchesLogs(10_000, ['a']);
     assert.equal(before.filter((e) => e.node === 'b' && e.type === 'daemon.stop').length, 0, "b's stop is not delivered while b is down");
     await start('b', 'b0', 20);
-    const ok = await pollUntil(async () => {
-      const ev = await readEvents(lab, 'nats');
-      return ev.filter((e) => e.node === 'b' && e.type === 'daemon.start').length === 2 && ev.some((e) => e.node === 'b' && e.type === 'daemon.stop') ? ev : undefined;
-    }, 15_000, 200);
+    const ok = await pollUntil(
+      async () => {
+        const ev = await readEvents(lab, 'nats');
+        return ev.filter((e) => e.node === 'b' && e.type === 'daemon.start').length === 2 && ev.some((e) => e.node === 'b' && e.type === 'daemon.stop')
+          ? ev
+          : undefined;
+      },
+      15_000,
+      200,
+    );
     assert.ok(ok, "b's saved events and its new start arrive");
     const bTypes = ok.filter((e) => e.node === 'b').map((e) => e.type);
     const stopAt = bTypes.indexOf('daemon.stop');

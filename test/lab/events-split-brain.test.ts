@@ -81,18 +81,27 @@ describe('split brain over NATS while the VRRP LAN is partitioned', () => {
     // The overlap each node measured before reporting: at least the grace, and not much more.
     for (const l of [la, lb]) {
       assert.deepEqual(l.masters, ['a', 'b']);
-      assert.ok(typeof l.overlapMs === 'number' && l.overlapMs >= GRACE_MS && l.overlapMs < GRACE_MS + 400, `detected ${String(l.overlapMs)} ms into the overlap`);
+      assert.ok(
+        typeof l.overlapMs === 'number' && l.overlapMs >= GRACE_MS && l.overlapMs < GRACE_MS + 400,
+        `detected ${String(l.overlapMs)} ms into the overlap`,
+      );
     }
     t.diagnostic(
       `split brain logged ${da.ms.toFixed(0)} (a) / ${db.ms.toFixed(0)} (b) ms after the cut, ${String(la.overlapMs)} / ${String(lb.overlapMs)} ms into the double-Master overlap (grace ${GRACE_MS} ms); b became Master ${(became.seenAt - t0).toFixed(0)} ms after the cut`,
     );
-    const events = await pollUntil(async () => {
-      const ev = (await readEvents(lab, 'nats', ['cluster.split_brain'])).filter((e) => e.type === 'cluster.split_brain');
-      return ev.length >= 2 ? ev : undefined;
-    }, 5000, 200);
+    const events = await pollUntil(
+      async () => {
+        const ev = (await readEvents(lab, 'nats', ['cluster.split_brain'])).filter((e) => e.type === 'cluster.split_brain');
+        return ev.length >= 2 ? ev : undefined;
+      },
+      5000,
+      200,
+    );
     assert.ok(events, 'cluster.split_brain events on the stream');
     assert.deepEqual(events.map((e) => e.node).sort(), ['a', 'b'], 'one from each node');
-    for (const e of events) if (e.type === 'cluster.split_brain') assert.deepEqual({ ...e.data, masters: [...e.data.masters].sort() }, { instance: 'VI_ev', vrid: 50, masters: ['a', 'b'] });
+    for (const e of events)
+      if (e.type === 'cluster.split_brain')
+        assert.deepEqual({ ...e.data, masters: [...e.data.masters].sort() }, { instance: 'VI_ev', vrid: 50, masters: ['a', 'b'] });
     assert.deepEqual(await holders(lab, NODES, VIP_ADDR), ['a', 'b'], 'page changes nothing: both hold the VIP');
 
     const mA = a.transitions.length;
@@ -101,7 +110,11 @@ describe('split brain over NATS while the VRRP LAN is partitioned', () => {
     assert.ok(await b.waitForState('backup', 2000, mB), 'healed: b hears a (150) and yields');
     await sleep(2000);
     assert.equal(a.transitions.length, mA, 'a never moved');
-    assert.deepEqual(b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`), ['master>backup'], 'b: one transition, then quiet');
+    assert.deepEqual(
+      b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`),
+      ['master>backup'],
+      'b: one transition, then quiet',
+    );
     assert.ok(await a.waitForLog((l) => l.msg === 'split brain cleared: one Master again', 2000), 'a logs the end');
     await stopBoth(a, b);
   });
@@ -126,7 +139,11 @@ describe('split brain over NATS while the VRRP LAN is partitioned', () => {
       assert.deepEqual(await holders(lab, NODES, VIP_ADDR), ['a'], 'only a holds the VIP');
       await sleep(100);
     }
-    assert.deepEqual(b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`), ['backup>master', 'master>fault'], 'b holds (no flapping during the partition)');
+    assert.deepEqual(
+      b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`),
+      ['backup>master', 'master>fault'],
+      'b holds (no flapping during the partition)',
+    );
     assert.equal(a.transitions.length, mA, 'a stays Master throughout');
     assert.deepEqual((await b.status()).events?.splitBrain.fenced, ['VI_ev']);
 
@@ -151,7 +168,11 @@ describe('split brain over NATS while the VRRP LAN is partitioned', () => {
     assert.ok(await b.waitForState('master', 3000, mB), 'b takes over from the crashed a');
     // a's entry still says Master with a fresh heartbeat for up to 15 s; wait well past the grace.
     await sleep(1500);
-    assert.deepEqual(b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`), ['backup>master'], 'b stays Master (not fenced)');
+    assert.deepEqual(
+      b.transitions.slice(mB).map((x) => `${x.from}>${x.to}`),
+      ['backup>master'],
+      'b stays Master (not fenced)',
+    );
     assert.ok(!b.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('split brain')), 'no split brain reported');
     // (SIGKILL leaves a's copy of the VIP on its interface: a crashed daemon removes nothing.)
     assert.ok((await holders(lab, NODES, VIP_ADDR)).includes('b'), 'b holds the VIP');

@@ -27,7 +27,12 @@ describe('planned handovers as a client sees them', () => {
   const daemons: VipflowDaemon[] = [];
   let runs = 0;
   const start = async (node: string, priority: number) => {
-    const d = await startVipflow(lab, node, `${node}${runs++}`, confFile(node, [{ name: 'VI_web', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] }]));
+    const d = await startVipflow(
+      lab,
+      node,
+      `${node}${runs++}`,
+      confFile(node, [{ name: 'VI_web', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] }]),
+    );
     daemons.push(d);
     return d;
   };
@@ -95,7 +100,9 @@ describe('planned handovers as a client sees them', () => {
     await sampler;
     const answers = await probe.finished();
     const failed = answers.filter((s) => !s.ok);
-    console.log(`# ${answers.length} requests, ${failed.length} failed: ${JSON.stringify(failed.slice(0, 10))}; ${samples} samples, gaps: ${JSON.stringify(gaps)}; ${marks.join(' ')}`);
+    console.log(
+      `# ${answers.length} requests, ${failed.length} failed: ${JSON.stringify(failed.slice(0, 10))}; ${samples} samples, gaps: ${JSON.stringify(gaps)}; ${marks.join(' ')}`,
+    );
     assert.ok(answers.length > 500, `enough requests (${answers.length})`);
     // The one loss a VIP move cannot avoid (keepalived's neither): a connection
     // open at the moment the client follows the gratuitous ARP continues to the

@@ -90,7 +90,10 @@ describe('namespace lab', () => {
     assert.equal(v4?.local, '198.18.31.3');
     assert.equal(v4?.prefixlen, 24);
     assert.equal(v6?.local, 'fd00:198:18:1f::3');
-    assert.ok(addrs.every((a) => !a.tentative), 'no tentative address: DAD is off');
+    assert.ok(
+      addrs.every((a) => !a.tentative),
+      'no tentative address: DAD is off',
+    );
     assert.deepEqual(await vrrpReaches(lab, 'client', ['n1', 'n2'], 4), ['n1', 'n2']);
     assert.deepEqual(await vrrpReaches(lab, 'client', ['n1', 'n2'], 6), ['n1', 'n2']);
     // The root namespace never sees lab interfaces.
@@ -180,8 +183,8 @@ describe('stale-lab sweeper', () => {
       mkdirSync(staleDir, { recursive: true });
       mkdirSync(otherDir, { recursive: true });
       const removed = await sweepStaleLabs('vfsksw', logger);
-      assert.equal(existsSync(staleDir), false, 'the prefix\'s temp dir is gone');
-      assert.equal(existsSync(otherDir), true, 'another prefix\'s temp dir stays');
+      assert.equal(existsSync(staleDir), false, "the prefix's temp dir is gone");
+      assert.equal(existsSync(otherDir), true, "another prefix's temp dir stays");
       assert.deepEqual(removed.sort(), ['vfsksw-br', 'vfsksw-n1']);
       assert.deepEqual(await namespacesWithPrefix('vfsksw'), []);
       assert.deepEqual(await namespacesWithPrefix('vfsksw2'), ['vfsksw2-n1']);

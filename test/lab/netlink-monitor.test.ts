@@ -100,7 +100,10 @@ describe('rtnetlink monitor (addon)', () => {
     assert.ok(await pollUntil(() => (events.some((e) => e.kind === 'overrun') ? true : undefined), 2000, 5), 'overrun reported');
     events.length = 0;
     await ip('link', 'set', 'eth0', 'down');
-    assert.ok(await pollUntil(() => (events.some((e) => e.kind === 'link' && e.name === 'eth0') ? true : undefined), 2000, 5), 'later notifications still arrive');
+    assert.ok(
+      await pollUntil(() => (events.some((e) => e.kind === 'link' && e.name === 'eth0') ? true : undefined), 2000, 5),
+      'later notifications still arrive',
+    );
     await ip('link', 'set', 'eth0', 'up');
   });
 });

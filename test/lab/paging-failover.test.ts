@@ -62,12 +62,21 @@ describe('paging on failover: Alertmanager alert when the new Master is unhealth
   const alertsOf = (alerts: GettableAlert[], node: string) => alerts.filter((a) => a.labels.alertname === ALERT && a.labels.node === node);
   /** Polls Alertmanager's API (from node c) until `check` holds; bounded. */
   const waitAlerts = (check: (a: GettableAlert[]) => boolean, timeoutMs = 15_000) =>
-    pollUntil(async () => {
-      const a = await am.alerts();
-      return check(a) ? a : undefined;
-    }, timeoutMs, 100);
-  const workflowDone = (d: VipflowDaemon, workflow: string, mark: number) => d.waitForLog((l) => l.msg === 'workflow finished' && l.workflow === workflow && d.lines.indexOf(l) >= mark, 15_000);
-  const logs = (d: VipflowDaemon) => d.lines.filter((l) => typeof l.workflow === 'string').map((l) => `${l.workflow}/${String(l.step ?? '')}: ${l.msg} ${String(l.error ?? l.status ?? '')}`).join('\n');
+    pollUntil(
+      async () => {
+        const a = await am.alerts();
+        return check(a) ? a : undefined;
+      },
+      timeoutMs,
+      100,
+    );
+  const workflowDone = (d: VipflowDaemon, workflow: string, mark: number) =>
+    d.waitForLog((l) => l.msg === 'workflow finished' && l.workflow === workflow && d.lines.indexOf(l) >= mark, 15_000);
+  const logs = (d: VipflowDaemon) =>
+    d.lines
+      .filter((l) => typeof l.workflow === 'string')
+      .map((l) => `${l.workflow}/${String(l.step ?? '')}: ${l.msg} ${String(l.error ?? l.status ?? '')}`)
+      .join('\n');
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
@@ -83,7 +92,7 @@ describe('paging on failover: Alertmanager alert when the new Master is unhealth
     await lab?.destroy();
   });
 
-  test('healthy Master: no alert; failover to an unhealthy b: alert with b\'s labels; b Backup again: cleared; b Master again, then healthy: cleared', async () => {
+  test("healthy Master: no alert; failover to an unhealthy b: alert with b's labels; b Backup again: cleared; b Master again, then healthy: cleared", async () => {
     const a = await start('a', 150);
     assert.ok(await a.waitForState('master', 3000), 'a becomes Master');
     const b = await start('b', 100);
@@ -112,7 +121,7 @@ describe('paging on failover: Alertmanager alert when the new Master is unhealth
     assert.ok(await a2.waitForState('master', 3000), 'a preempts');
     assert.ok(await b.waitForState('backup', 3000, mark), 'b steps down');
     assert.ok(await workflowDone(b, 'clear-when-not-master', lineMark), `b ran its BACKUP workflow:\n${logs(b)}`);
-    assert.ok(await waitAlerts((x) => alertsOf(x, 'b').length === 0), 'b\'s alert is resolved');
+    assert.ok(await waitAlerts((x) => alertsOf(x, 'b').length === 0), "b's alert is resolved");
 
     // Failover again: the alert comes back; then nginx starts on b and the watch resolves it.
     mark = b.transitions.length;
@@ -124,6 +133,9 @@ describe('paging on failover: Alertmanager alert when the new Master is unhealth
     const cleared = performance.now();
     assert.ok(await waitAlerts((x) => alertsOf(x, 'b').length === 0), `b healthy: the alert is resolved:\n${logs(b)}`);
     console.log(`# nginx up on b -> alert gone from Alertmanager: ${(performance.now() - cleared).toFixed(0)} ms (checks every 200 ms)`);
-    assert.ok(b.lines.some((l) => l.msg === 'healthy again: resolving the alert'), 'the watch saw b healthy');
+    assert.ok(
+      b.lines.some((l) => l.msg === 'healthy again: resolving the alert'),
+      'the watch saw b healthy',
+    );
   });
 });

@@ -100,7 +100,11 @@ describe('raw VRRP socket life cycle', () => {
     assert.equal(exit, 0);
     await turn();
     const still = socketInodes();
-    assert.deepEqual(opened.filter((s) => still.has(s)), [], 'the worker closed its sockets on exit');
+    assert.deepEqual(
+      opened.filter((s) => still.has(s)),
+      [],
+      'the worker closed its sockets on exit',
+    );
   });
 
   test('an exception thrown by a packet handler is not swallowed', async () => {

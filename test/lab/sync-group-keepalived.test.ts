@@ -61,7 +61,10 @@ function conf(node: string, priority: number, scripts: string): string {
 /** The argument lines the notify script wrote for `node` (its first argument). */
 function notes(scripts: string, node: string): string[] {
   try {
-    return readFileSync(join(scripts, `${node}.log`), 'utf8').trim().split('\n').filter(Boolean);
+    return readFileSync(join(scripts, `${node}.log`), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -104,7 +107,11 @@ describe('vrrp_sync_group: vipflow and keepalived 2.2.7 move whole groups', () =
     lab = await createLab({ prefix: PREFIX, nodes: [...NODES], subnet: SUBNET, ipv6: false, logger });
     for (const n of NODES) {
       // No dummy driver in this kernel: a veth pair inside the node stands in for a second link.
-      for (const args of [['link', 'add', 'dum1', 'type', 'veth', 'peer', 'name', 'dum1p'], ['link', 'set', 'dum1p', 'up'], ['link', 'set', 'dum1', 'up']]) {
+      for (const args of [
+        ['link', 'add', 'dum1', 'type', 'veth', 'peer', 'name', 'dum1p'],
+        ['link', 'set', 'dum1p', 'up'],
+        ['link', 'set', 'dum1', 'up'],
+      ]) {
         const r = await lab.exec(n, 'ip', args);
         assert.equal(r.code, 0, r.stderr);
       }
@@ -142,7 +149,16 @@ export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps:
     assert.deepEqual(ran, ['VI_1', 'VI_2'], "the on: { group: 'G', to: 'MASTER' } workflow ran for both members");
     assert.ok(await bothHeldBy(lab, 'v'), 'both VIPs on vipflow only');
     const st = await v.status();
-    assert.deepEqual(st.groups, [{ name: 'G', state: 'master', members: [{ name: 'VI_1', state: 'master' }, { name: 'VI_2', state: 'master' }] }]);
+    assert.deepEqual(st.groups, [
+      {
+        name: 'G',
+        state: 'master',
+        members: [
+          { name: 'VI_1', state: 'master' },
+          { name: 'VI_2', state: 'master' },
+        ],
+      },
+    ]);
     assert.match((await v.cli(['status', '--state-dir', v.stateDir])).stdout, /group G +MASTER +VI_1=MASTER VI_2=MASTER/);
 
     // Only VI_1 tracks dum1: VI_2 must follow its group.
@@ -160,7 +176,10 @@ export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps:
     assert.ok(await vBoth(v, 'master', mark, MOVE_MS), 'vipflow preempts with both after dum1 is back');
     assert.ok(await kBoth(k, 'BACKUP', kB, MOVE_MS), 'keepalived Backup of both');
     assert.ok(await bothHeldBy(lab, 'v'), 'both VIPs back on vipflow');
-    assert.ok(v.transitions.slice(mark).every((t) => t.to !== 'fault'), 'no member went back to Fault');
+    assert.ok(
+      v.transitions.slice(mark).every((t) => t.to !== 'fault'),
+      'no member went back to Fault',
+    );
     kM = kCounts(k, 'MASTER');
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(kCounts(k, 'MASTER'), kM, 'no flapping afterwards');
@@ -169,12 +188,20 @@ export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps:
     const vNotes = notes(scripts, 'v1');
     for (const line of ['any GROUP G BACKUP 0', 'master', 'any GROUP G MASTER 0', 'fault', 'any GROUP G FAULT 0'])
       assert.ok(vNotes.includes(line), `vipflow ran '${line}': ${JSON.stringify(vNotes)}`);
-    assert.deepEqual(vNotes.slice(vNotes.indexOf('fault'), vNotes.indexOf('fault') + 2), ['fault', 'any GROUP G FAULT 0'], 'own script first, then the generic one');
+    assert.deepEqual(
+      vNotes.slice(vNotes.indexOf('fault'), vNotes.indexOf('fault') + 2),
+      ['fault', 'any GROUP G FAULT 0'],
+      'own script first, then the generic one',
+    );
     // keepalived's own group notifications, written by the same script: the same words.
     const kNotes = notes(scripts, 'k1');
     assert.ok(kNotes.includes('any GROUP G MASTER 0') && kNotes.includes('master'), `keepalived's group notify: ${JSON.stringify(kNotes)}`);
     const groupLines = (list: string[]) => new Set(list.filter((l) => l.startsWith('any GROUP')));
-    assert.deepEqual(groupLines(kNotes), groupLines(vNotes.filter((l) => !l.includes('FAULT'))), 'the same GROUP lines on both sides (bar FAULT, which keepalived never entered)');
+    assert.deepEqual(
+      groupLines(kNotes),
+      groupLines(vNotes.filter((l) => !l.includes('FAULT'))),
+      'the same GROUP lines on both sides (bar FAULT, which keepalived never entered)',
+    );
 
     assert.equal(await v.stop(8000), 0);
     assert.ok((await pollUntil(() => (notes(scripts, 'v1').at(-1) === 'any GROUP G STOP 0' ? true : undefined), 3000)) === true, 'group STOP at shutdown');
@@ -189,7 +216,10 @@ export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps:
     vipflows.push(v);
     assert.ok(await vBoth(v, 'backup', 0, MOVE_MS), 'vipflow Backup of both');
     await new Promise((r) => setTimeout(r, 800));
-    assert.ok(v.transitions.every((t) => t.to !== 'master'), 'vipflow stayed Backup');
+    assert.ok(
+      v.transitions.every((t) => t.to !== 'master'),
+      'vipflow stayed Backup',
+    );
     assert.ok(await bothHeldBy(lab, 'k'));
 
     let mark = v.transitions.length;
@@ -200,8 +230,14 @@ export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps:
     assert.ok(await bothHeldBy(lab, 'v'), 'both VIPs moved to vipflow');
     assert.equal((await v.status()).groups[0]?.state, 'master');
     // vipflow heard priority 0 on both VRIDs: each took over after Skew_Time and the group made it whole.
-    const reasons = v.transitions.slice(mark).filter((t) => t.to === 'master').map((t) => t.reason);
-    assert.ok(reasons.every((r) => r === 'priority-zero-skew' || r === 'sync-group' || r === 'master-down-timer'), JSON.stringify(reasons));
+    const reasons = v.transitions
+      .slice(mark)
+      .filter((t) => t.to === 'master')
+      .map((t) => t.reason);
+    assert.ok(
+      reasons.every((r) => r === 'priority-zero-skew' || r === 'sync-group' || r === 'master-down-timer'),
+      JSON.stringify(reasons),
+    );
 
     mark = v.transitions.length;
     const kM = kCounts(k, 'MASTER');
@@ -209,15 +245,24 @@ export default [{ name: 'group-master', on: { group: 'G', to: 'MASTER' }, steps:
     assert.ok(await kBoth(k, 'MASTER', kM, MOVE_MS), 'keepalived preempts with both');
     assert.ok(await vBoth(v, 'backup', mark, MOVE_MS), 'vipflow Backup of both');
     assert.ok(await bothHeldBy(lab, 'k'), 'both VIPs back on keepalived');
-    const stepDown = v.transitions.slice(mark).filter((t) => t.from === 'master').map((t) => t.reason).sort();
+    const stepDown = v.transitions
+      .slice(mark)
+      .filter((t) => t.from === 'master')
+      .map((t) => t.reason)
+      .sort();
     // One member saw keepalived's higher priority; whichever did, the other followed it (or saw it too).
     assert.ok(stepDown.includes('higher-priority-advert'), JSON.stringify(stepDown));
     assert.equal((await v.status()).groups[0]?.state, 'backup');
     const vNotes = notes(scripts, 'v2');
-    for (const line of ['any GROUP G BACKUP 0', 'master', 'any GROUP G MASTER 0']) assert.ok(vNotes.includes(line), `vipflow ran '${line}': ${JSON.stringify(vNotes)}`);
+    for (const line of ['any GROUP G BACKUP 0', 'master', 'any GROUP G MASTER 0'])
+      assert.ok(vNotes.includes(line), `vipflow ran '${line}': ${JSON.stringify(vNotes)}`);
     const kNotes = notes(scripts, 'k2');
-    for (const line of ['fault', 'any GROUP G FAULT 0', 'any GROUP G MASTER 0']) assert.ok(kNotes.includes(line), `keepalived ran '${line}': ${JSON.stringify(kNotes)}`);
-    const complaints = k.log().split('\n').filter((l) => /invalid|mismatch|checksum|unsafe|error/i.test(l));
+    for (const line of ['fault', 'any GROUP G FAULT 0', 'any GROUP G MASTER 0'])
+      assert.ok(kNotes.includes(line), `keepalived ran '${line}': ${JSON.stringify(kNotes)}`);
+    const complaints = k
+      .log()
+      .split('\n')
+      .filter((l) => /invalid|mismatch|checksum|unsafe|error/i.test(l));
     assert.deepEqual(complaints, [], 'keepalived complained');
     await v.stop(8000);
     await k.stop();

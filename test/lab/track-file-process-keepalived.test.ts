@@ -109,7 +109,14 @@ describe('track_file and track_process: vipflow acts as keepalived 2.2.7 does', 
    * priority (or Fault) keepalived's arithmetic gives, and the VIP is on the
    * node with the higher one.
    */
-  async function step(v: VipflowDaemon, k: KeepalivedProcess, files: { v: string; k: string }, text: string, value: number, want: { v: number | 'fault'; k: number | 'fault' }) {
+  async function step(
+    v: VipflowDaemon,
+    k: KeepalivedProcess,
+    files: { v: string; k: string },
+    text: string,
+    value: number,
+    want: { v: number | 'fault'; k: number | 'fault' },
+  ) {
     writeFileSync(files.v, text);
     writeFileSync(files.k, text);
     const vOk = await pollUntil(async () => {
@@ -122,7 +129,10 @@ describe('track_file and track_process: vipflow acts as keepalived 2.2.7 does', 
       assert.equal(kOk, true, `keepalived at value ${value}: want ${want.k}, log says ${kPriority(k, K_BASE)}`);
     }
     const holder = want.v === 'fault' ? 'k' : want.k === 'fault' ? 'v' : want.v > want.k ? 'v' : 'k';
-    assert.ok(await waitForHolder(lab, NODES, VIP, holder, CHANGE_MS), `value ${value}: VIP on ${holder}, found on ${(await holders(lab, NODES, VIP)).join(',')}`);
+    assert.ok(
+      await waitForHolder(lab, NODES, VIP, holder, CHANGE_MS),
+      `value ${value}: VIP on ${holder}, found on ${(await holders(lab, NODES, VIP)).join(',')}`,
+    );
     assert.equal((await v.status()).trackFiles[0]?.value, value, 'status shows the value');
   }
 
@@ -159,7 +169,10 @@ describe('track_file and track_process: vipflow acts as keepalived 2.2.7 does', 
       await step(v, k, files, `${far}`, far, { v: expected(V_BASE, far, wv), k: expected(K_BASE, far, wk) });
       assert.equal((await v.status()).instances[0]?.state, 'fault');
       await step(v, k, files, '0', 0, { v: V_BASE, k: K_BASE });
-      const complaints = k.log().split('\n').filter((l) => /invalid|mismatch|checksum/i.test(l));
+      const complaints = k
+        .log()
+        .split('\n')
+        .filter((l) => /invalid|mismatch|checksum/i.test(l));
       assert.deepEqual(complaints, [], 'keepalived complained');
       await v.stop(8000);
       await k.stop();
@@ -230,7 +243,10 @@ describe('track_file and track_process: vipflow acts as keepalived 2.2.7 does', 
       assert.ok(await v.waitForState('master', CHANGE_MS), 'vipflow Master with its process running');
       assert.ok(await waitForHolder(lab, NODES, VIP, 'v', CHANGE_MS));
       const st = await v.status();
-      assert.deepEqual(st.trackProcesses.map((p) => [p.name, p.count, p.quorum, p.pids]), [['tp', 1, true, [sleep.pid]]]);
+      assert.deepEqual(
+        st.trackProcesses.map((p) => [p.name, p.count, p.quorum, p.pids]),
+        [['tp', 1, true, [sleep.pid]]],
+      );
       assert.match((await v.cli(['status', '--state-dir', v.stateDir])).stdout, /process tp +UP +count 1/);
 
       let mark = v.transitions.length;

@@ -139,7 +139,10 @@ describe('track_script: vipflow weighs vrrp_scripts as keepalived 2.2.7 does', (
     setFlag('k', true);
     assert.ok(await v.waitForState('backup', CHANGE_MS, mark), 'keepalived at 150 again preempts vipflow');
     assert.ok(await waitForHolder(lab, NODES, VIP, 'k', CHANGE_MS));
-    const complaints = k.log().split('\n').filter((l) => /invalid|mismatch|checksum|unsafe/i.test(l));
+    const complaints = k
+      .log()
+      .split('\n')
+      .filter((l) => /invalid|mismatch|checksum|unsafe/i.test(l));
     assert.deepEqual(complaints, [], 'keepalived complained');
     await v.stop(8000);
     await k.stop();

@@ -88,10 +88,7 @@ describe('raw VRRP socket sends', () => {
     const n1 = lab.node('n1');
     const group = 'ff02::12';
     const context = { source: addr(n1.linkLocal!), destination: addr(group) };
-    const advert = encodeVrrp(
-      { version: 3, vrid: 9, priority: 100, maxAdvertIntervalCs: 100, addresses: [addr('fd00:198:18:16::100')] },
-      context,
-    );
+    const advert = encodeVrrp({ version: 3, vrid: 9, priority: 100, maxAdvertIntervalCs: 100, addresses: [addr('fd00:198:18:16::100')] }, context);
     const zeroed = Buffer.from(advert);
     zeroed.writeUInt16BE(0, 6);
     const plain = collect(open('n2', 6));

@@ -29,7 +29,10 @@ test('state script first with its own args, then the generic notify with INSTANC
   );
   assert.equal(r.invocations[1]?.script.user, 'nobody');
   const stop = invocationsFor(notify, { target: 'INSTANCE', name: 'VI_1', state: 'STOP', priority: 0 });
-  assert.deepEqual(stop.invocations.map((i) => i.argv), [['/etc/k/any.sh', 'x', 'INSTANCE', 'VI_1', 'STOP', '0']]);
+  assert.deepEqual(
+    stop.invocations.map((i) => i.argv),
+    [['/etc/k/any.sh', 'x', 'INSTANCE', 'VI_1', 'STOP', '0']],
+  );
   const bad = invocationsFor({ fault: { command: '/x "unterminated' } }, { target: 'INSTANCE', name: 'V', state: 'FAULT', priority: 0 });
   assert.equal(bad.invocations.length, 0);
   assert.equal(bad.errors[0]?.hook, 'notify_fault');
@@ -38,8 +41,5 @@ test('state script first with its own args, then the generic notify with INSTANC
 test('FIFO line format and state words', () => {
   assert.equal(fifoLine({ target: 'INSTANCE', name: 'VI_1', state: 'MASTER', priority: 100 }), 'INSTANCE "VI_1" MASTER 100\n');
   assert.equal(fifoLine({ target: 'GROUP', name: 'G', state: 'BACKUP', priority: 0 }), 'GROUP "G" BACKUP 0\n');
-  assert.deepEqual(
-    (['initialize', 'backup', 'master', 'fault', 'stopped'] as const).map(notifyStateOf),
-    [null, 'BACKUP', 'MASTER', 'FAULT', 'STOP'],
-  );
+  assert.deepEqual((['initialize', 'backup', 'master', 'fault', 'stopped'] as const).map(notifyStateOf), [null, 'BACKUP', 'MASTER', 'FAULT', 'STOP']);
 });

@@ -16,7 +16,16 @@ test("group transitions run the group's notify_* and notify scripts with keepali
     const fifo = join(dir, 'notify.fifo');
     const path = join(dir, 'keepalived.conf');
     const instance = (n: number) =>
-      [`vrrp_instance VI_${n} {`, '  interface eth0', `  virtual_router_id ${n}`, '  priority 100', '  virtual_ipaddress {', `    198.18.190.${n}/24`, '  }', '}'].join('\n');
+      [
+        `vrrp_instance VI_${n} {`,
+        '  interface eth0',
+        `  virtual_router_id ${n}`,
+        '  priority 100',
+        '  virtual_ipaddress {',
+        `    198.18.190.${n}/24`,
+        '  }',
+        '}',
+      ].join('\n');
     writeFileSync(
       path,
       [
@@ -41,7 +50,12 @@ test("group transitions run the group's notify_* and notify scripts with keepali
     assert.ok(loaded.model, JSON.stringify(loaded.diagnostics));
     const config = loaded.model;
     const done: { job: Job; outcome: JobOutcome }[] = [];
-    const notifier = new KeepalivedNotifier({ log: recordingLogger().log, config: () => config, timeoutMs: 5000, onDone: (job, outcome) => done.push({ job, outcome }) });
+    const notifier = new KeepalivedNotifier({
+      log: recordingLogger().log,
+      config: () => config,
+      timeoutMs: 5000,
+      onDone: (job, outcome) => done.push({ job, outcome }),
+    });
     notifier.groupTransition('G1', 'master');
     notifier.groupTransition('G1', 'fault');
     notifier.groupTransition('G1', 'backup');
@@ -49,13 +63,7 @@ test("group transitions run the group's notify_* and notify scripts with keepali
     assert.ok(await waitFor(() => done.length >= 5, 5000), `5 programs ran: ${JSON.stringify(done.map((d) => d.job.argv))}`);
     // Per group, in order: the state's own script with only its own arguments, then
     // `notify` with GROUP, the name, the state and priority 0 (keepalived's send_group_notifies).
-    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
-      'own-master x',
-      'GROUP G1 MASTER 0',
-      'own-fault',
-      'GROUP G1 FAULT 0',
-      'GROUP G1 BACKUP 0',
-    ]);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['own-master x', 'GROUP G1 MASTER 0', 'own-fault', 'GROUP G1 FAULT 0', 'GROUP G1 BACKUP 0']);
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const buf = Buffer.alloc(4096);
     const n = readSync(fd, buf, 0, buf.length, null);

@@ -38,7 +38,20 @@ async function configFrom(dir: string, globalDefs: string[], notify: string[]): 
 }
 
 function transition(to: TransitionRecord['to'], from: TransitionRecord['from'] = 'backup', priority = 100): TransitionRecord {
-  return { instance: 'VI_1', vrid: 51, family: 4, interface: 'eth0', from, to, reason: 'test', effectivePriority: priority, basePriority: priority, masterAddress: null, advertIntervalCs: 100, at: performance.now() };
+  return {
+    instance: 'VI_1',
+    vrid: 51,
+    family: 4,
+    interface: 'eth0',
+    from,
+    to,
+    reason: 'test',
+    effectivePriority: priority,
+    basePriority: priority,
+    masterAddress: null,
+    advertIntervalCs: 100,
+    at: performance.now(),
+  };
 }
 
 function notifierFor(config: VipflowConfig) {
@@ -48,7 +61,7 @@ function notifierFor(config: VipflowConfig) {
   return { notifier, records, done };
 }
 
-test('script_user nobody: the scripts run as uid 65534 without root\'s groups and write into a dir nobody owns', async () => {
+test("script_user nobody: the scripts run as uid 65534 without root's groups and write into a dir nobody owns", async () => {
   const { dir, remove } = tempDir('user');
   try {
     chmodSync(dir, 0o755);
@@ -60,7 +73,11 @@ test('script_user nobody: the scripts run as uid 65534 without root\'s groups an
     const { notifier, done, records } = notifierFor(config);
     notifier.transition(transition('master'));
     assert.ok(await waitFor(() => done.length === 2, 5000), JSON.stringify(records.slice(-3)));
-    assert.deepEqual(readFileSync(join(out, 'who.log'), 'utf8').trim().split('\n'), ['65534:65534:65534 m', '65534:65534:65534 INSTANCE VI_1 MASTER 100'], 'uid, gid, and no supplementary group of root');
+    assert.deepEqual(
+      readFileSync(join(out, 'who.log'), 'utf8').trim().split('\n'),
+      ['65534:65534:65534 m', '65534:65534:65534 INSTANCE VI_1 MASTER 100'],
+      'uid, gid, and no supplementary group of root',
+    );
     assert.equal(statSync(join(out, 'who.log')).uid, 65534);
     await notifier.close(1000);
   } finally {
@@ -78,11 +95,11 @@ test('enable_script_security refuses a world-writable script and one in a world-
     const writable = writeScript(join(dir, 'writable.sh'), `echo w >> ${dir}/ran.log`, 0o777);
     const inOpenDir = writeScript(join(open, 'safe-file.sh'), `echo d >> ${dir}/ran.log`, 0o755);
     const safe = writeScript(join(dir, 'safe.sh'), `echo s >> ${dir}/ran.log`, 0o755);
-    const config = await configFrom(dir, ['script_user root', 'enable_script_security'], [
-      `notify_backup ${writable}`,
-      `notify_master ${inOpenDir}`,
-      `notify_fault ${safe}`,
-    ]);
+    const config = await configFrom(
+      dir,
+      ['script_user root', 'enable_script_security'],
+      [`notify_backup ${writable}`, `notify_master ${inOpenDir}`, `notify_fault ${safe}`],
+    );
     const { notifier, done, records } = notifierFor(config);
     notifier.transition(transition('backup', 'initialize'));
     notifier.transition(transition('master'));

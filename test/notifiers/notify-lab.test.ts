@@ -105,7 +105,10 @@ describe('notify scripts on two vipflow daemons', () => {
 
     // The FIFO got keepalived's lines; the daemon's status counts them.
     const status = await b.status();
-    assert.deepEqual(status.notify?.fifos.map((f) => [f.written, f.dropped]), [[2, 0]]);
+    assert.deepEqual(
+      status.notify?.fifos.map((f) => [f.written, f.dropped]),
+      [[2, 0]],
+    );
     assert.equal(status.notify?.pending, 0);
     const fd = openSync(join(scripts, 'b.fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
     const buf = Buffer.alloc(4096);

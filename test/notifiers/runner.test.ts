@@ -42,13 +42,19 @@ test('one queue runs in order without overlap; another queue runs alongside', as
   let ended = 0;
   const runner = new ScriptRunner({ log, timeoutMs: 5000, onDone: () => ended++ });
   try {
-    const step = writeScript(join(dir, 'step.sh'), `echo "start $1" >> ${dir}/$2.log\necho "start $1" >> ${dir}/all.log\nsleep 0.1\necho "end $1" >> ${dir}/$2.log\necho "end $1" >> ${dir}/all.log`);
+    const step = writeScript(
+      join(dir, 'step.sh'),
+      `echo "start $1" >> ${dir}/$2.log\necho "start $1" >> ${dir}/all.log\nsleep 0.1\necho "end $1" >> ${dir}/$2.log\necho "end $1" >> ${dir}/all.log`,
+    );
     for (let i = 0; i < 5; i++) runner.enqueue('A', { argv: [step, String(i), 'A'] });
     runner.enqueue('B', { argv: [writeScript(join(dir, 'slowB.sh'), 'sleep 0.05'), 'x'] });
     runner.enqueue('B', { argv: [step, 'b', 'B'] });
     assert.ok(await waitFor(() => ended === 7, 5000));
     const lines = readFileSync(join(dir, 'A.log'), 'utf8').trim().split('\n');
-    assert.deepEqual(lines, [0, 1, 2, 3, 4].flatMap((i) => [`start ${i}`, `end ${i}`]));
+    assert.deepEqual(
+      lines,
+      [0, 1, 2, 3, 4].flatMap((i) => [`start ${i}`, `end ${i}`]),
+    );
     assert.deepEqual(readFileSync(join(dir, 'B.log'), 'utf8').trim().split('\n'), ['start b', 'end b']);
     // B waited only for its own first job (~50 ms), not for A's five (>= 500 ms of sleeps).
     const all = readFileSync(join(dir, 'all.log'), 'utf8').trim().split('\n');
@@ -71,8 +77,14 @@ test('stdout and stderr reach the log line by line with the exit code; a missing
     runner.enqueue('VI_1', { argv: [s], prepare: () => ({ ok: false, reason: 'nope' }) });
     assert.ok(await waitFor(() => outcomes.length === 3, 5000));
     const out = records.filter((r) => r.msg === 'notify script output');
-    assert.deepEqual(out.filter((r) => r['stream'] === 'stdout').map((r) => r['line']), ['one', 'two']);
-    assert.deepEqual(out.filter((r) => r['stream'] === 'stderr').map((r) => r['line']), ['oops']);
+    assert.deepEqual(
+      out.filter((r) => r['stream'] === 'stdout').map((r) => r['line']),
+      ['one', 'two'],
+    );
+    assert.deepEqual(
+      out.filter((r) => r['stream'] === 'stderr').map((r) => r['line']),
+      ['oops'],
+    );
     assert.equal(out[0]?.['instance'], 'VI_1');
     const failed = records.find((r) => r.msg === 'notify script failed');
     assert.equal(failed?.['exitCode'], 3);

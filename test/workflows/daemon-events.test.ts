@@ -15,8 +15,19 @@ import type { VipflowEvent } from '../../infra/events/schema.js';
 import { log, waitFor } from './helpers.js';
 
 const record = (over: Partial<TransitionRecord>): TransitionRecord => ({
-  instance: 'VI_1', vrid: 9, family: 4, interface: 'eth0', from: 'backup', to: 'master', reason: 'master-down-timer',
-  effectivePriority: 100, basePriority: 100, masterAddress: '198.18.0.1', advertIntervalCs: 10, at: 0, ...over,
+  instance: 'VI_1',
+  vrid: 9,
+  family: 4,
+  interface: 'eth0',
+  from: 'backup',
+  to: 'master',
+  reason: 'master-down-timer',
+  effectivePriority: 100,
+  basePriority: 100,
+  masterAddress: '198.18.0.1',
+  advertIntervalCs: 10,
+  at: 0,
+  ...over,
 });
 
 test('the daemon runs a workflows file off its own transitions, and lets STOP workflows finish at stop', async () => {
@@ -45,7 +56,13 @@ export default [
     ev.transition(record({ from: 'master', to: 'stopped', reason: 'shutdown' }), '198.18.0.2', () => []);
     await ev.stop('SIGTERM', 1000);
     assert.equal(readFileSync(out, 'utf8'), 'VI_1:master\nVI_1:stopped\n');
-    assert.deepEqual(finished.map((e) => [(e.data as { workflow: string }).workflow, (e.data as { status: string }).status]), [['on-master', 'succeeded'], ['on-stop', 'succeeded']]);
+    assert.deepEqual(
+      finished.map((e) => [(e.data as { workflow: string }).workflow, (e.data as { status: string }).status]),
+      [
+        ['on-master', 'succeeded'],
+        ['on-stop', 'succeeded'],
+      ],
+    );
   } finally {
     await ev.stop('test', 0).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -63,7 +80,10 @@ test('a workflows file that does not load leaves the daemon running without work
     ev.transition(record({}), '198.18.0.2', () => []);
     await ev.stop('SIGTERM', 10);
     await waitFor(() => seen.some((e) => e.type === 'daemon.stop'));
-    assert.deepEqual(seen.map((e) => e.type), ['daemon.start', 'instance.transition', 'daemon.stop']);
+    assert.deepEqual(
+      seen.map((e) => e.type),
+      ['daemon.start', 'instance.transition', 'daemon.stop'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -73,20 +93,29 @@ test('workflows declared in the config run beside the config workflowsFile; a br
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
   const out = join(dir, 'trail.txt');
   const file = join(dir, 'workflows.mjs');
-  writeFileSync(file, `import { appendFileSync } from 'node:fs';\nexport default [{ name: 'from-file', on: { to: 'MASTER' }, steps: [{ name: 'note', run: () => appendFileSync(${JSON.stringify(out)}, 'file\\n') }] }];\n`);
+  writeFileSync(
+    file,
+    `import { appendFileSync } from 'node:fs';\nexport default [{ name: 'from-file', on: { to: 'MASTER' }, steps: [{ name: 'note', run: () => appendFileSync(${JSON.stringify(out)}, 'file\\n') }] }];\n`,
+  );
   const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
   const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', stopFlushMs: 2000 }, dir, log, () => [{ name: 'VI_1', runner }]);
   try {
     const finished: VipflowEvent[] = [];
     await ev.bus.subscribe({ types: ['workflow.finished'] }, (e) => void finished.push(e), { start: { from: 'all' } });
-    ev.start(join(dir, 'vipflow.config.ts'), ['VI_1'], 100, {}, {
-      // Relative to the config file's folder, as in a vipflow.config.ts.
-      workflowsFile: 'workflows.mjs',
-      workflows: [
-        { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo config >> ${out}`] } }] },
-        { name: 'broken', on: { to: 'MASTER' }, steps: [{ uses: 'no.such', with: {} }] },
-      ],
-    });
+    ev.start(
+      join(dir, 'vipflow.config.ts'),
+      ['VI_1'],
+      100,
+      {},
+      {
+        // Relative to the config file's folder, as in a vipflow.config.ts.
+        workflowsFile: 'workflows.mjs',
+        workflows: [
+          { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo config >> ${out}`] } }] },
+          { name: 'broken', on: { to: 'MASTER' }, steps: [{ uses: 'no.such', with: {} }] },
+        ],
+      },
+    );
     ev.transition(record({}), '198.18.0.2', () => []);
     await waitFor(() => finished.length === 2, 10_000);
     assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean).sort(), ['config', 'file']);
@@ -105,10 +134,18 @@ test("workflowRunner 'workers': the daemon leaves the config's workflows to the 
   try {
     const started: VipflowEvent[] = [];
     await ev.bus.subscribe({ types: ['workflow.started'] }, (e) => void started.push(e), { start: { from: 'all' } });
-    ev.start(join(dir, 'vipflow.config.ts'), ['VI_1'], 100, {}, {
-      workflowRunner: 'workers',
-      workflows: [{ name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] }],
-    });
+    ev.start(
+      join(dir, 'vipflow.config.ts'),
+      ['VI_1'],
+      100,
+      {},
+      {
+        workflowRunner: 'workers',
+        workflows: [
+          { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] },
+        ],
+      },
+    );
     ev.transition(record({}), '198.18.0.2', () => []);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(existsSync(out), false, 'nothing ran in the daemon');

@@ -22,7 +22,15 @@ test('a config workflow of built-in steps builds and runs, with step names, time
           {
             name: 'record-master',
             on: { instance: 'VI_1', to: ['MASTER', 'BACKUP'] },
-            steps: [{ uses: 'shell.script', name: 'record', timeoutMs: 5000, retry: { attempts: 2, backoffMs: 10 }, with: { script, env: { RECORD_FILE: join(dir, 'out') } } }],
+            steps: [
+              {
+                uses: 'shell.script',
+                name: 'record',
+                timeoutMs: 5000,
+                retry: { attempts: 2, backoffMs: 10 },
+                with: { script, env: { RECORD_FILE: join(dir, 'out') } },
+              },
+            ],
           },
         ],
       },
@@ -63,7 +71,20 @@ test('unknown notifiers, bad options and duplicate names are all reported with t
 });
 
 test('two steps of one notifier need distinct names', async () => {
-  const m = defineConfig({ vipflow: { workflows: [{ name: 'twice', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: 'a.mjs' } }, { uses: 'shell.script', with: { script: 'b.mjs' } }] }] } });
+  const m = defineConfig({
+    vipflow: {
+      workflows: [
+        {
+          name: 'twice',
+          on: { to: 'MASTER' },
+          steps: [
+            { uses: 'shell.script', with: { script: 'a.mjs' } },
+            { uses: 'shell.script', with: { script: 'b.mjs' } },
+          ],
+        },
+      ],
+    },
+  });
   const r = await workflowsFromConfig(m.vipflow.workflows);
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.errors[0]!, /duplicate step 'shell\.script'/);
@@ -75,7 +96,13 @@ test('every built-in notifier builds from config and dry-runs: intentions record
   const uses: Record<string, Record<string, unknown>> = {
     'vip.ready': { timeoutMs: 2000 },
     'nginx.reload': { pidFile: '/run/nginx.pid', healthUrl: 'http://127.0.0.1/healthz' },
-    'dns.update': { server: '198.18.0.53', zone: 'example.test', name: 'www.example.test', addresses: ['198.18.0.10'], key: { name: 'vipflow', secret: 'c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3QtbGVhaw==' } },
+    'dns.update': {
+      server: '198.18.0.53',
+      zone: 'example.test',
+      name: 'www.example.test',
+      addresses: ['198.18.0.10'],
+      key: { name: 'vipflow', secret: 'c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3QtbGVhaw==' },
+    },
     'pagerduty.trigger': pd,
     'pagerduty.acknowledge': pd,
     'pagerduty.resolve': pd,
@@ -87,14 +114,27 @@ test('every built-in notifier builds from config and dry-runs: intentions record
   };
   const { BUILTIN_NOTIFIERS } = await import('../../notifiers/builtin.js');
   assert.deepEqual(Object.keys(uses).sort(), Object.keys(BUILTIN_NOTIFIERS).sort(), 'this test covers every built-in');
-  const m = defineConfig({ vipflow: { workflows: [{ name: 'all', on: { to: 'MASTER' }, steps: Object.entries(uses).map(([u, w]) => ({ uses: u, with: w })) }] } });
+  const m = defineConfig({
+    vipflow: { workflows: [{ name: 'all', on: { to: 'MASTER' }, steps: Object.entries(uses).map(([u, w]) => ({ uses: u, with: w })) }] },
+  });
   const r = await workflowsFromConfig(m.vipflow.workflows);
   assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
   const intents: { step: string; action: string; detail?: unknown }[] = [];
   const { src } = setup();
   const { dryRunShell } = await import('../../workflows/shell.js');
-  const run = await runWorkflow(r.workflows[0]!, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: dryRunShell(log), dryRun: true, onIntent: (i) => void intents.push(i) });
+  const run = await runWorkflow(r.workflows[0]!, transitionTo(src, 'VI_1', 'master'), {
+    runId: 'r',
+    log,
+    emit: collector().emit,
+    shell: dryRunShell(log),
+    dryRun: true,
+    onIntent: (i) => void intents.push(i),
+  });
   assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
-  for (const step of Object.keys(uses)) assert.ok(intents.some((i) => i.step === step), `${step} recorded an intention`);
+  for (const step of Object.keys(uses))
+    assert.ok(
+      intents.some((i) => i.step === step),
+      `${step} recorded an intention`,
+    );
   assert.doesNotMatch(JSON.stringify(intents), /c2VjcmV0LXZhbHVl/, 'the TSIG secret is not in the intentions');
 });

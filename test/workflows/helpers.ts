@@ -8,7 +8,12 @@ import type { Emit, WorkflowEventType } from '../../workflows/run.js';
 
 export const log = silentLogger();
 
-export function transitionTo(src: EventSource, instance: string, to: EventData<'instance.transition'>['to'], from: EventData<'instance.transition'>['from'] = 'backup'): EventOf<'instance.transition'> {
+export function transitionTo(
+  src: EventSource,
+  instance: string,
+  to: EventData<'instance.transition'>['to'],
+  from: EventData<'instance.transition'>['from'] = 'backup',
+): EventOf<'instance.transition'> {
   return src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from, to });
 }
 

@@ -14,7 +14,13 @@ const sample = join(repoRoot, 'test', 'workflows', 'fixtures', 'sample.workflows
 test('loadWorkflows imports a .ts workflows file through tsx', async () => {
   const r = await loadWorkflows(sample);
   assert.ok(r.ok, r.ok ? '' : r.error);
-  assert.deepEqual(r.workflows.map((w) => [w.name, w.steps.map((s) => s.name)]), [['announce-master', ['say', 'reload-lb']], ['fence', ['page']]]);
+  assert.deepEqual(
+    r.workflows.map((w) => [w.name, w.steps.map((s) => s.name)]),
+    [
+      ['announce-master', ['say', 'reload-lb']],
+      ['fence', ['page']],
+    ],
+  );
 });
 
 test('loadWorkflows reports a missing file and a module that exports no workflow as errors', async () => {
@@ -38,11 +44,18 @@ test('vipflow workflows test prints the commands a triggered workflow would run,
     const ev = join(dir, 'event.json');
     writeFileSync(ev, JSON.stringify({ type: 'instance.transition', data: { ...samplePayloads['instance.transition'], instance: 'VI_1', to: 'master' } }));
     const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'workflows', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+      spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'workflows', ...args], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
     const r = cli('test', '--workflows', sample, '--event', ev, '--json');
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { runs: { workflow: string; status: string; commands: string[] }[] };
-    assert.deepEqual(out.runs.map((x) => [x.workflow, x.status, x.commands]), [['announce-master', 'succeeded', ['echo VI_1 is master', 'systemctl reload haproxy']]]);
+    assert.deepEqual(
+      out.runs.map((x) => [x.workflow, x.status, x.commands]),
+      [['announce-master', 'succeeded', ['echo VI_1 is master', 'systemctl reload haproxy']]],
+    );
     const text = cli('test', '--workflows', sample, '--event', ev);
     assert.match(text.stdout, /would run: systemctl reload haproxy/);
     assert.match(text.stdout, /workflow fence: not triggered/);
@@ -67,7 +80,11 @@ test('vipflow workflows test --config dry-runs the workflows a config declares, 
       `import { defineConfig } from ${JSON.stringify(join(repoRoot, 'config', 'define.ts'))};\n` +
         `export default defineConfig({ vipflow: { workflowsFile: ${JSON.stringify(sample)}, workflows: [{ name: 'hook', on: { instance: 'VI_1', to: 'MASTER' }, steps: [{ uses: 'shell.script', name: 'touch', with: { script: '/usr/bin/touch', args: [${JSON.stringify(marker)}] } }] }] } });\n`,
     );
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'workflows', 'test', '--config', config, '--event', ev], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'workflows', 'test', '--config', config, '--event', ev], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /workflow hook: triggered \(dry run\)/);
     assert.match(r.stdout, /would run script \{"script":"\/usr\/bin\/touch","args":\[".*ran"\]\}/);
@@ -90,7 +107,11 @@ test("a workflows file anywhere on disk imports 'vipflow/workflows' and 'vipflow
     const ev = join(dir, 'event.json');
     writeFileSync(ev, JSON.stringify({ type: 'instance.transition', data: { ...samplePayloads['instance.transition'], to: 'master' } }));
     // The installed (compiled) CLI, as an operator runs it; `npm test` builds dist/ first.
-    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'workflows', 'test', '--workflows', wf, '--event', ev], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'workflows', 'test', '--workflows', wf, '--event', ev], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /would run script \{"script":"\/usr\/local\/bin\/hook\.mjs"/);
   } finally {

@@ -29,7 +29,10 @@ test('steps run in order with a typed event, attempt 1 and a stable idempotency 
   const { o } = opts();
   const r = await runWorkflow(w, ev, o);
   assert.equal(r.status, 'succeeded');
-  assert.deepEqual(seen, ['a', 'b', 'c'].map((s) => `${s}:1:${ev.id}/promote/${s}:master`));
+  assert.deepEqual(
+    seen,
+    ['a', 'b', 'c'].map((s) => `${s}:1:${ev.id}/promote/${s}:master`),
+  );
 });
 
 test('a step past its timeout has its signal aborted, fails, and later steps are skipped', async () => {
@@ -41,8 +44,20 @@ test('a step past its timeout has its signal aborted, fails, and later steps are
     on: { to: 'MASTER' },
     steps: [
       // Ignores its signal entirely: the runner must still move on at the timeout.
-      { name: 'hang', timeoutMs: 40, run: (ctx) => { signal = ctx.signal; return new Promise(() => undefined); } },
-      { name: 'later', run: () => { laterRan = true; } },
+      {
+        name: 'hang',
+        timeoutMs: 40,
+        run: (ctx) => {
+          signal = ctx.signal;
+          return new Promise(() => undefined);
+        },
+      },
+      {
+        name: 'later',
+        run: () => {
+          laterRan = true;
+        },
+      },
     ],
   });
   const { o, c } = opts();
@@ -53,7 +68,13 @@ test('a step past its timeout has its signal aborted, fails, and later steps are
   assert.ok(signal?.aborted, 'signal aborted on timeout');
   assert.ok(took >= 35 && took < 1000, `abandoned near the timeout (${took}ms)`);
   assert.equal(laterRan, false);
-  assert.deepEqual(r.steps.map((s) => [s.step, s.outcome]), [['hang', 'timed_out'], ['later', 'skipped']]);
+  assert.deepEqual(
+    r.steps.map((s) => [s.step, s.outcome]),
+    [
+      ['hang', 'timed_out'],
+      ['later', 'skipped'],
+    ],
+  );
   const stepEv = c.events.find((e) => e.type === 'workflow.step' && e.data.step === 'hang');
   assert.equal(stepEv?.data.status, 'failed');
   assert.match(String(stepEv?.data.error), /^timed_out: timed out after 40ms/);
@@ -66,21 +87,26 @@ test('retries wait with exponential backoff, then succeed', async () => {
   const w = defineWorkflow({
     name: 'flaky',
     on: { to: 'BACKUP' },
-    steps: [{
-      name: 'call-api',
-      retry: { attempts: 4, backoffMs: 30, factor: 2 },
-      run: (ctx) => {
-        at.push(performance.now());
-        attempts.push(ctx.attempt);
-        if (ctx.attempt < 3) throw new Error(`boom ${ctx.attempt}`);
+    steps: [
+      {
+        name: 'call-api',
+        retry: { attempts: 4, backoffMs: 30, factor: 2 },
+        run: (ctx) => {
+          at.push(performance.now());
+          attempts.push(ctx.attempt);
+          if (ctx.attempt < 3) throw new Error(`boom ${ctx.attempt}`);
+        },
       },
-    }],
+    ],
   });
   const { o } = opts();
   const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'backup', 'master'), o);
   assert.equal(r.status, 'succeeded');
   assert.deepEqual(attempts, [1, 2, 3]);
-  assert.deepEqual(r.steps.map((s) => s.outcome), ['retried', 'retried', 'succeeded']);
+  assert.deepEqual(
+    r.steps.map((s) => s.outcome),
+    ['retried', 'retried', 'succeeded'],
+  );
   const gap1 = at[1]! - at[0]!;
   const gap2 = at[2]! - at[1]!;
   assert.ok(gap1 >= 28 && gap1 < 500, `first backoff ~30ms (${gap1})`);
@@ -102,7 +128,15 @@ test('retries exhausted: the run fails and completed steps are compensated in re
       step('a'),
       { name: 'no-undo', run: () => void trail.push('run:no-undo') },
       step('b'),
-      { name: 'bad', retry: { attempts: 2, backoffMs: 1 }, run: () => { trail.push('run:bad'); throw new Error('nope'); }, compensate: () => void trail.push('undo:bad') },
+      {
+        name: 'bad',
+        retry: { attempts: 2, backoffMs: 1 },
+        run: () => {
+          trail.push('run:bad');
+          throw new Error('nope');
+        },
+        compensate: () => void trail.push('undo:bad'),
+      },
       step('never'),
     ],
   });
@@ -143,7 +177,10 @@ test('a cancel during a step aborts its signal and compensates the completed ste
   assert.equal(r.status, 'cancelled');
   assert.ok(stepSignal?.aborted);
   assert.deepEqual(trail, ['run:a', 'undo:a:false']);
-  assert.deepEqual(r.steps.map((s) => `${s.phase}:${s.step}:${s.outcome}`), ['run:a:succeeded', 'run:wait:cancelled', 'compensate:a:succeeded']);
+  assert.deepEqual(
+    r.steps.map((s) => `${s.phase}:${s.step}:${s.outcome}`),
+    ['run:a:succeeded', 'run:wait:cancelled', 'compensate:a:succeeded'],
+  );
   assert.equal(r.steps[1]?.error, 'superseded');
 });
 
@@ -153,7 +190,14 @@ test('a $ step runs a real shell command through zx', async () => {
   const w = defineWorkflow({
     name: 'shell',
     on: { to: 'MASTER' },
-    steps: [{ name: 'echo', run: async (ctx) => { out = (await ctx.$`echo ${'hello world'} ${ctx.event.data.instance}`).stdout; } }],
+    steps: [
+      {
+        name: 'echo',
+        run: async (ctx) => {
+          out = (await ctx.$`echo ${'hello world'} ${ctx.event.data.instance}`).stdout;
+        },
+      },
+    ],
   });
   const { o } = opts();
   const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), o);
@@ -192,7 +236,18 @@ test('the dry-run shell records quoted commands and runs nothing', async () => {
 
 test('defineWorkflow refuses definitions that cannot run', () => {
   assert.throws(() => defineWorkflow({ name: 'x', on: { to: 'MASTER' }, steps: [] }), /no steps/);
-  assert.throws(() => defineWorkflow({ name: 'x', on: { to: 'MASTER' }, steps: [{ name: 'a', run: () => 1 }, { name: 'a', run: () => 1 }] }), /duplicate step 'a'/);
+  assert.throws(
+    () =>
+      defineWorkflow({
+        name: 'x',
+        on: { to: 'MASTER' },
+        steps: [
+          { name: 'a', run: () => 1 },
+          { name: 'a', run: () => 1 },
+        ],
+      }),
+    /duplicate step 'a'/,
+  );
   assert.throws(() => defineWorkflow({ name: 'x', on: { to: 'MASTER' }, steps: [{ name: 'a', run: () => 1, retry: { attempts: 0, backoffMs: 1 } }] }), /retry/);
   assert.throws(() => defineWorkflow({ name: 'x', on: { to: 'BOGUS' as 'MASTER' }, steps: [{ name: 'a', run: () => 1 }] }), /unknown trigger/);
 });
@@ -205,8 +260,20 @@ test('dryRun reaches every step and intend() records the intention with its step
     name: 'runbook',
     on: { to: 'MASTER' },
     steps: [
-      { name: 'page', run: (ctx) => { flags.push(ctx.dryRun); if (ctx.dryRun) ctx.intend('send a page', { severity: 'critical' }); } },
-      { name: 'dns', run: (ctx) => { flags.push(ctx.dryRun); ctx.intend('update DNS'); } },
+      {
+        name: 'page',
+        run: (ctx) => {
+          flags.push(ctx.dryRun);
+          if (ctx.dryRun) ctx.intend('send a page', { severity: 'critical' });
+        },
+      },
+      {
+        name: 'dns',
+        run: (ctx) => {
+          flags.push(ctx.dryRun);
+          ctx.intend('update DNS');
+        },
+      },
     ],
   });
   const { o } = opts({ dryRun: true, onIntent: (i) => void intents.push(i), shell: dryRunShell(log) });
@@ -229,13 +296,25 @@ test('a PermanentStepError fails the step at once: no retries, no backoff', asyn
   const w = defineWorkflow({
     name: 'refused',
     on: { to: 'MASTER' },
-    steps: [{ name: 'post', retry: { attempts: 5, backoffMs: 1000 }, run: () => { calls++; throw new PermanentStepError('400 invalid event'); } }],
+    steps: [
+      {
+        name: 'post',
+        retry: { attempts: 5, backoffMs: 1000 },
+        run: () => {
+          calls++;
+          throw new PermanentStepError('400 invalid event');
+        },
+      },
+    ],
   });
   const t0 = Date.now();
   const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), opts().o);
   assert.equal(calls, 1);
   assert.ok(Date.now() - t0 < 900, 'no backoff wait');
-  assert.deepEqual(r.steps.map((s) => [s.outcome, s.error]), [['failed', '400 invalid event (not retried: trying again cannot help)']]);
+  assert.deepEqual(
+    r.steps.map((s) => [s.outcome, s.error]),
+    [['failed', '400 invalid event (not retried: trying again cannot help)']],
+  );
   // Recognised by shape, as a user's module copy of the class would be.
   assert.equal(isPermanent(Object.assign(new Error('x'), { permanent: true })), true);
   assert.equal(isPermanent(new Error('x')), false);

@@ -87,7 +87,15 @@ test('a newer transition of the same instance cancels the running run and compen
   const vi2 = defineWorkflow({
     name: 'vi2',
     on: { instance: 'VI_2', to: 'MASTER' },
-    steps: [{ name: 'hold', run: async (ctx) => { vi2Signal = ctx.signal; await new Promise((r) => setTimeout(r, 60)); } }],
+    steps: [
+      {
+        name: 'hold',
+        run: async (ctx) => {
+          vi2Signal = ctx.signal;
+          await new Promise((r) => setTimeout(r, 60));
+        },
+      },
+    ],
   });
   const { bus, src, runner, finished } = await startRunner([promote, demote, vi2]);
   bus.publish(transitionTo(src, 'VI_2', 'master'));
@@ -105,7 +113,10 @@ test('a newer transition of the same instance cancels the running run and compen
   assert.equal(vi2Signal?.aborted, false);
   assert.ok(waitSignal?.aborted);
   assert.match(String((waitSignal?.reason as Error).message), new RegExp(`superseded by ${backup.id}`));
-  assert.deepEqual(trail.filter((t) => t !== 'run:demote'), ['run:a', 'run:b', 'run:wait', 'undo:b', 'undo:a']);
+  assert.deepEqual(
+    trail.filter((t) => t !== 'run:demote'),
+    ['run:a', 'run:b', 'run:wait', 'undo:b', 'undo:a'],
+  );
 });
 
 test('the same event id runs a workflow once, and a late older transition starts nothing', async () => {
@@ -132,7 +143,13 @@ test('workflow.* events go out on the bus in order with run, step and trigger fi
     on: { to: 'MASTER' },
     steps: [
       { name: 'one', run: () => undefined },
-      { name: 'two', retry: { attempts: 2, backoffMs: 1 }, run: (ctx) => { if (ctx.attempt === 1) throw new Error('first try fails'); } },
+      {
+        name: 'two',
+        retry: { attempts: 2, backoffMs: 1 },
+        run: (ctx) => {
+          if (ctx.attempt === 1) throw new Error('first try fails');
+        },
+      },
     ],
   });
   const { bus, src, runner, finished } = await startRunner([w]);
@@ -144,7 +161,11 @@ test('workflow.* events go out on the bus in order with run, step and trigger fi
   const runId = `${e.id}/drain`;
   assert.deepEqual(
     got.map((g) => [g.type, g.node, g.cluster]),
-    Array.from({ length: 5 }, (_, i) => [['workflow.started', 'workflow.step', 'workflow.step', 'workflow.step', 'workflow.finished'][i], src.node, src.cluster]),
+    Array.from({ length: 5 }, (_, i) => [
+      ['workflow.started', 'workflow.step', 'workflow.step', 'workflow.step', 'workflow.finished'][i],
+      src.node,
+      src.cluster,
+    ]),
   );
   const data = got.map((g) => g.data as Record<string, unknown>);
   assert.deepEqual(data[0], { workflow: 'drain', runId, instance: 'VI_1', trigger: e.id });
@@ -156,11 +177,25 @@ test('workflow.* events go out on the bus in order with run, step and trigger fi
   assert.equal(data[4]?.status, 'succeeded');
   assert.equal(typeof data[4]?.durationMs, 'number');
   const seqs = got.map((g) => g.seq);
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+  );
 });
 
 test('a failing workflow is published as failed and never reaches the bus as a handler error', async () => {
-  const w = defineWorkflow({ name: 'broken', on: { to: 'MASTER' }, steps: [{ name: 'throw', run: () => { throw new Error('kaput'); } }] });
+  const w = defineWorkflow({
+    name: 'broken',
+    on: { to: 'MASTER' },
+    steps: [
+      {
+        name: 'throw',
+        run: () => {
+          throw new Error('kaput');
+        },
+      },
+    ],
+  });
   const { bus, src, runner, finished } = await startRunner([w]);
   const got = await busWorkflowEvents(bus);
   bus.publish(transitionTo(src, 'VI_1', 'master'));
@@ -178,15 +213,17 @@ test('a split-brain run is cancelled by the transition that ends the double Mast
   const fence = defineWorkflow({
     name: 'fence',
     on: { instance: 'VI_1', to: 'split_brain' },
-    steps: [{
-      name: 'page',
-      timeoutMs: 5000,
-      run: (ctx) => {
-        started = true;
-        assert.deepEqual(ctx.event.data.masters, ['node-a', 'node-b']);
-        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+    steps: [
+      {
+        name: 'page',
+        timeoutMs: 5000,
+        run: (ctx) => {
+          started = true;
+          assert.deepEqual(ctx.event.data.masters, ['node-a', 'node-b']);
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+        },
       },
-    }],
+    ],
   });
   const { bus, src, runner, finished } = await startRunner([fence]);
   bus.publish(splitBrain(src, 'VI_1'));
@@ -197,5 +234,8 @@ test('a split-brain run is cancelled by the transition that ends the double Mast
   bus.publish(transitionTo(src, 'VI_1', 'backup', 'master'));
   await waitFor(() => finished.length === 2);
   await runner.close();
-  assert.deepEqual(finished.map((r) => r.status), ['cancelled', 'cancelled']);
+  assert.deepEqual(
+    finished.map((r) => r.status),
+    ['cancelled', 'cancelled'],
+  );
 });

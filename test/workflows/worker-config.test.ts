@@ -21,10 +21,13 @@ function writeConfig(path: string, vipflow: string): void {
 describe('vipflow worker --config', () => {
   const scene = workerScene(CLUSTER);
 
-  test("a config whose daemons run its workflows is refused (they would run twice)", () => {
+  test('a config whose daemons run its workflows is refused (they would run twice)', () => {
     const config = join(scene.dir, 'daemon-runs.config.ts');
     writeConfig(config, `{ workflows: [{ name: 'w', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/true' } }] }] }`);
-    const r = spawnSync(process.execPath, [...vipflowCommand(), 'worker', '--config', config, '--nats', scene.server.url], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [...vipflowCommand(), 'worker', '--config', config, '--nats', scene.server.url], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stdout, /refusing to run the config's workflows: its daemons run them too.*workflowRunner: 'workers'/);
   });

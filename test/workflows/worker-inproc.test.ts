@@ -30,7 +30,14 @@ async function scene(cluster: string, workflows: Parameters<typeof WorkflowWorke
   bus.publish(src.make('daemon.start', samplePayloads['daemon.start']));
   assert.ok(await bus.flush(10_000), 'stream exists');
   const finished: RunResult[] = [];
-  const worker = WorkflowWorker.start({ servers: fx.server.url, cluster, name: 'solo', workflows, log: silentLogger(), onFinished: (r) => void finished.push(r) });
+  const worker = WorkflowWorker.start({
+    servers: fx.server.url,
+    cluster,
+    name: 'solo',
+    workflows,
+    log: silentLogger(),
+    onFinished: (r) => void finished.push(r),
+  });
   workers.push(worker);
   await worker.ready;
   return { bus, src, worker, finished };
@@ -47,7 +54,10 @@ test('a live claim of another worker: the message is handed back, then the run i
   const w = defineWorkflow({
     name: 'two',
     on: { to: 'MASTER' },
-    steps: [{ name: 'first', run: () => void ran.push('first') }, { name: 'second', run: () => void ran.push('second') }],
+    steps: [
+      { name: 'first', run: () => void ran.push('first') },
+      { name: 'second', run: () => void ran.push('second') },
+    ],
   });
   const { bus, src, worker, finished } = await scene('claims', [w]);
   const e = src.make('instance.transition', { ...samplePayloads['instance.transition'], instance: 'VI_1' });
@@ -108,7 +118,14 @@ test('a backlog of Master then Backup while no worker ran: the superseded Master
   bus.publish(backup);
   assert.ok(await bus.flush(10_000));
   const finished: RunResult[] = [];
-  const worker = WorkflowWorker.start({ servers: fx.server.url, cluster: 'backlog', name: 'late', workflows: [note], log: silentLogger(), onFinished: (r) => void finished.push(r) });
+  const worker = WorkflowWorker.start({
+    servers: fx.server.url,
+    cluster: 'backlog',
+    name: 'late',
+    workflows: [note],
+    log: silentLogger(),
+    onFinished: (r) => void finished.push(r),
+  });
   workers.push(worker);
   await until(() => finished.length === 1 && worker.stats.superseded === 1, 10_000, 'backlog handled');
   await new Promise((r) => setTimeout(r, 300));

@@ -40,7 +40,13 @@ test('parseClaim round-trips both states and calls garbage unreadable', () => {
   assert.equal(parseClaim(new TextEncoder().encode('{nope')), 'unreadable');
   assert.equal(parseClaim(bytes({ state: 'running', owner: 'a' })), 'unreadable');
   assert.equal(parseClaim(bytes(null)), 'unreadable');
-  assert.deepEqual(parseClaim(bytes({ state: 'running', owner: 'a', leaseUntil: 1, completed: ['s', 3] })), { state: 'running', owner: 'a', leaseUntil: 1, completed: ['s'], takeovers: 0 });
+  assert.deepEqual(parseClaim(bytes({ state: 'running', owner: 'a', leaseUntil: 1, completed: ['s', 3] })), {
+    state: 'running',
+    owner: 'a',
+    leaseUntil: 1,
+    completed: ['s'],
+    takeovers: 0,
+  });
 });
 
 test('runKey is a valid KV key for any event id and workflow name, and distinct per pair', () => {
@@ -107,7 +113,12 @@ test('runWorkflow resumes after completed steps, reports each finished step, and
   const cancel = new AbortController();
   const c = collector();
   const p = runWorkflow(threeSteps(trail), transitionTo(src, 'VI_1', 'master'), {
-    runId: 'r', log, emit: c.emit, shell: zxShell, cancel: cancel.signal, completed: new Set(['a']),
+    runId: 'r',
+    log,
+    emit: c.emit,
+    shell: zxShell,
+    cancel: cancel.signal,
+    completed: new Set(['a']),
     onStepDone: async (s) => void done.push(s),
   });
   while (!trail.includes('run:c')) await new Promise((r) => setTimeout(r, 2));
@@ -124,11 +135,21 @@ test('runWorkflow abandoned: stops at once, compensates nothing and does not rep
   const trail: string[] = [];
   const abandon = new AbortController();
   const c = collector();
-  const p = runWorkflow(threeSteps(trail), transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: c.emit, shell: zxShell, cancel: new AbortController().signal, abandon: abandon.signal });
+  const p = runWorkflow(threeSteps(trail), transitionTo(src, 'VI_1', 'master'), {
+    runId: 'r',
+    log,
+    emit: c.emit,
+    shell: zxShell,
+    cancel: new AbortController().signal,
+    abandon: abandon.signal,
+  });
   while (!trail.includes('run:c')) await new Promise((r) => setTimeout(r, 2));
   abandon.abort(new Error('claim taken over'));
   const r = await p;
   assert.equal(r.status, 'cancelled');
   assert.deepEqual(trail, ['run:a', 'run:b', 'run:c']);
-  assert.deepEqual(c.events.map((e) => e.type), ['workflow.started', 'workflow.step', 'workflow.step', 'workflow.step']);
+  assert.deepEqual(
+    c.events.map((e) => e.type),
+    ['workflow.started', 'workflow.step', 'workflow.step', 'workflow.step'],
+  );
 });

@@ -26,7 +26,10 @@ describe('vipflow worker across NATS outages and SIGTERM', () => {
     await scene.server.start();
     assert.ok(await worker.waitForLog('worker consuming', 30_000), 'consuming after NATS came back');
     const consuming = worker.lines.find((l) => l.msg === 'worker consuming')!;
-    assert.ok(consuming.followFrom && typeof consuming.followFrom === 'object' && 'time' in consuming.followFrom, 'a new consumer: transitions are followed from its creation, not the stream start');
+    assert.ok(
+      consuming.followFrom && typeof consuming.followFrom === 'object' && 'time' in consuming.followFrom,
+      'a new consumer: transitions are followed from its creation, not the stream start',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(lines(before.id), [], 'history from before the first worker is not run');
   });
@@ -45,7 +48,10 @@ describe('vipflow worker across NATS outages and SIGTERM', () => {
     assert.deepEqual(lines(e.id), ['run /trail/first', 'begin /trail/hold', 'run /trail/hold'], 'nothing ran twice');
     const [fin] = await finished(e.id);
     assert.equal(fin?.type === 'workflow.finished' && fin.data.status, 'succeeded');
-    assert.ok(worker!.lines.some((l) => l.msg === 'NATS connection lost; runs continue, acks and events wait for it'), 'the loss was logged');
+    assert.ok(
+      worker!.lines.some((l) => l.msg === 'NATS connection lost; runs continue, acks and events wait for it'),
+      'the loss was logged',
+    );
   });
 
   test('SIGTERM while a step runs: no new work, the run finishes, then the worker exits 0', async () => {

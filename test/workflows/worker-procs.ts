@@ -29,8 +29,29 @@ export interface WorkerProc {
   waitForLog(msg: string, timeoutMs: number): Promise<boolean>;
 }
 
-export function startWorker(o: { name: string; nats?: string; cluster: string; trail: string; concurrency?: number; stopGraceMs?: number; workflowArgs?: string[] }): WorkerProc {
-  const args = [...vipflowCommand(), 'worker', ...(o.nats !== undefined ? ['--nats', o.nats] : []), ...(o.workflowArgs ?? ['--workflows', WORKFLOWS_FILE]), '--cluster', o.cluster, '--name', o.name, '--concurrency', String(o.concurrency ?? 1), '--stop-grace', String(o.stopGraceMs ?? 3000)];
+export function startWorker(o: {
+  name: string;
+  nats?: string;
+  cluster: string;
+  trail: string;
+  concurrency?: number;
+  stopGraceMs?: number;
+  workflowArgs?: string[];
+}): WorkerProc {
+  const args = [
+    ...vipflowCommand(),
+    'worker',
+    ...(o.nats !== undefined ? ['--nats', o.nats] : []),
+    ...(o.workflowArgs ?? ['--workflows', WORKFLOWS_FILE]),
+    '--cluster',
+    o.cluster,
+    '--name',
+    o.name,
+    '--concurrency',
+    String(o.concurrency ?? 1),
+    '--stop-grace',
+    String(o.stopGraceMs ?? 3000),
+  ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, VIPFLOW_TEST_TRAIL: o.trail, VIPFLOW_TEST_WORKER: o.name, VIPFLOW_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,7 +161,13 @@ export function workerScene(cluster: string) {
     },
     /** A transition as a daemon publishes it; `reason` steers the fixture's hold step. */
     transition(instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> {
-      return scene.src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: to === 'master' ? 'backup' : 'master', to, reason });
+      return scene.src.make('instance.transition', {
+        ...samplePayloads['instance.transition'],
+        instance,
+        from: to === 'master' ? 'backup' : 'master',
+        to,
+        reason,
+      });
     },
     /** Trail lines of one event's run. */
     linesFor(eventId: string): TrailLine[] {

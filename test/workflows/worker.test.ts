@@ -48,26 +48,43 @@ describe('vipflow worker processes on JetStream', () => {
     const byWorker = new Map<string, number>();
     for (const e of events) {
       const lines = linesFor(e.id);
-      assert.deepEqual(lines.map((l) => `${l.what} ${l.key.slice(e.id.length)}`), ['run /trail/first', 'begin /trail/hold', 'run /trail/hold'], `${e.data.instance}: each step once`);
+      assert.deepEqual(
+        lines.map((l) => `${l.what} ${l.key.slice(e.id.length)}`),
+        ['run /trail/first', 'begin /trail/hold', 'run /trail/hold'],
+        `${e.data.instance}: each step once`,
+      );
       assert.equal(new Set(lines.map((l) => l.worker)).size, 1, 'one worker per run');
       byWorker.set(lines[0]!.worker, (byWorker.get(lines[0]!.worker) ?? 0) + 1);
     }
     assert.ok(byWorker.size > 1, `load shared: ${JSON.stringify([...byWorker])}`);
-    await until(async () => {
-      const fin = await streamEvents(scene.server.url, CLUSTER, ['workflow.finished']);
-      return events.every((e) => fin.some((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail` && f.data.status === 'succeeded'));
-    }, 10_000, 'workflow.finished events');
+    await until(
+      async () => {
+        const fin = await streamEvents(scene.server.url, CLUSTER, ['workflow.finished']);
+        return events.every((e) => fin.some((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail` && f.data.status === 'succeeded'));
+      },
+      10_000,
+      'workflow.finished events',
+    );
     const fin = await streamEvents(scene.server.url, CLUSTER, ['workflow.finished']);
-    for (const e of events) assert.equal(fin.filter((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail`).length, 1, 'one workflow.finished per run');
+    for (const e of events)
+      assert.equal(fin.filter((f) => f.type === 'workflow.finished' && f.data.runId === `${e.id}/trail`).length, 1, 'one workflow.finished per run');
   });
 
   test('Master then Backup within a second: the Master run is cancelled on its worker and compensated; Backup runs elsewhere', async () => {
     const { e: master, name: masterWorker } = await heldRun('S_1', 8000);
     const backup = transition('S_1', 'backup', 'quick');
     publish(backup);
-    await until(() => linesFor(master.id).some((l) => l.what === 'undo') && linesFor(backup.id).filter((l) => l.what === 'run').length === 2, 10_000, 'cancel, compensation and the Backup run');
+    await until(
+      () => linesFor(master.id).some((l) => l.what === 'undo') && linesFor(backup.id).filter((l) => l.what === 'run').length === 2,
+      10_000,
+      'cancel, compensation and the Backup run',
+    );
     const m = linesFor(master.id).map((l) => `${l.what} ${l.key.slice(master.id.length)} ${l.worker}`);
-    assert.deepEqual(m, [`run /trail/first ${masterWorker}`, `begin /trail/hold ${masterWorker}`, `undo /trail/first ${masterWorker}`], 'hold never completed; first compensated');
+    assert.deepEqual(
+      m,
+      [`run /trail/first ${masterWorker}`, `begin /trail/hold ${masterWorker}`, `undo /trail/first ${masterWorker}`],
+      'hold never completed; first compensated',
+    );
     // Every worker runs one workflow at a time (--concurrency 1), so the Backup ran on another worker.
     assert.notEqual(linesFor(backup.id)[0]!.worker, masterWorker, 'cancelled across workers');
     await until(async () => (await finishedFor(master.id)).length === 1, 10_000, 'Master workflow.finished');
@@ -86,17 +103,24 @@ describe('vipflow worker processes on JetStream', () => {
     try {
       await jetstream(nc).publish(subjectFor(e), JSON.stringify(e), { msgID: `${e.id}#again` });
       const jsm = await jetstreamManager(nc);
-      await until(async () => {
-        const i = await jsm.consumers.info(`VIPFLOW_${CLUSTER}`, durableName('instance.transition'));
-        return i.num_pending === 0 && i.num_ack_pending === 0;
-      }, 10_000, 'redelivery acknowledged');
+      await until(
+        async () => {
+          const i = await jsm.consumers.info(`VIPFLOW_${CLUSTER}`, durableName('instance.transition'));
+          return i.num_pending === 0 && i.num_ack_pending === 0;
+        },
+        10_000,
+        'redelivery acknowledged',
+      );
     } finally {
       await nc.close();
     }
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(linesFor(e.id).length, 3, 'no step ran again');
     assert.equal((await finishedFor(e.id)).length, 1, 'no second workflow.finished');
-    assert.ok(workers.some((w) => w.lines.some((l) => l.msg === 'run already finished; acknowledged without running')), 'a worker logged the skip');
+    assert.ok(
+      workers.some((w) => w.lines.some((l) => l.msg === 'run already finished; acknowledged without running')),
+      'a worker logged the skip',
+    );
   });
 
   test('SIGTERM past the stop bound: the run is handed over at once, not compensated, and completes once elsewhere', async () => {
@@ -110,7 +134,11 @@ describe('vipflow worker processes on JetStream', () => {
     // Released claim + nak: no wait for ack_wait (5 s) and the lease (5 s); 3 s is margin for a loaded machine.
     assert.ok(tookMs < 3000, `resumed ${tookMs} ms after the exit`);
     await until(() => linesFor(e.id).some((l) => l.what === 'run' && l.key.endsWith('/hold')), 15_000, 'the run completed');
-    assert.deepEqual(handover(e, leaverName, 'leaver', 'other'), ['run /trail/first leaver', 'begin /trail/hold leaver', 'begin /trail/hold other', 'run /trail/hold other'], 'no compensation by the leaver; first not rerun');
+    assert.deepEqual(
+      handover(e, leaverName, 'leaver', 'other'),
+      ['run /trail/first leaver', 'begin /trail/hold leaver', 'begin /trail/hold other', 'run /trail/hold other'],
+      'no compensation by the leaver; first not rerun',
+    );
     await until(async () => (await finishedFor(e.id)).length >= 1, 10_000, 'workflow.finished');
     assert.equal((await finishedFor(e.id)).length, 1);
     await spawnWorker('w5');

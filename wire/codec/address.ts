@@ -117,7 +117,7 @@ export function formatIPv4(bytes: Uint8Array): string {
 export function formatIPv6(bytes: Uint8Array): string {
   let bestStart = -1;
   let bestLen = 1;
-  for (let g = 0; g < 8; ) {
+  for (let g = 0; g < 8;) {
     if (bytes[g * 2] === 0 && bytes[g * 2 + 1] === 0) {
       let e = g;
       while (e < 8 && bytes[e * 2] === 0 && bytes[e * 2 + 1] === 0) e++;
@@ -140,7 +140,7 @@ export function formatIPv6(bytes: Uint8Array): string {
       continue;
     }
     if (out !== '' && !out.endsWith(':')) out += ':';
-    out += (((bytes[g * 2]! << 8) | bytes[g * 2 + 1]!)).toString(16);
+    out += ((bytes[g * 2]! << 8) | bytes[g * 2 + 1]!).toString(16);
   }
   return out;
 }

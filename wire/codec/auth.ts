@@ -11,8 +11,7 @@ const AUTH_DATA_LENGTH = 8;
 export type ExpectedAuth = { readonly type: 'none' } | { readonly type: 'simple'; readonly password: string | Uint8Array };
 
 export type AuthCheckResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly error: { readonly kind: 'auth-type-mismatch' | 'auth-mismatch'; readonly detail: string } };
+  { readonly ok: true } | { readonly ok: false; readonly error: { readonly kind: 'auth-type-mismatch' | 'auth-mismatch'; readonly detail: string } };
 
 /**
  * The 8 Authentication Data bytes for a password: its UTF-8 (or given) bytes,

@@ -9,7 +9,7 @@ export function sumWords(buf: Uint8Array, start: number, end: number): number {
   let sum = 0;
   let i = start;
   // The largest VRRP message (255 IPv6 addresses, 4088 bytes) sums to < 2^28: no overflow.
-  for (; i + 1 < end; i += 2) sum += ((buf[i]! << 8) | buf[i + 1]!);
+  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
   if (i < end) sum += buf[i]! << 8;
   return sum;
 }

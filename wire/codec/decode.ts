@@ -71,14 +71,7 @@ export function decodeIpv4Datagram(datagram: Uint8Array, options?: DecodeOptions
   return { ok: true, header: ipv4HeaderFields(datagram, check.headerLength), packet: decoded.packet, checksumVariant: decoded.checksumVariant };
 }
 
-function decodeMessage(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  alen: number,
-  addressSum: number,
-  accept: ChecksumAcceptance,
-): DecodeResult {
+function decodeMessage(buf: Uint8Array, start: number, end: number, alen: number, addressSum: number, accept: ChecksumAcceptance): DecodeResult {
   const length = end - start;
   if (length < VRRP_HEADER_LENGTH) return fail('short-buffer', `${length} bytes, a VRRP header needs ${VRRP_HEADER_LENGTH}`);
   const b0 = buf[start]!;

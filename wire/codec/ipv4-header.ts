@@ -20,8 +20,7 @@ export interface Ipv4Header {
 export type Ipv4HeaderErrorKind = 'short-buffer' | 'bad-version' | 'bad-ihl' | 'length-mismatch';
 
 export type Ipv4HeaderResult =
-  | { readonly ok: true; readonly header: Ipv4Header }
-  | { readonly ok: false; readonly error: { readonly kind: Ipv4HeaderErrorKind; readonly detail: string } };
+  { readonly ok: true; readonly header: Ipv4Header } | { readonly ok: false; readonly error: { readonly kind: Ipv4HeaderErrorKind; readonly detail: string } };
 
 /** The fixed header fields decode needs, checked but not copied (no allocation on the hot path). */
 export type Ipv4HeaderCheck =

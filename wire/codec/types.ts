@@ -89,8 +89,7 @@ export interface DecodeError {
 }
 
 export type DecodeResult =
-  | { readonly ok: true; readonly packet: VrrpAdvert; readonly checksumVariant: ChecksumVariant }
-  | { readonly ok: false; readonly error: DecodeError };
+  { readonly ok: true; readonly packet: VrrpAdvert; readonly checksumVariant: ChecksumVariant } | { readonly ok: false; readonly error: DecodeError };
 
 /** Which checksum variants decode accepts for VRRPv3 over IPv4. */
 export type ChecksumAcceptance = ChecksumVariant | 'either';

@@ -3,5 +3,14 @@ export type { VrrpSocket, VrrpSocketOptions, ReceivedPacket, VrrpSocketStats } f
 export { interfaceInfo, sendEthernetFrame, formatMac } from './interfaces.js';
 export type { InterfaceInfo } from './interfaces.js';
 export type { SysResult } from './result.js';
-export { openNetlinkMonitor, readNetlinkState, toNetlinkEvent, IFF_UP, IFF_RUNNING, IFF_LOWER_UP, IFA_F_TENTATIVE, IFA_F_DADFAILED } from './netlink-monitor.js';
+export {
+  openNetlinkMonitor,
+  readNetlinkState,
+  toNetlinkEvent,
+  IFF_UP,
+  IFF_RUNNING,
+  IFF_LOWER_UP,
+  IFA_F_TENTATIVE,
+  IFA_F_DADFAILED,
+} from './netlink-monitor.js';
 export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessage, LinkMessage, AddressMessage, OperState } from './netlink-monitor.js';

@@ -19,14 +19,7 @@ export interface NativeRawOptions {
 
 export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
 
-export type NativeRawCallback = (
-  err: string | null,
-  datagram?: Buffer,
-  ttl?: number,
-  ifindex?: number,
-  source?: string,
-  destination?: string | null,
-) => void;
+export type NativeRawCallback = (err: string | null, datagram?: Buffer, ttl?: number, ifindex?: number, source?: string, destination?: string | null) => void;
 
 export interface NativeAddressChange {
   op: 'add' | 'del';
@@ -67,7 +60,10 @@ export interface NativeWire {
   changeAddress(change: NativeAddressChange): string | null;
   /** Every link then every address, or an errno name. */
   netlinkDump(options: { netns?: string | undefined }): NativeNetlinkMessage[] | string;
-  netlinkMonitorOpen(options: { netns?: string | undefined; addresses: boolean; rcvbuf?: number }, callback: (batch: NativeNetlinkMessage[]) => void): NativeNetlinkHandle;
+  netlinkMonitorOpen(
+    options: { netns?: string | undefined; addresses: boolean; rcvbuf?: number },
+    callback: (batch: NativeNetlinkMessage[]) => void,
+  ): NativeNetlinkHandle;
   netlinkMonitorClose(handle: NativeNetlinkHandle): void;
   netlinkMonitorRef(handle: NativeNetlinkHandle, on: boolean): void;
 }

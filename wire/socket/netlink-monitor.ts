@@ -138,7 +138,11 @@ export function openNetlinkMonitor(options: NetlinkMonitorOptions, handler: (eve
   const native = nativeWire();
   let handle;
   try {
-    const settings = { netns: options.netns, addresses: options.addresses ?? true, ...(options.rcvbufForTesting !== undefined ? { rcvbuf: options.rcvbufForTesting } : {}) };
+    const settings = {
+      netns: options.netns,
+      addresses: options.addresses ?? true,
+      ...(options.rcvbufForTesting !== undefined ? { rcvbuf: options.rcvbufForTesting } : {}),
+    };
     handle = native.netlinkMonitorOpen(settings, (batch) => {
       const events = batch.map(toNetlinkEvent).filter((e): e is NetlinkEvent => e !== null);
       if (events.length > 0) handler(events);

@@ -54,7 +54,11 @@ describe('sync groups on the VirtualLan', () => {
     const mark = lan.now();
     lan.runFor(120_000);
     assert.deepEqual(lan.transitions({ since: mark }), [], 'no transition in two minutes of steady state');
-    assert.deepEqual(lan.groupTimeline.filter((t) => t.at >= mark), [], 'no group transition either');
+    assert.deepEqual(
+      lan.groupTimeline.filter((t) => t.at >= mark),
+      [],
+      'no group transition either',
+    );
     assert.deepEqual(lan.addressHolders().sort(), ['A/VI_1', 'A/VI_2']);
     lan.dispose();
   });
@@ -84,7 +88,10 @@ describe('sync groups on the VirtualLan', () => {
     lan.track('A/VI_1', 'eth1', true);
     assert.deepEqual(states('A'), ['backup', 'backup'], 'the whole group leaves Fault together');
     const back = lan.runUntil(() => states('A').every((s) => s === 'master') && states('B').every((s) => s === 'backup'), 10_000);
-    assert.ok(back !== null && back - t1 <= masterDown(150) + 10, `A preempts with both after one Master_Down_Interval: ${back === null ? 'never' : back - t1} ms`);
+    assert.ok(
+      back !== null && back - t1 <= masterDown(150) + 10,
+      `A preempts with both after one Master_Down_Interval: ${back === null ? 'never' : back - t1} ms`,
+    );
     assert.deepEqual(lan.addressHolders().sort(), ['A/VI_1', 'A/VI_2']);
     // B left Master once per instance: one by the higher-priority advert, the other by its group.
     const bDown = lan.transitions({ since: t1 }).filter((e) => e.node.startsWith('B/') && e.from === 'master');
@@ -148,14 +155,20 @@ describe('sync groups on the VirtualLan', () => {
     lan.addSyncGroup('G_A', [input('A', 1, 150, { tracks: [{ id: 'eth1', weight: 0, up: false }] }), input('A', 2, 150)]);
     lan.addSyncGroup('G_B', [input('B', 1, 100), input('B', 2, 100)]);
     assert.deepEqual([lan.stateOf('A/VI_1'), lan.stateOf('A/VI_2')], ['fault', 'fault']);
-    assert.deepEqual(lan.transitions({ node: 'A/VI_2' }).map((e) => e.reason), ['sync-group']);
+    assert.deepEqual(
+      lan.transitions({ node: 'A/VI_2' }).map((e) => e.reason),
+      ['sync-group'],
+    );
     lan.runFor(masterDown(100) + 100);
     assert.deepEqual([lan.stateOf('B/VI_1'), lan.stateOf('B/VI_2')], ['master', 'master']);
-    assert.deepEqual(lan.groupTimeline.map((t) => [t.group, t.to]), [
-      ['G_A', 'fault'],
-      ['G_B', 'backup'],
-      ['G_B', 'master'],
-    ]);
+    assert.deepEqual(
+      lan.groupTimeline.map((t) => [t.group, t.to]),
+      [
+        ['G_A', 'fault'],
+        ['G_B', 'backup'],
+        ['G_B', 'master'],
+      ],
+    );
     lan.dispose();
   });
 
@@ -219,7 +232,10 @@ describe('sync groups on the VirtualLan', () => {
     assert.ok(back !== null && back - t0 <= masterDown(150) + 5, `A/VI_1 Master again after ${back === null ? 'never' : back - t0} ms`);
     assert.deepEqual([...states('A'), ...states('B')], ['master', 'master', 'backup', 'backup']);
     // A's VI_1 (150) times out before B's (100) would: B never moved.
-    assert.deepEqual(lan.transitions({ since: t0 }).filter((e) => e.node.startsWith('B/')), []);
+    assert.deepEqual(
+      lan.transitions({ since: t0 }).filter((e) => e.node.startsWith('B/')),
+      [],
+    );
     lan.dispose();
   });
 });

@@ -23,7 +23,7 @@ test('file text is read as strtol base 0 reads it', () => {
 });
 
 test('numbers beyond -2^31 .. 2^31 are ignored (keepalived keeps the previous value)', () => {
-  assert.equal(v('2147483648'), 2147483648, '2^31 itself passes keepalived\'s check');
+  assert.equal(v('2147483648'), 2147483648, "2^31 itself passes keepalived's check");
   assert.equal(v('2147483649'), 'ignored');
   assert.equal(v('-2147483648'), -2147483648);
   assert.equal(v('-2147483649'), 'ignored');

@@ -9,7 +9,12 @@ const base: QuorumSettings = { quorum: 1, quorumMax: Number.MAX_SAFE_INTEGER, fo
 function tracker(settings: Partial<QuorumSettings>, initial: number) {
   const clock = new SimulatedClock();
   const changes: { up: boolean; t: number }[] = [];
-  const q = new ProcessQuorum({ ...base, ...settings }, initial, { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (id) => clock.clearTimeout(id as number) }, (up) => changes.push({ up, t: clock.now() }));
+  const q = new ProcessQuorum(
+    { ...base, ...settings },
+    initial,
+    { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (id) => clock.clearTimeout(id as number) },
+    (up) => changes.push({ up, t: clock.now() }),
+  );
   return { q, clock, changes };
 }
 
@@ -23,15 +28,29 @@ test('initial quorum is quorum <= count <= quorum_max, without delay', () => {
 test('without delays a crossing changes quorum at once, in both directions and at both bounds', () => {
   const { q, changes } = tracker({ quorum: 2, quorumMax: 3 }, 1);
   q.added(false);
-  assert.deepEqual(changes.map((c) => c.up), [true]);
+  assert.deepEqual(
+    changes.map((c) => c.up),
+    [true],
+  );
   q.added(false);
   q.added(false);
-  assert.deepEqual(changes.map((c) => c.up), [true, false], 'quorum_max + 1 loses it');
+  assert.deepEqual(
+    changes.map((c) => c.up),
+    [true, false],
+    'quorum_max + 1 loses it',
+  );
   q.removed();
-  assert.deepEqual(changes.map((c) => c.up), [true, false, true], 'back to quorum_max regains it');
+  assert.deepEqual(
+    changes.map((c) => c.up),
+    [true, false, true],
+    'back to quorum_max regains it',
+  );
   q.removed();
   q.removed();
-  assert.deepEqual(changes.map((c) => c.up), [true, false, true, false]);
+  assert.deepEqual(
+    changes.map((c) => c.up),
+    [true, false, true, false],
+  );
   assert.equal(q.state.count, 1);
 });
 

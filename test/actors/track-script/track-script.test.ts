@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { countResult, createTrackScript, initialCounter, type Counter, type ScriptHealth, type TrackScriptCommand } from '../../../actors/track-script/index.js';
+import {
+  countResult,
+  createTrackScript,
+  initialCounter,
+  type Counter,
+  type ScriptHealth,
+  type TrackScriptCommand,
+} from '../../../actors/track-script/index.js';
 import { VirtualClock } from '../../../sim/clock.js';
 
 function run(rf: { rise: number; fall: number }, results: boolean[], initFail = false): ScriptHealth[] {
@@ -31,23 +38,28 @@ test('init_fail starts down, and rise successes bring it up', () => {
 
 test('property: health turns only after exactly rise / fall equal results in a row (after the first)', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }), (rise, fall, results) => {
-      const got = run({ rise, fall }, results);
-      // A reference written from the rule's statement, not from the counter.
-      let health: ScriptHealth = results[0] ? 'up' : 'down';
-      let streak = 0;
-      for (let k = 1; k < results.length; k++) {
-        const ok = results[k]!;
-        const against = (ok && health === 'down') || (!ok && health === 'up');
-        streak = against ? streak + 1 : 0;
-        if (against && streak === (ok ? rise : fall)) {
-          health = ok ? 'up' : 'down';
-          streak = 0;
+    fc.property(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }),
+      (rise, fall, results) => {
+        const got = run({ rise, fall }, results);
+        // A reference written from the rule's statement, not from the counter.
+        let health: ScriptHealth = results[0] ? 'up' : 'down';
+        let streak = 0;
+        for (let k = 1; k < results.length; k++) {
+          const ok = results[k]!;
+          const against = (ok && health === 'down') || (!ok && health === 'up');
+          streak = against ? streak + 1 : 0;
+          if (against && streak === (ok ? rise : fall)) {
+            health = ok ? 'up' : 'down';
+            streak = 0;
+          }
+          if (got[k] !== health) return false;
         }
-        if (got[k] !== health) return false;
-      }
-      return got[0] === (results[0] ? 'up' : 'down');
-    }),
+        return got[0] === (results[0] ? 'up' : 'down');
+      },
+    ),
   );
 });
 

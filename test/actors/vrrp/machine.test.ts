@@ -25,7 +25,10 @@ test('a lone backup becomes Master after Master_Down_Interval, within one tick',
   assert.equal(h.of('add-addresses').length, 1);
   assert.deepEqual(h.of('add-addresses')[0]?.addresses, ['198.18.0.100/24']);
   assert.equal(h.of('announce').length, 1);
-  assert.deepEqual(h.of('send-advert').map((e) => e.priority), [100]);
+  assert.deepEqual(
+    h.of('send-advert').map((e) => e.priority),
+    [100],
+  );
   // Adver_Timer: one advert per interval afterwards.
   h.run(3000);
   assert.equal(h.of('send-advert').length, 4);
@@ -122,7 +125,13 @@ test('master: an equal priority from a lower address, or a lower priority, is an
   assert.equal(h.state(), 'master');
   assert.equal(h.of('send-advert').length, before + 2, 'one immediate advert per lower advert');
   assert.equal(h.of('announce').length, announces + 2, 'addresses re-announced (garp_lower_prio)');
-  assert.ok(h.of('announce').slice(-2).every((a) => a.reason === 'lower-priority-advert'), 'announce reasons');
+  assert.ok(
+    h
+      .of('announce')
+      .slice(-2)
+      .every((a) => a.reason === 'lower-priority-advert'),
+    'announce reasons',
+  );
   assert.equal(h.of('remove-addresses').length, 0);
 });
 
@@ -158,7 +167,7 @@ test('preempt: a higher-priority backup ignores a lower master and takes over on
   const mdi = masterDownIntervalMs({ version: 3, priority: 200, masterAdverIntervalCs: 100 });
   const at = h.runUntil(() => h.state() === 'master', 5000);
   assert.ok(at !== null && at >= mdi && at <= mdi + TICK_MS, `took over at ${at}`);
-  assert.equal(h.actor.getSnapshot().context.stats.lowerPriorityDiscarded, 2, "both lower adverts ignored");
+  assert.equal(h.actor.getSnapshot().context.stats.lowerPriorityDiscarded, 2, 'both lower adverts ignored');
 });
 
 test('preempt_delay: lower-priority adverts are accepted until the delay after the first one has passed', () => {
@@ -261,7 +270,13 @@ test('fault: a weight-0 track takes a Master to Fault (priority 0, addresses rem
 });
 
 test('fault: two weight-0 tracks must both recover; an owner returns to Master directly', () => {
-  const h = harness({ priority: 255, tracks: [{ id: 'a', weight: 0 }, { id: 'b', weight: 0, up: false }] });
+  const h = harness({
+    priority: 255,
+    tracks: [
+      { id: 'a', weight: 0 },
+      { id: 'b', weight: 0, up: false },
+    ],
+  });
   assert.equal(h.state(), 'fault', 'starts in Fault when a track is down');
   h.actor.send({ type: 'TRACK', id: 'a', up: false });
   h.actor.send({ type: 'TRACK', id: 'b', up: true });
@@ -272,7 +287,13 @@ test('fault: two weight-0 tracks must both recover; an owner returns to Master d
 });
 
 test('weighted tracks change the advertised priority from the next advert on', () => {
-  const h = harness({ priority: 100, tracks: [{ id: 'chk', weight: -30 }, { id: 'bonus', weight: 20, up: false }] });
+  const h = harness({
+    priority: 100,
+    tracks: [
+      { id: 'chk', weight: -30 },
+      { id: 'bonus', weight: 20, up: false },
+    ],
+  });
   h.runUntil(() => h.state() === 'master', 4000);
   h.run(100);
   h.actor.send({ type: 'TRACK', id: 'chk', up: false });
@@ -303,7 +324,10 @@ test('unknown tracks and invalid priorities are reported, not applied', () => {
   h.actor.send({ type: 'TRACK', id: 'nope', up: false });
   h.actor.send({ type: 'SET_PRIORITY', priority: 0 });
   h.actor.send({ type: 'SET_PRIORITY', priority: 256 });
-  assert.deepEqual(h.of('warning').map((w) => w.code), ['unknown-track', 'invalid-priority', 'invalid-priority']);
+  assert.deepEqual(
+    h.of('warning').map((w) => w.code),
+    ['unknown-track', 'invalid-priority', 'invalid-priority'],
+  );
   assert.equal(h.actor.getSnapshot().context.effectivePriority, 100);
 });
 
@@ -311,7 +335,10 @@ test('shutdown from Master sends priority 0 and removes addresses; from Backup i
   const m = harness({ priority: 255 });
   m.actor.send({ type: 'SHUTDOWN' });
   assert.equal(m.actor.getSnapshot().status, 'done');
-  assert.deepEqual(m.of('send-advert').map((e) => e.priority), [255, 0]);
+  assert.deepEqual(
+    m.of('send-advert').map((e) => e.priority),
+    [255, 0],
+  );
   assert.equal(m.of('remove-addresses').length, 1);
   assert.equal(m.actor.getSnapshot().context.stats.priorityZeroSent, 1);
   m.run(5000);
@@ -362,7 +389,12 @@ test('the factory rejects inputs the configuration layer should have caught', as
     { vrid: 256 },
     { version: 2 as const, advertIntervalCs: 150 },
     { family: 'ipv6' as const },
-    { tracks: [{ id: 'x', weight: 0 }, { id: 'x', weight: 1 }] },
+    {
+      tracks: [
+        { id: 'x', weight: 0 },
+        { id: 'x', weight: 1 },
+      ],
+    },
   ]) {
     assert.throws(() => createVrrpInstance(baseInput(bad), { clock }), TypeError, JSON.stringify(bad));
   }

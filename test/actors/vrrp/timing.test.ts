@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  compareAddresses,
-  effectivePriorityOf,
-  initialMasterHintMs,
-  masterDownIntervalMs,
-  skewTimeMs,
-} from '../../../actors/vrrp/index.js';
+import { compareAddresses, effectivePriorityOf, initialMasterHintMs, masterDownIntervalMs, skewTimeMs } from '../../../actors/vrrp/index.js';
 
 test('v3 Skew_Time and Master_Down_Interval are exact fractions of the interval', () => {
   const t = { version: 3 as const, priority: 100, masterAdverIntervalCs: 100 };

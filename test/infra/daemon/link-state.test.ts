@@ -3,7 +3,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressUsable, LinkTable, linkUsable } from '../../../infra/daemon/link-state.js';
-import { IFA_F_DADFAILED, IFA_F_TENTATIVE, IFF_LOWER_UP, IFF_RUNNING, IFF_UP, type AddressMessage, type LinkMessage } from '../../../wire/socket/netlink-monitor.js';
+import {
+  IFA_F_DADFAILED,
+  IFA_F_TENTATIVE,
+  IFF_LOWER_UP,
+  IFF_RUNNING,
+  IFF_UP,
+  type AddressMessage,
+  type LinkMessage,
+} from '../../../wire/socket/netlink-monitor.js';
 
 // What the kernel reports for a veth: up with carrier, admin up without carrier, admin down.
 const UP = IFF_UP | IFF_RUNNING | IFF_LOWER_UP | 0x1000; // | IFF_MULTICAST

@@ -30,8 +30,10 @@ function load(instanceLines: string, groupLines?: string, priority = 100): Vipfl
   return r.model;
 }
 
-const files = (c: VipflowConfig, owner = false) => fileRefsOf(c.vrrpInstances[0]!, c.vrrpSyncGroups[0], owner, c.trackFiles).map((r) => [r.name, r.weight, r.reverse]);
-const procs = (c: VipflowConfig, owner = false) => processRefsOf(c.vrrpInstances[0]!, c.vrrpSyncGroups[0], owner, c.trackProcesses).map((r) => [r.name, r.weight, r.reverse]);
+const files = (c: VipflowConfig, owner = false) =>
+  fileRefsOf(c.vrrpInstances[0]!, c.vrrpSyncGroups[0], owner, c.trackFiles).map((r) => [r.name, r.weight, r.reverse]);
+const procs = (c: VipflowConfig, owner = false) =>
+  processRefsOf(c.vrrpInstances[0]!, c.vrrpSyncGroups[0], owner, c.trackProcesses).map((r) => [r.name, r.weight, r.reverse]);
 
 describe('track_file references', () => {
   test("an instance alone: the reference's weight, else the file's (default 1)", () => {

@@ -228,7 +228,10 @@ describe('planInstance: sync group members', () => {
     const { inst, group } = groupOf('  sync_group_tracking_weight\n');
     const r = planInstance(inst, LAN_HOST, group);
     assert.ok(r.ok);
-    assert.deepEqual(r.plan.machine.tracks?.map((t) => t.weight), [0, -20]);
+    assert.deepEqual(
+      r.plan.machine.tracks?.map((t) => t.weight),
+      [0, -20],
+    );
   });
 
   test('without a group nothing changes', () => {
@@ -236,12 +239,25 @@ describe('planInstance: sync group members', () => {
     const r = planInstance(inst, LAN_HOST);
     assert.ok(r.ok);
     assert.equal(r.plan.machine.syncGroup, undefined);
-    assert.deepEqual(r.plan.machine.tracks?.map((t) => t.weight), [0, -20]);
+    assert.deepEqual(
+      r.plan.machine.tracks?.map((t) => t.weight),
+      [0, -20],
+    );
   });
 });
 
 describe('track_script: tracked objects weighed as keepalived does', () => {
-  const def = (extra: Partial<VrrpScript> = {}): VrrpScript => ({ name: 'chk', script: { command: '/bin/true' }, interval: 1, weight: -20, reverse: false, rise: 1, fall: 1, initFail: false, ...extra });
+  const def = (extra: Partial<VrrpScript> = {}): VrrpScript => ({
+    name: 'chk',
+    script: { command: '/bin/true' },
+    interval: 1,
+    weight: -20,
+    reverse: false,
+    rise: 1,
+    fall: 1,
+    initFail: false,
+    ...extra,
+  });
   const ref = (extra: Partial<TrackRef> = {}): TrackRef => ({ name: 'chk', reverse: false, ...extra });
 
   test("the reference's weight wins over the script's; health maps to up/down", () => {
@@ -261,13 +277,29 @@ describe('track_script: tracked objects weighed as keepalived does', () => {
     assert.deepEqual(scriptTrack(ref({ weight: -10, reverse: true }), def(), 'down'), { id: 'script:chk', weight: 10, up: true });
   });
 
-  test('planInstance adds the instance\'s and its group\'s scripts, and refuses an undefined one', () => {
+  test("planInstance adds the instance's and its group's scripts, and refuses an undefined one", () => {
     const scripts = { defs: [def(), def({ name: 'grp', weight: 5 })], health: () => 'up' as const };
     const inst = { ...instanceFrom(VIPS4), trackScripts: [ref()] };
-    const group = { name: 'G', group: [inst.name], trackInterfaces: [], trackScripts: [ref({ name: 'grp' })], trackFiles: [], trackProcesses: [], notify: inst.notify, globalTracking: false, syncGroupTrackingWeight: true } as unknown as SyncGroup;
+    const group = {
+      name: 'G',
+      group: [inst.name],
+      trackInterfaces: [],
+      trackScripts: [ref({ name: 'grp' })],
+      trackFiles: [],
+      trackProcesses: [],
+      notify: inst.notify,
+      globalTracking: false,
+      syncGroupTrackingWeight: true,
+    } as unknown as SyncGroup;
     const r = planInstance(inst, LAN_HOST, group, scripts);
     assert.ok(r.ok);
-    assert.deepEqual(r.plan.machine.tracks?.filter((t) => t.id.startsWith('script:')), [{ id: 'script:chk', weight: -20, up: true }, { id: 'script:grp', weight: 5, up: true }]);
+    assert.deepEqual(
+      r.plan.machine.tracks?.filter((t) => t.id.startsWith('script:')),
+      [
+        { id: 'script:chk', weight: -20, up: true },
+        { id: 'script:grp', weight: 5, up: true },
+      ],
+    );
     const missing = planInstance({ ...inst, trackScripts: [ref({ name: 'nope' })] }, LAN_HOST, undefined, scripts);
     assert.equal(missing.ok, false);
     assert.match(missing.ok ? '' : missing.error.message, /track_script nope is not defined/);

@@ -43,7 +43,11 @@ test('the value is read at start, then on write, replace by rename, and removal 
     assert.ok(await until(() => files.value('p') === 0), 'removal reads as 0');
     writeFileSync(f, '0x10');
     assert.ok(await until(() => files.value('p') === 16), 'created again');
-    assert.deepEqual(seen.map(([, v]) => v), [12, -4, 0, 16], 'each change reported once, the start value not at all');
+    assert.deepEqual(
+      seen.map(([, v]) => v),
+      [12, -4, 0, 16],
+      'each change reported once, the start value not at all',
+    );
   } finally {
     done();
   }

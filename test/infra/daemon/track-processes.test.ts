@@ -8,7 +8,16 @@ import { TrackProcesses } from '../../../infra/daemon/track-processes.js';
 import type { ProcessSample } from '../../../actors/track-process/index.js';
 import type { TrackProcess } from '../../../config/model.js';
 
-const def = (extra: Partial<TrackProcess> = {}): TrackProcess => ({ name: 'w', process: 'worker', parameters: [], weight: 0, reverse: false, quorum: 1, fullCommand: false, ...extra });
+const def = (extra: Partial<TrackProcess> = {}): TrackProcess => ({
+  name: 'w',
+  process: 'worker',
+  parameters: [],
+  weight: 0,
+  reverse: false,
+  quorum: 1,
+  fullCommand: false,
+  ...extra,
+});
 const p = (pid: number, ppid = 1, comm = 'worker'): ProcessSample => ({ pid, ppid, comm, cmdline: `${comm}\0`, zombie: false });
 
 function setup(d: TrackProcess, table: ProcessSample[]) {
@@ -36,7 +45,10 @@ test('counts at start, then quorum follows processes ending and starting', () =>
   assert.deepEqual(changes, [['w', false, 0]]);
   table.push(p(20));
   t.scan();
-  assert.deepEqual(changes, [['w', false, 0], ['w', true, 0]]);
+  assert.deepEqual(changes, [
+    ['w', false, 0],
+    ['w', true, 0],
+  ]);
   t.stop();
 });
 
@@ -52,7 +64,7 @@ test('a restart seen in one scan does not flap the quorum; a zombie no longer co
   t.stop();
 });
 
-test("terminate_delay and fork_delay as keepalived applies them (a child of a counted process is a fork)", () => {
+test('terminate_delay and fork_delay as keepalived applies them (a child of a counted process is a fork)', () => {
   const table = [p(10)];
   const { t, clock, changes } = setup(def({ quorum: 2, delay: 2 }), table);
   table.push(p(11, 10));

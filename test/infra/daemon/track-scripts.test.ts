@@ -9,7 +9,17 @@ import { TrackScripts, type TrackScriptSpec } from '../../../infra/daemon/track-
 import { isAlive } from '../../../infra/lab/run.js';
 
 const log = silentLogger();
-const spec = (name: string, argv: string[], extra: Partial<TrackScriptSpec> = {}): TrackScriptSpec => ({ name, argv, script: { command: argv.join(' ') }, intervalMs: 100, timeoutMs: 1000, rise: 1, fall: 1, initFail: false, ...extra });
+const spec = (name: string, argv: string[], extra: Partial<TrackScriptSpec> = {}): TrackScriptSpec => ({
+  name,
+  argv,
+  script: { command: argv.join(' ') },
+  intervalMs: 100,
+  timeoutMs: 1000,
+  rise: 1,
+  fall: 1,
+  initFail: false,
+  ...extra,
+});
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -37,7 +47,10 @@ test('exit 0 is up, anything else down; health follows a file with rise 2 / fall
     assert.equal(st.lastExit, 1);
     writeFileSync(flag, '');
     await until(() => ts.health('file') === 'up', 5000, 'file up again');
-    assert.deepEqual(changes.filter((c) => c.startsWith('file')), ['file:up', 'file:down', 'file:up']);
+    assert.deepEqual(
+      changes.filter((c) => c.startsWith('file')),
+      ['file:up', 'file:down', 'file:up'],
+    );
     assert.ok(ts.status().find((s) => s.name === 'yes')!.checks >= 5, 'checks repeat every interval');
   } finally {
     ts.stop();
@@ -75,7 +88,11 @@ test('a refused script (security) counts as failing and is logged once, not per 
   const pino = (await import('pino')).default;
   const capture = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
   const changes: string[] = [];
-  const ts = new TrackScripts({ log: capture, prepare: () => ({ ok: false, reason: 'unsafe permissions: /tmp/x writable by others' }), onHealth: (n, up) => changes.push(`${n}:${up}`) });
+  const ts = new TrackScripts({
+    log: capture,
+    prepare: () => ({ ok: false, reason: 'unsafe permissions: /tmp/x writable by others' }),
+    onHealth: (n, up) => changes.push(`${n}:${up}`),
+  });
   try {
     ts.start([spec('refused', ['/tmp/x'])]);
     await until(() => ts.status()[0]!.checks >= 4, 3000, 'several checks');

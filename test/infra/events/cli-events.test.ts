@@ -27,7 +27,10 @@ interface Run {
 }
 
 function vipflow(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'events', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'events', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let out = '';
   let err = '';
@@ -66,7 +69,10 @@ test('--json prints every event of the stream, one valid event per line, then ex
   assert.equal(await r.exit, 0, r.stderr());
   const parsed = r.lines.map((l) => parseEvent(l));
   assert.ok(parsed.every((p) => p.ok));
-  assert.deepEqual(parsed.map((p) => p.ok && p.event.id), evs.map((e) => e.id));
+  assert.deepEqual(
+    parsed.map((p) => p.ok && p.event.id),
+    evs.map((e) => e.id),
+  );
 });
 
 test('human lines with a type filter; an unreachable server is exit 1', async () => {

@@ -72,7 +72,11 @@ test('transitions, faults, drop summaries and the stop become events on the in-p
     assert.deepEqual(byType('wire.drops').data, { periodMs: 30, instance: 'VI_1', interface: 'eth0', counters: { 'auth-mismatch': 3 }, total: 3 });
     assert.deepEqual(byType('daemon.stop').data, { reason: 'SIGTERM', uptimeMs: 1234 });
     assert.ok(seen.every((e) => e.cluster === 'c1' && e.node === 'n1'));
-    assert.deepEqual(seen.map((e) => e.seq), [...seen.keys()].map((i) => seen[0]!.seq + i), 'one sequence, in order');
+    assert.deepEqual(
+      seen.map((e) => e.seq),
+      [...seen.keys()].map((i) => seen[0]!.seq + i),
+      'one sequence, in order',
+    );
     assert.equal(ev.status().published, seen.length);
   } finally {
     await ev.stop('test', 0);

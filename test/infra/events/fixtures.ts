@@ -4,8 +4,17 @@ import type { EventData, EventType } from '../../../infra/events/schema.js';
 
 export const samplePayloads: { [T in EventType]: EventData<T> } = {
   'instance.transition': {
-    instance: 'VI_1', vrid: 51, family: 'ipv4', interface: 'eth0', from: 'backup', to: 'master',
-    reason: 'master-down-timer', effectivePriority: 100, basePriority: 100, masterSeen: '198.18.0.2', advertIntervalCs: 100,
+    instance: 'VI_1',
+    vrid: 51,
+    family: 'ipv4',
+    interface: 'eth0',
+    from: 'backup',
+    to: 'master',
+    reason: 'master-down-timer',
+    effectivePriority: 100,
+    basePriority: 100,
+    masterSeen: '198.18.0.2',
+    advertIntervalCs: 100,
   },
   'instance.fault': { instance: 'VI_1', vrid: 51, reason: 'track-fault', tracksDown: ['eth1'] },
   'instance.recover': { instance: 'VI_1', vrid: 51, reason: 'fault-cleared' },

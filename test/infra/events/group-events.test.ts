@@ -31,11 +31,20 @@ test('group.transition events: start, fault of a member, recovery; each parses a
       return actor;
     });
     group.start();
-    assert.deepEqual(group.members().map((m) => m.state), ['backup', 'backup']);
+    assert.deepEqual(
+      group.members().map((m) => m.state),
+      ['backup', 'backup'],
+    );
     actors[0]!.send({ type: 'TRACK', id: 'eth1', up: false });
-    assert.deepEqual(group.members().map((m) => m.state), ['fault', 'fault']);
+    assert.deepEqual(
+      group.members().map((m) => m.state),
+      ['fault', 'fault'],
+    );
     actors[0]!.send({ type: 'TRACK', id: 'eth1', up: true });
-    assert.deepEqual(group.members().map((m) => m.state), ['backup', 'backup']);
+    assert.deepEqual(
+      group.members().map((m) => m.state),
+      ['backup', 'backup'],
+    );
     group.stop();
     await until(() => seen.length >= 4, 2000);
     assert.deepEqual(

@@ -24,7 +24,10 @@ test('publish returns before any handler runs; events arrive in publish order', 
   for (let i = 0; i < 500; i++) bus.publish(transition(src, 'VI_1', i % 2 ? 'master' : 'backup'));
   assert.equal(got.length, 0, 'handlers must not run inside publish()');
   await until(() => got.length === 500);
-  assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => i + 1));
+  assert.deepEqual(
+    got,
+    Array.from({ length: 500 }, (_, i) => i + 1),
+  );
   await bus.close();
 });
 
@@ -73,11 +76,17 @@ test('replay from all, from a sequence, from a time; history is bounded', async 
   const fromSeq: number[] = [];
   await bus.subscribe({}, (e, d) => void fromSeq.push(d.busSeq), { start: { from: 'seq', seq: 290 } });
   await until(() => fromSeq.length === 11);
-  assert.deepEqual(fromSeq, Array.from({ length: 11 }, (_, i) => 290 + i));
+  assert.deepEqual(
+    fromSeq,
+    Array.from({ length: 11 }, (_, i) => 290 + i),
+  );
   const fromTime: string[] = [];
   await bus.subscribe({}, (e) => void fromTime.push(e.id), { start: { from: 'time', time: evs[295]!.time } });
   await until(() => fromTime.length === 5);
-  assert.deepEqual(fromTime, evs.slice(295).map((e) => e.id));
+  assert.deepEqual(
+    fromTime,
+    evs.slice(295).map((e) => e.id),
+  );
   // Live events keep flowing to replaying subscribers after the history.
   bus.publish(transition(src, 'VI_1', 'backup'));
   await until(() => fromSeq.length === 12);
@@ -88,10 +97,14 @@ test('a durable subscriber resumes after what it handled; a throwing handler is 
   const bus = new InProcessBus({ log: silentLogger() });
   const src = testSource();
   const first: number[] = [];
-  const sub = await bus.subscribe({}, (e) => {
-    first.push(e.seq);
-    if (e.seq === 2) throw new Error('boom');
-  }, { durable: 'audit', start: { from: 'all' } });
+  const sub = await bus.subscribe(
+    {},
+    (e) => {
+      first.push(e.seq);
+      if (e.seq === 2) throw new Error('boom');
+    },
+    { durable: 'audit', start: { from: 'all' } },
+  );
   for (let i = 0; i < 3; i++) bus.publish(transition(src, 'VI_1', 'master'));
   await until(() => first.length === 3);
   assert.equal(sub.stats.handlerErrors, 1);
@@ -136,7 +149,11 @@ test("a subscription starting at the source's now() sees the very next event (Da
       const sub = await bus.subscribe({}, (x) => void got.push(x.id), { start: { from: 'time', time: since } });
       await tick();
       await sub.close();
-      assert.deepEqual(got.filter((id) => id === e.id), [e.id], `round ${k}`);
+      assert.deepEqual(
+        got.filter((id) => id === e.id),
+        [e.id],
+        `round ${k}`,
+      );
     }
   } finally {
     await bus.close();

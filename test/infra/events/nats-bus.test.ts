@@ -30,7 +30,10 @@ test('N events reach a consumer in order, once each; a republished id is dropped
   await until(() => got.length >= 2000, 15_000, '2000 events');
   await until(() => pub.outboxStats()!.delivered === 2002, 5000, 'outbox drained');
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(got.map((e) => e.id), sent.map((e) => e.id));
+  assert.deepEqual(
+    got.map((e) => e.id),
+    sent.map((e) => e.id),
+  );
   assert.equal(sub.stats.invalid, 0);
   const nc = await connect({ servers: fx.server.url });
   const { jetstreamManager } = await import('@nats-io/jetstream');

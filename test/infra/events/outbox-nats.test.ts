@@ -31,7 +31,10 @@ test('NATS down: publish() stays in microseconds, events spill past the memory b
   assert.ok(await pub.connected(5000));
   const src = createEventSource({ cluster: 'outage', node: 'node-a', seq: pub.seq });
   const sent: VipflowEvent[] = [];
-  const make = (n: number) => Array.from({ length: n }, () => transition(src, `VI_${sent.length % 3}`, sent.length % 2 ? 'master' : 'backup', `r${sent.length}`)).map((e) => (sent.push(e), e));
+  const make = (n: number) =>
+    Array.from({ length: n }, () => transition(src, `VI_${sent.length % 3}`, sent.length % 2 ? 'master' : 'backup', `r${sent.length}`)).map(
+      (e) => (sent.push(e), e),
+    );
   for (const e of make(10)) pub.publish(e);
   await until(() => pub.outboxStats()!.delivered === 10, 5000, 'first events');
 
@@ -60,13 +63,18 @@ test('NATS down: publish() stays in microseconds, events spill past the memory b
   assert.ok(p99 < 1, `p99 publish() while NATS was down: ${p99.toFixed(3)} ms`);
   assert.ok(max < 50, `slowest publish() while NATS was down: ${max.toFixed(3)} ms`);
   assert.ok(total < 300, `3000 publish() calls took ${total.toFixed(1)} ms in all`);
-  process.stderr.write(`publish() with NATS down: p50 ${(latencies[1500]! * 1000).toFixed(1)} us, p99 ${(p99 * 1000).toFixed(1)} us, max ${max.toFixed(3)} ms\n`);
+  process.stderr.write(
+    `publish() with NATS down: p50 ${(latencies[1500]! * 1000).toFixed(1)} us, p99 ${(p99 * 1000).toFixed(1)} us, max ${max.toFixed(3)} ms\n`,
+  );
 
   await fx.server.start();
   await until(() => pub.outboxStats()!.delivered >= 3010 && pub.outboxStats()!.spilled === 0 && pub.outboxStats()!.inMemory === 0, 20_000, 'outbox drained');
   const got = await readAll('outage', 3010);
   assert.equal(got.length, 3010);
-  assert.deepEqual(got.map((e) => e.id), sent.map((e) => e.id));
+  assert.deepEqual(
+    got.map((e) => e.id),
+    sent.map((e) => e.id),
+  );
 });
 
 test('daemon restart with undelivered events: the next outbox on the same state dir delivers them first, in order, once', async () => {
@@ -89,5 +97,8 @@ test('daemon restart with undelivered events: the next outbox on the same state 
   assert.ok(fresh[0]!.seq > old.at(-1)!.seq, 'seq continues across the restart');
   await until(() => second.outboxStats()!.delivered >= 820, 20_000, 'second outbox drained');
   const got = await readAll('restart', 820);
-  assert.deepEqual(got.map((e) => e.id), [...old, ...fresh].map((e) => e.id));
+  assert.deepEqual(
+    got.map((e) => e.id),
+    [...old, ...fresh].map((e) => e.id),
+  );
 });

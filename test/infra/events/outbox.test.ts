@@ -67,7 +67,10 @@ test('events queued while the bus is down go to memory, then disk, and drain in 
   fake.ready = true;
   ob.transportChanged();
   await until(() => ob.queued === 0, 5000, 'drain');
-  assert.deepEqual(fake.stored.map((e) => e.id), sent.map((e) => e.id));
+  assert.deepEqual(
+    fake.stored.map((e) => e.id),
+    sent.map((e) => e.id),
+  );
   await ob.close();
 });
 
@@ -79,7 +82,10 @@ test('a partial acknowledgement resends from the first unacknowledged event', as
   const sent = Array.from({ length: 40 }, (_, i) => transition(src, 'VI_1', 'backup', `r${i}`));
   for (const e of sent) ob.enqueue(e);
   await until(() => ob.queued === 0, 5000, 'drain');
-  assert.deepEqual(fake.stored.map((e) => e.id), sent.map((e) => e.id));
+  assert.deepEqual(
+    fake.stored.map((e) => e.id),
+    sent.map((e) => e.id),
+  );
   assert.ok(ob.stats().failures >= 1);
   await ob.close();
 });
@@ -101,7 +107,10 @@ test('after close, a new outbox on the same dir sends the saved events first, th
   up.ready = true;
   second.transportChanged();
   await until(() => second.queued === 0, 5000, 'drain');
-  assert.deepEqual(up.stored.map((e) => e.id), [...old, ...fresh].map((e) => e.id));
+  assert.deepEqual(
+    up.stored.map((e) => e.id),
+    [...old, ...fresh].map((e) => e.id),
+  );
   assert.equal(fresh[0]!.seq, 121, 'a clean stop leaves no gap in seq');
   await second.close();
 });
@@ -113,7 +122,10 @@ test('a torn line at the end of the spill file (crash mid-write) is skipped; the
   const up = new FakeBus();
   const second = open(dir, up);
   await until(() => second.queued === 0, 5000, 'drain');
-  assert.deepEqual(up.stored.map((e) => e.id), old.map((e) => e.id));
+  assert.deepEqual(
+    up.stored.map((e) => e.id),
+    old.map((e) => e.id),
+  );
   assert.equal(second.stats().corrupt, 1);
   await second.close();
 });
@@ -133,7 +145,13 @@ test('enqueue never throws and stays fast even when the spill file is the only w
 test('an outage and the recovery are logged with the queue size', async () => {
   const out = new PassThrough();
   const lines: { msg: string; inMemory?: number; spilled?: number }[] = [];
-  out.on('data', (c: Buffer) => c.toString().trim().split('\n').forEach((l) => lines.push(JSON.parse(l))));
+  out.on('data', (c: Buffer) =>
+    c
+      .toString()
+      .trim()
+      .split('\n')
+      .forEach((l) => lines.push(JSON.parse(l))),
+  );
   const fake = new FakeBus();
   fake.ready = false;
   const ob = new Outbox({ stateDir: tempDir(), log: createLogger({ destination: out }), transport: fake, memoryLimit: 5, window: 4, retryMinMs: 5 });
@@ -164,7 +182,10 @@ test('a crash (no close) keeps what was spilled: the next outbox sends it, in or
   const next = open(dir, up, 10);
   await until(() => next.queued === 0, 5000, 'drain');
   // The 10 in memory died with the process (documented); the 20 on disk were sent.
-  assert.deepEqual(up.stored.map((e) => e.id), evs.slice(10).map((e) => e.id));
+  assert.deepEqual(
+    up.stored.map((e) => e.id),
+    evs.slice(10).map((e) => e.id),
+  );
   const fresh = createEventSource({ cluster: 'dc1', node: 'n1', seq: next.seq }).make('daemon.stop', { reason: 'test', uptimeMs: 1 });
   assert.ok(fresh.seq > evs.at(-1)!.seq, 'seq stays monotonic after a crash (reserved blocks)');
   await next.close();

@@ -62,8 +62,16 @@ describe('DNS step against BIND 9', () => {
     return { result, stepEvents: events.filter((e) => e.type === 'workflow.step').map((e) => e.data), intents };
   };
   /** named's log lines about rejected signatures so far. */
-  const tsigFailures = () => bind.log().split('\n').filter((l) => /tsig verify failure/.test(l)).length;
-  const updatesLogged = () => bind.log().split('\n').filter((l) => /updating zone/.test(l)).length;
+  const tsigFailures = () =>
+    bind
+      .log()
+      .split('\n')
+      .filter((l) => /tsig verify failure/.test(l)).length;
+  const updatesLogged = () =>
+    bind
+      .log()
+      .split('\n')
+      .filter((l) => /updating zone/.test(l)).length;
 
   test('an update points the name at the address; a query to BIND returns it', async () => {
     const { result } = await runStep(options());
@@ -75,7 +83,9 @@ describe('DNS step against BIND 9', () => {
     process.env.VIPFLOW_TEST_DNS_ADDRESSES = A2;
     process.env.VIPFLOW_TEST_DNS_SECRET = bind.secret;
     try {
-      const { result } = await runStep(options({ addresses: undefined, addressesEnv: 'VIPFLOW_TEST_DNS_ADDRESSES', key: { name: 'vipflow-key', secretEnv: 'VIPFLOW_TEST_DNS_SECRET' } }));
+      const { result } = await runStep(
+        options({ addresses: undefined, addressesEnv: 'VIPFLOW_TEST_DNS_ADDRESSES', key: { name: 'vipflow-key', secretEnv: 'VIPFLOW_TEST_DNS_SECRET' } }),
+      );
       assert.equal(result.status, 'succeeded', JSON.stringify(result.steps));
     } finally {
       delete process.env.VIPFLOW_TEST_DNS_ADDRESSES;
@@ -98,7 +108,14 @@ describe('DNS step against BIND 9', () => {
     const wrong = Buffer.alloc(32, 7).toString('base64');
     const { result, stepEvents } = await runStep(options({ addresses: [A1], key: { name: 'vipflow-key', secret: wrong } }), { attempts: 3, backoffMs: 20 });
     assert.equal(result.status, 'failed');
-    assert.deepEqual(result.steps.map((s) => [s.attempt, s.outcome]), [[1, 'retried'], [2, 'retried'], [3, 'failed']]);
+    assert.deepEqual(
+      result.steps.map((s) => [s.attempt, s.outcome]),
+      [
+        [1, 'retried'],
+        [2, 'retried'],
+        [3, 'failed'],
+      ],
+    );
     assert.equal(stepEvents.length, 3, 'one workflow.step event per attempt');
     for (const e of stepEvents) {
       assert.equal(e.status, 'failed');
@@ -118,7 +135,10 @@ describe('DNS step against BIND 9', () => {
   test('a clock an hour off: TSIG BADTIME, pointing at NTP', async () => {
     const { result } = await runStep(options(), undefined, false, { now: () => Date.now() - 3_600_000 });
     assert.equal(result.status, 'failed');
-    assert.match(result.steps[0]?.error ?? '', /TSIG BADTIME \(NOTAUTH\): the clocks of this node and the server differ by more than the TSIG fudge \(300 s\); check NTP/);
+    assert.match(
+      result.steps[0]?.error ?? '',
+      /TSIG BADTIME \(NOTAUTH\): the clocks of this node and the server differ by more than the TSIG fudge \(300 s\); check NTP/,
+    );
     assert.deepEqual(await bind.dig(WWW, 'A'), [A2]);
   });
 
@@ -153,10 +173,22 @@ describe('DNS step against BIND 9 over IPv6', () => {
   });
 
   test('the update and its verification go to an IPv6 server', async () => {
-    const step = dnsUpdateStep({ server: '::1', port: bind.port, zone: ZONE, name: WWW, addresses: [AAAA1, A1], key: { name: 'vipflow-key6', secretFile: bind.keyFile } });
+    const step = dnsUpdateStep({
+      server: '::1',
+      port: bind.port,
+      zone: ZONE,
+      name: WWW,
+      addresses: [AAAA1, A1],
+      key: { name: 'vipflow-key6', secretFile: bind.keyFile },
+    });
     const w = defineWorkflow({ name: 'point-www6', on: { to: 'MASTER' }, steps: [step] });
     const { emit } = collector();
-    const r = await runWorkflow(w, testSource('node-b').make('instance.transition', samplePayloads['instance.transition']), { runId: 'v6', log, emit, shell: zxShell });
+    const r = await runWorkflow(w, testSource('node-b').make('instance.transition', samplePayloads['instance.transition']), {
+      runId: 'v6',
+      log,
+      emit,
+      shell: zxShell,
+    });
     assert.equal(r.status, 'succeeded', JSON.stringify(r.steps));
     assert.deepEqual(await bind.dig(WWW, 'AAAA'), [AAAA1]);
     assert.deepEqual(await bind.dig(WWW, 'A'), [A1]);
@@ -167,9 +199,21 @@ test('every supported TSIG algorithm signs an update BIND accepts and a response
   for (const algorithm of TSIG_ALGORITHMS.filter((a) => a !== 'hmac-sha256')) {
     const bind = await startBind({ address: '127.0.0.1', port: await freePort('127.0.0.1'), zone: ZONE, keyName: 'k', algorithm });
     try {
-      const step = dnsUpdateStep({ server: bind.address, port: bind.port, zone: ZONE, name: WWW, addresses: [A1], key: { name: 'k', algorithm, secretFile: bind.keyFile } });
+      const step = dnsUpdateStep({
+        server: bind.address,
+        port: bind.port,
+        zone: ZONE,
+        name: WWW,
+        addresses: [A1],
+        key: { name: 'k', algorithm, secretFile: bind.keyFile },
+      });
       const w = defineWorkflow({ name: 'alg', on: { to: 'MASTER' }, steps: [step] });
-      const r = await runWorkflow(w, testSource('node-c').make('instance.transition', samplePayloads['instance.transition']), { runId: algorithm, log, emit: () => undefined, shell: zxShell });
+      const r = await runWorkflow(w, testSource('node-c').make('instance.transition', samplePayloads['instance.transition']), {
+        runId: algorithm,
+        log,
+        emit: () => undefined,
+        shell: zxShell,
+      });
       assert.equal(r.status, 'succeeded', `${algorithm}: ${JSON.stringify(r.steps)}`);
       assert.deepEqual(await bind.dig(WWW, 'A'), [A1], algorithm);
     } finally {

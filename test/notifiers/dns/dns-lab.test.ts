@@ -77,7 +77,11 @@ export default [
 
     const b = await start('b', 100);
     assert.ok(await b.waitForState('backup', 3000), 'b is Backup');
-    assert.equal(b.lines.some((l) => l.workflow === 'point-www'), false, 'a Backup does not touch DNS');
+    assert.equal(
+      b.lines.some((l) => l.workflow === 'point-www'),
+      false,
+      'a Backup does not touch DNS',
+    );
 
     const mark = b.lines.length;
     const stoppedAt = performance.now();

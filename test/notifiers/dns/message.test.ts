@@ -54,7 +54,10 @@ test('the UPDATE message: header, zone section, deletions then additions', () =>
   const m = buildUpdate({ zone: 'example.test', name: 'www.example.test', ttl: 60, replace: ['A', 'AAAA'], add: ['198.18.175.1', 'fd00:198:18::7'] }, 0x1234);
   assert.equal(m.readUInt16BE(0), 0x1234);
   assert.equal(m.readUInt16BE(2), 0x2800, 'opcode UPDATE, QR clear');
-  assert.deepEqual([4, 6, 8, 10].map((o) => m.readUInt16BE(o)), [1, 0, 4, 0]);
+  assert.deepEqual(
+    [4, 6, 8, 10].map((o) => m.readUInt16BE(o)),
+    [1, 0, 4, 0],
+  );
   const zone = encodeName('example.test');
   assert.deepEqual(m.subarray(12, 12 + zone.length), zone);
   let o = 12 + zone.length;
@@ -64,7 +67,12 @@ test('the UPDATE message: header, zone section, deletions then additions', () =>
   const rrAt = () => {
     assert.deepEqual(m.subarray(o, o + owner.length), owner);
     const p = o + owner.length;
-    const r = { type: m.readUInt16BE(p), klass: m.readUInt16BE(p + 2), ttl: m.readUInt32BE(p + 4), rdata: m.subarray(p + 10, p + 10 + m.readUInt16BE(p + 8)).toString('hex') };
+    const r = {
+      type: m.readUInt16BE(p),
+      klass: m.readUInt16BE(p + 2),
+      ttl: m.readUInt32BE(p + 4),
+      rdata: m.subarray(p + 10, p + 10 + m.readUInt16BE(p + 8)).toString('hex'),
+    };
     o = p + 10 + m.readUInt16BE(p + 8);
     return r;
   };
@@ -124,7 +132,11 @@ test('TSIG: the signed request carries a TSIG record the parser finds; a signed 
 });
 
 test('the TSIG error of a rejected request is read from the response', () => {
-  const { message, mac } = signMessage(buildUpdate({ zone: 'example.test', name: 'www.example.test', ttl: 60, replace: [], add: ['198.18.175.1'] }, 9), key, fields);
+  const { message, mac } = signMessage(
+    buildUpdate({ zone: 'example.test', name: 'www.example.test', ttl: 60, replace: [], add: ['198.18.175.1'] }, 9),
+    key,
+    fields,
+  );
   const r = parseResponse(serverResponse(message, mac, 9, key, 16));
   assert.ok(r.ok);
   assert.equal(r.response.rcode, 9);
@@ -132,7 +144,11 @@ test('the TSIG error of a rejected request is read from the response', () => {
 });
 
 test('parseResponse never throws and rejects truncated messages', () => {
-  const { message } = signMessage(buildUpdate({ zone: 'example.test', name: 'www.example.test', ttl: 60, replace: ['A'], add: ['198.18.175.1'] }, 5), key, fields);
+  const { message } = signMessage(
+    buildUpdate({ zone: 'example.test', name: 'www.example.test', ttl: 60, replace: ['A'], add: ['198.18.175.1'] }, 5),
+    key,
+    fields,
+  );
   for (let n = 0; n < message.length; n++) assert.equal(parseResponse(message.subarray(0, n)).ok, false, `cut at ${n}`);
   // A compression pointer to itself must not loop.
   const loop = Buffer.from([0, 1, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 6, 0, 1]);

@@ -124,16 +124,20 @@ test('a port nobody listens on: unreachable, named as such', async () => {
 });
 
 test('a NOERROR response that is unsigned or signed with another secret is not trusted', async () => {
-  const answer = (k: TsigKey | undefined): Reply => (req) => {
-    const p = parseResponse(req);
-    if (!p.ok || !p.response.tsig) return undefined;
-    // A server echoes the zone section only (RFC 2136 section 3.8).
-    const body = Buffer.from(req.subarray(0, 12 + encodeName('vipflow.test').length + 4));
-    body.writeUInt16BE(0xa800, 2); // QR, opcode UPDATE, NOERROR
-    body.writeUInt16BE(0, 8);
-    body.writeUInt16BE(0, 10);
-    return k ? signMessage(body, k, { timeSigned: Math.floor(Date.now() / 1000), fudge: 300, error: 0, other: Buffer.alloc(0) }, p.response.tsig.mac).message : body;
-  };
+  const answer =
+    (k: TsigKey | undefined): Reply =>
+    (req) => {
+      const p = parseResponse(req);
+      if (!p.ok || !p.response.tsig) return undefined;
+      // A server echoes the zone section only (RFC 2136 section 3.8).
+      const body = Buffer.from(req.subarray(0, 12 + encodeName('vipflow.test').length + 4));
+      body.writeUInt16BE(0xa800, 2); // QR, opcode UPDATE, NOERROR
+      body.writeUInt16BE(0, 8);
+      body.writeUInt16BE(0, 10);
+      return k
+        ? signMessage(body, k, { timeSigned: Math.floor(Date.now() / 1000), fudge: 300, error: 0, other: Buffer.alloc(0) }, p.response.tsig.mac).message
+        : body;
+    };
   reply = answer(undefined);
   const e = await failure(Promise.resolve(dnsUpdateStep(options({ verify: false })).run(ctx())));
   assert.equal(e.kind, 'bad-response');

@@ -43,7 +43,11 @@ describe('Nginx HA workflow across a failover', () => {
     chmodSync(dir, 0o755);
     writeNginx(node, 'v1');
     const p = lab.spawn(node, 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
-    const up = await pollUntil(async () => ((await lab.exec(node, 'bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/80'], 2000)).code === 0 ? true : undefined), 5000, 50);
+    const up = await pollUntil(
+      async () => ((await lab.exec(node, 'bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/80'], 2000)).code === 0 ? true : undefined),
+      5000,
+      50,
+    );
     assert.ok(up, `nginx listens in ${node}`);
     nginx.set(node, { pid: p.pid, dir });
   };
@@ -90,7 +94,8 @@ describe('Nginx HA workflow across a failover', () => {
     );
     return events;
   };
-  const steps = (es: VipflowEvent[]) => es.flatMap((e) => (e.type === 'workflow.step' && e.data.status !== 'started' ? [`${e.data.step}:${e.data.status}`] : []));
+  const steps = (es: VipflowEvent[]) =>
+    es.flatMap((e) => (e.type === 'workflow.step' && e.data.status !== 'started' ? [`${e.data.step}:${e.data.status}`] : []));
   const finished = (es: VipflowEvent[]) => es.flatMap((e) => (e.type === 'workflow.finished' ? [e.data.status] : []));
 
   before(async () => {
@@ -132,7 +137,9 @@ describe('Nginx HA workflow across a failover', () => {
     assert.equal(await fetchVip('b v2', 5000), 'b v2', 'the client is served through the VIP by b with the reloaded config');
     const line = b.lines.find((l) => l.msg === 'nginx reloaded: new workers serve');
     assert.ok(line, "b's daemon logged the reload");
-    t.diagnostic(`b's run: ${durations(bRun)}; reload ${JSON.stringify({ oldWorkers: line.oldWorkers, newWorkers: line.newWorkers, testMs: line.testMs, verifyMs: line.verifyMs })}`);
+    t.diagnostic(
+      `b's run: ${durations(bRun)}; reload ${JSON.stringify({ oldWorkers: line.oldWorkers, newWorkers: line.newWorkers, testMs: line.testMs, verifyMs: line.verifyMs })}`,
+    );
   });
 
   test('a broken nginx config on the next Master: the step fails, the old config keeps serving, a failed workflow.step is published', async (t) => {
@@ -147,7 +154,7 @@ describe('Nginx HA workflow across a failover', () => {
     assert.ok(failed && failed.type === 'workflow.step', `a failed workflow.step event on the stream: ${JSON.stringify(steps(run))}`);
     assert.equal(failed.data.step, 'nginx-reload');
     assert.match(failed.data.error ?? '', /nginx -t refused the configuration/);
-    assert.match(failed.data.error ?? '', /unknown directive "not_a_directive" in .*nginx-a\/nginx\.conf:\d+/, 'nginx\'s own file:line');
+    assert.match(failed.data.error ?? '', /unknown directive "not_a_directive" in .*nginx-a\/nginx\.conf:\d+/, "nginx's own file:line");
     assert.deepEqual(steps(run), ['vip-ready:succeeded', 'nginx-reload:failed']);
     assert.deepEqual(finished(run), ['failed']);
     t.diagnostic(`a's run: ${durations(run)}; error: ${failed.data.error}`);

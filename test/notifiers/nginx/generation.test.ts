@@ -14,7 +14,16 @@ import {
 
 describe('nginx notifier: pure parts', () => {
   test('argv carries the instance flags before the action', () => {
-    assert.deepEqual(nginxArgv({ config: '/x/n.conf', prefix: '/x', globals: 'pid /x/p;' }, ['-t', '-q']), ['-c', '/x/n.conf', '-p', '/x', '-g', 'pid /x/p;', '-t', '-q']);
+    assert.deepEqual(nginxArgv({ config: '/x/n.conf', prefix: '/x', globals: 'pid /x/p;' }, ['-t', '-q']), [
+      '-c',
+      '/x/n.conf',
+      '-p',
+      '/x',
+      '-g',
+      'pid /x/p;',
+      '-t',
+      '-q',
+    ]);
     assert.deepEqual(nginxArgv({}, ['-t']), ['-t']);
   });
 
@@ -42,21 +51,48 @@ describe('nginx notifier: pure parts', () => {
 
   test('a new generation needs fresh workers and no old worker still taking requests', () => {
     const before = [10, 11];
-    assert.deepEqual(checkGeneration(before, [{ pid: 10, shuttingDown: false }, { pid: 11, shuttingDown: false }]), { changed: false, fresh: [], lingering: [10, 11] });
+    assert.deepEqual(
+      checkGeneration(before, [
+        { pid: 10, shuttingDown: false },
+        { pid: 11, shuttingDown: false },
+      ]),
+      { changed: false, fresh: [], lingering: [10, 11] },
+    );
     // Reload refused by the master: same workers, nothing fresh.
     assert.equal(checkGeneration(before, [{ pid: 10, shuttingDown: false }]).changed, false);
     // New workers started but the old ones not yet asked to stop.
-    assert.deepEqual(checkGeneration(before, [{ pid: 10, shuttingDown: false }, { pid: 20, shuttingDown: false }]), { changed: false, fresh: [20], lingering: [10] });
+    assert.deepEqual(
+      checkGeneration(before, [
+        { pid: 10, shuttingDown: false },
+        { pid: 20, shuttingDown: false },
+      ]),
+      { changed: false, fresh: [20], lingering: [10] },
+    );
     // Old ones draining, or gone.
-    assert.equal(checkGeneration(before, [{ pid: 10, shuttingDown: true }, { pid: 20, shuttingDown: false }]).changed, true);
-    assert.deepEqual(checkGeneration(before, [{ pid: 20, shuttingDown: false }, { pid: 21, shuttingDown: false }]), { changed: true, fresh: [20, 21], lingering: [] });
+    assert.equal(
+      checkGeneration(before, [
+        { pid: 10, shuttingDown: true },
+        { pid: 20, shuttingDown: false },
+      ]).changed,
+      true,
+    );
+    assert.deepEqual(
+      checkGeneration(before, [
+        { pid: 20, shuttingDown: false },
+        { pid: 21, shuttingDown: false },
+      ]),
+      { changed: true, fresh: [20, 21], lingering: [] },
+    );
     // Everything gone (master between generations) is not a new generation yet.
     assert.equal(checkGeneration(before, []).changed, false);
   });
 
   test("nginx -t's own message is kept, on one line, bounded", () => {
     const stderr = 'nginx: [emerg] unknown directive "bogus" in /etc/nginx/nginx.conf:12\nnginx: configuration file /etc/nginx/nginx.conf test failed\n';
-    assert.equal(testFailureText(stderr), 'nginx: [emerg] unknown directive "bogus" in /etc/nginx/nginx.conf:12; nginx: configuration file /etc/nginx/nginx.conf test failed');
+    assert.equal(
+      testFailureText(stderr),
+      'nginx: [emerg] unknown directive "bogus" in /etc/nginx/nginx.conf:12; nginx: configuration file /etc/nginx/nginx.conf test failed',
+    );
     assert.equal(testFailureText('x'.repeat(5000), '', 100).length, 100);
   });
 

@@ -41,12 +41,28 @@ function get(url: string): Promise<{ status: number; body: string }> {
 describe('nginx reload step against a real nginx', () => {
   let nginx: LocalNginx;
   const { src } = setup();
-  const options = (): NginxOptions => ({ config: nginx.conf, prefix: nginx.dir, pidFile: nginx.pidFile, healthUrl: nginx.url('/version'), verifyTimeoutMs: 8000 });
-  const runStep = async (o: NginxOptions, dryRun = false): Promise<{ result: RunResult; events: ReturnType<typeof collector>['events']; intents: Intent[] }> => {
+  const options = (): NginxOptions => ({
+    config: nginx.conf,
+    prefix: nginx.dir,
+    pidFile: nginx.pidFile,
+    healthUrl: nginx.url('/version'),
+    verifyTimeoutMs: 8000,
+  });
+  const runStep = async (
+    o: NginxOptions,
+    dryRun = false,
+  ): Promise<{ result: RunResult; events: ReturnType<typeof collector>['events']; intents: Intent[] }> => {
     const w = defineWorkflow({ name: 'lb', on: { to: 'MASTER' }, steps: [nginxReloadStep(o)] });
     const { events, emit } = collector();
     const intents: Intent[] = [];
-    const result = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit, shell: zxShell, dryRun, onIntent: (i) => intents.push(i) });
+    const result = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), {
+      runId: 'r',
+      log,
+      emit,
+      shell: zxShell,
+      dryRun,
+      onIntent: (i) => intents.push(i),
+    });
     return { result, events, intents };
   };
   const workers = () => listWorkers(nginx.pid).map((w) => w.pid);
@@ -95,7 +111,12 @@ describe('nginx reload step against a real nginx', () => {
       const t0 = performance.now();
       const { result } = await runStep({ ...options(), verifyTimeoutMs: 800 });
       assert.equal(result.status, 'failed');
-      assert.match(result.steps[0]?.error ?? '', new RegExp(`nginx master ${nginx.pid} started no new worker generation within 800 ms after SIGHUP \\(workers still serving: ${old[0]}\\); the new configuration is not live`));
+      assert.match(
+        result.steps[0]?.error ?? '',
+        new RegExp(
+          `nginx master ${nginx.pid} started no new worker generation within 800 ms after SIGHUP \\(workers still serving: ${old[0]}\\); the new configuration is not live`,
+        ),
+      );
       assert.ok(performance.now() - t0 < 5000, 'bounded by verifyTimeoutMs, not the step timeout');
       // nginx retries bind() for a few seconds; the port stays taken until it gives up.
       const gaveUp = await waitFor(() => readFileSync(join(nginx.dir, 'error.log'), 'utf8').includes('still could not bind()'), 8000);
@@ -126,7 +147,10 @@ describe('nginx reload step against a real nginx', () => {
     nginx.writeConfig('v5');
     const { result } = await runStep({ ...options(), expectBody: 'v-never', verifyTimeoutMs: 2000 });
     assert.equal(result.status, 'failed');
-    assert.match(result.steps[0]?.error ?? '', /new nginx workers .* run but .*\/version did not answer as expected within 2000 ms \(last: status 200, body "v5\\n"\)/);
+    assert.match(
+      result.steps[0]?.error ?? '',
+      /new nginx workers .* run but .*\/version did not answer as expected within 2000 ms \(last: status 200, body "v5\\n"\)/,
+    );
   });
 
   test('a missing pid file fails before any signal', async () => {

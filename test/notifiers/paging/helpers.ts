@@ -16,7 +16,11 @@ export function transitionEvent(node: string, to: 'master' | 'backup', instance 
 }
 
 /** Runs `steps` as one workflow against `event`; the shell only records. */
-export async function runSteps(steps: WorkflowStep[], event: EventOf<'instance.transition'>, dryRun = false): Promise<{ result: RunResult; intents: Intent[] }> {
+export async function runSteps(
+  steps: WorkflowStep[],
+  event: EventOf<'instance.transition'>,
+  dryRun = false,
+): Promise<{ result: RunResult; intents: Intent[] }> {
   const intents: Intent[] = [];
   const w = defineWorkflow({ name: 'page', on: { to: 'MASTER' }, steps });
   const result = await runWorkflow(w, event, {
@@ -50,7 +54,13 @@ export interface Receiver {
 /** An HTTP server on 127.0.0.1 (ephemeral port) that records requests and answers as told. */
 export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
-  const r: Receiver = { url: '', received, abandoned: 0, answers: [{ status: 202, body: '{"status":"success","message":"Event processed"}' }], close: async () => undefined };
+  const r: Receiver = {
+    url: '',
+    received,
+    abandoned: 0,
+    answers: [{ status: 202, body: '{"status":"success","message":"Event processed"}' }],
+    close: async () => undefined,
+  };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');

@@ -23,7 +23,13 @@ import {
 import { subjectOf } from '../../../notifiers/paging/subject.js';
 import { ROUTING_KEY, transitionEvent } from './helpers.js';
 
-const fields = { summary: 'VipflowAlert: VI_1 down', source: 'node-b', severity: 'critical' as const, timestamp: '2026-11-26T10:00:00.123Z', customDetails: { vrid: 51 } };
+const fields = {
+  summary: 'VipflowAlert: VI_1 down',
+  source: 'node-b',
+  severity: 'critical' as const,
+  timestamp: '2026-11-26T10:00:00.123Z',
+  customDetails: { vrid: 51 },
+};
 
 test('PagerDuty: trigger, acknowledge and resolve bodies pass the Events v2 schema; bad ones do not', () => {
   for (const action of ['trigger', 'acknowledge', 'resolve'] as const) {
@@ -66,7 +72,10 @@ test('PagerDuty: the default dedup key names cluster, instance and problem, not 
 });
 
 test('PagerDuty responses: 202 accepted, 400 permanent with its message, 429 and 5xx retryable', () => {
-  assert.deepEqual(readPagerDutyResponse(202, '{"status":"success","message":"Event processed","dedup_key":"k1"}'), { ok: true, detail: { status: 202, dedupKey: 'k1' } });
+  assert.deepEqual(readPagerDutyResponse(202, '{"status":"success","message":"Event processed","dedup_key":"k1"}'), {
+    ok: true,
+    detail: { status: 202, dedupKey: 'k1' },
+  });
   const bad = readPagerDutyResponse(400, '{"status":"invalid event","message":"Event object is invalid","errors":["\'payload.severity\' is invalid"]}');
   assert.equal(bad.ok, false);
   assert.ok(!bad.ok && !bad.retryable);
@@ -81,7 +90,14 @@ test('PagerDuty responses: 202 accepted, 400 permanent with its message, 429 and
 
 test('Alertmanager: identity labels, API path with a route prefix, 400 carries its reason', () => {
   const s = subjectOf(transitionEvent('node-b', 'master'));
-  assert.deepEqual(alertLabels(s, 'A', 'critical', { team: 'net' }), { team: 'net', alertname: 'A', cluster: 'dc1', node: 'node-b', instance: 'VI_1', severity: 'critical' });
+  assert.deepEqual(alertLabels(s, 'A', 'critical', { team: 'net' }), {
+    team: 'net',
+    alertname: 'A',
+    cluster: 'dc1',
+    node: 'node-b',
+    instance: 'VI_1',
+    severity: 'critical',
+  });
   assert.equal(alertsUrl('http://am:9093'), 'http://am:9093/api/v2/alerts');
   assert.equal(alertsUrl('http://am:9093/am/'), 'http://am:9093/am/api/v2/alerts');
   assert.deepEqual(readAlertmanagerResponse(200, ''), { ok: true, detail: { status: 200 } });
@@ -99,7 +115,10 @@ test('options: bad or ambiguous options throw an Error naming the field', () => 
   assert.throws(() => pagerDutyTriggerStep({ routingKeyEnv: 'PD', severity: 'fatal' as 'info' }), /severity/);
   assert.throws(() => pagerDutyTriggerStep({ routingKeyEnv: 'PD', endpoint: 'ftp://x' }), /endpoint/);
   assert.throws(() => alertmanagerTarget({ url: 'http://am:9093', labels: { cluster: 'x' } }), /labels\.cluster: 'cluster' is set by vipflow/);
-  assert.throws(() => alertmanagerTarget({ url: 'http://am:9093', bearerTokenEnv: 'T', basicAuth: { username: 'u', passwordEnv: 'P' } }), /basicAuth: give either/);
+  assert.throws(
+    () => alertmanagerTarget({ url: 'http://am:9093', bearerTokenEnv: 'T', basicAuth: { username: 'u', passwordEnv: 'P' } }),
+    /basicAuth: give either/,
+  );
   assert.throws(() => alertmanagerTarget({ url: 'http://am:9093', basicAuth: { username: 'u' } }), /basicAuth\.password: required/);
   assert.throws(() => webhookStep({ url: 'http://x', headers: { 'bad header': 'v' } }), /headers/);
   assert.throws(() => webhookStep({ url: 'http://x', headers: { authorization: { env: 'A', file: '/f' } } }), /exactly one of value, env, file/);
@@ -120,7 +139,10 @@ test('secrets: literal, environment or file; errors name the option and never th
     process.env.VFPG_TEST_SECRET = 'from-env';
     assert.deepEqual(await resolveSecret({ env: 'VFPG_TEST_SECRET' }, 'routingKey'), { ok: true, value: 'from-env' });
     delete process.env.VFPG_TEST_SECRET;
-    assert.deepEqual(await resolveSecret({ env: 'VFPG_TEST_SECRET' }, 'routingKey'), { ok: false, error: 'option routingKeyEnv: environment variable VFPG_TEST_SECRET is not set or empty' });
+    assert.deepEqual(await resolveSecret({ env: 'VFPG_TEST_SECRET' }, 'routingKey'), {
+      ok: false,
+      error: 'option routingKeyEnv: environment variable VFPG_TEST_SECRET is not set or empty',
+    });
     const missing = await resolveSecret({ file: join(dir, 'nope') }, 'bearerToken');
     assert.ok(!missing.ok && missing.error.startsWith('option bearerTokenFile: cannot read') && missing.error.includes('ENOENT'));
     writeFileSync(join(dir, 'empty'), '\n');

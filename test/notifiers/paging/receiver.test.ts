@@ -41,7 +41,12 @@ describe('paging notifiers against a local receiver', () => {
     rx.abandoned = 0;
     rx.answers = [{ status: 202, body: '{"status":"success","message":"Event processed","dedup_key":"x"}' }];
   });
-  const pd = () => ({ routingKeyEnv: 'VFPG_ROUTING_KEY', endpoint: `${rx.url}/v2/enqueue`, alertName: 'MasterUnhealthy', customDetails: { runbook: 'https://wiki.example/vip' } });
+  const pd = () => ({
+    routingKeyEnv: 'VFPG_ROUTING_KEY',
+    endpoint: `${rx.url}/v2/enqueue`,
+    alertName: 'MasterUnhealthy',
+    customDetails: { runbook: 'https://wiki.example/vip' },
+  });
   const bodies = () => rx.received.map((r) => JSON.parse(r.body) as PagerDutyEvent);
 
   test('trigger, acknowledge and resolve: valid Events v2 bodies sharing one dedup key across nodes and events', async () => {
@@ -78,17 +83,28 @@ describe('paging notifiers against a local receiver', () => {
   });
 
   test('429 then 202: the step is retried by its policy and succeeds', async () => {
-    rx.answers = [{ status: 429, body: '{"status":"throttle event","message":"Requests for this service are arriving too quickly."}' }, { status: 202, body: '{"status":"success"}' }];
+    rx.answers = [
+      { status: 429, body: '{"status":"throttle event","message":"Requests for this service are arriving too quickly."}' },
+      { status: 202, body: '{"status":"success"}' },
+    ];
     const { result } = await runSteps([pagerDutyTriggerStep(pd(), fast)], transitionEvent('node-b', 'master'));
     assert.equal(result.status, 'succeeded');
-    assert.deepEqual(result.steps.map((s) => s.outcome), ['retried', 'succeeded']);
+    assert.deepEqual(
+      result.steps.map((s) => s.outcome),
+      ['retried', 'succeeded'],
+    );
     assert.match(result.steps[0]!.error ?? '', /PagerDuty is throttling events \(429\): Requests for this service are arriving too quickly/);
     assert.equal(rx.received.length, 2);
     assert.equal(rx.received[0]!.body, rx.received[1]!.body, 'the retry sends the same event');
   });
 
-  test('400: fails with PagerDuty\'s message and the bad event is never sent again', async () => {
-    rx.answers = [{ status: 400, body: '{"status":"invalid event","message":"Event object is invalid","errors":["Length of \'routing_key\' is incorrect (should be 32 characters)"]}' }];
+  test("400: fails with PagerDuty's message and the bad event is never sent again", async () => {
+    rx.answers = [
+      {
+        status: 400,
+        body: '{"status":"invalid event","message":"Event object is invalid","errors":["Length of \'routing_key\' is incorrect (should be 32 characters)"]}',
+      },
+    ];
     const { result } = await runSteps([pagerDutyTriggerStep(pd(), fast)], transitionEvent('node-b', 'master'));
     assert.equal(result.status, 'failed');
     assert.equal(rx.received.length, 1, 'one request only, despite 3 attempts allowed');
@@ -103,7 +119,10 @@ describe('paging notifiers against a local receiver', () => {
     await gone.close();
     const refused = await runSteps([pagerDutyTriggerStep({ ...pd(), endpoint: `${url}/v2/enqueue` }, fast)], transitionEvent('node-b', 'master'));
     assert.equal(refused.result.status, 'failed');
-    assert.deepEqual(refused.result.steps.map((s) => s.outcome), ['retried', 'retried', 'failed']);
+    assert.deepEqual(
+      refused.result.steps.map((s) => s.outcome),
+      ['retried', 'retried', 'failed'],
+    );
     assert.match(refused.result.steps[2]!.error ?? '', /^PagerDuty: http:\/\/127\.0\.0\.1:\d+\/v2\/enqueue unreachable: .*ECONNREFUSED/);
 
     rx.answers = [{ status: 0 }];
@@ -131,7 +150,13 @@ describe('paging notifiers against a local receiver', () => {
         assert.equal(req.headers['idempotency-key'], `${ev.id}/page/webhook`);
         assert.equal(req.headers.authorization, 'Bearer tok-123');
         assert.equal(req.headers['x-team'], 'net');
-        assert.deepEqual(JSON.parse(req.body), { event: ev, workflow: 'page', step: 'webhook', runId: `${ev.id}/page`, idempotencyKey: `${ev.id}/page/webhook` });
+        assert.deepEqual(JSON.parse(req.body), {
+          event: ev,
+          workflow: 'page',
+          step: 'webhook',
+          runId: `${ev.id}/page`,
+          idempotencyKey: `${ev.id}/page/webhook`,
+        });
       }
       const shown = JSON.stringify(intents);
       assert.ok(!shown.includes('token=abc') && !shown.includes('tok-123'), `no secret in intentions: ${shown}`);
@@ -159,10 +184,13 @@ describe('paging notifiers against a local receiver', () => {
       const ev = transitionEvent('node-b', 'master');
       await runSteps([alertmanagerFireStep({ url: `${rx.url}/am`, bearerTokenFile: join(dir, 'am-token') })], ev);
       await runSteps([alertmanagerResolveStep({ url: rx.url, basicAuth: { username: 'vipflow', passwordEnv: 'VFPG_AM_PASSWORD' } })], ev);
-      assert.deepEqual(rx.received.map((r) => [r.url, r.headers.authorization]), [
-        ['/am/api/v2/alerts', 'Bearer am-tok'],
-        ['/api/v2/alerts', `Basic ${Buffer.from('vipflow:pw').toString('base64')}`],
-      ]);
+      assert.deepEqual(
+        rx.received.map((r) => [r.url, r.headers.authorization]),
+        [
+          ['/am/api/v2/alerts', 'Bearer am-tok'],
+          ['/api/v2/alerts', `Basic ${Buffer.from('vipflow:pw').toString('base64')}`],
+        ],
+      );
       const [fire, resolve] = rx.received.map((r) => JSON.parse(r.body) as { labels: Record<string, string>; startsAt?: string; endsAt?: string }[]);
       assert.deepEqual(resolve![0]!.labels, fire![0]!.labels, 'the resolve names the same alert');
       assert.equal(fire![0]!.endsAt, undefined, 'no end: Alertmanager applies its resolve_timeout');
@@ -181,7 +209,10 @@ describe('paging notifiers against a local receiver', () => {
     const { result, intents } = await runSteps(steps, transitionEvent('node-b', 'master'), true);
     assert.equal(result.status, 'succeeded');
     assert.equal(rx.received.length, 0);
-    assert.deepEqual(intents.map((i) => i.action), ['PagerDuty trigger', 'webhook POST', 'Alertmanager fire']);
+    assert.deepEqual(
+      intents.map((i) => i.action),
+      ['PagerDuty trigger', 'webhook POST', 'Alertmanager fire'],
+    );
     assert.equal(intents[0]!.detail?.dedupKey, 'vipflow/dc1/VI_1/MasterUnhealthy');
     assert.equal(intents[0]!.detail?.endpoint, `${rx.url}/v2/enqueue`);
     assert.equal(intents[0]!.detail?.routingKey, 'env VFPG_ROUTING_KEY');
@@ -197,9 +228,15 @@ describe('paging notifiers against a local receiver', () => {
       const { result } = await runSteps([step], transitionEvent('node-b', 'master'));
       assert.equal(result.status, 'succeeded');
       assert.equal(health.received.length, 4, 'two failures fire, one more failure while watching, then healthy');
-      assert.deepEqual(bodies().map((b) => b.event_action), ['trigger', 'resolve']);
+      assert.deepEqual(
+        bodies().map((b) => b.event_action),
+        ['trigger', 'resolve'],
+      );
       const trigger = bodies()[0]!;
-      assert.ok(trigger.event_action === 'trigger' && trigger.payload.summary.endsWith(`- health check ${health.url}/healthz failed: status 503`), JSON.stringify(trigger));
+      assert.ok(
+        trigger.event_action === 'trigger' && trigger.payload.summary.endsWith(`- health check ${health.url}/healthz failed: status 503`),
+        JSON.stringify(trigger),
+      );
       assert.equal(bodies()[1]!.dedup_key, trigger.dedup_key);
 
       // Healthy at once: a resolve only (clears what an earlier period may have left).
@@ -208,7 +245,10 @@ describe('paging notifiers against a local receiver', () => {
       health.answers = [{ status: 200 }];
       const again = await runSteps([step], transitionEvent('node-b', 'master'));
       assert.equal(again.result.status, 'succeeded');
-      assert.deepEqual(bodies().map((b) => b.event_action), ['resolve']);
+      assert.deepEqual(
+        bodies().map((b) => b.event_action),
+        ['resolve'],
+      );
     } finally {
       await health.close();
     }

@@ -36,7 +36,11 @@ test('a zx script runs with the event in its environment and its arguments', asy
   try {
     const { src } = setup();
     const ev = transitionTo(src, 'VI_7', 'master');
-    const w = defineWorkflow({ name: 'rec', on: { to: 'MASTER' }, steps: [shellScriptStep({ script: join(fixtures, 'record.mjs'), args: ['a', 'b'], env: { RECORD_FILE: join(dir, 'out') } }, { name: 'record' })] });
+    const w = defineWorkflow({
+      name: 'rec',
+      on: { to: 'MASTER' },
+      steps: [shellScriptStep({ script: join(fixtures, 'record.mjs'), args: ['a', 'b'], env: { RECORD_FILE: join(dir, 'out') } }, { name: 'record' })],
+    });
     const r = await runWorkflow(w, ev, { runId: 'r', log, emit: collector().emit, shell: zxShell });
     assert.equal(r.status, 'succeeded', JSON.stringify(r.steps));
     assert.equal(readFileSync(join(dir, 'out'), 'utf8'), `VI_7 MASTER ${ev.data.effectivePriority} ${ev.id}/rec/record a,b\n`);
@@ -47,10 +51,17 @@ test('a zx script runs with the event in its environment and its arguments', asy
 
 test('a failing script fails the step with its exit status and the tail of stderr, retried per policy', async () => {
   const { src } = setup();
-  const w = defineWorkflow({ name: 'f', on: { to: 'MASTER' }, steps: [shellScriptStep({ script: join(fixtures, 'fail.mjs') }, { name: 'reload', retry: { attempts: 2, backoffMs: 10 } })] });
+  const w = defineWorkflow({
+    name: 'f',
+    on: { to: 'MASTER' },
+    steps: [shellScriptStep({ script: join(fixtures, 'fail.mjs') }, { name: 'reload', retry: { attempts: 2, backoffMs: 10 } })],
+  });
   const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: zxShell });
   assert.equal(r.status, 'failed');
-  assert.deepEqual(r.steps.map((s) => s.outcome), ['retried', 'failed']);
+  assert.deepEqual(
+    r.steps.map((s) => s.outcome),
+    ['retried', 'failed'],
+  );
   assert.match(r.steps[1]!.error ?? '', /fail\.mjs exited with status 3: nginx: \[emerg\] unknown directive "lisen"/);
 });
 
@@ -59,7 +70,11 @@ test('a hung script is ended at the step timeout with its whole process group', 
   try {
     const { src } = setup();
     const pidsFile = join(dir, 'pids');
-    const w = defineWorkflow({ name: 'h', on: { to: 'MASTER' }, steps: [shellScriptStep({ script: join(fixtures, 'hang.sh'), env: { PIDS_FILE: pidsFile }, killGraceMs: 200 }, { name: 'hang', timeoutMs: 500 })] });
+    const w = defineWorkflow({
+      name: 'h',
+      on: { to: 'MASTER' },
+      steps: [shellScriptStep({ script: join(fixtures, 'hang.sh'), env: { PIDS_FILE: pidsFile }, killGraceMs: 200 }, { name: 'hang', timeoutMs: 500 })],
+    });
     const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: zxShell });
     assert.equal(r.steps[0]!.outcome, 'timed_out');
     assert.ok(existsSync(pidsFile), 'the script started');
@@ -78,8 +93,19 @@ test('a dry run records the intention and runs nothing', async () => {
   try {
     const { src } = setup();
     const intents: unknown[] = [];
-    const w = defineWorkflow({ name: 'rec', on: { to: 'MASTER' }, steps: [shellScriptStep({ script: join(fixtures, 'record.mjs'), env: { RECORD_FILE: join(dir, 'out') } }, { name: 'record' })] });
-    const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: dryRunShell(log), dryRun: true, onIntent: (i) => void intents.push(i) });
+    const w = defineWorkflow({
+      name: 'rec',
+      on: { to: 'MASTER' },
+      steps: [shellScriptStep({ script: join(fixtures, 'record.mjs'), env: { RECORD_FILE: join(dir, 'out') } }, { name: 'record' })],
+    });
+    const r = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), {
+      runId: 'r',
+      log,
+      emit: collector().emit,
+      shell: dryRunShell(log),
+      dryRun: true,
+      onIntent: (i) => void intents.push(i),
+    });
     assert.equal(r.status, 'succeeded');
     assert.equal(existsSync(join(dir, 'out')), false);
     assert.deepEqual(intents, [{ workflow: 'rec', step: 'record', action: 'run script', detail: { script: join(fixtures, 'record.mjs'), args: [] } }]);

@@ -10,7 +10,15 @@ import { ControlServer } from '../../../infra/daemon/control.js';
 import { defineWorkflow, type Intent } from '../../../workflows/define.js';
 import { runWorkflow } from '../../../workflows/run.js';
 import { zxShell } from '../../../workflows/shell.js';
-import { checkVipReadiness, controlSocketPath, normalizeAddress, parseStatusVip, parseVipOptions, vipReadyStep, type VipOptions } from '../../../notifiers/vip/index.js';
+import {
+  checkVipReadiness,
+  controlSocketPath,
+  normalizeAddress,
+  parseStatusVip,
+  parseVipOptions,
+  vipReadyStep,
+  type VipOptions,
+} from '../../../notifiers/vip/index.js';
 import { collector, log, setup, transitionTo } from '../../workflows/helpers.js';
 
 function status(state: string, vips: string[], sinceMaster: number | undefined, name = 'VI_1') {
@@ -46,21 +54,41 @@ describe('vip notifier: readiness decision', () => {
     });
     assert.deepEqual(r, {
       ready: false,
-      missing: ['instance VI_1 is backup, not master', '198.18.170.101 is not on eth0', 'address announcement: 1 frame(s) sent since becoming master, a burst is 2'],
+      missing: [
+        'instance VI_1 is backup, not master',
+        '198.18.170.101 is not on eth0',
+        'address announcement: 1 frame(s) sent since becoming master, a burst is 2',
+      ],
     });
     assert.deepEqual(checkVipReadiness({ instance: 'VI_9', status: status('master', [], 0), held: held({}), requireAnnouncement: false }), {
       ready: false,
       missing: ["instance VI_9 is not in the daemon's status (VI_1)"],
     });
-    assert.match((checkVipReadiness({ instance: 'VI_1', status: { nope: 1 }, held: held({}), requireAnnouncement: false }) as { missing: string[] }).missing[0]!, /unexpected shape/);
-    const old = checkVipReadiness({ instance: 'VI_1', status: status('master', ['10.0.0.1/8 dev lo'], undefined), held: held({ lo: ['10.0.0.1'] }), requireAnnouncement: true });
+    assert.match(
+      (checkVipReadiness({ instance: 'VI_1', status: { nope: 1 }, held: held({}), requireAnnouncement: false }) as { missing: string[] }).missing[0]!,
+      /unexpected shape/,
+    );
+    const old = checkVipReadiness({
+      instance: 'VI_1',
+      status: status('master', ['10.0.0.1/8 dev lo'], undefined),
+      held: held({ lo: ['10.0.0.1'] }),
+      requireAnnouncement: true,
+    });
     assert.match((old as { missing: string[] }).missing[0]!, /sinceMaster/);
   });
 
   test('explicit addresses: only those are required, on any interface when not a configured VIP', () => {
     const s = status('master', ['198.18.170.100/24 dev eth0'], 0);
-    assert.equal(checkVipReadiness({ instance: 'VI_1', status: s, held: held({ eth1: ['198.18.171.5'] }), addresses: ['198.18.171.5/24'], requireAnnouncement: false }).ready, true);
-    assert.equal(checkVipReadiness({ instance: 'VI_1', status: s, held: held({ eth1: ['198.18.170.100'] }), addresses: ['198.18.170.100'], requireAnnouncement: false }).ready, false);
+    assert.equal(
+      checkVipReadiness({ instance: 'VI_1', status: s, held: held({ eth1: ['198.18.171.5'] }), addresses: ['198.18.171.5/24'], requireAnnouncement: false })
+        .ready,
+      true,
+    );
+    assert.equal(
+      checkVipReadiness({ instance: 'VI_1', status: s, held: held({ eth1: ['198.18.170.100'] }), addresses: ['198.18.170.100'], requireAnnouncement: false })
+        .ready,
+      false,
+    );
   });
 
   test('options: defaults, env-named socket, bad fields named', () => {
@@ -68,7 +96,10 @@ describe('vip notifier: readiness decision', () => {
     assert.equal(o.controlSocket, '/run/vipflow/control.sock');
     assert.equal(o.timeoutMs, 5000);
     assert.deepEqual(controlSocketPath(parseVipOptions({ controlSocketEnv: 'X_SOCK' }), { X_SOCK: '/s/control.sock' }), { ok: true, path: '/s/control.sock' });
-    assert.deepEqual(controlSocketPath(parseVipOptions({ controlSocketEnv: 'X_SOCK' }), {}), { ok: false, error: 'option controlSocketEnv: environment variable X_SOCK is not set' });
+    assert.deepEqual(controlSocketPath(parseVipOptions({ controlSocketEnv: 'X_SOCK' }), {}), {
+      ok: false,
+      error: 'option controlSocketEnv: environment variable X_SOCK is not set',
+    });
     assert.throws(() => vipReadyStep({ timeoutMs: -1 }), /option 'timeoutMs'/);
     assert.throws(() => vipReadyStep({ addresses: [] }), /option 'addresses'/);
     assert.equal(vipReadyStep({ timeoutMs: 300 }).timeoutMs, 1300);
@@ -85,7 +116,14 @@ describe('vip step against a control socket', () => {
     const step = vipReadyStep({ controlSocket: join(dir, 'control.sock'), ...o }, stepTimeoutMs !== undefined ? { timeoutMs: stepTimeoutMs } : {});
     const w = defineWorkflow({ name: 'vip', on: { to: 'MASTER' }, steps: [step] });
     const intents: Intent[] = [];
-    const result = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), { runId: 'r', log, emit: collector().emit, shell: zxShell, dryRun, onIntent: (i) => intents.push(i) });
+    const result = await runWorkflow(w, transitionTo(src, 'VI_1', 'master'), {
+      runId: 'r',
+      log,
+      emit: collector().emit,
+      shell: zxShell,
+      dryRun,
+      onIntent: (i) => intents.push(i),
+    });
     return { result, intents };
   };
 
@@ -135,6 +173,9 @@ describe('vip step against a control socket', () => {
   test('dry run: records the intention without asking the daemon', async () => {
     const { result, intents } = await run({ timeoutMs: 200, controlSocket: join(dir, 'absent.sock') }, true);
     assert.equal(result.status, 'succeeded');
-    assert.deepEqual(intents.map((i) => [i.step, i.detail?.instance, i.detail?.controlSocket]), [['vip-ready', 'VI_1', join(dir, 'absent.sock')]]);
+    assert.deepEqual(
+      intents.map((i) => [i.step, i.detail?.instance, i.detail?.controlSocket]),
+      [['vip-ready', 'VI_1', join(dir, 'absent.sock')]],
+    );
   });
 });

@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
-import {
-  compareAddresses,
-  formatAddress,
-  formatIPv4,
-  formatIPv6,
-  parseAddress,
-  parseIPv4,
-  parseIPv6,
-} from '../../../wire/codec/index.js';
+import { compareAddresses, formatAddress, formatIPv4, formatIPv6, parseAddress, parseIPv4, parseIPv6 } from '../../../wire/codec/index.js';
 
 test('parseIPv4 accepts dotted quads and refuses everything else', () => {
   assert.deepEqual(parseIPv4('198.18.0.1'), new Uint8Array([198, 18, 0, 1]));
@@ -29,12 +21,40 @@ test('parseIPv6 handles ::, groups, embedded IPv4 and refuses malformed text', (
   assert.deepEqual(parseIPv6('1::'), new Uint8Array([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
   assert.deepEqual(parseIPv6('::ffff:198.18.0.1'), new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 0, 1]));
   assert.deepEqual(parseIPv6('1:2:3:4:5:6:198.18.0.1'), new Uint8Array([0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 198, 18, 0, 1]));
-  const bad = ['', ':', ':::', '1:::2', '1::2::3', ':1::2', '1::2:', '12345::', 'g::1', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2:3:4:5:6:7:8', 'fe80::1%eth0', '::1.2.3', '1.2.3.4', '::1.2.3.4:5'];
+  const bad = [
+    '',
+    ':',
+    ':::',
+    '1:::2',
+    '1::2::3',
+    ':1::2',
+    '1::2:',
+    '12345::',
+    'g::1',
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2:3:4:5:6:7:8',
+    'fe80::1%eth0',
+    '::1.2.3',
+    '1.2.3.4',
+    '::1.2.3.4:5',
+  ];
   for (const text of bad) assert.equal(parseIPv6(text), undefined, text);
 });
 
 test('parsers agree with node:net isIP on a sample of valid and invalid text', () => {
-  const samples = ['198.18.0.1', '1.2.3.256', 'fd00:198:18::1', '::', '::ffff:1.2.3.4', '1::2::3', 'fe80::', '0:0:0:0:0:0:0:0', 'abcd:ef01:2345:6789:abcd:ef01:2345:6789', 'abcde::1'];
+  const samples = [
+    '198.18.0.1',
+    '1.2.3.256',
+    'fd00:198:18::1',
+    '::',
+    '::ffff:1.2.3.4',
+    '1::2::3',
+    'fe80::',
+    '0:0:0:0:0:0:0:0',
+    'abcd:ef01:2345:6789:abcd:ef01:2345:6789',
+    'abcde::1',
+  ];
   for (const s of samples) assert.equal(parseAddress(s) !== undefined, isIP(s) !== 0, s);
 });
 

@@ -29,14 +29,14 @@ const cases: Array<[DecodeErrorKind, Uint8Array, PacketContext]> = [
   ['address-count-mismatch', patched(v3, 3, 2, true), V4_MCAST],
   ['address-count-mismatch', v3.subarray(0, 11), V4_MCAST],
   ['address-count-mismatch', Buffer.concat([v3, Buffer.alloc(4)]), V4_MCAST],
-  ['address-count-mismatch', v2.subarray(0, 12), V4_MCAST], /* auth data missing */
-  ['address-count-mismatch', v3, V6_MCAST], /* 4-byte address where IPv6 needs 16 */
+  ['address-count-mismatch', v2.subarray(0, 12), V4_MCAST] /* auth data missing */,
+  ['address-count-mismatch', v3, V6_MCAST] /* 4-byte address where IPv6 needs 16 */,
   ['bad-checksum', Uint8Array.from(v3).fill(0xff, 6, 8), V4_MCAST],
   ['bad-checksum', Uint8Array.from(v2).fill(0xff, 6, 8), V4_MCAST],
   ['vrid-zero', patched(v3, 1, 0, true), V4_MCAST],
   ['vrid-zero', patched(v2, 1, 0, false), V4_MCAST],
   ['bad-interval', patched(v2, 5, 0, false), V4_MCAST],
-  ['bad-interval', patched(patched(v3, 4, 0xf0, true), 5, 0, true), V4_MCAST], /* reserved bits set, interval 0 */
+  ['bad-interval', patched(patched(v3, 4, 0xf0, true), 5, 0, true), V4_MCAST] /* reserved bits set, interval 0 */,
   ['unsupported-auth-type', patched(v2, 4, 2, false), V4_MCAST],
   ['unknown-auth-type', patched(v2, 4, 3, false), V4_MCAST],
   ['unknown-auth-type', patched(v2, 4, 255, false), V4_MCAST],

@@ -44,13 +44,36 @@ interface Expected {
 const V2_PASS_VIPS = ['198.18.10.51', '198.18.10.151'];
 const expected: Record<string, Expected> = {
   'v2-ipv4-pass': { version: 2, vrid: 51, priority: 150, interval: 1, addresses: V2_PASS_VIPS, checksumVariant: 'without-pseudo-header', password: 'secret12' },
-  'v2-ipv4-pass-truncated': { version: 2, vrid: 55, priority: 101, interval: 2, addresses: ['198.18.10.55'], checksumVariant: 'without-pseudo-header', password: 'secret12345' },
-  'v2-ipv4-priority-0': { version: 2, vrid: 51, priority: 0, interval: 1, addresses: V2_PASS_VIPS, checksumVariant: 'without-pseudo-header', password: 'secret12' },
+  'v2-ipv4-pass-truncated': {
+    version: 2,
+    vrid: 55,
+    priority: 101,
+    interval: 2,
+    addresses: ['198.18.10.55'],
+    checksumVariant: 'without-pseudo-header',
+    password: 'secret12345',
+  },
+  'v2-ipv4-priority-0': {
+    version: 2,
+    vrid: 51,
+    priority: 0,
+    interval: 1,
+    addresses: V2_PASS_VIPS,
+    checksumVariant: 'without-pseudo-header',
+    password: 'secret12',
+  },
   'v3-ipv4-multicast': { version: 3, vrid: 52, priority: 200, interval: 150, addresses: ['198.18.10.52'], checksumVariant: 'with-pseudo-header' },
   'v3-ipv4-no-pseudo-header': { version: 3, vrid: 52, priority: 200, interval: 150, addresses: ['198.18.10.52'], checksumVariant: 'without-pseudo-header' },
   'v3-ipv4-priority-0': { version: 3, vrid: 52, priority: 0, interval: 150, addresses: ['198.18.10.52'], checksumVariant: 'with-pseudo-header' },
   'v3-ipv4-unicast': { version: 3, vrid: 54, priority: 120, interval: 100, addresses: ['198.18.10.54'], checksumVariant: 'with-pseudo-header' },
-  'v3-ipv6-multicast': { version: 3, vrid: 53, priority: 100, interval: 100, addresses: ['fd00:198:18:10::53', 'fd00:198:18:10::153'], checksumVariant: 'with-pseudo-header' },
+  'v3-ipv6-multicast': {
+    version: 3,
+    vrid: 53,
+    priority: 100,
+    interval: 100,
+    addresses: ['fd00:198:18:10::53', 'fd00:198:18:10::153'],
+    checksumVariant: 'with-pseudo-header',
+  },
 };
 const expectedEndpoints: Record<string, [string, string]> = {
   'v3-ipv4-unicast': ['198.18.10.1', '198.18.10.2'],
@@ -58,7 +81,10 @@ const expectedEndpoints: Record<string, [string, string]> = {
 };
 
 const dir = join(repoRoot, 'test', 'fixtures', 'vrrp');
-const names = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const load = (name: string): Fixture => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Fixture;
 const contextOf = (f: Fixture): PacketContext => ({ source: ip(f.source), destination: ip(f.destination) });
 

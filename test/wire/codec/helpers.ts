@@ -1,11 +1,4 @@
-import {
-  checksumValue,
-  IPPROTO_VRRP,
-  parseAddress,
-  pseudoHeaderSum,
-  sumWords,
-  type PacketContext,
-} from '../../../wire/codec/index.js';
+import { checksumValue, IPPROTO_VRRP, parseAddress, pseudoHeaderSum, sumWords, type PacketContext } from '../../../wire/codec/index.js';
 
 /** Address text to bytes, failing the test (not returning undefined) on a typo. */
 export function ip(text: string): Uint8Array {

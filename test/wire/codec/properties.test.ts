@@ -35,25 +35,31 @@ interface Case {
 }
 
 const v2Case: fc.Arbitrary<Case> = fc.record({
-  packet: fc.record({
-    version: fc.constant(2 as const),
-    ...common,
-    advertIntervalSec: fc.integer({ min: 1, max: 255 }),
-    authType: fc.constantFrom('none' as const, 'simple' as const),
-    authData: bytes(8),
-    addresses: fc.array(bytes(4), { maxLength: 20 }),
-  }, plain),
+  packet: fc.record(
+    {
+      version: fc.constant(2 as const),
+      ...common,
+      advertIntervalSec: fc.integer({ min: 1, max: 255 }),
+      authType: fc.constantFrom('none' as const, 'simple' as const),
+      authData: bytes(8),
+      addresses: fc.array(bytes(4), { maxLength: 20 }),
+    },
+    plain,
+  ),
   context: context(4),
   variant: fc.constant('without-pseudo-header' as const),
 });
 const v3Case = (alen: 4 | 16): fc.Arbitrary<Case> =>
   fc.record({
-    packet: fc.record({
-      version: fc.constant(3 as const),
-      ...common,
-      maxAdvertIntervalCs: fc.integer({ min: 1, max: 4095 }),
-      addresses: fc.array(bytes(alen), { maxLength: 20 }),
-    }, plain),
+    packet: fc.record(
+      {
+        version: fc.constant(3 as const),
+        ...common,
+        maxAdvertIntervalCs: fc.integer({ min: 1, max: 4095 }),
+        addresses: fc.array(bytes(alen), { maxLength: 20 }),
+      },
+      plain,
+    ),
     context: context(alen),
     variant: alen === 16 ? fc.constant('with-pseudo-header' as const) : fc.constantFrom('with-pseudo-header' as const, 'without-pseudo-header' as const),
   });
@@ -94,7 +100,12 @@ test('round trip with 255 addresses, the most Count IPvX Addr allows', () => {
 });
 
 const anyContext = fc.oneof(context(4), context(16), fc.record({ source: fc.uint8Array({ maxLength: 20 }), destination: fc.uint8Array({ maxLength: 20 }) }));
-const anyOptions: fc.Arbitrary<DecodeOptions | undefined> = fc.constantFrom(undefined, { checksum: 'either' }, { checksum: 'with-pseudo-header' }, { checksum: 'without-pseudo-header' });
+const anyOptions: fc.Arbitrary<DecodeOptions | undefined> = fc.constantFrom(
+  undefined,
+  { checksum: 'either' },
+  { checksum: 'with-pseudo-header' },
+  { checksum: 'without-pseudo-header' },
+);
 
 test('decode never throws on random bytes, random contexts and random options', () => {
   const header = fc.tuple(fc.constantFrom(0x21, 0x31, 0x20, 0x11), fc.uint8Array({ maxLength: 600 })).map(([b0, rest]) => Uint8Array.of(b0, ...rest));
@@ -263,10 +274,13 @@ test('IPv4 text round trip and agreement with node:net isIP', () => {
 test('compareAddresses agrees with unsigned big-integer comparison', () => {
   const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 1 }).chain((i) => fc.tuple(bytes(i ? 16 : 4), bytes(i ? 16 : 4))), ([a, b]) => {
-      const want = big(a) < big(b) ? -1 : big(a) > big(b) ? 1 : 0;
-      assert.equal(compareAddresses(a, b), want);
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 1 }).chain((i) => fc.tuple(bytes(i ? 16 : 4), bytes(i ? 16 : 4))),
+      ([a, b]) => {
+        const want = big(a) < big(b) ? -1 : big(a) > big(b) ? 1 : 0;
+        assert.equal(compareAddresses(a, b), want);
+      },
+    ),
     runs(3000),
   );
 });
