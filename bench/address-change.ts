@@ -1,11 +1,11 @@
 // Time to add and remove one interface address: rtnetlink through the wire
-// addon (infra/net/addresses.ts) against `ip addr` through execFile, inside a
+// addon (infra/host/addresses.ts) against `ip addr` through execFile, inside a
 // namespace lab (prefix vfskad).   npx tsx bench/address-change.ts [pairs]
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createLab, sweepStaleLabs } from '../infra/lab/index.js';
-import { silentLogger } from '../infra/logger.js';
-import { addAddress, removeAddress } from '../infra/net/addresses.js';
+import { createLab, sweepStaleLabs } from '../lab/index.js';
+import { silentLogger } from '../core/logger.js';
+import { addAddress, removeAddress } from '../infra/host/addresses.js';
 import { interfaceInfo } from '../wire/socket/index.js';
 
 const pairs = Number(process.argv[2] ?? 200);

@@ -28,7 +28,7 @@ import { startNatsServer } from '../infra/events/local-nats.js';
 import { NatsBus } from '../infra/events/nats-bus.js';
 import { createEventSource, type EventSource } from '../infra/events/source.js';
 import type { VipflowEvent } from '../infra/events/schema.js';
-import { silentLogger } from '../infra/logger.js';
+import { silentLogger } from '../core/logger.js';
 import { fmt, table } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');

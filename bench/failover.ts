@@ -16,8 +16,8 @@
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
 import { masterDownIntervalMs } from '../actors/vrrp/index.js';
-import { createLab, sleep, sweepStaleLabs, type Lab, type SpawnedProcess } from '../infra/lab/index.js';
-import { silentLogger } from '../infra/logger.js';
+import { createLab, sleep, sweepStaleLabs, type Lab, type SpawnedProcess } from '../lab/index.js';
+import { silentLogger } from '../core/logger.js';
 import { ipIn, waitHolder } from './lib/lab-cmd.js';
 import { nowEpochMs, startEcho, startProbe, type Probe } from './lib/probe.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router } from './lib/routers.js';

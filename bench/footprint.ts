@@ -12,8 +12,8 @@
 // CPU = utime + stime from /proc/<pid>/stat over the window (keepalived: parent
 // + VRRP child), as % of one core; RSS = VmRSS at the end of the window.
 import { parseArgs } from 'node:util';
-import { createLab, pollUntil, run, sleep, sweepStaleLabs, type Lab } from '../infra/lab/index.js';
-import { silentLogger } from '../infra/logger.js';
+import { createLab, pollUntil, run, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
+import { silentLogger } from '../core/logger.js';
 import { cpuMs, rssKiB, sum } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
 import { fmt, ratio, table } from './lib/stats.js';

@@ -15,9 +15,9 @@
 // before this process has reaped `ip`. A sysfs poller of period P shows a
 // spread of about 0..P; a netlink listener only the scheduling delay.
 import { parseArgs } from 'node:util';
-import { createLab, sleep, sweepStaleLabs, type Lab, type LogLine, type VipflowDaemon } from '../infra/lab/index.js';
-import { startVipflow } from '../infra/lab/vipflow.js';
-import { silentLogger } from '../infra/logger.js';
+import { createLab, sleep, sweepStaleLabs, type Lab, type LogLine, type VipflowDaemon } from '../lab/index.js';
+import { startVipflow } from '../lab/vipflow.js';
+import { silentLogger } from '../core/logger.js';
 import { cpuMs } from './lib/proc-usage.js';
 import { fmt, max, median, table } from './lib/stats.js';
 

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { createActor, type Actor } from 'xstate';
 import type { VrrpInput } from '../actors/vrrp/index.js';
 import { vrrpMachine } from '../actors/vrrp/machine.js';
-import { repoRoot } from '../infra/paths.js';
+import { repoRoot } from '../core/paths.js';
 import { VirtualClock } from '../sim/index.js';
 
 const { values: opts } = parseArgs({

@@ -15,10 +15,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { loadKeepalivedText } from '../config/keepalived/index.js';
-import { InstanceRunner } from '../infra/daemon/instance-runner.js';
-import { planInstance, type HostInterfaces } from '../infra/daemon/plan.js';
-import { WireHub } from '../infra/daemon/wire-hub.js';
-import { silentLogger } from '../infra/logger.js';
+import { InstanceRunner } from '../infra/vrrp/instance-runner.js';
+import { planInstance, type HostInterfaces } from '../infra/vrrp/plan.js';
+import { WireHub } from '../wire/hub/vrid-hub.js';
+import { silentLogger } from '../core/logger.js';
 import { VirtualClock } from '../sim/index.js';
 import type { ReceivedPacket, SysResult, VrrpSocket, VrrpSocketOptions } from '../wire/socket/index.js';
 

@@ -3,8 +3,8 @@
 // received in n2 by the same process, in separate phases, so each phase's
 // process.cpuUsage() belongs to one direction.
 //   npx tsx bench/vrrp-socket-rx.ts [packetsPerBurst] [bursts]
-import { createLab, sweepStaleLabs } from '../infra/lab/index.js';
-import { silentLogger } from '../infra/logger.js';
+import { createLab, sweepStaleLabs } from '../lab/index.js';
+import { silentLogger } from '../core/logger.js';
 import { encodeVrrp, parseAddress } from '../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket } from '../wire/socket/index.js';
 

@@ -74,8 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   const r = await loadConfig(args.file, { configIds });
   if (r.model && (r.model.vipflow.workflows.length > 0 || r.model.vipflow.workflowsFile !== undefined)) {
     // Lazily: a keepalived.conf check never loads the notifiers, zx or tsx.
-    const { loadConfiguredWorkflows } = await import('../workflows/from-config.js');
-    r.diagnostics.push(...(await loadConfiguredWorkflows(r.model.vipflow, args.file)).diagnostics);
+    const [{ loadConfiguredWorkflows }, { BUILTIN_NOTIFIERS }] = await Promise.all([import('../workflows/from-config.js'), import('../notifiers/builtin.js')]);
+    r.diagnostics.push(...(await loadConfiguredWorkflows(r.model.vipflow, args.file, BUILTIN_NOTIFIERS)).diagnostics);
   }
   const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = r.diagnostics.length - errors;

@@ -8,12 +8,12 @@
  * Master, with the client-visible downtime measured. Everything it created
  * is removed at the end, also on Ctrl-C or an error.
  */
-import { createLogger } from '../infra/logger.js';
-import { createLab, pollUntil, readAddresses, sleep, type Lab } from '../infra/lab/index.js';
-import { startHttpProbe, longestOutage } from '../infra/lab/http-probe.js';
-import { startNginx } from '../infra/lab/nginx.js';
-import { startVipflow, type VipflowDaemon } from '../infra/lab/vipflow.js';
-import { missingCapabilities } from '../infra/daemon/host.js';
+import { createLogger } from '../core/logger.js';
+import { createLab, pollUntil, readAddresses, sleep, type Lab } from '../lab/index.js';
+import { startHttpProbe, longestOutage } from '../lab/http-probe.js';
+import { startNginx } from '../lab/nginx.js';
+import { startVipflow, type VipflowDaemon } from '../lab/vipflow.js';
+import { missingCapabilities } from '../infra/host/interfaces.js';
 import { argsFailure, parseCommandArgs } from './args.js';
 
 const USAGE = 'usage: vipflow demo [--advert-int SECONDS] [--vrrp-version 2|3]';

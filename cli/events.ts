@@ -6,7 +6,7 @@
  * interrupted. Human lines by default; --json prints each event as one JSON line.
  * Exit status: 0 done, 1 NATS unreachable or the stream is missing, 2 bad usage.
  */
-import { createLogger } from '../infra/logger.js';
+import { createLogger } from '../core/logger.js';
 import type { StartAt } from '../infra/events/bus.js';
 import { NatsBus } from '../infra/events/nats-bus.js';
 import { CLUSTER_NAME, EVENT_TYPES, instanceOf, type EventType, type VipflowEvent } from '../infra/events/schema.js';

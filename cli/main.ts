@@ -6,25 +6,12 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-export interface CommandModule {
-  /** Runs the command; resolves to the process exit code. */
-  run(argv: string[]): Promise<number>;
-}
-
-interface CommandEntry {
-  summary: string;
-  load: () => Promise<CommandModule>;
-}
+import { COMMANDS, type CommandEntry } from './commands.js';
 
 const commands: Record<string, CommandEntry> = {
   help: { summary: 'show this help', load: async () => ({ run: async () => (printHelp(), 0) }) },
+  ...COMMANDS,
 };
-
-/** Registers a subcommand; modules call this from cli/commands.ts so main stays a table. */
-export function registerCommand(name: string, entry: CommandEntry): void {
-  commands[name] = entry;
-}
 
 function printHelp(): void {
   const lines = ['usage: vipflow <command> [options]', '', 'commands:'];
@@ -33,7 +20,6 @@ function printHelp(): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  await import('./commands.js');
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     printHelp();

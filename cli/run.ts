@@ -11,13 +11,13 @@
  * configuration, SIGUSR1 writes a status dump to the state dir.
  */
 import { resolve } from 'node:path';
-import { createLogger } from '../infra/logger.js';
+import { createLogger } from '../core/logger.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { Daemon } from '../infra/daemon/daemon.js';
-import { missingCapabilities } from '../infra/daemon/host.js';
+import { Daemon } from '../daemon/daemon.js';
+import { missingCapabilities } from '../infra/host/interfaces.js';
 import { argsFailure, parseCommandArgs } from './args.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
-import type { DaemonEventSettings } from '../infra/daemon/daemon-events.js';
+import type { DaemonEventSettings } from '../daemon/events.js';
 
 const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +

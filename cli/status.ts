@@ -3,8 +3,8 @@
  * every instance, read over its control socket.
  */
 import { join, resolve } from 'node:path';
-import { controlRequest } from '../infra/daemon/control.js';
-import type { DaemonStatus } from '../infra/daemon/daemon.js';
+import { controlRequest } from '../infra/control/control-socket.js';
+import type { DaemonStatus } from '../daemon/daemon.js';
 import { argsFailure, parseCommandArgs } from './args.js';
 import { DEFAULT_STATE_DIR } from './run.js';
 

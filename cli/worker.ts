@@ -16,7 +16,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createLogger, type Logger } from '../infra/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import type { GroupMembers, Workflow } from '../workflows/define.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
 import { parseCommandArgs } from './args.js';
@@ -109,14 +109,18 @@ async function workflowsOfConfig(
   fileOverride: string | undefined,
   log: Logger,
 ): Promise<{ workflows: Workflow[]; groups: GroupMembers; nats?: string } | string> {
-  const [{ loadConfig }, { loadConfiguredWorkflows }] = await Promise.all([import('../config/load.js'), import('../workflows/from-config.js')]);
+  const [{ loadConfig }, { loadConfiguredWorkflows }, { BUILTIN_NOTIFIERS }] = await Promise.all([
+    import('../config/load.js'),
+    import('../workflows/from-config.js'),
+    import('../notifiers/builtin.js'),
+  ]);
   const r = await loadConfig(config);
   if (!r.model) return `${config}: the config does not load (run vipflow check-config)`;
   const settings = r.model.vipflow;
   const declared = settings.workflows.length > 0 || settings.workflowsFile !== undefined;
   if (declared && settings.workflowRunner !== 'workers')
     return "refusing to run the config's workflows: its daemons run them too (every run would happen twice); set vipflow.workflowRunner: 'workers'";
-  const c = await loadConfiguredWorkflows(settings, config, fileOverride);
+  const c = await loadConfiguredWorkflows(settings, config, BUILTIN_NOTIFIERS, fileOverride);
   for (const d of c.diagnostics) log.error({ file: d.file }, `workflow not loaded: ${d.message}`);
   if (c.workflows.length === 0) return 'no workflow loaded';
   const url = settings.nats?.url;

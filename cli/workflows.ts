@@ -19,10 +19,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EVENT_SCHEMA, parseEvent, type EventData, type VipflowEvent } from '../infra/events/schema.js';
-import { silentLogger } from '../infra/logger.js';
+import { silentLogger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import { matchesTrigger, type GroupMembers, type Workflow } from '../workflows/define.js';
 import { loadConfiguredWorkflows } from '../workflows/from-config.js';
+import { BUILTIN_NOTIFIERS } from '../notifiers/builtin.js';
 import { loadWorkflows } from '../workflows/load.js';
 import { runWorkflow, type Emit, type RunResult } from '../workflows/run.js';
 import { dryRunShell } from '../workflows/shell.js';
@@ -82,7 +83,7 @@ async function workflowsFor(args: Args): Promise<{ ok: true; workflows: Workflow
     const first = r.diagnostics.find((d) => d.severity === 'error');
     return { ok: false, error: `${args.config}: the config does not load${first ? `: ${first.message}` : ''} (run vipflow check-config)` };
   }
-  const c = await loadConfiguredWorkflows(r.model.vipflow, args.config, args.workflows);
+  const c = await loadConfiguredWorkflows(r.model.vipflow, args.config, BUILTIN_NOTIFIERS, args.workflows);
   const errors = c.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) return { ok: false, error: errors.map((d) => d.message).join('\n') };
   const groups = Object.fromEntries(r.model.vrrpSyncGroups.map((g) => [g.name, g.group]));

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { importUserModule } from '../infra/user-module.js';
+import { importUserModule } from '../core/user-module.js';
 import type { Diagnostic } from './diagnostics.js';
 import { loadKeepalivedFile, type KeepalivedLoadOptions } from './keepalived/index.js';
 import { ConfigSchema, type VipflowConfig, type VipflowConfigInput } from './model.js';

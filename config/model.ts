@@ -10,12 +10,11 @@
  * Objects are strict: an unknown key in a typed config is an error, not silently dropped.
  */
 import { z } from 'zod';
-import { ipFamily, parseCidr } from './net.js';
+import { ipFamily } from './net.js';
 
 const ip = z.string().refine((s) => ipFamily(s) !== undefined, { message: 'not a valid IPv4 or IPv6 address' });
 const ipv4 = z.string().refine((s) => ipFamily(s) === 4, { message: 'not a valid IPv4 address' });
 const ipv6 = z.string().refine((s) => ipFamily(s) === 6, { message: 'not a valid IPv6 address' });
-const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { message: 'not a valid address or address/prefix' });
 const name = z.string().min(1);
 const seconds = z.number().finite().nonnegative();
 const port = z.number().int().min(0).max(65535);

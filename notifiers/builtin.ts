@@ -4,18 +4,15 @@
  * A notifier's code is loaded only when a config uses it.
  */
 import type { z } from 'zod';
-import type { StepSettings, WorkflowStep } from '../workflows/define.js';
+import type { StepSettings } from '../workflows/define.js';
+import type { RegisteredStep, StepRegistry } from '../workflows/from-config.js';
 
-export interface BuiltinNotifier {
-  /** One line for `vipflow workflows list` style help and error hints. */
-  readonly summary: string;
-  load(): Promise<{ schema: z.ZodType; step: (options: never, settings: StepSettings) => WorkflowStep }>;
-}
+export type BuiltinNotifier = RegisteredStep;
 
 type Loaded = Awaited<ReturnType<BuiltinNotifier['load']>>;
 const entry = (summary: string, load: () => Promise<Loaded>): BuiltinNotifier => ({ summary, load });
 
-export const BUILTIN_NOTIFIERS: Readonly<Record<string, BuiltinNotifier>> = {
+export const BUILTIN_NOTIFIERS: StepRegistry = {
   'vip.ready': entry('wait until this node holds the VIPs and has announced them (control socket)', async () => {
     const m = await import('./vip/index.js');
     return { schema: m.vipOptionsSchema, step: m.vipReadyStep };

@@ -11,7 +11,7 @@
  * Determinism: timers and deliveries run on the clock in (due time, creation order);
  * loss draws come from one seeded PRNG in that order. Same inputs, same run.
  */
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../core/logger.js';
 import { createVrrpInstance, type VrrpActor, type VrrpClock, type VrrpInput, type VrrpStateName } from '../actors/vrrp/index.js';
 import { SyncGroup, type GroupTransition } from '../actors/sync-group/index.js';
 import { VirtualClock } from './clock.js';

@@ -8,7 +8,7 @@
  * name as carried by `instance.transition.to`. `split_brain` maps onto the
  * `cluster.split_brain` event instead.
  */
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { EventOf, VipflowEvent } from '../infra/events/schema.js';
 import type { VrrpStateName } from '../actors/vrrp/types.js';
 
@@ -33,6 +33,7 @@ export interface ShellOutput {
   readonly exitCode: number | null;
 }
 /** A `$` tagged template: zx's `$` bound to the step's signal, or a dry-run stand-in. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- zx's own `$` takes any interpolated value
 export type StepShell = (pieces: TemplateStringsArray, ...args: any[]) => PromiseLike<ShellOutput>;
 
 export interface StepContext<E extends VipflowEvent = VipflowEvent> {

@@ -8,10 +8,22 @@ import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { nowhere, type Diagnostic } from '../config/diagnostics.js';
 import type { WorkflowSchema } from '../config/model.js';
-import { BUILTIN_NOTIFIERS, type BuiltinNotifier } from '../notifiers/builtin.js';
-import { defineWorkflow, type Workflow, type WorkflowStep } from './define.js';
+import { defineWorkflow, type StepSettings, type Workflow, type WorkflowStep } from './define.js';
 
 export type WorkflowConfig = z.output<typeof WorkflowSchema>;
+
+/**
+ * A step a config can name (`uses`): the schema of its options (`with`) and the
+ * factory that makes the step, loaded only when a config uses it. The engine
+ * knows no notifier: notifiers/builtin.ts is the registry callers pass in.
+ */
+export interface RegisteredStep {
+  /** One line for help and error hints. */
+  readonly summary: string;
+  load(): Promise<{ schema: z.ZodType; step: (options: never, settings: StepSettings) => WorkflowStep }>;
+}
+
+export type StepRegistry = Readonly<Record<string, RegisteredStep>>;
 
 /** The workflows that built, and one message per problem (a broken workflow is left out, the others kept). */
 export interface FromConfigResult {
@@ -20,11 +32,8 @@ export interface FromConfigResult {
   errors: string[];
 }
 
-/** Never throws; `registry` is replaceable for tests. */
-export async function workflowsFromConfig(
-  list: readonly WorkflowConfig[],
-  registry: Readonly<Record<string, BuiltinNotifier>> = BUILTIN_NOTIFIERS,
-): Promise<FromConfigResult> {
+/** Never throws. */
+export async function workflowsFromConfig(list: readonly WorkflowConfig[], registry: StepRegistry): Promise<FromConfigResult> {
   const errors: string[] = [];
   const workflows: Workflow[] = [];
   const names = new Set<string>();
@@ -76,11 +85,12 @@ export async function workflowsFromConfig(
 export async function loadConfiguredWorkflows(
   settings: { workflows: readonly WorkflowConfig[]; workflowsFile?: string | undefined },
   configFile: string,
+  registry: StepRegistry,
   fileOverride?: string,
 ): Promise<{ workflows: Workflow[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
   const workflows: Workflow[] = [];
-  const fromConfig = await workflowsFromConfig(settings.workflows);
+  const fromConfig = await workflowsFromConfig(settings.workflows, registry);
   workflows.push(...fromConfig.workflows);
   for (const message of fromConfig.errors) diagnostics.push({ severity: 'error', ...nowhere(configFile), message });
   const file = fileOverride ?? (settings.workflowsFile !== undefined ? resolve(dirname(configFile), settings.workflowsFile) : undefined);

@@ -3,7 +3,7 @@
  * workflow, or a named export `workflows`). TypeScript goes through tsx's tsImport, as
  * config/define.ts does, so no build step is needed.
  */
-import { importUserModule } from '../infra/user-module.js';
+import { importUserModule } from '../core/user-module.js';
 import { defineWorkflow, type Workflow } from './define.js';
 
 export type LoadWorkflowsResult = { ok: true; workflows: Workflow[] } | { ok: false; error: string };

@@ -4,7 +4,7 @@
  * compensated in reverse order. Every start, step outcome and finish is reported
  * through `emit` as a workflow.* payload. Never throws.
  */
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../core/logger.js';
 import { instanceOf, type EventData, type VipflowEvent } from '../infra/events/schema.js';
 import { DEFAULT_STEP_TIMEOUT_MS, isPermanent, type Intent, type StepContext, type StepShell, type Workflow, type WorkflowStep } from './define.js';
 

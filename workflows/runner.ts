@@ -15,7 +15,7 @@
  *   instead, so it survives restarts and is shared by every worker.
  * - Never throws into the bus: failures are logged and published as workflow.* events.
  */
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { EventBus, Subscription, SubscribeOptions, SubscriptionStats } from '../infra/events/bus.js';
 import type { EventSource } from '../infra/events/source.js';
 import type { VipflowEvent } from '../infra/events/schema.js';

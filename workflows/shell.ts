@@ -1,6 +1,6 @@
 /** Step shells: zx for real runs, a recorder of intentions for dry runs. */
 import { $, quote } from 'zx';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { StepShell } from './define.js';
 
 /** zx's `$`, quiet (output goes to the result, not our stdout) and killed when `signal` aborts. */

@@ -51,7 +51,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../core/logger.js';
 import { parseEvent, type VipflowEvent } from '../infra/events/schema.js';
 import { createEventSource, memorySeq, type EventSource } from '../infra/events/source.js';
 import { streamName, subjectFor } from '../infra/events/subjects.js';

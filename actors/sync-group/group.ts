@@ -8,7 +8,7 @@
  * Reports that arrive while orders are being sent (a member reacting to an
  * order) are queued and handled in arrival order, never re-entrantly.
  */
-import type { Logger } from '../../infra/logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { VrrpActor } from '../vrrp/instance.js';
 import { decide, newGroup, removeMember, startMembers, type Decision, type GroupState, type GroupView, type MemberReport } from './decide.js';
 

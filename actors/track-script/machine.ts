@@ -3,7 +3,7 @@
  * (the first at once, as keepalived runs a script as soon as it starts), counts the
  * results with keepalived's rise/fall rules (counter.ts) and emits `health` when the
  * script turns up or down. Running the program, its timeout and killing it are the
- * caller's I/O (infra/daemon/track-scripts.ts); the actor only sees results.
+ * caller's I/O (infra/track/scripts.ts); the actor only sees results.
  *
  * A tick that finds the previous check still running is skipped, not queued: a slow
  * script must not pile up processes (keepalived skips the same way).

@@ -2,7 +2,7 @@
  * Creating a running VRRP instance actor on a given clock.
  */
 import { createActor, type Actor } from 'xstate';
-import type { Logger } from '../../infra/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { validateInput } from './context.js';
 import { vrrpMachine } from './machine.js';
 import { formatAddress } from './timing.js';

@@ -15,6 +15,7 @@
 import { and, assign, cancel, emit, enqueueActions, not, raise, setup, stateIn } from 'xstate';
 import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
 import { centisecondsToMs, compareAddresses, formatAddress, initialMasterHintMs, masterDownIntervalMs, PRIORITY_STOP, skewTimeMs } from './timing.js';
+import { unusableAdvert } from './receive.js';
 import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent, VrrpMachineInput, VrrpStateName } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
@@ -54,18 +55,6 @@ function advertOf(event: VrrpEvent | TimerEvent): AdvertEvent | null {
 
 function timingOf(ctx: VrrpContext, priority = ctx.effectivePriority) {
   return { version: ctx.cfg.version, priority, masterAdverIntervalCs: ctx.masterAdverIntervalCs };
-}
-
-/** Why an advert cannot be used at all, or null when it can (RFC 3768 §7.1, RFC 5798 §7.1 leftovers). */
-function unusableReason(ctx: VrrpContext, ad: AdvertEvent): { code: 'version-mismatch' | 'malformed-advert' | 'interval-mismatch'; message: string } | null {
-  if (ad.version !== ctx.cfg.version) return { code: 'version-mismatch', message: `VRRPv${ad.version} advert on a v${ctx.cfg.version} instance` };
-  if (!Number.isInteger(ad.priority) || ad.priority < 0 || ad.priority > 255 || !Number.isInteger(ad.intervalCs) || ad.intervalCs < 1)
-    return { code: 'malformed-advert', message: 'advert priority or interval out of range' };
-  // RFC 3768 §7.1: a v2 router MUST discard an advert whose interval differs
-  // from its own (keepalived drops it and logs "advertisement interval mismatch").
-  if (ctx.cfg.version === 2 && ad.intervalCs !== ctx.cfg.advertIntervalCs)
-    return { code: 'interval-mismatch', message: `advert interval ${ad.intervalCs} cs differs from ours ${ctx.cfg.advertIntervalCs} cs: discarded (VRRPv2)` };
-  return null;
 }
 
 /** The priority inputs a TRACK or SET_PRIORITY event would produce (null: nothing to apply). */
@@ -142,7 +131,7 @@ export const vrrpMachine = setup({
     hintsMaster: ({ context }) => context.cfg.initialState === 'MASTER',
     isUnusableAdvert: ({ context, event }) => {
       const ad = advertOf(event);
-      return ad !== null && unusableReason(context, ad) !== null;
+      return ad !== null && unusableAdvert(context.cfg, ad) !== null;
     },
     isPriorityZero: ({ event }) => advertOf(event)?.priority === PRIORITY_STOP,
     backupAccepts: ({ context, event }) => {
@@ -162,7 +151,7 @@ export const vrrpMachine = setup({
       const ad = advertOf(event);
       return (
         ad !== null &&
-        unusableReason(context, ad) === null &&
+        unusableAdvert(context.cfg, ad) === null &&
         ad.priority !== PRIORITY_STOP &&
         backupAccepts(context, ad) &&
         context.wantMaster === null &&
@@ -251,7 +240,7 @@ export const vrrpMachine = setup({
     }),
     discardAdvert: enqueueActions(({ context, event, enqueue }) => {
       const ad = advertOf(event);
-      const why = ad && unusableReason(context, ad);
+      const why = ad && unusableAdvert(context.cfg, ad);
       if (!ad || !why) return;
       const repeat = why.code === 'interval-mismatch' && context.lastMismatchCs === ad.intervalCs;
       enqueue(({ context: c }) => {

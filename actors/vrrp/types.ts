@@ -227,3 +227,24 @@ export type VrrpCommand =
   | { type: 'sync-health'; faulty: boolean };
 
 export type VrrpCommandType = VrrpCommand['type'];
+
+/**
+ * One transition of one instance as the rest of vipflow sees it (events, notify
+ * scripts, workflows): the machine's transition command with the instance's
+ * identity added by its runner.
+ */
+export interface TransitionRecord {
+  instance: string;
+  vrid: number;
+  family: 4 | 6;
+  interface: string;
+  from: VrrpStateName;
+  to: VrrpStateName;
+  reason: string;
+  effectivePriority: number;
+  basePriority: number;
+  masterAddress: string | null;
+  advertIntervalCs: number;
+  /** Monotonic ms on the instance clock. */
+  at: number;
+}

@@ -1,5 +1,5 @@
 /** Lab steps the benchmarks repeat: waiting for a VIP, changing links. */
-import { pollUntil, readAddresses, type Lab } from '../../infra/lab/index.js';
+import { pollUntil, readAddresses, type Lab } from '../../lab/index.js';
 
 /** Whether `address` (without prefix) is configured on the node's interface. */
 export async function hasAddress(lab: Lab, node: string, address: string, ifname = 'eth0'): Promise<boolean> {

@@ -7,7 +7,7 @@
  * Both are tiny plain-JS programs run with `node -e` (no loader start-up),
  * each bounded in lifetime by an argument.
  */
-import { isAlive, type Lab, type SpawnedProcess } from '../../infra/lab/index.js';
+import { isAlive, type Lab, type SpawnedProcess } from '../../lab/index.js';
 
 const ECHO = `
 const s = require('node:dgram').createSocket('udp4');

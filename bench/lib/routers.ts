@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, pollUntil, startKeepalived, type Lab } from '../../infra/lab/index.js';
+import { isAlive, pollUntil, startKeepalived, type Lab } from '../../lab/index.js';
 import type { VipflowCommand } from './vipflow-build.js';
 
 export type Impl = 'keepalived' | 'vipflow';

@@ -8,8 +8,8 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../infra/paths.js';
-import { pollUntil, run } from '../../infra/lab/index.js';
+import { repoRoot } from '../../core/paths.js';
+import { pollUntil, run } from '../../lab/index.js';
 
 export interface VipflowCommand {
   /** Program and leading arguments; append `run --config ...`. */

@@ -4,7 +4,7 @@
  * depends on either daemon's own clock or logs.
  */
 import { join } from 'node:path';
-import { pollUntil, run, type Lab } from '../../infra/lab/index.js';
+import { pollUntil, run, type Lab } from '../../lab/index.js';
 
 export interface Advert {
   /** Epoch ms from the capture. */

@@ -3,7 +3,7 @@
  * section's table, reading typed values out of tokens, and remembering where
  * each model field came from so schema errors point at the source text.
  */
-import { didYouMean, type DiagnosticSink, type SourcePos } from '../diagnostics.js';
+import { didYouMean, type DiagnosticSink } from '../diagnostics.js';
 import { ipFamily, parseCidr } from '../net.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';

@@ -9,7 +9,7 @@
  *   the next event is handed over when the handler's promise (if any) settles.
  * - A handler that throws is logged and counted; delivery continues.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { parseIsoNs } from './clock.js';
 import { instanceOf, type EventType, type VipflowEvent } from './schema.js';
 import { memorySeq, type SeqSource } from './source.js';

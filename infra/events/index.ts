@@ -2,7 +2,7 @@
  * vipflow events: the public surface. See schema.ts for the event model and the
  * subject scheme, bus.ts for the bus contract, outbox.ts for delivery guarantees.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { InProcessBus, type EventBus } from './bus.js';
 import { NatsBus, type NatsBusOptions } from './nats-bus.js';
 

@@ -13,14 +13,9 @@
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Worker } from 'node:worker_threads';
 import type { SendResult } from './outbox.js';
-import type { PublishReply, PublishRequest, PublishWorkerData } from './publish-worker.js';
+import type { OutgoingMessage, PublishReply, PublishRequest, PublishWorkerData } from './publish-protocol.js';
 
-export interface OutgoingMessage {
-  subject: string;
-  data: string;
-  /** JetStream deduplication id (Nats-Msg-Id header). */
-  msgId: string;
-}
+export type { OutgoingMessage };
 
 type AckOutcome = { ok: true; duplicate: boolean } | { ok: false; error: Error };
 

@@ -34,7 +34,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import {
   deliverSafely,
   matchesFilter,
@@ -141,10 +141,10 @@ export class NatsBus implements EventBus {
 
   constructor(private readonly o: NatsBusOptions) {
     this.log = o.log.child({ bus: 'nats', cluster: o.cluster });
-    const bus = this;
+    const connectedNow = () => this.connectedNow;
     const transport: OutboxTransport = {
       get ready() {
-        return bus.connectedNow;
+        return connectedNow();
       },
       send: (events) => this.send(events),
     };

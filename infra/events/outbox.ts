@@ -24,7 +24,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { VipflowEvent } from './schema.js';
 import type { SeqSource } from './source.js';
 import { SpillFile, type FsyncPolicy, type SpillLine } from './spill.js';

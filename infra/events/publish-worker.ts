@@ -4,22 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { PipelinedPublisher, type OutgoingMessage } from './js-publisher.js';
-
-export interface PublishRequest {
-  id: number;
-  messages: OutgoingMessage[];
-  timeoutMs: number;
-}
-export interface PublishReply {
-  id: number;
-  acked: number;
-  error?: string;
-}
-export interface PublishWorkerData {
-  servers: string | string[];
-  name: string;
-}
+import { PipelinedPublisher } from './js-publisher.js';
+import type { PublishReply, PublishRequest, PublishWorkerData } from './publish-protocol.js';
 
 const data = workerData as PublishWorkerData;
 let nc: NatsConnection | null = null;

@@ -12,7 +12,7 @@
  */
 import { appendFileSync, closeSync, fdatasync, fstatSync, ftruncate, openSync, read, readFileSync, write } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { parseEvent, type VipflowEvent } from './schema.js';
 
 /** Writes all of data (write(2) may write less on a nearly full disk). */

@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, closeSync, constants, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import type { Logger } from '../../infra/logger.js';
+import type { Logger } from '../../core/logger.js';
 
 export class NotifyFifo {
   /** Lines dropped because the pipe was full (no reader draining it). */

@@ -1,10 +1,10 @@
 export { splitCommandLine, invocationsFor, fifoLine, notifyStateOf } from './argv.js';
 export type { Notify, NotifyEvent, NotifyState, NotifyTarget, Invocation } from './argv.js';
-export { ScriptRunner } from './runner.js';
-export type { Job, JobOutcome, Prepared, RunnerOptions } from './runner.js';
+export { ScriptRunner } from '../../infra/scripts/runner.js';
+export type { Job, JobOutcome, Prepared, RunnerOptions } from '../../infra/scripts/runner.js';
 export { NotifyFifo } from './fifo.js';
-export { checkScriptSecurity, runsPrivileged } from './security.js';
-export type { SecurityVerdict } from './security.js';
-export { resolveUser } from './users.js';
+export { checkScriptSecurity, runsPrivileged } from '../../infra/scripts/security.js';
+export type { SecurityVerdict } from '../../infra/scripts/security.js';
+export { resolveUser } from '../../infra/scripts/users.js';
 export { KeepalivedNotifier, DEFAULT_NOTIFY_TIMEOUT_MS } from './notifier.js';
 export type { NotifierOptions } from './notifier.js';

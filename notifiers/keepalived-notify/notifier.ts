@@ -19,13 +19,13 @@
  */
 import type { VrrpStateName } from '../../actors/vrrp/types.js';
 import type { Script, VipflowConfig } from '../../config/model.js';
-import type { TransitionRecord } from '../../infra/daemon/instance-runner.js';
-import type { Logger } from '../../infra/logger.js';
+import type { TransitionRecord } from '../../actors/vrrp/types.js';
+import type { Logger } from '../../core/logger.js';
 import { fifoLine, invocationsFor, notifyStateOf, type Notify, type NotifyEvent } from './argv.js';
 import { NotifyFifo } from './fifo.js';
-import { ScriptRunner, type Job, type JobOutcome, type Prepared } from './runner.js';
-import { checkScriptSecurity, runsPrivileged } from './security.js';
-import { resolveUser, type UserResult } from './users.js';
+import { ScriptRunner, type Job, type JobOutcome, type Prepared } from '../../infra/scripts/runner.js';
+import { checkScriptSecurity, runsPrivileged } from '../../infra/scripts/security.js';
+import { resolveUser, type UserResult } from '../../infra/scripts/users.js';
 
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 30_000;
 const DEFAULT_SCRIPT_USER = 'keepalived_script';

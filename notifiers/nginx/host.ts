@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { processExists } from '../../infra/process-exists.js';
+import { processExists } from '../../core/process-exists.js';
 import { parsePidFile, parseProcStat, workerFromCmdline, type WorkerProcess } from './generation.js';
 
 /** The master PID from the pid file, if the file is readable and that process exists. */

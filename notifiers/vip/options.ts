@@ -4,7 +4,7 @@ import { parseNotifierOptions } from '../parse-options.js';
 
 /**
  * `vipflow run`'s default state dir is /run/vipflow (cli/run.ts) and the daemon
- * listens on control.sock inside it (infra/daemon/daemon.ts).
+ * listens on control.sock inside it (daemon/daemon.ts).
  */
 export const DEFAULT_CONTROL_SOCKET = '/run/vipflow/control.sock';
 

@@ -5,7 +5,7 @@
  * reads the namespace's addresses; changes nothing, so a dry run only records intent.
  */
 import { networkInterfaces } from 'node:os';
-import { controlRequest } from '../../infra/daemon/control.js';
+import { controlRequest } from '../../infra/control/control-socket.js';
 import { instanceOf } from '../../infra/events/schema.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StepContext, StepSettings, WorkflowStep } from '../../workflows/define.js';

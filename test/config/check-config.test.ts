@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot, sharedDir } from '../../infra/paths.js';
+import { repoRoot, sharedDir } from '../../core/paths.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const mainJs = join(here, '..', '..', 'cli', 'main.js');

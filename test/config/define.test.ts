@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { repoRoot, sharedDir } from '../../infra/paths.js';
+import { repoRoot, sharedDir } from '../../core/paths.js';
 import { ConfigValidationError, defineConfig, fromKeepalived, loadVipflowConfig } from '../../config/define.js';
 import { emitTypedConfig } from '../../config/emit.js';
 import { loadKeepalivedFile } from '../../config/keepalived/index.js';

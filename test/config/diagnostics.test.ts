@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { repoRoot } from '../../infra/paths.js';
+import { repoRoot } from '../../core/paths.js';
 import { loadKeepalivedFile } from '../../config/keepalived/index.js';
 import type { Diagnostic } from '../../config/diagnostics.js';
 

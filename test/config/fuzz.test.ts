@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { sharedDir } from '../../infra/paths.js';
+import { sharedDir } from '../../core/paths.js';
 import { loadKeepalivedText } from '../../config/keepalived/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'vipflow-fuzz-'));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { repoRoot } from '../../infra/paths.js';
+import { repoRoot } from '../../core/paths.js';
 import { loadKeepalivedFile, loadKeepalivedText } from '../../config/keepalived/index.js';
 import { DiagnosticSink } from '../../config/diagnostics.js';
 import { KeepalivedReader } from '../../config/keepalived/reader.js';

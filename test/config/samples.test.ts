@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, sharedDir } from '../../infra/paths.js';
+import { repoRoot, sharedDir } from '../../core/paths.js';
 import { loadKeepalivedFile } from '../../config/keepalived/index.js';
 
 const samplesDir = join(sharedDir, 'keepalived-samples');

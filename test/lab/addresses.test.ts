@@ -1,10 +1,10 @@
-// Real network: interface address changes through rtnetlink (infra/net) in a
+// Real network: interface address changes through rtnetlink (infra/host) in a
 // lab namespace, checked with `ip -j addr`. Starts: a namespace lab.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, readAddresses, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
-import { addAddress, removeAddress, type AddressSpec } from '../../infra/net/addresses.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, readAddresses, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { addAddress, removeAddress, type AddressSpec } from '../../infra/host/addresses.js';
 import { interfaceInfo } from '../../wire/socket/index.js';
 
 const logger = silentLogger();

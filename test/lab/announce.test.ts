@@ -3,8 +3,8 @@
 // table in n2 observe them. Starts: a namespace lab, tcpdump.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, readNeighbours, startCapture, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, readNeighbours, startCapture, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { buildGratuitousArp, buildUnsolicitedNa } from '../../wire/announce/index.js';
 import { parseAddress } from '../../wire/codec/index.js';
 import { formatMac, interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';

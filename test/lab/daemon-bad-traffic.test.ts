@@ -6,14 +6,14 @@
 // leave the daemon's state alone. Starts: a namespace lab, one vipflow daemon.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DaemonStatus } from '../../infra/daemon/daemon.js';
-import type { InstanceStatus } from '../../infra/daemon/instance-runner.js';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import type { DaemonStatus } from '../../daemon/daemon.js';
+import type { InstanceStatus } from '../../infra/vrrp/instance-runner.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { encodeVrrp, parseAddress, type VrrpAdvert } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket, type VrrpSocketOptions } from '../../wire/socket/index.js';
 import { confFile } from './daemon-conf.js';
-import { startVipflow, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtb';

@@ -7,14 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DaemonStatus } from '../../infra/daemon/daemon.js';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import type { DaemonStatus } from '../../daemon/daemon.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
 import { collect, type PacketCollector } from './packet-collector.js';
-import { addressesOf, startVipflow, vipflowCommand, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { addressesOf, startVipflow, vipflowCommand, type VipflowDaemon } from '../../lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtc';

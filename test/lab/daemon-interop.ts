@@ -14,10 +14,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../lab/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
-import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../lab/vipflow.js';
 
 export interface InteropCase {
   label: string;

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { confFile } from './daemon-conf.js';
 import { entered, masterDownMs, NODES, runInterop, startK, startV, vipOf, waitEntered, interopSuite, type InteropCase } from './daemon-interop.js';
-import { holders } from '../../infra/lab/vipflow.js';
+import { holders } from '../../lab/vipflow.js';
 
 const PREFIX = 'vfdtk2';
 

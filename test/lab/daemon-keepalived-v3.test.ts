@@ -4,10 +4,10 @@
 // Starts: a namespace lab, vipflow daemons, keepalived.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addDropRule, clearDropRules, pollUntil, sleep } from '../../infra/lab/index.js';
+import { addDropRule, clearDropRules, pollUntil, sleep } from '../../lab/index.js';
 import { entered, NODES, runInterop, startK, startV, vipOf, waitEntered, interopSuite, type InteropCase } from './daemon-interop.js';
 import { confFile } from './daemon-conf.js';
-import { holders, waitForHolder } from '../../infra/lab/vipflow.js';
+import { holders, waitForHolder } from '../../lab/vipflow.js';
 
 const PREFIX = 'vfdtk3';
 

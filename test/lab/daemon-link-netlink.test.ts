@@ -13,9 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, run, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab, type LogLine } from '../../infra/lab/index.js';
-import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, run, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab, type LogLine } from '../../lab/index.js';
+import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../lab/vipflow.js';
 import { confFile } from './daemon-conf.js';
 
 const logger = silentLogger();

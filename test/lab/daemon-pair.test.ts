@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
-import { addressesOf, holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { addressesOf, holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtp';

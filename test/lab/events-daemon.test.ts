@@ -5,9 +5,9 @@
 // vipflow daemons (one without NATS first).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab, type SpawnedProcess } from '../../infra/lab/index.js';
-import type { VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab, type SpawnedProcess } from '../../lab/index.js';
+import type { VipflowDaemon } from '../../lab/vipflow.js';
 import type { VipflowEvent } from '../../infra/events/schema.js';
 import { instanceConf, median, readEvents, readKv, startEventDaemon, startNats, stopNats, transitionsOf } from './events-lab.js';
 

@@ -2,7 +2,7 @@
 // Runs inside a lab namespace, where the lab's nats-server is reachable.
 // usage: events-kv-dump URL CLUSTER
 import { NatsBus } from '../../infra/events/nats-bus.js';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../core/logger.js';
 
 const [url = '', cluster = 'default'] = process.argv.slice(2);
 const bus = new NatsBus({ servers: url, cluster, log: silentLogger(), manageStream: false });

@@ -9,9 +9,9 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { InstanceState } from '../../infra/events/nats-bus.js';
 import { parseEvent, type VipflowEvent } from '../../infra/events/schema.js';
-import { isAlive, pollUntil, type Lab, type SpawnedProcess } from '../../infra/lab/index.js';
-import { startVipflow, vipflowCommand, type VipflowDaemon } from '../../infra/lab/vipflow.js';
-import { repoRoot } from '../../infra/paths.js';
+import { isAlive, pollUntil, type Lab, type SpawnedProcess } from '../../lab/index.js';
+import { startVipflow, vipflowCommand, type VipflowDaemon } from '../../lab/vipflow.js';
+import { repoRoot } from '../../core/paths.js';
 import { confFile } from './daemon-conf.js';
 
 export const CLUSTER = 'lab';

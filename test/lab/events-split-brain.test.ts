@@ -5,9 +5,9 @@
 // Starts: a namespace lab, nats-server, vipflow daemons (twice: once per policy).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { addDropRule, clearDropRules, createLab, holders, pollUntil, sleep, sweepStaleLabs, type Lab, type SpawnedProcess } from '../../infra/lab/index.js';
-import type { VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { addDropRule, clearDropRules, createLab, holders, pollUntil, sleep, sweepStaleLabs, type Lab, type SpawnedProcess } from '../../lab/index.js';
+import type { VipflowDaemon } from '../../lab/vipflow.js';
 import { ADVERT_MS, readEvents, startEventDaemon, startNats, stopNats } from './events-lab.js';
 
 const logger = silentLogger();

@@ -10,10 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, sleep, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
-import { startHttpProbe } from '../../infra/lab/http-probe.js';
-import { addressesOf, startVipflow, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { startHttpProbe } from '../../lab/http-probe.js';
+import { addressesOf, startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
 import { confFile } from './daemon-conf.js';
 
 const logger = silentLogger();

@@ -1,4 +1,4 @@
-// Real network: the namespace lab itself (infra/lab). Starts namespaces,
+// Real network: the namespace lab itself (lab/). Starts namespaces,
 // veths, a bridge, tcpdump, nft, sleep processes and raw VRRP sockets inside them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../../infra/logger.js';
-import { repoRoot } from '../../infra/paths.js';
+import { silentLogger } from '../../core/logger.js';
+import { repoRoot } from '../../core/paths.js';
 import type { VrrpSocket } from '../../wire/socket/index.js';
 import { socketOpener } from './socket-opener.js';
 import {
@@ -24,7 +24,7 @@ import {
   sweepStaleLabs,
   within,
   type Lab,
-} from '../../infra/lab/index.js';
+} from '../../lab/index.js';
 
 const logger = silentLogger();
 

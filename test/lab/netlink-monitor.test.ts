@@ -6,9 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
-import { LinkTable } from '../../infra/daemon/link-state.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { LinkTable } from '../../infra/host/link-state.js';
 import { IFA_F_TENTATIVE, openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../../wire/socket/index.js';
 
 const logger = silentLogger();

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
-import { startAlertmanager, type AlertmanagerProcess, type GettableAlert } from '../../infra/lab/alertmanager.js';
-import { startNginx, type NginxProcess } from '../../infra/lab/nginx.js';
-import { startVipflow, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { startAlertmanager, type AlertmanagerProcess, type GettableAlert } from '../../lab/alertmanager.js';
+import { startNginx, type NginxProcess } from '../../lab/nginx.js';
+import { startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
 import { confFile } from './daemon-conf.js';
 
 const logger = silentLogger();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Lab } from '../../infra/lab/index.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Lab } from '../../lab/index.js';
+import { silentLogger } from '../../core/logger.js';
 import { openVrrpSocket, type VrrpSocket, type VrrpSocketOptions } from '../../wire/socket/index.js';
 
 export type OpenInLab = (node: string, family: 4 | 6, extra?: Partial<VrrpSocketOptions>) => VrrpSocket;

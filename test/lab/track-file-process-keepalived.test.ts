@@ -17,9 +17,9 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab, type SpawnedProcess } from '../../infra/lab/index.js';
-import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab, type SpawnedProcess } from '../../lab/index.js';
+import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../lab/vipflow.js';
 
 const logger = silentLogger();
 const PREFIX = 'vftf';

@@ -3,8 +3,8 @@
 // namespace lab, keepalived, the wire addon's sockets.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../infra/lab/index.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../lab/index.js';
 import { decodeVrrp, encodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import type { VrrpSocket } from '../../wire/socket/index.js';
 import { keepalivedConfig } from './keepalived-config.js';

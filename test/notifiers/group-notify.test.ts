@@ -5,7 +5,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, readSync, wri
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { KeepalivedNotifier } from '../../notifiers/keepalived-notify/notifier.js';
-import type { Job, JobOutcome } from '../../notifiers/keepalived-notify/runner.js';
+import type { Job, JobOutcome } from '../../infra/scripts/runner.js';
 import { recordingLogger, tempDir, waitFor, writeScript } from './helpers.js';
 
 test("group transitions run the group's notify_* and notify scripts with keepalived's arguments and write GROUP lines to notify_fifo", async () => {

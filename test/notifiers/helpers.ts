@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Logger } from '../../infra/logger.js';
+import type { Logger } from '../../core/logger.js';
 
 export interface LogRecord {
   level: number;

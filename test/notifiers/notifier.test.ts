@@ -5,9 +5,9 @@ import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFi
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import type { VipflowConfig } from '../../config/model.js';
-import type { TransitionRecord } from '../../infra/daemon/instance-runner.js';
+import type { TransitionRecord } from '../../actors/vrrp/types.js';
 import { KeepalivedNotifier } from '../../notifiers/keepalived-notify/notifier.js';
-import type { Job, JobOutcome } from '../../notifiers/keepalived-notify/runner.js';
+import type { Job, JobOutcome } from '../../infra/scripts/runner.js';
 import { recordingLogger, tempDir, waitFor, writeScript } from './helpers.js';
 
 async function configFrom(dir: string, globalDefs: string[], notify: string[]): Promise<VipflowConfig> {

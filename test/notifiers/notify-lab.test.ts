@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../infra/logger.js';
-import { createLab, sweepStaleLabs, type Lab } from '../../infra/lab/index.js';
-import { startVipflow, type VipflowDaemon } from '../../infra/lab/vipflow.js';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
 import { waitFor } from './helpers.js';
 
 const logger = silentLogger();

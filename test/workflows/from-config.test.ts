@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from '../../config/define.js';
-import { repoRoot } from '../../infra/paths.js';
+import { repoRoot } from '../../core/paths.js';
 import { workflowsFromConfig } from '../../workflows/from-config.js';
+import { BUILTIN_NOTIFIERS } from '../../notifiers/builtin.js';
 import { runWorkflow } from '../../workflows/run.js';
 import { zxShell } from '../../workflows/shell.js';
 import { collector, log, setup, transitionTo } from './helpers.js';
@@ -35,7 +36,7 @@ test('a config workflow of built-in steps builds and runs, with step names, time
         ],
       },
     });
-    const r = await workflowsFromConfig(m.vipflow.workflows);
+    const r = await workflowsFromConfig(m.vipflow.workflows, BUILTIN_NOTIFIERS);
     assert.ok(r.ok, JSON.stringify(r));
     const w = r.workflows[0]!;
     assert.equal(w.steps[0]!.name, 'record');
@@ -60,7 +61,7 @@ test('unknown notifiers, bad options and duplicate names are all reported with t
       ],
     },
   });
-  const r = await workflowsFromConfig(m.vipflow.workflows);
+  const r = await workflowsFromConfig(m.vipflow.workflows, BUILTIN_NOTIFIERS);
   assert.equal(r.ok, false);
   if (r.ok) return;
   assert.equal(r.errors.length, 4, r.errors.join('\n'));
@@ -85,7 +86,7 @@ test('two steps of one notifier need distinct names', async () => {
       ],
     },
   });
-  const r = await workflowsFromConfig(m.vipflow.workflows);
+  const r = await workflowsFromConfig(m.vipflow.workflows, BUILTIN_NOTIFIERS);
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.errors[0]!, /duplicate step 'shell\.script'/);
 });
@@ -117,7 +118,7 @@ test('every built-in notifier builds from config and dry-runs: intentions record
   const m = defineConfig({
     vipflow: { workflows: [{ name: 'all', on: { to: 'MASTER' }, steps: Object.entries(uses).map(([u, w]) => ({ uses: u, with: w })) }] },
   });
-  const r = await workflowsFromConfig(m.vipflow.workflows);
+  const r = await workflowsFromConfig(m.vipflow.workflows, BUILTIN_NOTIFIERS);
   assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
   const intents: { step: string; action: string; detail?: unknown }[] = [];
   const { src } = setup();

@@ -1,7 +1,7 @@
 /** Shared pieces for workflow tests: a bus, a node's event source, and a collector. */
 import { InProcessBus } from '../../infra/events/bus.js';
 import type { EventData, EventOf, VipflowEvent } from '../../infra/events/schema.js';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../core/logger.js';
 import { samplePayloads, testSource } from '../infra/events/fixtures.js';
 import type { EventSource } from '../../infra/events/source.js';
 import type { Emit, WorkflowEventType } from '../../workflows/run.js';

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../infra/paths.js';
+import { repoRoot } from '../../core/paths.js';
 import { loadWorkflows } from '../../workflows/load.js';
 import { samplePayloads } from '../infra/events/fixtures.js';
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { vipflowCommand } from '../../infra/lab/vipflow.js';
-import { repoRoot } from '../../infra/paths.js';
+import { vipflowCommand } from '../../lab/vipflow.js';
+import { repoRoot } from '../../core/paths.js';
 import { until, workerScene } from './worker-procs.js';
 
 const CLUSTER = 'wkcfg';

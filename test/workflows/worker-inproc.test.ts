@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { createEventSource } from '../../infra/events/source.js';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../core/logger.js';
 import { defineWorkflow, type StepContext } from '../../workflows/define.js';
 import { claimFor, runKey } from '../../workflows/claims.js';
 import { runsBucketName, WorkflowWorker } from '../../workflows/worker.js';

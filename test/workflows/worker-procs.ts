@@ -8,13 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { vipflowCommand } from '../../infra/lab/vipflow.js';
-import { repoRoot } from '../../infra/paths.js';
+import { vipflowCommand } from '../../lab/vipflow.js';
+import { repoRoot } from '../../core/paths.js';
 import { startNatsServer, type NatsServer } from '../../infra/events/local-nats.js';
 import { NatsBus } from '../../infra/events/nats-bus.js';
 import type { EventOf, EventType, VipflowEvent } from '../../infra/events/schema.js';
 import { createEventSource, type EventSource } from '../../infra/events/source.js';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../core/logger.js';
 import { samplePayloads } from '../infra/events/fixtures.js';
 
 export const WORKFLOWS_FILE = join(repoRoot, 'test', 'workflows', 'fixtures', 'worker.workflows.ts');

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { repoRoot } from '../../infra/paths.js';
+import { repoRoot } from '../../core/paths.js';
 
 /**
  * The addon's raw interface (wire/native/src). Only wire/socket and
- * infra/net use it; everything else goes through their typed wrappers.
+ * infra/host use it; everything else goes through their typed wrappers.
  * Functions that return `string | null` give an errno name or null.
  */
 export interface NativeRawOptions {

@@ -1,4 +1,4 @@
-import type { Logger } from '../../infra/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { nativeWire, type NativeNetlinkMessage } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../infra/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { checkIpv4Header } from '../codec/index.js';
 import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';

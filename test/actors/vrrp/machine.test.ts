@@ -402,7 +402,7 @@ test('the factory rejects inputs the configuration layer should have caught', as
 
 test('with a logger, transitions and warnings are logged with instance context', async () => {
   const { createVrrpInstance } = await import('../../../actors/vrrp/index.js');
-  const { createLogger } = await import('../../../infra/logger.js');
+  const { createLogger } = await import('../../../core/logger.js');
   const { PassThrough } = await import('node:stream');
   const { SimulatedClock } = await import('xstate');
   const { baseInput } = await import('./harness.js');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { InProcessBus } from '../../../infra/events/bus.js';
 import { createEventBus, createEventSource } from '../../../infra/events/index.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
-import { silentLogger } from '../../../infra/logger.js';
+import { silentLogger } from '../../../core/logger.js';
 import { samplePayloads, testSource, transition } from './fixtures.js';
 
 const tick = () => new Promise((r) => setImmediate(r));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { NatsBus, type NatsBusOptions } from '../../../infra/events/nats-bus.js';
-import { silentLogger } from '../../../infra/logger.js';
+import { silentLogger } from '../../../core/logger.js';
 import { startNatsServer, type NatsServer } from '../../../infra/events/local-nats.js';
 
 /** Polls until cond() holds; throws after ms. */

@@ -8,7 +8,7 @@ import { Outbox, type OutboxTransport, type SendResult } from '../../../infra/ev
 import { createEventSource } from '../../../infra/events/source.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
 import { PassThrough } from 'node:stream';
-import { createLogger, silentLogger } from '../../../infra/logger.js';
+import { createLogger, silentLogger } from '../../../core/logger.js';
 import { until } from './nats-server.js';
 import { transition } from './fixtures.js';
 

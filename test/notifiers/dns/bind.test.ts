@@ -3,7 +3,7 @@
 // runWorkflow as the daemon would run it. Starts: one named, stopped in `after`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startBind, type BindServer } from '../../../infra/lab/bind.js';
+import { freePort, startBind, type BindServer } from '../../../lab/bind.js';
 import { dnsUpdateStep, TSIG_ALGORITHMS, type DnsOptions, type DnsRunDeps } from '../../../notifiers/dns/index.js';
 import { defineWorkflow, type Intent, type RetryPolicy } from '../../../workflows/define.js';
 import { runWorkflow, type RunResult } from '../../../workflows/run.js';

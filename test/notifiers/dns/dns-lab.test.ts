@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../../infra/logger.js';
-import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../../infra/lab/index.js';
-import { startBind, type BindServer } from '../../../infra/lab/bind.js';
-import { startVipflow, type VipflowDaemon } from '../../../infra/lab/vipflow.js';
+import { silentLogger } from '../../../core/logger.js';
+import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../../lab/index.js';
+import { startBind, type BindServer } from '../../../lab/bind.js';
+import { startVipflow, type VipflowDaemon } from '../../../lab/vipflow.js';
 import { confFile } from '../../lab/daemon-conf.js';
 
 const logger = silentLogger();

@@ -13,7 +13,7 @@ import { zxShell } from '../../../workflows/shell.js';
 import { listWorkers } from '../../../notifiers/nginx/host.js';
 import { nginxReloadStep, type NginxOptions } from '../../../notifiers/nginx/index.js';
 import { collector, log, setup, transitionTo } from '../../workflows/helpers.js';
-import { startLocalNginx, type LocalNginx } from '../../../infra/lab/local-nginx.js';
+import { startLocalNginx, type LocalNginx } from '../../../lab/local-nginx.js';
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

@@ -4,8 +4,8 @@
 // Starts: prometheus-alertmanager.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pollUntil } from '../../../infra/lab/run.js';
-import { freeLoopbackPort, startAlertmanager, type AlertmanagerProcess, type GettableAlert } from '../../../infra/lab/alertmanager.js';
+import { pollUntil } from '../../../lab/run.js';
+import { freeLoopbackPort, startAlertmanager, type AlertmanagerProcess, type GettableAlert } from '../../../lab/alertmanager.js';
 import { alertmanagerFireStep, alertmanagerResolveStep, type AlertmanagerOptions } from '../../../notifiers/paging/index.js';
 import { runSteps, transitionEvent } from './helpers.js';
 

@@ -1,7 +1,7 @@
 /** Shared bits of the paging notifier tests: events, a one-workflow runner, a local HTTP receiver. */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { silentLogger } from '../../../infra/logger.js';
+import { silentLogger } from '../../../core/logger.js';
 import type { EventOf } from '../../../infra/events/schema.js';
 import { defineWorkflow, type Intent, type WorkflowStep } from '../../../workflows/define.js';
 import { runWorkflow, type RunResult } from '../../../workflows/run.js';

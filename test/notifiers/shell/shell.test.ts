@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../../infra/paths.js';
+import { repoRoot } from '../../../core/paths.js';
 import { defineWorkflow } from '../../../workflows/define.js';
 import { runWorkflow } from '../../../workflows/run.js';
 import { dryRunShell, zxShell } from '../../../workflows/shell.js';
 import { scriptEnvironment, shellScriptStep } from '../../../notifiers/shell/index.js';
 import { collector, log, setup, transitionTo } from '../../workflows/helpers.js';
-import { isAlive } from '../../../infra/lab/run.js';
+import { isAlive } from '../../../lab/run.js';
 
 const fixtures = join(repoRoot, 'test/notifiers/shell/fixtures');
 

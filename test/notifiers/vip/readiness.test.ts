@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlServer } from '../../../infra/daemon/control.js';
+import { ControlServer } from '../../../infra/control/control-socket.js';
 import { defineWorkflow, type Intent } from '../../../workflows/define.js';
 import { runWorkflow } from '../../../workflows/run.js';
 import { zxShell } from '../../../workflows/shell.js';

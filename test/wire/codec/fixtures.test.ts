@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../../infra/paths.js';
+import { repoRoot } from '../../../core/paths.js';
 import {
   checkAuthentication,
   decodeIpv4Datagram,

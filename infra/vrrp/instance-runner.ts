@@ -1,0 +1,467 @@
+/**
+ * Runs one VRRP instance on a real network: the pure machine (actors/vrrp)
+ * in the middle, the wire hub feeding it screened adverts, and its commands
+ * carried out here (send adverts, add/remove VIPs, announce them).
+ *
+ * Nothing on this path waits for anything slower than a syscall: events for
+ * the outside world leave through `onTransition` listeners, which must not
+ * block (the event bus queues).
+ */
+import {
+  createVrrpInstance,
+  masterDownIntervalMs,
+  type VrrpActor,
+  type VrrpClock,
+  type VrrpCommand,
+  type VrrpStateName,
+  type TransitionRecord,
+} from '../../actors/vrrp/index.js';
+import type { SyncGroup } from '../../actors/sync-group/index.js';
+import { encodeVrrp, formatAddress, noAuthData, parseAddress, type VrrpAdvert } from '../../wire/codec/index.js';
+import type { Logger } from '../../core/logger.js';
+import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
+import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
+import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from '../../actors/vrrp/receive.js';
+import type { VipAddressOps } from '../host/vip-addresses.js';
+import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
+
+export interface InstanceStatus {
+  name: string;
+  vrid: number;
+  family: 4 | 6;
+  version: 2 | 3;
+  interface: string;
+  mode: 'multicast' | 'unicast';
+  source: string;
+  state: VrrpStateName;
+  basePriority: number;
+  effectivePriority: number;
+  advertIntervalCs: number;
+  masterAdvertIntervalCs: number;
+  lastMaster: string | null;
+  lastMasterPriority: number | null;
+  masterDownInMs: number | null;
+  peerChecksumVariant: string | null;
+  counters: Record<string, number>;
+  drops: DropCounters;
+  announcements: AnnouncerStats;
+  vips: string[];
+}
+
+export interface InstanceRunnerDeps {
+  hub: WireHub;
+  vipOps: VipAddressOps;
+  announceIo: AnnounceIo;
+  clock: VrrpClock;
+  log: Logger;
+}
+
+type StartResult = { ok: true } | { ok: false; code: string; message: string };
+
+/**
+ * How long a Master that hands over keeps its VIPs after the new Master's
+ * first advert. The new Master added them and sent its gratuitous ARP / NA
+ * before that advert, but a client may still process that announcement a
+ * moment after we hear the advert (measured in test/lab/handover-client: 1 of
+ * 80 handovers lost a SYN without this overlap). Short, because two holders
+ * would both answer a client's ARP request.
+ */
+export const HANDOVER_OVERLAP_MS = 20;
+
+export class InstanceRunner {
+  readonly drops: DropCounters = emptyDropCounters();
+  private readonly log: Logger;
+  private readonly actor: VrrpActor;
+  private announcer: Announcer;
+  private channel: Channel | null = null;
+  private readonly listeners: ((t: TransitionRecord) => void)[] = [];
+  /**
+   * Encoded adverts by priority, one per destination: only the priority changes
+   * between sends, so a Master's advert is a lookup, not an encode (and no
+   * per-send array of destinations).
+   */
+  private readonly advertCache = new Map<number, { payload: Buffer; destination: string }[]>();
+  private readonly reportedDrops = new Set<string>();
+  private peerChecksumVariant: string | null = null;
+  private handover: { resolve: () => void; timer: unknown } | null = null;
+  private holdingVipsForHandover = false;
+  /** A release deferred by HANDOVER_OVERLAP_MS after a better Master was heard. */
+  private pendingRelease: unknown = null;
+  private stopped: Promise<void> | null = null;
+  private sendErrors = 0;
+  /** Clock time of the last screened advert from another router with priority > 0 (split-brain fencing asks). */
+  private lastPeerAdvertAt: number | null = null;
+
+  private currentPlan: InstancePlan;
+
+  constructor(
+    plan: InstancePlan,
+    private readonly deps: InstanceRunnerDeps,
+  ) {
+    this.currentPlan = plan;
+    this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
+    this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
+    this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
+    this.actor.on('*', (cmd) => this.execute(cmd as VrrpCommand));
+  }
+
+  onTransition(listener: (t: TransitionRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Joins the wire and starts the machine (Initialize → Backup, or Master for
+   * an owner). A member of a sync group is handed to `group` instead, which
+   * starts it with the other members (or at once if the group already runs).
+   */
+  start(group?: SyncGroup): StartResult {
+    // A pending IPv6 source joins the wire once it has an address
+    // (resolveSource): the socket's sends leave from it.
+    if (!this.plan.sourcePending) {
+      const joined = this.joinWire();
+      if (!joined.ok) return joined;
+    }
+    this.actor.start();
+    if (group) group.attach(this.plan.name, this.actor);
+    else this.actor.send({ type: 'START' });
+    return { ok: true };
+  }
+
+  /** Whether this IPv6 instance still waits (in Fault) for a usable link-local source. */
+  get sourcePending(): boolean {
+    return this.plan.sourcePending === true;
+  }
+
+  /**
+   * Gives a pending instance its source address (a usable link-local one):
+   * joins the wire with it and clears the Fault it was held in. Fails (as a
+   * value, the instance staying in Fault) when the socket cannot be opened.
+   */
+  resolveSource(address: string): StartResult {
+    const bytes = parseAddress(address);
+    if (!this.plan.sourcePending || !bytes || bytes.length !== 16) return { ok: false, code: 'EINVAL', message: `not a pending IPv6 source: ${address}` };
+    const pending = this.currentPlan;
+    const { sourcePending: _pending, ...rest } = pending;
+    this.currentPlan = { ...rest, source: address, sourceBytes: bytes };
+    const joined = this.joinWire();
+    if (!joined.ok) {
+      this.currentPlan = pending;
+      return joined;
+    }
+    this.actor.send({ type: 'SET_PRIMARY_ADDRESS', address: bytes });
+    this.advertCache.clear();
+    this.log.info({ source: address }, 'IPv6 link-local source usable: leaving the fault it was held in');
+    this.track(SOURCE_TRACK, true);
+    return { ok: true };
+  }
+
+  private joinWire(): StartResult {
+    const joined = this.deps.hub.join(
+      { interface: this.plan.interface, family: this.plan.family, mode: this.plan.mode, source: this.plan.source },
+      this.plan.vrid,
+      (p) => this.receive(p),
+    );
+    if (!joined.ok) return joined;
+    this.channel = joined.channel;
+    return { ok: true };
+  }
+
+  /** The top-level state (the machine nests sub-states under backup and master). */
+  get state(): VrrpStateName {
+    const value = this.actor.getSnapshot().value as unknown;
+    return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as VrrpStateName;
+  }
+
+  /** Tracked object change (interface, script, process up/down; a track_file's new offset). */
+  track(id: string, up: boolean, offset?: number): void {
+    this.actor.send({ type: 'TRACK', id, up, ...(offset !== undefined ? { offset } : {}) });
+  }
+
+  /** Ms since another router's screened advert (priority > 0) was last heard, null if never. */
+  peerAdvertAgoMs(): number | null {
+    return this.lastPeerAdvertAt === null ? null : this.deps.clock.now() - this.lastPeerAdvertAt;
+  }
+
+  /** Ids of the tracked objects that are down now. */
+  tracksDown(): string[] {
+    return this.actor
+      .getSnapshot()
+      .context.tracks.filter((t) => !t.up)
+      .map((t) => t.id);
+  }
+
+  get plan(): InstancePlan {
+    return this.currentPlan;
+  }
+
+  setPriority(priority: number): void {
+    this.actor.send({ type: 'SET_PRIORITY', priority });
+    this.advertCache.clear();
+  }
+
+  /**
+   * Reload with a new address list (and announcement settings) for the same
+   * virtual router, without leaving the current state: a Master adds the new
+   * VIPs before removing the dropped ones and announces them; a Backup only
+   * advertises and screens with the new list from now on. The machine's own
+   * copy of the addresses is not consulted: address commands use the plan.
+   */
+  replaceAddresses(next: InstancePlan): void {
+    const before = this.currentPlan.vips;
+    // The source stays ours: it may have been resolved (resolveSource) since
+    // the reload planned `next` from the config.
+    const { sourcePending: _pending, ...rest } = next;
+    const { source, sourceBytes, sourcePending } = this.currentPlan;
+    this.currentPlan = { ...rest, source, sourceBytes, ...(sourcePending ? { sourcePending } : {}) };
+    this.advertCache.clear();
+    this.announcer.cancel();
+    this.announcer = new Announcer(next.vips, next.garp, this.deps.announceIo, this.log);
+    if (this.state !== 'master') return;
+    const key = (v: { address: string; prefix: number; dev: string }) => `${v.address}/${v.prefix}%${v.dev}`;
+    const oldKeys = new Set(before.map(key));
+    const newKeys = new Set(next.vips.map(key));
+    this.deps.vipOps.add(next.vips.filter((v) => !oldKeys.has(key(v))));
+    this.deps.vipOps.remove(before.filter((v) => !newKeys.has(key(v))));
+    this.announcer.becameMaster();
+  }
+
+  /**
+   * Graceful stop. A Master sends priority 0 so a Backup takes over after
+   * Skew_Time, and keeps its VIPs until the new Master's first advert is
+   * heard (make-before-break), bounded by Master_Down_Interval, so clients
+   * are served throughout the handover.
+   */
+  stop(): Promise<void> {
+    // Idempotent: a reload and a shutdown may both stop the same instance,
+    // and both must wait for the one handover.
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
+    const wasMaster = this.state === 'master';
+    if (wasMaster) this.holdingVipsForHandover = true;
+    this.actor.send({ type: 'SHUTDOWN' });
+    this.announcer.cancel();
+    if (wasMaster && this.plan.vips.length > 0) {
+      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdverIntervalCs: this.plan.machine.advertIntervalCs });
+      const heard = await new Promise<boolean>((resolve) => {
+        const timer = this.deps.clock.setTimeout(() => {
+          this.handover = null;
+          resolve(false);
+        }, bound);
+        this.handover = {
+          timer,
+          resolve: () => {
+            this.deps.clock.clearTimeout(timer);
+            this.handover = null;
+            resolve(true);
+          },
+        };
+      });
+      this.log.info(
+        { newMasterHeard: heard, boundMs: bound },
+        heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs',
+      );
+      if (heard) await new Promise<void>((resolve) => this.deps.clock.setTimeout(() => resolve(), HANDOVER_OVERLAP_MS));
+      this.holdingVipsForHandover = false;
+      this.deps.vipOps.remove(this.plan.vips);
+    }
+    // Stopped while a Backup waits out a handover overlap: release now.
+    if (this.pendingRelease !== null) this.releaseNow();
+    this.actor.stop();
+    this.channel?.leave();
+    this.channel = null;
+  }
+
+  status(): InstanceStatus {
+    const snap = this.actor.getSnapshot();
+    const ctx = snap.context;
+    const state = this.state;
+    const { lastMasterAddress, lastMasterPriority, ...numbers } = ctx.stats;
+    return {
+      name: this.plan.name,
+      vrid: this.plan.vrid,
+      family: this.plan.family,
+      version: this.plan.version,
+      interface: this.plan.interface,
+      mode: this.plan.mode,
+      source: this.plan.source,
+      state,
+      basePriority: ctx.basePriority,
+      effectivePriority: ctx.effectivePriority,
+      advertIntervalCs: this.plan.machine.advertIntervalCs,
+      masterAdvertIntervalCs: ctx.masterAdverIntervalCs,
+      lastMaster: state === 'master' ? this.plan.source : lastMasterAddress ? formatAddress(lastMasterAddress) : null,
+      lastMasterPriority,
+      masterDownInMs: state === 'backup' ? Math.max(0, ctx.masterDownDeadline - this.deps.clock.now()) : null,
+      peerChecksumVariant: this.peerChecksumVariant,
+      counters: { ...numbers, sendErrors: this.sendErrors },
+      drops: { ...this.drops },
+      announcements: { ...this.announcer.stats },
+      vips: this.plan.vips.map((v) => `${v.address}/${v.prefix} dev ${v.dev}`),
+    };
+  }
+
+  private receive(p: HubPacket): void {
+    const screened = screenAdvert(this.plan, p.advert, {
+      ttl: p.ttl,
+      ifindex: p.ifindex,
+      expectedIfindex: this.channel?.ifindex ?? -1,
+      source: p.source,
+      multicastDestination: p.multicastDestination,
+    });
+    if (!screened.ok) {
+      this.drop(screened.reason, screened.detail, p.sourceText);
+      return;
+    }
+    if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
+    if (this.handover) {
+      // Stopping: the machine is gone; we only wait for the next master. Only
+      // a screened advert counts: a stray one (another cluster's, a wrong
+      // password) would release the VIPs before anyone took them over.
+      if (p.advert.priority > 0) this.handover.resolve();
+      return;
+    }
+    if (this.plan.family === 4 && this.plan.version === 3 && this.peerChecksumVariant !== p.checksumVariant) {
+      if (p.checksumVariant !== this.plan.checksumVariant)
+        this.log.warn(
+          { peer: p.sourceText, peerVariant: p.checksumVariant, ours: this.plan.checksumVariant },
+          'peer computes the VRRPv3 checksum differently (v3_checksum_as_v2): accepted, but it may reject ours',
+        );
+      this.peerChecksumVariant = p.checksumVariant;
+    }
+    this.actor.send(screened.event);
+  }
+
+  private drop(reason: DropReason, detail: string, from: string): void {
+    this.drops[reason]++;
+    // First of each kind per sender at warn level, the rest at debug: a
+    // misconfigured neighbour must be visible without flooding the log.
+    const key = `${reason}|${from}`;
+    if (!this.reportedDrops.has(key) && this.reportedDrops.size < 1024) {
+      this.reportedDrops.add(key);
+      const message =
+        reason === 'address-list-mismatch'
+          ? 'advert for our VRID with a different address list: another cluster may use this VRID (VRID collision)'
+          : 'advert dropped';
+      this.log.warn({ reason, from, detail }, message);
+    } else {
+      this.log.debug({ reason, from, detail }, 'advert dropped');
+    }
+  }
+
+  private execute(cmd: VrrpCommand): void {
+    switch (cmd.type) {
+      case 'send-advert':
+        this.sendAdvert(cmd.priority, cmd.intervalCs);
+        return;
+      case 'add-addresses':
+        this.cancelPendingRelease();
+        this.deps.vipOps.add(this.plan.vips);
+        return;
+      case 'remove-addresses':
+        if (this.holdingVipsForHandover) return;
+        if (cmd.handover) {
+          this.cancelPendingRelease();
+          this.pendingRelease = this.deps.clock.setTimeout(() => this.releaseNow(), HANDOVER_OVERLAP_MS);
+        } else this.releaseNow();
+        return;
+      case 'announce':
+        if (cmd.reason === 'became-master') this.announcer.becameMaster();
+        else this.announcer.lowerPriorityMaster();
+        return;
+      case 'transition':
+        this.onMachineTransition(cmd);
+        return;
+      case 'priority-changed':
+        this.advertCache.clear();
+        this.log.info({ from: cmd.from, to: cmd.to, basePriority: cmd.basePriority }, 'effective priority changed');
+        return;
+      case 'warning':
+        this.log.warn({ code: cmd.code, ...cmd.detail }, cmd.message);
+        return;
+    }
+  }
+
+  private cancelPendingRelease(): void {
+    if (this.pendingRelease === null) return;
+    this.deps.clock.clearTimeout(this.pendingRelease);
+    this.pendingRelease = null;
+  }
+
+  /** Removes the VIPs now (a release waiting out its overlap included). */
+  private releaseNow(): void {
+    this.cancelPendingRelease();
+    this.deps.vipOps.remove(this.plan.vips);
+  }
+
+  private onMachineTransition(cmd: Extract<VrrpCommand, { type: 'transition' }>): void {
+    if (cmd.from === 'master') this.announcer.cancel();
+    const record: TransitionRecord = {
+      instance: this.plan.name,
+      vrid: this.plan.vrid,
+      family: this.plan.family,
+      interface: this.plan.interface,
+      from: cmd.from,
+      to: cmd.to,
+      reason: cmd.reason,
+      effectivePriority: cmd.effectivePriority,
+      basePriority: cmd.basePriority,
+      masterAddress: cmd.masterAddress ? formatAddress(cmd.masterAddress) : null,
+      advertIntervalCs: this.plan.machine.advertIntervalCs,
+      at: cmd.at,
+    };
+    this.log.info(
+      { from: cmd.from, to: cmd.to, reason: cmd.reason, priority: cmd.effectivePriority, master: record.masterAddress },
+      `${cmd.from} -> ${cmd.to}`,
+    );
+    for (const l of this.listeners) {
+      try {
+        l(record);
+      } catch (err) {
+        this.log.error({ err }, 'transition listener failed');
+      }
+    }
+  }
+
+  private sendAdvert(priority: number, intervalCs: number): void {
+    const channel = this.channel;
+    if (!channel) return;
+    let adverts = this.advertCache.get(priority);
+    if (!adverts) {
+      adverts = this.encodeAdverts(priority, intervalCs);
+      this.advertCache.set(priority, adverts);
+    }
+    for (const { payload, destination } of adverts) {
+      const r = channel.send(payload, destination);
+      if (!r.ok) {
+        this.sendErrors++;
+        if (this.sendErrors === 1 || this.sendErrors % 100 === 0)
+          this.log.warn({ code: r.code, destination, sendErrors: this.sendErrors }, 'advert send failed');
+      }
+    }
+  }
+
+  private encodeAdverts(priority: number, intervalCs: number): { payload: Buffer; destination: string }[] {
+    const plan = this.plan;
+    const addresses = advertised(plan.vips, plan.family).map((v) => v.bytes);
+    const advert: VrrpAdvert =
+      plan.version === 2
+        ? {
+            version: 2,
+            vrid: plan.vrid,
+            priority,
+            advertIntervalSec: Math.max(1, Math.round(intervalCs / 100)),
+            authType: plan.auth.type,
+            authData: plan.auth.type === 'simple' ? (plan.auth.password as Uint8Array) : noAuthData(),
+            addresses,
+          }
+        : { version: 3, vrid: plan.vrid, priority, maxAdvertIntervalCs: intervalCs, addresses };
+    const targets = plan.mode === 'unicast' ? plan.peers.map((p) => ({ text: p.address, bytes: p.bytes })) : [{ text: plan.group, bytes: plan.groupBytes }];
+    return targets.map((t) => ({
+      payload: encodeVrrp(advert, { source: plan.sourceBytes, destination: t.bytes }, { checksumVariant: plan.checksumVariant }),
+      destination: t.text,
+    }));
+  }
+}

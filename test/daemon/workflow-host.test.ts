@@ -1,0 +1,158 @@
+/**
+ * The daemon's event side (daemon/events.ts) with a workflows file, on the
+ * in-process bus and a stand-in instance runner: a transition made while the file is
+ * still loading triggers its workflow, and a STOP workflow finishes during the stop.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DaemonEvents } from '../../daemon/events.js';
+import type { InstanceRunner } from '../../infra/vrrp/instance-runner.js';
+import type { TransitionRecord } from '../../actors/vrrp/types.js';
+import { emptyDropCounters } from '../../actors/vrrp/receive.js';
+import type { VipflowEvent } from '../../infra/events/schema.js';
+import { log, waitFor } from '../workflows/helpers.js';
+
+const record = (over: Partial<TransitionRecord>): TransitionRecord => ({
+  instance: 'VI_1',
+  vrid: 9,
+  family: 4,
+  interface: 'eth0',
+  from: 'backup',
+  to: 'master',
+  reason: 'master-down-timer',
+  effectivePriority: 100,
+  basePriority: 100,
+  masterAddress: '198.18.0.1',
+  advertIntervalCs: 10,
+  at: 0,
+  ...over,
+});
+
+test('the daemon runs a workflows file off its own transitions, and lets STOP workflows finish at stop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
+  const out = join(dir, 'trail.txt');
+  const file = join(dir, 'workflows.mjs');
+  writeFileSync(
+    file,
+    `import { appendFileSync } from 'node:fs';
+const note = (ctx) => appendFileSync(${JSON.stringify(out)}, ctx.event.data.instance + ':' + ctx.event.data.to + '\\n');
+export default [
+  { name: 'on-master', on: { to: 'MASTER' }, steps: [{ name: 'note', run: note }] },
+  { name: 'on-stop', on: { to: 'STOP' }, steps: [{ name: 'wait', run: () => new Promise((r) => setTimeout(r, 50)) }, { name: 'note', run: note }] },
+];
+`,
+  );
+  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', workflowsFile: file, stopFlushMs: 2000 }, dir, log, () => [{ name: 'VI_1', runner }]);
+  try {
+    const finished: VipflowEvent[] = [];
+    await ev.bus.subscribe({ types: ['workflow.finished'] }, (e) => void finished.push(e), { start: { from: 'all' } });
+    ev.start('/etc/keepalived/keepalived.conf', ['VI_1'], 100);
+    // Published before the workflows file has loaded: the runner's subscription starts at the daemon start.
+    ev.transition(record({}), '198.18.0.2', () => []);
+    await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('VI_1:master'));
+    ev.transition(record({ from: 'master', to: 'stopped', reason: 'shutdown' }), '198.18.0.2', () => []);
+    await ev.stop('SIGTERM', 1000);
+    assert.equal(readFileSync(out, 'utf8'), 'VI_1:master\nVI_1:stopped\n');
+    assert.deepEqual(
+      finished.map((e) => [(e.data as { workflow: string }).workflow, (e.data as { status: string }).status]),
+      [
+        ['on-master', 'succeeded'],
+        ['on-stop', 'succeeded'],
+      ],
+    );
+  } finally {
+    await ev.stop('test', 0).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a workflows file that does not load leaves the daemon running without workflows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
+  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', workflowsFile: join(dir, 'missing.mjs') }, dir, log, () => [{ name: 'VI_1', runner }]);
+  try {
+    const seen: VipflowEvent[] = [];
+    await ev.bus.subscribe({}, (e) => void seen.push(e), { start: { from: 'all' } });
+    ev.start('/x.conf', ['VI_1'], 100);
+    ev.transition(record({}), '198.18.0.2', () => []);
+    await ev.stop('SIGTERM', 10);
+    await waitFor(() => seen.some((e) => e.type === 'daemon.stop'));
+    assert.deepEqual(
+      seen.map((e) => e.type),
+      ['daemon.start', 'instance.transition', 'daemon.stop'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('workflows declared in the config run beside the config workflowsFile; a broken one is logged and the rest run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
+  const out = join(dir, 'trail.txt');
+  const file = join(dir, 'workflows.mjs');
+  writeFileSync(
+    file,
+    `import { appendFileSync } from 'node:fs';\nexport default [{ name: 'from-file', on: { to: 'MASTER' }, steps: [{ name: 'note', run: () => appendFileSync(${JSON.stringify(out)}, 'file\\n') }] }];\n`,
+  );
+  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', stopFlushMs: 2000 }, dir, log, () => [{ name: 'VI_1', runner }]);
+  try {
+    const finished: VipflowEvent[] = [];
+    await ev.bus.subscribe({ types: ['workflow.finished'] }, (e) => void finished.push(e), { start: { from: 'all' } });
+    ev.start(
+      join(dir, 'vipflow.config.ts'),
+      ['VI_1'],
+      100,
+      {},
+      {
+        // Relative to the config file's folder, as in a vipflow.config.ts.
+        workflowsFile: 'workflows.mjs',
+        workflows: [
+          { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo config >> ${out}`] } }] },
+          { name: 'broken', on: { to: 'MASTER' }, steps: [{ uses: 'no.such', with: {} }] },
+        ],
+      },
+    );
+    ev.transition(record({}), '198.18.0.2', () => []);
+    await waitFor(() => finished.length === 2, 10_000);
+    assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean).sort(), ['config', 'file']);
+    assert.deepEqual(finished.map((e) => (e.data as { workflow: string }).workflow).sort(), ['from-file', 'touch']);
+  } finally {
+    await ev.stop('test', 0).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("workflowRunner 'workers': the daemon leaves the config's workflows to the workers", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
+  const out = join(dir, 'trail.txt');
+  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1' }, dir, log, () => [{ name: 'VI_1', runner }]);
+  try {
+    const started: VipflowEvent[] = [];
+    await ev.bus.subscribe({ types: ['workflow.started'] }, (e) => void started.push(e), { start: { from: 'all' } });
+    ev.start(
+      join(dir, 'vipflow.config.ts'),
+      ['VI_1'],
+      100,
+      {},
+      {
+        workflowRunner: 'workers',
+        workflows: [
+          { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] },
+        ],
+      },
+    );
+    ev.transition(record({}), '198.18.0.2', () => []);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(existsSync(out), false, 'nothing ran in the daemon');
+    assert.deepEqual(started, []);
+  } finally {
+    await ev.stop('test', 0).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
