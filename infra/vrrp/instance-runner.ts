@@ -312,7 +312,7 @@ export class InstanceRunner {
       multicastDestination: p.multicastDestination,
     });
     if (!screened.ok) {
-      this.drop(screened.reason, screened.detail, p.sourceText);
+      this.drop(screened.reason, screened.detail, formatAddress(p.source));
       return;
     }
     if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
@@ -326,7 +326,7 @@ export class InstanceRunner {
     if (this.plan.family === 4 && this.plan.version === 3 && this.peerChecksumVariant !== p.checksumVariant) {
       if (p.checksumVariant !== this.plan.checksumVariant)
         this.log.warn(
-          { peer: p.sourceText, peerVariant: p.checksumVariant, ours: this.plan.checksumVariant },
+          { peer: formatAddress(p.source), peerVariant: p.checksumVariant, ours: this.plan.checksumVariant },
           'peer computes the VRRPv3 checksum differently (v3_checksum_as_v2): accepted, but it may reject ours',
         );
       this.peerChecksumVariant = p.checksumVariant;

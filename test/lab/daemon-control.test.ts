@@ -29,8 +29,8 @@ describe('vipflow run: status, dump, reload, exit', () => {
   let daemon: VipflowDaemon;
   let listener: VrrpSocket;
   let heard: PacketCollector;
-  const priorityOf = (payload: Buffer, source: string) => {
-    const d = decodeVrrp(payload, { source: parseAddress(source)!, destination: parseAddress('224.0.0.18')! });
+  const priorityOf = (payload: Buffer, source: Uint8Array) => {
+    const d = decodeVrrp(payload, { source, destination: parseAddress('224.0.0.18')! });
     return d.ok ? d.packet.priority : -1;
   };
   /** Whether node w hears an advert with `priority` among those arriving from now on. */
@@ -130,7 +130,7 @@ describe('vipflow run: status, dump, reload, exit', () => {
       const seen = await pollUntil(
         () => {
           for (const p of heard.packets.slice(since)) {
-            const d = decodeVrrp(p.payload, { source: parseAddress(p.source)!, destination: parseAddress('224.0.0.18')! });
+            const d = decodeVrrp(p.payload, { source: p.source, destination: parseAddress('224.0.0.18')! });
             if (d.ok && d.packet.addresses.length === 1 && d.packet.addresses[0]!.join('.') === address) return true;
           }
           return undefined;

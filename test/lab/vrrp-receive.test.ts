@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../core/logger.js';
 import { createLab, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../lab/index.js';
-import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
+import { decodeVrrp, formatAddress } from '../../wire/codec/index.js';
 import { interfaceInfo, type VrrpSocket } from '../../wire/socket/index.js';
 import { keepalivedConfig } from './keepalived-config.js';
 import { collect } from './packet-collector.js';
@@ -65,8 +65,8 @@ describe('raw VRRP socket receives keepalived adverts', () => {
     for (const p of [v2, v3]) {
       assert.equal(p.ttl, 255);
       assert.equal(p.ifindex, eth0.value.index);
-      assert.equal(p.source, n1.ipv4);
-      assert.equal(p.destination, '224.0.0.18');
+      assert.equal(formatAddress(p.source), n1.ipv4);
+      assert.equal(formatAddress(p.destination!), '224.0.0.18');
       assert.equal(typeof p.receivedAt, 'bigint');
     }
     // keepalived's IPv4 VRRP message is 8 bytes + 4 per VIP (+ 8 auth bytes in v2).
@@ -74,12 +74,12 @@ describe('raw VRRP socket receives keepalived adverts', () => {
     assert.equal(v2.payload.length, 20);
     assert.equal(v6.ttl, 255);
     assert.equal(v6.ifindex, eth0.value.index);
-    assert.equal(v6.source, n1.linkLocal);
-    assert.match(v6.source, /^fe80:/);
-    assert.equal(v6.destination, 'ff02::12');
+    assert.equal(formatAddress(v6.source), n1.linkLocal);
+    assert.match(formatAddress(v6.source), /^fe80:/);
+    assert.equal(formatAddress(v6.destination!), 'ff02::12');
     assert.equal(v6.payload.length, 8 + 16);
     // The delivered bytes are exactly keepalived's message: the codec's checksum verifies.
-    const ctx = (src: string, dst: string) => ({ source: parseAddress(src)!, destination: parseAddress(dst)! });
+    const ctx = (source: Uint8Array, destination: Uint8Array) => ({ source, destination });
     assert.ok(decodeVrrp(v2.payload, ctx(v2.source, v2.destination!)).ok);
     assert.ok(decodeVrrp(v3.payload, ctx(v3.source, v3.destination!)).ok);
     assert.ok(decodeVrrp(v6.payload, ctx(v6.source, v6.destination!)).ok);
@@ -110,10 +110,10 @@ describe('raw VRRP socket receives keepalived adverts', () => {
     const p = await rx.waitFor((x) => x.payload[1] === 31, 10_000);
     assert.equal(p.payload[0], 0x31);
     assert.equal(p.ttl, 255);
-    assert.equal(p.source, n1.ipv4);
-    assert.equal(p.destination, n2.ipv4);
+    assert.equal(formatAddress(p.source), n1.ipv4);
+    assert.equal(formatAddress(p.destination!), n2.ipv4);
     // A unicast-mode socket has not joined 224.0.0.18, yet the first
     // keepalived (still running) multicasts: nothing multicast may arrive.
-    assert.ok(rx.packets.every((x) => x.destination === n2.ipv4));
+    assert.ok(rx.packets.every((x) => x.destination !== null && formatAddress(x.destination) === n2.ipv4));
   });
 });

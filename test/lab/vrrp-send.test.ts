@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../core/logger.js';
 import { createLab, startKeepalived, sweepStaleLabs, type KeepalivedProcess, type Lab } from '../../lab/index.js';
-import { decodeVrrp, encodeVrrp, parseAddress } from '../../wire/codec/index.js';
+import { decodeVrrp, encodeVrrp, formatAddress, parseAddress } from '../../wire/codec/index.js';
 import type { VrrpSocket } from '../../wire/socket/index.js';
 import { keepalivedConfig } from './keepalived-config.js';
 import { collect } from './packet-collector.js';
@@ -43,7 +43,7 @@ describe('raw VRRP socket sends', () => {
       const b = await rx.waitFor((p) => p.payload.toString() === 'ttl-64', 2000);
       assert.equal(a.ttl, 255, `IPv${family} default`);
       assert.equal(b.ttl, 64, `IPv${family} test-only hop count`);
-      assert.equal(a.destination, family === 4 ? '224.0.0.18' : 'ff02::12');
+      assert.equal(formatAddress(a.destination!), family === 4 ? '224.0.0.18' : 'ff02::12');
     }
   });
 
@@ -57,11 +57,11 @@ describe('raw VRRP socket sends', () => {
     assert.ok(open('n1', 4).send(Buffer.from('src4-default')).ok);
     assert.ok(open('n1', 6, { sourceAddress: n1.ipv6! }).send(Buffer.from('src6')).ok);
     assert.ok(open('n1', 6).send(Buffer.from('src6-default')).ok);
-    assert.equal((await rx4.waitFor((p) => p.payload.toString() === 'src4', 2000)).source, extra4);
-    assert.equal((await rx4.waitFor((p) => p.payload.toString() === 'src4-default', 2000)).source, n1.ipv4);
-    assert.equal((await rx6.waitFor((p) => p.payload.toString() === 'src6', 2000)).source, n1.ipv6);
+    assert.equal(formatAddress((await rx4.waitFor((p) => p.payload.toString() === 'src4', 2000)).source), extra4);
+    assert.equal(formatAddress((await rx4.waitFor((p) => p.payload.toString() === 'src4-default', 2000)).source), n1.ipv4);
+    assert.equal(formatAddress((await rx6.waitFor((p) => p.payload.toString() === 'src6', 2000)).source), n1.ipv6);
     // RFC 5798 section 5.1.2.1: without a choice the kernel picks the link-local for ff02::12.
-    assert.equal((await rx6.waitFor((p) => p.payload.toString() === 'src6-default', 2000)).source, n1.linkLocal);
+    assert.equal(formatAddress((await rx6.waitFor((p) => p.payload.toString() === 'src6-default', 2000)).source), n1.linkLocal);
     const bad = open('n1', 4, { sourceAddress: 'not-an-address' }).send(Buffer.from('x'));
     assert.deepEqual(bad.ok ? 'ok' : bad.code, 'EINVAL', 'errors are values');
   });
@@ -79,7 +79,7 @@ describe('raw VRRP socket sends', () => {
       assert.equal(missing.ok ? 'ok' : missing.code, 'EDESTADDRREQ', 'unicast needs a destination');
       assert.ok(tx.send(Buffer.from(`uni-${to}`), to).ok);
       const p = await rx.waitFor((x) => x.payload.toString() === `uni-${to}`, 2000);
-      assert.equal(p.destination, to);
+      assert.equal(formatAddress(p.destination!), to);
       assert.equal(p.ttl, 255);
     }
   });

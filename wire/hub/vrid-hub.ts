@@ -4,7 +4,7 @@
  * LAN would be delivered and decoded once per instance. The hub decodes each
  * packet once and hands it to the instance that owns its VRID.
  */
-import { decodeVrrp, parseAddress, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
+import { decodeVrrp, formatAddress, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
 import { openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../socket/index.js';
 import type { Logger } from '../../core/logger.js';
 
@@ -12,7 +12,6 @@ export interface HubPacket {
   advert: VrrpAdvert;
   checksumVariant: ChecksumVariant;
   source: Uint8Array;
-  sourceText: string;
   /** Sent to a multicast group rather than to one of our addresses. */
   multicastDestination: boolean;
   ttl: number;
@@ -113,9 +112,8 @@ export class WireHub {
 
   private dispatch(id: string, entry: Shared, p: ReceivedPacket): void {
     this.stats.received++;
-    const source = parseAddress(p.source);
-    const destination = p.destination === null ? undefined : parseAddress(p.destination);
-    if (!source || !destination) {
+    const { source, destination } = p;
+    if (destination === null || destination.length !== source.length) {
       this.stats.malformed++;
       return;
     }
@@ -123,7 +121,7 @@ export class WireHub {
     if (!decoded.ok) {
       this.stats.malformed++;
       // Debug only: a flood of garbage must not become a flood of log lines.
-      this.log.debug({ socket: id, from: p.source, kind: decoded.error.kind, detail: decoded.error.detail }, 'dropped malformed VRRP packet');
+      this.log.debug({ socket: id, from: formatAddress(source), kind: decoded.error.kind, detail: decoded.error.detail }, 'dropped malformed VRRP packet');
       return;
     }
     // IPv4 224.0.0.0/4, IPv6 ff00::/8.
@@ -135,10 +133,11 @@ export class WireHub {
       // VRID we do not run.
       if (entry.mode === 'multicast' && !multicastDestination) return;
       this.stats.unknownVrid++;
-      const seen = `${id}|${decoded.packet.vrid}|${p.source}`;
+      const from = formatAddress(source);
+      const seen = `${id}|${decoded.packet.vrid}|${from}`;
       if (!this.reportedVrids.has(seen) && this.reportedVrids.size < 1024) {
         this.reportedVrids.add(seen);
-        this.log.info({ socket: id, vrid: decoded.packet.vrid, from: p.source }, 'adverts for a VRID we do not run (reported once per sender)');
+        this.log.info({ socket: id, vrid: decoded.packet.vrid, from }, 'adverts for a VRID we do not run (reported once per sender)');
       }
       return;
     }
@@ -146,7 +145,6 @@ export class WireHub {
       advert: decoded.packet,
       checksumVariant: decoded.checksumVariant,
       source,
-      sourceText: p.source,
       multicastDestination,
       ttl: p.ttl,
       ifindex: p.ifindex,

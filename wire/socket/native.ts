@@ -19,7 +19,14 @@ export interface NativeRawOptions {
 
 export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
 
-export type NativeRawCallback = (err: string | null, datagram?: Buffer, ttl?: number, ifindex?: number, source?: string, destination?: string | null) => void;
+export type NativeRawCallback = (
+  err: string | null,
+  datagram?: Buffer,
+  ttl?: number,
+  ifindex?: number,
+  source?: Uint8Array,
+  destination?: Uint8Array | null,
+) => void;
 
 export interface NativeAddressChange {
   op: 'add' | 'del';

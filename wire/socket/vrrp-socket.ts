@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/logger.js';
-import { checkIpv4Header } from '../codec/index.js';
+import { checkIpv4Header, formatAddress } from '../codec/index.js';
 import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 
@@ -36,9 +36,10 @@ export interface ReceivedPacket {
   ttl: number;
   /** Ingress interface index (in the socket's namespace). */
   ifindex: number;
-  source: string;
-  /** The packet's destination address (the group, or our unicast address). */
-  destination: string | null;
+  /** 4 or 16 bytes; the addon hands the same object for a repeated address, so never write to it. */
+  source: Uint8Array;
+  /** The packet's destination address (the group, or our unicast address), as bytes. */
+  destination: Uint8Array | null;
   /** process.hrtime.bigint() when the packet reached JavaScript. */
   receivedAt: bigint;
 }
@@ -101,7 +102,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       const header = checkIpv4Header(payload);
       if (!header.ok) {
         stats.malformed++;
-        log.debug({ reason: header.error.kind, source }, 'dropped malformed IPv4 datagram');
+        log.debug({ reason: header.error.kind, source: source ? formatAddress(source) : null }, 'dropped malformed IPv4 datagram');
         return;
       }
       payload = payload.subarray(header.headerLength);

@@ -27,11 +27,12 @@
 #define RX_BATCH_MAX 4096
 
 typedef struct {
-  /* Last address seen and its JS string, so a steady stream of adverts
-   * from one master costs no inet_ntop and no string allocation. */
+  /* Last address seen and its JS Buffer, so a steady stream of adverts
+   * from one master costs no allocation: JavaScript gets the same Buffer
+   * each time (and must not write to it). */
   uint8_t bytes[16];
   bool valid;
-  napi_ref str;
+  napi_ref value;
 } addr_cache;
 
 typedef struct vf_raw {
@@ -58,8 +59,8 @@ int vf_raw_init(napi_env env) {
 }
 
 static void cache_clear(napi_env env, addr_cache* c) {
-  if (c->str != NULL) napi_delete_reference(env, c->str);
-  c->str = NULL;
+  if (c->value != NULL) napi_delete_reference(env, c->value);
+  c->value = NULL;
   c->valid = false;
 }
 
@@ -71,17 +72,18 @@ static void raw_release_js(vf_polled* p, bool teardown) {
 
 static void raw_destroy(vf_polled* p) { free(p); }
 
-static napi_value address_string(napi_env env, addr_cache* c, int family, const void* bytes) {
+/* The address as a Buffer of 4 or 16 bytes: the form the codec and the
+ * receive checks use, so nothing on the receive path formats or parses text. */
+static napi_value address_bytes(napi_env env, addr_cache* c, int family, const void* bytes) {
   size_t len = family == AF_INET ? 4 : 16;
   napi_value v = NULL;
-  if (c->valid && memcmp(c->bytes, bytes, len) == 0 && napi_get_reference_value(env, c->str, &v) == napi_ok &&
+  if (c->valid && memcmp(c->bytes, bytes, len) == 0 && napi_get_reference_value(env, c->value, &v) == napi_ok &&
       v != NULL)
     return v;
-  char text[INET6_ADDRSTRLEN];
-  if (inet_ntop(family, bytes, text, sizeof text) == NULL) text[0] = '\0';
-  if (napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &v) != napi_ok) return NULL;
+  void* data;
+  if (napi_create_buffer_copy(env, len, bytes, &data, &v) != napi_ok) return NULL;
   cache_clear(env, c);
-  if (napi_create_reference(env, v, 1, &c->str) == napi_ok) {
+  if (napi_create_reference(env, v, 1, &c->value) == napi_ok) {
     memcpy(c->bytes, bytes, len);
     c->valid = true;
   }
@@ -162,10 +164,10 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     bool ok = napi_create_buffer_copy(env, (size_t)n, s->rx_buffer, &copy, &argv[1]) == napi_ok &&
               napi_create_int32(env, ttl, &argv[2]) == napi_ok &&
               napi_create_uint32(env, ifindex, &argv[3]) == napi_ok &&
-              (argv[4] = address_string(env, &s->src_cache, s->family, src)) != NULL;
+              (argv[4] = address_bytes(env, &s->src_cache, s->family, src)) != NULL;
     if (ok) {
       if (dst != NULL)
-        ok = (argv[5] = address_string(env, &s->dst_cache, s->family, dst)) != NULL;
+        ok = (argv[5] = address_bytes(env, &s->dst_cache, s->family, dst)) != NULL;
       else
         ok = napi_get_null(env, &argv[5]) == napi_ok;
     }
@@ -250,7 +252,9 @@ static int configure(int fd, int family, const char* ifname, unsigned ifindex, b
 
 /* rawOpen({ family: 4|6, ifname, netns?, multicast, hops, rcvbuf, kernelChecksum }, callback)
  *   -> handle. callback(err, datagram, ttl, ifindex, source, destination):
- *   err is null or an errno name (then no other argument). For IPv4 the
+ *   err is null or an errno name (then no other argument); source and
+ *   destination are Buffers of 4 or 16 bytes (destination null when the
+ *   kernel gave no packet info). For IPv4 the
  *   datagram includes the IP header, as raw IPv4 sockets deliver it.
  * Throws an Error with an errno `code` when a syscall fails. */
 napi_value vf_raw_open(napi_env env, napi_callback_info info) {
