@@ -60,7 +60,7 @@ const TIMINGS: Timing[] = [
 ];
 
 /** The Backup's Master_Down_Interval (it has the lower priority), in ms. */
-const mdi = (t: Timing) => masterDownIntervalMs({ version: t.version, priority: LOW, masterAdverIntervalCs: Math.round(t.advertInt * 100) });
+const mdi = (t: Timing) => masterDownIntervalMs({ version: t.version, priority: LOW, masterAdvertIntervalCs: Math.round(t.advertInt * 100) });
 
 type Kind = 'crash' | 'planned';
 interface Trial {

@@ -230,14 +230,14 @@ export class DaemonEvents {
     this.publish('instance.transition', {
       instance: t.instance,
       vrid: t.vrid,
-      family: t.family === 4 ? 'ipv4' : 'ipv6',
+      family: t.family,
       interface: t.interface,
       from: t.from,
       to: t.to,
       reason: t.reason,
       effectivePriority: t.effectivePriority,
       basePriority: t.basePriority,
-      masterSeen: t.masterAddress,
+      masterSeen: t.masterSeen,
       advertIntervalCs: t.advertIntervalCs,
       source,
     });

@@ -96,7 +96,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     },
     basePriority: input.priority,
     effectivePriority: effectivePriorityOf(input.priority, tracks),
-    masterAdverIntervalCs: input.advertIntervalCs,
+    masterAdvertIntervalCs: input.advertIntervalCs,
     tracks,
     faultCount: faultCountOf(tracks),
     masterDownDeadline: 0,

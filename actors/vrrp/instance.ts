@@ -56,7 +56,7 @@ export function createVrrpInstance(input: VrrpInput, options: VrrpInstanceOption
           reason: e.reason,
           effectivePriority: e.effectivePriority,
           basePriority: e.basePriority,
-          master: e.masterAddress ? formatAddress(e.masterAddress) : undefined,
+          master: e.masterSeen ? formatAddress(e.masterSeen) : undefined,
           at: e.at,
         },
         'vrrp transition',

@@ -54,7 +54,7 @@ function advertOf(event: VrrpEvent | TimerEvent): AdvertEvent | null {
 }
 
 function timingOf(ctx: VrrpContext, priority = ctx.effectivePriority) {
-  return { version: ctx.cfg.version, priority, masterAdverIntervalCs: ctx.masterAdverIntervalCs };
+  return { version: ctx.cfg.version, priority, masterAdvertIntervalCs: ctx.masterAdvertIntervalCs };
 }
 
 /** The priority inputs a TRACK or SET_PRIORITY event would produce (null: nothing to apply). */
@@ -92,7 +92,7 @@ function noteMaster(ctx: VrrpContext, ad: AdvertEvent): void {
 }
 
 function transitionCommand(context: VrrpContext, params: TransitionParams): VrrpCommand {
-  const masterAddress = params.to === 'master' ? context.cfg.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
+  const masterSeen = params.to === 'master' ? context.cfg.primaryAddress : params.to === 'backup' ? context.stats.lastMasterAddress : null;
   return {
     type: 'transition',
     from: params.from,
@@ -100,7 +100,7 @@ function transitionCommand(context: VrrpContext, params: TransitionParams): Vrrp
     reason: params.reason,
     effectivePriority: context.effectivePriority,
     basePriority: context.basePriority,
-    ...(masterAddress ? { masterAddress } : {}),
+    ...(masterSeen ? { masterSeen } : {}),
     at: context.cfg.now(),
   };
 }
@@ -279,11 +279,11 @@ export const vrrpMachine = setup({
      */
     acceptMaster: assign(({ context, event }) => {
       const ad = advertOf(event);
-      const learned = context.cfg.version === 3 && ad ? ad.intervalCs : context.masterAdverIntervalCs;
-      const timing = { version: context.cfg.version, priority: context.effectivePriority, masterAdverIntervalCs: learned };
-      return { masterAdverIntervalCs: learned, masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timing) };
+      const learned = context.cfg.version === 3 && ad ? ad.intervalCs : context.masterAdvertIntervalCs;
+      const timing = { version: context.cfg.version, priority: context.effectivePriority, masterAdvertIntervalCs: learned };
+      return { masterAdvertIntervalCs: learned, masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timing) };
     }),
-    resetMasterInterval: assign(({ context }) => ({ masterAdverIntervalCs: context.cfg.advertIntervalCs })),
+    resetMasterInterval: assign(({ context }) => ({ masterAdvertIntervalCs: context.cfg.advertIntervalCs })),
     armMasterDown: assign(({ context }) => ({ masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timingOf(context)) })),
     armMasterHint: assign(({ context }) => ({ masterDownDeadline: context.cfg.now() + initialMasterHintMs(timingOf(context)) })),
     /**

@@ -17,7 +17,7 @@ interface TimingInput {
   /** Priority used in the skew: the effective one (255 for an owner). */
   priority: number;
   /** Master_Adver_Interval in centiseconds. */
-  masterAdverIntervalCs: number;
+  masterAdvertIntervalCs: number;
 }
 
 /**
@@ -28,12 +28,12 @@ interface TimingInput {
  */
 export function skewTimeMs(t: TimingInput): number {
   const weight = 256 - t.priority;
-  return t.version === 3 ? (weight * centisecondsToMs(t.masterAdverIntervalCs)) / 256 : (weight * 1000) / 256;
+  return t.version === 3 ? (weight * centisecondsToMs(t.masterAdvertIntervalCs)) / 256 : (weight * 1000) / 256;
 }
 
 /** Master_Down_Interval in ms: 3 × Master_Adver_Interval + Skew_Time. */
 export function masterDownIntervalMs(t: TimingInput): number {
-  return 3 * centisecondsToMs(t.masterAdverIntervalCs) + skewTimeMs(t);
+  return 3 * centisecondsToMs(t.masterAdvertIntervalCs) + skewTimeMs(t);
 }
 
 /**
@@ -42,7 +42,7 @@ export function masterDownIntervalMs(t: TimingInput): number {
  * VRRP_TIMER_SKEW_MIN), enough to hear an existing master before taking over.
  */
 export function initialMasterHintMs(t: Omit<TimingInput, 'priority'>): number {
-  return centisecondsToMs(t.masterAdverIntervalCs) + skewTimeMs({ ...t, priority: PRIORITY_OWNER });
+  return centisecondsToMs(t.masterAdvertIntervalCs) + skewTimeMs({ ...t, priority: PRIORITY_OWNER });
 }
 
 // The RFC 5798 §6.4.3 tie-break compares primary addresses as unsigned

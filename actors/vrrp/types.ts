@@ -130,7 +130,7 @@ export interface VrrpContext {
   basePriority: number;
   effectivePriority: number;
   /** Master_Adver_Interval (centiseconds): learned from the master in v3, the local one in v2. */
-  masterAdverIntervalCs: number;
+  masterAdvertIntervalCs: number;
   tracks: readonly TrackedObject[];
   /** Number of weight-0 tracked objects that are down: > 0 means Fault. */
   faultCount: number;
@@ -211,7 +211,7 @@ export type VrrpCommand =
       reason: TransitionReason;
       effectivePriority: number;
       basePriority: number;
-      masterAddress?: Uint8Array;
+      masterSeen?: Uint8Array;
       at: number;
     }
   | { type: 'priority-changed'; from: number; to: number; basePriority: number }
@@ -236,14 +236,15 @@ export type VrrpCommandType = VrrpCommand['type'];
 export interface TransitionRecord {
   instance: string;
   vrid: number;
-  family: 4 | 6;
+  /** Named as in the instance.transition event, which carries this record's fields under the same names. */
+  family: AddressFamily;
   interface: string;
   from: VrrpStateName;
   to: VrrpStateName;
   reason: string;
   effectivePriority: number;
   basePriority: number;
-  masterAddress: string | null;
+  masterSeen: string | null;
   advertIntervalCs: number;
   /** Monotonic ms on the instance clock. */
   at: number;

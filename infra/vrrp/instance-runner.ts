@@ -244,7 +244,7 @@ export class InstanceRunner {
     this.actor.send({ type: 'SHUTDOWN' });
     this.announcer.cancel();
     if (wasMaster && this.plan.vips.length > 0) {
-      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdverIntervalCs: this.plan.machine.advertIntervalCs });
+      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdvertIntervalCs: this.plan.machine.advertIntervalCs });
       const heard = await new Promise<boolean>((resolve) => {
         const timer = this.deps.clock.setTimeout(() => {
           this.handover = null;
@@ -291,7 +291,7 @@ export class InstanceRunner {
       basePriority: ctx.basePriority,
       effectivePriority: ctx.effectivePriority,
       advertIntervalCs: this.plan.machine.advertIntervalCs,
-      masterAdvertIntervalCs: ctx.masterAdverIntervalCs,
+      masterAdvertIntervalCs: ctx.masterAdvertIntervalCs,
       lastMaster: state === 'master' ? this.plan.source : lastMasterAddress ? formatAddress(lastMasterAddress) : null,
       lastMasterPriority,
       masterDownInMs: state === 'backup' ? Math.max(0, ctx.masterDownDeadline - this.deps.clock.now()) : null,
@@ -401,21 +401,18 @@ export class InstanceRunner {
     const record: TransitionRecord = {
       instance: this.plan.name,
       vrid: this.plan.vrid,
-      family: this.plan.family,
+      family: this.plan.family === 4 ? 'ipv4' : 'ipv6',
       interface: this.plan.interface,
       from: cmd.from,
       to: cmd.to,
       reason: cmd.reason,
       effectivePriority: cmd.effectivePriority,
       basePriority: cmd.basePriority,
-      masterAddress: cmd.masterAddress ? formatAddress(cmd.masterAddress) : null,
+      masterSeen: cmd.masterSeen ? formatAddress(cmd.masterSeen) : null,
       advertIntervalCs: this.plan.machine.advertIntervalCs,
       at: cmd.at,
     };
-    this.log.info(
-      { from: cmd.from, to: cmd.to, reason: cmd.reason, priority: cmd.effectivePriority, master: record.masterAddress },
-      `${cmd.from} -> ${cmd.to}`,
-    );
+    this.log.info({ from: cmd.from, to: cmd.to, reason: cmd.reason, priority: cmd.effectivePriority, master: record.masterSeen }, `${cmd.from} -> ${cmd.to}`);
     for (const l of this.listeners) {
       try {
         l(record);

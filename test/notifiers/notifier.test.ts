@@ -41,14 +41,14 @@ function transition(to: TransitionRecord['to'], from: TransitionRecord['from'] =
   return {
     instance: 'VI_1',
     vrid: 51,
-    family: 4,
+    family: 'ipv4',
     interface: 'eth0',
     from,
     to,
     reason: 'test',
     effectivePriority: priority,
     basePriority: priority,
-    masterAddress: null,
+    masterSeen: null,
     advertIntervalCs: 100,
     at: performance.now(),
   };

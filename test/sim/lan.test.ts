@@ -10,8 +10,8 @@ import { masterDownIntervalMs, skewTimeMs, type VrrpInput } from '../../actors/v
 import { VirtualLan, type LanOptions } from '../../sim/index.js';
 
 const TICK = 1;
-const mdi = (priority: number, intervalCs = 100) => masterDownIntervalMs({ version: 3, priority, masterAdverIntervalCs: intervalCs });
-const skew = (priority: number, intervalCs = 100) => skewTimeMs({ version: 3, priority, masterAdverIntervalCs: intervalCs });
+const mdi = (priority: number, intervalCs = 100) => masterDownIntervalMs({ version: 3, priority, masterAdvertIntervalCs: intervalCs });
+const skew = (priority: number, intervalCs = 100) => skewTimeMs({ version: 3, priority, masterAdvertIntervalCs: intervalCs });
 
 function inst(name: string, priority: number, lastByte: number, overrides: Partial<VrrpInput> = {}): VrrpInput {
   return {
@@ -293,8 +293,8 @@ test('v2: a backup with another interval discards the adverts, counts them, and 
   l.runFor(20_000);
   const b = l.actorOf('b')!.getSnapshot().context;
   assert.ok(b.stats.intervalMismatches >= 5, `${b.stats.intervalMismatches} mismatches`);
-  assert.equal(b.masterAdverIntervalCs, 100);
-  assert.equal(firstTransition(l, 'b', 'master'), masterDownIntervalMs({ version: 2, priority: 100, masterAdverIntervalCs: 100 }));
+  assert.equal(b.masterAdvertIntervalCs, 100);
+  assert.equal(firstTransition(l, 'b', 'master'), masterDownIntervalMs({ version: 2, priority: 100, masterAdvertIntervalCs: 100 }));
   assert.deepEqual(l.masters().sort(), ['a', 'b'], 'misconfigured v2 peers cannot hear each other');
   l.dispose();
 });

@@ -20,7 +20,7 @@ test('a lone backup becomes Master after Master_Down_Interval, within one tick',
   assert.ok(at !== null && at >= MDI_100 && at <= MDI_100 + TICK_MS, `took over at ${at}`);
   const [toMaster] = h.of('transition').filter((e) => e.to === 'master');
   assert.equal(toMaster?.reason, 'master-down-timer');
-  assert.deepEqual(toMaster?.masterAddress, ipv4(198, 18, 0, 1));
+  assert.deepEqual(toMaster?.masterSeen, ipv4(198, 18, 0, 1));
   // On entry: one advert, the addresses, one announcement.
   assert.equal(h.of('add-addresses').length, 1);
   assert.deepEqual(h.of('add-addresses')[0]?.addresses, ['198.18.0.100/24']);
@@ -79,7 +79,7 @@ test("keepalived's state BACKUP holds an owner in Backup for one Master_Down_Int
   const h = harness({ priority: 255, initialState: 'BACKUP' });
   assert.equal(h.state(), 'backup');
   const at = h.runUntil(() => h.state() === 'master', 5000);
-  const mdi = masterDownIntervalMs({ version: 3, priority: 255, masterAdverIntervalCs: 100 });
+  const mdi = masterDownIntervalMs({ version: 3, priority: 255, masterAdvertIntervalCs: 100 });
   assert.ok(at !== null && at >= mdi && at <= mdi + TICK_MS, `took over at ${at}`);
 });
 
@@ -105,11 +105,11 @@ test('master: a higher priority, or an equal priority from a higher address, sen
     assert.equal(h.state(), 'backup', `priority ${priority}`);
     assert.equal(h.of('remove-addresses').length, 1);
     assert.equal(h.of('transition').at(-1)?.reason, 'higher-priority-advert');
-    assert.deepEqual(h.of('transition').at(-1)?.masterAddress, source);
+    assert.deepEqual(h.of('transition').at(-1)?.masterSeen, source);
     // v3: the learned interval (2 s) drives the new Master_Down_Timer.
     const t0 = h.clock.now();
     const at = h.runUntil(() => h.state() === 'master', 10000);
-    const mdi = masterDownIntervalMs({ version: 3, priority: 100, masterAdverIntervalCs: 200 });
+    const mdi = masterDownIntervalMs({ version: 3, priority: 100, masterAdvertIntervalCs: 200 });
     assert.ok(at !== null && at - t0 >= mdi && at - t0 <= mdi + TICK_MS, `took over ${at! - t0} after`);
   }
 });
@@ -164,7 +164,7 @@ test('preempt: a higher-priority backup ignores a lower master and takes over on
   h.advert(100, PEER_LOW);
   h.run(1000);
   h.advert(100, PEER_LOW); // discarded: the timer keeps running from t=0
-  const mdi = masterDownIntervalMs({ version: 3, priority: 200, masterAdverIntervalCs: 100 });
+  const mdi = masterDownIntervalMs({ version: 3, priority: 200, masterAdvertIntervalCs: 100 });
   const at = h.runUntil(() => h.state() === 'master', 5000);
   assert.ok(at !== null && at >= mdi && at <= mdi + TICK_MS, `took over at ${at}`);
   assert.equal(h.actor.getSnapshot().context.stats.lowerPriorityDiscarded, 2, 'both lower adverts ignored');
@@ -183,7 +183,7 @@ test('preempt_delay: lower-priority adverts are accepted until the delay after t
   }
   assert.ok(takeover !== null, 'took over');
   assert.ok(takeover >= first + 5200, `no takeover before the delay (at ${takeover})`);
-  const mdi = masterDownIntervalMs({ version: 3, priority: 150, masterAdverIntervalCs: 100 });
+  const mdi = masterDownIntervalMs({ version: 3, priority: 150, masterAdvertIntervalCs: 100 });
   assert.ok(takeover - lastAccepted >= mdi && takeover - lastAccepted <= mdi + TICK_MS, `timer ran from the last accepted advert`);
   assert.ok(h.actor.getSnapshot().context.stats.lowerPriorityDiscarded >= 1, 'lower adverts discarded after the delay');
 });
@@ -211,7 +211,7 @@ test('v3 backup learns a longer master interval; its takeover follows it', () =>
   h.advert(150, PEER_HIGH, 300);
   const t0 = h.clock.now();
   const at = h.runUntil(() => h.state() === 'master', 20000);
-  const mdi = masterDownIntervalMs({ version: 3, priority: 100, masterAdverIntervalCs: 300 });
+  const mdi = masterDownIntervalMs({ version: 3, priority: 100, masterAdvertIntervalCs: 300 });
   assert.equal(mdi, 9000 + 1828.125);
   assert.ok(at !== null && at - t0 >= mdi && at - t0 <= mdi + TICK_MS, `took over ${at! - t0} after the last advert`);
   assert.equal(h.actor.getSnapshot().context.stats.intervalMismatches, 2);
@@ -229,7 +229,7 @@ test('v2 backup discards adverts with another interval (RFC 3768), counts and re
   const ctx = h.actor.getSnapshot().context;
   assert.equal(ctx.stats.intervalMismatches, 3);
   assert.equal(ctx.stats.advertsDiscarded, 3);
-  assert.equal(ctx.masterAdverIntervalCs, 100, 'v2 never learns the interval');
+  assert.equal(ctx.masterAdvertIntervalCs, 100, 'v2 never learns the interval');
   assert.equal(h.of('warning').filter((w) => w.code === 'interval-mismatch').length, 1);
   // The mismatching master is not heard: takeover at the local Master_Down_Interval from start.
   const at = h.runUntil(() => h.state() === 'master', 5000);
@@ -314,7 +314,7 @@ test('a priority change in Backup moves the Master_Down deadline (as keepalived)
   const h = harness({ priority: 100 });
   h.run(1000);
   h.actor.send({ type: 'SET_PRIORITY', priority: 200 });
-  const expected = MDI_100 + skewTimeMs({ version: 3, priority: 200, masterAdverIntervalCs: 100 }) - 609.375;
+  const expected = MDI_100 + skewTimeMs({ version: 3, priority: 200, masterAdvertIntervalCs: 100 }) - 609.375;
   const at = h.runUntil(() => h.state() === 'master', 5000);
   assert.ok(at !== null && at >= expected && at <= expected + TICK_MS, `took over at ${at}, expected ${expected}`);
 });

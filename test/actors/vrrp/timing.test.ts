@@ -3,25 +3,25 @@ import assert from 'node:assert/strict';
 import { compareAddresses, effectivePriorityOf, initialMasterHintMs, masterDownIntervalMs, skewTimeMs } from '../../../actors/vrrp/index.js';
 
 test('v3 Skew_Time and Master_Down_Interval are exact fractions of the interval', () => {
-  const t = { version: 3 as const, priority: 100, masterAdverIntervalCs: 100 };
+  const t = { version: 3 as const, priority: 100, masterAdvertIntervalCs: 100 };
   assert.equal(skewTimeMs(t), 609.375);
   assert.equal(masterDownIntervalMs(t), 3609.375);
   assert.equal(masterDownIntervalMs({ ...t, priority: 150 }), 3000 + (106 * 1000) / 256);
   // 10 ms adverts (1 cs): skew scales with the interval in v3.
-  assert.equal(skewTimeMs({ ...t, masterAdverIntervalCs: 1 }), 6.09375);
-  assert.equal(masterDownIntervalMs({ ...t, masterAdverIntervalCs: 1 }), 36.09375);
+  assert.equal(skewTimeMs({ ...t, masterAdvertIntervalCs: 1 }), 6.09375);
+  assert.equal(masterDownIntervalMs({ ...t, masterAdvertIntervalCs: 1 }), 36.09375);
 });
 
 test('v2 Skew_Time does not scale with the interval (RFC 3768)', () => {
-  const t = { version: 2 as const, priority: 100, masterAdverIntervalCs: 300 };
+  const t = { version: 2 as const, priority: 100, masterAdvertIntervalCs: 300 };
   assert.equal(skewTimeMs(t), 609.375);
   assert.equal(masterDownIntervalMs(t), 9609.375);
   assert.equal(skewTimeMs({ ...t, version: 3 }), 1828.125);
 });
 
 test("keepalived's state MASTER hint waits one interval plus the minimal skew", () => {
-  assert.equal(initialMasterHintMs({ version: 3, masterAdverIntervalCs: 100 }), 1000 + 1000 / 256);
-  assert.equal(initialMasterHintMs({ version: 3, masterAdverIntervalCs: 200 }), 2000 + 2000 / 256);
+  assert.equal(initialMasterHintMs({ version: 3, masterAdvertIntervalCs: 100 }), 1000 + 1000 / 256);
+  assert.equal(initialMasterHintMs({ version: 3, masterAdvertIntervalCs: 200 }), 2000 + 2000 / 256);
 });
 
 test('primary addresses compare as unsigned big-endian integers', () => {
