@@ -11,24 +11,24 @@ import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { VipflowConfig, VrrpInstance } from '../config/model.js';
-import { parseAddress } from '../wire/codec/index.js';
-import { interfaceInfo, openNetlinkMonitor, readNetlinkState, sendEthernetFrame, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
+import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
-import { SyncGroup, type GroupState, type GroupTransition } from '../actors/sync-group/index.js';
+import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
 import { ControlServer } from '../infra/control/control-socket.js';
-import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './events.js';
+import { DaemonEvents, type DaemonEventSettings, type DaemonEventsStatus } from './events.js';
 import { linkUp, readHostInterfaces } from '../infra/host/interfaces.js';
-import { InstanceRunner, type InstanceStatus } from '../infra/vrrp/instance-runner.js';
+import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
-import { planInstance, syncGroupOf, type HostInterfaces } from '../infra/vrrp/plan.js';
+import { planInstance, type HostInterfaces, type InstancePlan } from '../infra/vrrp/plan.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
-import type { AnnounceIo } from '../infra/vrrp/announcer.js';
-import { netlinkVipOps, type VipAddressOps } from '../infra/host/vip-addresses.js';
+import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
+import { hostAnnounceIo } from './announce-io.js';
+import { Instances, type RunningInstance } from './instances.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -79,14 +79,9 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 }
 
 export class Daemon {
-  private readonly runners = new Map<string, { config: VrrpInstance; runner: InstanceRunner }>();
-  /** Sync groups as configured at start (a reload does not change membership: see reload()). */
-  private readonly groups = new Map<string, SyncGroup>();
+  private readonly instances: Instances;
   private readonly hub: WireHub;
-  private readonly vipOps: VipAddressOps;
-  private readonly announceIo: AnnounceIo;
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
-  private readonly clock;
   private readonly loopDelay: IntervalHistogram;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
@@ -112,43 +107,38 @@ export class Daemon {
   ) {
     const log = options.log;
     this.hub = new WireHub(log.child({ component: 'wire' }));
-    this.vipOps = netlinkVipOps(log.child({ component: 'vip' }));
-    this.clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
-    // The histogram samples with a timer of this period: at 5 ms it alone cost an
-    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
-    // stall that matters, and watchedClock reports each late VRRP timer anyway.
+    const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
+    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
+    this.instances = new Instances({
+      log,
+      hub: this.hub,
+      vipOps,
+      announceIo: hostAnnounceIo(),
+      clock,
+      tracked: (config) => this.trackers.view(config),
+      fencing: () => this.events?.fencing ?? false,
+      onTransition: (t, runner) => {
+        this.recordTransition(t);
+        // Only enqueues: notify scripts never delay the VRRP path.
+        this.notifier?.transition(t);
+        this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
+      },
+      onGroupTransition: (t) => this.onGroupTransition(t),
+      onStarted: (plan, host) => this.followLinks(plan, host),
+    });
     this.trackers = new Trackers({
       log,
       config: () => this.config,
-      runners: () => this.runners.values(),
-      drivenGroup: (name) => this.groups.has(name),
+      runners: () => this.instances.runners.values(),
+      drivenGroup: (name) => this.instances.groups.has(name),
       events: () => this.events,
       prepareScript: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
     });
+    // The histogram samples with a timer of this period: at 5 ms it alone cost an
+    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
+    // stall that matters, and watchedClock reports each late VRRP timer anyway.
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
-    const macs = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
-    this.announceIo = {
-      interfaceOf: (dev) => {
-        const cached = macs.get(dev);
-        if (cached) return cached;
-        const info = interfaceInfo(dev);
-        if (!info.ok) return null;
-        const ll = readHostInterfaces()
-          .get(dev)
-          ?.addresses.find((a) => a.family === 6 && /^fe80:/i.test(a.address));
-        const entry = { mac: info.value.mac, linkLocal: ll ? (parseAddress(ll.address) ?? null) : null };
-        macs.set(dev, entry);
-        return entry;
-      },
-      sendFrame: (dev, frame) => {
-        const r = sendEthernetFrame(dev, frame);
-        return r.ok ? { ok: true } : { ok: false, code: r.code };
-      },
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-      now: () => performance.now(),
-    };
   }
 
   /**
@@ -176,7 +166,7 @@ export class Daemon {
     const daemon = new Daemon(options, loaded.model);
     const natsUrl = options.events?.natsServers ?? loaded.model.vipflow.nats?.url;
     daemon.events = new DaemonEvents({ ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) }, options.stateDir, log, () =>
-      [...daemon.runners].map(([name, r]) => ({ name, runner: r.runner })),
+      [...daemon.instances.runners].map(([name, r]) => ({ name, runner: r.runner })),
     );
     daemon.notifier = new KeepalivedNotifier({
       log,
@@ -194,7 +184,7 @@ export class Daemon {
     );
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
-    const started = daemon.startInstances(loaded.model, readHostInterfaces());
+    const started = daemon.instances.startAll(loaded.model, readHostInterfaces());
     if (!started.ok) {
       await daemon.shutdown();
       return { ok: false, message: started.message };
@@ -204,7 +194,7 @@ export class Daemon {
       status: () => daemon.status(),
     });
     daemon.watchLinks();
-    log.info({ instances: daemon.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
+    log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
   }
 
@@ -219,8 +209,7 @@ export class Daemon {
       configPath: this.options.configPath,
       startedAt: this.startedAt.toISOString(),
       uptimeMs: Date.now() - this.startedAt.getTime(),
-      instances: [...this.runners.values()].map((r) => r.runner.status()),
-      groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
+      ...this.instances.status(),
       wire: { ...this.hub.stats },
       eventLoop: {
         delayP50Ms: pct(50),
@@ -276,7 +265,7 @@ export class Daemon {
           ok: false,
           errors: errors.length,
           warnings: warningsOf(loaded.diagnostics),
-          instances: [...this.runners.keys()],
+          instances: [...this.instances.runners.keys()],
         });
         return { ok: false, message: 'configuration has errors' };
       }
@@ -298,12 +287,11 @@ export class Daemon {
       const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
       let kept = 0;
       let changed = 0;
-      for (const [name, entry] of [...this.runners]) {
+      for (const [name, entry] of [...this.instances.runners]) {
         const want = wanted.get(name);
         if (!want) {
-          await entry.runner.stop();
-          this.runners.delete(name);
-          for (const g of this.groups.values()) if (g.members().some((m) => m.name === name)) g.detach(name);
+          await this.instances.stop(name);
+          this.instances.detach(name);
           log.info({ instance: name }, 'instance removed by reload');
           const stop = abandoned();
           if (stop) return stop;
@@ -318,18 +306,17 @@ export class Daemon {
           changed++;
           continue;
         }
-        await entry.runner.stop();
-        this.runners.delete(name);
+        await this.instances.stop(name);
         const stop = abandoned();
         if (stop) return stop;
-        const r = this.startInstance(want, host, next);
+        const r = this.instances.start(want, host, next);
         if (!r.ok) log.error({ instance: name, err: r.message }, 'instance could not be restarted after reload');
         changed++;
       }
       let added = 0;
       for (const [name, inst] of wanted) {
-        if (this.runners.has(name)) continue;
-        const r = this.startInstance(inst, host, next);
+        if (this.instances.runners.has(name)) continue;
+        const r = this.instances.start(inst, host, next);
         if (r.ok) added++;
         else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
       }
@@ -343,7 +330,7 @@ export class Daemon {
         ok: true,
         errors: 0,
         warnings: warningsOf(loaded.diagnostics),
-        instances: [...this.runners.keys()],
+        instances: [...this.instances.runners.keys()],
       });
       return { ok: true, message: 'reloaded' };
     } finally {
@@ -360,7 +347,7 @@ export class Daemon {
    * priority, its addresses or their announcement settings changed.
    * @returns false when the change needs a restart (interface, VRID, timers, ...).
    */
-  private applyLive(entry: { config: VrrpInstance; runner: InstanceRunner }, want: VrrpInstance, host: HostInterfaces): boolean {
+  private applyLive(entry: RunningInstance, want: VrrpInstance, host: HostInterfaces): boolean {
     const old = entry.config;
     const liveFields = {
       priority: old.priority,
@@ -396,10 +383,8 @@ export class Daemon {
       this.netlink?.close();
       // No health changes while instances hand over.
       this.trackers.stop();
-      await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
-      this.runners.clear();
       // keepalived notifies STOP for its instances, then for its groups.
-      for (const g of this.groups.values()) g.stop();
+      await this.instances.stopAll();
       await this.notifier?.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
       // After the instances: their last transitions (to stopped) go out before daemon.stop.
       await this.events?.stop(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
@@ -412,74 +397,13 @@ export class Daemon {
     return this.stopping;
   }
 
-  private startInstances(config: VipflowConfig, host: HostInterfaces): { ok: true } | { ok: false; message: string } {
-    // keepalived removes configured VIPs it finds at start: a previous run
-    // may have died holding them, and only a Master may have them.
-    for (const inst of config.vrrpInstances) {
-      if (inst.priority === 255) continue;
-      const planned = planInstance(inst, host);
-      if (planned.ok) {
-        const removed = this.vipOps.remove(planned.plan.vips).filter((r) => r.outcome === 'done');
-        if (removed.length > 0)
-          this.options.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
-      }
-    }
-    for (const sg of config.vrrpSyncGroups) {
-      if (sg.smtpAlert) this.options.log.warn({ syncGroup: sg.name, keywords: ['smtp_alert'] }, 'sync group keywords not acted on yet: ignored');
-      const group = new SyncGroup(sg.name, { now: () => this.clock.now(), logger: this.options.log });
-      group.onTransition((t) => this.onGroupTransition(t));
-      this.groups.set(sg.name, group);
-    }
-    for (const inst of config.vrrpInstances) {
-      const r = this.startInstance(inst, host, config);
-      if (!r.ok) return r;
-    }
-    // Members wait for each other: a faulty one starts the whole group in Fault.
-    for (const g of this.groups.values()) g.start();
-    return { ok: true };
-  }
-
-  private startInstance(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): { ok: true } | { ok: false; message: string } {
-    const syncGroup = syncGroupOf(config, inst.name);
-    // A group added by a reload has no driver yet: its members run alone until a restart.
-    const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
-    const planned = planInstance(inst, host, group ? syncGroup : undefined, this.trackers.view(config));
-    if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
-    // The split-brain fence acts through a weight-0 tracked object: down means Fault.
-    const plan = this.events?.fencing
-      ? { ...planned.plan, machine: { ...planned.plan.machine, tracks: [...(planned.plan.machine.tracks ?? []), { id: FENCE_TRACK, weight: 0, up: true }] } }
-      : planned.plan;
-    const runner = new InstanceRunner(plan, {
-      hub: this.hub,
-      vipOps: this.vipOps,
-      announceIo: this.announceIo,
-      clock: this.clock,
-      log: this.options.log,
-    });
-    runner.onTransition((t) => {
-      this.recordTransition(t);
-      // Only enqueues: notify scripts never delay the VRRP path.
-      this.notifier?.transition(t);
-      this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
-    });
-    const started = runner.start(group);
-    if (!started.ok) {
-      const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
-      return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
-    }
-    this.runners.set(inst.name, { config: inst, runner });
-    if (planned.plan.sourcePending)
-      this.options.log.warn(
-        { instance: inst.name, interface: inst.interface },
-        'no usable IPv6 link-local address on the interface yet: the instance waits in Fault until it has one',
-      );
-    // Initial link states went into the plan; from here netlink (or the poller) reports changes.
-    for (const t of planned.plan.machine.tracks ?? []) {
+  /** Initial link states went into the plan; from here netlink (or the poller) reports changes. */
+  private followLinks(plan: InstancePlan, host: HostInterfaces): void {
+    for (const t of plan.machine.tracks ?? []) {
       if (!t.id.startsWith('interface:')) continue;
       const name = t.id.slice('interface:'.length);
       if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
     }
-    return { ok: true };
   }
 
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
@@ -560,7 +484,7 @@ export class Daemon {
 
   private pollLinks(): void {
     for (const name of this.linkState.keys()) this.linkChanged(name, linkUp(name) ?? false);
-    if ([...this.runners.values()].some((r) => r.runner.sourcePending)) {
+    if ([...this.instances.runners.values()].some((r) => r.runner.sourcePending)) {
       // No address flags without netlink: a link-local address that libuv
       // lists (it lists running interfaces only) is taken as usable.
       const all = networkInterfaces();
@@ -575,7 +499,7 @@ export class Daemon {
     this.linkState.set(name, up);
     this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
     const id = `interface:${name}`;
-    for (const { runner } of this.runners.values()) {
+    for (const { runner } of this.instances.runners.values()) {
       const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
       if (!tracked) continue;
       runner.track(id, up);
@@ -592,7 +516,7 @@ export class Daemon {
 
   /** IPv6 instances waiting (in Fault) for a link-local source get one as soon as their interface has a usable one. */
   private resolvePendingSources(linkLocalOf: (iface: string) => string | undefined): void {
-    for (const { runner } of this.runners.values()) {
+    for (const { runner } of this.instances.runners.values()) {
       if (!runner.sourcePending) continue;
       const address = linkLocalOf(runner.plan.interface);
       if (address === undefined) continue;
