@@ -7,10 +7,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
-import type { VipflowConfig, VrrpInstance } from '../config/model.js';
+import type { VipflowConfig } from '../config/model.js';
 import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
@@ -21,14 +20,15 @@ import { linkUp, readHostInterfaces } from '../infra/host/interfaces.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
-import { planInstance, type HostInterfaces, type InstancePlan } from '../infra/vrrp/plan.js';
+import type { HostInterfaces, InstancePlan } from '../infra/vrrp/plan.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
-import { Instances, type RunningInstance } from './instances.js';
+import { Instances } from './instances.js';
+import { Reloader, type ReloadResult } from './reload.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -86,7 +86,6 @@ export class Daemon {
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
-  private readonly reloads = { ok: 0, refused: 0 };
   /** The sysfs poller, only when the netlink subscription could not be opened. */
   private linkTimer: NodeJS.Timeout | null = null;
   private netlink: NetlinkMonitor | null = null;
@@ -98,8 +97,7 @@ export class Daemon {
   private notifier: KeepalivedNotifier | null = null;
   private readonly trackers: Trackers;
   private stopping: Promise<void> | null = null;
-  private reloading = false;
-  private reloadPending = false;
+  private readonly reloader: Reloader;
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -137,6 +135,17 @@ export class Daemon {
     // The histogram samples with a timer of this period: at 5 ms it alone cost an
     // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
     // stall that matters, and watchedClock reports each late VRRP timer anyway.
+    this.reloader = new Reloader({
+      log,
+      configPath: options.configPath,
+      configIds: options.configIds,
+      instances: this.instances,
+      trackers: this.trackers,
+      config: () => this.config,
+      switchTo: (next) => (this.config = next),
+      events: () => this.events,
+      stopping: () => this.stopping !== null,
+    });
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
   }
@@ -219,7 +228,7 @@ export class Daemon {
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },
       recentTransitions: [...this.recent],
-      reloads: { ...this.reloads },
+      reloads: { ...this.reloader.counts },
       events: this.events?.status() ?? null,
       notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
       ...this.trackers.status(),
@@ -235,145 +244,9 @@ export class Daemon {
     return path;
   }
 
-  /**
-   * SIGHUP: loads the file again. A config with errors is refused and the
-   * running one kept. Unchanged instances keep running untouched (no flap, no
-   * missed advert); a priority-only change is applied live; anything else
-   * restarts that instance (priority 0 first if it was Master); removed
-   * instances stop, added ones start.
-   */
-  async reload(): Promise<{ ok: boolean; message: string }> {
-    if (this.stopping) return { ok: false, message: 'stopping' };
-    if (this.reloading) {
-      // A reload can wait for a Master's handover; the file may have been
-      // edited again meanwhile, so read it once more when this one ends.
-      this.reloadPending = true;
-      this.options.log.info('reload already running: the file will be read again when it ends');
-      return { ok: false, message: 'queued' };
-    }
-    this.reloading = true;
-    const log = this.options.log;
-    try {
-      const loaded = await loadConfig(this.options.configPath, this.options.configIds ? { configIds: this.options.configIds } : {});
-      const errors = errorsOf(loaded.diagnostics);
-      if (!loaded.model || errors.length > 0 || loaded.unreadable) {
-        this.reloads.refused++;
-        for (const d of errors) log.error({ file: d.file, line: d.line, column: d.column }, d.message);
-        log.error({ errors: errors.length }, 'reload refused: the new configuration has errors; still running the previous one');
-        this.events?.configReload({
-          file: this.options.configPath,
-          ok: false,
-          errors: errors.length,
-          warnings: warningsOf(loaded.diagnostics),
-          instances: [...this.instances.runners.keys()],
-        });
-        return { ok: false, message: 'configuration has errors' };
-      }
-      // SIGTERM may arrive while this reload awaits (loading, a Master's
-      // handover): from then on shutdown owns the instances, and starting
-      // new ones would leave a daemon running after it said it stopped.
-      const abandoned = (): { ok: false; message: string } | null => {
-        if (!this.stopping) return null;
-        log.info('reload abandoned: the daemon is stopping');
-        return { ok: false, message: 'stopping' };
-      };
-      const early = abandoned();
-      if (early) return early;
-      const next = loaded.model;
-      const host = readHostInterfaces();
-      if (!isDeepStrictEqual(next.vrrpSyncGroups, this.config.vrrpSyncGroups))
-        log.warn('vrrp_sync_group changes take effect at the next restart: the running groups are kept');
-      this.trackers.start(next, { reload: true });
-      const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
-      let kept = 0;
-      let changed = 0;
-      for (const [name, entry] of [...this.instances.runners]) {
-        const want = wanted.get(name);
-        if (!want) {
-          await this.instances.stop(name);
-          this.instances.detach(name);
-          log.info({ instance: name }, 'instance removed by reload');
-          const stop = abandoned();
-          if (stop) return stop;
-          continue;
-        }
-        if (isDeepStrictEqual(want, entry.config)) {
-          kept++;
-          continue;
-        }
-        const live = this.applyLive(entry, want, host);
-        if (live) {
-          changed++;
-          continue;
-        }
-        await this.instances.stop(name);
-        const stop = abandoned();
-        if (stop) return stop;
-        const r = this.instances.start(want, host, next);
-        if (!r.ok) log.error({ instance: name, err: r.message }, 'instance could not be restarted after reload');
-        changed++;
-      }
-      let added = 0;
-      for (const [name, inst] of wanted) {
-        if (this.instances.runners.has(name)) continue;
-        const r = this.instances.start(inst, host, next);
-        if (r.ok) added++;
-        else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
-      }
-      // Before the switch: it compares the scripts with the running configuration.
-      this.trackers.startScripts(next, { reload: true });
-      this.config = next;
-      this.reloads.ok++;
-      log.info({ kept, changed, added }, 'configuration reloaded');
-      this.events?.configReload({
-        file: this.options.configPath,
-        ok: true,
-        errors: 0,
-        warnings: warningsOf(loaded.diagnostics),
-        instances: [...this.instances.runners.keys()],
-      });
-      return { ok: true, message: 'reloaded' };
-    } finally {
-      this.reloading = false;
-      if (this.reloadPending && !this.stopping) {
-        this.reloadPending = false;
-        this.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
-      }
-    }
-  }
-
-  /**
-   * Applies a reload change without restarting the instance when only its
-   * priority, its addresses or their announcement settings changed.
-   * @returns false when the change needs a restart (interface, VRID, timers, ...).
-   */
-  private applyLive(entry: RunningInstance, want: VrrpInstance, host: HostInterfaces): boolean {
-    const old = entry.config;
-    const liveFields = {
-      priority: old.priority,
-      virtualIpaddress: old.virtualIpaddress,
-      virtualIpaddressExcluded: old.virtualIpaddressExcluded,
-      garpMasterDelay: old.garpMasterDelay,
-      garpMasterRepeat: old.garpMasterRepeat,
-      garpMasterRefresh: old.garpMasterRefresh,
-      garpMasterRefreshRepeat: old.garpMasterRefreshRepeat,
-      garpLowerPrioDelay: old.garpLowerPrioDelay,
-      garpLowerPrioRepeat: old.garpLowerPrioRepeat,
-    };
-    if (!isDeepStrictEqual({ ...want, ...liveFields }, old)) return false;
-    const log = this.options.log.child({ instance: want.name });
-    if (want.priority !== old.priority) {
-      entry.runner.setPriority(want.priority);
-      log.info({ priority: want.priority }, 'priority changed by reload');
-    }
-    if (!isDeepStrictEqual({ ...want, priority: old.priority }, old)) {
-      const planned = planInstance(want, host);
-      if (!planned.ok) return false;
-      entry.runner.replaceAddresses(planned.plan);
-      log.info({ vips: planned.plan.vips.map((v) => v.address) }, 'addresses changed by reload');
-    }
-    entry.config = want;
-    return true;
+  /** SIGHUP: loads the file again and applies it (reload.ts). */
+  reload(): Promise<ReloadResult> {
+    return this.reloader.reload();
   }
 
   /** Graceful stop of every instance (make-before-break for Masters), then the daemon's own resources. */
@@ -528,10 +401,6 @@ export class Daemon {
         );
     }
   }
-}
-
-function warningsOf(diagnostics: Diagnostic[]): number {
-  return diagnostics.filter((d) => d.severity === 'warning').length;
 }
 
 function readLivePid(pidFile: string): number | null {
