@@ -4,23 +4,19 @@
  * handles the process signals (TERM/INT stop, HUP reload, USR1 dump).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { VipflowConfig } from '../config/model.js';
-import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
 import { ControlServer } from '../infra/control/control-socket.js';
 import { DaemonEvents, type DaemonEventSettings, type DaemonEventsStatus } from './events.js';
-import { linkUp, readHostInterfaces } from '../infra/host/interfaces.js';
+import { readHostInterfaces } from '../infra/host/interfaces.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
-import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
-import type { HostInterfaces, InstancePlan } from '../infra/vrrp/plan.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
@@ -29,6 +25,7 @@ import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
 import { Reloader, type ReloadResult } from './reload.js';
+import { LinkMonitor } from './link-monitor.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -67,8 +64,6 @@ export interface DaemonStatus {
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
-/** Only when rtnetlink cannot be subscribed to (a poller reacts 0..period late). */
-const LINK_POLL_MS = 100;
 const RECENT_TRANSITIONS = 100;
 // At stop, notify_stop scripts get this long before their process groups are
 // killed (keepalived gives its stop scripts 1 s; a little more for loaded hosts).
@@ -86,12 +81,7 @@ export class Daemon {
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
-  /** The sysfs poller, only when the netlink subscription could not be opened. */
-  private linkTimer: NodeJS.Timeout | null = null;
-  private netlink: NetlinkMonitor | null = null;
-  private readonly links = new LinkTable();
-  /** Tracked interfaces and the state the instances were last told. */
-  private readonly linkState = new Map<string, boolean>();
+  private readonly links: LinkMonitor;
   private control: ControlServer | null = null;
   private events: DaemonEvents | null = null;
   private notifier: KeepalivedNotifier | null = null;
@@ -122,8 +112,9 @@ export class Daemon {
         this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
       },
       onGroupTransition: (t) => this.onGroupTransition(t),
-      onStarted: (plan, host) => this.followLinks(plan, host),
+      onStarted: (plan, host) => this.links.follow(plan, host),
     });
+    this.links = new LinkMonitor({ log, runners: () => this.instances.eachRunner(), events: () => this.events });
     this.trackers = new Trackers({
       log,
       config: () => this.config,
@@ -202,7 +193,7 @@ export class Daemon {
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
-    daemon.watchLinks();
+    daemon.links.start();
     log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
   }
@@ -252,8 +243,7 @@ export class Daemon {
   /** Graceful stop of every instance (make-before-break for Masters), then the daemon's own resources. */
   shutdown(reason = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.linkTimer) clearInterval(this.linkTimer);
-      this.netlink?.close();
+      this.links.stop();
       // No health changes while instances hand over.
       this.trackers.stop();
       // keepalived notifies STOP for its instances, then for its groups.
@@ -268,15 +258,6 @@ export class Daemon {
       this.options.log.info('vipflow stopped');
     })();
     return this.stopping;
-  }
-
-  /** Initial link states went into the plan; from here netlink (or the poller) reports changes. */
-  private followLinks(plan: InstancePlan, host: HostInterfaces): void {
-    for (const t of plan.machine.tracks ?? []) {
-      if (!t.id.startsWith('interface:')) continue;
-      const name = t.id.slice('interface:'.length);
-      if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
-    }
   }
 
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
@@ -294,111 +275,6 @@ export class Daemon {
       } catch (err) {
         this.options.log.error({ err }, 'transition listener failed');
       }
-    }
-  }
-
-  /**
-   * Follows link state from the kernel's rtnetlink notifications: a change
-   * reaches the instances as soon as the kernel announces it. Subscribes
-   * first, then reads the full state, so a change between the start-up read
-   * and the subscription is not lost. Falls back to polling sysfs (and logs
-   * why) when the subscription cannot be opened.
-   */
-  private watchLinks(): void {
-    const log = this.options.log.child({ component: 'links' });
-    const opened = openNetlinkMonitor({ logger: log }, (events) => this.onNetlink(events));
-    if (opened.ok) {
-      this.netlink = opened.value;
-      if (this.resync()) return;
-    }
-    this.fallBackToPolling(opened.ok ? 'dump failed' : opened.code);
-  }
-
-  private fallBackToPolling(why: string): void {
-    this.netlink?.close();
-    this.netlink = null;
-    this.options.log.warn({ pollMs: LINK_POLL_MS, why }, 'no rtnetlink link notifications: polling sysfs for link state instead');
-    this.linkTimer ??= setInterval(() => this.pollLinks(), LINK_POLL_MS);
-    this.pollLinks();
-  }
-
-  /** Re-reads every link and address (start, and after an overrun dropped notifications). */
-  private resync(): boolean {
-    const dump = readNetlinkState();
-    if (!dump.ok) {
-      this.options.log.error({ code: dump.code }, 'cannot read link state through rtnetlink');
-      return false;
-    }
-    this.links.replaceAll(dump.value);
-    for (const name of this.linkState.keys()) this.linkChanged(name, this.links.isUp(name) ?? false);
-    this.resolvePendingSources((name) => this.links.usableLinkLocal(name));
-    return true;
-  }
-
-  private onNetlink(events: NetlinkEvent[]): void {
-    if (this.stopping) return;
-    let overrun = false;
-    const messages = [];
-    for (const e of events) {
-      if (e.kind === 'overrun') overrun = true;
-      else if (e.kind === 'error') this.options.log.warn({ code: e.code }, 'rtnetlink receive error');
-      else if (e.kind === 'stopped') return this.fallBackToPolling(e.code);
-      else messages.push(e);
-    }
-    if (overrun) {
-      this.options.log.warn('rtnetlink notifications were dropped (receive queue overrun): re-reading all links');
-      this.resync();
-      return;
-    }
-    const changes: LinkChange[] = this.links.apply(messages);
-    for (const c of changes) this.linkChanged(c.name, c.up);
-    if (messages.some((m) => m.kind === 'addr')) this.resolvePendingSources((name) => this.links.usableLinkLocal(name));
-  }
-
-  private pollLinks(): void {
-    for (const name of this.linkState.keys()) this.linkChanged(name, linkUp(name) ?? false);
-    if ([...this.instances.runners.values()].some((r) => r.runner.sourcePending)) {
-      // No address flags without netlink: a link-local address that libuv
-      // lists (it lists running interfaces only) is taken as usable.
-      const all = networkInterfaces();
-      this.resolvePendingSources((name) => all[name]?.find((a) => a.family === 'IPv6' && /^fe[89ab][0-9a-f]:/i.test(a.address))?.address.replace(/%.*$/, ''));
-    }
-  }
-
-  /** A tracked interface's state as the instances must see it: told once per change, on the VRRP path, at once. */
-  private linkChanged(name: string, up: boolean): void {
-    const was = this.linkState.get(name);
-    if (was === undefined || was === up) return;
-    this.linkState.set(name, up);
-    this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
-    const id = `interface:${name}`;
-    for (const { runner } of this.instances.runners.values()) {
-      const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
-      if (!tracked) continue;
-      runner.track(id, up);
-      this.events?.trackChange({
-        instance: runner.plan.name,
-        track: id,
-        kind: 'interface',
-        up,
-        weight: tracked.weight,
-        effectivePriority: runner.status().effectivePriority,
-      });
-    }
-  }
-
-  /** IPv6 instances waiting (in Fault) for a link-local source get one as soon as their interface has a usable one. */
-  private resolvePendingSources(linkLocalOf: (iface: string) => string | undefined): void {
-    for (const { runner } of this.instances.runners.values()) {
-      if (!runner.sourcePending) continue;
-      const address = linkLocalOf(runner.plan.interface);
-      if (address === undefined) continue;
-      const r = runner.resolveSource(address);
-      if (!r.ok)
-        this.options.log.error(
-          { instance: runner.plan.name, code: r.code, err: r.message },
-          'cannot open the VRRP socket for the new link-local source: the instance stays in Fault',
-        );
     }
   }
 }

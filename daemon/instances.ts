@@ -18,6 +18,7 @@ import { InstanceRunner, type InstanceStatus } from '../infra/vrrp/instance-runn
 import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } from '../infra/vrrp/plan.js';
 import type { ScriptsView } from '../infra/vrrp/plan.js';
 import { FENCE_TRACK } from './events.js';
+import { warnSourcePending } from './link-local-sources.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -101,11 +102,7 @@ export class Instances {
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
     }
     this.runners.set(inst.name, { config: inst, runner });
-    if (planned.plan.sourcePending)
-      this.d.log.warn(
-        { instance: inst.name, interface: inst.interface },
-        'no usable IPv6 link-local address on the interface yet: the instance waits in Fault until it has one',
-      );
+    if (planned.plan.sourcePending) warnSourcePending(this.d.log, inst);
     this.d.onStarted(planned.plan, host);
     return { ok: true };
   }
@@ -128,6 +125,11 @@ export class Instances {
     await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
     this.runners.clear();
     for (const g of this.groups.values()) g.stop();
+  }
+
+  /** The runners alone, in start order. */
+  *eachRunner(): Generator<InstanceRunner> {
+    for (const { runner } of this.runners.values()) yield runner;
   }
 
   status(): { instances: InstanceStatus[]; groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[] } {
