@@ -2,6 +2,13 @@
  * The vipflow daemon: loads the configuration, runs one InstanceRunner per
  * VRRP instance, tracks interfaces, serves status over a control socket, and
  * handles the process signals (TERM/INT stop, HUP reload, USR1 dump).
+ *
+ * This file is the lifecycle: the start order, the pid file and state dir,
+ * the stop order, status and dump. Each job is its own module, wired here:
+ * instances.ts (runners and sync groups), reload.ts and reload-plan.ts
+ * (SIGHUP), link-monitor.ts and link-local-sources.ts (interfaces),
+ * trackers.ts (scripts, files, processes), event-publisher.ts (events),
+ * workflow-host.ts (in-process workflows), split-brain-fence.ts.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +20,9 @@ import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
 import { ControlServer } from '../infra/control/control-socket.js';
-import { DaemonEvents, type DaemonEventSettings, type DaemonEventsStatus } from './events.js';
+import { EventPublisher, type DaemonEventSettings, type EventPublisherStatus } from './event-publisher.js';
+import { SplitBrainFence, type SplitBrainStatus } from './split-brain-fence.js';
+import { WorkflowHost } from './workflow-host.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
@@ -62,6 +71,9 @@ export interface DaemonStatus {
   trackProcesses: TrackProcessStatus[];
 }
 
+/** The event side: the publisher's counters and recent events, and the split-brain watch. */
+export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrainStatus };
+
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
 const RECENT_TRANSITIONS = 100;
@@ -74,20 +86,24 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 }
 
 export class Daemon {
-  private readonly instances: Instances;
+  // The parts (each in its own module); the daemon wires them and owns the order of start and stop.
   private readonly hub: WireHub;
+  private readonly instances: Instances;
+  private readonly links: LinkMonitor;
+  private readonly trackers: Trackers;
+  private readonly reloader: Reloader;
+  private readonly events: EventPublisher;
+  private readonly fence: SplitBrainFence;
+  private readonly workflows: WorkflowHost;
+  private readonly notifier: KeepalivedNotifier;
+  private control: ControlServer | null = null;
+  // What the status reports beside the parts' own counters.
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
   private readonly loopDelay: IntervalHistogram;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
-  private readonly links: LinkMonitor;
-  private control: ControlServer | null = null;
-  private events: DaemonEvents | null = null;
-  private notifier: KeepalivedNotifier | null = null;
-  private readonly trackers: Trackers;
   private stopping: Promise<void> | null = null;
-  private readonly reloader: Reloader;
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -104,12 +120,13 @@ export class Daemon {
       announceIo: hostAnnounceIo(),
       clock,
       tracked: (config) => this.trackers.view(config),
-      fencing: () => this.events?.fencing ?? false,
+      fencing: () => this.fence.fencing,
       onTransition: (t, runner) => {
         this.recordTransition(t);
         // Only enqueues: notify scripts never delay the VRRP path.
-        this.notifier?.transition(t);
-        this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
+        this.notifier.transition(t);
+        this.fence.transition(t);
+        this.events.transition(t, runner.plan.source, () => runner.tracksDown());
       },
       onGroupTransition: (t) => this.onGroupTransition(t),
       onStarted: (plan, host) => this.links.follow(plan, host),
@@ -121,11 +138,8 @@ export class Daemon {
       runners: () => this.instances.runners.values(),
       drivenGroup: (name) => this.instances.groups.has(name),
       events: () => this.events,
-      prepareScript: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
+      prepareScript: (spec) => this.notifier.prepareScript(spec.script, spec.argv[0]!),
     });
-    // The histogram samples with a timer of this period: at 5 ms it alone cost an
-    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
-    // stall that matters, and watchedClock reports each late VRRP timer anyway.
     this.reloader = new Reloader({
       log,
       configPath: options.configPath,
@@ -137,8 +151,31 @@ export class Daemon {
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
+    // The histogram samples with a timer of this period: at 5 ms it alone cost an
+    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
+    // stall that matters, and watchedClock reports each late VRRP timer anyway.
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
+    const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
+    const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
+    const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
+    this.events = new EventPublisher(settings, options.stateDir, log, named);
+    this.fence = new SplitBrainFence({
+      bus: this.events.bus,
+      node: this.events.node,
+      log: this.events.log,
+      policy: settings.splitBrainPolicy,
+      graceIntervals: settings.splitBrainGraceIntervals,
+      heartbeatMs: settings.heartbeatMs,
+      runners: named,
+      publish: (data) => this.events.splitBrain(data),
+    });
+    this.workflows = new WorkflowHost({ bus: this.events.bus, source: this.events.source, log: this.events.log, workflowsFile: settings.workflowsFile });
+    this.notifier = new KeepalivedNotifier({
+      log,
+      config: () => this.config,
+      ...(options.notifyTimeoutMs !== undefined ? { timeoutMs: options.notifyTimeoutMs } : {}),
+    });
   }
 
   /**
@@ -164,24 +201,7 @@ export class Daemon {
     writeFileSync(pidFile, `${process.pid}\n`);
 
     const daemon = new Daemon(options, loaded.model);
-    const natsUrl = options.events?.natsServers ?? loaded.model.vipflow.nats?.url;
-    daemon.events = new DaemonEvents({ ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) }, options.stateDir, log, () =>
-      [...daemon.instances.runners].map(([name, r]) => ({ name, runner: r.runner })),
-    );
-    daemon.notifier = new KeepalivedNotifier({
-      log,
-      config: () => daemon.config,
-      ...(options.notifyTimeoutMs !== undefined ? { timeoutMs: options.notifyTimeoutMs } : {}),
-    });
-    const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
-    const groups = Object.fromEntries(loaded.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
-    daemon.events.start(
-      options.configPath,
-      loaded.model.vrrpInstances.map((i) => i.name),
-      fastestAdvertMs,
-      groups,
-      loaded.model.vipflow,
-    );
+    daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
     const started = daemon.instances.startAll(loaded.model, readHostInterfaces());
@@ -196,6 +216,29 @@ export class Daemon {
     daemon.links.start();
     log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
+  }
+
+  /** daemon.start, then the drop summaries, the split-brain watch and the workflows. */
+  private startEvents(config: VipflowConfig): void {
+    this.events.start(
+      this.options.configPath,
+      config.vrrpInstances.map((i) => i.name),
+    );
+    this.fence.start(Math.min(1000, ...config.vrrpInstances.map((i) => i.advertInt * 1000)));
+    this.workflows.start(this.options.configPath, Object.fromEntries(config.vrrpSyncGroups.map((g) => [g.name, g.group])), config.vipflow);
+  }
+
+  /**
+   * After the instances: their last transitions (to stopped) are out. Only
+   * daemon.stop is published from here; running workflows finish (STOP
+   * workflows run like keepalived's notify_stop), then daemon.stop goes out and
+   * the bus closes.
+   */
+  private async stopEvents(reason: string, uptimeMs: number): Promise<void> {
+    this.events.seal();
+    this.fence.stop();
+    await this.workflows.stop(this.options.events?.stopFlushMs ?? 2000);
+    await this.events.stop(reason, uptimeMs);
   }
 
   onTransition(listener: (t: TransitionRecord) => void): void {
@@ -220,10 +263,15 @@ export class Daemon {
       },
       recentTransitions: [...this.recent],
       reloads: { ...this.reloader.counts },
-      events: this.events?.status() ?? null,
-      notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
+      events: this.eventsStatus(),
+      notify: { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() },
       ...this.trackers.status(),
     };
+  }
+
+  private eventsStatus(): DaemonEventsStatus {
+    const { recent, ...counters } = this.events.status();
+    return { ...counters, splitBrain: this.fence.status(), recent };
   }
 
   /** SIGUSR1: the status as JSON in the state dir, and in the log. */
@@ -248,9 +296,9 @@ export class Daemon {
       this.trackers.stop();
       // keepalived notifies STOP for its instances, then for its groups.
       await this.instances.stopAll();
-      await this.notifier?.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
+      await this.notifier.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
       // After the instances: their last transitions (to stopped) go out before daemon.stop.
-      await this.events?.stop(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
+      await this.stopEvents(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
       this.hub.close();
       await this.control?.close();
       this.loopDelay.disable();
@@ -262,8 +310,8 @@ export class Daemon {
 
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
   private onGroupTransition(t: GroupTransition): void {
-    this.notifier?.groupTransition(t.group, t.to);
-    this.events?.groupTransition(t);
+    this.notifier.groupTransition(t.group, t.to);
+    this.events.groupTransition(t);
   }
 
   private recordTransition(t: TransitionRecord): void {

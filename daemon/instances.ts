@@ -17,7 +17,7 @@ import type { VipAddressOps } from '../infra/host/vip-addresses.js';
 import { InstanceRunner, type InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } from '../infra/vrrp/plan.js';
 import type { ScriptsView } from '../infra/vrrp/plan.js';
-import { FENCE_TRACK } from './events.js';
+import { withFenceTrack } from './split-brain-fence.js';
 import { warnSourcePending } from './link-local-sources.js';
 
 export interface RunningInstance {
@@ -85,9 +85,7 @@ export class Instances {
     const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
-    const plan = this.d.fencing()
-      ? { ...planned.plan, machine: { ...planned.plan.machine, tracks: [...(planned.plan.machine.tracks ?? []), { id: FENCE_TRACK, weight: 0, up: true }] } }
-      : planned.plan;
+    const plan = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
     const runner = new InstanceRunner(plan, {
       hub: this.d.hub,
       vipOps: this.d.vipOps,

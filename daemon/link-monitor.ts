@@ -11,7 +11,7 @@ import { linkUp } from '../infra/host/interfaces.js';
 import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import type { HostInterfaces, InstancePlan } from '../infra/vrrp/plan.js';
-import type { DaemonEvents } from './events.js';
+import type { EventPublisher } from './event-publisher.js';
 import { listedLinkLocal, resolvePendingSources, sourcesPending } from './link-local-sources.js';
 
 /** Only when rtnetlink cannot be subscribed to (a poller reacts 0..period late). */
@@ -21,7 +21,7 @@ export interface LinkMonitorDeps {
   log: Logger;
   /** The running instances (read on every change: reloads change them). */
   runners: () => Iterable<InstanceRunner>;
-  events: () => Pick<DaemonEvents, 'trackChange'> | null;
+  events: () => Pick<EventPublisher, 'trackChange'> | null;
 }
 
 export class LinkMonitor {

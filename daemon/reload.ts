@@ -10,7 +10,7 @@ import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
 import { planInstance, type HostInterfaces } from '../infra/vrrp/plan.js';
-import type { DaemonEvents } from './events.js';
+import type { EventPublisher } from './event-publisher.js';
 import type { Instances, RunningInstance } from './instances.js';
 import { planReload, type InstanceChange } from './reload-plan.js';
 import type { Trackers } from './trackers.js';
@@ -25,7 +25,7 @@ export interface ReloaderDeps {
   config: () => VipflowConfig;
   /** A reload was applied: `next` is the running configuration from here. */
   switchTo: (next: VipflowConfig) => void;
-  events: () => DaemonEvents | null;
+  events: () => Pick<EventPublisher, 'configReload'> | null;
   /** The daemon is stopping: shutdown owns the instances from then on. */
   stopping: () => boolean;
 }
