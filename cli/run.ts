@@ -17,7 +17,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { missingCapabilities } from '../infra/host/interfaces.js';
 import { argsFailure, parseCommandArgs } from './args.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
-import type { DaemonEventSettings } from '../daemon/events.js';
+import type { DaemonEventSettings } from '../daemon/event-publisher.js';
 
 const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +

@@ -2,33 +2,39 @@
  * The vipflow daemon: loads the configuration, runs one InstanceRunner per
  * VRRP instance, tracks interfaces, serves status over a control socket, and
  * handles the process signals (TERM/INT stop, HUP reload, USR1 dump).
+ *
+ * This file is the lifecycle: the start order, the pid file and state dir,
+ * the stop order, status and dump. Each job is its own module, wired here:
+ * instances.ts (runners and sync groups), reload.ts and reload-plan.ts
+ * (SIGHUP), link-monitor.ts and link-local-sources.ts (interfaces),
+ * trackers.ts (scripts, files, processes), event-publisher.ts (events),
+ * workflow-host.ts (in-process workflows), split-brain-fence.ts.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
-import type { VipflowConfig, VrrpInstance } from '../config/model.js';
-import { parseAddress } from '../wire/codec/index.js';
-import { interfaceInfo, openNetlinkMonitor, readNetlinkState, sendEthernetFrame, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
+import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
-import { SyncGroup, type GroupState, type GroupTransition } from '../actors/sync-group/index.js';
+import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
 import { ControlServer } from '../infra/control/control-socket.js';
-import { DaemonEvents, FENCE_TRACK, type DaemonEventSettings, type DaemonEventsStatus } from './events.js';
-import { linkUp, readHostInterfaces } from '../infra/host/interfaces.js';
-import { InstanceRunner, type InstanceStatus } from '../infra/vrrp/instance-runner.js';
+import { EventPublisher, type DaemonEventSettings, type EventPublisherStatus } from './event-publisher.js';
+import { SplitBrainFence, type SplitBrainStatus } from './split-brain-fence.js';
+import { WorkflowHost } from './workflow-host.js';
+import { readHostInterfaces } from '../infra/host/interfaces.js';
+import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
-import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
-import { planInstance, syncGroupOf, type HostInterfaces } from '../infra/vrrp/plan.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
-import type { AnnounceIo } from '../infra/vrrp/announcer.js';
-import { netlinkVipOps, type VipAddressOps } from '../infra/host/vip-addresses.js';
+import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
+import { hostAnnounceIo } from './announce-io.js';
+import { Instances } from './instances.js';
+import { Reloader, type ReloadResult } from './reload.js';
+import { LinkMonitor } from './link-monitor.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -65,10 +71,11 @@ export interface DaemonStatus {
   trackProcesses: TrackProcessStatus[];
 }
 
+/** The event side: the publisher's counters and recent events, and the split-brain watch. */
+export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrainStatus };
+
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
-/** Only when rtnetlink cannot be subscribed to (a poller reacts 0..period late). */
-const LINK_POLL_MS = 100;
 const RECENT_TRANSITIONS = 100;
 // At stop, notify_stop scripts get this long before their process groups are
 // killed (keepalived gives its stop scripts 1 s; a little more for loaded hosts).
@@ -79,32 +86,24 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 }
 
 export class Daemon {
-  private readonly runners = new Map<string, { config: VrrpInstance; runner: InstanceRunner }>();
-  /** Sync groups as configured at start (a reload does not change membership: see reload()). */
-  private readonly groups = new Map<string, SyncGroup>();
+  // The parts (each in its own module); the daemon wires them and owns the order of start and stop.
   private readonly hub: WireHub;
-  private readonly vipOps: VipAddressOps;
-  private readonly announceIo: AnnounceIo;
+  private readonly instances: Instances;
+  private readonly links: LinkMonitor;
+  private readonly trackers: Trackers;
+  private readonly reloader: Reloader;
+  private readonly events: EventPublisher;
+  private readonly fence: SplitBrainFence;
+  private readonly workflows: WorkflowHost;
+  private readonly notifier: KeepalivedNotifier;
+  private control: ControlServer | null = null;
+  // What the status reports beside the parts' own counters.
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
-  private readonly clock;
   private readonly loopDelay: IntervalHistogram;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
-  private readonly reloads = { ok: 0, refused: 0 };
-  /** The sysfs poller, only when the netlink subscription could not be opened. */
-  private linkTimer: NodeJS.Timeout | null = null;
-  private netlink: NetlinkMonitor | null = null;
-  private readonly links = new LinkTable();
-  /** Tracked interfaces and the state the instances were last told. */
-  private readonly linkState = new Map<string, boolean>();
-  private control: ControlServer | null = null;
-  private events: DaemonEvents | null = null;
-  private notifier: KeepalivedNotifier | null = null;
-  private readonly trackers: Trackers;
   private stopping: Promise<void> | null = null;
-  private reloading = false;
-  private reloadPending = false;
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -112,43 +111,71 @@ export class Daemon {
   ) {
     const log = options.log;
     this.hub = new WireHub(log.child({ component: 'wire' }));
-    this.vipOps = netlinkVipOps(log.child({ component: 'vip' }));
-    this.clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
-    // The histogram samples with a timer of this period: at 5 ms it alone cost an
-    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
-    // stall that matters, and watchedClock reports each late VRRP timer anyway.
+    const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
+    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
+    this.instances = new Instances({
+      log,
+      hub: this.hub,
+      vipOps,
+      announceIo: hostAnnounceIo(),
+      clock,
+      tracked: (config) => this.trackers.view(config),
+      fencing: () => this.fence.fencing,
+      onTransition: (t, runner) => {
+        this.recordTransition(t);
+        // Only enqueues: notify scripts never delay the VRRP path.
+        this.notifier.transition(t);
+        this.fence.transition(t);
+        this.events.transition(t, runner.plan.source, () => runner.tracksDown());
+      },
+      onGroupTransition: (t) => this.onGroupTransition(t),
+      onStarted: (plan, host) => this.links.follow(plan, host),
+    });
+    this.links = new LinkMonitor({ log, runners: () => this.instances.eachRunner(), events: () => this.events });
     this.trackers = new Trackers({
       log,
       config: () => this.config,
-      runners: () => this.runners.values(),
-      drivenGroup: (name) => this.groups.has(name),
+      runners: () => this.instances.runners.values(),
+      drivenGroup: (name) => this.instances.groups.has(name),
       events: () => this.events,
-      prepareScript: (spec) => this.notifier?.prepareScript(spec.script, spec.argv[0]!) ?? { ok: true },
+      prepareScript: (spec) => this.notifier.prepareScript(spec.script, spec.argv[0]!),
     });
+    this.reloader = new Reloader({
+      log,
+      configPath: options.configPath,
+      configIds: options.configIds,
+      instances: this.instances,
+      trackers: this.trackers,
+      config: () => this.config,
+      switchTo: (next) => (this.config = next),
+      events: () => this.events,
+      stopping: () => this.stopping !== null,
+    });
+    // The histogram samples with a timer of this period: at 5 ms it alone cost an
+    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
+    // stall that matters, and watchedClock reports each late VRRP timer anyway.
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
-    const macs = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
-    this.announceIo = {
-      interfaceOf: (dev) => {
-        const cached = macs.get(dev);
-        if (cached) return cached;
-        const info = interfaceInfo(dev);
-        if (!info.ok) return null;
-        const ll = readHostInterfaces()
-          .get(dev)
-          ?.addresses.find((a) => a.family === 6 && /^fe80:/i.test(a.address));
-        const entry = { mac: info.value.mac, linkLocal: ll ? (parseAddress(ll.address) ?? null) : null };
-        macs.set(dev, entry);
-        return entry;
-      },
-      sendFrame: (dev, frame) => {
-        const r = sendEthernetFrame(dev, frame);
-        return r.ok ? { ok: true } : { ok: false, code: r.code };
-      },
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-      now: () => performance.now(),
-    };
+    const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
+    const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
+    const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
+    this.events = new EventPublisher(settings, options.stateDir, log, named);
+    this.fence = new SplitBrainFence({
+      bus: this.events.bus,
+      node: this.events.node,
+      log: this.events.log,
+      policy: settings.splitBrainPolicy,
+      graceIntervals: settings.splitBrainGraceIntervals,
+      heartbeatMs: settings.heartbeatMs,
+      runners: named,
+      publish: (data) => this.events.splitBrain(data),
+    });
+    this.workflows = new WorkflowHost({ bus: this.events.bus, source: this.events.source, log: this.events.log, workflowsFile: settings.workflowsFile });
+    this.notifier = new KeepalivedNotifier({
+      log,
+      config: () => this.config,
+      ...(options.notifyTimeoutMs !== undefined ? { timeoutMs: options.notifyTimeoutMs } : {}),
+    });
   }
 
   /**
@@ -174,27 +201,10 @@ export class Daemon {
     writeFileSync(pidFile, `${process.pid}\n`);
 
     const daemon = new Daemon(options, loaded.model);
-    const natsUrl = options.events?.natsServers ?? loaded.model.vipflow.nats?.url;
-    daemon.events = new DaemonEvents({ ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) }, options.stateDir, log, () =>
-      [...daemon.runners].map(([name, r]) => ({ name, runner: r.runner })),
-    );
-    daemon.notifier = new KeepalivedNotifier({
-      log,
-      config: () => daemon.config,
-      ...(options.notifyTimeoutMs !== undefined ? { timeoutMs: options.notifyTimeoutMs } : {}),
-    });
-    const fastestAdvertMs = Math.min(1000, ...loaded.model.vrrpInstances.map((i) => i.advertInt * 1000));
-    const groups = Object.fromEntries(loaded.model.vrrpSyncGroups.map((g) => [g.name, g.group]));
-    daemon.events.start(
-      options.configPath,
-      loaded.model.vrrpInstances.map((i) => i.name),
-      fastestAdvertMs,
-      groups,
-      loaded.model.vipflow,
-    );
+    daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
-    const started = daemon.startInstances(loaded.model, readHostInterfaces());
+    const started = daemon.instances.startAll(loaded.model, readHostInterfaces());
     if (!started.ok) {
       await daemon.shutdown();
       return { ok: false, message: started.message };
@@ -203,9 +213,32 @@ export class Daemon {
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
-    daemon.watchLinks();
-    log.info({ instances: daemon.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
+    daemon.links.start();
+    log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
+  }
+
+  /** daemon.start, then the drop summaries, the split-brain watch and the workflows. */
+  private startEvents(config: VipflowConfig): void {
+    this.events.start(
+      this.options.configPath,
+      config.vrrpInstances.map((i) => i.name),
+    );
+    this.fence.start(Math.min(1000, ...config.vrrpInstances.map((i) => i.advertInt * 1000)));
+    this.workflows.start(this.options.configPath, Object.fromEntries(config.vrrpSyncGroups.map((g) => [g.name, g.group])), config.vipflow);
+  }
+
+  /**
+   * After the instances: their last transitions (to stopped) are out. Only
+   * daemon.stop is published from here; running workflows finish (STOP
+   * workflows run like keepalived's notify_stop), then daemon.stop goes out and
+   * the bus closes.
+   */
+  private async stopEvents(reason: string, uptimeMs: number): Promise<void> {
+    this.events.seal();
+    this.fence.stop();
+    await this.workflows.stop(this.options.events?.stopFlushMs ?? 2000);
+    await this.events.stop(reason, uptimeMs);
   }
 
   onTransition(listener: (t: TransitionRecord) => void): void {
@@ -219,8 +252,7 @@ export class Daemon {
       configPath: this.options.configPath,
       startedAt: this.startedAt.toISOString(),
       uptimeMs: Date.now() - this.startedAt.getTime(),
-      instances: [...this.runners.values()].map((r) => r.runner.status()),
-      groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
+      ...this.instances.status(),
       wire: { ...this.hub.stats },
       eventLoop: {
         delayP50Ms: pct(50),
@@ -230,11 +262,16 @@ export class Daemon {
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },
       recentTransitions: [...this.recent],
-      reloads: { ...this.reloads },
-      events: this.events?.status() ?? null,
-      notify: this.notifier ? { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() } : null,
+      reloads: { ...this.reloader.counts },
+      events: this.eventsStatus(),
+      notify: { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() },
       ...this.trackers.status(),
     };
+  }
+
+  private eventsStatus(): DaemonEventsStatus {
+    const { recent, ...counters } = this.events.status();
+    return { ...counters, splitBrain: this.fence.status(), recent };
   }
 
   /** SIGUSR1: the status as JSON in the state dir, and in the log. */
@@ -246,163 +283,22 @@ export class Daemon {
     return path;
   }
 
-  /**
-   * SIGHUP: loads the file again. A config with errors is refused and the
-   * running one kept. Unchanged instances keep running untouched (no flap, no
-   * missed advert); a priority-only change is applied live; anything else
-   * restarts that instance (priority 0 first if it was Master); removed
-   * instances stop, added ones start.
-   */
-  async reload(): Promise<{ ok: boolean; message: string }> {
-    if (this.stopping) return { ok: false, message: 'stopping' };
-    if (this.reloading) {
-      // A reload can wait for a Master's handover; the file may have been
-      // edited again meanwhile, so read it once more when this one ends.
-      this.reloadPending = true;
-      this.options.log.info('reload already running: the file will be read again when it ends');
-      return { ok: false, message: 'queued' };
-    }
-    this.reloading = true;
-    const log = this.options.log;
-    try {
-      const loaded = await loadConfig(this.options.configPath, this.options.configIds ? { configIds: this.options.configIds } : {});
-      const errors = errorsOf(loaded.diagnostics);
-      if (!loaded.model || errors.length > 0 || loaded.unreadable) {
-        this.reloads.refused++;
-        for (const d of errors) log.error({ file: d.file, line: d.line, column: d.column }, d.message);
-        log.error({ errors: errors.length }, 'reload refused: the new configuration has errors; still running the previous one');
-        this.events?.configReload({
-          file: this.options.configPath,
-          ok: false,
-          errors: errors.length,
-          warnings: warningsOf(loaded.diagnostics),
-          instances: [...this.runners.keys()],
-        });
-        return { ok: false, message: 'configuration has errors' };
-      }
-      // SIGTERM may arrive while this reload awaits (loading, a Master's
-      // handover): from then on shutdown owns the instances, and starting
-      // new ones would leave a daemon running after it said it stopped.
-      const abandoned = (): { ok: false; message: string } | null => {
-        if (!this.stopping) return null;
-        log.info('reload abandoned: the daemon is stopping');
-        return { ok: false, message: 'stopping' };
-      };
-      const early = abandoned();
-      if (early) return early;
-      const next = loaded.model;
-      const host = readHostInterfaces();
-      if (!isDeepStrictEqual(next.vrrpSyncGroups, this.config.vrrpSyncGroups))
-        log.warn('vrrp_sync_group changes take effect at the next restart: the running groups are kept');
-      this.trackers.start(next, { reload: true });
-      const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
-      let kept = 0;
-      let changed = 0;
-      for (const [name, entry] of [...this.runners]) {
-        const want = wanted.get(name);
-        if (!want) {
-          await entry.runner.stop();
-          this.runners.delete(name);
-          for (const g of this.groups.values()) if (g.members().some((m) => m.name === name)) g.detach(name);
-          log.info({ instance: name }, 'instance removed by reload');
-          const stop = abandoned();
-          if (stop) return stop;
-          continue;
-        }
-        if (isDeepStrictEqual(want, entry.config)) {
-          kept++;
-          continue;
-        }
-        const live = this.applyLive(entry, want, host);
-        if (live) {
-          changed++;
-          continue;
-        }
-        await entry.runner.stop();
-        this.runners.delete(name);
-        const stop = abandoned();
-        if (stop) return stop;
-        const r = this.startInstance(want, host, next);
-        if (!r.ok) log.error({ instance: name, err: r.message }, 'instance could not be restarted after reload');
-        changed++;
-      }
-      let added = 0;
-      for (const [name, inst] of wanted) {
-        if (this.runners.has(name)) continue;
-        const r = this.startInstance(inst, host, next);
-        if (r.ok) added++;
-        else log.error({ instance: name, err: r.message }, 'instance added by reload could not start');
-      }
-      // Before the switch: it compares the scripts with the running configuration.
-      this.trackers.startScripts(next, { reload: true });
-      this.config = next;
-      this.reloads.ok++;
-      log.info({ kept, changed, added }, 'configuration reloaded');
-      this.events?.configReload({
-        file: this.options.configPath,
-        ok: true,
-        errors: 0,
-        warnings: warningsOf(loaded.diagnostics),
-        instances: [...this.runners.keys()],
-      });
-      return { ok: true, message: 'reloaded' };
-    } finally {
-      this.reloading = false;
-      if (this.reloadPending && !this.stopping) {
-        this.reloadPending = false;
-        this.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
-      }
-    }
-  }
-
-  /**
-   * Applies a reload change without restarting the instance when only its
-   * priority, its addresses or their announcement settings changed.
-   * @returns false when the change needs a restart (interface, VRID, timers, ...).
-   */
-  private applyLive(entry: { config: VrrpInstance; runner: InstanceRunner }, want: VrrpInstance, host: HostInterfaces): boolean {
-    const old = entry.config;
-    const liveFields = {
-      priority: old.priority,
-      virtualIpaddress: old.virtualIpaddress,
-      virtualIpaddressExcluded: old.virtualIpaddressExcluded,
-      garpMasterDelay: old.garpMasterDelay,
-      garpMasterRepeat: old.garpMasterRepeat,
-      garpMasterRefresh: old.garpMasterRefresh,
-      garpMasterRefreshRepeat: old.garpMasterRefreshRepeat,
-      garpLowerPrioDelay: old.garpLowerPrioDelay,
-      garpLowerPrioRepeat: old.garpLowerPrioRepeat,
-    };
-    if (!isDeepStrictEqual({ ...want, ...liveFields }, old)) return false;
-    const log = this.options.log.child({ instance: want.name });
-    if (want.priority !== old.priority) {
-      entry.runner.setPriority(want.priority);
-      log.info({ priority: want.priority }, 'priority changed by reload');
-    }
-    if (!isDeepStrictEqual({ ...want, priority: old.priority }, old)) {
-      const planned = planInstance(want, host);
-      if (!planned.ok) return false;
-      entry.runner.replaceAddresses(planned.plan);
-      log.info({ vips: planned.plan.vips.map((v) => v.address) }, 'addresses changed by reload');
-    }
-    entry.config = want;
-    return true;
+  /** SIGHUP: loads the file again and applies it (reload.ts). */
+  reload(): Promise<ReloadResult> {
+    return this.reloader.reload();
   }
 
   /** Graceful stop of every instance (make-before-break for Masters), then the daemon's own resources. */
   shutdown(reason = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.linkTimer) clearInterval(this.linkTimer);
-      this.netlink?.close();
+      this.links.stop();
       // No health changes while instances hand over.
       this.trackers.stop();
-      await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
-      this.runners.clear();
       // keepalived notifies STOP for its instances, then for its groups.
-      for (const g of this.groups.values()) g.stop();
-      await this.notifier?.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
+      await this.instances.stopAll();
+      await this.notifier.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));
       // After the instances: their last transitions (to stopped) go out before daemon.stop.
-      await this.events?.stop(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
+      await this.stopEvents(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
       this.hub.close();
       await this.control?.close();
       this.loopDelay.disable();
@@ -412,80 +308,10 @@ export class Daemon {
     return this.stopping;
   }
 
-  private startInstances(config: VipflowConfig, host: HostInterfaces): { ok: true } | { ok: false; message: string } {
-    // keepalived removes configured VIPs it finds at start: a previous run
-    // may have died holding them, and only a Master may have them.
-    for (const inst of config.vrrpInstances) {
-      if (inst.priority === 255) continue;
-      const planned = planInstance(inst, host);
-      if (planned.ok) {
-        const removed = this.vipOps.remove(planned.plan.vips).filter((r) => r.outcome === 'done');
-        if (removed.length > 0)
-          this.options.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
-      }
-    }
-    for (const sg of config.vrrpSyncGroups) {
-      if (sg.smtpAlert) this.options.log.warn({ syncGroup: sg.name, keywords: ['smtp_alert'] }, 'sync group keywords not acted on yet: ignored');
-      const group = new SyncGroup(sg.name, { now: () => this.clock.now(), logger: this.options.log });
-      group.onTransition((t) => this.onGroupTransition(t));
-      this.groups.set(sg.name, group);
-    }
-    for (const inst of config.vrrpInstances) {
-      const r = this.startInstance(inst, host, config);
-      if (!r.ok) return r;
-    }
-    // Members wait for each other: a faulty one starts the whole group in Fault.
-    for (const g of this.groups.values()) g.start();
-    return { ok: true };
-  }
-
-  private startInstance(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): { ok: true } | { ok: false; message: string } {
-    const syncGroup = syncGroupOf(config, inst.name);
-    // A group added by a reload has no driver yet: its members run alone until a restart.
-    const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
-    const planned = planInstance(inst, host, group ? syncGroup : undefined, this.trackers.view(config));
-    if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
-    // The split-brain fence acts through a weight-0 tracked object: down means Fault.
-    const plan = this.events?.fencing
-      ? { ...planned.plan, machine: { ...planned.plan.machine, tracks: [...(planned.plan.machine.tracks ?? []), { id: FENCE_TRACK, weight: 0, up: true }] } }
-      : planned.plan;
-    const runner = new InstanceRunner(plan, {
-      hub: this.hub,
-      vipOps: this.vipOps,
-      announceIo: this.announceIo,
-      clock: this.clock,
-      log: this.options.log,
-    });
-    runner.onTransition((t) => {
-      this.recordTransition(t);
-      // Only enqueues: notify scripts never delay the VRRP path.
-      this.notifier?.transition(t);
-      this.events?.transition(t, runner.plan.source, () => runner.tracksDown());
-    });
-    const started = runner.start(group);
-    if (!started.ok) {
-      const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
-      return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
-    }
-    this.runners.set(inst.name, { config: inst, runner });
-    if (planned.plan.sourcePending)
-      this.options.log.warn(
-        { instance: inst.name, interface: inst.interface },
-        'no usable IPv6 link-local address on the interface yet: the instance waits in Fault until it has one',
-      );
-    // Initial link states went into the plan; from here netlink (or the poller) reports changes.
-    for (const t of planned.plan.machine.tracks ?? []) {
-      if (!t.id.startsWith('interface:')) continue;
-      const name = t.id.slice('interface:'.length);
-      if (!this.linkState.has(name)) this.linkState.set(name, host.get(name)?.up ?? false);
-    }
-    return { ok: true };
-  }
-
   /** Group transitions go to the keepalived-compatible hooks (GROUP notify scripts and FIFO lines). */
   private onGroupTransition(t: GroupTransition): void {
-    this.notifier?.groupTransition(t.group, t.to);
-    this.events?.groupTransition(t);
+    this.notifier.groupTransition(t.group, t.to);
+    this.events.groupTransition(t);
   }
 
   private recordTransition(t: TransitionRecord): void {
@@ -499,115 +325,6 @@ export class Daemon {
       }
     }
   }
-
-  /**
-   * Follows link state from the kernel's rtnetlink notifications: a change
-   * reaches the instances as soon as the kernel announces it. Subscribes
-   * first, then reads the full state, so a change between the start-up read
-   * and the subscription is not lost. Falls back to polling sysfs (and logs
-   * why) when the subscription cannot be opened.
-   */
-  private watchLinks(): void {
-    const log = this.options.log.child({ component: 'links' });
-    const opened = openNetlinkMonitor({ logger: log }, (events) => this.onNetlink(events));
-    if (opened.ok) {
-      this.netlink = opened.value;
-      if (this.resync()) return;
-    }
-    this.fallBackToPolling(opened.ok ? 'dump failed' : opened.code);
-  }
-
-  private fallBackToPolling(why: string): void {
-    this.netlink?.close();
-    this.netlink = null;
-    this.options.log.warn({ pollMs: LINK_POLL_MS, why }, 'no rtnetlink link notifications: polling sysfs for link state instead');
-    this.linkTimer ??= setInterval(() => this.pollLinks(), LINK_POLL_MS);
-    this.pollLinks();
-  }
-
-  /** Re-reads every link and address (start, and after an overrun dropped notifications). */
-  private resync(): boolean {
-    const dump = readNetlinkState();
-    if (!dump.ok) {
-      this.options.log.error({ code: dump.code }, 'cannot read link state through rtnetlink');
-      return false;
-    }
-    this.links.replaceAll(dump.value);
-    for (const name of this.linkState.keys()) this.linkChanged(name, this.links.isUp(name) ?? false);
-    this.resolvePendingSources((name) => this.links.usableLinkLocal(name));
-    return true;
-  }
-
-  private onNetlink(events: NetlinkEvent[]): void {
-    if (this.stopping) return;
-    let overrun = false;
-    const messages = [];
-    for (const e of events) {
-      if (e.kind === 'overrun') overrun = true;
-      else if (e.kind === 'error') this.options.log.warn({ code: e.code }, 'rtnetlink receive error');
-      else if (e.kind === 'stopped') return this.fallBackToPolling(e.code);
-      else messages.push(e);
-    }
-    if (overrun) {
-      this.options.log.warn('rtnetlink notifications were dropped (receive queue overrun): re-reading all links');
-      this.resync();
-      return;
-    }
-    const changes: LinkChange[] = this.links.apply(messages);
-    for (const c of changes) this.linkChanged(c.name, c.up);
-    if (messages.some((m) => m.kind === 'addr')) this.resolvePendingSources((name) => this.links.usableLinkLocal(name));
-  }
-
-  private pollLinks(): void {
-    for (const name of this.linkState.keys()) this.linkChanged(name, linkUp(name) ?? false);
-    if ([...this.runners.values()].some((r) => r.runner.sourcePending)) {
-      // No address flags without netlink: a link-local address that libuv
-      // lists (it lists running interfaces only) is taken as usable.
-      const all = networkInterfaces();
-      this.resolvePendingSources((name) => all[name]?.find((a) => a.family === 'IPv6' && /^fe[89ab][0-9a-f]:/i.test(a.address))?.address.replace(/%.*$/, ''));
-    }
-  }
-
-  /** A tracked interface's state as the instances must see it: told once per change, on the VRRP path, at once. */
-  private linkChanged(name: string, up: boolean): void {
-    const was = this.linkState.get(name);
-    if (was === undefined || was === up) return;
-    this.linkState.set(name, up);
-    this.options.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
-    const id = `interface:${name}`;
-    for (const { runner } of this.runners.values()) {
-      const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
-      if (!tracked) continue;
-      runner.track(id, up);
-      this.events?.trackChange({
-        instance: runner.plan.name,
-        track: id,
-        kind: 'interface',
-        up,
-        weight: tracked.weight,
-        effectivePriority: runner.status().effectivePriority,
-      });
-    }
-  }
-
-  /** IPv6 instances waiting (in Fault) for a link-local source get one as soon as their interface has a usable one. */
-  private resolvePendingSources(linkLocalOf: (iface: string) => string | undefined): void {
-    for (const { runner } of this.runners.values()) {
-      if (!runner.sourcePending) continue;
-      const address = linkLocalOf(runner.plan.interface);
-      if (address === undefined) continue;
-      const r = runner.resolveSource(address);
-      if (!r.ok)
-        this.options.log.error(
-          { instance: runner.plan.name, code: r.code, err: r.message },
-          'cannot open the VRRP socket for the new link-local source: the instance stays in Fault',
-        );
-    }
-  }
-}
-
-function warningsOf(diagnostics: Diagnostic[]): number {
-  return diagnostics.filter((d) => d.severity === 'warning').length;
 }
 
 function readLivePid(pidFile: string): number | null {

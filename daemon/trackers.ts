@@ -7,7 +7,7 @@
 import type { Logger } from '../core/logger.js';
 import type { SyncGroup, TrackFile, TrackProcess, VipflowConfig, VrrpInstance } from '../config/model.js';
 import { splitCommandLine, type Prepared } from '../notifiers/keepalived-notify/index.js';
-import type { DaemonEvents } from './events.js';
+import type { EventPublisher } from './event-publisher.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import { fileRefsOf, fileTrack, processRefsOf, processTrack } from '../infra/track/plan.js';
 import { scriptRefsOf, scriptTrack, syncGroupOf, type ScriptsView } from '../infra/vrrp/plan.js';
@@ -21,7 +21,7 @@ export interface TrackersDeps {
   runners: () => Iterable<{ config: VrrpInstance; runner: InstanceRunner }>;
   /** Sync groups the daemon drives (a group added by a reload is not one yet). */
   drivenGroup: (name: string) => boolean;
-  events: () => DaemonEvents | null;
+  events: () => Pick<EventPublisher, 'trackChange'> | null;
   /** Who runs a vrrp_script and whether script security lets it (as for notify scripts). */
   prepareScript: (spec: TrackScriptSpec) => Prepared;
 }

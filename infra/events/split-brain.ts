@@ -14,7 +14,7 @@
  * heartbeat for a while, and the node taking over from it must not see that as a
  * second Master (with `fence` it would step down and leave no Master at all). A
  * live Master rewrites its entry when it sees another node become Master (see
- * daemon-events.ts), so a real split brain is confirmed at once.
+ * daemon/split-brain-fence.ts), so a real split brain is confirmed at once.
  *
  * The loser is chosen as VRRP itself would choose once the Masters hear each
  * other again (RFC 5798 §6.4.3: the lower priority yields; on equal priority

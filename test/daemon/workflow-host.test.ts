@@ -1,14 +1,16 @@
 /**
- * The daemon's event side (daemon/events.ts) with a workflows file, on the
- * in-process bus and a stand-in instance runner: a transition made while the file is
- * still loading triggers its workflow, and a STOP workflow finishes during the stop.
+ * The daemon's workflow host (daemon/workflow-host.ts) with a workflows file, on the
+ * event publisher's in-process bus and a stand-in instance runner: a transition made
+ * while the file is still loading triggers its workflow, and a STOP workflow finishes
+ * during the stop.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DaemonEvents } from '../../daemon/events.js';
+import { EventPublisher, type DaemonEventSettings } from '../../daemon/event-publisher.js';
+import { WorkflowHost, type ConfiguredWorkflows } from '../../daemon/workflow-host.js';
 import type { InstanceRunner } from '../../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../../actors/vrrp/types.js';
 import { emptyDropCounters } from '../../actors/vrrp/receive.js';
@@ -31,6 +33,25 @@ const record = (over: Partial<TransitionRecord>): TransitionRecord => ({
   ...over,
 });
 
+/** The publisher and the workflow host on its bus, started and stopped in the daemon's order (daemon.ts startEvents / stopEvents). */
+function eventSide(settings: DaemonEventSettings, dir: string, runner: InstanceRunner) {
+  const ev = new EventPublisher(settings, dir, log, () => [{ name: 'VI_1', runner }]);
+  const host = new WorkflowHost({ bus: ev.bus, source: ev.source, log: ev.log, workflowsFile: settings.workflowsFile });
+  return {
+    bus: ev.bus,
+    transition: ev.transition.bind(ev),
+    start(configFile: string, configured?: ConfiguredWorkflows) {
+      ev.start(configFile, ['VI_1']);
+      host.start(configFile, {}, configured);
+    },
+    async stop(reason: string, uptimeMs: number) {
+      ev.seal();
+      await host.stop(settings.stopFlushMs ?? 2000);
+      await ev.stop(reason, uptimeMs);
+    },
+  };
+}
+
 test('the daemon runs a workflows file off its own transitions, and lets STOP workflows finish at stop', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
   const out = join(dir, 'trail.txt');
@@ -46,11 +67,11 @@ export default [
 `,
   );
   const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
-  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', workflowsFile: file, stopFlushMs: 2000 }, dir, log, () => [{ name: 'VI_1', runner }]);
+  const ev = eventSide({ cluster: 'c1', node: 'n1', workflowsFile: file, stopFlushMs: 2000 }, dir, runner);
   try {
     const finished: VipflowEvent[] = [];
     await ev.bus.subscribe({ types: ['workflow.finished'] }, (e) => void finished.push(e), { start: { from: 'all' } });
-    ev.start('/etc/keepalived/keepalived.conf', ['VI_1'], 100);
+    ev.start('/etc/keepalived/keepalived.conf');
     // Published before the workflows file has loaded: the runner's subscription starts at the daemon start.
     ev.transition(record({}), '198.18.0.2', () => []);
     await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('VI_1:master'));
@@ -73,11 +94,11 @@ export default [
 test('a workflows file that does not load leaves the daemon running without workflows', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
   const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
-  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', workflowsFile: join(dir, 'missing.mjs') }, dir, log, () => [{ name: 'VI_1', runner }]);
+  const ev = eventSide({ cluster: 'c1', node: 'n1', workflowsFile: join(dir, 'missing.mjs') }, dir, runner);
   try {
     const seen: VipflowEvent[] = [];
     await ev.bus.subscribe({}, (e) => void seen.push(e), { start: { from: 'all' } });
-    ev.start('/x.conf', ['VI_1'], 100);
+    ev.start('/x.conf');
     ev.transition(record({}), '198.18.0.2', () => []);
     await ev.stop('SIGTERM', 10);
     await waitFor(() => seen.some((e) => e.type === 'daemon.stop'));
@@ -99,24 +120,18 @@ test('workflows declared in the config run beside the config workflowsFile; a br
     `import { appendFileSync } from 'node:fs';\nexport default [{ name: 'from-file', on: { to: 'MASTER' }, steps: [{ name: 'note', run: () => appendFileSync(${JSON.stringify(out)}, 'file\\n') }] }];\n`,
   );
   const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
-  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', stopFlushMs: 2000 }, dir, log, () => [{ name: 'VI_1', runner }]);
+  const ev = eventSide({ cluster: 'c1', node: 'n1', stopFlushMs: 2000 }, dir, runner);
   try {
     const finished: VipflowEvent[] = [];
     await ev.bus.subscribe({ types: ['workflow.finished'] }, (e) => void finished.push(e), { start: { from: 'all' } });
-    ev.start(
-      join(dir, 'vipflow.config.ts'),
-      ['VI_1'],
-      100,
-      {},
-      {
-        // Relative to the config file's folder, as in a vipflow.config.ts.
-        workflowsFile: 'workflows.mjs',
-        workflows: [
-          { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo config >> ${out}`] } }] },
-          { name: 'broken', on: { to: 'MASTER' }, steps: [{ uses: 'no.such', with: {} }] },
-        ],
-      },
-    );
+    ev.start(join(dir, 'vipflow.config.ts'), {
+      // Relative to the config file's folder, as in a vipflow.config.ts.
+      workflowsFile: 'workflows.mjs',
+      workflows: [
+        { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo config >> ${out}`] } }] },
+        { name: 'broken', on: { to: 'MASTER' }, steps: [{ uses: 'no.such', with: {} }] },
+      ],
+    });
     ev.transition(record({}), '198.18.0.2', () => []);
     await waitFor(() => finished.length === 2, 10_000);
     assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean).sort(), ['config', 'file']);
@@ -131,22 +146,14 @@ test("workflowRunner 'workers': the daemon leaves the config's workflows to the 
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-wf-daemon-'));
   const out = join(dir, 'trail.txt');
   const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
-  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1' }, dir, log, () => [{ name: 'VI_1', runner }]);
+  const ev = eventSide({ cluster: 'c1', node: 'n1' }, dir, runner);
   try {
     const started: VipflowEvent[] = [];
     await ev.bus.subscribe({ types: ['workflow.started'] }, (e) => void started.push(e), { start: { from: 'all' } });
-    ev.start(
-      join(dir, 'vipflow.config.ts'),
-      ['VI_1'],
-      100,
-      {},
-      {
-        workflowRunner: 'workers',
-        workflows: [
-          { name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] },
-        ],
-      },
-    );
+    ev.start(join(dir, 'vipflow.config.ts'), {
+      workflowRunner: 'workers',
+      workflows: [{ name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] }],
+    });
     ev.transition(record({}), '198.18.0.2', () => []);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(existsSync(out), false, 'nothing ran in the daemon');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SimulatedClock } from 'xstate';
 import { SyncGroup } from '../../../actors/sync-group/index.js';
 import { createVrrpInstance } from '../../../actors/vrrp/index.js';
-import { DaemonEvents } from '../../../daemon/events.js';
+import { EventPublisher } from '../../../daemon/event-publisher.js';
 import { silentLogger } from '../../../core/logger.js';
 import { parseEvent, type VipflowEvent } from '../../../infra/events/schema.js';
 import { baseInput } from '../../actors/vrrp/harness.js';
@@ -16,11 +16,11 @@ import { until } from './nats-server.js';
 
 test('group.transition events: start, fault of a member, recovery; each parses as a v1 event', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-gevents-'));
-  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1' }, dir, silentLogger(), () => []);
+  const ev = new EventPublisher({ cluster: 'c1', node: 'n1' }, dir, silentLogger(), () => []);
   try {
     const seen: VipflowEvent[] = [];
     await ev.bus.subscribe({ types: ['group.transition'] }, (e) => void seen.push(e), { start: { from: 'all' } });
-    ev.start('/etc/keepalived/keepalived.conf', ['VI_1', 'VI_2'], 100);
+    ev.start('/etc/keepalived/keepalived.conf', ['VI_1', 'VI_2']);
     const clock = new SimulatedClock();
     const group = new SyncGroup('G1', { now: () => clock.now() });
     group.onTransition((t) => ev.groupTransition(t));

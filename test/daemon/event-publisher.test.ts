@@ -1,4 +1,4 @@
-// The daemon's event producer (daemon/events.ts) on the in-process
+// The daemon's event producer (daemon/event-publisher.ts) on the in-process
 // bus, with a stand-in for the instance runner: which events a transition, a
 // fault, drop counters and a stop produce. (Kept beside the other event tests;
 // the real daemon is exercised in test/lab/events-*.test.ts.)
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DaemonEvents } from '../../daemon/events.js';
+import { EventPublisher } from '../../daemon/event-publisher.js';
 import type { InstanceRunner } from '../../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../../actors/vrrp/types.js';
 import { emptyDropCounters } from '../../actors/vrrp/receive.js';
@@ -34,11 +34,11 @@ const record = (over: Partial<TransitionRecord>): TransitionRecord => ({
 test('transitions, faults, drop summaries and the stop become events on the in-process bus', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-devents-'));
   const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
-  const ev = new DaemonEvents({ cluster: 'c1', node: 'n1', dropsPeriodMs: 30 }, dir, silentLogger(), () => [{ name: 'VI_1', runner }]);
+  const ev = new EventPublisher({ cluster: 'c1', node: 'n1', dropsPeriodMs: 30 }, dir, silentLogger(), () => [{ name: 'VI_1', runner }]);
   try {
     const seen: VipflowEvent[] = [];
     await ev.bus.subscribe({}, (e) => void seen.push(e), { start: { from: 'all' } });
-    ev.start('/etc/keepalived/keepalived.conf', ['VI_1'], 100);
+    ev.start('/etc/keepalived/keepalived.conf', ['VI_1']);
     ev.transition(record({}), '198.18.0.2', () => []);
     ev.transition(record({ from: 'master', to: 'fault', reason: 'track-fault' }), '198.18.0.2', () => ['interface:eth1']);
     ev.transition(record({ from: 'fault', to: 'backup', reason: 'fault-cleared' }), '198.18.0.2', () => []);

@@ -1,0 +1,248 @@
+/**
+ * The daemon's event producer: turns what the daemon sees (start, VRRP and
+ * sync group transitions, faults, reloads, tracked object changes, drop
+ * counters, split brains, stop) into events on the bus, NATS or in-process.
+ *
+ * Off the VRRP path: publish() only enqueues (infra/events/bus.ts), and the
+ * drop summaries run on their own timer. The workflows run off this bus
+ * (workflow-host.ts); split-brain detection publishes through it
+ * (split-brain-fence.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import { repoRoot } from '../core/paths.js';
+import type { EventBus } from '../infra/events/bus.js';
+import { createEventBus } from '../infra/events/index.js';
+import { NatsBus } from '../infra/events/nats-bus.js';
+import { createEventSource, type EventSource } from '../infra/events/source.js';
+import type { EventData, EventType, VipflowEvent } from '../infra/events/schema.js';
+import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
+import type { TransitionRecord } from '../actors/vrrp/types.js';
+import type { DropCounters } from '../actors/vrrp/receive.js';
+import type { GroupTransition } from '../actors/sync-group/index.js';
+import type { SplitBrainPolicy } from './split-brain-fence.js';
+
+/** How a daemon publishes; every field has a default, so one host works with none. */
+export interface DaemonEventSettings {
+  /** NATS servers; without them the daemon uses the in-process bus. */
+  natsServers?: string | string[];
+  /** Cluster name (subject token, stream and bucket suffix). Default "default". */
+  cluster?: string;
+  /** This node's name in events and KV keys. Default the host name. */
+  node?: string;
+  /** `page`: event only (default). `fence`: the yielding Master also steps down until the conflict clears. */
+  splitBrainPolicy?: SplitBrainPolicy;
+  /** Advert intervals a double Master must last before it counts. Default 3. */
+  splitBrainGraceIntervals?: number;
+  /** Period of the `wire.drops` summary. Default 10 s. */
+  dropsPeriodMs?: number;
+  /** KV heartbeat period. Default 5 s (a peer entry older than 3 heartbeats is ignored). */
+  heartbeatMs?: number;
+  /** Bound on waiting for the outbox to drain at a graceful stop. Default 2 s. */
+  stopFlushMs?: number;
+  /**
+   * A workflows module (workflows/load.ts) to run in-process off this bus, triggered by
+   * this node's transitions. Loaded after start without delaying it; a file that does
+   * not load is logged and the daemon runs without workflows.
+   */
+  workflowsFile?: string;
+}
+
+const RECENT_EVENTS = 50;
+
+export interface EventPublisherStatus {
+  bus: 'in-process' | 'nats';
+  cluster: string;
+  node: string;
+  published: number;
+  /** In-process bus: events its own subscriber received (proves delivery without NATS). */
+  delivered: number;
+  outbox?: ReturnType<NatsBus['outboxStats']>;
+  recent: { type: EventType; id: string; time: string; instance?: string }[];
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export class EventPublisher {
+  readonly bus: EventBus;
+  readonly source: EventSource;
+  readonly cluster: string;
+  readonly node: string;
+  /** The events' logger (component, cluster and node): the workflow host and the fence log through it. */
+  readonly log: Logger;
+  private readonly recent: EventPublisherStatus['recent'] = [];
+  private published = 0;
+  private delivered = 0;
+  private readonly lastDrops = new Map<string, DropCounters>();
+  private dropsTimer: NodeJS.Timeout | null = null;
+  /** Only daemon.stop is published from here on. */
+  private sealed = false;
+  private stopping = false;
+
+  /**
+   * @param runners the daemon's current instances (read on every drops period: reloads change them).
+   */
+  constructor(
+    private readonly s: DaemonEventSettings,
+    stateDir: string,
+    log: Logger,
+    private readonly runners: () => Iterable<{ name: string; runner: InstanceRunner }>,
+  ) {
+    this.cluster = s.cluster ?? 'default';
+    this.node = s.node ?? hostname();
+    this.log = log.child({ component: 'events', cluster: this.cluster, node: this.node });
+    this.bus = createEventBus({
+      cluster: this.cluster,
+      node: this.node,
+      log: this.log,
+      stateDir: join(stateDir, 'events'),
+      ...(s.natsServers ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000 } } : {}),
+    });
+    this.source = createEventSource({ cluster: this.cluster, node: this.node, seq: this.bus.seq });
+    if (this.bus.kind === 'in-process') {
+      // One host without NATS: a subscriber in this process shows the events flow.
+      // Workflow events are published by the workflow runner, not counted in `published`:
+      // counting them here would let stop() close the bus before daemon.stop is delivered.
+      void this.bus.subscribe({}, (e) => void (e.type.startsWith('workflow.') || this.delivered++)).catch(() => undefined);
+    }
+    this.log.info(
+      this.bus.kind === 'nats' ? { bus: 'nats', servers: s.natsServers, splitBrain: s.splitBrainPolicy ?? 'page' } : { bus: 'in-process' },
+      this.bus.kind === 'nats' ? 'events go to NATS (queued while it is unreachable)' : 'events stay in this process (no NATS configured)',
+    );
+  }
+
+  /** Publishes daemon.start and starts the drop summaries. */
+  start(configFile: string, instances: string[]): void {
+    this.publish('daemon.start', { version: packageVersion(), pid: process.pid, configFile, instances });
+    const drops = setInterval(() => this.reportDrops(), this.s.dropsPeriodMs ?? 10_000);
+    drops.unref();
+    this.dropsTimer = drops;
+  }
+
+  /** One sync group transition (enqueue only). */
+  groupTransition(t: GroupTransition): void {
+    this.publish('group.transition', { group: t.group, from: t.from, to: t.to, by: t.by, reason: t.reason, members: t.members });
+  }
+
+  /** One VRRP transition (called from the daemon's transition fan-out: enqueue only). */
+  transition(t: TransitionRecord, source: string, tracksDown: () => string[]): void {
+    this.publish('instance.transition', {
+      instance: t.instance,
+      vrid: t.vrid,
+      family: t.family,
+      interface: t.interface,
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      effectivePriority: t.effectivePriority,
+      basePriority: t.basePriority,
+      masterSeen: t.masterSeen,
+      advertIntervalCs: t.advertIntervalCs,
+      source,
+    });
+    if (t.to === 'fault') this.publish('instance.fault', { instance: t.instance, vrid: t.vrid, reason: t.reason, tracksDown: tracksDown() });
+    else if (t.from === 'fault') this.publish('instance.recover', { instance: t.instance, vrid: t.vrid, reason: t.reason });
+  }
+
+  trackChange(data: EventData<'track.change'>): void {
+    this.publish('track.change', data);
+  }
+
+  configReload(data: EventData<'config.reload'>): void {
+    this.publish('config.reload', data);
+  }
+
+  splitBrain(data: EventData<'cluster.split_brain'>): void {
+    this.publish('cluster.split_brain', data);
+  }
+
+  /** The daemon is stopping: no event but daemon.stop from here on, and no more drop summaries. */
+  seal(): void {
+    this.sealed = true;
+    if (this.dropsTimer) clearInterval(this.dropsTimer);
+  }
+
+  /**
+   * Publishes daemon.stop, waits (bounded) for the outbox to drain while NATS is
+   * connected, then closes the bus; what is left is saved for the next start.
+   */
+  async stop(reason: string, uptimeMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.seal();
+    this.publish('daemon.stop', { reason, uptimeMs: Math.max(0, Math.round(uptimeMs)) });
+    const bound = this.s.stopFlushMs ?? 2000;
+    if (this.bus.kind === 'in-process') {
+      // Delivery runs from setImmediate: let local subscribers see daemon.stop before the bus closes.
+      const end = Date.now() + bound;
+      while (this.delivered < this.published && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    }
+    if (this.bus instanceof NatsBus) {
+      const flushed = (await this.bus.connected(0)) ? await this.bus.flush(bound) : false;
+      const left = this.bus.outboxStats();
+      if (!flushed) this.log.warn({ boundMs: bound, ...left }, 'NATS not reachable at stop: undelivered events are kept for the next start');
+    }
+    // close() saves the outbox first, then may wait out a connection attempt in
+    // progress (up to its 2 s timeout): the process need not wait for that part.
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([this.bus.close().then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), bound + 1000)))]);
+    clearTimeout(timer);
+    if (!closed) this.log.warn({ boundMs: bound + 1000 }, 'event bus still closing at the bound; exiting anyway (undelivered events are saved)');
+  }
+
+  status(): EventPublisherStatus {
+    return {
+      bus: this.bus.kind,
+      cluster: this.cluster,
+      node: this.node,
+      published: this.published,
+      delivered: this.delivered,
+      ...(this.bus instanceof NatsBus ? { outbox: this.bus.outboxStats() } : {}),
+      recent: [...this.recent],
+    };
+  }
+
+  private publish<T extends EventType>(type: T, data: EventData<T>): void {
+    if (this.sealed && type !== 'daemon.stop') return;
+    let event: VipflowEvent;
+    try {
+      event = this.source.make(type, data) as VipflowEvent;
+    } catch (err) {
+      this.log.error({ err, type }, 'cannot make event');
+      return;
+    }
+    this.bus.publish(event);
+    this.published++;
+    const instance = (data as { instance?: unknown }).instance;
+    this.recent.push({ type, id: event.id, time: event.time, ...(typeof instance === 'string' ? { instance } : {}) });
+    if (this.recent.length > RECENT_EVENTS) this.recent.shift();
+  }
+
+  /** One `wire.drops` per instance whose drop counters moved since the last period. */
+  private reportDrops(): void {
+    const periodMs = this.s.dropsPeriodMs ?? 10_000;
+    for (const { name, runner } of this.runners()) {
+      const now = { ...runner.drops };
+      const before = this.lastDrops.get(name);
+      this.lastDrops.set(name, now);
+      const counters: Record<string, number> = {};
+      let total = 0;
+      for (const [k, v] of Object.entries(now)) {
+        const d = v - (before?.[k as keyof DropCounters] ?? 0);
+        if (d > 0) {
+          counters[k] = d;
+          total += d;
+        }
+      }
+      if (total > 0) this.publish('wire.drops', { periodMs, instance: name, interface: runner.plan.interface, counters, total });
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The daemon's VRRP instances: one InstanceRunner per configured instance and
+ * the vrrp_sync_groups that drive them. Starts them (with keepalived's removal
+ * of stale VIPs first), starts or stops one at a reload, stops them all at
+ * shutdown, and reports their status. What a transition leads to (notify
+ * scripts, events, the status's recent list) is the daemon's wiring, through
+ * `onTransition` and `onGroupTransition`.
+ */
+import type { Logger } from '../core/logger.js';
+import type { VipflowConfig, VrrpInstance } from '../config/model.js';
+import type { VrrpClock } from '../actors/vrrp/index.js';
+import type { TransitionRecord } from '../actors/vrrp/types.js';
+import { SyncGroup, type GroupState, type GroupTransition } from '../actors/sync-group/index.js';
+import type { WireHub } from '../wire/hub/vrid-hub.js';
+import type { AnnounceIo } from '../infra/vrrp/announcer.js';
+import type { VipAddressOps } from '../infra/host/vip-addresses.js';
+import { InstanceRunner, type InstanceStatus } from '../infra/vrrp/instance-runner.js';
+import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } from '../infra/vrrp/plan.js';
+import type { ScriptsView } from '../infra/vrrp/plan.js';
+import { withFenceTrack } from './split-brain-fence.js';
+import { warnSourcePending } from './link-local-sources.js';
+
+export interface RunningInstance {
+  config: VrrpInstance;
+  runner: InstanceRunner;
+}
+
+export interface InstancesDeps {
+  log: Logger;
+  hub: WireHub;
+  vipOps: VipAddressOps;
+  announceIo: AnnounceIo;
+  clock: VrrpClock;
+  /** The tracked scripts, files and processes an instance's plan starts from. */
+  tracked: (config: VipflowConfig) => ScriptsView;
+  /** Whether instances carry the split-brain fence's tracked object. */
+  fencing: () => boolean;
+  onTransition: (t: TransitionRecord, runner: InstanceRunner) => void;
+  onGroupTransition: (t: GroupTransition) => void;
+  /** An instance started with this plan: the interfaces it tracks are followed from here. */
+  onStarted: (plan: InstancePlan, host: HostInterfaces) => void;
+}
+
+export type StartResult = { ok: true } | { ok: false; message: string };
+
+export class Instances {
+  readonly runners = new Map<string, RunningInstance>();
+  /** Sync groups as configured at start (a reload does not change membership: see reload.ts). */
+  readonly groups = new Map<string, SyncGroup>();
+
+  constructor(private readonly d: InstancesDeps) {}
+
+  /** Every instance and sync group of `config`, after removing the VIPs an earlier run may have left. */
+  startAll(config: VipflowConfig, host: HostInterfaces): StartResult {
+    // keepalived removes configured VIPs it finds at start: a previous run
+    // may have died holding them, and only a Master may have them.
+    for (const inst of config.vrrpInstances) {
+      if (inst.priority === 255) continue;
+      const planned = planInstance(inst, host);
+      if (planned.ok) {
+        const removed = this.d.vipOps.remove(planned.plan.vips).filter((r) => r.outcome === 'done');
+        if (removed.length > 0) this.d.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
+      }
+    }
+    for (const sg of config.vrrpSyncGroups) {
+      if (sg.smtpAlert) this.d.log.warn({ syncGroup: sg.name, keywords: ['smtp_alert'] }, 'sync group keywords not acted on yet: ignored');
+      const group = new SyncGroup(sg.name, { now: () => this.d.clock.now(), logger: this.d.log });
+      group.onTransition((t) => this.d.onGroupTransition(t));
+      this.groups.set(sg.name, group);
+    }
+    for (const inst of config.vrrpInstances) {
+      const r = this.start(inst, host, config);
+      if (!r.ok) return r;
+    }
+    // Members wait for each other: a faulty one starts the whole group in Fault.
+    for (const g of this.groups.values()) g.start();
+    return { ok: true };
+  }
+
+  /** Plans and starts one instance of `config` (at start, or added or restarted by a reload). */
+  start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): StartResult {
+    const syncGroup = syncGroupOf(config, inst.name);
+    // A group added by a reload has no driver yet: its members run alone until a restart.
+    const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
+    const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
+    if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
+    // The split-brain fence acts through a weight-0 tracked object: down means Fault.
+    const plan = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
+    const runner = new InstanceRunner(plan, {
+      hub: this.d.hub,
+      vipOps: this.d.vipOps,
+      announceIo: this.d.announceIo,
+      clock: this.d.clock,
+      log: this.d.log,
+    });
+    runner.onTransition((t) => this.d.onTransition(t, runner));
+    const started = runner.start(group);
+    if (!started.ok) {
+      const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
+      return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
+    }
+    this.runners.set(inst.name, { config: inst, runner });
+    if (planned.plan.sourcePending) warnSourcePending(this.d.log, inst);
+    this.d.onStarted(planned.plan, host);
+    return { ok: true };
+  }
+
+  /** Stops one instance (make-before-break if it is Master) and forgets it. */
+  async stop(name: string): Promise<void> {
+    const entry = this.runners.get(name);
+    if (!entry) return;
+    await entry.runner.stop();
+    this.runners.delete(name);
+  }
+
+  /** Takes an instance out of the sync groups it is a member of (it was removed from the configuration). */
+  detach(name: string): void {
+    for (const g of this.groups.values()) if (g.members().some((m) => m.name === name)) g.detach(name);
+  }
+
+  /** Shutdown: every instance stops (Masters hand over), then the groups (keepalived notifies STOP for instances, then groups). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
+    this.runners.clear();
+    for (const g of this.groups.values()) g.stop();
+  }
+
+  /** The runners alone, in start order. */
+  *eachRunner(): Generator<InstanceRunner> {
+    for (const { runner } of this.runners.values()) yield runner;
+  }
+
+  status(): { instances: InstanceStatus[]; groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[] } {
+    return {
+      instances: [...this.runners.values()].map((r) => r.runner.status()),
+      groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
+    };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Link state for the instances' tracked interfaces. Follows the kernel's
+ * rtnetlink notifications, so a change reaches the instances as soon as the
+ * kernel announces it; polls sysfs instead (and logs why) when the
+ * subscription cannot be opened or stops. Address changes are passed on to
+ * the instances waiting for an IPv6 link-local source (link-local-sources.ts).
+ */
+import type { Logger } from '../core/logger.js';
+import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
+import { linkUp } from '../infra/host/interfaces.js';
+import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
+import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
+import type { HostInterfaces, InstancePlan } from '../infra/vrrp/plan.js';
+import type { EventPublisher } from './event-publisher.js';
+import { listedLinkLocal, resolvePendingSources, sourcesPending } from './link-local-sources.js';
+
+/** Only when rtnetlink cannot be subscribed to (a poller reacts 0..period late). */
+const LINK_POLL_MS = 100;
+
+export interface LinkMonitorDeps {
+  log: Logger;
+  /** The running instances (read on every change: reloads change them). */
+  runners: () => Iterable<InstanceRunner>;
+  events: () => Pick<EventPublisher, 'trackChange'> | null;
+}
+
+export class LinkMonitor {
+  /** The sysfs poller, only when the netlink subscription could not be opened. */
+  private timer: NodeJS.Timeout | null = null;
+  private netlink: NetlinkMonitor | null = null;
+  private readonly links = new LinkTable();
+  /** Tracked interfaces and the state the instances were last told. */
+  private readonly state = new Map<string, boolean>();
+  private stopped = false;
+
+  constructor(private readonly d: LinkMonitorDeps) {}
+
+  /** An instance started with `plan`: its initial link states went into the plan; from here netlink (or the poller) reports changes. */
+  follow(plan: InstancePlan, host: HostInterfaces): void {
+    for (const t of plan.machine.tracks ?? []) {
+      if (!t.id.startsWith('interface:')) continue;
+      const name = t.id.slice('interface:'.length);
+      if (!this.state.has(name)) this.state.set(name, host.get(name)?.up ?? false);
+    }
+  }
+
+  /**
+   * Subscribes first, then reads the full state, so a change between the
+   * start-up read and the subscription is not lost.
+   */
+  start(): void {
+    const log = this.d.log.child({ component: 'links' });
+    const opened = openNetlinkMonitor({ logger: log }, (events) => this.onNetlink(events));
+    if (opened.ok) {
+      this.netlink = opened.value;
+      if (this.resync()) return;
+    }
+    this.fallBackToPolling(opened.ok ? 'dump failed' : opened.code);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.netlink?.close();
+  }
+
+  private fallBackToPolling(why: string): void {
+    this.netlink?.close();
+    this.netlink = null;
+    this.d.log.warn({ pollMs: LINK_POLL_MS, why }, 'no rtnetlink link notifications: polling sysfs for link state instead');
+    this.timer ??= setInterval(() => this.poll(), LINK_POLL_MS);
+    this.poll();
+  }
+
+  /** Re-reads every link and address (start, and after an overrun dropped notifications). */
+  private resync(): boolean {
+    const dump = readNetlinkState();
+    if (!dump.ok) {
+      this.d.log.error({ code: dump.code }, 'cannot read link state through rtnetlink');
+      return false;
+    }
+    this.links.replaceAll(dump.value);
+    for (const name of this.state.keys()) this.changed(name, this.links.isUp(name) ?? false);
+    resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+    return true;
+  }
+
+  private onNetlink(events: NetlinkEvent[]): void {
+    if (this.stopped) return;
+    let overrun = false;
+    const messages = [];
+    for (const e of events) {
+      if (e.kind === 'overrun') overrun = true;
+      else if (e.kind === 'error') this.d.log.warn({ code: e.code }, 'rtnetlink receive error');
+      else if (e.kind === 'stopped') return this.fallBackToPolling(e.code);
+      else messages.push(e);
+    }
+    if (overrun) {
+      this.d.log.warn('rtnetlink notifications were dropped (receive queue overrun): re-reading all links');
+      this.resync();
+      return;
+    }
+    const changes: LinkChange[] = this.links.apply(messages);
+    for (const c of changes) this.changed(c.name, c.up);
+    if (messages.some((m) => m.kind === 'addr')) resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+  }
+
+  private poll(): void {
+    for (const name of this.state.keys()) this.changed(name, linkUp(name) ?? false);
+    if (sourcesPending(this.d.runners())) resolvePendingSources(this.d.runners(), listedLinkLocal(), this.d.log);
+  }
+
+  /** A tracked interface's state as the instances must see it: told once per change, on the VRRP path, at once. */
+  private changed(name: string, up: boolean): void {
+    const was = this.state.get(name);
+    if (was === undefined || was === up) return;
+    this.state.set(name, up);
+    this.d.log.warn({ interface: name, up }, up ? 'link up' : 'link down');
+    const id = `interface:${name}`;
+    for (const runner of this.d.runners()) {
+      const tracked = runner.plan.machine.tracks?.find((t) => t.id === id);
+      if (!tracked) continue;
+      runner.track(id, up);
+      this.d.events()?.trackChange({
+        instance: runner.plan.name,
+        track: id,
+        kind: 'interface',
+        up,
+        weight: tracked.weight,
+        effectivePriority: runner.status().effectivePriority,
+      });
+    }
+  }
+}
