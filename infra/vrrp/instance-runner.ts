@@ -102,7 +102,15 @@ export class InstanceRunner {
     this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
     this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
-    this.actor.on('*', (cmd) => this.execute(cmd as VrrpCommand));
+    // Transitions get their own listener, registered before a sync group's
+    // (start() attaches the group): xstate calls listeners of the event's type
+    // before '*' ones, so with the transition under '*' a group's orders moved
+    // the other members, and their transitions were reported, before the
+    // transition that caused them.
+    this.actor.on('transition', (cmd) => this.onMachineTransition(cmd));
+    this.actor.on('*', (cmd) => {
+      if (cmd.type !== 'transition') this.execute(cmd as VrrpCommand);
+    });
   }
 
   onTransition(listener: (t: TransitionRecord) => void): void {
@@ -388,9 +396,6 @@ export class InstanceRunner {
       case 'announce':
         if (cmd.reason === 'became-master') this.announcer.becameMaster();
         else this.announcer.lowerPriorityMaster();
-        return;
-      case 'transition':
-        this.onMachineTransition(cmd);
         return;
       case 'priority-changed':
         this.advertCache.clear();
