@@ -1,21 +1,38 @@
 /**
- * A deterministic, in-process virtual LAN for VRRP instance actors.
+ * A deterministic, in-process virtual LAN of vipflow routers, driving the
+ * production host side on simulated time.
  *
- * Every instance runs on one shared clock. A `send-advert` command becomes an
- * ADVERT event at every other live instance on the same link, VRID and family,
- * after `delayMs`, unless a partition separates them or the seeded loss drops it.
- * The LAN also plays the host: it executes add/remove-addresses (recording who
- * holds the virtual addresses), and can kill (crash), stop (graceful shutdown)
- * and restart instances. Nothing here touches the network.
+ * Each node is a host (sim/host.ts) given a configuration (keepalived.conf
+ * text or a typed config) and its interfaces as data. Its instances are
+ * planned by infra/vrrp/plan.ts and run by infra/vrrp/instance-runner.ts
+ * behind one wire/hub WireHub per node, whose sockets are virtual
+ * (sim/wire.ts): adverts are real bytes from the codec, received through the
+ * hub's decode and VRID routing and the RFC 5798 §7.1 receive checks. What
+ * the runners do to the host is recorded: VIPs added and removed, gratuitous
+ * ARP / NA sent, packets sent (`events`), state transitions (`timeline`).
  *
- * Determinism: timers and deliveries run on the clock in (due time, creation order);
- * loss draws come from one seeded PRNG in that order. Same inputs, same run.
+ * Instances are named `node/instance` (`ref`); a node with one instance may be
+ * named by the node alone. kill (crash), stop (graceful, with priority 0 and
+ * the runner's make-before-break handover) and restart act on a whole node or
+ * on one instance.
+ *
+ * Determinism: every timer (the machines', the announcers', the wire's
+ * deliveries) runs on one clock in (due time, creation order); loss draws
+ * come from one seeded PRNG (sim/prng.ts) in send order. Same inputs, same run.
  */
-import type { Logger } from '../core/logger.js';
-import { createVrrpInstance, type VrrpActor, type VrrpClock, type VrrpInput, type VrrpStateName } from '../actors/vrrp/index.js';
-import { SyncGroup, type GroupTransition } from '../actors/sync-group/index.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { defineConfig } from '../config/define.js';
+import { loadKeepalivedText } from '../config/keepalived/index.js';
+import type { VipflowConfig, VipflowConfigInput } from '../config/model.js';
+import type { VrrpClock, VrrpStateName } from '../actors/vrrp/index.js';
+import type { GroupTransition } from '../actors/sync-group/index.js';
+import type { ScriptHealth } from '../actors/track-script/index.js';
+import type { WireHub } from '../wire/hub/vrid-hub.js';
+import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import { VirtualClock } from './clock.js';
 import { mulberry32 } from './prng.js';
+import { VirtualHost, type HostEvent, type HostInterfaceSpec } from './host.js';
+import { VirtualWire, type Delivery, type InjectedPacket, type WireStats } from './wire.js';
 
 /** A clock the LAN can drive: VirtualClock (exact) or xstate's SimulatedClock (fires at tick ends). */
 export interface LanClock extends VrrpClock {
@@ -25,9 +42,9 @@ export interface LanClock extends VrrpClock {
 export interface LanOptions {
   /** Defaults to a new VirtualClock. */
   clock?: LanClock;
-  /** One-way delivery delay of an advert, ms (default 0: delivered at the send time, after the sender's own actions). */
+  /** One-way delivery delay of every packet, ms (default 0: delivered at the send time, after the sender's own actions). */
   delayMs?: number;
-  /** Probability that one delivery (one sender → one receiver) is lost, 0..1 (default 0). */
+  /** Probability that one delivery (one packet to one receiver) is lost, 0..1 (default 0). */
   lossRate?: number;
   /** Seed of the loss PRNG (default 1). */
   seed?: number;
@@ -37,14 +54,19 @@ export interface LanOptions {
    * predicate is checked. With SimulatedClock it is the timer resolution.
    */
   tickMs?: number;
-  /** Keep a log of every delivered advert in `deliveries` (default false; memory grows with the run). */
+  /** Keep a log of every delivered packet in `deliveries` (default false; memory grows with the run). */
   recordDeliveries?: boolean;
+  /** Keep adverts and announcements in `events` (default true; address changes are always kept). */
+  recordEvents?: boolean;
   logger?: Logger;
 }
 
-export interface AddNodeOptions {
-  /** Broadcast domain (an interface/VLAN): only instances on the same link hear each other. Default 'lan0'. */
-  link?: string;
+export interface NodeSpec {
+  interfaces: readonly HostInterfaceSpec[];
+  /** keepalived.conf text, or a typed configuration (validated by defineConfig). */
+  config: string | VipflowConfigInput;
+  /** Health of vrrp_scripts at start (unknown when absent, as before a script's first result). */
+  scripts?: Readonly<Record<string, ScriptHealth>>;
 }
 
 export type NodeStatus = VrrpStateName | 'dead';
@@ -52,75 +74,68 @@ export type NodeStatus = VrrpStateName | 'dead';
 export interface TimelineEntry {
   at: number;
   node: string;
+  instance: string;
+  /** `node/instance` */
+  ref: string;
   from: NodeStatus;
   to: NodeStatus;
   reason: string;
   priority?: number;
 }
 
-export interface AddressEvent {
-  at: number;
+export interface NodeGroupTransition extends GroupTransition {
   node: string;
-  vrid: number;
-  action: 'add' | 'remove' | 'lost';
-  addresses: readonly string[];
 }
 
-export interface Delivery {
-  at: number;
-  from: string;
-  to: string;
-  priority: number;
-}
+export type LanStats = WireStats;
 
-export interface LanStats {
-  advertsSent: number;
-  delivered: number;
-  lost: number;
-  /** Deliveries prevented by a partition. */
-  blocked: number;
-}
-
-interface Node {
-  readonly name: string;
-  readonly input: VrrpInput;
-  readonly domain: string;
-  actor: VrrpActor | null;
-  /** Bumped on every (re)start so deliveries addressed to an older incarnation are dropped. */
-  incarnation: number;
-  holdsAddresses: boolean;
-  group: number;
-  lastAdvertAt: number | null;
-  /** The vrrp_sync_group coordinating this instance, if any. */
-  syncGroup: SyncGroup | null;
+function parseConfig(config: string | VipflowConfigInput): VipflowConfig {
+  if (typeof config !== 'string') return defineConfig(config);
+  const r = loadKeepalivedText(config);
+  if (!r.model) throw new Error(`VirtualLan: config rejected: ${r.diagnostics.map((d) => `${d.line}: ${d.message}`).join('; ')}`);
+  return r.model;
 }
 
 export class VirtualLan {
   readonly clock: LanClock;
+  readonly wire: VirtualWire;
   readonly timeline: TimelineEntry[] = [];
-  readonly addressLog: AddressEvent[] = [];
-  readonly stats: LanStats = { advertsSent: 0, delivered: 0, lost: 0, blocked: 0 };
-  readonly deliveries: Delivery[] = [];
   /** Sync-group transitions, in order. */
-  readonly groupTimeline: GroupTransition[] = [];
+  readonly groupTimeline: NodeGroupTransition[] = [];
+  /** What the hosts did, in order: adverts sent, VIPs added / removed / lost, announcements sent. */
+  readonly events: HostEvent[] = [];
 
-  private readonly nodes = new Map<string, Node>();
-  private readonly domains = new Map<string, Node[]>();
-  private readonly delayMs: number;
-  private readonly lossRate: number;
-  private readonly random: () => number;
+  private readonly hosts = new Map<string, VirtualHost>();
+  private readonly lastSent = new Map<string, number>();
   private readonly tickMs: number;
-  private readonly recordDeliveries: boolean;
-  private readonly logger: Logger | undefined;
+  private readonly recordEvents: boolean;
+  private readonly logger: Logger;
 
   constructor(options: LanOptions = {}) {
     this.clock = options.clock ?? new VirtualClock();
-    this.delayMs = options.delayMs ?? 0;
-    this.lossRate = options.lossRate ?? 0;
-    this.random = mulberry32(options.seed ?? 1);
     this.tickMs = options.tickMs ?? 1;
-    this.recordDeliveries = options.recordDeliveries ?? false;
-    this.logger = options.logger;
+    this.recordEvents = options.recordEvents ?? true;
+    this.logger = options.logger ?? silentLogger();
+    this.wire = new VirtualWire(this.clock, {
+      delayMs: options.delayMs ?? 0,
+      lossRate: options.lossRate ?? 0,
+      random: mulberry32(options.seed ?? 1),
+      recordDeliveries: options.recordDeliveries ?? false,
+    });
+    this.wire.onSend((p) => {
+      const vrid = p.payload[1] ?? 0;
+      this.lastSent.set(`${p.node}|${p.interface}|${p.family}|${vrid}`, p.at);
+      if (this.recordEvents)
+        this.events.push({ at: p.at, node: p.node, kind: 'advert', interface: p.interface, vrid, priority: p.payload[2] ?? 0, destination: p.destination });
+    });
+  }
+
+  get stats(): LanStats {
+    return this.wire.stats;
+  }
+
+  get deliveries(): readonly Delivery[] {
+    return this.wire.deliveries;
   }
 
   now(): number {
@@ -128,92 +143,116 @@ export class VirtualLan {
   }
 
   /**
-   * Adds an instance (named by `input.name`, which must be unique) and starts it
-   * at the current time. Throws on a duplicate name or an invalid input.
+   * Adds a host and starts its configuration at the current time. Throws on a
+   * duplicate name, a rejected configuration, or an instance planInstance
+   * cannot plan on the given interfaces.
    */
-  addNode(input: VrrpInput, options: AddNodeOptions = {}): void {
-    this.boot(this.register(input, options, null));
-  }
-
-  /**
-   * Adds instances that form one sync group (named `name`; each input gets
-   * `syncGroup: name`) and starts them together, as keepalived starts a group.
-   * Returns the group, for inspection.
-   */
-  addSyncGroup(name: string, inputs: readonly VrrpInput[], options: AddNodeOptions = {}): SyncGroup {
-    const group = new SyncGroup(name, { now: () => this.now(), ...(this.logger ? { logger: this.logger } : {}) });
-    group.onTransition((t) => this.groupTimeline.push(t));
-    const nodes = inputs.map((input) => this.register({ ...input, syncGroup: name }, options, group));
-    for (const node of nodes) this.boot(node);
-    group.start();
-    return group;
-  }
-
-  private register(input: VrrpInput, options: AddNodeOptions, syncGroup: SyncGroup | null): Node {
-    if (this.nodes.has(input.name)) throw new Error(`VirtualLan: node ${input.name} already exists`);
-    const domain = `${options.link ?? 'lan0'}/${input.family}/${input.vrid}`;
-    const node: Node = { name: input.name, input, domain, actor: null, incarnation: 0, holdsAddresses: false, group: 0, lastAdvertAt: null, syncGroup };
-    this.nodes.set(input.name, node);
-    let peers = this.domains.get(domain);
-    if (!peers) this.domains.set(domain, (peers = []));
-    peers.push(node);
-    return node;
-  }
-
-  /** Crash: the instance vanishes without a priority-0 advert; its host's addresses go with it. */
-  kill(name: string): void {
-    const node = this.node(name);
-    const actor = node.actor;
-    if (!actor) return;
-    const from = this.statusOf(node);
-    node.actor = null;
-    node.incarnation++;
-    node.syncGroup?.detach(name);
-    actor.stop();
-    if (node.holdsAddresses) {
-      node.holdsAddresses = false;
-      this.addressLog.push({ at: this.now(), node: name, vrid: node.input.vrid, action: 'lost', addresses: node.input.virtualAddresses });
-    }
-    this.timeline.push({ at: this.now(), node: name, from, to: 'dead', reason: 'killed' });
-  }
-
-  /** Graceful stop: SHUTDOWN (a Master sends priority 0 and removes its addresses). */
-  stop(name: string): void {
-    this.node(name).actor?.send({ type: 'SHUTDOWN' });
-  }
-
-  /** Starts a killed or stopped instance again, from Initialize, with its original input. */
-  restart(name: string): void {
-    const node = this.node(name);
-    if (node.actor && node.actor.getSnapshot().status === 'active') this.kill(name);
-    const from = this.statusOf(node);
-    node.actor = null;
-    this.timeline.push({ at: this.now(), node: name, from, to: 'initialize', reason: 'restarted' });
-    this.boot(node);
-  }
-
-  /** Reports a tracked object's health to an instance. */
-  track(name: string, id: string, up: boolean): void {
-    this.node(name).actor?.send({ type: 'TRACK', id, up });
-  }
-
-  setPriority(name: string, priority: number): void {
-    this.node(name).actor?.send({ type: 'SET_PRIORITY', priority });
-  }
-
-  /**
-   * Splits the LAN: each listed group hears only itself; nodes not listed form one
-   * more group together. Replaces any earlier partition.
-   */
-  partition(groups: readonly (readonly string[])[]): void {
-    for (const n of this.nodes.values()) n.group = 0;
-    groups.forEach((g, i) => {
-      for (const name of g) this.node(name).group = i + 1;
+  addNode(name: string, spec: NodeSpec): void {
+    if (this.hosts.has(name)) throw new Error(`VirtualLan: node ${name} already exists`);
+    if (name.includes('/')) throw new Error(`VirtualLan: a node name cannot contain '/': ${name}`);
+    const host = new VirtualHost(name, this.hosts.size + 1, spec.interfaces, parseConfig(spec.config), {
+      clock: this.clock,
+      wire: this.wire,
+      log: this.logger,
+      scripts: spec.scripts ?? {},
+      recordEvents: this.recordEvents,
+      sink: {
+        event: (e) => this.events.push(e),
+        transition: (node, instance, t) =>
+          this.timeline.push({ at: t.at, node, instance, ref: `${node}/${instance}`, from: t.from, to: t.to, reason: t.reason, priority: t.effectivePriority }),
+        groupTransition: (node, t) => this.groupTimeline.push({ ...t, node }),
+      },
     });
+    this.hosts.set(name, host);
+    host.boot();
   }
 
-  heal(): void {
-    for (const n of this.nodes.values()) n.group = 0;
+  /**
+   * Crash. A node: the host dies (every instance silent at once, sockets
+   * closed, its VIPs gone). One instance (`node/instance`): it alone vanishes
+   * without a priority-0 advert, its VIPs go with it.
+   */
+  kill(ref: string): void {
+    const { host, instance } = this.resolve(ref, true);
+    const at = this.now();
+    for (const name of instance ? [instance] : [...host.instances.keys()]) {
+      const from = host.stateOf(name);
+      if (from === 'dead') continue;
+      if (instance) host.crashInstance(name);
+      this.timeline.push({ at, node: host.name, instance: name, ref: `${host.name}/${name}`, from, to: 'dead', reason: 'killed' });
+    }
+    if (!instance && host.isAlive) host.powerOff();
+  }
+
+  /**
+   * Graceful stop through InstanceRunner.stop(): a Master sends priority 0 and
+   * keeps its VIPs until the new Master is heard (plus HANDOVER_OVERLAP_MS).
+   * A node stops all its instances, as the daemon does on shutdown. The
+   * promise resolves once the simulation has run past the handover.
+   */
+  stop(ref: string): Promise<void> {
+    const { host, instance } = this.resolve(ref, true);
+    const names = instance ? [instance] : [...host.instances.keys()];
+    return Promise.all(
+      names.map((n) => {
+        const sim = host.instances.get(n)!;
+        return sim.crashed || !host.isAlive ? undefined : sim.runner.stop();
+      }),
+    ).then(() => undefined);
+  }
+
+  /**
+   * Starts again, from Initialize, with the node's configuration: a node
+   * (killed first if alive: a reboot), or one instance (crashed first if it
+   * still runs; a member rejoins its running sync group).
+   */
+  restart(ref: string): void {
+    const { host, instance } = this.resolve(ref, true);
+    if (!instance) {
+      if (host.isAlive) this.kill(host.name);
+      for (const name of host.instances.keys()) this.restarted(host, name);
+      host.boot();
+      return;
+    }
+    if (!host.isAlive) throw new Error(`VirtualLan: ${host.name} is down: restart the node`);
+    const before = host.stateOf(instance);
+    if (before !== 'stopped' && before !== 'dead') this.kill(`${host.name}/${instance}`);
+    // A stopped runner may still hold its VIPs for a handover: it goes too.
+    else host.crashInstance(instance);
+    this.restarted(host, instance, before === 'stopped' ? 'stopped' : 'dead');
+    host.startInstance(host.config.vrrpInstances.find((i) => i.name === instance)!);
+  }
+
+  private restarted(host: VirtualHost, instance: string, from: NodeStatus = host.stateOf(instance)): void {
+    this.timeline.push({ at: this.now(), node: host.name, instance, ref: `${host.name}/${instance}`, from, to: 'initialize', reason: 'restarted' });
+  }
+
+  /** Reports a tracked object's health to an instance (ids as planned: `interface:eth1`, `script:chk`, ...). */
+  track(ref: string, id: string, up: boolean): void {
+    this.liveRunner(ref)?.track(id, up);
+  }
+
+  setPriority(ref: string, priority: number): void {
+    this.liveRunner(ref)?.setPriority(priority);
+  }
+
+  /**
+   * Splits the LAN by node: each listed group hears only itself; nodes not
+   * listed form one more group together. With `segment`, only that segment
+   * (a VLAN) is split. Replaces the earlier partition of the same scope.
+   */
+  partition(groups: readonly (readonly string[])[], segment?: string): void {
+    for (const g of groups) for (const n of g) this.host(n);
+    this.wire.partition(groups, segment);
+  }
+
+  heal(segment?: string): void {
+    this.wire.heal(segment);
+  }
+
+  /** Puts a crafted packet on a segment (see VirtualWire.inject). */
+  inject(segment: string, packet: InjectedPacket): void {
+    this.wire.inject(segment, packet);
   }
 
   /** Advances simulated time by `ms` (in tickMs steps). */
@@ -235,115 +274,134 @@ export class VirtualLan {
     }
   }
 
-  /** Current state of an instance ('dead' after kill). */
-  stateOf(name: string): NodeStatus {
-    return this.statusOf(this.node(name));
+  /** Current state of an instance ('dead' after a kill). */
+  stateOf(ref: string): NodeStatus {
+    const { host, instance } = this.resolve(ref, false);
+    return host.stateOf(instance!);
   }
 
-  /** Names of the instances in Master, optionally for one VRID. */
+  /** Refs of every instance, in the order the nodes were added. */
+  refs(): string[] {
+    return [...this.hosts.values()].flatMap((h) => [...h.instances.keys()].map((i) => `${h.name}/${i}`));
+  }
+
+  nodeNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  /** Refs of the instances in Master, optionally for one VRID. */
   masters(vrid?: number): string[] {
-    const out: string[] = [];
-    for (const n of this.nodes.values()) if ((vrid === undefined || n.input.vrid === vrid) && this.statusOf(n) === 'master') out.push(n.name);
-    return out;
+    return this.refs().filter((r) => this.stateOf(r) === 'master' && (vrid === undefined || this.runnerOf(r).plan.vrid === vrid));
   }
 
-  /** Names of the instances that currently hold their virtual addresses, optionally for one VRID. */
+  /** Names of the nodes that hold `address` as a VIP now. */
+  holders(address: string): string[] {
+    return [...this.hosts.values()].filter((h) => h.isAlive && h.holds(address)).map((h) => h.name);
+  }
+
+  /** Refs of the live instances whose host holds all of their VIPs now, optionally for one VRID. */
   addressHolders(vrid?: number): string[] {
-    const out: string[] = [];
-    for (const n of this.nodes.values()) if ((vrid === undefined || n.input.vrid === vrid) && n.holdsAddresses) out.push(n.name);
+    return this.refs().filter((r) => {
+      const { host, instance } = this.resolve(r, false);
+      if (host.stateOf(instance!) === 'dead') return false;
+      const plan = host.instances.get(instance!)!.runner.plan;
+      return (vrid === undefined || plan.vrid === vrid) && plan.vips.length > 0 && plan.vips.every((v) => host.holds(v.address));
+    });
+  }
+
+  /**
+   * Periods in [since, now) during which no node held `address`, counted from
+   * its first add (or from `since` if it was held then). Events at one instant
+   * are taken in order: a remove before an add at the same time is a gap of 0 ms,
+   * and is reported.
+   */
+  vipGaps(address: string, since = 0): { from: number; to: number }[] {
+    return this.holderPeriods(address, since, (n) => n === 0);
+  }
+
+  /** Periods in [since, now) during which more than one node held `address`. */
+  vipOverlaps(address: string, since = 0): { from: number; to: number }[] {
+    return this.holderPeriods(address, since, (n) => n > 1);
+  }
+
+  private holderPeriods(address: string, since: number, bad: (holders: number) => boolean): { from: number; to: number }[] {
+    const holders = new Set<string>();
+    const out: { from: number; to: number }[] = [];
+    let seen = false;
+    let start: number | null = null;
+    for (const e of this.events) {
+      if (e.kind !== 'address' || e.address !== address) continue;
+      if (e.action === 'add') holders.add(e.node);
+      else holders.delete(e.node);
+      seen ||= e.action === 'add';
+      const isBad = seen && bad(holders.size);
+      if (isBad && start === null) start = e.at;
+      if (!isBad && start !== null) {
+        if (e.at >= since) out.push({ from: Math.max(start, since), to: e.at });
+        start = null;
+      }
+    }
+    if (start !== null) out.push({ from: Math.max(start, since), to: this.now() });
     return out;
   }
 
   /** When the instance last sent an advert (any priority), or null. */
-  lastAdvertAt(name: string): number | null {
-    return this.node(name).lastAdvertAt;
+  lastAdvertAt(ref: string): number | null {
+    const plan = this.runnerOf(ref).plan;
+    const { host } = this.resolve(ref, false);
+    return this.lastSent.get(`${host.name}|${plan.interface}|${plan.family}|${plan.vrid}`) ?? null;
   }
 
-  /** The live actor of an instance (null after kill), for inspection. */
-  actorOf(name: string): VrrpActor | null {
-    return this.node(name).actor;
+  /** The production runner of an instance (the last one started), for status() and inspection. */
+  runnerOf(ref: string): InstanceRunner {
+    const { host, instance } = this.resolve(ref, false);
+    return host.instances.get(instance!)!.runner;
   }
 
-  nodeNames(): string[] {
-    return [...this.nodes.keys()];
+  /** A node's WireHub (its stats count malformed packets and other VRIDs), null while the node is down. */
+  hubOf(node: string): WireHub | null {
+    return this.host(node).hub;
   }
 
-  /** Timeline entries in [since, until), optionally for one node. */
+  /** Timeline entries in [since, until), for one node or one instance (`node/instance`). */
   transitions(filter: { node?: string; since?: number; until?: number } = {}): TimelineEntry[] {
+    const f = filter.node;
     return this.timeline.filter(
       (e) =>
-        (filter.node === undefined || e.node === filter.node) &&
+        (f === undefined || (f.includes('/') ? e.ref === f : e.node === f)) &&
         (filter.since === undefined || e.at >= filter.since) &&
         (filter.until === undefined || e.at < filter.until),
     );
   }
 
-  /** Stops every instance (kill, no adverts): for cleanup. */
+  /** Powers every node off (no adverts): for cleanup. */
   dispose(): void {
-    for (const n of this.nodes.values()) {
-      n.actor?.stop();
-      n.actor = null;
+    for (const h of this.hosts.values()) if (h.isAlive) h.powerOff();
+  }
+
+  private host(name: string): VirtualHost {
+    const h = this.hosts.get(name);
+    if (!h) throw new Error(`VirtualLan: no node ${name}`);
+    return h;
+  }
+
+  /** `node/instance`, or a node: with `nodeLevel` the node itself, else its only instance. */
+  private resolve(ref: string, nodeLevel: boolean): { host: VirtualHost; instance: string | undefined } {
+    const slash = ref.indexOf('/');
+    if (slash >= 0) {
+      const host = this.host(ref.slice(0, slash));
+      const instance = ref.slice(slash + 1);
+      if (!host.instances.has(instance)) throw new Error(`VirtualLan: ${host.name} has no instance ${instance}`);
+      return { host, instance };
     }
+    const host = this.host(ref);
+    if (nodeLevel) return { host, instance: undefined };
+    if (host.instances.size !== 1) throw new Error(`VirtualLan: ${ref} runs ${host.instances.size} instances: name one as ${ref}/INSTANCE`);
+    return { host, instance: [...host.instances.keys()][0]! };
   }
 
-  private node(name: string): Node {
-    const n = this.nodes.get(name);
-    if (!n) throw new Error(`VirtualLan: no node ${name}`);
-    return n;
-  }
-
-  private statusOf(node: Node): NodeStatus {
-    if (!node.actor) return 'dead';
-    const v = node.actor.getSnapshot().value;
-    return (typeof v === 'string' ? v : Object.keys(v)[0]) as VrrpStateName;
-  }
-
-  private boot(node: Node): void {
-    node.incarnation++;
-    const actor = createVrrpInstance(node.input, this.logger ? { clock: this.clock, logger: this.logger } : { clock: this.clock });
-    node.actor = actor;
-    actor.on('send-advert', (e) => this.broadcast(node, e.priority, e.intervalCs));
-    actor.on('transition', (e) => {
-      this.timeline.push({ at: e.at, node: node.name, from: e.from, to: e.to, reason: e.reason, priority: e.effectivePriority });
-    });
-    actor.on('add-addresses', (e) => {
-      node.holdsAddresses = true;
-      this.addressLog.push({ at: this.now(), node: node.name, vrid: node.input.vrid, action: 'add', addresses: e.addresses });
-    });
-    actor.on('remove-addresses', (e) => {
-      node.holdsAddresses = false;
-      this.addressLog.push({ at: this.now(), node: node.name, vrid: node.input.vrid, action: 'remove', addresses: e.addresses });
-    });
-    actor.start();
-    // A grouped instance is started by its group (at once if the group already runs).
-    if (node.syncGroup) node.syncGroup.attach(node.name, actor);
-    else actor.send({ type: 'START' });
-  }
-
-  private broadcast(from: Node, priority: number, intervalCs: number): void {
-    this.stats.advertsSent++;
-    from.lastAdvertAt = this.now();
-    const peers = this.domains.get(from.domain)!;
-    const source = from.input.primaryAddress;
-    const version = from.input.version;
-    for (const to of peers) {
-      if (to === from || !to.actor) continue;
-      if (to.group !== from.group) {
-        this.stats.blocked++;
-        continue;
-      }
-      if (this.lossRate > 0 && this.random() < this.lossRate) {
-        this.stats.lost++;
-        continue;
-      }
-      const target = to.incarnation;
-      this.clock.setTimeout(() => {
-        // The sender may have died in flight; the packet still arrives. The receiver must be the same incarnation.
-        if (to.incarnation !== target || !to.actor || to.actor.getSnapshot().status !== 'active') return;
-        this.stats.delivered++;
-        if (this.recordDeliveries) this.deliveries.push({ at: this.now(), from: from.name, to: to.name, priority });
-        to.actor.send({ type: 'ADVERT', priority, intervalCs, source, version });
-      }, this.delayMs);
-    }
+  private liveRunner(ref: string): InstanceRunner | null {
+    const { host, instance } = this.resolve(ref, false);
+    return host.stateOf(instance!) === 'dead' ? null : host.instances.get(instance!)!.runner;
   }
 }

@@ -102,7 +102,15 @@ export class InstanceRunner {
     this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
     this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
-    this.actor.on('*', (cmd) => this.execute(cmd as VrrpCommand));
+    // Transitions get their own listener, registered before a sync group's
+    // (start() attaches the group): xstate calls listeners of the event's type
+    // before '*' ones, so with the transition under '*' a group's orders moved
+    // the other members, and their transitions were reported, before the
+    // transition that caused them.
+    this.actor.on('transition', (cmd) => this.onMachineTransition(cmd));
+    this.actor.on('*', (cmd) => {
+      if (cmd.type !== 'transition') this.execute(cmd as VrrpCommand);
+    });
   }
 
   onTransition(listener: (t: TransitionRecord) => void): void {
@@ -238,35 +246,53 @@ export class InstanceRunner {
     return this.stopped;
   }
 
-  private async stopOnce(): Promise<void> {
+  /**
+   * Every step of the handover runs inside a clock callback (no await between
+   * them): the VIPs are released exactly HANDOVER_OVERLAP_MS after the new
+   * Master was heard on whatever clock the runner is given, a simulated one
+   * included, not whenever the microtask queue gets to a continuation.
+   */
+  private stopOnce(): Promise<void> {
     const wasMaster = this.state === 'master';
     if (wasMaster) this.holdingVipsForHandover = true;
     this.actor.send({ type: 'SHUTDOWN' });
     this.announcer.cancel();
-    if (wasMaster && this.plan.vips.length > 0) {
-      const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdvertIntervalCs: this.plan.machine.advertIntervalCs });
-      const heard = await new Promise<boolean>((resolve) => {
-        const timer = this.deps.clock.setTimeout(() => {
-          this.handover = null;
-          resolve(false);
-        }, bound);
-        this.handover = {
-          timer,
-          resolve: () => {
-            this.deps.clock.clearTimeout(timer);
-            this.handover = null;
-            resolve(true);
-          },
-        };
-      });
-      this.log.info(
-        { newMasterHeard: heard, boundMs: bound },
-        heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs',
-      );
-      if (heard) await new Promise<void>((resolve) => this.deps.clock.setTimeout(() => resolve(), HANDOVER_OVERLAP_MS));
-      this.holdingVipsForHandover = false;
-      this.deps.vipOps.remove(this.plan.vips);
+    if (!wasMaster || this.plan.vips.length === 0) {
+      this.finishStop();
+      return Promise.resolve();
     }
+    const bound = masterDownIntervalMs({ version: this.plan.version, priority: 1, masterAdvertIntervalCs: this.plan.machine.advertIntervalCs });
+    return new Promise<void>((resolve) => {
+      const release = (heard: boolean) => {
+        this.log.info(
+          { newMasterHeard: heard, boundMs: bound },
+          heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs',
+        );
+        const done = () => {
+          this.holdingVipsForHandover = false;
+          this.deps.vipOps.remove(this.plan.vips);
+          this.finishStop();
+          resolve();
+        };
+        if (heard) this.deps.clock.setTimeout(done, HANDOVER_OVERLAP_MS);
+        else done();
+      };
+      const timer = this.deps.clock.setTimeout(() => {
+        this.handover = null;
+        release(false);
+      }, bound);
+      this.handover = {
+        timer,
+        resolve: () => {
+          this.deps.clock.clearTimeout(timer);
+          this.handover = null;
+          release(true);
+        },
+      };
+    });
+  }
+
+  private finishStop(): void {
     // Stopped while a Backup waits out a handover overlap: release now.
     if (this.pendingRelease !== null) this.releaseNow();
     this.actor.stop();
@@ -370,9 +396,6 @@ export class InstanceRunner {
       case 'announce':
         if (cmd.reason === 'became-master') this.announcer.becameMaster();
         else this.announcer.lowerPriorityMaster();
-        return;
-      case 'transition':
-        this.onMachineTransition(cmd);
         return;
       case 'priority-changed':
         this.advertCache.clear();

@@ -1,71 +1,83 @@
 /**
- * Scenarios on the virtual LAN. Unless a test says otherwise the LAN runs on the
- * exact VirtualClock (every timer fires at its own due time) with a 1 ms loop step
- * (TICK), and adverts are delivered with no delay.
+ * Scenarios on the virtual LAN: every node runs the production host side
+ * (planInstance, InstanceRunner, WireHub with virtual sockets). Unless a test
+ * says otherwise the LAN runs on the exact VirtualClock (every timer fires at
+ * its own due time) with a 1 ms loop step (TICK), and packets are delivered
+ * with no delay. Each node runs one instance, VI_1, on eth0 (198.18.0.N/24).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
-import { masterDownIntervalMs, skewTimeMs, type VrrpInput } from '../../actors/vrrp/index.js';
+import { masterDownIntervalMs, skewTimeMs } from '../../actors/vrrp/index.js';
+import { HANDOVER_OVERLAP_MS } from '../../infra/vrrp/instance-runner.js';
 import { VirtualLan, type LanOptions } from '../../sim/index.js';
 
 const TICK = 1;
+const VIP = '198.18.0.100';
 const mdi = (priority: number, intervalCs = 100) => masterDownIntervalMs({ version: 3, priority, masterAdvertIntervalCs: intervalCs });
 const skew = (priority: number, intervalCs = 100) => skewTimeMs({ version: 3, priority, masterAdvertIntervalCs: intervalCs });
 
-function inst(name: string, priority: number, lastByte: number, overrides: Partial<VrrpInput> = {}): VrrpInput {
-  return {
-    name,
-    vrid: 51,
-    family: 'ipv4',
-    version: 3,
-    priority,
-    advertIntervalCs: 100,
-    preempt: true,
-    preemptDelayMs: 0,
-    primaryAddress: new Uint8Array([198, 18, 0, lastByte]),
-    virtualAddresses: ['198.18.0.100/24'],
-    ...overrides,
-  };
+interface NodeOptions {
+  preempt?: boolean;
+  preemptDelayS?: number;
+  advertIntervalCs?: number;
+  version?: 2 | 3;
+  vrid?: number;
+  segment?: string;
+  /** More lines inside the vrrp_instance block. */
+  extra?: string;
+  /** Lines before it (vrrp_script definitions). */
+  before?: string;
+}
+
+/** A node `name` with eth0 198.18.0.`lastByte`/24 on `segment` running VI_1 (VRRPv3, VIP 198.18.0.100/24 unless told). */
+function addNode(l: VirtualLan, name: string, priority: number, lastByte: number, o: NodeOptions = {}): void {
+  const config = [
+    o.before ?? '',
+    'vrrp_instance VI_1 {',
+    '  interface eth0',
+    `  virtual_router_id ${o.vrid ?? 51}`,
+    `  version ${o.version ?? 3}`,
+    `  priority ${priority}`,
+    `  advert_int ${(o.advertIntervalCs ?? 100) / 100}`,
+    o.preempt === false ? '  nopreempt' : '',
+    o.preemptDelayS ? `  preempt_delay ${o.preemptDelayS}` : '',
+    o.extra ?? '',
+    `  virtual_ipaddress {\n    ${VIP}/24\n  }`,
+    '}',
+  ].join('\n');
+  l.addNode(name, { interfaces: [{ name: 'eth0', segment: o.segment ?? 'lan0', addresses: [`198.18.0.${lastByte}/24`] }], config });
 }
 
 function lan(options: LanOptions = {}): VirtualLan {
   return new VirtualLan({ tickMs: TICK, ...options });
 }
 
-/** Time of the first timeline entry matching, after `since`. */
+/** Time of the first timeline entry of `node` going `to`, after `since`. */
 function firstTransition(l: VirtualLan, node: string, to: string, since = 0): number | undefined {
   return l.transitions({ node, since }).find((e) => e.to === to)?.at;
 }
 
 /**
- * Fails if two nodes held the addresses at once for longer than `maxOverlapMs`
- * after `since`. A preempting node adds the addresses before the old master hears
- * it and removes them (RFC 5798 has no handshake), so an overlap of one delivery
- * delay is inherent; anything longer is a split brain.
+ * Fails if two nodes held the VIP at once for longer than `maxOverlapMs` after
+ * `since`, or if no node held it at any instant after it was first added. A
+ * stepping-down Master keeps the VIP HANDOVER_OVERLAP_MS after hearing the new
+ * one (make-before-break), and RFC 5798 has no handshake, so an overlap of that
+ * plus one delivery delay is by design; anything longer is a split brain.
  */
-function assertSingleHolder(l: VirtualLan, since: number, maxOverlapMs = 0): void {
-  const holders = new Set<string>();
-  let overlapFrom: number | null = null;
-  for (const e of l.addressLog) {
-    if (e.action === 'add') holders.add(e.node);
-    else holders.delete(e.node);
-    if (holders.size > 1 && overlapFrom === null) overlapFrom = e.at;
-    if (holders.size <= 1 && overlapFrom !== null) {
-      if (e.at >= since) assert.ok(e.at - overlapFrom <= maxOverlapMs, `two holders from ${overlapFrom} to ${e.at}`);
-      overlapFrom = null;
-    }
-  }
-  assert.equal(overlapFrom === null || overlapFrom < since, true, `two holders since ${overlapFrom} at the end`);
+function assertSingleHolder(l: VirtualLan, since: number, maxOverlapMs = HANDOVER_OVERLAP_MS): void {
+  for (const o of l.vipOverlaps(VIP, since)) assert.ok(o.to - o.from <= maxOverlapMs, `two holders from ${o.from} to ${o.to}`);
+  assert.deepEqual(l.vipGaps(VIP, since), [], 'the VIP was always somewhere');
 }
 
 /** add-addresses exactly once per Master entry; remove (or loss by crash) once per Master exit. */
 function assertAddressBookkeeping(l: VirtualLan): void {
+  const addressEvents = l.events.filter((e) => e.kind === 'address');
   for (const node of l.nodeNames()) {
     const entries = l.transitions({ node }).filter((e) => e.to === 'master').length;
     const exits = l.transitions({ node }).filter((e) => e.from === 'master').length;
-    const adds = l.addressLog.filter((e) => e.node === node && e.action === 'add').length;
-    const drops = l.addressLog.filter((e) => e.node === node && e.action !== 'add').length;
+    const adds = addressEvents.filter((e) => e.node === node && e.action === 'add').length;
+    const drops = addressEvents.filter((e) => e.node === node && e.action !== 'add').length;
     assert.equal(adds, entries, `${node}: add-addresses per Master entry`);
     assert.equal(drops, exits, `${node}: remove-addresses per Master exit`);
   }
@@ -77,39 +89,42 @@ for (const [clockName, makeClock] of [
 ] as const) {
   test(`150/100 at 1 s (${clockName}): 150 wins; after a crash 100 takes over MDI after the last advert, within one tick`, () => {
     const l = lan(makeClock() ? { clock: makeClock()! } : {});
-    l.addNode(inst('a', 150, 1));
-    l.addNode(inst('b', 100, 2));
+    addNode(l, 'a', 150, 1);
+    addNode(l, 'b', 100, 2);
     l.runFor(10_000);
-    assert.deepEqual(l.masters(), ['a']);
-    assert.deepEqual(l.addressHolders(), ['a']);
+    assert.deepEqual(l.masters(), ['a/VI_1']);
+    assert.deepEqual(l.holders(VIP), ['a']);
     const aUp = firstTransition(l, 'a', 'master')!;
     assert.ok(aUp >= mdi(150) && aUp <= mdi(150) + TICK, `a became Master at ${aUp}`);
 
     l.runFor(450); // crash between two adverts
     l.kill('a');
+    assert.deepEqual(l.holders(VIP), [], 'the VIP died with its host');
     const last = l.lastAdvertAt('a')!;
     const at = l.runUntil(() => l.stateOf('b') === 'master', 10_000);
     assert.ok(at !== null, 'b took over');
     const took = firstTransition(l, 'b', 'master')! - last;
     assert.ok(took >= 3609.375 && took <= 3609.375 + TICK, `b took over ${took} ms after a's last advert`);
-    assert.deepEqual(l.addressHolders(), ['b']);
+    assert.deepEqual(l.holders(VIP), ['b']);
     assertAddressBookkeeping(l);
     l.dispose();
   });
 }
 
-test('graceful stop of the master: the backup takes over after Skew_Time (0.609375 s)', () => {
+test('graceful stop of the master: the backup takes over after Skew_Time (0.609375 s), the VIP is never nowhere', async () => {
   const l = lan();
-  l.addNode(inst('a', 150, 1));
-  l.addNode(inst('b', 100, 2));
+  addNode(l, 'a', 150, 1);
+  addNode(l, 'b', 100, 2);
   l.runFor(8_300);
   const t0 = l.now();
-  l.stop('a');
+  const stopped = l.stop('a');
   assert.equal(l.stateOf('a'), 'stopped');
   l.runFor(2_000);
+  await stopped;
   const took = firstTransition(l, 'b', 'master', t0)! - t0;
   assert.equal(took, skew(100), 'exact on the VirtualClock');
   assert.equal(l.transitions({ node: 'b' }).at(-1)?.reason, 'priority-zero-skew');
+  assert.deepEqual(l.holders(VIP), ['b']);
   assertSingleHolder(l, 0);
   assertAddressBookkeeping(l);
   l.dispose();
@@ -118,25 +133,25 @@ test('graceful stop of the master: the backup takes over after Skew_Time (0.6093
 test('preempt: a returning higher-priority node takes over MDI(150) after restarting; nopreempt: it stays Backup', () => {
   for (const preempt of [true, false]) {
     const l = lan();
-    l.addNode(inst('a', 150, 1, { preempt }));
-    l.addNode(inst('b', 100, 2));
+    addNode(l, 'a', 150, 1, { preempt });
+    addNode(l, 'b', 100, 2);
     l.runFor(5_000);
-    assert.deepEqual(l.masters(), ['a']);
+    assert.deepEqual(l.masters(), ['a/VI_1']);
     l.kill('a');
     l.runFor(6_000);
-    assert.deepEqual(l.masters(), ['b']);
+    assert.deepEqual(l.masters(), ['b/VI_1']);
     const back = l.now();
     l.restart('a');
     l.runFor(60_000);
     if (preempt) {
-      assert.deepEqual(l.masters(), ['a']);
+      assert.deepEqual(l.masters(), ['a/VI_1']);
       assert.equal(firstTransition(l, 'a', 'master', back)! - back, mdi(150), 'lower adverts ignored: own timer from restart');
       assert.equal(l.transitions({ node: 'b', since: back }).filter((e) => e.to === 'backup').length, 1);
+      assertSingleHolder(l, back);
     } else {
-      assert.deepEqual(l.masters(), ['b']);
+      assert.deepEqual(l.masters(), ['b/VI_1']);
       assert.equal(l.transitions({ node: 'a', since: back }).filter((e) => e.to === 'master').length, 0);
     }
-    assertSingleHolder(l, 0);
     assertAddressBookkeeping(l);
     l.dispose();
   }
@@ -144,15 +159,15 @@ test('preempt: a returning higher-priority node takes over MDI(150) after restar
 
 test('preempt_delay: the returning node waits at least the delay before taking over', () => {
   const l = lan();
-  l.addNode(inst('a', 150, 1, { preemptDelayMs: 10_000 }));
-  l.addNode(inst('b', 100, 2));
+  addNode(l, 'a', 150, 1, { preemptDelayS: 10 });
+  addNode(l, 'b', 100, 2);
   l.runFor(5_000);
   l.kill('a');
   l.runFor(6_000);
   const back = l.now();
   l.restart('a');
   l.runFor(30_000);
-  assert.deepEqual(l.masters(), ['a']);
+  assert.deepEqual(l.masters(), ['a/VI_1']);
   const at = firstTransition(l, 'a', 'master', back)!;
   // The hold-off starts with the first lower-priority advert heard (≤ 1 interval after restart);
   // once it expires, the timer from the last accepted advert runs out (≤ MDI later).
@@ -168,12 +183,12 @@ test('equal priorities: the higher primary address wins, identically on both sid
   ]) {
     for (const delayMs of [0, 1, 7]) {
       const l = lan({ delayMs });
-      for (const name of order) l.addNode(inst(name, 100, name === 'hi' ? 9 : 5));
+      for (const name of order) addNode(l, name, 100, name === 'hi' ? 9 : 5);
       l.runFor(20_000);
-      assert.deepEqual(l.masters(), ['hi'], `order ${order.join(',')}, delay ${delayMs}`);
+      assert.deepEqual(l.masters(), ['hi/VI_1'], `order ${order.join(',')}, delay ${delayMs}`);
       // Both sides agree: the loser's last master is 'hi'.
-      assert.deepEqual(l.actorOf('lo')!.getSnapshot().context.stats.lastMasterAddress, new Uint8Array([198, 18, 0, 9]));
-      assertSingleHolder(l, 4_000);
+      assert.equal(l.runnerOf('lo').status().lastMaster, '198.18.0.9');
+      assertSingleHolder(l, 4_000, HANDOVER_OVERLAP_MS + delayMs);
       l.dispose();
     }
   }
@@ -181,32 +196,33 @@ test('equal priorities: the higher primary address wins, identically on both sid
 
 test('equal priorities started apart: the first Master keeps the role (RFC 5798: no preemption between equals)', () => {
   const l = lan();
-  l.addNode(inst('lo', 100, 5));
+  addNode(l, 'lo', 100, 5);
   l.runFor(5_000);
-  l.addNode(inst('hi', 100, 9));
+  addNode(l, 'hi', 100, 9);
   l.runFor(20_000);
-  assert.deepEqual(l.masters(), ['lo']);
+  assert.deepEqual(l.masters(), ['lo/VI_1']);
   // Contention (a partition that made both Masters) is settled by the address.
   l.partition([['lo'], ['hi']]);
   l.runFor(10_000);
-  assert.deepEqual(l.masters().sort(), ['hi', 'lo']);
+  assert.deepEqual(l.masters().sort(), ['hi/VI_1', 'lo/VI_1']);
   l.heal();
   l.runFor(3_000);
-  assert.deepEqual(l.masters(), ['hi']);
+  assert.deepEqual(l.masters(), ['hi/VI_1']);
   l.dispose();
 });
 
 test('three nodes, partition and heal: exactly one Master within one advert interval of the heal', () => {
   const delayMs = 2;
   const l = lan({ delayMs });
-  l.addNode(inst('a', 200, 1));
-  l.addNode(inst('b', 150, 2));
-  l.addNode(inst('c', 100, 3));
+  addNode(l, 'a', 200, 1);
+  addNode(l, 'b', 150, 2);
+  addNode(l, 'c', 100, 3);
   l.runFor(10_000);
-  assert.deepEqual(l.masters(), ['a']);
+  assert.deepEqual(l.masters(), ['a/VI_1']);
   l.partition([['a'], ['b', 'c']]);
   l.runFor(15_000);
-  assert.deepEqual(l.masters().sort(), ['a', 'b'], 'each side elects its own Master');
+  assert.deepEqual(l.masters().sort(), ['a/VI_1', 'b/VI_1'], 'each side elects its own Master');
+  assert.deepEqual(l.holders(VIP).sort(), ['a', 'b'], 'split brain: both sides hold the VIP');
   assert.equal(l.stateOf('c'), 'backup');
   l.runFor(333);
   const healedAt = l.now();
@@ -216,12 +232,13 @@ test('three nodes, partition and heal: exactly one Master within one advert inte
   const bound = 1_000 + 2 * delayMs;
   const single = l.runUntil(() => l.masters().length === 1, 5_000);
   assert.ok(single !== null && single - healedAt <= bound, `one Master ${single! - healedAt} ms after heal`);
-  assert.deepEqual(l.masters(), ['a']);
+  assert.deepEqual(l.masters(), ['a/VI_1']);
   const before = l.timeline.length;
   l.runFor(60_000);
-  assert.deepEqual(l.masters(), ['a']);
+  assert.deepEqual(l.masters(), ['a/VI_1']);
+  assert.deepEqual(l.holders(VIP), ['a']);
   assert.equal(l.timeline.length, before, 'no transition after convergence');
-  assertSingleHolder(l, single!, delayMs);
+  assertSingleHolder(l, single!, HANDOVER_OVERLAP_MS + delayMs);
   assertAddressBookkeeping(l);
   l.dispose();
 });
@@ -235,9 +252,9 @@ test('three nodes, partition and heal: exactly one Master within one advert inte
  * previous delivery.)
  */
 function flapRun(intervalCs: number, seconds: number, seed: number) {
-  const l = lan({ lossRate: 0.05, seed, recordDeliveries: true, tickMs: intervalCs * 10 });
-  l.addNode(inst('a', 150, 1, { advertIntervalCs: intervalCs }));
-  l.addNode(inst('b', 100, 2, { advertIntervalCs: intervalCs }));
+  const l = lan({ lossRate: 0.05, seed, recordDeliveries: true, recordEvents: false, tickMs: intervalCs * 10 });
+  addNode(l, 'a', 150, 1, { advertIntervalCs: intervalCs });
+  addNode(l, 'b', 100, 2, { advertIntervalCs: intervalCs });
   l.runFor(5 * intervalCs * 10);
   const start = l.now();
   l.runFor(seconds * 1000);
@@ -246,7 +263,7 @@ function flapRun(intervalCs: number, seconds: number, seed: number) {
   for (let i = 1; i < fromA.length; i++) if (fromA[i]! - fromA[i - 1]! >= mdi(100, intervalCs)) gaps++;
   const bTransitions = l.transitions({ node: 'b', since: start }).length;
   const aTransitions = l.transitions({ node: 'a', since: start }).length;
-  const result = { gaps, bTransitions, aTransitions, lost: l.stats.lost, sent: l.stats.advertsSent, masters: l.masters() };
+  const result = { gaps, bTransitions, aTransitions, lost: l.stats.lost, sent: l.stats.sent, masters: l.masters() };
   l.dispose();
   return result;
 }
@@ -259,7 +276,7 @@ test('5% loss at 1 s adverts over 2 simulated hours: takeovers only where 3+ adv
   assert.equal(r.bTransitions, 2 * r.gaps, 'each long gap: up and back down, nothing else');
   // P(3 consecutive losses) = 1.25e-4 per advert: about 0.9 expected in 7,200 adverts.
   assert.ok(r.gaps <= 4, `${r.gaps} takeovers`);
-  assert.deepEqual(r.masters, ['a']);
+  assert.deepEqual(r.masters, ['a/VI_1']);
 });
 
 test('5% loss at 10 ms adverts over 10 simulated minutes: same rule, more adverts', (t) => {
@@ -270,14 +287,15 @@ test('5% loss at 10 ms adverts over 10 simulated minutes: same rule, more advert
   assert.equal(r.bTransitions, 2 * r.gaps);
   // About 60,000 adverts × 1.25e-4 ≈ 7.5 expected runs of three losses.
   assert.ok(r.gaps >= 1 && r.gaps <= 20, `${r.gaps} takeovers`);
-  assert.deepEqual(r.masters, ['a']);
+  assert.deepEqual(r.masters, ['a/VI_1']);
 });
 
 test('v3: a backup learns the master interval (2 s) and its takeover follows it', () => {
   const l = lan();
-  l.addNode(inst('a', 150, 1, { advertIntervalCs: 200 }));
-  l.addNode(inst('b', 100, 2, { advertIntervalCs: 100 }));
+  addNode(l, 'a', 150, 1, { advertIntervalCs: 200 });
+  addNode(l, 'b', 100, 2, { advertIntervalCs: 100 });
   l.runFor(10_000);
+  assert.equal(l.runnerOf('b').status().masterAdvertIntervalCs, 200);
   l.kill('a');
   const last = l.lastAdvertAt('a')!;
   l.runFor(10_000);
@@ -288,53 +306,59 @@ test('v3: a backup learns the master interval (2 s) and its takeover follows it'
 
 test('v2: a backup with another interval discards the adverts, counts them, and (as keepalived) also becomes Master', () => {
   const l = lan();
-  l.addNode(inst('a', 150, 1, { version: 2, advertIntervalCs: 200 }));
-  l.addNode(inst('b', 100, 2, { version: 2, advertIntervalCs: 100 }));
+  addNode(l, 'a', 150, 1, { version: 2, advertIntervalCs: 200 });
+  addNode(l, 'b', 100, 2, { version: 2, advertIntervalCs: 100 });
   l.runFor(20_000);
-  const b = l.actorOf('b')!.getSnapshot().context;
-  assert.ok(b.stats.intervalMismatches >= 5, `${b.stats.intervalMismatches} mismatches`);
+  const b = l.runnerOf('b').status();
+  assert.ok(b.counters.intervalMismatches! >= 5, `${b.counters.intervalMismatches} mismatches`);
   assert.equal(b.masterAdvertIntervalCs, 100);
   assert.equal(firstTransition(l, 'b', 'master'), masterDownIntervalMs({ version: 2, priority: 100, masterAdvertIntervalCs: 100 }));
-  assert.deepEqual(l.masters().sort(), ['a', 'b'], 'misconfigured v2 peers cannot hear each other');
+  assert.deepEqual(l.masters().sort(), ['a/VI_1', 'b/VI_1'], 'misconfigured v2 peers cannot hear each other');
   l.dispose();
 });
 
 test('the address owner (255) is Master at once; a split brain heals within one interval', () => {
   const l = lan({ delayMs: 1 });
-  l.addNode(inst('owner', 255, 1));
-  l.addNode(inst('b', 100, 2));
-  assert.deepEqual(l.masters(), ['owner']);
+  addNode(l, 'owner', 255, 1);
+  addNode(l, 'b', 100, 2);
+  assert.deepEqual(l.masters(), ['owner/VI_1']);
   assert.equal(firstTransition(l, 'owner', 'master'), 0);
   l.runFor(5_000);
   l.partition([['owner'], ['b']]);
   l.runFor(5_000);
-  assert.deepEqual(l.masters().sort(), ['b', 'owner']);
+  assert.deepEqual(l.masters().sort(), ['b/VI_1', 'owner/VI_1']);
   l.runFor(250);
   const healedAt = l.now();
   l.heal();
   const single = l.runUntil(() => l.masters().length === 1, 3_000);
   assert.ok(single !== null && single - healedAt <= 1_000 + 2, `healed in ${single! - healedAt} ms`);
-  assert.deepEqual(l.masters(), ['owner']);
+  assert.deepEqual(l.masters(), ['owner/VI_1']);
   l.dispose();
 });
 
 test('fault (weight 0): the master leaves with priority 0, the backup takes over after Skew_Time; recovery preempts back', () => {
   const l = lan();
-  l.addNode(inst('a', 150, 1, { tracks: [{ id: 'eth0', weight: 0 }] }));
-  l.addNode(inst('b', 100, 2));
+  // A weight-0 vrrp_script: down means Fault. Healthy from the start.
+  const before = 'vrrp_script chk {\n  script "/bin/true"\n  weight 0\n}';
+  l.addNode('a', {
+    interfaces: [{ name: 'eth0', addresses: ['198.18.0.1/24'] }],
+    config: `${before}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  version 3\n  priority 150\n  track_script {\n    chk\n  }\n  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n`,
+    scripts: { chk: 'up' },
+  });
+  addNode(l, 'b', 100, 2);
   l.runFor(5_000);
+  assert.deepEqual(l.masters(), ['a/VI_1']);
   const t0 = l.now();
-  l.track('a', 'eth0', false);
+  l.track('a', 'script:chk', false);
   assert.equal(l.stateOf('a'), 'fault');
   l.runFor(5_000);
   assert.equal(firstTransition(l, 'b', 'master', t0)! - t0, skew(100));
   const t1 = l.now();
-  l.track('a', 'eth0', true);
+  l.track('a', 'script:chk', true);
   assert.equal(l.stateOf('a'), 'backup');
   l.runFor(10_000);
   assert.equal(firstTransition(l, 'a', 'master', t1)! - t1, mdi(150), 'b is lower: a preempts on its own timer');
-  assert.deepEqual(l.masters(), ['a']);
-  assertSingleHolder(l, 0);
+  assert.deepEqual(l.masters(), ['a/VI_1']);
   assertAddressBookkeeping(l);
   l.dispose();
 });
@@ -342,24 +366,26 @@ test('fault (weight 0): the master leaves with priority 0, the backup takes over
 test('a weight dropping the master below the backup causes preemption, and back; none with nopreempt', () => {
   for (const preempt of [true, false]) {
     const l = lan();
-    l.addNode(inst('a', 150, 1, { tracks: [{ id: 'chk', weight: -60 }] }));
-    l.addNode(inst('b', 100, 2, { preempt }));
+    // weight -60 and no result yet: keepalived applies no weight until the script reports, i.e. 150.
+    addNode(l, 'a', 150, 1, { before: 'vrrp_script chk {\n  script "/bin/true"\n  weight -60\n}', extra: '  track_script {\n    chk\n  }' });
+    addNode(l, 'b', 100, 2, { preempt });
     l.runFor(5_300);
+    assert.deepEqual(l.masters(), ['a/VI_1']);
     const lastHigh = l.lastAdvertAt('a')!;
-    l.track('a', 'chk', false); // a now advertises 90 < 100
+    l.track('a', 'script:chk', false); // a now advertises 90 < 100
     l.runFor(10_000);
     if (!preempt) {
-      assert.deepEqual(l.masters(), ['a'], 'nopreempt: b keeps following a lower master');
+      assert.deepEqual(l.masters(), ['a/VI_1'], 'nopreempt: b keeps following a lower master');
       l.dispose();
       continue;
     }
-    assert.deepEqual(l.masters(), ['b']);
+    assert.deepEqual(l.masters(), ['b/VI_1']);
     assert.equal(firstTransition(l, 'b', 'master')! - lastHigh, mdi(100), 'from the last advert b accepted');
     assert.equal(l.transitions({ node: 'a' }).at(-1)?.reason, 'higher-priority-advert');
     const t1 = l.now();
-    l.track('a', 'chk', true); // 150 again, in Backup: b's 100 adverts are now ignored
+    l.track('a', 'script:chk', true); // 150 again, in Backup: b's 100 adverts are now ignored
     l.runFor(10_000);
-    assert.deepEqual(l.masters(), ['a']);
+    assert.deepEqual(l.masters(), ['a/VI_1']);
     const at = firstTransition(l, 'a', 'master', t1)!;
     assert.ok(at - t1 <= mdi(150), `a back in ${at - t1} ms`);
     assertSingleHolder(l, 0);
@@ -371,11 +397,11 @@ test('a weight dropping the master below the backup causes preemption, and back;
 test('same seed, same run: the simulation is deterministic', () => {
   const run = () => {
     const l = lan({ lossRate: 0.3, seed: 99, delayMs: 3 });
-    l.addNode(inst('a', 150, 1));
-    l.addNode(inst('b', 150, 2));
-    l.addNode(inst('c', 100, 3));
+    addNode(l, 'a', 150, 1);
+    addNode(l, 'b', 150, 2);
+    addNode(l, 'c', 100, 3);
     l.runFor(120_000);
-    const out = JSON.stringify(l.timeline);
+    const out = JSON.stringify([l.timeline, l.events, l.stats]);
     l.dispose();
     return out;
   };
@@ -384,48 +410,81 @@ test('same seed, same run: the simulation is deterministic', () => {
   assert.equal(run(), first);
 });
 
-test('instances on other VRIDs or links do not hear each other', () => {
+test('instances on other VRIDs or segments do not hear each other: the hub counts the other VRID, the runners see nothing', () => {
   const l = lan();
-  l.addNode(inst('a', 150, 1));
-  l.addNode(inst('b', 100, 2, { vrid: 52 }));
-  l.addNode(inst('c', 100, 3), { link: 'lan1' });
+  addNode(l, 'a', 150, 1);
+  addNode(l, 'b', 100, 2, { vrid: 52 });
+  addNode(l, 'c', 100, 3, { segment: 'lan1' });
   l.runFor(5_000);
-  assert.deepEqual(l.masters().sort(), ['a', 'b', 'c']);
-  assert.equal(l.stats.delivered, 0);
-  assert.throws(() => l.addNode(inst('a', 1, 9)), /already exists/);
+  assert.deepEqual(l.masters().sort(), ['a/VI_1', 'b/VI_1', 'c/VI_1']);
+  assert.ok(l.hubOf('a')!.stats.unknownVrid > 0, 'a heard VRID 52 and dropped it in the hub');
+  assert.equal(l.hubOf('c')!.stats.received, 0, 'nothing crosses segments');
+  for (const n of ['a', 'b', 'c'])
+    assert.equal(
+      Object.values(l.runnerOf(n).status().drops).reduce((x, y) => x + y, 0),
+      0,
+      `${n}: no drop`,
+    );
+  assert.throws(() => addNode(l, 'a', 1, 9), /already exists/);
   l.dispose();
 });
 
-test('IPv6 instances: equal priorities are decided on the full 128-bit address', () => {
-  const v6 = (last: number, hi: number) => {
-    const a = new Uint8Array(16);
-    a.set([0xfd, 0x00, 0x01, 0x98, 0x00, 0x18]);
-    a[8] = hi;
-    a[15] = last;
-    return a;
-  };
+test('IPv6 instances: equal priorities are decided on the full 128-bit link-local address', () => {
   const l = lan();
+  const v6 = (name: string, linkLocal: string) =>
+    l.addNode(name, {
+      interfaces: [{ name: 'eth0', addresses: ['fd00:198:18::1/64', `${linkLocal}/64`] }],
+      config: 'vrrp_instance VI_6 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    fd00:198:18::100/64\n  }\n}\n',
+    });
   // 'x' has the larger last byte but the smaller byte 8: byte 8 decides.
-  l.addNode(inst('x', 100, 0, { family: 'ipv6', primaryAddress: v6(0xff, 1), virtualAddresses: ['fd00:198:18::100/64'] }));
-  l.addNode(inst('y', 100, 0, { family: 'ipv6', primaryAddress: v6(0x01, 2), virtualAddresses: ['fd00:198:18::100/64'] }));
+  v6('x', 'fe80::100:0:0:ff');
+  v6('y', 'fe80::200:0:0:1');
   l.runFor(10_000);
-  assert.deepEqual(l.masters(), ['y']);
+  assert.deepEqual(l.masters(), ['y/VI_6']);
+  assert.equal(l.runnerOf('x').plan.source, 'fe80::100:0:0:ff', 'sent from the link-local address');
+  assert.deepEqual(l.holders('fd00:198:18::100'), ['y']);
+  assert.ok(
+    l.events.some((e) => e.kind === 'announce' && e.node === 'y' && e.address === 'fd00:198:18::100'),
+    'unsolicited NA for the VIP',
+  );
+  l.dispose();
+});
+
+test('unicast peers: adverts go to the peer address only, and the election runs as with multicast', () => {
+  const l = lan();
+  const uni = (name: string, priority: number, self: number, peer: number) =>
+    l.addNode(name, {
+      interfaces: [{ name: 'eth0', addresses: [`198.18.0.${self}/24`] }],
+      config: `vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  version 3\n  priority ${priority}\n  unicast_peer {\n    198.18.0.${peer}\n  }\n  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n`,
+    });
+  uni('a', 150, 1, 2);
+  uni('b', 100, 2, 1);
+  addNode(l, 'm', 50, 3); // a multicast instance of the same VRID on the same segment hears none of it
+  l.runFor(10_000);
+  assert.deepEqual(l.masters().sort(), ['a/VI_1', 'm/VI_1']);
+  const fromA = l.events.filter((e) => e.kind === 'advert' && e.node === 'a');
+  assert.ok(fromA.length > 0 && fromA.every((e) => e.kind === 'advert' && e.destination === '198.18.0.2'));
+  assert.equal(l.hubOf('m')!.stats.received, 0, 'the multicast node hears no unicast advert');
+  assert.ok(l.hubOf('b')!.stats.received > 0, "b hears a's unicast adverts (not m's multicast ones)");
+  l.kill('a');
+  l.runFor(5_000);
+  assert.deepEqual(l.masters().sort(), ['b/VI_1', 'm/VI_1']);
   l.dispose();
 });
 
 test('adverts in flight to a stopped instance are dropped', () => {
   const l = lan({ delayMs: 5 });
-  l.addNode(inst('a', 150, 1));
-  l.addNode(inst('b', 100, 2));
+  addNode(l, 'a', 150, 1);
+  addNode(l, 'b', 100, 2);
   l.runFor(5_000);
   // Stop b within one tick after a's next advert left, while it is still in flight (5 ms).
   const sentAt = l.runUntil(() => l.lastAdvertAt('a')! > 5_000, 2_000);
   assert.ok(sentAt !== null && sentAt - l.lastAdvertAt('a')! < 5, 'stopped while in flight');
   const delivered = l.stats.delivered;
-  l.stop('b');
+  void l.stop('b');
   l.runFor(3_000);
   assert.equal(l.stateOf('b'), 'stopped');
   assert.equal(l.stats.delivered, delivered, 'nothing delivered to the stopped instance');
-  assert.ok(l.stats.advertsSent > 0, 'a kept advertising');
+  assert.ok(l.stats.sent > 0, 'a kept advertising');
   l.dispose();
 });
