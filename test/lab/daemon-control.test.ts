@@ -14,7 +14,8 @@ import { decodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import { openVrrpSocket, type VrrpSocket } from '../../wire/socket/index.js';
 import { confFile, type InstanceConf } from './daemon-conf.js';
 import { collect, type PacketCollector } from './packet-collector.js';
-import { addressesOf, startVipflow, vipflowCommand, type VipflowDaemon } from '../../lab/vipflow.js';
+import { addressesOf, startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
+import { vipflowAsUser } from '../../lab/as-user.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfdtc';
@@ -329,25 +330,15 @@ describe('vipflow run: status, dump, reload, exit', () => {
   });
 
   test('without CAP_NET_RAW (an unprivileged user): exit 1 with a message naming it', async () => {
-    const cmd = vipflowCommand();
-    const r = await lab.exec(
-      'v',
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        ...cmd,
-        'run',
-        '--config',
-        daemon.configPath,
-        '--state-dir',
-        join(lab.dir, 'nobody-state'),
-      ],
-      20_000,
-    );
-    assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
-    assert.match(r.stderr, /CAP_NET_RAW/);
+    // The checkout may be unreadable to uid 65534 (a clone under a 0700 home): then it runs a readable copy.
+    const asNobody = await vipflowAsUser(65534, 65534);
+    try {
+      const [cmd, ...args] = asNobody.argv;
+      const r = await lab.exec('v', cmd!, [...args, 'run', '--config', daemon.configPath, '--state-dir', join(lab.dir, 'nobody-state')], 20_000);
+      assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
+      assert.match(r.stderr, /CAP_NET_RAW/);
+    } finally {
+      asNobody.cleanup();
+    }
   });
 });
