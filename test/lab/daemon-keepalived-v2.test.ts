@@ -44,7 +44,12 @@ describe('vipflow and keepalived, VRRPv2 with PASS authentication', () => {
     assert.deepEqual((await holders(ctx.lab, NODES, vip)).sort(), ['k', 'v'], 'split brain: both hold the VIP');
     const status = await v.status();
     const drops = status.instances[0]!.drops;
-    assert.ok(drops['auth-mismatch'] >= 2, `vipflow counted auth-mismatch drops: ${JSON.stringify(drops)}`);
+    // At least keepalived's first advert. How many follow depends on phase:
+    // keepalived re-arms a Master's advert timer on every packet it reads,
+    // valid or not (vrrp_dispatcher_read -> vrrp_init_instance_sands), so
+    // vipflow's adverts arriving just before that timer starve keepalived's
+    // (seen in captures: keepalived silent for 2.5 s while logging our bad passwd).
+    assert.ok(drops['auth-mismatch'] >= 1, `vipflow counted auth-mismatch drops: ${JSON.stringify(drops)}`);
     assert.equal(status.instances[0]!.counters.advertsReceived ?? 0, 0, 'no advert reached the machine');
     assert.match(k.log(), /\(VI_22\) received an invalid passwd!/);
     assert.ok(
