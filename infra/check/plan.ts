@@ -9,6 +9,7 @@
  */
 import type { Checker, RealServer, ScriptSchema, VirtualServer, VirtualServerGroup } from '../../config/model.js';
 import type { z } from 'zod';
+import type { CheckerInput, RealServerRules, VirtualServerRules } from '../../actors/check/index.js';
 
 type Script = z.output<typeof ScriptSchema>;
 
@@ -288,4 +289,45 @@ export function planChecks(
     });
   }
   return { virtualServers: out, issues };
+}
+
+/** What a checker actor is started with: its plan plus the clock's time and the randomness (injected). */
+export function checkerInputOf(vs: VirtualServerPlan, c: CheckerPlan, deps: { random: () => number; now: () => number; vipPresent: boolean }): CheckerInput {
+  return {
+    id: c.id,
+    retry: c.retry,
+    delayLoopMs: c.delayLoopMs,
+    delayBeforeRetryMs: c.delayBeforeRetryMs,
+    alpha: c.alpha,
+    retriesWhileDown: c.retriesWhileDown,
+    warmupMs: c.warmupMs,
+    probeBoundMs: c.probeBoundMs,
+    scheduleFrom: c.scheduleFrom,
+    // register_checkers_thread: ha_suspend with the VIP absent starts the checker disabled.
+    enabled: !vs.haSuspend || deps.vipPresent,
+    random: deps.random,
+    now: deps.now,
+  };
+}
+
+/** The real server's rules for actors/check/real-server.ts (FILE_CHECKs count as checkers too). */
+export function realServerRulesOf(rs: RealServerPlan): RealServerRules {
+  return {
+    id: rs.id,
+    weight: rs.weight,
+    inhibitOnFailure: rs.inhibitOnFailure,
+    checkers: rs.checkers.map((c) => ({ id: c.id, alpha: c.alpha, miscDynamic: c.miscDynamic })),
+  };
+}
+
+/** The virtual server's rules for actors/check/virtual-server.ts. */
+export function virtualServerRulesOf(vs: VirtualServerPlan): VirtualServerRules {
+  return {
+    id: vs.id,
+    quorum: vs.quorum,
+    hysteresis: vs.hysteresis,
+    sorryServer: vs.sorryServer === undefined ? undefined : { inhibit: vs.sorryServer.inhibit },
+    omega: vs.omega,
+    haSuspend: vs.haSuspend,
+  };
 }

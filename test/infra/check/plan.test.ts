@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualServerGroupSchema, VirtualServerSchema } from '../../../config/model.js';
-import { planChecks, type CheckerPlan, type VirtualServerPlan } from '../../../infra/check/plan.js';
+import { checkerInputOf, planChecks, realServerRulesOf, virtualServerRulesOf, type CheckerPlan, type VirtualServerPlan } from '../../../infra/check/plan.js';
 
 type VsInput = Record<string, unknown>;
 
@@ -149,4 +149,19 @@ test('virtual_server_group: ranges replace the last IPv4 byte / IPv6 group (addr
   const missing = plan({ target: { kind: 'group', group: 'X' }, realServers: [{ address: '192.0.2.21' }] });
   assert.equal(missing.virtualServers.length, 0);
   assert.match(missing.issues[0]!.message, /not defined/);
+});
+
+test('the plan feeds the actors: a ha_suspend checker starts disabled until the VIP is present (register_checkers_thread)', () => {
+  const vs = onlyVs({
+    target: VIP,
+    haSuspend: true,
+    quorum: 2,
+    realServers: [{ address: '192.0.2.21', weight: 2, checkers: [{ type: 'MISC_CHECK', miscPath: { command: '/bin/true' }, miscDynamic: true, alpha: true }] }],
+  });
+  const rs = vs.realServers[0]!;
+  const deps = { random: () => 0, now: () => 0 };
+  assert.equal(checkerInputOf(vs, rs.checkers[0]!, { ...deps, vipPresent: false }).enabled, false);
+  assert.equal(checkerInputOf(vs, rs.checkers[0]!, { ...deps, vipPresent: true }).enabled, true);
+  assert.deepEqual(realServerRulesOf(rs).checkers, [{ id: rs.checkers[0]!.id, alpha: true, miscDynamic: true }]);
+  assert.deepEqual(virtualServerRulesOf(vs), { id: '192.0.2.10:80', quorum: 2, hysteresis: 0, sorryServer: undefined, omega: false, haSuspend: true });
 });
