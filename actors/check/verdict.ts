@@ -2,6 +2,13 @@
  * What one probe result does to a checker, as a pure function: keepalived's
  * retry counting (tcp_epilog in check_tcp.c, misc_check_child_thread in
  * check_misc.c), its next delay, and whether the checker turns up or down.
+ *
+ * Exact for TCP_CHECK (and checkers sharing tcp_epilog's shape) and MISC_CHECK.
+ * Not modelled yet, so only approximated by the TCP rule: HTTP_GET/SSL_GET's
+ * epilog (check_http.c) walks its URLs one by one, goes down when retry_it
+ * exceeds retry, and while a URL is failed waits max(delay_before_retry,
+ * delay_loop); PING_CHECK (check_ping.c) retries a down checker every
+ * delay_before_retry without ever returning to delay_loop.
  */
 
 /** The part of a checker's plan the verdict needs. */
