@@ -1,0 +1,333 @@
+/**
+ * The checker half of a config planned into what the check actors run: one plan
+ * per virtual server, real server and checker, with keepalived 2.2.7's
+ * inheritance and defaults applied. Pure: no I/O, problems come back as values.
+ *
+ * The rules are those of validate_check_config (keepalived/check/check_data.c),
+ * queue_checker (check_api.c) and the per-type handlers that change a
+ * checker's defaults (misc_check_handler, http_get_handler, dns_check_handler).
+ */
+import type { Checker, RealServer, ScriptSchema, VirtualServer, VirtualServerGroup } from '../../config/model.js';
+import type { z } from 'zod';
+import type { CheckerInput, RealServerRules, VirtualServerRules } from '../../actors/check/index.js';
+
+type Script = z.output<typeof ScriptSchema>;
+
+/** alloc_vs: a virtual server's connect_timeout when nothing sets one. */
+const DEFAULT_CONNECT_TIMEOUT_S = 5;
+
+/** queue_checker: default_retry 1 and default_delay_before_retry 1 s, changed per type below. */
+function typeDefaults(type: Checker['type']): { retry: number; delayBeforeRetryS: number | 'delay_loop' } {
+  switch (type) {
+    case 'MISC_CHECK':
+      return { retry: 0, delayBeforeRetryS: 1 }; // misc_check_handler: default_retry = 0
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return { retry: 1, delayBeforeRetryS: 3 }; // http_get_handler / ssl_get_handler: 3 s
+    case 'DNS_CHECK':
+      return { retry: 3, delayBeforeRetryS: 'delay_loop' }; // dns_check_handler: DNS_DEFAULT_RETRY, 0 meaning delay_loop
+    default:
+      return { retry: 1, delayBeforeRetryS: 1 };
+  }
+}
+
+export interface PlanOptions {
+  /** How long past its own timeout a probe may take before the watchdog calls it stalled. */
+  watchdogMarginMs?: number;
+}
+
+export interface CheckerPlan {
+  /** vs/rs/index, stable across a reload of the same config */
+  id: string;
+  type: Checker['type'];
+  alpha: boolean;
+  retry: number;
+  delayLoopMs: number;
+  delayBeforeRetryMs: number;
+  warmupMs: number;
+  /** undefined for MISC_CHECK and FILE_CHECK, which have no connection */
+  connectTimeoutMs: number | undefined;
+  /** the probe's own time limit: connect_timeout, or for MISC misc_timeout falling back to the VS delay_loop */
+  probeTimeoutMs: number;
+  /** the watchdog: probeTimeoutMs plus a margin; a result later than this is a stalled probe */
+  probeBoundMs: number;
+  miscDynamic: boolean;
+  /**
+   * Where the next delay counts from. misc_check_child_thread schedules from
+   * last_ran (the script's start); tcp_epilog and the others from the result.
+   */
+  scheduleFrom: 'start' | 'result';
+  /**
+   * tcp_epilog keeps retrying a checker that is already down (retry_it counts up
+   * again); misc_check_child_thread only counts failures while the checker is up.
+   */
+  retriesWhileDown: boolean;
+  /** FILE_CHECK has no launch function: a track_file drives it, nothing schedules it */
+  scheduled: boolean;
+}
+
+export interface RealServerPlan {
+  id: string;
+  address: string;
+  port: number | undefined;
+  /** iweight: the configured weight, what misc_dynamic offsets are taken from */
+  weight: number;
+  inhibitOnFailure: boolean;
+  alpha: boolean;
+  notifyUp: Script | undefined;
+  notifyDown: Script | undefined;
+  checkers: CheckerPlan[];
+}
+
+export type VirtualServiceAddress = { kind: 'address'; address: string; port: number | undefined } | { kind: 'fwmark'; fwmark: number };
+
+export interface VirtualServerPlan {
+  id: string;
+  /** the service addresses: one, or a virtual_server_group expanded */
+  services: VirtualServiceAddress[];
+  delayLoopMs: number;
+  alpha: boolean;
+  omega: boolean;
+  quorum: number;
+  hysteresis: number;
+  quorumUp: Script | undefined;
+  quorumDown: Script | undefined;
+  sorryServer: { address: string; port: number | undefined; inhibit: boolean } | undefined;
+  haSuspend: boolean;
+  realServers: RealServerPlan[];
+}
+
+export interface PlanIssue {
+  virtualServer: string;
+  message: string;
+}
+
+export interface CheckPlan {
+  virtualServers: VirtualServerPlan[];
+  issues: PlanIssue[];
+}
+
+const ms = (s: number): number => Math.round(s * 1000);
+
+function vsId(vs: VirtualServer): string {
+  const t = vs.target;
+  if (t.kind === 'fwmark') return `fwmark:${t.fwmark}`;
+  if (t.kind === 'group') return `group:${t.group}`;
+  return t.port === undefined ? t.address : `${t.address}:${t.port}`;
+}
+
+/**
+ * A virtual_server_group's entries as service addresses. A range `A.B.C.D-E`
+ * replaces the last byte (IPv4) or the last 16-bit group (IPv6), as
+ * addr_matches() in check_api.c reads it.
+ */
+export function expandGroup(group: VirtualServerGroup): VirtualServiceAddress[] | string {
+  const out: VirtualServiceAddress[] = [];
+  for (const e of group.entries) {
+    if (e.kind === 'fwmark') {
+      out.push({ kind: 'fwmark', fwmark: e.fwmark });
+      continue;
+    }
+    if (e.rangeEnd === undefined) {
+      out.push({ kind: 'address', address: e.address, port: e.port });
+      continue;
+    }
+    const v6 = e.address.includes(':');
+    if (v6) {
+      const head = e.address.slice(0, e.address.lastIndexOf(':') + 1);
+      const first = parseInt(e.address.slice(head.length) || '0', 16);
+      if (e.rangeEnd < first) return `range ${e.address}-${e.rangeEnd.toString(16)} ends before it starts`;
+      for (let g = first; g <= e.rangeEnd; g++) out.push({ kind: 'address', address: `${head}${g.toString(16)}`, port: e.port });
+    } else {
+      const parts = e.address.split('.');
+      const first = Number(parts[3]);
+      if (e.rangeEnd > 255 || e.rangeEnd < first) return `range ${e.address}-${e.rangeEnd} is not within the last byte`;
+      for (let b = first; b <= e.rangeEnd; b++) out.push({ kind: 'address', address: `${parts.slice(0, 3).join('.')}.${b}`, port: e.port });
+    }
+  }
+  return out;
+}
+
+function planChecker(vs: VirtualServer, rs: RealServer, c: Checker, id: string, marginMs: number): CheckerPlan {
+  const d = typeDefaults(c.type);
+  // validate_check_config: the real server inherits from the virtual server first,
+  // then each unset checker field takes the real server's value.
+  const delayLoopS = c.delayLoop ?? rs.delayLoop ?? vs.delayLoop;
+  const retry = c.retry ?? rs.retry ?? vs.retry ?? d.retry;
+  // warmup: checker, real server, virtual server, else the checker's own delay_loop.
+  const warmupS = c.warmup ?? rs.warmup ?? vs.warmup ?? delayLoopS;
+  // delay_before_retry: checker, rs, vs, else the type default (0 meaning delay_loop).
+  const dbr = c.delayBeforeRetry ?? rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? d.delayBeforeRetryS;
+  const delayBeforeRetryS = dbr === 'delay_loop' ? delayLoopS : dbr;
+  const isMisc = c.type === 'MISC_CHECK';
+  const hasConnection = !isMisc && c.type !== 'FILE_CHECK';
+  // connect_timeout: checker, rs, vs, else alloc_vs's 5 s.
+  const connectTimeoutS = hasConnection ? (c.connectTimeout ?? rs.connectTimeout ?? vs.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) : undefined;
+  // misc_check_thread: the script's timeout is misc_timeout, or the VIRTUAL server's delay_loop.
+  let probeTimeoutS = connectTimeoutS ?? 0;
+  if (isMisc) probeTimeoutS = c.miscTimeout !== undefined && c.miscTimeout > 0 ? c.miscTimeout : vs.delayLoop;
+  // SMTP_CHECK tries its hosts one after another, each with its own connect_timeout.
+  if (c.type === 'SMTP_CHECK') probeTimeoutS *= Math.max(1, c.hosts.length);
+  return {
+    id,
+    type: c.type,
+    alpha: c.alpha ?? rs.alpha ?? vs.alpha,
+    retry,
+    delayLoopMs: ms(delayLoopS),
+    delayBeforeRetryMs: ms(delayBeforeRetryS),
+    warmupMs: ms(warmupS),
+    connectTimeoutMs: connectTimeoutS === undefined ? undefined : ms(connectTimeoutS),
+    probeTimeoutMs: ms(probeTimeoutS),
+    probeBoundMs: ms(probeTimeoutS) + marginMs,
+    miscDynamic: isMisc ? c.miscDynamic : false,
+    scheduleFrom: isMisc ? 'start' : 'result',
+    retriesWhileDown: !isMisc,
+    scheduled: c.type !== 'FILE_CHECK',
+  };
+}
+
+function rsKey(address: string, port: number | undefined): string {
+  return port === undefined ? address : `${address}:${port}`;
+}
+
+/** Plans every virtual server's checkers; what keepalived would correct or ignore comes back as issues. */
+export function planChecks(
+  cfg: { virtualServers: readonly VirtualServer[]; virtualServerGroups: readonly VirtualServerGroup[] },
+  opts: PlanOptions = {},
+): CheckPlan {
+  const marginMs = opts.watchdogMarginMs ?? 1000;
+  const issues: PlanIssue[] = [];
+  const out: VirtualServerPlan[] = [];
+  for (const vs of cfg.virtualServers) {
+    const id = vsId(vs);
+    const issue = (message: string): void => void issues.push({ virtualServer: id, message });
+    // validate_check_config: a virtual server without real servers is ignored.
+    if (vs.realServers.length === 0) {
+      issue('no real servers - ignoring');
+      continue;
+    }
+    let services: VirtualServiceAddress[];
+    const t = vs.target;
+    if (t.kind === 'group') {
+      const g = cfg.virtualServerGroups.find((x) => x.name === t.group);
+      if (g === undefined) {
+        issue(`virtual_server_group ${t.group} is not defined - ignoring`);
+        continue;
+      }
+      const expanded = expandGroup(g);
+      if (typeof expanded === 'string') {
+        issue(expanded);
+        continue;
+      }
+      services = expanded;
+    } else services = t.kind === 'fwmark' ? [{ kind: 'fwmark', fwmark: t.fwmark }] : [{ kind: 'address', address: t.address, port: t.port }];
+    const vsPort = t.kind === 'address' ? t.port : undefined;
+
+    // validate_check_config: ha_suspend follows the VIP's presence, which a fwmark has not.
+    let haSuspend = vs.haSuspend;
+    if (haSuspend && services.some((s) => s.kind === 'fwmark')) {
+      issue('cannot use ha_suspend with fwmarks - clearing ha_suspend');
+      haSuspend = false;
+    }
+
+    const realServers: RealServerPlan[] = [];
+    const seen = new Set<string>();
+    for (const rs of vs.realServers) {
+      // A NAT real server without a port takes the virtual server's.
+      const port = rs.port ?? vsPort;
+      const key = rsKey(rs.address, port);
+      // validate_check_config: rs_iseq duplicates are removed, the first one kept.
+      if (seen.has(key)) {
+        issue(`real server ${key} is duplicated - removing second rs`);
+        continue;
+      }
+      seen.add(key);
+      const rsId = `${id}/${key}`;
+      realServers.push({
+        id: rsId,
+        address: rs.address,
+        port,
+        weight: rs.weight,
+        // inhibit: the real server's, else the virtual server's (rs->inhibit == -1 -> vs->inhibit).
+        inhibitOnFailure: rs.inhibitOnFailure || vs.inhibitOnFailure,
+        alpha: rs.alpha ?? vs.alpha,
+        notifyUp: rs.notifyUp,
+        notifyDown: rs.notifyDown,
+        checkers: rs.checkers.map((c, i) => planChecker(vs, rs, c, `${rsId}/${c.type}#${i}`, marginMs)),
+      });
+    }
+
+    // validate_check_config: quorum above the total weight is reduced to it,
+    // and hysteresis must stay below quorum.
+    const weightSum = realServers.reduce((n, r) => n + r.weight, 0);
+    let quorum = vs.quorum;
+    if (quorum > weightSum) {
+      issue(`quorum ${quorum} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`);
+      quorum = weightSum;
+    }
+    let hysteresis = vs.hysteresis;
+    if (hysteresis >= quorum && hysteresis > 0) {
+      const capped = Math.max(0, quorum - 1);
+      issue(`hysteresis ${hysteresis} >= quorum ${quorum}; setting hysteresis to ${capped}`);
+      hysteresis = capped;
+    }
+
+    out.push({
+      id,
+      services,
+      delayLoopMs: ms(vs.delayLoop),
+      alpha: vs.alpha,
+      omega: vs.omega,
+      quorum,
+      hysteresis,
+      quorumUp: vs.quorumUp,
+      quorumDown: vs.quorumDown,
+      sorryServer:
+        vs.sorryServer === undefined ? undefined : { address: vs.sorryServer.address, port: vs.sorryServer.port ?? vsPort, inhibit: vs.sorryServerInhibit },
+      haSuspend,
+      realServers,
+    });
+  }
+  return { virtualServers: out, issues };
+}
+
+/** What a checker actor is started with: its plan plus the clock's time and the randomness (injected). */
+export function checkerInputOf(vs: VirtualServerPlan, c: CheckerPlan, deps: { random: () => number; now: () => number; vipPresent: boolean }): CheckerInput {
+  return {
+    id: c.id,
+    retry: c.retry,
+    delayLoopMs: c.delayLoopMs,
+    delayBeforeRetryMs: c.delayBeforeRetryMs,
+    alpha: c.alpha,
+    retriesWhileDown: c.retriesWhileDown,
+    warmupMs: c.warmupMs,
+    probeBoundMs: c.probeBoundMs,
+    scheduleFrom: c.scheduleFrom,
+    // register_checkers_thread: ha_suspend with the VIP absent starts the checker disabled.
+    enabled: !vs.haSuspend || deps.vipPresent,
+    random: deps.random,
+    now: deps.now,
+  };
+}
+
+/** The real server's rules for actors/check/real-server.ts (FILE_CHECKs count as checkers too). */
+export function realServerRulesOf(rs: RealServerPlan): RealServerRules {
+  return {
+    id: rs.id,
+    weight: rs.weight,
+    inhibitOnFailure: rs.inhibitOnFailure,
+    checkers: rs.checkers.map((c) => ({ id: c.id, alpha: c.alpha, miscDynamic: c.miscDynamic })),
+  };
+}
+
+/** The virtual server's rules for actors/check/virtual-server.ts. */
+export function virtualServerRulesOf(vs: VirtualServerPlan): VirtualServerRules {
+  return {
+    id: vs.id,
+    quorum: vs.quorum,
+    hysteresis: vs.hysteresis,
+    sorryServer: vs.sorryServer === undefined ? undefined : { inhibit: vs.sorryServer.inhibit },
+    omega: vs.omega,
+    haSuspend: vs.haSuspend,
+  };
+}
