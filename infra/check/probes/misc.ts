@@ -11,7 +11,7 @@
 import type { Logger } from '../../../core/logger.js';
 import { silentLogger } from '../../../core/logger.js';
 import { ScriptRunner, type JobOutcome, type Prepared } from '../../scripts/runner.js';
-import { fail, type ProbeContext, type ProbeResult } from './types.js';
+import { fail, type ProbeContext, type ProbeResult, type ProbeTarget } from './types.js';
 
 export interface MiscProbeOptions {
   /** misc_path, already split into a program and its arguments */
@@ -35,7 +35,11 @@ export function miscOutcome(o: Pick<JobOutcome, 'exitCode' | 'signal' | 'timedOu
   return fail('exit-code', `exit ${o.exitCode}`);
 }
 
-export function miscProbe(options: MiscProbeOptions, ctx: ProbeContext = {}): Promise<ProbeResult> {
+/**
+ * Same shape as the network probes; the target is not used (keepalived hands
+ * misc_path nothing of the real server: the address is written into the command).
+ */
+export function miscProbe(_target: ProbeTarget | null, options: MiscProbeOptions, ctx: ProbeContext = {}): Promise<ProbeResult> {
   return new Promise<ProbeResult>((resolve) => {
     try {
       if (options.argv.length === 0 || !options.argv[0]) {

@@ -42,9 +42,9 @@ const alive = (pid: number) => {
 
 test('MISC_CHECK: exit 0 is up; exit 1 and exit 5 are down without misc_dynamic; arguments are passed', async () => {
   const exitWith = script('exit-with.sh', 'exit "$1"');
-  assert.deepEqual(await miscProbe({ argv: [exitWith, '0'], timeoutMs: 5000 }), { ok: true, detail: 'exit 0' });
-  assert.equal(failed(await miscProbe({ argv: [exitWith, '1'], timeoutMs: 5000 }), 'exit-code'), 'exit 1');
-  assert.equal(failed(await miscProbe({ argv: [exitWith, '5'], timeoutMs: 5000 }), 'exit-code'), 'exit 5');
+  assert.deepEqual(await miscProbe(null, { argv: [exitWith, '0'], timeoutMs: 5000 }), { ok: true, detail: 'exit 0' });
+  assert.equal(failed(await miscProbe(null, { argv: [exitWith, '1'], timeoutMs: 5000 }), 'exit-code'), 'exit 1');
+  assert.equal(failed(await miscProbe(null, { argv: [exitWith, '5'], timeoutMs: 5000 }), 'exit-code'), 'exit 5');
 });
 
 test('MISC_CHECK misc_dynamic: exit 2..255 is up with weight code - 2; exit 0 up keeping the weight; exit 1 down', async () => {
@@ -55,21 +55,21 @@ test('MISC_CHECK misc_dynamic: exit 2..255 is up with weight code - 2; exit 0 up
     [52, 50],
     [255, 253],
   ] as const) {
-    const r = await miscProbe({ argv: [exitWith, String(code)], timeoutMs: 5000, dynamic: true });
+    const r = await miscProbe(null, { argv: [exitWith, String(code)], timeoutMs: 5000, dynamic: true });
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.equal(r.ok && r.weight, weight, `exit ${code}`);
   }
-  const zero = await miscProbe({ argv: [exitWith, '0'], timeoutMs: 5000, dynamic: true });
+  const zero = await miscProbe(null, { argv: [exitWith, '0'], timeoutMs: 5000, dynamic: true });
   assert.equal(zero.ok && zero.weight, undefined);
   assert.equal(zero.ok, true);
-  failed(await miscProbe({ argv: [exitWith, '1'], timeoutMs: 5000, dynamic: true }), 'exit-code');
+  failed(await miscProbe(null, { argv: [exitWith, '1'], timeoutMs: 5000, dynamic: true }), 'exit-code');
 });
 
 test('MISC_CHECK: a hung script is a failure at misc_timeout, its process group (and child) killed', async () => {
   const pidFile = join(dir, 'child.pid');
   const hung = script('hung.sh', `sleep 30 &\necho $! > ${pidFile}\nwait`);
   const started = Date.now();
-  const d = failed(await miscProbe({ argv: [hung], timeoutMs: 400, dynamic: true }), 'timeout');
+  const d = failed(await miscProbe(null, { argv: [hung], timeoutMs: 400, dynamic: true }), 'timeout');
   assert.match(d, /no exit within 400 ms/);
   assert.ok(Date.now() - started < 3000);
   assert.ok(existsSync(pidFile));
@@ -81,16 +81,16 @@ test('MISC_CHECK: a hung script is a failure at misc_timeout, its process group 
 
 test('MISC_CHECK: killed by a signal, a missing program, a refused script, an abort', async () => {
   const selfKill = script('self-kill.sh', 'kill -TERM $$');
-  assert.match(failed(await miscProbe({ argv: [selfKill], timeoutMs: 5000 }), 'exit-code'), /killed by SIGTERM/);
-  failed(await miscProbe({ argv: [join(dir, 'does-not-exist')], timeoutMs: 5000 }), 'spawn');
-  assert.match(failed(await miscProbe({ argv: [selfKill], timeoutMs: 5000, prepare: () => ({ ok: false, reason: 'unsafe' }) }), 'spawn'), /unsafe/);
+  assert.match(failed(await miscProbe(null, { argv: [selfKill], timeoutMs: 5000 }), 'exit-code'), /killed by SIGTERM/);
+  failed(await miscProbe(null, { argv: [join(dir, 'does-not-exist')], timeoutMs: 5000 }), 'spawn');
+  assert.match(failed(await miscProbe(null, { argv: [selfKill], timeoutMs: 5000, prepare: () => ({ ok: false, reason: 'unsafe' }) }), 'spawn'), /unsafe/);
   const slow = script('slow.sh', 'sleep 30');
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 100);
   const started = Date.now();
-  failed(await miscProbe({ argv: [slow], timeoutMs: 20_000 }, { signal: ac.signal }), 'aborted');
+  failed(await miscProbe(null, { argv: [slow], timeoutMs: 20_000 }, { signal: ac.signal }), 'aborted');
   assert.ok(Date.now() - started < 3000);
-  failed(await miscProbe({ argv: [], timeoutMs: 1000 }), 'config');
+  failed(await miscProbe(null, { argv: [], timeoutMs: 1000 }), 'config');
 });
 
 test('miscOutcome: the timeout wins over the signal the kill produced', () => {
