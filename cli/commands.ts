@@ -23,5 +23,6 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'dry-run workflows against a hand-written event (workflows test --workflows FILE --event EVENT.json)',
     load: () => import('./workflows.js'),
   },
+  genhash: { summary: "print the MD5 digest of a url's body as keepalived's genhash does (-s ADDR -p PORT -u PATH)", load: () => import('./genhash.js') },
   worker: { summary: 'run workflows as a stateless JetStream worker (worker --nats URL --workflows FILE)', load: () => import('./worker.js') },
 };
