@@ -51,6 +51,16 @@ export async function startLocalNginx(version = 'v1'): Promise<LocalNginx> {
   const conf = join(dir, 'nginx.conf');
   const writeConfig = (v: string, variant: ConfVariant = {}) => writeFileSync(conf, nginxConf(dir, `127.0.0.1:${port}`, v, variant));
   writeConfig(version);
+  const { pid, stop } = await spawnNginx(dir, conf, [port]);
+  return { pid, dir, conf, pidFile: join(dir, 'nginx.pid'), port, url: (p) => `http://127.0.0.1:${port}${p}`, writeConfig, stop };
+}
+
+/**
+ * Starts `nginx -c conf -p dir` in the foreground of this process and waits
+ * (up to 5 s) until every port listens on 127.0.0.1. `stop` ends it by its PID
+ * and removes `dir`. Throws with nginx's stderr when it does not come up.
+ */
+export async function spawnNginx(dir: string, conf: string, ports: readonly number[]): Promise<{ pid: number; stop: () => Promise<void> }> {
   const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
@@ -63,12 +73,14 @@ export async function startLocalNginx(version = 'v1'): Promise<LocalNginx> {
     rmSync(dir, { recursive: true, force: true });
   };
   const end = Date.now() + 5000;
-  while (!(await portOpen(port))) {
+  for (;;) {
+    const open = await Promise.all(ports.map((p) => portOpen(p)));
+    if (open.every(Boolean)) break;
     if (pid === undefined || child.exitCode !== null || Date.now() > end) {
       await stop();
-      throw new Error(`nginx did not listen on 127.0.0.1:${port}: ${stderr}`);
+      throw new Error(`nginx did not listen on 127.0.0.1:${ports.join(', ')}: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { pid: pid!, dir, conf, pidFile: join(dir, 'nginx.pid'), port, url: (p) => `http://127.0.0.1:${port}${p}`, writeConfig, stop };
+  return { pid: pid!, stop };
 }

@@ -3,14 +3,15 @@
  * self-signed certificate made by openssl at test time), started and stopped by
  * its PID; and node:net servers that misbehave on purpose.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portOpen } from '../../../../infra/events/local-nats.js';
+import { freePort } from '../../../../infra/events/local-nats.js';
 import { privateNginxConf } from '../../../../lab/nginx.js';
+import { spawnNginx } from '../../../../lab/local-nginx.js';
 
 export interface ProbeNginx {
   pid: number;
@@ -84,26 +85,8 @@ export async function startProbeNginx(): Promise<ProbeNginx> {
 `,
     ),
   );
-  const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (c: string) => void (stderr.length < 10_000 && (stderr += c)));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const pid = child.pid;
-  const stop = async () => {
-    if (pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const end = Date.now() + 5000;
-  while (!((await portOpen(httpPort)) && (await portOpen(httpsPort)))) {
-    if (pid === undefined || child.exitCode !== null || Date.now() > end) {
-      await stop();
-      throw new Error(`nginx did not listen: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { pid: pid!, dir, root, httpPort, httpsPort, md5: (f) => md5(readFileSync(join(root, f))), stop };
+  const { pid, stop } = await spawnNginx(dir, conf, [httpPort, httpsPort]);
+  return { pid, dir, root, httpPort, httpsPort, md5: (f) => md5(readFileSync(join(root, f))), stop };
 }
 
 export interface RawServer {
