@@ -9,27 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventPublisher } from '../../daemon/event-publisher.js';
 import type { InstanceRunner } from '../../infra/vrrp/instance-runner.js';
-import type { TransitionRecord } from '../../actors/vrrp/types.js';
+import { transitionRecord } from './fixtures.js';
 import { emptyDropCounters } from '../../actors/vrrp/receive.js';
 import { silentLogger } from '../../core/logger.js';
 import type { VipflowEvent } from '../../infra/events/schema.js';
 import { until } from '../infra/events/nats-server.js';
 
-const record = (over: Partial<TransitionRecord>): TransitionRecord => ({
-  instance: 'VI_1',
-  vrid: 9,
-  family: 'ipv4',
-  interface: 'eth0',
-  from: 'backup',
-  to: 'master',
-  reason: 'master-down-timer',
-  effectivePriority: 100,
-  basePriority: 100,
-  masterSeen: '198.18.0.1',
-  advertIntervalCs: 10,
-  at: 0,
-  ...over,
-});
+const record = transitionRecord;
 
 test('transitions, faults, drop summaries and the stop become events on the in-process bus', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-devents-'));

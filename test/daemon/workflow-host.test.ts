@@ -12,26 +12,12 @@ import { join } from 'node:path';
 import { EventPublisher, type DaemonEventSettings } from '../../daemon/event-publisher.js';
 import { WorkflowHost, type ConfiguredWorkflows } from '../../daemon/workflow-host.js';
 import type { InstanceRunner } from '../../infra/vrrp/instance-runner.js';
-import type { TransitionRecord } from '../../actors/vrrp/types.js';
+import { transitionRecord } from './fixtures.js';
 import { emptyDropCounters } from '../../actors/vrrp/receive.js';
 import type { VipflowEvent } from '../../infra/events/schema.js';
 import { log, waitFor } from '../workflows/helpers.js';
 
-const record = (over: Partial<TransitionRecord>): TransitionRecord => ({
-  instance: 'VI_1',
-  vrid: 9,
-  family: 'ipv4',
-  interface: 'eth0',
-  from: 'backup',
-  to: 'master',
-  reason: 'master-down-timer',
-  effectivePriority: 100,
-  basePriority: 100,
-  masterSeen: '198.18.0.1',
-  advertIntervalCs: 10,
-  at: 0,
-  ...over,
-});
+const record = transitionRecord;
 
 /** The publisher and the workflow host on its bus, started and stopped in the daemon's order (daemon.ts startEvents / stopEvents). */
 function eventSide(settings: DaemonEventSettings, dir: string, runner: InstanceRunner) {
