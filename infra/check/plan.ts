@@ -64,6 +64,8 @@ export interface CheckerPlan {
   retriesWhileDown: boolean;
   /** FILE_CHECK has no launch function: a track_file drives it, nothing schedules it */
   scheduled: boolean;
+  /** the checker as configured: what its probe is given (connect_ip, urls, misc_path, ...) */
+  settings: Checker;
 }
 
 export interface RealServerPlan {
@@ -183,6 +185,7 @@ function planChecker(vs: VirtualServer, rs: RealServer, c: Checker, id: string, 
     scheduleFrom: isMisc ? 'start' : 'result',
     retriesWhileDown: !isMisc,
     scheduled: c.type !== 'FILE_CHECK',
+    settings: c,
   };
 }
 
