@@ -18,18 +18,9 @@ import { loadKeepalivedText } from '../config/keepalived/index.js';
 import { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import { planInstance, type HostInterfaces } from '../infra/vrrp/plan.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
-import { parseAddress } from '../wire/codec/index.js';
 import { silentLogger } from '../core/logger.js';
-import { VirtualClock } from '../sim/index.js';
+import { addressBytes, VirtualClock } from '../sim/index.js';
 import type { ReceivedPacket, SysResult, VrrpSocket, VrrpSocketOptions } from '../wire/socket/index.js';
-
-// The addon hands the same Buffer for a repeated address; so does this stand-in.
-const addressBytes = new Map<string, Uint8Array>();
-const bytesOf = (text: string): Uint8Array => {
-  let b = addressBytes.get(text);
-  if (!b) addressBytes.set(text, (b = parseAddress(text)!));
-  return b;
-};
 
 const quick = process.argv.includes('--quick');
 const pairsArg = process.argv.find((a) => a.startsWith('--pairs='));
@@ -59,8 +50,8 @@ class FakeWire {
             payload,
             ttl: 255,
             ifindex: 2,
-            source: bytesOf(options.sourceAddress ?? '0.0.0.0'),
-            destination: bytesOf(destination ?? '224.0.0.18'),
+            source: addressBytes(options.sourceAddress ?? '0.0.0.0'),
+            destination: addressBytes(destination ?? '224.0.0.18'),
             receivedAt: process.hrtime.bigint(),
           });
           return { ok: true, value: undefined };

@@ -60,9 +60,9 @@ export interface DaemonStatus {
   eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; lateTimers: number; worstLateMs: number };
   recentTransitions: (TransitionRecord & { time: string })[];
   reloads: { ok: number; refused: number };
-  events: DaemonEventsStatus | null;
+  events: DaemonEventsStatus;
   /** Notify scripts waiting or running, and notify_fifo lines written / dropped (pipe full). */
-  notify: { pending: number; fifos: { path: string; written: number; dropped: number }[] } | null;
+  notify: { pending: number; fifos: { path: string; written: number; dropped: number }[] };
   /** vrrp_scripts being run: health and check counters. */
   trackScripts: TrackScriptStatus[];
   /** track_files being watched: current value. */

@@ -20,6 +20,6 @@ export {
   type TimelineEntry,
 } from './lan.js';
 export { VirtualHost, TimerScope, type HostInterfaceSpec, type HostEvent, type AddressEvent, type AnnounceEvent, type AdvertEvent } from './host.js';
-export { VirtualWire, type WireNode, type WireOptions, type WireStats, type Delivery, type SentPacket, type InjectedPacket } from './wire.js';
+export { VirtualWire, addressBytes, type WireNode, type WireOptions, type WireStats, type Delivery, type SentPacket, type InjectedPacket } from './wire.js';
 export { VirtualClock } from './clock.js';
 export { mulberry32 } from './prng.js';

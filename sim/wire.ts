@@ -100,10 +100,26 @@ function isMulticast(bytes: Uint8Array): boolean {
   return bytes.length === 4 ? (bytes[0]! & 0xf0) === 0xe0 : bytes[0] === 0xff;
 }
 
+const bytesByText = new Map<string, Uint8Array>();
+
+/**
+ * An address as the bytes a socket hands the hub, one object per address, as
+ * the addon hands them (a repeated sender is the same Buffer). For stand-in
+ * sockets: the virtual wire, bench/runner-path.
+ */
+export function addressBytes(text: string): Uint8Array {
+  let b = bytesByText.get(text);
+  if (!b) {
+    b = parseAddress(text);
+    if (!b) throw new Error(`not an IP address: ${text}`);
+    bytesByText.set(text, b);
+  }
+  return b;
+}
+
 export class VirtualWire {
   readonly stats: WireStats = { sent: 0, delivered: 0, lost: 0, blocked: 0 };
   readonly deliveries: Delivery[] = [];
-  private readonly addressBytes = new Map<string, Uint8Array>();
   private readonly segments = new Map<string, VirtualSocket[]>();
   /** Partition side of each node, per segment ('*': every segment). Same side (or none on both) hears each other. */
   private readonly sides = new Map<string, Map<string, number>>();
@@ -247,17 +263,6 @@ export class VirtualWire {
     }
   }
 
-  /** Addresses reach the hub as bytes, one object per address, as the addon hands them. */
-  private bytesOf(text: string): Uint8Array {
-    let b = this.addressBytes.get(text);
-    if (!b) {
-      b = parseAddress(text);
-      if (!b) throw new Error(`VirtualWire: bad address ${text}`);
-      this.addressBytes.set(text, b);
-    }
-    return b;
-  }
-
   private schedule(to: VirtualSocket, payload: Buffer, source: string, destination: string, ttl: number, from: string): void {
     this.clock.setTimeout(() => {
       // The sender may have died in flight; the packet still arrives. A closed socket (a stopped or killed receiver) gets nothing.
@@ -269,8 +274,8 @@ export class VirtualWire {
         payload,
         ttl,
         ifindex: to.ifindex,
-        source: this.bytesOf(source),
-        destination: this.bytesOf(destination),
+        source: addressBytes(source),
+        destination: addressBytes(destination),
         receivedAt: BigInt(Math.round(at * 1e6)),
       });
     }, this.delayMs);

@@ -24,6 +24,7 @@ import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
 import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from '../../actors/vrrp/receive.js';
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
+import { addressText } from '../../wire/socket/index.js';
 
 export interface InstanceStatus {
   name: string;
@@ -268,14 +269,16 @@ export class InstanceRunner {
           { newMasterHeard: heard, boundMs: bound },
           heard ? 'new master heard: releasing VIPs' : 'no new master within Master_Down_Interval: releasing VIPs',
         );
+        this.holdingVipsForHandover = false;
         const done = () => {
-          this.holdingVipsForHandover = false;
-          this.deps.vipOps.remove(this.plan.vips);
           this.finishStop();
           resolve();
         };
-        if (heard) this.deps.clock.setTimeout(done, HANDOVER_OVERLAP_MS);
-        else done();
+        if (heard) this.releaseAfterOverlap(done);
+        else {
+          this.releaseNow();
+          done();
+        }
       };
       const timer = this.deps.clock.setTimeout(() => {
         this.handover = null;
@@ -338,7 +341,7 @@ export class InstanceRunner {
       multicastDestination: p.multicastDestination,
     });
     if (!screened.ok) {
-      this.drop(screened.reason, screened.detail, formatAddress(p.source));
+      this.drop(screened.reason, screened.detail, addressText(p.source));
       return;
     }
     if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
@@ -352,7 +355,7 @@ export class InstanceRunner {
     if (this.plan.family === 4 && this.plan.version === 3 && this.peerChecksumVariant !== p.checksumVariant) {
       if (p.checksumVariant !== this.plan.checksumVariant)
         this.log.warn(
-          { peer: formatAddress(p.source), peerVariant: p.checksumVariant, ours: this.plan.checksumVariant },
+          { peer: addressText(p.source), peerVariant: p.checksumVariant, ours: this.plan.checksumVariant },
           'peer computes the VRRPv3 checksum differently (v3_checksum_as_v2): accepted, but it may reject ours',
         );
       this.peerChecksumVariant = p.checksumVariant;
@@ -388,10 +391,8 @@ export class InstanceRunner {
         return;
       case 'remove-addresses':
         if (this.holdingVipsForHandover) return;
-        if (cmd.handover) {
-          this.cancelPendingRelease();
-          this.pendingRelease = this.deps.clock.setTimeout(() => this.releaseNow(), HANDOVER_OVERLAP_MS);
-        } else this.releaseNow();
+        if (cmd.handover) this.releaseAfterOverlap();
+        else this.releaseNow();
         return;
       case 'announce':
         if (cmd.reason === 'became-master') this.announcer.becameMaster();
@@ -411,6 +412,15 @@ export class InstanceRunner {
     if (this.pendingRelease === null) return;
     this.deps.clock.clearTimeout(this.pendingRelease);
     this.pendingRelease = null;
+  }
+
+  /** A better Master holds the VIPs: release ours HANDOVER_OVERLAP_MS from now, then run `then`. */
+  private releaseAfterOverlap(then?: () => void): void {
+    this.cancelPendingRelease();
+    this.pendingRelease = this.deps.clock.setTimeout(() => {
+      this.releaseNow();
+      then?.();
+    }, HANDOVER_OVERLAP_MS);
   }
 
   /** Removes the VIPs now (a release waiting out its overlap included). */

@@ -4,8 +4,8 @@
  * LAN would be delivered and decoded once per instance. The hub decodes each
  * packet once and hands it to the instance that owns its VRID.
  */
-import { decodeVrrp, formatAddress, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
-import { openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../socket/index.js';
+import { decodeVrrp, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
+import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../socket/index.js';
 import type { Logger } from '../../core/logger.js';
 
 export interface HubPacket {
@@ -113,7 +113,8 @@ export class WireHub {
   private dispatch(id: string, entry: Shared, p: ReceivedPacket): void {
     this.stats.received++;
     const { source, destination } = p;
-    if (destination === null || destination.length !== source.length) {
+    // Mismatched address lengths are the codec's to refuse (family-mismatch).
+    if (destination === null) {
       this.stats.malformed++;
       return;
     }
@@ -121,7 +122,7 @@ export class WireHub {
     if (!decoded.ok) {
       this.stats.malformed++;
       // Debug only: a flood of garbage must not become a flood of log lines.
-      this.log.debug({ socket: id, from: formatAddress(source), kind: decoded.error.kind, detail: decoded.error.detail }, 'dropped malformed VRRP packet');
+      this.log.debug({ socket: id, from: addressText(source), kind: decoded.error.kind, detail: decoded.error.detail }, 'dropped malformed VRRP packet');
       return;
     }
     // IPv4 224.0.0.0/4, IPv6 ff00::/8.
@@ -133,7 +134,7 @@ export class WireHub {
       // VRID we do not run.
       if (entry.mode === 'multicast' && !multicastDestination) return;
       this.stats.unknownVrid++;
-      const from = formatAddress(source);
+      const from = addressText(source);
       const seen = `${id}|${decoded.packet.vrid}|${from}`;
       if (!this.reportedVrids.has(seen) && this.reportedVrids.size < 1024) {
         this.reportedVrids.add(seen);

@@ -3,6 +3,7 @@ export type { VrrpSocket, VrrpSocketOptions, ReceivedPacket, VrrpSocketStats } f
 export { interfaceInfo, sendEthernetFrame, formatMac } from './interfaces.js';
 export type { InterfaceInfo } from './interfaces.js';
 export type { SysResult } from './result.js';
+export { addressText } from './address-text.js';
 export {
   openNetlinkMonitor,
   readNetlinkState,

@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/logger.js';
-import { checkIpv4Header, formatAddress } from '../codec/index.js';
+import { checkIpv4Header } from '../codec/index.js';
+import { addressText } from './address-text.js';
 import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 
@@ -102,7 +103,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       const header = checkIpv4Header(payload);
       if (!header.ok) {
         stats.malformed++;
-        log.debug({ reason: header.error.kind, source: source ? formatAddress(source) : null }, 'dropped malformed IPv4 datagram');
+        log.debug({ reason: header.error.kind, source: source ? addressText(source) : null }, 'dropped malformed IPv4 datagram');
         return;
       }
       payload = payload.subarray(header.headerLength);
