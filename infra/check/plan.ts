@@ -78,6 +78,10 @@ export interface RealServerPlan {
   alpha: boolean;
   notifyUp: Script | undefined;
   notifyDown: Script | undefined;
+  /** HTTP_GET / SSL_GET: the real server's virtualhost (keepalived's order: url, checker, rs, vs) */
+  virtualhost: string | undefined;
+  /** how keepalived names the real server in notify_fifo lines: `[192.0.2.1]:tcp:80` */
+  fifoName: string;
   checkers: CheckerPlan[];
 }
 
@@ -96,6 +100,10 @@ export interface VirtualServerPlan {
   quorumDown: Script | undefined;
   sorryServer: { address: string; port: number | undefined; inhibit: boolean } | undefined;
   haSuspend: boolean;
+  /** HTTP_GET / SSL_GET: the virtual server's virtualhost, the last in keepalived's order */
+  virtualhost: string | undefined;
+  /** how keepalived names the virtual server in notify_fifo lines: `[192.0.2.1]:tcp:80`, `FWM 1`, `[group]:0` */
+  fifoName: string;
   realServers: RealServerPlan[];
 }
 
@@ -189,6 +197,19 @@ function planChecker(vs: VirtualServer, rs: RealServer, c: Checker, id: string, 
   };
 }
 
+/** inet_sockaddrtotrio: `[address]:proto:port`, the port 0 when none is set. */
+function trio(address: string, protocol: VirtualServer['protocol'], port: number | undefined): string {
+  return `[${address}]:${protocol.toLowerCase()}:${port ?? 0}`;
+}
+
+/** format_vs: a group by name, a fwmark by number, else the address trio. */
+function fifoNameOf(vs: VirtualServer): string {
+  const t = vs.target;
+  if (t.kind === 'group') return `[${t.group}]:0`;
+  if (t.kind === 'fwmark') return `FWM ${t.fwmark}`;
+  return trio(t.address, vs.protocol, t.port);
+}
+
 function rsKey(address: string, port: number | undefined): string {
   return port === undefined ? address : `${address}:${port}`;
 }
@@ -256,6 +277,8 @@ export function planChecks(
         alpha: rs.alpha ?? vs.alpha,
         notifyUp: rs.notifyUp,
         notifyDown: rs.notifyDown,
+        virtualhost: rs.virtualhost,
+        fifoName: trio(rs.address, vs.protocol, port),
         checkers: rs.checkers.map((c, i) => planChecker(vs, rs, c, `${rsId}/${c.type}#${i}`, marginMs)),
       });
     }
@@ -288,6 +311,8 @@ export function planChecks(
       sorryServer:
         vs.sorryServer === undefined ? undefined : { address: vs.sorryServer.address, port: vs.sorryServer.port ?? vsPort, inhibit: vs.sorryServerInhibit },
       haSuspend,
+      virtualhost: vs.virtualhost,
+      fifoName: fifoNameOf(vs),
       realServers,
     });
   }

@@ -51,6 +51,8 @@ import {
 } from './plan.js';
 import { httpProbe, miscProbe, tcpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
 import type { MiscProbeOptions } from './probes/misc.js';
+import { splitCommandLine } from '../scripts/command-line.js';
+import type { Prepared } from '../scripts/runner.js';
 
 export interface ProbeTable {
   TCP_CHECK?: typeof tcpProbe;
@@ -67,14 +69,15 @@ export interface RunnerClock extends CheckerClock {
 
 /** What keepalived would do; data only. */
 export type CheckAction =
-  | { kind: 'notify-up' | 'notify-down'; virtualServer: string; realServer: string; script: Script }
-  | { kind: 'quorum-up' | 'quorum-down'; virtualServer: string; script: Script }
+  | { kind: 'notify-up' | 'notify-down'; virtualServer: string; realServer: string; script: Script | undefined }
+  | { kind: 'quorum-up' | 'quorum-down'; virtualServer: string; script: Script | undefined }
   | { kind: 'sorry-server-in' | 'sorry-server-out'; virtualServer: string; sorryServer: { address: string; port: number | undefined } };
 
 export type CheckEvent =
-  | { type: 'realserver.up' | 'realserver.down'; virtualServer: string; realServer: string; reason?: string }
+  | { type: 'realserver.up'; virtualServer: string; realServer: string; weight: number; reason: 'checks' | 'reload' }
+  | { type: 'realserver.down'; virtualServer: string; realServer: string; reason: string; detail?: string; checker?: string }
   | { type: 'realserver.weight'; virtualServer: string; realServer: string; weight: number }
-  | { type: 'virtualserver.quorum'; virtualServer: string; up: boolean; liveWeight: number }
+  | { type: 'virtualserver.quorum'; virtualServer: string; up: boolean; liveWeight: number; quorum: number; hysteresis: number }
   | { type: 'checker.unsupported'; virtualServer: string; realServer: string; checker: string; checkerType: Checker['type'] }
   | { type: 'action'; action: CheckAction };
 
@@ -88,7 +91,7 @@ export interface CheckRunnerOptions {
   probes?: ProbeTable;
   listeners?: CheckListener[];
   /** MISC_CHECK: who runs misc_path and whether script security allows it (the daemon's) */
-  miscPrepare?: MiscProbeOptions['prepare'];
+  miscPrepare?: (script: Script, program: string) => Prepared;
 }
 
 export interface CheckerStatus {
@@ -299,7 +302,7 @@ export class CheckRunner {
         const state: RealServerState = { ...fresh, failed, alive: failed.length === 0, effectiveWeight: rp.weight + offsets, misc: { ...fresh.misc, ...misc } };
         const entry: RsEntry = { plan: rp, rules, state, checkers };
         rss.push(entry);
-        if (state.alive !== old.state.alive) this.emitAlive(v, entry, state.alive, 'reload');
+        if (state.alive !== old.state.alive) this.emitAlive(v, entry, state.alive, { reason: 'reload' });
         else if (state.alive && realWeight(state.effectiveWeight) !== realWeight(old.state.effectiveWeight)) this.emitWeight(v, entry);
         for (const c of checkers) if (c.actor === undefined) this.reportUnsupported(v, entry, c);
         if (this.running) this.startCheckers(entry);
@@ -440,6 +443,8 @@ export class CheckRunner {
             tls: s.type === 'SSL_GET',
             urls: s.urls,
             ...(s.virtualhost !== undefined ? { virtualhost: s.virtualhost } : {}),
+            ...(rp.virtualhost !== undefined ? { realServerVirtualhost: rp.virtualhost } : {}),
+            ...(v.plan.virtualhost !== undefined ? { virtualServerVirtualhost: v.plan.virtualhost } : {}),
             ...(s.httpProtocol !== undefined ? { httpProtocol: s.httpProtocol } : {}),
             ...(s.enableSni !== undefined ? { enableSni: s.enableSni } : {}),
             ...(s.sniName !== undefined ? { sniName: s.sniName } : {}),
@@ -448,11 +453,14 @@ export class CheckRunner {
           ctx,
         );
       } else if (s.type === 'MISC_CHECK') {
-        // misc_path split on blanks (keepalived's own word splitting, quotes aside).
-        const argv = s.miscPath.command.trim().split(/\s+/);
-        const opts: MiscProbeOptions = { argv, timeoutMs: c.plan.probeTimeoutMs, dynamic: s.miscDynamic, log: this.log };
-        if (this.o.miscPrepare !== undefined) opts.prepare = this.o.miscPrepare;
-        p = this.probes.MISC_CHECK!(target, opts, ctx);
+        const split = splitCommandLine(s.miscPath.command);
+        if (!split.ok) p = Promise.resolve({ ok: false, reason: 'config', detail: `misc_path: ${split.message}` });
+        else {
+          const opts: MiscProbeOptions = { argv: split.argv, timeoutMs: c.plan.probeTimeoutMs, dynamic: s.miscDynamic, log: this.log };
+          const prepare = this.o.miscPrepare;
+          if (prepare !== undefined) opts.prepare = () => prepare(s.miscPath, split.argv[0]!);
+          p = this.probes.MISC_CHECK!(target, opts, ctx);
+        }
       } else return;
     } catch (err) {
       p = Promise.resolve({ ok: false, reason: 'connect', detail: `probe threw: ${String(err)}` });
@@ -492,18 +500,26 @@ export class CheckRunner {
     const change = checkerChanged(r.rules, r.state, c.id, up);
     r.state = change.state;
     this.log.info({ checker: c.id, up, reason: up ? undefined : c.lastFailure?.reason }, `checker ${up ? 'up' : 'down'}`);
-    if (change.alive !== undefined) this.emitAlive(v, r, change.alive === 'up', up ? undefined : (c.lastFailure?.reason ?? 'failed'));
-    else if (r.state.alive && realWeight(r.state.effectiveWeight) !== before) this.emitWeight(v, r);
+    if (change.alive !== undefined) {
+      const why = up
+        ? { reason: 'checks' }
+        : { reason: c.lastFailure?.reason ?? 'failed', checker: c.id, ...(c.lastFailure !== undefined ? { detail: c.lastFailure.detail } : {}) };
+      this.emitAlive(v, r, change.alive === 'up', why);
+    } else if (r.state.alive && realWeight(r.state.effectiveWeight) !== before) this.emitWeight(v, r);
     const step = reweigh(v.rules, v.state, this.views(v));
     this.applyVs(v, step.commands, step.state);
   }
 
-  private emitAlive(v: VsEntry, r: RsEntry, up: boolean, reason: string | undefined): void {
+  private emitAlive(v: VsEntry, r: RsEntry, up: boolean, why: { reason: string; detail?: string; checker?: string }): void {
     const base = { virtualServer: v.plan.id, realServer: r.plan.id };
-    this.emit(up ? { type: 'realserver.up', ...base } : { type: 'realserver.down', ...base, ...(reason !== undefined ? { reason } : {}) });
-    // do_rs_notifies: notify_up / notify_down when the real server's aliveness changes.
+    this.emit(
+      up
+        ? { type: 'realserver.up', ...base, weight: realWeight(r.state.effectiveWeight), reason: why.reason === 'reload' ? 'reload' : 'checks' }
+        : { type: 'realserver.down', ...base, ...why },
+    );
+    // do_rs_notifies: notify_up / notify_down and the FIFO line when the real server's aliveness changes.
     const script = up ? r.plan.notifyUp : r.plan.notifyDown;
-    if (script !== undefined) this.emit({ type: 'action', action: { kind: up ? 'notify-up' : 'notify-down', ...base, script } });
+    this.emit({ type: 'action', action: { kind: up ? 'notify-up' : 'notify-down', ...base, script } });
   }
 
   private emitWeight(v: VsEntry, r: RsEntry): void {
@@ -516,15 +532,15 @@ export class CheckRunner {
     for (const cmd of commands) {
       if (cmd.type === 'quorum-up' || cmd.type === 'quorum-down') {
         const up = cmd.type === 'quorum-up';
-        this.emit({ type: 'virtualserver.quorum', virtualServer: vs, up, liveWeight: cmd.liveWeight });
+        this.emit({ type: 'virtualserver.quorum', virtualServer: vs, up, liveWeight: cmd.liveWeight, quorum: v.plan.quorum, hysteresis: v.plan.hysteresis });
         const script = up ? v.plan.quorumUp : v.plan.quorumDown;
-        if (script !== undefined) this.emit({ type: 'action', action: { kind: cmd.type, virtualServer: vs, script } });
+        this.emit({ type: 'action', action: { kind: cmd.type, virtualServer: vs, script } });
       } else if ((cmd.type === 'sorry-server-in' || cmd.type === 'sorry-server-out') && v.plan.sorryServer !== undefined) {
         const { address, port } = v.plan.sorryServer;
         this.emit({ type: 'action', action: { kind: cmd.type, virtualServer: vs, sorryServer: { address, port } } });
       } else if (cmd.type === 'notify-rs-down') {
         const r = v.rss.find((x) => x.plan.id === cmd.realServer);
-        if (r?.plan.notifyDown !== undefined)
+        if (r !== undefined)
           this.emit({ type: 'action', action: { kind: 'notify-down', virtualServer: vs, realServer: r.plan.id, script: r.plan.notifyDown } });
       }
     }

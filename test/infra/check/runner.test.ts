@@ -53,12 +53,19 @@ function setup(plan: CheckPlan) {
   const clock = new VirtualClock();
   const tcp = fakeTcp(clock);
   const events: Stamped[] = [];
+  const all: Stamped[] = [];
   const runner = new CheckRunner(plan, {
     clock,
     log: silentLogger(),
     random: () => 0,
     probes: { TCP_CHECK: tcp.probe },
-    listeners: [(e) => events.push({ ...e, t: clock.now() })],
+    // Actions without a script only write FIFO lines: kept in `all`, left out of `events`.
+    listeners: [
+      (e) => {
+        all.push({ ...e, t: clock.now() });
+        if (!(e.type === 'action' && 'script' in e.action && e.action.script === undefined)) events.push({ ...e, t: clock.now() });
+      },
+    ],
   });
   /** Runs every timer up to `time`, letting probe promises settle between them. */
   const until = async (time: number): Promise<void> => {
@@ -71,7 +78,7 @@ function setup(plan: CheckPlan) {
     clock.set(time);
     await flush();
   };
-  return { clock, tcp, events, runner, until };
+  return { clock, tcp, events, all, runner, until };
 }
 
 const ofType = (events: Stamped[], type: CheckEvent['type']) => events.filter((e) => e.type === type);
@@ -88,10 +95,28 @@ test('a real server goes down retry x delay_before_retry after the first refused
   assert.deepEqual(ofType(s.events, 'realserver.down'), [], 'not down before retry x delay_before_retry');
   await s.until(8000);
   const down = ofType(s.events, 'realserver.down');
-  assert.deepEqual(down, [{ type: 'realserver.down', virtualServer: VIP.address + ':80', realServer: RS1, reason: 'refused', t: 8000 }]);
+  assert.deepEqual(down, [
+    {
+      type: 'realserver.down',
+      virtualServer: VIP.address + ':80',
+      realServer: RS1,
+      reason: 'refused',
+      detail: 'connection refused',
+      checker: `${RS1}/TCP_CHECK#0`,
+      t: 8000,
+    },
+  ]);
   assert.deepEqual(
     s.events.filter((e) => e.type === 'action').map((e) => e.type === 'action' && e.action),
     [{ kind: 'notify-down', virtualServer: '192.0.2.10:80', realServer: RS1, script: { command: '/bin/rs-down' } }],
+  );
+  // No quorum scripts configured: the quorum crossings still come out (for the notify_fifo lines), without a script.
+  assert.deepEqual(
+    s.all.flatMap((e) => (e.type === 'action' && e.action.kind.startsWith('quorum') ? [[e.action.kind, 'script' in e.action ? e.action.script : 'none']] : [])),
+    [
+      ['quorum-up', undefined],
+      ['quorum-down', undefined],
+    ],
   );
   await s.until(60_000); // still refused: no second event
   assert.equal(ofType(s.events, 'realserver.down').length, 1);
@@ -111,7 +136,15 @@ test('a probe that times out: each try takes connect_timeout, so down comes (ret
   assert.deepEqual(ofType(s.events, 'realserver.down'), []);
   await s.until(6000 + 3 * 3000 + 2 * 1000);
   assert.deepEqual(ofType(s.events, 'realserver.down'), [
-    { type: 'realserver.down', virtualServer: '192.0.2.10:80', realServer: RS1, reason: 'timeout', t: 17_000 },
+    {
+      type: 'realserver.down',
+      virtualServer: '192.0.2.10:80',
+      realServer: RS1,
+      reason: 'timeout',
+      detail: 'connect timed out',
+      checker: `${RS1}/TCP_CHECK#0`,
+      t: 17_000,
+    },
   ]);
   s.runner.stop();
 });
@@ -179,7 +212,14 @@ test('misc_dynamic: the exit code sets the weight (code - 2), reported once per 
   code = 0;
   await step(5000);
   assert.equal(runner.status()[0]!.realServers[0]!.weight, 5);
-  assert.deepEqual(events.at(-1), { type: 'virtualserver.quorum', virtualServer: '192.0.2.10:80', up: true, liveWeight: 5 });
+  assert.deepEqual(events.filter((e) => e.type !== 'action').at(-1), {
+    type: 'virtualserver.quorum',
+    virtualServer: '192.0.2.10:80',
+    up: true,
+    liveWeight: 5,
+    quorum: 5,
+    hysteresis: 0,
+  });
   runner.stop();
 });
 
@@ -229,7 +269,8 @@ test("quorum: quorum_up at start, quorum_down with the sorry server in when live
   const kinds = () =>
     s.events.map((e) => (e.type === 'action' ? `action:${e.action.kind}` : e.type === 'virtualserver.quorum' ? `quorum:${e.up}:${e.liveWeight}` : e.type));
   assert.deepEqual(kinds(), ['realserver.down', 'action:sorry-server-in', 'quorum:false:1', 'action:quorum-down']);
-  const scripts = () => s.events.flatMap((e) => (e.type === 'action' && 'script' in e.action ? [e.action.script.command] : []));
+  const scripts = () =>
+    s.events.flatMap((e) => (e.type === 'action' && 'script' in e.action && e.action.script !== undefined ? [e.action.script.command] : []));
   assert.deepEqual(scripts(), ['/bin/q-down']);
   assert.deepEqual(
     s.events.flatMap((e) => (e.type === 'action' && 'sorryServer' in e.action ? [e.action.sorryServer] : [])),
@@ -259,7 +300,15 @@ test('a probe that never settles is aborted at its bound and counted as a failur
   await s.until(5000);
   assert.equal(call.signal?.aborted, true, 'the I/O is aborted, not just the verdict');
   assert.deepEqual(ofType(s.events, 'realserver.down'), [
-    { type: 'realserver.down', virtualServer: '192.0.2.10:80', realServer: RS1, reason: 'probe-stalled', t: 5000 },
+    {
+      type: 'realserver.down',
+      virtualServer: '192.0.2.10:80',
+      realServer: RS1,
+      reason: 'probe-stalled',
+      detail: 'no result within 4000 ms: aborted',
+      checker: `${RS1}/TCP_CHECK#0`,
+      t: 5000,
+    },
   ]);
   assert.equal(s.runner.status()[0]!.realServers[0]!.checkers[0]!.lastFailure?.reason, 'probe-stalled');
   s.runner.stop();
