@@ -97,12 +97,12 @@ function quotedEchoRequest(family: 4 | 6, quoted: Uint8Array): (EchoFields & { q
     if (quoted.length < 20 || quoted[0]! >> 4 !== 4) return undefined;
     start = (quoted[0]! & 0x0f) * 4;
     if (start < 20 || quoted[9] !== IPPROTO_ICMP) return undefined;
-    destination = quoted.slice(16, 20);
+    destination = new Uint8Array(quoted.subarray(16, 20));
   } else {
     // An extension header between the two would hide the echo request; we never send one.
     if (quoted.length < IPV6_HEADER_LENGTH || quoted[0]! >> 4 !== 6 || quoted[6] !== IPPROTO_ICMPV6) return undefined;
     start = IPV6_HEADER_LENGTH;
-    destination = quoted.slice(24, 40);
+    destination = new Uint8Array(quoted.subarray(24, 40));
   }
   if (quoted.length < start + ECHO_HEADER_LENGTH) return undefined;
   if (quoted[start] !== (family === 4 ? ICMP_ECHO_REQUEST : ICMP6_ECHO_REQUEST)) return undefined;
