@@ -103,8 +103,8 @@ class EchoChannel {
   }
 
   /** Settles everything in flight (the socket is going away). */
-  abortAll(): void {
-    for (const p of [...this.pending.values()]) p.settle({ kind: 'aborted' });
+  settleAll(outcome: EchoOutcome): void {
+    for (const p of [...this.pending.values()]) p.settle(outcome);
   }
 
   close(): void {
@@ -176,6 +176,8 @@ export class EchoPool {
       // Probe timers keep the process alive while requests are in flight; an idle socket must not.
       opened.value.ref(false);
       const created: Slot = { channel: new EchoChannel(opened.value, key.family, () => this.idle(id, created)), idleTimer: undefined };
+      // A receive error may have stopped the socket's poll (libuv does so on POLLERR): drop it, the next request opens another.
+      opened.value.onError((code) => this.broken(id, created, code));
       this.slots.set(id, created);
       slot = created;
     }
@@ -190,9 +192,17 @@ export class EchoPool {
     this.slots.clear();
     for (const slot of slots) {
       if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
-      slot.channel.abortAll();
+      slot.channel.settleAll({ kind: 'aborted' });
       slot.channel.close();
     }
+  }
+
+  private broken(id: string, slot: Slot, code: string): void {
+    this.o.logger.warn({ code, socket: id }, 'ICMP socket receive error: closed, the next probe opens another');
+    if (this.slots.get(id) === slot) this.slots.delete(id);
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    slot.channel.settleAll({ kind: 'socket-failed', code, message: `receive error ${code}` });
+    slot.channel.close();
   }
 
   private idle(id: string, slot: Slot): void {

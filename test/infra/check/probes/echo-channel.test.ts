@@ -19,19 +19,27 @@ interface Sent {
 }
 
 function fakeSockets() {
-  const opened: { options: IcmpSocketOptions; sent: Sent[]; deliver: IcmpHandler; closed: boolean; refd: boolean }[] = [];
+  const opened: { options: IcmpSocketOptions; sent: Sent[]; deliver: IcmpHandler; fail: (code: string) => void; closed: boolean; refd: boolean }[] = [];
   let sendFailure: string | undefined;
   const open = (options: IcmpSocketOptions): SysResult<IcmpSocket> => {
     if (options.bindIf === 'nosuch0') return { ok: false, code: 'ENODEV', message: 'setsockopt SO_BINDTODEVICE ENODEV' };
     let handler: IcmpHandler = () => undefined;
-    const entry = { options, sent: [] as Sent[], deliver: (m: IcmpMessage, s: Uint8Array) => handler(m, s), closed: false, refd: true };
+    let onError: (code: string) => void = () => undefined;
+    const entry = {
+      options,
+      sent: [] as Sent[],
+      deliver: (m: IcmpMessage, s: Uint8Array) => handler(m, s),
+      fail: (code: string) => onError(code),
+      closed: false,
+      refd: true,
+    };
     opened.push(entry);
     return {
       ok: true,
       value: {
         family: options.family,
         onMessage: (h) => (handler = h),
-        onError: () => undefined,
+        onError: (h) => (onError = h),
         send(message, destination) {
           if (sendFailure !== undefined) return { ok: false, code: sendFailure, message: `sendto ${destination}: ${sendFailure}` };
           entry.sent.push({ identifier: message.readUInt16BE(4), sequence: message.readUInt16BE(6), payload: message.subarray(8), destination });
@@ -161,6 +169,25 @@ test('one socket per family, netns, bindto and bind_if; a socket that cannot ope
     assert.equal(pool.sockets, 5);
     const mismatch = await pool.echo(V4, 'fd00:198:18::9', 1000);
     assert.equal(mismatch.kind === 'send-failed' && mismatch.code, 'EINVAL');
+  } finally {
+    pool.close();
+  }
+});
+
+test('a receive error fails what is in flight and drops the socket; the next request opens a new one', async () => {
+  const f = fakeSockets();
+  const pool = new EchoPool({ logger: silentLogger(), open: f.open });
+  try {
+    const p = pool.echo(V4, '198.18.0.9', 5000);
+    f.opened[0]!.fail('EBADF');
+    const r = await p;
+    assert.equal(r.kind === 'socket-failed' && r.code, 'EBADF');
+    assert.equal(f.opened[0]!.closed, true);
+    assert.equal(pool.sockets, 0);
+    const q = pool.echo(V4, '198.18.0.9', 5000);
+    assert.equal(f.opened.length, 2);
+    f.opened[1]!.deliver(reply(f.opened[1]!.sent[0]!), parseAddress('198.18.0.9')!);
+    assert.equal((await q).kind, 'reply');
   } finally {
     pool.close();
   }
