@@ -76,6 +76,8 @@ describe('PING_CHECK across a veth pair', () => {
     assert.equal((await ping(b4, { bindto: lab.node('a').ipv4!, bindIf: 'eth0' })).ok, true);
     assert.equal((await ping(b6, { bindto: lab.node('a').ipv6!, bindIf: 'eth0' })).ok, true);
     assert.equal(pool.sockets, 4);
+    // A link-local destination goes out of bind_if.
+    assert.equal((await ping(lab.node('b').linkLocal!, { bindIf: 'eth0' })).ok, true);
     // A bindto that is b's address, not a's, cannot be bound in a.
     assert.match(failed(await ping(b4, { bindto: b4 }), 'connect'), /EADDRNOTAVAIL/);
   });

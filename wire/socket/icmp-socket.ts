@@ -11,7 +11,11 @@ export interface IcmpSocketOptions {
   bindto?: string | undefined;
   /** Interface to bind to (keepalived's bind_if, SO_BINDTODEVICE). */
   bindIf?: string | undefined;
-  /** Receive buffer in bytes; keepalived asks 128 KB per checker socket, this one socket serves them all. */
+  /**
+   * Receive buffer in bytes, 16 MB by default: this one socket serves every checker, and
+   * measured (bench/ping-burst.ts), 10,000 loopback probes sent in one tick lost 7,479
+   * replies with 1 MB and none with 16 MB. keepalived asks 128 KB per checker socket.
+   */
   rcvbuf?: number;
   logger: Logger;
 }
@@ -33,7 +37,7 @@ export interface IcmpSocket {
   close(): void;
 }
 
-const DEFAULT_RCVBUF = 1024 * 1024;
+const DEFAULT_RCVBUF = 16 * 1024 * 1024;
 
 /**
  * Opens a raw ICMP or ICMPv6 socket (wire/native/src/icmp_socket.c says why

@@ -2,10 +2,13 @@
  * PING_CHECK (keepalived's check_ping.c): the server is up when an ICMP echo
  * request (ICMPv6 for an IPv6 real server) to it, or to connect_ip, is answered
  * by a matching echo reply within connect_timeout. An ICMP error quoting the
- * request (unreachable, prohibited, TTL exceeded) fails it at once, as
- * keepalived's receive path does for any message that is not the reply.
- * bindto sets the source address and bind_if the interface; the ports of
- * conn_opts mean nothing to ICMP and are ignored, as in keepalived.
+ * request (unreachable, prohibited, TTL exceeded) fails it at once.
+ * keepalived's own socket per checker fails on any message that is not the
+ * awaited reply; on a socket shared by every checker, a message for another
+ * request is that request's business and is ignored here.
+ * bindto sets the source address and bind_if the interface (it also scopes a
+ * link-local destination); the ports of conn_opts mean nothing to ICMP and are
+ * ignored, as in keepalived.
  */
 import { isIP } from 'node:net';
 import { silentLogger } from '../../../core/logger.js';
