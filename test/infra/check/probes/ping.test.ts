@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualServerSchema } from '../../../../config/model.js';
+import { loadKeepalivedText } from '../../../../config/keepalived/index.js';
 import { silentLogger } from '../../../../core/logger.js';
 import { planChecks } from '../../../../infra/check/plan.js';
 import { EchoPool } from '../../../../infra/check/probes/echo-channel.js';
@@ -74,24 +74,31 @@ test('abort before and during a probe', async () => {
   failed(await p, 'aborted');
 });
 
-test('CheckRunner runs PING_CHECK with its default probes: an alpha real server on ::1 comes up; bind_if reaches the socket', async () => {
-  const plan = planChecks({
-    virtualServers: [
-      VirtualServerSchema.parse({
-        target: { kind: 'address', address: '127.0.0.1', port: 80 },
-        delayLoop: 0.2,
-        connectTimeout: 1,
-        retry: 0,
-        warmup: 0,
-        alpha: true,
-        realServers: [
-          { address: '::1', port: 80, checkers: [{ type: 'PING_CHECK', bindIf: 'lo' }] },
-          { address: '127.0.0.1', port: 80, checkers: [{ type: 'PING_CHECK', bindIf: 'nosuchif0' }] },
-        ],
-      }),
-    ],
-    virtualServerGroups: [],
-  });
+test('keepalived.conf to CheckRunner with its default probes: a PING_CHECK real server on ::1 comes up; bind_if reaches the socket', async () => {
+  const loaded = loadKeepalivedText(`
+    virtual_server ::1 80 {
+      delay_loop 0.2
+      alpha
+      protocol TCP
+      real_server ::1 80 {
+        PING_CHECK {
+          bind_if lo
+          connect_timeout 1
+          retry 0
+          warmup 0
+        }
+      }
+      real_server 127.0.0.1 80 {
+        PING_CHECK {
+          bind_if nosuchif0
+          connect_timeout 1
+          warmup 0
+        }
+      }
+    }
+  `);
+  assert.deepEqual(loaded.diagnostics, []);
+  const plan = planChecks({ virtualServers: loaded.model!.virtualServers, virtualServerGroups: loaded.model!.virtualServerGroups });
   const clock = {
     now: () => performance.now(),
     setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
@@ -102,7 +109,8 @@ test('CheckRunner runs PING_CHECK with its default probes: an alpha real server 
   try {
     runner.start();
     const t0 = Date.now();
-    while (!events.some((e) => e.type === 'realserver.up') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    const settled = () => events.some((e) => e.type === 'realserver.up') && runner.status()[0]!.realServers[1]!.checkers[0]!.lastFailure !== undefined;
+    while (!settled() && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
     assert.ok(
       events.some((e) => e.type === 'realserver.up'),
       JSON.stringify(events),
