@@ -1,7 +1,7 @@
 /**
- * Shared ICMP echo sockets for PING_CHECK. keepalived opens one socket per ping
- * checker; 10,000 real servers would then hold 10,000 sockets, each woken for
- * every ICMP message of the host. Here one raw socket per family (and netns,
+ * Shared ICMP echo sockets for PING_CHECK. keepalived opens one ping socket per
+ * checker; 10,000 real servers would then hold 10,000 descriptors and poll
+ * registrations. Here one raw socket per family (and netns,
  * bindto, bind_if) serves every checker: a request gets a free sequence number
  * on the socket's identifier and a nonce in its payload, and a reply counts for
  * a request only when identifier, sequence, nonce and source all match, so
@@ -42,8 +42,8 @@ export interface EchoPoolOptions {
   open?: (options: IcmpSocketOptions) => SysResult<IcmpSocket>;
 }
 
-// identifier, sequence, nonce: the payload is the token and the nonce, then
-// a marker that makes the requests recognisable in a capture.
+// The payload: the channel's token and the request's nonce (4 bytes each), then
+// a marker that makes our requests recognisable in a capture.
 const PAYLOAD = Buffer.from('\0\0\0\0\0\0\0\0vipflow-ping-chk');
 const SEQUENCES = 0x10000;
 
