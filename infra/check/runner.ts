@@ -12,7 +12,7 @@
  * and records 'probe-stalled', and a result arriving later is dropped. stop()
  * aborts whatever is in flight.
  *
- * Checker types with no probe yet (PING_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK,
+ * Checker types with no probe yet (SMTP_CHECK, DNS_CHECK, UDP_CHECK,
  * FILE_CHECK, or any type missing from the probe table) are reported once as
  * 'checker.unsupported' and left out of their real server's rules: they count
  * neither up nor down. A real server is then judged by its other checkers
@@ -49,7 +49,7 @@ import {
   type RealServerPlan,
   type VirtualServerPlan,
 } from './plan.js';
-import { httpProbe, miscProbe, tcpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
+import { httpProbe, miscProbe, pingProbe, tcpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
 import type { MiscProbeOptions } from './probes/misc.js';
 import { splitCommandLine } from '../scripts/command-line.js';
 import type { Prepared } from '../scripts/runner.js';
@@ -59,9 +59,10 @@ export interface ProbeTable {
   HTTP_GET?: typeof httpProbe;
   SSL_GET?: typeof httpProbe;
   MISC_CHECK?: typeof miscProbe;
+  PING_CHECK?: typeof pingProbe;
 }
 
-export const DEFAULT_PROBES: ProbeTable = { TCP_CHECK: tcpProbe, HTTP_GET: httpProbe, SSL_GET: httpProbe, MISC_CHECK: miscProbe };
+export const DEFAULT_PROBES: ProbeTable = { TCP_CHECK: tcpProbe, HTTP_GET: httpProbe, SSL_GET: httpProbe, MISC_CHECK: miscProbe, PING_CHECK: pingProbe };
 
 export interface RunnerClock extends CheckerClock {
   now(): number;
@@ -461,6 +462,8 @@ export class CheckRunner {
           if (prepare !== undefined) opts.prepare = () => prepare(s.miscPath, split.argv[0]!);
           p = this.probes.MISC_CHECK!(target, opts, ctx);
         }
+      } else if (s.type === 'PING_CHECK') {
+        p = this.probes.PING_CHECK!(target, { ...connectOptions(c.plan), ...(s.bindIf !== undefined ? { bindIf: s.bindIf } : {}) }, ctx);
       } else return;
     } catch (err) {
       p = Promise.resolve({ ok: false, reason: 'connect', detail: `probe threw: ${String(err)}` });

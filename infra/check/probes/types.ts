@@ -1,6 +1,6 @@
 /**
  * What every checker probe returns: the I/O half of keepalived's checkers
- * (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK). A probe is one check against one
+ * (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK). A probe is one check against one
  * real server; rise/fall, retry and weights are decided by whoever calls it.
  *
  * A probe never throws and never runs unbounded: it honours its abort signal,
@@ -15,6 +15,8 @@ export type ProbeFailureReason =
   | 'timeout'
   /** another connect error (unreachable, bind failed, reset, ...) */
   | 'connect'
+  /** PING_CHECK: an ICMP error answered the echo request (host or network unreachable, prohibited, TTL exceeded), or no route */
+  | 'unreachable'
   /** TLS handshake or record error */
   | 'tls'
   /** the HTTP status code is not one of the url's status_code */
