@@ -51,6 +51,7 @@ import {
 } from './plan.js';
 import { httpProbe, miscProbe, pingProbe, tcpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
 import type { MiscProbeOptions } from './probes/misc.js';
+import { EchoPool } from './probes/echo-channel.js';
 import { splitCommandLine } from '../scripts/command-line.js';
 import type { Prepared } from '../scripts/runner.js';
 
@@ -180,6 +181,8 @@ export class CheckRunner {
   private readonly log: Logger;
   private readonly reported = new Set<string>();
   private running = false;
+  /** PING_CHECK's echo sockets: one per family (and bindto / bind_if), shared by every ping checker, logging through the runner. */
+  private echoPool: EchoPool | undefined;
 
   constructor(
     private plan: CheckPlan,
@@ -238,6 +241,8 @@ export class CheckRunner {
   stop(): void {
     this.running = false;
     for (const v of [...this.vss.values()]) this.removeVs(v, true);
+    this.echoPool?.close();
+    this.echoPool = undefined;
   }
 
   /** Applies a new plan: unchanged checkers keep their state and timers. */
@@ -463,7 +468,8 @@ export class CheckRunner {
           p = this.probes.MISC_CHECK!(target, opts, ctx);
         }
       } else if (s.type === 'PING_CHECK') {
-        p = this.probes.PING_CHECK!(target, { ...connectOptions(c.plan), ...(s.bindIf !== undefined ? { bindIf: s.bindIf } : {}) }, ctx);
+        this.echoPool ??= new EchoPool({ logger: this.log });
+        p = this.probes.PING_CHECK!(target, { ...connectOptions(c.plan), ...(s.bindIf !== undefined ? { bindIf: s.bindIf } : {}), pool: this.echoPool }, ctx);
       } else return;
     } catch (err) {
       p = Promise.resolve({ ok: false, reason: 'connect', detail: `probe threw: ${String(err)}` });
