@@ -270,7 +270,8 @@ export const CheckerSchema = z.discriminatedUnion('type', [
     type: z.literal('FILE_CHECK'),
     ...checkerCommonShape,
     trackFile: name,
-    weight: z.number().int().min(-254).max(254).optional(),
+    /** keepalived allows ±IPVS_WEIGHT_LIMIT here (a weight offset), not the VRRP ±254 */
+    weight: z.number().int().min(-2147483647).max(2147483647).optional(),
     reverse: z.boolean().default(false),
   }),
 ]);
