@@ -17,10 +17,11 @@
 import { randomInt } from 'node:crypto';
 import { destination } from './connect.js';
 import { addressText, exchangeDatagram } from './datagram.js';
+import { DNS_CHECK_TYPES } from '../../../config/model.js';
 import { fail, type ConnectOptions, type ProbeContext, type ProbeResult, type ProbeTarget } from './types.js';
 
 /** The query types keepalived's DNS_CHECK knows (DNS_TYPE in check_dns.c). */
-export const DNS_TYPES: Readonly<Record<string, number>> = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28, RRSIG: 46, DNSKEY: 48 };
+export const DNS_TYPES = DNS_CHECK_TYPES;
 export const DEFAULT_DNS_TYPE = 'SOA';
 
 const RCODES: Readonly<Record<number, string>> = { 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH' };
