@@ -76,6 +76,11 @@ class Lines {
     this.wake?.();
   }
 
+  /** The deadline (the whole conversation's cap) is a timeout; the caller's abort is an abort. */
+  private abortResult(signal: AbortSignal): ProbeResult {
+    return signal.reason === 'deadline' ? fail('timeout', `${this.what}: conversation too long`) : fail('aborted', `${this.what}: aborted`);
+  }
+
   /** Forgets what was read but not asked for (keepalived clears its buffer before each read). */
   clear(): void {
     this.buf = '';
@@ -91,6 +96,7 @@ class Lines {
         return line;
       }
       if (this.ended) return this.ended;
+      if (signal.aborted) return this.abortResult(signal);
       const before = this.buf.length;
       const woke = await new Promise<'data' | 'idle' | 'abort'>((resolve) => {
         const timer = setTimeout(() => finish('idle'), idleMs);
@@ -104,11 +110,7 @@ class Lines {
         this.wake = () => finish('data');
         signal.addEventListener('abort', onAbort, { once: true });
       });
-      if (woke === 'abort')
-        return fail(
-          signal.reason === 'deadline' ? 'timeout' : 'aborted',
-          `${this.what}: ${signal.reason === 'deadline' ? 'conversation too long' : 'aborted'}`,
-        );
+      if (woke === 'abort') return this.abortResult(signal);
       if (woke === 'idle' && this.buf.length === before && !this.ended) return fail('timeout', `${this.what}: no reply within ${idleMs} ms`);
     }
   }

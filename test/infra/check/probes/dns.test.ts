@@ -143,3 +143,16 @@ describe('dnsProbe against BIND 9', () => {
     assert.match(failed(await dnsProbe(target(), { connectTimeoutMs: 2000 }), 'dns'), /\. SOA: REFUSED \(rcode 5\)/);
   });
 });
+
+test('dnsProbe over IPv6 loopback, the query sent to connect_ip:connect_port instead of the real server', async () => {
+  const srv = await dgramServer((q) => answer(q, { ancount: 2 }), '::1');
+  try {
+    const r = await dnsProbe(
+      { address: '192.0.2.53', port: 53 },
+      { connectIp: '::1', connectPort: srv.port, name: 'v6.test', queryType: 'AAAA', connectTimeoutMs: 1000 },
+    );
+    assert.match(r.ok ? (r.detail ?? '') : JSON.stringify(r), /dns \[::1\]:\d+: v6\.test AAAA: NOERROR, 2 answers/);
+  } finally {
+    await srv.close();
+  }
+});
