@@ -1,4 +1,4 @@
-/** CheckRunner in simulated time with fake probes, and once with the real tcpProbe on loopback. */
+/** CheckRunner in simulated time with fake probes and a fake track_file feed, and with the real tcp, dns and udp probes on loopback. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -9,6 +9,7 @@ import { planChecks, type CheckPlan } from '../../../infra/check/plan.js';
 import { CheckRunner, type CheckEvent, type ProbeTable } from '../../../infra/check/runner.js';
 import type { ProbeResult } from '../../../infra/check/probes/index.js';
 import { VirtualClock } from '../../../sim/clock.js';
+import { dgramServer } from './probes/datagrams.js';
 
 type Obj = Record<string, unknown>;
 
@@ -576,4 +577,61 @@ test('DNS, SMTP and UDP checkers reach their probes with the configured options'
   );
   assert.equal(runner.status()[0]!.realServers[0]!.checkers.length, 4, 'the second SMTP host is a checker of its own');
   runner.stop();
+});
+
+test('the real dnsProbe and udpProbe through the runner on 127.0.0.1: up while a server answers, down (refused) once its port is closed', async () => {
+  // Answers every datagram as a NOERROR DNS reply with the query's id (UDP_CHECK's filler gets one too).
+  const srv = await dgramServer((q) => {
+    const b = Buffer.from(q);
+    if (b.length >= 4) b.writeUInt16BE(0x8180, 2);
+    return b;
+  });
+  const events: CheckEvent[] = [];
+  const plan = planOf({
+    target: { kind: 'address', address: '127.0.0.1', port: srv.port },
+    delayLoop: 0.2,
+    connectTimeout: 1,
+    retry: 0,
+    warmup: 0,
+    alpha: true,
+    realServers: [
+      {
+        address: '127.0.0.1',
+        checkers: [
+          { type: 'DNS_CHECK', name: 'svc.test', queryType: 'A' },
+          { type: 'UDP_CHECK', requireReply: true },
+        ],
+      },
+    ],
+  });
+  const clock = {
+    now: () => performance.now(),
+    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
+  };
+  const runner = new CheckRunner(plan, { clock, log: silentLogger(), random: () => 0, listeners: [(e) => events.push(e)] });
+  const waitFor = async (type: CheckEvent['type']) => {
+    const t0 = Date.now();
+    while (!events.some((e) => e.type === type)) {
+      if (Date.now() - t0 > 5000) throw new Error(`no ${type} within 5 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    runner.start();
+    await waitFor('realserver.up');
+    assert.deepEqual(
+      runner.status()[0]!.realServers[0]!.checkers.map((c) => [c.type, c.state]),
+      [
+        ['DNS_CHECK', 'up'],
+        ['UDP_CHECK', 'up'],
+      ],
+    );
+    await srv.close();
+    await waitFor('realserver.down');
+    const down = events.find((e) => e.type === 'realserver.down');
+    assert.equal(down?.type === 'realserver.down' && down.reason, 'refused');
+  } finally {
+    runner.stop();
+  }
 });
