@@ -374,8 +374,8 @@ export class CheckRunner {
   }
 
   private rsRules(rp: RealServerPlan, checkers: readonly CheckerEntry[]): RealServerRules {
-    const all = realServerRulesOf(rp).checkers;
-    return { ...realServerRulesOf(rp), checkers: all.filter((rc) => checkers.some((c) => c.id === rc.id && counted(c))) };
+    const rules = realServerRulesOf(rp);
+    return { ...rules, checkers: rules.checkers.filter((rc) => checkers.some((c) => c.id === rc.id && counted(c))) };
   }
 
   /** Each fed FILE_CHECK's current value folded into a real server's state (at start and reload: no events). */
