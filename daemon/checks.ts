@@ -12,8 +12,10 @@ import type { Logger } from '../core/logger.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import { planChecks, type CheckPlan, type VirtualServerPlan } from '../infra/check/plan.js';
+import { watchTrackFiles, type WatchedTrackFiles } from '../infra/check/file-feed.js';
 import {
   CheckRunner,
+  type TrackFileFeed,
   type CheckAction,
   type CheckEvent,
   type ProbeTable,
@@ -57,6 +59,17 @@ export class Checks {
   private readonly log: Logger;
   /** The last address lookup (netlink), to settle ha_suspend for virtual servers a reload adds. */
   private hasAddress: ((address: string) => boolean) | null = null;
+  /** FILE_CHECK's track_files: watched while a checker reads them; replaced when a reload changes which. */
+  private files: { key: string; watch: WatchedTrackFiles } | null = null;
+  private readonly fileListeners = new Set<(name: string, value: number) => void>();
+  /** What the runner reads: the current watcher's values, whichever watcher that is after reloads. */
+  private readonly fileFeed: TrackFileFeed = {
+    value: (name) => this.files?.watch.value(name),
+    subscribe: (listener) => {
+      this.fileListeners.add(listener);
+      return () => void this.fileListeners.delete(listener);
+    },
+  };
 
   constructor(private readonly d: ChecksDeps) {
     this.log = d.log.child({ component: 'checks' });
@@ -66,7 +79,9 @@ export class Checks {
   start(config: VipflowConfig): void {
     this.plan = this.planOf(config);
     if (this.plan.virtualServers.length === 0) return;
+    this.watchFiles(config, this.plan);
     this.runner = new CheckRunner(this.plan, {
+      trackFiles: this.fileFeed,
       clock: this.d.clock ?? processClock,
       log: this.d.log,
       ...(this.d.probes !== undefined ? { probes: this.d.probes } : {}),
@@ -88,6 +103,7 @@ export class Checks {
       return;
     }
     const started = performance.now();
+    this.watchFiles(config, next);
     const ch = this.runner.reload(next);
     this.plan = next;
     this.settleSuspension();
@@ -105,6 +121,24 @@ export class Checks {
   /** Stops every checker; with omega, runs keepalived's quorum_down / notify_down on the way out. */
   stop(): void {
     this.runner?.stop();
+    this.files?.watch.stop();
+    this.files = null;
+  }
+
+  /** Watches the track_files FILE_CHECKs read; a reload that changes which (or their definitions) starts a new watcher. */
+  private watchFiles(config: VipflowConfig, plan: CheckPlan): void {
+    const names = new Set(plan.virtualServers.flatMap((v) => v.realServers.flatMap((r) => r.checkers.flatMap((c) => (c.file ? [c.file.name] : [])))));
+    const defs = config.trackFiles.filter((f) => names.has(f.name));
+    const key = JSON.stringify(defs);
+    if (this.files?.key === key) return;
+    this.files?.watch.stop();
+    this.files = null;
+    if (defs.length === 0) return;
+    const watch = watchTrackFiles(defs, { log: this.log });
+    watch.subscribe((name, value) => {
+      for (const l of [...this.fileListeners]) l(name, value);
+    });
+    this.files = { key, watch };
   }
 
   status(): ChecksStatus {
