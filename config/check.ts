@@ -71,6 +71,8 @@ function checkChecker(f: Findings, c: Checker, path: string, trackFiles: Readonl
       `${path}.${k === 'bind_if' ? 'bindIf' : 'fwmark'}`,
       `${k} in ${c.type} is not supported by vipflow yet - ignored (the check leaves by the routing table's choice)`,
     );
+  if ((c.type === 'HTTP_GET' || c.type === 'SSL_GET') && c.fastRecovery)
+    f.add('warning', `${path}.fastRecovery`, `fast_recovery in ${c.type} is not supported by vipflow yet - ignored (checks keep their delay_loop)`);
   if (c.type === 'DNS_CHECK') {
     if (c.queryType !== undefined && DNS_CHECK_TYPES[c.queryType.toUpperCase()] === undefined)
       f.add('warning', `${path}.queryType`, `Unknown DNS check type ${c.queryType} - ignoring (SOA is used)`, {
