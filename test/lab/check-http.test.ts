@@ -44,6 +44,8 @@ const upBound = bounds.up;
 
 const VIP = `198.18.${SUBNET}.100`;
 const RS = `198.18.${SUBNET}.2`;
+const VIP6 = `fd00:198:18:${SUBNET.toString(16)}::100`;
+const RS6 = `fd00:198:18:${SUBNET.toString(16)}::2`;
 const vsOf = (port: number) => `${VIP}:${port}`;
 const rsOf = (vsPort: number, rsPort: number) => rsId(vsOf(vsPort), `${RS}:${rsPort}`);
 
@@ -54,6 +56,7 @@ const P_STATUS = 8103; // static nginx: /503, /204
 const P_PAGE = 8104; // static nginx: /page.html (digest, regex)
 const P_KEEP = 8105; // static nginx: reload, unchanged checker
 const P_CHANGE = 8106; // static nginx: reload, changed checker
+const P_V6 = 8107; // static nginx, IPv4 and IPv6
 const P_TLS = 8443; // static nginx, TLS, logs the SNI name
 const P_QUORUM = [8201, 8202, 8203]; // one nginx each
 const P_SORRY = 8299;
@@ -94,13 +97,13 @@ function checker(type: 'HTTP_GET' | 'SSL_GET', urls: Url[], extra: string[] = []
   ];
 }
 
-function realServer(port: number, check: string[], extra: string[] = []): string[] {
-  return [`real_server ${RS} ${port} {`, '  weight 1', ...extra.map((l) => `  ${l}`), ...check.map((l) => `  ${l}`), '}'];
+function realServer(port: number, check: string[], extra: string[] = [], address = RS): string[] {
+  return [`real_server ${address} ${port} {`, '  weight 1', ...extra.map((l) => `  ${l}`), ...check.map((l) => `  ${l}`), '}'];
 }
 
-function virtualServer(port: number, realServers: string[][], extra: string[] = []): string {
+function virtualServer(port: number, realServers: string[][], extra: string[] = [], vip = VIP): string {
   return [
-    `virtual_server ${VIP} ${port} {`,
+    `virtual_server ${vip} ${port} {`,
     `  delay_loop ${DL / 1000}`,
     '  lb_algo rr',
     '  lb_kind NAT',
@@ -140,6 +143,7 @@ function daemonConf(rec: ArgvRecorder, fifo: string, changed: boolean): string {
     virtualServer(1503, [realServer(P_HUGE, get('/', { digest: md5('not this') }))]),
     virtualServer(1504, [realServer(P_STALL, checker('SSL_GET', [{ path: '/' }]))]),
     virtualServer(1505, [realServer(P_SLOW, checker('HTTP_GET', [{ path: '/a' }, { path: '/b' }, { path: '/c' }]))]),
+    virtualServer(1701, [realServer(P_V6, get('/page.html', { digest: md5(PAGE) }), [], RS6)], [], VIP6),
     virtualServer(1601, [realServer(P_KEEP, get('/')), realServer(P_CHANGE, get(changed ? '/503' : '/'))]),
   ].join('\n');
 }
@@ -160,6 +164,7 @@ http {
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;
   log_format sni '$ssl_server_name|$host|$status';
+  log_format req '$http_host|$request|$http_user_agent';
 ${servers.map((s) => `  server {\n${s}\n  }\n`).join('')}}
 `;
 }
@@ -197,6 +202,7 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
   let fifoPath: string;
   let www: string;
   let sniLog: string;
+  let reqLog: string;
   const nginxes = new Map<string, { conf: string; dir: string; proc: SpawnedProcess }>();
   const figures: string[] = [];
 
@@ -241,7 +247,7 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
-    lab = await createLab({ prefix: PREFIX, nodes: ['d', 'rs'], subnet: SUBNET, ipv6: false, logger });
+    lab = await createLab({ prefix: PREFIX, nodes: ['d', 'rs'], subnet: SUBNET, logger });
     // nginx workers (www-data) walk into the lab dir to read the pages.
     chmodSync(lab.dir, 0o711);
     www = join(lab.dir, 'www');
@@ -252,6 +258,7 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
     mkdirSync(certs, { mode: 0o700 });
     const { cert, key } = await selfSignedCert(certs, 'rs.lab.test');
     sniLog = join(lab.dir, 'nginx-static', 'sni.log');
+    reqLog = join(lab.dir, 'nginx-static', 'requests.log');
 
     const ok = '    location / { return 200 "ok\\n"; }';
     await startNginx('basic', [`    listen ${P_BASIC};\n${ok}`], [P_BASIC]);
@@ -259,11 +266,11 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
     await startNginx(
       'static',
       [
-        [P_DROP, P_STATUS, P_PAGE, P_KEEP, P_CHANGE].map((p) => `    listen ${p};`).join('\n') +
-          `\n    root ${www};\n    location = /503 { return 503; }\n    location = /204 { return 204; }`,
+        [P_DROP, P_STATUS, P_PAGE, P_KEEP, P_CHANGE, P_V6].map((p) => `    listen ${p};`).join('\n') +
+          `\n    listen [::]:${P_V6};\n    access_log ${reqLog} req;\n    root ${www};\n    location = /503 { return 503; }\n    location = /204 { return 204; }`,
         `    listen ${P_TLS} ssl;\n    ssl_certificate ${cert};\n    ssl_certificate_key ${key};\n    access_log ${sniLog} sni;\n${ok}`,
       ],
-      [P_DROP, P_STATUS, P_PAGE, P_KEEP, P_CHANGE, P_TLS],
+      [P_DROP, P_STATUS, P_PAGE, P_KEEP, P_CHANGE, P_V6, P_TLS],
     );
     const bad = join(lab.dir, 'bad-server.mjs');
     writeFileSync(bad, BAD_SERVER);
@@ -426,6 +433,16 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
     // nginx logs an absent SNI name as "-"; the Host: header is address:port without a virtualhost.
     assert.ok(log.includes(`-|${RS}|200`), log.slice(0, 5).join(' / '));
     assert.ok(log.includes('sni.lab.test|sni.lab.test|200'), log.slice(0, 5).join(' / '));
+  });
+
+  test("keepalived's request on the wire, over IPv4 and IPv6 (Host: [address]:port), digest over IPv6", async () => {
+    const v6 = await d.waitForRealServer(rsId(`${VIP6}:1701`, `${RS6}:${P_V6}`), (r) => r.checkers[0]!.probes >= 1, 5000);
+    assert.ok(v6, 'IPv6 real server not probed');
+    assert.equal(v6.rs.alive, true, JSON.stringify(v6.rs.checkers[0]!.lastFailure));
+    const log = readFileSync(reqLog, 'utf8').split('\n').filter(Boolean);
+    // http_request_thread: GET path HTTP/1.0, User-Agent KeepAliveClient, Host address:port (RFC 2732 brackets for IPv6).
+    assert.ok(log.includes(`${RS}:${P_STATUS}|GET /503 HTTP/1.0|KeepAliveClient`), log.slice(0, 5).join(' / '));
+    assert.ok(log.includes(`[${RS6}]:${P_V6}|GET /page.html HTTP/1.0|KeepAliveClient`), log.slice(0, 5).join(' / '));
   });
 
   test('notify_up/notify_down as written, notify_fifo RS lines, quorum up/down once each with hysteresis, sorry server', async () => {
