@@ -585,4 +585,14 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
     // The rest of the daemon did not move either.
     assert.equal(d.linesSince(m, (l) => l.msg === 'real server up' || (l.msg === 'real server down' && l.realServer !== change)).length, 0);
   });
+
+  test('SIGTERM while probing the misbehaving servers (stalled handshakes, an endless body, slow urls): the daemon exits 0 promptly', async () => {
+    const t0 = performance.now();
+    const code = await d.daemon.stop(10_000);
+    const took = performance.now() - t0;
+    figure(`SIGTERM -> exit ${String(code)} in ${ms(took)} ms`);
+    assert.equal(code, 0, d.daemon.stderr());
+    assert.ok(took < 5000, `${ms(took)} ms`);
+    assert.equal(isAlive(d.daemon.pid), false);
+  });
 });
