@@ -144,6 +144,7 @@ function daemonConf(rec: ArgvRecorder, fifo: string, changed: boolean): string {
     virtualServer(1504, [realServer(P_STALL, checker('SSL_GET', [{ path: '/' }]))]),
     virtualServer(1505, [realServer(P_SLOW, checker('HTTP_GET', [{ path: '/a' }, { path: '/b' }, { path: '/c' }]))]),
     virtualServer(1701, [realServer(P_V6, get('/page.html', { digest: md5(PAGE) }), [], RS6)], [], VIP6),
+    virtualServer(1702, [realServer(P_V6, checker('HTTP_GET', [{ path: '/page.html' }], ['http_protocol 1.1']), ['virtualhost rs.lab.test'])]),
     virtualServer(1601, [realServer(P_KEEP, get('/')), realServer(P_CHANGE, get(changed ? '/503' : '/'))]),
   ].join('\n');
 }
@@ -164,7 +165,7 @@ http {
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;
   log_format sni '$ssl_server_name|$host|$status';
-  log_format req '$http_host|$request|$http_user_agent';
+  log_format req '$http_host|$request|$http_user_agent|$http_connection';
 ${servers.map((s) => `  server {\n${s}\n  }\n`).join('')}}
 `;
 }
@@ -435,14 +436,17 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
     assert.ok(log.includes('sni.lab.test|sni.lab.test|200'), log.slice(0, 5).join(' / '));
   });
 
-  test("keepalived's request on the wire, over IPv4 and IPv6 (Host: [address]:port), digest over IPv6", async () => {
+  test("keepalived's request on the wire, over IPv4 and IPv6 (Host: [address]:port), the real server's virtualhost, http_protocol 1.1", async () => {
     const v6 = await d.waitForRealServer(rsId(`${VIP6}:1701`, `${RS6}:${P_V6}`), (r) => r.checkers[0]!.probes >= 1, 5000);
     assert.ok(v6, 'IPv6 real server not probed');
     assert.equal(v6.rs.alive, true, JSON.stringify(v6.rs.checkers[0]!.lastFailure));
     const log = readFileSync(reqLog, 'utf8').split('\n').filter(Boolean);
     // http_request_thread: GET path HTTP/1.0, User-Agent KeepAliveClient, Host address:port (RFC 2732 brackets for IPv6).
-    assert.ok(log.includes(`${RS}:${P_STATUS}|GET /503 HTTP/1.0|KeepAliveClient`), log.slice(0, 5).join(' / '));
-    assert.ok(log.includes(`[${RS6}]:${P_V6}|GET /page.html HTTP/1.0|KeepAliveClient`), log.slice(0, 5).join(' / '));
+    assert.ok(log.includes(`${RS}:${P_STATUS}|GET /503 HTTP/1.0|KeepAliveClient|-`), log.slice(0, 5).join(' / '));
+    assert.ok(log.includes(`[${RS6}]:${P_V6}|GET /page.html HTTP/1.0|KeepAliveClient|-`), log.slice(0, 5).join(' / '));
+    // The real server's virtualhost is sent alone (no port); 1.1 asks the server to close.
+    assert.equal((await d.realServer(rsOf(1702, P_V6)))?.alive, true);
+    assert.ok(log.includes('rs.lab.test|GET /page.html HTTP/1.1|KeepAliveClient|close'), log.slice(0, 5).join(' / '));
   });
 
   test('notify_up/notify_down as written, notify_fifo RS lines, quorum up/down once each with hysteresis, sorry server', async () => {
@@ -582,7 +586,10 @@ describe('HTTP_GET / SSL_GET checkers of a real daemon against nginx and a misbe
     const changed = (await d.realServer(change))!;
     assert.ok(changed.checkers[0]!.probes < changeBefore.checkers[0]!.probes + 2, 'the changed checker restarted its count');
     assert.equal(d.linesSince(m, (l) => (l.msg === 'real server down' || l.msg === 'real server up') && l.realServer === keep).length, 0);
-    // The rest of the daemon did not move either.
+    // The rest of the daemon did not move either: real servers down before the reload (503, regex,
+    // garbage, stalled TLS ...) stay down with no 'up (reload)', live ones stay up.
+    assert.equal((await d.realServer(rsOf(1103, P_STATUS)))?.alive, false);
+    assert.equal((await d.realServer(rsOf(1504, P_STALL)))?.alive, false);
     assert.equal(d.linesSince(m, (l) => l.msg === 'real server up' || (l.msg === 'real server down' && l.realServer !== change)).length, 0);
   });
 
