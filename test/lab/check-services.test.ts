@@ -16,6 +16,7 @@ import { silentLogger } from '../../core/logger.js';
 import type { DaemonStatus } from '../../daemon/daemon.js';
 import { addDropRule, clearDropRules, createLab, isAlive, pollUntil, sweepStaleLabs, within, type Lab, type SpawnedProcess } from '../../lab/index.js';
 import { startBind, type BindServer } from '../../lab/bind.js';
+import { namespacePids } from '../../lab/cleanup.js';
 import { startVipflow, type LogLine, type VipflowDaemon } from '../../lab/vipflow.js';
 
 const logger = silentLogger();
@@ -30,7 +31,7 @@ const CONNECT_TIMEOUT = 1;
 const RETRY = 1;
 const DELAY_BEFORE_RETRY = 1;
 /** Timer and event-loop slack on a shared 2-core machine, on top of keepalived's own bound. */
-const MARGIN_MS = 700;
+const MARGIN_MS = 1000;
 /**
  * keepalived's worst case from a fault to the real server down: the wait for the
  * next probe (delay_loop), then the first failing probe and `retry` more, each
@@ -70,6 +71,8 @@ const RS = {
   smtpd: rsId(VS.smtp, `${ADDR.smtp}:25`),
   smtp554: rsId(VS.smtp, `${ADDR.smtp}:2525`),
   udp: rsId(VS.udp, `${ADDR.udp}:9000`),
+  /** The same socat through connect_port, without require_reply: silence counts as up. */
+  udpSilent: rsId(VS.udp, `${ADDR.udp}:9001`),
   ping: rsId(VS.ping, `${ADDR.ping}:80`),
   fileWeight: rsId(VS.file, `${ADDR.ping}:80`),
   fileZero: rsId(VS.file, `${ADDR.ping}:81`),
@@ -154,7 +157,14 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
         VS.smtp,
         [rs(RS.smtpd, 1, 'SMTP_CHECK {\n      helo_name lb.svc.test\n    }'), rs(RS.smtp554, 1, 'SMTP_CHECK {\n      helo_name lb.svc.test\n    }')].join(''),
       ),
-      vs(VS.udp, rs(RS.udp, 1, `UDP_CHECK {\n      payload ${UDP_PAYLOAD}\n      require_reply ${UDP_PAYLOAD}\n    }`), '    protocol UDP\n'),
+      vs(
+        VS.udp,
+        [
+          rs(RS.udp, 1, `UDP_CHECK {\n      payload ${UDP_PAYLOAD}\n      require_reply ${UDP_PAYLOAD}\n    }`),
+          rs(RS.udpSilent, 1, `UDP_CHECK {\n      connect_port 9000\n    }`),
+        ].join(''),
+        '    protocol UDP\n',
+      ),
       vs(VS.ping, rs(RS.ping, 1, 'PING_CHECK {\n    }')),
       vs(
         VS.file,
@@ -320,7 +330,7 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
 import { defineWorkflow } from 'vipflow/workflows';
 const note = (file) => ({ name: 'note', run: (ctx) => appendFileSync(file, JSON.stringify({ type: ctx.event.type, data: ctx.event.data }) + '\\n') });
 export default [
-  defineWorkflow({ name: 'misc-down', on: { to: 'realserver_down', realServer: ${JSON.stringify(RS.misc.split('/')[1])} }, steps: [note(${JSON.stringify(path('wf-down.jsonl'))})] }),
+  defineWorkflow({ name: 'misc-down', on: { to: 'realserver_down', virtualServer: ${JSON.stringify(VS.misc)}, realServer: ${JSON.stringify(RS.misc.split('/')[1])} }, steps: [note(${JSON.stringify(path('wf-down.jsonl'))})] }),
   defineWorkflow({ name: 'misc-quorum-down', on: { to: 'quorum_down', virtualServer: ${JSON.stringify(VS.misc)} }, steps: [note(${JSON.stringify(path('wf-quorum.jsonl'))})] }),
 ];
 `,
@@ -362,7 +372,7 @@ export default [
     // 1 s BOOTSTRAP_DELAY (warmup 0) and fails within connect_timeout / misc_timeout.
     const running = daemon.lines.find((l) => l.msg === 'checkers running');
     assert.ok(running, 'checkers running logged');
-    assert.equal(running.checkers, 14);
+    assert.equal(running.checkers, 15);
     for (const l of downs as LogLine[]) {
       const ms = Date.parse(l.time) - Date.parse(running.time);
       figures.push(`from the checkers' start to ${String(l.realServer)} down (${String(l.reason)}): ${ms} ms (bound ${START_DOWN_BOUND_MS} ms)`);
@@ -386,7 +396,7 @@ export default [
 
     // The healthy ones never went down, and the status agrees with the log.
     const now = await daemonAnswers();
-    for (const rs of [RS.misc, RS.dynamic, RS.nobody, RS.bind, RS.smtpd, RS.udp, RS.ping, RS.fileWeight, RS.fileZero]) {
+    for (const rs of [RS.misc, RS.dynamic, RS.nobody, RS.bind, RS.smtpd, RS.udp, RS.udpSilent, RS.ping, RS.fileWeight, RS.fileZero]) {
       assert.equal(daemon.lines.find(rsLine('real server down', rs)), undefined, `${rs} never down: ${tail()}`);
       assert.equal(realServer(now, rs).alive, true, rs);
     }
@@ -539,7 +549,8 @@ export default [
     );
   });
 
-  test('UDP_CHECK against socat: echo up; socat stopped is down (ICMP port unreachable: refused); dropped with require_reply is down (timeout)', async () => {
+  test('UDP_CHECK against socat: echo up; socat stopped is down (ICMP port unreachable: refused); dropped is down with require_reply (timeout), up without', async () => {
+    const stopMark = daemon.lines.length;
     const down = await downAfter(
       RS.udp,
       async () => {
@@ -550,6 +561,10 @@ export default [
       'UDP_CHECK socat stopped',
     );
     assert.equal(down.line.reason, 'refused', JSON.stringify(down.line));
+    assert.match(String(down.line.detail), new RegExp(`udp ${ADDR.udp.replaceAll('.', '\\.')}:9000`));
+    // The port unreachable fails the checker without require_reply too.
+    const silentDown = await lineAfter(stopMark, rsLine('real server down', RS.udpSilent), DOWN_BOUND_MS);
+    assert.equal(silentDown?.line.reason, 'refused', tail());
     socat = undefined;
     await upAfter(
       RS.udp,
@@ -559,6 +574,8 @@ export default [
       UP_BOUND_MS,
       'UDP_CHECK socat restarted',
     );
+    assert.ok(await lineAfter(stopMark, rsLine('real server up', RS.udpSilent), UP_BOUND_MS), `${RS.udpSilent} up again: ${tail()}`);
+    const dropMark = daemon.lines.length;
     const dropped = await downAfter(
       RS.udp,
       async () => assert.equal(await addDropRule(lab, 'udp', 'input', 'udp dport 9000'), undefined),
@@ -567,6 +584,10 @@ export default [
     );
     assert.equal(dropped.line.reason, 'timeout');
     assert.match(String(dropped.line.detail), /no reply within 1000 ms \(require_reply\)/);
+    // Without require_reply, silence is up (keepalived: nobody said no): it probed through the drop and stayed up.
+    const silent = realServer(await daemonAnswers(), RS.udpSilent);
+    assert.equal(silent.alive, true);
+    assert.equal(daemon.lines.slice(dropMark).find(rsLine('real server down', RS.udpSilent)), undefined);
     await upAfter(RS.udp, async () => assert.equal(await clearDropRules(lab, 'udp'), undefined), UP_BOUND_MS, 'UDP_CHECK drop removed');
   });
 
@@ -621,5 +642,37 @@ export default [
     );
     const st = await daemonAnswers();
     assert.ok(st.uptimeMs > 0);
+    // The filtered workflow saw one event in all: the same address:port went down under other virtual servers since.
+    const wf = readFileSync(path('wf-down.jsonl'), 'utf8').trim().split('\n');
+    assert.ok(
+      daemon.lines.some((l) => rsLine('real server down', RS.ping)(l)),
+      'the ping real server (same address:port, other virtual server) went down',
+    );
+    assert.equal(wf.length, 1, wf.join('\n'));
+    assert.equal(readFileSync(path('wf-quorum.jsonl'), 'utf8').trim().split('\n').length, 1);
+  });
+
+  test('SIGTERM: the daemon exits 0 and leaves no process in its namespace (no MISC_CHECK script or child)', async () => {
+    const hangRuns = readFileSync(path('hang.pids'), 'utf8').trim().split('\n').length;
+    assert.ok(hangRuns >= 5, `${hangRuns} runs of the hanging script`);
+    const t0 = performance.now();
+    const code = await daemon.stop(10_000);
+    figures.push(`SIGTERM to exit: ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(code, 0, daemon.stderr());
+    assert.ok(daemon.lines.some((l) => l.msg === 'vipflow stopped'));
+    const pids = readFileSync(path('hang.pids'), 'utf8')
+      .trim()
+      .split('\n')
+      .flatMap((l) => l.split(' ').map(Number));
+    const left = await pollUntil(() => {
+      const alive = pids.filter((p) => isAlive(p));
+      return alive.length === 0 ? alive : undefined;
+    }, 2000);
+    assert.deepEqual(left, [], `hang.sh runs or their sleep children still alive: ${JSON.stringify(pids.filter((p) => isAlive(p)))}`);
+    const ns = await pollUntil(() => {
+      const pidsIn = namespacePids(lab.node('lb').ns).filter((p) => isAlive(p));
+      return pidsIn.length === 0 ? pidsIn : undefined;
+    }, 3000);
+    assert.deepEqual(ns, [], 'nothing left running in the daemon node');
   });
 });
