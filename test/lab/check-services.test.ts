@@ -423,6 +423,9 @@ export default [
     const st = await daemonAnswers();
     const vs = st.checks.virtualServers.find((v) => v.id === VS.misc)!;
     assert.equal(vs.quorumUp, false);
+    // The same changes went out on the event bus.
+    const types = st.events.recent.map((e) => e.type);
+    assert.ok(types.includes('realserver.down') && types.includes('virtualserver.quorum'), JSON.stringify(types));
     assert.equal(realServer(st, RS.misc).checkers[0]!.lastFailure?.reason, 'exit-code');
 
     // The workflow steps ran with the events' data.
@@ -650,6 +653,13 @@ export default [
     );
     assert.equal(wf.length, 1, wf.join('\n'));
     assert.equal(readFileSync(path('wf-quorum.jsonl'), 'utf8').trim().split('\n').length, 1);
+    // The text status shows the virtual servers, real servers and checkers too.
+    const text = await daemon.cli(['status', '--state-dir', daemon.stateDir]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`virtual_server ${VS.misc.replaceAll('.', '\\.')} quorum UP live weight 1`));
+    assert.match(text.stdout, /real_server 198\.18\.237\.2:5302 +DOWN weight 1\n +DNS_CHECK#0 +DOWN +probes \d+ last failure dns at /);
+    const miscRuns = daemon.lines.filter((l) => l.msg === 'notify script started').length;
+    figures.push(`log: ${daemon.lines.length} lines in all, ${miscRuns} 'notify script started' lines (MISC_CHECK runs)`);
   });
 
   test('SIGTERM: the daemon exits 0 and leaves no process in its namespace (no MISC_CHECK script or child)', async () => {
