@@ -17,6 +17,7 @@ import type { DaemonStatus } from '../../daemon/daemon.js';
 import { addDropRule, clearDropRules, createLab, isAlive, pollUntil, sweepStaleLabs, within, type Lab, type SpawnedProcess } from '../../lab/index.js';
 import { startBind, type BindServer } from '../../lab/bind.js';
 import { namespacePids } from '../../lab/cleanup.js';
+import { controlRequest } from '../../infra/control/control-socket.js';
 import { startVipflow, type LogLine, type VipflowDaemon } from '../../lab/vipflow.js';
 
 const logger = silentLogger();
@@ -253,7 +254,7 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
     const ms = seen.at - t0;
     figures.push(`${what}: down after ${Math.round(ms)} ms (bound ${boundMs} ms), reason ${String(seen.line.reason)}`);
     assert.ok(ms <= boundMs, `${what}: down after ${Math.round(ms)} ms, bound ${boundMs} ms`);
-    await daemonAnswers();
+    await daemonAnswers(false);
     return { line: seen.line, ms };
   }
 
@@ -266,14 +267,23 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
     const ms = seen.at - t0;
     figures.push(`${what}: up after ${Math.round(ms)} ms (bound ${boundMs} ms)`);
     assert.ok(ms <= boundMs, `${what}: up after ${Math.round(ms)} ms, bound ${boundMs} ms`);
-    await daemonAnswers();
+    await daemonAnswers(false);
     return { line: seen.line, ms };
   }
 
-  /** After every fault: the daemon still runs and answers `vipflow status`. */
-  async function daemonAnswers(): Promise<DaemonStatus> {
+  /**
+   * After every fault: the daemon still runs and answers `vipflow status --json` (a node process per call), or,
+   * with `cli` false, the same request on its control socket from this process (cheaper on a loaded machine).
+   */
+  async function daemonAnswers(cli = true): Promise<DaemonStatus> {
     assert.ok(isAlive(daemon.pid), `daemon ${daemon.pid} alive`);
-    const st = await daemon.status();
+    let st: DaemonStatus;
+    if (cli) st = await daemon.status();
+    else {
+      const r = await controlRequest(join(daemon.stateDir, 'control.sock'), 'status');
+      assert.ok(r.ok, r.error);
+      st = r.status as DaemonStatus;
+    }
     assert.equal(st.pid, daemon.pid);
     return st;
   }
@@ -351,7 +361,7 @@ export default [
     // Every checker has probed at least once (first probe 1 s after start, warmup 0).
     const st = await pollUntil(
       async () => {
-        const s = await daemon.status();
+        const s = await daemonAnswers(false);
         const all = s.checks.virtualServers.flatMap((v) => v.realServers.flatMap((r) => r.checkers));
         return all.length > 0 && all.every((c) => c.probes > 0 || c.type === 'FILE_CHECK') ? s : undefined;
       },
@@ -475,7 +485,7 @@ export default [
       assert.ok(seen, `exit ${code}: no 'real server weight': ${tail()}`);
       assert.equal(seen.line.weight, weight, `exit ${code}`);
       figures.push(`misc_dynamic exit ${code}: weight ${weight} after ${Math.round(seen.at - t0)} ms`);
-      const r = realServer(await daemonAnswers(), RS.dynamic);
+      const r = realServer(await daemonAnswers(false), RS.dynamic);
       assert.equal(r.weight, weight);
       assert.equal(r.alive, true);
     }
