@@ -10,6 +10,7 @@
 // removed in after(), also when a test fails.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../core/logger.js';
@@ -108,6 +109,8 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
   let fakeDnsOut = '';
   let fakeSmtpOut = '';
   let smtpdLog = '';
+  let fifoReader: SpawnedProcess;
+  let fifoOut = '';
   let dir: string;
   const figures: string[] = [];
 
@@ -128,14 +131,19 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
       const [address, port] = id.split(':');
       return `virtual_server ${address} ${port} {\n${timings}\n${extra}${body}}\n`;
     };
-    const rs = (id: string, weight: number, checker: string): string => {
+    const rs = (id: string, weight: number, checker: string, extra = ''): string => {
       const [address, port] = id.split('/')[1]!.split(':');
-      return `  real_server ${address} ${port} {\n    weight ${weight}\n    ${checker}\n  }\n`;
+      return `  real_server ${address} ${port} {\n    weight ${weight}\n${extra}    ${checker}\n  }\n`;
     };
+    const note = (what: string): string => `"${path('note.sh')} ${what}"`;
     return [
-      'global_defs {\n  router_id chksvc\n  enable_script_security\n  script_user root\n}',
+      `global_defs {\n  router_id chksvc\n  enable_script_security\n  script_user root\n  notify_fifo ${path('notify.fifo')}\n}`,
       `track_file tf {\n  file ${path('tf.value')}\n  weight 1\n}`,
-      vs(VS.misc, rs(RS.misc, 1, misc('misc.sh')), '    quorum 1\n'),
+      vs(
+        VS.misc,
+        rs(RS.misc, 1, misc('misc.sh'), `    notify_up ${note('rs-up')}\n    notify_down ${note('rs-down')}\n`),
+        `    quorum 1\n    quorum_up ${note('quorum-up')}\n    quorum_down ${note('quorum-down')}\n`,
+      ),
       vs(
         VS.miscMore,
         [
@@ -315,6 +323,11 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
     writeFileSync(path('dynamic.code'), '0\n');
     writeFileSync(path('tf.value'), '0\n');
     script('misc.sh', `exit $(cat ${path('misc.code')})`);
+    script('note.sh', `echo "$*" >> ${path('notes.log')}`);
+    // keepalived's notify_fifo, read by a cat in another node (a FIFO is a file: namespaces do not matter).
+    execFileSync('mkfifo', ['-m', '0600', path('notify.fifo')]);
+    fifoReader = lab.spawn('ping', 'cat', [path('notify.fifo')]);
+    fifoReader.child.stdout?.setEncoding('utf8').on('data', (d: string) => (fifoOut += d));
     script('dynamic.sh', `exit $(cat ${path('dynamic.code')})`);
     // Each run notes its own PID and its child's, then waits on a child that outlives misc_timeout.
     script('hang.sh', `sleep 30 &\necho "$$ $!" >> ${path('hang.pids')}\nwait`);
@@ -424,6 +437,9 @@ export default [
 
   test('MISC_CHECK: exit 1 is down (exit-code), exit 0 up again; the realserver_down and quorum_down workflows get the events', async () => {
     const quorumMark = daemon.lines.length;
+    const notes = (): string[] => (existsSync(path('notes.log')) ? readFileSync(path('notes.log'), 'utf8').trim().split('\n') : []);
+    const notesBefore = notes().length;
+    const fifoBefore = fifoOut.length;
     const down = await downAfter(RS.misc, async () => writeFileSync(path('misc.code'), '1\n'), probeBound(1), 'MISC_CHECK exit 1');
     assert.equal(down.line.reason, 'exit-code');
     assert.equal(down.line.detail, 'exit 1');
@@ -462,7 +478,35 @@ export default [
     // Only the misc real server's down reached the filtered workflow (the other real servers went down at start).
     assert.ok(!readFileSync(path('wf-down.jsonl'), 'utf8').includes(RS.wrongId));
 
+    // keepalived's notify_down and quorum_down scripts ran (with no arguments of their own), and the FIFO got its lines.
+    const downNotes = await pollUntil(() => {
+      const n = notes().slice(notesBefore).sort();
+      return n.length >= 2 ? n : undefined;
+    }, 3000);
+    assert.deepEqual(downNotes, ['quorum-down', 'rs-down']);
+    const rsFifo = `RS [${ADDR.ping}]:tcp:80 [${NET}.101]:tcp:80`;
+    const vsFifo = `VS [${NET}.101]:tcp:80`;
+    const fifoLines = await pollUntil(() => {
+      const lines = fifoOut.slice(fifoBefore).trim().split('\n');
+      return lines.includes(`${rsFifo} DOWN`) && lines.includes(`${vsFifo} DOWN`) ? lines : undefined;
+    }, 3000);
+    assert.ok(fifoLines, `notify_fifo lines: ${fifoOut.slice(fifoBefore)}`);
+
     await upAfter(RS.misc, async () => writeFileSync(path('misc.code'), '0\n'), UP_BOUND_MS, 'MISC_CHECK exit 0');
+    const upNotes = await pollUntil(() => {
+      const n = notes()
+        .slice(notesBefore + 2)
+        .sort();
+      return n.length >= 2 ? n : undefined;
+    }, 3000);
+    assert.deepEqual(upNotes, ['quorum-up', 'rs-up']);
+    assert.ok(
+      await pollUntil(
+        () => (fifoOut.slice(fifoBefore).includes(`${rsFifo} UP`) && fifoOut.slice(fifoBefore).includes(`${vsFifo} UP`) ? true : undefined),
+        3000,
+      ),
+      fifoOut,
+    );
     assert.ok(await lineAfter(quorumMark, (l) => l.msg === 'quorum up' && l.virtualServer === VS.misc, 2000), 'quorum up again');
     // quorum_down fired once, the realserver_down workflow once: the up events trigger neither.
     await new Promise((r) => setTimeout(r, 300));
