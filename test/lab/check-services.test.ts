@@ -689,6 +689,52 @@ export default [
     assert.equal(realServer(await daemonAnswers(), RS.fileWeight).weight, 10);
   });
 
+  test('SIGHUP with the same file: every checker kept with its verdict, misc_dynamic and FILE_CHECK weights; no health event', async () => {
+    // A non-default state to keep: a misc_dynamic weight, a track_file value, real servers down.
+    let mark = daemon.lines.length;
+    writeFileSync(path('dynamic.code'), '12\n');
+    assert.ok(await lineAfter(mark, (l) => rsLine('real server weight', RS.dynamic)(l) && l.weight === 10, UP_BOUND_MS), tail());
+    mark = daemon.lines.length;
+    writeFileSync(path('tf.value'), '3\n');
+    assert.ok(await lineAfter(mark, rsLine('real server down', RS.fileZero), 1000), tail());
+    const before = await daemonAnswers(false);
+    const view = (st: DaemonStatus) =>
+      st.checks.virtualServers.map((v) => ({
+        id: v.id,
+        quorumUp: v.quorumUp,
+        liveWeight: v.liveWeight,
+        realServers: v.realServers.map((r) => ({ id: r.id, alive: r.alive, weight: r.weight, checkers: r.checkers.map((c) => `${c.id} ${c.state}`) })),
+      }));
+    mark = daemon.lines.length;
+    daemon.signal('SIGHUP');
+    const reloaded = await lineAfter(mark, (l) => l.msg === 'checkers reloaded', 5000);
+    assert.ok(reloaded, tail());
+    assert.deepEqual(reloaded.line.added, { virtualServers: 0, realServers: 0, checkers: 0 });
+    assert.deepEqual(reloaded.line.removed, { virtualServers: 0, realServers: 0, checkers: 0 });
+    assert.equal(reloaded.line.kept, 15);
+    // Two delay_loops later nothing has changed and no health event was logged.
+    await new Promise((r) => setTimeout(r, 2 * DELAY_LOOP * 1000 + 300));
+    const after = await daemonAnswers();
+    assert.deepEqual(view(after), view(before));
+    assert.equal(realServer(after, RS.dynamic).weight, 10);
+    assert.equal(realServer(after, RS.fileWeight).weight, 16);
+    assert.equal(realServer(after, RS.fileZero).alive, false);
+    const health = daemon.lines.slice(mark).filter((l) => /^(real server (up|down|weight)|quorum (up|down))$/.test(l.msg));
+    assert.deepEqual(
+      health.map((l) => `${l.msg} ${String(l.realServer ?? l.virtualServer)}`),
+      [],
+    );
+    // Probes went on through the reload.
+    const probes = (st: DaemonStatus, rs: string) => realServer(st, rs).checkers[0]!.probes;
+    assert.ok(probes(after, RS.bind) > probes(before, RS.bind), 'DNS_CHECK kept probing');
+    // Back to the defaults for the tests that follow.
+    mark = daemon.lines.length;
+    writeFileSync(path('tf.value'), '0\n');
+    writeFileSync(path('dynamic.code'), '0\n');
+    assert.ok(await lineAfter(mark, rsLine('real server up', RS.fileZero), 1000), tail());
+    assert.ok(await lineAfter(mark, (l) => rsLine('real server weight', RS.dynamic)(l) && l.weight === 5, UP_BOUND_MS), tail());
+  });
+
   test('the daemon ran every fault without an error line (but the refusals of the unsafe script) and still answers', async () => {
     const refusals = daemon.lines.filter((l) => l.level >= 50 && l.msg === 'notify script refused' && String(l.reason).includes('unsafe.sh'));
     assert.ok(refusals.length >= 2, 'the unsafe script is refused at every probe');
