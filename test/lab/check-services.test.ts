@@ -49,7 +49,7 @@ const START_DOWN_BOUND_MS = 1000 + CONNECT_TIMEOUT * 1000 + MARGIN_MS;
 /** From the fault gone to up: a probe in flight may still time out, then the next one comes within delay_loop. */
 const UP_BOUND_MS = (CONNECT_TIMEOUT + DELAY_LOOP) * 1000 + MARGIN_MS;
 
-const ADDR = { lb: `${NET}.1`, dns: `${NET}.2`, smtp: `${NET}.3`, udp: `${NET}.4`, ping: `${NET}.5` };
+const ADDR = { lb: `${NET}.1`, dns: `${NET}.2`, smtp: `${NET}.3`, udp: `${NET}.4`, ping: `${NET}.5`, ping6: `fd00:198:18:${SUBNET.toString(16)}::5` };
 /** Virtual servers (their addresses are never configured: no IPVS, no ha_suspend). */
 const VS = {
   misc: `${NET}.101:80`,
@@ -76,6 +76,7 @@ const RS = {
   /** The same socat through connect_port, without require_reply: silence counts as up. */
   udpSilent: rsId(VS.udp, `${ADDR.udp}:9001`),
   ping: rsId(VS.ping, `${ADDR.ping}:80`),
+  ping6: rsId(VS.ping, `${ADDR.ping6}:80`),
   fileWeight: rsId(VS.file, `${ADDR.ping}:80`),
   fileZero: rsId(VS.file, `${ADDR.ping}:81`),
 };
@@ -174,7 +175,7 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
         ].join(''),
         '    protocol UDP\n',
       ),
-      vs(VS.ping, rs(RS.ping, 1, 'PING_CHECK {\n    }')),
+      vs(VS.ping, [rs(RS.ping, 1, 'PING_CHECK {\n    }'), `  real_server ${ADDR.ping6} 80 {\n    PING_CHECK {\n    }\n  }\n`].join('')),
       vs(
         VS.file,
         [
@@ -312,7 +313,7 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
-    lab = await createLab({ prefix: PREFIX, nodes: ['lb', 'dns', 'smtp', 'udp', 'ping'], subnet: SUBNET, ipv6: false, logger });
+    lab = await createLab({ prefix: PREFIX, nodes: ['lb', 'dns', 'smtp', 'udp', 'ping'], subnet: SUBNET, logger });
     dir = join(lab.dir, 'svc');
     // The lab dir is root's 0700: open it so `user nobody` can reach its script.
     chmodSync(lab.dir, 0o755);
@@ -395,7 +396,7 @@ export default [
     // 1 s BOOTSTRAP_DELAY (warmup 0) and fails within connect_timeout / misc_timeout.
     const running = daemon.lines.find((l) => l.msg === 'checkers running');
     assert.ok(running, 'checkers running logged');
-    assert.equal(running.checkers, 15);
+    assert.equal(running.checkers, 16);
     for (const l of downs as LogLine[]) {
       const ms = Date.parse(l.time) - Date.parse(running.time);
       figures.push(`from the checkers' start to ${String(l.realServer)} down (${String(l.reason)}): ${ms} ms (bound ${START_DOWN_BOUND_MS} ms)`);
@@ -419,7 +420,7 @@ export default [
 
     // The healthy ones never went down, and the status agrees with the log.
     const now = await daemonAnswers();
-    for (const rs of [RS.misc, RS.dynamic, RS.nobody, RS.bind, RS.smtpd, RS.udp, RS.udpSilent, RS.ping, RS.fileWeight, RS.fileZero]) {
+    for (const rs of [RS.misc, RS.dynamic, RS.nobody, RS.bind, RS.smtpd, RS.udp, RS.udpSilent, RS.ping, RS.ping6, RS.fileWeight, RS.fileZero]) {
       assert.equal(daemon.lines.find(rsLine('real server down', rs)), undefined, `${rs} never down: ${tail()}`);
       assert.equal(realServer(now, rs).alive, true, rs);
     }
@@ -648,16 +649,25 @@ export default [
     await upAfter(RS.udp, async () => assert.equal(await clearDropRules(lab, 'udp'), undefined), UP_BOUND_MS, 'UDP_CHECK drop removed');
   });
 
-  test('PING_CHECK: echo requests dropped in the host are down (timeout); back up once the rule is gone', async () => {
+  test('PING_CHECK over IPv4 and IPv6: echo requests dropped in the host are down (timeout); back up once the rule is gone', async () => {
+    const mark = daemon.lines.length;
     const down = await downAfter(
       RS.ping,
-      async () => assert.equal(await addDropRule(lab, 'ping', 'input', 'icmp type echo-request'), undefined),
+      async () => {
+        assert.equal(await addDropRule(lab, 'ping', 'input', 'icmp type echo-request'), undefined);
+        assert.equal(await addDropRule(lab, 'ping', 'input', 'icmpv6 type echo-request'), undefined);
+      },
       DOWN_BOUND_MS,
       'PING_CHECK echo dropped',
     );
     assert.equal(down.line.reason, 'timeout');
     assert.equal(down.line.detail, `ping ${ADDR.ping}: no echo reply within 1000 ms`);
+    const down6 = await lineAfter(mark, rsLine('real server down', RS.ping6), DOWN_BOUND_MS);
+    assert.ok(down6, `${RS.ping6} down: ${tail()}`);
+    assert.equal(down6.line.detail, `ping ${ADDR.ping6}: no echo reply within 1000 ms`);
+    const upMark = daemon.lines.length;
     await upAfter(RS.ping, async () => assert.equal(await clearDropRules(lab, 'ping'), undefined), UP_BOUND_MS, 'PING_CHECK drop removed');
+    assert.ok(await lineAfter(upMark, rsLine('real server up', RS.ping6), UP_BOUND_MS), `${RS.ping6} up: ${tail()}`);
   });
 
   test('FILE_CHECK: the track_file value times the weight is added; with weight 0 a non-zero value is down', async () => {
@@ -711,7 +721,7 @@ export default [
     assert.ok(reloaded, tail());
     assert.deepEqual(reloaded.line.added, { virtualServers: 0, realServers: 0, checkers: 0 });
     assert.deepEqual(reloaded.line.removed, { virtualServers: 0, realServers: 0, checkers: 0 });
-    assert.equal(reloaded.line.kept, 15);
+    assert.equal(reloaded.line.kept, 16);
     // Two delay_loops later nothing has changed and no health event was logged.
     await new Promise((r) => setTimeout(r, 2 * DELAY_LOOP * 1000 + 300));
     const after = await daemonAnswers();
