@@ -1,13 +1,18 @@
 // Real network: one `vipflow run` daemon (node lb) running keepalived's
-// MISC_CHECK, DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK and FILE_CHECK
-// against real servers in other namespaces, observed through its JSON log,
-// `vipflow status --json`, files its scripts write and a workflows file.
+// MISC_CHECK, DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK (IPv4 and IPv6) and
+// FILE_CHECK against real servers in other namespaces, observed through its
+// JSON log, `vipflow status` (--json and text, and the control socket), the
+// files its MISC_CHECK and notify_up / notify_down / quorum_up / quorum_down
+// scripts write, its notify_fifo, and a workflows file (`--workflows`) with
+// realserver_down and quorum_down workflows. Each fault's detection and
+// recovery is timed against keepalived's bound. Also: SIGHUP with the same
+// file, and SIGTERM leaving nothing behind.
 // Starts: a namespace lab (lb, dns, smtp, udp, ping), the vipflow daemon,
 // BIND 9 (named) and a node:dgram fake DNS server in dns, OpenSMTPD (in a
 // private mount namespace with tmpfs over /var/spool and /run) and a
-// node:net fake SMTP server in smtp, a socat UDP echo in udp, nft rules
-// inside the server nodes. Everything is stopped by PID and the namespaces
-// removed in after(), also when a test fails.
+// node:net fake SMTP server in smtp, a socat UDP echo in udp, a cat reading
+// the FIFO in ping, nft rules inside the server nodes. Everything is stopped
+// by PID and the namespaces removed in after(), also when a test fails.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
