@@ -113,6 +113,13 @@ export function createIpvsBackend(o: IpvsBackendOptions): LbBackend {
     const t0 = performance.now();
     try {
       const refused = desired.services.map((s) => ipvsUnsupported(s)).filter((e): e is string => e !== null);
+      const keys = new Map<string, string>();
+      for (const s of desired.services) {
+        const key = serviceKey(toIpvsService(s).service);
+        const other = keys.get(key);
+        if (other !== undefined) refused.push(`virtual services ${other} and ${s.id} are the same IPVS service (${key})`);
+        keys.set(key, s.id);
+      }
       if (refused.length > 0) return { ok: false, error: refused.join('; '), diff: EMPTY_DIFF() };
       const table = await readTable();
       if (!table.ok) return { ok: false, error: table.error, diff: EMPTY_DIFF() };

@@ -165,7 +165,12 @@ export function ipvsUnsupported(s: IpvsVirtualService): string | null {
     return `${where}: persistence_timeout ${s.persistenceTimeoutS} must be a whole number of seconds`;
   if (s.persistenceGranularity !== undefined && normaliseGranularity(svc.family, s.persistenceGranularity) === null)
     return `${where}: persistence_granularity '${s.persistenceGranularity}' is not ${svc.family === 4 ? 'an IPv4 netmask' : 'an IPv6 prefix length 1..128'}`;
+  const seen = new Set<string>();
   for (const d of s.destinations) {
+    const dest = toIpvsService({ ...s, destinations: [d] }).dests[0]!;
+    if (seen.has(`${dest.address}|${dest.port}`))
+      return `${where}: real server ${hostPort(svc.family, dest.address, dest.port)} is listed twice (IPVS keys real servers by address and port)`;
+    seen.add(`${dest.address}|${dest.port}`);
     if (canonicalAddress(svc.family, d.address) === null)
       return `${where}: real server '${d.address}' is not an IPv${svc.family} address (IPVS needs one family per service)`;
     if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > IPVS_MAX_WEIGHT)

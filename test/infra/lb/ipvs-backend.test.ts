@@ -57,6 +57,8 @@ test('unsupported services refuse the whole apply before anything runs', async (
   const r = await b.apply({ services: [{ ...web, scheduler: 'random' }] });
   assert.ok(!r.ok && /lb_algo 'random'/.test(r.error));
   assert.match(b.unsupported({ ...web, lbKind: 'DR', scheduler: 'twos' }) ?? 'null', /^null$/);
+  const same = await b.apply({ services: [web, { ...web, id: 'web-again' }] });
+  assert.ok(!same.ok && /virtual services web and web-again are the same IPVS service \(tcp:198\.18\.0\.100:80\)/.test(same.error));
 });
 
 function fakeIpvsadm(dir: string, listing: string, restoreExit = 0): string {

@@ -120,6 +120,16 @@ test('unsupported: named for an operator, nothing rendered for them by the backe
   );
   assert.match(ipvsUnsupported(web({ persistenceTimeoutS: 60, persistenceGranularity: '255.0.255.0' }))!, /not an IPv4 netmask/);
   assert.match(ipvsUnsupported(web({ service: { kind: 'fwmark', family: 4, fwmark: 0 } }))!, /fwmark 0 must be/);
+  // DR puts both real servers on port 80: the same IPVS destination twice.
+  const twice = web({
+    lbKind: 'DR',
+    destinations: [
+      { address: '198.18.1.1', port: 8080, weight: 1 },
+      { address: '198.18.1.1', port: 8081, weight: 1 },
+    ],
+  });
+  assert.match(ipvsUnsupported(twice)!, /real server 198\.18\.1\.1:80 is listed twice/);
+  assert.equal(ipvsUnsupported({ ...twice, lbKind: 'NAT' }), null);
 });
 
 test('a weight change is one -e: the service and its connections stay', () => {
