@@ -199,6 +199,18 @@ describe('conntrackd keeps a NATed TCP connection across an LB failover', () => 
     const exited = await within(c.proc.exited, 3000);
     assert.notEqual(exited, 'timeout', 'the control connection should have ended');
     assert.equal(await kernelEntry('lb2', portC), undefined);
+    // lb1 comes back as BACKUP: the real conntrackd takes the BACKUP commands (-s answers, -t, -n), and FAULT's -t.
+    const wrapper1 = join(lab.dir, 'conntrackd-lb1');
+    writeFileSync(wrapper1, `#!/bin/sh\nexec ip netns exec ${lab.node('lb1').ns} conntrackd "$@"\n`, { mode: 0o755 });
+    const w1 = defineWorkflow({
+      name: 'conntrackd',
+      on: { to: ['MASTER', 'BACKUP', 'FAULT'] },
+      steps: [conntrackdSyncStep({ binary: wrapper1, config: conf('lb1'), lockFile: join(lab.dir, 'lb1.lock') })],
+    });
+    for (const to of ['backup', 'fault'] as const) {
+      const r = await runWorkflow(w1, transitionTo(src, 'VI_OUTSIDE', to), { runId: `r-${to}`, log: logger, emit: collector().emit, shell: zxShell });
+      assert.equal(r.status, 'succeeded', `${to}: ${JSON.stringify(r.steps)}`);
+    }
     t.diagnostic(
       `replication to lb2's external cache ${replicationMs} ms; MASTER step ${Math.round(run.durationMs)} ms; first echo after failover ${resumeMs} ms`,
     );
