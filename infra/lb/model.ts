@@ -1,9 +1,12 @@
 export type LbProtocol = 'tcp' | 'udp' | 'sctp';
 export type LbService =
-  | { kind: 'address'; family: 4 | 6; protocol: LbProtocol; address: string; port: number }
-  | { kind: 'fwmark'; family: 4 | 6; fwmark: number };
+  { kind: 'address'; family: 4 | 6; protocol: LbProtocol; address: string; port: number } | { kind: 'fwmark'; family: 4 | 6; fwmark: number };
 /** weight 0: no new connections, established ones finish (inhibit_on_failure, sorry_server_inhibit) */
-export interface LbDestination { address: string; port: number | undefined; weight: number }
+export interface LbDestination {
+  address: string;
+  port: number | undefined;
+  weight: number;
+}
 export interface LbVirtualService {
   /** one per service address (a virtual_server_group expands to several), e.g. `198.18.0.100:80` + `/tcp` */
   id: string;
@@ -18,10 +21,22 @@ export interface LbVirtualService {
   persistenceGranularity?: string;
   destinations: LbDestination[];
 }
-export interface LbState { services: LbVirtualService[] }
-export interface LbDiff { added: string[]; removed: string[]; changed: string[] }
+export interface LbState {
+  services: LbVirtualService[];
+}
+export interface LbDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
 export type LbApplyResult = { ok: true; diff: LbDiff; ms: number } | { ok: false; error: string; diff: LbDiff };
-export interface LbCounters { id: string; packets: number; bytes: number; connections?: number; destinations: { address: string; port: number | undefined; packets: number; bytes: number; connections?: number }[] }
+export interface LbCounters {
+  id: string;
+  packets: number;
+  bytes: number;
+  connections?: number;
+  destinations: { address: string; port: number | undefined; packets: number; bytes: number; connections?: number }[];
+}
 export interface LbBackend {
   readonly name: 'nftables' | 'ipvs';
   /** null when the backend can run this service; else why not (unsupported scheduler, lb_kind, ...), worded for an operator */
