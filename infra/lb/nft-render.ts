@@ -447,9 +447,7 @@ function acctElements(state: LbState, layout: NftLayout): Map<string, { map: str
 }
 
 /** Acct keys that are not this service's (claimed first by another): it gets no counter for them. */
-function foreignAcct(state: LbState, layout: NftLayout, s: LbVirtualService): Set<string> {
-  const acct = acctElements(state, layout);
-  const k = layout.get(s.id)!;
+function foreignAcct(acct: ReadonlyMap<string, { counter: string }>, k: number, s: LbVirtualService): Set<string> {
   return new Set(
     acctKeys(s)
       .filter((a) => acct.get(`${a.map} ${a.key}`)?.counter !== names.destCounter(k, a.d))
@@ -546,12 +544,13 @@ export function renderChange(prev: LbState, prevLayout: NftLayout, next: LbState
   out.push(...elementLines('delete', delDispatch), ...elementLines('delete', delAcct));
   // 2. Objects of removed and changed services; a changed one keeps its chain, counter and the destination counters it keeps.
   for (const s of removed) deleteServiceObjects(s, prevLayout.get(s.id)!, out, false, new Set());
-  for (const s of changed) {
-    const kept = new Set([...newAcct.values()].map((a) => a.counter));
-    deleteServiceObjects(old.get(s.id)!, prevLayout.get(s.id)!, out, true, kept);
-  }
+  const kept = new Set([...newAcct.values()].map((a) => a.counter));
+  for (const s of changed) deleteServiceObjects(old.get(s.id)!, prevLayout.get(s.id)!, out, true, kept);
   // 3. Objects of added and changed services (`add` of an existing counter keeps its values).
-  for (const s of [...changed, ...added]) addServiceObjects(s, nextLayout.get(s.id)!, out, foreignAcct(next, nextLayout, s));
+  for (const s of [...changed, ...added]) {
+    const k = nextLayout.get(s.id)!;
+    addServiceObjects(s, k, out, foreignAcct(newAcct, k, s));
+  }
   // 4. New elements.
   const addDispatch = new Map<string, string[]>();
   for (const s of added) {
