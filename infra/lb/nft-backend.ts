@@ -20,6 +20,9 @@ export interface NftBackendOptions {
   logger?: Logger;
 }
 
+/** full: the table replaced whole; incremental: only changed services rewritten; unchanged: nothing to do */
+export type ApplyMode = 'full' | 'incremental' | 'unchanged';
+
 interface NftRun {
   code: number | null;
   stdout: string;
@@ -47,6 +50,7 @@ export class NftBackend implements LbBackend {
   readonly name = 'nftables' as const;
   private applied: LbState | undefined;
   private layout: NftLayout = new Map();
+  private mode: ApplyMode | undefined;
   private readonly warned = new Set<string>();
   private readonly nftPath: string;
   private readonly timeoutMs: number;
@@ -60,12 +64,19 @@ export class NftBackend implements LbBackend {
     return unsupportedOnNft(s);
   }
 
+  /** How the last successful apply reached the kernel (tests and logs: an incremental apply keeps persistence and is fast). */
+  get lastApplyMode(): ApplyMode | undefined {
+    return this.mode;
+  }
+
   /** The state the last successful apply installed (undefined before the first, or after clear). */
   get current(): LbState | undefined {
     return this.applied;
   }
 
-  async apply(desired: LbState): Promise<LbApplyResult> {
+  async apply(wanted: LbState): Promise<LbApplyResult> {
+    // A copy: the caller may reuse and mutate its objects, and the next diff must see what is really installed.
+    const desired = structuredClone(wanted);
     const diff: LbDiff = diffLbState(this.applied, desired);
     const refused = refusals(desired);
     if (refused.length > 0) return { ok: false, error: refused.join('; '), diff };
@@ -73,7 +84,7 @@ export class NftBackend implements LbBackend {
     const t0 = performance.now();
     const layout = layoutFor(desired, this.layout);
     let r: NftRun = { code: 0, stdout: '', stderr: '' };
-    let mode: 'unchanged' | 'incremental' | 'full' = 'full';
+    let mode: ApplyMode = 'full';
     if (this.applied !== undefined) {
       const change = renderChange(this.applied, this.layout, desired, layout);
       mode = change === undefined ? 'unchanged' : 'incremental';
@@ -93,6 +104,7 @@ export class NftBackend implements LbBackend {
     }
     this.applied = desired;
     this.layout = layout;
+    this.mode = mode;
     this.opts.logger?.info({ diff, ms, mode, services: desired.services.length }, 'load-balancer rules applied');
     return { ok: true, diff, ms };
   }

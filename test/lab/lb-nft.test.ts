@@ -207,6 +207,18 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     const p = await requests(`http://${VIP4}/`, 30);
     console.log('sh / mh / rr+persistence, 30 requests from one client:', sh1.tally, mh.tally, p.tally);
     assert.equal(Object.keys(p.tally).length, 1, JSON.stringify(p.tally));
+    // A weight change elsewhere keeps the client's entry (incremental apply keeps the sets of staying destinations).
+    const mine = Object.keys(p.tally)[0]!;
+    const weights = Object.fromEntries(RS.map((n) => [n, n === mine ? 1 : 4]));
+    await applyOk({ services: [service({ persistenceTimeoutS: 60, destinations: dests(weights) })] });
+    assert.equal(backend.lastApplyMode, 'incremental');
+    const kept = await requests(`http://${VIP4}/`, 10);
+    assert.deepEqual(kept.tally, { [mine]: 10 });
+    // Its destination at weight 0: the client is scheduled anew, and stays on the new one.
+    await applyOk({ services: [service({ persistenceTimeoutS: 60, destinations: dests({ ...weights, [mine]: 0 }) })] });
+    const moved = await requests(`http://${VIP4}/`, 10);
+    assert.equal(Object.keys(moved.tally).length, 1, JSON.stringify(moved.tally));
+    assert.equal(moved.tally[mine], undefined);
   });
 
   test('weight 0 takes no new connections; a removed destination gets nothing', async () => {
@@ -234,6 +246,7 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     await new Promise((r) => setTimeout(r, 500));
     const d = await backend.apply({ services: [service({ destinations: dests({ [busy]: 2, [others[0]!]: 1 }) })] });
     assert.ok(d.ok);
+    assert.equal(backend.lastApplyMode, 'incremental');
     assert.deepEqual(d.diff.changed, [`${VIP4}:80/tcp`]);
     await new Promise((r) => setTimeout(r, 500));
     await applyOk({ services: [service({ scheduler: 'wrr', destinations: dests({ [busy]: 1, [others[0]!]: 3 }) })] });
@@ -334,6 +347,7 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     const del = await run('ip', ['netns', 'exec', lab.node('lb').ns, 'nft', 'delete', 'table', 'inet', 'vipflow'], 5000);
     assert.equal(del.code, 0, del.stderr);
     await applyOk({ services: [service({ destinations: dests({ rs2: 1, rs3: 1 }) })] });
+    assert.equal(backend.lastApplyMode, 'full');
     const { tally, fail } = await requests(`http://${VIP4}/`, 20);
     assert.equal(fail, 0);
     assert.deepEqual(tally, { rs2: 10, rs3: 10 });
@@ -377,7 +391,9 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     const bigChange = await applyOk({ services });
     services.splice(1999, 1);
     const bigRemove = await applyOk({ services });
+    assert.equal(backend.lastApplyMode, 'incremental');
     const same = await applyOk({ services });
+    assert.equal(backend.lastApplyMode, 'unchanged');
     console.log(
       `FIGURES apply (one nft transaction each): 1,000 destinations in one service: ${first} ms (table created), ` +
         `${change} ms (every weight changed), ${oneChange} ms (one destination to weight 0); ` +
