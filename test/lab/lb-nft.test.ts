@@ -259,6 +259,16 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     assert.deepEqual(out.names, [busy]);
   });
 
+  test('a client on the load balancer itself is balanced too (nat output hook)', async () => {
+    await applyOk({ services: [service({ destinations: dests({ rs1: 1, rs2: 1, rs3: 1 }) })] });
+    const r = await lab.exec('lb', process.execPath, ['-e', COUNT, `http://${VIP4}/`, '9'], 30_000);
+    assert.equal(r.code, 0, r.stderr);
+    const { tally, fail } = JSON.parse(r.stdout) as { tally: Record<string, number>; fail: number };
+    console.log('local client, 9 requests:', tally);
+    assert.equal(fail, 0);
+    assert.deepEqual(tally, { rs1: 3, rs2: 3, rs3: 3 });
+  });
+
   test('IPv6 NAT', async () => {
     await applyOk({
       services: [service({ destinations: dests({ rs1: 1, rs2: 1, rs3: 1 }) }), service({ destinations: dests({ rs1: 1, rs2: 1, rs3: 1 }, 6) }, 6)],

@@ -158,3 +158,17 @@ test('incremental transaction: nothing, one changed service, a removed and an ad
   assert.ok(at(/^delete chain inet vipflow s0$/) > at(/^delete element inet vipflow port4/), 'element before the chain it jumps to');
   assert.ok(at(/^add element inet vipflow port4 \{ 198\.18\.0\.102 \. tcp \. 80 : jump s2 \}$/) > at(/^add chain inet vipflow s2$/));
 });
+
+test('incremental transaction with persistence: staying destinations keep their sets, a removed one loses its set', () => {
+  const a = svc({ persistenceTimeoutS: 60 });
+  const prev: LbState = { services: [a] };
+  const l = layoutFor(prev);
+  const next: LbState = { services: [{ ...a, destinations: [{ ...a.destinations[0]!, weight: 3 }] }] };
+  const ch = renderChange(prev, l, next, layoutFor(next, l))!;
+  assert.match(ch, /^flush chain inet vipflow d0_198_18_1_1_80$/m);
+  assert.doesNotMatch(ch, /delete set inet vipflow p0_198_18_1_1_80/);
+  assert.match(ch, /^delete set inet vipflow p0_198_18_1_2_8080$/m);
+  // Another timeout: the sets start anew.
+  const other: LbState = { services: [{ ...a, persistenceTimeoutS: 120 }] };
+  assert.match(renderChange(prev, l, other, layoutFor(other, l))!, /^delete set inet vipflow p0_198_18_1_1_80$/m);
+});
