@@ -61,8 +61,12 @@
  * A client whose destination went to weight 0 or away is scheduled anew.
  * `update` refreshes an entry's timeout at each new connection of the client,
  * so it expires persistence_timeout after the client's last new connection
- * (IPVS: after its last connection ended). An incremental apply keeps the sets of destinations that stay,
- * but a whole-table replacement (the first apply of a process) starts empty.
+ * (IPVS: after its last connection ended). An incremental apply keeps the
+ * sets of destinations that stay; a whole-table replacement (the first apply
+ * of a process) starts them empty.
+ * A service whose destinations all have weight 0 drops new connections, as
+ * IPVS does when ip_vs_schedule finds none (reject is not allowed in a nat
+ * chain; IPVS answers UDP with ICMP port unreachable).
  */
 import { isIP } from 'node:net';
 import type { LbDestination, LbState, LbVirtualService } from './model.js';
@@ -136,6 +140,8 @@ export function unsupportedOnNft(s: LbVirtualService): string | null {
     if (familyOf(d.address) !== s.service.family)
       return `${s.id}: real server ${d.address} is IPv${familyOf(d.address)} but the service is IPv${s.service.family}; NAT cannot translate between families`;
     if (!Number.isInteger(d.weight) || d.weight < 0) return `${s.id}: real server ${d.address} has an invalid weight ${d.weight}`;
+    if (v.kind === 'address' && v.port !== 0 && (d.port === undefined || d.port === 0))
+      return `${s.id}: real server ${d.address} has no port; a NAT service with a port needs one for each real server`;
     if (s.service.kind === 'fwmark' && d.port !== undefined && d.port !== 0)
       return `${s.id}: real server ${d.address} port ${d.port}: a fwmark service on nftables keeps the client's destination port (the mark covers several protocols); remove the port`;
   }
