@@ -417,7 +417,14 @@ function addServiceObjects(s: LbVirtualService, k: number, out: string[], skipAc
 }
 
 /** Removes the service's own objects (its dispatch and acct elements must be gone first, or go in the same transaction before). */
-function deleteServiceObjects(s: LbVirtualService, k: number, out: string[], next: LbVirtualService | undefined, keepCounters: ReadonlySet<string>): void {
+function deleteServiceObjects(
+  s: LbVirtualService,
+  k: number,
+  out: string[],
+  next: LbVirtualService | undefined,
+  keepCounters: ReadonlySet<string>,
+  installedAcct: ReadonlyMap<string, { counter: string }>,
+): void {
   out.push(`flush chain ${T} ${names.service(k)}`);
   if (s.persistenceTimeoutS !== undefined) {
     // A destination that stays, with the same persistence, keeps its set: its clients stay with it across a weight change.
@@ -438,7 +445,8 @@ function deleteServiceObjects(s: LbVirtualService, k: number, out: string[], nex
   }
   for (const a of acctKeys(s)) {
     const c = names.destCounter(k, a.d);
-    if (!keepCounters.has(c)) out.push(`delete counter ${T} ${c}`);
+    // Only counters that exist: a key another service owned got none.
+    if (installedAcct.get(`${a.map} ${a.key}`)?.counter === c && !keepCounters.has(c)) out.push(`delete counter ${T} ${c}`);
   }
 }
 
@@ -561,7 +569,9 @@ export function renderChange(prev: LbState, prevLayout: NftLayout, next: LbState
   const changed = next.services.filter((s) => old.has(s.id) && !same(old.get(s.id)!, s));
   if (removed.length + added.length + changed.length === 0) return undefined;
   const oldAcct = acctElements(prev, prevLayout);
-  const newAcct = acctElements(next, nextLayout);
+  const newAcct = nextAcct(oldAcct, prevLayout, nextLayout, [...removed, ...changed.map((s) => old.get(s.id)!)], [...changed, ...added]);
+  acctCache.set(next, { layout: nextLayout, acct: newAcct });
+  const idOf = (a: { map: string; key: string }): string => `${a.map} ${a.key}`;
   const out: string[] = [];
   // 1. Elements that go away or change owner, so the objects they name can be deleted.
   const delDispatch = new Map<string, string[]>();
@@ -569,13 +579,23 @@ export function renderChange(prev: LbState, prevLayout: NftLayout, next: LbState
     const d = dispatchOf(s);
     push(delDispatch, d.map, d.key);
   }
+  // Only the services that changed can have lost or gained acct elements.
   const delAcct = new Map<string, string[]>();
-  for (const [id, a] of oldAcct) if (newAcct.get(id)?.counter !== a.counter) push(delAcct, a.map, id.slice(a.map.length + 1));
+  for (const s of [...removed, ...changed.map((x) => old.get(x.id)!)]) {
+    for (const a of acctKeys(s)) {
+      const was = oldAcct.get(idOf(a));
+      if (was !== undefined && was.counter === names.destCounter(prevLayout.get(s.id)!, a.d) && newAcct.get(idOf(a))?.counter !== was.counter)
+        push(delAcct, a.map, a.key);
+    }
+  }
   out.push(...elementLines('delete', delDispatch), ...elementLines('delete', delAcct));
   // 2. Objects of removed and changed services; a changed one keeps its chain, counter and the destination counters it keeps.
-  for (const s of removed) deleteServiceObjects(s, prevLayout.get(s.id)!, out, undefined, new Set());
-  const kept = new Set([...newAcct.values()].map((a) => a.counter));
-  for (const s of changed) deleteServiceObjects(old.get(s.id)!, prevLayout.get(s.id)!, out, s, kept);
+  for (const s of removed) deleteServiceObjects(s, prevLayout.get(s.id)!, out, undefined, new Set(), oldAcct);
+  const kept = new Set<string>();
+  for (const s of changed)
+    for (const a of acctKeys(s))
+      if (newAcct.get(idOf(a))?.counter === names.destCounter(nextLayout.get(s.id)!, a.d)) kept.add(names.destCounter(nextLayout.get(s.id)!, a.d));
+  for (const s of changed) deleteServiceObjects(old.get(s.id)!, prevLayout.get(s.id)!, out, s, kept, oldAcct);
   // 3. Objects of added and changed services (`add` of an existing counter keeps its values).
   for (const s of [...changed, ...added]) {
     const k = nextLayout.get(s.id)!;
@@ -588,9 +608,50 @@ export function renderChange(prev: LbState, prevLayout: NftLayout, next: LbState
     push(addDispatch, d.map, `${d.key} : jump ${names.service(nextLayout.get(s.id)!)}`);
   }
   const addAcct = new Map<string, string[]>();
-  for (const [id, a] of newAcct) if (oldAcct.get(id)?.counter !== a.counter) push(addAcct, a.map, a.element);
+  for (const s of [...changed, ...added]) {
+    for (const a of acctKeys(s)) {
+      const now = newAcct.get(idOf(a));
+      if (now !== undefined && now.counter === names.destCounter(nextLayout.get(s.id)!, a.d) && oldAcct.get(idOf(a))?.counter !== now.counter)
+        push(addAcct, a.map, now.element);
+    }
+  }
   out.push(...elementLines('add', addDispatch), ...elementLines('add', addAcct));
   return out.join('\n') + '\n';
+}
+
+/**
+ * The acct ownership after a change, derived from the installed one: the
+ * entries of services that went away or changed are dropped, then changed and
+ * added services claim the free keys. An owner keeps its key while it has it
+ * (a key freed here and claimed by an unchanged service stays uncounted until
+ * that service changes or the table is replaced; two services sharing VIP,
+ * protocol, real server and port are rare).
+ */
+function nextAcct(
+  oldAcct: ReadonlyMap<string, { map: string; element: string; counter: string }>,
+  prevLayout: NftLayout,
+  nextLayout: NftLayout,
+  leaving: readonly LbVirtualService[],
+  coming: readonly LbVirtualService[],
+): Map<string, { map: string; element: string; counter: string }> {
+  const out = new Map(oldAcct);
+  for (const s of leaving) {
+    const k = prevLayout.get(s.id)!;
+    for (const a of acctKeys(s)) {
+      const id = `${a.map} ${a.key}`;
+      if (out.get(id)?.counter === names.destCounter(k, a.d)) out.delete(id);
+    }
+  }
+  for (const s of coming) {
+    const k = nextLayout.get(s.id)!;
+    for (const a of acctKeys(s)) {
+      const id = `${a.map} ${a.key}`;
+      if (out.has(id)) continue;
+      const counter = names.destCounter(k, a.d);
+      out.set(id, { map: a.map, element: `${a.key} : "${counter}"`, counter });
+    }
+  }
+  return out;
 }
 
 /** The script that removes the table (shutdown). */

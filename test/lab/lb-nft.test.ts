@@ -363,6 +363,18 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     assert.deepEqual(tally, { rs2: 10, rs3: 10 });
   });
 
+  test('two services sharing real servers: adding and removing either stays an incremental transaction', async () => {
+    const a = service({ destinations: dests({ rs1: 1, rs2: 1 }) });
+    const b: LbVirtualService = { ...a, id: `${VIP4}:81/tcp`, virtualServer: `${VIP4}:81`, service: { ...a.service, port: 81 } as LbVirtualService['service'] };
+    await applyOk({ services: [a] });
+    for (const next of [[a, b], [b], [a, b], [a]]) {
+      await applyOk({ services: next });
+      assert.equal(backend.lastApplyMode, 'incremental', next.map((s) => s.id).join(' '));
+    }
+    const { tally } = await requests(`http://${VIP4}/`, 10);
+    assert.deepEqual(tally, { rs1: 5, rs2: 5 });
+  });
+
   test('figures: apply time for 1,000 destinations and for 2,000 services / 37,000 destinations', async () => {
     const thousand = (w: (k: number) => number): LbState => ({
       services: [

@@ -172,3 +172,22 @@ test('incremental transaction with persistence: staying destinations keep their 
   const other: LbState = { services: [{ ...a, persistenceTimeoutS: 120 }] };
   assert.match(renderChange(prev, l, other, layoutFor(other, l))!, /^delete set inet vipflow p0_198_18_1_1_80$/m);
 });
+
+test('two services sharing VIP, protocol, real server and port: one acct counter, owned by the first; removing either deletes only what exists', () => {
+  const a = svc();
+  const b = svc({ id: '198.18.0.100:81/tcp', service: { kind: 'address', family: 4, protocol: 'tcp', address: '198.18.0.100', port: 81 } });
+  const both: LbState = { services: [a, b] };
+  const full = renderNft(both);
+  assert.match(full, /add counter inet vipflow c0_198_18_1_1_80\n/);
+  assert.doesNotMatch(full, /add counter inet vipflow c1_198_18_1_1_80\n/);
+  assert.equal(full.match(/198\.18\.0\.100 \. tcp \. 198\.18\.1\.1 \. 80 :/g)?.length, 1);
+  const l = layoutFor(both);
+  const onlyA: LbState = { services: [a] };
+  const dropB = renderChange(both, l, onlyA, layoutFor(onlyA, l))!;
+  assert.doesNotMatch(dropB, /delete counter inet vipflow c1_/);
+  assert.doesNotMatch(dropB, /delete element inet vipflow acct4/);
+  const onlyB: LbState = { services: [b] };
+  const dropA = renderChange(both, l, onlyB, layoutFor(onlyB, l))!;
+  assert.match(dropA, /^delete counter inet vipflow c0_198_18_1_1_80$/m);
+  assert.match(dropA, /^delete element inet vipflow acct4 \{ 198\.18\.0\.100 \. tcp \. 198\.18\.1\.1 \. 80, /m);
+});
