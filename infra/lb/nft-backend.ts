@@ -51,6 +51,7 @@ export class NftBackend implements LbBackend {
   private applied: LbState | undefined;
   private layout: NftLayout = new Map();
   private mode: ApplyMode | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly warned = new Set<string>();
   private readonly nftPath: string;
   private readonly timeoutMs: number;
@@ -74,7 +75,20 @@ export class NftBackend implements LbBackend {
     return this.applied;
   }
 
-  async apply(wanted: LbState): Promise<LbApplyResult> {
+  /** Applies run one at a time (a second waits for the first), each against what the previous one installed. */
+  apply(wanted: LbState): Promise<LbApplyResult> {
+    return this.serial(async () => {
+      try {
+        return await this.applyNow(wanted);
+      } catch (error) {
+        // A programming error in rendering must not take the daemon down: report it like a refused ruleset.
+        this.opts.logger?.error({ err: error }, 'load-balancer apply failed');
+        return { ok: false, error: `internal error: ${String(error)}`, diff: { added: [], removed: [], changed: [] } };
+      }
+    });
+  }
+
+  private async applyNow(wanted: LbState): Promise<LbApplyResult> {
     // A copy: the caller may reuse and mutate its objects, and the next diff must see what is really installed.
     const desired = structuredClone(wanted);
     const diff: LbDiff = diffLbState(this.applied, desired);
@@ -91,7 +105,7 @@ export class NftBackend implements LbBackend {
       if (change !== undefined) r = await this.nft(['-f', '-'], change);
       // The table is not what this process installed (removed by hand, another instance): replace it whole.
       if (r.code !== 0) {
-        this.opts.logger?.warn({ stderr: r.stderr.trim() }, 'incremental load-balancer change refused; replacing the table');
+        this.opts.logger?.warn({ stderr: r.stderr.trim() }, 'incremental load-balancer change refused; trying a whole-table replacement');
         mode = 'full';
       }
     }
@@ -145,13 +159,23 @@ export class NftBackend implements LbBackend {
     });
   }
 
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
+    return this.serial(() => this.clearNow());
+  }
+
+  private async clearNow(): Promise<void> {
     const r = await this.nft(['-f', '-'], renderClear());
     if (r.code !== 0) this.opts.logger?.warn({ stderr: r.stderr.trim() }, 'cannot remove the load-balancer table');
     else {
       this.applied = undefined;
       this.layout = new Map();
     }
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   private warnFallbacks(state: LbState): void {
