@@ -5,6 +5,7 @@
  * parser (ipvs-parse.ts) meet here, so a desired LbState and a listed kernel
  * table are compared field by field. Pure.
  */
+import { serviceId } from './desired.js';
 import type { LbDestination, LbService, LbState, LbVirtualService } from './model.js';
 
 /** ipvsadm's forwarding methods: Masq (-m), Route (-g), Tunnel (-i); Local is the kernel's own node. */
@@ -109,11 +110,8 @@ export function serviceKey(s: LbService): string {
   return `${s.protocol}:${hostPort(s.family, canonicalAddress(s.family, s.address) ?? s.address, s.port)}`;
 }
 
-/** The id vipflow gives a service read back from the kernel (model: `198.18.0.100:80/tcp`, `fwmark:7`). */
-export function serviceId(s: LbService): string {
-  if (s.kind === 'fwmark') return s.family === 6 ? `fwmark:${s.fwmark}/v6` : `fwmark:${s.fwmark}`;
-  return `${hostPort(s.family, s.address, s.port)}/${s.protocol}`;
-}
+/** The id vipflow gives a service read back from the kernel: the same as the desired state's (desired.ts). */
+export { serviceId };
 
 function ipv4Mask(prefix: number): string {
   const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;

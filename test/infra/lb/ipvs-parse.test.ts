@@ -47,7 +47,7 @@ test('round trip: the listing as LbState plans no command against itself, and re
   const state = toLbState(kernel);
   assert.deepEqual(
     state.services.map((s) => s.id),
-    ['198.18.0.100:80/tcp', '198.18.0.100:53/udp', '198.18.0.100:3868/sctp', '[fd00:198:18::100]:443/tcp', 'fwmark:7', 'fwmark:8/v6'],
+    ['198.18.0.100:80/tcp', '198.18.0.100:53/udp', '198.18.0.100:3868/sctp', '[fd00:198:18::100]:443/tcp', 'fwmark:7/v4', 'fwmark:8/v6'],
   );
   const web = state.services[0] as IpvsVirtualService;
   assert.equal(web.persistenceGranularity, '255.255.255.0');
