@@ -1,6 +1,7 @@
 /**
  * `vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i ID]
- *              [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]`
+ *              [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]
+ *              [--workflows FILE] [--lb auto|nftables|ipvs|none]`
  *
  * Events: without --nats (or $VIPFLOW_NATS_URL, or `vipflow.nats.url` in a
  * vipflow.config.ts) they stay in the process (status shows them); with it they
@@ -22,7 +23,9 @@ import type { DaemonEventSettings } from '../daemon/event-publisher.js';
 const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +
   '                   [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]\n' +
-  '                   [--workflows FILE]\n' +
+  '                   [--workflows FILE] [--lb auto|nftables|ipvs|none]\n' +
+  '  --lb                 who balances virtual_servers (default $VIPFLOW_LB or auto: IPVS if the kernel has it, else\n' +
+  '                       nftables); none runs the checkers without kernel rules\n' +
   '  --workflows          a .ts/.js file of defineWorkflow()s to run on transitions (default $VIPFLOW_WORKFLOWS;\n' +
   "                       replaces the config's vipflow.workflowsFile; its vipflow.workflows still run)\n" +
   '  --nats               NATS servers for events (default $VIPFLOW_NATS_URL; none: events stay in-process)\n' +
@@ -45,12 +48,18 @@ export async function run(argv: string[]): Promise<number> {
     'split-brain': { type: 'string' },
     'split-brain-grace': { type: 'string' },
     workflows: { type: 'string' },
+    lb: { type: 'string' },
   });
   if (!args.ok) return argsFailure('run', USAGE, args);
   if (!args.values.config) return argsFailure('run', USAGE, { error: '--config is required' });
   const events = eventSettings(args.values);
   if (typeof events === 'string') {
     process.stderr.write(`vipflow run: ${events}\n${USAGE}\n`);
+    return 2;
+  }
+  const lb = args.values.lb ?? process.env.VIPFLOW_LB ?? 'auto';
+  if (lb !== 'auto' && lb !== 'nftables' && lb !== 'ipvs' && lb !== 'none') {
+    process.stderr.write(`vipflow run: --lb is auto, nftables, ipvs or none (got '${lb}')\n${USAGE}\n`);
     return 2;
   }
   const missing = missingCapabilities();
@@ -66,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   const stateDir = resolve(args.values['state-dir'] ?? DEFAULT_STATE_DIR);
   const configIds = args.values['config-id'];
 
-  const started = await Daemon.start({ configPath, stateDir, log, events, ...(configIds ? { configIds } : {}) });
+  const started = await Daemon.start({ configPath, stateDir, log, events, lb, ...(configIds ? { configIds } : {}) });
   if (!started.ok) {
     for (const d of started.diagnostics ?? []) process.stderr.write(formatDiagnostic(d) + '\n');
     log.fatal({ config: configPath }, started.message);

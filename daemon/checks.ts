@@ -36,6 +36,8 @@ export interface ChecksDeps {
   clock?: RunnerClock;
   /** Default: the real probes (tests pass their own). */
   probes?: ProbeTable;
+  /** Health, weights or the plan changed (the load balancer follows). */
+  changed?: () => void;
 }
 
 /** A checker as the status shows it: its last failure also carries the wall-clock time. */
@@ -99,6 +101,7 @@ export class Checks {
     const realServers = this.plan.virtualServers.reduce((n, v) => n + v.realServers.length, 0);
     const checkers = this.plan.virtualServers.reduce((n, v) => n + v.realServers.reduce((m, r) => m + r.checkers.length, 0), 0);
     this.log.info({ virtualServers: this.plan.virtualServers.length, realServers, checkers }, 'checkers running');
+    this.d.changed?.();
   }
 
   /** SIGHUP: unchanged checkers keep their state and timers; the rest start, stop or restart. */
@@ -123,6 +126,7 @@ export class Checks {
       },
       'checkers reloaded',
     );
+    this.d.changed?.();
   }
 
   /** Stops every checker; with omega, runs keepalived's quorum_down / notify_down on the way out. */
@@ -176,6 +180,11 @@ export class Checks {
     this.files = { key, watch };
   }
 
+  /** The plan and the checkers' raw status, for the load balancer. */
+  snapshot(): { plan: CheckPlan; status: VirtualServerStatus[] } {
+    return { plan: this.plan, status: this.runner?.status() ?? [] };
+  }
+
   status(): ChecksStatus {
     const clock = this.d.clock ?? processClock;
     // The runner stamps failures with its monotonic clock; the status shows wall-clock times.
@@ -213,6 +222,13 @@ export class Checks {
   }
 
   private onCheck(e: CheckEvent): void {
+    this.report(e);
+    // Health and weights move the load-balancer rules; actions (scripts, FIFO lines) do not.
+    if (e.type !== 'action' && e.type !== 'checker.unsupported') this.d.changed?.();
+    else if (e.type === 'action' && (e.action.kind === 'sorry-server-in' || e.action.kind === 'sorry-server-out')) this.d.changed?.();
+  }
+
+  private report(e: CheckEvent): void {
     const events = this.d.events();
     switch (e.type) {
       case 'realserver.up':

@@ -36,6 +36,7 @@ import { Instances } from './instances.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { LinkMonitor } from './link-monitor.js';
 import { Checks, type ChecksStatus } from './checks.js';
+import { LoadBalancer, type LbChoice, type LoadBalancerStatus } from './load-balancer.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -47,6 +48,8 @@ export interface DaemonOptions {
   events?: DaemonEventSettings;
   /** Kill a notify script (and its process group) still running after this long; default 30 s. */
   notifyTimeoutMs?: number;
+  /** Who balances the virtual servers: IPVS if the kernel has it, else nftables (auto, the default), or nobody (none). */
+  lb?: LbChoice;
 }
 
 export interface DaemonStatus {
@@ -72,6 +75,8 @@ export interface DaemonStatus {
   trackProcesses: TrackProcessStatus[];
   /** virtual_servers: quorum, real servers, their checkers' state, weight and last failure. */
   checks: ChecksStatus;
+  /** The load-balancer rules: backend, what was applied last, services refused; counters in control-socket answers. */
+  lb: LoadBalancerStatus;
 }
 
 /** The event side: the publisher's counters and recent events, and the split-brain watch. */
@@ -95,6 +100,7 @@ export class Daemon {
   private readonly links: LinkMonitor;
   private readonly trackers: Trackers;
   private readonly checks: Checks;
+  private readonly lb: LoadBalancer;
   private readonly reloader: Reloader;
   private readonly events: EventPublisher;
   private readonly fence: SplitBrainFence;
@@ -141,7 +147,8 @@ export class Daemon {
       events: () => this.events,
       addressesChanged: (has) => this.checks.addressesChanged(has),
     });
-    this.checks = new Checks({ log, notifier: () => this.notifier, events: () => this.events });
+    this.checks = new Checks({ log, notifier: () => this.notifier, events: () => this.events, changed: () => this.lb.changed() });
+    this.lb = new LoadBalancer({ log, choice: options.lb ?? 'auto', snapshot: () => this.checks.snapshot(), events: () => this.events });
     this.trackers = new Trackers({
       log,
       config: () => this.config,
@@ -223,8 +230,9 @@ export class Daemon {
     daemon.trackers.startScripts(loaded.model, { reload: false });
     // After the instances: a checker never goes before VRRP. ha_suspend settles when links.start reads the addresses.
     daemon.checks.start(loaded.model);
+    daemon.lb.start();
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
-      status: () => daemon.status(),
+      status: () => daemon.statusWithCounters(),
     });
     daemon.links.start();
     log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
@@ -280,7 +288,15 @@ export class Daemon {
       notify: { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() },
       ...this.trackers.status(),
       checks: this.checks.status(),
+      lb: this.lb.status(),
     };
+  }
+
+  /** The status with the load balancer's counters read from the kernel (bounded): what `vipflow status` shows. */
+  async statusWithCounters(): Promise<DaemonStatus> {
+    const status = this.status();
+    const counters = await this.lb.counters().catch(() => undefined);
+    return counters === undefined ? status : { ...status, lb: { ...status.lb, counters } };
   }
 
   private eventsStatus(): DaemonEventsStatus {
@@ -310,6 +326,8 @@ export class Daemon {
       this.trackers.stop();
       // keepalived stops its checkers with the VRRP instances; omega's scripts go on the notify queue closed below.
       this.checks.stop();
+      // keepalived's clear_services: the rules go with the daemon.
+      await this.lb.stop().catch((err: unknown) => this.options.log.error({ err }, 'load-balancer clean-up failed'));
       // keepalived notifies STOP for its instances, then for its groups.
       await this.instances.stopAll();
       await this.notifier.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));

@@ -161,6 +161,10 @@ export class EventPublisher {
     this.publish(type, data);
   }
 
+  lbApplied(data: EventData<'lb.applied'>): void {
+    this.publish('lb.applied', data);
+  }
+
   configReload(data: EventData<'config.reload'>): void {
     this.publish('config.reload', data);
   }

@@ -38,14 +38,17 @@ export class ControlServer {
         const nl = buf.indexOf('\n');
         if (nl < 0) return;
         const command = buf.slice(0, nl).trim();
-        let reply: unknown;
-        try {
-          reply = command === 'status' ? { ok: true, status: handlers.status() } : { ok: false, error: `unknown command '${command}'` };
-        } catch (err) {
-          log.error({ err }, 'control request failed');
-          reply = { ok: false, error: 'internal error' };
-        }
-        conn.end(JSON.stringify(reply) + '\n');
+        void (async () => {
+          let reply: unknown;
+          try {
+            // A status may read kernel counters: it is awaited, bounded by its own handler.
+            reply = command === 'status' ? { ok: true, status: await handlers.status() } : { ok: false, error: `unknown command '${command}'` };
+          } catch (err) {
+            log.error({ err }, 'control request failed');
+            reply = { ok: false, error: 'internal error' };
+          }
+          if (!conn.destroyed) conn.end(JSON.stringify(reply) + '\n');
+        })();
       });
     });
     return new Promise((resolve, reject) => {

@@ -138,6 +138,16 @@ export const payloads = {
   'realserver.weight': z.object({ virtualServer: name, realServer: name, weight: count }),
   /** A virtual server's live weight crossed its quorum (with hysteresis): quorum_up / quorum_down. */
   'virtualserver.quorum': z.object({ virtualServer: name, up: z.boolean(), liveWeight: count, quorum: count, hysteresis: count }),
+  /** The load-balancer rules changed (added in v1): services added, removed or changed, by id (`198.18.0.100:80/tcp`). */
+  'lb.applied': z.object({
+    backend: z.enum(['nftables', 'ipvs']),
+    ok: z.boolean(),
+    added: z.array(name),
+    removed: z.array(name),
+    changed: z.array(name),
+    ms: count.optional(),
+    error: z.string().optional(),
+  }),
   'workflow.started': z.object({ workflow: name, runId: name, instance: z.string().optional(), trigger: z.string().optional() }),
   'workflow.step': z.object({
     workflow: name,

@@ -35,6 +35,7 @@ export const samplePayloads: { [T in EventType]: EventData<T> } = {
   },
   'realserver.weight': { virtualServer: '198.18.0.100:80', realServer: '198.18.0.100:80/198.18.1.1:80', weight: 3 },
   'virtualserver.quorum': { virtualServer: '198.18.0.100:80', up: false, liveWeight: 1, quorum: 2, hysteresis: 0 },
+  'lb.applied': { backend: 'nftables', ok: true, added: ['198.18.0.100:80/tcp'], removed: [], changed: [], ms: 12 },
   'workflow.started': { workflow: 'drain-lb', runId: 'r1', instance: 'VI_1', trigger: 'node-a:x:1' },
   'workflow.step': { workflow: 'drain-lb', runId: 'r1', step: 'disable-backend', status: 'succeeded', durationMs: 12 },
   'workflow.finished': { workflow: 'drain-lb', runId: 'r1', status: 'succeeded', durationMs: 40 },
