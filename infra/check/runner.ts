@@ -175,6 +175,8 @@ export class CheckRunner {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly reported = new Set<string>();
+  /** Where each checker sits, so a probe result finds its real server without scanning every one (37,000 in a large config). */
+  private readonly owners = new WeakMap<CheckerEntry, { vs: VsEntry; rs: RsEntry }>();
   private running = false;
 
   constructor(
@@ -298,6 +300,7 @@ export class CheckRunner {
         const offsets = Object.values(misc).reduce((n, m) => n + m.offset, 0);
         const state: RealServerState = { ...fresh, failed, alive: failed.length === 0, effectiveWeight: rp.weight + offsets, misc: { ...fresh.misc, ...misc } };
         const entry: RsEntry = { plan: rp, rules, state, checkers };
+        for (const c of checkers) this.owners.set(c, { vs: v, rs: entry });
         rss.push(entry);
         if (state.alive !== old.state.alive) this.emitAlive(v, entry, state.alive, 'reload');
         else if (state.alive && realWeight(state.effectiveWeight) !== realWeight(old.state.effectiveWeight)) this.emitWeight(v, entry);
@@ -354,6 +357,7 @@ export class CheckRunner {
     const checkers = rp.checkers.map((cp) => this.makeChecker(v, rp, cp));
     const rules = this.rsRules(rp, checkers);
     const r: RsEntry = { plan: rp, rules, state: initialRealServer(rules), checkers };
+    for (const c of checkers) this.owners.set(c, { vs: v, rs: r });
     for (const c of checkers) if (c.actor === undefined) this.reportUnsupported(v, r, c);
     return r;
   }
@@ -468,9 +472,11 @@ export class CheckRunner {
     p.then(done, (err: unknown) => done({ ok: false, reason: 'connect', detail: `probe rejected: ${String(err)}` }));
   }
 
+  /** The checker's virtual and real server, while it is still part of the running configuration. */
   private rsOf(c: CheckerEntry): { vs: VsEntry; rs: RsEntry } | undefined {
-    for (const vs of this.vss.values()) for (const rs of vs.rss) if (rs.checkers.includes(c)) return { vs, rs };
-    return undefined;
+    const o = this.owners.get(c);
+    if (o === undefined || this.vss.get(o.vs.plan.id) !== o.vs || !o.vs.rss.includes(o.rs) || !o.rs.checkers.includes(c)) return undefined;
+    return o;
   }
 
   private miscWeight(v: VsEntry, r: RsEntry, c: CheckerEntry, code: number): void {
