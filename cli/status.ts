@@ -69,5 +69,28 @@ function formatStatus(s: DaemonStatus): string {
       `process ${p.name.padEnd(8)} ${(p.quorum ? 'UP' : 'DOWN').padEnd(7)} count ${p.count}${p.pids.length > 0 ? ` pids ${p.pids.slice(0, 8).join(',')}${p.pids.length > 8 ? ',...' : ''}` : ''}`,
     );
   }
+  lines.push(...formatChecks(s.checks));
   return lines.join('\n') + '\n';
+}
+
+/** Virtual servers, their real servers and checkers: state, weight, last failure. */
+function formatChecks(c: DaemonStatus['checks'] | undefined): string[] {
+  // Older daemons do not report checkers.
+  if (c === undefined) return [];
+  const lines: string[] = [];
+  for (const v of c.virtualServers) {
+    const flags = [v.sorryActive ? 'sorry server in' : '', v.suspended ? 'suspended (VIP absent)' : ''].filter((f) => f !== '');
+    lines.push(`virtual_server ${v.id} quorum ${v.quorumUp ? 'UP' : 'DOWN'} live weight ${v.liveWeight}${flags.length > 0 ? ` ${flags.join(', ')}` : ''}`);
+    for (const r of v.realServers) {
+      const name = r.id.startsWith(`${v.id}/`) ? r.id.slice(v.id.length + 1) : r.id;
+      lines.push(`  real_server ${name.padEnd(21)} ${(r.alive ? 'UP' : 'DOWN').padEnd(4)} weight ${r.weight}`);
+      for (const k of r.checkers) {
+        const label = k.id.startsWith(`${r.id}/`) ? k.id.slice(r.id.length + 1) : k.id;
+        const failure = k.lastFailure === undefined ? '' : ` last failure ${k.lastFailure.reason} at ${k.lastFailure.time}: ${k.lastFailure.detail}`;
+        lines.push(`    ${label.padEnd(14)} ${k.state.toUpperCase().padEnd(11)} probes ${k.probes}${failure}`);
+      }
+    }
+  }
+  for (const i of c.issues) lines.push(`virtual_server ${i.virtualServer}: ${i.message}`);
+  return lines;
 }

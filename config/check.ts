@@ -5,7 +5,7 @@
  */
 import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 import type { OriginLookup } from './keepalived/mapper.js';
-import type { VipflowConfig, VrrpInstance } from './model.js';
+import { DNS_CHECK_TYPES, type Checker, type VipflowConfig, type VrrpInstance } from './model.js';
 import { inSubnet, parseCidr, type Cidr } from './net.js';
 
 export interface CheckOptions {
@@ -55,6 +55,32 @@ class Findings {
 /** The keepalived keyword for a model field name (virtualRouterId → virtual_router_id). */
 export function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** keepalived's read_hex_str accepts hex digits (and x wildcards where allowed) in blank-separated groups. */
+const hexString = (text: string, wildcards: boolean): boolean =>
+  (wildcards ? /^[\s0-9a-fA-FxX]*[0-9a-fA-FxX][\s0-9a-fA-FxX]*$/ : /^[\s0-9a-fA-F]*[0-9a-fA-F][\s0-9a-fA-F]*$/).test(text);
+
+/** What keepalived's DNS_CHECK, UDP_CHECK and FILE_CHECK handlers report and then run without. */
+function checkChecker(f: Findings, c: Checker, path: string, trackFiles: ReadonlySet<string>): void {
+  if (c.type === 'DNS_CHECK') {
+    if (c.queryType !== undefined && DNS_CHECK_TYPES[c.queryType.toUpperCase()] === undefined)
+      f.add('warning', `${path}.queryType`, `Unknown DNS check type ${c.queryType} - ignoring (SOA is used)`, {
+        ...didYouMean(c.queryType.toUpperCase(), Object.keys(DNS_CHECK_TYPES)),
+      });
+    if (c.name !== undefined && c.name !== '.' && (c.name.startsWith('.') || c.name.includes('..')))
+      f.add('warning', `${path}.name`, `DNS_CHECK name '${c.name}' has empty label - ignoring (the root is queried)`);
+  } else if (c.type === 'UDP_CHECK') {
+    if (c.payload !== undefined && !hexString(c.payload, false))
+      f.add('warning', `${path}.payload`, 'Invalid hex string for UDP_CHECK payload (keepalived sends its own filler)');
+    if (typeof c.requireReply === 'string' && !hexString(c.requireReply, true))
+      f.add('warning', `${path}.requireReply`, 'Invalid hex string for UDP_CHECK reply (any reply is accepted)');
+    const min = c.minReplyLength ?? 0;
+    const max = c.maxReplyLength ?? 255;
+    if (min > max) f.add('warning', `${path}.minReplyLength`, `UDP_CHECK min_reply length ${min} > max_reply_length ${max} - will always fail`);
+  } else if (c.type === 'FILE_CHECK' && !trackFiles.has(c.trackFile)) {
+    f.add('warning', `${path}.trackFile`, `track_file ${c.trackFile} not found - FILE_CHECK ignored`, { ...didYouMean(c.trackFile, [...trackFiles]) });
+  }
 }
 
 function instPath(k: number): string {
@@ -254,7 +280,9 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
   dupNames(model.vrrpSyncGroups, 'vrrpSyncGroups', 'vrrp_sync_group');
 
   const groups = new Set(model.virtualServerGroups.map((g) => g.name));
+  const trackFileNames = new Set(model.trackFiles.map((t) => t.name));
   model.virtualServers.forEach((vs, k) => {
+    vs.realServers.forEach((rs, j) => rs.checkers.forEach((c, i) => checkChecker(f, c, `virtualServers.${k}.realServers.${j}.checkers.${i}`, trackFileNames)));
     if (vs.target.kind === 'group' && !groups.has(vs.target.group)) {
       f.add('error', `virtualServers.${k}.target`, `virtual_server group '${vs.target.group}' is not defined by any virtual_server_group`, {
         ...didYouMean(vs.target.group, [...groups]),

@@ -234,6 +234,9 @@ const httpShape = {
   fastRecovery: z.boolean().optional(),
 };
 
+/** DNS_CHECK `type`: keepalived's DNS_TYPE table (check_dns.c) with the query type numbers. */
+export const DNS_CHECK_TYPES: Readonly<Record<string, number>> = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28, RRSIG: 46, DNSKEY: 48 };
+
 export const CheckerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('TCP_CHECK'), ...checkerCommonShape }),
   z.strictObject({ type: z.literal('PING_CHECK'), ...checkerCommonShape }),
@@ -270,7 +273,8 @@ export const CheckerSchema = z.discriminatedUnion('type', [
     type: z.literal('FILE_CHECK'),
     ...checkerCommonShape,
     trackFile: name,
-    weight: z.number().int().min(-254).max(254).optional(),
+    /** keepalived allows ±IPVS_WEIGHT_LIMIT here (a weight offset), not the VRRP ±254 */
+    weight: z.number().int().min(-2147483647).max(2147483647).optional(),
     reverse: z.boolean().default(false),
   }),
 ]);

@@ -35,6 +35,7 @@ import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { LinkMonitor } from './link-monitor.js';
+import { Checks, type ChecksStatus } from './checks.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -69,6 +70,8 @@ export interface DaemonStatus {
   trackFiles: TrackFileStatus[];
   /** vrrp_track_processes being counted: matching processes and quorum. */
   trackProcesses: TrackProcessStatus[];
+  /** virtual_servers: quorum, real servers, their checkers' state, weight and last failure. */
+  checks: ChecksStatus;
 }
 
 /** The event side: the publisher's counters and recent events, and the split-brain watch. */
@@ -91,6 +94,7 @@ export class Daemon {
   private readonly instances: Instances;
   private readonly links: LinkMonitor;
   private readonly trackers: Trackers;
+  private readonly checks: Checks;
   private readonly reloader: Reloader;
   private readonly events: EventPublisher;
   private readonly fence: SplitBrainFence;
@@ -131,7 +135,13 @@ export class Daemon {
       onGroupTransition: (t) => this.onGroupTransition(t),
       onStarted: (plan, host) => this.links.follow(plan, host),
     });
-    this.links = new LinkMonitor({ log, runners: () => this.instances.eachRunner(), events: () => this.events });
+    this.links = new LinkMonitor({
+      log,
+      runners: () => this.instances.eachRunner(),
+      events: () => this.events,
+      addressesChanged: (has) => this.checks.addressesChanged(has),
+    });
+    this.checks = new Checks({ log, notifier: () => this.notifier, events: () => this.events });
     this.trackers = new Trackers({
       log,
       config: () => this.config,
@@ -146,6 +156,7 @@ export class Daemon {
       configIds: options.configIds,
       instances: this.instances,
       trackers: this.trackers,
+      checks: this.checks,
       config: () => this.config,
       switchTo: (next) => (this.config = next),
       events: () => this.events,
@@ -210,6 +221,8 @@ export class Daemon {
       return { ok: false, message: started.message };
     }
     daemon.trackers.startScripts(loaded.model, { reload: false });
+    // After the instances: a checker never goes before VRRP. ha_suspend settles when links.start reads the addresses.
+    daemon.checks.start(loaded.model);
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.status(),
     });
@@ -266,6 +279,7 @@ export class Daemon {
       events: this.eventsStatus(),
       notify: { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() },
       ...this.trackers.status(),
+      checks: this.checks.status(),
     };
   }
 
@@ -294,6 +308,8 @@ export class Daemon {
       this.links.stop();
       // No health changes while instances hand over.
       this.trackers.stop();
+      // keepalived stops its checkers with the VRRP instances; omega's scripts go on the notify queue closed below.
+      this.checks.stop();
       // keepalived notifies STOP for its instances, then for its groups.
       await this.instances.stopAll();
       await this.notifier.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));

@@ -156,6 +156,11 @@ export class EventPublisher {
     this.publish('track.change', data);
   }
 
+  /** A checker health change (realserver.*, virtualserver.quorum): enqueue only. */
+  check<T extends 'realserver.up' | 'realserver.down' | 'realserver.weight' | 'virtualserver.quorum'>(type: T, data: EventData<T>): void {
+    this.publish(type, data);
+  }
+
   configReload(data: EventData<'config.reload'>): void {
     this.publish('config.reload', data);
   }

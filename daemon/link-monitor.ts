@@ -5,6 +5,8 @@
  * subscription cannot be opened or stops. Address changes are passed on to
  * the instances waiting for an IPv6 link-local source (link-local-sources.ts).
  */
+import { networkInterfaces } from 'node:os';
+import { canonicalIp } from '../core/address.js';
 import type { Logger } from '../core/logger.js';
 import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
 import { linkUp } from '../infra/host/interfaces.js';
@@ -22,6 +24,12 @@ export interface LinkMonitorDeps {
   /** The running instances (read on every change: reloads change them). */
   runners: () => Iterable<InstanceRunner>;
   events: () => Pick<EventPublisher, 'trackChange'> | null;
+  /**
+   * The host's addresses changed (or were read again): `has` tells whether one is
+   * held now. Called after every address notification and resync; with only the
+   * sysfs poller (no rtnetlink) the addresses are read on every poll instead.
+   */
+  addressesChanged?: (has: (address: string) => boolean) => void;
 }
 
 export class LinkMonitor {
@@ -82,6 +90,7 @@ export class LinkMonitor {
     this.links.replaceAll(dump.value);
     for (const name of this.state.keys()) this.changed(name, this.links.isUp(name) ?? false);
     resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+    this.addressesChanged();
     return true;
   }
 
@@ -102,12 +111,27 @@ export class LinkMonitor {
     }
     const changes: LinkChange[] = this.links.apply(messages);
     for (const c of changes) this.changed(c.name, c.up);
-    if (messages.some((m) => m.kind === 'addr')) resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+    if (messages.some((m) => m.kind === 'addr')) {
+      resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+      this.addressesChanged();
+    }
+  }
+
+  private addressesChanged(): void {
+    try {
+      this.d.addressesChanged?.((a) => this.links.hasAddress(a));
+    } catch (err) {
+      this.d.log.error({ err }, 'address change listener failed');
+    }
   }
 
   private poll(): void {
     for (const name of this.state.keys()) this.changed(name, linkUp(name) ?? false);
     if (sourcesPending(this.d.runners())) resolvePendingSources(this.d.runners(), listedLinkLocal(), this.d.log);
+    if (this.d.addressesChanged !== undefined) {
+      const held = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => canonicalIp(a.address))));
+      this.d.addressesChanged((a) => held.has(canonicalIp(a)));
+    }
   }
 
   /** A tracked interface's state as the instances must see it: told once per change, on the VRRP path, at once. */

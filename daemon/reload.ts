@@ -14,6 +14,7 @@ import type { EventPublisher } from './event-publisher.js';
 import type { Instances, RunningInstance } from './instances.js';
 import { planReload, type InstanceChange } from './reload-plan.js';
 import type { Trackers } from './trackers.js';
+import type { Checks } from './checks.js';
 
 export interface ReloaderDeps {
   log: Logger;
@@ -21,6 +22,8 @@ export interface ReloaderDeps {
   configIds?: string[] | undefined;
   instances: Instances;
   trackers: Trackers;
+  /** The checkers: planned again from the new file, unchanged ones kept running. */
+  checks: Pick<Checks, 'reload'>;
   /** The running configuration. */
   config: () => VipflowConfig;
   /** A reload was applied: `next` is the running configuration from here. */
@@ -164,6 +167,7 @@ export class Reloader {
     // Before the switch: it compares the scripts with the running configuration.
     this.d.trackers.startScripts(next, { reload: true });
     this.d.switchTo(next);
+    this.d.checks.reload(next);
     return { ok: true, counts: { kept, changed, added } };
   }
 

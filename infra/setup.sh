@@ -21,8 +21,10 @@ fi
 #   bind9, bind9-dnsutils  an authoritative DNS server with a TSIG key for the DNS notifier's
 #                       tests; nsupdate (RFC 2136 updates) and dig come with bind9-dnsutils
 #   prometheus-alertmanager  the paging notifier's tests post alerts to a real one
+#   socat, opensmtpd    real peers for the checkers' tests: UDP_CHECK (socat) and SMTP_CHECK (OpenSMTPD);
+#                       openssl makes the SSL_GET tests' certificates
 #   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
-packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager procps g++ make python3)
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl procps g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -33,9 +35,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Debian's keepalived, nginx, bind9 and alertmanager packages start system services
+# Debian's keepalived, nginx, bind9, alertmanager and opensmtpd packages start system services
 # on install; vipflow's tests run their own instances, so stop those.
-for svc in keepalived nginx named prometheus-alertmanager; do
+for svc in keepalived nginx named prometheus-alertmanager opensmtpd; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

@@ -13,7 +13,21 @@ import type { EventOf, VipflowEvent } from '../infra/events/schema.js';
 import type { VrrpStateName } from '../actors/vrrp/types.js';
 
 export type StateTrigger = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
-export type Trigger = StateTrigger | 'split_brain';
+/** Checker health (keepalived's notify_up / notify_down / quorum_up / quorum_down, and misc_dynamic weights). */
+export type CheckTrigger = 'realserver_up' | 'realserver_down' | 'realserver_weight' | 'quorum_up' | 'quorum_down';
+export type Trigger = StateTrigger | 'split_brain' | CheckTrigger;
+
+/** The event type each checker trigger fires on (quorum_up / quorum_down: virtualserver.quorum with `up`). */
+export const CHECK_TRIGGER_EVENT = {
+  realserver_up: 'realserver.up',
+  realserver_down: 'realserver.down',
+  realserver_weight: 'realserver.weight',
+  quorum_up: 'virtualserver.quorum',
+  quorum_down: 'virtualserver.quorum',
+} as const satisfies Record<CheckTrigger, string>;
+
+export type CheckEventType = (typeof CHECK_TRIGGER_EVENT)[CheckTrigger];
+export const CHECK_EVENT_TYPES: readonly CheckEventType[] = ['realserver.up', 'realserver.down', 'realserver.weight', 'virtualserver.quorum'];
 
 /** The machine state (instance.transition `to`) each state trigger fires on. */
 export const TRIGGER_STATE: Readonly<Record<StateTrigger, VrrpStateName>> = {
@@ -24,7 +38,11 @@ export const TRIGGER_STATE: Readonly<Record<StateTrigger, VrrpStateName>> = {
 };
 
 /** The event a workflow triggered by T receives. */
-export type TriggerEvent<T extends Trigger> = T extends 'split_brain' ? EventOf<'cluster.split_brain'> : EventOf<'instance.transition'>;
+export type TriggerEvent<T extends Trigger> = T extends 'split_brain'
+  ? EventOf<'cluster.split_brain'>
+  : T extends CheckTrigger
+    ? EventOf<(typeof CHECK_TRIGGER_EVENT)[T]>
+    : EventOf<'instance.transition'>;
 
 /** What a shell step gets back: zx's ProcessOutput fits it, and so does the dry-run recorder. */
 export interface ShellOutput {
@@ -109,6 +127,10 @@ export interface WorkflowTriggerSpec<T extends Trigger = Trigger> {
   instance?: string | readonly string[];
   /** Only instances of this sync group; the runner resolves members from its `groups` option. */
   group?: string;
+  /** Checker triggers: only these virtual servers, by the id `vipflow status` shows (`192.0.2.10:80`, `fwmark:7`, `group:web`). */
+  virtualServer?: string | readonly string[];
+  /** Checker triggers: only these real servers, as `address:port` or the full id `vs/address:port`. */
+  realServer?: string | readonly string[];
   to: T | readonly T[];
 }
 
@@ -153,7 +175,13 @@ export function defineWorkflow<const T extends Trigger>(w: {
   if (typeof w.name !== 'string' || w.name === '') throw new Error('workflow: name must be a non-empty string');
   const tos: readonly string[] = typeof w.on.to === 'string' ? [w.on.to] : w.on.to;
   if (tos.length === 0) throw new Error(`${where}: on.to names no trigger`);
-  for (const t of tos) if (t !== 'split_brain' && !(t in TRIGGER_STATE)) throw new Error(`${where}: unknown trigger '${t}'`);
+  for (const t of tos) if (t !== 'split_brain' && !(t in TRIGGER_STATE) && !(t in CHECK_TRIGGER_EVENT)) throw new Error(`${where}: unknown trigger '${t}'`);
+  const checks = tos.filter((t) => t in CHECK_TRIGGER_EVENT).length;
+  if (checks > 0 && checks < tos.length) throw new Error(`${where}: checker triggers and instance triggers cannot be mixed in one workflow`);
+  if (checks > 0 && (w.on.instance !== undefined || w.on.group !== undefined))
+    throw new Error(`${where}: on.instance / on.group select VRRP instances; checker triggers take on.virtualServer / on.realServer`);
+  if (checks === 0 && (w.on.virtualServer !== undefined || w.on.realServer !== undefined))
+    throw new Error(`${where}: on.virtualServer / on.realServer only apply to checker triggers (${Object.keys(CHECK_TRIGGER_EVENT).join(', ')})`);
   if (w.steps.length === 0) throw new Error(`${where}: no steps`);
   const seen = new Set<string>();
   for (const s of w.steps) {
@@ -168,6 +196,32 @@ export function defineWorkflow<const T extends Trigger>(w: {
   return { name: w.name, on: w.on, steps: w.steps };
 }
 
+const oneOf = (want: string | readonly string[] | undefined, test: (v: string) => boolean): boolean =>
+  want === undefined || (typeof want === 'string' ? test(want) : want.some(test));
+
+/** A checker event against a workflow's checker triggers and its virtual / real server filters. */
+function matchesCheckTrigger(w: Workflow, tos: readonly Trigger[], event: VipflowEvent): boolean {
+  let fires: boolean;
+  let realServer: string | undefined;
+  switch (event.type) {
+    case 'realserver.up':
+    case 'realserver.down':
+    case 'realserver.weight':
+      fires = tos.some((t) => t in CHECK_TRIGGER_EVENT && CHECK_TRIGGER_EVENT[t as CheckTrigger] === event.type);
+      realServer = event.data.realServer;
+      break;
+    case 'virtualserver.quorum':
+      fires = tos.includes(event.data.up ? 'quorum_up' : 'quorum_down');
+      break;
+    default:
+      return false;
+  }
+  if (!fires || !oneOf(w.on.virtualServer, (v) => v === event.data.virtualServer)) return false;
+  if (w.on.realServer === undefined) return true;
+  const rs = realServer;
+  return rs !== undefined && oneOf(w.on.realServer, (r) => rs === r || rs.endsWith(`/${r}`));
+}
+
 /** Sync group name → member instance names. */
 export type GroupMembers = Readonly<Record<string, readonly string[]>>;
 
@@ -176,13 +230,13 @@ export function matchesTrigger(w: Workflow, event: VipflowEvent, groups: GroupMe
   let instance: string;
   const tos: readonly Trigger[] = typeof w.on.to === 'string' ? [w.on.to] : w.on.to;
   if (event.type === 'instance.transition') {
-    if (!tos.some((t) => t !== 'split_brain' && TRIGGER_STATE[t] === event.data.to)) return false;
+    if (!tos.some((t) => t in TRIGGER_STATE && TRIGGER_STATE[t as StateTrigger] === event.data.to)) return false;
     instance = event.data.instance;
   } else if (event.type === 'cluster.split_brain') {
     if (!tos.includes('split_brain')) return false;
     instance = event.data.instance;
   } else {
-    return false;
+    return matchesCheckTrigger(w, tos, event);
   }
   const only = w.on.instance;
   if (only !== undefined && !(typeof only === 'string' ? only === instance : only.includes(instance))) return false;

@@ -1,15 +1,18 @@
 /**
  * Runs workflows in-process off the event bus.
  *
- * - Starts every workflow whose trigger matches an `instance.transition` or
- *   `cluster.split_brain` event of this node (other nodes run their own).
+ * - Starts every workflow whose trigger matches an `instance.transition`,
+ *   `cluster.split_brain` or checker event (realserver.*, virtualserver.quorum)
+ *   of this node (other nodes run their own).
  * - The bus hands events over one at a time and waits for the handler; the handler only
  *   starts runs and returns, so a slow workflow never holds up the next event.
  * - A newer transition of an instance supersedes that instance's running runs: their
  *   signal aborts and the completed steps are compensated (run.ts). A transition older
  *   than one already seen for the instance (a late redelivery) starts nothing.
  *   Split-brain runs are keyed by their instance too: the transition that ends the
- *   double Master supersedes them; a split-brain event supersedes nothing.
+ *   double Master supersedes them; a split-brain event supersedes nothing. A real
+ *   server's up / down supersedes its running runs the same way, and so does a
+ *   virtual server's quorum change.
  * - The same event id never starts a workflow twice: ids are remembered in a bounded
  *   in-memory set (seen.ts). Worker mode (worker.ts) keeps that memory in a KV bucket
  *   instead, so it survives restarts and is shared by every worker.
@@ -19,7 +22,7 @@ import type { Logger } from '../core/logger.js';
 import type { EventBus, Subscription, SubscribeOptions, SubscriptionStats } from '../infra/events/bus.js';
 import type { EventSource } from '../infra/events/source.js';
 import type { VipflowEvent } from '../infra/events/schema.js';
-import { matchesTrigger, type GroupMembers, type StepShell, type Workflow } from './define.js';
+import { CHECK_EVENT_TYPES, matchesTrigger, type GroupMembers, type StepShell, type Workflow } from './define.js';
 import { runWorkflow, type Emit, type RunResult } from './run.js';
 import { BoundedSet } from './seen.js';
 import { zxShell } from './shell.js';
@@ -39,6 +42,29 @@ export interface WorkflowRunnerOptions {
   /** Called with each finished run (tests, status output). */
   onFinished?: (r: RunResult) => void;
   subscribe?: SubscribeOptions;
+}
+
+/**
+ * What an event's runs are keyed by: an instance (its transitions supersede its runs;
+ * a split brain supersedes nothing), a real server (up and down supersede each other's
+ * runs; weight changes supersede nothing) or a virtual server's quorum.
+ */
+function runKeyOf(event: VipflowEvent): { key: string; supersedes: boolean; what: string } | undefined {
+  switch (event.type) {
+    case 'instance.transition':
+      return { key: event.data.instance, supersedes: true, what: `${event.data.from} -> ${event.data.to}` };
+    case 'cluster.split_brain':
+      return { key: event.data.instance, supersedes: false, what: 'split brain' };
+    case 'realserver.up':
+    case 'realserver.down':
+      return { key: `realserver:${event.data.realServer}`, supersedes: true, what: event.type };
+    case 'realserver.weight':
+      return { key: `realserver:${event.data.realServer}`, supersedes: false, what: event.type };
+    case 'virtualserver.quorum':
+      return { key: `virtualserver:${event.data.virtualServer}`, supersedes: true, what: `quorum ${event.data.up ? 'up' : 'down'}` };
+    default:
+      return undefined;
+  }
 }
 
 interface ActiveRun {
@@ -69,7 +95,7 @@ export class WorkflowRunner {
   static async start(o: WorkflowRunnerOptions): Promise<WorkflowRunner> {
     const r = new WorkflowRunner(o);
     r.sub = await o.bus.subscribe(
-      { cluster: o.source.cluster, node: o.source.node, types: ['instance.transition', 'cluster.split_brain'] },
+      { cluster: o.source.cluster, node: o.source.node, types: ['instance.transition', 'cluster.split_brain', ...CHECK_EVENT_TYPES] },
       (event) => r.handle(event),
       o.subscribe,
     );
@@ -100,22 +126,23 @@ export class WorkflowRunner {
   /** Starts the matching workflows for one event. Synchronous and never throws. */
   handle(event: VipflowEvent): void {
     try {
-      if (this.closed || (event.type !== 'instance.transition' && event.type !== 'cluster.split_brain')) return;
+      if (this.closed) return;
+      const key = runKeyOf(event);
+      if (key === undefined) return;
       if (!this.seen.add(event.id)) {
         this.log.debug({ eventId: event.id }, 'event already handled; ignored');
         return;
       }
-      const instance = event.data.instance;
-      if (event.type === 'instance.transition') {
-        const latest = this.latestSeq.get(instance);
+      if (key.supersedes) {
+        const latest = this.latestSeq.get(key.key);
         if (latest !== undefined && event.seq < latest) {
-          this.log.info({ eventId: event.id, instance }, 'transition older than one already seen; no workflow started');
+          this.log.info({ eventId: event.id, key: key.key }, 'event older than one already seen for the same instance or server; no workflow started');
           return;
         }
-        this.latestSeq.set(instance, event.seq);
-        this.cancelInstance(instance, new Error(`superseded by ${event.id} (${event.data.from} -> ${event.data.to})`));
+        this.latestSeq.set(key.key, event.seq);
+        this.cancelInstance(key.key, new Error(`superseded by ${event.id} (${key.what})`));
       }
-      for (const w of this.o.workflows) if (matchesTrigger(w, event, this.o.groups)) this.startRun(w, event, instance);
+      for (const w of this.o.workflows) if (matchesTrigger(w, event, this.o.groups)) this.startRun(w, event, key.key);
     } catch (err) {
       this.log.error({ err, eventId: event.id }, 'starting workflows failed');
     }

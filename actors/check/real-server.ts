@@ -3,7 +3,8 @@
  * every checker is up, its effective weight (misc_dynamic), and what it should
  * look like in the IPVS pool (inhibit_on_failure). After keepalived 2.2.7's
  * set_checker_state / update_svr_checker_state (ipwrapper.c),
- * misc_check_child_thread (check_misc.c) and ipvs_cmd (ipvswrapper.c).
+ * misc_check_child_thread (check_misc.c), process_update_checker_track_file_status
+ * (track_file.c) and ipvs_cmd (ipvswrapper.c).
  */
 
 /** keepalived's IPVS_WEIGHT_MAX (INT_MAX). */
@@ -14,7 +15,8 @@ export interface RealServerRules {
   /** iweight: the configured weight */
   weight: number;
   inhibitOnFailure: boolean;
-  checkers: readonly { id: string; alpha: boolean; miscDynamic: boolean }[];
+  /** `file`: a FILE_CHECK, read through its weight (see fileCheckEffect) */
+  checkers: readonly { id: string; alpha: boolean; miscDynamic: boolean; file?: { weight: number; reverse: boolean } }[];
 }
 
 export interface RealServerState {
@@ -25,6 +27,8 @@ export interface RealServerState {
   effectiveWeight: number;
   /** per MISC checker: cur_weight (its offset) and last_exit_code */
   misc: Readonly<Record<string, { offset: number; lastExit: number }>>;
+  /** per FILE_CHECK: cur_weight, what its file value adds to the weight (0 while it is down) */
+  files?: Readonly<Record<string, number>>;
 }
 
 /** real_weight(): the weight IPVS is given, clamped to 0 .. IPVS_WEIGHT_MAX. */
@@ -62,7 +66,7 @@ export function checkerChanged(r: RealServerRules, s: RealServerState, checker: 
   }
   const alive = failed.length === 0;
   const change = alive === s.alive ? undefined : alive ? 'up' : 'down';
-  return { state: { failed, alive, effectiveWeight, misc }, alive: change };
+  return { state: { ...s, failed, alive, effectiveWeight, misc }, alive: change };
 }
 
 /** misc_check_child_thread's reading of an exit status: 0 is success, and with misc_dynamic 2..255 too. */
@@ -92,4 +96,47 @@ export type PoolEntry = { present: false } | { present: true; weight: number };
 export function poolEntry(r: RealServerRules, s: RealServerState): PoolEntry {
   if (s.alive) return { present: true, weight: realWeight(s.effectiveWeight) };
   return r.inhibitOnFailure ? { present: true, weight: 0 } : { present: false };
+}
+
+/** keepalived's IPVS_WEIGHT_FAULT (INT_MIN): a FILE_CHECK product at or below it is a failure. */
+export const WEIGHT_FAULT = -2147483648;
+
+export interface FileCheckEffect {
+  down: boolean;
+  /** what the value adds to the real server's weight while up */
+  offset: number;
+}
+
+/**
+ * update_track_file_status for a checker: with weight 0, a non-zero value is
+ * down (with reverse, a zero value is); otherwise value × weight, negated by
+ * reverse and clamped to the int range (weight_range), is added to the weight,
+ * and at INT_MIN the checker is down instead.
+ *
+ * keepalived's start-up path (init_service_rs) skips reverse for weight 0, so a
+ * zero value with `weight 0 reverse` starts up there until the file changes;
+ * vipflow applies the one rule from the start.
+ */
+export function fileCheckEffect(value: number, weight: number, reverse: boolean): FileCheckEffect {
+  if (weight === 0) return { down: (value !== 0) !== reverse, offset: 0 };
+  const product = Math.min(WEIGHT_LIMIT, Math.max(WEIGHT_FAULT, value * weight * (reverse ? -1 : 1))) || 0;
+  return product === WEIGHT_FAULT ? { down: true, offset: 0 } : { down: false, offset: product };
+}
+
+/**
+ * A FILE_CHECK's file now reads `value`: down takes its offset out of the
+ * weight (process_update_checker_track_file_status: effective_weight -=
+ * cur_weight, cur_weight = 0), up puts the new offset in, and the real server's
+ * aliveness follows as for any checker.
+ */
+export function fileValue(r: RealServerRules, s: RealServerState, checker: string, value: number): RealServerChange {
+  const c = r.checkers.find((x) => x.id === checker);
+  if (c?.file === undefined) return { state: s, alive: undefined };
+  const effect = fileCheckEffect(value, c.file.weight, c.file.reverse);
+  const before = s.files?.[checker] ?? 0;
+  const offset = effect.down ? 0 : effect.offset;
+  const failed = effect.down ? (s.failed.includes(checker) ? s.failed : [...s.failed, checker]) : s.failed.filter((id) => id !== checker);
+  const alive = failed.length === 0;
+  const state: RealServerState = { ...s, failed, alive, effectiveWeight: s.effectiveWeight - before + offset, files: { ...s.files, [checker]: offset } };
+  return { state, alive: alive === s.alive ? undefined : alive ? 'up' : 'down' };
 }

@@ -771,11 +771,15 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
   DNS_CHECK: { ...CHECKER_COMMON, type: str('queryType'), name: str('name') },
   UDP_CHECK: {
     ...CHECKER_COMMON,
-    payload: str('payload'),
+    // payload and require_reply take the rest of the line: keepalived joins the words (make_strvec_str), hex groups being blank-separated.
+    payload: {
+      apply: (m, n, t) => {
+        if (m.arg(n, 0, 'a hex string')) m.set(t, 'payload', n.args.map((a) => a.text).join(' '), n.args[0]!, 'payload');
+      },
+    },
     require_reply: {
       apply: (m, n, t) => {
-        m.set(t, 'requireReply', n.args[0]?.text ?? true, n.args[0] ?? n.keyword, 'require_reply');
-        m.noExtra(n, 1);
+        m.set(t, 'requireReply', n.args.length > 0 ? n.args.map((a) => a.text).join(' ') : true, n.args[0] ?? n.keyword, 'require_reply');
       },
     },
     min_reply_length: int('minReplyLength'),

@@ -5,9 +5,11 @@
  *
  * The rules are those of validate_check_config (keepalived/check/check_data.c),
  * queue_checker (check_api.c) and the per-type handlers that change a
- * checker's defaults (misc_check_handler, http_get_handler, dns_check_handler).
+ * checker's defaults (misc_check_handler, http_get_handler, dns_check_handler),
+ * split a checker (smtp_check_end_handler) or tie it to a track_file
+ * (file_end_handler, add_rs_to_track_files).
  */
-import type { Checker, RealServer, ScriptSchema, VirtualServer, VirtualServerGroup } from '../../config/model.js';
+import type { Checker, RealServer, ScriptSchema, TrackFile, VirtualServer, VirtualServerGroup } from '../../config/model.js';
 import type { z } from 'zod';
 import type { CheckerInput, RealServerRules, VirtualServerRules } from '../../actors/check/index.js';
 
@@ -64,8 +66,22 @@ export interface CheckerPlan {
   retriesWhileDown: boolean;
   /** FILE_CHECK has no launch function: a track_file drives it, nothing schedules it */
   scheduled: boolean;
-  /** the checker as configured: what its probe is given (connect_ip, urls, misc_path, ...) */
+  /**
+   * the checker as configured: what its probe is given (connect_ip, urls, misc_path, ...);
+   * for an SMTP_CHECK host, the checker with that host's connection options
+   */
   settings: Checker;
+  /** FILE_CHECK: the track_file and the weight it is read through (the FILE_CHECK's, else the track_file's) */
+  file?: FileCheckPlan;
+}
+
+export interface FileCheckPlan {
+  /** the track_file's name */
+  name: string;
+  /** its path */
+  path: string;
+  weight: number;
+  reverse: boolean;
 }
 
 export interface RealServerPlan {
@@ -78,6 +94,10 @@ export interface RealServerPlan {
   alpha: boolean;
   notifyUp: Script | undefined;
   notifyDown: Script | undefined;
+  /** HTTP_GET / SSL_GET: the real server's virtualhost (keepalived's order: url, checker, rs, vs) */
+  virtualhost: string | undefined;
+  /** how keepalived names the real server in notify_fifo lines: `[192.0.2.1]:tcp:80` */
+  fifoName: string;
   checkers: CheckerPlan[];
 }
 
@@ -96,6 +116,10 @@ export interface VirtualServerPlan {
   quorumDown: Script | undefined;
   sorryServer: { address: string; port: number | undefined; inhibit: boolean } | undefined;
   haSuspend: boolean;
+  /** HTTP_GET / SSL_GET: the virtual server's virtualhost, the last in keepalived's order */
+  virtualhost: string | undefined;
+  /** how keepalived names the virtual server in notify_fifo lines: `[192.0.2.1]:tcp:80`, `FWM 1`, `[group]:0` */
+  fifoName: string;
   realServers: RealServerPlan[];
 }
 
@@ -168,12 +192,13 @@ function planChecker(vs: VirtualServer, rs: RealServer, c: Checker, id: string, 
   // misc_check_thread: the script's timeout is misc_timeout, or the VIRTUAL server's delay_loop.
   let probeTimeoutS = connectTimeoutS ?? 0;
   if (isMisc) probeTimeoutS = c.miscTimeout !== undefined && c.miscTimeout > 0 ? c.miscTimeout : vs.delayLoop;
-  // SMTP_CHECK tries its hosts one after another, each with its own connect_timeout.
-  if (c.type === 'SMTP_CHECK') probeTimeoutS *= Math.max(1, c.hosts.length);
+  // SMTP_CHECK: connect_timeout for the connection and for each of its three reads.
+  if (c.type === 'SMTP_CHECK') probeTimeoutS *= 4;
   return {
     id,
     type: c.type,
-    alpha: c.alpha ?? rs.alpha ?? vs.alpha,
+    // add_rs_to_track_files: a FILE_CHECK's state is known at once, so never alpha.
+    alpha: c.type === 'FILE_CHECK' ? false : (c.alpha ?? rs.alpha ?? vs.alpha),
     retry,
     delayLoopMs: ms(delayLoopS),
     delayBeforeRetryMs: ms(delayBeforeRetryS),
@@ -189,13 +214,60 @@ function planChecker(vs: VirtualServer, rs: RealServer, c: Checker, id: string, 
   };
 }
 
+/** inet_sockaddrtotrio: `[address]:proto:port`, the port 0 when none is set. */
+function trio(address: string, protocol: VirtualServer['protocol'], port: number | undefined): string {
+  return `[${address}]:${protocol.toLowerCase()}:${port ?? 0}`;
+}
+
+/** format_vs: a group by name, a fwmark by number, else the address trio. */
+function fifoNameOf(vs: VirtualServer): string {
+  const t = vs.target;
+  if (t.kind === 'group') return `[${t.group}]:0`;
+  if (t.kind === 'fwmark') return `FWM ${t.fwmark}`;
+  return trio(t.address, vs.protocol, t.port);
+}
+
+type SmtpChecker = Extract<Checker, { type: 'SMTP_CHECK' }>;
+const CONNECTION_KEYS = ['connectIp', 'connectPort', 'bindto', 'bindPort', 'bindIf', 'fwmark', 'connectTimeout'] as const;
+
+/**
+ * smtp_check_end_handler: every `host` block becomes a checker of its own with
+ * that host's connection options (its connect_timeout defaulting to the real
+ * server's or virtual server's, not the checker's). The checker itself keeps
+ * its own options when any is set or there are no hosts; otherwise the first
+ * host's options become its.
+ */
+export function splitSmtpHosts(c: SmtpChecker): { suffix: string; checker: SmtpChecker }[] {
+  const own = CONNECTION_KEYS.some((k) => c[k] !== undefined);
+  const base: SmtpChecker = { ...c, hosts: [] };
+  const withHost = (h: SmtpChecker['hosts'][number]): SmtpChecker => {
+    const x: SmtpChecker = { ...base };
+    for (const k of CONNECTION_KEYS) delete x[k];
+    return { ...x, ...h };
+  };
+  if (c.hosts.length === 0) return [{ suffix: '', checker: base }];
+  const out = own ? [{ suffix: '', checker: base }] : [{ suffix: '', checker: withHost(c.hosts[0]!) }];
+  const extra = own ? c.hosts : c.hosts.slice(1);
+  extra.forEach((h, i) => out.push({ suffix: `.host${i + (own ? 1 : 2)}`, checker: withHost(h) }));
+  return out;
+}
+
+/** file_end_handler: the track_file the FILE_CHECK names, read through its weight, else the track_file's. */
+function fileCheckOf(c: Extract<Checker, { type: 'FILE_CHECK' }>, trackFiles: readonly TrackFile[]): FileCheckPlan | undefined {
+  const tf = trackFiles.find((t) => t.name === c.trackFile);
+  if (tf === undefined) return undefined;
+  return c.weight !== undefined
+    ? { name: tf.name, path: tf.file, weight: c.weight, reverse: c.reverse }
+    : { name: tf.name, path: tf.file, weight: tf.weight, reverse: tf.reverse };
+}
+
 function rsKey(address: string, port: number | undefined): string {
   return port === undefined ? address : `${address}:${port}`;
 }
 
 /** Plans every virtual server's checkers; what keepalived would correct or ignore comes back as issues. */
 export function planChecks(
-  cfg: { virtualServers: readonly VirtualServer[]; virtualServerGroups: readonly VirtualServerGroup[] },
+  cfg: { virtualServers: readonly VirtualServer[]; virtualServerGroups: readonly VirtualServerGroup[]; trackFiles?: readonly TrackFile[] },
   opts: PlanOptions = {},
 ): CheckPlan {
   const marginMs = opts.watchdogMarginMs ?? 1000;
@@ -256,7 +328,19 @@ export function planChecks(
         alpha: rs.alpha ?? vs.alpha,
         notifyUp: rs.notifyUp,
         notifyDown: rs.notifyDown,
-        checkers: rs.checkers.map((c, i) => planChecker(vs, rs, c, `${rsId}/${c.type}#${i}`, marginMs)),
+        virtualhost: rs.virtualhost,
+        fifoName: trio(rs.address, vs.protocol, port),
+        checkers: rs.checkers.flatMap((c, i): CheckerPlan[] => {
+          const id = `${rsId}/${c.type}#${i}`;
+          if (c.type === 'SMTP_CHECK') return splitSmtpHosts(c).map((h) => planChecker(vs, rs, h.checker, `${id}${h.suffix}`, marginMs));
+          if (c.type !== 'FILE_CHECK') return [planChecker(vs, rs, c, id, marginMs)];
+          const file = fileCheckOf(c, cfg.trackFiles ?? []);
+          if (file === undefined) {
+            issue(`real server ${key}: FILE_CHECK track_file ${c.trackFile} not found - ignoring`);
+            return [];
+          }
+          return [{ ...planChecker(vs, rs, c, id, marginMs), file }];
+        }),
       });
     }
 
@@ -288,6 +372,8 @@ export function planChecks(
       sorryServer:
         vs.sorryServer === undefined ? undefined : { address: vs.sorryServer.address, port: vs.sorryServer.port ?? vsPort, inhibit: vs.sorryServerInhibit },
       haSuspend,
+      virtualhost: vs.virtualhost,
+      fifoName: fifoNameOf(vs),
       realServers,
     });
   }
@@ -319,7 +405,12 @@ export function realServerRulesOf(rs: RealServerPlan): RealServerRules {
     id: rs.id,
     weight: rs.weight,
     inhibitOnFailure: rs.inhibitOnFailure,
-    checkers: rs.checkers.map((c) => ({ id: c.id, alpha: c.alpha, miscDynamic: c.miscDynamic })),
+    checkers: rs.checkers.map((c) => ({
+      id: c.id,
+      alpha: c.alpha,
+      miscDynamic: c.miscDynamic,
+      ...(c.file !== undefined ? { file: { weight: c.file.weight, reverse: c.file.reverse } } : {}),
+    })),
   };
 }
 

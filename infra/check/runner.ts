@@ -12,8 +12,14 @@
  * and records 'probe-stalled', and a result arriving later is dropped. stop()
  * aborts whatever is in flight.
  *
- * Checker types with no probe yet (PING_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK,
- * FILE_CHECK, or any type missing from the probe table) are reported once as
+ * FILE_CHECK is not scheduled: keepalived drives it from the track_file's
+ * inotify watch. The runner reads the file values from a TrackFileFeed
+ * (`trackFiles`, e.g. infra/check/file-feed.ts) at start and on every change,
+ * and applies keepalived's rule (actors/check fileValue): down, or an offset
+ * to the real server's weight.
+ *
+ * Checker types with no probe yet (FILE_CHECK without a feed, or
+ * any type missing from the probe table) are reported once as
  * 'checker.unsupported' and left out of their real server's rules: they count
  * neither up nor down. A real server is then judged by its other checkers
  * alone, and one with only unsupported checkers is alive at its configured
@@ -24,6 +30,7 @@ import type { Checker, Script } from '../../config/model.js';
 import {
   checkerChanged,
   createChecker,
+  fileValue,
   initialRealServer,
   initialVirtualServer,
   liveWeight,
@@ -49,17 +56,41 @@ import {
   type RealServerPlan,
   type VirtualServerPlan,
 } from './plan.js';
-import { httpProbe, miscProbe, tcpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
+import { dnsProbe, httpProbe, miscProbe, pingProbe, smtpProbe, tcpProbe, udpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
 import type { MiscProbeOptions } from './probes/misc.js';
+import { EchoPool } from './probes/echo-channel.js';
+import { splitCommandLine } from '../scripts/command-line.js';
+import type { Prepared } from '../scripts/runner.js';
 
 export interface ProbeTable {
   TCP_CHECK?: typeof tcpProbe;
   HTTP_GET?: typeof httpProbe;
   SSL_GET?: typeof httpProbe;
   MISC_CHECK?: typeof miscProbe;
+  DNS_CHECK?: typeof dnsProbe;
+  SMTP_CHECK?: typeof smtpProbe;
+  UDP_CHECK?: typeof udpProbe;
+  PING_CHECK?: typeof pingProbe;
 }
 
-export const DEFAULT_PROBES: ProbeTable = { TCP_CHECK: tcpProbe, HTTP_GET: httpProbe, SSL_GET: httpProbe, MISC_CHECK: miscProbe };
+export const DEFAULT_PROBES: ProbeTable = {
+  TCP_CHECK: tcpProbe,
+  HTTP_GET: httpProbe,
+  SSL_GET: httpProbe,
+  MISC_CHECK: miscProbe,
+  DNS_CHECK: dnsProbe,
+  SMTP_CHECK: smtpProbe,
+  UDP_CHECK: udpProbe,
+  PING_CHECK: pingProbe,
+};
+
+/** The track_file values FILE_CHECKs read: the current value of a name, and its changes. */
+export interface TrackFileFeed {
+  /** undefined: the file is not tracked (its FILE_CHECK is then unsupported) */
+  value(name: string): number | undefined;
+  /** @returns a function that ends the subscription */
+  subscribe(listener: (name: string, value: number) => void): () => void;
+}
 
 export interface RunnerClock extends CheckerClock {
   now(): number;
@@ -67,14 +98,15 @@ export interface RunnerClock extends CheckerClock {
 
 /** What keepalived would do; data only. */
 export type CheckAction =
-  | { kind: 'notify-up' | 'notify-down'; virtualServer: string; realServer: string; script: Script }
-  | { kind: 'quorum-up' | 'quorum-down'; virtualServer: string; script: Script }
+  | { kind: 'notify-up' | 'notify-down'; virtualServer: string; realServer: string; script: Script | undefined }
+  | { kind: 'quorum-up' | 'quorum-down'; virtualServer: string; script: Script | undefined }
   | { kind: 'sorry-server-in' | 'sorry-server-out'; virtualServer: string; sorryServer: { address: string; port: number | undefined } };
 
 export type CheckEvent =
-  | { type: 'realserver.up' | 'realserver.down'; virtualServer: string; realServer: string; reason?: string }
+  | { type: 'realserver.up'; virtualServer: string; realServer: string; weight: number; reason: 'checks' | 'reload' }
+  | { type: 'realserver.down'; virtualServer: string; realServer: string; reason: string; detail?: string; checker?: string }
   | { type: 'realserver.weight'; virtualServer: string; realServer: string; weight: number }
-  | { type: 'virtualserver.quorum'; virtualServer: string; up: boolean; liveWeight: number }
+  | { type: 'virtualserver.quorum'; virtualServer: string; up: boolean; liveWeight: number; quorum: number; hysteresis: number }
   | { type: 'checker.unsupported'; virtualServer: string; realServer: string; checker: string; checkerType: Checker['type'] }
   | { type: 'action'; action: CheckAction };
 
@@ -88,7 +120,9 @@ export interface CheckRunnerOptions {
   probes?: ProbeTable;
   listeners?: CheckListener[];
   /** MISC_CHECK: who runs misc_path and whether script security allows it (the daemon's) */
-  miscPrepare?: MiscProbeOptions['prepare'];
+  miscPrepare?: (script: Script, program: string) => Prepared;
+  /** FILE_CHECK: the track_file values; without it FILE_CHECKs are unsupported */
+  trackFiles?: TrackFileFeed;
 }
 
 export interface CheckerStatus {
@@ -132,7 +166,12 @@ interface CheckerEntry {
   lastFailure: CheckerStatus['lastFailure'];
   inflight: { probe: number; controller: AbortController } | undefined;
   started: boolean;
+  /** FILE_CHECK fed by the track_file feed: the track_file's name */
+  file: string | undefined;
 }
+
+/** A checker the real server's rules count: one with an actor, or a fed FILE_CHECK. */
+const counted = (c: CheckerEntry): boolean => c.actor !== undefined || c.file !== undefined;
 
 interface RsEntry {
   plan: RealServerPlan;
@@ -178,6 +217,9 @@ export class CheckRunner {
   /** Where each checker sits, so a probe result finds its real server without scanning every one (37,000 in a large config). */
   private readonly owners = new WeakMap<CheckerEntry, { vs: VsEntry; rs: RsEntry }>();
   private running = false;
+  /** PING_CHECK's echo sockets: one per family (and bindto / bind_if), shared by every ping checker, logging through the runner. */
+  private echoPool: EchoPool | undefined;
+  private unsubscribeFiles: (() => void) | undefined;
 
   constructor(
     private plan: CheckPlan,
@@ -196,6 +238,7 @@ export class CheckRunner {
   /** Starts every checker; the virtual servers' initial quorum is reported at once (init_service_vs). */
   start(): void {
     this.running = true;
+    this.unsubscribeFiles = this.o.trackFiles?.subscribe((name, value) => this.fileChanged(name, value));
     for (const vs of this.plan.virtualServers) this.addVs(vs);
   }
 
@@ -213,7 +256,7 @@ export class CheckRunner {
         checkers: r.checkers.map((c) => ({
           id: c.id,
           type: c.plan.type,
-          state: c.actor === undefined ? 'unsupported' : c.up ? 'up' : 'down',
+          state: !counted(c) ? 'unsupported' : c.up ? 'up' : 'down',
           probes: c.probes,
           lastFailure: c.lastFailure,
         })),
@@ -235,7 +278,11 @@ export class CheckRunner {
   /** Stops every checker and aborts every probe in flight; with omega, reports what keepalived does on the way out. */
   stop(): void {
     this.running = false;
+    this.unsubscribeFiles?.();
+    this.unsubscribeFiles = undefined;
     for (const v of [...this.vss.values()]) this.removeVs(v, true);
+    this.echoPool?.close();
+    this.echoPool = undefined;
   }
 
   /** Applies a new plan: unchanged checkers keep their state and timers. */
@@ -298,13 +345,14 @@ export class CheckRunner {
         const failed = checkers.filter((c) => c.actor !== undefined && !c.up).map((c) => c.id);
         const misc = Object.fromEntries(Object.entries(old.state.misc).filter(([id]) => checkers.some((c) => c.id === id)));
         const offsets = Object.values(misc).reduce((n, m) => n + m.offset, 0);
-        const state: RealServerState = { ...fresh, failed, alive: failed.length === 0, effectiveWeight: rp.weight + offsets, misc: { ...fresh.misc, ...misc } };
+        const base: RealServerState = { ...fresh, failed, alive: failed.length === 0, effectiveWeight: rp.weight + offsets, misc: { ...fresh.misc, ...misc } };
+        const state = this.withFileValues(rules, base, checkers);
         const entry: RsEntry = { plan: rp, rules, state, checkers };
         for (const c of checkers) this.owners.set(c, { vs: v, rs: entry });
         rss.push(entry);
-        if (state.alive !== old.state.alive) this.emitAlive(v, entry, state.alive, 'reload');
+        if (state.alive !== old.state.alive) this.emitAlive(v, entry, state.alive, { reason: 'reload' });
         else if (state.alive && realWeight(state.effectiveWeight) !== realWeight(old.state.effectiveWeight)) this.emitWeight(v, entry);
-        for (const c of checkers) if (c.actor === undefined) this.reportUnsupported(v, entry, c);
+        for (const c of checkers) if (!counted(c)) this.reportUnsupported(v, entry, c);
         if (this.running) this.startCheckers(entry);
       }
       for (const r of v.rss) {
@@ -339,8 +387,53 @@ export class CheckRunner {
   }
 
   private rsRules(rp: RealServerPlan, checkers: readonly CheckerEntry[]): RealServerRules {
-    const supported = checkers.filter((c) => c.actor !== undefined);
-    return { ...realServerRulesOf(rp), checkers: supported.map((c) => ({ id: c.id, alpha: c.plan.alpha, miscDynamic: c.plan.miscDynamic })) };
+    const rules = realServerRulesOf(rp);
+    return { ...rules, checkers: rules.checkers.filter((rc) => checkers.some((c) => c.id === rc.id && counted(c))) };
+  }
+
+  /** Each fed FILE_CHECK's current value folded into a real server's state (at start and reload: no events). */
+  private withFileValues(rules: RealServerRules, s: RealServerState, checkers: readonly CheckerEntry[]): RealServerState {
+    let state = s;
+    for (const c of checkers) {
+      if (c.file === undefined) continue;
+      state = fileValue(rules, state, c.id, this.o.trackFiles?.value(c.file) ?? 0).state;
+      c.up = !state.failed.includes(c.id);
+    }
+    return state;
+  }
+
+  /** A track_file changed: every FILE_CHECK reading it applies keepalived's rule to its real server. */
+  private fileChanged(name: string, value: number): void {
+    if (!this.running) return;
+    for (const v of this.vss.values()) {
+      let touched = false;
+      for (const r of v.rss) {
+        for (const c of r.checkers) {
+          if (c.file !== name) continue;
+          touched = true;
+          const before = realWeight(r.state.effectiveWeight);
+          const change = fileValue(r.rules, r.state, c.id, value);
+          r.state = change.state;
+          const up = !change.state.failed.includes(c.id);
+          if (up !== c.up) {
+            c.up = up;
+            if (!up) c.lastFailure = { reason: 'file', detail: `track_file ${name} is ${value}`, at: this.o.clock.now() };
+            this.log.info({ checker: c.id, trackFile: name, value, up }, `checker ${up ? 'up' : 'down'}`);
+          }
+          if (change.alive !== undefined)
+            this.emitAlive(
+              v,
+              r,
+              change.alive === 'up',
+              change.alive === 'up' ? { reason: 'checks' } : { reason: 'file', detail: `track_file ${name} is ${value}`, checker: c.id },
+            );
+          else if (r.state.alive && realWeight(r.state.effectiveWeight) !== before) this.emitWeight(v, r);
+        }
+      }
+      if (!touched) continue;
+      const step = reweigh(v.rules, v.state, this.views(v));
+      this.applyVs(v, step.commands, step.state);
+    }
   }
 
   private addVs(vp: VirtualServerPlan): void {
@@ -356,9 +449,9 @@ export class CheckRunner {
   private makeRs(v: VsEntry, rp: RealServerPlan): RsEntry {
     const checkers = rp.checkers.map((cp) => this.makeChecker(v, rp, cp));
     const rules = this.rsRules(rp, checkers);
-    const r: RsEntry = { plan: rp, rules, state: initialRealServer(rules), checkers };
+    const r: RsEntry = { plan: rp, rules, state: this.withFileValues(rules, initialRealServer(rules), checkers), checkers };
     for (const c of checkers) this.owners.set(c, { vs: v, rs: r });
-    for (const c of checkers) if (c.actor === undefined) this.reportUnsupported(v, r, c);
+    for (const c of checkers) if (!counted(c)) this.reportUnsupported(v, r, c);
     return r;
   }
 
@@ -383,7 +476,12 @@ export class CheckRunner {
       lastFailure: undefined,
       inflight: undefined,
       started: false,
+      file: undefined,
     };
+    if (cp.type === 'FILE_CHECK' && cp.file !== undefined && this.o.trackFiles?.value(cp.file.name) !== undefined) {
+      entry.file = cp.file.name;
+      return entry;
+    }
     const probe = (this.probes as Record<string, unknown>)[cp.type];
     if (probe === undefined || !cp.scheduled) return entry;
     const input = checkerInputOf(v.plan, cp, { random: this.random, now: () => this.o.clock.now(), vipPresent: !v.suspended });
@@ -444,6 +542,8 @@ export class CheckRunner {
             tls: s.type === 'SSL_GET',
             urls: s.urls,
             ...(s.virtualhost !== undefined ? { virtualhost: s.virtualhost } : {}),
+            ...(rp.virtualhost !== undefined ? { realServerVirtualhost: rp.virtualhost } : {}),
+            ...(v.plan.virtualhost !== undefined ? { virtualServerVirtualhost: v.plan.virtualhost } : {}),
             ...(s.httpProtocol !== undefined ? { httpProtocol: s.httpProtocol } : {}),
             ...(s.enableSni !== undefined ? { enableSni: s.enableSni } : {}),
             ...(s.sniName !== undefined ? { sniName: s.sniName } : {}),
@@ -452,11 +552,36 @@ export class CheckRunner {
           ctx,
         );
       } else if (s.type === 'MISC_CHECK') {
-        // misc_path split on blanks (keepalived's own word splitting, quotes aside).
-        const argv = s.miscPath.command.trim().split(/\s+/);
-        const opts: MiscProbeOptions = { argv, timeoutMs: c.plan.probeTimeoutMs, dynamic: s.miscDynamic, log: this.log };
-        if (this.o.miscPrepare !== undefined) opts.prepare = this.o.miscPrepare;
-        p = this.probes.MISC_CHECK!(target, opts, ctx);
+        const split = splitCommandLine(s.miscPath.command);
+        if (!split.ok) p = Promise.resolve({ ok: false, reason: 'config', detail: `misc_path: ${split.message}` });
+        else {
+          const opts: MiscProbeOptions = { argv: split.argv, timeoutMs: c.plan.probeTimeoutMs, dynamic: s.miscDynamic, log: this.log };
+          const prepare = this.o.miscPrepare;
+          if (prepare !== undefined) opts.prepare = () => prepare(s.miscPath, split.argv[0]!);
+          p = this.probes.MISC_CHECK!(target, opts, ctx);
+        }
+      } else if (s.type === 'PING_CHECK') {
+        this.echoPool ??= new EchoPool({ logger: this.log });
+        p = this.probes.PING_CHECK!(target, { ...connectOptions(c.plan), ...(s.bindIf !== undefined ? { bindIf: s.bindIf } : {}), pool: this.echoPool }, ctx);
+      } else if (s.type === 'DNS_CHECK') {
+        const dns = {
+          ...connectOptions(c.plan),
+          ...(s.queryType !== undefined ? { queryType: s.queryType } : {}),
+          ...(s.name !== undefined ? { name: s.name } : {}),
+        };
+        p = this.probes.DNS_CHECK!(target, dns, ctx);
+      } else if (s.type === 'SMTP_CHECK') {
+        // plan.ts has already made each `host` block a checker of its own.
+        p = this.probes.SMTP_CHECK!(target, { ...connectOptions(c.plan), ...(s.heloName !== undefined ? { heloName: s.heloName } : {}) }, ctx);
+      } else if (s.type === 'UDP_CHECK') {
+        const udp = {
+          ...connectOptions(c.plan),
+          ...(s.payload !== undefined ? { payload: s.payload } : {}),
+          ...(s.requireReply !== undefined ? { requireReply: s.requireReply } : {}),
+          ...(s.minReplyLength !== undefined ? { minReplyLength: s.minReplyLength } : {}),
+          ...(s.maxReplyLength !== undefined ? { maxReplyLength: s.maxReplyLength } : {}),
+        };
+        p = this.probes.UDP_CHECK!(target, udp, ctx);
       } else return;
     } catch (err) {
       p = Promise.resolve({ ok: false, reason: 'connect', detail: `probe threw: ${String(err)}` });
@@ -498,18 +623,26 @@ export class CheckRunner {
     const change = checkerChanged(r.rules, r.state, c.id, up);
     r.state = change.state;
     this.log.info({ checker: c.id, up, reason: up ? undefined : c.lastFailure?.reason }, `checker ${up ? 'up' : 'down'}`);
-    if (change.alive !== undefined) this.emitAlive(v, r, change.alive === 'up', up ? undefined : (c.lastFailure?.reason ?? 'failed'));
-    else if (r.state.alive && realWeight(r.state.effectiveWeight) !== before) this.emitWeight(v, r);
+    if (change.alive !== undefined) {
+      const why = up
+        ? { reason: 'checks' }
+        : { reason: c.lastFailure?.reason ?? 'failed', checker: c.id, ...(c.lastFailure !== undefined ? { detail: c.lastFailure.detail } : {}) };
+      this.emitAlive(v, r, change.alive === 'up', why);
+    } else if (r.state.alive && realWeight(r.state.effectiveWeight) !== before) this.emitWeight(v, r);
     const step = reweigh(v.rules, v.state, this.views(v));
     this.applyVs(v, step.commands, step.state);
   }
 
-  private emitAlive(v: VsEntry, r: RsEntry, up: boolean, reason: string | undefined): void {
+  private emitAlive(v: VsEntry, r: RsEntry, up: boolean, why: { reason: string; detail?: string; checker?: string }): void {
     const base = { virtualServer: v.plan.id, realServer: r.plan.id };
-    this.emit(up ? { type: 'realserver.up', ...base } : { type: 'realserver.down', ...base, ...(reason !== undefined ? { reason } : {}) });
-    // do_rs_notifies: notify_up / notify_down when the real server's aliveness changes.
+    this.emit(
+      up
+        ? { type: 'realserver.up', ...base, weight: realWeight(r.state.effectiveWeight), reason: why.reason === 'reload' ? 'reload' : 'checks' }
+        : { type: 'realserver.down', ...base, ...why },
+    );
+    // do_rs_notifies: notify_up / notify_down and the FIFO line when the real server's aliveness changes.
     const script = up ? r.plan.notifyUp : r.plan.notifyDown;
-    if (script !== undefined) this.emit({ type: 'action', action: { kind: up ? 'notify-up' : 'notify-down', ...base, script } });
+    this.emit({ type: 'action', action: { kind: up ? 'notify-up' : 'notify-down', ...base, script } });
   }
 
   private emitWeight(v: VsEntry, r: RsEntry): void {
@@ -522,15 +655,15 @@ export class CheckRunner {
     for (const cmd of commands) {
       if (cmd.type === 'quorum-up' || cmd.type === 'quorum-down') {
         const up = cmd.type === 'quorum-up';
-        this.emit({ type: 'virtualserver.quorum', virtualServer: vs, up, liveWeight: cmd.liveWeight });
+        this.emit({ type: 'virtualserver.quorum', virtualServer: vs, up, liveWeight: cmd.liveWeight, quorum: v.plan.quorum, hysteresis: v.plan.hysteresis });
         const script = up ? v.plan.quorumUp : v.plan.quorumDown;
-        if (script !== undefined) this.emit({ type: 'action', action: { kind: cmd.type, virtualServer: vs, script } });
+        this.emit({ type: 'action', action: { kind: cmd.type, virtualServer: vs, script } });
       } else if ((cmd.type === 'sorry-server-in' || cmd.type === 'sorry-server-out') && v.plan.sorryServer !== undefined) {
         const { address, port } = v.plan.sorryServer;
         this.emit({ type: 'action', action: { kind: cmd.type, virtualServer: vs, sorryServer: { address, port } } });
       } else if (cmd.type === 'notify-rs-down') {
         const r = v.rss.find((x) => x.plan.id === cmd.realServer);
-        if (r?.plan.notifyDown !== undefined)
+        if (r !== undefined)
           this.emit({ type: 'action', action: { kind: 'notify-down', virtualServer: vs, realServer: r.plan.id, script: r.plan.notifyDown } });
       }
     }

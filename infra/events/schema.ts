@@ -108,6 +108,36 @@ export const payloads = {
     /** Nodes that reported Master for the same instance at the same time. */
     masters: z.array(name).min(2),
   }),
+  /*
+   * Checkers (added in v1: consumers that do not know these types skip them).
+   * Daemon-scoped: a virtual server is not a VRRP instance. `virtualServer` and
+   * `realServer` are the ids `vipflow status` shows (`192.0.2.10:80`,
+   * `192.0.2.10:80/10.0.0.1:80`, `fwmark:7`, `group:web`).
+   */
+  /** A real server is alive again: every checker of it passes (or a reload found it so). */
+  'realserver.up': z.object({
+    virtualServer: name,
+    realServer: name,
+    /** The weight it serves with now. */
+    weight: count,
+    /** 'checks' when checkers brought it up, 'reload' when a reload did. */
+    reason: name,
+  }),
+  /** A real server is out: one of its checkers failed (keepalived takes it out on the first). */
+  'realserver.down': z.object({
+    virtualServer: name,
+    realServer: name,
+    /** refused, timeout, status, digest, regex, exit-code, probe-stalled, ... or 'reload' */
+    reason: name,
+    /** What the probe saw, in words ("status 503 not in 200-299"). */
+    detail: z.string().optional(),
+    /** The checker that failed (`<realServer>/HTTP_GET#0`). */
+    checker: z.string().optional(),
+  }),
+  /** A live real server's weight changed (misc_dynamic). */
+  'realserver.weight': z.object({ virtualServer: name, realServer: name, weight: count }),
+  /** A virtual server's live weight crossed its quorum (with hysteresis): quorum_up / quorum_down. */
+  'virtualserver.quorum': z.object({ virtualServer: name, up: z.boolean(), liveWeight: count, quorum: count, hysteresis: count }),
   'workflow.started': z.object({ workflow: name, runId: name, instance: z.string().optional(), trigger: z.string().optional() }),
   'workflow.step': z.object({
     workflow: name,

@@ -4,6 +4,7 @@
  * link-local address is usable as an advert source. Pure: messages in,
  * changes out (wire/socket/netlink-monitor.ts does the I/O).
  */
+import { canonicalIp } from '../../core/address.js';
 import { IFA_F_DADFAILED, IFA_F_TENTATIVE, IFF_RUNNING, IFF_UP, type NetlinkMessage } from '../../wire/socket/netlink-monitor.js';
 
 /** A link's usability changed (or a link appeared or went away: gone counts as down). */
@@ -96,6 +97,13 @@ export class LinkTable {
       for (const a of this.addresses.get(ifindex)?.values() ?? []) if (a.family === 6 && isLinkLocalV6(a.address) && addressUsable(a.flags)) return a.address;
     }
     return undefined;
+  }
+
+  /** Whether any link holds this address (compared in canonical form: canonicalIp). */
+  hasAddress(address: string): boolean {
+    const want = canonicalIp(address);
+    for (const list of this.addresses.values()) for (const a of list.values()) if (canonicalIp(a.address) === want) return true;
+    return false;
   }
 
   private applyLink(op: 'new' | 'del', ifindex: number, name: string, flags: number, changes: LinkChange[]): void {

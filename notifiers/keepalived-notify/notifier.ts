@@ -21,7 +21,7 @@ import type { VrrpStateName } from '../../actors/vrrp/types.js';
 import type { Script, VipflowConfig } from '../../config/model.js';
 import type { TransitionRecord } from '../../actors/vrrp/types.js';
 import type { Logger } from '../../core/logger.js';
-import { fifoLine, invocationsFor, notifyStateOf, type Notify, type NotifyEvent } from './argv.js';
+import { fifoLine, invocationsFor, notifyStateOf, splitCommandLine, type Notify, type NotifyEvent } from './argv.js';
 import { NotifyFifo } from './fifo.js';
 import { ScriptRunner, type Job, type JobOutcome, type Prepared } from '../../infra/scripts/runner.js';
 import { checkScriptSecurity, runsPrivileged } from '../../infra/scripts/security.js';
@@ -108,6 +108,30 @@ export class KeepalivedNotifier {
       }
     } catch (err) {
       this.log.error({ err, name: event.name }, 'notify failed');
+    }
+  }
+
+  /**
+   * A checker's notify_up / notify_down / quorum_up / quorum_down and its
+   * notify_fifo line (`RS [10.0.0.1]:tcp:80 [192.0.2.1]:tcp:80 UP`): keepalived
+   * writes checker lines to notify_fifo only (not vrrp_notify_fifo) and runs the
+   * script as written, with no arguments added. Queued per `queue` (a real or
+   * virtual server): its scripts run in order. Returns at once; never throws.
+   */
+  checker(n: { fifoLine: string; script: Script | undefined; queue: string; context: Record<string, unknown> }): void {
+    try {
+      const config = this.options.config();
+      if (config.global.notifyFifo !== undefined) for (const f of this.fifos) if (f.path === config.global.notifyFifo.command) f.write(n.fifoLine);
+      if (n.script === undefined) return;
+      const split = splitCommandLine(n.script.command);
+      if (!split.ok) {
+        this.log.error({ ...n.context, err: split.message }, 'checker notify script not run: bad command line');
+        return;
+      }
+      const script = n.script;
+      this.runner.enqueue(n.queue, { argv: split.argv, context: n.context, prepare: () => this.prepare(script, split.argv[0]!, config) });
+    } catch (err) {
+      this.log.error({ err, ...n.context }, 'checker notify failed');
     }
   }
 

@@ -154,3 +154,46 @@ test('keepalived derives state and priority from each other, and applies strict 
   );
   assert.deepEqual(defineConfig(strict), strict, 'corrections are idempotent');
 });
+
+test("checkers: payload and require_reply take all their words; keepalived's DNS, UDP and FILE_CHECK complaints are warnings", () => {
+  const text = `track_file load {
+  file /run/load
+}
+virtual_server 198.18.0.10 53 {
+  protocol UDP
+  real_server 198.18.0.21 53 {
+    DNS_CHECK {
+      type PTR
+      name a..b
+    }
+    UDP_CHECK {
+      payload ab 12 f
+      require_reply ab 1x
+      min_reply_length 9
+      max_reply_length 4
+    }
+    UDP_CHECK {
+      payload zz
+    }
+    FILE_CHECK {
+      track_file laod
+    }
+  }
+}
+`;
+  const r = loadKeepalivedText(text, 'x.conf');
+  assert.ok(r.model, JSON.stringify(r.diagnostics));
+  const udp = r.model.virtualServers[0]!.realServers[0]!.checkers[1]!;
+  assert.ok(udp.type === 'UDP_CHECK');
+  assert.deepEqual([udp.payload, udp.requireReply], ['ab 12 f', 'ab 1x']);
+  assert.deepEqual(
+    r.diagnostics.map((d) => `${d.severity} ${d.line}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`),
+    [
+      'warning 8: Unknown DNS check type PTR - ignoring (SOA is used)',
+      "warning 9: DNS_CHECK name 'a..b' has empty label - ignoring (the root is queried)",
+      'warning 14: UDP_CHECK min_reply length 9 > max_reply_length 4 - will always fail',
+      'warning 18: Invalid hex string for UDP_CHECK payload (keepalived sends its own filler)',
+      "warning 21: track_file laod not found - FILE_CHECK ignored (did you mean 'load'?)",
+    ],
+  );
+});

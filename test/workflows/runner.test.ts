@@ -8,7 +8,11 @@ import { testSource } from '../infra/events/fixtures.js';
 import { busWorkflowEvents, log, setup, splitBrain, transitionTo, waitFor } from './helpers.js';
 
 function recorder(name: string, on: Workflow['on'], ran: string[]): Workflow {
-  return defineWorkflow({ name, on, steps: [{ name: 'note', run: (ctx) => void ran.push(`${name}:${ctx.event.data.instance}`) }] });
+  return defineWorkflow({
+    name,
+    on,
+    steps: [{ name: 'note', run: (ctx) => void ran.push(`${name}:${'instance' in ctx.event.data ? ctx.event.data.instance : '-'}`) }],
+  });
 }
 
 async function startRunner(workflows: Workflow[], extra: { groups?: Record<string, string[]> } = {}) {
@@ -238,4 +242,56 @@ test('a split-brain run is cancelled by the transition that ends the double Mast
     finished.map((r) => r.status),
     ['cancelled', 'cancelled'],
   );
+});
+
+test('checker triggers: realserver_up / realserver_down / realserver_weight / quorum_up / quorum_down, filtered by virtual and real server', async () => {
+  const ran: string[] = [];
+  const note = (name: string, on: Workflow['on']) =>
+    defineWorkflow({
+      name,
+      on,
+      steps: [
+        {
+          name: 'note',
+          run: (ctx) => {
+            const d = ctx.event.data as { realServer?: string; virtualServer?: string };
+            ran.push(`${name}:${ctx.event.type}:${d.realServer ?? d.virtualServer}`);
+          },
+        },
+      ],
+    });
+  const { bus, src, runner, finished } = await startRunner([
+    note('drain', { to: 'realserver_down', realServer: '198.18.1.1:80' }),
+    note('any-rs', { to: ['realserver_up', 'realserver_down', 'realserver_weight'], virtualServer: '198.18.0.100:80' }),
+    note('quorum-lost', { to: 'quorum_down' }),
+    note('quorum-back', { to: 'quorum_up', virtualServer: 'fwmark:7' }),
+  ]);
+  const vs = '198.18.0.100:80';
+  const rs1 = `${vs}/198.18.1.1:80`;
+  const rs2 = `${vs}/198.18.1.2:80`;
+  bus.publish(src.make('realserver.down', { virtualServer: vs, realServer: rs1, reason: 'refused', detail: 'connection refused' }) as never);
+  bus.publish(src.make('realserver.down', { virtualServer: vs, realServer: rs2, reason: 'timeout' }) as never);
+  bus.publish(src.make('realserver.weight', { virtualServer: vs, realServer: rs2, weight: 3 }) as never);
+  bus.publish(src.make('virtualserver.quorum', { virtualServer: vs, up: false, liveWeight: 0, quorum: 1, hysteresis: 0 }) as never);
+  bus.publish(src.make('virtualserver.quorum', { virtualServer: vs, up: true, liveWeight: 1, quorum: 1, hysteresis: 0 }) as never);
+  bus.publish(src.make('virtualserver.quorum', { virtualServer: 'fwmark:7', up: true, liveWeight: 1, quorum: 1, hysteresis: 0 }) as never);
+  await waitFor(() => finished.length === 6);
+  await new Promise((r) => setTimeout(r, 20));
+  await runner.close();
+  assert.deepEqual(ran.sort(), [
+    `any-rs:realserver.down:${rs1}`,
+    `any-rs:realserver.down:${rs2}`,
+    `any-rs:realserver.weight:${rs2}`,
+    `drain:realserver.down:${rs1}`,
+    'quorum-back:virtualserver.quorum:fwmark:7',
+    `quorum-lost:virtualserver.quorum:${vs}`,
+  ]);
+  assert.equal(finished.length, 6, 'quorum up of the first virtual server starts nothing: quorum-back names another one');
+});
+
+test('checker triggers cannot be mixed with instance triggers or filters', () => {
+  const steps = [{ name: 's', run: () => 1 }];
+  assert.throws(() => defineWorkflow({ name: 'm', on: { to: ['MASTER', 'realserver_down'] }, steps }), /cannot be mixed/);
+  assert.throws(() => defineWorkflow({ name: 'i', on: { instance: 'VI_1', to: 'realserver_down' }, steps }), /on\.virtualServer/);
+  assert.throws(() => defineWorkflow({ name: 'v', on: { virtualServer: '198.18.0.100:80', to: 'MASTER' }, steps }), /only apply to checker triggers/);
 });

@@ -9,6 +9,7 @@
  * - checkAuthentication / simplePassword / noAuthData: VRRPv2 simple passwords
  * - parse/format/compare helpers for IPv4 and IPv6 addresses
  * - internet checksum pieces, for tests and tools that craft packets
+ * - encodeEchoRequest / decodeIcmp: ICMP and ICMPv6 echo for PING_CHECK
  */
 export type {
   ChecksumAcceptance,
@@ -33,3 +34,5 @@ export { checkAuthentication, simplePassword, noAuthData } from './auth.js';
 export type { AuthCheckResult, ExpectedAuth } from './auth.js';
 export { parseIPv4, parseIPv6, parseAddress, formatIPv4, formatIPv6, formatAddress, compareAddresses } from './address.js';
 export { sumWords, foldSum, pseudoHeaderSum, checksumValue, verifies } from './checksum.js';
+export { encodeEchoRequest, decodeIcmp, describeIcmpError } from './icmp-echo.js';
+export type { EchoFields, IcmpMessage } from './icmp-echo.js';

@@ -7,6 +7,7 @@
         "src/common.c",
         "src/polled.c",
         "src/raw_socket.c",
+        "src/icmp_socket.c",
         "src/packet_socket.c",
         "src/netlink_address.c",
         "src/netlink_monitor.c"

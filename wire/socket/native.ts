@@ -28,6 +28,21 @@ export type NativeRawCallback = (
   destination?: Uint8Array | null,
 ) => void;
 
+export interface NativeIcmpOptions {
+  family: 4 | 6;
+  netns?: string | undefined;
+  /** source address (bind) */
+  bindto?: string | undefined;
+  /** SO_BINDTODEVICE */
+  bindIf?: string | undefined;
+  rcvbuf?: number | undefined;
+}
+
+export type NativeIcmpHandle = { readonly __brand: 'NativeIcmpHandle' };
+
+/** err, or an ICMP datagram (IPv4: with its IP header) and its source as 4 or 16 bytes. */
+export type NativeIcmpCallback = (err: string | null, datagram?: Buffer, source?: Buffer) => void;
+
 export interface NativeAddressChange {
   op: 'add' | 'del';
   netns?: string | undefined;
@@ -62,6 +77,10 @@ export interface NativeWire {
   rawClose(handle: NativeRawHandle): void;
   rawRef(handle: NativeRawHandle, on: boolean): void;
   rawIfindex(handle: NativeRawHandle): number;
+  icmpOpen(options: NativeIcmpOptions, callback: NativeIcmpCallback): NativeIcmpHandle;
+  icmpSend(handle: NativeIcmpHandle, message: Buffer, destination: string): string | null;
+  icmpClose(handle: NativeIcmpHandle): void;
+  icmpRef(handle: NativeIcmpHandle, on: boolean): void;
   interfaceInfo(target: { ifname: string; netns?: string | undefined }): { index: number; mac: Buffer };
   sendFrame(target: { ifname: string; netns?: string | undefined }, frame: Buffer): string | null;
   changeAddress(change: NativeAddressChange): string | null;

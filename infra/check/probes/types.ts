@@ -1,6 +1,6 @@
 /**
  * What every checker probe returns: the I/O half of keepalived's checkers
- * (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK). A probe is one check against one
+ * (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, DNS_CHECK, SMTP_CHECK, UDP_CHECK). A probe is one check against one
  * real server; rise/fall, retry and weights are decided by whoever calls it.
  *
  * A probe never throws and never runs unbounded: it honours its abort signal,
@@ -9,12 +9,14 @@
  */
 
 export type ProbeFailureReason =
-  /** the connection was refused (RST) */
+  /** the connection was refused (RST), or an ICMP port unreachable answered a datagram */
   | 'refused'
   /** connect, TLS handshake, a read or the whole probe took too long */
   | 'timeout'
   /** another connect error (unreachable, bind failed, reset, ...) */
   | 'connect'
+  /** PING_CHECK: an ICMP error answered the echo request (host or network unreachable, prohibited, TTL exceeded), or no route */
+  | 'unreachable'
   /** TLS handshake or record error */
   | 'tls'
   /** the HTTP status code is not one of the url's status_code */
@@ -23,8 +25,14 @@ export type ProbeFailureReason =
   | 'digest'
   /** regex did not match (or did, with regex_no_match) */
   | 'regex'
-  /** not HTTP: no end of headers, a body over the cap, the peer closed without a response */
+  /** not the protocol spoken: no end of HTTP headers, a body over the cap, an SMTP line too long, the peer closed without a response */
   | 'protocol'
+  /** DNS_CHECK: the server answered with an error rcode */
+  | 'dns'
+  /** SMTP_CHECK: the banner is not 220 or the HELO reply not 250 */
+  | 'smtp'
+  /** UDP_CHECK: the reply's length or bytes are not those require_reply asks for */
+  | 'reply'
   /** MISC_CHECK exited with a failing status or was killed by a signal */
   | 'exit-code'
   /** MISC_CHECK could not be started (refused by script security, spawn failed) */

@@ -1,7 +1,18 @@
-/** A real server from its checkers: all up to be alive, misc_dynamic weights, inhibit_on_failure. */
+/** A real server from its checkers: all up to be alive, misc_dynamic weights, FILE_CHECK values, inhibit_on_failure. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkerChanged, initialRealServer, miscExit, miscExitOk, poolEntry, realWeight, type RealServerRules } from '../../../actors/check/index.js';
+import {
+  checkerChanged,
+  fileCheckEffect,
+  fileValue,
+  initialRealServer,
+  miscExit,
+  miscExitOk,
+  poolEntry,
+  realWeight,
+  WEIGHT_FAULT,
+  type RealServerRules,
+} from '../../../actors/check/index.js';
 
 const rules = (over: Partial<RealServerRules> = {}): RealServerRules => ({
   id: 'rs',
@@ -88,4 +99,45 @@ test('inhibit_on_failure: a dead server stays in the pool at weight 0 instead of
 
 test('real_weight clamps the effective weight into 0 .. IPVS_WEIGHT_MAX', () => {
   assert.deepEqual([realWeight(-3), realWeight(4), realWeight(2 ** 40)], [0, 4, 2147483647]);
+});
+
+test('FILE_CHECK effect (update_track_file_status): weight 0 is a switch, otherwise value x weight is a weight offset down to INT_MIN', () => {
+  assert.deepEqual(fileCheckEffect(0, 0, false), { down: false, offset: 0 });
+  assert.deepEqual(fileCheckEffect(7, 0, false), { down: true, offset: 0 });
+  assert.deepEqual(fileCheckEffect(0, 0, true), { down: true, offset: 0 }, 'reverse: zero is the failure');
+  assert.deepEqual(fileCheckEffect(-3, 0, true), { down: false, offset: 0 });
+  assert.deepEqual(fileCheckEffect(5, 2, false), { down: false, offset: 10 });
+  assert.deepEqual(fileCheckEffect(5, 2, true), { down: false, offset: -10 });
+  assert.deepEqual(fileCheckEffect(0, -4, false), { down: false, offset: 0 }, 'no -0');
+  assert.deepEqual(fileCheckEffect(2 ** 31, 1, true), { down: true, offset: 0 }, 'at INT_MIN the checker is down');
+  assert.deepEqual(fileCheckEffect(-(2 ** 31) + 1, 1, false), { down: false, offset: WEIGHT_FAULT + 1 }, 'one above INT_MIN is still a (huge) offset');
+  assert.deepEqual(fileCheckEffect(2 ** 31, 2 ** 30, false), { down: false, offset: 2147483647 }, 'clamped to INT_MAX');
+});
+
+test('FILE_CHECK value: offsets move the weight, a failure takes its offset out and the real server down, recovery puts the new one in', () => {
+  const r = rules({
+    checkers: [
+      { id: 'a', alpha: false, miscDynamic: false },
+      { id: 'f', alpha: false, miscDynamic: false, file: { weight: 3, reverse: false } },
+    ],
+  });
+  let s = initialRealServer(r);
+  let c = fileValue(r, s, 'f', 4);
+  assert.equal(c.alive, undefined);
+  assert.equal(c.state.effectiveWeight, 22);
+  c = fileValue(r, c.state, 'f', -1);
+  assert.equal(c.state.effectiveWeight, 7, 'replaces the previous offset');
+  s = checkerChanged(r, c.state, 'a', false).state;
+  assert.equal(s.alive, false);
+  c = fileValue(r, s, 'f', -(2 ** 31));
+  assert.equal(c.alive, undefined, 'already down through a');
+  assert.deepEqual(c.state.failed, ['a', 'f']);
+  assert.equal(c.state.effectiveWeight, 10, 'its offset is out while it is down');
+  s = checkerChanged(r, c.state, 'a', true).state;
+  assert.equal(s.alive, false, 'f still holds it down');
+  c = fileValue(r, s, 'f', 2);
+  assert.equal(c.alive, 'up');
+  assert.equal(c.state.effectiveWeight, 16);
+  assert.equal(realWeight(fileValue(r, c.state, 'f', -10).state.effectiveWeight), 0, 'a negative total is weight 0, not down');
+  assert.equal(fileValue(r, c.state, 'a', 99).state, c.state, 'not a FILE_CHECK: unchanged');
 });

@@ -165,3 +165,65 @@ test('the plan feeds the actors: a ha_suspend checker starts disabled until the 
   assert.deepEqual(realServerRulesOf(rs).checkers, [{ id: rs.checkers[0]!.id, alpha: true, miscDynamic: true }]);
   assert.deepEqual(virtualServerRulesOf(vs), { id: '192.0.2.10:80', quorum: 2, hysteresis: 0, sorryServer: undefined, omega: false, haSuspend: true });
 });
+
+test('SMTP_CHECK host blocks become checkers of their own (smtp_check_end_handler), each with its own connection and connect_timeout', () => {
+  const hosts = [{ connectIp: '192.0.2.31', connectPort: 2525, connectTimeout: 2 }, { connectIp: '192.0.2.32' }];
+  const rs = { address: '192.0.2.21', port: 25, connectTimeout: 7, checkers: [{ type: 'SMTP_CHECK', heloName: 'lb.test', retry: 4, hosts }] };
+  const first = plan({ target: { kind: 'address', address: '192.0.2.10', port: 25 }, realServers: [rs] }).virtualServers[0]!.realServers[0]!.checkers;
+  // No connection option on the checker itself: the first host's become its own.
+  assert.deepEqual(
+    first.map((c) => [c.id.split('/').pop(), c.settings.type === 'SMTP_CHECK' && c.settings.connectIp, c.connectTimeoutMs, c.retry, c.probeTimeoutMs]),
+    [
+      ['SMTP_CHECK#0', '192.0.2.31', 2000, 4, 8000],
+      ['SMTP_CHECK#0.host2', '192.0.2.32', 7000, 4, 28000],
+    ],
+  );
+  for (const c of first) assert.ok(c.settings.type === 'SMTP_CHECK' && c.settings.hosts.length === 0 && c.settings.heloName === 'lb.test');
+  // A connection option on the checker: it keeps its own, every host is an extra checker.
+  const own = plan({
+    target: { kind: 'address', address: '192.0.2.10', port: 25 },
+    realServers: [{ ...rs, checkers: [{ type: 'SMTP_CHECK', connectTimeout: 1, hosts }] }],
+  }).virtualServers[0]!.realServers[0]!.checkers;
+  assert.deepEqual(
+    own.map((c) => [c.id.split('/').pop(), c.settings.type === 'SMTP_CHECK' ? (c.settings.connectIp ?? null) : 0, c.connectTimeoutMs]),
+    [
+      ['SMTP_CHECK#0', null, 1000],
+      ['SMTP_CHECK#0.host1', '192.0.2.31', 2000],
+      ['SMTP_CHECK#0.host2', '192.0.2.32', 7000],
+    ],
+  );
+});
+
+test("FILE_CHECK: its track_file resolved, weight and reverse its own else the track_file's, never alpha; an unknown track_file is dropped", () => {
+  const vs = VirtualServerSchema.parse({
+    target: { kind: 'address', address: '192.0.2.10', port: 80 },
+    alpha: true,
+    realServers: [
+      {
+        address: '192.0.2.21',
+        checkers: [
+          { type: 'FILE_CHECK', trackFile: 'load' },
+          { type: 'FILE_CHECK', trackFile: 'load', weight: -5, reverse: true },
+          { type: 'FILE_CHECK', trackFile: 'missing' },
+        ],
+      },
+    ],
+  });
+  const trackFiles = [{ name: 'load', file: '/run/load', weight: 2, reverse: true }];
+  const p = planChecks({ virtualServers: [vs], virtualServerGroups: [], trackFiles });
+  const cs = p.virtualServers[0]!.realServers[0]!.checkers;
+  assert.deepEqual(
+    cs.map((c) => [c.file, c.alpha, c.scheduled]),
+    [
+      [{ name: 'load', path: '/run/load', weight: 2, reverse: true }, false, false],
+      [{ name: 'load', path: '/run/load', weight: -5, reverse: true }, false, false],
+    ],
+  );
+  assert.deepEqual(p.issues, [{ virtualServer: '192.0.2.10:80', message: 'real server 192.0.2.21:80: FILE_CHECK track_file missing not found - ignoring' }]);
+  assert.deepEqual(realServerRulesOf(p.virtualServers[0]!.realServers[0]!).checkers[0], {
+    id: cs[0]!.id,
+    alpha: false,
+    miscDynamic: false,
+    file: { weight: 2, reverse: true },
+  });
+});

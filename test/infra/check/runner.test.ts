@@ -1,4 +1,4 @@
-/** CheckRunner in simulated time with fake probes, and once with the real tcpProbe on loopback. */
+/** CheckRunner in simulated time with fake probes and a fake track_file feed, and with the real tcp, dns and udp probes on loopback. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -9,6 +9,7 @@ import { planChecks, type CheckPlan } from '../../../infra/check/plan.js';
 import { CheckRunner, type CheckEvent, type ProbeTable } from '../../../infra/check/runner.js';
 import type { ProbeResult } from '../../../infra/check/probes/index.js';
 import { VirtualClock } from '../../../sim/clock.js';
+import { dgramServer } from './probes/datagrams.js';
 
 type Obj = Record<string, unknown>;
 
@@ -53,12 +54,19 @@ function setup(plan: CheckPlan) {
   const clock = new VirtualClock();
   const tcp = fakeTcp(clock);
   const events: Stamped[] = [];
+  const all: Stamped[] = [];
   const runner = new CheckRunner(plan, {
     clock,
     log: silentLogger(),
     random: () => 0,
     probes: { TCP_CHECK: tcp.probe },
-    listeners: [(e) => events.push({ ...e, t: clock.now() })],
+    // Actions without a script only write FIFO lines: kept in `all`, left out of `events`.
+    listeners: [
+      (e) => {
+        all.push({ ...e, t: clock.now() });
+        if (!(e.type === 'action' && 'script' in e.action && e.action.script === undefined)) events.push({ ...e, t: clock.now() });
+      },
+    ],
   });
   /** Runs every timer up to `time`, letting probe promises settle between them. */
   const until = async (time: number): Promise<void> => {
@@ -71,7 +79,7 @@ function setup(plan: CheckPlan) {
     clock.set(time);
     await flush();
   };
-  return { clock, tcp, events, runner, until };
+  return { clock, tcp, events, all, runner, until };
 }
 
 const ofType = (events: Stamped[], type: CheckEvent['type']) => events.filter((e) => e.type === type);
@@ -88,10 +96,28 @@ test('a real server goes down retry x delay_before_retry after the first refused
   assert.deepEqual(ofType(s.events, 'realserver.down'), [], 'not down before retry x delay_before_retry');
   await s.until(8000);
   const down = ofType(s.events, 'realserver.down');
-  assert.deepEqual(down, [{ type: 'realserver.down', virtualServer: VIP.address + ':80', realServer: RS1, reason: 'refused', t: 8000 }]);
+  assert.deepEqual(down, [
+    {
+      type: 'realserver.down',
+      virtualServer: VIP.address + ':80',
+      realServer: RS1,
+      reason: 'refused',
+      detail: 'connection refused',
+      checker: `${RS1}/TCP_CHECK#0`,
+      t: 8000,
+    },
+  ]);
   assert.deepEqual(
     s.events.filter((e) => e.type === 'action').map((e) => e.type === 'action' && e.action),
     [{ kind: 'notify-down', virtualServer: '192.0.2.10:80', realServer: RS1, script: { command: '/bin/rs-down' } }],
+  );
+  // No quorum scripts configured: the quorum crossings still come out (for the notify_fifo lines), without a script.
+  assert.deepEqual(
+    s.all.flatMap((e) => (e.type === 'action' && e.action.kind.startsWith('quorum') ? [[e.action.kind, 'script' in e.action ? e.action.script : 'none']] : [])),
+    [
+      ['quorum-up', undefined],
+      ['quorum-down', undefined],
+    ],
   );
   await s.until(60_000); // still refused: no second event
   assert.equal(ofType(s.events, 'realserver.down').length, 1);
@@ -111,7 +137,15 @@ test('a probe that times out: each try takes connect_timeout, so down comes (ret
   assert.deepEqual(ofType(s.events, 'realserver.down'), []);
   await s.until(6000 + 3 * 3000 + 2 * 1000);
   assert.deepEqual(ofType(s.events, 'realserver.down'), [
-    { type: 'realserver.down', virtualServer: '192.0.2.10:80', realServer: RS1, reason: 'timeout', t: 17_000 },
+    {
+      type: 'realserver.down',
+      virtualServer: '192.0.2.10:80',
+      realServer: RS1,
+      reason: 'timeout',
+      detail: 'connect timed out',
+      checker: `${RS1}/TCP_CHECK#0`,
+      t: 17_000,
+    },
   ]);
   s.runner.stop();
 });
@@ -179,7 +213,14 @@ test('misc_dynamic: the exit code sets the weight (code - 2), reported once per 
   code = 0;
   await step(5000);
   assert.equal(runner.status()[0]!.realServers[0]!.weight, 5);
-  assert.deepEqual(events.at(-1), { type: 'virtualserver.quorum', virtualServer: '192.0.2.10:80', up: true, liveWeight: 5 });
+  assert.deepEqual(events.filter((e) => e.type !== 'action').at(-1), {
+    type: 'virtualserver.quorum',
+    virtualServer: '192.0.2.10:80',
+    up: true,
+    liveWeight: 5,
+    quorum: 5,
+    hysteresis: 0,
+  });
   runner.stop();
 });
 
@@ -229,7 +270,8 @@ test("quorum: quorum_up at start, quorum_down with the sorry server in when live
   const kinds = () =>
     s.events.map((e) => (e.type === 'action' ? `action:${e.action.kind}` : e.type === 'virtualserver.quorum' ? `quorum:${e.up}:${e.liveWeight}` : e.type));
   assert.deepEqual(kinds(), ['realserver.down', 'action:sorry-server-in', 'quorum:false:1', 'action:quorum-down']);
-  const scripts = () => s.events.flatMap((e) => (e.type === 'action' && 'script' in e.action ? [e.action.script.command] : []));
+  const scripts = () =>
+    s.events.flatMap((e) => (e.type === 'action' && 'script' in e.action && e.action.script !== undefined ? [e.action.script.command] : []));
   assert.deepEqual(scripts(), ['/bin/q-down']);
   assert.deepEqual(
     s.events.flatMap((e) => (e.type === 'action' && 'sorryServer' in e.action ? [e.action.sorryServer] : [])),
@@ -259,7 +301,15 @@ test('a probe that never settles is aborted at its bound and counted as a failur
   await s.until(5000);
   assert.equal(call.signal?.aborted, true, 'the I/O is aborted, not just the verdict');
   assert.deepEqual(ofType(s.events, 'realserver.down'), [
-    { type: 'realserver.down', virtualServer: '192.0.2.10:80', realServer: RS1, reason: 'probe-stalled', t: 5000 },
+    {
+      type: 'realserver.down',
+      virtualServer: '192.0.2.10:80',
+      realServer: RS1,
+      reason: 'probe-stalled',
+      detail: 'no result within 4000 ms: aborted',
+      checker: `${RS1}/TCP_CHECK#0`,
+      t: 5000,
+    },
   ]);
   assert.equal(s.runner.status()[0]!.realServers[0]!.checkers[0]!.lastFailure?.reason, 'probe-stalled');
   s.runner.stop();
@@ -418,5 +468,230 @@ test('the real tcpProbe against a server on 127.0.0.1: up while it listens, down
   } finally {
     runner.stop();
     server.close();
+  }
+});
+
+/** A TrackFileFeed the test sets by hand. */
+function fakeFeed(initial: Record<string, number>) {
+  const values = new Map(Object.entries(initial));
+  const listeners = new Set<(name: string, value: number) => void>();
+  return {
+    feed: {
+      value: (name: string) => values.get(name),
+      subscribe(l: (name: string, value: number) => void) {
+        listeners.add(l);
+        return () => void listeners.delete(l);
+      },
+    },
+    set(name: string, value: number) {
+      values.set(name, value);
+      for (const l of listeners) l(name, value);
+    },
+    listeners,
+  };
+}
+
+test('FILE_CHECK follows its track_file: weight offsets, down at INT_MIN, quorum recomputed; unsupported without a feed', async () => {
+  const cfg = vs({ quorum: 3 }, [
+    { address: '192.0.2.21', weight: 2, checkers: [{ type: 'FILE_CHECK', trackFile: 'load', weight: 1 }] },
+    { address: '192.0.2.22', weight: 1, checkers: [{ type: 'TCP_CHECK' }] },
+  ]);
+  const plan = planChecks({
+    virtualServers: [VirtualServerSchema.parse(cfg)],
+    virtualServerGroups: [],
+    trackFiles: [{ name: 'load', file: '/x', weight: 1, reverse: false }],
+  });
+  const clock = new VirtualClock();
+  const f = fakeFeed({ load: 3 });
+  const events: CheckEvent[] = [];
+  const runner = new CheckRunner(plan, {
+    clock,
+    log: silentLogger(),
+    random: () => 0,
+    probes: { TCP_CHECK: () => Promise.resolve({ ok: true }) },
+    listeners: [(e) => events.push(e)],
+    trackFiles: f.feed,
+  });
+  runner.start();
+  const rs = () => runner.status()[0]!.realServers[0]!;
+  assert.equal(rs().weight, 5, 'the value at start: 2 + 3 x 1');
+  assert.equal(rs().checkers[0]!.state, 'up');
+  assert.equal(runner.status()[0]!.liveWeight, 6);
+  f.set('load', 10);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'realserver.weight'),
+    [{ type: 'realserver.weight', virtualServer: '192.0.2.10:80', realServer: RS1, weight: 12 }],
+  );
+  f.set('load', -(2 ** 31));
+  assert.equal(rs().alive, false);
+  assert.equal(rs().checkers[0]!.lastFailure?.reason, 'file');
+  assert.deepEqual(
+    events.filter((e) => e.type === 'realserver.down'),
+    [
+      {
+        type: 'realserver.down',
+        virtualServer: '192.0.2.10:80',
+        realServer: RS1,
+        reason: 'file',
+        detail: 'track_file load is -2147483648',
+        checker: `${RS1}/FILE_CHECK#0`,
+      },
+    ],
+  );
+  assert.deepEqual(events.filter((e) => e.type === 'virtualserver.quorum').pop(), {
+    type: 'virtualserver.quorum',
+    virtualServer: '192.0.2.10:80',
+    up: false,
+    liveWeight: 1,
+    quorum: 3,
+    hysteresis: 0,
+  });
+  f.set('other', 1);
+  f.set('load', 0);
+  assert.equal(rs().alive, true);
+  assert.equal(rs().weight, 2, 'offset 0 again');
+  runner.stop();
+  assert.equal(f.listeners.size, 0, 'stop ends the subscription');
+
+  const bare = new CheckRunner(plan, { clock, log: silentLogger(), probes: {}, listeners: [(e) => events.push(e)] });
+  bare.start();
+  assert.equal(bare.status()[0]!.realServers[0]!.checkers[0]!.state, 'unsupported');
+  bare.stop();
+});
+
+test('FILE_CHECK on reload: a kept checker keeps its offset, a new one starts from the current value', () => {
+  const rsOf = (checkers: Obj[]) => vs({}, [{ address: '192.0.2.21', weight: 4, checkers }]);
+  const planWith = (checkers: Obj[]) =>
+    planChecks({
+      virtualServers: [VirtualServerSchema.parse(rsOf(checkers))],
+      virtualServerGroups: [],
+      trackFiles: [
+        { name: 'a', file: '/a', weight: 1, reverse: false },
+        { name: 'b', file: '/b', weight: 0, reverse: false },
+      ],
+    });
+  const f = fakeFeed({ a: 2, b: 1 });
+  const runner = new CheckRunner(planWith([{ type: 'FILE_CHECK', trackFile: 'a' }]), {
+    clock: new VirtualClock(),
+    log: silentLogger(),
+    probes: {},
+    trackFiles: f.feed,
+  });
+  runner.start();
+  assert.equal(runner.status()[0]!.realServers[0]!.weight, 6);
+  const ch = runner.reload(
+    planWith([
+      { type: 'FILE_CHECK', trackFile: 'a' },
+      { type: 'FILE_CHECK', trackFile: 'b' },
+    ]),
+  );
+  assert.equal(ch.kept.checkers.length, 1);
+  const r = runner.status()[0]!.realServers[0]!;
+  assert.equal(r.weight, 6, 'a kept its offset');
+  assert.equal(r.alive, false, 'b: weight 0 and a non-zero value is down');
+  f.set('b', 0);
+  assert.equal(runner.status()[0]!.realServers[0]!.alive, true);
+  runner.stop();
+});
+
+test('DNS, SMTP and UDP checkers reach their probes with the configured options', async () => {
+  const cfg = vs({}, [
+    {
+      address: '192.0.2.21',
+      checkers: [
+        { type: 'DNS_CHECK', queryType: 'A', name: 'www.test', connectPort: 5353 },
+        { type: 'SMTP_CHECK', heloName: 'lb.test', hosts: [{ connectIp: '192.0.2.31' }, { connectIp: '192.0.2.32', connectPort: 2525 }] },
+        { type: 'UDP_CHECK', payload: 'aa bb', requireReply: 'cc', minReplyLength: 1, maxReplyLength: 9 },
+      ],
+    },
+  ]);
+  const clock = new VirtualClock();
+  const calls: [string, unknown][] = [];
+  const rec = (type: string) => (target: unknown, o: unknown) => {
+    calls.push([type, { target, ...(o as Obj) }]);
+    return Promise.resolve<ProbeResult>({ ok: true });
+  };
+  const runner = new CheckRunner(planOf(cfg), {
+    clock,
+    log: silentLogger(),
+    random: () => 0,
+    probes: { DNS_CHECK: rec('dns'), SMTP_CHECK: rec('smtp'), UDP_CHECK: rec('udp') },
+  });
+  runner.start();
+  for (let i = 0; i < 5; i++) {
+    await flush();
+    const due = clock.nextDue();
+    if (due === null || due > 1500) break;
+    clock.set(due);
+  }
+  await flush();
+  const target = { address: '192.0.2.21', port: 80 };
+  assert.deepEqual(
+    calls.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    [
+      ['dns', { target, connectPort: 5353, connectTimeoutMs: 3000, queryType: 'A', name: 'www.test' }],
+      ['smtp', { target, connectIp: '192.0.2.31', connectTimeoutMs: 3000, heloName: 'lb.test' }],
+      ['smtp', { target, connectIp: '192.0.2.32', connectPort: 2525, connectTimeoutMs: 3000, heloName: 'lb.test' }],
+      ['udp', { target, connectTimeoutMs: 3000, payload: 'aa bb', requireReply: 'cc', minReplyLength: 1, maxReplyLength: 9 }],
+    ],
+  );
+  assert.equal(runner.status()[0]!.realServers[0]!.checkers.length, 4, 'the second SMTP host is a checker of its own');
+  runner.stop();
+});
+
+test('the real dnsProbe and udpProbe through the runner on 127.0.0.1: up while a server answers, down (refused) once its port is closed', async () => {
+  // Answers every datagram as a NOERROR DNS reply with the query's id (UDP_CHECK's filler gets one too).
+  const srv = await dgramServer((q) => {
+    const b = Buffer.from(q);
+    if (b.length >= 4) b.writeUInt16BE(0x8180, 2);
+    return b;
+  });
+  const events: CheckEvent[] = [];
+  const plan = planOf({
+    target: { kind: 'address', address: '127.0.0.1', port: srv.port },
+    delayLoop: 0.2,
+    connectTimeout: 1,
+    retry: 0,
+    warmup: 0,
+    alpha: true,
+    realServers: [
+      {
+        address: '127.0.0.1',
+        checkers: [
+          { type: 'DNS_CHECK', name: 'svc.test', queryType: 'A' },
+          { type: 'UDP_CHECK', requireReply: true },
+        ],
+      },
+    ],
+  });
+  const clock = {
+    now: () => performance.now(),
+    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
+  };
+  const runner = new CheckRunner(plan, { clock, log: silentLogger(), random: () => 0, listeners: [(e) => events.push(e)] });
+  const waitFor = async (type: CheckEvent['type']) => {
+    const t0 = Date.now();
+    while (!events.some((e) => e.type === type)) {
+      if (Date.now() - t0 > 5000) throw new Error(`no ${type} within 5 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    runner.start();
+    await waitFor('realserver.up');
+    assert.deepEqual(
+      runner.status()[0]!.realServers[0]!.checkers.map((c) => [c.type, c.state]),
+      [
+        ['DNS_CHECK', 'up'],
+        ['UDP_CHECK', 'up'],
+      ],
+    );
+    await srv.close();
+    await waitFor('realserver.down');
+    const down = events.find((e) => e.type === 'realserver.down');
+    assert.equal(down?.type === 'realserver.down' && down.reason, 'refused');
+  } finally {
+    runner.stop();
   }
 });

@@ -1,7 +1,8 @@
-/* vipflow's wire addon: raw VRRP sockets, AF_PACKET frames, rtnetlink
+/* vipflow's wire addon: raw VRRP sockets, ICMP echo sockets, AF_PACKET frames, rtnetlink
  * address changes and link/address notifications for Node, which has none
  * of them. The TypeScript side is wire/socket/; nothing else should load
  * this module directly. */
+#include "icmp_socket.h"
 #include "netlink_address.h"
 #include "netlink_monitor.h"
 #include "packet_socket.h"
@@ -14,6 +15,10 @@ NAPI_MODULE_INIT() {
       {"rawClose", NULL, vf_raw_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rawRef", NULL, vf_raw_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rawIfindex", NULL, vf_raw_ifindex, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"icmpOpen", NULL, vf_icmp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"icmpSend", NULL, vf_icmp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"icmpClose", NULL, vf_icmp_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"icmpRef", NULL, vf_icmp_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interfaceInfo", NULL, vf_interface_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendFrame", NULL, vf_send_frame, NULL, NULL, NULL, napi_enumerable, NULL},
       {"changeAddress", NULL, vf_change_address, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -1,0 +1,251 @@
+/**
+ * The daemon's checker half: plans the virtual servers' checkers from the
+ * configuration, runs them (infra/check/runner.ts), and turns what they report
+ * into events (realserver.*, virtualserver.quorum), keepalived's notify_up /
+ * notify_down / quorum_up / quorum_down scripts and notify_fifo lines, and the
+ * status. Follows the host's addresses for ha_suspend.
+ *
+ * Apart from the VRRP path: a checker never delays an advert, and a failing
+ * probe, script or listener is logged, never thrown into the daemon.
+ */
+import type { Logger } from '../core/logger.js';
+import type { VipflowConfig } from '../config/model.js';
+import type { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
+import { planChecks, type CheckPlan, type VirtualServerPlan } from '../infra/check/plan.js';
+import { watchTrackFiles, type WatchedTrackFiles } from '../infra/check/file-feed.js';
+import {
+  CheckRunner,
+  type TrackFileFeed,
+  type CheckAction,
+  type CheckEvent,
+  type ProbeTable,
+  type RunnerClock,
+  type VirtualServerStatus,
+  type RealServerStatus,
+  type CheckerStatus,
+} from '../infra/check/runner.js';
+import type { EventPublisher } from './event-publisher.js';
+
+export interface ChecksDeps {
+  log: Logger;
+  notifier: () => Pick<KeepalivedNotifier, 'checker' | 'prepareScript'>;
+  events: () => Pick<EventPublisher, 'check'>;
+  /** Default: the process's timers and monotonic clock. */
+  clock?: RunnerClock;
+  /** Default: the real probes (tests pass their own). */
+  probes?: ProbeTable;
+}
+
+/** A checker as the status shows it: its last failure also carries the wall-clock time. */
+export interface CheckerView extends Omit<CheckerStatus, 'lastFailure'> {
+  lastFailure: (NonNullable<CheckerStatus['lastFailure']> & { time: string }) | undefined;
+}
+
+export interface ChecksStatus {
+  virtualServers: (Omit<VirtualServerStatus, 'realServers'> & { realServers: (Omit<RealServerStatus, 'checkers'> & { checkers: CheckerView[] })[] })[];
+  /** What planning corrected or ignored (keepalived's validate_check_config messages). */
+  issues: { virtualServer: string; message: string }[];
+}
+
+const processClock: RunnerClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+  now: () => performance.now(),
+};
+
+export class Checks {
+  private runner: CheckRunner | null = null;
+  private plan: CheckPlan = { virtualServers: [], issues: [] };
+  private readonly log: Logger;
+  /** The last address lookup (netlink), to settle ha_suspend for virtual servers a reload adds. */
+  private hasAddress: ((address: string) => boolean) | null = null;
+  /** FILE_CHECK's track_files: watched while a checker reads them; replaced when a reload changes which. */
+  private files: { key: string; watch: WatchedTrackFiles } | null = null;
+  private readonly fileListeners = new Set<(name: string, value: number) => void>();
+  /** What the runner reads: the current watcher's values, whichever watcher that is after reloads. */
+  private readonly fileFeed: TrackFileFeed = {
+    value: (name) => this.files?.watch.value(name),
+    subscribe: (listener) => {
+      this.fileListeners.add(listener);
+      return () => void this.fileListeners.delete(listener);
+    },
+  };
+
+  constructor(private readonly d: ChecksDeps) {
+    this.log = d.log.child({ component: 'checks' });
+  }
+
+  /** Plans and starts every checker of `config` (nothing when it has no virtual_server). */
+  start(config: VipflowConfig): void {
+    this.plan = this.planOf(config);
+    if (this.plan.virtualServers.length === 0) return;
+    this.watchFiles(config, this.plan);
+    this.runner = new CheckRunner(this.plan, {
+      trackFiles: this.fileFeed,
+      clock: this.d.clock ?? processClock,
+      log: this.d.log,
+      ...(this.d.probes !== undefined ? { probes: this.d.probes } : {}),
+      listeners: [(e) => this.onCheck(e)],
+      miscPrepare: (script, program) => this.d.notifier().prepareScript(script, program),
+    });
+    this.runner.start();
+    this.settleSuspension();
+    const realServers = this.plan.virtualServers.reduce((n, v) => n + v.realServers.length, 0);
+    const checkers = this.plan.virtualServers.reduce((n, v) => n + v.realServers.reduce((m, r) => m + r.checkers.length, 0), 0);
+    this.log.info({ virtualServers: this.plan.virtualServers.length, realServers, checkers }, 'checkers running');
+  }
+
+  /** SIGHUP: unchanged checkers keep their state and timers; the rest start, stop or restart. */
+  reload(config: VipflowConfig): void {
+    const next = this.planOf(config);
+    if (this.runner === null) {
+      this.start(config);
+      return;
+    }
+    const started = performance.now();
+    this.watchFiles(config, next);
+    const ch = this.runner.reload(next);
+    this.plan = next;
+    this.settleSuspension();
+    this.log.info(
+      {
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        added: { virtualServers: ch.added.virtualServers.length, realServers: ch.added.realServers.length, checkers: ch.added.checkers.length },
+        removed: { virtualServers: ch.removed.virtualServers.length, realServers: ch.removed.realServers.length, checkers: ch.removed.checkers.length },
+        kept: ch.kept.checkers.length,
+      },
+      'checkers reloaded',
+    );
+  }
+
+  /** Stops every checker; with omega, runs keepalived's quorum_down / notify_down on the way out. */
+  stop(): void {
+    this.runner?.stop();
+    this.files?.watch.stop();
+    this.files = null;
+  }
+
+  /** Watches the track_files FILE_CHECKs read; a reload that changes which (or their definitions) starts a new watcher. */
+  private watchFiles(config: VipflowConfig, plan: CheckPlan): void {
+    const names = new Set(plan.virtualServers.flatMap((v) => v.realServers.flatMap((r) => r.checkers.flatMap((c) => (c.file ? [c.file.name] : [])))));
+    const defs = config.trackFiles.filter((f) => names.has(f.name));
+    const key = JSON.stringify(defs);
+    if (this.files?.key === key) return;
+    this.files?.watch.stop();
+    this.files = null;
+    if (defs.length === 0) return;
+    const watch = watchTrackFiles(defs, { log: this.log });
+    watch.subscribe((name, value) => {
+      for (const l of [...this.fileListeners]) l(name, value);
+    });
+    this.files = { key, watch };
+  }
+
+  status(): ChecksStatus {
+    const clock = this.d.clock ?? processClock;
+    // The runner stamps failures with its monotonic clock; the status shows wall-clock times.
+    const wall = (at: number): string => new Date(Date.now() - (clock.now() - at)).toISOString();
+    const virtualServers = (this.runner?.status() ?? []).map((v) => ({
+      ...v,
+      realServers: v.realServers.map((r) => ({
+        ...r,
+        checkers: r.checkers.map((c) => ({ ...c, lastFailure: c.lastFailure === undefined ? undefined : { ...c.lastFailure, time: wall(c.lastFailure.at) } })),
+      })),
+    }));
+    return { virtualServers, issues: this.plan.issues };
+  }
+
+  /** The host's addresses changed: ha_suspend pauses a virtual server's checkers while its address is not here. */
+  addressesChanged(has: (address: string) => boolean): void {
+    this.hasAddress = has;
+    this.settleSuspension();
+  }
+
+  private settleSuspension(): void {
+    const has = this.hasAddress;
+    if (this.runner === null || has === null) return;
+    for (const vs of this.plan.virtualServers) {
+      if (!vs.haSuspend) continue;
+      const present = vs.services.some((s) => s.kind === 'address' && has(s.address));
+      this.runner.setSuspended(vs.id, !present);
+    }
+  }
+
+  private planOf(config: VipflowConfig): CheckPlan {
+    const plan = planChecks(config);
+    for (const i of plan.issues) this.log.warn({ virtualServer: i.virtualServer }, i.message);
+    return plan;
+  }
+
+  private onCheck(e: CheckEvent): void {
+    const events = this.d.events();
+    switch (e.type) {
+      case 'realserver.up':
+        this.log.info({ virtualServer: e.virtualServer, realServer: e.realServer, weight: e.weight, reason: e.reason }, 'real server up');
+        events.check('realserver.up', { virtualServer: e.virtualServer, realServer: e.realServer, weight: e.weight, reason: e.reason });
+        return;
+      case 'realserver.down':
+        this.log.warn({ virtualServer: e.virtualServer, realServer: e.realServer, reason: e.reason, detail: e.detail, checker: e.checker }, 'real server down');
+        events.check('realserver.down', {
+          virtualServer: e.virtualServer,
+          realServer: e.realServer,
+          reason: e.reason,
+          ...(e.detail !== undefined ? { detail: e.detail } : {}),
+          ...(e.checker !== undefined ? { checker: e.checker } : {}),
+        });
+        return;
+      case 'realserver.weight':
+        this.log.info({ virtualServer: e.virtualServer, realServer: e.realServer, weight: e.weight }, 'real server weight');
+        events.check('realserver.weight', { virtualServer: e.virtualServer, realServer: e.realServer, weight: e.weight });
+        return;
+      case 'virtualserver.quorum':
+        this.log.warn({ virtualServer: e.virtualServer, liveWeight: e.liveWeight, quorum: e.quorum }, e.up ? 'quorum up' : 'quorum down');
+        events.check('virtualserver.quorum', {
+          virtualServer: e.virtualServer,
+          up: e.up,
+          liveWeight: Math.max(0, e.liveWeight),
+          quorum: e.quorum,
+          hysteresis: e.hysteresis,
+        });
+        return;
+      case 'checker.unsupported':
+        return; // the runner logs it
+      case 'action':
+        this.act(e.action);
+        return;
+    }
+  }
+
+  /** keepalived's side effects of a health change: scripts and FIFO lines (the sorry server is the L4 backend's). */
+  private act(a: CheckAction): void {
+    const vs = this.plan.virtualServers.find((v) => v.id === a.virtualServer);
+    if (vs === undefined) return;
+    if (a.kind === 'notify-up' || a.kind === 'notify-down') {
+      const rs = vs.realServers.find((r) => r.id === a.realServer);
+      if (rs === undefined) return;
+      const state = a.kind === 'notify-up' ? 'UP' : 'DOWN';
+      this.d.notifier().checker({
+        fifoLine: `RS ${rs.fifoName} ${vs.fifoName} ${state}\n`,
+        script: a.script,
+        queue: `rs:${rs.id}`,
+        context: { virtualServer: vs.id, realServer: rs.id, hook: a.kind === 'notify-up' ? 'notify_up' : 'notify_down' },
+      });
+    } else if (a.kind === 'quorum-up' || a.kind === 'quorum-down') {
+      this.d.notifier().checker({
+        fifoLine: `VS ${vs.fifoName} ${a.kind === 'quorum-up' ? 'UP' : 'DOWN'}\n`,
+        script: a.script,
+        queue: `vs:${vs.id}`,
+        context: { virtualServer: vs.id, hook: a.kind === 'quorum-up' ? 'quorum_up' : 'quorum_down' },
+      });
+    } else this.sorry(vs, a.kind === 'sorry-server-in');
+  }
+
+  private sorry(vs: VirtualServerPlan, active: boolean): void {
+    const s = vs.sorryServer;
+    if (s === undefined) return;
+    this.log.warn(
+      { virtualServer: vs.id, sorryServer: s.port === undefined ? s.address : `${s.address}:${s.port}`, active },
+      active ? 'sorry server in' : 'sorry server out',
+    );
+  }
+}

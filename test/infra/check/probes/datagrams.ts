@@ -1,0 +1,84 @@
+/**
+ * Helpers for the UDP_CHECK and DNS_CHECK tests: an in-process dgram server on
+ * loopback that answers as told (or not at all), a UDP port nobody listens on,
+ * and socat as a real UDP echo server, started and stopped by its PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { pollUntil, within } from '../../../../lab/run.js';
+
+export interface DgramServer {
+  port: number;
+  /** every datagram received */
+  received: Buffer[];
+  close(): Promise<void>;
+}
+
+/** A UDP server on `host` calling `reply` per datagram; a returned buffer (or several) is sent back. */
+export async function dgramServer(reply: (msg: Buffer, from: RemoteInfo) => Buffer | Buffer[] | undefined, host = '127.0.0.1'): Promise<DgramServer> {
+  const sock: Socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const received: Buffer[] = [];
+  sock.on('message', (msg, from) => {
+    received.push(msg);
+    const out = reply(msg, from);
+    for (const b of out === undefined ? [] : Array.isArray(out) ? out : [out]) sock.send(b, from.port, from.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(0, host, () => resolve());
+  });
+  return { port: sock.address().port, received, close: () => new Promise<void>((r) => sock.close(() => r())) };
+}
+
+/** A UDP port on `host` that was free a moment ago (bound, then released). */
+export async function closedUdpPort(host = '127.0.0.1'): Promise<number> {
+  const s = await dgramServer(() => undefined, host);
+  await s.close();
+  return s.port;
+}
+
+export interface Socat {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** socat echoing every datagram back (UDP-RECVFROM with fork: one child per datagram). */
+export async function socatUdpEcho(host = '127.0.0.1'): Promise<Socat> {
+  const port = await closedUdpPort(host);
+  const family = host.includes(':') ? 'UDP6' : 'UDP4';
+  const bindHost = host.includes(':') ? `[${host}]` : host;
+  const child: ChildProcess = spawn('/usr/bin/socat', [`${family}-RECVFROM:${port},bind=${bindHost},reuseaddr,fork`, 'PIPE'], { stdio: 'ignore' });
+  if (child.pid === undefined) throw new Error('cannot spawn socat');
+  const pid = child.pid;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // socat is ready once its port is taken: binding it ourselves fails then.
+  const ready = await pollUntil(async () => {
+    const probe = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const taken = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(true));
+      probe.bind(port, host, () => resolve(false));
+    });
+    await new Promise<void>((r) => probe.close(() => r()));
+    return taken ? true : undefined;
+  }, 5000);
+  const stop = async (): Promise<void> => {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    if ((await within(exited, 3000)) === 'timeout') {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  };
+  if (!ready) {
+    await stop();
+    throw new Error(`socat did not bind ${host}:${port} within 5 s`);
+  }
+  return { pid, port, stop };
+}
