@@ -35,7 +35,7 @@ import { silentLogger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import { planChecks } from '../infra/check/plan.js';
 import { CheckRunner, type ProbeTable, type ReloadChanges } from '../infra/check/runner.js';
-import { addDropRule, createLab, isAlive, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
+import { addDropRule, createLab, isAlive, pollUntil, run, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
 import { checkConf, nthAddress, spread, type BenchCheckerType, type CheckTiming } from './lib/check-conf.js';
 import { serverConnections, startCheckChild, startCheckServers, startLabNginx, vipflowProgram, type LabNginx, type LineChild } from './lib/check-procs.js';
 import { cpuMs, rssKiB } from './lib/proc-usage.js';
@@ -360,7 +360,7 @@ async function startTarget(lab: Lab, confText: string, target: 'daemon' | 'child
     const argv = vipflowProgram();
     const r: Router = await startRouter(lab, 'vipflow', NODE, confText, { cmd: argv[0]!, args: argv.slice(1), describe: '', dispose: () => undefined });
     const pid = r.pids()[0]!;
-    return { pid, stop: () => r.stop(), what: 'daemon', status: async () => undefined };
+    return { pid, stop: () => r.stop(), what: 'daemon', status: () => daemonStatus(pid) };
   }
   const conf = join(dir, `load-${++serial}.conf`);
   writeFileSync(conf, confText);
@@ -379,6 +379,34 @@ async function startTarget(lab: Lab, confText: string, target: 'daemon' | 'child
       await pollUntil(() => (isAlive(c.proc.pid) ? undefined : true), 3000, 20);
     },
   };
+}
+
+/** The state dir a daemon runs with, from its command line. */
+function stateDirOf(pid: number): string | undefined {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const i = argv.indexOf('--state-dir');
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** Probes started and real servers up/down, from `vipflow status --json` (the control socket). */
+async function daemonStatus(pid: number): Promise<{ probes: number; up: number; down: number } | undefined> {
+  const dir = stateDirOf(pid);
+  if (dir === undefined) return undefined;
+  const argv = vipflowProgram();
+  const r = await run(argv[0]!, [...argv.slice(1), 'status', '--state-dir', dir, '--json'], 10_000);
+  if (r.code !== 0) return undefined;
+  type Vs = { realServers: { alive: boolean; checkers: { probes: number }[] }[] };
+  const s = JSON.parse(r.stdout) as { checks?: { virtualServers: Vs[] } };
+  let probes = 0;
+  let up = 0;
+  let down = 0;
+  for (const v of s.checks?.virtualServers ?? [])
+    for (const rs of v.realServers) {
+      if (rs.alive) up++;
+      else down++;
+      for (const c of rs.checkers) probes += c.probes;
+    }
+  return { probes, up, down };
 }
 
 interface LoadRow {
@@ -489,6 +517,8 @@ async function hupPart(lab: Lab): Promise<void> {
       `  the daemon's TCP checks reaching the listener: ${probing}/s (about ${fmt((RELOAD_RS * 0.9) / RELOAD_TIMING.delayLoopS, 0)}/s when it runs checkers)`,
     );
     const times: number[] = [];
+    const runnerMs: number[] = [];
+    let exact = true;
     for (let i = 0; i < RELOAD_REPEATS; i++) {
       writeFileSync(confPath, texts[(i + 1) % 2]!);
       const before = router.log().length;
@@ -508,7 +538,20 @@ async function hupPart(lab: Lab): Promise<void> {
       const parsed = JSON.parse(line) as { time: string | number; msg: string };
       const done = typeof parsed.time === 'number' ? parsed.time : Date.parse(parsed.time);
       times.push(done - sent);
-      say(`  SIGHUP ${i + 1}: ${parsed.msg} after ${fmt(done - sent, 0)} ms (log time, ms resolution) ${line.slice(0, 300)}`);
+      // The daemon's own account of the checkers' part: {ms, added, removed, kept}.
+      const chk = router
+        .log()
+        .slice(before)
+        .split('\n')
+        .find((l) => l.includes('"checkers reloaded"'));
+      let checkersPart = 'no "checkers reloaded" line';
+      if (chk !== undefined) {
+        const c = JSON.parse(chk) as { ms: number; kept: number; added: { checkers: number }; removed: { checkers: number } };
+        runnerMs.push(c.ms);
+        if (!(c.added.checkers === 1 && c.removed.checkers === 1 && c.kept === RELOAD_RS - 1)) exact = false;
+        checkersPart = `checkers reloaded in ${c.ms} ms (added ${c.added.checkers}, removed ${c.removed.checkers}, kept ${c.kept})`;
+      } else exact = false;
+      say(`  SIGHUP ${i + 1}: ${parsed.msg} ${fmt(done - sent, 0)} ms after the signal (log time, ms resolution); ${checkersPart}`);
       await sleep(1500);
     }
     const rss = rssKiB(router.pids()[0]!);
@@ -518,7 +561,7 @@ async function hupPart(lab: Lab): Promise<void> {
       'daemon SIGHUP 2k VS / 37k RS',
       `${fmt(med, 0)} ms`,
       `< ${TARGET_S * 1000} ms`,
-      `${probing > 0 ? 'checkers running' : 'NO CHECKS SEEN: the daemon does not run checkers'}; RSS ${fmt((rss ?? NaN) / 1024, 0)} MiB`,
+      `${probing > 0 ? 'checkers running' : 'NO CHECKS SEEN: the daemon does not run checkers'}; its checkers' part ${fmt(median(runnerMs), 0)} ms; ${exact ? '1 checker changed, rest kept' : 'CHANGES NOT EXACT'}; RSS ${fmt((rss ?? NaN) / 1024, 0)} MiB`,
     ]);
   } finally {
     await router?.stop();
