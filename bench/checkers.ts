@@ -35,7 +35,8 @@ import { silentLogger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import { planChecks } from '../infra/check/plan.js';
 import { CheckRunner, type ProbeTable, type ReloadChanges } from '../infra/check/runner.js';
-import { addDropRule, createLab, isAlive, pollUntil, run, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
+import { addDropRule, createLab, isAlive, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
+import { controlRequest } from '../infra/control/control-socket.js';
 import { checkConf, nthAddress, spread, type BenchCheckerType, type CheckTiming } from './lib/check-conf.js';
 import { serverConnections, startCheckChild, startCheckServers, startLabNginx, vipflowProgram, type LabNginx, type LineChild } from './lib/check-procs.js';
 import { cpuMs, rssKiB } from './lib/proc-usage.js';
@@ -388,19 +389,28 @@ function stateDirOf(pid: number): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-/** Probes started and real servers up/down, from `vipflow status --json` (the control socket). */
+/** Slowest answer to a status request so far (the control socket's own client gives up after 3 s). */
+let slowestStatusMs = 0;
+
+/** Probes started and real servers up/down, from the daemon's status (its control socket, as `vipflow status --json` asks). */
 async function daemonStatus(pid: number): Promise<{ probes: number; up: number; down: number } | undefined> {
   const dir = stateDirOf(pid);
   if (dir === undefined) return undefined;
-  const argv = vipflowProgram();
-  const r = await run(argv[0]!, [...argv.slice(1), 'status', '--state-dir', dir, '--json'], 10_000);
-  if (r.code !== 0) return undefined;
+  const t0 = performance.now();
+  let reply: { ok: boolean; status?: unknown };
+  try {
+    reply = await controlRequest(join(dir, 'control.sock'), 'status', 30_000);
+  } catch (err) {
+    say(`  daemon status: ${String(err)}`);
+    return undefined;
+  }
+  slowestStatusMs = Math.max(slowestStatusMs, performance.now() - t0);
   type Vs = { realServers: { alive: boolean; checkers: { probes: number }[] }[] };
-  const s = JSON.parse(r.stdout) as { checks?: { virtualServers: Vs[] } };
+  const s = reply.status as { checks?: { virtualServers: Vs[] } } | undefined;
   let probes = 0;
   let up = 0;
   let down = 0;
-  for (const v of s.checks?.virtualServers ?? [])
+  for (const v of s?.checks?.virtualServers ?? [])
     for (const rs of v.realServers) {
       if (rs.alive) up++;
       else down++;
@@ -435,8 +445,10 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
           const t = await startTarget(lab, text, target, dir);
           try {
             await sleep(3000);
-            const s0 = await served();
+            // The status call can take seconds from a busy daemon: it stays outside the CPU window, and its own instants time the probe rate.
             const p0 = await t.status();
+            const tp0 = performance.now();
+            const s0 = await served();
             const c0 = cpuMs(t.pid);
             const w0 = performance.now();
             await sleep(WINDOW_S * 1000);
@@ -444,10 +456,11 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
             const w1 = performance.now();
             const s1 = await served();
             const p1 = await t.status();
+            const tp1 = performance.now();
             const rss = rssKiB(t.pid);
             if (c0 === null || c1 === null || rss === null) throw new Error(`${t.what} ended during the window`);
             const probes =
-              p0 && p1 ? `; probes started ${fmt(((p1.probes - p0.probes) * 1000) / (w1 - w0), 0)}/s, real servers up ${p1.up}, down ${p1.down}` : '';
+              p0 && p1 ? `; probes started ${fmt(((p1.probes - p0.probes) * 1000) / (tp1 - tp0), 0)}/s, real servers up ${p1.up}, down ${p1.down}` : '';
             return {
               cpuPct: ((c1 - c0) / (w1 - w0)) * 100,
               rssMiB: rss / 1024,
@@ -461,7 +474,8 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
         };
         let row = await measure(TARGET);
         let note = '';
-        if (TARGET === 'daemon' && !(row.checksPerS > count * 0.5)) {
+        // A daemon without checkers sends nothing at all; one that runs them but falls behind is measured as it is.
+        if (TARGET === 'daemon' && !(row.checksPerS > count * 0.01)) {
           note = `the daemon's checks did not reach the servers (${fmt(row.checksPerS, 0)}/s): it does not run checkers yet; measured the checker child instead`;
           say(`  ${count} ${type}: ${note}`);
           row = await measure('child');
@@ -491,6 +505,7 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
     "  but on loopback the kernel handles the server's side of each handshake inside the checker's connect(), which is charged to the checker (keepalived would pay it too).",
   );
   say('  checks/s at the servers below the expected rate means the checker process cannot keep its schedule (delay_loop counts from each result).');
+  if (slowestStatusMs > 0) say(`  the daemon's status took up to ${fmt(slowestStatusMs, 0)} ms to answer (vipflow status gives up after 3000 ms).`);
 }
 
 // --- daemon SIGHUP ----------------------------------------------------------------------------
