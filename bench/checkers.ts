@@ -483,7 +483,7 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
         const expected = count / LOAD_TIMING.delayLoopS;
         rows.push([String(count), type, row.what, fmt(row.cpuPct, 1), fmt(row.rssMiB, 1), fmt(row.checksPerS, 0), fmt(expected, 0)]);
         say(
-          `  ${count} ${type}: ${row.what} ${fmt(row.cpuPct, 1)}% CPU, ${fmt(row.rssMiB, 1)} MiB RSS, ${fmt(row.checksPerS, 0)} checks/s at the servers${row.probes}`,
+          `  ${count} ${type}: ${row.what} ${fmt(row.cpuPct, 1)}% CPU, ${fmt(row.rssMiB, 1)} MiB RSS, ${fmt(row.checksPerS, 0)} checks/s at the servers${row.probes}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
         );
         figures.push([
           `${row.what} CPU / RSS, ${count} RS ${type}`,
