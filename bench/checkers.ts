@@ -359,7 +359,14 @@ let serial = 0;
 async function startTarget(lab: Lab, confText: string, target: 'daemon' | 'child', dir: string): Promise<Measured> {
   if (target === 'daemon') {
     const argv = vipflowProgram();
-    const r: Router = await startRouter(lab, 'vipflow', NODE, confText, { cmd: argv[0]!, args: argv.slice(1), describe: '', dispose: () => undefined });
+    const r: Router = await startRouter(
+      lab,
+      'vipflow',
+      NODE,
+      confText,
+      { cmd: argv[0]!, args: argv.slice(1), describe: '', dispose: () => undefined },
+      120_000,
+    );
     const pid = r.pids()[0]!;
     return { pid, stop: () => r.stop(), what: 'daemon', status: () => daemonStatus(pid) };
   }
@@ -472,8 +479,16 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
             await t.stop();
           }
         };
-        let row = await measure(TARGET);
+        let row: LoadRow;
         let note = '';
+        try {
+          row = await measure(TARGET);
+        } catch (err) {
+          say(`  ${count} ${type}: failed: ${String(err).slice(0, 500)}`);
+          rows.push([String(count), type, TARGET, '-', '-', '-', '-']);
+          figures.push([`${TARGET} CPU / RSS, ${count} RS ${type}`, 'failed', '', String(err).slice(0, 80)]);
+          continue;
+        }
         // A daemon without checkers sends nothing at all; one that runs them but falls behind is measured as it is.
         if (TARGET === 'daemon' && !(row.checksPerS > count * 0.01)) {
           note = `the daemon's checks did not reach the servers (${fmt(row.checksPerS, 0)}/s): it does not run checkers yet; measured the checker child instead`;
@@ -520,7 +535,7 @@ async function hupPart(lab: Lab): Promise<void> {
     const argv = vipflowProgram();
     const texts = [reloadConf(false), reloadConf(true)];
     const t0 = now();
-    router = await startRouter(lab, 'vipflow', NODE, texts[0]!, { cmd: argv[0]!, args: argv.slice(1), describe: '', dispose: () => undefined });
+    router = await startRouter(lab, 'vipflow', NODE, texts[0]!, { cmd: argv[0]!, args: argv.slice(1), describe: '', dispose: () => undefined }, 120_000);
     say(`  daemon up in ${fmt(now() - t0, 0)} ms`);
     await sleep(RELOAD_TIMING.warmupS! * 1000 + 2000);
     const confPath = /--config (\S+)/.exec(readFileSync(`/proc/${router.pids()[0]!}/cmdline`, 'utf8').replaceAll('\0', ' '))?.[1];
@@ -594,16 +609,28 @@ async function main(): Promise<void> {
   );
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-chkbench-'));
   let lab: Lab | undefined;
+  let failed = 0;
   try {
-    if (PARTS.has('reload')) await reloadPart(dir);
+    // One part failing leaves the others' figures standing; the failure is a figure too.
+    const part = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        failed++;
+        say(`  ${name} failed: ${String(err).slice(0, 1000)}`);
+        figures.push([name, 'failed', '', String(err).slice(0, 80)]);
+      }
+    };
+    if (PARTS.has('reload')) await part('reload', () => reloadPart(dir));
     if (PARTS.has('down') || PARTS.has('load') || PARTS.has('hup')) {
       await sweepStaleLabs(PREFIX, silentLogger());
-      lab = await createLab({ prefix: PREFIX, nodes: [NODE], subnet: 210, ipv6: false, logger: silentLogger() });
+      const l = await createLab({ prefix: PREFIX, nodes: [NODE], subnet: 210, ipv6: false, logger: silentLogger() });
+      lab = l;
       // Probes at 10,000/s leave their client sockets in TIME_WAIT; reuse keeps the ephemeral ports from running out.
-      await lab.exec(NODE, 'sysctl', ['-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.core.somaxconn=4096']);
-      if (PARTS.has('down')) await downPart(lab, dir);
-      if (PARTS.has('load')) await loadPart(lab, dir);
-      if (PARTS.has('hup')) await hupPart(lab);
+      await l.exec(NODE, 'sysctl', ['-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.core.somaxconn=4096']);
+      if (PARTS.has('down')) await part('down', () => downPart(l, dir));
+      if (PARTS.has('load')) await part('load', () => loadPart(l, dir));
+      if (PARTS.has('hup')) await part('hup', () => hupPart(l));
     }
   } finally {
     await lab?.destroy();
@@ -611,6 +638,7 @@ async function main(): Promise<void> {
   }
   say('\nfigures');
   say(table(figures));
+  process.exitCode = failed > 0 ? 1 : 0;
 }
 
 await main();
