@@ -352,7 +352,7 @@ interface Measured {
   stop(): Promise<void>;
   what: string;
   /** probes started so far and real servers up/down, when the process tells */
-  status(): Promise<{ probes: number; up: number; down: number } | undefined>;
+  status(): Promise<{ probes: number; up: number; down: number; reasons?: string } | undefined>;
 }
 
 let serial = 0;
@@ -400,7 +400,7 @@ function stateDirOf(pid: number): string | undefined {
 let slowestStatusMs = 0;
 
 /** Probes started and real servers up/down, from the daemon's status (its control socket, as `vipflow status --json` asks). */
-async function daemonStatus(pid: number): Promise<{ probes: number; up: number; down: number } | undefined> {
+async function daemonStatus(pid: number): Promise<{ probes: number; up: number; down: number; reasons?: string } | undefined> {
   const dir = stateDirOf(pid);
   if (dir === undefined) return undefined;
   const t0 = performance.now();
@@ -412,18 +412,23 @@ async function daemonStatus(pid: number): Promise<{ probes: number; up: number; 
     return undefined;
   }
   slowestStatusMs = Math.max(slowestStatusMs, performance.now() - t0);
-  type Vs = { realServers: { alive: boolean; checkers: { probes: number }[] }[] };
+  type Vs = { realServers: { alive: boolean; checkers: { probes: number; lastFailure?: { reason: string } }[] }[] };
   const s = reply.status as { checks?: { virtualServers: Vs[] } } | undefined;
   let probes = 0;
   let up = 0;
   let down = 0;
+  const downReasons = new Map<string, number>();
   for (const v of s?.checks?.virtualServers ?? [])
     for (const rs of v.realServers) {
       if (rs.alive) up++;
-      else down++;
+      else {
+        down++;
+        const reason = rs.checkers.find((c) => c.lastFailure !== undefined)?.lastFailure?.reason ?? '?';
+        downReasons.set(reason, (downReasons.get(reason) ?? 0) + 1);
+      }
       for (const c of rs.checkers) probes += c.probes;
     }
-  return { probes, up, down };
+  return { probes, up, down, reasons: [...downReasons].map(([r, n]) => `${r} ${n}`).join(', ') };
 }
 
 interface LoadRow {
@@ -467,7 +472,9 @@ async function loadPart(lab: Lab, dir: string): Promise<void> {
             const rss = rssKiB(t.pid);
             if (c0 === null || c1 === null || rss === null) throw new Error(`${t.what} ended during the window`);
             const probes =
-              p0 && p1 ? `; probes started ${fmt(((p1.probes - p0.probes) * 1000) / (tp1 - tp0), 0)}/s, real servers up ${p1.up}, down ${p1.down}` : '';
+              p0 && p1
+                ? `; probes started ${fmt(((p1.probes - p0.probes) * 1000) / (tp1 - tp0), 0)}/s, real servers up ${p1.up}, down ${p1.down}${p1.reasons ? ` (last failure: ${p1.reasons})` : ''}`
+                : '';
             return {
               cpuPct: ((c1 - c0) / (w1 - w0)) * 100,
               rssMiB: rss / 1024,
