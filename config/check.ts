@@ -63,6 +63,16 @@ const hexString = (text: string, wildcards: boolean): boolean =>
 
 /** What keepalived's DNS_CHECK, UDP_CHECK and FILE_CHECK handlers report and then run without. */
 function checkChecker(f: Findings, c: Checker, path: string, trackFiles: ReadonlySet<string>): void {
+  // Node's TCP and UDP sockets cannot set SO_BINDTODEVICE or SO_MARK; only PING_CHECK's own socket binds to a device.
+  const unsupported = [c.type !== 'PING_CHECK' && c.bindIf !== undefined ? 'bind_if' : '', c.fwmark !== undefined ? 'fwmark' : ''].filter((k) => k !== '');
+  for (const k of unsupported)
+    f.add(
+      'warning',
+      `${path}.${k === 'bind_if' ? 'bindIf' : 'fwmark'}`,
+      `${k} in ${c.type} is not supported by vipflow yet - ignored (the check leaves by the routing table's choice)`,
+    );
+  if ((c.type === 'HTTP_GET' || c.type === 'SSL_GET') && c.fastRecovery)
+    f.add('warning', `${path}.fastRecovery`, `fast_recovery in ${c.type} is not supported by vipflow yet - ignored (checks keep their delay_loop)`);
   if (c.type === 'DNS_CHECK') {
     if (c.queryType !== undefined && DNS_CHECK_TYPES[c.queryType.toUpperCase()] === undefined)
       f.add('warning', `${path}.queryType`, `Unknown DNS check type ${c.queryType} - ignoring (SOA is used)`, {

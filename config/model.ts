@@ -395,7 +395,18 @@ export const NatsSchema = z.strictObject({
   credentialsFile: z.string().optional(),
 });
 
-const WorkflowTrigger = z.enum(['MASTER', 'BACKUP', 'FAULT', 'STOP', 'split_brain']);
+const WorkflowTrigger = z.enum([
+  'MASTER',
+  'BACKUP',
+  'FAULT',
+  'STOP',
+  'split_brain',
+  'realserver_up',
+  'realserver_down',
+  'realserver_weight',
+  'quorum_up',
+  'quorum_down',
+]);
 
 /**
  * One step of a workflow declared in config: a built-in notifier (`uses`, e.g.
@@ -424,6 +435,10 @@ export const WorkflowSchema = z.strictObject({
   on: z.strictObject({
     instance: z.union([name, z.array(name).min(1)]).optional(),
     group: name.optional(),
+    /** checker triggers: virtual servers by the id `vipflow status` shows */
+    virtualServer: z.union([name, z.array(name).min(1)]).optional(),
+    /** checker triggers: real servers as `address:port` or `vs/address:port` */
+    realServer: z.union([name, z.array(name).min(1)]).optional(),
     to: z.union([WorkflowTrigger, z.array(WorkflowTrigger).min(1)]),
   }),
   steps: z.array(WorkflowStepConfigSchema).min(1),
@@ -458,6 +473,15 @@ const ConfigObjectSchema = z.strictObject({
   staticRules: z.array(z.string()).default([]),
   virtualServerGroups: z.array(VirtualServerGroupSchema).default([]),
   virtualServers: z.array(VirtualServerSchema).default([]),
+  /** keepalived's SSL block: the client certificate SSL_GET presents (keepalived verifies no server certificate) */
+  ssl: z
+    .strictObject({
+      password: z.string().optional(),
+      ca: z.string().min(1).optional(),
+      certificate: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+    })
+    .optional(),
   vipflow: VipflowSettingsSchema.prefault({}),
 });
 

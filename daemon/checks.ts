@@ -8,7 +8,9 @@
  * Apart from the VRRP path: a checker never delays an advert, and a failing
  * probe, script or listener is logged, never thrown into the daemon.
  */
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
+import type { ClientCertificate } from '../infra/check/probes/http.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import { planChecks, type CheckPlan, type VirtualServerPlan } from '../infra/check/plan.js';
@@ -59,6 +61,8 @@ export class Checks {
   private readonly log: Logger;
   /** The last address lookup (netlink), to settle ha_suspend for virtual servers a reload adds. */
   private hasAddress: ((address: string) => boolean) | null = null;
+  /** The SSL block's files, read at start and reload (never per probe). */
+  private clientCertificate: ClientCertificate | undefined;
   /** FILE_CHECK's track_files: watched while a checker reads them; replaced when a reload changes which. */
   private files: { key: string; watch: WatchedTrackFiles } | null = null;
   private readonly fileListeners = new Set<(name: string, value: number) => void>();
@@ -80,7 +84,9 @@ export class Checks {
     this.plan = this.planOf(config);
     if (this.plan.virtualServers.length === 0) return;
     this.watchFiles(config, this.plan);
+    this.clientCertificate = this.loadClientCertificate(config);
     this.runner = new CheckRunner(this.plan, {
+      clientCertificate: () => this.clientCertificate,
       trackFiles: this.fileFeed,
       clock: this.d.clock ?? processClock,
       log: this.d.log,
@@ -104,6 +110,7 @@ export class Checks {
     }
     const started = performance.now();
     this.watchFiles(config, next);
+    this.clientCertificate = this.loadClientCertificate(config);
     const ch = this.runner.reload(next);
     this.plan = next;
     this.settleSuspension();
@@ -123,6 +130,34 @@ export class Checks {
     this.runner?.stop();
     this.files?.watch.stop();
     this.files = null;
+  }
+
+  /**
+   * keepalived's SSL block: certificate chain, key and CA file. A file that cannot be
+   * read is logged and left out (keepalived refuses its SSL context; here SSL_GET
+   * runs without it and fails if the server insists on a client certificate).
+   */
+  private loadClientCertificate(config: VipflowConfig): ClientCertificate | undefined {
+    const ssl = config.ssl;
+    if (ssl === undefined) return undefined;
+    const out: ClientCertificate = {};
+    const read = (what: 'certificate' | 'key' | 'ca', path: string | undefined): Buffer | undefined => {
+      if (path === undefined) return undefined;
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        this.log.error({ file: path, code: (err as NodeJS.ErrnoException).code }, `SSL ${what} file cannot be read: SSL_GET runs without it`);
+        return undefined;
+      }
+    };
+    const cert = read('certificate', ssl.certificate);
+    const key = read('key', ssl.key);
+    const ca = read('ca', ssl.ca);
+    if (cert !== undefined) out.cert = cert;
+    if (key !== undefined) out.key = key;
+    if (ca !== undefined) out.ca = ca;
+    if (ssl.password !== undefined) out.passphrase = ssl.password;
+    return out;
   }
 
   /** Watches the track_files FILE_CHECKs read; a reload that changes which (or their definitions) starts a new watcher. */

@@ -15,8 +15,10 @@
  */
 
 export interface TriggerRef {
-  type: 'instance.transition' | 'cluster.split_brain';
+  /** Checker events (realserver.*, virtualserver.quorum) neither supersede nor are superseded across workers. */
+  type: 'instance.transition' | 'cluster.split_brain' | 'realserver.up' | 'realserver.down' | 'realserver.weight' | 'virtualserver.quorum';
   node: string;
+  /** The instance; for checker events the real or virtual server they are about. */
   instance: string;
   /** Stream sequence of the trigger event. */
   streamSeq: number;
@@ -47,6 +49,7 @@ export class TransitionLog {
 
   /** The stream sequence of a transition that supersedes `run`, if one was seen. */
   supersededBy(run: TriggerRef): number | undefined {
+    if (run.type !== 'instance.transition' && run.type !== 'cluster.split_brain') return undefined;
     const newest = run.type === 'cluster.split_brain' ? this.latestAnyNode.get(run.instance) : this.latest.get(`${run.node}\u0000${run.instance}`);
     return newest !== undefined && newest > run.streamSeq ? newest : undefined;
   }

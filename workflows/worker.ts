@@ -4,11 +4,12 @@
  * (`vipflow worker`). The daemon then only publishes events.
  *
  * Moving parts, and why:
- * - Two durable pull consumers per cluster, shared by every worker:
- *   `vipflow-workers-transition` and `vipflow-workers-split_brain` on stream
- *   VIPFLOW_<cluster>. Two, because nats-server 2.9 takes one filter subject per
- *   consumer and one filter covering both would also deliver every workflow.* event the
- *   workers publish. Created with deliver policy `new`: a first worker does not replay a
+ * - One durable pull consumer per trigger event type, shared by every worker:
+ *   `vipflow-workers-transition`, `vipflow-workers-split_brain` and, for the checkers,
+ *   `vipflow-workers-realserver_up` / `_down` / `_weight` and `vipflow-workers-quorum`,
+ *   on stream VIPFLOW_<cluster>. One each, because nats-server 2.9 takes one filter
+ *   subject per consumer and a filter covering several would also deliver every
+ *   workflow.* event the workers publish. Created with deliver policy `new`: a first worker does not replay a
  *   week of old failovers.
  * - Explicit ack only after every run the message started has ended (succeeded, failed
  *   or cancelled: a failed workflow is reported by its workflow.finished event and not
@@ -55,14 +56,23 @@ import type { Logger } from '../core/logger.js';
 import { parseEvent, type VipflowEvent } from '../infra/events/schema.js';
 import { createEventSource, memorySeq, type EventSource } from '../infra/events/source.js';
 import { streamName, subjectFor } from '../infra/events/subjects.js';
-import { matchesTrigger, type GroupMembers, type StepShell, type Workflow } from './define.js';
+import { CHECK_EVENT_TYPES, matchesTrigger, type CheckEventType, type GroupMembers, type StepShell, type Workflow } from './define.js';
 import { runWorkflow, type Emit, type RunResult } from './run.js';
 import { claimFor, decideClaim, finishClaim, parseClaim, renewClaim, runKey, settle, type RunOutcome, type RunningClaim } from './claims.js';
 import { supersedes, TransitionLog, type TriggerRef } from './supersession.js';
 import { zxShell } from './shell.js';
 
-export type WorkKind = 'instance.transition' | 'cluster.split_brain';
-const KINDS: readonly WorkKind[] = ['instance.transition', 'cluster.split_brain'];
+export type WorkKind = 'instance.transition' | 'cluster.split_brain' | CheckEventType;
+const KINDS: readonly WorkKind[] = ['instance.transition', 'cluster.split_brain', ...CHECK_EVENT_TYPES];
+
+const DURABLE_SUFFIX: Readonly<Record<WorkKind, string>> = {
+  'instance.transition': 'transition',
+  'cluster.split_brain': 'split_brain',
+  'realserver.up': 'realserver_up',
+  'realserver.down': 'realserver_down',
+  'realserver.weight': 'realserver_weight',
+  'virtualserver.quorum': 'quorum',
+};
 
 export const WORKER_DEFAULTS = {
   concurrency: 4,
@@ -77,7 +87,7 @@ export const WORKER_DEFAULTS = {
   runsTtlMs: 7 * 86_400_000,
 } as const;
 
-export const durableName = (kind: WorkKind): string => `vipflow-workers-${kind === 'instance.transition' ? 'transition' : 'split_brain'}`;
+export const durableName = (kind: WorkKind): string => `vipflow-workers-${DURABLE_SUFFIX[kind]}`;
 export const runsBucketName = (cluster: string): string => `vipflow-runs-${cluster}`;
 const kindSubject = (cluster: string, kind: WorkKind) => `vipflow.${cluster}.*.${kind}`;
 
@@ -122,6 +132,13 @@ interface ActiveRun {
   cancel: AbortController;
   abandon: AbortController;
   done: Promise<RunOutcome>;
+}
+
+/** What a trigger is about: its instance, or (checker events) its real or virtual server. */
+function triggerKey(event: VipflowEvent): string {
+  const d = event.data as { instance?: string; realServer?: string; virtualServer?: string };
+  if (d.instance !== undefined) return d.instance;
+  return d.realServer !== undefined ? `realserver:${d.realServer}` : `virtualserver:${d.virtualServer ?? ''}`;
 }
 
 function casConflict(err: unknown): boolean {
@@ -396,7 +413,7 @@ export class WorkflowWorker {
       return;
     }
     const event = r.event;
-    const ref: TriggerRef = { type: kind, node: event.node, instance: event.data.instance, streamSeq: m.seq };
+    const ref: TriggerRef = { type: kind, node: event.node, instance: triggerKey(event), streamSeq: m.seq };
     if (kind === 'instance.transition') this.observe(ref, event.id);
     const superseded = this.transitions.supersededBy(ref);
     const workflows = this.o.workflows.filter((w) => matchesTrigger(w, event, this.o.groups));

@@ -919,6 +919,14 @@ export function vsgEntry(m: Mapper, e: Node): Raw | undefined {
   return out;
 }
 
+/** keepalived's SSL block (check_parser.c ssl_handler): SSL_GET's client certificate. */
+export const SSL_BLOCK: Table = {
+  password: str('password'),
+  ca: str('ca'),
+  certificate: str('certificate'),
+  key: str('key'),
+};
+
 // ---- top level --------------------------------------------------------------
 
 /** Top-level sections; the model under construction is the target. */
@@ -993,7 +1001,15 @@ export const ROOT: Table = {
       list.push(vs);
     },
   },
-  ...knownBlocks('track_group', 'garp_group', 'linkbeat_interfaces', 'interface_up_down_delays', 'bfd_instance', 'SSL'),
+  SSL: {
+    block: 'block',
+    apply: (m, n, t) => {
+      const ssl = (t.ssl ??= {}) as Raw;
+      m.noExtra(n, 0);
+      m.walk(n.block!, SSL_BLOCK, ssl, 'SSL');
+    },
+  },
+  ...knownBlocks('track_group', 'garp_group', 'linkbeat_interfaces', 'interface_up_down_delays', 'bfd_instance'),
   ...known('net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'use_pid_dir', 'instance', 'child_wait_time', 'linkbeat_use_polling'),
 };
 
@@ -1029,6 +1045,7 @@ export const KEYWORD_HOMES: ReadonlyMap<string, readonly string[]> = (() => {
     ['virtual_server', VIRTUAL_SERVER],
     ['real_server', REAL_SERVER],
     ['url', HTTP_URL],
+    ['SSL', SSL_BLOCK],
     ...Object.entries(CHECKERS),
   ];
   const homes = new Map<string, string[]>();

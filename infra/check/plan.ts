@@ -12,6 +12,7 @@
 import type { Checker, RealServer, ScriptSchema, TrackFile, VirtualServer, VirtualServerGroup } from '../../config/model.js';
 import type { z } from 'zod';
 import type { CheckerInput, RealServerRules, VirtualServerRules } from '../../actors/check/index.js';
+import { exchangeLimits } from './probes/http.js';
 
 type Script = z.output<typeof ScriptSchema>;
 
@@ -194,6 +195,15 @@ function planChecker(vs: VirtualServer, rs: RealServer, c: Checker, id: string, 
   if (isMisc) probeTimeoutS = c.miscTimeout !== undefined && c.miscTimeout > 0 ? c.miscTimeout : vs.delayLoop;
   // SMTP_CHECK: connect_timeout for the connection and for each of its three reads.
   if (c.type === 'SMTP_CHECK') probeTimeoutS *= 4;
+  // HTTP_GET / SSL_GET: keepalived gives every url its own connection and each step of
+  // it (connect and handshake, then each read) a fresh connect_timeout, with no bound on
+  // the whole check; the probe caps each url at connect_timeout plus its exchange limit.
+  // The watchdog must not cut a check those limits allow (three urls answered 0.7 s
+  // after each request, connect_timeout 1: up in keepalived).
+  if ((c.type === 'HTTP_GET' || c.type === 'SSL_GET') && connectTimeoutS !== undefined) {
+    const exchangeMs = exchangeLimits({ connectTimeoutMs: ms(connectTimeoutS), urls: [] }).maxExchangeMs;
+    probeTimeoutS = Math.max(1, c.urls.length) * (connectTimeoutS + exchangeMs / 1000);
+  }
   return {
     id,
     type: c.type,

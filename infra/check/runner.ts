@@ -58,6 +58,7 @@ import {
 } from './plan.js';
 import { dnsProbe, httpProbe, miscProbe, pingProbe, smtpProbe, tcpProbe, udpProbe, type ProbeResult, type ProbeTarget } from './probes/index.js';
 import type { MiscProbeOptions } from './probes/misc.js';
+import type { ClientCertificate } from './probes/http.js';
 import { EchoPool } from './probes/echo-channel.js';
 import { splitCommandLine } from '../scripts/command-line.js';
 import type { Prepared } from '../scripts/runner.js';
@@ -121,6 +122,8 @@ export interface CheckRunnerOptions {
   listeners?: CheckListener[];
   /** MISC_CHECK: who runs misc_path and whether script security allows it (the daemon's) */
   miscPrepare?: (script: Script, program: string) => Prepared;
+  /** SSL_GET: the SSL block's client certificate, read by the caller (asked at every probe: a reload may change it) */
+  clientCertificate?: () => ClientCertificate | undefined;
   /** FILE_CHECK: the track_file values; without it FILE_CHECKs are unsupported */
   trackFiles?: TrackFileFeed;
 }
@@ -540,6 +543,7 @@ export class CheckRunner {
           {
             ...connectOptions(c.plan),
             tls: s.type === 'SSL_GET',
+            ...(s.type === 'SSL_GET' && this.o.clientCertificate?.() !== undefined ? { clientCertificate: this.o.clientCertificate()! } : {}),
             urls: s.urls,
             ...(s.virtualhost !== undefined ? { virtualhost: s.virtualhost } : {}),
             ...(rp.virtualhost !== undefined ? { realServerVirtualhost: rp.virtualhost } : {}),

@@ -21,6 +21,9 @@ const S_ISGID = 0o2000;
 
 function unsafe(st: Stats): string | null {
   if (st.uid !== 0) return `owned by uid ${st.uid}, not root`;
+  // A symlink's own mode is always 0777 and never consulted: only who may replace it
+  // counts, and that is its directory's business (checked as a component of its own).
+  if (st.isSymbolicLink()) return null;
   const sticky = st.isDirectory() && (st.mode & S_ISVTX) !== 0;
   if (sticky) return null;
   if (st.mode & S_IWOTH) return 'writable by everybody';

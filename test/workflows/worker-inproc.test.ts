@@ -132,3 +132,27 @@ test('a backlog of Master then Backup while no worker ran: the superseded Master
   assert.deepEqual(ran, ['backup']);
   assert.equal(finished.length, 1);
 });
+
+test('checker workflows run in workers off their own consumers: realserver_down and quorum_down, once each', async () => {
+  const ran: string[] = [];
+  const drain = defineWorkflow({
+    name: 'drain',
+    on: { to: 'realserver_down', realServer: '198.18.1.1:80' },
+    steps: [{ name: 'note', run: (ctx) => void ran.push(`drain:${ctx.event.data.reason}`) }],
+  });
+  const page = defineWorkflow({
+    name: 'page',
+    on: { to: 'quorum_down' },
+    steps: [{ name: 'note', run: (ctx) => void ran.push(`page:${ctx.event.data.liveWeight}`) }],
+  });
+  const { bus, src, finished } = await scene('chk', [drain, page]);
+  bus.publish(src.make('realserver.down', samplePayloads['realserver.down']));
+  bus.publish(src.make('realserver.down', { ...samplePayloads['realserver.down'], realServer: '198.18.0.100:80/198.18.1.2:80' }));
+  bus.publish(src.make('virtualserver.quorum', { ...samplePayloads['virtualserver.quorum'], up: true }));
+  bus.publish(src.make('virtualserver.quorum', samplePayloads['virtualserver.quorum']));
+  await until(() => finished.length === 2, 10_000, 'two runs');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(ran.sort(), ['drain:status', 'page:1']);
+  assert.equal(finished.length, 2, 'the other real server and quorum up start nothing');
+  assert.ok(finished.every((r) => r.status === 'succeeded'));
+});

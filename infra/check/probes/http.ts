@@ -34,6 +34,8 @@ export type HttpProtocol = '1.0' | '1.1' | '1.0C' | '1.0c';
 export interface HttpProbeOptions extends ConnectOptions {
   /** SSL_GET */
   tls?: boolean;
+  /** SSL_GET: the SSL block's client certificate */
+  clientCertificate?: ClientCertificate;
   urls: HttpUrl[];
   /** the checker's virtualhost */
   virtualhost?: string;
@@ -123,8 +125,17 @@ export function statusSet(specs: readonly string[] | undefined): StatusSet {
   };
 }
 
+/** keepalived's SSL block: the certificate chain, key (and its password) SSL_GET presents, and the CA file it loads. */
+export interface ClientCertificate {
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  ca?: string | Buffer;
+}
+
 export interface ExchangeSpec extends ConnectOptions {
   dst: Destination;
+  clientCertificate?: ClientCertificate;
   request: string;
   tls: boolean;
   servername?: string;
@@ -180,8 +191,10 @@ function handshake(raw: Socket, spec: ExchangeSpec, timeoutMs: number): Promise<
     try {
       s = tlsConnect({
         socket: raw,
-        // keepalived verifies nothing unless a CA file is configured (build_ssl_ctx).
+        // keepalived never asks OpenSSL to verify the server (build_ssl_ctx sets no verify mode,
+        // so even a configured CA file only joins the context): neither do we.
         rejectUnauthorized: false,
+        ...(spec.clientCertificate ?? {}),
         ...(spec.servername !== undefined && isIP(spec.servername) === 0 ? { servername: spec.servername } : {}),
       });
     } catch (err) {

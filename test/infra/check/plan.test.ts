@@ -90,6 +90,16 @@ test('MISC_CHECK: no connect_timeout; the probe bound is misc_timeout, else the 
   assert.deepEqual([tcp.probeBoundMs, tcp.scheduleFrom, tcp.retriesWhileDown], [3000, 'result', true]);
 });
 
+test('HTTP_GET / SSL_GET: the probe bound covers every url at connect_timeout plus the exchange limit (keepalived bounds each step, not the check)', () => {
+  const urls = [{ path: '/a' }, { path: '/b' }, { path: '/c' }];
+  const http = checker({}, {}, { type: 'HTTP_GET', connectTimeout: 1, urls });
+  // Each url: connect (and handshake) within 1 s, then the response within max(30 s, 6 connect timeouts).
+  assert.equal(http.probeTimeoutMs, 3 * (1000 + 30_000));
+  assert.equal(http.probeBoundMs, 3 * 31_000 + 1000);
+  assert.equal(http.connectTimeoutMs, 1000);
+  assert.equal(checker({}, {}, { type: 'SSL_GET', connectTimeout: 10, urls: [{ path: '/' }] }).probeTimeoutMs, 10_000 + 60_000);
+});
+
 test('quorum above the total weight is reduced to it; hysteresis >= quorum becomes quorum - 1 (validate_check_config)', () => {
   const p = plan({
     target: VIP,

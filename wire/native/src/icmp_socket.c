@@ -261,31 +261,10 @@ napi_value vf_icmp_send(napi_env env, napi_callback_info info) {
 
 /* icmpClose(handle): idempotent; the fd is closed once libuv released it. */
 napi_value vf_icmp_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    vf_throw_type(env, "icmpClose(handle)");
-    return NULL;
-  }
-  vf_icmp* s = get_handle(env, argv[0]);
-  if (s == NULL) return NULL;
-  vf_polled_close(&s->base);
-  return NULL;
+  return vf_polled_close_js(env, info, "icmpClose(handle)", "expected an ICMP socket handle");
 }
 
 /* icmpRef(handle, bool): whether an open socket keeps the event loop alive. */
 napi_value vf_icmp_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool on = true;
-  if (argc < 2 || napi_get_value_bool(env, argv[1], &on) != napi_ok) {
-    vf_throw_type(env, "icmpRef(handle, boolean)");
-    return NULL;
-  }
-  vf_icmp* s = get_handle(env, argv[0]);
-  if (s == NULL) return NULL;
-  vf_polled_ref(&s->base, on);
-  return NULL;
+  return vf_polled_ref_js(env, info, "icmpRef(handle, boolean)", "expected an ICMP socket handle");
 }

@@ -339,33 +339,12 @@ napi_value vf_netlink_monitor_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-static vf_polled* get_monitor(napi_env env, napi_callback_info info, napi_value* argv, size_t want) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    vf_throw_type(env, "expected a netlink monitor handle");
-    return NULL;
-  }
-  return vf_polled_get(env, argv[0], "expected a netlink monitor handle");
-}
-
 /* netlinkMonitorClose(handle): idempotent. */
 napi_value vf_netlink_monitor_close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  vf_polled* m = get_monitor(env, info, argv, 1);
-  if (m != NULL) vf_polled_close(m);
-  return NULL;
+  return vf_polled_close_js(env, info, "netlinkMonitorClose(handle)", "expected a netlink monitor handle");
 }
 
 /* netlinkMonitorRef(handle, bool): whether the subscription keeps the loop alive. */
 napi_value vf_netlink_monitor_ref(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  vf_polled* m = get_monitor(env, info, argv, 2);
-  bool on = true;
-  if (m == NULL) return NULL;
-  if (napi_get_value_bool(env, argv[1], &on) != napi_ok) {
-    vf_throw_type(env, "netlinkMonitorRef(handle, boolean)");
-    return NULL;
-  }
-  vf_polled_ref(m, on);
-  return NULL;
+  return vf_polled_ref_js(env, info, "netlinkMonitorRef(handle, boolean)", "expected a netlink monitor handle");
 }

@@ -141,3 +141,30 @@ bool vf_call_js(napi_env env, napi_value cb, size_t argc, napi_value* argv) {
   }
   return false;
 }
+
+napi_value vf_polled_close_js(napi_env env, napi_callback_info info, const char* usage, const char* what) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    vf_throw_type(env, usage);
+    return NULL;
+  }
+  vf_polled* p = vf_polled_get(env, argv[0], what);
+  if (p != NULL) vf_polled_close(p);
+  return NULL;
+}
+
+napi_value vf_polled_ref_js(napi_env env, napi_callback_info info, const char* usage, const char* what) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool on = true;
+  if (argc < 2 || napi_get_value_bool(env, argv[1], &on) != napi_ok) {
+    vf_throw_type(env, usage);
+    return NULL;
+  }
+  vf_polled* p = vf_polled_get(env, argv[0], what);
+  if (p != NULL) vf_polled_ref(p, on);
+  return NULL;
+}

@@ -42,6 +42,12 @@ vf_polled* vf_polled_get(napi_env env, napi_value v, const char* what);
 /* Whether the open handle keeps the event loop alive. */
 void vf_polled_ref(vf_polled* p, bool on);
 
+/* The JS functions close(handle) and ref(handle, boolean), the same for every
+ * polled handle type: `usage` is thrown as a TypeError on bad arguments,
+ * `what` when the handle is not one. */
+napi_value vf_polled_close_js(napi_env env, napi_callback_info info, const char* usage, const char* what);
+napi_value vf_polled_ref_js(napi_env env, napi_callback_info info, const char* usage, const char* what);
+
 /* Opens the handle scope and callback scope for one readiness callback and
  * fetches the JS callback into *cb. Returns false (nothing opened) when the
  * handle is closing or the callback is gone. */

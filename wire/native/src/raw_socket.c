@@ -413,33 +413,12 @@ napi_value vf_raw_send(napi_env env, napi_callback_info info) {
 
 /* rawClose(handle): idempotent; the fd is closed once libuv released it. */
 napi_value vf_raw_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    vf_throw_type(env, "rawClose(handle)");
-    return NULL;
-  }
-  vf_raw* s = get_handle(env, argv[0]);
-  if (s == NULL) return NULL;
-  vf_polled_close(&s->base);
-  return NULL;
+  return vf_polled_close_js(env, info, "rawClose(handle)", "expected a raw socket handle");
 }
 
 /* rawRef(handle, bool): whether an open socket keeps the event loop alive. */
 napi_value vf_raw_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool on = true;
-  if (argc < 2 || napi_get_value_bool(env, argv[1], &on) != napi_ok) {
-    vf_throw_type(env, "rawRef(handle, boolean)");
-    return NULL;
-  }
-  vf_raw* s = get_handle(env, argv[0]);
-  if (s == NULL) return NULL;
-  vf_polled_ref(&s->base, on);
-  return NULL;
+  return vf_polled_ref_js(env, info, "rawRef(handle, boolean)", "expected a raw socket handle");
 }
 
 /* rawIfindex(handle) -> the bound interface's index (in its namespace). */
