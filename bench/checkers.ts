@@ -568,10 +568,10 @@ async function hupPart(lab: Lab): Promise<void> {
             .slice(before)
             .split('\n')
             .find((l) => l.includes('"configuration reloaded"') || l.includes('reload refused')),
-        60_000,
+        180_000,
         10,
       );
-      if (line === undefined) throw new Error('no reload within 60 s');
+      if (line === undefined) throw new Error('no reload within 180 s');
       const parsed = JSON.parse(line) as { time: string | number; msg: string };
       const done = typeof parsed.time === 'number' ? parsed.time : Date.parse(parsed.time);
       times.push(done - sent);
