@@ -23,8 +23,12 @@ fi
 #   prometheus-alertmanager  the paging notifier's tests post alerts to a real one
 #   socat, opensmtpd    real peers for the checkers' tests: UDP_CHECK (socat) and SMTP_CHECK (OpenSMTPD);
 #                       openssl makes the SSL_GET tests' certificates
+#   ipvsadm             the IPVS load-balancer backend (infra/lb/ipvs-backend.ts) programs the kernel with it
+#                       where IPVS exists; its tests run the binary here even without IPVS in the kernel
+#   conntrackd, conntrack  connection-state sync between LVS-NAT load balancers (notifiers/conntrackd,
+#                       keepalived's primary-backup.sh as a step); conntrack lists the kernel table in its lab test
 #   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
-packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl procps g++ make python3)
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl ipvsadm conntrackd conntrack procps g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -35,9 +39,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Debian's keepalived, nginx, bind9, alertmanager and opensmtpd packages start system services
+# Debian's keepalived, nginx, bind9, alertmanager, opensmtpd and conntrackd packages start system services
 # on install; vipflow's tests run their own instances, so stop those.
-for svc in keepalived nginx named prometheus-alertmanager opensmtpd; do
+for svc in keepalived nginx named prometheus-alertmanager opensmtpd conntrackd; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

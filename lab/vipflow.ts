@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import type { Lab } from './lab.js';
-import { isAlive, pollUntil, run } from './run.js';
+import { isAlive, pollUntil, run, within } from './run.js';
 import { repoRoot } from '../core/paths.js';
 
 export interface LogLine {
@@ -183,11 +183,13 @@ export async function startVipflow(lab: Lab, node: string, name: string, config:
     },
     async stop(timeoutMs = 5000) {
       if (exitValue === undefined && isAlive(proc.pid)) process.kill(proc.pid, 'SIGTERM');
-      return Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs))]);
+      // within() clears its timer: a pending one would keep the test process alive for timeoutMs after the exit.
+      const r = await within(exited, timeoutMs);
+      return r === 'timeout' ? undefined : r;
     },
     async kill() {
       if (exitValue === undefined && isAlive(proc.pid)) process.kill(proc.pid, 'SIGKILL');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      await within(exited, 3000);
     },
   };
   if (options.waitReady === false) return daemon;

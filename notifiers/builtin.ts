@@ -71,6 +71,10 @@ export const BUILTIN_NOTIFIERS: StepRegistry = {
       },
     };
   }),
+  'conntrackd.sync': entry("keepalived's primary-backup.sh for conntrackd: commit the peer's connections on MASTER, resync on BACKUP", async () => {
+    const m = await import('./conntrackd/index.js');
+    return { schema: m.conntrackdOptionsSchema, step: m.conntrackdSyncStep };
+  }),
   'shell.script': entry('run a zx script (or any executable) with the event in VIPFLOW_* variables', async () => {
     const m = await import('./shell/index.js');
     return { schema: m.shellScriptOptionsSchema, step: m.shellScriptStep };

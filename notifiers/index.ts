@@ -28,5 +28,6 @@ export {
   type PagingTarget,
 } from './paging/index.js';
 export { shellScriptStep, shellScriptOptionsSchema, type ShellScriptOptions } from './shell/index.js';
+export { conntrackdSyncStep, conntrackdOptionsSchema, type ConntrackdOptions } from './conntrackd/index.js';
 export { BUILTIN_NOTIFIERS, type BuiltinNotifier } from './builtin.js';
 export type { StepSettings } from '../workflows/define.js';

@@ -122,6 +122,18 @@ export interface VirtualServerPlan {
   /** how keepalived names the virtual server in notify_fifo lines: `[192.0.2.1]:tcp:80`, `FWM 1`, `[group]:0` */
   fifoName: string;
   realServers: RealServerPlan[];
+  /** what the load-balancer backend needs (infra/lb/desired.ts): lb_algo, lb_kind, protocol, persistence, ip_family */
+  lb: VirtualServerLbPlan;
+}
+
+export interface VirtualServerLbPlan {
+  scheduler: string;
+  lbKind: 'NAT' | 'DR' | 'TUN';
+  protocol: 'tcp' | 'udp' | 'sctp';
+  /** ip_family: only needed for a fwmark service, whose family is not in its address */
+  family: 4 | 6 | undefined;
+  persistenceTimeoutS?: number;
+  persistenceGranularity?: string;
 }
 
 export interface PlanIssue {
@@ -385,6 +397,14 @@ export function planChecks(
       virtualhost: vs.virtualhost,
       fifoName: fifoNameOf(vs),
       realServers,
+      lb: {
+        scheduler: vs.lbAlgo,
+        lbKind: vs.lbKind,
+        protocol: vs.protocol === 'TCP' ? 'tcp' : vs.protocol === 'UDP' ? 'udp' : 'sctp',
+        family: vs.ipFamily === undefined ? undefined : vs.ipFamily === 'inet6' ? 6 : 4,
+        ...(vs.persistenceTimeout !== undefined ? { persistenceTimeoutS: vs.persistenceTimeout } : {}),
+        ...(vs.persistenceGranularity !== undefined ? { persistenceGranularity: vs.persistenceGranularity } : {}),
+      },
     });
   }
   return { virtualServers: out, issues };

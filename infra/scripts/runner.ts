@@ -50,6 +50,13 @@ export interface RunnerOptions {
   maxLogLines?: number;
   /** Called after every job (tests, metrics). */
   onDone?: (job: Job, outcome: JobOutcome) => void;
+  /** What the programs are, in the log messages (default 'notify script'; MISC_CHECK's say so). */
+  label?: string;
+  /**
+   * Level of the lines every run writes (started, exited, failed): 'info' by default; 'debug' for
+   * programs run every few seconds (MISC_CHECK), whose outcome the caller logs when it matters.
+   */
+  routineLevel?: 'info' | 'debug';
 }
 
 interface Queued {
@@ -66,12 +73,18 @@ export class ScriptRunner {
   private readonly idleWaiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly options: RunnerOptions) {}
+  private readonly label: string;
+  private readonly routine: 'info' | 'debug';
+
+  constructor(private readonly options: RunnerOptions) {
+    this.label = options.label ?? 'notify script';
+    this.routine = options.routineLevel ?? 'info';
+  }
 
   /** Appends a job to `key`'s queue; starts it now if that queue is idle. Never blocks, never throws. */
   enqueue(key: string, job: Job): void {
     if (this.closed) {
-      this.options.log.warn({ ...job.context, argv: job.argv }, 'notify not run: the daemon is stopping');
+      this.options.log.warn({ ...job.context, argv: job.argv }, `${this.label} not run: the daemon is stopping`);
       return;
     }
     const q = this.queues.get(key) ?? [];
@@ -103,7 +116,7 @@ export class ScriptRunner {
     for (const q of this.queues.values()) dropped += q.length;
     this.queues.clear();
     for (const child of this.running.values()) if (child?.pid) killGroup(child.pid);
-    this.options.log.warn({ dropped, killed: this.running.size, graceMs }, 'notify scripts still pending at stop: killed or dropped');
+    this.options.log.warn({ dropped, killed: this.running.size, graceMs }, `${this.label}s still pending at stop: killed or dropped`);
   }
 
   private next(key: string): void {
@@ -119,7 +132,7 @@ export class ScriptRunner {
     this.run(key, item).then(
       () => this.next(key),
       (err: unknown) => {
-        this.options.log.error({ err, ...item.job.context }, 'notify runner failed');
+        this.options.log.error({ err, ...item.job.context }, `${this.label} runner failed`);
         this.next(key);
       },
     );
@@ -131,7 +144,7 @@ export class ScriptRunner {
       try {
         this.options.onDone?.(job, outcome);
       } catch (err) {
-        log.error({ err }, 'notify onDone listener failed');
+        log.error({ err }, `${this.label} onDone listener failed`);
       }
     };
     const startDelayMs = performance.now() - enqueuedAt;
@@ -141,7 +154,7 @@ export class ScriptRunner {
     );
     if (!prepared.ok) {
       const refused = prepared.reason;
-      log.error({ reason: refused }, 'notify script refused');
+      log.error({ reason: refused }, `${this.label} refused`);
       finish({ exitCode: null, signal: null, timedOut: false, refused, startDelayMs, durationMs: 0 });
       return Promise.resolve();
     }
@@ -160,13 +173,13 @@ export class ScriptRunner {
           ...(prepared.gid !== undefined ? { gid: prepared.gid } : {}),
         });
       } catch (err) {
-        log.error({ err }, 'notify script could not start');
+        log.error({ err }, `${this.label} could not start`);
         finish({ exitCode: null, signal: null, timedOut: false, refused: `spawn: ${String(err)}`, startDelayMs, durationMs: 0 });
         done();
         return;
       }
       this.running.set(key, child);
-      log.info({ pid: child.pid, uid: prepared.uid, gid: prepared.gid, startDelayMs: round(startDelayMs) }, 'notify script started');
+      log[this.routine]({ pid: child.pid, uid: prepared.uid, gid: prepared.gid, startDelayMs: round(startDelayMs) }, `${this.label} started`);
       const maxLines = this.options.maxLogLines ?? 200;
       let lines = 0;
       let droppedLines = 0;
@@ -178,14 +191,14 @@ export class ScriptRunner {
         const rl = createInterface({ input: stream, crlfDelay: Infinity });
         rl.on('line', (line) => {
           if (lines++ >= maxLines) droppedLines++;
-          else log[level]({ pid: child.pid, stream: level === 'info' ? 'stdout' : 'stderr', line }, 'notify script output');
+          else log[level]({ pid: child.pid, stream: level === 'info' ? 'stdout' : 'stderr', line }, `${this.label} output`);
         });
         rl.on('error', () => undefined);
       }
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        log.warn({ pid: child.pid, timeoutMs: this.options.timeoutMs }, 'notify script timed out: killing its process group');
+        log.warn({ pid: child.pid, timeoutMs: this.options.timeoutMs }, `${this.label} timed out: killing its process group`);
         if (child.pid) killGroup(child.pid);
       }, this.options.timeoutMs);
       let settled = false;
@@ -194,12 +207,13 @@ export class ScriptRunner {
         settled = true;
         clearTimeout(timer);
         const durationMs = performance.now() - started;
-        if (spawnError) log.error({ err: spawnError }, 'notify script could not start');
-        else if (droppedLines > 0) log.warn({ droppedLines }, 'notify script output truncated in the log');
+        if (spawnError) log.error({ err: spawnError }, `${this.label} could not start`);
+        else if (droppedLines > 0) log.warn({ droppedLines }, `${this.label} output truncated in the log`);
         if (!spawnError) {
           const fields = { pid: child.pid, exitCode, signal, timedOut, durationMs: round(durationMs) };
-          if (exitCode === 0) log.info(fields, 'notify script exited');
-          else log.warn(fields, 'notify script failed');
+          if (exitCode === 0) log[this.routine](fields, `${this.label} exited`);
+          else if (this.routine === 'debug') log.debug(fields, `${this.label} failed`);
+          else log.warn(fields, `${this.label} failed`);
         }
         finish({ exitCode, signal, timedOut, refused: spawnError ? `spawn: ${spawnError.message}` : null, startDelayMs, durationMs });
         done();

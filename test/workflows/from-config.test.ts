@@ -112,6 +112,7 @@ test('every built-in notifier builds from config and dry-runs: intentions record
     'webhook.post': { url: 'http://198.18.0.9:8080/hook', headers: { authorization: { prefix: 'Bearer ', env: 'HOOK_TOKEN' } } },
     'health.alert': { health: { url: 'http://127.0.0.1/healthz' }, alertmanager: am },
     'shell.script': { script: '/usr/local/bin/on-master.mjs' },
+    'conntrackd.sync': { config: '/etc/conntrackd/conntrackd.conf' },
   };
   const { BUILTIN_NOTIFIERS } = await import('../../notifiers/builtin.js');
   assert.deepEqual(Object.keys(uses).sort(), Object.keys(BUILTIN_NOTIFIERS).sort(), 'this test covers every built-in');

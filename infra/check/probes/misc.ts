@@ -61,6 +61,9 @@ export function miscProbe(_target: ProbeTarget | null, options: MiscProbeOptions
         log: options.log ?? silentLogger(),
         timeoutMs: options.timeoutMs,
         maxLogLines: 20,
+        // Run every delay_loop: the runner logs the checker's changes, not every run.
+        label: 'MISC_CHECK script',
+        routineLevel: 'debug',
         onDone: (_job, outcome) => done(miscOutcome(outcome, options.dynamic ?? false, options.timeoutMs)),
       });
       const onAbort = () => {

@@ -43,17 +43,42 @@ export interface Socat {
   stop(): Promise<void>;
 }
 
-/** socat echoing every datagram back (UDP-RECVFROM with fork: one child per datagram). */
+/**
+ * socat echoing every datagram back (UDP-RECVFROM with fork: one child per datagram).
+ * The port was free a moment ago; should something take it meanwhile, socat exits
+ * and the next attempt picks another port. socat's own words come with the error.
+ */
 export async function socatUdpEcho(host = '127.0.0.1'): Promise<Socat> {
+  const failures: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const started = await startSocat(host);
+    if ('pid' in started) return started;
+    failures.push(started.error);
+  }
+  throw new Error(`socat UDP echo did not start: ${failures.join(' | ')}`);
+}
+
+async function startSocat(host: string): Promise<Socat | { error: string }> {
   const port = await closedUdpPort(host);
   const family = host.includes(':') ? 'UDP6' : 'UDP4';
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const child: ChildProcess = spawn('/usr/bin/socat', [`${family}-RECVFROM:${port},bind=${bindHost},reuseaddr,fork`, 'PIPE'], { stdio: 'ignore' });
-  if (child.pid === undefined) throw new Error('cannot spawn socat');
+  const child: ChildProcess = spawn('/usr/bin/socat', [`${family}-RECVFROM:${port},bind=${bindHost},reuseaddr,fork`, 'PIPE'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (child.pid === undefined) return { error: 'cannot spawn /usr/bin/socat' };
   const pid = child.pid;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => void (stderr.length < 4096 && (stderr += d.toString())));
+  let exitedWith: string | undefined;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code, signal) => {
+      exitedWith = `exit ${code ?? signal}`;
+      r();
+    }),
+  );
   // socat is ready once its port is taken: binding it ourselves fails then.
   const ready = await pollUntil(async () => {
+    if (exitedWith !== undefined) return false;
     const probe = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const taken = await new Promise<boolean>((resolve) => {
       probe.once('error', () => resolve(true));
@@ -76,9 +101,9 @@ export async function socatUdpEcho(host = '127.0.0.1'): Promise<Socat> {
       }
     }
   };
-  if (!ready) {
+  if (ready !== true || exitedWith !== undefined) {
     await stop();
-    throw new Error(`socat did not bind ${host}:${port} within 5 s`);
+    return { error: `${host}:${port}: ${exitedWith ?? 'not bound within 5 s'}${stderr ? `: ${stderr.trim()}` : ''}` };
   }
   return { pid, port, stop };
 }
