@@ -88,9 +88,9 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
  * Starts one implementation in a lab node with the given config. Resolves
  * once the process runs with its configuration loaded (keepalived: the VRRP
  * child exists; vipflow: "vipflow running" logged). Throws otherwise, within
- * 20 s.
+ * readyTimeoutMs for vipflow (a configuration of thousands of checkers takes a while), 5 s for keepalived.
  */
-export async function startRouter(lab: Lab, impl: Impl, node: string, config: string, vipflow: VipflowCommand): Promise<Router> {
+export async function startRouter(lab: Lab, impl: Impl, node: string, config: string, vipflow: VipflowCommand, readyTimeoutMs = 20_000): Promise<Router> {
   const name = `${node}-${++serial}`;
   if (impl === 'keepalived') {
     const k = await startKeepalived(lab, node, name, config);
@@ -135,7 +135,7 @@ export async function startRouter(lab: Lab, impl: Impl, node: string, config: st
   }
   const log = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
   const pid = proc.pid;
-  const ready = await pollUntil(() => (/"vipflow running"/.test(log()) ? true : !isAlive(pid) ? false : undefined), 20_000, 20);
+  const ready = await pollUntil(() => (/"vipflow running"/.test(log()) ? true : !isAlive(pid) ? false : undefined), readyTimeoutMs, 20);
   if (ready !== true) {
     signalAll([pid], 'SIGKILL');
     throw new Error(`vipflow in ${node} did not start: ${log().slice(-2000)}`);

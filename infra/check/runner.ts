@@ -217,6 +217,8 @@ export class CheckRunner {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly reported = new Set<string>();
+  /** Where each checker sits, so a probe result finds its real server without scanning every one (37,000 in a large config). */
+  private readonly owners = new WeakMap<CheckerEntry, { vs: VsEntry; rs: RsEntry }>();
   private running = false;
   /** PING_CHECK's echo sockets: one per family (and bindto / bind_if), shared by every ping checker, logging through the runner. */
   private echoPool: EchoPool | undefined;
@@ -349,6 +351,7 @@ export class CheckRunner {
         const base: RealServerState = { ...fresh, failed, alive: failed.length === 0, effectiveWeight: rp.weight + offsets, misc: { ...fresh.misc, ...misc } };
         const state = this.withFileValues(rules, base, checkers);
         const entry: RsEntry = { plan: rp, rules, state, checkers };
+        for (const c of checkers) this.owners.set(c, { vs: v, rs: entry });
         rss.push(entry);
         if (state.alive !== old.state.alive) this.emitAlive(v, entry, state.alive, { reason: 'reload' });
         else if (state.alive && realWeight(state.effectiveWeight) !== realWeight(old.state.effectiveWeight)) this.emitWeight(v, entry);
@@ -450,6 +453,7 @@ export class CheckRunner {
     const checkers = rp.checkers.map((cp) => this.makeChecker(v, rp, cp));
     const rules = this.rsRules(rp, checkers);
     const r: RsEntry = { plan: rp, rules, state: this.withFileValues(rules, initialRealServer(rules), checkers), checkers };
+    for (const c of checkers) this.owners.set(c, { vs: v, rs: r });
     for (const c of checkers) if (!counted(c)) this.reportUnsupported(v, r, c);
     return r;
   }
@@ -597,9 +601,11 @@ export class CheckRunner {
     p.then(done, (err: unknown) => done({ ok: false, reason: 'connect', detail: `probe rejected: ${String(err)}` }));
   }
 
+  /** The checker's virtual and real server, while it is still part of the running configuration. */
   private rsOf(c: CheckerEntry): { vs: VsEntry; rs: RsEntry } | undefined {
-    for (const vs of this.vss.values()) for (const rs of vs.rss) if (rs.checkers.includes(c)) return { vs, rs };
-    return undefined;
+    const o = this.owners.get(c);
+    if (o === undefined || this.vss.get(o.vs.plan.id) !== o.vs || !o.vs.rss.includes(o.rs) || !o.rs.checkers.includes(c)) return undefined;
+    return o;
   }
 
   private miscWeight(v: VsEntry, r: RsEntry, c: CheckerEntry, code: number): void {
