@@ -26,6 +26,7 @@
  * weight from the start, as keepalived treats a real server with no checker.
  */
 import type { Logger } from '../../core/logger.js';
+import { sameData } from '../../core/same-data.js';
 import type { Checker, Script } from '../../config/model.js';
 import {
   checkerChanged,
@@ -309,6 +310,13 @@ export class CheckRunner {
         ch.added.virtualServers.push(vp.id);
         for (const r of vp.realServers) ch.added.checkers.push(...r.checkers.map((c) => c.id));
         if (this.running) this.addVs(vp);
+        continue;
+      }
+      // Most of a large config is unchanged: a virtual server equal in every field keeps
+      // everything as it is, without a per-checker comparison (keepalived 2.3's fast reload).
+      if (sameData(v.plan, vp)) {
+        v.plan = vp;
+        for (const r of v.rss) for (const c of r.checkers) ch.kept.checkers.push(c.id);
         continue;
       }
       v.plan = vp;
