@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
+import { raiseFileLimit, type FileLimit } from '../wire/socket/index.js';
 import type { ClientCertificate } from '../infra/check/probes/http.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
@@ -38,6 +39,8 @@ export interface ChecksDeps {
   probes?: ProbeTable;
   /** Health, weights or the plan changed (the load balancer follows). */
   changed?: () => void;
+  /** Default: the addon's (tests pass their own). */
+  raiseFileLimit?: (want: number) => FileLimit;
 }
 
 /** A checker as the status shows it: its last failure also carries the wall-clock time. */
@@ -85,6 +88,7 @@ export class Checks {
   start(config: VipflowConfig): void {
     this.plan = this.planOf(config);
     if (this.plan.virtualServers.length === 0) return;
+    this.raiseFileLimit();
     this.watchFiles(config, this.plan);
     this.clientCertificate = this.loadClientCertificate(config);
     this.runner = new CheckRunner(this.plan, {
@@ -102,6 +106,27 @@ export class Checks {
     const checkers = this.plan.virtualServers.reduce((n, v) => n + v.realServers.reduce((m, r) => m + r.checkers.length, 0), 0);
     this.log.info({ virtualServers: this.plan.virtualServers.length, realServers, checkers }, 'checkers running');
     this.d.changed?.();
+  }
+
+  /**
+   * Every probe in flight holds a socket: lift the open-file limit as keepalived does,
+   * and say so when even the hard limit is below what the checkers may need at once.
+   */
+  private raiseFileLimit(): void {
+    const checkers = this.plan.virtualServers.reduce((n, v) => n + v.realServers.reduce((m, r) => m + r.checkers.length, 0), 0);
+    // A socket per checker (all may probe at once), plus headroom for VRRP sockets, scripts and the control socket.
+    const want = checkers + 1024;
+    const limit = (this.d.raiseFileLimit ?? raiseFileLimit)(want);
+    if (!limit.ok) {
+      this.log.warn({ code: limit.code }, 'cannot raise the open-file limit');
+      return;
+    }
+    if (limit.soft !== limit.before) this.log.info({ before: limit.before, now: limit.soft }, 'open-file limit raised for the checkers');
+    if (limit.soft !== -1 && limit.soft < want)
+      this.log.warn(
+        { limit: limit.soft, checkers },
+        'open-file limit below the number of checkers: probes that start together may fail with EMFILE (raise LimitNOFILE / ulimit -Hn)',
+      );
   }
 
   /** SIGHUP: unchanged checkers keep their state and timers; the rest start, stop or restart. */

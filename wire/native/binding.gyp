@@ -10,7 +10,8 @@
         "src/icmp_socket.c",
         "src/packet_socket.c",
         "src/netlink_address.c",
-        "src/netlink_monitor.c"
+        "src/netlink_monitor.c",
+        "src/process_limits.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"]

@@ -17,3 +17,4 @@ export {
   IFA_F_DADFAILED,
 } from './netlink-monitor.js';
 export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessage, LinkMessage, AddressMessage, OperState } from './netlink-monitor.js';
+export { raiseFileLimit, type FileLimit } from './file-limit.js';

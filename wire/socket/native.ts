@@ -92,6 +92,8 @@ export interface NativeWire {
   ): NativeNetlinkHandle;
   netlinkMonitorClose(handle: NativeNetlinkHandle): void;
   netlinkMonitorRef(handle: NativeNetlinkHandle, on: boolean): void;
+  /** Soft RLIMIT_NOFILE lifted towards `want` (past the hard limit when allowed; -1: unlimited), or an errno name. */
+  raiseFileLimit(want: number): { soft: number; hard: number; before: number } | string;
 }
 
 /** Where `npm run build:native` leaves the addon (same path from src and dist). */

@@ -1,11 +1,12 @@
 /* vipflow's wire addon: raw VRRP sockets, ICMP echo sockets, AF_PACKET frames, rtnetlink
- * address changes and link/address notifications for Node, which has none
- * of them. The TypeScript side is wire/socket/; nothing else should load
+ * address changes, link/address notifications and the open-file limit for
+ * Node, which has none of them. The TypeScript side is wire/socket/; nothing else should load
  * this module directly. */
 #include "icmp_socket.h"
 #include "netlink_address.h"
 #include "netlink_monitor.h"
 #include "packet_socket.h"
+#include "process_limits.h"
 #include "raw_socket.h"
 
 NAPI_MODULE_INIT() {
@@ -26,6 +27,7 @@ NAPI_MODULE_INIT() {
       {"netlinkMonitorOpen", NULL, vf_netlink_monitor_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorClose", NULL, vf_netlink_monitor_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorRef", NULL, vf_netlink_monitor_ref, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"raiseFileLimit", NULL, vf_raise_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (vf_raw_init(env) != 0) {
     napi_throw_error(env, "ENOMEM", "vipflow wire: cannot allocate the receive buffer");
