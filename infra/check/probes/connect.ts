@@ -68,7 +68,9 @@ export function openTcp(dst: Destination, options: ConnectOptions, signal?: Abor
     const onError = (err: Error) => done({ ok: false, result: errorResult(err, what) });
     const onConnect = () => done({ ok: true, socket });
     const onAbort = () => done({ ok: false, result: fail('aborted', `${what}: aborted`) });
-    const timer = setTimeout(() => done({ ok: false, result: fail('timeout', `${what}: no answer within ${timeoutMs} ms`) }), timeoutMs);
+    // Timers run before I/O in each loop turn: on a busy loop a connect that completed in time
+    // would lose to its own timeout. One setImmediate lets this turn's I/O (the connect event) go first.
+    const timer = setTimeout(() => setImmediate(() => done({ ok: false, result: fail('timeout', `${what}: no answer within ${timeoutMs} ms`) })), timeoutMs);
     socket.once('error', onError);
     socket.once('connect', onConnect);
     signal?.addEventListener('abort', onAbort, { once: true });
