@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
-import { planChecks } from '../infra/check/plan.js';
+import { planChecks, type PlanInput } from '../infra/check/plan.js';
 import { CheckRunner, type ProbeTable, type ReloadChanges } from '../infra/check/runner.js';
 import { addDropRule, createLab, isAlive, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
 import { controlRequest } from '../infra/control/control-socket.js';
@@ -111,6 +111,8 @@ async function reloadPart(dir: string): Promise<void> {
   const first = await loadConfig(paths[0]);
   if (first.model === undefined) throw new Error(`reload config refused: ${JSON.stringify(first.diagnostics.find((d) => d.severity === 'error'))}`);
   const plan0 = planChecks(first.model);
+  // As the daemon does: each plan is made knowing the last one (unchanged virtual servers keep theirs).
+  let previous = { input: first.model as PlanInput, plan: plan0 };
   // Fakes that succeed at once and only count: the reload is timed, not the network.
   let probesRun = 0;
   const ok = async () => (probesRun++, { ok: true as const });
@@ -135,7 +137,8 @@ async function reloadPart(dir: string): Promise<void> {
       const loaded = await loadConfig(path);
       const b = performance.now();
       if (loaded.model === undefined) throw new Error('reload config refused');
-      const plan = planChecks(loaded.model);
+      const plan = planChecks(loaded.model, { previous });
+      previous = { input: loaded.model, plan };
       const c = performance.now();
       const changes = runner.reload(plan);
       const d = performance.now();

@@ -14,7 +14,7 @@ import { raiseFileLimit, type FileLimit } from '../wire/socket/index.js';
 import type { ClientCertificate } from '../infra/check/probes/http.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
-import { planChecks, type CheckPlan, type VirtualServerPlan } from '../infra/check/plan.js';
+import { planChecks, type CheckPlan, type PlanInput, type VirtualServerPlan } from '../infra/check/plan.js';
 import { watchTrackFiles, type WatchedTrackFiles } from '../infra/check/file-feed.js';
 import {
   CheckRunner,
@@ -63,6 +63,8 @@ const processClock: RunnerClock = {
 export class Checks {
   private runner: CheckRunner | null = null;
   private plan: CheckPlan = { virtualServers: [], issues: [] };
+  /** The last plan and the config it came from, for the next reload. */
+  private planned: { input: PlanInput; plan: CheckPlan } | undefined;
   private readonly log: Logger;
   /** The last address lookup (netlink), to settle ha_suspend for virtual servers a reload adds. */
   private hasAddress: ((address: string) => boolean) | null = null;
@@ -241,7 +243,10 @@ export class Checks {
   }
 
   private planOf(config: VipflowConfig): CheckPlan {
-    const plan = planChecks(config);
+    // Unchanged virtual servers keep their plan (and the runner sees the same object): a reload plans only what changed.
+    const previous = this.planned;
+    const plan = planChecks(config, previous !== undefined ? { previous } : {});
+    this.planned = { input: config, plan };
     for (const i of plan.issues) this.log.warn({ virtualServer: i.virtualServer }, i.message);
     return plan;
   }

@@ -11,6 +11,7 @@
  */
 import type { Checker, RealServer, ScriptSchema, TrackFile, VirtualServer, VirtualServerGroup } from '../../config/model.js';
 import type { z } from 'zod';
+import { sameData } from '../../core/same-data.js';
 import type { CheckerInput, RealServerRules, VirtualServerRules } from '../../actors/check/index.js';
 import { exchangeLimits } from './probes/http.js';
 
@@ -34,9 +35,22 @@ function typeDefaults(type: Checker['type']): { retry: number; delayBeforeRetryS
   }
 }
 
+/** What planning reads from a config. */
+export interface PlanInput {
+  virtualServers: readonly VirtualServer[];
+  virtualServerGroups: readonly VirtualServerGroup[];
+  trackFiles?: readonly TrackFile[];
+}
+
 export interface PlanOptions {
   /** How long past its own timeout a probe may take before the watchdog calls it stalled. */
   watchdogMarginMs?: number;
+  /**
+   * The last plan and what it was made from (same options): a virtual server equal in
+   * every field keeps its plan object, so a reload of a large config plans only what
+   * changed, and the runner sees unchanged virtual servers as the same object.
+   */
+  previous?: { input: PlanInput; plan: CheckPlan };
 }
 
 export interface CheckerPlan {
@@ -288,15 +302,19 @@ function rsKey(address: string, port: number | undefined): string {
 }
 
 /** Plans every virtual server's checkers; what keepalived would correct or ignore comes back as issues. */
-export function planChecks(
-  cfg: { virtualServers: readonly VirtualServer[]; virtualServerGroups: readonly VirtualServerGroup[]; trackFiles?: readonly TrackFile[] },
-  opts: PlanOptions = {},
-): CheckPlan {
+export function planChecks(cfg: PlanInput, opts: PlanOptions = {}): CheckPlan {
   const marginMs = opts.watchdogMarginMs ?? 1000;
   const issues: PlanIssue[] = [];
   const out: VirtualServerPlan[] = [];
+  const reusable = reusableFrom(cfg, opts.previous);
   for (const vs of cfg.virtualServers) {
     const id = vsId(vs);
+    const before = reusable?.get(id);
+    if (before !== undefined && sameData(before.vs, vs)) {
+      issues.push(...before.issues);
+      if (before.plan !== undefined) out.push(before.plan);
+      continue;
+    }
     const issue = (message: string): void => void issues.push({ virtualServer: id, message });
     // validate_check_config: a virtual server without real servers is ignored.
     if (vs.realServers.length === 0) {
@@ -408,6 +426,32 @@ export function planChecks(
     });
   }
   return { virtualServers: out, issues };
+}
+
+/**
+ * The previous plan by virtual server id, when it can be reused: groups and track_files
+ * unchanged (they feed every virtual server's plan) and no id used twice.
+ */
+function reusableFrom(
+  cfg: PlanInput,
+  previous: PlanOptions['previous'],
+): Map<string, { vs: VirtualServer; plan: VirtualServerPlan | undefined; issues: PlanIssue[] }> | undefined {
+  if (previous === undefined) return undefined;
+  const { input, plan } = previous;
+  if (!sameData(input.virtualServerGroups, cfg.virtualServerGroups) || !sameData(input.trackFiles ?? [], cfg.trackFiles ?? [])) return undefined;
+  const out = new Map<string, { vs: VirtualServer; plan: VirtualServerPlan | undefined; issues: PlanIssue[] }>();
+  for (const vs of input.virtualServers) {
+    const id = vsId(vs);
+    if (out.has(id)) return undefined;
+    out.set(id, { vs, plan: undefined, issues: [] });
+  }
+  for (const p of plan.virtualServers) {
+    const e = out.get(p.id);
+    if (e === undefined) return undefined;
+    e.plan = p;
+  }
+  for (const i of plan.issues) out.get(i.virtualServer)?.issues.push(i);
+  return out;
 }
 
 /** What a checker actor is started with: its plan plus the clock's time and the randomness (injected). */

@@ -237,3 +237,24 @@ test("FILE_CHECK: its track_file resolved, weight and reverse its own else the t
     file: { weight: 2, reverse: true },
   });
 });
+
+test('planning with the previous plan: an unchanged virtual server keeps its plan object and issues; a changed one, or changed groups, is planned again', () => {
+  const a = VirtualServerSchema.parse({ target: { kind: 'address', address: '192.0.2.10', port: 80 }, quorum: 9, realServers: [{ address: '192.0.2.21' }] });
+  const b = VirtualServerSchema.parse({ target: { kind: 'address', address: '192.0.2.11', port: 80 }, realServers: [{ address: '192.0.2.22' }] });
+  const input = { virtualServers: [a, b], virtualServerGroups: [] };
+  const first = planChecks(input);
+  assert.equal(first.issues.length, 1, 'quorum above the total weight');
+  const b2 = VirtualServerSchema.parse({ target: { kind: 'address', address: '192.0.2.11', port: 80 }, realServers: [{ address: '192.0.2.23' }] });
+  // New objects with the same content for a (as a reload parses them), a changed b.
+  const next = { virtualServers: [VirtualServerSchema.parse(structuredClone(a)), b2], virtualServerGroups: [] };
+  const second = planChecks(next, { previous: { input, plan: first } });
+  assert.equal(second.virtualServers[0], first.virtualServers[0], 'unchanged: the same object');
+  assert.notEqual(second.virtualServers[1], first.virtualServers[1]);
+  assert.equal(second.virtualServers[1]!.realServers[0]!.address, '192.0.2.23');
+  assert.deepEqual(second.issues, first.issues, 'the reused virtual server keeps its issue');
+  assert.deepEqual(second, planChecks(next), 'the same plan as without the previous one');
+  const groups = [VirtualServerGroupSchema.parse({ name: 'g', entries: [] })];
+  const third = planChecks({ ...next, virtualServerGroups: groups }, { previous: { input: next, plan: second } });
+  assert.notEqual(third.virtualServers[0], second.virtualServers[0], 'groups changed: everything planned again');
+  assert.deepEqual(third.virtualServers[0], second.virtualServers[0]);
+});
