@@ -10,7 +10,11 @@
 //                                              default route via the gateway VIP
 //
 // ip_forward is on in lb1 and lb2 only. Each daemon balances with nftables (the
-// kernel has no IPVS), driven by its TCP_CHECK checkers.
+// kernel has no IPVS), driven by its TCP_CHECK checkers. Debian's conntrackd runs
+// in each LB over a dedicated veth (sync0, 198.18.4.0/30), driven by the daemons'
+// conntrackd.sync workflow step on VI_OUT's MASTER / BACKUP / FAULT; the LBs have
+// nf_conntrack_tcp_loose off, so only a synced entry keeps a connection across
+// the failover.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../core/logger.js';
@@ -22,6 +26,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCheckDaemon, globalDefs, detectionBounds, ms, type CheckDaemon } from './checks-lab.js';
 import type { LoadBalancerStatus } from '../../daemon/load-balancer.js';
+import { renderConntrackdConf } from '../../infra/lb/conntrackd-conf.js';
 
 const logger = silentLogger();
 const PREFIX = 'lbd';
@@ -32,6 +37,8 @@ const VIP6 = 'fd00:198:18:3::100';
 const GW = '198.18.2.254';
 const GW6 = 'fd00:198:18:2::fe';
 const LBS = ['lb1', 'lb2'] as const;
+/** The dedicated conntrackd link between the LBs. */
+const SYNC: Record<string, string> = { lb1: '198.18.4.1', lb2: '198.18.4.2' };
 const RS = ['rs1', 'rs2', 'rs3'] as const;
 const WEIGHTS: Record<string, number> = { rs1: 3, rs2: 2, rs3: 1 };
 const TIMING = { delayLoopMs: 1000, connectTimeoutMs: 1000, retry: 1, delayBeforeRetryMs: 1000, marginMs: 1500 };
@@ -235,6 +242,8 @@ describe('the daemon balances virtual servers (LVS-NAT, two load balancers, VRRP
   const lbStatus = async (lb: string): Promise<LoadBalancerStatus> => (await daemons.get(lb)!.daemon.status()).lb;
   const nftTable = async (node: string) => (await lab.exec(node, 'nft', ['list', 'table', 'inet', 'vipflow'], 5000)).stdout;
   const bounds = detectionBounds(TIMING);
+  const ctConf = (lb: string) => join(lab.dir, `conntrackd-${lb}.conf`);
+  const workflowsFile = (lb: string) => join(lab.dir, `workflows-${lb}.mjs`);
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
@@ -270,7 +279,50 @@ describe('the daemon balances virtual servers (LVS-NAT, two load balancers, VRRP
       await ip(lab.node(name).ns, ['-6', 'route', 'add', 'default', 'via', GW6]);
       await startServer(name);
     }
-    for (const lb of LBS) daemons.set(lb, await startCheckDaemon(lab, lb, lb, conf(lb)));
+    // conntrackd on a dedicated link, driven by the daemons' conntrackd.sync workflow step (keepalived's primary-backup.sh).
+    await ip(lab.node('lb1').ns, ['link', 'add', 'sync0', 'type', 'veth', 'peer', 'name', 'sync0', 'netns', lab.node('lb2').ns]);
+    for (const lb of LBS) {
+      const ns = lab.node(lb).ns;
+      await ip(ns, ['link', 'set', 'sync0', 'up']);
+      await ip(ns, ['addr', 'add', `${SYNC[lb]}/30`, 'dev', 'sync0']);
+      // A conntrack-using table of the test's own, so nf_conntrack is live in the namespace before conntrackd subscribes.
+      const rules = 'table ip lbdct {\n  chain dropinvalid { type filter hook forward priority 0; ct state invalid counter drop; }\n}\n';
+      const nft = await lab.exec(lb, 'sh', ['-c', 'printf "%s" "$1" | nft -f -', 'nft', rules], 5000);
+      assert.equal(nft.code, 0, nft.stderr);
+      // As in conntrack-sync.test.ts: a mid-stream packet without a (synced) entry is not picked up afresh, so only conntrackd saves a connection.
+      const loose = await lab.exec(lb, 'sysctl', ['-qw', 'net.netfilter.nf_conntrack_tcp_loose=0'], 5000);
+      assert.equal(loose.code, 0, loose.stderr);
+      writeFileSync(
+        ctConf(lb),
+        renderConntrackdConf({
+          interface: 'sync0',
+          localAddress: SYNC[lb]!,
+          peerAddress: SYNC[lb === 'lb1' ? 'lb2' : 'lb1']!,
+          controlSocket: join(lab.dir, `${lb}.ctl`),
+          lockFile: join(lab.dir, `${lb}.lock`),
+          logFile: join(lab.dir, `conntrackd-${lb}.log`),
+          ignoreAddresses: [addr(lb), lb === 'lb1' ? '198.18.3.1' : '198.18.3.2'],
+        }),
+      );
+      // Console mode: the lab owns the process.
+      lab.spawn(lb, 'conntrackd', ['-C', ctConf(lb)]);
+      const up = await pollUntil(async () => ((await lab.exec(lb, 'conntrackd', ['-C', ctConf(lb), '-s'], 2000)).code === 0 ? true : undefined), 5000, 50);
+      assert.ok(up, `conntrackd in ${lb} answers`);
+      writeFileSync(
+        workflowsFile(lb),
+        `import { defineWorkflow } from 'vipflow/workflows';
+import { conntrackdSyncStep } from 'vipflow/notifiers';
+export default [
+  defineWorkflow({
+    name: 'conntrack-sync',
+    on: { instance: 'VI_OUT', to: ['MASTER', 'BACKUP', 'FAULT'] },
+    steps: [conntrackdSyncStep({ config: ${JSON.stringify(ctConf(lb))}, lockFile: ${JSON.stringify(join(lab.dir, `${lb}.lock`))} })],
+  }),
+];
+`,
+      );
+    }
+    for (const lb of LBS) daemons.set(lb, await startCheckDaemon(lab, lb, lb, conf(lb), { args: ['--workflows', workflowsFile(lb)] }));
     assert.ok(await waitForHolder(lab, [...LBS], GW, 'lb1', 10_000), 'lb1 holds the gateway VIP');
     // lab's holders() reads eth0 only: the outside VIP is on eth1.
     const outsideHolder = await pollUntil(
@@ -490,6 +542,11 @@ describe('the daemon balances virtual servers (LVS-NAT, two load balancers, VRRP
   test('the Master load balancer dies: the backup takes both VIPs and new connections go through it', async () => {
     const lb2 = daemons.get('lb2')!;
     const mark = lb2.daemon.transitions.length;
+    // A slow download through lb1 that must survive on the connection state conntrackd carried to lb2.
+    const stream = inNs(CLIENT_NS, process.execPath, ['-e', STREAM, `http://${VIP}/stream?n=80`], 40_000);
+    await sleep(1500);
+    const cache = (await lab.exec('lb2', 'conntrackd', ['-C', ctConf('lb2'), '-e'], 5000)).stdout;
+    assert.match(cache, new RegExp(`dst=${VIP.replaceAll('.', '\\.')} sport=\\d+ dport=80 `), `lb2's external cache: ${cache}`);
     const t = performance.now();
     await daemons.get('lb1')!.daemon.kill();
     // A dead node: its links go down too (a SIGKILLed daemon leaves its addresses and rules behind, as keepalived would).
@@ -512,7 +569,16 @@ describe('the daemon balances virtual servers (LVS-NAT, two load balancers, VRRP
     console.log(`lb1 killed: lb2 master after ${took} ms, first request through lb2 after ${ms(first - t)} ms; 60 requests:`, r.tally);
     assert.equal(r.fail, 0);
     assert.deepEqual(Object.keys(r.tally).sort(), [...RS]);
-    console.log('conntrackd.sync is not wired into these daemons: an existing connection across the failover is covered by conntrack-sync.test.ts only');
+    const out = JSON.parse((await stream).stdout) as { lines: number; names: string[]; complete: boolean; error: string | null };
+    // The workflow run after the failover: the MASTER commands (commit, flush, resync, bulk send).
+    const runs = lb2.daemon.lines.filter((l) => l.msg === 'workflow finished');
+    const last = runs[runs.length - 1];
+    console.log(`slow download across the failover (conntrackd.sync on MASTER: ${String(last?.status)} in ${String(last?.durationMs)} ms):`, out);
+    assert.equal(last?.status, 'succeeded', JSON.stringify(last));
+    assert.equal(out.error, null);
+    assert.ok(out.complete);
+    assert.equal(out.lines, 80);
+    assert.equal(out.names.length, 1);
   });
 
   test('bad input: an unsupported scheduler is refused by name and the other services apply; overlapping virtual servers and a real server on the VIP are config errors', async () => {
