@@ -122,6 +122,7 @@ export function formatLb(lb: DaemonStatus['lb'] | undefined): string[] {
       lines.push(`    -> ${hostPort(d.address, d.port).padEnd(24)} weight ${String(d.weight).padEnd(3)}${figures(dc)}`.trimEnd());
     }
   }
-  for (const r of lb.refused) lines.push(`  refused ${r.service}: ${r.why}`);
+  // The backend's reason may already start with the service's name.
+  for (const r of lb.refused) lines.push(`  refused ${r.service}: ${r.why.startsWith(`${r.service}: `) ? r.why.slice(r.service.length + 2) : r.why}`);
   return lines;
 }

@@ -9,7 +9,7 @@ const lb: LoadBalancerStatus = {
   destinations: 2,
   applies: { ok: 3, failed: 1 },
   last: { ok: true, time: '2026-12-02T03:00:00.000Z', ms: 12.5, added: 0, removed: 0, changed: 1 },
-  refused: [{ service: '198.18.3.100:82/tcp', why: 'lb_algo lblc is not supported by the nftables backend' }],
+  refused: [{ service: '198.18.3.100:82/tcp', why: '198.18.3.100:82/tcp: lb_algo lblc is not supported by the nftables backend' }],
   table: [
     {
       id: '[fd00:198:18:3::100]:80/tcp',
