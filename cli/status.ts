@@ -70,6 +70,7 @@ function formatStatus(s: DaemonStatus): string {
     );
   }
   lines.push(...formatChecks(s.checks));
+  lines.push(...formatLb(s.lb as DaemonStatus['lb'] | undefined));
   return lines.join('\n') + '\n';
 }
 
@@ -92,5 +93,36 @@ function formatChecks(c: DaemonStatus['checks'] | undefined): string[] {
     }
   }
   for (const i of c.issues) lines.push(`virtual_server ${i.virtualServer}: ${i.message}`);
+  return lines;
+}
+
+/** The load balancer: backend, last apply, and per service its destinations with weights and the kernel's counters. */
+export function formatLb(lb: DaemonStatus['lb'] | undefined): string[] {
+  // Older daemons do not report it; a daemon without virtual servers has nothing to show.
+  if (lb === undefined || (lb.backend === 'none' && lb.services === 0)) return [];
+  const last =
+    lb.last === undefined
+      ? 'no apply yet'
+      : lb.last.ok
+        ? `last apply ok at ${lb.last.time} (${lb.last.ms ?? '-'} ms, +${lb.last.added} -${lb.last.removed} ~${lb.last.changed})`
+        : `last apply FAILED at ${lb.last.time}: ${lb.last.error ?? ''}`;
+  const lines = [
+    `lb ${lb.backend}: ${lb.services} services, ${lb.destinations} destinations, applies ${lb.applies.ok} ok ${lb.applies.failed} failed; ${last}`,
+  ];
+  const figures = (c: { packets: number; bytes: number; connections?: number } | undefined): string =>
+    c === undefined ? '' : ` pkts ${c.packets} bytes ${c.bytes}${c.connections !== undefined ? ` conns ${c.connections}` : ''}`;
+  const hostPort = (address: string, port: number | undefined): string =>
+    `${address.includes(':') ? `[${address}]` : address}${port !== undefined ? `:${port}` : ''}`;
+  for (const svc of lb.table ?? []) {
+    const c = lb.counters?.find((x) => x.id === svc.id);
+    lines.push(`  service ${svc.id} ${svc.scheduler} ${svc.lbKind}${figures(c)}`);
+    if (svc.destinations.length === 0) lines.push('    (no destinations: new connections are dropped)');
+    for (const d of svc.destinations) {
+      const dc = c?.destinations.find((x) => x.address === d.address && x.port === d.port);
+      lines.push(`    -> ${hostPort(d.address, d.port).padEnd(24)} weight ${String(d.weight).padEnd(3)}${figures(dc)}`.trimEnd());
+    }
+  }
+  // The backend's reason may already start with the service's name.
+  for (const r of lb.refused) lines.push(`  refused ${r.service}: ${r.why.startsWith(`${r.service}: `) ? r.why.slice(r.service.length + 2) : r.why}`);
   return lines;
 }

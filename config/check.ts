@@ -6,7 +6,7 @@
 import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 import type { OriginLookup } from './keepalived/mapper.js';
 import { DNS_CHECK_TYPES, type Checker, type VipflowConfig, type VrrpInstance } from './model.js';
-import { inSubnet, parseCidr, type Cidr } from './net.js';
+import { addressToBigInt, inSubnet, ipFamily, parseCidr, type Cidr } from './net.js';
 
 export interface CheckOptions {
   /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
@@ -289,6 +289,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
   dupNames(model.vrrpScripts, 'vrrpScripts', 'vrrp_script');
   dupNames(model.vrrpSyncGroups, 'vrrpSyncGroups', 'vrrp_sync_group');
 
+  checkVirtualServerAddresses(f, model);
   const groups = new Set(model.virtualServerGroups.map((g) => g.name));
   const trackFileNames = new Set(model.trackFiles.map((t) => t.name));
   model.virtualServers.forEach((vs, k) => {
@@ -300,4 +301,54 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
     }
   });
   return f.items;
+}
+
+/** One spelling per address (IPv6 has many), for comparing addresses from different lines. */
+function canonicalAddress(a: string): string {
+  const family = ipFamily(a);
+  return family === undefined ? a.toLowerCase() : `${family}:${addressToBigInt(a, family)}`;
+}
+
+/**
+ * Two virtual servers on one service (address, port and protocol, or fwmark and
+ * family) would be one kernel service with two owners: each reload or health
+ * change of one would overwrite the other's real servers. A real server on the
+ * VIP itself would send the balanced traffic back to the service. Both are errors.
+ */
+function checkVirtualServerAddresses(f: Findings, model: VipflowConfig): void {
+  const seen = new Map<string, number>();
+  model.virtualServers.forEach((vs, k) => {
+    const t = vs.target;
+    let key: string | undefined;
+    let name: string | undefined;
+    if (t.kind === 'address') {
+      name = `${t.address}${t.port !== undefined ? ` ${t.port}` : ''} ${vs.protocol}`;
+      key = `a|${canonicalAddress(t.address)}|${t.port ?? 0}|${vs.protocol}`;
+    } else if (t.kind === 'fwmark') {
+      const family = vs.ipFamily ?? (vs.realServers[0]?.address.includes(':') ? 'inet6' : 'inet');
+      name = `fwmark ${t.fwmark} ${family}`;
+      key = `f|${t.fwmark}|${family}`;
+    }
+    if (key !== undefined) {
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const at = f.at(`virtualServers.${first}.target`);
+        f.add(
+          'error',
+          `virtualServers.${k}.target`,
+          `virtual_server ${name} is already defined at ${at.file}:${at.line}: one service cannot have two virtual_server blocks`,
+        );
+      } else seen.set(key, k);
+    }
+    if (t.kind !== 'address') return;
+    const vip = canonicalAddress(t.address);
+    vs.realServers.forEach((rs, j) => {
+      if (canonicalAddress(rs.address) === vip)
+        f.add(
+          'error',
+          `virtualServers.${k}.realServers.${j}`,
+          `real_server ${rs.address} of virtual_server ${t.address} is the virtual server's own address: its traffic would come back to the service`,
+        );
+    });
+  });
 }

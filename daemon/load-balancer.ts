@@ -41,6 +41,14 @@ export interface LoadBalancerStatus {
   last?: { ok: boolean; time: string; ms?: number; added: number; removed: number; changed: number; error?: string };
   /** Services left out because the backend cannot run them. */
   refused: { service: string; why: string }[];
+  /** The applied services with their destinations and weights (what the kernel has). */
+  table: {
+    id: string;
+    virtualServer: string;
+    scheduler: string;
+    lbKind: string;
+    destinations: { address: string; port: number | undefined; weight: number }[];
+  }[];
   counters?: LbCounters[];
 }
 
@@ -103,6 +111,13 @@ export class LoadBalancer {
       applies: { ...this.counts },
       ...(this.last !== undefined ? { last: this.last } : {}),
       refused: [...this.refused],
+      table: this.applied.services.map((s) => ({
+        id: s.id,
+        virtualServer: s.virtualServer,
+        scheduler: s.scheduler,
+        lbKind: s.lbKind,
+        destinations: s.destinations.map((d) => ({ address: d.address, port: d.port, weight: d.weight })),
+      })),
     };
   }
 

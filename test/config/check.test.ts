@@ -197,3 +197,52 @@ virtual_server 198.18.0.10 53 {
     ],
   );
 });
+
+test('virtual servers: two blocks for one service and a real server on the VIP are errors with their lines', () => {
+  const text = `virtual_server 198.18.3.100 80 {
+  real_server 198.18.2.3 80 {
+  }
+}
+virtual_server fd00:198:18:3::100 80 {
+  real_server fd00:198:18:3:0::100 8080 {
+  }
+}
+virtual_server 198.18.3.100 80 {
+  real_server 198.18.2.4 80 {
+  }
+}
+virtual_server 198.18.3.100 80 {
+  protocol UDP
+  real_server 198.18.2.4 80 {
+  }
+}
+virtual_server fd00:198:18:3:0:0:0:100 80 {
+  real_server fd00:198:18:2::3 80 {
+  }
+}
+virtual_server fwmark 7 {
+  real_server 198.18.2.3 80 {
+  }
+}
+virtual_server fwmark 7 {
+  real_server 198.18.2.4 80 {
+  }
+}
+virtual_server fwmark 7 {
+  real_server fd00:198:18:2::3 80 {
+  }
+}
+`;
+  const r = loadKeepalivedText(text, 'x.conf');
+  assert.equal(r.model, undefined);
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}: ${d.message}`),
+    [
+      "x.conf:6: real_server fd00:198:18:3:0::100 of virtual_server fd00:198:18:3::100 is the virtual server's own address: its traffic would come back to the service",
+      'x.conf:9: virtual_server 198.18.3.100 80 TCP is already defined at x.conf:1: one service cannot have two virtual_server blocks',
+      'x.conf:18: virtual_server fd00:198:18:3:0:0:0:100 80 TCP is already defined at x.conf:5: one service cannot have two virtual_server blocks',
+      // the UDP service on the same address and port, and fwmark 7 for IPv6, are services of their own
+      'x.conf:26: virtual_server fwmark 7 inet is already defined at x.conf:22: one service cannot have two virtual_server blocks',
+    ],
+  );
+});
