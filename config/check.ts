@@ -342,12 +342,14 @@ function checkVirtualServerAddresses(f: Findings, model: VipflowConfig): void {
     }
     if (t.kind !== 'address') return;
     const vip = canonicalAddress(t.address);
+    // The VIP itself on another port is a local real server (IPVS forwards it locally, DNAT to a local port
+    // works): only the same address and port would send the service's traffic back to itself.
     vs.realServers.forEach((rs, j) => {
-      if (canonicalAddress(rs.address) === vip)
+      if (canonicalAddress(rs.address) === vip && (rs.port ?? t.port) === t.port)
         f.add(
           'error',
           `virtualServers.${k}.realServers.${j}`,
-          `real_server ${rs.address} of virtual_server ${t.address} is the virtual server's own address: its traffic would come back to the service`,
+          `real_server ${rs.address}${rs.port !== undefined ? ` ${rs.port}` : ''} of virtual_server ${t.address}${t.port !== undefined ? ` ${t.port}` : ''} is the virtual server itself: its traffic would come back to the service`,
         );
     });
   });

@@ -204,7 +204,9 @@ test('virtual servers: two blocks for one service and a real server on the VIP a
   }
 }
 virtual_server fd00:198:18:3::100 80 {
-  real_server fd00:198:18:3:0::100 8080 {
+  real_server fd00:198:18:3:0::100 80 {
+  }
+  real_server fd00:198:18:3::100 8080 {
   }
 }
 virtual_server 198.18.3.100 80 {
@@ -238,11 +240,12 @@ virtual_server fwmark 7 {
   assert.deepEqual(
     r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}: ${d.message}`),
     [
-      "x.conf:6: real_server fd00:198:18:3:0::100 of virtual_server fd00:198:18:3::100 is the virtual server's own address: its traffic would come back to the service",
-      'x.conf:9: virtual_server 198.18.3.100 80 TCP is already defined at x.conf:1: one service cannot have two virtual_server blocks',
-      'x.conf:18: virtual_server fd00:198:18:3:0:0:0:100 80 TCP is already defined at x.conf:5: one service cannot have two virtual_server blocks',
+      'x.conf:6: real_server fd00:198:18:3:0::100 80 of virtual_server fd00:198:18:3::100 80 is the virtual server itself: its traffic would come back to the service',
+      // the same address on another port (x.conf:8) is a local real server, not an error
+      'x.conf:11: virtual_server 198.18.3.100 80 TCP is already defined at x.conf:1: one service cannot have two virtual_server blocks',
+      'x.conf:20: virtual_server fd00:198:18:3:0:0:0:100 80 TCP is already defined at x.conf:5: one service cannot have two virtual_server blocks',
       // the UDP service on the same address and port, and fwmark 7 for IPv6, are services of their own
-      'x.conf:26: virtual_server fwmark 7 inet is already defined at x.conf:22: one service cannot have two virtual_server blocks',
+      'x.conf:28: virtual_server fwmark 7 inet is already defined at x.conf:24: one service cannot have two virtual_server blocks',
     ],
   );
 });

@@ -634,7 +634,7 @@ export default [
     assert.notEqual(cc.code, 0);
     const out = cc.stdout + cc.stderr;
     assert.match(out, /overlap\.conf:\d+.*virtual_server 198\.18\.9\.2 80 TCP is already defined at .*overlap\.conf:\d+/);
-    assert.match(out, /overlap\.conf:\d+.*real_server 198\.18\.9\.3 of virtual_server 198\.18\.9\.3 is the virtual server's own address/);
+    assert.match(out, /overlap\.conf:\d+.*real_server 198\.18\.9\.3 80 of virtual_server 198\.18\.9\.3 80 is the virtual server itself/);
     await assert.rejects(startCheckDaemon(lab, 'sorry', 'overlap', overlap), /already defined/);
   });
 

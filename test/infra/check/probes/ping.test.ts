@@ -76,7 +76,7 @@ test('abort before and during a probe', async () => {
 
 test('keepalived.conf to CheckRunner with its default probes: a PING_CHECK real server on ::1 comes up; bind_if reaches the socket', async () => {
   const loaded = loadKeepalivedText(`
-    virtual_server ::1 80 {
+    virtual_server fd00:198:18::100 80 {
       delay_loop 0.2
       alpha
       protocol TCP
