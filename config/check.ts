@@ -3,10 +3,11 @@
  * warns about once every keyword has parsed. Each finding points at the
  * source text when the model came from a file (origins), else at the file.
  */
+import { canonicalIp } from '../core/address.js';
 import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 import type { OriginLookup } from './keepalived/mapper.js';
 import { DNS_CHECK_TYPES, type Checker, type VipflowConfig, type VrrpInstance } from './model.js';
-import { addressToBigInt, inSubnet, ipFamily, parseCidr, type Cidr } from './net.js';
+import { inSubnet, parseCidr, type Cidr } from './net.js';
 
 export interface CheckOptions {
   /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
@@ -304,9 +305,9 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
 }
 
 /** One spelling per address (IPv6 has many), for comparing addresses from different lines. */
+/** One text per address (IPv6 in RFC 5952 form), so differently written equal addresses compare equal. */
 function canonicalAddress(a: string): string {
-  const family = ipFamily(a);
-  return family === undefined ? a.toLowerCase() : `${family}:${addressToBigInt(a, family)}`;
+  return canonicalIp(a).toLowerCase();
 }
 
 /**
@@ -345,7 +346,8 @@ function checkVirtualServerAddresses(f: Findings, model: VipflowConfig): void {
     // The VIP itself on another port is a local real server (IPVS forwards it locally, DNAT to a local port
     // works): only the same address and port would send the service's traffic back to itself.
     vs.realServers.forEach((rs, j) => {
-      if (canonicalAddress(rs.address) === vip && (rs.port ?? t.port) === t.port)
+      // The port first: it is cheap, and a reload of a large config checks every real server.
+      if ((rs.port ?? t.port) === t.port && canonicalAddress(rs.address) === vip)
         f.add(
           'error',
           `virtualServers.${k}.realServers.${j}`,
