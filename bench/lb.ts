@@ -8,7 +8,8 @@
  *          LB (plain forwarding), same client program: W parallel loops, each a
  *          new connection per request (no keep-alive), for S seconds. The direct
  *          case runs twice: before any table (no conntrack in the LB) and with
- *          the NAT table installed (conntrack on, the VIP unused).
+ *          the NAT table installed (conntrack on, the VIP unused). The three
+ *          cases are interleaved over 2 rounds (1 with --quick), mean printed.
  *  apply   NftBackend.apply time for 1,000 real servers in one virtual server
  *          (first apply, one weight change) and for 2,000 virtual servers /
  *          37,000 real servers (first apply, one weight change), against
@@ -19,7 +20,9 @@
  *          client sends a request every ~10 ms and records which server answered;
  *          the figure is the start of the last request after the kill that went
  *          to the dead server (refused: it fails), p50/max over the repetitions,
- *          against keepalived's bound (delay_loop + retry × delay_before_retry).
+ *          against keepalived's bound (delay_loop + retry × delay_before_retry);
+ *          beside it, the daemon's logged "real server down" and the status's
+ *          table without the server (both after the kill).
  *
  * The kernel has no IPVS, so there is no IPVS (or keepalived) run beside it;
  * the output says so. Client, LB and servers share this machine's cores, so the
@@ -29,6 +32,7 @@
  *
  * Lab prefix lbb (namespaces lbb-lb, lbb-rs1..3, lbb-cl and the lab's bridge).
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../core/logger.js';
 import { NftBackend } from '../infra/lb/nft-backend.js';
@@ -51,6 +55,7 @@ const SECONDS = Number(opts.seconds ?? (opts.quick ? 2 : 5));
 const WORKERS = Number(opts.workers);
 const REPEATS = Number(opts.repeats ?? (opts.quick ? 3 : 5));
 const APPLY_REPEATS = opts.quick ? 1 : 3;
+const RPS_ROUNDS = opts.quick ? 1 : 2;
 const PREFIX = 'lbb';
 const SUBNET = 2;
 const KEEPALIVED_RELOAD_MS = 240;
@@ -100,33 +105,49 @@ function vipService(topo: LbTopology): LbVirtualService {
 }
 
 async function rpsPart(topo: LbTopology, backend: NftBackend): Promise<void> {
-  say(`\n[rps] ${WORKERS} parallel loops, a new connection per request, ${SECONDS} s per case`);
+  say(`\n[rps] ${WORKERS} parallel loops, a new connection per request, ${SECONDS} s per case, ${RPS_ROUNDS} round(s) of the three cases interleaved`);
+  say(
+    `  client, LB and servers share this machine's ${availableParallelism()} cores (load average ${loadavg()[0]!.toFixed(1)}): the rates are CPU-bound, and vary by some 15% from run to run`,
+  );
   const direct = REAL_SERVERS.map((rs) => `http://${topo.address(rs)}/`);
   await backend.clear();
   // A first run warms the JIT, the servers and the namespaces' caches; not counted.
   await load(topo, direct, CLIENT_ADDRESSES[4]);
-  const plain = await load(topo, direct, CLIENT_ADDRESSES[0]);
-  say(`  direct, no table in the LB: ${fmt(plain.rps, 0)} req/s (${plain.fail} failed)`);
-  const applied = await backend.apply({ services: [vipService(topo)] });
-  if (!applied.ok) throw new Error(`apply: ${applied.error}`);
-  const tracked = await load(topo, direct, CLIENT_ADDRESSES[1]);
-  say(`  direct, NAT table installed (conntrack on): ${fmt(tracked.rps, 0)} req/s (${tracked.fail} failed)`);
-  const vip = await load(topo, [`http://${LB_VIP}/`], CLIENT_ADDRESSES[2]);
-  say(`  through the VIP (nftables NAT, rr): ${fmt(vip.rps, 0)} req/s (${vip.fail} failed)`);
-  const [c] = await backend.counters();
-  say(
-    `  per real server through the VIP: ${c?.destinations.map((d) => `${d.address} ${d.connections ?? d.packets} ${d.connections === undefined ? 'packets' : 'connections'}`).join(', ') ?? 'no counters'}`,
-  );
+  const cases: { name: string; short: string; rps: number[]; fail: number }[] = [
+    { name: 'direct, no table in the LB (plain forwarding)', short: 'direct (plain forwarding)', rps: [], fail: 0 },
+    { name: 'direct, NAT table installed (conntrack on)', short: 'direct (conntrack on)', rps: [], fail: 0 },
+    { name: 'through the VIP (nftables NAT, rr)', short: 'through the VIP (nftables)', rps: [], fail: 0 },
+  ];
+  for (let round = 0; round < RPS_ROUNDS; round++) {
+    for (const [i, c] of cases.entries()) {
+      if (i === 0) await backend.clear();
+      if (i === 1) {
+        const applied = await backend.apply({ services: [vipService(topo)] });
+        if (!applied.ok) throw new Error(`apply: ${applied.error}`);
+      }
+      // Each case its own client address (see CLIENT_ADDRESSES).
+      const r = await load(topo, i === 2 ? [`http://${LB_VIP}/`] : direct, CLIENT_ADDRESSES[i]!);
+      c.rps.push(r.rps);
+      c.fail += r.fail;
+      say(`  ${c.name}: ${fmt(r.rps, 0)} req/s (${r.fail} failed)`);
+    }
+    const [counters] = await backend.counters();
+    say(
+      `  per real server through the VIP this round: ${counters?.destinations.map((d) => `${d.address} ${d.connections ?? d.packets} ${d.connections === undefined ? 'packets' : 'connections'}`).join(', ') ?? 'no counters'}`,
+    );
+  }
   await backend.clear();
-  const fails = `failed requests: ${plain.fail} / ${tracked.fail} / ${vip.fail}`;
-  figures.push(['req/s direct (plain forwarding)', fmt(plain.rps, 0), '', fails]);
-  figures.push(['req/s direct (conntrack on)', fmt(tracked.rps, 0), '', '']);
-  figures.push([
-    'req/s through the VIP (nftables)',
-    fmt(vip.rps, 0),
-    '',
-    `VIP/direct ${ratio(vip.rps, plain.rps)} (plain), ${ratio(vip.rps, tracked.rps)} (conntrack on)`,
-  ]);
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const [plain, tracked, vip] = cases.map((c) => mean(c.rps)) as [number, number, number];
+  for (const c of cases)
+    figures.push([
+      `req/s ${c.short}`,
+      fmt(mean(c.rps), 0),
+      '',
+      c === cases[2]
+        ? `VIP/direct ${ratio(vip, plain)} (plain), ${ratio(vip, tracked)} (conntrack on); ${c.fail} failed`
+        : `${c.fail} failed${RPS_ROUNDS > 1 ? `, mean of ${RPS_ROUNDS}` : ''}`,
+    ]);
   figures.push(['req/s through the VIP (IPVS)', 'n/a', '', 'no IPVS in this kernel']);
 }
 
@@ -296,13 +317,19 @@ async function downPart(topo: LbTopology): Promise<void> {
   const all = REAL_SERVERS.map((rs) => topo.address(rs));
   const gaps: number[] = [];
   const tableGaps: number[] = [];
+  const downGaps: number[] = [];
   try {
     if ((await waitTable(daemon, all, 15_000)) === undefined) throw new Error('the daemon never balanced over the 3 real servers');
+    // Real servers start alive, and before a checker's first success one failure is enough to go down (keepalived's
+    // retry_it starts at retry): a kill before the first probe (BOOTSTRAP_DELAY 1 s + up to a warmup of delay_loop) would
+    // be noticed sooner than in steady state. Wait until every checker has probed.
+    await sleep(3000);
     for (let i = 0; i < REPEATS; i++) {
       const victim = REAL_SERVERS[i % REAL_SERVERS.length]!;
       const windowMs = 6000;
       const client = topo.inClient(process.execPath, ['-e', PACE, `http://${LB_VIP}/`, String(windowMs), '10', CLIENT_ADDRESSES[3]], windowMs + 15_000);
       await sleep(1000);
+      const mark = daemon.lines.length;
       const killedAt = await topo.killServer(victim);
       const removedAt = await waitTable(
         daemon,
@@ -310,6 +337,9 @@ async function downPart(topo: LbTopology): Promise<void> {
         8000,
       );
       const r = await client;
+      // The daemon's own log: when it declared the real server down, and why (its ISO time, same clock).
+      const down = daemon.lines.slice(mark).find((l) => l.msg === 'real server down' && String(l.realServer).includes(topo.address(victim)));
+      const downAt = down === undefined ? undefined : Date.parse(down.time) - killedAt;
       if (r.code !== 0) throw new Error(`client: ${r.stderr}`);
       const log = (JSON.parse(r.stdout) as { log: [number, string][] }).log;
       // After the kill, the dead server cannot answer: its requests are the failed ones (refused by its kernel).
@@ -319,10 +349,12 @@ async function downPart(topo: LbTopology): Promise<void> {
       const served = new Set(log.filter(([at]) => at < killedAt).map(([, who]) => who));
       say(
         `  kill ${i + 1} (${victim}): last request to it ${last} ms after the kill (${bad.length} failed of ${log.length - before} after the kill, ${log.length} in all); ` +
+          `logged down ${downAt === undefined ? 'not seen' : `${downAt} ms`} (${String(down?.reason ?? '')} ${String(down?.detail ?? '')}); ` +
           `table without it ${removedAt === undefined ? 'not seen' : `${removedAt - killedAt} ms`}; served before: ${[...served].sort().join(' ')}`,
       );
       gaps.push(last);
       if (removedAt !== undefined) tableGaps.push(removedAt - killedAt);
+      if (downAt !== undefined) downGaps.push(downAt);
       await topo.startServer(victim);
       if ((await waitTable(daemon, all, 10_000)) === undefined) throw new Error(`${victim} never came back into the table`);
     }
@@ -334,6 +366,12 @@ async function downPart(topo: LbTopology): Promise<void> {
     `p50 ${fmt(median(gaps), 0)} / max ${fmt(Math.max(...gaps), 0)} ms`,
     `${KEEPALIVED_DOWN_BOUND_MS} ms`,
     `keepalived's bound (refused), ${gaps.length} kills`,
+  ]);
+  figures.push([
+    'kill to the daemon\'s "real server down"',
+    `p50 ${fmt(median(downGaps), 0)} / max ${fmt(percentile(downGaps, 100), 0)} ms`,
+    '',
+    'from its log',
   ]);
   figures.push([
     "kill to the daemon's table without it",
