@@ -24,6 +24,7 @@ const runs: { name: string; args: string[]; node?: string[] }[] = [
   { name: 'failover', args: quick },
   { name: 'footprint', args: quick },
   { name: 'checkers', args: quick },
+  { name: 'lb', args: quick },
 ];
 
 let failed = 0;
