@@ -42,6 +42,7 @@ import { serverConnections, startCheckChild, startCheckServers, startLabNginx, v
 import { cpuMs, rssKiB } from './lib/proc-usage.js';
 import { startRouter, type Router } from './lib/routers.js';
 import { fmt, median, percentile, table } from './lib/stats.js';
+import { systemClock } from '../actors/vrrp/instance.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -117,11 +118,7 @@ async function reloadPart(dir: string): Promise<void> {
   let probesRun = 0;
   const ok = async () => (probesRun++, { ok: true as const });
   const counted: ProbeTable = { TCP_CHECK: ok, HTTP_GET: ok };
-  const clock = {
-    now: () => performance.now(),
-    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
-  };
+  const clock = systemClock;
   const runner = new CheckRunner(plan0, { clock, log: silentLogger(), probes: counted });
   runner.start();
   const checkers = plan0.virtualServers.reduce((n, v) => n + v.realServers.reduce((m, r) => m + r.checkers.length, 0), 0);

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
+import { systemClock } from '../actors/vrrp/instance.js';
 import { raiseFileLimit, type FileLimit } from '../wire/socket/index.js';
 import type { ClientCertificate } from '../infra/check/probes/http.js';
 import type { VipflowConfig } from '../config/model.js';
@@ -54,12 +55,6 @@ export interface ChecksStatus {
   issues: { virtualServer: string; message: string }[];
 }
 
-const processClock: RunnerClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
-  now: () => performance.now(),
-};
-
 export class Checks {
   private runner: CheckRunner | null = null;
   private plan: CheckPlan = { virtualServers: [], issues: [] };
@@ -96,7 +91,7 @@ export class Checks {
     this.runner = new CheckRunner(this.plan, {
       clientCertificate: () => this.clientCertificate,
       trackFiles: this.fileFeed,
-      clock: this.d.clock ?? processClock,
+      clock: this.d.clock ?? systemClock,
       log: this.d.log,
       ...(this.d.probes !== undefined ? { probes: this.d.probes } : {}),
       listeners: [(e) => this.onCheck(e)],
@@ -213,7 +208,7 @@ export class Checks {
   }
 
   status(): ChecksStatus {
-    const clock = this.d.clock ?? processClock;
+    const clock = this.d.clock ?? systemClock;
     // The runner stamps failures with its monotonic clock; the status shows wall-clock times.
     const wall = (at: number): string => new Date(Date.now() - (clock.now() - at)).toISOString();
     const virtualServers = (this.runner?.status() ?? []).map((v) => ({

@@ -18,6 +18,7 @@ import { silentLogger } from '../../core/logger.js';
 import { loadConfig } from '../../config/load.js';
 import { planChecks } from '../../infra/check/plan.js';
 import { CheckRunner } from '../../infra/check/runner.js';
+import { systemClock } from '../../actors/vrrp/instance.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
 const out = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify({ ...o, at: now() }) + '\n');
@@ -31,11 +32,7 @@ async function main(): Promise<void> {
     throw new Error(`config refused: ${first ? `${first.line}:${first.column} ${first.message}` : 'no model'}`);
   }
   const plan = planChecks(loaded.model);
-  const clock = {
-    now: () => performance.now(),
-    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
-  };
+  const clock = systemClock;
   const runner = new CheckRunner(plan, {
     clock,
     log: silentLogger(),

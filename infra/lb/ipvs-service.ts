@@ -5,6 +5,8 @@
  * parser (ipvs-parse.ts) meet here, so a desired LbState and a listed kernel
  * table are compared field by field. Pure.
  */
+import { isIPv6 } from 'node:net';
+import { canonicalIp } from '../../core/address.js';
 import { serviceId } from './desired.js';
 import type { LbDestination, LbService, LbState, LbVirtualService } from './model.js';
 
@@ -81,13 +83,7 @@ export function schedulerFlagNames(scheduler: string, bits: number): string[] {
 
 /** An IPv6 address in inet_ntop's form (what ipvsadm -n prints), or null when it is not one. */
 export function canonicalIpv6(address: string): string | null {
-  if (!address.includes(':')) return null;
-  try {
-    const host = new URL(`http://[${address}]/`).hostname;
-    return host.slice(1, -1);
-  } catch {
-    return null;
-  }
+  return isIPv6(address) ? canonicalIp(address) : null;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { startCheckDaemon, globalDefs, detectionBounds, ms, type CheckDaemon } from './checks-lab.js';
 import type { LoadBalancerStatus } from '../../daemon/load-balancer.js';
 import { renderConntrackdConf } from '../../infra/lb/conntrackd-conf.js';
+import { NAMED_HTTP_SERVER, SLOW_DOWNLOAD } from './lb-programs.js';
 
 const logger = silentLogger();
 const PREFIX = 'lbd';
@@ -42,23 +43,6 @@ const SYNC: Record<string, string> = { lb1: '198.18.4.1', lb2: '198.18.4.2' };
 const RS = ['rs1', 'rs2', 'rs3'] as const;
 const WEIGHTS: Record<string, number> = { rs1: 3, rs2: 2, rs3: 1 };
 const TIMING = { delayLoopMs: 1000, connectTimeoutMs: 1000, retry: 1, delayBeforeRetryMs: 1000, marginMs: 1500 };
-
-const SERVER = `
-const http = require('http');
-const name = process.argv[1];
-const handler = (q, s) => {
-  const m = /^\\/stream\\?n=(\\d+)/.exec(q.url);
-  if (m) {
-    s.writeHead(200);
-    let n = 0;
-    const t = setInterval(() => { s.write(name + ' ' + n++ + '\\n'); if (n >= Number(m[1])) { clearInterval(t); s.end(); } }, 100);
-    q.on('close', () => clearInterval(t));
-    return;
-  }
-  s.end(name);
-};
-for (const p of [80, 8080]) http.createServer(handler).listen(p, '::');
-`;
 
 /** Requests on new connections for n requests or until ms elapsed; per request its name or 'FAIL' with its start offset. */
 const COUNT = `
@@ -84,23 +68,6 @@ const t0 = Date.now();
   }
   console.log(JSON.stringify({ tally, fail, log, t0 }));
 })();
-`;
-
-/** One slow download; prints {lines, names, complete, error}. */
-const STREAM = `
-const http = require('http');
-const lines = [];
-let error = null;
-const q = http.get(process.argv[1], { agent: false }, (res) => {
-  let buf = '';
-  res.on('data', (d) => { buf += d; });
-  res.on('end', () => { for (const l of buf.split('\\n')) if (l) lines.push(l); done(true); });
-  res.on('error', (e) => { error = String(e); done(false); });
-});
-q.on('error', (e) => { error = String(e); done(false); });
-function done(complete) {
-  console.log(JSON.stringify({ lines: lines.length, names: [...new Set(lines.map((l) => l.split(' ')[0]))], complete, error }));
-}
 `;
 
 interface Tally {
@@ -135,7 +102,7 @@ describe('the daemon balances virtual servers (LVS-NAT, two load balancers, VRRP
     return JSON.parse(r.stdout) as Tally;
   };
   const startServer = async (name: string) => {
-    const p = lab.spawn(name, process.execPath, ['-e', SERVER, name]);
+    const p = lab.spawn(name, process.execPath, ['-e', NAMED_HTTP_SERVER, name]);
     servers.set(name, p);
     const up = await pollUntil(
       async () => {
@@ -433,7 +400,7 @@ export default [
     const counters = async () => (await lbStatus('lb1')).counters?.find((c) => c.id === `${VIP}:80/tcp`);
     const c0 = await counters();
     assert.ok(c0, 'counters for port 80');
-    const stream = inNs(CLIENT_NS, process.execPath, ['-e', STREAM, `http://${VIP}/stream?n=80`], 30_000);
+    const stream = inNs(CLIENT_NS, process.execPath, ['-e', SLOW_DOWNLOAD, `http://${VIP}/stream?n=80`], 30_000);
     await sleep(1000);
     const c1 = (await counters())!;
     const busyAddr = c1.destinations.find((x) => x.packets > (c0.destinations.find((y) => y.address === x.address)?.packets ?? 0))?.address;
@@ -544,7 +511,7 @@ export default [
     const lb2 = daemons.get('lb2')!;
     const mark = lb2.daemon.transitions.length;
     // A slow download through lb1 that must survive on the connection state conntrackd carried to lb2.
-    const stream = inNs(CLIENT_NS, process.execPath, ['-e', STREAM, `http://${VIP}/stream?n=80`], 40_000);
+    const stream = inNs(CLIENT_NS, process.execPath, ['-e', SLOW_DOWNLOAD, `http://${VIP}/stream?n=80`], 40_000);
     await sleep(1500);
     const cache = (await lab.exec('lb2', 'conntrackd', ['-C', ctConf('lb2'), '-e'], 5000)).stdout;
     assert.match(cache, new RegExp(`dst=${VIP.replaceAll('.', '\\.')} sport=\\d+ dport=80 `), `lb2's external cache: ${cache}`);

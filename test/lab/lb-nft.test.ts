@@ -13,6 +13,7 @@ import { createLab, run, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { register, release, type CleanupRecord } from '../../lab/cleanup.js';
 import { NftBackend } from '../../infra/lb/nft-backend.js';
 import type { LbDestination, LbState, LbVirtualService } from '../../infra/lb/model.js';
+import { NAMED_HTTP_SERVER, SLOW_DOWNLOAD } from './lb-programs.js';
 
 const logger = silentLogger();
 const PREFIX = 'nftlb';
@@ -21,22 +22,6 @@ const VIP4 = '198.18.3.100';
 const VIP4B = '198.18.3.101';
 const VIP6 = 'fd00:198:18:3::100';
 const RS = ['rs1', 'rs2', 'rs3'];
-
-const SERVER = `
-const http = require('http');
-const name = process.argv[1];
-const handler = (q, s) => {
-  if (q.url === '/stream') {
-    s.writeHead(200);
-    let n = 0;
-    const t = setInterval(() => { s.write(name + ' ' + n++ + '\\n'); if (n >= 40) { clearInterval(t); s.end(); } }, 100);
-    q.on('close', () => clearInterval(t));
-    return;
-  }
-  s.end(name);
-};
-for (const p of [80, 8080]) http.createServer(handler).listen(p, '::');
-`;
 
 /** N requests, each on a new connection; prints {tally: {rs1: n, ...}, fail}. */
 const COUNT = `
@@ -58,23 +43,6 @@ let fail = 0;
   }
   console.log(JSON.stringify({ tally, fail }));
 })();
-`;
-
-/** One slow download (40 lines, 100 ms apart); prints {lines, names, complete, error}. */
-const STREAM = `
-const http = require('http');
-const lines = [];
-let error = null;
-const q = http.get(process.argv[1], { agent: false }, (res) => {
-  let buf = '';
-  res.on('data', (d) => { buf += d; });
-  res.on('end', () => { for (const l of buf.split('\\n')) if (l) lines.push(l); done(true); });
-  res.on('error', (e) => { error = String(e); done(false); });
-});
-q.on('error', (e) => { error = String(e); done(false); });
-function done(complete) {
-  console.log(JSON.stringify({ lines: lines.length, names: [...new Set(lines.map((l) => l.split(' ')[0]))], complete, error }));
-}
 `;
 
 describe('nftables load balancer (LVS-NAT topology)', () => {
@@ -135,7 +103,7 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
     for (const name of RS) {
       await sh(lab.node(name).ns, ['route', 'add', 'default', 'via', lab.node('lb').ipv4!]);
       await sh(lab.node(name).ns, ['-6', 'route', 'add', 'default', 'via', lab.node('lb').ipv6!]);
-      lab.spawn(name, process.execPath, ['-e', SERVER, name]);
+      lab.spawn(name, process.execPath, ['-e', NAMED_HTTP_SERVER, name]);
     }
     backend = new NftBackend({ netns: lbNs, logger });
     // The servers listen once node has started: poll each directly from the LB.
@@ -236,7 +204,7 @@ describe('nftables load balancer (LVS-NAT topology)', () => {
   test('a long-lived TCP connection survives applies that change weights, remove another real server and set its own to weight 0', async () => {
     await applyOk({ services: [service({ destinations: dests({ rs1: 1, rs2: 1, rs3: 1 }) })] });
     const [c0] = await backend.counters();
-    const stream = ns(process.execPath, ['-e', STREAM, `http://${VIP4}/stream`], 20_000);
+    const stream = ns(process.execPath, ['-e', SLOW_DOWNLOAD, `http://${VIP4}/stream`], 20_000);
     await new Promise((r) => setTimeout(r, 800));
     const [c] = await backend.counters();
     const busy = RS.find((_, j) => c!.destinations[j]!.packets > c0!.destinations[j]!.packets)!;

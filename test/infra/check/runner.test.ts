@@ -10,6 +10,7 @@ import { CheckRunner, type CheckEvent, type ProbeTable } from '../../../infra/ch
 import type { ProbeResult } from '../../../infra/check/probes/index.js';
 import { VirtualClock } from '../../../sim/clock.js';
 import { dgramServer } from './probes/datagrams.js';
+import { systemClock } from '../../../actors/vrrp/instance.js';
 
 type Obj = Record<string, unknown>;
 
@@ -445,11 +446,7 @@ test('the real tcpProbe against a server on 127.0.0.1: up while it listens, down
     alpha: true,
     realServers: [{ address: '127.0.0.1', checkers: [{ type: 'TCP_CHECK' }] }],
   });
-  const clock = {
-    now: () => performance.now(),
-    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
-  };
+  const clock = systemClock;
   const runner = new CheckRunner(plan, { clock, log: silentLogger(), random: () => 0, listeners: [(e) => events.push(e)] });
   const waitFor = async (type: CheckEvent['type']) => {
     const t0 = Date.now();
@@ -664,11 +661,7 @@ test('the real dnsProbe and udpProbe through the runner on 127.0.0.1: up while a
       },
     ],
   });
-  const clock = {
-    now: () => performance.now(),
-    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
-  };
+  const clock = systemClock;
   const runner = new CheckRunner(plan, { clock, log: silentLogger(), random: () => 0, listeners: [(e) => events.push(e)] });
   const waitFor = async (type: CheckEvent['type']) => {
     const t0 = Date.now();

@@ -12,6 +12,7 @@ import { EchoPool } from '../../../../infra/check/probes/echo-channel.js';
 import { pingProbe } from '../../../../infra/check/probes/ping.js';
 import type { ProbeResult } from '../../../../infra/check/probes/types.js';
 import { CheckRunner, type CheckEvent } from '../../../../infra/check/runner.js';
+import { systemClock } from '../../../../actors/vrrp/instance.js';
 
 const pool = new EchoPool({ logger: silentLogger(), lingerMs: 1000 });
 after(() => pool.close());
@@ -99,11 +100,7 @@ test('keepalived.conf to CheckRunner with its default probes: a PING_CHECK real 
   `);
   assert.deepEqual(loaded.diagnostics, []);
   const plan = planChecks({ virtualServers: loaded.model!.virtualServers, virtualServerGroups: loaded.model!.virtualServerGroups });
-  const clock = {
-    now: () => performance.now(),
-    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
-  };
+  const clock = systemClock;
   const events: CheckEvent[] = [];
   const runner = new CheckRunner(plan, { clock, log: silentLogger(), random: () => 0, listeners: [(e) => events.push(e)] });
   try {
