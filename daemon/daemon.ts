@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { loadConfig } from '../config/load.js';
+import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
@@ -118,6 +118,7 @@ export class Daemon {
   private constructor(
     private readonly options: DaemonOptions,
     private config: VipflowConfig,
+    private readonly configLoader: OffThreadConfigLoader,
   ) {
     const log = options.log;
     this.hub = new WireHub(log.child({ component: 'wire' }));
@@ -159,8 +160,8 @@ export class Daemon {
     });
     this.reloader = new Reloader({
       log,
+      load: () => configLoader.load(options.configPath, { configIds: options.configIds, running: this.config }),
       configPath: options.configPath,
-      configIds: options.configIds,
       instances: this.instances,
       trackers: this.trackers,
       checks: this.checks,
@@ -203,22 +204,24 @@ export class Daemon {
    */
   static async start(options: DaemonOptions): Promise<DaemonStartResult> {
     const log = options.log;
-    const loaded = await loadConfig(options.configPath, options.configIds ? { configIds: options.configIds } : {});
+    const configLoader = new OffThreadConfigLoader(log.child({ component: 'config' }));
+    const loaded = await configLoader.load(options.configPath, { configIds: options.configIds });
+    const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
     for (const d of loaded.diagnostics) {
       if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
     }
-    if (loaded.unreadable) return { ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics };
+    if (loaded.unreadable) return refuse({ ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics });
     if (!loaded.model || errorsOf(loaded.diagnostics).length > 0)
-      return { ok: false, message: `configuration ${options.configPath} has errors`, diagnostics: errorsOf(loaded.diagnostics) };
+      return refuse({ ok: false, message: `configuration ${options.configPath} has errors`, diagnostics: errorsOf(loaded.diagnostics) });
 
     mkdirSync(options.stateDir, { recursive: true, mode: 0o750 });
     const pidFile = join(options.stateDir, 'vipflow.pid');
     const other = readLivePid(pidFile);
     if (other !== null && other !== process.pid)
-      return { ok: false, message: `another vipflow (pid ${other}) runs with state dir ${options.stateDir}; use another --state-dir or stop it` };
+      return refuse({ ok: false, message: `another vipflow (pid ${other}) runs with state dir ${options.stateDir}; use another --state-dir or stop it` });
     writeFileSync(pidFile, `${process.pid}\n`);
 
-    const daemon = new Daemon(options, loaded.model);
+    const daemon = new Daemon(options, loaded.model, configLoader);
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
@@ -336,6 +339,7 @@ export class Daemon {
       this.hub.close();
       await this.control?.close();
       this.loopDelay.disable();
+      await this.configLoader.close();
       rmSync(join(this.options.stateDir, 'vipflow.pid'), { force: true });
       this.options.log.info('vipflow stopped');
     })();

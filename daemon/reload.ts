@@ -4,7 +4,7 @@
  * reload asked for while one runs is queued (the file is read again when it
  * ends). What changes for each instance is decided by reload-plan.ts.
  */
-import { loadConfig } from '../config/load.js';
+import type { LoadConfigResult } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
@@ -18,8 +18,9 @@ import type { Checks } from './checks.js';
 
 export interface ReloaderDeps {
   log: Logger;
+  /** Reads the file again (off the daemon's thread: infra/config/off-thread-loader.ts). */
+  load: () => Promise<LoadConfigResult>;
   configPath: string;
-  configIds?: string[] | undefined;
   instances: Instances;
   trackers: Trackers;
   /** The checkers: planned again from the new file, unchanged ones kept running. */
@@ -60,7 +61,10 @@ export class Reloader {
     this.reloading = true;
     const log = this.d.log;
     try {
-      const loaded = await loadConfig(this.d.configPath, this.d.configIds ? { configIds: this.d.configIds } : {});
+      log.info({ file: this.d.configPath }, 'reloading the configuration');
+      const t0 = performance.now();
+      const loaded = await this.d.load();
+      const loadMs = Math.round(performance.now() - t0);
       const errors = errorsOf(loaded.diagnostics);
       if (!loaded.model || errors.length > 0 || loaded.unreadable) {
         this.counts.refused++;
@@ -78,10 +82,11 @@ export class Reloader {
       const early = this.abandoned();
       if (early) return early;
       const next = loaded.model;
+      const t1 = performance.now();
       const applied = await this.apply(next, readHostInterfaces());
       if (!applied.ok) return applied;
       this.counts.ok++;
-      log.info(applied.counts, 'configuration reloaded');
+      log.info({ ...applied.counts, loadMs, applyMs: Math.round(performance.now() - t1) }, 'configuration reloaded');
       this.d.events()?.configReload({
         file: this.d.configPath,
         ok: true,
