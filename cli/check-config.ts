@@ -1,32 +1,47 @@
 /**
- * `vipflow check-config FILE [--json] [-i CONFIG_ID]...`
+ * `vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none]`
  *
  * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
  * prints every diagnostic, including those of the workflows the config declares
  * (`vipflow.workflows`, `vipflow.workflowsFile`). Exit status: 0 valid (warnings may be printed),
  * 1 errors, 2 the file cannot be read or the command line is wrong.
  * Without -i the config id is the host name up to its first dot, as keepalived does.
+ * --lb (default $VIPFLOW_LB or auto, as `vipflow run`) names who will balance the
+ * virtual servers: what that backend cannot run (lb_kind DR on nftables, say)
+ * is an error here, as it is when the daemon loads the file.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
+import { lbBackendName, type LbChoice } from '../daemon/load-balancer.js';
 
-const USAGE = 'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]...\n';
+const USAGE =
+  'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none]\n' +
+  '  --lb  who will balance the virtual servers (default $VIPFLOW_LB or auto: IPVS if this kernel has it, else nftables);\n' +
+  '        what it cannot run is an error, as in `vipflow run`\n';
+const LB_CHOICES: readonly LbChoice[] = ['auto', 'nftables', 'ipvs', 'none'];
 
 interface Args {
   file: string;
   json: boolean;
   configIds: string[];
+  lb: LbChoice;
 }
 
 function parseArgs(argv: string[]): Args | string {
   let file: string | undefined;
   let json = false;
   const configIds: string[] = [];
+  let lb = process.env.VIPFLOW_LB ?? 'auto';
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--json') json = true;
+    else if (a === '--lb') {
+      const v = argv[++k];
+      if (v === undefined) return '--lb needs auto, nftables, ipvs or none';
+      lb = v;
+    } else if (a.startsWith('--lb=')) lb = a.slice('--lb='.length);
     else if (a === '-i' || a === '--config-id') {
       const v = argv[++k];
       if (v === undefined) return `${a} needs a config id`;
@@ -38,7 +53,9 @@ function parseArgs(argv: string[]): Args | string {
     else return `unexpected argument '${a}'`;
   }
   if (file === undefined) return 'missing FILE';
-  return { file, json, configIds };
+  const choice = LB_CHOICES.find((c) => c === lb);
+  if (choice === undefined) return `--lb ${lb}: expected auto, nftables, ipvs or none`;
+  return { file, json, configIds, lb: choice };
 }
 
 /** Reads source lines for the caret display, once per file. */
@@ -71,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     return args ? 2 : 0;
   }
   const configIds = args.configIds.length > 0 ? args.configIds : [hostname().split('.')[0] ?? ''];
-  const r = await loadConfig(args.file, { configIds });
+  const r = await loadConfig(args.file, { configIds, lbBackend: lbBackendName(args.lb) });
   if (r.model && (r.model.vipflow.workflows.length > 0 || r.model.vipflow.workflowsFile !== undefined)) {
     // Lazily: a keepalived.conf check never loads the notifiers, zx or tsx.
     const [{ loadConfiguredWorkflows }, { BUILTIN_NOTIFIERS }] = await Promise.all([import('../workflows/from-config.js'), import('../notifiers/builtin.js')]);

@@ -8,6 +8,7 @@ import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './di
 import type { OriginLookup } from './keepalived/mapper.js';
 import { DNS_CHECK_TYPES, type Checker, type VipflowConfig, type VrrpInstance } from './model.js';
 import { inSubnet, parseCidr, type Cidr } from './net.js';
+import { nftUnsupportedKind, nftUnsupportedScheduler, type LbBackendName } from './lb-support.js';
 
 export interface CheckOptions {
   /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
@@ -16,6 +17,8 @@ export interface CheckOptions {
   origins?: OriginLookup;
   /** File named in diagnostics that have no origin. */
   file?: string;
+  /** The load balancer that will run the virtual servers: what it cannot balance is an error. Undefined: not checked. */
+  lbBackend?: LbBackendName;
 }
 
 class Findings {
@@ -176,6 +179,17 @@ function checkReferences(f: Findings, kinds: readonly TrackKind[], owner: TrackO
 }
 
 /** Runs every semantic check; returns diagnostics (never throws). */
+/** Virtual servers nftables cannot balance: refused as a whole file, so no rule is half-applied. */
+function checkNftables(f: Findings, model: VipflowConfig): void {
+  const hint = 'vipflow balances on nftables here (no IPVS in this kernel, or --lb nftables); --lb none runs the checkers without load-balancer rules';
+  model.virtualServers.forEach((vs, k) => {
+    const scheduler = nftUnsupportedScheduler(vs.lbAlgo);
+    if (scheduler !== null) f.add('error', `virtualServers.${k}.lbAlgo`, scheduler, { hint });
+    const kind = nftUnsupportedKind(vs.lbKind);
+    if (kind !== null) f.add('error', `virtualServers.${k}.lbKind`, kind, { hint });
+  });
+}
+
 export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagnostic[] {
   const f = new Findings(opts);
   const ifAddrs = opts.interfaceAddresses;
@@ -291,6 +305,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
   dupNames(model.vrrpSyncGroups, 'vrrpSyncGroups', 'vrrp_sync_group');
 
   checkVirtualServerAddresses(f, model);
+  if (opts.lbBackend === 'nftables') checkNftables(f, model);
   const groups = new Set(model.virtualServerGroups.map((g) => g.name));
   const trackFileNames = new Set(model.trackFiles.map((t) => t.name));
   model.virtualServers.forEach((vs, k) => {

@@ -15,6 +15,7 @@ export interface LoadConfigOptions extends KeepalivedLoadOptions {
   /** overrides detection */
   format?: ConfigFormat;
   interfaceAddresses?: CheckOptions['interfaceAddresses'];
+  lbBackend?: CheckOptions['lbBackend'];
 }
 
 export interface LoadConfigResult {
@@ -60,7 +61,7 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
   }
   const r = await loadVipflowConfig(path);
   const diagnostics = [...r.diagnostics];
-  if (r.model) diagnostics.push(...checkModel(r.model, { file: path, interfaceAddresses: options.interfaceAddresses }));
+  if (r.model) diagnostics.push(...checkModel(r.model, { file: path, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));
   const out: LoadConfigResult = { format, diagnostics };
   if (r.model && !diagnostics.some((d) => d.severity === 'error')) out.model = r.model;
   if (r.unreadable) out.unreadable = true;

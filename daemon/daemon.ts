@@ -36,7 +36,8 @@ import { Instances } from './instances.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { LinkMonitor } from './link-monitor.js';
 import { Checks, type ChecksStatus } from './checks.js';
-import { LoadBalancer, type LbChoice, type LoadBalancerStatus } from './load-balancer.js';
+import { LoadBalancer, lbBackendName, type LbChoice, type LoadBalancerStatus } from './load-balancer.js';
+import type { LbBackendName } from '../config/lb-support.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -119,6 +120,7 @@ export class Daemon {
     private readonly options: DaemonOptions,
     private config: VipflowConfig,
     private readonly configLoader: OffThreadConfigLoader,
+    lbBackend: LbBackendName,
   ) {
     const log = options.log;
     this.hub = new WireHub(log.child({ component: 'wire' }));
@@ -160,7 +162,7 @@ export class Daemon {
     });
     this.reloader = new Reloader({
       log,
-      load: () => configLoader.load(options.configPath, { configIds: options.configIds, running: this.config }),
+      load: () => configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, running: this.config }),
       configPath: options.configPath,
       instances: this.instances,
       trackers: this.trackers,
@@ -205,7 +207,9 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<DaemonStartResult> {
     const log = options.log;
     const configLoader = new OffThreadConfigLoader(log.child({ component: 'config' }));
-    const loaded = await configLoader.load(options.configPath, { configIds: options.configIds });
+    // What the load balancer cannot run is a configuration error: refused before any rule is written.
+    const lbBackend = lbBackendName(options.lb ?? 'auto');
+    const loaded = await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend });
     const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
     for (const d of loaded.diagnostics) {
       if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
@@ -221,7 +225,7 @@ export class Daemon {
       return refuse({ ok: false, message: `another vipflow (pid ${other}) runs with state dir ${options.stateDir}; use another --state-dir or stop it` });
     writeFileSync(pidFile, `${process.pid}\n`);
 
-    const daemon = new Daemon(options, loaded.model, configLoader);
+    const daemon = new Daemon(options, loaded.model, configLoader, lbBackend);
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });

@@ -11,6 +11,7 @@
  * an apply the kernel refuses leaves the previous rules in place and is retried
  * at the next change. At stop the rules are removed, as keepalived does.
  */
+import type { LbBackendName } from '../config/lb-support.js';
 import type { Logger } from '../core/logger.js';
 import type { CheckPlan } from '../infra/check/plan.js';
 import type { VirtualServerStatus } from '../infra/check/runner.js';
@@ -52,9 +53,16 @@ export interface LoadBalancerStatus {
   counters?: LbCounters[];
 }
 
+/** The backend a choice means on this host (auto: IPVS when the kernel has it). */
+export function lbBackendName(choice: LbChoice, hasIpvs: () => boolean = ipvsAvailable): LbBackendName {
+  if (choice === 'none' || choice === 'nftables' || choice === 'ipvs') return choice;
+  return hasIpvs() ? 'ipvs' : 'nftables';
+}
+
 export function pickBackend(choice: LbChoice, log: Logger): LbBackend | null {
-  if (choice === 'none') return null;
-  if (choice === 'ipvs' || (choice === 'auto' && ipvsAvailable())) return createIpvsBackend({ log });
+  const name = lbBackendName(choice);
+  if (name === 'none') return null;
+  if (name === 'ipvs') return createIpvsBackend({ log });
   return new NftBackend({ logger: log.child({ backend: 'nftables' }) });
 }
 

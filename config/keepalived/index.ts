@@ -19,6 +19,7 @@ export type { FieldOrigin, OriginLookup } from './mapper.js';
 export interface KeepalivedLoadOptions extends ReadOptions {
   /** passed to the semantic checks */
   interfaceAddresses?: CheckOptions['interfaceAddresses'];
+  lbBackend?: CheckOptions['lbBackend'];
 }
 
 export interface KeepalivedLoadResult {
@@ -77,7 +78,7 @@ class Pipeline {
       schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);
       return { diagnostics: sink.items, origins: mapper.origins, raw };
     }
-    sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses }));
+    sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));
     const out: KeepalivedLoadResult = { diagnostics: sink.items, origins: mapper.origins, raw };
     if (sink.errorCount === 0) out.model = parsed.data;
     return out;

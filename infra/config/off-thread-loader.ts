@@ -13,11 +13,14 @@
 import { Worker } from 'node:worker_threads';
 import { detectFormat, loadConfig, type LoadConfigOptions, type LoadConfigResult } from '../../config/load.js';
 import type { VipflowConfig } from '../../config/model.js';
+import type { LbBackendName } from '../../config/lb-support.js';
 import type { Logger } from '../../core/logger.js';
 import { decodeModel, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 export interface OffThreadLoadOptions {
   configIds?: string[] | undefined;
+  /** passed to the semantic checks: virtual servers this backend cannot balance are errors */
+  lbBackend?: LbBackendName | undefined;
   /** The model the caller runs: virtual servers equal to its own come back as its objects. */
   running?: VipflowConfig | undefined;
 }
@@ -33,7 +36,10 @@ export class OffThreadConfigLoader {
   constructor(private readonly log: Logger) {}
 
   async load(path: string, options: OffThreadLoadOptions = {}): Promise<LoadConfigResult> {
-    const loadOptions: LoadConfigOptions = options.configIds ? { configIds: options.configIds } : {};
+    const loadOptions: LoadConfigOptions = {
+      ...(options.configIds ? { configIds: options.configIds } : {}),
+      ...(options.lbBackend ? { lbBackend: options.lbBackend } : {}),
+    };
     if (this.closed || detectFormat(path) !== 'keepalived') return loadConfig(path, loadOptions);
     const base = options.running !== undefined ? this.ids.get(options.running) : undefined;
     let reply: LoadReply;

@@ -13,7 +13,7 @@ import { sameData } from '../../core/same-data.js';
 export interface LoadRequest {
   id: number;
   path: string;
-  options: Pick<LoadConfigOptions, 'configIds' | 'format'>;
+  options: Pick<LoadConfigOptions, 'configIds' | 'format' | 'lbBackend'>;
   /** id of a model this worker sent that the daemon still holds */
   base?: number;
 }

@@ -69,6 +69,7 @@
  * chain; IPVS answers UDP with ICMP port unreachable).
  */
 import { isIP } from 'node:net';
+import { nftFallbackOf, nftUnsupportedKind, nftUnsupportedScheduler } from '../../config/lb-support.js';
 import type { LbDestination, LbState, LbVirtualService } from './model.js';
 
 export const TABLE = 'vipflow';
@@ -81,16 +82,8 @@ const MH_MIN_TABLE = 251;
 /** ip_vs_mh.c's largest table size (CONFIG_IP_VS_MH_TAB_INDEX 12 .. 65521) */
 const MH_MAX_TABLE = 65521;
 
-const SUPPORTED = ['rr', 'wrr', 'sh', 'mh', 'dh', 'fo'];
-const FALLBACK: Record<string, { to: string; why: string }> = {
-  wlc: { to: 'wrr', why: 'nftables keeps no per-destination connection count: wlc runs as wrr (new connections spread by weight, not to the least loaded)' },
-  lc: { to: 'rr', why: 'nftables keeps no per-destination connection count: lc runs as rr (new connections spread evenly, not to the least loaded)' },
-};
-
 /** The scheduler a service runs as on nftables, and why it differs from IPVS's (for a one-time warning), or undefined. */
-export function fallbackOf(scheduler: string): { to: string; why: string } | undefined {
-  return FALLBACK[scheduler];
-}
+export const fallbackOf = nftFallbackOf;
 
 function familyOf(address: string): 4 | 6 {
   return address.includes(':') ? 6 : 4;
@@ -118,20 +111,14 @@ export function granularityMask(s: LbVirtualService): { prefix: number } | strin
  * null when it can.
  */
 export function unsupportedOnNft(s: LbVirtualService): string | null {
-  if (s.lbKind === 'DR')
-    return (
-      `${s.id}: lb_kind DR is not supported by the nftables backend. The kernel here can forward frames from a netdev ingress chain ` +
-      "(`ether daddr set ... fwd to`), but that needs the inbound interface and each real server's MAC address, and without conntrack " +
-      'only a hash of the connection keeps it on one real server; use lb_kind NAT, or IPVS where the kernel has it'
-    );
-  if (s.lbKind === 'TUN')
-    return `${s.id}: lb_kind TUN is not supported by the nftables backend (no IP-in-IP encapsulation in nftables); use lb_kind NAT, or IPVS`;
+  const kind = nftUnsupportedKind(s.lbKind);
+  if (kind !== null) return `${s.id}: ${kind}`;
   const v = s.service;
   if (v.kind === 'address' && isIP(v.address) !== v.family) return `${s.id}: ${v.address} is not an IPv${v.family} address`;
   if (v.kind === 'address' && (!Number.isInteger(v.port) || v.port < 0 || v.port > 65535)) return `${s.id}: port ${v.port} is out of range`;
   if (v.kind === 'fwmark' && (!Number.isInteger(v.fwmark) || v.fwmark < 1 || v.fwmark > 0xffffffff)) return `${s.id}: fwmark ${v.fwmark} is out of range`;
-  if (!SUPPORTED.includes(s.scheduler) && fallbackOf(s.scheduler) === undefined)
-    return `${s.id}: lb_algo ${s.scheduler} is not supported by the nftables backend (it needs live per-destination connection counts); supported: ${[...SUPPORTED, 'wlc (as wrr)', 'lc (as rr)'].join(', ')}`;
+  const scheduler = nftUnsupportedScheduler(s.scheduler);
+  if (scheduler !== null) return `${s.id}: ${scheduler}`;
   for (const d of s.destinations) {
     // nft would take anything else for a host name and resolve it.
     if (isIP(d.address) === 0) return `${s.id}: real server ${d.address} is not an IP address`;

@@ -99,3 +99,18 @@ test('a typed config: bad workflow steps and a broken workflowsFile are errors; 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--lb names the balancer: what nftables cannot run is an error at its line, IPVS and none accept it, a bad --lb is a usage error', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vipflow-cc-lb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'dr.conf');
+  writeFileSync(file, ['virtual_server 198.18.9.1 80 {', '  lb_algo sed', '  lb_kind DR', '  real_server 198.18.9.2 80 {', '  }', '}', ''].join('\n'));
+  const nft = cli(file, '--lb', 'nftables');
+  assert.equal(nft.status, 1, nft.stderr);
+  assert.match(nft.stderr, /dr\.conf:2:11: error: lb_algo sed is not supported by the nftables backend/);
+  assert.match(nft.stderr, /dr\.conf:3:11: error: lb_kind DR is not supported by the nftables backend/);
+  for (const lb of ['ipvs', 'none']) assert.equal(cli(file, `--lb=${lb}`).status, 0, lb);
+  const usage = cli(file, '--lb', 'keepalived');
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /--lb keepalived: expected auto, nftables, ipvs or none/);
+});

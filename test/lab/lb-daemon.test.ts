@@ -549,37 +549,54 @@ export default [
     assert.equal(out.names.length, 1);
   });
 
-  test('bad input: an unsupported scheduler is refused by name and the other services apply; overlapping virtual servers and a real server on the VIP are config errors', async () => {
+  test('bad input: an unsupported scheduler or lb_kind is a config error at check-config, at start and at reload, with nothing half-applied; overlapping virtual servers and a real server on the VIP are config errors', async () => {
     // A daemon of its own in the sorry server's namespace (no VRRP; the sorry server is no longer used).
-    const vs = (address: string, algo: string, reals: string[]) =>
+    const vs = (address: string, algo: string, reals: string[], extra: string[] = []) =>
       virtualServer(
         `${address} 80`,
-        [`lb_algo ${algo}`],
+        [`lb_algo ${algo}`, ...extra],
         reals.map((n) => realServer(n, 80)),
       );
-    const text = [globalDefs({ routerId: 'bad' }), ...vs('198.18.9.1', 'lblc', ['rs1', 'rs2']), ...vs('198.18.9.2', 'rr', ['rs1', 'rs2']), ''].join('\n');
-    const bad = await startCheckDaemon(lab, 'sorry', 'bad', text);
+    const good = [globalDefs({ routerId: 'bad' }), ...vs('198.18.9.1', 'rr', ['rs1', 'rs2']), ...vs('198.18.9.2', 'rr', ['rs1', 'rs2']), ''].join('\n');
+    // The second service changes too: refused with the first, it must not be applied alone.
+    const unsupported = [
+      globalDefs({ routerId: 'bad' }),
+      ...vs('198.18.9.1', 'lblc', ['rs1', 'rs2']),
+      ...vs('198.18.9.2', 'rr', ['rs1'], ['lb_kind DR']),
+      '',
+    ].join('\n');
+
+    const badPath = join(lab.dir, 'unsupported.conf');
+    writeFileSync(badPath, unsupported);
+    const refusal = await lab.exec('sorry', process.execPath, [...vipflowCommand(), 'check-config', badPath], 15_000);
+    console.log('check-config (unsupported):', refusal.code, refusal.stderr.trim().split('\n').slice(0, 2).join(' | '));
+    assert.equal(refusal.code, 1);
+    assert.match(refusal.stderr, /unsupported\.conf:\d+:\d+: error: lb_algo lblc is not supported by the nftables backend/);
+    assert.match(refusal.stderr, /unsupported\.conf:\d+:\d+: error: lb_kind DR is not supported by the nftables backend/);
+    assert.match(refusal.stderr, /--lb none runs the checkers without load-balancer rules/);
+    const ipvs = await lab.exec('sorry', process.execPath, [...vipflowCommand(), 'check-config', '--lb', 'ipvs', badPath], 15_000);
+    assert.equal(ipvs.code, 0, `IPVS runs lblc and DR: ${ipvs.stderr}`);
+    await assert.rejects(startCheckDaemon(lab, 'sorry', 'unsupported', unsupported), /lblc/);
+    assert.doesNotMatch((await lab.exec('sorry', 'nft', ['list', 'tables'], 5000)).stdout, /vipflow/, 'a refused start writes no rule');
+
+    const bad = await startCheckDaemon(lab, 'sorry', 'bad', good);
     daemons.set('bad', bad);
-    const refusedLine = await bad.waitForLine((l) => l.level >= 50 && l.service === '198.18.9.1:80/tcp', 0, 5000);
-    assert.ok(refusedLine, 'an error naming the service');
-    console.log('refused:', JSON.stringify({ service: refusedLine.line.service, msg: refusedLine.line.msg }));
-    assert.match(refusedLine.line.msg, /lblc/);
     const ok = await pollUntil(async () => ((await lbStatus('bad')).applies.ok > 0 ? true : undefined), 5000, 50);
-    assert.ok(ok, 'the other service applied');
+    assert.ok(ok, 'the good configuration applied');
+    const before = await nftTable('sorry');
+    assert.match(before, /198\.18\.9\.1/);
+    assert.match(before, /198\.18\.9\.2/);
+    const mark = bad.mark();
+    bad.daemon.writeConfig(unsupported);
+    bad.daemon.signal('SIGHUP');
+    const refused = await bad.waitForLine((l) => l.msg.startsWith('reload refused'), mark, 10_000);
+    assert.ok(refused, 'the reload is refused');
+    assert.ok(bad.linesSince(mark, (l) => l.level >= 50 && /lblc/.test(l.msg)).length > 0, 'the refusal names the unsupported scheduler');
+    await sleep(500);
     const s = await lbStatus('bad');
-    assert.deepEqual(
-      s.refused.map((r) => r.service),
-      ['198.18.9.1:80/tcp'],
-    );
-    assert.deepEqual(
-      s.table.map((t) => t.id),
-      ['198.18.9.2:80/tcp'],
-    );
-    const table = await nftTable('sorry');
-    assert.match(table, /198\.18\.9\.2/);
-    assert.doesNotMatch(table, /198\.18\.9\.1\b/);
-    const statusText = await bad.daemon.cli(['status', '--state-dir', bad.daemon.stateDir]);
-    assert.match(statusText.stdout, /refused 198\.18\.9\.1:80\/tcp: .*lblc/);
+    assert.deepEqual(s.refused, []);
+    assert.deepEqual(s.table.map((t) => t.id).sort(), ['198.18.9.1:80/tcp', '198.18.9.2:80/tcp']);
+    assert.equal((await nftTable('sorry')).replace(/packets \d+ bytes \d+/g, ''), before.replace(/packets \d+ bytes \d+/g, ''), 'the rules are as before');
 
     // Stopping it removes its table too.
     assert.equal(await bad.daemon.stop(10_000), 0);
