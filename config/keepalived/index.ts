@@ -8,6 +8,7 @@
 import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { checkModel, snake, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
+import type { SchemaIssue, VirtualServerReuse } from '../virtual-server-reuse.js';
 import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
 import { KEYWORD_HOMES, ROOT } from './keywords.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
@@ -17,6 +18,8 @@ export type { ReadOptions } from './reader.js';
 export type { FieldOrigin, OriginLookup } from './mapper.js';
 
 export interface KeepalivedLoadOptions extends ReadOptions {
+  /** validated virtual servers kept from the last load (a reload validates only the changed ones) */
+  reuse?: VirtualServerReuse;
   /** passed to the semantic checks */
   interfaceAddresses?: CheckOptions['interfaceAddresses'];
   lbBackend?: CheckOptions['lbBackend'];
@@ -57,6 +60,19 @@ function schemaDiagnostics(
   }
 }
 
+/** The schema over the raw model; with `reuse`, the virtual servers apart through it. */
+function validate(raw: Raw, reuse: VirtualServerReuse | undefined): { success: true; data: VipflowConfig } | { success: false; issues: SchemaIssue[] } {
+  if (reuse === undefined || !Array.isArray(raw.virtualServers)) {
+    const r = ConfigSchema.safeParse(raw);
+    return r.success ? { success: true, data: r.data } : { success: false, issues: r.error.issues };
+  }
+  const rest = ConfigSchema.safeParse({ ...raw, virtualServers: [] });
+  const vss = reuse.validate(raw.virtualServers as unknown[]);
+  const issues = [...(rest.success ? [] : rest.error.issues), ...(vss.ok ? [] : vss.issues)];
+  if (!rest.success || !vss.ok) return { success: false, issues };
+  return { success: true, data: { ...rest.data, virtualServers: vss.value } };
+}
+
 /** Reader → tree → keyword tables, one top-level block at a time. */
 class Pipeline {
   readonly sink = new DiagnosticSink();
@@ -73,9 +89,9 @@ class Pipeline {
   finish(file: string, options: KeepalivedLoadOptions): KeepalivedLoadResult {
     this.tree.finish();
     const { sink, mapper, raw } = this;
-    const parsed = ConfigSchema.safeParse(raw);
+    const parsed = validate(raw, options.reuse);
     if (!parsed.success) {
-      schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);
+      schemaDiagnostics(parsed.issues, mapper.origins, file, sink);
       return { diagnostics: sink.items, origins: mapper.origins, raw };
     }
     sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));
