@@ -5,11 +5,14 @@
  * diagnostic list; nothing throws on bad input. A model is returned only when
  * there is no error.
  */
+import { isBinaryFile } from '../binary.js';
 import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { checkModel, snake, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
+import { keepalivedRange, rawVersionOf, type VersionOf } from '../ranges.js';
 import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
 import { KEYWORD_HOMES, ROOT } from './keywords.js';
+import { alreadyReported } from './knock-on.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
 import { TreeBuilder } from './tree.js';
 
@@ -37,7 +40,10 @@ function schemaDiagnostics(
   origins: OriginLookup,
   file: string,
   sink: DiagnosticSink,
+  versionOf?: VersionOf,
+  raw: Raw = {},
 ): void {
+  const before = sink.items;
   for (const issue of issues) {
     const segs = issue.path.map(String);
     let origin: FieldOrigin | undefined;
@@ -47,10 +53,12 @@ function schemaDiagnostics(
     const pos: SourcePos = origin?.token ?? { file, line: 0, column: 0 };
     const last = segs.at(-1) ?? '';
     if (!exact && issue.code === 'invalid_type' && issue.input === undefined) {
+      if (origin && alreadyReported(before, raw, origins, origin.token, snake(last))) continue;
       const owner = origin ? `${origin.keyword} ${origin.token.text}` : 'configuration';
       sink.error(pos, `${owner}: missing '${snake(last)}'`, { text: origin?.token.text ?? '' });
     } else if (origin) {
-      sink.error(pos, `invalid value '${origin.token.text}' for '${origin.keyword}': ${issue.message}`, { text: origin.token.text });
+      const bounds = exact ? keepalivedRange(issue, versionOf) : undefined;
+      sink.error(pos, `invalid value '${origin.token.text}' for '${origin.keyword}': ${bounds ?? issue.message}`, { text: origin.token.text });
     } else {
       sink.error(pos, `${segs.join('.') || 'configuration'}: ${issue.message}`);
     }
@@ -75,7 +83,7 @@ class Pipeline {
     const { sink, mapper, raw } = this;
     const parsed = ConfigSchema.safeParse(raw);
     if (!parsed.success) {
-      schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);
+      schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink, rawVersionOf(raw), raw);
       return { diagnostics: sink.items, origins: mapper.origins, raw };
     }
     sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));
@@ -87,6 +95,10 @@ class Pipeline {
 
 /** Loads a keepalived.conf file and its includes. */
 export function loadKeepalivedFile(path: string, options: KeepalivedLoadOptions = {}): KeepalivedLoadResult & { unreadable?: boolean } {
+  if (isBinaryFile(path)) {
+    const d: Diagnostic = { severity: 'error', file: path, line: 0, column: 0, message: `${path} is a binary file, not a keepalived.conf` };
+    return { diagnostics: [d], origins: { get: () => undefined }, unreadable: true };
+  }
   const p = new Pipeline(options);
   if (!p.reader.readPath(path)) return { diagnostics: p.sink.items, origins: { get: () => undefined }, unreadable: true };
   return p.finish(path, options);
