@@ -34,6 +34,12 @@ export interface KeepalivedLoadResult {
   raw?: Raw;
 }
 
+function valueAt(raw: Raw, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[seg] : undefined;
+  return v;
+}
+
 /** Maps schema issues to positions through the origins recorded while mapping. */
 function schemaDiagnostics(
   issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[],
@@ -52,9 +58,12 @@ function schemaDiagnostics(
     const exact = origin !== undefined && depth + 1 === segs.length;
     const pos: SourcePos = origin?.token ?? { file, line: 0, column: 0 };
     const last = segs.at(-1) ?? '';
-    if (!exact && issue.code === 'invalid_type' && issue.input === undefined) {
+    // zod reports an absent enum as an invalid option: absent is what matters here.
+    const absent = (issue.code === 'invalid_type' || issue.code === 'invalid_value') && valueAt(raw, issue.path) === undefined;
+    if (!exact && absent) {
       if (origin && alreadyReported(before, raw, origins, origin.token, snake(last))) continue;
-      const owner = origin ? `${origin.keyword} ${origin.token.text}` : 'configuration';
+      // A block without a name (authentication { }) is named by its keyword alone.
+      const owner = origin ? (origin.token.text === origin.keyword ? origin.keyword : `${origin.keyword} ${origin.token.text}`) : 'configuration';
       sink.error(pos, `${owner}: missing '${snake(last)}'`, { text: origin?.token.text ?? '' });
     } else if (origin) {
       const bounds = exact ? keepalivedRange(issue, versionOf) : undefined;

@@ -21,25 +21,36 @@ function blockStarts(raw: Raw, origins: OriginLookup, file: string): number[] {
 }
 
 /**
- * Whether an error about `keyword` was already reported inside the block
- * that starts at `block` (its value was invalid or missing, or the keyword
- * was misspelled and the hint names it).
+ * Whether `keyword` is the one that sets model field `field` (its snake_case
+ * name): the same word, or a block's prefixed form of it (auth_type sets
+ * type, auth_pass sets password).
+ */
+function sets(keyword: string, field: string): boolean {
+  if (keyword === field || keyword.endsWith(`_${field}`)) return true;
+  const last = keyword.split('_').at(-1) ?? '';
+  return last.length >= 3 && field.startsWith(last);
+}
+
+/**
+ * Whether an error about the keyword that sets `field` (snake_case) was
+ * already reported inside the block that starts at `block`: its value was
+ * invalid or missing, or the keyword was misspelled and the hint names it.
  */
 export function alreadyReported(
   reported: readonly Diagnostic[],
   raw: Raw,
   origins: OriginLookup,
   block: { file: string; line: number },
-  keyword: string,
+  field: string,
 ): boolean {
   const next = blockStarts(raw, origins, block.file).find((l) => l > block.line) ?? Infinity;
-  const quoted = `'${keyword}'`;
+  const names = (text: string | undefined): string[] => [...(text ?? '').matchAll(/'([a-z0-9_]+)'/g)].map((m) => m[1]!);
   return reported.some(
     (d) =>
       d.severity === 'error' &&
       d.file === block.file &&
       d.line >= block.line &&
       d.line < next &&
-      (d.message.includes(quoted) || d.hint?.includes(quoted) === true),
+      [...names(d.message), ...names(d.hint)].some((k) => sets(k, field)),
   );
 }
