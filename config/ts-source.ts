@@ -74,7 +74,7 @@ export class ConfigSource {
   locate(path: readonly PropertyKey[]): PathPosition | undefined {
     if (!this.root) return undefined;
     let node: TS.Expression = this.root;
-    let anchor: TS.Node = this.anchorOf(this.root);
+    let anchor: TS.Node = this.unwrap(this.root);
     let matched = 0;
     for (const seg of path) {
       const next = this.child(this.unwrap(node), seg);
@@ -86,8 +86,9 @@ export class ConfigSource {
     }
     const start = anchor.getStart(this.sf);
     // A property name is underlined whole; an object or array only at its opening bracket.
+    const bare = this.syntactic(anchor);
     const text =
-      this.ts.isObjectLiteralExpression(anchor) || this.ts.isArrayLiteralExpression(anchor) ? anchor.getText(this.sf).slice(0, 1) : anchor.getText(this.sf);
+      this.ts.isObjectLiteralExpression(bare) || this.ts.isArrayLiteralExpression(bare) ? bare.getText(this.sf).slice(0, 1) : anchor.getText(this.sf);
     return { ...this.lineColumn(start), text: text.split('\n')[0]!, exact: matched === path.length };
   }
 
@@ -125,8 +126,12 @@ export class ConfigSource {
     return e;
   }
 
-  private anchorOf(e: TS.Expression): TS.Node {
-    return this.unwrap(e);
+  /** Looks through parentheses and type assertions only (not into other declarations). */
+  private syntactic(e: TS.Node): TS.Node {
+    const ts = this.ts;
+    return ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isNonNullExpression(e)
+      ? this.syntactic(e.expression)
+      : e;
   }
 
   /** The property (or array element) named by one path segment: the node to point at and the value to descend into. */
