@@ -5,7 +5,6 @@
  * diagnostic list; nothing throws on bad input. A model is returned only when
  * there is no error.
  */
-import { isBinaryFile } from '../binary.js';
 import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { checkModel, snake, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
@@ -104,10 +103,6 @@ class Pipeline {
 
 /** Loads a keepalived.conf file and its includes. */
 export function loadKeepalivedFile(path: string, options: KeepalivedLoadOptions = {}): KeepalivedLoadResult & { unreadable?: boolean } {
-  if (isBinaryFile(path)) {
-    const d: Diagnostic = { severity: 'error', file: path, line: 0, column: 0, message: `${path} is a binary file, not a keepalived.conf` };
-    return { diagnostics: [d], origins: { get: () => undefined }, unreadable: true };
-  }
   const p = new Pipeline(options);
   if (!p.reader.readPath(path)) return { diagnostics: p.sink.items, origins: { get: () => undefined }, unreadable: true };
   return p.finish(path, options);

@@ -210,6 +210,13 @@ test('a binary file is named as such, not parsed', () => {
   );
   const text = cli(f);
   assert.match(text.stderr, /keepalived\.bin: error: .*keepalived\.bin is a binary file, not a keepalived\.conf\n.*1 error\(s\), 0 warning\(s\)\n$/);
-  assert.equal(looksBinary(new TextEncoder().encode('vrrp_instance VI_1 {\n\tinterface eth0\r\n}\n')), false);
-  assert.equal(looksBinary(new Uint8Array([0x76, 0x72, 0x00, 0x70])), true);
+  // The same file reached through an include is named at the include line.
+  const including = write('including.conf', ['global_defs {', '  router_id x', '}', `include ${f}`]);
+  assert.deepEqual(
+    json(cli(including, '--json')).map((d) => [d.line, d.column, d.message]),
+    [[4, 9, `included file ${f} is a binary file, not a keepalived.conf`]],
+  );
+  assert.equal(looksBinary('vrrp_instance VI_1 {\n\tinterface eth0\r\n}\n'), false);
+  assert.equal(looksBinary(`global_defs {\n  router_id a\0b\n}\n${'# padding\n'.repeat(10)}`), false, 'one stray NUL is a line problem');
+  assert.equal(looksBinary('\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0'), true);
 });
