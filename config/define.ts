@@ -43,8 +43,9 @@ function dotted(path: readonly PropertyKey[]): string {
 
 /**
  * Schema issues as diagnostics naming the field path; line 0 until
- * placeInSource finds them in the file. Ranges keepalived bounds are stated
- * in its terms, and a missing field says so rather than "received undefined".
+ * placeInSource finds them in the file. A value outside keepalived's bounds
+ * is reported with those bounds, and a missing field says so rather than
+ * "received undefined".
  */
 export function issuesToDiagnostics(issues: readonly SchemaIssue[], file: string, input?: unknown): Diagnostic[] {
   const versionOf = rawVersionOf(input);
@@ -75,7 +76,7 @@ export async function placeInSource(file: string, diagnostics: Diagnostic[], pat
   return diagnostics.map((d, k) => {
     const path = paths[k];
     const at = d.line === 0 && path ? src.locate(path) : undefined;
-    return at ? { ...d, file: d.file, line: at.line, column: at.column, text: at.text } : d;
+    return at ? { ...d, line: at.line, column: at.column, text: at.text } : d;
   });
 }
 
