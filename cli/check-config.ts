@@ -9,17 +9,23 @@
  * --lb (default $VIPFLOW_LB or auto, as `vipflow run`) names who will balance the
  * virtual servers: what that backend cannot run (lb_kind DR on nftables, say)
  * is an error here, as it is when the daemon loads the file.
+ * A vipflow.config.ts is also type-checked here (when the typescript package
+ * is installed), which the daemon does not do.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
+import { resolve } from 'node:path';
+import { countDiagnostics, formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
+import { typeCheckConfig, withTypeErrors } from '../config/typecheck.js';
 import { lbBackendName, type LbChoice } from '../daemon/load-balancer.js';
 
 const USAGE =
   'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none]\n' +
   '  --lb  who will balance the virtual servers (default $VIPFLOW_LB or auto: IPVS if this kernel has it, else nftables);\n' +
-  '        what it cannot run is an error, as in `vipflow run`\n';
+  '        what it cannot run is an error, as in `vipflow run`\n' +
+  '  a vipflow.config.ts is type-checked too when the typescript package is installed\n' +
+  '  (only here: `vipflow run` strips the types and validates the values)\n';
 const LB_CHOICES: readonly LbChoice[] = ['auto', 'nftables', 'ipvs', 'none'];
 
 interface Args {
@@ -77,6 +83,7 @@ export function toJson(diagnostics: readonly Diagnostic[]): object[] {
   return diagnostics.map((d) => {
     const o: Record<string, unknown> = { severity: d.severity, file: d.file, line: d.line, column: d.column, message: d.message };
     if (d.hint !== undefined) o.hint = d.hint;
+    if (d.omitted !== undefined) o.omitted = d.omitted;
     return o;
   });
 }
@@ -94,16 +101,23 @@ export async function run(argv: string[]): Promise<number> {
     const [{ loadConfiguredWorkflows }, { BUILTIN_NOTIFIERS }] = await Promise.all([import('../workflows/from-config.js'), import('../notifiers/builtin.js')]);
     r.diagnostics.push(...(await loadConfiguredWorkflows(r.model.vipflow, args.file, BUILTIN_NOTIFIERS)).diagnostics);
   }
-  const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
-  const warnings = r.diagnostics.length - errors;
+  let notTypeChecked = false;
+  if (r.format === 'vipflow' && /\.[cm]?ts$/.test(args.file) && !r.unreadable) {
+    const tc = await typeCheckConfig(resolve(args.file), args.file);
+    notTypeChecked = !tc.checked;
+    r.diagnostics = withTypeErrors(tc.diagnostics, r.diagnostics);
+  }
+  const { errors, warnings, notShown } = countDiagnostics(r.diagnostics);
+  const hidden = notShown > 0 ? `, ${notShown} not shown` : '';
   if (args.json) process.stdout.write(JSON.stringify(toJson(r.diagnostics), null, 2) + '\n');
   else {
     const src = sourceLines();
     const out = r.diagnostics.map((d) => formatDiagnostic(d, src));
     const summary =
       errors > 0
-        ? `${args.file}: ${errors} error(s), ${warnings} warning(s)`
-        : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s))` : ''}`;
+        ? `${args.file}: ${errors} error(s), ${warnings} warning(s)${hidden}`
+        : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s)${hidden})` : ''}`;
+    if (notTypeChecked) out.push(`${args.file}: not type-checked (the typescript package is not installed)`);
     out.push(summary);
     (errors > 0 ? process.stderr : process.stdout).write(out.join('\n') + '\n');
   }

@@ -9,6 +9,7 @@ import type { OriginLookup } from './keepalived/mapper.js';
 import { DNS_CHECK_TYPES, type Checker, type VipflowConfig, type VrrpInstance } from './model.js';
 import { inSubnet, parseCidr, type Cidr } from './net.js';
 import { nftUnsupportedKind, nftUnsupportedScheduler, type LbBackendName } from './lb-support.js';
+import { advertIntBounds, KEEPALIVED_VERSION } from './ranges.js';
 
 export interface CheckOptions {
   /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
@@ -114,12 +115,12 @@ function checkAdvertInt(f: Findings, inst: VrrpInstance, k: number): void {
   const v = inst.advertInt;
   if (inst.version === 2) {
     if (!Number.isInteger(v) || v < 1 || v > 255) {
-      f.add('error', `${instPath(k)}.advertInt`, `advert_int ${v} is out of range for VRRPv2 (whole seconds 1..255, RFC 3768 5.3.7)`);
+      f.add('error', `${instPath(k)}.advertInt`, `advert_int ${v} is out of range for VRRPv2: keepalived ${KEEPALIVED_VERSION} accepts ${advertIntBounds(2)}`);
     }
   } else {
     const centis = Math.round(v * 100);
     if (centis < 1 || centis > 4095 || Math.abs(centis - v * 100) > 1e-6) {
-      f.add('error', `${instPath(k)}.advertInt`, `advert_int ${v} is out of range for VRRPv3 (0.01..40.95 s in hundredths, RFC 5798 5.2.7)`);
+      f.add('error', `${instPath(k)}.advertInt`, `advert_int ${v} is out of range for VRRPv3: keepalived ${KEEPALIVED_VERSION} accepts ${advertIntBounds(3)}`);
     }
   }
 }

@@ -20,6 +20,8 @@ export interface Diagnostic extends SourcePos {
   hint?: string;
   /** The offending text, when there is one (keyword, value, token). */
   text?: string;
+  /** Only on the note that ends a capped list: the diagnostics it stands for, which totals must include. */
+  omitted?: { errors: number; warnings: number };
 }
 
 /** A position used when a diagnostic has no source (a typed config, an unreadable file). */
@@ -49,7 +51,8 @@ export class DiagnosticSink {
       file: last.file,
       line: 0,
       column: 0,
-      message: `${this.suppressed} more diagnostic(s) not shown (${this.suppressedErrors} error(s))`,
+      message: `${this.suppressed} more diagnostic(s) not shown (${this.suppressedErrors} error(s), ${this.suppressed - this.suppressedErrors} warning(s))`,
+      omitted: { errors: this.suppressedErrors, warnings: this.suppressed - this.suppressedErrors },
     };
     return [...this.list, note];
   }
@@ -83,6 +86,25 @@ export class DiagnosticSink {
     if (extra.text !== undefined) d.text = extra.text;
     this.list.push(d);
   }
+}
+
+/**
+ * Totals over a list, counting what a capped list's closing note stands for
+ * rather than the note itself; `notShown` is how many of them are not listed.
+ */
+export function countDiagnostics(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number; notShown: number } {
+  let errors = 0;
+  let warnings = 0;
+  let notShown = 0;
+  for (const d of diagnostics) {
+    if (d.omitted) {
+      errors += d.omitted.errors;
+      warnings += d.omitted.warnings;
+      notShown += d.omitted.errors + d.omitted.warnings;
+    } else if (d.severity === 'error') errors++;
+    else warnings++;
+  }
+  return { errors, warnings, notShown };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {

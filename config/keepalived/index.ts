@@ -9,8 +9,10 @@ import { DiagnosticSink, type Diagnostic, type SourcePos } from '../diagnostics.
 import { checkModel, snake, type CheckOptions } from '../check.js';
 import { ConfigSchema, type VipflowConfig } from '../model.js';
 import type { SchemaIssue, VirtualServerReuse } from '../virtual-server-reuse.js';
+import { keepalivedRange, rawVersionOf, type VersionOf } from '../ranges.js';
 import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
 import { KEYWORD_HOMES, ROOT } from './keywords.js';
+import { alreadyReported } from './knock-on.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
 import { TreeBuilder } from './tree.js';
 
@@ -34,13 +36,22 @@ export interface KeepalivedLoadResult {
   raw?: Raw;
 }
 
+function valueAt(raw: Raw, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[seg] : undefined;
+  return v;
+}
+
 /** Maps schema issues to positions through the origins recorded while mapping. */
 function schemaDiagnostics(
   issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[],
   origins: OriginLookup,
   file: string,
   sink: DiagnosticSink,
+  versionOf?: VersionOf,
+  raw: Raw = {},
 ): void {
+  const before = sink.items;
   for (const issue of issues) {
     const segs = issue.path.map(String);
     let origin: FieldOrigin | undefined;
@@ -49,11 +60,16 @@ function schemaDiagnostics(
     const exact = origin !== undefined && depth + 1 === segs.length;
     const pos: SourcePos = origin?.token ?? { file, line: 0, column: 0 };
     const last = segs.at(-1) ?? '';
-    if (!exact && issue.code === 'invalid_type' && issue.input === undefined) {
-      const owner = origin ? `${origin.keyword} ${origin.token.text}` : 'configuration';
+    // zod reports an absent enum as an invalid option: absent is what matters here.
+    const absent = (issue.code === 'invalid_type' || issue.code === 'invalid_value') && valueAt(raw, issue.path) === undefined;
+    if (!exact && absent) {
+      if (origin && alreadyReported(before, raw, origins, origin.token, snake(last))) continue;
+      // A block without a name (authentication { }) is named by its keyword alone.
+      const owner = origin ? (origin.token.text === origin.keyword ? origin.keyword : `${origin.keyword} ${origin.token.text}`) : 'configuration';
       sink.error(pos, `${owner}: missing '${snake(last)}'`, { text: origin?.token.text ?? '' });
     } else if (origin) {
-      sink.error(pos, `invalid value '${origin.token.text}' for '${origin.keyword}': ${issue.message}`, { text: origin.token.text });
+      const bounds = exact ? keepalivedRange(issue, versionOf) : undefined;
+      sink.error(pos, `invalid value '${origin.token.text}' for '${origin.keyword}': ${bounds ?? issue.message}`, { text: origin.token.text });
     } else {
       sink.error(pos, `${segs.join('.') || 'configuration'}: ${issue.message}`);
     }
@@ -91,7 +107,7 @@ class Pipeline {
     const { sink, mapper, raw } = this;
     const parsed = validate(raw, options.reuse);
     if (!parsed.success) {
-      schemaDiagnostics(parsed.issues, mapper.origins, file, sink);
+      schemaDiagnostics(parsed.issues, mapper.origins, file, sink, rawVersionOf(raw), raw);
       return { diagnostics: sink.items, origins: mapper.origins, raw };
     }
     sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));

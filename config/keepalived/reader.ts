@@ -14,6 +14,7 @@
  */
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { looksBinary } from '../binary.js';
 import { closest, type DiagnosticSink, type SourcePos } from '../diagnostics.js';
 
 export interface Token {
@@ -112,6 +113,11 @@ export class KeepalivedReader {
       const reason = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : 'unreadable';
       const pos = from ?? { file: path, line: 0, column: 0 };
       this.sink.error(pos, from ? `cannot read included file '${path}' (${reason})` : `cannot read '${path}' (${reason})`, { text: path });
+      return false;
+    }
+    if (looksBinary(text)) {
+      const pos = from ?? { file: path, line: 0, column: 0 };
+      this.sink.error(pos, `${from ? 'included file ' : ''}${path} is a binary file, not a keepalived.conf`, { text: path });
       return false;
     }
     this.readText(text, from ? abs : path, abs);
