@@ -19,6 +19,8 @@ import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } fro
 import type { ScriptsView } from '../infra/vrrp/plan.js';
 import { withFenceTrack } from './split-brain-fence.js';
 import { warnSourcePending } from './link-local-sources.js';
+import { vmacNames, withVmac } from '../infra/vrrp/vmac.js';
+import type { VmacLinkOps } from '../infra/host/vmac-link.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -39,6 +41,8 @@ export interface InstancesDeps {
   onGroupTransition: (t: GroupTransition) => void;
   /** An instance started with this plan: the interfaces it tracks are followed from here. */
   onStarted: (plan: InstancePlan, host: HostInterfaces) => void;
+  /** Creates and removes use_vmac macvlans; without it an instance with use_vmac cannot start. */
+  vmacLinks?: VmacLinkOps;
 }
 
 export type StartResult = { ok: true } | { ok: false; message: string };
@@ -85,7 +89,14 @@ export class Instances {
     const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
-    const plan = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
+    const fenced = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
+    const vmacName = vmacNames(config.vrrpInstances).get(inst.name);
+    const plan = vmacName ? withVmac(fenced, inst, vmacName) : fenced;
+    if (plan.vmac) {
+      if (!this.d.vmacLinks) return { ok: false, message: `instance ${inst.name}: use_vmac is not available here` };
+      const created = this.d.vmacLinks.create(plan.vmac);
+      if (!created.ok) return { ok: false, message: `instance ${inst.name}: ${created.message}` };
+    }
     const runner = new InstanceRunner(plan, {
       hub: this.d.hub,
       vipOps: this.d.vipOps,
@@ -96,6 +107,7 @@ export class Instances {
     runner.onTransition((t) => this.d.onTransition(t, runner));
     const started = runner.start(group);
     if (!started.ok) {
+      if (plan.vmac) this.d.vmacLinks?.remove(plan.vmac);
       const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
     }
@@ -110,7 +122,13 @@ export class Instances {
     const entry = this.runners.get(name);
     if (!entry) return;
     await entry.runner.stop();
+    this.removeVmac(entry.runner);
     this.runners.delete(name);
+  }
+
+  /** After the runner stopped (its VIPs released): the VMAC goes, as keepalived deletes it at shutdown. */
+  private removeVmac(runner: InstanceRunner): void {
+    if (runner.plan.vmac) this.d.vmacLinks?.remove(runner.plan.vmac);
   }
 
   /** Takes an instance out of the sync groups it is a member of (it was removed from the configuration). */
@@ -120,7 +138,12 @@ export class Instances {
 
   /** Shutdown: every instance stops (Masters hand over), then the groups (keepalived notifies STOP for instances, then groups). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
+    await Promise.all(
+      [...this.runners.values()].map(async (r) => {
+        await r.runner.stop();
+        this.removeVmac(r.runner);
+      }),
+    );
     this.runners.clear();
     for (const g of this.groups.values()) g.stop();
   }

@@ -1,0 +1,128 @@
+/**
+ * Creates and removes an instance's VMAC (infra/vrrp/vmac.ts plans it) with
+ * iproute2 and /proc/sys. Runs at instance start and stop only, never on the
+ * failover path: like keepalived, the VMAC stays up in every state and only
+ * the VIPs move on and off it, so a Backup's VMAC receives the Master's
+ * adverts (a frame whose source is our own virtual MAC is delivered to the
+ * private macvlan alone, not to the base interface).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Logger } from '../../core/logger.js';
+import type { SysctlSetting, VmacPlan } from './types.js';
+
+export interface VmacLinkOps {
+  /** Creates (or re-creates) the VMAC, sets its sysctls and brings it up. */
+  create(plan: VmacPlan): { ok: true } | { ok: false; message: string };
+  /** Deletes the VMAC and, when no other VMAC uses its base, restores the base's sysctls. */
+  remove(plan: VmacPlan): void;
+}
+
+interface LinkInfo {
+  kind?: string;
+  mode?: string;
+  address?: string;
+  link?: string;
+}
+
+function ip(args: readonly string[]): string {
+  return execFileSync('ip', args as string[], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function linkInfo(name: string): LinkInfo | null {
+  try {
+    const parsed = JSON.parse(ip(['-d', '-j', 'link', 'show', 'dev', name]) || '[]') as {
+      address?: string;
+      link?: string;
+      linkinfo?: { info_kind?: string; info_data?: { mode?: string } };
+    }[];
+    const l = parsed[0];
+    if (!l) return null;
+    return {
+      ...(l.linkinfo?.info_kind ? { kind: l.linkinfo.info_kind } : {}),
+      ...(l.linkinfo?.info_data?.mode ? { mode: l.linkinfo.info_data.mode } : {}),
+      ...(l.address ? { address: l.address } : {}),
+      ...(l.link ? { link: l.link } : {}),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function readSysctl(path: string): number | null {
+  try {
+    const v = Number(readFileSync(`/proc/sys/${path}`, 'utf8').trim());
+    return Number.isInteger(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeSysctl(s: SysctlSetting, log: Logger): void {
+  try {
+    writeFileSync(`/proc/sys/${s.path}`, `${s.value}\n`);
+  } catch (err) {
+    log.warn({ sysctl: s.path, value: s.value, err: (err as Error).message }, 'cannot set sysctl for VMAC');
+  }
+}
+
+const message = (err: unknown) => ((err as { stderr?: string }).stderr || (err as Error).message || String(err)).trim();
+
+export function hostVmacLinks(log: Logger): VmacLinkOps {
+  // Base interface -> VMACs on it and the base's sysctl values before the first.
+  const bases = new Map<string, { users: Set<string>; saved: SysctlSetting[] }>();
+  return {
+    create(plan) {
+      const existing = linkInfo(plan.name);
+      if (existing) {
+        // keepalived re-creates a macvlan of that name it finds (a previous
+        // run's, or one with the wrong MAC or mode) and refuses any other kind.
+        if (existing.kind !== 'macvlan') return { ok: false, message: `interface ${plan.name} exists and is not a macvlan: it cannot be the VMAC` };
+        log.info({ vmac: plan.name, address: existing.address, mode: existing.mode }, 're-creating an existing VMAC interface');
+        try {
+          ip(['link', 'del', 'dev', plan.name]);
+        } catch (err) {
+          return { ok: false, message: `cannot remove the old VMAC ${plan.name}: ${message(err)}` };
+        }
+      }
+      try {
+        ip(['link', 'add', 'link', plan.base, 'name', plan.name, 'address', plan.mac, 'type', 'macvlan', 'mode', 'private']);
+      } catch (err) {
+        return { ok: false, message: `cannot create VMAC ${plan.name} on ${plan.base}: ${message(err)}` };
+      }
+      let entry = bases.get(plan.base);
+      if (!entry) {
+        const saved = plan.baseSysctls.map((s) => ({ path: s.path, value: readSysctl(s.path) })).filter((s): s is SysctlSetting => s.value !== null);
+        entry = { users: new Set(), saved };
+        bases.set(plan.base, entry);
+      }
+      entry.users.add(plan.name);
+      for (const s of [...plan.vmacSysctls, ...plan.baseSysctls]) writeSysctl(s, log);
+      try {
+        // RFC 5798 §7.4: no link-local address of its own (from the virtual MAC).
+        if (plan.ipv6) ip(['link', 'set', 'dev', plan.name, 'addrgenmode', 'none']);
+        ip(['link', 'set', 'dev', plan.name, 'up']);
+        if (plan.linkLocal) ip(['addr', 'add', `${plan.linkLocal}/64`, 'dev', plan.name, 'nodad']);
+      } catch (err) {
+        this.remove(plan);
+        return { ok: false, message: `cannot bring VMAC ${plan.name} up: ${message(err)}` };
+      }
+      log.info({ vmac: plan.name, base: plan.base, mac: plan.mac, xmitBase: plan.xmitBase }, 'VMAC interface created');
+      return { ok: true };
+    },
+    remove(plan) {
+      try {
+        ip(['link', 'del', 'dev', plan.name]);
+        log.info({ vmac: plan.name }, 'VMAC interface removed');
+      } catch (err) {
+        log.warn({ vmac: plan.name, err: message(err) }, 'cannot remove VMAC interface');
+      }
+      const entry = bases.get(plan.base);
+      if (!entry) return;
+      entry.users.delete(plan.name);
+      if (entry.users.size > 0) return;
+      bases.delete(plan.base);
+      for (const s of entry.saved) writeSysctl(s, log);
+    },
+  };
+}
