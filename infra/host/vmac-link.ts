@@ -66,11 +66,45 @@ function writeSysctl(s: SysctlSetting, log: Logger): void {
   }
 }
 
+/** vipflow's own tables for VMAC rules, apart from the load balancer's `inet vipflow` (which it replaces whole). */
+export const VMAC_TABLE = 'vipflow_vmac';
+
+/**
+ * nft commands that make our VMAC rules exactly `vmacs`: IGMP reports (IPv4)
+ * and MLDv2 reports (IPv6) that the kernel sends for the VRRP group joined on
+ * a VMAC leave through its base instead, as keepalived's `out` chain does.
+ * From the VMAC they would carry the virtual MAC, and a Backup joining the
+ * group would teach the switches that the virtual MAC sits on its port.
+ */
+export function vmacFirewallScript(vmacs: readonly Pick<VmacPlan, 'name' | 'base'>[]): string {
+  const lines: string[] = [];
+  const table = (family: 'ip' | 'ip6', rule: (v: Pick<VmacPlan, 'name' | 'base'>) => string) => {
+    // Declaring before deleting makes the delete succeed whether or not the table exists.
+    lines.push(`table ${family} ${VMAC_TABLE} {}`, `delete table ${family} ${VMAC_TABLE}`);
+    if (vmacs.length === 0) return;
+    lines.push(`table ${family} ${VMAC_TABLE} {`, '  chain out {', '    type filter hook output priority filter - 1; policy accept;');
+    for (const v of vmacs) lines.push(`    ${rule(v)}`);
+    lines.push('  }', '}');
+  };
+  const q = (n: string) => JSON.stringify(n);
+  table('ip', (v) => `ip protocol igmp oifname ${q(v.name)} dup to ip daddr device ${q(v.base)} drop`);
+  table('ip6', (v) => `icmpv6 type mld2-listener-report oifname ${q(v.name)} dup to ip6 daddr device ${q(v.base)} drop`);
+  return lines.join('\n') + '\n';
+}
+
 const message = (err: unknown) => ((err as { stderr?: string }).stderr || (err as Error).message || String(err)).trim();
 
 export function hostVmacLinks(log: Logger): VmacLinkOps {
   // Base interface -> VMACs on it and the base's sysctl values before the first.
   const bases = new Map<string, { users: Set<string>; saved: SysctlSetting[] }>();
+  const vmacs = new Map<string, VmacPlan>();
+  const applyFirewall = () => {
+    try {
+      execFileSync('nft', ['-f', '-'], { input: vmacFirewallScript([...vmacs.values()]), encoding: 'utf8', timeout: 5000, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      log.warn({ table: VMAC_TABLE, err: message(err) }, 'cannot install the VMAC multicast-report rules: reports may leave with the virtual MAC');
+    }
+  };
   return {
     create(plan) {
       const existing = linkInfo(plan.name);
@@ -90,6 +124,9 @@ export function hostVmacLinks(log: Logger): VmacLinkOps {
       } catch (err) {
         return { ok: false, message: `cannot create VMAC ${plan.name} on ${plan.base}: ${message(err)}` };
       }
+      // Before the VMAC is up and the VRRP socket joins the group on it.
+      vmacs.set(plan.name, plan);
+      applyFirewall();
       let entry = bases.get(plan.base);
       if (!entry) {
         const saved = plan.baseSysctls.map((s) => ({ path: s.path, value: readSysctl(s.path) })).filter((s): s is SysctlSetting => s.value !== null);
@@ -111,6 +148,7 @@ export function hostVmacLinks(log: Logger): VmacLinkOps {
       return { ok: true };
     },
     remove(plan) {
+      if (vmacs.delete(plan.name)) applyFirewall();
       try {
         ip(['link', 'del', 'dev', plan.name]);
         log.info({ vmac: plan.name }, 'VMAC interface removed');

@@ -2,6 +2,7 @@
 // keepalived 2.2.7 (node k), VRRPv3 IPv4, with a client in node c. Both roles:
 //   A. vipflow Master, keepalived Backup; vipflow stops, keepalived takes over.
 //   B. keepalived Master, vipflow Backup; keepalived stops, vipflow takes over.
+//   C. vipflow with vmac_xmit_base, Master then Backup.
 // Each time: the peer captures adverts from the virtual MAC 00:00:5e:00:01:33,
 // the client's neighbour entry for the VIP holds that MAC, and after the
 // failover the same entry keeps working (TCP) without the client sending ARP.
@@ -19,7 +20,7 @@ const VMAC = '00:00:5e:00:01:33';
 const VMAC_IF = `vrrp.${VRID}`;
 const VIP = `198.18.${SUBNET}.151`;
 
-function conf(routerId: string, priority: number): string {
+function conf(routerId: string, priority: number, xmitBase = false): string {
   return [
     'global_defs {',
     `  router_id ${routerId}`,
@@ -32,6 +33,7 @@ function conf(routerId: string, priority: number): string {
     `  priority ${priority}`,
     '  advert_int 0.5',
     '  use_vmac',
+    ...(xmitBase ? ['  vmac_xmit_base'] : []),
     '  virtual_ipaddress {',
     `    ${VIP}/24`,
     '  }',
@@ -188,9 +190,26 @@ describe('use_vmac against keepalived 2.2.7', () => {
 
   test('B: keepalived Master with a VMAC, vipflow Backup; keepalived stops and vipflow takes over', async () => {
     const k = keepaliveds[0]!;
+    // Joining the VRRP group on the VMAC makes the kernel send IGMP reports:
+    // from the virtual MAC they would tell the bridge that the Master's MAC is
+    // on the Backup's port.
+    const igmp = await startCapture(lab, 'k', { filter: ['igmp'], timeoutMs: 10_000 });
     const v = await startVipflow(lab, 'v', 'vb', conf('vb', 50));
     vipflows.push(v);
     assert.ok(await v.waitForState('backup', 3000), 'vipflow (50) is Backup');
+    await new Promise((r) => setTimeout(r, 300));
+    igmp.stop();
+    const reports = (await igmp.done).filter((l) => l.includes('ethertype'));
+    const vEth0 = (await link(lab, 'v', 'eth0'))!.address;
+    assert.deepEqual(
+      reports.filter((l) => l.includes(`${VMAC} >`)),
+      [],
+      'no IGMP report from the virtual MAC',
+    );
+    assert.ok(
+      reports.some((l) => l.includes(`${vEth0} >`)),
+      `the reports left through eth0 instead:\n${reports.join('\n')}`,
+    );
     const vm = await link(lab, 'v', VMAC_IF);
     assert.deepEqual(vm, { address: VMAC, up: true, kind: 'macvlan', mode: 'private' }, "vipflow's VMAC is up while Backup, as keepalived's");
     assert.ok(!(await holdsVip(lab, 'v', VMAC_IF)), 'vipflow (Backup) does not hold the VIP');
@@ -228,5 +247,41 @@ describe('use_vmac against keepalived 2.2.7', () => {
     await v.stop();
     assert.equal(await link(lab, 'v', VMAC_IF), undefined, 'the VMAC is gone after vipflow stopped');
     assert.ok(await pollUntil(async () => ((await holdsVip(lab, 'v', 'eth0')) ? undefined : true), 1000), 'no VIP left');
+    assert.equal((await lab.exec('v', 'nft', ['list', 'table', 'ip', 'vipflow_vmac'], 5000)).code, 1, "vipflow's VMAC table is gone");
+  });
+
+  test("C: vmac_xmit_base: adverts leave from eth0, and keepalived's from its VMAC still reach vipflow", async () => {
+    const k = await startKeepalived(lab, 'k', 'kc', conf('kc', 100));
+    keepaliveds.push(k);
+    const vEth0 = (await link(lab, 'v', 'eth0'))!.address;
+    let v = await startVipflow(lab, 'v', 'vc', conf('vc', 150, true));
+    vipflows.push(v);
+    assert.ok(await v.waitForState('master', 5000), 'vipflow (150) is Master');
+    const seen = await advertsSeenOn(lab, 'k');
+    assert.ok(seen.length >= 1 && seen.every((l) => l.includes(`${vEth0} > 01:00:5e:00:00:12`)), `adverts come from eth0's MAC:\n${seen.join('\n')}`);
+    assert.ok(await pollUntil(async () => ((await holdsVip(lab, 'v', VMAC_IF)) ? true : undefined), 1000), 'the VIP is still on the VMAC');
+    // keepalived may have been Master alone before vipflow started: it must be Backup now and stay so.
+    const lastState = () => [...k.log().matchAll(/\(VI_51\) Entering (\w+) STATE/g)].at(-1)?.[1];
+    assert.ok(await pollUntil(() => (lastState() === 'BACKUP' ? true : undefined), 3000), 'keepalived is Backup');
+    const masters = () => k.log().split('(VI_51) Entering MASTER STATE').length - 1;
+    const before = masters();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(masters(), before, 'keepalived stays Backup: it takes adverts from the base MAC');
+    await v.stop();
+    assert.ok(await pollUntil(() => (masters() > before ? true : undefined), 4000), 'keepalived takes over');
+
+    v = await startVipflow(lab, 'v', 'vc2', conf('vc2', 50, true));
+    vipflows.push(v);
+    assert.ok(await v.waitForState('backup', 3000), 'vipflow (50) is Backup');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(
+      v.transitions.every((t) => t.to !== 'master'),
+      'vipflow stayed Backup',
+    );
+    const st = (await v.status()).instances[0]!;
+    assert.ok((st.counters.advertsReceived ?? 0) >= 2, `keepalived's adverts from its virtual MAC reached vipflow: ${JSON.stringify(st.counters)}`);
+    await v.stop();
+    await k.stop();
+    assert.equal(await link(lab, 'v', VMAC_IF), undefined, 'the VMAC is gone after vipflow stopped');
   });
 });
