@@ -30,6 +30,7 @@ import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { hostVmacLinks } from '../infra/host/vmac-link.js';
+import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
@@ -145,6 +146,7 @@ export class Daemon {
       onGroupTransition: (t) => this.onGroupTransition(t),
       onStarted: (plan, host) => this.links.follow(plan, host),
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
+      acceptFirewall: hostAcceptModeFirewall(log.child({ component: 'accept-mode' })),
     });
     this.links = new LinkMonitor({
       log,

@@ -21,6 +21,7 @@ import { withFenceTrack } from './split-brain-fence.js';
 import { warnSourcePending } from './link-local-sources.js';
 import { vmacNames, withVmac } from '../infra/vrrp/vmac.js';
 import type { VmacLinkOps } from '../infra/host/vmac-link.js';
+import type { AcceptModeFirewall } from '../infra/host/accept-mode.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -43,6 +44,8 @@ export interface InstancesDeps {
   onStarted: (plan: InstancePlan, host: HostInterfaces) => void;
   /** Creates and removes use_vmac macvlans; without it an instance with use_vmac cannot start. */
   vmacLinks?: VmacLinkOps;
+  /** Drops traffic to the VIPs of a non-accept Master (no_accept, strict mode); without it such an instance accepts, with a warning. */
+  acceptFirewall?: AcceptModeFirewall;
 }
 
 export type StartResult = { ok: true } | { ok: false; message: string };
@@ -99,7 +102,7 @@ export class Instances {
     }
     const runner = new InstanceRunner(plan, {
       hub: this.d.hub,
-      vipOps: this.d.vipOps,
+      vipOps: this.vipOpsFor(inst),
       announceIo: this.d.announceIo,
       clock: this.d.clock,
       log: this.d.log,
@@ -115,6 +118,17 @@ export class Instances {
     if (planned.plan.sourcePending) warnSourcePending(this.d.log, inst);
     this.d.onStarted(planned.plan, host);
     return { ok: true };
+  }
+
+  /**
+   * keepalived's accept mode: a Master that is neither in accept mode nor the
+   * address owner drops what is addressed to its VIPs while it holds them.
+   */
+  private vipOpsFor(inst: VrrpInstance) {
+    if (inst.accept || inst.priority === 255) return this.d.vipOps;
+    if (this.d.acceptFirewall) return this.d.acceptFirewall.guard(this.d.vipOps);
+    this.d.log.warn({ instance: inst.name }, 'no_accept cannot be enforced here: traffic to the VIPs is accepted');
+    return this.d.vipOps;
   }
 
   /** Stops one instance (make-before-break if it is Master) and forgets it. */
@@ -145,6 +159,7 @@ export class Instances {
       }),
     );
     this.runners.clear();
+    await this.d.acceptFirewall?.close();
     for (const g of this.groups.values()) g.stop();
   }
 
