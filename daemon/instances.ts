@@ -19,7 +19,7 @@ import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } fro
 import type { ScriptsView } from '../infra/vrrp/plan.js';
 import { withFenceTrack } from './split-brain-fence.js';
 import { warnSourcePending } from './link-local-sources.js';
-import { vmacNames, withVmac } from '../infra/vrrp/vmac.js';
+import { defaultVmacName, vmacNames, withVmac } from '../infra/vrrp/vmac.js';
 import type { VmacLinkOps } from '../infra/host/vmac-link.js';
 import type { AcceptModeFirewall } from '../infra/host/accept-mode.js';
 
@@ -93,11 +93,21 @@ export class Instances {
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
     const fenced = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
-    const vmacName = vmacNames(config.vrrpInstances).get(inst.name);
-    const plan = vmacName ? withVmac(fenced, inst, vmacName) : fenced;
+    const names = vmacNames(config.vrrpInstances);
+    const vmacName = names.get(inst.name);
+    let plan = vmacName ? withVmac(fenced, inst, vmacName) : fenced;
     if (plan.vmac) {
       if (!this.d.vmacLinks) return { ok: false, message: `instance ${inst.name}: use_vmac is not available here` };
-      const created = this.d.vmacLinks.create(plan.vmac);
+      let created = this.d.vmacLinks.create(plan.vmac);
+      if (!created.ok && created.conflict) {
+        // keepalived ignores a VMAC name held by another kind of interface
+        // (a configured one with a config error, its own default by skipping it) and takes the next free default.
+        const taken = new Set([...names.values(), plan.vmac.name]);
+        const other = defaultVmacName(inst.virtualRouterId, plan.family, taken);
+        this.d.log.warn({ instance: inst.name, wanted: plan.vmac.name, using: other }, `${created.message}; using ${other} as keepalived does`);
+        plan = withVmac(fenced, inst, other);
+        created = this.d.vmacLinks.create(plan.vmac!);
+      }
       if (!created.ok) return { ok: false, message: `instance ${inst.name}: ${created.message}` };
     }
     const runner = new InstanceRunner(plan, {

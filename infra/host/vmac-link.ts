@@ -13,7 +13,8 @@ import type { SysctlSetting, VmacPlan } from './types.js';
 
 export interface VmacLinkOps {
   /** Creates (or re-creates) the VMAC, sets its sysctls and brings it up. */
-  create(plan: VmacPlan): { ok: true } | { ok: false; message: string };
+  /** `conflict`: an interface of that name exists and is not a macvlan (keepalived then ignores a configured name). */
+  create(plan: VmacPlan): { ok: true } | { ok: false; message: string; conflict?: true };
   /** Deletes the VMAC and, when no other VMAC uses its base, restores the base's sysctls. */
   remove(plan: VmacPlan): void;
 }
@@ -111,7 +112,8 @@ export function hostVmacLinks(log: Logger): VmacLinkOps {
       if (existing) {
         // keepalived re-creates a macvlan of that name it finds (a previous
         // run's, or one with the wrong MAC or mode) and refuses any other kind.
-        if (existing.kind !== 'macvlan') return { ok: false, message: `interface ${plan.name} exists and is not a macvlan: it cannot be the VMAC` };
+        if (existing.kind !== 'macvlan')
+          return { ok: false, conflict: true, message: `interface ${plan.name} exists and is not a macvlan: it cannot be the VMAC` };
         log.info({ vmac: plan.name, address: existing.address, mode: existing.mode }, 're-creating an existing VMAC interface');
         try {
           ip(['link', 'del', 'dev', plan.name]);

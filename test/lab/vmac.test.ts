@@ -3,6 +3,7 @@
 //   A. vipflow Master, keepalived Backup; vipflow stops, keepalived takes over.
 //   B. keepalived Master, vipflow Backup; keepalived stops, vipflow takes over.
 //   C. vipflow with vmac_xmit_base, Master then Backup.
+//   D. a configured VMAC name that is another kind of interface.
 // Each time: the peer captures adverts from the virtual MAC 00:00:5e:00:01:33,
 // the client's neighbour entry for the VIP holds that MAC, and after the
 // failover the same entry keeps working (TCP) without the client sending ARP.
@@ -20,7 +21,7 @@ const VMAC = '00:00:5e:00:01:33';
 const VMAC_IF = `vrrp.${VRID}`;
 const VIP = `198.18.${SUBNET}.151`;
 
-function conf(routerId: string, priority: number, xmitBase = false): string {
+function conf(routerId: string, priority: number, xmitBase = false, vmacName = ''): string {
   return [
     'global_defs {',
     `  router_id ${routerId}`,
@@ -32,7 +33,7 @@ function conf(routerId: string, priority: number, xmitBase = false): string {
     '  version 3',
     `  priority ${priority}`,
     '  advert_int 0.5',
-    '  use_vmac',
+    `  use_vmac${vmacName ? ` ${vmacName}` : ''}`,
     ...(xmitBase ? ['  vmac_xmit_base'] : []),
     '  virtual_ipaddress {',
     `    ${VIP}/24`,
@@ -283,5 +284,19 @@ describe('use_vmac against keepalived 2.2.7', () => {
     await v.stop();
     await k.stop();
     assert.equal(await link(lab, 'v', VMAC_IF), undefined, 'the VMAC is gone after vipflow stopped');
+  });
+
+  test('D: a configured VMAC name held by another kind of interface is ignored for the default, as keepalived does', async () => {
+    // keepalived 2.2.7 with `use_vmac lo`: "interface lo already exists and is not a private macvlan; ignoring vmac if_name", then vrrp.VRID.
+    const v = await startVipflow(lab, 'v', 'vd', conf('vd', 50, false, 'lo'));
+    vipflows.push(v);
+    assert.deepEqual(await link(lab, 'v', VMAC_IF), { address: VMAC, up: true, kind: 'macvlan', mode: 'private' });
+    assert.ok(
+      v.lines.some((l) => l.level === 40 && /lo exists and is not a macvlan/.test(l.msg)),
+      'warned',
+    );
+    assert.equal((await link(lab, 'v', 'lo'))?.kind, undefined, 'lo untouched');
+    await v.stop();
+    assert.equal(await link(lab, 'v', VMAC_IF), undefined);
   });
 });
