@@ -4,6 +4,7 @@
 //   B. keepalived Master, vipflow Backup; keepalived stops, vipflow takes over.
 //   C. vipflow with vmac_xmit_base, Master then Backup.
 //   D. a configured VMAC name that is another kind of interface.
+//   E. IPv6 (VRRPv3), vipflow Master over keepalived.
 // Each time: the peer captures adverts from the virtual MAC 00:00:5e:00:01:33,
 // the client's neighbour entry for the VIP holds that MAC, and after the
 // failover the same entry keeps working (TCP) without the client sending ARP.
@@ -96,7 +97,7 @@ describe('use_vmac against keepalived 2.2.7', () => {
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
-    lab = await createLab({ prefix: PREFIX, nodes: ['v', 'k', 'c'], subnet: SUBNET, ipv6: false, logger });
+    lab = await createLab({ prefix: PREFIX, nodes: ['v', 'k', 'c'], subnet: SUBNET, ipv6: true, logger });
     // The client's entry stays REACHABLE through the test: a failover must
     // keep it working as it is, without the client resolving the VIP again.
     await lab.exec('c', 'sysctl', ['-w', 'net.ipv4.neigh.eth0.base_reachable_time_ms=120000'], 5000);
@@ -284,6 +285,41 @@ describe('use_vmac against keepalived 2.2.7', () => {
     await v.stop();
     await k.stop();
     assert.equal(await link(lab, 'v', VMAC_IF), undefined, 'the VMAC is gone after vipflow stopped');
+  });
+
+  test('E: IPv6: vipflow Master sends from 00:00:5e:00:02:VRID and its link-local address, keepalived stays Backup', async () => {
+    const vip6 = `fd00:198:18:${SUBNET.toString(16)}::152`;
+    const conf6 = (id: string, priority: number) =>
+      conf(id, priority).replace(`VI_${VRID}`, 'VI_52').replace(`virtual_router_id ${VRID}`, 'virtual_router_id 52').replace(`${VIP}/24`, `${vip6}/64`);
+    const vmac6 = '00:00:5e:00:02:34';
+    const k = await startKeepalived(lab, 'k', 'ke', conf6('ke', 100));
+    keepaliveds.push(k);
+    const v = await startVipflow(lab, 'v', 've', conf6('ve', 150));
+    vipflows.push(v);
+    assert.ok(await v.waitForState('master', 5000), 'vipflow (150) is Master');
+    const lastState = () => [...k.log().matchAll(/\(VI_52\) Entering (\w+) STATE/g)].at(-1)?.[1];
+    assert.ok(await pollUntil(() => (lastState() === 'BACKUP' ? true : undefined), 3000), `keepalived is Backup:\n${k.log()}`);
+    const vm = await link(lab, 'v', 'vrrp.52');
+    assert.deepEqual(vm, { address: vmac6, up: true, kind: 'macvlan', mode: 'private' });
+    const cap = await startCapture(lab, 'k', { filter: ['ip6', 'proto', '112'], count: 3, timeoutMs: 4000 });
+    const seen = (await cap.done).filter((l) => l.includes('ethertype'));
+    assert.ok(seen.length >= 1 && seen.every((l) => l.includes(`${vmac6} > 33:33:00:00:00:12`)), `IPv6 adverts from the virtual MAC:\n${seen.join('\n')}`);
+    const onVmac = await readAddresses(lab, 'v', 'vrrp.52');
+    assert.ok(
+      onVmac.some((a) => a.local === lab.node('v').linkLocal),
+      `the base's link-local address is on the VMAC: ${JSON.stringify(onVmac)}`,
+    );
+    assert.ok(
+      onVmac.some((a) => a.local === vip6),
+      'the VIP is on the VMAC',
+    );
+    const masters = k.log().split('(VI_52) Entering MASTER STATE').length - 1;
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(k.log().split('(VI_52) Entering MASTER STATE').length - 1, masters, 'keepalived stays Backup');
+    await v.stop();
+    assert.ok(await k.waitForLog(/\(VI_52\) Entering MASTER STATE/, 4000), 'keepalived takes over');
+    await k.stop();
+    assert.equal(await link(lab, 'v', 'vrrp.52'), undefined);
   });
 
   test('D: a configured VMAC name held by another kind of interface is ignored for the default, as keepalived does', async () => {
