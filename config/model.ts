@@ -546,6 +546,10 @@ function applyCorrections(i: ParsedInstance, strict: boolean): void {
     note('state', 'initial state MASTER is incompatible with AH authentication unless address owner: keepalived starts as BACKUP');
     i.state = 'BACKUP';
   }
+  if (i.promoteSecondaries && i.useVmac) {
+    note('promoteSecondaries', 'promote_secondaries is set automatically on a VMAC: keepalived ignores it');
+    i.promoteSecondaries = false;
+  }
   if (i.vmacXmitBase && !i.useVmac) {
     note('vmacXmitBase', 'vmac_xmit_base is only valid with use_vmac: keepalived ignores it');
     i.vmacXmitBase = false;

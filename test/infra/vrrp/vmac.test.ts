@@ -133,6 +133,12 @@ describe("keepalived's corrections for vmac_xmit_base", () => {
     assert.match(i.corrections.find((c) => c.field === 'vmacXmitBase')?.message ?? '', /only valid with use_vmac/);
   });
 
+  test('promote_secondaries with use_vmac is ignored with a note (the VMAC gets it anyway)', () => {
+    const i = instanceFrom('  use_vmac\n  promote_secondaries\n  virtual_ipaddress {\n    198.18.0.20\n  }');
+    assert.equal(i.promoteSecondaries, false);
+    assert.match(i.corrections.find((c) => c.field === 'promoteSecondaries')?.message ?? '', /set automatically on a VMAC/);
+  });
+
   test('strict mode turns it off', () => {
     const i = instanceFrom('  strict_mode\n  use_vmac\n  vmac_xmit_base\n  virtual_ipaddress {\n    198.18.0.20\n  }');
     assert.equal(i.vmacXmitBase, false);
