@@ -546,6 +546,14 @@ function applyCorrections(i: ParsedInstance, strict: boolean): void {
     note('state', 'initial state MASTER is incompatible with AH authentication unless address owner: keepalived starts as BACKUP');
     i.state = 'BACKUP';
   }
+  if (i.promoteSecondaries && i.useVmac) {
+    note('promoteSecondaries', 'promote_secondaries is set automatically on a VMAC: keepalived ignores it');
+    i.promoteSecondaries = false;
+  }
+  if (i.vmacXmitBase && !i.useVmac) {
+    note('vmacXmitBase', 'vmac_xmit_base is only valid with use_vmac: keepalived ignores it');
+    i.vmacXmitBase = false;
+  }
   if (!strict) return;
   const owner = i.priority === 255;
   if ((i.state === 'MASTER') !== owner) {
@@ -586,6 +594,10 @@ function applyCorrections(i: ParsedInstance, strict: boolean): void {
   if (i.useVmac?.mac !== undefined) {
     note('useVmac', 'a VMAC address cannot be given in strict mode: keepalived derives it from the VRID');
     delete i.useVmac.mac;
+  }
+  if (i.vmacXmitBase) {
+    note('vmacXmitBase', 'vmac_xmit_base is incompatible with strict mode: keepalived sends adverts from the VMAC');
+    i.vmacXmitBase = false;
   }
 }
 

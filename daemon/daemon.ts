@@ -29,6 +29,8 @@ import type { TransitionRecord } from '../actors/vrrp/types.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
+import { hostVmacLinks } from '../infra/host/vmac-link.js';
+import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
@@ -143,6 +145,8 @@ export class Daemon {
       },
       onGroupTransition: (t) => this.onGroupTransition(t),
       onStarted: (plan, host) => this.links.follow(plan, host),
+      vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
+      acceptFirewall: hostAcceptModeFirewall(log.child({ component: 'accept-mode' })),
     });
     this.links = new LinkMonitor({
       log,

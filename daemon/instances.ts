@@ -19,6 +19,9 @@ import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } fro
 import type { ScriptsView } from '../infra/vrrp/plan.js';
 import { withFenceTrack } from './split-brain-fence.js';
 import { warnSourcePending } from './link-local-sources.js';
+import { defaultVmacName, vmacNames, withVmac } from '../infra/vrrp/vmac.js';
+import type { VmacLinkOps } from '../infra/host/vmac-link.js';
+import type { AcceptModeFirewall } from '../infra/host/accept-mode.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -39,6 +42,10 @@ export interface InstancesDeps {
   onGroupTransition: (t: GroupTransition) => void;
   /** An instance started with this plan: the interfaces it tracks are followed from here. */
   onStarted: (plan: InstancePlan, host: HostInterfaces) => void;
+  /** Creates and removes use_vmac macvlans; without it an instance with use_vmac cannot start. */
+  vmacLinks?: VmacLinkOps;
+  /** Drops traffic to the VIPs of a non-accept Master (no_accept, strict mode); without it such an instance accepts, with a warning. */
+  acceptFirewall?: AcceptModeFirewall;
 }
 
 export type StartResult = { ok: true } | { ok: false; message: string };
@@ -85,10 +92,27 @@ export class Instances {
     const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };
     // The split-brain fence acts through a weight-0 tracked object: down means Fault.
-    const plan = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
+    const fenced = this.d.fencing() ? withFenceTrack(planned.plan) : planned.plan;
+    const names = vmacNames(config.vrrpInstances);
+    const vmacName = names.get(inst.name);
+    let plan = vmacName ? withVmac(fenced, inst, vmacName) : fenced;
+    if (plan.vmac) {
+      if (!this.d.vmacLinks) return { ok: false, message: `instance ${inst.name}: use_vmac is not available here` };
+      let created = this.d.vmacLinks.create(plan.vmac);
+      if (!created.ok && created.conflict) {
+        // keepalived ignores a VMAC name held by another kind of interface
+        // (a configured one with a config error, its own default by skipping it) and takes the next free default.
+        const taken = new Set([...names.values(), plan.vmac.name]);
+        const other = defaultVmacName(inst.virtualRouterId, plan.family, taken);
+        this.d.log.warn({ instance: inst.name, wanted: plan.vmac.name, using: other }, `${created.message}; using ${other} as keepalived does`);
+        plan = withVmac(fenced, inst, other);
+        created = this.d.vmacLinks.create(plan.vmac!);
+      }
+      if (!created.ok) return { ok: false, message: `instance ${inst.name}: ${created.message}` };
+    }
     const runner = new InstanceRunner(plan, {
       hub: this.d.hub,
-      vipOps: this.d.vipOps,
+      vipOps: this.vipOpsFor(inst),
       announceIo: this.d.announceIo,
       clock: this.d.clock,
       log: this.d.log,
@@ -96,6 +120,7 @@ export class Instances {
     runner.onTransition((t) => this.d.onTransition(t, runner));
     const started = runner.start(group);
     if (!started.ok) {
+      if (plan.vmac) this.d.vmacLinks?.remove(plan.vmac);
       const hint = started.code === 'EPERM' || started.code === 'EACCES' ? ' (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)' : '';
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
     }
@@ -105,12 +130,29 @@ export class Instances {
     return { ok: true };
   }
 
+  /**
+   * keepalived's accept mode: a Master that is neither in accept mode nor the
+   * address owner drops what is addressed to its VIPs while it holds them.
+   */
+  private vipOpsFor(inst: VrrpInstance) {
+    if (inst.accept || inst.priority === 255) return this.d.vipOps;
+    if (this.d.acceptFirewall) return this.d.acceptFirewall.guard(this.d.vipOps);
+    this.d.log.warn({ instance: inst.name }, 'no_accept cannot be enforced here: traffic to the VIPs is accepted');
+    return this.d.vipOps;
+  }
+
   /** Stops one instance (make-before-break if it is Master) and forgets it. */
   async stop(name: string): Promise<void> {
     const entry = this.runners.get(name);
     if (!entry) return;
     await entry.runner.stop();
+    this.removeVmac(entry.runner);
     this.runners.delete(name);
+  }
+
+  /** After the runner stopped (its VIPs released): the VMAC goes, as keepalived deletes it at shutdown. */
+  private removeVmac(runner: InstanceRunner): void {
+    if (runner.plan.vmac) this.d.vmacLinks?.remove(runner.plan.vmac);
   }
 
   /** Takes an instance out of the sync groups it is a member of (it was removed from the configuration). */
@@ -120,8 +162,14 @@ export class Instances {
 
   /** Shutdown: every instance stops (Masters hand over), then the groups (keepalived notifies STOP for instances, then groups). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
+    await Promise.all(
+      [...this.runners.values()].map(async (r) => {
+        await r.runner.stop();
+        this.removeVmac(r.runner);
+      }),
+    );
     this.runners.clear();
+    await this.d.acceptFirewall?.close();
     for (const g of this.groups.values()) g.stop();
   }
 

@@ -10,6 +10,7 @@ import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
 import { planInstance, type HostInterfaces } from '../infra/vrrp/plan.js';
+import { withVmac } from '../infra/vrrp/vmac.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { Instances, RunningInstance } from './instances.js';
 import { planReload, type InstanceChange } from './reload-plan.js';
@@ -190,7 +191,9 @@ export class Reloader {
     if (change.addresses) {
       const planned = planInstance(want, host);
       if (!planned.ok) return false;
-      entry.runner.replaceAddresses(planned.plan);
+      // The VMAC stays: the new VIPs go on it as the old ones did.
+      const vmac = entry.runner.plan.vmac;
+      entry.runner.replaceAddresses(vmac ? withVmac(planned.plan, want, vmac.name) : planned.plan);
       log.info({ vips: planned.plan.vips.map((v) => v.address) }, 'addresses changed by reload');
     }
     entry.config = want;

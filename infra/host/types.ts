@@ -31,3 +31,29 @@ export interface PlannedVip {
   /** From virtual_ipaddress_excluded: managed like the others but never listed in adverts. */
   excluded?: boolean;
 }
+
+/** One sysctl to set for a VMAC (infra/vrrp/vmac.ts decides them, vmac-link.ts applies them). */
+export interface SysctlSetting {
+  /** Path under /proc/sys, e.g. `net/ipv4/conf/vrrp.7/arp_ignore`. */
+  path: string;
+  value: number;
+}
+
+export interface VmacPlan {
+  name: string;
+  /** The interface the macvlan sits on (the instance's `interface`). */
+  base: string;
+  /** aa:bb:cc:dd:ee:ff */
+  mac: string;
+  family: 4 | 6;
+  /** Adverts leave from the base interface (vmac_xmit_base); the VMAC still receives. */
+  xmitBase: boolean;
+  /** IPv6 on the VMAC: for an IPv6 instance, or an IPv4 one with IPv6 VIPs on it. */
+  ipv6: boolean;
+  /** Set on the VMAC after it is created. */
+  vmacSysctls: readonly SysctlSetting[];
+  /** Set on the base while a VMAC uses it, and restored when the last one goes. */
+  baseSysctls: readonly SysctlSetting[];
+  /** IPv6 without vmac_xmit_base: the link-local source adverts leave from, added to the VMAC. */
+  linkLocal?: string;
+}

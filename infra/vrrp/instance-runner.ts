@@ -32,6 +32,8 @@ export interface InstanceStatus {
   family: 4 | 6;
   version: 2 | 3;
   interface: string;
+  /** use_vmac: the macvlan carrying the VIPs. */
+  vmac?: string;
   mode: 'multicast' | 'unicast';
   source: string;
   state: VrrpStateName;
@@ -75,6 +77,8 @@ export class InstanceRunner {
   private readonly actor: VrrpActor;
   private announcer: Announcer;
   private channel: Channel | null = null;
+  /** vmac_xmit_base: adverts leave through the base interface's socket instead of `channel`'s. */
+  private sendChannel: Channel | null = null;
   private readonly listeners: ((t: TransitionRecord) => void)[] = [];
   /**
    * Encoded adverts by priority, one per destination: only the priority changes
@@ -164,14 +168,28 @@ export class InstanceRunner {
     return { ok: true };
   }
 
+  /**
+   * With a VMAC, adverts are received on it: the private macvlan is where the
+   * kernel delivers frames sent from our own virtual MAC (the other router's
+   * VMAC), and it gets a copy of every other multicast too. They leave from
+   * it as well, unless vmac_xmit_base sends them from the base interface.
+   */
   private joinWire(): StartResult {
-    const joined = this.deps.hub.join(
-      { interface: this.plan.interface, family: this.plan.family, mode: this.plan.mode, source: this.plan.source },
-      this.plan.vrid,
-      (p) => this.receive(p),
-    );
+    const key = { family: this.plan.family, mode: this.plan.mode, source: this.plan.source };
+    const vmac = this.plan.vmac;
+    const joined = this.deps.hub.join({ ...key, interface: vmac?.name ?? this.plan.interface }, this.plan.vrid, (p) => this.receive(p));
     if (!joined.ok) return joined;
     this.channel = joined.channel;
+    if (vmac?.xmitBase) {
+      // Send-only: what the base hears also reaches the VMAC, where it is screened once.
+      const base = this.deps.hub.join({ ...key, interface: this.plan.interface }, this.plan.vrid, () => {});
+      if (!base.ok) {
+        this.channel.leave();
+        this.channel = null;
+        return base;
+      }
+      this.sendChannel = base.channel;
+    }
     return { ok: true };
   }
 
@@ -301,6 +319,8 @@ export class InstanceRunner {
     this.actor.stop();
     this.channel?.leave();
     this.channel = null;
+    this.sendChannel?.leave();
+    this.sendChannel = null;
   }
 
   status(): InstanceStatus {
@@ -314,6 +334,7 @@ export class InstanceRunner {
       family: this.plan.family,
       version: this.plan.version,
       interface: this.plan.interface,
+      ...(this.plan.vmac ? { vmac: this.plan.vmac.name } : {}),
       mode: this.plan.mode,
       source: this.plan.source,
       state,
@@ -456,7 +477,7 @@ export class InstanceRunner {
   }
 
   private sendAdvert(priority: number, intervalCs: number): void {
-    const channel = this.channel;
+    const channel = this.sendChannel ?? this.channel;
     if (!channel) return;
     let adverts = this.advertCache.get(priority);
     if (!adverts) {

@@ -10,6 +10,7 @@ import type { VrrpInput, TrackedObjectInput } from '../../actors/vrrp/index.js';
 import type { SyncGroup, TrackRef, VipflowConfig, VrrpInstance, VrrpScript } from '../../config/model.js';
 import type { ScriptHealth } from '../../actors/track-script/index.js';
 import type { HostAddress, HostInterface, HostInterfaces, PlannedVip } from '../host/types.js';
+import type { VmacPlan } from '../host/types.js';
 import { fileRefsOf, fileTrack, processRefsOf, processTrack, type FilesView, type ProcessesView } from '../track/plan.js';
 
 export type { HostAddress, HostInterface, HostInterfaces, PlannedVip };
@@ -68,6 +69,8 @@ export interface InstancePlan {
   advertisedAddresses: readonly Uint8Array[];
   garp: GarpPlan;
   machine: VrrpInput;
+  /** use_vmac: the macvlan the VIPs go on and adverts leave from (vmac.ts). */
+  vmac?: VmacPlan;
 }
 
 export interface PlanError {
