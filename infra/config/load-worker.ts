@@ -8,13 +8,14 @@
 import { parentPort } from 'node:worker_threads';
 import { loadConfig } from '../../config/load.js';
 import type { VipflowConfig } from '../../config/model.js';
+import { hostFactsFrom } from '../host/host-facts.js';
 import { encodeVirtualServers, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 /** Models sent, by id: the daemon's running one (a request's base) and the newest. */
 const sent = new Map<number, VipflowConfig>();
 
 async function answer(req: LoadRequest): Promise<LoadReply> {
-  const loaded = await loadConfig(req.path, req.options);
+  const loaded = await loadConfig(req.path, req.hostInterfaces ? { ...req.options, host: hostFactsFrom(req.hostInterfaces) } : req.options);
   const baseId = req.base;
   const base = baseId !== undefined ? sent.get(baseId) : undefined;
   for (const id of [...sent.keys()]) if (id !== baseId) sent.delete(id);
