@@ -164,6 +164,33 @@ export class InstanceRunner {
     return { ok: true };
   }
 
+  /**
+   * Sends from another address of the interface (the one it sent from was
+   * deleted, another is left): rejoins the wire with it, as keepalived moves
+   * an instance's source to the interface's next address. Fails as a value,
+   * keeping the old source, when the socket cannot be had.
+   */
+  moveSource(address: string): StartResult {
+    const bytes = parseAddress(address);
+    if (!bytes || bytes.length !== this.plan.sourceBytes.length)
+      return { ok: false, code: 'EINVAL', message: `not an IPv${this.plan.family} source: ${address}` };
+    const before = this.currentPlan;
+    const old = this.channel;
+    // The hub holds one membership per VRID: leave before joining with the new source.
+    old?.leave();
+    this.channel = null;
+    this.currentPlan = { ...before, source: address, sourceBytes: bytes };
+    const joined = this.joinWire();
+    if (!joined.ok) {
+      this.currentPlan = before;
+      this.joinWire();
+      return joined;
+    }
+    this.actor.send({ type: 'SET_PRIMARY_ADDRESS', address: bytes });
+    this.advertCache.clear();
+    return { ok: true };
+  }
+
   private joinWire(): StartResult {
     const joined = this.deps.hub.join(
       { interface: this.plan.interface, family: this.plan.family, mode: this.plan.mode, source: this.plan.source },
