@@ -176,6 +176,42 @@ function checkScripts(model: VipflowConfig, host: HostFacts, out: HostFinding[])
   }
 }
 
+/**
+ * The vrrp_scripts keepalived 2.2.7 disables at start on this host: the
+ * program is missing, not a file or not executable by the user it runs as,
+ * or that user does not exist. Its instances then run as if they did not
+ * track it ("track script X not found, ignoring").
+ */
+export function unrunnableScripts(model: VipflowConfig, host: HostFacts): string[] {
+  const { file, user } = host;
+  if (!file || !user) return [];
+  const fallback = defaultScriptUser(model, user);
+  return model.vrrpScripts
+    .filter((s) => {
+      const account = user(s.script.user ?? fallback);
+      // keepalived removes a script left without a user by a missing script_user; one naming a missing user of its own is kept.
+      if (account === undefined) return s.script.user === undefined;
+      const program = scriptProgram(s.script.command);
+      if (!program.startsWith('/')) return false;
+      const fact = file(program);
+      return fact.missing !== undefined || !fact.isFile || !executableBy(fact, account);
+    })
+    .map((s) => s.name);
+}
+
+/** The model without these vrrp_scripts and every track_script entry naming them (what keepalived runs after disabling them). */
+export function withoutScripts(model: VipflowConfig, names: readonly string[]): VipflowConfig {
+  if (names.length === 0) return model;
+  const gone = new Set(names);
+  const keep = <T extends { trackScripts: { name: string }[] }>(o: T): T => ({ ...o, trackScripts: o.trackScripts.filter((r) => !gone.has(r.name)) });
+  return {
+    ...model,
+    vrrpScripts: model.vrrpScripts.filter((s) => !gone.has(s.name)),
+    vrrpInstances: model.vrrpInstances.map(keep),
+    vrrpSyncGroups: model.vrrpSyncGroups.map(keep),
+  };
+}
+
 /** Every finding about the model on this host. */
 export function hostFindings(model: VipflowConfig, host: HostFacts): HostFinding[] {
   const out: HostFinding[] = [];

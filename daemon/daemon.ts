@@ -25,6 +25,7 @@ import { SplitBrainFence, type SplitBrainStatus } from './split-brain-fence.js';
 import { WorkflowHost } from './workflow-host.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
 import { interfaceAddressMap } from '../infra/host/host-facts.js';
+import { dropUnrunnableScripts } from './unrunnable-scripts.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
@@ -163,13 +164,16 @@ export class Daemon {
     });
     this.reloader = new Reloader({
       log,
-      load: () =>
-        configLoader.load(options.configPath, {
+      load: async () => {
+        const host = readHostInterfaces();
+        const loaded = await configLoader.load(options.configPath, {
           configIds: options.configIds,
           lbBackend,
           running: this.config,
-          hostInterfaces: interfaceAddressMap(readHostInterfaces()),
-        }),
+          hostInterfaces: interfaceAddressMap(host),
+        });
+        return dropUnrunnableScripts(loaded, log, host);
+      },
       configPath: options.configPath,
       instances: this.instances,
       trackers: this.trackers,
@@ -218,7 +222,11 @@ export class Daemon {
     const lbBackend = lbBackendName(options.lb ?? 'auto');
     // Read once: the config is checked against these interfaces and the instances are planned on them.
     const host = readHostInterfaces();
-    const loaded = await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, hostInterfaces: interfaceAddressMap(host) });
+    const loaded = dropUnrunnableScripts(
+      await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, hostInterfaces: interfaceAddressMap(host) }),
+      log,
+      host,
+    );
     const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
     for (const d of loaded.diagnostics) {
       if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);

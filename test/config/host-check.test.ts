@@ -6,7 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkModel } from '../../config/check.js';
 import { defineConfig } from '../../config/define.js';
-import { executableBy, hostFindings, scriptProgram, type FileFact, type HostFacts, type UserFact } from '../../config/host-check.js';
+import {
+  executableBy,
+  hostFindings,
+  scriptProgram,
+  unrunnableScripts,
+  withoutScripts,
+  type FileFact,
+  type HostFacts,
+  type UserFact,
+} from '../../config/host-check.js';
 import { loadKeepalivedText } from '../../config/keepalived/index.js';
 
 const users: Record<string, UserFact> = { root: { uid: 0, gid: 0, groups: [0] }, alice: { uid: 1000, gid: 1000, groups: [1000, 50] } };
@@ -160,4 +169,36 @@ test('through the loader: findings carry the keyword positions, and checkModel t
   const m = defineConfig({ vrrpInstances: [{ name: 'A', interface: 'eth9', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.10' }] }] });
   assert.equal(checkModel(m, { host: host({ eth0: [] }) }).filter((d) => d.severity === 'error').length, 1);
   assert.equal(checkModel(m).length, 0);
+});
+
+test('the scripts keepalived disables, and the model without them and their track_script entries', () => {
+  const m = defineConfig({
+    global: { scriptUser: { user: 'alice' } },
+    vrrpScripts: [
+      { name: 'ok', script: { command: '/opt/ok.sh' } },
+      { name: 'gone', script: { command: '/opt/gone.sh' } },
+      { name: 'rootonly', script: { command: '/opt/rootonly.sh' } },
+      { name: 'ghost', script: { command: '/opt/ok.sh', user: 'ghost' } },
+    ],
+    vrrpInstances: [
+      { name: 'A', interface: 'eth0', virtualRouterId: 1, virtualIpaddress: [{ address: '198.18.0.10' }], trackScripts: [{ name: 'ok' }, { name: 'gone' }] },
+    ],
+    vrrpSyncGroups: [{ name: 'G', group: ['A'], trackScripts: [{ name: 'rootonly' }] }],
+  });
+  const names = unrunnableScripts(m, host({ eth0: [] }));
+  assert.deepEqual(names, ['gone', 'rootonly']);
+  const w = withoutScripts(m, names);
+  assert.deepEqual(
+    w.vrrpScripts.map((s) => s.name),
+    ['ok', 'ghost'],
+  );
+  assert.deepEqual(
+    w.vrrpInstances[0]!.trackScripts.map((r) => r.name),
+    ['ok'],
+  );
+  assert.deepEqual(w.vrrpSyncGroups[0]!.trackScripts, []);
+  assert.equal(withoutScripts(m, []), m);
+  // A missing script_user takes every script without a user of its own.
+  const noUser = defineConfig({ global: { scriptUser: { user: 'nobody-here' } }, vrrpScripts: m.vrrpScripts });
+  assert.deepEqual(unrunnableScripts(noUser, host({})), ['ok', 'gone', 'rootonly']);
 });
