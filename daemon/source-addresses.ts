@@ -13,15 +13,23 @@ import type { Logger } from '../core/logger.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import { SOURCE_ADDRESS_TRACK } from '../infra/vrrp/plan.js';
 
-/** What to do with one instance's source, given the interface's IPv4 addresses less every VIP. Pure. */
+/**
+ * What to do with one instance's source, given the interface's IPv4 addresses
+ * now and the VIPs (canonical) of every instance. Pure.
+ * The VIPs are addresses of the interface too, but never a new source:
+ * keepalived sends from the interface's own address. The source itself may be
+ * one (an address owner's VIP is the interface's address).
+ */
 export function sourceDecision(
   watch: 'interface' | 'fixed',
   source: string,
-  held: readonly string[],
+  listed: readonly string[],
+  vips: ReadonlySet<string>,
 ): { kind: 'keep' } | { kind: 'move'; address: string } | { kind: 'lost' } {
   const want = canonicalIp(source);
-  if (held.some((a) => canonicalIp(a) === want)) return { kind: 'keep' };
-  if (watch === 'interface' && held.length > 0) return { kind: 'move', address: held[0]! };
+  if (listed.some((a) => canonicalIp(a) === want)) return { kind: 'keep' };
+  const other = listed.find((a) => !vips.has(canonicalIp(a)));
+  if (watch === 'interface' && other !== undefined) return { kind: 'move', address: other };
   return { kind: 'lost' };
 }
 
@@ -31,16 +39,14 @@ export function sourceDecision(
  */
 export function followSourceAddresses(runners: Iterable<InstanceRunner>, ipv4Of: (iface: string) => string[] | undefined, log: Logger): void {
   const all = [...runners];
-  // The VIPs are addresses of the interface too, but never a source: keepalived sends from the interface's own address.
   const vips = new Set(all.flatMap((r) => r.plan.vips.map((v) => canonicalIp(v.address))));
   for (const runner of all) {
     const watch = runner.plan.sourceWatch;
     if (watch === undefined) continue;
     const listed = ipv4Of(runner.plan.interface);
     if (listed === undefined) continue;
-    const held = listed.filter((a) => !vips.has(canonicalIp(a)));
     const wasDown = runner.tracksDown().includes(SOURCE_ADDRESS_TRACK);
-    const d = sourceDecision(watch, runner.plan.source, held);
+    const d = sourceDecision(watch, runner.plan.source, listed, vips);
     const ctx = { instance: runner.plan.name, interface: runner.plan.interface, source: runner.plan.source };
     if (d.kind === 'move') {
       const r = runner.moveSource(d.address);
