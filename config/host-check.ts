@@ -56,6 +56,9 @@ function scriptsOf(model: VipflowConfig): { path: string; what: string; script: 
   const notify = (owner: string, path: string, n: Record<string, Script | undefined>): void => {
     for (const [k, s] of Object.entries(n)) if (s) out.push({ path: `${path}.notify.${k}`, what: `${owner} notify script`, script: s });
   };
+  const g = model.global;
+  if (g.notifyFifoScript) out.push({ path: 'global.notifyFifoScript', what: 'notify_fifo_script', script: g.notifyFifoScript });
+  if (g.vrrpNotifyFifoScript) out.push({ path: 'global.vrrpNotifyFifoScript', what: 'vrrp_notify_fifo_script', script: g.vrrpNotifyFifoScript });
   model.vrrpInstances.forEach((i, k) => notify(`vrrp_instance ${i.name}`, `vrrpInstances.${k}`, i.notify));
   model.vrrpSyncGroups.forEach((g, k) => notify(`vrrp_sync_group ${g.name}`, `vrrpSyncGroups.${k}`, g.notify));
   model.vrrpScripts.forEach((s, k) => out.push({ path: `vrrpScripts.${k}.script`, what: `vrrp_script ${s.name}`, script: s.script }));

@@ -137,6 +137,8 @@ test('scripts: missing, not a file, not executable by their user; unknown users'
   assert.match(found[2]!, /\/opt\/gone\.sh cannot be accessed \(no such file\)/);
   assert.match(found[3]!, /not executable by alice \(uid 1000\)/);
   assert.match(found[4]!, /user ghost does not exist/);
+  const fifo = defineConfig({ global: { vrrpNotifyFifoScript: { command: '/opt/gone.sh' } } });
+  assert.match(text(fifo, host({}))[0]!, /^warning global\.vrrpNotifyFifoScript: vrrp_notify_fifo_script: \/opt\/gone\.sh cannot be accessed/);
   const noUser = defineConfig({ global: { scriptUser: { user: 'nobody-here' } } });
   assert.match(text(noUser, host({}))[0]!, /^warning global\.scriptUser: script_user nobody-here does not exist/);
 });
