@@ -1,5 +1,5 @@
 /**
- * `vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none]`
+ * `vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]`
  *
  * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
  * prints every diagnostic, including those of the workflows the config declares
@@ -11,6 +11,9 @@
  * is an error here, as it is when the daemon loads the file.
  * A vipflow.config.ts is also type-checked here (when the typescript package
  * is installed), which the daemon does not do.
+ * The config is checked against this host (interfaces exist, VIPs fit their
+ * subnets, scripts exist and are executable by their user, users exist:
+ * config/host-check.ts) unless --host-independent says it is for another machine.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -19,9 +22,12 @@ import { countDiagnostics, formatDiagnostic, type Diagnostic } from '../config/d
 import { loadConfig } from '../config/load.js';
 import { typeCheckConfig, withTypeErrors } from '../config/typecheck.js';
 import { lbBackendName, type LbChoice } from '../daemon/load-balancer.js';
+import { readHostFacts } from '../infra/host/host-facts.js';
 
 const USAGE =
-  'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none]\n' +
+  'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]\n' +
+  '  --host-independent  skip the checks against this host (interfaces, their addresses, scripts, users):\n' +
+  '        for a config written for another machine\n' +
   '  --lb  who will balance the virtual servers (default $VIPFLOW_LB or auto: IPVS if this kernel has it, else nftables);\n' +
   '        what it cannot run is an error, as in `vipflow run`\n' +
   '  a vipflow.config.ts is type-checked too when the typescript package is installed\n' +
@@ -33,16 +39,19 @@ interface Args {
   json: boolean;
   configIds: string[];
   lb: LbChoice;
+  hostIndependent: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
   let file: string | undefined;
   let json = false;
+  let hostIndependent = false;
   const configIds: string[] = [];
   let lb = process.env.VIPFLOW_LB ?? 'auto';
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--json') json = true;
+    else if (a === '--host-independent') hostIndependent = true;
     else if (a === '--lb') {
       const v = argv[++k];
       if (v === undefined) return '--lb needs auto, nftables, ipvs or none';
@@ -61,7 +70,7 @@ function parseArgs(argv: string[]): Args | string {
   if (file === undefined) return 'missing FILE';
   const choice = LB_CHOICES.find((c) => c === lb);
   if (choice === undefined) return `--lb ${lb}: expected auto, nftables, ipvs or none`;
-  return { file, json, configIds, lb: choice };
+  return { file, json, configIds, lb: choice, hostIndependent };
 }
 
 /** Reads source lines for the caret display, once per file. */
@@ -95,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
     return args ? 2 : 0;
   }
   const configIds = args.configIds.length > 0 ? args.configIds : [hostname().split('.')[0] ?? ''];
-  const r = await loadConfig(args.file, { configIds, lbBackend: lbBackendName(args.lb) });
+  const r = await loadConfig(args.file, { configIds, lbBackend: lbBackendName(args.lb), ...(args.hostIndependent ? {} : { host: readHostFacts() }) });
   if (r.model && (r.model.vipflow.workflows.length > 0 || r.model.vipflow.workflowsFile !== undefined)) {
     // Lazily: a keepalived.conf check never loads the notifiers, zx or tsx.
     const [{ loadConfiguredWorkflows }, { BUILTIN_NOTIFIERS }] = await Promise.all([import('../workflows/from-config.js'), import('../notifiers/builtin.js')]);

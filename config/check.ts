@@ -7,13 +7,16 @@ import { canonicalIp } from '../core/address.js';
 import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 import type { OriginLookup } from './keepalived/mapper.js';
 import { DNS_CHECK_TYPES, type Checker, type VipflowConfig, type VrrpInstance } from './model.js';
-import { inSubnet, parseCidr, type Cidr } from './net.js';
+import { parseCidr } from './net.js';
+import { hostFindings, type HostFacts } from './host-check.js';
 import { nftUnsupportedKind, nftUnsupportedScheduler, type LbBackendName } from './lb-support.js';
 import { advertIntBounds, KEEPALIVED_VERSION } from './ranges.js';
 
 export interface CheckOptions {
   /** Addresses (ADDR/PREFIX) configured on each interface, when known (the daemon passes them; tests may). */
   interfaceAddresses?: Readonly<Record<string, readonly string[]>>;
+  /** The host the config will run on (config/host-check.ts); wins over interfaceAddresses. Undefined: no host checks. */
+  host?: HostFacts;
   /** Origins of model fields by dot-path (from the keepalived loader). */
   origins?: OriginLookup;
   /** File named in diagnostics that have no origin. */
@@ -193,7 +196,6 @@ function checkNftables(f: Findings, model: VipflowConfig): void {
 
 export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagnostic[] {
   const f = new Findings(opts);
-  const ifAddrs = opts.interfaceAddresses;
   const vridOwners = new Map<string, number>();
   const kinds = trackKinds(model);
 
@@ -250,30 +252,6 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
       }
     });
     checkReferences(f, kinds, inst, p);
-
-    const known = inst.interface !== undefined ? ifAddrs?.[inst.interface] : undefined;
-    if (known) {
-      const nets = known.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined);
-      let owned = inst.virtualIpaddress.length > 0;
-      inst.virtualIpaddress.forEach((vip, i) => {
-        if (vip.dev !== undefined && vip.dev !== inst.interface) return;
-        if (!nets.some((n) => inSubnet(vip.address, n))) {
-          f.add(
-            'warning',
-            `${p}.virtualIpaddress.${i}`,
-            `virtual_ipaddress ${vip.address} is outside every subnet of ${inst.interface} (${known.join(', ') || 'no addresses'})`,
-          );
-        }
-        if (!nets.some((n) => n.address === vip.address)) owned = false;
-      });
-      if (inst.priority === 255 && !owned) {
-        f.add(
-          'warning',
-          `${p}.priority`,
-          `priority 255 means address owner, but ${inst.interface} does not have every VIP of vrrp_instance ${inst.name} configured`,
-        );
-      }
-    }
   });
 
   const instanceNames = model.vrrpInstances.map((i) => i.name);
@@ -305,6 +283,8 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
   dupNames(model.vrrpScripts, 'vrrpScripts', 'vrrp_script');
   dupNames(model.vrrpSyncGroups, 'vrrpSyncGroups', 'vrrp_sync_group');
 
+  const host = opts.host ?? (opts.interfaceAddresses ? { interfaces: opts.interfaceAddresses } : undefined);
+  if (host) for (const h of hostFindings(model, host)) f.add(h.severity, h.path, h.message);
   checkVirtualServerAddresses(f, model);
   if (opts.lbBackend === 'nftables') checkNftables(f, model);
   const groups = new Set(model.virtualServerGroups.map((g) => g.name));

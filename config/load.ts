@@ -16,6 +16,8 @@ export interface LoadConfigOptions extends KeepalivedLoadOptions {
   format?: ConfigFormat;
   interfaceAddresses?: CheckOptions['interfaceAddresses'];
   lbBackend?: CheckOptions['lbBackend'];
+  /** the host to check the config against (undefined: no host checks) */
+  host?: CheckOptions['host'];
 }
 
 export interface LoadConfigResult {
@@ -61,7 +63,8 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
   }
   const r = await loadVipflowConfig(path);
   const diagnostics = [...r.diagnostics];
-  if (r.model) diagnostics.push(...checkModel(r.model, { file: path, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));
+  if (r.model)
+    diagnostics.push(...checkModel(r.model, { file: path, interfaceAddresses: options.interfaceAddresses, host: options.host, lbBackend: options.lbBackend }));
   const out: LoadConfigResult = { format, diagnostics };
   if (r.model && !diagnostics.some((d) => d.severity === 'error')) out.model = r.model;
   if (r.unreadable) out.unreadable = true;

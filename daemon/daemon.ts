@@ -24,6 +24,8 @@ import { EventPublisher, type DaemonEventSettings, type EventPublisherStatus } f
 import { SplitBrainFence, type SplitBrainStatus } from './split-brain-fence.js';
 import { WorkflowHost } from './workflow-host.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
+import { interfaceAddressMap } from '../infra/host/host-facts.js';
+import { dropUnrunnableScripts } from './unrunnable-scripts.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
@@ -166,7 +168,16 @@ export class Daemon {
     });
     this.reloader = new Reloader({
       log,
-      load: () => configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, running: this.config }),
+      load: async () => {
+        const host = readHostInterfaces();
+        const loaded = await configLoader.load(options.configPath, {
+          configIds: options.configIds,
+          lbBackend,
+          running: this.config,
+          hostInterfaces: interfaceAddressMap(host),
+        });
+        return dropUnrunnableScripts(loaded, log, host);
+      },
       configPath: options.configPath,
       instances: this.instances,
       trackers: this.trackers,
@@ -213,7 +224,13 @@ export class Daemon {
     const configLoader = new OffThreadConfigLoader(log.child({ component: 'config' }));
     // What the load balancer cannot run is a configuration error: refused before any rule is written.
     const lbBackend = lbBackendName(options.lb ?? 'auto');
-    const loaded = await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend });
+    // Read once: the config is checked against these interfaces and the instances are planned on them.
+    const host = readHostInterfaces();
+    const loaded = dropUnrunnableScripts(
+      await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, hostInterfaces: interfaceAddressMap(host) }),
+      log,
+      host,
+    );
     const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
     for (const d of loaded.diagnostics) {
       if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
@@ -233,7 +250,7 @@ export class Daemon {
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
-    const started = daemon.instances.startAll(loaded.model, readHostInterfaces());
+    const started = daemon.instances.startAll(loaded.model, host);
     if (!started.ok) {
       await daemon.shutdown();
       return { ok: false, message: started.message };

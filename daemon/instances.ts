@@ -7,7 +7,7 @@
  * `onTransition` and `onGroupTransition`.
  */
 import type { Logger } from '../core/logger.js';
-import type { VipflowConfig, VrrpInstance } from '../config/model.js';
+import type { SyncGroup as SyncGroupConfig, VipflowConfig, VrrpInstance } from '../config/model.js';
 import type { VrrpClock } from '../actors/vrrp/index.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import { SyncGroup, type GroupState, type GroupTransition } from '../actors/sync-group/index.js';
@@ -52,7 +52,7 @@ export type StartResult = { ok: true } | { ok: false; message: string };
 
 export class Instances {
   readonly runners = new Map<string, RunningInstance>();
-  /** Sync groups as configured at start (a reload does not change membership: see reload.ts). */
+  /** Sync groups as configured (a reload rebuilds the ones it changes: see reload.ts). */
   readonly groups = new Map<string, SyncGroup>();
 
   constructor(private readonly d: InstancesDeps) {}
@@ -69,12 +69,7 @@ export class Instances {
         if (removed.length > 0) this.d.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
       }
     }
-    for (const sg of config.vrrpSyncGroups) {
-      if (sg.smtpAlert) this.d.log.warn({ syncGroup: sg.name, keywords: ['smtp_alert'] }, 'sync group keywords not acted on yet: ignored');
-      const group = new SyncGroup(sg.name, { now: () => this.d.clock.now(), logger: this.d.log });
-      group.onTransition((t) => this.d.onGroupTransition(t));
-      this.groups.set(sg.name, group);
-    }
+    for (const sg of config.vrrpSyncGroups) this.createGroup(sg);
     for (const inst of config.vrrpInstances) {
       const r = this.start(inst, host, config);
       if (!r.ok) return r;
@@ -84,10 +79,28 @@ export class Instances {
     return { ok: true };
   }
 
+  /** Builds a sync group's driver; its members attach as they start, and {@link startGroup} starts them together. */
+  createGroup(sg: SyncGroupConfig): void {
+    if (sg.smtpAlert) this.d.log.warn({ syncGroup: sg.name, keywords: ['smtp_alert'] }, 'sync group keywords not acted on yet: ignored');
+    const group = new SyncGroup(sg.name, { now: () => this.d.clock.now(), logger: this.d.log });
+    group.onTransition((t) => this.d.onGroupTransition(t));
+    this.groups.set(sg.name, group);
+  }
+
+  /** Starts a group built by a reload, once its members are attached. */
+  startGroup(name: string): void {
+    this.groups.get(name)?.start();
+  }
+
+  /** A reload drops or rebuilds a group: it reports STOP and lets its members go (they restart). */
+  dropGroup(name: string): void {
+    this.groups.get(name)?.stop();
+    this.groups.delete(name);
+  }
+
   /** Plans and starts one instance of `config` (at start, or added or restarted by a reload). */
   start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): StartResult {
     const syncGroup = syncGroupOf(config, inst.name);
-    // A group added by a reload has no driver yet: its members run alone until a restart.
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
     const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
     if (!planned.ok) return { ok: false, message: `instance ${inst.name}: ${planned.error.message}${planned.error.hint ? ` (${planned.error.hint})` : ''}` };

@@ -3,7 +3,9 @@
  * rtnetlink notifications, so a change reaches the instances as soon as the
  * kernel announces it; polls sysfs instead (and logs why) when the
  * subscription cannot be opened or stops. Address changes are passed on to
- * the instances waiting for an IPv6 link-local source (link-local-sources.ts).
+ * the instances waiting for an IPv6 link-local source (link-local-sources.ts)
+ * and to those whose IPv4 source follows the interface (source-addresses.ts;
+ * not while polling: the poller reads no address events).
  */
 import { networkInterfaces } from 'node:os';
 import { canonicalIp } from '../core/address.js';
@@ -15,6 +17,7 @@ import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import type { HostInterfaces, InstancePlan } from '../infra/vrrp/plan.js';
 import type { EventPublisher } from './event-publisher.js';
 import { listedLinkLocal, resolvePendingSources, sourcesPending } from './link-local-sources.js';
+import { followSourceAddresses } from './source-addresses.js';
 
 /** Only when rtnetlink cannot be subscribed to (a poller reacts 0..period late). */
 const LINK_POLL_MS = 100;
@@ -90,6 +93,7 @@ export class LinkMonitor {
     this.links.replaceAll(dump.value);
     for (const name of this.state.keys()) this.changed(name, this.links.isUp(name) ?? false);
     resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+    followSourceAddresses(this.d.runners(), (name) => this.links.ipv4Of(name), this.d.log);
     this.addressesChanged();
     return true;
   }
@@ -113,6 +117,7 @@ export class LinkMonitor {
     for (const c of changes) this.changed(c.name, c.up);
     if (messages.some((m) => m.kind === 'addr')) {
       resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
+      followSourceAddresses(this.d.runners(), (name) => this.links.ipv4Of(name), this.d.log);
       this.addressesChanged();
     }
   }

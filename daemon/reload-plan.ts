@@ -10,6 +10,13 @@
  *   (priority 0 first if it was Master) and starts again.
  * - remove: it is gone from the new configuration.
  * Instances the new configuration has and nothing runs are added.
+ *
+ * Sync groups and tracked definitions are applied too (keepalived re-reads
+ * them on SIGHUP): a group that is new, gone or changed is built again, and
+ * its members (old and new) restart, since an instance's machine is planned
+ * with its group; a vrrp_script, track_file or vrrp_track_process whose
+ * definition changed runs again with the new one, and the instances tracking
+ * it restart only when its weight or reverse changed (their plans carry it).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { VipflowConfig, VrrpInstance } from '../config/model.js';
@@ -25,8 +32,60 @@ export interface ReloadPlan {
   running: InstanceChange[];
   /** Instances of the new configuration that nothing runs, in its order. */
   added: VrrpInstance[];
-  /** vrrp_sync_groups differ: the running groups are kept until the next restart. */
+  /** vrrp_sync_groups differ. */
   syncGroupsChanged: boolean;
+  /** Sync groups to stop (gone or changed) and to build (new or changed), by name. */
+  groups: { stop: string[]; create: string[] };
+  /** Tracked definitions (in both configurations) whose data changed, by name. */
+  changedTracks: TrackedNames;
+}
+
+export interface TrackedNames {
+  scripts: string[];
+  files: string[];
+  processes: string[];
+}
+
+type Tracked = Pick<VipflowConfig, 'vrrpScripts' | 'trackFiles' | 'trackProcesses'>;
+
+function changedDefs<T extends { name: string }>(old: readonly T[], next: readonly T[], fields?: (d: T) => unknown): string[] {
+  const before = new Map(old.map((d) => [d.name, d]));
+  return next
+    .filter((d) => {
+      const o = before.get(d.name);
+      return o !== undefined && !isDeepStrictEqual(fields ? fields(o) : o, fields ? fields(d) : d);
+    })
+    .map((d) => d.name);
+}
+
+/** Definitions whose data changed (their trackers run again) and those whose weight or reverse changed (the plans that carry it are stale). */
+export function trackedChanges(old: Tracked, next: Tracked): { changed: TrackedNames; reweighted: TrackedNames } {
+  const w = (d: { weight: number; reverse: boolean }) => [d.weight, d.reverse];
+  return {
+    changed: {
+      scripts: changedDefs(old.vrrpScripts, next.vrrpScripts),
+      files: changedDefs(old.trackFiles, next.trackFiles),
+      processes: changedDefs(old.trackProcesses, next.trackProcesses),
+    },
+    reweighted: {
+      scripts: changedDefs(old.vrrpScripts, next.vrrpScripts, w),
+      files: changedDefs(old.trackFiles, next.trackFiles, w),
+      processes: changedDefs(old.trackProcesses, next.trackProcesses, w),
+    },
+  };
+}
+
+/** Groups new, gone or changed between two configurations, and every instance that is or was a member of one. */
+export function groupChanges(
+  old: Pick<VipflowConfig, 'vrrpSyncGroups'>,
+  next: Pick<VipflowConfig, 'vrrpSyncGroups'>,
+): { stop: string[]; create: string[]; members: Set<string> } {
+  const before = new Map(old.vrrpSyncGroups.map((g) => [g.name, g]));
+  const after = new Map(next.vrrpSyncGroups.map((g) => [g.name, g]));
+  const stop = [...before.keys()].filter((n) => !isDeepStrictEqual(before.get(n), after.get(n)));
+  const create = [...after.keys()].filter((n) => !isDeepStrictEqual(before.get(n), after.get(n)));
+  const members = new Set([...stop.flatMap((n) => before.get(n)!.group), ...create.flatMap((n) => after.get(n)!.group)]);
+  return { stop, create, members };
 }
 
 /**
@@ -57,16 +116,29 @@ export function liveChange(old: VrrpInstance, want: VrrpInstance): { priority: b
  */
 export function planReload(
   running: Iterable<readonly [string, VrrpInstance]>,
-  current: Pick<VipflowConfig, 'vrrpSyncGroups'>,
-  next: Pick<VipflowConfig, 'vrrpInstances' | 'vrrpSyncGroups'>,
+  current: Pick<VipflowConfig, 'vrrpSyncGroups'> & Tracked,
+  next: Pick<VipflowConfig, 'vrrpInstances' | 'vrrpSyncGroups'> & Tracked,
 ): ReloadPlan {
   const wanted = new Map(next.vrrpInstances.map((i) => [i.name, i]));
+  const groups = groupChanges(current, next);
+  const tracked = trackedChanges(current, next);
+  const restartFor = new Set(groups.members);
+  for (const inst of next.vrrpInstances) {
+    const group = next.vrrpSyncGroups.find((g) => g.group.includes(inst.name));
+    const refs = (key: 'trackScripts' | 'trackFiles' | 'trackProcesses') => [...inst[key], ...(group?.[key] ?? [])].map((r) => r.name);
+    const stale =
+      refs('trackScripts').some((n) => tracked.reweighted.scripts.includes(n)) ||
+      refs('trackFiles').some((n) => tracked.reweighted.files.includes(n)) ||
+      refs('trackProcesses').some((n) => tracked.reweighted.processes.includes(n));
+    if (stale) restartFor.add(inst.name);
+  }
   const runningNames = new Set<string>();
   const changes: InstanceChange[] = [];
   for (const [name, old] of running) {
     runningNames.add(name);
     const want = wanted.get(name);
     if (!want) changes.push({ kind: 'remove', name });
+    else if (restartFor.has(name)) changes.push({ kind: 'restart', name, want });
     else if (isDeepStrictEqual(want, old)) changes.push({ kind: 'keep', name });
     else {
       const live = liveChange(old, want);
@@ -77,5 +149,7 @@ export function planReload(
     running: changes,
     added: [...wanted.values()].filter((i) => !runningNames.has(i.name)),
     syncGroupsChanged: !isDeepStrictEqual(next.vrrpSyncGroups, current.vrrpSyncGroups),
+    groups: { stop: groups.stop, create: groups.create },
+    changedTracks: tracked.changed,
   };
 }

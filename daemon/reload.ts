@@ -48,7 +48,8 @@ export class Reloader {
    * Unchanged instances keep running untouched (no flap, no missed advert); a
    * priority-only change is applied live; anything else restarts that
    * instance (priority 0 first if it was Master); removed instances stop,
-   * added ones start.
+   * added ones start. Changed sync groups are rebuilt with their members
+   * restarted; changed tracked definitions run again (reload-plan.ts).
    */
   async reload(): Promise<ReloadResult> {
     if (this.d.stopping()) return { ok: false, message: 'stopping' };
@@ -128,8 +129,11 @@ export class Reloader {
       this.d.config(),
       next,
     );
-    if (plan.syncGroupsChanged) log.warn('vrrp_sync_group changes take effect at the next restart: the running groups are kept');
-    this.d.trackers.start(next, { reload: true });
+    this.d.trackers.start(next, { reload: true }, plan.changedTracks);
+    // Changed groups are rebuilt before their members restart, so these attach to the new driver.
+    for (const name of plan.groups.stop) this.d.instances.dropGroup(name);
+    for (const name of plan.groups.create) this.d.instances.createGroup(next.vrrpSyncGroups.find((g) => g.name === name)!);
+    if (plan.syncGroupsChanged) log.info({ stopped: plan.groups.stop, built: plan.groups.create }, 'sync groups changed by reload: their members restart');
     let kept = 0;
     let changed = 0;
     // A restart whose new start fails gets one more try with the additions.
@@ -170,8 +174,8 @@ export class Reloader {
       if (r.ok) added++;
       else log.error({ instance: inst.name, err: r.message }, 'instance added by reload could not start');
     }
-    // Before the switch: it compares the scripts with the running configuration.
-    this.d.trackers.startScripts(next, { reload: true });
+    for (const name of plan.groups.create) instances.startGroup(name);
+    this.d.trackers.startScripts(next, { reload: true }, plan.changedTracks.scripts);
     this.d.switchTo(next);
     this.d.checks.reload(next);
     return { ok: true, counts: { kept, changed, added } };

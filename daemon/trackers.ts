@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { SyncGroup, TrackFile, TrackProcess, VipflowConfig, VrrpInstance } from '../config/model.js';
 import { splitCommandLine, type Prepared } from '../notifiers/keepalived-notify/index.js';
 import type { EventPublisher } from './event-publisher.js';
+import type { TrackedNames } from './reload-plan.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import { fileRefsOf, fileTrack, processRefsOf, processTrack } from '../infra/track/plan.js';
 import { scriptRefsOf, scriptTrack, syncGroupOf, type ScriptsView } from '../infra/vrrp/plan.js';
@@ -40,15 +41,16 @@ export class Trackers {
   }
 
   /** Starts watching what `config` tracks; values and counts are read before it returns, so plans start from them. */
-  start(config: VipflowConfig, opts: { reload: boolean }): void {
+  start(config: VipflowConfig, opts: { reload: boolean }, changed?: Pick<TrackedNames, 'files' | 'processes'>): void {
     const used = usedNames(config);
-    if (opts.reload) {
-      const prev = this.d.config();
-      const c = [
-        ...changedDefs(this.files.status(), config.trackFiles, prev.trackFiles),
-        ...changedDefs(this.processes.status(), config.trackProcesses, prev.trackProcesses),
-      ];
-      if (c.length > 0) this.d.log.warn({ tracked: c }, 'track_file / vrrp_track_process changes take effect at the next restart: the running ones are kept');
+    // A changed definition is watched again from scratch: its value or count is read anew before the instances plan with it.
+    if (changed && changed.files.length > 0) {
+      this.files.forget(changed.files);
+      this.d.log.info({ trackFiles: changed.files }, 'track_file definitions changed by reload: read again');
+    }
+    if (changed && changed.processes.length > 0) {
+      this.processes.forget(changed.processes);
+      this.d.log.info({ trackProcesses: changed.processes }, 'vrrp_track_process definitions changed by reload: counted again');
     }
     this.files.start(
       config.trackFiles.filter((f) => used.files.has(f.name)),
@@ -60,15 +62,19 @@ export class Trackers {
   /**
    * Starts the vrrp_script checks, after the instances: their first results must
    * find the instances. On a reload, running scripts keep their health (restarting
-   * one would reset it and could flap its instances): a changed definition waits
-   * for a restart, a newly tracked script starts.
+   * one would reset it and could flap its instances); a changed definition runs
+   * from here with the health it had (keepalived's clear_diff_script), a newly
+   * tracked script starts.
    */
-  startScripts(config: VipflowConfig, opts: { reload: boolean }): void {
+  startScripts(config: VipflowConfig, opts: { reload: boolean }, changed: readonly string[] = []): void {
     const used = usedNames(config).scripts;
     const running = this.scripts.status();
     if (opts.reload) {
-      const c = changedDefs(running, config.vrrpScripts, this.d.config().vrrpScripts);
-      if (c.length > 0) this.d.log.warn({ scripts: c }, 'vrrp_script changes take effect at the next restart: the running checks are kept');
+      const c = changed.filter((n) => used.has(n) && running.some((r) => r.name === n));
+      if (c.length > 0) {
+        this.scripts.replace(trackScriptSpecs(config, new Set(c), this.d.log));
+        this.d.log.info({ scripts: c }, 'vrrp_script definitions changed by reload: running with the new ones, health kept');
+      }
     } else {
       const unused = config.vrrpScripts.filter((d) => !used.has(d.name)).map((d) => d.name);
       if (unused.length > 0) this.d.log.info({ scripts: unused }, 'vrrp_scripts not tracked by any instance are not run');
@@ -129,13 +135,6 @@ export class Trackers {
     const ref = processRefsOf(inst, driven, hasOwner, config.trackProcesses).find((r) => r.name === name);
     return ref && processTrack(ref, this.processes.quorum(name) ?? false);
   }
-}
-
-/** Names of running trackers whose definition differs between `defs` and `old`. */
-function changedDefs(running: readonly { name: string }[], defs: readonly { name: string }[], old: readonly { name: string }[]): string[] {
-  return defs
-    .filter((d) => running.some((r) => r.name === d.name) && JSON.stringify(d) !== JSON.stringify(old.find((o) => o.name === d.name)))
-    .map((d) => d.name);
 }
 
 function trackScriptSpecs(config: VipflowConfig, names: ReadonlySet<string>, log: Logger): TrackScriptSpec[] {

@@ -24,6 +24,15 @@ export function initialCounter(rf: RiseFall, initFail: boolean): Counter {
   return initFail ? { result: 0, health: 'down' } : { result: rf.rise - 1, health: 'unknown' };
 }
 
+/**
+ * The counter of a script whose definition a reload replaced: keepalived keeps
+ * its success or failure (clear_diff_script), here at the far end of the new
+ * rise/fall range, so the next result counts as it would for a settled script.
+ */
+export function carriedCounter(rf: RiseFall, health: 'up' | 'down'): Counter {
+  return health === 'up' ? { result: rf.rise + rf.fall - 1, health: 'up' } : { result: 0, health: 'down' };
+}
+
 /** The counter after one script result; `health` changes only on a real transition. */
 export function countResult(rf: RiseFall, c: Counter, ok: boolean): Counter {
   const top = rf.rise + rf.fall - 1;

@@ -9,7 +9,7 @@
  * script must not pile up processes (keepalived skips the same way).
  */
 import { createActor, enqueueActions, setup, type Actor } from 'xstate';
-import { countResult, initialCounter, type Counter, type ScriptHealth } from './counter.js';
+import { carriedCounter, countResult, initialCounter, type Counter, type ScriptHealth } from './counter.js';
 
 export interface TrackScriptInput {
   name: string;
@@ -17,6 +17,8 @@ export interface TrackScriptInput {
   rise: number;
   fall: number;
   initFail: boolean;
+  /** The health of the script this one replaces (a reload changed its definition): kept instead of starting afresh. */
+  carried?: 'up' | 'down';
 }
 
 export type TrackScriptEvent = { type: 'RESULT'; ok: boolean; detail?: string } | { type: 'STOP' };
@@ -44,7 +46,11 @@ export const trackScriptMachine = setup({
   },
 }).createMachine({
   id: 'track-script',
-  context: ({ input }) => ({ cfg: input, counter: initialCounter(input, input.initFail), running: false }),
+  context: ({ input }) => ({
+    cfg: input,
+    counter: input.carried ? carriedCounter(input, input.carried) : initialCounter(input, input.initFail),
+    running: false,
+  }),
   initial: 'ticking',
   states: {
     ticking: {

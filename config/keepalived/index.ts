@@ -25,6 +25,8 @@ export interface KeepalivedLoadOptions extends ReadOptions {
   /** passed to the semantic checks */
   interfaceAddresses?: CheckOptions['interfaceAddresses'];
   lbBackend?: CheckOptions['lbBackend'];
+  /** the host to check the config against (undefined: no host checks) */
+  host?: CheckOptions['host'];
 }
 
 export interface KeepalivedLoadResult {
@@ -110,7 +112,15 @@ class Pipeline {
       schemaDiagnostics(parsed.issues, mapper.origins, file, sink, rawVersionOf(raw), raw);
       return { diagnostics: sink.items, origins: mapper.origins, raw };
     }
-    sink.add(checkModel(parsed.data, { origins: mapper.origins, file, interfaceAddresses: options.interfaceAddresses, lbBackend: options.lbBackend }));
+    sink.add(
+      checkModel(parsed.data, {
+        origins: mapper.origins,
+        file,
+        interfaceAddresses: options.interfaceAddresses,
+        host: options.host,
+        lbBackend: options.lbBackend,
+      }),
+    );
     const out: KeepalivedLoadResult = { diagnostics: sink.items, origins: mapper.origins, raw };
     if (sink.errorCount === 0) out.model = parsed.data;
     return out;

@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { loadConfig } from '../../config/load.js';
 import type { VipflowConfig } from '../../config/model.js';
 import { VirtualServerReuse } from '../../config/virtual-server-reuse.js';
+import { hostFactsFrom } from '../host/host-facts.js';
 import { encodeVirtualServers, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 /** Models sent, by id: the daemon's running one (a request's base) and the newest. */
@@ -17,7 +18,7 @@ const sent = new Map<number, VipflowConfig>();
 const reuse = new VirtualServerReuse();
 
 async function answer(req: LoadRequest): Promise<LoadReply> {
-  const loaded = await loadConfig(req.path, { ...req.options, reuse });
+  const loaded = await loadConfig(req.path, { ...req.options, reuse, ...(req.hostInterfaces ? { host: hostFactsFrom(req.hostInterfaces) } : {}) });
   const baseId = req.base;
   const base = baseId !== undefined ? sent.get(baseId) : undefined;
   for (const id of [...sent.keys()]) if (id !== baseId) sent.delete(id);

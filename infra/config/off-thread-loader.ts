@@ -15,6 +15,7 @@ import { detectFormat, loadConfig, type LoadConfigOptions, type LoadConfigResult
 import type { VipflowConfig } from '../../config/model.js';
 import type { LbBackendName } from '../../config/lb-support.js';
 import type { Logger } from '../../core/logger.js';
+import { hostFactsFrom } from '../host/host-facts.js';
 import { decodeModel, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 export interface OffThreadLoadOptions {
@@ -23,6 +24,8 @@ export interface OffThreadLoadOptions {
   lbBackend?: LbBackendName | undefined;
   /** The model the caller runs: virtual servers equal to its own come back as its objects. */
   running?: VipflowConfig | undefined;
+  /** The host's interfaces (ADDR/PREFIX by name): the config is checked against this host (config/host-check.ts). Undefined: not checked. */
+  hostInterfaces?: Record<string, string[]> | undefined;
 }
 
 export class OffThreadConfigLoader {
@@ -40,25 +43,34 @@ export class OffThreadConfigLoader {
       ...(options.configIds ? { configIds: options.configIds } : {}),
       ...(options.lbBackend ? { lbBackend: options.lbBackend } : {}),
     };
-    if (this.closed || detectFormat(path) !== 'keepalived') return loadConfig(path, loadOptions);
+    const hostInterfaces = options.hostInterfaces;
+    // Functions do not cross to the worker: it builds its own file and user lookups around the interfaces.
+    const here = (): Promise<LoadConfigResult> => loadConfig(path, hostInterfaces ? { ...loadOptions, host: hostFactsFrom(hostInterfaces) } : loadOptions);
+    if (this.closed || detectFormat(path) !== 'keepalived') return here();
     const base = options.running !== undefined ? this.ids.get(options.running) : undefined;
     let reply: LoadReply;
     try {
-      reply = await this.ask({ id: this.nextId++, path, options: loadOptions, ...(base !== undefined ? { base } : {}) });
+      reply = await this.ask({
+        id: this.nextId++,
+        path,
+        options: loadOptions,
+        ...(base !== undefined ? { base } : {}),
+        ...(hostInterfaces ? { hostInterfaces } : {}),
+      });
     } catch (err) {
       this.log.warn({ err }, 'configuration worker failed: loading on the main thread');
-      return loadConfig(path, loadOptions);
+      return here();
     }
     if (reply.error !== undefined) {
       this.log.warn({ error: reply.error }, 'configuration worker failed: loading on the main thread');
-      return loadConfig(path, loadOptions);
+      return here();
     }
     const out: LoadConfigResult = { ...reply.result };
     if (reply.model !== undefined) {
       const model = decodeModel(reply.model, options.running);
       if (model === undefined) {
         this.log.warn('configuration worker named a virtual server the running model lacks: loading on the main thread');
-        return loadConfig(path, loadOptions);
+        return here();
       }
       this.ids.set(model, reply.id);
       out.model = model;

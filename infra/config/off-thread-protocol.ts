@@ -14,6 +14,8 @@ export interface LoadRequest {
   id: number;
   path: string;
   options: Pick<LoadConfigOptions, 'configIds' | 'format' | 'lbBackend'>;
+  /** the host's interfaces (ADDR/PREFIX by name): present when the config is checked against this host */
+  hostInterfaces?: Record<string, string[]>;
   /** id of a model this worker sent that the daemon still holds */
   base?: number;
 }

@@ -99,6 +99,15 @@ export class LinkTable {
     return undefined;
   }
 
+  /** The link's IPv4 addresses in the order the kernel announced them; undefined when no such link is known. */
+  ipv4Of(name: string): string[] | undefined {
+    for (const [ifindex, l] of this.links) {
+      if (l.name !== name) continue;
+      return [...(this.addresses.get(ifindex)?.values() ?? [])].filter((a) => a.family === 4).map((a) => a.address);
+    }
+    return undefined;
+  }
+
   /** Whether any link holds this address (compared in canonical form: canonicalIp). */
   hasAddress(address: string): boolean {
     const want = canonicalIp(address);

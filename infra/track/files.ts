@@ -70,6 +70,14 @@ export class TrackFiles {
     }
   }
 
+  /** Stops following these names (a reload changed them); start() reads them again. */
+  forget(names: readonly string[]): void {
+    for (const name of names) {
+      clearTimeout(this.entries.get(name)?.timer);
+      this.entries.delete(name);
+    }
+  }
+
   value(name: string): number | undefined {
     return this.entries.get(name)?.value;
   }

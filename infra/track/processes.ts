@@ -98,6 +98,14 @@ export class TrackProcesses {
     }
   }
 
+  /** Stops tracking these names (a reload changed them); start() counts them again. */
+  forget(names: readonly string[]): void {
+    for (const name of names) {
+      this.entries.get(name)?.quorum.stop();
+      this.entries.delete(name);
+    }
+  }
+
   quorum(name: string): boolean | undefined {
     return this.entries.get(name)?.quorum.state.haveQuorum;
   }

@@ -70,38 +70,57 @@ export class TrackScripts {
 
   /** Starts one actor per spec; the first checks run at once. */
   start(specs: readonly TrackScriptSpec[]): void {
+    for (const spec of specs) this.add(spec);
+  }
+
+  /**
+   * Runs changed definitions in place of the running ones of the same names,
+   * each keeping the health it had (keepalived's reload does the same): the
+   * old check is stopped and its process group killed.
+   */
+  replace(specs: readonly TrackScriptSpec[]): void {
     for (const spec of specs) {
-      const actor = createTrackScript(
-        { name: spec.name, intervalMs: spec.intervalMs, rise: spec.rise, fall: spec.fall, initFail: spec.initFail },
-        this.o.clock ?? realClock,
-      );
-      const entry: Entry = {
-        spec,
-        actor,
-        health: spec.initFail ? 'down' : 'unknown',
-        pid: null,
-        stats: { checks: 0, failures: 0, timeouts: 0, skipped: 0, lastExit: null },
-      };
-      this.entries.set(spec.name, entry);
-      actor.on('run-check', () => this.check(entry));
-      actor.on('check-skipped', () => {
-        entry.stats.skipped++;
-        this.log.warn({ script: spec.name, pid: entry.pid }, 'track script still running at its next interval: run skipped');
-      });
-      actor.on('health', (e) => {
-        entry.health = e.health;
-        this.log.info(
-          { script: spec.name, health: e.health, previous: e.previous, lastExit: entry.stats.lastExit },
-          `track script ${e.health === 'up' ? 'succeeded' : 'failed'}`,
-        );
-        try {
-          this.o.onHealth(spec.name, e.health === 'up');
-        } catch (err) {
-          this.log.error({ err, script: spec.name }, 'track script health listener failed');
-        }
-      });
-      actor.start();
+      const old = this.entries.get(spec.name);
+      if (old) {
+        old.actor.send({ type: 'STOP' });
+        old.actor.stop();
+        if (old.pid !== null) killGroup(old.pid, 'SIGKILL');
+      }
+      this.add(spec, old && old.health !== 'unknown' ? old.health : undefined);
     }
+  }
+
+  private add(spec: TrackScriptSpec, carried?: 'up' | 'down'): void {
+    const actor = createTrackScript(
+      { name: spec.name, intervalMs: spec.intervalMs, rise: spec.rise, fall: spec.fall, initFail: spec.initFail, ...(carried ? { carried } : {}) },
+      this.o.clock ?? realClock,
+    );
+    const entry: Entry = {
+      spec,
+      actor,
+      health: carried ?? (spec.initFail ? 'down' : 'unknown'),
+      pid: null,
+      stats: { checks: 0, failures: 0, timeouts: 0, skipped: 0, lastExit: null },
+    };
+    this.entries.set(spec.name, entry);
+    actor.on('run-check', () => this.check(entry));
+    actor.on('check-skipped', () => {
+      entry.stats.skipped++;
+      this.log.warn({ script: spec.name, pid: entry.pid }, 'track script still running at its next interval: run skipped');
+    });
+    actor.on('health', (e) => {
+      entry.health = e.health;
+      this.log.info(
+        { script: spec.name, health: e.health, previous: e.previous, lastExit: entry.stats.lastExit },
+        `track script ${e.health === 'up' ? 'succeeded' : 'failed'}`,
+      );
+      try {
+        this.o.onHealth(spec.name, e.health === 'up');
+      } catch (err) {
+        this.log.error({ err, script: spec.name }, 'track script health listener failed');
+      }
+    });
+    actor.start();
   }
 
   health(name: string): ScriptHealth | undefined {

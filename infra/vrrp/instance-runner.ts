@@ -169,6 +169,34 @@ export class InstanceRunner {
   }
 
   /**
+   * Sends from another address of the interface (the one it sent from was
+   * deleted, another is left): rejoins the wire with it, as keepalived moves
+   * an instance's source to the interface's next address. Fails as a value,
+   * keeping the old source, when the socket cannot be had.
+   */
+  moveSource(address: string): StartResult {
+    const bytes = parseAddress(address);
+    if (!bytes || bytes.length !== this.plan.sourceBytes.length)
+      return { ok: false, code: 'EINVAL', message: `not an IPv${this.plan.family} source: ${address}` };
+    const before = this.currentPlan;
+    // The hub holds one membership per VRID: leave before joining with the new source.
+    this.channel?.leave();
+    this.channel = null;
+    this.sendChannel?.leave();
+    this.sendChannel = null;
+    this.currentPlan = { ...before, source: address, sourceBytes: bytes };
+    const joined = this.joinWire();
+    if (!joined.ok) {
+      this.currentPlan = before;
+      this.joinWire();
+      return joined;
+    }
+    this.actor.send({ type: 'SET_PRIMARY_ADDRESS', address: bytes });
+    this.advertCache.clear();
+    return { ok: true };
+  }
+
+  /**
    * With a VMAC, adverts are received on it: the private macvlan is where the
    * kernel delivers frames sent from our own virtual MAC (the other router's
    * VMAC), and it gets a copy of every other multicast too. They leave from

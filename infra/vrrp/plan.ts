@@ -18,6 +18,14 @@ export type { HostAddress, HostInterface, HostInterfaces, PlannedVip };
 export const VRRP_GROUP_V4 = '224.0.0.18';
 /** The weight-0 tracked object that holds an IPv6 instance in Fault until it has a link-local source. */
 export const SOURCE_TRACK = 'source:ipv6-link-local';
+
+/**
+ * The weight-0 tracked object that puts an IPv4 instance in Fault while its
+ * advert source address is gone from the interface, as keepalived downs an
+ * instance when the interface's address it sends from is deleted and no other
+ * is left (core/keepalived_netlink.c), and brings it up when one returns.
+ */
+export const SOURCE_ADDRESS_TRACK = 'source:address';
 export const VRRP_GROUP_V6 = 'ff02::12';
 
 export interface PlannedPeer {
@@ -57,6 +65,14 @@ export interface InstancePlan {
    * does, until the runner is given the address.
    */
   sourcePending?: true;
+  /**
+   * How the IPv4 source follows the interface's addresses (SOURCE_ADDRESS_TRACK):
+   * 'interface' when it was taken from the interface (it may move to another of
+   * its addresses, as keepalived moves it), 'fixed' for a configured
+   * unicast_src_ip / mcast_src_ip with track_src_ip (Fault while it is gone).
+   * Absent: not followed (a configured source without track_src_ip, IPv6).
+   */
+  sourceWatch?: 'interface' | 'fixed';
   mode: 'multicast' | 'unicast';
   /** Multicast group (mcast_dst_ip or the VRRP group); unused in unicast mode. */
   group: string;
@@ -202,6 +218,9 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
   for (const t of inst.trackInterfaces) trackInterface(t.name, weightOf(t.weight));
   for (const t of syncGroup?.trackInterfaces ?? []) trackInterface(t.name, weightOf(t.weight));
   if (sourcePending) tracks.push({ id: SOURCE_TRACK, weight: 0, up: false });
+  const sourceWatch =
+    family === 4 ? (inst.unicastSrcIp === undefined && inst.mcastSrcIp === undefined ? 'interface' : inst.trackSrcIp ? 'fixed' : undefined) : undefined;
+  if (sourceWatch) tracks.push({ id: SOURCE_ADDRESS_TRACK, weight: 0, up: true });
   for (const ref of scriptRefsOf(inst, syncGroup)) {
     const def = scripts?.defs.find((d) => d.name === ref.name);
     if (!def) return err(`track_script ${ref.name} is not defined`, `define it with vrrp_script ${ref.name} { script ... }`);
@@ -247,6 +266,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
       source,
       sourceBytes,
       ...(sourcePending ? { sourcePending } : {}),
+      ...(sourceWatch ? { sourceWatch } : {}),
       mode,
       group,
       groupBytes: parseAddress(group) ?? new Uint8Array(family === 4 ? 4 : 16),

@@ -17,8 +17,9 @@ const mainJs = join(here, '..', '..', 'cli', 'main.js');
 const main = existsSync(mainJs) ? mainJs : join(here, '..', '..', 'cli', 'main.ts');
 const broken = join(repoRoot, 'test', 'config', 'fixtures', 'broken');
 
+/** check-config on a file written for some host, not this one (host checks: test/lab/host-checks.test.ts). */
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), main, 'check-config', ...args], {
+  const r = spawnSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), main, 'check-config', '--host-independent', ...args], {
     encoding: 'utf8',
     timeout: 60_000,
   });

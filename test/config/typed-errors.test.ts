@@ -36,7 +36,7 @@ interface JsonDiagnostic {
 }
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), main, 'check-config', ...args], {
+  const r = spawnSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), main, 'check-config', '--host-independent', ...args], {
     encoding: 'utf8',
     timeout: 120_000,
   });

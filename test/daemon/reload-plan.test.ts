@@ -116,13 +116,72 @@ test('the changes follow the running instances, not the configuration: an instan
   );
 });
 
-test('sync group changes are reported (they wait for a restart); instances compare on their own', () => {
-  const before = config([{ name: 'VI_1' }, { name: 'VI_2' }], [{ name: 'G1', group: ['VI_1'] }]);
-  const after = config([{ name: 'VI_1' }, { name: 'VI_2' }], [{ name: 'G1', group: ['VI_1', 'VI_2'] }]);
+test('a changed sync group is rebuilt and its members, old and new, restart; other instances compare on their own', () => {
+  const before = config(
+    [{ name: 'VI_1' }, { name: 'VI_2' }, { name: 'VI_3' }],
+    [
+      { name: 'G1', group: ['VI_1'] },
+      { name: 'G2', group: ['VI_3'] },
+    ],
+  );
+  const after = config(
+    [{ name: 'VI_1' }, { name: 'VI_2' }, { name: 'VI_3' }],
+    [
+      { name: 'G1', group: ['VI_1', 'VI_2'] },
+      { name: 'G2', group: ['VI_3'] },
+    ],
+  );
   const plan = planReload(running(before), before, after);
   assert.equal(plan.syncGroupsChanged, true);
+  assert.deepEqual(plan.groups, { stop: ['G1'], create: ['G1'] });
   assert.deepEqual(kinds(plan), [
+    ['VI_1', 'restart'],
+    ['VI_2', 'restart'],
+    ['VI_3', 'keep'],
+  ]);
+  // A group dropped: its members run alone from here (restart without it).
+  const dropped = planReload(running(before), before, config([{ name: 'VI_1' }, { name: 'VI_2' }, { name: 'VI_3' }], [{ name: 'G2', group: ['VI_3'] }]));
+  assert.deepEqual(dropped.groups, { stop: ['G1'], create: [] });
+  assert.deepEqual(kinds(dropped), [
+    ['VI_1', 'restart'],
+    ['VI_2', 'keep'],
+    ['VI_3', 'keep'],
+  ]);
+});
+
+test('a changed tracked definition runs again; its instances restart only when its weight or reverse changed', () => {
+  const script = (command: string, weight: number) => ({ name: 'chk', script: { command }, weight });
+  const withScript = (command: string, weight: number, groupTracks = false) =>
+    defineConfig({
+      vrrpScripts: [script(command, weight)],
+      vrrpInstances: [
+        {
+          name: 'VI_1',
+          interface: 'eth0',
+          virtualRouterId: 10,
+          virtualIpaddress: [{ address: '198.18.0.10' }],
+          trackScripts: groupTracks ? [] : [{ name: 'chk' }],
+        },
+        { name: 'VI_2', interface: 'eth0', virtualRouterId: 11, virtualIpaddress: [{ address: '198.18.0.11' }] },
+      ],
+      vrrpSyncGroups: groupTracks ? [{ name: 'G', group: ['VI_1'], trackScripts: [{ name: 'chk' }] }] : [],
+    });
+  const before = withScript('/bin/true', 0);
+  const sameWeight = planReload(running(before), before, withScript('/bin/false', 0));
+  assert.deepEqual(sameWeight.changedTracks, { scripts: ['chk'], files: [], processes: [] });
+  assert.deepEqual(kinds(sameWeight), [
     ['VI_1', 'keep'],
+    ['VI_2', 'keep'],
+  ]);
+  const reweighted = planReload(running(before), before, withScript('/bin/true', -20));
+  assert.deepEqual(kinds(reweighted), [
+    ['VI_1', 'restart'],
+    ['VI_2', 'keep'],
+  ]);
+  // Tracked through the instance's sync group counts too.
+  const g = withScript('/bin/true', 0, true);
+  assert.deepEqual(kinds(planReload(running(g), g, withScript('/bin/true', 5, true))), [
+    ['VI_1', 'restart'],
     ['VI_2', 'keep'],
   ]);
 });

@@ -102,3 +102,22 @@ test('a refused script (security) counts as failing and is logged once, not per 
     ts.stop();
   }
 });
+
+test('replace (a reload changed the definition): the new one runs, keeping the health until its own results turn it', async () => {
+  const changes: string[] = [];
+  const ts = new TrackScripts({ log, prepare: () => ({ ok: true }), onHealth: (n, up) => changes.push(`${n}:${up ? 'up' : 'down'}`) });
+  try {
+    ts.start([spec('s', ['/bin/true'])]);
+    await until(() => ts.health('s') === 'up', 5000, 'first result');
+    // The new definition fails, but needs fall 3: the carried 'up' holds for two failures.
+    ts.replace([spec('s', ['/bin/false'], { fall: 3 })]);
+    assert.equal(ts.health('s'), 'up', 'health carried at once');
+    await until(() => ts.status()[0]!.failures >= 2, 5000, 'two failures');
+    assert.equal(ts.health('s'), 'up');
+    await until(() => ts.health('s') === 'down', 5000, 'down after fall 3');
+    assert.deepEqual(changes, ['s:up', 's:down']);
+    assert.equal(ts.status().length, 1);
+  } finally {
+    ts.stop();
+  }
+});

@@ -1,7 +1,7 @@
 // Pure: configured instance + host interfaces (as data) → InstancePlan. No network.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planInstance, scriptTrack, SOURCE_TRACK, type InstancePlan } from '../../../infra/vrrp/plan.js';
+import { planInstance, scriptTrack, SOURCE_ADDRESS_TRACK, SOURCE_TRACK, type InstancePlan } from '../../../infra/vrrp/plan.js';
 import type { SyncGroup, TrackRef, VrrpScript } from '../../../config/model.js';
 import { formatAddress, simplePassword } from '../../../wire/codec/index.js';
 import { host, instanceFrom, LAN_HOST } from './fixtures.js';
@@ -174,23 +174,38 @@ describe('planInstance: timing, authentication, addresses', () => {
   });
 });
 
+/** The tracks other than the source address's (planInstance: the advert source below). */
+const others = <T extends { id: string }>(tracks: readonly T[] | undefined): T[] => (tracks ?? []).filter((t) => t.id !== SOURCE_ADDRESS_TRACK);
+
+describe('planInstance: the advert source follows the interface (keepalived downs the instance when it is deleted)', () => {
+  test('a source taken from the interface is followed and may move; a configured one only with track_src_ip, and fixed', () => {
+    const fromIface = planOf(VIPS4);
+    assert.equal(fromIface.sourceWatch, 'interface');
+    assert.deepEqual(fromIface.machine.tracks?.at(-1), { id: SOURCE_ADDRESS_TRACK, weight: 0, up: true });
+    const configured = planOf(`  unicast_src_ip 198.18.0.2\n  unicast_peer {\n    198.18.0.3\n  }\n${VIPS4}`);
+    assert.equal(configured.sourceWatch, undefined);
+    assert.ok(!configured.machine.tracks?.some((t) => t.id === SOURCE_ADDRESS_TRACK));
+    assert.equal(planOf(`  mcast_src_ip 198.18.0.2\n  track_src_ip\n${VIPS4}`).sourceWatch, 'fixed');
+  });
+});
+
 describe('planInstance: tracked interfaces', () => {
   test("the instance's own interface is tracked (weight 0: FAULT while down), with its current state", () => {
     const p = planOf(VIPS4);
-    assert.deepEqual(p.machine.tracks, [{ id: 'interface:eth0', weight: 0, up: true }]);
+    assert.deepEqual(others(p.machine.tracks), [{ id: 'interface:eth0', weight: 0, up: true }]);
   });
 
   test('track_interface adds others with their weights; the own interface once only', () => {
     const p = planOf(`  track_interface {\n    eth1 weight 10\n    eth0\n  }\n${VIPS4}`);
-    assert.deepEqual(p.machine.tracks, [
+    assert.deepEqual(others(p.machine.tracks), [
       { id: 'interface:eth0', weight: 0, up: true },
       { id: 'interface:eth1', weight: 10, up: false },
     ]);
   });
 
   test('dont_track_primary leaves the own interface out', () => {
-    assert.deepEqual(planOf(`  dont_track_primary\n${VIPS4}`).machine.tracks, []);
-    assert.deepEqual(planOf(`  dont_track_primary\n  track_interface {\n    eth1\n  }\n${VIPS4}`).machine.tracks, [
+    assert.deepEqual(others(planOf(`  dont_track_primary\n${VIPS4}`).machine.tracks), []);
+    assert.deepEqual(others(planOf(`  dont_track_primary\n  track_interface {\n    eth1\n  }\n${VIPS4}`).machine.tracks), [
       { id: 'interface:eth1', weight: 0, up: false },
     ]);
   });
@@ -199,7 +214,7 @@ describe('planInstance: tracked interfaces', () => {
     const inst = instanceFrom(`  track_interface {\n    eth9\n  }\n${VIPS4}`);
     const r = planInstance(inst, LAN_HOST);
     assert.ok(r.ok);
-    assert.deepEqual(r.plan.machine.tracks?.at(-1), { id: 'interface:eth9', weight: 0, up: false });
+    assert.deepEqual(others(r.plan.machine.tracks).at(-1), { id: 'interface:eth9', weight: 0, up: false });
   });
 });
 
@@ -217,7 +232,7 @@ describe('planInstance: sync group members', () => {
     const r = planInstance(inst, host(...LAN_HOST.values(), { name: 'eth2', up: true, addresses: [] }), group);
     assert.ok(r.ok);
     assert.equal(r.plan.machine.syncGroup, 'G');
-    assert.deepEqual(r.plan.machine.tracks, [
+    assert.deepEqual(others(r.plan.machine.tracks), [
       { id: 'interface:eth0', weight: 0, up: true },
       { id: 'interface:eth1', weight: 0, up: false },
       { id: 'interface:eth2', weight: 0, up: true },
@@ -229,7 +244,7 @@ describe('planInstance: sync group members', () => {
     const r = planInstance(inst, LAN_HOST, group);
     assert.ok(r.ok);
     assert.deepEqual(
-      r.plan.machine.tracks?.map((t) => t.weight),
+      others(r.plan.machine.tracks).map((t) => t.weight),
       [0, -20],
     );
   });
@@ -240,7 +255,7 @@ describe('planInstance: sync group members', () => {
     assert.ok(r.ok);
     assert.equal(r.plan.machine.syncGroup, undefined);
     assert.deepEqual(
-      r.plan.machine.tracks?.map((t) => t.weight),
+      others(r.plan.machine.tracks).map((t) => t.weight),
       [0, -20],
     );
   });
