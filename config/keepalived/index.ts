@@ -11,6 +11,7 @@ import { ConfigSchema, type VipflowConfig } from '../model.js';
 import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.js';
 import { KEYWORD_HOMES, ROOT } from './keywords.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
+import { applyKeepalivedRemovals } from './removals.js';
 import { TreeBuilder } from './tree.js';
 
 export type { ReadOptions } from './reader.js';
@@ -73,6 +74,7 @@ class Pipeline {
   finish(file: string, options: KeepalivedLoadOptions): KeepalivedLoadResult {
     this.tree.finish();
     const { sink, mapper, raw } = this;
+    applyKeepalivedRemovals(mapper, raw);
     const parsed = ConfigSchema.safeParse(raw);
     if (!parsed.success) {
       schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);

@@ -3,7 +3,8 @@
  * (global_parser.c, vrrp_parser.c, check_parser.c and the checkers). Each
  * entry either maps the keyword onto the model or, without `apply`, marks a
  * keyword keepalived accepts but vipflow does not act on yet (a warning that
- * names it). Anything not in a table is an unknown keyword (an error).
+ * names it). Anything not in a table is an unknown keyword: ignored with a
+ * warning as keepalived does, an error when it opens a block (see Mapper.walk).
  */
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily } from '../net.js';
@@ -63,15 +64,26 @@ function bool(key: string): Spec {
   };
 }
 
-function script(key: string, sub?: string): Spec {
+/**
+ * A script keyword. `firstWins`: keepalived keeps the first of a repeated
+ * notify_* / quorum_* / notify_fifo* line and ignores the later ones with
+ * "script already specified - ignoring" (vrrp_parser.c, check_parser.c,
+ * global_parser.c); vipflow keeps the first too and warns.
+ */
+function script(key: string, sub?: string, firstWins = false): Spec {
   return {
     apply: (m, n, t) => {
       const s = m.script(n);
       if (!s) return;
-      if (sub) {
-        const obj = (t[sub] ??= {}) as Raw;
-        m.set(obj, key, s, n.args[0]!, n.keyword.text);
-      } else m.set(t, key, s, n.args[0]!, n.keyword.text);
+      const obj = sub ? ((t[sub] ??= {}) as Raw) : t;
+      if (firstWins && obj[key] !== undefined) {
+        const first = (obj[key] as Raw).command;
+        m.sink.warning(n.keyword, `'${n.keyword.text}' repeated; ignored, the first one ('${String(first)}') stays (keepalived keeps the first)`, {
+          text: n.keyword.text,
+        });
+        return;
+      }
+      m.set(obj, key, s, n.args[0]!, n.keyword.text);
     },
   };
 }
@@ -175,7 +187,7 @@ function verbatimLines(key: string): Spec {
 }
 
 function notify(sub: string): Spec {
-  return script(sub, 'notify');
+  return script(sub, 'notify', true);
 }
 
 // ---- global_defs ----------------------------------------------------------
@@ -265,10 +277,10 @@ export const GLOBAL_DEFS: Table = {
   vrrp_skip_check_adv_addr: flag('vrrpSkipCheckAdvAddr'),
   vrrp_strict: flag('vrrpStrict'),
   v3_checksum_as_v2: bool('v3ChecksumAsV2'),
-  notify_fifo: script('notifyFifo'),
-  notify_fifo_script: script('notifyFifoScript'),
-  vrrp_notify_fifo: script('vrrpNotifyFifo'),
-  vrrp_notify_fifo_script: script('vrrpNotifyFifoScript'),
+  notify_fifo: script('notifyFifo', undefined, true),
+  notify_fifo_script: script('notifyFifoScript', undefined, true),
+  vrrp_notify_fifo: script('vrrpNotifyFifo', undefined, true),
+  vrrp_notify_fifo_script: script('vrrpNotifyFifoScript', undefined, true),
   vrrp_notify_priority_changes: bool('vrrpNotifyPriorityChanges'),
   dynamic_interfaces: flag('dynamicInterfaces'),
   ...known(
@@ -559,19 +571,19 @@ export const VRRP_SYNC_GROUP: Table = {
 };
 
 /**
- * Old keepalived releases listed instance names directly in the group block;
- * current keepalived reports them as unknown keywords. Accept them as members
- * (the meaning is unambiguous) with a warning so the config can be modernised.
+ * Old keepalived releases listed instance names directly in the group block.
+ * keepalived 2.2.7 reads such a line as an unknown keyword and ignores it, so
+ * the instance is not a member (a group left empty is then removed, see
+ * removals.ts). vipflow does the same and says what the line used to mean.
  */
-export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t) => {
+export const syncGroupLegacyMember: Fallback<Raw> = (m, node) => {
   if (node.block || node.args.length > 0 || !/^[A-Za-z0-9_.:-]+$/.test(node.keyword.text)) return false;
   if (didYouMean(node.keyword.text, Object.keys(VRRP_SYNC_GROUP)).hint) return false;
-  const list = (t.group ??= []) as string[];
-  m.at(list, list.length, node.keyword, 'group');
-  list.push(node.keyword.text);
-  m.sink.warning(node.keyword, `instance '${node.keyword.text}' listed directly in vrrp_sync_group (old syntax): write it inside 'group { }'`, {
-    text: node.keyword.text,
-  });
+  m.sink.warning(
+    node.keyword,
+    `'${node.keyword.text}' listed directly in vrrp_sync_group (old syntax) is not a member: keepalived 2.2.7 ignores it as an unknown keyword; write it inside 'group { }'`,
+    { text: node.keyword.text },
+  );
   return true;
 };
 
@@ -809,8 +821,8 @@ export const REAL_SERVER: Table = {
   weight: int('weight'),
   lvs_method: lvsMethod('lvsMethod'),
   inhibit_on_failure: bool('inhibitOnFailure'),
-  notify_up: script('notifyUp'),
-  notify_down: script('notifyDown'),
+  notify_up: script('notifyUp', undefined, true),
+  notify_down: script('notifyDown', undefined, true),
   uthreshold: int('uthreshold'),
   lthreshold: int('lthreshold'),
   alpha: bool('alpha'),
@@ -856,8 +868,8 @@ export const VIRTUAL_SERVER: Table = {
   omega: flag('omega'),
   quorum: int('quorum'),
   hysteresis: int('hysteresis'),
-  quorum_up: script('quorumUp'),
-  quorum_down: script('quorumDown'),
+  quorum_up: script('quorumUp', undefined, true),
+  quorum_down: script('quorumDown', undefined, true),
   sorry_server: {
     apply: (m, n, t) => {
       const s = hostPort(m, n, 'sorry_server');

@@ -66,12 +66,19 @@ test('SSL_GET sample: keepalived does not start an AH instance as MASTER unless 
   assert.equal(r.model!.vrrpInstances[0]!.authentication?.type, 'AH');
 });
 
-test('the conditional sample without a config id misses its script (as keepalived would)', () => {
+test('the conditional sample without a config id loses its script with a warning and runs (as keepalived does)', () => {
   const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.conditional_conf'));
-  const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  assert.equal(errors.length, 1);
-  assert.match(errors[0]!.message, /vrrp_script check_VI_0: missing 'script'/);
-  assert.equal(r.model, undefined);
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
+  const removed = r.diagnostics.filter((d) => /vrrp_script 'check_VI_0' has no 'script'; removed/.test(d.message));
+  assert.equal(removed.length, 1);
+  assert.deepEqual(r.model?.vrrpScripts, []);
+  assert.ok(
+    r.model.vrrpInstances.every((i) => i.trackScripts.length === 0),
+    'references to the removed script are dropped',
+  );
 });
 
 test('the conditional sample picks lines by config id', () => {
