@@ -425,11 +425,54 @@ function ttlOption(key: string, keyword: string): OptionSpec {
 
 const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
 
+/**
+ * keepalived's vrrp_state_handler: an unknown state is BACKUP, and BACKUP
+ * after MASTER is ignored (MASTER wins whatever the order), each with a warning.
+ */
+const STATE: Spec = {
+  apply: (m, n, t) => {
+    const a = m.arg(n, 0, 'MASTER or BACKUP');
+    if (!a) return;
+    m.noExtra(n, 1);
+    if (a.text === 'BACKUP' && t.state === 'MASTER') {
+      m.sink.warning(a, `'state BACKUP' after 'state MASTER' ignored (keepalived: "state previously set as MASTER - ignoring BACKUP")`, { text: a.text });
+      return;
+    }
+    if (a.text !== 'MASTER' && a.text !== 'BACKUP') {
+      m.sink.warning(a, `unknown state '${a.text}'; BACKUP is used, as keepalived does ("defaulting to BACKUP")`, {
+        text: a.text,
+        ...didYouMean(a.text, ['MASTER', 'BACKUP']),
+      });
+      m.set(t, 'state', 'BACKUP', a, 'state');
+      return;
+    }
+    m.set(t, 'state', a.text, a, 'state');
+  },
+};
+
+/** keepalived's vrrp_prio_handler: a priority that is no number in 1..255 leaves the default 100, with a warning. */
+const PRIORITY: Spec = {
+  apply: (m, n, t) => {
+    const a = m.arg(n, 0, 'a priority');
+    if (!a) return;
+    m.noExtra(n, 1);
+    const v = /^\d+$/.test(a.text) ? Number(a.text) : NaN;
+    if (!(v >= 1 && v <= 255)) {
+      m.sink.warning(a, `priority '${a.text}' is not a number from 1 to 255; the default 100 is used, as keepalived does ("Priority not valid")`, {
+        text: a.text,
+      });
+      m.set(t, 'priority', 100, a, 'priority');
+      return;
+    }
+    m.set(t, 'priority', v, a, 'priority');
+  },
+};
+
 export const VRRP_INSTANCE: Table = {
-  state: word('state', ['MASTER', 'BACKUP']),
+  state: STATE,
   interface: str('interface'),
   virtual_router_id: int('virtualRouterId'),
-  priority: int('priority'),
+  priority: PRIORITY,
   advert_int: secs('advertInt'),
   version: int('version'),
   nopreempt: flag('preempt', false),
@@ -951,8 +994,8 @@ export const ROOT: Table = {
       m.walk(n.block!, GLOBAL_DEFS, g, 'global_defs');
     },
   },
-  vrrp_instance: named('vrrpInstances', VRRP_INSTANCE, 'vrrp_instance'),
-  vrrp_sync_group: named('vrrpSyncGroups', VRRP_SYNC_GROUP, 'vrrp_sync_group', syncGroupLegacyMember),
+  vrrp_instance: named('vrrpInstances', VRRP_INSTANCE, 'vrrp_instance', undefined, true),
+  vrrp_sync_group: named('vrrpSyncGroups', VRRP_SYNC_GROUP, 'vrrp_sync_group', syncGroupLegacyMember, true),
   vrrp_script: named('vrrpScripts', VRRP_SCRIPT, 'vrrp_script'),
   track_file: named('trackFiles', TRACK_FILE, 'track_file'),
   vrrp_track_file: named('trackFiles', TRACK_FILE, 'vrrp_track_file'),
@@ -1025,14 +1068,28 @@ export const ROOT: Table = {
   ...known('net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'use_pid_dir', 'instance', 'child_wait_time', 'linkbeat_use_polling'),
 };
 
-/** A named top-level block appended to a model list (`vrrp_instance NAME { ... }`). */
-function named(listKey: string, table: Table, keyword: string, fallback?: Fallback<Raw>): Spec {
+/**
+ * A named top-level block appended to a model list (`vrrp_instance NAME { ... }`).
+ * `nameOnly`: keepalived skips a vrrp_instance or vrrp_sync_group whose header
+ * has more than one word after the keyword ("must have a name",
+ * vrrp_parser.c), block and all; vipflow skips it too, with a warning.
+ */
+function named(listKey: string, table: Table, keyword: string, fallback?: Fallback<Raw>, nameOnly = false): Spec {
   return {
     block: 'block',
     apply: (m, n, t) => {
       const list = (t[listKey] ??= []) as Raw[];
       const nameTok = m.arg(n, 0, 'a name');
       if (!nameTok) return;
+      const extra = n.args[1];
+      if (nameOnly && extra) {
+        m.sink.warning(
+          extra,
+          `'${extra.text}' after ${keyword} ${nameTok.text}: keepalived skips the whole ${keyword} when its name is followed by another word ("must have a name"); skipped here too`,
+          { text: extra.text },
+        );
+        return;
+      }
       m.noExtra(n, 1);
       const obj: Raw = { name: nameTok.text };
       m.self(obj, nameTok, keyword);

@@ -139,7 +139,7 @@ test('vipflow convert prints a loadable file; exit 1 on a broken file', async ()
       ['VI_3', 'VI_4'],
     ],
   );
-  const broken = run(join(repoRoot, 'test', 'config', 'fixtures', 'broken', 'priority-range.conf'));
+  const broken = run(join(repoRoot, 'test', 'config', 'fixtures', 'broken', 'vrid-range.conf'));
   assert.equal(broken.status, 1);
   assert.equal(broken.stdout, '');
   assert.equal(run(join(scratch, 'missing.conf')).status, 2);
