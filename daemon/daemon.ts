@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
+import { notActedOn } from '../config/not-acted-on.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
@@ -78,6 +79,8 @@ export interface DaemonStatus {
   checks: ChecksStatus;
   /** The load-balancer rules: backend, what was applied last, services refused; counters in control-socket answers. */
   lb: LoadBalancerStatus;
+  /** Keywords of the config vipflow parses but does not act on yet: `keyword (file:line)`, as loaded at start. */
+  notActedOn: string[];
 }
 
 /** The event side: the publisher's counters and recent events, and the split-brain watch. */
@@ -97,6 +100,8 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 export class Daemon {
   // The parts (each in its own module); the daemon wires them and owns the order of start and stop.
   private readonly hub: WireHub;
+  /** What the loaded config asks for that vipflow does not act on yet (for the status). */
+  private notActedOn: string[] = [];
   private readonly instances: Instances;
   private readonly links: LinkMonitor;
   private readonly trackers: Trackers;
@@ -226,6 +231,7 @@ export class Daemon {
     writeFileSync(pidFile, `${process.pid}\n`);
 
     const daemon = new Daemon(options, loaded.model, configLoader, lbBackend);
+    daemon.notActedOn = notActedOn(loaded.diagnostics);
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
@@ -296,6 +302,7 @@ export class Daemon {
       ...this.trackers.status(),
       checks: this.checks.status(),
       lb: this.lb.status(),
+      notActedOn: [...this.notActedOn],
     };
   }
 
