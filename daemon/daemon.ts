@@ -93,6 +93,12 @@ const RECENT_TRANSITIONS = 100;
 // killed (keepalived gives its stop scripts 1 s; a little more for loaded hosts).
 const NOTIFY_STOP_GRACE_MS = 3000;
 
+function logWarnings(log: Logger, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
+  }
+}
+
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'error');
 }
@@ -102,6 +108,7 @@ export class Daemon {
   private readonly hub: WireHub;
   /** What the loaded config asks for that vipflow does not act on yet (for the status). */
   private notActedOn: string[] = [];
+  private reloadedNotActedOn: string[] = [];
   private readonly instances: Instances;
   private readonly links: LinkMonitor;
   private readonly trackers: Trackers;
@@ -167,13 +174,22 @@ export class Daemon {
     });
     this.reloader = new Reloader({
       log,
-      load: () => configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, running: this.config }),
+      load: async () => {
+        const loaded = await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, running: this.config });
+        // A reloaded file warns as loudly as the one read at start; its not-acted-on list replaces the old one once applied.
+        logWarnings(log, loaded.diagnostics);
+        this.reloadedNotActedOn = notActedOn(loaded.diagnostics);
+        return loaded;
+      },
       configPath: options.configPath,
       instances: this.instances,
       trackers: this.trackers,
       checks: this.checks,
       config: () => this.config,
-      switchTo: (next) => (this.config = next),
+      switchTo: (next) => {
+        this.config = next;
+        this.notActedOn = this.reloadedNotActedOn;
+      },
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
@@ -216,9 +232,7 @@ export class Daemon {
     const lbBackend = lbBackendName(options.lb ?? 'auto');
     const loaded = await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend });
     const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
-    for (const d of loaded.diagnostics) {
-      if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
-    }
+    logWarnings(log, loaded.diagnostics);
     if (loaded.unreadable) return refuse({ ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics });
     if (!loaded.model || errorsOf(loaded.diagnostics).length > 0)
       return refuse({ ok: false, message: `configuration ${options.configPath} has errors`, diagnostics: errorsOf(loaded.diagnostics) });
