@@ -12,6 +12,7 @@ import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.
 import { KEYWORD_HOMES, ROOT } from './keywords.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
 import { applyKeepalivedRemovals } from './removals.js';
+import { warnUnactedFields } from './unacted-fields.js';
 import { TreeBuilder } from './tree.js';
 
 export type { ReadOptions } from './reader.js';
@@ -75,6 +76,7 @@ class Pipeline {
     this.tree.finish();
     const { sink, mapper, raw } = this;
     applyKeepalivedRemovals(mapper, raw);
+    warnUnactedFields(mapper, raw);
     const parsed = ConfigSchema.safeParse(raw);
     if (!parsed.success) {
       schemaDiagnostics(parsed.error.issues, mapper.origins, file, sink);

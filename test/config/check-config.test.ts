@@ -57,7 +57,7 @@ test('--json prints the diagnostics list', () => {
   assert.equal(list[0]!.line, 5);
   assert.equal(list[0]!.column, 5);
   assert.equal(list[0]!.hint, "did you mean 'priority'?");
-  const ok = JSON.parse(cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.sample'), '--json').stdout);
+  const ok = JSON.parse(cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.vrrp.sync'), '--json').stdout);
   assert.deepEqual(ok, []);
 });
 
