@@ -9,7 +9,9 @@
  *   is dropped ("track script X not found, ignoring...", vrrp_track.c);
  * - a sync-group member that is no instance, or is already in an earlier
  *   group, is dropped, and a group left without members is removed
- *   (vrrp_sync.c vrrp_sync_set_group, vrrp.c vrrp_complete_init).
+ *   (vrrp_sync.c vrrp_sync_set_group, vrrp.c vrrp_complete_init);
+ * - a virtual_server fwmark's `protocol` is ignored (a warning only: the load
+ *   balancer's fwmark services match every protocol already).
  *
  * Runs between the keyword tables and the schema, so the semantic checks see
  * the configuration keepalived would run.
@@ -82,6 +84,17 @@ export function applyKeepalivedRemovals(m: Mapper, raw: Raw): void {
   }
 
   settleSyncGroups(m, raw, where);
+
+  // check_parser.c: a fwmark service matches whatever the mark covers, so keepalived drops its protocol with a warning.
+  list(raw, 'virtualServers').forEach((vs, k) => {
+    const target = vs.target as Raw | undefined;
+    if (target?.kind === 'fwmark' && vs.protocol !== undefined)
+      warn(
+        `virtualServers.${k}.protocol`,
+        'protocol',
+        `'protocol' is ignored for virtual_server fwmark ${String(target.fwmark)} (keepalived: "protocol specified for fwmark - protocol will be ignored")`,
+      );
+  });
 }
 
 function settleSyncGroups(m: Mapper, raw: Raw, where: (path: string) => Token | undefined): void {
