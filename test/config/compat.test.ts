@@ -10,8 +10,10 @@
  *   `disagreement` text in the manifest.
  * - keepalived (when installed and run as root): `keepalived -t` on each file,
  *   in a namespace of its own with the interfaces the files name, still gives
- *   the recorded exit status and messages, so the manifest cannot drift from
- *   what keepalived says. Real peers: Debian's keepalived, no mocks.
+ *   the recorded exit status and messages, and, where -t fails, a real start
+ *   (VRRP only) shows whether keepalived runs the file as recorded, so the
+ *   manifest cannot drift from what keepalived does. Real peers: Debian's
+ *   keepalived, no mocks.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +24,8 @@ import { repoRoot } from '../../core/paths.js';
 import { silentLogger } from '../../core/logger.js';
 import { loadKeepalivedFile } from '../../config/keepalived/index.js';
 import { createLab, type Lab } from '../../lab/lab.js';
+import { startKeepalived } from '../../lab/keepalived.js';
+import { isAlive } from '../../lab/run.js';
 import { sweepStaleLabs } from '../../lab/sweep.js';
 
 interface Entry {
@@ -102,4 +106,23 @@ describe('keepalived -t still gives the recorded verdicts', { skip: !haveKeepali
       for (const m of c.keepalived.messages) assert.ok(out.includes(m), `keepalived no longer says "${m}":\n${out}`);
     });
   }
+
+  // keepalived -t fails on most files keepalived runs anyway: for those, start it for real (VRRP only, -P) to check `runs`.
+  manifest.configs.forEach((c, k) => {
+    if (c.keepalived.exit === 0) return;
+    test(`${c.file}: keepalived ${c.keepalived.runs ? 'runs' : 'refuses'} it`, async () => {
+      // The copy lives in the lab's directory: relative includes must still find the corpus's files.
+      const text = readFileSync(join(dir, c.file), 'utf8').replace(/^include\s+(\S+)/gm, (_l, path: string) => `include ${join(dir, path)}`);
+      const kp = await startKeepalived(lab!, 'k', `run${k}`, text);
+      try {
+        // An instance entering its first state means it runs; a refusal ends the process ("permanent error").
+        await kp.waitForLog(/Entering (BACKUP|MASTER) STATE|permanent error/, 4000);
+        const log = kp.log();
+        const runs = !/permanent error/.test(log) && isAlive(kp.pid);
+        assert.equal(runs, c.keepalived.runs, log);
+      } finally {
+        await kp.stop();
+      }
+    });
+  });
 });
