@@ -7,7 +7,7 @@
  * warning as keepalived does, an error when it opens a block (see Mapper.walk).
  */
 import { didYouMean } from '../diagnostics.js';
-import { ipFamily } from '../net.js';
+import { ipFamily, parseCidr } from '../net.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -158,13 +158,42 @@ function address(m: Mapper, e: Node, context: string): Raw | undefined {
   return out;
 }
 
+/**
+ * keepalived's parse_ipaddress: an address it cannot read is skipped ("VRRP
+ * parsed invalid IP - skipping IP") and a prefix beyond the family's length
+ * becomes the full length ("Invalid address prefix len - using 32"), each
+ * with a message, and the instance runs with the rest. vipflow does the same
+ * with a warning; undefined means skip the entry.
+ */
+function keepalivedAddressToken(m: Mapper, e: Node, keyword: string): Node | undefined {
+  const text = e.keyword.text;
+  if (parseCidr(text)) return e;
+  const slash = text.indexOf('/');
+  const family = ipFamily(slash < 0 ? text : text.slice(0, slash));
+  const max = family === 4 ? 32 : 128;
+  if (family !== undefined && /^\d+$/.test(text.slice(slash + 1)) && Number(text.slice(slash + 1)) > max) {
+    const fixed = `${text.slice(0, slash)}/${max}`;
+    m.sink.warning(
+      e.keyword,
+      `prefix of '${text}' in '${keyword}' is longer than ${max}; ${fixed} is used, as keepalived does ("Invalid address prefix len")`,
+      {
+        text,
+      },
+    );
+    return { ...e, keyword: { ...e.keyword, text: fixed } };
+  }
+  m.sink.warning(e.keyword, `invalid address '${text}' in '${keyword}' skipped, as keepalived does ("VRRP parsed invalid IP - skipping IP")`, { text });
+  return undefined;
+}
+
 function addressList(key: string): Spec {
   return {
     block: 'values',
     apply: (m, n, t) => {
       const list = (t[key] ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const a = address(m, e, n.keyword.text);
+        const entry = keepalivedAddressToken(m, e, n.keyword.text);
+        const a = entry && address(m, entry, n.keyword.text);
         if (a) list.push(a);
       }
     },
