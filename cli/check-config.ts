@@ -1,10 +1,10 @@
 /**
- * `vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]`
+ * `vipflow check-config FILE [--json] [--strict] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]`
  *
  * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
  * prints every diagnostic, including those of the workflows the config declares
  * (`vipflow.workflows`, `vipflow.workflowsFile`). Exit status: 0 valid (warnings may be printed),
- * 1 errors, 2 the file cannot be read or the command line is wrong.
+ * 1 errors (or, with --strict, warnings: for CI linting), 2 the file cannot be read or the command line is wrong.
  * Without -i the config id is the host name up to its first dot, as keepalived does.
  * --lb (default $VIPFLOW_LB or auto, as `vipflow run`) names who will balance the
  * virtual servers: what that backend cannot run (lb_kind DR on nftables, say)
@@ -25,7 +25,8 @@ import { lbBackendName, type LbChoice } from '../daemon/load-balancer.js';
 import { readHostFacts } from '../infra/host/host-facts.js';
 
 const USAGE =
-  'usage: vipflow check-config FILE [--json] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]\n' +
+  'usage: vipflow check-config FILE [--json] [--strict] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]\n' +
+  '  --strict  warnings fail the check too (exit 1), for CI linting\n' +
   '  --host-independent  skip the checks against this host (interfaces, their addresses, scripts, users):\n' +
   '        for a config written for another machine\n' +
   '  --lb  who will balance the virtual servers (default $VIPFLOW_LB or auto: IPVS if this kernel has it, else nftables);\n' +
@@ -37,6 +38,7 @@ const LB_CHOICES: readonly LbChoice[] = ['auto', 'nftables', 'ipvs', 'none'];
 interface Args {
   file: string;
   json: boolean;
+  strict: boolean;
   configIds: string[];
   lb: LbChoice;
   hostIndependent: boolean;
@@ -46,12 +48,14 @@ function parseArgs(argv: string[]): Args | string {
   let file: string | undefined;
   let json = false;
   let hostIndependent = false;
+  let strict = false;
   const configIds: string[] = [];
   let lb = process.env.VIPFLOW_LB ?? 'auto';
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--json') json = true;
     else if (a === '--host-independent') hostIndependent = true;
+    else if (a === '--strict') strict = true;
     else if (a === '--lb') {
       const v = argv[++k];
       if (v === undefined) return '--lb needs auto, nftables, ipvs or none';
@@ -70,7 +74,7 @@ function parseArgs(argv: string[]): Args | string {
   if (file === undefined) return 'missing FILE';
   const choice = LB_CHOICES.find((c) => c === lb);
   if (choice === undefined) return `--lb ${lb}: expected auto, nftables, ipvs or none`;
-  return { file, json, configIds, lb: choice, hostIndependent };
+  return { file, json, strict, configIds, lb: choice, hostIndependent };
 }
 
 /** Reads source lines for the caret display, once per file. */
@@ -122,14 +126,14 @@ export async function run(argv: string[]): Promise<number> {
   else {
     const src = sourceLines();
     const out = r.diagnostics.map((d) => formatDiagnostic(d, src));
-    const summary =
-      errors > 0
-        ? `${args.file}: ${errors} error(s), ${warnings} warning(s)${hidden}`
-        : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s)${hidden})` : ''}`;
+    const failed = errors > 0 || (args.strict && warnings > 0);
+    const summary = failed
+      ? `${args.file}: ${errors} error(s), ${warnings} warning(s)${hidden}${args.strict && errors === 0 ? ' (--strict: warnings fail)' : ''}`
+      : `${args.file}: configuration is valid${warnings > 0 ? ` (${warnings} warning(s)${hidden})` : ''}`;
     if (notTypeChecked) out.push(`${args.file}: not type-checked (the typescript package is not installed)`);
     out.push(summary);
-    (errors > 0 ? process.stderr : process.stdout).write(out.join('\n') + '\n');
+    (failed ? process.stderr : process.stdout).write(out.join('\n') + '\n');
   }
   if (r.unreadable) return 2;
-  return errors > 0 ? 1 : 0;
+  return errors > 0 || (args.strict && warnings > 0) ? 1 : 0;
 }

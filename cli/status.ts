@@ -71,6 +71,8 @@ function formatStatus(s: DaemonStatus): string {
   }
   lines.push(...formatChecks(s.checks));
   lines.push(...formatLb(s.lb as DaemonStatus['lb'] | undefined));
+  // An older daemon's status has no such list.
+  if ((s.notActedOn ?? []).length > 0) lines.push(`not acted on: ${s.notActedOn.join(', ')}`);
   return lines.join('\n') + '\n';
 }
 

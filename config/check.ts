@@ -203,11 +203,9 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
     const p = instPath(k);
     checkAdvertInt(f, inst, k);
     for (const c of inst.corrections) {
-      // Authentication on v3 is a mistake to fix (the brief of RFC 5798); the strict-mode
-      // overrides are keepalived's documented behaviour for configs like Debian's default, so warnings.
-      const severity = c.field === 'authentication' && inst.version === 3 ? 'error' : 'warning';
+      // keepalived applies each correction with a message and runs (authentication on v3 included): warnings.
       const keyword = f.keywordAt(`${p}.${c.field}`) ?? snake(c.field);
-      f.add(severity, `${p}.${c.field}`, `vrrp_instance ${inst.name}: '${keyword}': ${c.message}`, { text: keyword });
+      f.add('warning', `${p}.${c.field}`, `vrrp_instance ${inst.name}: '${keyword}': ${c.message}`, { text: keyword });
     }
     if (inst.strictMode && inst.unicastPeers.length > 0) {
       f.add('error', `${p}.unicastPeers`, `vrrp_instance ${inst.name}: unicast peers are not supported in strict mode (keepalived disables the instance)`);

@@ -517,6 +517,27 @@ type InheritedKeys =
 type ResolvedInstance = Omit<ParsedInstance, InheritedKeys> & Required<Pick<ParsedInstance, InheritedKeys>>;
 
 /**
+ * keepalived's advert_int corrections (vrrp.c vrrp_complete_instance): VRRPv2
+ * caps at 255 s and rounds to whole seconds, VRRPv3 caps at 40.95 s and
+ * rounds to hundredths (half up, never to 0), each with a message, and runs.
+ */
+function correctAdvertInt(i: ParsedInstance, note: (field: string, message: string) => void): void {
+  const v = i.advertInt;
+  if (typeof v !== 'number' || !(v > 0)) return;
+  const [max, step, unit] = i.version === 2 ? [255, 1, 'whole seconds'] : [40.95, 0.01, 'hundredths of a second'];
+  let to = v;
+  if (v >= max + step) to = max;
+  else {
+    const steps = Math.floor(v / step + 0.5 + 1e-9);
+    if (Math.abs(steps * step - v) > 1e-9) to = Math.max(1, steps) * step;
+  }
+  to = Math.round(to * 100) / 100;
+  if (to === v) return;
+  note('advertInt', `advert_int ${v} is not in ${unit} up to ${max} s for VRRPv${i.version}: keepalived uses ${to}`);
+  i.advertInt = to;
+}
+
+/**
  * Applies keepalived's startup corrections (vrrp.c, vrrp_complete_instance):
  * AH authentication is dropped on IPv6 and forbids starting as MASTER unless
  * address owner; in strict mode the initial state must match being the address owner,
@@ -533,6 +554,7 @@ function applyCorrections(i: ParsedInstance, strict: boolean): void {
     note('version', 'strict mode cannot run IPv6 with VRRP version 2: keepalived uses version 3');
     i.version = 3;
   }
+  correctAdvertInt(i, note);
   if (i.authentication && i.version === 3) {
     note('authentication', 'VRRP version 3 has no authentication (RFC 5798): keepalived ignores it');
     delete i.authentication;

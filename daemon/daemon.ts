@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
+import { notActedOn } from '../config/not-acted-on.js';
 import type { VipflowConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
@@ -82,6 +83,8 @@ export interface DaemonStatus {
   checks: ChecksStatus;
   /** The load-balancer rules: backend, what was applied last, services refused; counters in control-socket answers. */
   lb: LoadBalancerStatus;
+  /** Keywords of the config vipflow parses but does not act on yet: `keyword (file:line)`, as loaded at start. */
+  notActedOn: string[];
 }
 
 /** The event side: the publisher's counters and recent events, and the split-brain watch. */
@@ -94,6 +97,12 @@ const RECENT_TRANSITIONS = 100;
 // killed (keepalived gives its stop scripts 1 s; a little more for loaded hosts).
 const NOTIFY_STOP_GRACE_MS = 3000;
 
+function logWarnings(log: Logger, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
+  }
+}
+
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'error');
 }
@@ -101,6 +110,9 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 export class Daemon {
   // The parts (each in its own module); the daemon wires them and owns the order of start and stop.
   private readonly hub: WireHub;
+  /** What the loaded config asks for that vipflow does not act on yet (for the status). */
+  private notActedOn: string[] = [];
+  private reloadedNotActedOn: string[] = [];
   private readonly instances: Instances;
   private readonly links: LinkMonitor;
   private readonly trackers: Trackers;
@@ -170,20 +182,30 @@ export class Daemon {
       log,
       load: async () => {
         const host = readHostInterfaces();
-        const loaded = await configLoader.load(options.configPath, {
-          configIds: options.configIds,
-          lbBackend,
-          running: this.config,
-          hostInterfaces: interfaceAddressMap(host),
-        });
-        return dropUnrunnableScripts(loaded, log, host);
+        const loaded = dropUnrunnableScripts(
+          await configLoader.load(options.configPath, {
+            configIds: options.configIds,
+            lbBackend,
+            running: this.config,
+            hostInterfaces: interfaceAddressMap(host),
+          }),
+          log,
+          host,
+        );
+        // A reloaded file warns as loudly as the one read at start; its not-acted-on list replaces the old one once applied.
+        logWarnings(log, loaded.diagnostics);
+        this.reloadedNotActedOn = notActedOn(loaded.diagnostics);
+        return loaded;
       },
       configPath: options.configPath,
       instances: this.instances,
       trackers: this.trackers,
       checks: this.checks,
       config: () => this.config,
-      switchTo: (next) => (this.config = next),
+      switchTo: (next) => {
+        this.config = next;
+        this.notActedOn = this.reloadedNotActedOn;
+      },
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
@@ -232,9 +254,7 @@ export class Daemon {
       host,
     );
     const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
-    for (const d of loaded.diagnostics) {
-      if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
-    }
+    logWarnings(log, loaded.diagnostics);
     if (loaded.unreadable) return refuse({ ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics });
     if (!loaded.model || errorsOf(loaded.diagnostics).length > 0)
       return refuse({ ok: false, message: `configuration ${options.configPath} has errors`, diagnostics: errorsOf(loaded.diagnostics) });
@@ -247,6 +267,7 @@ export class Daemon {
     writeFileSync(pidFile, `${process.pid}\n`);
 
     const daemon = new Daemon(options, loaded.model, configLoader, lbBackend);
+    daemon.notActedOn = notActedOn(loaded.diagnostics);
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
@@ -317,6 +338,7 @@ export class Daemon {
       ...this.trackers.status(),
       checks: this.checks.status(),
       lb: this.lb.status(),
+      notActedOn: [...this.notActedOn],
     };
   }
 

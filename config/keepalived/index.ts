@@ -14,6 +14,8 @@ import { Mapper, type FieldOrigin, type OriginLookup, type Raw } from './mapper.
 import { KEYWORD_HOMES, ROOT } from './keywords.js';
 import { alreadyReported } from './knock-on.js';
 import { KeepalivedReader, type ReadOptions } from './reader.js';
+import { applyKeepalivedRemovals } from './removals.js';
+import { warnUnactedFields } from './unacted-fields.js';
 import { TreeBuilder } from './tree.js';
 
 export type { ReadOptions } from './reader.js';
@@ -107,6 +109,8 @@ class Pipeline {
   finish(file: string, options: KeepalivedLoadOptions): KeepalivedLoadResult {
     this.tree.finish();
     const { sink, mapper, raw } = this;
+    applyKeepalivedRemovals(mapper, raw);
+    warnUnactedFields(mapper, raw);
     const parsed = validate(raw, options.reuse);
     if (!parsed.success) {
       schemaDiagnostics(parsed.issues, mapper.origins, file, sink, rawVersionOf(raw), raw);

@@ -3,10 +3,11 @@
  * (global_parser.c, vrrp_parser.c, check_parser.c and the checkers). Each
  * entry either maps the keyword onto the model or, without `apply`, marks a
  * keyword keepalived accepts but vipflow does not act on yet (a warning that
- * names it). Anything not in a table is an unknown keyword (an error).
+ * names it). Anything not in a table is an unknown keyword: ignored with a
+ * warning as keepalived does, an error when it opens a block (see Mapper.walk).
  */
 import { didYouMean } from '../diagnostics.js';
-import { ipFamily } from '../net.js';
+import { ipFamily, parseCidr } from '../net.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -63,15 +64,26 @@ function bool(key: string): Spec {
   };
 }
 
-function script(key: string, sub?: string): Spec {
+/**
+ * A script keyword. `firstWins`: keepalived keeps the first of a repeated
+ * notify_* / quorum_* / notify_fifo* line and ignores the later ones with
+ * "script already specified - ignoring" (vrrp_parser.c, check_parser.c,
+ * global_parser.c); vipflow keeps the first too and warns.
+ */
+function script(key: string, sub?: string, firstWins = false): Spec {
   return {
     apply: (m, n, t) => {
       const s = m.script(n);
       if (!s) return;
-      if (sub) {
-        const obj = (t[sub] ??= {}) as Raw;
-        m.set(obj, key, s, n.args[0]!, n.keyword.text);
-      } else m.set(t, key, s, n.args[0]!, n.keyword.text);
+      const obj = sub ? ((t[sub] ??= {}) as Raw) : t;
+      if (firstWins && obj[key] !== undefined) {
+        const first = (obj[key] as Raw).command;
+        m.sink.warning(n.keyword, `'${n.keyword.text}' repeated; ignored, the first one ('${String(first)}') stays (keepalived keeps the first)`, {
+          text: n.keyword.text,
+        });
+        return;
+      }
+      m.set(obj, key, s, n.args[0]!, n.keyword.text);
     },
   };
 }
@@ -146,13 +158,42 @@ function address(m: Mapper, e: Node, context: string): Raw | undefined {
   return out;
 }
 
+/**
+ * keepalived's parse_ipaddress: an address it cannot read is skipped ("VRRP
+ * parsed invalid IP - skipping IP") and a prefix beyond the family's length
+ * becomes the full length ("Invalid address prefix len - using 32"), each
+ * with a message, and the instance runs with the rest. vipflow does the same
+ * with a warning; undefined means skip the entry.
+ */
+function keepalivedAddressToken(m: Mapper, e: Node, keyword: string): Node | undefined {
+  const text = e.keyword.text;
+  if (parseCidr(text)) return e;
+  const slash = text.indexOf('/');
+  const family = ipFamily(slash < 0 ? text : text.slice(0, slash));
+  const max = family === 4 ? 32 : 128;
+  if (family !== undefined && /^\d+$/.test(text.slice(slash + 1)) && Number(text.slice(slash + 1)) > max) {
+    const fixed = `${text.slice(0, slash)}/${max}`;
+    m.sink.warning(
+      e.keyword,
+      `prefix of '${text}' in '${keyword}' is longer than ${max}; ${fixed} is used, as keepalived does ("Invalid address prefix len")`,
+      {
+        text,
+      },
+    );
+    return { ...e, keyword: { ...e.keyword, text: fixed } };
+  }
+  m.sink.warning(e.keyword, `invalid address '${text}' in '${keyword}' skipped, as keepalived does ("VRRP parsed invalid IP - skipping IP")`, { text });
+  return undefined;
+}
+
 function addressList(key: string): Spec {
   return {
     block: 'values',
     apply: (m, n, t) => {
       const list = (t[key] ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const a = address(m, e, n.keyword.text);
+        const entry = keepalivedAddressToken(m, e, n.keyword.text);
+        const a = entry && address(m, entry, n.keyword.text);
         if (a) list.push(a);
       }
     },
@@ -175,7 +216,7 @@ function verbatimLines(key: string): Spec {
 }
 
 function notify(sub: string): Spec {
-  return script(sub, 'notify');
+  return script(sub, 'notify', true);
 }
 
 // ---- global_defs ----------------------------------------------------------
@@ -265,10 +306,10 @@ export const GLOBAL_DEFS: Table = {
   vrrp_skip_check_adv_addr: flag('vrrpSkipCheckAdvAddr'),
   vrrp_strict: flag('vrrpStrict'),
   v3_checksum_as_v2: bool('v3ChecksumAsV2'),
-  notify_fifo: script('notifyFifo'),
-  notify_fifo_script: script('notifyFifoScript'),
-  vrrp_notify_fifo: script('vrrpNotifyFifo'),
-  vrrp_notify_fifo_script: script('vrrpNotifyFifoScript'),
+  notify_fifo: script('notifyFifo', undefined, true),
+  notify_fifo_script: script('notifyFifoScript', undefined, true),
+  vrrp_notify_fifo: script('vrrpNotifyFifo', undefined, true),
+  vrrp_notify_fifo_script: script('vrrpNotifyFifoScript', undefined, true),
   vrrp_notify_priority_changes: bool('vrrpNotifyPriorityChanges'),
   dynamic_interfaces: flag('dynamicInterfaces'),
   ...known(
@@ -413,11 +454,54 @@ function ttlOption(key: string, keyword: string): OptionSpec {
 
 const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
 
+/**
+ * keepalived's vrrp_state_handler: an unknown state is BACKUP, and BACKUP
+ * after MASTER is ignored (MASTER wins whatever the order), each with a warning.
+ */
+const STATE: Spec = {
+  apply: (m, n, t) => {
+    const a = m.arg(n, 0, 'MASTER or BACKUP');
+    if (!a) return;
+    m.noExtra(n, 1);
+    if (a.text === 'BACKUP' && t.state === 'MASTER') {
+      m.sink.warning(a, `'state BACKUP' after 'state MASTER' ignored (keepalived: "state previously set as MASTER - ignoring BACKUP")`, { text: a.text });
+      return;
+    }
+    if (a.text !== 'MASTER' && a.text !== 'BACKUP') {
+      m.sink.warning(a, `unknown state '${a.text}'; BACKUP is used, as keepalived does ("defaulting to BACKUP")`, {
+        text: a.text,
+        ...didYouMean(a.text, ['MASTER', 'BACKUP']),
+      });
+      m.set(t, 'state', 'BACKUP', a, 'state');
+      return;
+    }
+    m.set(t, 'state', a.text, a, 'state');
+  },
+};
+
+/** keepalived's vrrp_prio_handler: a priority that is no number in 1..255 leaves the default 100, with a warning. */
+const PRIORITY: Spec = {
+  apply: (m, n, t) => {
+    const a = m.arg(n, 0, 'a priority');
+    if (!a) return;
+    m.noExtra(n, 1);
+    const v = /^\d+$/.test(a.text) ? Number(a.text) : NaN;
+    if (!(v >= 1 && v <= 255)) {
+      m.sink.warning(a, `priority '${a.text}' is not a number from 1 to 255; the default 100 is used, as keepalived does ("Priority not valid")`, {
+        text: a.text,
+      });
+      m.set(t, 'priority', 100, a, 'priority');
+      return;
+    }
+    m.set(t, 'priority', v, a, 'priority');
+  },
+};
+
 export const VRRP_INSTANCE: Table = {
-  state: word('state', ['MASTER', 'BACKUP']),
+  state: STATE,
   interface: str('interface'),
   virtual_router_id: int('virtualRouterId'),
-  priority: int('priority'),
+  priority: PRIORITY,
   advert_int: secs('advertInt'),
   version: int('version'),
   nopreempt: flag('preempt', false),
@@ -559,19 +643,19 @@ export const VRRP_SYNC_GROUP: Table = {
 };
 
 /**
- * Old keepalived releases listed instance names directly in the group block;
- * current keepalived reports them as unknown keywords. Accept them as members
- * (the meaning is unambiguous) with a warning so the config can be modernised.
+ * Old keepalived releases listed instance names directly in the group block.
+ * keepalived 2.2.7 reads such a line as an unknown keyword and ignores it, so
+ * the instance is not a member (a group left empty is then removed, see
+ * removals.ts). vipflow does the same and says what the line used to mean.
  */
-export const syncGroupLegacyMember: Fallback<Raw> = (m, node, t) => {
+export const syncGroupLegacyMember: Fallback<Raw> = (m, node) => {
   if (node.block || node.args.length > 0 || !/^[A-Za-z0-9_.:-]+$/.test(node.keyword.text)) return false;
   if (didYouMean(node.keyword.text, Object.keys(VRRP_SYNC_GROUP)).hint) return false;
-  const list = (t.group ??= []) as string[];
-  m.at(list, list.length, node.keyword, 'group');
-  list.push(node.keyword.text);
-  m.sink.warning(node.keyword, `instance '${node.keyword.text}' listed directly in vrrp_sync_group (old syntax): write it inside 'group { }'`, {
-    text: node.keyword.text,
-  });
+  m.sink.warning(
+    node.keyword,
+    `'${node.keyword.text}' listed directly in vrrp_sync_group (old syntax) is not a member: keepalived 2.2.7 ignores it as an unknown keyword; write it inside 'group { }'`,
+    { text: node.keyword.text },
+  );
   return true;
 };
 
@@ -809,8 +893,8 @@ export const REAL_SERVER: Table = {
   weight: int('weight'),
   lvs_method: lvsMethod('lvsMethod'),
   inhibit_on_failure: bool('inhibitOnFailure'),
-  notify_up: script('notifyUp'),
-  notify_down: script('notifyDown'),
+  notify_up: script('notifyUp', undefined, true),
+  notify_down: script('notifyDown', undefined, true),
   uthreshold: int('uthreshold'),
   lthreshold: int('lthreshold'),
   alpha: bool('alpha'),
@@ -856,8 +940,8 @@ export const VIRTUAL_SERVER: Table = {
   omega: flag('omega'),
   quorum: int('quorum'),
   hysteresis: int('hysteresis'),
-  quorum_up: script('quorumUp'),
-  quorum_down: script('quorumDown'),
+  quorum_up: script('quorumUp', undefined, true),
+  quorum_down: script('quorumDown', undefined, true),
   sorry_server: {
     apply: (m, n, t) => {
       const s = hostPort(m, n, 'sorry_server');
@@ -939,8 +1023,8 @@ export const ROOT: Table = {
       m.walk(n.block!, GLOBAL_DEFS, g, 'global_defs');
     },
   },
-  vrrp_instance: named('vrrpInstances', VRRP_INSTANCE, 'vrrp_instance'),
-  vrrp_sync_group: named('vrrpSyncGroups', VRRP_SYNC_GROUP, 'vrrp_sync_group', syncGroupLegacyMember),
+  vrrp_instance: named('vrrpInstances', VRRP_INSTANCE, 'vrrp_instance', undefined, true),
+  vrrp_sync_group: named('vrrpSyncGroups', VRRP_SYNC_GROUP, 'vrrp_sync_group', syncGroupLegacyMember, true),
   vrrp_script: named('vrrpScripts', VRRP_SCRIPT, 'vrrp_script'),
   track_file: named('trackFiles', TRACK_FILE, 'track_file'),
   vrrp_track_file: named('trackFiles', TRACK_FILE, 'vrrp_track_file'),
@@ -1013,14 +1097,28 @@ export const ROOT: Table = {
   ...known('net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'use_pid_dir', 'instance', 'child_wait_time', 'linkbeat_use_polling'),
 };
 
-/** A named top-level block appended to a model list (`vrrp_instance NAME { ... }`). */
-function named(listKey: string, table: Table, keyword: string, fallback?: Fallback<Raw>): Spec {
+/**
+ * A named top-level block appended to a model list (`vrrp_instance NAME { ... }`).
+ * `nameOnly`: keepalived skips a vrrp_instance or vrrp_sync_group whose header
+ * has more than one word after the keyword ("must have a name",
+ * vrrp_parser.c), block and all; vipflow skips it too, with a warning.
+ */
+function named(listKey: string, table: Table, keyword: string, fallback?: Fallback<Raw>, nameOnly = false): Spec {
   return {
     block: 'block',
     apply: (m, n, t) => {
       const list = (t[listKey] ??= []) as Raw[];
       const nameTok = m.arg(n, 0, 'a name');
       if (!nameTok) return;
+      const extra = n.args[1];
+      if (nameOnly && extra) {
+        m.sink.warning(
+          extra,
+          `'${extra.text}' after ${keyword} ${nameTok.text}: keepalived skips the whole ${keyword} when its name is followed by another word ("must have a name"); skipped here too`,
+          { text: extra.text },
+        );
+        return;
+      }
       m.noExtra(n, 1);
       const obj: Raw = { name: nameTok.text };
       m.self(obj, nameTok, keyword);

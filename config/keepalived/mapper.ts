@@ -120,7 +120,7 @@ export class Mapper {
       const spec = kw.quoted ? undefined : Object.hasOwn(table, kw.text) ? table[kw.text] : undefined;
       if (!spec) {
         if (fallback?.(this, node, target)) continue;
-        this.sink.error(kw, `unknown keyword '${kw.text}' in ${section}`, { text: kw.text, ...this.unknownHint(kw.text, table as KeywordTable<Raw>) });
+        this.unknownKeyword(node, section, table as KeywordTable<Raw>);
         continue;
       }
       const want = spec.block ?? 'none';
@@ -138,6 +138,37 @@ export class Mapper {
       }
       spec.apply(this, node, target);
     }
+  }
+
+  /**
+   * keepalived logs "Unknown keyword" and carries on with the next line, so a
+   * stray word is a warning. A block after it is not skipped by keepalived:
+   * at the top level each of its lines is another unknown keyword (ignored
+   * too), but inside a section its '}' closes that section and the rest of it
+   * is read in the wrong place, so running would not do what the file says (an error).
+   */
+  private unknownKeyword(node: Node, section: string, table: KeywordTable<Raw>): void {
+    const kw = node.keyword;
+    const hint = this.unknownHint(kw.text, table);
+    if (node.block && section === 'the top level') {
+      this.sink.warning(kw, `unknown keyword '${kw.text}' at the top level; ignored with its block (keepalived logs "Unknown keyword" for each of its lines)`, {
+        text: kw.text,
+        ...hint,
+      });
+      return;
+    }
+    if (node.block) {
+      this.sink.error(
+        kw,
+        `unknown keyword '${kw.text}' with a block in ${section}: keepalived does not skip the block, its '}' would end ${section} early and the lines after it would be misread`,
+        { text: kw.text, ...hint },
+      );
+      return;
+    }
+    this.sink.warning(kw, `unknown keyword '${kw.text}' in ${section}; ignored (keepalived logs "Unknown keyword" and ignores the line)`, {
+      text: kw.text,
+      ...hint,
+    });
   }
 
   /** Records where `container[key]` came from. */
@@ -162,10 +193,17 @@ export class Mapper {
     return t;
   }
 
-  /** Reports arguments beyond the first `n`. */
+  /**
+   * Words beyond the first `n`: keepalived's handlers read the words they
+   * expect and never look further (`nopreempt 1` is plain nopreempt), so
+   * vipflow ignores them too, with a warning naming them.
+   */
   noExtra(node: Node, n: number): void {
     const t = node.args[n];
-    if (t) this.sink.error(t, `unexpected extra argument '${t.text}' for '${node.keyword.text}'`, { text: t.text });
+    if (!t) return;
+    const more = node.args.length - n - 1;
+    const rest = more > 0 ? ` and ${more} more word(s)` : '';
+    this.sink.warning(t, `extra '${t.text}'${rest} after '${node.keyword.text}' ignored (keepalived ignores words a keyword does not take)`, { text: t.text });
   }
 
   int(tok: Token | undefined, keyword: string): number | undefined {

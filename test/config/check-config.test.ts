@@ -30,14 +30,18 @@ test('valid file: exit 0, warnings printed', () => {
   const r = cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.vrrp.lvs_syncd'));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /lvs_syncd:11:5: warning: 'lvs_sync_daemon_interface'/);
-  assert.match(r.stdout, /configuration is valid \(3 warning\(s\)\)/);
+  assert.match(r.stdout, /lvs_syncd:4:3: warning: 'VI_2' listed directly in vrrp_sync_group \(old syntax\) is not a member/);
+  assert.match(r.stdout, /configuration is valid \(4 warning\(s\)\)/);
 });
 
-test('errors: exit 1, compiler-style text with source line, caret and hint', () => {
-  const r = cli(join(broken, 'misspelled-keyword.conf'));
+test('--strict: warnings fail (exit 1), compiler-style text with source line, caret and hint', () => {
+  // keepalived ignores an unknown keyword and runs, so it is a warning: exit 0 unless --strict.
+  assert.equal(cli(join(broken, 'misspelled-keyword.conf')).status, 0);
+  const r = cli(join(broken, 'misspelled-keyword.conf'), '--strict');
   assert.equal(r.status, 1);
+  assert.match(r.stderr, /0 error\(s\), 1 warning\(s\) \(--strict: warnings fail\)/);
   const lines = r.stderr.split('\n');
-  const k = lines.findIndex((l) => /misspelled-keyword\.conf:5:5: error: unknown keyword 'priorty'/.test(l));
+  const k = lines.findIndex((l) => /misspelled-keyword\.conf:5:5: warning: unknown keyword 'priorty'/.test(l));
   assert.ok(k >= 0, r.stderr);
   assert.equal(lines[k + 1], '      priorty 100');
   assert.equal(lines[k + 2], '      ^~~~~~~');
@@ -45,23 +49,26 @@ test('errors: exit 1, compiler-style text with source line, caret and hint', () 
 });
 
 test('--json prints the diagnostics list', () => {
-  const r = cli(join(broken, 'misspelled-keyword.conf'), '--json');
+  const r = cli(join(broken, 'misspelled-keyword.conf'), '--json', '--strict');
   assert.equal(r.status, 1);
   const list = JSON.parse(r.stdout) as Record<string, unknown>[];
   assert.equal(list.length, 1);
   assert.deepEqual(Object.keys(list[0]!).sort(), ['column', 'file', 'hint', 'line', 'message', 'severity']);
-  assert.equal(list[0]!.severity, 'error');
+  assert.equal(list[0]!.severity, 'warning');
   assert.equal(list[0]!.line, 5);
   assert.equal(list[0]!.column, 5);
   assert.equal(list[0]!.hint, "did you mean 'priority'?");
-  const ok = JSON.parse(cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.sample'), '--json').stdout);
+  const ok = JSON.parse(cli(join(sharedDir, 'keepalived-samples', 'keepalived.conf.vrrp.sync'), '--json').stdout);
   assert.deepEqual(ok, []);
 });
 
 test('-i selects conditional lines', () => {
   const sample = join(sharedDir, 'keepalived-samples', 'keepalived.conf.conditional_conf');
   assert.equal(cli(sample, '-i', 'high').status, 0);
-  assert.equal(cli(sample, '-i', 'nobody').status, 1);
+  // Without its id the sample's vrrp_script has no script: keepalived removes it with a warning and runs.
+  assert.equal(cli(sample, '-i', 'nobody').status, 0);
+  assert.equal(cli(sample, '-i', 'nobody', '--strict').status, 1);
+  assert.equal(cli(sample, '-i', 'high', '--strict').status, 1, 'net_namespace is not acted on: a warning');
 });
 
 test('unreadable file: exit 2; bad usage: exit 2', () => {

@@ -73,6 +73,8 @@ for (const f of fixtures) {
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     const expectedErrors = want.filter((e) => e.severity === 'error');
     assert.equal(errors.length, expectedErrors.length, `unexpected extra errors:\n${show}`);
-    assert.equal(r.model, undefined, 'no model is returned when there are errors');
+    // Some fixtures only warn: keepalived runs them (an unknown keyword, an undefined reference), and so does vipflow.
+    if (expectedErrors.length > 0) assert.equal(r.model, undefined, 'no model is returned when there are errors');
+    else assert.ok(r.model, 'a model is returned when keepalived would run the file');
   });
 }

@@ -62,7 +62,7 @@ test('a reload through the worker shares unchanged virtual servers with the runn
 
 test('errors and unreadable files come back as diagnostics; after close the load runs on the calling thread', async (t) => {
   const { dir, loader, path } = setup(t);
-  writeFileSync(path, 'vrrp_instance VI_1 {\n  priority 300\n}\n');
+  writeFileSync(path, 'vrrp_instance VI_1 {\n  virtual_router_id 300\n}\n');
   const bad = await loader.load(path);
   assert.equal(bad.model, undefined);
   assert.deepEqual(bad, await loadConfig(path));

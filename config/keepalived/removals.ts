@@ -1,0 +1,148 @@
+/**
+ * What keepalived 2.2.7 drops from a parsed configuration before it runs,
+ * done to the raw model the same way and with a warning each, so a file
+ * keepalived starts with also starts here and means the same thing:
+ *
+ * - a vrrp_script without `script` is removed ("No script set for
+ *   vrrp_script X - removing", vrrp_parser.c vrrp_vscript_end_handler);
+ * - a track_script / track_file / track_process entry naming nothing defined
+ *   is dropped ("track script X not found, ignoring...", vrrp_track.c);
+ * - a sync-group member that is no instance, or is already in an earlier
+ *   group, is dropped, and a group left without members is removed
+ *   (vrrp_sync.c vrrp_sync_set_group, vrrp.c vrrp_complete_init);
+ * - a virtual_server fwmark's `protocol` is ignored (a warning only: the load
+ *   balancer's fwmark services match every protocol already).
+ *
+ * Runs between the keyword tables and the schema, so the semantic checks see
+ * the configuration keepalived would run.
+ */
+import { didYouMean } from '../diagnostics.js';
+import type { Mapper, Raw } from './mapper.js';
+import type { Token } from './reader.js';
+
+const TRACK_KINDS = [
+  { key: 'trackScripts', keyword: 'track_script', defined: 'vrrpScripts', definedBy: 'vrrp_script' },
+  { key: 'trackFiles', keyword: 'track_file', defined: 'trackFiles', definedBy: 'track_file' },
+  { key: 'trackProcesses', keyword: 'track_process', defined: 'trackProcesses', definedBy: 'vrrp_track_process' },
+] as const;
+
+function list(raw: Raw, key: string): Raw[] {
+  const v = raw[key];
+  return Array.isArray(v) ? (v as Raw[]) : [];
+}
+
+function names(raw: Raw, key: string): string[] {
+  return list(raw, key).map((x) => String(x.name));
+}
+
+/** Applies keepalived's removals to `raw` in place; each one is a warning at the removed text. */
+export function applyKeepalivedRemovals(m: Mapper, raw: Raw): void {
+  const where = (path: string): Token | undefined => m.origins.get(path)?.token;
+  const warn = (path: string, text: string, message: string, hint: { hint?: string } = {}): void => {
+    const tok = where(path);
+    if (tok) m.sink.warning(tok, message, { text, ...hint });
+  };
+
+  // Scripts first: an instance tracking a removed script then finds nothing, as in keepalived.
+  const scripts = list(raw, 'vrrpScripts');
+  if (scripts.some((s) => s.script === undefined)) {
+    scripts.forEach((s, i) => {
+      if (s.script === undefined)
+        warn(
+          `vrrpScripts.${i}`,
+          String(s.name),
+          `vrrp_script '${String(s.name)}' has no 'script'; removed (keepalived: "No script set for vrrp_script - removing")`,
+        );
+    });
+    raw.vrrpScripts = scripts.filter((s) => s.script !== undefined);
+  }
+
+  const owners: [string, Raw[]][] = [
+    ['vrrpInstances', list(raw, 'vrrpInstances')],
+    ['vrrpSyncGroups', list(raw, 'vrrpSyncGroups')],
+  ];
+  for (const kind of TRACK_KINDS) {
+    const defined = names(raw, kind.defined);
+    const known = new Set(defined);
+    for (const [ownerKey, objs] of owners) {
+      objs.forEach((o, k) => {
+        const refs = list(o, kind.key);
+        if (refs.every((r) => known.has(String(r.name)))) return;
+        refs.forEach((r, i) => {
+          const name = String(r.name);
+          if (!known.has(name))
+            warn(
+              `${ownerKey}.${k}.${kind.key}.${i}`,
+              name,
+              `${kind.keyword} '${name}' of ${String(o.name)} is not defined by any ${kind.definedBy} block; ignored (keepalived: "not found, ignoring")`,
+              didYouMean(name, defined),
+            );
+        });
+        o[kind.key] = refs.filter((r) => known.has(String(r.name)));
+      });
+    }
+  }
+
+  settleSyncGroups(m, raw, where);
+
+  // check_parser.c: a fwmark service matches whatever the mark covers, so keepalived drops its protocol with a warning.
+  list(raw, 'virtualServers').forEach((vs, k) => {
+    const target = vs.target as Raw | undefined;
+    if (target?.kind === 'fwmark' && vs.protocol !== undefined)
+      warn(
+        `virtualServers.${k}.protocol`,
+        'protocol',
+        `'protocol' is ignored for virtual_server fwmark ${String(target.fwmark)} (keepalived: "protocol specified for fwmark - protocol will be ignored")`,
+      );
+  });
+}
+
+function settleSyncGroups(m: Mapper, raw: Raw, where: (path: string) => Token | undefined): void {
+  const groups = list(raw, 'vrrpSyncGroups');
+  if (groups.length === 0) return;
+  const instances = names(raw, 'vrrpInstances');
+  const defined = new Set(instances);
+  const owner = new Map<string, string>();
+  const kept: Raw[] = [];
+  groups.forEach((g, k) => {
+    const gname = String(g.name);
+    const members = Array.isArray(g.group) ? (g.group as string[]) : [];
+    const out: string[] = [];
+    members.forEach((member, i) => {
+      const tok = where(`vrrpSyncGroups.${k}.group.${i}`);
+      if (!defined.has(member)) {
+        if (tok)
+          m.sink.warning(tok, `vrrp_sync_group ${gname} names '${member}', which is no vrrp_instance; ignored (keepalived: "doesn't exist - ignoring")`, {
+            text: member,
+            ...didYouMean(member, instances),
+          });
+        return;
+      }
+      if (owner.has(member)) {
+        if (tok)
+          m.sink.warning(
+            tok,
+            `vrrp_instance '${member}' is already in vrrp_sync_group ${owner.get(member)!}; ignored in ${gname} (keepalived: "cannot exist in more than one sync group")`,
+            { text: member },
+          );
+        return;
+      }
+      owner.set(member, gname);
+      if (tok) m.at(out, out.length, tok, 'group');
+      out.push(member);
+    });
+    const self = where(`vrrpSyncGroups.${k}`);
+    if (out.length === 0) {
+      if (self)
+        m.sink.warning(self, `vrrp_sync_group '${gname}' has no members; removed (keepalived: "Sync group has no virtual router(s). removing")`, {
+          text: gname,
+        });
+      return;
+    }
+    if (out.length === 1 && self)
+      m.sink.warning(self, `vrrp_sync_group '${gname}' has only 1 member (keepalived warns: "this probably isn't what you want")`, { text: gname });
+    g.group = out;
+    kept.push(g);
+  });
+  raw.vrrpSyncGroups = kept;
+}
