@@ -1,0 +1,166 @@
+// Real network: vipflow daemons with keepalived 2.4's auth_hmac on a namespace lab.
+// Nodes a and b run the cluster (key 1, mode enforce); node c is a rogue vipflow
+// with a higher priority and no key, then a wrong key. Key rotation by SIGHUP.
+// Starts: a namespace lab, two or three vipflow daemons. (keepalived 2.4.3 is not
+// installable here: wire interop is proven by the captures in test/wire/codec.)
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { confFile, type InstanceConf } from './daemon-conf.js';
+import { holders, startVipflow, waitForHolder, type VipflowDaemon } from '../../lab/vipflow.js';
+
+const logger = silentLogger();
+const PREFIX = 'vfhmac';
+const SUBNET = 171;
+const VIP = `198.18.${SUBNET}.100`;
+const NODES = ['a', 'b', 'c'] as const;
+const KEY1 = 'hex:' + '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
+const KEY2 = 'hex:' + 'a5'.repeat(32);
+const WRONG = 'hex:' + '5a'.repeat(32);
+
+interface Auth {
+  keys: [number, string][];
+  active: number;
+}
+
+const instance = (priority: number): InstanceConf => ({ name: 'VI_auth', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] });
+
+/** keepalived.conf text with an auth_hmac block (mode enforce, anti_replay time) when `auth` is given. */
+function conf(node: string, priority: number, auth: Auth | null): string {
+  const text = confFile(node, [instance(priority)]);
+  if (!auth) return text;
+  const block = ['  auth_hmac {', ...auth.keys.map(([id, k]) => `    key ${id} ${k}`), `    active_key ${auth.active}`, '    mode enforce', '  }'].join('\n');
+  return text.replace('  virtual_ipaddress {', `${block}\n  virtual_ipaddress {`);
+}
+
+describe('auth_hmac between vipflow daemons', () => {
+  let lab: Lab;
+  const daemons = new Map<string, VipflowDaemon>();
+  let runs = 0;
+  const start = async (node: string, priority: number, auth: Auth | null) => {
+    const d = await startVipflow(lab, node, `${node}${runs++}`, conf(node, priority, auth));
+    daemons.set(node, d);
+    return d;
+  };
+  const drops = async (d: VipflowDaemon) => (await d.status()).instances.find((i) => i.name === 'VI_auth')!.drops;
+  /** Rewrites a daemon's config, sends SIGHUP, and waits for the reload to be logged. */
+  const reload = async (d: VipflowDaemon, node: string, priority: number, auth: Auth) => {
+    const mark = d.lines.length;
+    d.writeConfig(conf(node, priority, auth));
+    d.signal('SIGHUP');
+    const ok = await pollUntil(async () => (d.lines.slice(mark).some((l) => l.msg === 'configuration reloaded') ? true : undefined), 3000, 20);
+    assert.ok(ok, `${node} reloaded`);
+    assert.ok(
+      d.lines.slice(mark).some((l) => l.msg === 'auth_hmac changed by reload'),
+      `${node}: a live change, not a restart: ${JSON.stringify(d.lines.slice(mark).map((l) => l.msg))}`,
+    );
+  };
+
+  before(async () => {
+    await sweepStaleLabs(PREFIX, logger);
+    lab = await createLab({ prefix: PREFIX, nodes: [...NODES], subnet: SUBNET, ipv6: false, logger });
+  });
+  after(async () => {
+    for (const d of daemons.values()) await d.kill();
+    await lab?.destroy();
+  });
+
+  test('election: the higher priority becomes Master, adverts verify (no auth drops), status shows the mode and key', async () => {
+    const b = await start('b', 100, { keys: [[1, KEY1]], active: 1 });
+    const a = await start('a', 150, { keys: [[1, KEY1]], active: 1 });
+    assert.ok(await a.waitForState('master', 3000), 'a (150) becomes Master');
+    assert.ok(await b.waitForState('backup', 3000), 'b (100) is Backup');
+    assert.ok(await waitForHolder(lab, NODES, VIP, 'a', 2000));
+    await sleep(500);
+    assert.deepEqual(await holders(lab, NODES, VIP), ['a']);
+    for (const d of [a, b]) {
+      const dr = await drops(d);
+      for (const [k, n] of Object.entries(dr)) if (k.startsWith('hmac-')) assert.equal(n, 0, `${d.node} ${k}`);
+    }
+    const st = (await b.status()).instances[0]!;
+    assert.deepEqual(st.authHmac, { mode: 'enforce', activeKey: 1, keyIds: [1] });
+    const text = await b.cli(['status', '--state-dir', b.stateDir]);
+    assert.match(text.stdout, /auth_hmac enforce key 1/);
+  });
+
+  for (const [what, auth, reason] of [
+    ['no key', null, 'hmac-missing'],
+    ['a wrong key', { keys: [[1, WRONG]], active: 1 } as Auth, 'hmac-bad'],
+  ] as const) {
+    test(`a rogue vipflow with priority 250 and ${what} cannot take the VIP: its adverts are dropped as ${reason}`, async () => {
+      const a = daemons.get('a')!;
+      const b = daemons.get('b')!;
+      const marks = [a.transitions.length, b.transitions.length];
+      const before = (await drops(a))[reason];
+      const c = await start('c', 250, auth);
+      assert.ok(await c.waitForState('master', 3000), 'the rogue, hearing no acceptable advert, makes itself Master');
+      await sleep(1000);
+      assert.equal(a.transitions.length, marks[0], 'a stays Master');
+      assert.equal(b.transitions.length, marks[1], 'b stays Backup');
+      assert.ok((await holders(lab, ['a', 'b'], VIP)).includes('a'));
+      assert.ok(!(await holders(lab, ['a', 'b'], VIP)).includes('b'));
+      const after = (await drops(a))[reason];
+      assert.ok(after - before >= 5, `a dropped ${after - before} rogue adverts as ${reason}`);
+      assert.ok(
+        a.lines.some((l) => l.reason === reason && typeof l.msg === 'string' && l.msg.length > 20),
+        'a log line names the likely cause',
+      );
+      await c.kill();
+      daemons.delete('c');
+      await lab.exec('c', 'ip', ['addr', 'flush', 'dev', 'eth0', 'to', `${VIP}/32`]);
+    });
+  }
+
+  test('key rotation by SIGHUP, node by node: add key 2, make it active, drop key 1 — no transition, no drop', async () => {
+    const a = daemons.get('a')!;
+    const b = daemons.get('b')!;
+    const marks = [a.transitions.length, b.transitions.length];
+    const dropsBefore = [await drops(a), await drops(b)];
+    const both: Auth = {
+      keys: [
+        [1, KEY1],
+        [2, KEY2],
+      ],
+      active: 1,
+    };
+    await reload(a, 'a', 150, both);
+    await reload(b, 'b', 100, both);
+    await sleep(300);
+    await reload(b, 'b', 100, { ...both, active: 2 });
+    await sleep(300);
+    await reload(a, 'a', 150, { ...both, active: 2 });
+    await sleep(300);
+    await reload(a, 'a', 150, { keys: [[2, KEY2]], active: 2 });
+    await reload(b, 'b', 100, { keys: [[2, KEY2]], active: 2 });
+    await sleep(500);
+    assert.equal(a.transitions.length, marks[0], 'a stayed Master');
+    assert.equal(b.transitions.length, marks[1], 'b stayed Backup');
+    const dropsAfter = [await drops(a), await drops(b)];
+    for (const i of [0, 1]) {
+      for (const [k, n] of Object.entries(dropsAfter[i]!))
+        if (k.startsWith('hmac-')) assert.equal(n, dropsBefore[i]![k as keyof (typeof dropsAfter)[0]], `${k} on ${NODES[i]}`);
+    }
+    assert.deepEqual((await a.status()).instances[0]!.authHmac, { mode: 'enforce', activeKey: 2, keyIds: [2] });
+    assert.deepEqual(await holders(lab, NODES, VIP), ['a']);
+  });
+
+  test('failover with the rotated key: SIGKILL of the Master, the Backup takes over; the Master comes back and preempts', async () => {
+    const a = daemons.get('a')!;
+    const b = daemons.get('b')!;
+    const mark = b.transitions.length;
+    process.kill(a.pid, 'SIGKILL');
+    await a.exited;
+    const t = await b.waitForState('master', 3000, mark);
+    assert.ok(t, 'b becomes Master');
+    assert.equal(t.reason, 'master-down-timer');
+    assert.ok((await waitForHolder(lab, ['a', 'b'], VIP, 'b', 2000)) || (await holders(lab, ['b'], VIP)).includes('b'));
+    const mark2 = b.transitions.length;
+    const a2 = await start('a', 150, { keys: [[2, KEY2]], active: 2 });
+    assert.ok(await a2.waitForState('master', 3000), 'a preempts with signed adverts');
+    assert.ok(await b.waitForState('backup', 3000, mark2), "b steps down: a's adverts verify");
+    assert.ok(await waitForHolder(lab, ['a', 'b'], VIP, 'a', 2000));
+    const dr = await drops(b);
+    assert.equal(dr['hmac-replay'], 0, 'the restarted sender is not taken for a replay');
+  });
+});
