@@ -163,4 +163,23 @@ describe('auth_hmac between vipflow daemons', () => {
     const dr = await drops(b);
     assert.equal(dr['hmac-replay'], 0, 'the restarted sender is not taken for a replay');
   });
+  test('control: the same rogue without auth_hmac anywhere takes over (what the key prevents)', async () => {
+    const a = daemons.get('a')!;
+    const b = daemons.get('b')!;
+    for (const [d, node, prio] of [
+      [a, 'a', 150],
+      [b, 'b', 100],
+    ] as const) {
+      const mark = d.lines.length;
+      d.writeConfig(conf(node, prio, null));
+      d.signal('SIGHUP');
+      assert.ok(await pollUntil(async () => (d.lines.slice(mark).some((l) => l.msg === 'configuration reloaded') ? true : undefined), 3000, 20));
+    }
+    const mark = a.transitions.length;
+    const c = await start('c', 250, null);
+    assert.ok(await a.waitForState('backup', 3000, mark), 'a yields to the rogue');
+    assert.ok(await waitForHolder(lab, NODES, VIP, 'c', 2000), 'the rogue holds the VIP alone');
+    await c.kill();
+    daemons.delete('c');
+  });
 });
