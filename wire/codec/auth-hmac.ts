@@ -23,7 +23,6 @@ export const AUTH_HMAC_TYPE_SHA256 = 1;
 const HMAC_OFFSET = 12;
 const HMAC_LENGTH = 16;
 const PSEUDO_LENGTH = 20;
-const ZERO = new Uint8Array(HMAC_LENGTH);
 const CHECKSUM_OFFSET = 6;
 
 /** What the pseudo-header binds: splicing an advert into another VRID, version or sender breaks its HMAC. */
@@ -48,28 +47,23 @@ export type AuthHmacFailure = 'malformed' | 'unknown-key' | 'bad-hmac' | 'outsid
 export type AuthHmacVerdict =
   { ok: true; sequence: bigint; skewSec: number | null } | { ok: false; reason: AuthHmacFailure; detail: string; skewSec: number | null };
 
-function pseudoHeader(ctx: AuthHmacContext): Uint8Array {
-  const p = new Uint8Array(PSEUDO_LENGTH);
-  p[0] = ctx.source.length === 16 ? 6 : 4;
-  p[1] = ctx.version;
-  p[2] = ctx.vrid;
-  p.set(ctx.source, 4);
-  return p;
-}
-
 /**
  * The 16-byte truncated HMAC of `message` (the VRRP message, any checksum) and
- * `trailerHead` (trailer bytes 0-11) under `key`.
+ * `trailerHead` (trailer bytes 0-11) under `key`. The input is assembled in one
+ * buffer: one update instead of six halves the cost (bench/runner-path.ts).
  */
 export function authHmacDigest(key: Uint8Array, ctx: AuthHmacContext, message: Uint8Array, trailerHead: Uint8Array): Buffer {
-  const h = createHmac('sha256', key);
-  h.update(pseudoHeader(ctx));
-  h.update(message.subarray(0, CHECKSUM_OFFSET));
-  h.update(ZERO.subarray(0, 2));
-  h.update(message.subarray(CHECKSUM_OFFSET + 2));
-  h.update(trailerHead.subarray(0, HMAC_OFFSET));
-  h.update(ZERO);
-  return h.digest().subarray(0, HMAC_LENGTH);
+  const input = Buffer.alloc(PSEUDO_LENGTH + message.length + HMAC_OFFSET + HMAC_LENGTH);
+  input[0] = ctx.source.length === 16 ? 6 : 4;
+  input[1] = ctx.version;
+  input[2] = ctx.vrid;
+  input.set(ctx.source, 4);
+  input.set(message, PSEUDO_LENGTH);
+  input[PSEUDO_LENGTH + CHECKSUM_OFFSET] = 0;
+  input[PSEUDO_LENGTH + CHECKSUM_OFFSET + 1] = 0;
+  input.set(trailerHead.subarray(0, HMAC_OFFSET), PSEUDO_LENGTH + message.length);
+  // The HMAC field itself is read as zeros: Buffer.alloc left them.
+  return createHmac('sha256', key).update(input).digest().subarray(0, HMAC_LENGTH);
 }
 
 /** The sequence a realtime clock reading gives, counter 0: seconds in the high 32 bits, 1/65536 s in the next 16. */
