@@ -14,6 +14,8 @@ const logger = silentLogger();
 const PREFIX = 'vfhmac';
 const SUBNET = 171;
 const VIP = `198.18.${SUBNET}.100`;
+const VIP_UNI = `198.18.${SUBNET}.101`;
+const VIP6 = `fd00:198:18:${SUBNET.toString(16)}::100`;
 const NODES = ['a', 'b', 'c'] as const;
 const KEY1 = 'hex:' + '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const KEY2 = 'hex:' + 'a5'.repeat(32);
@@ -24,15 +26,38 @@ interface Auth {
   active: number;
 }
 
-const instance = (priority: number): InstanceConf => ({ name: 'VI_auth', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] });
+const ADDR = { a: `198.18.${SUBNET}.1`, b: `198.18.${SUBNET}.2` } as const;
 
-/** keepalived.conf text with an auth_hmac block (mode enforce, anti_replay time) when `auth` is given. */
+/**
+ * Three instances per cluster node, all signed: IPv4 multicast (VI_auth), IPv6
+ * multicast (VI_auth6, the checksum covering the trailer) and IPv4 unicast
+ * between a and b (VI_uni). The rogue runs the two multicast ones.
+ */
+function instances(node: string, priority: number): InstanceConf[] {
+  const list: InstanceConf[] = [
+    { name: 'VI_auth', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`] },
+    { name: 'VI_auth6', vrid: 31, version: 3, priority, advertInt: 0.1, vips: [`${VIP6}/64`] },
+  ];
+  if (node === 'a' || node === 'b') {
+    const peer = node === 'a' ? ADDR.b : ADDR.a;
+    list.push({ name: 'VI_uni', vrid: 32, version: 3, priority, advertInt: 0.1, vips: [`${VIP_UNI}/24`], unicastSource: ADDR[node], unicastPeers: [peer] });
+  }
+  return list;
+}
+
+/** keepalived.conf text with an auth_hmac block (mode enforce, anti_replay time) in every instance when `auth` is given. */
 function conf(node: string, priority: number, auth: Auth | null): string {
-  const text = confFile(node, [instance(priority)]);
+  const text = confFile(node, instances(node, priority));
   if (!auth) return text;
   const block = ['  auth_hmac {', ...auth.keys.map(([id, k]) => `    key ${id} ${k}`), `    active_key ${auth.active}`, '    mode enforce', '  }'].join('\n');
-  return text.replace('  virtual_ipaddress {', `${block}\n  virtual_ipaddress {`);
+  return text.replaceAll('  virtual_ipaddress {', `${block}\n  virtual_ipaddress {`);
 }
+const INSTANCES = ['VI_auth', 'VI_auth6', 'VI_uni'] as const;
+/** Waits for every cluster instance of `d` to enter `to` after `mark`. */
+const all = async (d: VipflowDaemon, to: string, timeoutMs: number, mark = 0) => {
+  for (const name of INSTANCES) if (!(await d.waitForState(to, timeoutMs, mark, name))) return false;
+  return true;
+};
 
 describe('auth_hmac between vipflow daemons', () => {
   let lab: Lab;
@@ -43,7 +68,7 @@ describe('auth_hmac between vipflow daemons', () => {
     daemons.set(node, d);
     return d;
   };
-  const drops = async (d: VipflowDaemon) => (await d.status()).instances.find((i) => i.name === 'VI_auth')!.drops;
+  const drops = async (d: VipflowDaemon, name = 'VI_auth') => (await d.status()).instances.find((i) => i.name === name)!.drops;
   /** Rewrites a daemon's config, sends SIGHUP, and waits for the reload to be logged. */
   const reload = async (d: VipflowDaemon, node: string, priority: number, auth: Auth) => {
     const mark = d.lines.length;
@@ -59,26 +84,30 @@ describe('auth_hmac between vipflow daemons', () => {
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
-    lab = await createLab({ prefix: PREFIX, nodes: [...NODES], subnet: SUBNET, ipv6: false, logger });
+    lab = await createLab({ prefix: PREFIX, nodes: [...NODES], subnet: SUBNET, logger });
   });
   after(async () => {
     for (const d of daemons.values()) await d.kill();
     await lab?.destroy();
   });
 
-  test('election: the higher priority becomes Master, adverts verify (no auth drops), status shows the mode and key', async () => {
+  test('election over IPv4, IPv6 and unicast: the higher priority becomes Master, adverts verify (no auth drops), status shows the mode and key', async () => {
     const b = await start('b', 100, { keys: [[1, KEY1]], active: 1 });
     const a = await start('a', 150, { keys: [[1, KEY1]], active: 1 });
-    assert.ok(await a.waitForState('master', 3000), 'a (150) becomes Master');
-    assert.ok(await b.waitForState('backup', 3000), 'b (100) is Backup');
-    assert.ok(await waitForHolder(lab, NODES, VIP, 'a', 2000));
+    assert.ok(await all(a, 'master', 3000), 'a (150) becomes Master of IPv4, IPv6 and unicast');
+    assert.ok(await all(b, 'backup', 3000), 'b (100) is Backup of all three');
+    for (const vip of [VIP, VIP6, VIP_UNI]) assert.ok(await waitForHolder(lab, NODES, vip, 'a', 2000), vip);
+    const marks = [a.transitions.length, b.transitions.length];
     await sleep(500);
-    assert.deepEqual(await holders(lab, NODES, VIP), ['a']);
+    assert.deepEqual([a.transitions.length, b.transitions.length], marks, 'stable');
+    for (const vip of [VIP, VIP6, VIP_UNI]) assert.deepEqual(await holders(lab, NODES, vip), ['a']);
     for (const d of [a, b]) {
-      const dr = await drops(d);
-      for (const [k, n] of Object.entries(dr)) if (k.startsWith('hmac-')) assert.equal(n, 0, `${d.node} ${k}`);
+      for (const name of INSTANCES) {
+        const dr = await drops(d, name);
+        for (const [k, n] of Object.entries(dr)) if (k.startsWith('hmac-')) assert.equal(n, 0, `${d.node} ${name} ${k}`);
+      }
     }
-    const st = (await b.status()).instances[0]!;
+    const st = (await b.status()).instances.find((i) => i.name === 'VI_auth')!;
     assert.deepEqual(st.authHmac, { mode: 'enforce', activeKey: 1, keyIds: [1] });
     const text = await b.cli(['status', '--state-dir', b.stateDir]);
     assert.match(text.stdout, /auth_hmac enforce key 1/);
@@ -98,17 +127,19 @@ describe('auth_hmac between vipflow daemons', () => {
       await sleep(1000);
       assert.equal(a.transitions.length, marks[0], 'a stays Master');
       assert.equal(b.transitions.length, marks[1], 'b stays Backup');
-      assert.ok((await holders(lab, ['a', 'b'], VIP)).includes('a'));
-      assert.ok(!(await holders(lab, ['a', 'b'], VIP)).includes('b'));
+      for (const vip of [VIP, VIP6]) assert.deepEqual(await holders(lab, ['a', 'b'], vip), ['a'], `${vip} stays on a`);
       const after = (await drops(a))[reason];
       assert.ok(after - before >= 5, `a dropped ${after - before} rogue adverts as ${reason}`);
+      assert.ok((await drops(a, 'VI_auth6'))[reason] >= 5, 'and the IPv6 ones');
       assert.ok(
         a.lines.some((l) => l.reason === reason && typeof l.msg === 'string' && l.msg.length > 20),
         'a log line names the likely cause',
       );
       await c.kill();
       daemons.delete('c');
-      await lab.exec('c', 'ip', ['addr', 'flush', 'dev', 'eth0', 'to', `${VIP}/32`]);
+      // A killed daemon leaves its VIPs: clear the rogue's so the cluster's can be counted alone.
+      await lab.exec('c', 'ip', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+      await lab.exec('c', 'ip', ['addr', 'del', `${VIP6}/64`, 'dev', 'eth0']);
     });
   }
 
@@ -116,7 +147,14 @@ describe('auth_hmac between vipflow daemons', () => {
     const a = daemons.get('a')!;
     const b = daemons.get('b')!;
     const marks = [a.transitions.length, b.transitions.length];
-    const dropsBefore = [await drops(a), await drops(b)];
+    /** Every hmac-* counter of every instance of a and b, as one flat record. */
+    const hmacDrops = async () => {
+      const out: Record<string, number> = {};
+      for (const d of [a, b])
+        for (const name of INSTANCES) for (const [k, n] of Object.entries(await drops(d, name))) if (k.startsWith('hmac-')) out[`${d.node} ${name} ${k}`] = n;
+      return out;
+    };
+    const dropsBefore = await hmacDrops();
     const both: Auth = {
       keys: [
         [1, KEY1],
@@ -136,11 +174,7 @@ describe('auth_hmac between vipflow daemons', () => {
     await sleep(500);
     assert.equal(a.transitions.length, marks[0], 'a stayed Master');
     assert.equal(b.transitions.length, marks[1], 'b stayed Backup');
-    const dropsAfter = [await drops(a), await drops(b)];
-    for (const i of [0, 1]) {
-      for (const [k, n] of Object.entries(dropsAfter[i]!))
-        if (k.startsWith('hmac-')) assert.equal(n, dropsBefore[i]![k as keyof (typeof dropsAfter)[0]], `${k} on ${NODES[i]}`);
-    }
+    assert.deepEqual(await hmacDrops(), dropsBefore, 'no advert of any instance dropped during the rotation');
     assert.deepEqual((await a.status()).instances[0]!.authHmac, { mode: 'enforce', activeKey: 2, keyIds: [2] });
     assert.deepEqual(await holders(lab, NODES, VIP), ['a']);
   });
@@ -151,15 +185,15 @@ describe('auth_hmac between vipflow daemons', () => {
     const mark = b.transitions.length;
     process.kill(a.pid, 'SIGKILL');
     await a.exited;
-    const t = await b.waitForState('master', 3000, mark);
+    const t = await b.waitForState('master', 3000, mark, 'VI_auth');
     assert.ok(t, 'b becomes Master');
     assert.equal(t.reason, 'master-down-timer');
-    assert.ok((await waitForHolder(lab, ['a', 'b'], VIP, 'b', 2000)) || (await holders(lab, ['b'], VIP)).includes('b'));
+    assert.ok(await all(b, 'master', 3000, mark), 'of all three instances');
     const mark2 = b.transitions.length;
     const a2 = await start('a', 150, { keys: [[2, KEY2]], active: 2 });
-    assert.ok(await a2.waitForState('master', 3000), 'a preempts with signed adverts');
-    assert.ok(await b.waitForState('backup', 3000, mark2), "b steps down: a's adverts verify");
-    assert.ok(await waitForHolder(lab, ['a', 'b'], VIP, 'a', 2000));
+    assert.ok(await all(a2, 'master', 3000), 'a preempts with signed adverts');
+    assert.ok(await all(b, 'backup', 3000, mark2), "b steps down: a's adverts verify");
+    for (const vip of [VIP, VIP6, VIP_UNI]) assert.ok(await waitForHolder(lab, ['a', 'b'], vip, 'a', 2000), vip);
     const dr = await drops(b);
     assert.equal(dr['hmac-replay'], 0, 'the restarted sender is not taken for a replay');
   });
