@@ -24,6 +24,8 @@ const WRONG = 'hex:' + '5a'.repeat(32);
 interface Auth {
   keys: [number, string][];
   active: number;
+  /** default enforce */
+  mode?: 'enforce' | 'permissive' | 'receive-only';
 }
 
 const ADDR = { a: `198.18.${SUBNET}.1`, b: `198.18.${SUBNET}.2` } as const;
@@ -45,11 +47,17 @@ function instances(node: string, priority: number): InstanceConf[] {
   return list;
 }
 
-/** keepalived.conf text with an auth_hmac block (mode enforce, anti_replay time) in every instance when `auth` is given. */
+/** keepalived.conf text with an auth_hmac block (anti_replay time) in every instance when `auth` is given. */
 function conf(node: string, priority: number, auth: Auth | null): string {
   const text = confFile(node, instances(node, priority));
   if (!auth) return text;
-  const block = ['  auth_hmac {', ...auth.keys.map(([id, k]) => `    key ${id} ${k}`), `    active_key ${auth.active}`, '    mode enforce', '  }'].join('\n');
+  const block = [
+    '  auth_hmac {',
+    ...auth.keys.map(([id, k]) => `    key ${id} ${k}`),
+    `    active_key ${auth.active}`,
+    `    mode ${auth.mode ?? 'enforce'}`,
+    '  }',
+  ].join('\n');
   return text.replaceAll('  virtual_ipaddress {', `${block}\n  virtual_ipaddress {`);
 }
 const INSTANCES = ['VI_auth', 'VI_auth6', 'VI_uni'] as const;
@@ -197,6 +205,46 @@ describe('auth_hmac between vipflow daemons', () => {
     const dr = await drops(b);
     assert.equal(dr['hmac-replay'], 0, 'the restarted sender is not taken for a replay');
   });
+  test("keepalived's rollout modes: enforce -> permissive -> receive-only -> off, node by node, without a transition; enforce beside an unsigned peer splits", async () => {
+    const a = daemons.get('a')!;
+    const b = daemons.get('b')!;
+    const key: Auth = { keys: [[2, KEY2]], active: 2 };
+    const marks = [a.transitions.length, b.transitions.length];
+    const missingBefore = (await drops(b))['hmac-missing'];
+    const steps: [VipflowDaemon, string, number, Auth | null][] = [
+      [b, 'b', 100, { ...key, mode: 'permissive' }],
+      [a, 'a', 150, { ...key, mode: 'permissive' }],
+      [b, 'b', 100, { ...key, mode: 'receive-only' }],
+      [a, 'a', 150, { ...key, mode: 'receive-only' }],
+      [a, 'a', 150, null],
+      [b, 'b', 100, null],
+    ];
+    for (const [d, node, prio, auth] of steps) {
+      const mark = d.lines.length;
+      d.writeConfig(conf(node, prio, auth));
+      d.signal('SIGHUP');
+      assert.ok(await pollUntil(async () => (d.lines.slice(mark).some((l) => l.msg === 'auth_hmac changed by reload') ? true : undefined), 3000, 20));
+      await sleep(400);
+      assert.deepEqual([a.transitions.length, b.transitions.length], marks, `no transition after ${node} -> ${auth?.mode ?? 'no auth_hmac'}`);
+    }
+    assert.equal((await drops(b))['hmac-missing'], missingBefore, 'the migration modes accept unsigned adverts');
+    // The hazard: one node enforcing beside an unsigned peer drops its adverts and becomes Master too.
+    const markB = b.transitions.length;
+    const mark = b.lines.length;
+    b.writeConfig(conf('b', 100, key));
+    b.signal('SIGHUP');
+    assert.ok(await b.waitForState('master', 3000, markB, 'VI_auth'), 'b (enforce) no longer hears a and becomes Master: split brain');
+    assert.ok((await drops(b))['hmac-missing'] > missingBefore);
+    assert.ok(
+      b.lines.slice(mark).some((l) => l.reason === 'hmac-missing'),
+      'logged with its likely cause',
+    );
+    const markB2 = b.transitions.length;
+    b.writeConfig(conf('b', 100, null));
+    b.signal('SIGHUP');
+    assert.ok(await b.waitForState('backup', 3000, markB2, 'VI_auth'), 'without auth_hmac b hears a again and steps down');
+  });
+
   test('control: the same rogue without auth_hmac anywhere takes over (what the key prevents)', async () => {
     const a = daemons.get('a')!;
     const b = daemons.get('b')!;
