@@ -1,7 +1,8 @@
 // Real network: vipflow daemons with keepalived 2.4's auth_hmac on a namespace lab.
 // Nodes a and b run the cluster (key 1, mode enforce); node c is a rogue vipflow
 // with a higher priority and no key, then a wrong key. Key rotation by SIGHUP.
-// Starts: a namespace lab, two or three vipflow daemons. (keepalived 2.4.3 is not
+// Also: a replayed advert (python3 raw sockets in c), the rollout modes, and a control run without auth_hmac.
+// Starts: a namespace lab, two or three vipflow daemons, python3 (replay). (keepalived 2.4.3 is not
 // installable here: wire interop is proven by the captures in test/wire/codec.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,31 @@ const NODES = ['a', 'b', 'c'] as const;
 const KEY1 = 'hex:' + '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const KEY2 = 'hex:' + 'a5'.repeat(32);
 const WRONG = 'hex:' + '5a'.repeat(32);
+
+/**
+ * Captures one VI_auth advert from argv[1] (joined to the VRRP group on c's
+ * eth0, address argv[2]), waits 300 ms, and re-sends it three times as it was,
+ * IP header included (source spoofed as the original sender).
+ */
+const REPLAY_PY = `
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'eth0')
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton('224.0.0.18'), socket.inet_aton(sys.argv[2])))
+s.settimeout(3)
+for _ in range(200):
+    p, _ = s.recvfrom(2048)
+    if socket.inet_ntoa(p[12:16]) == sys.argv[1] and p[(p[0] & 15) * 4 + 1] == 30:
+        break
+else:
+    sys.exit('no advert captured')
+time.sleep(0.3)
+o = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+o.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'eth0')
+for _ in range(3):
+    o.sendto(p, ('224.0.0.18', 0))
+    time.sleep(0.05)
+`;
 
 interface Auth {
   keys: [number, string][];
@@ -121,6 +147,17 @@ describe('auth_hmac between vipflow daemons', () => {
     assert.match(text.stdout, /auth_hmac enforce key 1/);
   });
 
+  test("a replayed advert (a's own, captured on the LAN and re-sent from c with a's address) is dropped as hmac-replay", async () => {
+    const a = daemons.get('a')!;
+    const b = daemons.get('b')!;
+    const marks = [a.transitions.length, b.transitions.length];
+    const before = (await drops(b))['hmac-replay'];
+    const r = await lab.exec('c', 'python3', ['-c', REPLAY_PY, ADDR.a, `198.18.${SUBNET}.3`], 8000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await pollUntil(async () => ((await drops(b))['hmac-replay'] >= before + 3 ? true : undefined), 2000, 50), 'b counted the three replays');
+    assert.deepEqual([a.transitions.length, b.transitions.length], marks);
+  });
+
   for (const [what, auth, reason] of [
     ['no key', null, 'hmac-missing'],
     ['a wrong key', { keys: [[1, WRONG]], active: 1 } as Auth, 'hmac-bad'],
@@ -191,6 +228,7 @@ describe('auth_hmac between vipflow daemons', () => {
     const a = daemons.get('a')!;
     const b = daemons.get('b')!;
     const mark = b.transitions.length;
+    const replaysBefore = (await drops(b))['hmac-replay'];
     process.kill(a.pid, 'SIGKILL');
     await a.exited;
     const t = await b.waitForState('master', 3000, mark, 'VI_auth');
@@ -203,7 +241,7 @@ describe('auth_hmac between vipflow daemons', () => {
     assert.ok(await all(b, 'backup', 3000, mark2), "b steps down: a's adverts verify");
     for (const vip of [VIP, VIP6, VIP_UNI]) assert.ok(await waitForHolder(lab, ['a', 'b'], vip, 'a', 2000), vip);
     const dr = await drops(b);
-    assert.equal(dr['hmac-replay'], 0, 'the restarted sender is not taken for a replay');
+    assert.equal(dr['hmac-replay'], replaysBefore, 'the restarted sender is not taken for a replay');
   });
   test("keepalived's rollout modes: enforce -> permissive -> receive-only -> off, node by node, without a transition; enforce beside an unsigned peer splits", async () => {
     const a = daemons.get('a')!;
