@@ -130,6 +130,7 @@ export function resolveAuthHmacKeyFiles(model: VipflowConfig, file: string): Dia
           column: 0,
           message: `vrrp_instance ${inst.name}: auth_hmac key file '${k.key.slice(5)}' is readable by group or others`,
         });
+      k.file = k.key.slice(5);
       k.key = r.value;
     }
   }
@@ -140,4 +141,21 @@ export function resolveAuthHmacKeyFiles(model: VipflowConfig, file: string): Dia
 export function effectiveAuthHmacMode(inst: VrrpInstance): AuthHmac['mode'] | null {
   if (!inst.authHmac) return null;
   return inst.strictMode ? 'enforce' : inst.authHmac.mode;
+}
+
+/**
+ * A copy of raw model input whose auth_hmac keys read from files are written
+ * back as `file:PATH`: a converted config must not carry the secret itself.
+ */
+export function keyFilesAsReferences(input: unknown): unknown {
+  const insts = (input as { vrrpInstances?: unknown } | null)?.vrrpInstances;
+  if (!Array.isArray(insts)) return input;
+  return {
+    ...(input as object),
+    vrrpInstances: insts.map((inst: { authHmac?: { keys?: { id: number; key: string; file?: string }[] } }) => {
+      const keys = inst.authHmac?.keys;
+      if (!keys?.some((k) => k.file !== undefined)) return inst;
+      return { ...inst, authHmac: { ...inst.authHmac, keys: keys.map((k) => (k.file !== undefined ? { id: k.id, key: `file:${k.file}` } : k)) } };
+    }),
+  };
 }

@@ -64,7 +64,16 @@ export const AuthenticationSchema = z.strictObject({
  * again on reload); 32 to 64 bytes once decoded. Checks in config/auth-hmac.ts.
  */
 export const AuthHmacSchema = z.strictObject({
-  keys: z.array(z.strictObject({ id: z.number().int().min(1).max(255), key: z.string() })).default([]),
+  keys: z
+    .array(
+      z.strictObject({
+        id: z.number().int().min(1).max(255),
+        key: z.string(),
+        /** the file a `file:` key was read from (the loader sets it; `vipflow convert` writes `file:` back, not the secret) */
+        file: z.string().optional(),
+      }),
+    )
+    .default([]),
   /** undefined is an error in vipflow: keepalived would run unauthenticated */
   activeKey: z.number().int().min(1).max(255).optional(),
   antiReplay: z.enum(['time', 'monotonic']).default('time'),

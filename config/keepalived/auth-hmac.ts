@@ -17,8 +17,9 @@ const keySpec: Spec = {
     const id = m.int(idTok, 'key');
     if (id === undefined) return;
     let value = valueTok.text;
+    let path: string | undefined;
     if (value.startsWith('file:')) {
-      const path = value.slice(5);
+      path = value.slice(5);
       const r = readAuthHmacKeyFile(path);
       if (!r.ok) {
         m.sink.error(valueTok, r.message, { text: 'file:' });
@@ -32,6 +33,7 @@ const keySpec: Spec = {
     m.self(entry, idTok, 'key');
     m.set(entry, 'id', id, idTok, 'key');
     m.set(entry, 'key', value, idTok, 'key');
+    if (path !== undefined) m.set(entry, 'file', path, valueTok, 'key');
     keys.push(entry);
   },
 };

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../core/paths.js';
 import { loadKeepalivedText } from '../../config/keepalived/index.js';
+import { emitTypedConfig } from '../../config/emit.js';
 import { authHmacKeyBytes, authHmacTimeWindow } from '../../config/auth-hmac.js';
 
 const HEX_KEY = 'hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
@@ -94,6 +95,10 @@ test('file: keys are read at load (hex or text, trailing newline dropped); unrea
     const r = loadKeepalivedText(conf(`    key 1 file:${hexFile}\n    active_key 1`));
     assert.deepEqual(r.diagnostics, []);
     assert.equal(r.model!.vrrpInstances[0]!.authHmac!.keys[0]!.key, HEX_KEY);
+    assert.equal(r.model!.vrrpInstances[0]!.authHmac!.keys[0]!.file, hexFile);
+    const converted = emitTypedConfig(r.raw, { importFrom: 'vipflow/config' });
+    assert.ok(converted.includes(`file:${hexFile}`), 'vipflow convert refers to the key file');
+    assert.ok(!converted.includes(HEX_KEY.slice(4)), 'and does not copy the secret');
     chmodSync(hexFile, 0o644);
     const exposed = loadKeepalivedText(conf(`    key 1 file:${hexFile}\n    active_key 1`)).diagnostics;
     assert.ok(exposed.some((d) => d.severity === 'warning' && /readable by group or others/.test(d.message)));
