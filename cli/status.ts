@@ -47,7 +47,9 @@ function formatStatus(s: DaemonStatus): string {
       .join(' ');
     lines.push(
       `${i.name.padEnd(16)} vrid ${String(i.vrid).padEnd(3)} v${i.version} ${i.interface} ${i.state.toUpperCase().padEnd(7)} prio ${i.effectivePriority}/${i.basePriority}` +
-        ` master ${i.lastMaster ?? '-'} sent ${i.counters.advertsSent ?? 0} rcvd ${i.counters.advertsReceived ?? 0}${drops ? ` drops ${drops}` : ''}`,
+        ` master ${i.lastMaster ?? '-'} sent ${i.counters.advertsSent ?? 0} rcvd ${i.counters.advertsReceived ?? 0}${drops ? ` drops ${drops}` : ''}` +
+        // Older daemons do not report auth_hmac.
+        (i.authHmac ? ` auth_hmac ${i.authHmac.mode} key ${i.authHmac.activeKey}` : ''),
     );
   }
   // Older daemons do not report groups.

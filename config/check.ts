@@ -3,6 +3,7 @@
  * warns about once every keyword has parsed. Each finding points at the
  * source text when the model came from a file (origins), else at the file.
  */
+import { checkAuthHmac } from './auth-hmac.js';
 import { canonicalIp } from '../core/address.js';
 import { didYouMean, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 import type { OriginLookup } from './keepalived/mapper.js';
@@ -207,6 +208,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
       const keyword = f.keywordAt(`${p}.${c.field}`) ?? snake(c.field);
       f.add('warning', `${p}.${c.field}`, `vrrp_instance ${inst.name}: '${keyword}': ${c.message}`, { text: keyword });
     }
+    for (const a of checkAuthHmac(inst)) f.add(a.severity, `${p}.${a.field}`, a.message);
     if (inst.strictMode && inst.unicastPeers.length > 0) {
       f.add('error', `${p}.unicastPeers`, `vrrp_instance ${inst.name}: unicast peers are not supported in strict mode (keepalived disables the instance)`);
     }

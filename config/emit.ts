@@ -5,6 +5,8 @@
  * original and loads back to the same model.
  */
 
+import { keyFilesAsReferences } from './auth-hmac.js';
+
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function literal(v: unknown, indent: string): string {
@@ -35,5 +37,5 @@ export interface EmitOptions {
 /** TypeScript source of a config module whose default export is `defineConfig(input)`. */
 export function emitTypedConfig(input: unknown, options: EmitOptions): string {
   const header = options.source ? `// Converted from ${options.source} by \`vipflow convert\`.\n` : '';
-  return `${header}import { defineConfig } from ${JSON.stringify(options.importFrom)};\n\nexport default defineConfig(${literal(input, '')});\n`;
+  return `${header}import { defineConfig } from ${JSON.stringify(options.importFrom)};\n\nexport default defineConfig(${literal(keyFilesAsReferences(input), '')});\n`;
 }

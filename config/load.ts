@@ -2,6 +2,7 @@
  * The one entry point the daemon and the CLI use: a path in, the model and
  * every diagnostic out, whichever format the file is written in.
  */
+import { resolveAuthHmacKeyFiles } from './auth-hmac.js';
 import { readFileSync } from 'node:fs';
 import { checkModel, type CheckOptions } from './check.js';
 import type { Diagnostic } from './diagnostics.js';
@@ -63,6 +64,7 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
   }
   const r = await loadVipflowConfig(path);
   const diagnostics = [...r.diagnostics];
+  if (r.model) diagnostics.push(...resolveAuthHmacKeyFiles(r.model, path));
   if (r.model)
     diagnostics.push(...checkModel(r.model, { file: path, interfaceAddresses: options.interfaceAddresses, host: options.host, lbBackend: options.lbBackend }));
   const out: LoadConfigResult = { format, diagnostics };

@@ -58,6 +58,31 @@ export const AuthenticationSchema = z.strictObject({
   password: z.string().min(1).max(8),
 });
 
+/**
+ * keepalived 2.4's `auth_hmac` (HMAC-SHA256 trailer on every advert). A key is
+ * `hex:<bytes>`, plain text, or `file:<path>` (read when the config loads, and
+ * again on reload); 32 to 64 bytes once decoded. Checks in config/auth-hmac.ts.
+ */
+export const AuthHmacSchema = z.strictObject({
+  keys: z
+    .array(
+      z.strictObject({
+        id: z.number().int().min(1).max(255),
+        key: z.string(),
+        /** the file a `file:` key was read from (the loader sets it; `vipflow convert` writes `file:` back, not the secret) */
+        file: z.string().optional(),
+      }),
+    )
+    .default([]),
+  /** undefined is an error in vipflow: keepalived would run unauthenticated */
+  activeKey: z.number().int().min(1).max(255).optional(),
+  antiReplay: z.enum(['time', 'monotonic']).default('time'),
+  /** seconds, time mode only; undefined: max(3 x advert_int, 5), at most 300 */
+  timeWindow: z.number().int().min(1).max(300).optional(),
+  /** receive-only verifies but does not sign; permissive signs and accepts unsigned adverts; enforce requires a valid trailer */
+  mode: z.enum(['enforce', 'permissive', 'receive-only']).default('enforce'),
+});
+
 export const NotifySchema = z.strictObject({
   master: ScriptSchema.optional(),
   backup: ScriptSchema.optional(),
@@ -86,6 +111,7 @@ export const VrrpInstanceSchema = z.strictObject({
   /** undefined: accept unless vrrp_strict (keepalived's default) */
   accept: z.boolean().optional(),
   authentication: AuthenticationSchema.optional(),
+  authHmac: AuthHmacSchema.optional(),
   virtualIpaddress: z.array(VirtualAddressSchema).default([]),
   virtualIpaddressExcluded: z.array(VirtualAddressSchema).default([]),
   noVirtualIpaddress: z.boolean().default(false),
@@ -679,3 +705,4 @@ export type VirtualServerGroup = z.output<typeof VirtualServerGroupSchema>;
 export type RealServer = z.output<typeof RealServerSchema>;
 export type Checker = z.output<typeof CheckerSchema>;
 export type VipflowSettings = z.output<typeof VipflowSettingsSchema>;
+export type AuthHmac = z.output<typeof AuthHmacSchema>;

@@ -5,7 +5,7 @@
  * - keep: the instance's settings are unchanged; it keeps running untouched
  *   (no flap, no missed advert).
  * - live: only its priority and/or its addresses and their gratuitous ARP / NA
- *   settings changed; the running instance takes them.
+ *   settings and/or its auth_hmac keys changed; the running instance takes them.
  * - restart: anything else changed (interface, VRID, timers, ...); it stops
  *   (priority 0 first if it was Master) and starts again.
  * - remove: it is gone from the new configuration.
@@ -23,7 +23,7 @@ import type { VipflowConfig, VrrpInstance } from '../config/model.js';
 
 export type InstanceChange =
   | { kind: 'keep'; name: string }
-  | { kind: 'live'; name: string; want: VrrpInstance; priority: boolean; addresses: boolean }
+  | { kind: 'live'; name: string; want: VrrpInstance; priority: boolean; addresses: boolean; authHmac: boolean }
   | { kind: 'restart'; name: string; want: VrrpInstance }
   | { kind: 'remove'; name: string };
 
@@ -93,7 +93,7 @@ export function groupChanges(
  * @returns null when it needs a restart; otherwise whether the priority and
  *   whether the addresses (or their announcement settings) change.
  */
-export function liveChange(old: VrrpInstance, want: VrrpInstance): { priority: boolean; addresses: boolean } | null {
+export function liveChange(old: VrrpInstance, want: VrrpInstance): { priority: boolean; addresses: boolean; authHmac: boolean } | null {
   const liveFields = {
     priority: old.priority,
     virtualIpaddress: old.virtualIpaddress,
@@ -105,8 +105,18 @@ export function liveChange(old: VrrpInstance, want: VrrpInstance): { priority: b
     garpLowerPrioDelay: old.garpLowerPrioDelay,
     garpLowerPrioRepeat: old.garpLowerPrioRepeat,
   };
-  if (!isDeepStrictEqual({ ...want, ...liveFields }, old)) return null;
-  return { priority: want.priority !== old.priority, addresses: !isDeepStrictEqual({ ...want, priority: old.priority }, old) };
+  if (!isDeepStrictEqual(withAuthHmac({ ...want, ...liveFields }, old.authHmac), old)) return null;
+  return {
+    priority: want.priority !== old.priority,
+    addresses: !isDeepStrictEqual(withAuthHmac({ ...want, priority: old.priority }, old.authHmac), old),
+    authHmac: !isDeepStrictEqual(want.authHmac, old.authHmac),
+  };
+}
+
+/** auth_hmac keys and settings change live (key rotation must not flap); an absent block stays absent for the comparison. */
+function withAuthHmac(inst: VrrpInstance, authHmac: VrrpInstance['authHmac']): VrrpInstance {
+  const { authHmac: _drop, ...rest } = inst;
+  return authHmac ? { ...rest, authHmac } : rest;
 }
 
 /**

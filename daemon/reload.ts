@@ -200,6 +200,13 @@ export class Reloader {
       entry.runner.replaceAddresses(vmac ? withVmac(planned.plan, want, vmac.name) : planned.plan);
       log.info({ vips: planned.plan.vips.map((v) => v.address) }, 'addresses changed by reload');
     }
+    if (change.authHmac && !change.addresses) {
+      const planned = planInstance(want, host);
+      if (!planned.ok) return false;
+      entry.runner.setAuthHmac(planned.plan.authHmac);
+      // Key ids only: key material never reaches a log.
+      log.info({ activeKey: planned.plan.authHmac?.activeKey ?? null, keyIds: [...(planned.plan.authHmac?.keys.keys() ?? [])] }, 'auth_hmac changed by reload');
+    }
     entry.config = want;
     return true;
   }

@@ -31,7 +31,15 @@ export type DropReason =
   | 'version-mismatch'
   | 'unknown-peer'
   | 'auth-mismatch'
-  | 'address-list-mismatch';
+  | 'address-list-mismatch'
+  // auth_hmac (keepalived 2.4), checked by the runner after these screens
+  | 'hmac-missing'
+  | 'hmac-malformed'
+  | 'hmac-unknown-key'
+  | 'hmac-bad'
+  | 'hmac-outside-window'
+  | 'hmac-replay'
+  | 'hmac-unexpected';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed',
@@ -44,6 +52,13 @@ export const DROP_REASONS: readonly DropReason[] = [
   'unknown-peer',
   'auth-mismatch',
   'address-list-mismatch',
+  'hmac-missing',
+  'hmac-malformed',
+  'hmac-unknown-key',
+  'hmac-bad',
+  'hmac-outside-window',
+  'hmac-replay',
+  'hmac-unexpected',
 ];
 
 export type DropCounters = Record<DropReason, number>;

@@ -8,6 +8,7 @@
  */
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily, parseCidr } from '../net.js';
+import { AUTH_HMAC, authHmacBlock } from './auth-hmac.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -608,7 +609,8 @@ export const VRRP_INSTANCE: Table = {
     'linkbeat_use_polling',
     'debug',
   ),
-  ...knownBlocks('track_bfd', 'auth_hmac'),
+  ...knownBlocks('track_bfd'),
+  auth_hmac: authHmacBlock,
 };
 
 // ---- vrrp_sync_group ------------------------------------------------------
@@ -1136,6 +1138,7 @@ export const KEYWORD_HOMES: ReadonlyMap<string, readonly string[]> = (() => {
     ['global_defs', GLOBAL_DEFS],
     ['vrrp_instance', VRRP_INSTANCE],
     ['authentication', AUTHENTICATION],
+    ['auth_hmac', AUTH_HMAC],
     ['vrrp_sync_group', VRRP_SYNC_GROUP],
     ['vrrp_script', VRRP_SCRIPT],
     ['track_file', TRACK_FILE],

@@ -25,6 +25,7 @@ import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } f
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
 import { addressText } from '../../wire/socket/index.js';
+import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
 
 export interface InstanceStatus {
   name: string;
@@ -47,6 +48,8 @@ export interface InstanceStatus {
   peerChecksumVariant: string | null;
   counters: Record<string, number>;
   drops: DropCounters;
+  /** auth_hmac in effect (key ids only, never key material); null without it. */
+  authHmac: { mode: string; activeKey: number; keyIds: number[] } | null;
   announcements: AnnouncerStats;
   vips: string[];
 }
@@ -57,6 +60,8 @@ export interface InstanceRunnerDeps {
   announceIo: AnnounceIo;
   clock: VrrpClock;
   log: Logger;
+  /** Wall clock in ms for auth_hmac timestamps (default Date.now); the VRRP clock may be monotonic or simulated. */
+  realtimeMs?: () => number;
 }
 
 type StartResult = { ok: true } | { ok: false; code: string; message: string };
@@ -85,7 +90,7 @@ export class InstanceRunner {
    * between sends, so a Master's advert is a lookup, not an encode (and no
    * per-send array of destinations).
    */
-  private readonly advertCache = new Map<number, { payload: Buffer; destination: string }[]>();
+  private readonly advertCache = new Map<number, { payload: Buffer; destination: string; destinationBytes: Uint8Array }[]>();
   private readonly reportedDrops = new Set<string>();
   private peerChecksumVariant: string | null = null;
   private handover: { resolve: () => void; timer: unknown } | null = null;
@@ -98,6 +103,8 @@ export class InstanceRunner {
   private lastPeerAdvertAt: number | null = null;
 
   private currentPlan: InstancePlan;
+  private auth: AuthHmacState | null = null;
+  private reportedSkew = false;
 
   constructor(
     plan: InstancePlan,
@@ -105,6 +112,7 @@ export class InstanceRunner {
   ) {
     this.currentPlan = plan;
     this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
+    if (plan.authHmac) this.auth = new AuthHmacState(plan.authHmac, plan.peers.length);
     this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
     // Transitions get their own listener, registered before a sync group's
@@ -255,6 +263,21 @@ export class InstanceRunner {
   }
 
   /**
+   * Reload with other auth_hmac keys or settings, without leaving the current
+   * state: key rotation (receive with every configured key, send with the
+   * active one). Replay marks and the send sequence carry over, so a peer's
+   * adverts keep verifying across the change.
+   */
+  setAuthHmac(plan: AuthHmacPlan | undefined): void {
+    const { authHmac: _old, ...rest } = this.currentPlan;
+    this.currentPlan = plan ? { ...rest, authHmac: plan } : rest;
+    if (!plan) this.auth = null;
+    else if (this.auth) this.auth.plan = plan;
+    else this.auth = new AuthHmacState(plan, this.currentPlan.peers.length);
+    this.advertCache.clear();
+  }
+
+  /**
    * Reload with a new address list (and announcement settings) for the same
    * virtual router, without leaving the current state: a Master adds the new
    * VIPs before removing the dropped ones and announces them; a Backup only
@@ -268,6 +291,7 @@ export class InstanceRunner {
     const { sourcePending: _pending, ...rest } = next;
     const { source, sourceBytes, sourcePending } = this.currentPlan;
     this.currentPlan = { ...rest, source, sourceBytes, ...(sourcePending ? { sourcePending } : {}) };
+    this.setAuthHmac(next.authHmac);
     this.advertCache.clear();
     this.announcer.cancel();
     this.announcer = new Announcer(next.vips, next.garp, this.deps.announceIo, this.log);
@@ -376,6 +400,7 @@ export class InstanceRunner {
       peerChecksumVariant: this.peerChecksumVariant,
       counters: { ...numbers, sendErrors: this.sendErrors },
       drops: { ...this.drops },
+      authHmac: this.auth ? { mode: this.auth.plan.mode, activeKey: this.auth.plan.activeKey, keyIds: [...this.auth.plan.keys.keys()] } : null,
       announcements: { ...this.announcer.stats },
       vips: this.plan.vips.map((v) => `${v.address}/${v.prefix} dev ${v.dev}`),
     };
@@ -393,6 +418,7 @@ export class InstanceRunner {
       this.drop(screened.reason, screened.detail, addressText(p.source));
       return;
     }
+    if (!this.authenticated(p)) return;
     if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
     if (this.handover) {
       // Stopping: the machine is gone; we only wait for the next master. Only
@@ -412,6 +438,32 @@ export class InstanceRunner {
     this.actor.send(screened.event);
   }
 
+  /** auth_hmac verdict on a screened advert; false after counting and logging a drop. */
+  private authenticated(p: HubPacket): boolean {
+    const auth = this.auth;
+    if (!auth) {
+      if (!p.auth) return true;
+      // keepalived without auth_hmac refuses the longer advert too (a length error).
+      this.drop('hmac-unexpected', 'advert carries a 28-byte auth_hmac trailer', addressText(p.source));
+      return false;
+    }
+    const ctx = { version: this.plan.version, vrid: this.plan.vrid, source: p.source };
+    const r = auth.check(p.auth?.message, p.auth?.trailer, ctx, (this.deps.realtimeMs ?? Date.now)());
+    if (!r.ok) {
+      this.drop(r.reason, r.skewSec === null ? r.detail : `${r.detail} (clock skew ${r.skewSec} s)`, addressText(p.source));
+      return false;
+    }
+    // keepalived warns when a peer's clock drifts past half the window.
+    if (r.skewSec !== null && Math.abs(r.skewSec) > auth.plan.timeWindowSec / 2 && !this.reportedSkew) {
+      this.reportedSkew = true;
+      this.log.warn(
+        { from: addressText(p.source), skewSec: r.skewSec, windowSec: auth.plan.timeWindowSec },
+        'auth_hmac clock skew approaching the time window',
+      );
+    }
+    return true;
+  }
+
   private drop(reason: DropReason, detail: string, from: string): void {
     this.drops[reason]++;
     // First of each kind per sender at warn level, the rest at debug: a
@@ -422,7 +474,9 @@ export class InstanceRunner {
       const message =
         reason === 'address-list-mismatch'
           ? 'advert for our VRID with a different address list: another cluster may use this VRID (VRID collision)'
-          : 'advert dropped';
+          : reason.startsWith('hmac-')
+            ? AUTH_DROP_CAUSE[reason as keyof typeof AUTH_DROP_CAUSE]
+            : 'advert dropped';
       this.log.warn({ reason, from, detail }, message);
     } else {
       this.log.debug({ reason, from, detail }, 'advert dropped');
@@ -512,8 +566,10 @@ export class InstanceRunner {
       adverts = this.encodeAdverts(priority, intervalCs);
       this.advertCache.set(priority, adverts);
     }
-    for (const { payload, destination } of adverts) {
-      const r = channel.send(payload, destination);
+    const payloads = this.auth?.signs ? this.signAdverts(this.auth, adverts) : null;
+    for (let i = 0; i < adverts.length; i++) {
+      const { destination } = adverts[i]!;
+      const r = channel.send(payloads ? payloads[i]! : adverts[i]!.payload, destination);
       if (!r.ok) {
         this.sendErrors++;
         if (this.sendErrors === 1 || this.sendErrors % 100 === 0)
@@ -522,7 +578,13 @@ export class InstanceRunner {
     }
   }
 
-  private encodeAdverts(priority: number, intervalCs: number): { payload: Buffer; destination: string }[] {
+  /** Each advert gets a fresh sequence and HMAC: only the plain message is cached. */
+  private signAdverts(auth: AuthHmacState, adverts: readonly { payload: Buffer; destinationBytes: Uint8Array }[]): Buffer[] {
+    const plan = this.plan;
+    return auth.sign(adverts, { version: plan.version, vrid: plan.vrid, source: plan.sourceBytes }, (this.deps.realtimeMs ?? Date.now)());
+  }
+
+  private encodeAdverts(priority: number, intervalCs: number): { payload: Buffer; destination: string; destinationBytes: Uint8Array }[] {
     const plan = this.plan;
     const addresses = advertised(plan.vips, plan.family).map((v) => v.bytes);
     const advert: VrrpAdvert =
@@ -541,6 +603,7 @@ export class InstanceRunner {
     return targets.map((t) => ({
       payload: encodeVrrp(advert, { source: plan.sourceBytes, destination: t.bytes }, { checksumVariant: plan.checksumVariant }),
       destination: t.text,
+      destinationBytes: t.bytes,
     }));
   }
 }

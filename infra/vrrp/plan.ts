@@ -8,6 +8,7 @@
 import { parseAddress, simplePassword, type ChecksumVariant, type ExpectedAuth } from '../../wire/codec/index.js';
 import type { VrrpInput, TrackedObjectInput } from '../../actors/vrrp/index.js';
 import type { SyncGroup, TrackRef, VipflowConfig, VrrpInstance, VrrpScript } from '../../config/model.js';
+import { planAuthHmac, type AuthHmacPlan } from './auth-hmac.js';
 import type { ScriptHealth } from '../../actors/track-script/index.js';
 import type { HostAddress, HostInterface, HostInterfaces, PlannedVip } from '../host/types.js';
 import type { VmacPlan } from '../host/types.js';
@@ -79,6 +80,8 @@ export interface InstancePlan {
   groupBytes: Uint8Array;
   peers: readonly PlannedPeer[];
   auth: ExpectedAuth;
+  /** auth_hmac (keepalived 2.4): sign and/or verify adverts with an HMAC trailer. */
+  authHmac?: AuthHmacPlan;
   checksumVariant: ChecksumVariant;
   vips: readonly PlannedVip[];
   /** The VIP bytes sorted, to compare with a received advert's list in one pass. */
@@ -197,8 +200,12 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
     });
   }
 
+  const authHmac = planAuthHmac(inst);
+  // keepalived drops the legacy authentication block beside auth_hmac.
   const auth: ExpectedAuth =
-    version === 2 && inst.authentication?.type === 'PASS' ? { type: 'simple', password: simplePassword(inst.authentication.password) } : { type: 'none' };
+    !authHmac && version === 2 && inst.authentication?.type === 'PASS'
+      ? { type: 'simple', password: simplePassword(inst.authentication.password) }
+      : { type: 'none' };
 
   // v2 intervals are whole seconds on the wire; v3 counts centiseconds.
   const advertIntervalCs = version === 2 ? Math.max(1, Math.round(inst.advertInt)) * 100 : Math.round(inst.advertInt * 100);
@@ -272,6 +279,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
       groupBytes: parseAddress(group) ?? new Uint8Array(family === 4 ? 4 : 16),
       peers,
       auth,
+      ...(authHmac ? { authHmac } : {}),
       checksumVariant: inst.v3ChecksumAsV2 ? 'without-pseudo-header' : 'with-pseudo-header',
       vips,
       advertisedAddresses: sortedBytes(advertised(vips, family).map((v) => v.bytes)),

@@ -59,14 +59,27 @@ test('an address-only change (VIPs, excluded VIPs, gratuitous ARP settings) is a
     { garpLowerPrioRepeat: 2 },
   ]) {
     const want = config([{ name: 'VI_1', ...over }]).vrrpInstances[0]!;
-    assert.deepEqual(liveChange(old, want), { priority: false, addresses: true }, JSON.stringify(over));
+    assert.deepEqual(liveChange(old, want), { priority: false, addresses: true, authHmac: false }, JSON.stringify(over));
   }
 });
 
 test('priority and addresses changed together: one live change doing both', () => {
   const old = config([{ name: 'VI_1', priority: 100 }]).vrrpInstances[0]!;
   const want = config([{ name: 'VI_1', priority: 90, virtualIpaddress: [{ address: '198.18.0.20', prefix: 24 }] }]).vrrpInstances[0]!;
-  assert.deepEqual(liveChange(old, want), { priority: true, addresses: true });
+  assert.deepEqual(liveChange(old, want), { priority: true, addresses: true, authHmac: false });
+});
+
+test('auth_hmac key rotation (new key, new active key) and its first enabling are live changes, never restarts', () => {
+  const k1 = { id: 1, key: 'hex:' + '11'.repeat(32) };
+  const k2 = { id: 2, key: 'hex:' + '22'.repeat(32) };
+  const plain = config([{ name: 'VI_1' }]).vrrpInstances[0]!;
+  const one = config([{ name: 'VI_1', authHmac: { keys: [k1], activeKey: 1, antiReplay: 'time', mode: 'enforce' } }]).vrrpInstances[0]!;
+  const both = config([{ name: 'VI_1', authHmac: { keys: [k1, k2], activeKey: 1, antiReplay: 'time', mode: 'enforce' } }]).vrrpInstances[0]!;
+  const rotated = config([{ name: 'VI_1', authHmac: { keys: [k1, k2], activeKey: 2, antiReplay: 'time', mode: 'enforce' } }]).vrrpInstances[0]!;
+  assert.deepEqual(liveChange(one, both), { priority: false, addresses: false, authHmac: true });
+  assert.deepEqual(liveChange(both, rotated), { priority: false, addresses: false, authHmac: true });
+  assert.deepEqual(liveChange(plain, one), { priority: false, addresses: false, authHmac: true });
+  assert.equal(liveChange(rotated, { ...rotated, interface: 'eth1' }), null, 'other changes still restart');
 });
 
 test('anything else (interface, VRID, advert interval) restarts the instance, even beside a priority change', () => {

@@ -47,7 +47,12 @@ export function decodeVrrp(message: Uint8Array, context: PacketContext, options?
     return fail('family-mismatch', `context addresses of ${context.source.length} and ${context.destination.length} bytes; expected two of 4 or two of 16`);
   }
   const addressSum = sumWords(context.source, 0, alen) + sumWords(context.destination, 0, alen);
-  return decodeMessage(message, 0, message.length, alen, addressSum, options?.checksum ?? 'either');
+  const trailer = options?.authTrailerLength ?? 0;
+  if (trailer > 0 && message.length < trailer + VRRP_HEADER_LENGTH)
+    return fail('short-buffer', `${message.length} bytes, too short for a VRRP header and a ${trailer}-byte trailer`);
+  // keepalived's IPv6 checksum (the kernel's) covers the auth_hmac trailer; its IPv4 one covers the message only.
+  const checksumEnd = alen === 16 ? message.length : message.length - trailer;
+  return decodeMessage(message, 0, message.length - trailer, alen, addressSum, options?.checksum ?? 'either', checksumEnd);
 }
 
 export type DatagramErrorKind = Ipv4HeaderErrorKind | 'not-vrrp' | DecodeErrorKind;
@@ -66,12 +71,21 @@ export function decodeIpv4Datagram(datagram: Uint8Array, options?: DecodeOptions
   if (!check.ok) return check;
   const protocol = datagram[9]!;
   if (protocol !== IPPROTO_VRRP) return fail('not-vrrp', `IP protocol ${protocol}, VRRP is ${IPPROTO_VRRP}`);
-  const decoded = decodeMessage(datagram, check.headerLength, datagram.length, 4, sumWords(datagram, 12, 20), options?.checksum ?? 'either');
+  const end = datagram.length - (options?.authTrailerLength ?? 0);
+  const decoded = decodeMessage(datagram, check.headerLength, end, 4, sumWords(datagram, 12, 20), options?.checksum ?? 'either');
   if (!decoded.ok) return decoded;
   return { ok: true, header: ipv4HeaderFields(datagram, check.headerLength), packet: decoded.packet, checksumVariant: decoded.checksumVariant };
 }
 
-function decodeMessage(buf: Uint8Array, start: number, end: number, alen: number, addressSum: number, accept: ChecksumAcceptance): DecodeResult {
+function decodeMessage(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  alen: number,
+  addressSum: number,
+  accept: ChecksumAcceptance,
+  checksumEnd = end,
+): DecodeResult {
   const length = end - start;
   if (length < VRRP_HEADER_LENGTH) return fail('short-buffer', `${length} bytes, a VRRP header needs ${VRRP_HEADER_LENGTH}`);
   const b0 = buf[start]!;
@@ -85,13 +99,13 @@ function decodeMessage(buf: Uint8Array, start: number, end: number, alen: number
     return fail('address-count-mismatch', `${length} bytes, but ${count} IPv${alen === 4 ? 4 : 6} address(es) in VRRPv${version} make ${expected}`);
   }
 
-  const sum = sumWords(buf, start, end);
+  const sum = sumWords(buf, start, checksumEnd);
   let checksumVariant: ChecksumVariant;
   if (version === 2) {
     if (!verifies(sum, 0)) return badChecksum(buf, start, 'VRRPv2 (no pseudo-header)');
     checksumVariant = 'without-pseudo-header';
   } else {
-    const pseudo = addressSum + IPPROTO_VRRP + length;
+    const pseudo = addressSum + IPPROTO_VRRP + (checksumEnd - start);
     if (alen === 16 || accept === 'with-pseudo-header') {
       if (!verifies(sum, pseudo)) return badChecksum(buf, start, 'VRRPv3 with pseudo-header');
       checksumVariant = 'with-pseudo-header';

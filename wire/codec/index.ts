@@ -9,6 +9,7 @@
  * - checkAuthentication / simplePassword / noAuthData: VRRPv2 simple passwords
  * - parse/format/compare helpers for IPv4 and IPv6 addresses
  * - internet checksum pieces, for tests and tools that craft packets
+ * - auth_hmac trailers (keepalived 2.4): sign, verify, split, sequences
  * - encodeEchoRequest / decodeIcmp: ICMP and ICMPv6 echo for PING_CHECK
  */
 export type {
@@ -34,5 +35,18 @@ export { checkAuthentication, simplePassword, noAuthData } from './auth.js';
 export type { AuthCheckResult, ExpectedAuth } from './auth.js';
 export { parseIPv4, parseIPv6, parseAddress, formatIPv4, formatIPv6, formatAddress, compareAddresses } from './address.js';
 export { sumWords, foldSum, pseudoHeaderSum, checksumValue, verifies } from './checksum.js';
+export {
+  AUTH_HMAC_TRAILER_LENGTH,
+  appendAuthTrailer,
+  authHmacDigest,
+  clockSequence,
+  nextSequence,
+  ReplayMarks,
+  sequenceAfter,
+  splitAuthTrailer,
+  trailerSequence,
+  verifyAuthTrailer,
+} from './auth-hmac.js';
+export type { AntiReplay, AuthHmacContext, AuthHmacFailure, AuthHmacVerdict, AuthHmacVerifyKeys } from './auth-hmac.js';
 export { encodeEchoRequest, decodeIcmp, describeIcmpError } from './icmp-echo.js';
 export type { EchoFields, IcmpMessage } from './icmp-echo.js';

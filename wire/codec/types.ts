@@ -102,6 +102,11 @@ export interface DecodeOptions {
    * caller that has learnt its peer's variant can pin it.
    */
   readonly checksum?: ChecksumAcceptance;
+  /**
+   * Bytes of an auth_hmac trailer at the end of the buffer (0 or 28; default 0):
+   * the message is decoded without them, and the IPv6 checksum covers them.
+   */
+  readonly authTrailerLength?: number;
 }
 
 export interface EncodeOptions {

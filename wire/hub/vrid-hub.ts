@@ -4,7 +4,7 @@
  * LAN would be delivered and decoded once per instance. The hub decodes each
  * packet once and hands it to the instance that owns its VRID.
  */
-import { decodeVrrp, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
+import { AUTH_HMAC_TRAILER_LENGTH, decodeVrrp, splitAuthTrailer, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
 import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../socket/index.js';
 import type { Logger } from '../../core/logger.js';
 
@@ -17,6 +17,11 @@ export interface HubPacket {
   ttl: number;
   ifindex: number;
   receivedAt: bigint;
+  /**
+   * An auth_hmac trailer (keepalived 2.4) and the message it signs, views into
+   * the receive buffer: valid only during the handler call.
+   */
+  auth?: { message: Uint8Array; trailer: Uint8Array };
 }
 
 export interface ChannelKey {
@@ -118,7 +123,10 @@ export class WireHub {
       this.stats.malformed++;
       return;
     }
-    const decoded = decodeVrrp(p.payload, { source, destination });
+    // The hub cannot know which instance runs auth_hmac: a payload exactly one
+    // trailer longer than its address count implies is decoded without it.
+    const auth = splitAuthTrailer(p.payload, source.length === 16 ? 16 : 4);
+    const decoded = decodeVrrp(p.payload, { source, destination }, auth ? { authTrailerLength: AUTH_HMAC_TRAILER_LENGTH } : undefined);
     if (!decoded.ok) {
       this.stats.malformed++;
       // Debug only: a flood of garbage must not become a flood of log lines.
@@ -150,6 +158,7 @@ export class WireHub {
       ttl: p.ttl,
       ifindex: p.ifindex,
       receivedAt: p.receivedAt,
+      ...(auth ? { auth } : {}),
     });
   }
 }
