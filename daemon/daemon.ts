@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
-import type { VipflowConfig } from '../config/model.js';
+import type { VipflowConfig, VipflowSettings } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
@@ -267,6 +267,11 @@ export class Daemon {
     this.fence.stop();
     await this.workflows.stop(this.options.events?.stopFlushMs ?? 2000);
     await this.events.stop(reason, uptimeMs);
+  }
+
+  /** vipflow's own settings of the running configuration (the HTTP endpoint reads vipflow.http). */
+  get settings(): VipflowSettings {
+    return this.config.vipflow;
   }
 
   onTransition(listener: (t: TransitionRecord) => void): void {
