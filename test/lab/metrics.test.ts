@@ -15,6 +15,7 @@ import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../lab/index.
 import { startVipflow, vipflowCommand, type VipflowDaemon } from '../../lab/vipflow.js';
 import type { DaemonStatus } from '../../daemon/daemon.js';
 import { confFile } from './daemon-conf.js';
+import { repoRoot } from '../../core/paths.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfmet';
@@ -154,5 +155,29 @@ describe('metrics and status over HTTP during a failover', () => {
     const viaLoopback = await lab.exec('b', '/usr/bin/curl', ['-sS', '--max-time', '2', `http://127.0.0.1:${PORT}/healthz`], 4000);
     assert.notEqual(viaLoopback.code, 0);
     for (const d of daemons) assert.ok(!d.lines.some((l) => JSON.stringify(l).includes(TOKEN)), 'the token is in no log line');
+  });
+
+  test("a typed config's vipflow.http starts the endpoint; its authFile is relative to the config file", async () => {
+    for (const d of daemons.splice(1)) await d.stop();
+    const keepalivedConf = join(lab.dir, 'typed-b.conf');
+    writeFileSync(keepalivedConf, conf('b', 100));
+    const typed = join(lab.dir, 'typed-b.config.ts');
+    const define = join(repoRoot, 'dist', 'config', 'define.js');
+    writeFileSync(
+      typed,
+      [
+        `import { defineConfig, fromKeepalived } from ${JSON.stringify(define)};`,
+        `export default defineConfig({ ...fromKeepalived(${JSON.stringify(keepalivedConf)}),`,
+        `  vipflow: { http: { listen: '${bAddress()}:${PORT + 1}', authFile: './http-token' } } });`,
+        '',
+      ].join('\n'),
+    );
+    const b = await startVipflow(lab, 'b', 'typed-b', '', { args: ['--config', typed] });
+    daemons.push(b);
+    const url = `http://${bAddress()}:${PORT + 1}/healthz`;
+    assert.equal((await get('a', url)).status, 401);
+    const ok = await get('a', url, TOKEN);
+    assert.equal(ok.status, 200);
+    assert.equal((JSON.parse(ok.body) as { instances: number }).instances, 1);
   });
 });
