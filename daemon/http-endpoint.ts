@@ -1,6 +1,6 @@
 /**
  * The daemon's read-only HTTP endpoint (`vipflow run --http`, `vipflow.http`):
- * /metrics (Prometheus, daemon/metrics.ts), /api/v1/status (the document
+ * / (the live status page), /metrics (Prometheus, daemon/metrics.ts), /api/v1/status (the document
  * `vipflow status --json` shows) and /healthz. Everything is read from the
  * status when asked: a scrape costs nothing between scrapes, and nothing on
  * the VRRP path.
@@ -10,10 +10,12 @@ import type { Logger } from '../core/logger.js';
 import type { HttpSettings } from '../config/model.js';
 import { isLoopbackHost, parseListenAddress, type ListenAddress } from '../config/http-listen.js';
 import { loadHttpAuth, type HttpAuth } from '../infra/http/auth.js';
-import { HttpEndpoint, type HttpListenResult } from '../infra/http/endpoint.js';
+import { HttpEndpoint, type HttpListenResult, type HttpStream } from '../infra/http/endpoint.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import { StatusMetrics, TransitionTally, metricSamples } from './metrics.js';
 import type { DaemonStatus } from './daemon.js';
+import { liveView } from './live-view.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
 
 /** What the endpoint reads of the daemon. */
 export interface StatusSource {
@@ -65,11 +67,15 @@ export async function startStatusEndpoint(source: StatusSource, listen: ListenAd
   for (const t of source.status().recentTransitions) tally.add(t);
   source.onTransition((t) => tally.add(t));
   const metrics = new StatusMetrics();
+  const live = liveFeed(source);
   return HttpEndpoint.listen({
     listen,
     auth,
     log,
+    streams: { '/api/v1/live': live },
     routes: {
+      '/': () => ({ status: 200, contentType: 'text/html; charset=utf-8', body: STATUS_PAGE_HTML, headers: { 'content-security-policy': STATUS_PAGE_CSP } }),
+      '/app.js': () => ({ status: 200, contentType: 'text/javascript; charset=utf-8', body: STATUS_PAGE_JS }),
       '/metrics': async () => ({
         status: 200,
         contentType: metrics.contentType,
@@ -82,4 +88,41 @@ export async function startStatusEndpoint(source: StatusSource, listen: ListenAd
       },
     },
   });
+}
+
+// Counters and uptime move without transitions: open pages get a fresh view this often.
+const LIVE_TICK_MS = 1000;
+
+/**
+ * The status page's feed: the view at once, then again after each transition
+ * (on the next turn of the loop, never inside the VRRP call) and every
+ * LIVE_TICK_MS. Nothing runs while no page is open.
+ */
+function liveFeed(source: StatusSource): HttpStream {
+  const clients = new Set<(data: string) => void>();
+  let timer: NodeJS.Timeout | null = null;
+  let queued = false;
+  const push = () => {
+    queued = false;
+    if (clients.size === 0) return;
+    const data = JSON.stringify(liveView(source.status()));
+    for (const send of clients) send(data);
+  };
+  source.onTransition(() => {
+    if (clients.size === 0 || queued) return;
+    queued = true;
+    setImmediate(push);
+  });
+  return (send) => {
+    clients.add(send);
+    send(JSON.stringify(liveView(source.status())));
+    timer ??= setInterval(push, LIVE_TICK_MS);
+    return () => {
+      clients.delete(send);
+      if (clients.size === 0 && timer !== null) {
+        clearInterval(timer);
+        timer = null;
+      }
+    };
+  };
 }

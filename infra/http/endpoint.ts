@@ -15,7 +15,16 @@ export interface HttpReply {
   status: number;
   contentType: string;
   body: string;
+  /** Extra response headers (e.g. a content security policy). */
+  headers?: Record<string, string>;
 }
+
+/**
+ * A server-sent-events path: subscribe is called per client with a send
+ * function (one `data:` message per call) and returns the unsubscribe, called
+ * when the client goes away or the endpoint closes.
+ */
+export type HttpStream = (send: (data: string) => void) => () => void;
 
 /** One path's answer; it may throw (the client gets a bare 500, the log the error). */
 export type HttpRoute = () => Promise<HttpReply> | HttpReply;
@@ -25,6 +34,8 @@ export interface HttpEndpointOptions {
   /** null: no credentials (refused unless the address is loopback). */
   auth: HttpAuth | null;
   routes: Record<string, HttpRoute>;
+  /** Server-sent-events paths. */
+  streams?: Record<string, HttpStream>;
   log: Logger;
 }
 
@@ -86,15 +97,30 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpEndpoint
       return reply(401, 'unauthorized\n', { 'www-authenticate': challenge });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'read-only: GET or HEAD\n', { allow: 'GET, HEAD' });
-    const route = Object.hasOwn(o.routes, pathOf(req)) ? o.routes[pathOf(req)] : undefined;
+    const path = pathOf(req);
+    const stream = o.streams && Object.hasOwn(o.streams, path) ? o.streams[path] : undefined;
+    if (stream !== undefined) return serveStream(req, res, stream);
+    const route = Object.hasOwn(o.routes, path) ? o.routes[path] : undefined;
     if (route === undefined) return reply(404, 'not found\n');
     const r = await route();
-    reply(r.status, r.body, { 'content-type': r.contentType });
+    reply(r.status, r.body, { ...r.headers, 'content-type': r.contentType });
   } catch (err) {
     log.error({ err, path: pathOf(req) }, 'http request failed');
     if (!res.headersSent) reply(500, 'internal error\n');
     else res.destroy();
   }
+}
+
+function serveStream(req: IncomingMessage, res: ServerResponse, stream: HttpStream): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+  if (req.method === 'HEAD') return void res.end();
+  // A client that stops reading is dropped rather than buffered without bound.
+  const send = (data: string) => {
+    if (res.writableLength > 1_000_000) return void res.destroy();
+    res.write(`data: ${data.replaceAll('\n', '\ndata: ')}\n\n`);
+  };
+  const unsubscribe = stream(send);
+  res.on('close', unsubscribe);
 }
 
 /** The path without the query string (a scraper may add ?name[]=...; answers do not depend on it). */

@@ -154,3 +154,40 @@ describe('the endpoint', () => {
     }
   });
 });
+
+describe('server-sent events', () => {
+  test('a stream path sends each message as an event and unsubscribes when the client leaves', async () => {
+    let subscribed = 0;
+    let unsubscribed = 0;
+    const r = await HttpEndpoint.listen({
+      listen: { host: '127.0.0.1', port: 0 },
+      auth: null,
+      routes: {},
+      streams: {
+        '/live': (send) => {
+          subscribed++;
+          send('{"n":1}');
+          send('two\nlines');
+          return () => void unsubscribed++;
+        },
+      },
+      log,
+    });
+    assert.ok(r.ok);
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${r.endpoint.address.port}/live`, { signal: controller.signal });
+      assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const reader = res.body!.getReader();
+      let text = '';
+      for (let i = 0; i < 10 && !text.includes('lines\n\n'); i++) text += new TextDecoder().decode((await reader.read()).value);
+      assert.equal(text, 'data: {"n":1}\n\ndata: two\ndata: lines\n\n');
+      assert.equal(subscribed, 1);
+      controller.abort();
+      for (let i = 0; i < 50 && unsubscribed === 0; i++) await new Promise((w) => setTimeout(w, 10));
+      assert.equal(unsubscribed, 1);
+    } finally {
+      await r.endpoint.close();
+    }
+  });
+});
