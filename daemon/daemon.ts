@@ -30,6 +30,7 @@ import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
+import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -172,10 +173,8 @@ export class Daemon {
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
-    // The histogram samples with a timer of this period: at 5 ms it alone cost an
-    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
-    // stall that matters, and watchedClock reports each late VRRP timer anyway.
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    // 20 ms still sees every stall that matters, and watchedClock reports each late VRRP timer anyway.
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.loopDelay.enable();
     const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
     const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
@@ -279,7 +278,7 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    const pct = (p: number) => Math.round((this.loopDelay.percentile(p) / 1e6) * 1000) / 1000;
+    const pct = (p: number) => loopDelayMs(this.loopDelay.percentile(p));
     return {
       pid: process.pid,
       configPath: this.options.configPath,
@@ -290,7 +289,7 @@ export class Daemon {
       eventLoop: {
         delayP50Ms: pct(50),
         delayP99Ms: pct(99),
-        delayMaxMs: Math.round((this.loopDelay.max / 1e6) * 1000) / 1000,
+        delayMaxMs: loopDelayMs(this.loopDelay.max),
         lateTimers: this.lateStats.late,
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },
