@@ -161,34 +161,59 @@ function lvsService(id: string): { addr: string; proto: string } | undefined {
   return m ? { addr: m[1]!, proto: PROTOCOL_NUMBER[m[2]!]! } : undefined;
 }
 
+type Push = (name: string, value: number, labels?: Record<string, string>) => void;
+const collector = (): { out: MetricSample[]; push: Push } => {
+  const out: MetricSample[] = [];
+  return { out, push: (name, value, labels = {}) => void out.push({ name, labels, value }) };
+};
+
 /** Every sample of a status document (pure). */
 export function metricSamples(status: DaemonStatus, transitions: TransitionTally): MetricSample[] {
-  const out: MetricSample[] = [];
-  const push = (name: string, value: number, labels: Record<string, string> = {}) => out.push({ name, labels, value });
+  const { out, push } = collector();
+  for (const i of status.instances) instanceSamples(i, push);
+  daemonSamples(status, transitions, push);
+  return out;
+}
 
-  push('keepalived_up', 1);
-  for (const i of status.instances) {
-    const state = KEEPALIVED_STATE_NUMBER[i.state];
-    const vrid = String(i.vrid);
-    const vips = i.vips.map(keepalivedVip).filter((v) => v !== undefined);
-    // As keepalived-exporter does for an instance without VIPs: one series with an empty address.
-    if (vips.length === 0) push('keepalived_vrrp_state', state, { iname: i.name, intf: i.interface, vrid, ip_address: '' });
-    for (const v of vips) push('keepalived_vrrp_state', state, { iname: i.name, intf: v.dev, vrid, ip_address: v.address });
-    for (const c of KEEPALIVED_COUNTERS) {
-      push(`keepalived_${c.mehdy}`, c.value(i), { iname: i.name, intf: i.interface, vrid });
-      push(`keepalived_vrrp_${c.gen2brain}`, c.value(i), { name: i.name, intf: i.interface, vrid, state: KEEPALIVED_STATE_NAME[state]! });
-    }
-
-    const il = { instance: i.name, vrid, interface: i.interface, family: `ipv${i.family}` };
-    for (const s of Object.keys(KEEPALIVED_STATE_NUMBER) as VrrpStateName[]) push('vipflow_instance_state', s === i.state ? 1 : 0, { ...il, state: s });
-    push('vipflow_instance_priority', i.basePriority, { ...il, kind: 'base' });
-    push('vipflow_instance_priority', i.effectivePriority, { ...il, kind: 'effective' });
-    push('vipflow_instance_transitions_total', i.counters.transitions ?? 0, il);
-    for (const [reason, n] of Object.entries(i.drops) as [DropReason, number][]) push('vipflow_drops_total', n, { instance: i.name, reason });
-    push('vipflow_send_errors_total', i.counters.sendErrors ?? 0, { instance: i.name });
-    push('vipflow_announcements_total', i.announcements.framesSent, { instance: i.name, result: 'sent' });
-    push('vipflow_announcements_total', i.announcements.sendErrors, { instance: i.name, result: 'error' });
+/** The same samples, yielding to the event loop every INSTANCE_SLICE instances (what a scrape uses). */
+const INSTANCE_SLICE = 100;
+export async function metricSamplesSliced(status: DaemonStatus, transitions: TransitionTally): Promise<MetricSample[]> {
+  const { out, push } = collector();
+  for (let k = 0; k < status.instances.length; k++) {
+    instanceSamples(status.instances[k]!, push);
+    if ((k + 1) % INSTANCE_SLICE === 0) await yieldToLoop();
   }
+  daemonSamples(status, transitions, push);
+  return out;
+}
+
+/** One VRRP instance: both exporters' series and vipflow's. */
+function instanceSamples(i: InstanceStatus, push: Push): void {
+  const state = KEEPALIVED_STATE_NUMBER[i.state];
+  const vrid = String(i.vrid);
+  const vips = i.vips.map(keepalivedVip).filter((v) => v !== undefined);
+  // As keepalived-exporter does for an instance without VIPs: one series with an empty address.
+  if (vips.length === 0) push('keepalived_vrrp_state', state, { iname: i.name, intf: i.interface, vrid, ip_address: '' });
+  for (const v of vips) push('keepalived_vrrp_state', state, { iname: i.name, intf: v.dev, vrid, ip_address: v.address });
+  for (const c of KEEPALIVED_COUNTERS) {
+    push(`keepalived_${c.mehdy}`, c.value(i), { iname: i.name, intf: i.interface, vrid });
+    push(`keepalived_vrrp_${c.gen2brain}`, c.value(i), { name: i.name, intf: i.interface, vrid, state: KEEPALIVED_STATE_NAME[state]! });
+  }
+
+  const il = { instance: i.name, vrid, interface: i.interface, family: `ipv${i.family}` };
+  for (const s of Object.keys(KEEPALIVED_STATE_NUMBER) as VrrpStateName[]) push('vipflow_instance_state', s === i.state ? 1 : 0, { ...il, state: s });
+  push('vipflow_instance_priority', i.basePriority, { ...il, kind: 'base' });
+  push('vipflow_instance_priority', i.effectivePriority, { ...il, kind: 'effective' });
+  push('vipflow_instance_transitions_total', i.counters.transitions ?? 0, il);
+  for (const [reason, n] of Object.entries(i.drops) as [DropReason, number][]) push('vipflow_drops_total', n, { instance: i.name, reason });
+  push('vipflow_send_errors_total', i.counters.sendErrors ?? 0, { instance: i.name });
+  push('vipflow_announcements_total', i.announcements.framesSent, { instance: i.name, result: 'sent' });
+  push('vipflow_announcements_total', i.announcements.sendErrors, { instance: i.name, result: 'error' });
+}
+
+/** Everything but the instances. */
+function daemonSamples(status: DaemonStatus, transitions: TransitionTally, push: Push): void {
+  push('keepalived_up', 1);
   for (const s of status.trackScripts) {
     if (s.health !== 'unknown') {
       push('keepalived_script_status', s.health === 'up' ? 1 : 0, { name: s.name });
@@ -203,7 +228,7 @@ export function metricSamples(status: DaemonStatus, transitions: TransitionTally
     ] as const)
       push('vipflow_track_script_runs_total', n, { name: s.name, result });
   }
-  out.push(...transitions.samples());
+  for (const t of transitions.samples()) push(t.name, t.value, t.labels);
 
   push('vipflow_uptime_seconds', status.uptimeMs / 1000);
   push('vipflow_wire_received_total', status.wire.received);
@@ -269,16 +294,24 @@ export function metricSamples(status: DaemonStatus, transitions: TransitionTally
       if (d.connections !== undefined) push('keepalived_lvs_rs_conn', d.connections, rl);
     }
   }
-  return out;
 }
+
+// Samples set between two yields to the event loop: a scrape of 1,000 instances
+// (~50,000 samples) takes a few hundred ms of prom-client work, which must not
+// hold VRRP timers; one slice stays in the low milliseconds.
+const SLICE = 1000;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The registry: one prom-client metric per family, refilled from the samples
  * at each scrape (reset first, so a removed instance's series disappear).
+ * Rendering yields to the event loop between families and every SLICE
+ * samples; concurrent scrapes take turns, as they share the registry.
  */
 export class StatusMetrics {
   private readonly registry = new Registry();
   private readonly metrics = new Map<string, Gauge | Counter>();
+  private turn: Promise<unknown> = Promise.resolve();
   readonly contentType = this.registry.contentType;
 
   constructor(families: readonly MetricFamily[] = METRIC_FAMILIES) {
@@ -290,13 +323,33 @@ export class StatusMetrics {
 
   /** The exposition text of these samples; a sample of an unknown family is a programming error. */
   render(samples: readonly MetricSample[]): Promise<string> {
-    for (const m of this.metrics.values()) m.reset();
+    const byName = new Map<string, MetricSample[]>();
     for (const s of samples) {
-      const m = this.metrics.get(s.name);
-      if (m === undefined) throw new Error(`no metric family ${s.name}`);
-      if (m instanceof Gauge) m.set(s.labels, s.value);
-      else m.inc(s.labels, s.value);
+      if (!this.metrics.has(s.name)) throw new Error(`no metric family ${s.name}`);
+      const list = byName.get(s.name);
+      if (list) list.push(s);
+      else byName.set(s.name, [s]);
     }
-    return this.registry.metrics();
+    const rendered = this.turn.then(() => this.renderInTurn(byName));
+    this.turn = rendered.catch(() => undefined);
+    return rendered;
+  }
+
+  private async renderInTurn(byName: Map<string, MetricSample[]>): Promise<string> {
+    const parts: string[] = [];
+    for (const [name, m] of this.metrics) {
+      m.reset();
+      const list = byName.get(name) ?? [];
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        if (m instanceof Gauge) m.set(s.labels, s.value);
+        else m.inc(s.labels, s.value);
+        if ((i + 1) % SLICE === 0) await yieldToLoop();
+      }
+      parts.push(await this.registry.getSingleMetricAsString(name));
+      await yieldToLoop();
+    }
+    // As prom-client's registry.metrics() joins them.
+    return parts.join('\n\n') + '\n';
   }
 }
