@@ -35,8 +35,8 @@ const USAGE =
   '  --node-id            this node in events and KV (default $VIPFLOW_NODE_ID or the host name)\n' +
   '  --split-brain        page: event only (default); fence: the yielding Master steps down until it clears\n' +
   '  --split-brain-grace  advert intervals two Masters must overlap before it counts (default 3)\n' +
-  '  --http               serve /metrics, /api/v1/status and /healthz on ADDR:PORT, read-only (replaces vipflow.http.listen;\n' +
-  '                       default: off); off loopback it needs --http-auth-file\n' +
+  '  --http               serve the status page (/), /metrics, /api/v1/status and /healthz on ADDR:PORT, read-only\n' +
+  '                       (replaces vipflow.http.listen; default: off); off loopback it needs --http-auth-file\n' +
   '  --http-auth-file     a file holding a bearer token, or user:password for basic auth';
 export const DEFAULT_STATE_DIR = '/run/vipflow';
 
