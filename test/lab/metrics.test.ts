@@ -93,18 +93,19 @@ describe('metrics and status over HTTP during a failover', () => {
     assert.equal(before.status, 200);
     assert.equal(state(before.body), 2, 'a: MASTER');
     assert.equal(becameMaster(before.body), 1);
+    // b may be scraped before a's first advert reached it: wait until it counted one.
+    const received = (text: string) => value(text, 'keepalived_advertisements_received_total{iname="VI_met",intf="eth0",vrid="71"}') ?? 0;
     const bBefore = await pollUntil(
       async () => {
         const r = await scrapeB();
-        return state(r.body) === 1 ? r : undefined;
+        return state(r.body) === 1 && received(r.body) > 0 ? r : undefined;
       },
-      2000,
+      3000,
       100,
     );
-    assert.ok(bBefore, 'b: BACKUP');
+    assert.ok(bBefore, "b: BACKUP, counting a's adverts");
     assert.equal(bBefore.status, 200);
     assert.equal(becameMaster(bBefore.body), 0);
-    assert.ok((value(bBefore.body, 'keepalived_advertisements_received_total{iname="VI_met",intf="eth0",vrid="71"}') ?? 0) > 0, "b counts a's adverts");
 
     // The failover: a's priority drops below b's (SIGHUP); b preempts.
     const mark = b.transitions.length;
