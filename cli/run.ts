@@ -1,7 +1,7 @@
 /**
  * `vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i ID]
  *              [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]
- *              [--workflows FILE] [--lb auto|nftables|ipvs|none]`
+ *              [--workflows FILE] [--lb auto|nftables|ipvs|none] [--http ADDR:PORT [--http-auth-file FILE]]`
  *
  * Events: without --nats (or $VIPFLOW_NATS_URL, or `vipflow.nats.url` in a
  * vipflow.config.ts) they stay in the process (status shows them); with it they
@@ -12,18 +12,20 @@
  * configuration, SIGUSR1 writes a status dump to the state dir.
  */
 import { resolve } from 'node:path';
-import { createLogger } from '../core/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { Daemon } from '../daemon/daemon.js';
 import { missingCapabilities } from '../infra/host/interfaces.js';
 import { argsFailure, parseCommandArgs } from './args.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
 import type { DaemonEventSettings } from '../daemon/event-publisher.js';
+import { httpEndpointSettings, readHttpAuth, startStatusEndpoint } from '../daemon/http-endpoint.js';
+import type { HttpEndpoint } from '../infra/http/endpoint.js';
 
 const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +
   '                   [--nats URL[,URL]] [--cluster NAME] [--node-id NAME] [--split-brain page|fence] [--split-brain-grace N]\n' +
-  '                   [--workflows FILE] [--lb auto|nftables|ipvs|none]\n' +
+  '                   [--workflows FILE] [--lb auto|nftables|ipvs|none] [--http ADDR:PORT [--http-auth-file FILE]]\n' +
   '  --lb                 who balances virtual_servers (default $VIPFLOW_LB or auto: IPVS if the kernel has it, else\n' +
   '                       nftables); none runs the checkers without kernel rules\n' +
   '  --workflows          a .ts/.js file of defineWorkflow()s to run on transitions (default $VIPFLOW_WORKFLOWS;\n' +
@@ -32,7 +34,10 @@ const USAGE =
   '  --cluster            cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
   '  --node-id            this node in events and KV (default $VIPFLOW_NODE_ID or the host name)\n' +
   '  --split-brain        page: event only (default); fence: the yielding Master steps down until it clears\n' +
-  '  --split-brain-grace  advert intervals two Masters must overlap before it counts (default 3)';
+  '  --split-brain-grace  advert intervals two Masters must overlap before it counts (default 3)\n' +
+  '  --http               serve the status page (/), /metrics, /api/v1/status and /healthz on ADDR:PORT, read-only\n' +
+  '                       (replaces vipflow.http.listen; default: off); off loopback it needs --http-auth-file\n' +
+  '  --http-auth-file     a file holding a bearer token, or user:password for basic auth';
 export const DEFAULT_STATE_DIR = '/run/vipflow';
 
 export async function run(argv: string[]): Promise<number> {
@@ -49,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
     'split-brain-grace': { type: 'string' },
     workflows: { type: 'string' },
     lb: { type: 'string' },
+    http: { type: 'string' },
+    'http-auth-file': { type: 'string' },
   });
   if (!args.ok) return argsFailure('run', USAGE, args);
   if (!args.values.config) return argsFailure('run', USAGE, { error: '--config is required' });
@@ -61,6 +68,23 @@ export async function run(argv: string[]): Promise<number> {
   if (lb !== 'auto' && lb !== 'nftables' && lb !== 'ipvs' && lb !== 'none') {
     process.stderr.write(`vipflow run: --lb is auto, nftables, ipvs or none (got '${lb}')\n${USAGE}\n`);
     return 2;
+  }
+  // The command line's endpoint is checked before VRRP starts; the config's is checked by its schema.
+  const httpCli = {
+    ...(args.values.http !== undefined ? { http: args.values.http } : {}),
+    ...(args.values['http-auth-file'] !== undefined ? { authFile: args.values['http-auth-file'] } : {}),
+  };
+  const httpEarly = httpEndpointSettings(httpCli, undefined, resolve(args.values.config));
+  if (typeof httpEarly === 'string' && args.values.http !== undefined) {
+    process.stderr.write(`vipflow run: ${httpEarly}\n${USAGE}\n`);
+    return 2;
+  }
+  if (httpEarly !== undefined && typeof httpEarly !== 'string') {
+    const auth = readHttpAuth(httpEarly);
+    if (typeof auth === 'string') {
+      process.stderr.write(`vipflow run: ${auth}\n`);
+      return 1;
+    }
   }
   const missing = missingCapabilities();
   if (missing.length > 0) {
@@ -84,6 +108,14 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const daemon = started.daemon;
+  const http = await startHttp(daemon, httpCli, configPath, log);
+  if (typeof http === 'string') {
+    log.fatal(http);
+    process.stderr.write(`vipflow run: ${http}\n`);
+    await daemon.shutdown('http endpoint refused');
+    log.flush();
+    return 1;
+  }
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
@@ -97,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info({ signal }, 'stopping');
-      daemon.shutdown(signal).then(
+      Promise.all([http?.close(), daemon.shutdown(signal)]).then(
         () => resolveExit(0),
         (err: unknown) => {
           log.error({ err }, 'error during shutdown');
@@ -121,6 +153,21 @@ export async function run(argv: string[]): Promise<number> {
     process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
     process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   });
+}
+
+/** The HTTP endpoint, when --http or vipflow.http.listen asks for one; a string says why it could not start. */
+async function startHttp(
+  daemon: Daemon,
+  cli: { http?: string; authFile?: string },
+  configPath: string,
+  log: Logger,
+): Promise<HttpEndpoint | undefined | string> {
+  const settings = httpEndpointSettings(cli, daemon.settings.http, configPath);
+  if (settings === undefined || typeof settings === 'string') return settings;
+  const auth = readHttpAuth(settings);
+  if (typeof auth === 'string') return auth;
+  const r = await startStatusEndpoint(daemon, settings.listen, auth, log);
+  return r.ok ? r.endpoint : r.message;
 }
 
 /** Event settings from the options, then the environment; a string is a usage error. */

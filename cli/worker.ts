@@ -1,5 +1,6 @@
 /**
- * `vipflow worker --nats URL (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]`
+ * `vipflow worker --nats URL (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]
+ *                 [--http ADDR:PORT [--http-auth-file FILE]]`
  *
  * With --config the workflows are those the config declares (vipflow.workflows and
  * vipflow.workflowsFile, which --workflows replaces), its sync groups serve `on.group`,
@@ -20,16 +21,21 @@ import { createLogger, type Logger } from '../core/logger.js';
 import type { GroupMembers, Workflow } from '../workflows/define.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
 import { parseCommandArgs } from './args.js';
+import { httpEndpointSettings, readHttpAuth } from '../daemon/http-endpoint.js';
+import { RunTally, startWorkerEndpoint, type WorkerView } from './worker-http.js';
 
 const USAGE =
   'usage: vipflow worker --nats URL[,URL] (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]\n' +
+  '                      [--http ADDR:PORT [--http-auth-file FILE]]\n' +
   "  --nats         NATS servers (default $VIPFLOW_NATS_URL, then the config's vipflow.nats.url)\n" +
   '  --workflows    a .ts/.js file of defineWorkflow()s (default $VIPFLOW_WORKFLOWS)\n' +
   '  --config       a vipflow.config.ts: its workflows, sync groups and NATS URL\n' +
   '  --cluster      cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
   '  --concurrency  workflow runs in flight per trigger kind (default 4)\n' +
   '  --name         worker name in logs and workflow.* events (default <host>-<pid>)\n' +
-  '  --stop-grace   ms running workflows get to finish at SIGTERM (default 10000)\n';
+  '  --stop-grace   ms running workflows get to finish at SIGTERM (default 10000)\n' +
+  '  --http         serve /metrics and /healthz on ADDR:PORT, read-only (default: off); off loopback it needs\n' +
+  '  --http-auth-file  a file holding a bearer token, or user:password for basic auth\n';
 
 const OPTIONS = {
   nats: { type: 'string' },
@@ -39,6 +45,8 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   name: { type: 'string' },
   'stop-grace': { type: 'string' },
+  http: { type: 'string' },
+  'http-auth-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +70,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) return usage('--concurrency needs an integer from 1 to 1000');
   if (!Number.isFinite(grace) || grace < 0) return usage('--stop-grace needs a number of ms');
   const name = v.name ?? `${hostname()}-${process.pid}`;
+  const http =
+    v.http === undefined
+      ? undefined
+      : httpEndpointSettings({ http: v.http, ...(v['http-auth-file'] !== undefined ? { authFile: v['http-auth-file'] } : {}) }, undefined, '.');
+  if (typeof http === 'string') return usage(http);
+  const auth = http === undefined ? null : readHttpAuth(http);
+  if (typeof auth === 'string') {
+    process.stderr.write(`vipflow worker: ${auth}\n`);
+    return 1;
+  }
   const log = createLogger();
 
   // Imported here so that `vipflow worker --help` does not load zx, tsx or nats.js.
@@ -89,7 +107,15 @@ export async function run(argv: string[]): Promise<number> {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const worker = WorkflowWorker.start({ servers, cluster, name, workflows, log, concurrency, ...(groups ? { groups } : {}) });
+  const runs = new RunTally();
+  let started: WorkerView | null = null;
+  const endpoint = http === undefined ? undefined : await startWorkerEndpoint(http, auth, () => started, runs, log);
+  if (endpoint && !endpoint.ok) {
+    process.stderr.write(`vipflow worker: ${endpoint.message}\n`);
+    return 1;
+  }
+  const worker = WorkflowWorker.start({ servers, cluster, name, workflows, log, concurrency, onFinished: (r) => runs.add(r), ...(groups ? { groups } : {}) });
+  started = worker;
   log.info({ worker: worker.id, cluster, servers, workflows: workflows.map((w) => w.name) }, 'vipflow worker starting');
   await new Promise<void>((r) => {
     process.once('SIGTERM', () => r());
@@ -97,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   log.info({ graceMs: grace, running: worker.running }, 'stopping: no new work; waiting for running workflows');
   await worker.stop(grace);
+  if (endpoint?.ok) await endpoint.endpoint.close();
   return 0;
 }
 

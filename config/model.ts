@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { ipFamily } from './net.js';
+import { isLoopbackHost, parseListenAddress } from './http-listen.js';
 
 const ip = z.string().refine((s) => ipFamily(s) !== undefined, { message: 'not a valid IPv4 or IPv6 address' });
 const ipv4 = z.string().refine((s) => ipFamily(s) === 4, { message: 'not a valid IPv4 address' });
@@ -470,8 +471,25 @@ export const WorkflowSchema = z.strictObject({
   steps: z.array(WorkflowStepConfigSchema).min(1),
 });
 
+/** The read-only HTTP endpoint (metrics, status, health); off unless listen is set. */
+export const HttpSchema = z
+  .strictObject({
+    /** ADDR:PORT, e.g. 127.0.0.1:9650 or [::1]:9650; `vipflow run --http` replaces it */
+    listen: z.string().refine((s) => typeof parseListenAddress(s) !== 'string', { message: 'not ADDR:PORT with an IP address (IPv6 in brackets)' }),
+    /** a file holding a bearer token or user:password (basic auth); required off loopback */
+    authFile: z.string().min(1).optional(),
+  })
+  .refine(
+    (h) => {
+      const a = parseListenAddress(h.listen);
+      return typeof a === 'string' || isLoopbackHost(a.host) || h.authFile !== undefined;
+    },
+    { message: 'an HTTP endpoint off loopback needs authFile (a bearer token or user:password)', path: ['authFile'] },
+  );
+
 export const VipflowSettingsSchema = z.strictObject({
   nats: NatsSchema.optional(),
+  http: HttpSchema.optional(),
   /** workflows declared in config, built from the built-in notifiers */
   workflows: z.array(WorkflowSchema).default([]),
   /**
@@ -706,3 +724,4 @@ export type RealServer = z.output<typeof RealServerSchema>;
 export type Checker = z.output<typeof CheckerSchema>;
 export type VipflowSettings = z.output<typeof VipflowSettingsSchema>;
 export type AuthHmac = z.output<typeof AuthHmacSchema>;
+export type HttpSettings = z.output<typeof HttpSchema>;

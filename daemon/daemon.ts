@@ -16,7 +16,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import { notActedOn } from '../config/not-acted-on.js';
-import type { VipflowConfig } from '../config/model.js';
+import type { VipflowConfig, VipflowSettings } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
@@ -35,6 +35,7 @@ import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
+import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -209,10 +210,8 @@ export class Daemon {
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
-    // The histogram samples with a timer of this period: at 5 ms it alone cost an
-    // idle daemon ~0.35% of a core (bench/footprint.ts); 20 ms still sees every
-    // stall that matters, and watchedClock reports each late VRRP timer anyway.
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    // 20 ms still sees every stall that matters, and watchedClock reports each late VRRP timer anyway.
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.loopDelay.enable();
     const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
     const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
@@ -311,12 +310,17 @@ export class Daemon {
     await this.events.stop(reason, uptimeMs);
   }
 
+  /** vipflow's own settings of the running configuration (the HTTP endpoint reads vipflow.http). */
+  get settings(): VipflowSettings {
+    return this.config.vipflow;
+  }
+
   onTransition(listener: (t: TransitionRecord) => void): void {
     this.transitionListeners.push(listener);
   }
 
   status(): DaemonStatus {
-    const pct = (p: number) => Math.round((this.loopDelay.percentile(p) / 1e6) * 1000) / 1000;
+    const pct = (p: number) => loopDelayMs(this.loopDelay.percentile(p));
     return {
       pid: process.pid,
       configPath: this.options.configPath,
@@ -327,7 +331,7 @@ export class Daemon {
       eventLoop: {
         delayP50Ms: pct(50),
         delayP99Ms: pct(99),
-        delayMaxMs: Math.round((this.loopDelay.max / 1e6) * 1000) / 1000,
+        delayMaxMs: loopDelayMs(this.loopDelay.max),
         lateTimers: this.lateStats.late,
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },

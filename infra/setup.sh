@@ -27,8 +27,9 @@ fi
 #                       where IPVS exists; its tests run the binary here even without IPVS in the kernel
 #   conntrackd, conntrack  connection-state sync between LVS-NAT load balancers (notifiers/conntrackd,
 #                       keepalived's primary-backup.sh as a step); conntrack lists the kernel table in its lab test
+#   chromium            the live status page's test drives it headless (puppeteer-core, no browser download)
 #   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
-packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl ipvsadm conntrackd conntrack procps g++ make python3)
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl ipvsadm conntrackd conntrack chromium procps g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -187,7 +187,7 @@ export type EventOf<T extends EventType> = Envelope<T>;
 /** Any vipflow v1 event, discriminated on `type`. */
 export type VipflowEvent = { [T in EventType]: Envelope<T> }[EventType];
 
-const eventSchema = z.discriminatedUnion(
+export const eventSchema = z.discriminatedUnion(
   'type',
   EVENT_TYPES.map((t) => envelopeBase.extend({ type: z.literal(t), data: payloads[t] })) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
