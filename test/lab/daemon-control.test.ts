@@ -304,7 +304,7 @@ describe('vipflow run: status, dump, reload, exit', () => {
   test('an interface missing on the host: exit 1 naming it', async () => {
     const d = await startVipflow(lab, 'v', 'v-noif', confFile('v', [{ ...inst(150), interface: 'eth7' }]), { waitReady: false });
     assert.equal(await d.exited, 1);
-    assert.match(d.stderr(), /interface eth7 does not exist/);
+    assert.match(d.stderr(), /interface eth7 for vrrp_instance VI_ctl does not exist on this host/);
   });
 
   test('link down at start: FAULT without the VIP; link up: it becomes Master', async () => {
