@@ -22,6 +22,7 @@ import { warnSourcePending } from './link-local-sources.js';
 import { defaultVmacName, vmacNames, withVmac } from '../infra/vrrp/vmac.js';
 import type { VmacLinkOps } from '../infra/host/vmac-link.js';
 import type { AcceptModeFirewall } from '../infra/host/accept-mode.js';
+import { interfaceMoves, missingInterface, waitingReason, waitingStatus } from './waiting-instances.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -50,10 +51,24 @@ export interface InstancesDeps {
 
 export type StartResult = { ok: true } | { ok: false; message: string };
 
+/** An instance parked in FAULT until its interface exists (dynamic_interfaces; waiting-instances.ts). */
+export interface WaitingInstance {
+  config: VrrpInstance;
+  iface: string;
+  /** The configuration it belongs to: its sync group and trackers are planned from it. */
+  vipflow: VipflowConfig;
+}
+
 export class Instances {
   readonly runners = new Map<string, RunningInstance>();
   /** Sync groups as configured (a reload rebuilds the ones it changes: see reload.ts). */
   readonly groups = new Map<string, SyncGroup>();
+  /** dynamic_interfaces: instances whose interface does not exist yet, reported in FAULT. */
+  readonly waiting = new Map<string, WaitingInstance>();
+  /** The configuration each running instance was started from (dynamic_interfaces is global). */
+  private readonly startedFrom = new Map<string, VipflowConfig>();
+  /** Link changes are applied one after the other: stopping a runner is asynchronous. */
+  private moving: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: InstancesDeps) {}
 
@@ -100,6 +115,12 @@ export class Instances {
 
   /** Plans and starts one instance of `config` (at start, or added or restarted by a reload). */
   start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): StartResult {
+    const missing = config.global.dynamicInterfaces ? missingInterface(inst, host) : undefined;
+    if (missing !== undefined) {
+      this.park(inst, missing, config);
+      return { ok: true };
+    }
+    this.waiting.delete(inst.name);
     const syncGroup = syncGroupOf(config, inst.name);
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
     const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
@@ -138,9 +159,57 @@ export class Instances {
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
     }
     this.runners.set(inst.name, { config: inst, runner });
+    this.startedFrom.set(inst.name, config);
     if (planned.plan.sourcePending) warnSourcePending(this.d.log, inst);
     this.d.onStarted(planned.plan, host);
     return { ok: true };
+  }
+
+  private park(inst: VrrpInstance, iface: string, config: VipflowConfig): void {
+    this.waiting.set(inst.name, { config: inst, iface, vipflow: config });
+    this.d.log.warn({ instance: inst.name, interface: iface, state: 'FAULT' }, `instance ${inst.name} in FAULT: ${waitingReason(iface)}`);
+  }
+
+  /**
+   * dynamic_interfaces, after a link appeared or went away: parked instances
+   * whose interface now exists are planned and started (from Initialize, as
+   * at daemon start), running ones whose interface is gone are stopped and
+   * parked in FAULT. Calls are queued: a stop must end before the next change.
+   */
+  interfacesChanged(readHost: () => HostInterfaces): Promise<void> {
+    this.moving = this.moving.then(() => this.applyInterfaceMoves(readHost()));
+    return this.moving;
+  }
+
+  private async applyInterfaceMoves(host: HostInterfaces): Promise<void> {
+    const running = [...this.runners.values()]
+      .filter((r) => this.dynamicFor(r.config.name) !== undefined)
+      .map((r) => ({ name: r.config.name, iface: r.runner.plan.interface }));
+    const waiting = [...this.waiting.values()].map((w) => ({ name: w.config.name, iface: w.iface }));
+    const moves = interfaceMoves(true, waiting, running, host);
+    for (const { name, iface } of moves.park) {
+      const entry = this.runners.get(name);
+      const config = this.dynamicFor(name);
+      if (!entry || !config) continue;
+      await this.stop(name);
+      this.park(entry.config, iface, config);
+    }
+    for (const name of moves.start) {
+      const w = this.waiting.get(name);
+      if (!w) continue;
+      this.d.log.info({ instance: name, interface: w.iface }, `interface ${w.iface} appeared: starting instance ${name}`);
+      const r = this.start(w.config, host, w.vipflow);
+      if (!r.ok) {
+        this.d.log.error({ instance: name, interface: w.iface, err: r.message }, 'instance could not start on its new interface: it stays in FAULT');
+        this.waiting.set(name, w);
+      }
+    }
+  }
+
+  /** The configuration a running instance was started from, when it has dynamic_interfaces. */
+  private dynamicFor(name: string): VipflowConfig | undefined {
+    const started = this.startedFrom.get(name);
+    return started?.global.dynamicInterfaces ? started : undefined;
   }
 
   /**
@@ -156,11 +225,13 @@ export class Instances {
 
   /** Stops one instance (make-before-break if it is Master) and forgets it. */
   async stop(name: string): Promise<void> {
+    this.waiting.delete(name);
     const entry = this.runners.get(name);
     if (!entry) return;
     await entry.runner.stop();
     this.removeVmac(entry.runner);
     this.runners.delete(name);
+    this.startedFrom.delete(name);
   }
 
   /** After the runner stopped (its VIPs released): the VMAC goes, as keepalived deletes it at shutdown. */
@@ -182,6 +253,8 @@ export class Instances {
       }),
     );
     this.runners.clear();
+    this.startedFrom.clear();
+    this.waiting.clear();
     await this.d.acceptFirewall?.close();
     for (const g of this.groups.values()) g.stop();
   }
@@ -193,7 +266,7 @@ export class Instances {
 
   status(): { instances: InstanceStatus[]; groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[] } {
     return {
-      instances: [...this.runners.values()].map((r) => r.runner.status()),
+      instances: [...[...this.runners.values()].map((r) => r.runner.status()), ...[...this.waiting.values()].map((w) => waitingStatus(w.config, w.iface))],
       groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
     };
   }
