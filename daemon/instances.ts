@@ -168,6 +168,9 @@ export class Instances {
   private park(inst: VrrpInstance, iface: string, config: VipflowConfig): void {
     this.waiting.set(inst.name, { config: inst, iface, vipflow: config });
     this.d.log.warn({ instance: inst.name, interface: iface, state: 'FAULT' }, `instance ${inst.name} in FAULT: ${waitingReason(iface)}`);
+    const group = syncGroupOf(config, inst.name);
+    // Not done yet: keepalived holds the whole group in FAULT while a member waits.
+    if (group) this.d.log.warn({ instance: inst.name, syncGroup: group.name }, 'the sync group runs without this member until its interface appears');
   }
 
   /**

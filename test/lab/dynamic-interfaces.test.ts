@@ -1,0 +1,96 @@
+// Real network: `vipflow run` with dynamic_interfaces and an instance whose
+// interface does not exist yet. As keepalived 2.2.7 does, the daemon starts,
+// the instance waits in FAULT (status says why); once the interface is
+// created it runs normally (Master here, its adverts on the wire), and when
+// the interface is deleted it is back in FAULT, waiting.
+// Starts: a one-node namespace lab, a veth pair inside it, a vipflow daemon, tcpdump.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../core/logger.js';
+import { createLab, pollUntil, startCapture, startVipflow, sweepStaleLabs, type Lab, type VipflowDaemon } from '../../lab/index.js';
+import { instanceBlock } from './daemon-conf.js';
+
+const logger = silentLogger();
+const PREFIX = 'vfdyn';
+const SUBNET = 241;
+const DEV = 'dyn0';
+const PEER = 'dyn0p';
+const OWN = '198.19.241.1';
+const VIP = '198.19.241.100';
+
+const CONF = [
+  'global_defs {',
+  '  router_id a',
+  '  dynamic_interfaces',
+  '}',
+  instanceBlock({ name: 'VI_dyn', interface: DEV, vrid: 41, version: 3, priority: 150, advertInt: 0.2, state: 'MASTER', vips: [`${VIP}/32`] }),
+  '',
+].join('\n');
+
+describe('dynamic_interfaces: an instance waits in FAULT for its interface', () => {
+  let lab: Lab;
+  let daemon: VipflowDaemon;
+  const ip = (...args: string[]) => lab.exec('a', 'ip', args, 5000);
+  const instance = async () => (await daemon.status()).instances.find((i) => i.name === 'VI_dyn');
+
+  before(async () => {
+    await sweepStaleLabs(PREFIX, logger);
+    lab = await createLab({ prefix: PREFIX, nodes: ['a'], subnet: SUBNET, ipv6: false, logger });
+    daemon = await startVipflow(lab, 'a', 'a', CONF);
+  });
+  after(async () => {
+    await daemon?.kill();
+    await lab?.destroy();
+  });
+
+  test('started without the interface: running, the instance in FAULT with the reason', async () => {
+    const s = await instance();
+    assert.ok(s, 'the waiting instance is listed');
+    assert.equal(s.state, 'fault');
+    assert.match(s.fault ?? '', /interface dyn0 does not exist/);
+    assert.ok(
+      daemon.lines.some((l) => l.instance === 'VI_dyn' && /in FAULT: interface dyn0 does not exist/.test(l.msg)),
+      'logged why',
+    );
+    assert.equal(daemon.transitions.filter((t) => t.to === 'master').length, 0);
+  });
+
+  test('the interface created: the instance becomes MASTER and its adverts are on the wire', async () => {
+    const mark = daemon.transitions.length;
+    const t0 = performance.now();
+    assert.equal((await ip('link', 'add', DEV, 'type', 'veth', 'peer', 'name', PEER)).code, 0);
+    assert.equal((await ip('addr', 'add', `${OWN}/24`, 'dev', DEV)).code, 0);
+    assert.equal((await ip('link', 'set', PEER, 'up')).code, 0);
+    assert.equal((await ip('link', 'set', DEV, 'up')).code, 0);
+    const master = await daemon.waitForState('master', 8000, mark, 'VI_dyn');
+    assert.ok(master, 'MASTER once the interface exists');
+    console.log(`interface created → MASTER: ${(master.seenAt - t0).toFixed(1)} ms`);
+    const s = await instance();
+    assert.equal(s?.state, 'master');
+    assert.equal(s?.fault, undefined);
+    assert.equal(s?.source, OWN);
+    // Adverts seen from the other end of the veth: VRRP from our address, our VRID.
+    const cap = await startCapture(lab, 'a', { interface: PEER, filter: ['ip', 'proto', '112'], count: 3, timeoutMs: 4000 });
+    const all = await cap.done;
+    const adverts = all.filter((l) => /VRRPv3, Advertisement/.test(l));
+    assert.ok(adverts.length >= 3, `adverts captured: ${all.join('\n')}`);
+    assert.ok(
+      adverts.every((l) => l.includes(`${OWN} > 224.0.0.18`) && /vrid 41,/.test(l) && /prio 150,/.test(l)),
+      adverts.join('\n'),
+    );
+    const holds = await ip('-4', 'addr', 'show', 'dev', DEV);
+    assert.match(holds.stdout, new RegExp(`${VIP.replace(/\./g, '\\.')}/32`));
+  });
+
+  test('the interface deleted: FAULT again, waiting for it', async () => {
+    const mark = daemon.transitions.length;
+    assert.equal((await ip('link', 'del', DEV)).code, 0);
+    assert.ok(await daemon.waitForState('fault', 5000, mark, 'VI_dyn'), 'FAULT when the interface went');
+    const waiting = await pollUntil(async () => ((await instance())?.fault !== undefined ? true : undefined), 5000, 50);
+    assert.ok(waiting, 'status says it waits for the interface');
+    const s = await instance();
+    assert.equal(s?.state, 'fault');
+    assert.match(s?.fault ?? '', /interface dyn0 does not exist/);
+    assert.equal(await daemon.waitForState('master', 1000, mark, 'VI_dyn'), undefined, 'no MASTER without the interface');
+  });
+});
