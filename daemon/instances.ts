@@ -57,6 +57,8 @@ export interface WaitingInstance {
   iface: string;
   /** The configuration it belongs to: its sync group and trackers are planned from it. */
   vipflow: VipflowConfig;
+  /** Why it still waits once the interface exists (planning failed, e.g. no IPv4 address yet). */
+  why?: string;
 }
 
 export class Instances {
@@ -180,7 +182,9 @@ export class Instances {
    * parked in FAULT. Calls are queued: a stop must end before the next change.
    */
   interfacesChanged(readHost: () => HostInterfaces): Promise<void> {
-    this.moving = this.moving.then(() => this.applyInterfaceMoves(readHost()));
+    this.moving = this.moving
+      .then(() => this.applyInterfaceMoves(readHost()))
+      .catch((err: unknown) => this.d.log.error({ err }, 'dynamic_interfaces: applying a link change failed'));
     return this.moving;
   }
 
@@ -203,8 +207,9 @@ export class Instances {
       this.d.log.info({ instance: name, interface: w.iface }, `interface ${w.iface} appeared: starting instance ${name}`);
       const r = this.start(w.config, host, w.vipflow);
       if (!r.ok) {
-        this.d.log.error({ instance: name, interface: w.iface, err: r.message }, 'instance could not start on its new interface: it stays in FAULT');
-        this.waiting.set(name, w);
+        // Typically an IPv4 interface created before its address: the address notification retries.
+        this.d.log.warn({ instance: name, interface: w.iface, err: r.message }, 'instance cannot start on its interface yet: it stays in FAULT');
+        this.waiting.set(name, { ...w, why: r.message });
       }
     }
   }
@@ -269,7 +274,10 @@ export class Instances {
 
   status(): { instances: InstanceStatus[]; groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[] } {
     return {
-      instances: [...[...this.runners.values()].map((r) => r.runner.status()), ...[...this.waiting.values()].map((w) => waitingStatus(w.config, w.iface))],
+      instances: [
+        ...[...this.runners.values()].map((r) => r.runner.status()),
+        ...[...this.waiting.values()].map((w) => waitingStatus(w.config, w.iface, w.why)),
+      ],
       groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
     };
   }

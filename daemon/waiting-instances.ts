@@ -23,7 +23,7 @@ export function waitingReason(iface: string): string {
 }
 
 /** A parked instance as status reports it: FAULT, priority as configured, nothing sent, and why. */
-export function waitingStatus(inst: VrrpInstance, iface: string): InstanceStatus {
+export function waitingStatus(inst: VrrpInstance, iface: string, why = waitingReason(iface)): InstanceStatus {
   const family = inst.family === 6 ? 6 : 4;
   const version = inst.version === 2 ? 2 : 3;
   const advertIntervalCs = version === 2 ? Math.max(1, Math.round(inst.advertInt)) * 100 : Math.round(inst.advertInt * 100);
@@ -36,7 +36,7 @@ export function waitingStatus(inst: VrrpInstance, iface: string): InstanceStatus
     mode: inst.unicastPeers.length > 0 ? 'unicast' : 'multicast',
     source: inst.unicastSrcIp ?? inst.mcastSrcIp ?? (family === 4 ? '0.0.0.0' : '::'),
     state: 'fault',
-    fault: waitingReason(iface),
+    fault: why,
     basePriority: inst.priority,
     effectivePriority: inst.priority,
     advertIntervalCs,
