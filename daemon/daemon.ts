@@ -158,6 +158,10 @@ export class Daemon {
         this.fence.transition(t);
         this.events.transition(t, runner.plan.source, () => runner.tracksDown());
       },
+      onWaiting: (t) => {
+        this.recordTransition(t);
+        this.notifier.transition(t);
+      },
       onGroupTransition: (t) => this.onGroupTransition(t),
       onStarted: (plan, host) => this.links.follow(plan, host),
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),

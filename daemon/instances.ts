@@ -40,6 +40,8 @@ export interface InstancesDeps {
   /** Whether instances carry the split-brain fence's tracked object. */
   fencing: () => boolean;
   onTransition: (t: TransitionRecord, runner: InstanceRunner) => void;
+  /** dynamic_interfaces: an instance parked at start entered FAULT with no runner (keepalived notifies FAULT then). */
+  onWaiting?: (t: TransitionRecord) => void;
   onGroupTransition: (t: GroupTransition) => void;
   /** An instance started with this plan: the interfaces it tracks are followed from here. */
   onStarted: (plan: InstancePlan, host: HostInterfaces) => void;
@@ -71,6 +73,8 @@ export class Instances {
   private readonly startedFrom = new Map<string, VipflowConfig>();
   /** Link changes are applied one after the other: stopping a runner is asynchronous. */
   private moving: Promise<void> = Promise.resolve();
+  /** Runners being stopped because their interface went: their STOP is not reported. */
+  private readonly parking = new WeakSet<InstanceRunner>();
 
   constructor(private readonly d: InstancesDeps) {}
 
@@ -116,10 +120,10 @@ export class Instances {
   }
 
   /** Plans and starts one instance of `config` (at start, or added or restarted by a reload). */
-  start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): StartResult {
+  start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig, leavingWait = false): StartResult {
     const missing = config.global.dynamicInterfaces ? missingInterface(inst, host) : undefined;
     if (missing !== undefined) {
-      this.park(inst, missing, config);
+      this.park(inst, missing, config, { notify: true });
       return { ok: true };
     }
     this.waiting.delete(inst.name);
@@ -153,7 +157,17 @@ export class Instances {
       clock: this.d.clock,
       log: this.d.log,
     });
-    runner.onTransition((t) => this.d.onTransition(t, runner));
+    // Out of a wait the instance was in FAULT already: keepalived's next notify is BACKUP, so its
+    // planned start into FAULT (the new link not up yet) is not told again; and its stop when
+    // the interface goes (parking) is no STOP: it stays in FAULT.
+    let quietFault = leavingWait;
+    runner.onTransition((t) => {
+      const fromWait = quietFault;
+      quietFault = false;
+      if (fromWait && t.from === 'initialize' && t.to === 'fault') return;
+      if (t.to === 'stopped' && this.parking.has(runner)) return;
+      this.d.onTransition(t, runner);
+    });
     const started = runner.start(group);
     if (!started.ok) {
       if (plan.vmac) this.d.vmacLinks?.remove(plan.vmac);
@@ -167,9 +181,29 @@ export class Instances {
     return { ok: true };
   }
 
-  private park(inst: VrrpInstance, iface: string, config: VipflowConfig): void {
+  private park(inst: VrrpInstance, iface: string, config: VipflowConfig, opts: { notify: boolean }): void {
     this.waiting.set(inst.name, { config: inst, iface, vipflow: config });
-    this.d.log.warn({ instance: inst.name, interface: iface, state: 'FAULT' }, `instance ${inst.name} in FAULT: ${waitingReason(iface)}`);
+    const status = waitingStatus(inst, iface);
+    const entered = opts.notify ? { from: 'initialize' as const, to: 'fault' as const, reason: 'interface-missing' } : {};
+    this.d.log.warn(
+      { instance: inst.name, vrid: inst.virtualRouterId, interface: iface, state: 'FAULT', ...entered },
+      `instance ${inst.name} in FAULT: ${waitingReason(iface)}`,
+    );
+    if (opts.notify)
+      this.d.onWaiting?.({
+        instance: inst.name,
+        vrid: inst.virtualRouterId,
+        family: status.family === 6 ? 'ipv6' : 'ipv4',
+        interface: iface,
+        from: 'initialize',
+        to: 'fault',
+        reason: 'interface-missing',
+        effectivePriority: inst.priority,
+        basePriority: inst.priority,
+        masterSeen: null,
+        advertIntervalCs: status.advertIntervalCs,
+        at: this.d.clock.now(),
+      });
     const group = syncGroupOf(config, inst.name);
     // Not done yet: keepalived holds the whole group in FAULT while a member waits.
     if (group) this.d.log.warn({ instance: inst.name, syncGroup: group.name }, 'the sync group runs without this member until its interface appears');
@@ -198,14 +232,15 @@ export class Instances {
       const entry = this.runners.get(name);
       const config = this.dynamicFor(name);
       if (!entry || !config) continue;
+      this.parking.add(entry.runner);
       await this.stop(name);
-      this.park(entry.config, iface, config);
+      this.park(entry.config, iface, config, { notify: false });
     }
     for (const name of moves.start) {
       const w = this.waiting.get(name);
       if (!w) continue;
       this.d.log.info({ instance: name, interface: w.iface }, `interface ${w.iface} appeared: starting instance ${name}`);
-      const r = this.start(w.config, host, w.vipflow);
+      const r = this.start(w.config, host, w.vipflow, true);
       if (!r.ok) {
         // Typically an IPv4 interface created before its address: the address notification retries.
         this.d.log.warn({ instance: name, interface: w.iface, err: r.message }, 'instance cannot start on its interface yet: it stays in FAULT');

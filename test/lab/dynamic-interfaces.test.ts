@@ -3,11 +3,14 @@
 // the instance waits in FAULT (status says why); once the interface is
 // created it runs normally (Master here, its adverts on the wire), and when
 // the interface is deleted it is back in FAULT, waiting.
-// Starts: a one-node namespace lab, a veth pair inside it, a vipflow daemon, tcpdump.
+// Its notify script sees what keepalived's sees in the same steps.
+// Starts: a one-node namespace lab, a veth pair inside it, a vipflow daemon, tcpdump, /bin/sh notify scripts.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../core/logger.js';
-import { createLab, pollUntil, startCapture, startVipflow, sweepStaleLabs, type Lab, type VipflowDaemon } from '../../lab/index.js';
+import { createLab, pollUntil, sleep, startCapture, startVipflow, sweepStaleLabs, type Lab, type VipflowDaemon } from '../../lab/index.js';
 import { instanceBlock } from './daemon-conf.js';
 
 const logger = silentLogger();
@@ -18,25 +21,46 @@ const PEER = 'dyn0p';
 const OWN = '198.19.241.1';
 const VIP = '198.19.241.100';
 
-const CONF = [
-  'global_defs {',
-  '  router_id a',
-  '  dynamic_interfaces',
-  '}',
-  instanceBlock({ name: 'VI_dyn', interface: DEV, vrid: 41, version: 3, priority: 150, advertInt: 0.2, state: 'MASTER', vips: [`${VIP}/32`] }),
-  '',
-].join('\n');
+/** keepalived 2.2.7's notify lines for this config in the same steps (start, create, delete, create again). */
+const KEEPALIVED_NOTIFIES = ['FAULT', 'BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER'].map((s) => `INSTANCE VI_dyn ${s} 150`);
+
+function conf(notify: string): string {
+  const instance = instanceBlock({ name: 'VI_dyn', interface: DEV, vrid: 41, version: 3, priority: 150, advertInt: 0.2, state: 'MASTER', vips: [`${VIP}/32`] });
+  return [
+    'global_defs {',
+    '  router_id a',
+    '  dynamic_interfaces',
+    '  script_user root',
+    '  enable_script_security',
+    '}',
+    instance.replace('  advert_int 0.2\n', `  advert_int 0.2\n  notify ${notify}\n`),
+    '',
+  ].join('\n');
+}
 
 describe('dynamic_interfaces: an instance waits in FAULT for its interface', () => {
   let lab: Lab;
   let daemon: VipflowDaemon;
+  let notes: string;
+  /** Waits (bounded) for the notify script to have written `n` lines, and returns them. */
+  const notified = async (n: number) => {
+    const read = () => (existsSync(notes) ? readFileSync(notes, 'utf8').trim().split('\n').filter(Boolean) : []);
+    await pollUntil(() => (read().length >= n ? true : undefined), 3000, 25);
+    await sleep(300); // nothing more should come
+    return read();
+  };
   const ip = (...args: string[]) => lab.exec('a', 'ip', args, 5000);
   const instance = async () => (await daemon.status()).instances.find((i) => i.name === 'VI_dyn');
 
   before(async () => {
     await sweepStaleLabs(PREFIX, logger);
     lab = await createLab({ prefix: PREFIX, nodes: ['a'], subnet: SUBNET, ipv6: false, logger });
-    daemon = await startVipflow(lab, 'a', 'a', CONF);
+    const scripts = join(lab.dir, 'scripts');
+    mkdirSync(scripts, { mode: 0o755 });
+    notes = join(scripts, 'notes.log');
+    writeFileSync(join(scripts, 'note.sh'), `#!/bin/sh\necho "$*" >> ${notes}\n`);
+    chmodSync(join(scripts, 'note.sh'), 0o755);
+    daemon = await startVipflow(lab, 'a', 'a', conf(join(scripts, 'note.sh')));
   });
   after(async () => {
     await daemon?.kill();
@@ -53,6 +77,7 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
       'logged why',
     );
     assert.equal(daemon.transitions.filter((t) => t.to === 'master').length, 0);
+    assert.deepEqual(await notified(1), KEEPALIVED_NOTIFIES.slice(0, 1), 'notify FAULT at start');
   });
 
   const createInterface = async () => {
@@ -90,6 +115,7 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
     );
     const holds = await ip('-4', 'addr', 'show', 'dev', DEV);
     assert.match(holds.stdout, new RegExp(`${VIP.replace(/\./g, '\\.')}/32`));
+    assert.deepEqual(await notified(3), KEEPALIVED_NOTIFIES.slice(0, 3), 'no second FAULT, then BACKUP, MASTER');
   });
 
   test('the interface deleted: FAULT again, waiting for it', async () => {
@@ -102,6 +128,7 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
     assert.equal(s?.state, 'fault');
     assert.match(s?.fault ?? '', /interface dyn0 does not exist/);
     assert.equal(await daemon.waitForState('master', 1000, mark, 'VI_dyn'), undefined, 'no MASTER without the interface');
+    assert.deepEqual(await notified(4), KEEPALIVED_NOTIFIES.slice(0, 4), 'FAULT, and no STOP');
   });
 
   test('the interface created again: MASTER again', async () => {
@@ -110,5 +137,6 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
     await createInterface();
     await becomesMaster(mark, t0, 'interface re-created');
     assert.equal((await instance())?.state, 'master');
+    assert.deepEqual(await notified(6), KEEPALIVED_NOTIFIES);
   });
 });
