@@ -123,7 +123,8 @@ export class Instances {
   start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig, leavingWait = false): StartResult {
     const missing = config.global.dynamicInterfaces ? missingInterface(inst, host) : undefined;
     if (missing !== undefined) {
-      this.park(inst, missing, config, { notify: true });
+      // Already waiting (a reload started it again): FAULT was told.
+      this.park(inst, missing, config, { notify: !this.waiting.has(inst.name) });
       return { ok: true };
     }
     this.waiting.delete(inst.name);
@@ -179,6 +180,11 @@ export class Instances {
     if (planned.plan.sourcePending) warnSourcePending(this.d.log, inst);
     this.d.onStarted(planned.plan, host);
     return { ok: true };
+  }
+
+  /** A reload: instances waiting under the old file and not in the new one wait no more. */
+  forgetWaitingExcept(names: readonly string[]): void {
+    for (const name of [...this.waiting.keys()]) if (!names.includes(name)) this.waiting.delete(name);
   }
 
   private park(inst: VrrpInstance, iface: string, config: VipflowConfig, opts: { notify: boolean }): void {

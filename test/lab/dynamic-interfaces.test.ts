@@ -118,7 +118,7 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
     assert.deepEqual(await notified(3), KEEPALIVED_NOTIFIES.slice(0, 3), 'no second FAULT, then BACKUP, MASTER');
   });
 
-  test('the interface deleted: FAULT again, waiting for it', async () => {
+  test('the interface deleted: FAULT again, waiting for it, also across a reload', async () => {
     const mark = daemon.transitions.length;
     assert.equal((await ip('link', 'del', DEV)).code, 0);
     assert.ok(await daemon.waitForState('fault', 5000, mark, 'VI_dyn'), 'FAULT when the interface went');
@@ -129,6 +129,13 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
     assert.match(s?.fault ?? '', /interface dyn0 does not exist/);
     assert.equal(await daemon.waitForState('master', 1000, mark, 'VI_dyn'), undefined, 'no MASTER without the interface');
     assert.deepEqual(await notified(4), KEEPALIVED_NOTIFIES.slice(0, 4), 'FAULT, and no STOP');
+    // A reload (same file) while it waits: still waiting, nothing notified again.
+    const lines = daemon.lines.length;
+    daemon.signal('SIGHUP');
+    const reloaded = await pollUntil(() => (daemon.lines.slice(lines).some((l) => l.msg === 'configuration reloaded') ? true : undefined), 5000, 20);
+    assert.ok(reloaded, 'reloaded');
+    assert.equal((await instance())?.state, 'fault');
+    assert.deepEqual(await notified(4), KEEPALIVED_NOTIFIES.slice(0, 4), 'no notify from the reload');
   });
 
   test('the interface created again: MASTER again', async () => {
