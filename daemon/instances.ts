@@ -182,6 +182,15 @@ export class Instances {
     return { ok: true };
   }
 
+  /** keepalived holds a waiting member's sync group in FAULT until the member starts. */
+  private holdGroup(name: string, config: VipflowConfig): void {
+    const group = syncGroupOf(config, name);
+    const driver = group ? this.groups.get(group.name) : undefined;
+    if (!driver) return;
+    driver.holdAbsent(name);
+    this.d.log.warn({ instance: name, syncGroup: driver.name }, `sync group ${driver.name} held in FAULT until ${name}'s interface appears`);
+  }
+
   /** A reload: instances waiting under the old file and not in the new one wait no more. */
   forgetWaitingExcept(names: readonly string[]): void {
     for (const name of [...this.waiting.keys()]) if (!names.includes(name)) this.waiting.delete(name);
@@ -210,9 +219,7 @@ export class Instances {
         advertIntervalCs: status.advertIntervalCs,
         at: this.d.clock.now(),
       });
-    const group = syncGroupOf(config, inst.name);
-    // Not done yet: keepalived holds the whole group in FAULT while a member waits.
-    if (group) this.d.log.warn({ instance: inst.name, syncGroup: group.name }, 'the sync group runs without this member until its interface appears');
+    this.holdGroup(inst.name, config);
   }
 
   /**
@@ -239,6 +246,8 @@ export class Instances {
       const config = this.dynamicFor(name);
       if (!entry || !config) continue;
       this.parking.add(entry.runner);
+      // Before the stop: the group must not see the member leave, only stay in FAULT.
+      this.holdGroup(name, config);
       await this.stop(name);
       this.park(entry.config, iface, config, { notify: false });
     }

@@ -147,3 +147,48 @@ describe('dynamic_interfaces: an instance waits in FAULT for its interface', () 
     assert.deepEqual(await notified(6), KEEPALIVED_NOTIFIES);
   });
 });
+
+// keepalived 2.2.7 with the same group (checked in a namespace): "Syncing VI_dyn to FAULT state",
+// VI_eth in FAULT while dyn0 is missing; once created, "Syncing instances to BACKUP state", then MASTER.
+describe('dynamic_interfaces: a waiting member holds its sync group in FAULT', () => {
+  let lab: Lab;
+  let daemon: VipflowDaemon;
+  const ip = (...args: string[]) => lab.exec('a', 'ip', args, 5000);
+  const states = async () => Object.fromEntries((await daemon.status()).instances.map((i) => [i.name, i.state]));
+
+  before(async () => {
+    await sweepStaleLabs(PREFIX, logger);
+    lab = await createLab({ prefix: PREFIX, nodes: ['a'], subnet: SUBNET, ipv6: false, logger });
+    const dyn = instanceBlock({ name: 'VI_dyn', interface: DEV, vrid: 41, version: 3, priority: 150, advertInt: 0.2, vips: [`${VIP}/32`] });
+    const eth = instanceBlock({ name: 'VI_eth', interface: 'eth0', vrid: 42, version: 3, priority: 150, advertInt: 0.2, vips: [`198.18.${SUBNET}.100/32`] });
+    const conf = ['global_defs {', '  dynamic_interfaces', '}', dyn, eth, 'vrrp_sync_group G {', '  group {', '    VI_dyn', '    VI_eth', '  }', '}', ''];
+    daemon = await startVipflow(lab, 'a', 'a', conf.join('\n'));
+  });
+  after(async () => {
+    await daemon?.kill();
+    await lab?.destroy();
+  });
+
+  test('the other member is in FAULT while the interface is missing; both become MASTER once it exists; FAULT when it goes', async () => {
+    assert.ok(await daemon.waitForState('fault', 3000, 0, 'VI_eth'), 'VI_eth held in FAULT');
+    assert.equal(await daemon.waitForState('master', 1500, 0, 'VI_eth'), undefined, 'and stays there');
+    assert.deepEqual(await states(), { VI_eth: 'fault', VI_dyn: 'fault' });
+
+    const mark = daemon.transitions.length;
+    assert.equal((await ip('link', 'add', DEV, 'type', 'veth', 'peer', 'name', PEER)).code, 0);
+    assert.equal((await ip('addr', 'add', `${OWN}/24`, 'dev', DEV)).code, 0);
+    assert.equal((await ip('link', 'set', PEER, 'up')).code, 0);
+    assert.equal((await ip('link', 'set', DEV, 'up')).code, 0);
+    assert.ok(await daemon.waitForState('master', 8000, mark, 'VI_dyn'), 'VI_dyn MASTER');
+    assert.ok(await daemon.waitForState('master', 8000, mark, 'VI_eth'), 'VI_eth MASTER');
+    assert.deepEqual(await states(), { VI_eth: 'master', VI_dyn: 'master' });
+
+    const gone = daemon.transitions.length;
+    assert.equal((await ip('link', 'del', DEV)).code, 0);
+    assert.ok(await daemon.waitForState('fault', 5000, gone, 'VI_eth'), 'VI_eth back in FAULT with the group');
+    const held = await pollUntil(async () => ((await daemon.status()).instances.find((i) => i.name === 'VI_dyn')?.fault ? true : undefined), 5000, 50);
+    assert.ok(held, 'VI_dyn waits again');
+    assert.equal(await daemon.waitForState('master', 1500, gone, 'VI_eth'), undefined, 'VI_eth stays in FAULT');
+    assert.equal((await states()).VI_eth, 'fault');
+  });
+});
