@@ -49,7 +49,8 @@ function formatStatus(s: DaemonStatus): string {
       `${i.name.padEnd(16)} vrid ${String(i.vrid).padEnd(3)} v${i.version} ${i.interface} ${i.state.toUpperCase().padEnd(7)} prio ${i.effectivePriority}/${i.basePriority}` +
         ` master ${i.lastMaster ?? '-'} sent ${i.counters.advertsSent ?? 0} rcvd ${i.counters.advertsReceived ?? 0}${drops ? ` drops ${drops}` : ''}` +
         // Older daemons do not report auth_hmac.
-        (i.authHmac ? ` auth_hmac ${i.authHmac.mode} key ${i.authHmac.activeKey}` : ''),
+        (i.authHmac ? ` auth_hmac ${i.authHmac.mode} key ${i.authHmac.activeKey}` : '') +
+        (i.fault ? ` (${i.fault})` : ''),
     );
   }
   // Older daemons do not report groups.

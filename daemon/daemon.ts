@@ -158,6 +158,10 @@ export class Daemon {
         this.fence.transition(t);
         this.events.transition(t, runner.plan.source, () => runner.tracksDown());
       },
+      onWaiting: (t) => {
+        this.recordTransition(t);
+        this.notifier.transition(t);
+      },
       onGroupTransition: (t) => this.onGroupTransition(t),
       onStarted: (plan, host) => this.links.follow(plan, host),
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
@@ -168,6 +172,10 @@ export class Daemon {
       runners: () => this.instances.eachRunner(),
       events: () => this.events,
       addressesChanged: (has) => this.checks.addressesChanged(has),
+      // dynamic_interfaces: instances wait in FAULT for their interface, and go back to waiting when it is deleted.
+      hostChanged: () => {
+        if (this.config.global.dynamicInterfaces || this.instances.waiting.size > 0) void this.instances.interfacesChanged(readHostInterfaces);
+      },
     });
     this.checks = new Checks({ log, notifier: () => this.notifier, events: () => this.events, changed: () => this.lb.changed() });
     this.lb = new LoadBalancer({ log, choice: options.lb ?? 'auto', snapshot: () => this.checks.snapshot(), events: () => this.events });

@@ -22,6 +22,7 @@ import { warnSourcePending } from './link-local-sources.js';
 import { defaultVmacName, vmacNames, withVmac } from '../infra/vrrp/vmac.js';
 import type { VmacLinkOps } from '../infra/host/vmac-link.js';
 import type { AcceptModeFirewall } from '../infra/host/accept-mode.js';
+import { interfaceMoves, missingInterface, waitingReason, waitingStatus } from './waiting-instances.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -39,6 +40,8 @@ export interface InstancesDeps {
   /** Whether instances carry the split-brain fence's tracked object. */
   fencing: () => boolean;
   onTransition: (t: TransitionRecord, runner: InstanceRunner) => void;
+  /** dynamic_interfaces: an instance parked at start entered FAULT with no runner (keepalived notifies FAULT then). */
+  onWaiting?: (t: TransitionRecord) => void;
   onGroupTransition: (t: GroupTransition) => void;
   /** An instance started with this plan: the interfaces it tracks are followed from here. */
   onStarted: (plan: InstancePlan, host: HostInterfaces) => void;
@@ -50,10 +53,28 @@ export interface InstancesDeps {
 
 export type StartResult = { ok: true } | { ok: false; message: string };
 
+/** An instance parked in FAULT until its interface exists (dynamic_interfaces; waiting-instances.ts). */
+export interface WaitingInstance {
+  config: VrrpInstance;
+  iface: string;
+  /** The configuration it belongs to: its sync group and trackers are planned from it. */
+  vipflow: VipflowConfig;
+  /** Why it still waits once the interface exists (planning failed, e.g. no IPv4 address yet). */
+  why?: string;
+}
+
 export class Instances {
   readonly runners = new Map<string, RunningInstance>();
   /** Sync groups as configured (a reload rebuilds the ones it changes: see reload.ts). */
   readonly groups = new Map<string, SyncGroup>();
+  /** dynamic_interfaces: instances whose interface does not exist yet, reported in FAULT. */
+  readonly waiting = new Map<string, WaitingInstance>();
+  /** The configuration each running instance was started from (dynamic_interfaces is global). */
+  private readonly startedFrom = new Map<string, VipflowConfig>();
+  /** Link changes are applied one after the other: stopping a runner is asynchronous. */
+  private moving: Promise<void> = Promise.resolve();
+  /** Runners being stopped because their interface went: their STOP is not reported. */
+  private readonly parking = new WeakSet<InstanceRunner>();
 
   constructor(private readonly d: InstancesDeps) {}
 
@@ -99,7 +120,14 @@ export class Instances {
   }
 
   /** Plans and starts one instance of `config` (at start, or added or restarted by a reload). */
-  start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig): StartResult {
+  start(inst: VrrpInstance, host: HostInterfaces, config: VipflowConfig, leavingWait = false): StartResult {
+    const missing = config.global.dynamicInterfaces ? missingInterface(inst, host) : undefined;
+    if (missing !== undefined) {
+      // Already waiting (a reload started it again): FAULT was told.
+      this.park(inst, missing, config, { notify: !this.waiting.has(inst.name) });
+      return { ok: true };
+    }
+    this.waiting.delete(inst.name);
     const syncGroup = syncGroupOf(config, inst.name);
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
     const planned = planInstance(inst, host, group ? syncGroup : undefined, this.d.tracked(config));
@@ -130,7 +158,17 @@ export class Instances {
       clock: this.d.clock,
       log: this.d.log,
     });
-    runner.onTransition((t) => this.d.onTransition(t, runner));
+    // Out of a wait the instance was in FAULT already: keepalived's next notify is BACKUP, so its
+    // planned start into FAULT (the new link not up yet) is not told again; and its stop when
+    // the interface goes (parking) is no STOP: it stays in FAULT.
+    let quietFault = leavingWait;
+    runner.onTransition((t) => {
+      const fromWait = quietFault;
+      quietFault = false;
+      if (fromWait && t.from === 'initialize' && t.to === 'fault') return;
+      if (t.to === 'stopped' && this.parking.has(runner)) return;
+      this.d.onTransition(t, runner);
+    });
     const started = runner.start(group);
     if (!started.ok) {
       if (plan.vmac) this.d.vmacLinks?.remove(plan.vmac);
@@ -138,9 +176,98 @@ export class Instances {
       return { ok: false, message: `instance ${inst.name}: cannot open VRRP socket on ${planned.plan.interface}: ${started.code}${hint}` };
     }
     this.runners.set(inst.name, { config: inst, runner });
+    this.startedFrom.set(inst.name, config);
     if (planned.plan.sourcePending) warnSourcePending(this.d.log, inst);
     this.d.onStarted(planned.plan, host);
     return { ok: true };
+  }
+
+  /** keepalived holds a waiting member's sync group in FAULT until the member starts. */
+  private holdGroup(name: string, config: VipflowConfig): void {
+    const group = syncGroupOf(config, name);
+    const driver = group ? this.groups.get(group.name) : undefined;
+    if (!driver) return;
+    driver.holdAbsent(name);
+    this.d.log.warn({ instance: name, syncGroup: driver.name }, `sync group ${driver.name} held in FAULT until ${name}'s interface appears`);
+  }
+
+  /** A reload: instances waiting under the old file and not in the new one wait no more. */
+  forgetWaitingExcept(names: readonly string[]): void {
+    for (const name of [...this.waiting.keys()]) if (!names.includes(name)) this.waiting.delete(name);
+  }
+
+  private park(inst: VrrpInstance, iface: string, config: VipflowConfig, opts: { notify: boolean }): void {
+    this.waiting.set(inst.name, { config: inst, iface, vipflow: config });
+    const status = waitingStatus(inst, iface);
+    const entered = opts.notify ? { from: 'initialize' as const, to: 'fault' as const, reason: 'interface-missing' } : {};
+    this.d.log.warn(
+      { instance: inst.name, vrid: inst.virtualRouterId, interface: iface, state: 'FAULT', ...entered },
+      `instance ${inst.name} in FAULT: ${waitingReason(iface)}`,
+    );
+    if (opts.notify)
+      this.d.onWaiting?.({
+        instance: inst.name,
+        vrid: inst.virtualRouterId,
+        family: status.family === 6 ? 'ipv6' : 'ipv4',
+        interface: iface,
+        from: 'initialize',
+        to: 'fault',
+        reason: 'interface-missing',
+        effectivePriority: inst.priority,
+        basePriority: inst.priority,
+        masterSeen: null,
+        advertIntervalCs: status.advertIntervalCs,
+        at: this.d.clock.now(),
+      });
+    this.holdGroup(inst.name, config);
+  }
+
+  /**
+   * dynamic_interfaces, after a link appeared or went away: parked instances
+   * whose interface now exists are planned and started (from Initialize, as
+   * at daemon start), running ones whose interface is gone are stopped and
+   * parked in FAULT. Calls are queued: a stop must end before the next change.
+   */
+  interfacesChanged(readHost: () => HostInterfaces): Promise<void> {
+    this.moving = this.moving
+      .then(() => this.applyInterfaceMoves(readHost()))
+      .catch((err: unknown) => this.d.log.error({ err }, 'dynamic_interfaces: applying a link change failed'));
+    return this.moving;
+  }
+
+  private async applyInterfaceMoves(host: HostInterfaces): Promise<void> {
+    const running = [...this.runners.values()]
+      .filter((r) => this.dynamicFor(r.config.name) !== undefined)
+      .map((r) => ({ name: r.config.name, iface: r.runner.plan.interface }));
+    const waiting = [...this.waiting.values()].map((w) => ({ name: w.config.name, iface: w.iface }));
+    const moves = interfaceMoves(true, waiting, running, host);
+    for (const { name, iface } of moves.park) {
+      const entry = this.runners.get(name);
+      const config = this.dynamicFor(name);
+      if (!entry || !config) continue;
+      this.parking.add(entry.runner);
+      // Before the stop: the group must not see the member leave, only stay in FAULT.
+      this.holdGroup(name, config);
+      await this.stop(name);
+      this.park(entry.config, iface, config, { notify: false });
+    }
+    for (const name of moves.start) {
+      const w = this.waiting.get(name);
+      if (!w) continue;
+      this.d.log.info({ instance: name, interface: w.iface }, `interface ${w.iface} appeared: starting instance ${name}`);
+      const r = this.start(w.config, host, w.vipflow, true);
+      if (!r.ok) {
+        // Typically an IPv4 interface created before its address: the address notification retries.
+        this.d.log.warn({ instance: name, interface: w.iface, err: r.message }, 'instance cannot start on its interface yet: it stays in FAULT');
+        this.waiting.set(name, { ...w, why: r.message });
+      }
+    }
+  }
+
+  /** The configuration a running instance was started from, when it has dynamic_interfaces. */
+  private dynamicFor(name: string): VipflowConfig | undefined {
+    const started = this.startedFrom.get(name);
+    return started?.global.dynamicInterfaces ? started : undefined;
   }
 
   /**
@@ -156,11 +283,13 @@ export class Instances {
 
   /** Stops one instance (make-before-break if it is Master) and forgets it. */
   async stop(name: string): Promise<void> {
+    this.waiting.delete(name);
     const entry = this.runners.get(name);
     if (!entry) return;
     await entry.runner.stop();
     this.removeVmac(entry.runner);
     this.runners.delete(name);
+    this.startedFrom.delete(name);
   }
 
   /** After the runner stopped (its VIPs released): the VMAC goes, as keepalived deletes it at shutdown. */
@@ -182,6 +311,8 @@ export class Instances {
       }),
     );
     this.runners.clear();
+    this.startedFrom.clear();
+    this.waiting.clear();
     await this.d.acceptFirewall?.close();
     for (const g of this.groups.values()) g.stop();
   }
@@ -193,7 +324,10 @@ export class Instances {
 
   status(): { instances: InstanceStatus[]; groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[] } {
     return {
-      instances: [...this.runners.values()].map((r) => r.runner.status()),
+      instances: [
+        ...[...this.runners.values()].map((r) => r.runner.status()),
+        ...[...this.waiting.values()].map((w) => waitingStatus(w.config, w.iface, w.why)),
+      ],
       groups: [...this.groups.values()].map((g) => ({ name: g.name, state: g.state, members: g.members().map((m) => ({ name: m.name, state: m.state })) })),
     };
   }

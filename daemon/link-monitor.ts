@@ -33,6 +33,8 @@ export interface LinkMonitorDeps {
    * sysfs poller (no rtnetlink) the addresses are read on every poll instead.
    */
   addressesChanged?: (has: (address: string) => boolean) => void;
+  /** A link or address was added, changed or removed (after the tracked links were told): dynamic_interfaces follows this. */
+  hostChanged?: () => void;
 }
 
 export class LinkMonitor {
@@ -95,6 +97,7 @@ export class LinkMonitor {
     resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
     followSourceAddresses(this.d.runners(), (name) => this.links.ipv4Of(name), this.d.log);
     this.addressesChanged();
+    this.hostChanged();
     return true;
   }
 
@@ -119,6 +122,15 @@ export class LinkMonitor {
       resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
       followSourceAddresses(this.d.runners(), (name) => this.links.ipv4Of(name), this.d.log);
       this.addressesChanged();
+    }
+    if (messages.length > 0) this.hostChanged();
+  }
+
+  private hostChanged(): void {
+    try {
+      this.d.hostChanged?.();
+    } catch (err) {
+      this.d.log.error({ err }, 'host change listener failed');
     }
   }
 

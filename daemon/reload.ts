@@ -129,6 +129,8 @@ export class Reloader {
       this.d.config(),
       next,
     );
+    // Instances waiting for their interface are not running: the new file starts (or parks) them again as additions; gone ones stop waiting.
+    instances.forgetWaitingExcept(next.vrrpInstances.map((i) => i.name));
     this.d.trackers.start(next, { reload: true }, plan.changedTracks);
     // Changed groups are rebuilt before their members restart, so these attach to the new driver.
     for (const name of plan.groups.stop) this.d.instances.dropGroup(name);

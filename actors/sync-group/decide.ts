@@ -78,12 +78,30 @@ export function startMembers(group: GroupView, by = group.name): Decision {
   const starting = group.members.filter((m) => m.state === 'initialize');
   const anyFaulty = group.members.some((m) => m.faulty && m.state !== 'stopped');
   const orders: Order[] = starting.map((m) => ({ member: m.name, event: anyFaulty && !m.faulty ? { type: 'SYNC_FAULT' } : { type: 'START' } }));
+  // The member that held the group in Fault (absent, or restarted) is back healthy: the group comes out.
+  if (group.state === 'fault' && !anyFaulty && starting.length > 0) {
+    for (const m of group.members) if (m.state === 'fault') orders.push({ member: m.name, event: { type: 'SYNC_BACKUP', reason: 'sync-group' } });
+    return { group: { ...group, state: 'backup' }, orders, move: { from: 'fault', to: 'backup', by, reason: 'fault-cleared' } };
+  }
   if (group.state !== 'initialize' && !(anyFaulty && group.state !== 'fault')) return { group, orders, move: null };
   // A faulty late member puts the running members in Fault too.
   if (anyFaulty)
     for (const m of group.members) if (m.state === 'master' || m.state === 'backup') orders.push({ member: m.name, event: { type: 'SYNC_FAULT' } });
   const to: GroupState = anyFaulty ? 'fault' : 'backup';
   return { group: { ...group, state: to }, orders, move: { from: group.state, to, by, reason: anyFaulty ? 'startup-fault' : 'startup' } };
+}
+
+/**
+ * dynamic_interfaces: a member whose interface does not exist has no instance
+ * running; keepalived counts it as a faulty member in FAULT, so the whole
+ * group is held in FAULT until the interface appears and the member starts.
+ */
+export function absentMember(group: GroupView, member: string): Decision {
+  const members = [...group.members.filter((m) => m.name !== member), { name: member, state: 'fault' as const, faulty: true, wantsMaster: false }];
+  const next = { ...group, members };
+  if (group.state === 'initialize' || group.state === 'stopped' || group.state === 'fault') return { group: next, orders: [], move: null };
+  const orders: Order[] = members.filter((m) => m.state === 'master' || m.state === 'backup').map((m) => ({ member: m.name, event: { type: 'SYNC_FAULT' } }));
+  return { group: { ...next, state: 'fault' }, orders, move: { from: group.state, to: 'fault', by: member, reason: 'member-absent' } };
 }
 
 /** Applies one member report. Unknown members are ignored (no orders). */

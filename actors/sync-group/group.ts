@@ -10,7 +10,7 @@
  */
 import type { Logger } from '../../core/logger.js';
 import type { VrrpActor } from '../vrrp/instance.js';
-import { decide, newGroup, removeMember, startMembers, type Decision, type GroupState, type GroupView, type MemberReport } from './decide.js';
+import { absentMember, decide, newGroup, removeMember, startMembers, type Decision, type GroupState, type GroupView, type MemberReport } from './decide.js';
 
 export interface GroupTransition {
   group: string;
@@ -84,6 +84,12 @@ export class SyncGroup {
   /** Starts every attached member (keepalived's vrrp_init_state for a group). */
   start(): void {
     this.enqueue(() => startMembers(this.view));
+  }
+
+  /** dynamic_interfaces: the member waits for its interface with no instance; it holds the group in Fault (decide.ts absentMember). */
+  holdAbsent(name: string): void {
+    this.detachActor(name);
+    this.enqueue(() => absentMember(this.view, name));
   }
 
   /** A member's instance is gone (removed by a reload). */

@@ -54,6 +54,24 @@ function flag(key: string, value = true): Spec {
   };
 }
 
+/**
+ * dynamic_interfaces [allow_if_changes]. allow_if_changes lets keepalived
+ * follow an interface that comes back as another kind (macvlan or not);
+ * vipflow plans a re-created interface afresh whatever its kind, so it takes
+ * the word and needs nothing more. keepalived reports any other word.
+ */
+function dynamicInterfaces(): Spec {
+  return {
+    apply: (m, n, t) => {
+      m.set(t, 'dynamicInterfaces', true, n.keyword, n.keyword.text);
+      const option = n.args[0];
+      if (option && option.text !== 'allow_if_changes')
+        m.sink.warning(option, `unknown dynamic_interfaces option '${option.text}' ignored (keepalived reports it too)`, { text: option.text });
+      m.noExtra(n, 1);
+    },
+  };
+}
+
 /** A keyword with an optional <BOOL>. */
 function bool(key: string): Spec {
   return {
@@ -312,7 +330,7 @@ export const GLOBAL_DEFS: Table = {
   vrrp_notify_fifo: script('vrrpNotifyFifo', undefined, true),
   vrrp_notify_fifo_script: script('vrrpNotifyFifoScript', undefined, true),
   vrrp_notify_priority_changes: bool('vrrpNotifyPriorityChanges'),
-  dynamic_interfaces: flag('dynamicInterfaces'),
+  dynamic_interfaces: dynamicInterfaces(),
   ...known(
     'process_names',
     'process_name',

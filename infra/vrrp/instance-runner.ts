@@ -38,6 +38,8 @@ export interface InstanceStatus {
   mode: 'multicast' | 'unicast';
   source: string;
   state: VrrpStateName;
+  /** Why the instance is in FAULT when that is not a tracked object (dynamic_interfaces: its interface does not exist). */
+  fault?: string;
   basePriority: number;
   effectivePriority: number;
   advertIntervalCs: number;
