@@ -9,6 +9,16 @@
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily, parseCidr } from '../net.js';
 import { AUTH_HMAC, authHmacBlock } from './auth-hmac.js';
+import {
+  ADVERT_INT,
+  DOWN_TIMER_ADVERTS,
+  PREEMPT_DELAY,
+  SMTP_CONNECT_TIMEOUT,
+  garpDelay,
+  garpRefresh,
+  garpRepeat,
+  lowerPrioRepeat,
+} from './keepalived-numbers.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -155,7 +165,8 @@ function address(m: Mapper, e: Node, context: string): Raw | undefined {
   if (!c) return undefined;
   const out: Raw = { ...c };
   m.self(out, e.keyword, context);
-  options(m, e, out, context, ADDRESS_OPTIONS);
+  // keepalived's parse_ipaddress skips an unknown word alone and reads on.
+  options(m, e, out, context, ADDRESS_OPTIONS, 'Unknown configuration entry for ip address - ignoring');
   return out;
 }
 
@@ -287,17 +298,17 @@ export const GLOBAL_DEFS: Table = {
     },
   },
   smtp_helo_name: str('smtpHeloName'),
-  smtp_connect_timeout: secs('smtpConnectTimeout'),
+  smtp_connect_timeout: SMTP_CONNECT_TIMEOUT('smtpConnectTimeout'),
   smtp_alert: bool('smtpAlert'),
   default_interface: str('defaultInterface'),
   vrrp_mcast_group4: ipv('vrrpMcastGroup4', 4),
   vrrp_mcast_group6: ipv('vrrpMcastGroup6', 6),
-  vrrp_garp_master_delay: secs('vrrpGarpMasterDelay'),
-  vrrp_garp_master_repeat: int('vrrpGarpMasterRepeat'),
-  vrrp_garp_master_refresh: secs('vrrpGarpMasterRefresh'),
-  vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat'),
-  vrrp_garp_lower_prio_delay: secs('vrrpGarpLowerPrioDelay'),
-  vrrp_garp_lower_prio_repeat: int('vrrpGarpLowerPrioRepeat'),
+  vrrp_garp_master_delay: garpDelay('vrrpGarpMasterDelay', 'the default 5 s', 'vrrp_garp_master_delay invalid - ignoring'),
+  vrrp_garp_master_repeat: garpRepeat('vrrpGarpMasterRepeat', 'the default 5', 'vrrp_garp_master_repeat invalid - ignoring'),
+  vrrp_garp_master_refresh: garpRefresh('vrrpGarpMasterRefresh', 'Invalid vrrp_garp_master_refresh - ignoring'),
+  vrrp_garp_master_refresh_repeat: garpRepeat('vrrpGarpMasterRefreshRepeat', 'the default 1', 'vrrp_garp_master_refresh_repeat invalid - ignoring'),
+  vrrp_garp_lower_prio_delay: garpDelay('vrrpGarpLowerPrioDelay', 'the default (vrrp_garp_master_delay)', 'vrrp_garp_lower_prio_delay invalid - ignoring'),
+  vrrp_garp_lower_prio_repeat: lowerPrioRepeat('vrrpGarpLowerPrioRepeat', 'the default (vrrp_garp_master_repeat)', 'Invalid vrrp_garp_lower_prio_repeat'),
   vrrp_garp_interval: microsecondInterval('vrrpGarpInterval'),
   vrrp_gna_interval: microsecondInterval('vrrpGnaInterval'),
   vrrp_min_garp: bool('vrrpMinGarp'),
@@ -455,6 +466,15 @@ function ttlOption(key: string, keyword: string): OptionSpec {
 
 const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
 
+/** alloc_vrrp_unicast_peer: a malformed peer address is skipped ("malformed unicast peer address. Skipping...") and the instance runs with the rest. */
+function unicastPeerAddress(m: Mapper, e: Node): string | undefined {
+  if (ipFamily(e.keyword.text) !== undefined) return e.keyword.text;
+  m.sink.warning(e.keyword, `malformed unicast_peer address '${e.keyword.text}' skipped, as keepalived does ("malformed unicast peer address. Skipping...")`, {
+    text: e.keyword.text,
+  });
+  return undefined;
+}
+
 /**
  * keepalived's vrrp_state_handler: an unknown state is BACKUP, and BACKUP
  * after MASTER is ignored (MASTER wins whatever the order), each with a warning.
@@ -503,11 +523,11 @@ export const VRRP_INSTANCE: Table = {
   interface: str('interface'),
   virtual_router_id: int('virtualRouterId'),
   priority: PRIORITY,
-  advert_int: secs('advertInt'),
+  advert_int: ADVERT_INT,
   version: int('version'),
   nopreempt: flag('preempt', false),
   preempt: flag('preempt', true),
-  preempt_delay: secs('preemptDelay'),
+  preempt_delay: PREEMPT_DELAY,
   accept: flag('accept', true),
   no_accept: flag('accept', false),
   authentication: {
@@ -530,11 +550,12 @@ export const VRRP_INSTANCE: Table = {
     apply: (m, n, t) => {
       const list = (t.unicastPeers ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const addr = m.ip(e.keyword, 'unicast_peer');
-        const peer: Raw = { address: addr ?? e.keyword.text };
+        const addr = unicastPeerAddress(m, e);
+        if (addr === undefined) continue;
+        const peer: Raw = { address: addr };
         m.self(peer, e.keyword, 'unicast_peer');
         options(m, e, peer, 'unicast_peer', PEER_OPTIONS);
-        if (addr !== undefined) list.push(peer);
+        list.push(peer);
       }
     },
   },
@@ -556,12 +577,12 @@ export const VRRP_INSTANCE: Table = {
   notify_master_rx_lower_pri: notify('masterRxLowerPri'),
   notify_priority_changes: bool('notifyPriorityChanges'),
   smtp_alert: bool('smtpAlert'),
-  garp_master_delay: secs('garpMasterDelay'),
-  garp_master_repeat: int('garpMasterRepeat'),
-  garp_master_refresh: secs('garpMasterRefresh'),
-  garp_master_refresh_repeat: int('garpMasterRefreshRepeat'),
-  garp_lower_prio_delay: secs('garpLowerPrioDelay'),
-  garp_lower_prio_repeat: int('garpLowerPrioRepeat'),
+  garp_master_delay: garpDelay('garpMasterDelay', 'the global value (default 5 s)', 'garp_master_delay invalid - ignoring'),
+  garp_master_repeat: garpRepeat('garpMasterRepeat', 'the global value (default 5)', 'garp_master_repeat invalid - ignoring'),
+  garp_master_refresh: garpRefresh('garpMasterRefresh', 'Invalid garp_master_refresh - ignoring'),
+  garp_master_refresh_repeat: garpRepeat('garpMasterRefreshRepeat', 'the global value (default 1)', 'garp_master_refresh_repeat invalid - ignoring'),
+  garp_lower_prio_delay: garpDelay('garpLowerPrioDelay', 'the global value (default: garp_master_delay)', 'garp_lower_prio_delay invalid - ignoring'),
+  garp_lower_prio_repeat: lowerPrioRepeat('garpLowerPrioRepeat', 'the global value (default: garp_master_repeat)', 'Invalid garp_lower_prio_repeat'),
   use_vmac: {
     apply: (m, n, t) => {
       const v: Raw = {};
@@ -590,7 +611,7 @@ export const VRRP_INSTANCE: Table = {
   skip_check_adv_addr: bool('skipCheckAdvAddr'),
   strict_mode: bool('strictMode'),
   promote_secondaries: flag('promoteSecondaries'),
-  down_timer_adverts: int('downTimerAdverts'),
+  down_timer_adverts: DOWN_TIMER_ADVERTS,
   virtual_routes: verbatimLines('virtualRoutes'),
   virtual_rules: verbatimLines('virtualRules'),
   ...known(
