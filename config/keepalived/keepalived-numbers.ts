@@ -16,12 +16,14 @@ import type { KeywordSpec, Mapper, Raw } from './mapper.js';
 import type { Node } from './tree.js';
 import type { Token } from './reader.js';
 
-/** keepalived's TIMER_HZ_DIGITS: timers are read in microseconds. */
+/** keepalived's TIMER_HZ_DIGITS: timers are read in microseconds unless a handler says otherwise. */
 const TIMER_DIGITS = 6;
 
 export interface KeepalivedNumberRule {
   /** read_unsigned_strvec (whole numbers) or read_decimal_unsigned_strvec (seconds with up to 6 decimals) */
   decimal: boolean;
+  /** the decimals read_decimal_unsigned_strvec keeps (keepalived's shift), 6 unless given */
+  digits?: number;
   min: number;
   max: number;
   /** when false (read with ignore_error false) a word that is not a clean number is rejected even by a running keepalived */
@@ -42,25 +44,25 @@ function leadingDigits(text: string): { value: number; clean: boolean } | undefi
   return { value: digits === '' ? 0 : Number(digits), clean: digits !== '' && m[0].length === text.length };
 }
 
-/** read_decimal_unsigned_long_func: drop the point, pad to 6 decimals (rounding extra ones), strtoull; in seconds. */
-function readDecimal(text: string): { value: number; clean: boolean } | undefined {
+/** read_decimal_unsigned_long_func: drop the point, pad to `shift` decimals (rounding extra ones), strtoull; in seconds. */
+function readDecimal(text: string, shift: number): { value: number; clean: boolean } | undefined {
   if (text.startsWith('-')) return undefined;
   const dot = text.indexOf('.');
   let decimals = dot < 0 ? '' : text.slice(dot + 1);
   let roundUp = false;
-  if (decimals.length > TIMER_DIGITS) {
-    roundUp = decimals[TIMER_DIGITS]! >= '5';
-    decimals = decimals.slice(0, TIMER_DIGITS);
+  if (decimals.length > shift) {
+    roundUp = decimals[shift]! >= '5';
+    decimals = decimals.slice(0, shift);
   }
-  const joined = (dot < 0 ? text : text.slice(0, dot)) + decimals + '0'.repeat(TIMER_DIGITS - decimals.length);
+  const joined = (dot < 0 ? text : text.slice(0, dot)) + decimals + '0'.repeat(shift - decimals.length);
   const digits = /^\s*\+?(\d*)/.exec(joined)![1]!;
   const micro = (digits === '' ? 0 : Number(digits)) + (roundUp ? 1 : 0);
-  return { value: micro / 10 ** TIMER_DIGITS, clean: /^\d+$/.test(joined) };
+  return { value: micro / 10 ** shift, clean: /^\d+$/.test(joined) };
 }
 
 /** What keepalived ends up with for `text`: the value, or undefined when it rejects it. */
 export function keepalivedReads(text: string, rule: KeepalivedNumberRule): { value: number; clean: boolean } | undefined {
-  const r = rule.decimal ? readDecimal(text) : leadingDigits(text);
+  const r = rule.decimal ? readDecimal(text, rule.digits ?? TIMER_DIGITS) : leadingDigits(text);
   if (!r) return undefined;
   const inRange = r.value >= rule.min && r.value <= rule.max;
   if (!inRange || (!r.clean && rule.lax === false)) return undefined;
@@ -169,3 +171,13 @@ export const DOWN_TIMER_ADVERTS = keepalivedNumber('downTimerAdverts', {
   says: 'Invalid down_timer_adverts [1:100]',
   onReject: { keeps: 'the default 3' },
 });
+
+/** vrrp_script interval and timeout: whole seconds in 2.2.7 (read_unsigned_strvec; later releases take milliseconds), a bad value ignored, 0 becomes 1 s. */
+export function scriptTimer(key: string, keeps: string, says: string): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: false, min: 0, max: MAX_WHOLE_SECONDS, says, onReject: { keeps }, zeroBecomes: 1 });
+}
+
+/** vrrp_script rise and fall: 1 up; a bad value sets 1 ("invalid, defaulting to 1"). */
+export function scriptCount(key: string, says: string): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: false, min: 1, max: INT_MAX, says, onReject: { sets: 1 } });
+}

@@ -18,6 +18,8 @@ import {
   garpRefresh,
   garpRepeat,
   lowerPrioRepeat,
+  scriptCount,
+  scriptTimer,
 } from './keepalived-numbers.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
@@ -726,11 +728,11 @@ export const VRRP_SCRIPT: Table = {
       m.set(t, 'script', { ...prev, ...s }, n.args[0]!, 'script');
     },
   },
-  interval: secs('interval'),
-  timeout: secs('timeout'),
+  interval: scriptTimer('interval', 'the default 1 s', 'vrrp script interval must be between 1 and 4294 - ignoring'),
+  timeout: scriptTimer('timeout', 'the default (the interval)', 'vrrp script timeout invalid - ignoring'),
   weight: weightWithReverse(),
-  rise: int('rise'),
-  fall: int('fall'),
+  rise: scriptCount('rise', 'vrrp script rise value invalid, defaulting to 1'),
+  fall: scriptCount('fall', 'vrrp script fall value invalid, defaulting to 1'),
   user: userGroup('script'),
   init_fail: flag('initFail'),
 };
