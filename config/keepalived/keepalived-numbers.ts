@@ -87,10 +87,11 @@ export function keepalivedNumber(key: string, rule: KeepalivedNumberRule): Keywo
 function applyNumber(m: Mapper, n: Node, t: Raw, a: Token, key: string, rule: KeepalivedNumberRule): void {
   const kw = n.keyword.text;
   const r = keepalivedReads(a.text, rule);
-  const range = `${rule.min} to ${rule.max}${rule.decimal ? ' s' : ''}`;
+  const bounds = rule.max >= Number.MAX_SAFE_INTEGER ? `of at least ${rule.min}` : `from ${rule.min} to ${rule.max}`;
+  const range = `${bounds}${rule.decimal ? ' s' : ''}`;
   if (!r) {
     const outcome = 'keeps' in rule.onReject ? `ignored, ${rule.onReject.keeps} stays` : `${rule.onReject.sets} is used`;
-    m.sink.warning(a, `'${kw} ${a.text}' is not a number from ${range}; ${outcome}, as keepalived does ("${rule.says}")`, { text: a.text });
+    m.sink.warning(a, `'${kw} ${a.text}' is not a number ${range}; ${outcome}, as keepalived does ("${rule.says}")`, { text: a.text });
     if ('sets' in rule.onReject) m.set(t, key, rule.onReject.sets, a, kw);
     return;
   }
@@ -181,3 +182,41 @@ export function scriptTimer(key: string, keeps: string, says: string): KeywordSp
 export function scriptCount(key: string, says: string): KeywordSpec<Raw> {
   return keepalivedNumber(key, { decimal: false, min: 1, max: INT_MAX, says, onReject: { sets: 1 } });
 }
+
+// ---- virtual_server, real_server and checkers (check_parser.c, check_api.c) ----
+
+/** read_timer's upper bound when a handler gives none (TIMER_MAXIMUM microseconds): no practical limit. */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+const INHERITED = 'the inherited or default value';
+
+/** delay_loop: at least 1 us; a bad value ignored. */
+export function lvsDelayLoop(key: string, says: string): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: true, min: 0.000001, max: NO_LIMIT, says, onReject: { keeps: INHERITED } });
+}
+
+/** connect_timeout: 1 us to UINT_MAX us; a bad value ignored. */
+export function lvsConnectTimeout(key: string, says: string): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: true, min: 0.000001, max: UINT_MAX / 1_000_000, says, onReject: { keeps: INHERITED } });
+}
+
+/** delay_before_retry, warmup: 0 up; a bad value ignored. */
+export function lvsTimer(key: string, says: string): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: true, min: 0, max: NO_LIMIT, says, onReject: { keeps: INHERITED } });
+}
+
+/**
+ * A whole number in [min, max], a bad value ignored. `strict`: the handler
+ * reads with ignore_error false (virtual_server / real_server retry,
+ * persistence_timeout), so even a running keepalived rejects a word that is
+ * not a clean number.
+ */
+export function lvsUnsigned(key: string, min: number, max: number, says: string, strict = false): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: false, min, max, lax: !strict, says, onReject: { keeps: INHERITED } });
+}
+
+/** virtual_server quorum: 1 up; a bad value sets 1 ("Setting to 1"). */
+export function lvsQuorum(key: string): KeywordSpec<Raw> {
+  return keepalivedNumber(key, { decimal: false, min: 1, max: UINT_MAX, says: 'Quorum must be in [1, 4294967295]. Setting to 1.', onReject: { sets: 1 } });
+}
+
+export const LVS_LIMITS = { UINT_MAX, INT_MAX, UINT32_MAX: UINT_MAX, LVS_MAX_TIMEOUT: 86400 * 31 } as const;

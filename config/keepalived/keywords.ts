@@ -17,7 +17,13 @@ import {
   garpDelay,
   garpRefresh,
   garpRepeat,
+  LVS_LIMITS,
   lowerPrioRepeat,
+  lvsConnectTimeout,
+  lvsDelayLoop,
+  lvsQuorum,
+  lvsTimer,
+  lvsUnsigned,
   scriptCount,
   scriptTimer,
 } from './keepalived-numbers.js';
@@ -784,20 +790,20 @@ export const VRRP_TRACK_PROCESS: Table = {
 
 const CONNECTION: Table = {
   connect_ip: ipv('connectIp'),
-  connect_port: int('connectPort'),
+  connect_port: lvsUnsigned('connectPort', 1, 65535, 'Invalid checker connect_port'),
   bindto: ipv('bindto'),
   bind_port: int('bindPort'),
   bind_if: str('bindIf'),
   fwmark: int('fwmark'),
-  connect_timeout: secs('connectTimeout'),
+  connect_timeout: lvsConnectTimeout('connectTimeout', 'connect_timeout invalid - ignoring'),
 };
 
 const CHECKER_COMMON: Table = {
   ...CONNECTION,
-  retry: int('retry'),
-  delay_before_retry: secs('delayBeforeRetry'),
-  warmup: secs('warmup'),
-  delay_loop: secs('delayLoop'),
+  retry: lvsUnsigned('retry', 0, LVS_LIMITS.UINT_MAX, 'Invalid retry connection value'),
+  delay_before_retry: lvsTimer('delayBeforeRetry', 'Invalid delay_before_retry connection value'),
+  warmup: lvsTimer('warmup', 'Invalid warmup connection value'),
+  delay_loop: lvsDelayLoop('delayLoop', 'delay_loop is invalid - ignoring'),
   alpha: bool('alpha'),
   log_all_failures: bool('logAllFailures'),
 };
@@ -915,19 +921,19 @@ function lvsMethod(key: string): Spec {
 }
 
 export const REAL_SERVER: Table = {
-  weight: int('weight'),
+  weight: lvsUnsigned('weight', 0, LVS_LIMITS.INT_MAX, 'Real server weight is outside range 0-2147483647'),
   lvs_method: lvsMethod('lvsMethod'),
   inhibit_on_failure: bool('inhibitOnFailure'),
   notify_up: script('notifyUp', undefined, true),
   notify_down: script('notifyDown', undefined, true),
-  uthreshold: int('uthreshold'),
-  lthreshold: int('lthreshold'),
+  uthreshold: lvsUnsigned('uthreshold', 0, LVS_LIMITS.UINT_MAX, 'Invalid real_server uthreshold - ignoring'),
+  lthreshold: lvsUnsigned('lthreshold', 0, LVS_LIMITS.UINT_MAX, 'Invalid real_server lthreshold - ignoring'),
   alpha: bool('alpha'),
-  retry: int('retry'),
-  delay_before_retry: secs('delayBeforeRetry'),
-  warmup: secs('warmup'),
-  connect_timeout: secs('connectTimeout'),
-  delay_loop: secs('delayLoop'),
+  retry: lvsUnsigned('retry', 1, LVS_LIMITS.UINT32_MAX, 'retry value invalid', true),
+  delay_before_retry: lvsTimer('delayBeforeRetry', 'real server delay before retry invalid - ignoring'),
+  warmup: lvsTimer('warmup', 'real server warmup invalid - ignoring'),
+  connect_timeout: lvsConnectTimeout('connectTimeout', 'real server connect_timeout invalid - ignoring'),
+  delay_loop: lvsDelayLoop('delayLoop', 'real server delay_loop invalid - ignoring'),
   smtp_alert: bool('smtpAlert'),
   virtualhost: str('virtualhost'),
   ...Object.fromEntries(Object.keys(CHECKERS).map((c) => [c, checker(c)])),
@@ -949,12 +955,18 @@ function hostPort(m: Mapper, n: Node, keyword: string): Raw | undefined {
 }
 
 export const VIRTUAL_SERVER: Table = {
-  delay_loop: secs('delayLoop'),
+  delay_loop: lvsDelayLoop('delayLoop', 'virtual server delay loop invalid - ignoring'),
   lb_algo: str('lbAlgo'),
   lvs_sched: str('lbAlgo'),
   lb_kind: lvsMethod('lbKind'),
   lvs_method: lvsMethod('lbKind'),
-  persistence_timeout: int('persistenceTimeout'),
+  persistence_timeout: {
+    // Alone, keepalived's pto_handler sets IPVS's default of 360 s.
+    apply: (m, n, t) => {
+      if (n.args.length === 0) return m.set(t, 'persistenceTimeout', 360, n.keyword, 'persistence_timeout');
+      lvsUnsigned('persistenceTimeout', 1, LVS_LIMITS.LVS_MAX_TIMEOUT, 'persistence_timeout invalid', true).apply!(m, n, t);
+    },
+  },
   persistence_granularity: str('persistenceGranularity'),
   persistence_engine: str('persistenceEngine'),
   protocol: word('protocol', ['TCP', 'UDP', 'SCTP'], true),
@@ -963,8 +975,8 @@ export const VIRTUAL_SERVER: Table = {
   virtualhost: str('virtualhost'),
   alpha: flag('alpha'),
   omega: flag('omega'),
-  quorum: int('quorum'),
-  hysteresis: int('hysteresis'),
+  quorum: lvsQuorum('quorum'),
+  hysteresis: lvsUnsigned('hysteresis', 0, LVS_LIMITS.UINT_MAX, 'Hysteresis must be in [0, 4294967295] - ignoring'),
   quorum_up: script('quorumUp', undefined, true),
   quorum_down: script('quorumDown', undefined, true),
   sorry_server: {
@@ -974,10 +986,10 @@ export const VIRTUAL_SERVER: Table = {
     },
   },
   sorry_server_inhibit: bool('sorryServerInhibit'),
-  retry: int('retry'),
-  delay_before_retry: secs('delayBeforeRetry'),
-  warmup: secs('warmup'),
-  connect_timeout: secs('connectTimeout'),
+  retry: lvsUnsigned('retry', 1, LVS_LIMITS.UINT32_MAX, 'retry value invalid', true),
+  delay_before_retry: lvsTimer('delayBeforeRetry', 'virtual server delay before retry invalid - ignoring'),
+  warmup: lvsTimer('warmup', 'virtual server warmup invalid - ignoring'),
+  connect_timeout: lvsConnectTimeout('connectTimeout', 'virtual server connect_timeout invalid - ignoring'),
   inhibit_on_failure: bool('inhibitOnFailure'),
   smtp_alert: bool('smtpAlert'),
   real_server: {
