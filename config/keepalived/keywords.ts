@@ -9,6 +9,24 @@
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily, parseCidr } from '../net.js';
 import { AUTH_HMAC, authHmacBlock } from './auth-hmac.js';
+import {
+  ADVERT_INT,
+  DOWN_TIMER_ADVERTS,
+  PREEMPT_DELAY,
+  SMTP_CONNECT_TIMEOUT,
+  garpDelay,
+  garpRefresh,
+  garpRepeat,
+  LVS_LIMITS,
+  lowerPrioRepeat,
+  lvsConnectTimeout,
+  lvsDelayLoop,
+  lvsQuorum,
+  lvsTimer,
+  lvsUnsigned,
+  scriptCount,
+  scriptTimer,
+} from './keepalived-numbers.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -173,7 +191,8 @@ function address(m: Mapper, e: Node, context: string): Raw | undefined {
   if (!c) return undefined;
   const out: Raw = { ...c };
   m.self(out, e.keyword, context);
-  options(m, e, out, context, ADDRESS_OPTIONS);
+  // keepalived's parse_ipaddress skips an unknown word alone and reads on.
+  options(m, e, out, context, ADDRESS_OPTIONS, 'Unknown configuration entry for ip address - ignoring');
   return out;
 }
 
@@ -305,17 +324,17 @@ export const GLOBAL_DEFS: Table = {
     },
   },
   smtp_helo_name: str('smtpHeloName'),
-  smtp_connect_timeout: secs('smtpConnectTimeout'),
+  smtp_connect_timeout: SMTP_CONNECT_TIMEOUT('smtpConnectTimeout'),
   smtp_alert: bool('smtpAlert'),
   default_interface: str('defaultInterface'),
   vrrp_mcast_group4: ipv('vrrpMcastGroup4', 4),
   vrrp_mcast_group6: ipv('vrrpMcastGroup6', 6),
-  vrrp_garp_master_delay: secs('vrrpGarpMasterDelay'),
-  vrrp_garp_master_repeat: int('vrrpGarpMasterRepeat'),
-  vrrp_garp_master_refresh: secs('vrrpGarpMasterRefresh'),
-  vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat'),
-  vrrp_garp_lower_prio_delay: secs('vrrpGarpLowerPrioDelay'),
-  vrrp_garp_lower_prio_repeat: int('vrrpGarpLowerPrioRepeat'),
+  vrrp_garp_master_delay: garpDelay('vrrpGarpMasterDelay', 'the default 5 s', 'vrrp_garp_master_delay invalid - ignoring'),
+  vrrp_garp_master_repeat: garpRepeat('vrrpGarpMasterRepeat', 'the default 5', 'vrrp_garp_master_repeat invalid - ignoring'),
+  vrrp_garp_master_refresh: garpRefresh('vrrpGarpMasterRefresh', 'Invalid vrrp_garp_master_refresh - ignoring'),
+  vrrp_garp_master_refresh_repeat: garpRepeat('vrrpGarpMasterRefreshRepeat', 'the default 1', 'vrrp_garp_master_refresh_repeat invalid - ignoring'),
+  vrrp_garp_lower_prio_delay: garpDelay('vrrpGarpLowerPrioDelay', 'the default (vrrp_garp_master_delay)', 'vrrp_garp_lower_prio_delay invalid - ignoring'),
+  vrrp_garp_lower_prio_repeat: lowerPrioRepeat('vrrpGarpLowerPrioRepeat', 'the default (vrrp_garp_master_repeat)', 'Invalid vrrp_garp_lower_prio_repeat'),
   vrrp_garp_interval: microsecondInterval('vrrpGarpInterval'),
   vrrp_gna_interval: microsecondInterval('vrrpGnaInterval'),
   vrrp_min_garp: bool('vrrpMinGarp'),
@@ -473,6 +492,15 @@ function ttlOption(key: string, keyword: string): OptionSpec {
 
 const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
 
+/** alloc_vrrp_unicast_peer: a malformed peer address is skipped ("malformed unicast peer address. Skipping...") and the instance runs with the rest. */
+function unicastPeerAddress(m: Mapper, e: Node): string | undefined {
+  if (ipFamily(e.keyword.text) !== undefined) return e.keyword.text;
+  m.sink.warning(e.keyword, `malformed unicast_peer address '${e.keyword.text}' skipped, as keepalived does ("malformed unicast peer address. Skipping...")`, {
+    text: e.keyword.text,
+  });
+  return undefined;
+}
+
 /**
  * keepalived's vrrp_state_handler: an unknown state is BACKUP, and BACKUP
  * after MASTER is ignored (MASTER wins whatever the order), each with a warning.
@@ -521,11 +549,11 @@ export const VRRP_INSTANCE: Table = {
   interface: str('interface'),
   virtual_router_id: int('virtualRouterId'),
   priority: PRIORITY,
-  advert_int: secs('advertInt'),
+  advert_int: ADVERT_INT,
   version: int('version'),
   nopreempt: flag('preempt', false),
   preempt: flag('preempt', true),
-  preempt_delay: secs('preemptDelay'),
+  preempt_delay: PREEMPT_DELAY,
   accept: flag('accept', true),
   no_accept: flag('accept', false),
   authentication: {
@@ -548,11 +576,12 @@ export const VRRP_INSTANCE: Table = {
     apply: (m, n, t) => {
       const list = (t.unicastPeers ??= []) as Raw[];
       for (const e of m.values(n)) {
-        const addr = m.ip(e.keyword, 'unicast_peer');
-        const peer: Raw = { address: addr ?? e.keyword.text };
+        const addr = unicastPeerAddress(m, e);
+        if (addr === undefined) continue;
+        const peer: Raw = { address: addr };
         m.self(peer, e.keyword, 'unicast_peer');
         options(m, e, peer, 'unicast_peer', PEER_OPTIONS);
-        if (addr !== undefined) list.push(peer);
+        list.push(peer);
       }
     },
   },
@@ -574,12 +603,12 @@ export const VRRP_INSTANCE: Table = {
   notify_master_rx_lower_pri: notify('masterRxLowerPri'),
   notify_priority_changes: bool('notifyPriorityChanges'),
   smtp_alert: bool('smtpAlert'),
-  garp_master_delay: secs('garpMasterDelay'),
-  garp_master_repeat: int('garpMasterRepeat'),
-  garp_master_refresh: secs('garpMasterRefresh'),
-  garp_master_refresh_repeat: int('garpMasterRefreshRepeat'),
-  garp_lower_prio_delay: secs('garpLowerPrioDelay'),
-  garp_lower_prio_repeat: int('garpLowerPrioRepeat'),
+  garp_master_delay: garpDelay('garpMasterDelay', 'the global value (default 5 s)', 'garp_master_delay invalid - ignoring'),
+  garp_master_repeat: garpRepeat('garpMasterRepeat', 'the global value (default 5)', 'garp_master_repeat invalid - ignoring'),
+  garp_master_refresh: garpRefresh('garpMasterRefresh', 'Invalid garp_master_refresh - ignoring'),
+  garp_master_refresh_repeat: garpRepeat('garpMasterRefreshRepeat', 'the global value (default 1)', 'garp_master_refresh_repeat invalid - ignoring'),
+  garp_lower_prio_delay: garpDelay('garpLowerPrioDelay', 'the global value (default: garp_master_delay)', 'garp_lower_prio_delay invalid - ignoring'),
+  garp_lower_prio_repeat: lowerPrioRepeat('garpLowerPrioRepeat', 'the global value (default: garp_master_repeat)', 'Invalid garp_lower_prio_repeat'),
   use_vmac: {
     apply: (m, n, t) => {
       const v: Raw = {};
@@ -608,7 +637,7 @@ export const VRRP_INSTANCE: Table = {
   skip_check_adv_addr: bool('skipCheckAdvAddr'),
   strict_mode: bool('strictMode'),
   promote_secondaries: flag('promoteSecondaries'),
-  down_timer_adverts: int('downTimerAdverts'),
+  down_timer_adverts: DOWN_TIMER_ADVERTS,
   virtual_routes: verbatimLines('virtualRoutes'),
   virtual_rules: verbatimLines('virtualRules'),
   ...known(
@@ -723,11 +752,11 @@ export const VRRP_SCRIPT: Table = {
       m.set(t, 'script', { ...prev, ...s }, n.args[0]!, 'script');
     },
   },
-  interval: secs('interval'),
-  timeout: secs('timeout'),
+  interval: scriptTimer('interval', 'the default 1 s', 'vrrp script interval must be between 1 and 4294 - ignoring'),
+  timeout: scriptTimer('timeout', 'the default (the interval)', 'vrrp script timeout invalid - ignoring'),
   weight: weightWithReverse(),
-  rise: int('rise'),
-  fall: int('fall'),
+  rise: scriptCount('rise', 'vrrp script rise value invalid, defaulting to 1'),
+  fall: scriptCount('fall', 'vrrp script fall value invalid, defaulting to 1'),
   user: userGroup('script'),
   init_fail: flag('initFail'),
 };
@@ -779,20 +808,20 @@ export const VRRP_TRACK_PROCESS: Table = {
 
 const CONNECTION: Table = {
   connect_ip: ipv('connectIp'),
-  connect_port: int('connectPort'),
+  connect_port: lvsUnsigned('connectPort', 1, 65535, 'Invalid checker connect_port'),
   bindto: ipv('bindto'),
   bind_port: int('bindPort'),
   bind_if: str('bindIf'),
   fwmark: int('fwmark'),
-  connect_timeout: secs('connectTimeout'),
+  connect_timeout: lvsConnectTimeout('connectTimeout', 'connect_timeout invalid - ignoring'),
 };
 
 const CHECKER_COMMON: Table = {
   ...CONNECTION,
-  retry: int('retry'),
-  delay_before_retry: secs('delayBeforeRetry'),
-  warmup: secs('warmup'),
-  delay_loop: secs('delayLoop'),
+  retry: lvsUnsigned('retry', 0, LVS_LIMITS.UINT_MAX, 'Invalid retry connection value'),
+  delay_before_retry: lvsTimer('delayBeforeRetry', 'Invalid delay_before_retry connection value'),
+  warmup: lvsTimer('warmup', 'Invalid warmup connection value'),
+  delay_loop: lvsDelayLoop('delayLoop', 'delay_loop is invalid - ignoring'),
   alpha: bool('alpha'),
   log_all_failures: bool('logAllFailures'),
 };
@@ -910,19 +939,19 @@ function lvsMethod(key: string): Spec {
 }
 
 export const REAL_SERVER: Table = {
-  weight: int('weight'),
+  weight: lvsUnsigned('weight', 0, LVS_LIMITS.INT_MAX, 'Real server weight is outside range 0-2147483647'),
   lvs_method: lvsMethod('lvsMethod'),
   inhibit_on_failure: bool('inhibitOnFailure'),
   notify_up: script('notifyUp', undefined, true),
   notify_down: script('notifyDown', undefined, true),
-  uthreshold: int('uthreshold'),
-  lthreshold: int('lthreshold'),
+  uthreshold: lvsUnsigned('uthreshold', 0, LVS_LIMITS.UINT_MAX, 'Invalid real_server uthreshold - ignoring'),
+  lthreshold: lvsUnsigned('lthreshold', 0, LVS_LIMITS.UINT_MAX, 'Invalid real_server lthreshold - ignoring'),
   alpha: bool('alpha'),
-  retry: int('retry'),
-  delay_before_retry: secs('delayBeforeRetry'),
-  warmup: secs('warmup'),
-  connect_timeout: secs('connectTimeout'),
-  delay_loop: secs('delayLoop'),
+  retry: lvsUnsigned('retry', 1, LVS_LIMITS.UINT32_MAX, 'retry value invalid', true),
+  delay_before_retry: lvsTimer('delayBeforeRetry', 'real server delay before retry invalid - ignoring'),
+  warmup: lvsTimer('warmup', 'real server warmup invalid - ignoring'),
+  connect_timeout: lvsConnectTimeout('connectTimeout', 'real server connect_timeout invalid - ignoring'),
+  delay_loop: lvsDelayLoop('delayLoop', 'real server delay_loop invalid - ignoring'),
   smtp_alert: bool('smtpAlert'),
   virtualhost: str('virtualhost'),
   ...Object.fromEntries(Object.keys(CHECKERS).map((c) => [c, checker(c)])),
@@ -944,12 +973,18 @@ function hostPort(m: Mapper, n: Node, keyword: string): Raw | undefined {
 }
 
 export const VIRTUAL_SERVER: Table = {
-  delay_loop: secs('delayLoop'),
+  delay_loop: lvsDelayLoop('delayLoop', 'virtual server delay loop invalid - ignoring'),
   lb_algo: str('lbAlgo'),
   lvs_sched: str('lbAlgo'),
   lb_kind: lvsMethod('lbKind'),
   lvs_method: lvsMethod('lbKind'),
-  persistence_timeout: int('persistenceTimeout'),
+  persistence_timeout: {
+    // Alone, keepalived's pto_handler sets IPVS's default of 360 s.
+    apply: (m, n, t) => {
+      if (n.args.length === 0) return m.set(t, 'persistenceTimeout', 360, n.keyword, 'persistence_timeout');
+      lvsUnsigned('persistenceTimeout', 1, LVS_LIMITS.LVS_MAX_TIMEOUT, 'persistence_timeout invalid', true).apply!(m, n, t);
+    },
+  },
   persistence_granularity: str('persistenceGranularity'),
   persistence_engine: str('persistenceEngine'),
   protocol: word('protocol', ['TCP', 'UDP', 'SCTP'], true),
@@ -958,8 +993,8 @@ export const VIRTUAL_SERVER: Table = {
   virtualhost: str('virtualhost'),
   alpha: flag('alpha'),
   omega: flag('omega'),
-  quorum: int('quorum'),
-  hysteresis: int('hysteresis'),
+  quorum: lvsQuorum('quorum'),
+  hysteresis: lvsUnsigned('hysteresis', 0, LVS_LIMITS.UINT_MAX, 'Hysteresis must be in [0, 4294967295] - ignoring'),
   quorum_up: script('quorumUp', undefined, true),
   quorum_down: script('quorumDown', undefined, true),
   sorry_server: {
@@ -969,10 +1004,10 @@ export const VIRTUAL_SERVER: Table = {
     },
   },
   sorry_server_inhibit: bool('sorryServerInhibit'),
-  retry: int('retry'),
-  delay_before_retry: secs('delayBeforeRetry'),
-  warmup: secs('warmup'),
-  connect_timeout: secs('connectTimeout'),
+  retry: lvsUnsigned('retry', 1, LVS_LIMITS.UINT32_MAX, 'retry value invalid', true),
+  delay_before_retry: lvsTimer('delayBeforeRetry', 'virtual server delay before retry invalid - ignoring'),
+  warmup: lvsTimer('warmup', 'virtual server warmup invalid - ignoring'),
+  connect_timeout: lvsConnectTimeout('connectTimeout', 'virtual server connect_timeout invalid - ignoring'),
   inhibit_on_failure: bool('inhibitOnFailure'),
   smtp_alert: bool('smtpAlert'),
   real_server: {

@@ -306,11 +306,26 @@ export interface OptionSpec {
  * track entries) into `out`. The tables are static so that a file with
  * thousands of entries does not build thousands of closures.
  */
-export function options(m: Mapper, entry: Node, out: Raw, context: string, spec: Readonly<Record<string, OptionSpec>>): void {
+export function options(
+  m: Mapper,
+  entry: Node,
+  out: Raw,
+  context: string,
+  spec: Readonly<Record<string, OptionSpec>>,
+  /** keepalived's message where it ignores an unknown word and reads on (VIP lines); without it an unknown option is an error */
+  unknownIgnored?: string,
+): void {
   const args = entry.args;
   for (let i = 0; i < args.length; i++) {
     const key = args[i]!;
     const s = Object.hasOwn(spec, key.text) ? spec[key.text] : undefined;
+    if (!s && unknownIgnored) {
+      m.sink.warning(key, `unknown option '${key.text}' in '${context}' entry ignored, as keepalived does ("${unknownIgnored}")`, {
+        text: key.text,
+        ...didYouMean(key.text, Object.keys(spec)),
+      });
+      continue;
+    }
     if (!s) {
       m.sink.error(key, `unknown option '${key.text}' in '${context}' entry`, { text: key.text, ...didYouMean(key.text, Object.keys(spec)) });
       // Most options take a value: skip the next word too unless it is an option itself.

@@ -156,7 +156,14 @@ test('a keepalived.conf range error states keepalived’s bounds for the instanc
   const v2 = json(cli(conf('adv-v2.conf', ['  virtual_router_id 51', '  advert_int 256']), '--json'));
   assert.deepEqual(
     v2.map((d) => [d.line, d.column, d.message]),
-    [[4, 14, "invalid value '256' for 'advert_int': keepalived 2.2.7 accepts whole seconds 1 to 255 for VRRPv2"]],
+    // Beyond keepalived's 255 s for every version: keepalived ignores the line and keeps 1 s; so does vipflow, with a warning.
+    [
+      [
+        4,
+        14,
+        `'advert_int 256' is not a number from 0.01 to 255 s; ignored, the default 1 s stays, as keepalived does ("Advert interval not valid! Must be > 0 - ignoring")`,
+      ],
+    ],
   );
   const v3 = json(cli(conf('adv-v3.conf', ['  virtual_router_id 51', '  version 3', '  advert_int 50']), '--json'));
   assert.deepEqual(
