@@ -27,6 +27,7 @@ import {
   scriptCount,
   scriptTimer,
 } from './keepalived-numbers.js';
+import { keepalivedBool, keepalivedWord } from './keepalived-words.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -90,15 +91,9 @@ function dynamicInterfaces(): Spec {
   };
 }
 
-/** A keyword with an optional <BOOL>. */
+/** A keyword with an optional <BOOL>; a bad word is ignored with a warning, as keepalived does. */
 function bool(key: string): Spec {
-  return {
-    apply: (m, n, t) => {
-      const v = m.bool(n);
-      if (v !== undefined) m.set(t, key, v, n.args[0] ?? n.keyword, n.keyword.text);
-      m.noExtra(n, 1);
-    },
-  };
+  return keepalivedBool(key);
 }
 
 /**
@@ -934,13 +929,14 @@ function checker(type: string): Spec {
   };
 }
 
-function lvsMethod(key: string): Spec {
-  return word(key, ['NAT', 'DR', 'TUN'], true);
+/** lb_kind / lvs_method: keepalived compares case-sensitively and ignores anything else, so the virtual server's (or default NAT) method stays. */
+function lvsMethod(key: string, keeps: string, server: string): Spec {
+  return keepalivedWord(key, ['NAT', 'DR', 'TUN'], { keeps }, `PARSER : unknown [%s] routing method for ${server} server.`);
 }
 
 export const REAL_SERVER: Table = {
   weight: lvsUnsigned('weight', 0, LVS_LIMITS.INT_MAX, 'Real server weight is outside range 0-2147483647'),
-  lvs_method: lvsMethod('lvsMethod'),
+  lvs_method: lvsMethod('lvsMethod', "the virtual server's method", 'real'),
   inhibit_on_failure: bool('inhibitOnFailure'),
   notify_up: script('notifyUp', undefined, true),
   notify_down: script('notifyDown', undefined, true),
@@ -976,8 +972,8 @@ export const VIRTUAL_SERVER: Table = {
   delay_loop: lvsDelayLoop('delayLoop', 'virtual server delay loop invalid - ignoring'),
   lb_algo: str('lbAlgo'),
   lvs_sched: str('lbAlgo'),
-  lb_kind: lvsMethod('lbKind'),
-  lvs_method: lvsMethod('lbKind'),
+  lb_kind: lvsMethod('lbKind', 'the default NAT', 'virtual'),
+  lvs_method: lvsMethod('lbKind', 'the default NAT', 'virtual'),
   persistence_timeout: {
     // Alone, keepalived's pto_handler sets IPVS's default of 360 s.
     apply: (m, n, t) => {
@@ -987,7 +983,13 @@ export const VIRTUAL_SERVER: Table = {
   },
   persistence_granularity: str('persistenceGranularity'),
   persistence_engine: str('persistenceEngine'),
-  protocol: word('protocol', ['TCP', 'UDP', 'SCTP'], true),
+  protocol: keepalivedWord(
+    'protocol',
+    ['TCP', 'UDP', 'SCTP'],
+    { sets: 'UDP', because: 'keepalived is left with no protocol and defaults to UDP' },
+    'Unknown protocol %s - ignoring',
+    true,
+  ),
   ip_family: word('ipFamily', ['inet', 'inet6']),
   ha_suspend: flag('haSuspend'),
   virtualhost: str('virtualhost'),
