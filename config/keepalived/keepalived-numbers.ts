@@ -220,3 +220,53 @@ export function lvsQuorum(key: string): KeywordSpec<Raw> {
 }
 
 export const LVS_LIMITS = { UINT_MAX, INT_MAX, UINT32_MAX: UINT_MAX, LVS_MAX_TIMEOUT: 86400 * 31 } as const;
+
+/**
+ * What vrrp_vscript_weight_handler (2.2.7) stores for `weight WORD`: it reads
+ * with strtol and assigns the result even when it logs the value as invalid or
+ * outside [-253, 253] — leading digits (none reads 0), wrapped to a C int.
+ */
+export function keepalivedScriptWeight(text: string): { value: number; clean: boolean } {
+  const m = /^\s*([+-]?)(\d*)/.exec(text)!;
+  const digits = m[2]!;
+  const read = digits === '' ? 0n : BigInt(m[1] === '-' ? `-${digits}` : digits);
+  let v = read;
+  const LONG_MAX = 2n ** 63n - 1n;
+  if (v > LONG_MAX) v = LONG_MAX;
+  if (v < -LONG_MAX - 1n) v = -LONG_MAX - 1n;
+  const value = Number(BigInt.asIntN(32, v));
+  return { value, clean: digits !== '' && m[0].length === text.length && read === BigInt(value) && value >= -253 && value <= 253 };
+}
+
+/**
+ * vrrp_script `weight N [reverse]`. A bad N is used as keepalived stores it,
+ * with a warning; vipflow caps it at ±253, which gives the same priority
+ * unless other tracked objects pull the other way (keepalived adds the
+ * uncapped value before it clamps the priority to 1-254).
+ */
+export function scriptWeight(): KeywordSpec<Raw> {
+  return {
+    apply: (m, n, t) => {
+      const a = m.arg(n, 0, 'a weight');
+      if (!a) return;
+      const r = keepalivedScriptWeight(a.text);
+      const value = Math.max(-253, Math.min(253, r.value));
+      if (!r.clean) {
+        const capped = value === r.value ? '' : `, capped to ${value} by vipflow`;
+        m.sink.warning(
+          a,
+          `'weight ${a.text}' is not a number from -253 to 253; keepalived uses ${r.value}${capped} ("vrrp_script weight must be in [-253, 253]")`,
+          {
+            text: a.text,
+          },
+        );
+      }
+      m.set(t, 'weight', value, a, 'weight');
+      const opt = n.args[1];
+      if (opt?.text === 'reverse') m.set(t, 'reverse', true, opt, 'weight');
+      else if (opt)
+        m.sink.warning(opt, `'${opt.text}' after weight is not 'reverse'; ignored, as keepalived does ("unknown weight option")`, { text: opt.text });
+      m.noExtra(n, 2);
+    },
+  };
+}

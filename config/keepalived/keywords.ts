@@ -25,6 +25,7 @@ import {
   lvsTimer,
   lvsUnsigned,
   scriptCount,
+  scriptWeight,
   scriptTimer,
 } from './keepalived-numbers.js';
 import { keepalivedBool, keepalivedWord } from './keepalived-words.js';
@@ -749,7 +750,7 @@ export const VRRP_SCRIPT: Table = {
   },
   interval: scriptTimer('interval', 'the default 1 s', 'vrrp script interval must be between 1 and 4294 - ignoring'),
   timeout: scriptTimer('timeout', 'the default (the interval)', 'vrrp script timeout invalid - ignoring'),
-  weight: weightWithReverse(),
+  weight: scriptWeight(),
   rise: scriptCount('rise', 'vrrp script rise value invalid, defaulting to 1'),
   fall: scriptCount('fall', 'vrrp script fall value invalid, defaulting to 1'),
   user: userGroup('script'),

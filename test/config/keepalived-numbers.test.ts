@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keepalivedReads, type KeepalivedNumberRule } from '../../config/keepalived/keepalived-numbers.js';
+import { keepalivedReads, keepalivedScriptWeight, type KeepalivedNumberRule } from '../../config/keepalived/keepalived-numbers.js';
 
 const whole: KeepalivedNumberRule = { decimal: false, min: 0, max: 4294, says: '', onReject: { keeps: '' } };
 const strict: KeepalivedNumberRule = { ...whole, min: 1, lax: false };
@@ -33,4 +33,14 @@ test('decimal timers: microseconds, extra decimals rounded, bounds in seconds', 
   assert.equal(keepalivedReads('0', timer), undefined);
   assert.equal(keepalivedReads('255.000001', timer), undefined);
   assert.equal(keepalivedReads('-1', timer), undefined);
+});
+
+test('vrrp_script weight: what strtol read is stored even when keepalived logs it', () => {
+  assert.deepEqual(keepalivedScriptWeight('-100'), { value: -100, clean: true });
+  assert.deepEqual(keepalivedScriptWeight('300'), { value: 300, clean: false });
+  assert.deepEqual(keepalivedScriptWeight('abc'), { value: 0, clean: false });
+  assert.deepEqual(keepalivedScriptWeight('-5x'), { value: -5, clean: false });
+  // beyond a C long strtol saturates at LONG_MAX, which a C int truncates to -1
+  assert.deepEqual(keepalivedScriptWeight('99999999999999999999'), { value: -1, clean: false });
+  assert.deepEqual(keepalivedScriptWeight('4294967296'), { value: 0, clean: false });
 });
