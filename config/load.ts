@@ -28,6 +28,8 @@ export interface LoadConfigResult {
   diagnostics: Diagnostic[];
   /** the file itself could not be read (the CLI exits 2) */
   unreadable?: boolean;
+  /** vrrp_scripts this host cannot run, left out of the model as keepalived disables them (infra/config/load-on-host.ts) */
+  disabledScripts?: string[];
 }
 
 /** By name: TypeScript/JavaScript modules are vipflow configs, anything else keepalived.conf. */

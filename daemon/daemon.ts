@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { LoadConfigResult } from '../config/load.js';
 import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import { notActedOn } from '../config/not-acted-on.js';
@@ -26,7 +27,6 @@ import { SplitBrainFence, type SplitBrainStatus } from './split-brain-fence.js';
 import { WorkflowHost } from './workflow-host.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
 import { interfaceAddressMap } from '../infra/host/host-facts.js';
-import { dropUnrunnableScripts } from './unrunnable-scripts.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
@@ -102,6 +102,15 @@ function logWarnings(log: Logger, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) {
     if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column }, d.message);
   }
+}
+
+/** The load left out vrrp_scripts this host cannot run (infra/config/load-on-host.ts): their instances run without them. */
+function warnDisabledScripts(log: Logger, loaded: LoadConfigResult): void {
+  if (loaded.disabledScripts?.length)
+    log.warn(
+      { scripts: loaded.disabledScripts },
+      'vrrp_scripts that cannot run on this host are disabled, as keepalived disables them: their instances run without them',
+    );
 }
 
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
@@ -190,17 +199,13 @@ export class Daemon {
     this.reloader = new Reloader({
       log,
       load: async () => {
-        const host = readHostInterfaces();
-        const loaded = dropUnrunnableScripts(
-          await configLoader.load(options.configPath, {
-            configIds: options.configIds,
-            lbBackend,
-            running: this.config,
-            hostInterfaces: interfaceAddressMap(host),
-          }),
-          log,
-          host,
-        );
+        const loaded = await configLoader.load(options.configPath, {
+          configIds: options.configIds,
+          lbBackend,
+          running: this.config,
+          hostInterfaces: interfaceAddressMap(readHostInterfaces()),
+        });
+        warnDisabledScripts(log, loaded);
         // A reloaded file warns as loudly as the one read at start; its not-acted-on list replaces the old one once applied.
         logWarnings(log, loaded.diagnostics);
         this.reloadedNotActedOn = notActedOn(loaded.diagnostics);
@@ -255,11 +260,8 @@ export class Daemon {
     const lbBackend = lbBackendName(options.lb ?? 'auto');
     // Read once: the config is checked against these interfaces and the instances are planned on them.
     const host = readHostInterfaces();
-    const loaded = dropUnrunnableScripts(
-      await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, hostInterfaces: interfaceAddressMap(host) }),
-      log,
-      host,
-    );
+    const loaded = await configLoader.load(options.configPath, { configIds: options.configIds, lbBackend, hostInterfaces: interfaceAddressMap(host) });
+    warnDisabledScripts(log, loaded);
     const refuse = async (r: DaemonStartResult): Promise<DaemonStartResult> => (await configLoader.close(), r);
     logWarnings(log, loaded.diagnostics);
     if (loaded.unreadable) return refuse({ ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics });

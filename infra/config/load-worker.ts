@@ -6,10 +6,9 @@
  * request can name one as its base.
  */
 import { parentPort } from 'node:worker_threads';
-import { loadConfig } from '../../config/load.js';
 import type { VipflowConfig } from '../../config/model.js';
 import { VirtualServerReuse } from '../../config/virtual-server-reuse.js';
-import { hostFactsFrom } from '../host/host-facts.js';
+import { loadOnHost } from './load-on-host.js';
 import { encodeVirtualServers, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 /** Models sent, by id: the daemon's running one (a request's base) and the newest. */
@@ -18,7 +17,7 @@ const sent = new Map<number, VipflowConfig>();
 const reuse = new VirtualServerReuse();
 
 async function answer(req: LoadRequest): Promise<LoadReply> {
-  const loaded = await loadConfig(req.path, { ...req.options, reuse, ...(req.hostInterfaces ? { host: hostFactsFrom(req.hostInterfaces) } : {}) });
+  const loaded = await loadOnHost(req.path, { ...req.options, reuse }, req.hostInterfaces);
   const baseId = req.base;
   const base = baseId !== undefined ? sent.get(baseId) : undefined;
   for (const id of [...sent.keys()]) if (id !== baseId) sent.delete(id);

@@ -11,11 +11,11 @@
  * load runs on the calling thread and the next one starts a new worker.
  */
 import { Worker } from 'node:worker_threads';
-import { detectFormat, loadConfig, type LoadConfigOptions, type LoadConfigResult } from '../../config/load.js';
+import { detectFormat, type LoadConfigOptions, type LoadConfigResult } from '../../config/load.js';
 import type { VipflowConfig } from '../../config/model.js';
 import type { LbBackendName } from '../../config/lb-support.js';
 import type { Logger } from '../../core/logger.js';
-import { hostFactsFrom } from '../host/host-facts.js';
+import { loadOnHost } from './load-on-host.js';
 import { decodeModel, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 export interface OffThreadLoadOptions {
@@ -45,7 +45,7 @@ export class OffThreadConfigLoader {
     };
     const hostInterfaces = options.hostInterfaces;
     // Functions do not cross to the worker: it builds its own file and user lookups around the interfaces.
-    const here = (): Promise<LoadConfigResult> => loadConfig(path, hostInterfaces ? { ...loadOptions, host: hostFactsFrom(hostInterfaces) } : loadOptions);
+    const here = (): Promise<LoadConfigResult> => loadOnHost(path, loadOptions, hostInterfaces);
     if (this.closed || detectFormat(path) !== 'keepalived') return here();
     const base = options.running !== undefined ? this.ids.get(options.running) : undefined;
     let reply: LoadReply;
