@@ -21,6 +21,7 @@ import { CLUSTER_NAME } from '../infra/events/schema.js';
 import type { DaemonEventSettings } from '../daemon/event-publisher.js';
 import { httpEndpointSettings, readHttpAuth, startStatusEndpoint } from '../daemon/http-endpoint.js';
 import type { HttpEndpoint } from '../infra/http/endpoint.js';
+import { SystemdService } from '../daemon/systemd-service.js';
 
 const USAGE =
   'usage: vipflow run --config FILE [--state-dir DIR] [--log-level LEVEL] [--pretty] [-i CONFIG_ID]\n' +
@@ -117,6 +118,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // Type=notify: READY=1 once every instance left Initialize, and the watchdog (daemon/systemd-service.ts).
+  const service = new SystemdService({ env: process.env, pid: process.pid, log });
+  service.follow(daemon);
+
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -129,6 +134,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info({ signal }, 'stopping');
+      service.stopping();
       Promise.all([http?.close(), daemon.shutdown(signal)]).then(
         () => resolveExit(0),
         (err: unknown) => {
@@ -140,7 +146,11 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
-      daemon.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
+      service.reloading();
+      daemon
+        .reload()
+        .catch((err: unknown) => log.error({ err }, 'reload failed'))
+        .finally(() => service.reloaded());
     });
     process.on('SIGUSR1', () => {
       try {

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { stdoutIsJournal, withSyslogPrefix } from './journal-level.js';
 
 export type { Logger } from 'pino';
 
@@ -29,6 +30,8 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     });
   }
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);
+  // Under systemd each line carries its level for the journal (core/journal-level.ts).
+  if (stdoutIsJournal()) options.hooks = { streamWrite: withSyslogPrefix };
   return pino(options);
 }
 

@@ -329,6 +329,11 @@ export class Daemon {
     this.transitionListeners.push(listener);
   }
 
+  /** Each instance's state (waiting ones in fault): systemd's READY waits until none is in Initialize. */
+  instanceStates(): { name: string; state: string }[] {
+    return this.instances.status().instances.map((i) => ({ name: i.name, state: i.state }));
+  }
+
   status(): DaemonStatus {
     const pct = (p: number) => loopDelayMs(this.loopDelay.percentile(p));
     return {

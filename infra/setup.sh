@@ -28,7 +28,8 @@ fi
 #   conntrackd, conntrack  connection-state sync between LVS-NAT load balancers (notifiers/conntrackd,
 #                       keepalived's primary-backup.sh as a step); conntrack lists the kernel table in its lab test
 #   chromium            the live status page's test drives it headless (puppeteer-core, no browser download)
-#   g++, make, python3  node-gyp builds the raw-socket addon under wire/native
+#   g++, make, python3  node-gyp builds the raw-socket addon under wire/native (the developer's
+#                       set-up only: the npm and Debian packages carry it prebuilt)
 packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl ipvsadm conntrackd conntrack chromium procps g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
@@ -48,8 +49,13 @@ for svc in keepalived nginx named prometheus-alertmanager opensmtpd conntrackd; 
   fi
 done
 
+# npm ci runs the package's install script (node-gyp-build in wire/native), which
+# compiles the addon when no build or prebuild is there yet, as in a fresh clone:
+# against Debian's Node headers, so nothing is downloaded.
+export npm_config_nodedir=/usr
 npm ci --no-audit --no-fund
-# `npm run build` starts with `npm run build:native`: node-gyp (npm's bundled copy)
-# builds the raw-socket addon in wire/native against Debian's Node headers
-# (--nodedir=/usr, so nothing is downloaded), then tsc compiles to dist/.
+# `npm run build` starts with `npm run build:native`: prebuildify runs node-gyp (npm's
+# bundled copy) on the raw-socket addon in wire/native against Debian's Node headers
+# and leaves the Node-API prebuild in wire/native/prebuilds/linux-x64/ (what `npm pack`
+# ships), then tsc compiles to dist/.
 npm run build

@@ -20,7 +20,7 @@ export interface AsUser {
   cleanup(): void;
 }
 
-const PARTS = ['package.json', 'dist', 'node_modules', join('wire', 'native', 'build')];
+const PARTS = ['package.json', 'dist', 'node_modules', join('wire', 'native', 'build'), join('wire', 'native', 'prebuilds')];
 
 export async function vipflowAsUser(uid: number, gid: number): Promise<AsUser> {
   const drop = [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'];

@@ -79,6 +79,8 @@ export interface StartOptions {
   prefix?: string[];
   /** Extra `vipflow run` options (e.g. `--workflows FILE`). */
   args?: string[];
+  /** The argv that runs vipflow, for `run` and `cli()` (default: this Node with dist/ or the sources); e.g. an installed `vipflow`. */
+  command?: string[];
 }
 
 /**
@@ -90,18 +92,9 @@ export async function startVipflow(lab: Lab, node: string, name: string, config:
   const configPath = join(lab.dir, `vipflow-${name}.conf`);
   const stateDir = join(lab.dir, `vipflow-${name}-state`);
   writeFileSync(configPath, config);
-  const argv = [
-    ...vipflowCommand(),
-    'run',
-    '--config',
-    configPath,
-    '--state-dir',
-    stateDir,
-    '--log-level',
-    options.logLevel ?? 'info',
-    ...(options.args ?? []),
-  ];
-  const [cmd, ...args] = options.prefix ? [...options.prefix, process.execPath, ...argv] : [process.execPath, ...argv];
+  const command = options.command ?? [process.execPath, ...vipflowCommand()];
+  const argv = [...command, 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', options.logLevel ?? 'info', ...(options.args ?? [])];
+  const [cmd, ...args] = [...(options.prefix ?? []), ...argv];
   const proc = lab.spawn(node, cmd!, args);
   const lines: LogLine[] = [];
   const transitions: SeenTransition[] = [];
@@ -157,7 +150,7 @@ export async function startVipflow(lab: Lab, node: string, name: string, config:
       waiters.add(waiter);
     });
   };
-  const cli = (cliArgs: string[]) => lab.exec(node, process.execPath, [...vipflowCommand(), ...cliArgs], 15_000);
+  const cli = (cliArgs: string[]) => lab.exec(node, command[0]!, [...command.slice(1), ...cliArgs], 15_000);
 
   const daemon: VipflowDaemon = {
     pid: proc.pid,

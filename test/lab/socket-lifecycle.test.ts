@@ -89,7 +89,7 @@ describe('raw VRRP socket life cycle', () => {
       parentPort.once('message', () => process.exit(0));
       setTimeout(() => process.exit(0), 5000);
       parentPort.postMessage('open');`;
-    const worker = new Worker(code, { eval: true, workerData: { addon: nativeAddonPath, ns: lab.node('n1').ns } });
+    const worker = new Worker(code, { eval: true, workerData: { addon: nativeAddonPath(), ns: lab.node('n1').ns } });
     const before = socketInodes();
     const message = await new Promise((r) => worker.once('message', r));
     assert.equal(message, 'open');

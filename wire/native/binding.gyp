@@ -11,7 +11,8 @@
         "src/packet_socket.c",
         "src/netlink_address.c",
         "src/netlink_monitor.c",
-        "src/process_limits.c"
+        "src/process_limits.c",
+        "src/sd_notify.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"]

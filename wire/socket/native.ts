@@ -94,18 +94,35 @@ export interface NativeWire {
   netlinkMonitorRef(handle: NativeNetlinkHandle, on: boolean): void;
   /** Soft RLIMIT_NOFILE lifted towards `want` (past the hard limit when allowed; -1: unlimited), or an errno name. */
   raiseFileLimit(want: number): { soft: number; hard: number; before: number } | string;
+  /** One sd_notify datagram to NOTIFY_SOCKET's value (a path, or '@name' for an abstract socket), or an errno name. */
+  sdNotify(socket: string, message: string): string | null;
 }
 
-/** Where `npm run build:native` leaves the addon (same path from src and dist). */
-export const nativeAddonPath = join(repoRoot, 'wire', 'native', 'build', 'Release', 'vipflow_wire.node');
+/** node-gyp-build's loader: a local build (build/Release) first, else the prebuild for this platform and Node-API. */
+interface AddonLoader {
+  (dir: string): unknown;
+  resolve(dir: string): string;
+}
+
+const require = createRequire(import.meta.url);
+const addonDir = join(repoRoot, 'wire', 'native');
+
+/**
+ * The addon file this process loads: wire/native/build/Release after a source
+ * build, else wire/native/prebuilds/<platform>-<arch>/ as shipped in the package.
+ * Throws when neither exists: run `npm run build:native` (or `npm rebuild vipflow`).
+ */
+export function nativeAddonPath(): string {
+  return (require('node-gyp-build') as AddonLoader).resolve(addonDir);
+}
 
 let loaded: NativeWire | undefined;
 
 /**
- * Loads the addon once. Throws (a programmer/setup mistake, not a runtime
- * condition) when it was not built: run `npm run build:native`.
+ * Loads the addon once. Throws (a setup mistake, not a runtime condition)
+ * when no build or prebuild matches this platform: run `npm run build:native`.
  */
 export function nativeWire(): NativeWire {
-  loaded ??= createRequire(import.meta.url)(nativeAddonPath) as NativeWire;
+  loaded ??= (require('node-gyp-build') as AddonLoader)(addonDir) as NativeWire;
   return loaded;
 }

@@ -1,5 +1,5 @@
 /* vipflow's wire addon: raw VRRP sockets, ICMP echo sockets, AF_PACKET frames, rtnetlink
- * address changes, link/address notifications and the open-file limit for
+ * address changes, link/address notifications, the open-file limit and systemd notifications for
  * Node, which has none of them. The TypeScript side is wire/socket/; nothing else should load
  * this module directly. */
 #include "icmp_socket.h"
@@ -8,6 +8,7 @@
 #include "packet_socket.h"
 #include "process_limits.h"
 #include "raw_socket.h"
+#include "sd_notify.h"
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -28,6 +29,7 @@ NAPI_MODULE_INIT() {
       {"netlinkMonitorClose", NULL, vf_netlink_monitor_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorRef", NULL, vf_netlink_monitor_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"raiseFileLimit", NULL, vf_raise_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sdNotify", NULL, vf_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (vf_raw_init(env) != 0) {
     napi_throw_error(env, "ENOMEM", "vipflow wire: cannot allocate the receive buffer");
