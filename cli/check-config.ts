@@ -24,7 +24,7 @@ import { loadConfig } from '../config/load.js';
 import { typeCheckConfig, withTypeErrors } from '../config/typecheck.js';
 import { lbBackendName } from '../daemon/load-balancer.js';
 import { readHostFacts } from '../infra/host/host-facts.js';
-import type { CheckConfigOptions } from './commands.js';
+import type { CheckConfigOptions } from './definitions.js';
 
 /** Reads source lines for the caret display, once per file. */
 function sourceLines(): (file: string, line: number) => string | undefined {

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { emitTypedConfig } from '../config/emit.js';
 import { loadKeepalivedFile } from '../config/keepalived/index.js';
-import type { ConvertOptions } from './commands.js';
+import type { ConvertOptions } from './definitions.js';
 
 export async function convert(file: string, opts: ConvertOptions): Promise<number> {
   const { importFrom, configId: configIds } = opts;

@@ -14,7 +14,7 @@ import { startHttpProbe, longestOutage } from '../lab/http-probe.js';
 import { startNginx } from '../lab/nginx.js';
 import { startVipflow, type VipflowDaemon } from '../lab/vipflow.js';
 import { missingCapabilities } from '../infra/host/interfaces.js';
-import type { DemoOptions } from './commands.js';
+import type { DemoOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 
 const SUBNET = 200;

@@ -11,7 +11,7 @@ import type { StartAt } from '../infra/events/bus.js';
 import { NatsBus } from '../infra/events/nats-bus.js';
 import { CLUSTER_NAME, EVENT_TYPES, instanceOf, type EventType, type VipflowEvent } from '../infra/events/schema.js';
 import { streamName } from '../infra/events/subjects.js';
-import type { EventsOptions } from './commands.js';
+import type { EventsOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 
 interface Args {

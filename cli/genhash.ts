@@ -14,9 +14,9 @@
 import { isIP } from 'node:net';
 import { destination } from '../infra/check/probes/connect.js';
 import { buildRequest, exchange, sniName, type HttpProtocol } from '../infra/check/probes/http.js';
-import { genhashDefinition, type GenhashOptions } from './commands.js';
+import { genhashDefinition, type GenhashOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
-import { errorLine } from './program.js';
+import { errorLine } from './usage-errors.js';
 
 export interface GenhashArgs {
   server: string;

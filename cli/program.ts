@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { allCommands } from './commands.js';
 import { EXIT, exitCodesHelp } from './exit-codes.js';
+import { errorLine } from './usage-errors.js';
 
 /** The version in the package.json next to dist/ (or the sources, under tsx). */
 export function packageVersion(): string {
@@ -19,24 +20,6 @@ export function packageVersion(): string {
     }
   }
   return 'unknown';
-}
-
-/** "vipflow workflows test" for a subcommand. */
-export function commandPath(cmd: CommandUnknownOpts): string {
-  const names: string[] = [];
-  for (let c: CommandUnknownOpts | null = cmd; c; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}
-
-/** commander's error as one line: "vipflow run: unknown option '--x' (see 'vipflow run --help')". */
-export function errorLine(cmd: CommandUnknownOpts, message: string): string {
-  let text = message
-    .trim()
-    .replace(/^error: /, '')
-    .replace(/\s*\n\s*/g, ' ');
-  // commander counts the extra arguments; the user wants to see them.
-  if (/^too many arguments/.test(text)) text = `unexpected argument '${cmd.args.slice(cmd.registeredArguments.length).join(' ')}'`;
-  return `${commandPath(cmd)}: ${text} (see '${commandPath(cmd)} --help')\n`;
 }
 
 /** Applies the shared behaviour to a command and, since addCommand does not inherit settings, to all below it. */

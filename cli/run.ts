@@ -17,7 +17,7 @@ import { CLUSTER_NAME } from '../infra/events/schema.js';
 import type { DaemonEventSettings } from '../daemon/event-publisher.js';
 import { httpEndpointSettings, readHttpAuth, startStatusEndpoint } from '../daemon/http-endpoint.js';
 import type { HttpEndpoint } from '../infra/http/endpoint.js';
-import type { RunOptions } from './commands.js';
+import type { RunOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 import { capabilitiesProblem, stateDirProblem } from './preflight.js';
 

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest } from '../infra/control/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
-import type { StatusOptions } from './commands.js';
+import type { StatusOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 import { whoAmI } from './preflight.js';
 

@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { GroupMembers, Workflow } from '../workflows/define.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
-import type { WorkerOptions } from './commands.js';
+import type { WorkerOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 import { httpEndpointSettings, readHttpAuth } from '../daemon/http-endpoint.js';
 import { RunTally, startWorkerEndpoint, type WorkerView } from './worker-http.js';

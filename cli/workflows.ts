@@ -27,7 +27,7 @@ import { BUILTIN_NOTIFIERS } from '../notifiers/builtin.js';
 import { loadWorkflows } from '../workflows/load.js';
 import { runWorkflow, type Emit, type RunResult } from '../workflows/run.js';
 import { dryRunShell } from '../workflows/shell.js';
-import type { WorkflowsTestOptions } from './commands.js';
+import type { WorkflowsTestOptions } from './definitions.js';
 
 interface Args {
   workflows: string | undefined;
