@@ -12,15 +12,11 @@
  */
 import { Argument, Command, Option } from '@commander-js/extra-typings';
 import { exitCodesHelp } from './exit-codes.js';
-import { LB_BACKENDS, LOG_LEVELS, collect, integerIn, milliseconds, positiveUpTo } from './options.js';
+import { LB_BACKENDS, LOG_LEVELS, collect, integerIn, milliseconds, positiveUpTo, type LogLevel } from './options.js';
 
 export const DEFAULT_STATE_DIR = '/run/vipflow';
 
-const logLevel = (fallback: string) =>
-  new Option('--log-level <level>', 'log level')
-    .choices(LOG_LEVELS)
-    .env('VIPFLOW_LOG_LEVEL')
-    .default(fallback as (typeof LOG_LEVELS)[number]);
+const logLevel = (fallback: LogLevel) => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('VIPFLOW_LOG_LEVEL').default(fallback);
 const lb = () =>
   new Option('--lb <backend>', 'who balances virtual_servers: IPVS if the kernel has it, else nftables (auto); none runs the checkers without kernel rules')
     .choices(LB_BACKENDS)
