@@ -11,6 +11,11 @@ export function commandPath(cmd: CommandUnknownOpts): string {
   return names.join(' ');
 }
 
+/** Short flags that meant something else before every command shared one meaning: what to write instead. */
+const RETIRED: Readonly<Record<string, string>> = {
+  'vipflow events -f': '-f is --config in every command; write --follow',
+};
+
 /** commander's error as one line: "vipflow run: unknown option '--x' (see 'vipflow run --help')". */
 export function errorLine(cmd: CommandUnknownOpts, message: string): string {
   let text = message
@@ -19,5 +24,8 @@ export function errorLine(cmd: CommandUnknownOpts, message: string): string {
     .replace(/\s*\n\s*/g, ' ');
   // commander counts the extra arguments; the user wants to see them.
   if (/^too many arguments/.test(text)) text = `unexpected argument '${cmd.args.slice(cmd.registeredArguments.length).join(' ')}'`;
+  const unknown = /^unknown option '([^']+)'/.exec(text)?.[1];
+  const retired = unknown === undefined ? undefined : RETIRED[`${commandPath(cmd)} ${unknown}`];
+  if (retired !== undefined) text = `unknown option '${unknown}': ${retired}`;
   return `${commandPath(cmd)}: ${text} (see '${commandPath(cmd)} --help')\n`;
 }

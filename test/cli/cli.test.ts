@@ -120,7 +120,7 @@ test('bad usage: one line naming the command and the problem, exit 2; no command
     ],
     [['run', '--config=x.conf', '--lb=keepalived'], /^vipflow run: option '--lb <backend>' argument 'keepalived' is invalid/],
     [['run', '-f', 'x.conf', '--split-brain-grace', '0'], /--split-brain-grace <n>' argument '0' is invalid\. Expected a positive number/],
-    [['events', '-f'], /^vipflow events: unknown option '-f'/],
+    [['events', '-f'], /^vipflow events: unknown option '-f': -f is --config in every command; write --follow/],
     [['events', '--since=yesterday'], /^vipflow events: --since needs an ISO time or a duration like 15m \(got 'yesterday'\)/],
     [['events', '--type', 'bogus'], /^vipflow events: unknown event type 'bogus' \(one of: instance\.transition/],
     [['workflows', 'nope'], /^vipflow workflows: unknown command 'nope'/],
