@@ -1,6 +1,6 @@
 /**
  * `vipflow check-config FILE [--json] [--strict] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]`
- * (options: cli/commands.ts)
+ * (options: cli/definitions.ts)
  *
  * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
  * prints every diagnostic, including those of the workflows the config declares

@@ -1,6 +1,6 @@
 /**
  * `vipflow completion bash|zsh`: a completion script written from the
- * command definitions (cli/commands.ts), so that a new command or option
+ * command definitions (cli/definitions.ts), so that a new command or option
  * completes without anyone editing a list. Values complete from the option's
  * choices, files for <file>, directories for <dir>.
  */

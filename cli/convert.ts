@@ -1,5 +1,5 @@
 /**
- * `vipflow convert keepalived.conf [-i CONFIG_ID]... [--import-from SPEC] > vipflow.config.ts` (options: cli/commands.ts)
+ * `vipflow convert keepalived.conf [-i CONFIG_ID]... [--import-from SPEC] > vipflow.config.ts` (options: cli/definitions.ts)
  *
  * Prints a typed config equivalent to a keepalived.conf. Exit status: 0
  * converted (warnings on stderr), 1 the file has errors (nothing printed on

@@ -1,5 +1,5 @@
 /**
- * `vipflow events [--nats URL] [--cluster NAME] [--follow] [--since T] [--type T]... [--instance NAME] [--json]` (options: cli/commands.ts)
+ * `vipflow events [--nats URL] [--cluster NAME] [--follow] [--since T] [--type T]... [--instance NAME] [--json]` (options: cli/definitions.ts)
  *
  * Prints the cluster's events from its JetStream stream: everything retained (or
  * from --since) and exits, or keeps printing new ones with --follow until

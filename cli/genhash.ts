@@ -1,5 +1,5 @@
 /**
- * `vipflow genhash -s ADDRESS -p PORT -u PATH [-S] [-I] [-V VHOST] [-P 1.0|1.0c|1.1] [-t SECONDS] [-v]` (options: cli/commands.ts)
+ * `vipflow genhash -s ADDRESS -p PORT -u PATH [-S] [-I] [-V VHOST] [-P 1.0|1.0c|1.1] [-t SECONDS] [-v]` (options: cli/definitions.ts)
  *
  * Prints the MD5 digest of a url's body as keepalived's genhash (keepalived
  * --genhash, check_genhash.c) does: the same request, the body as received

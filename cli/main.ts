@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `vipflow` command: cli/program.ts parses, cli/commands.ts declares the
+ * The `vipflow` command: cli/program.ts parses, cli/definitions.ts declares the
  * subcommands, each subcommand's module runs it. Here: what no command should
  * have to think about, a closed stdout and an unexpected error, both as one
  * line and a documented exit code instead of a stack trace.

@@ -1,5 +1,5 @@
 /**
- * The `vipflow` program: the root command over cli/commands.ts, and the
+ * The `vipflow` program: the root command over cli/commands.ts (definitions.ts with their actions), and the
  * behaviour every command shares: help on stdout, errors as one line on
  * stderr naming the command, exit 2 for any usage error.
  */

@@ -1,5 +1,5 @@
 /**
- * `vipflow run --config FILE ...` (options: cli/commands.ts, `vipflow run --help`).
+ * `vipflow run --config FILE ...` (options: cli/definitions.ts, `vipflow run --help`).
  *
  * Events: without --nats (or $VIPFLOW_NATS_URL, or `vipflow.nats.url` in a
  * vipflow.config.ts) they stay in the process (status shows them); with it they

@@ -1,5 +1,5 @@
 /**
- * (options: cli/commands.ts)
+ * (options: cli/definitions.ts)
  * `vipflow worker --nats URL (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]
  *                 [--http ADDR:PORT [--http-auth-file FILE]]`
  *

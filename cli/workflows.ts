@@ -1,5 +1,5 @@
 /**
- * `vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]` (options: cli/commands.ts)
+ * `vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]` (options: cli/definitions.ts)
  *
  * With --config the workflows are those the daemon would run for that config: its
  * `vipflow.workflows` (built-in notifiers) and its `vipflow.workflowsFile`; --workflows
