@@ -142,7 +142,14 @@ export function eventsDefinition() {
     .addOption(new Option('--cluster <name>', 'cluster name').env('VIPFLOW_CLUSTER').default('default'))
     .option('--follow', 'keep printing new events until interrupted')
     .option('--since <time>', 'ISO time (2026-11-26T08:00:00Z) or a duration back from now (90s, 15m, 2h, 1d)')
-    .option('--type <type>', 'only events of this type, repeatable or comma-separated (instance.transition, ...)', collect, [] as string[])
+    .addOption(
+      new Option(
+        '--type <type>',
+        'only events of this type (instance.transition, daemon.start, ...: an unknown one is refused with the list), repeatable or comma-separated',
+      )
+        .argParser(collect)
+        .default([] as string[], 'every type'),
+    )
     .option('--instance <name>', 'only events of this VRRP instance')
     .option('--json', 'one JSON event per line')
     .addOption(logLevel('error'))
