@@ -1,5 +1,6 @@
 /**
  * `vipflow check-config FILE [--json] [--strict] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]`
+ * (options: cli/definitions.ts)
  *
  * Loads a keepalived.conf or vipflow.config.ts as the daemon would and
  * prints every diagnostic, including those of the workflows the config declares
@@ -21,61 +22,9 @@ import { resolve } from 'node:path';
 import { countDiagnostics, formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
 import { typeCheckConfig, withTypeErrors } from '../config/typecheck.js';
-import { lbBackendName, type LbChoice } from '../daemon/load-balancer.js';
+import { lbBackendName } from '../daemon/load-balancer.js';
 import { readHostFacts } from '../infra/host/host-facts.js';
-
-const USAGE =
-  'usage: vipflow check-config FILE [--json] [--strict] [-i CONFIG_ID]... [--lb auto|nftables|ipvs|none] [--host-independent]\n' +
-  '  --strict  warnings fail the check too (exit 1), for CI linting\n' +
-  '  --host-independent  skip the checks against this host (interfaces, their addresses, scripts, users):\n' +
-  '        for a config written for another machine\n' +
-  '  --lb  who will balance the virtual servers (default $VIPFLOW_LB or auto: IPVS if this kernel has it, else nftables);\n' +
-  '        what it cannot run is an error, as in `vipflow run`\n' +
-  '  a vipflow.config.ts is type-checked too when the typescript package is installed\n' +
-  '  (only here: `vipflow run` strips the types and validates the values)\n';
-const LB_CHOICES: readonly LbChoice[] = ['auto', 'nftables', 'ipvs', 'none'];
-
-interface Args {
-  file: string;
-  json: boolean;
-  strict: boolean;
-  configIds: string[];
-  lb: LbChoice;
-  hostIndependent: boolean;
-}
-
-function parseArgs(argv: string[]): Args | string {
-  let file: string | undefined;
-  let json = false;
-  let hostIndependent = false;
-  let strict = false;
-  const configIds: string[] = [];
-  let lb = process.env.VIPFLOW_LB ?? 'auto';
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a === '--json') json = true;
-    else if (a === '--host-independent') hostIndependent = true;
-    else if (a === '--strict') strict = true;
-    else if (a === '--lb') {
-      const v = argv[++k];
-      if (v === undefined) return '--lb needs auto, nftables, ipvs or none';
-      lb = v;
-    } else if (a.startsWith('--lb=')) lb = a.slice('--lb='.length);
-    else if (a === '-i' || a === '--config-id') {
-      const v = argv[++k];
-      if (v === undefined) return `${a} needs a config id`;
-      configIds.push(v);
-    } else if (a.startsWith('--config-id=')) configIds.push(a.slice('--config-id='.length));
-    else if (a === '-h' || a === '--help') return '';
-    else if (a.startsWith('-') && a !== '-') return `unknown option '${a}'`;
-    else if (file === undefined) file = a;
-    else return `unexpected argument '${a}'`;
-  }
-  if (file === undefined) return 'missing FILE';
-  const choice = LB_CHOICES.find((c) => c === lb);
-  if (choice === undefined) return `--lb ${lb}: expected auto, nftables, ipvs or none`;
-  return { file, json, strict, configIds, lb: choice, hostIndependent };
-}
+import type { CheckConfigOptions } from './definitions.js';
 
 /** Reads source lines for the caret display, once per file. */
 function sourceLines(): (file: string, line: number) => string | undefined {
@@ -101,13 +50,9 @@ export function toJson(diagnostics: readonly Diagnostic[]): object[] {
   });
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (typeof args === 'string') {
-    process.stderr.write((args ? `vipflow check-config: ${args}\n` : '') + USAGE);
-    return args ? 2 : 0;
-  }
-  const configIds = args.configIds.length > 0 ? args.configIds : [hostname().split('.')[0] ?? ''];
+export async function checkConfig(file: string, opts: CheckConfigOptions): Promise<number> {
+  const args = { file, json: opts.json === true, strict: opts.strict === true, lb: opts.lb, hostIndependent: opts.hostIndependent === true };
+  const configIds = opts.configId.length > 0 ? opts.configId : [hostname().split('.')[0] ?? ''];
   const r = await loadConfig(args.file, { configIds, lbBackend: lbBackendName(args.lb), ...(args.hostIndependent ? {} : { host: readHostFacts() }) });
   if (r.model && (r.model.vipflow.workflows.length > 0 || r.model.vipflow.workflowsFile !== undefined)) {
     // Lazily: a keepalived.conf check never loads the notifiers, zx or tsx.

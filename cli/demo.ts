@@ -1,5 +1,5 @@
 /**
- * `vipflow demo [--advert-int S] [--version 2|3]`: a failover you can watch.
+ * `vipflow demo [--advert-int S] [--vrrp-version 2|3]`: a failover you can watch.
  *
  * Builds a lab of network namespaces on this machine (two routers running
  * nginx and vipflow, a client, all on a bridge in its own namespace, with
@@ -14,9 +14,9 @@ import { startHttpProbe, longestOutage } from '../lab/http-probe.js';
 import { startNginx } from '../lab/nginx.js';
 import { startVipflow, type VipflowDaemon } from '../lab/vipflow.js';
 import { missingCapabilities } from '../infra/host/interfaces.js';
-import { argsFailure, parseCommandArgs } from './args.js';
+import type { DemoOptions } from './definitions.js';
+import { EXIT } from './exit-codes.js';
 
-const USAGE = 'usage: vipflow demo [--advert-int SECONDS] [--vrrp-version 2|3]';
 const SUBNET = 200;
 const VIP = `198.18.${SUBNET}.100`;
 
@@ -77,19 +77,17 @@ function printDaemonLogs(daemons: Map<string, VipflowDaemon>): void {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs(argv, { 'advert-int': { type: 'string' }, 'vrrp-version': { type: 'string' } });
-  if (!args.ok) return argsFailure('demo', USAGE, args);
-  const advertInt = Number(args.values['advert-int'] ?? '1');
-  const version = (args.values['vrrp-version'] ?? '3') === '2' ? 2 : 3;
-  if (!(advertInt > 0) || (version === 2 && !Number.isInteger(advertInt))) {
-    process.stderr.write(`vipflow demo: --advert-int must be a positive number of seconds (whole seconds for VRRPv2)\n${USAGE}\n`);
-    return 2;
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const advertInt = opts.advertInt;
+  const version = opts.vrrpVersion === '2' ? 2 : 3;
+  if (version === 2 && !Number.isInteger(advertInt)) {
+    process.stderr.write("vipflow demo: --advert-int must be whole seconds for VRRPv2 (see 'vipflow demo --help')\n");
+    return EXIT.usage;
   }
   const missing = missingCapabilities();
   if (missing.length > 0) {
-    process.stderr.write(`vipflow demo: needs root (missing ${missing.join(', ')}) to create network namespaces\n`);
-    return 1;
+    process.stderr.write(`vipflow demo: not permitted: needs root (missing ${missing.join(', ')}) to create network namespaces\n`);
+    return EXIT.notPermitted;
   }
 
   const log = createLogger({ level: 'warn' });

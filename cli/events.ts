@@ -1,5 +1,5 @@
 /**
- * `vipflow events [--nats URL] [--cluster NAME] [--follow] [--since T] [--type T]... [--instance NAME] [--json]`
+ * `vipflow events [--nats URL] [--cluster NAME] [--follow] [--since T] [--type T]... [--instance NAME] [--json]` (options: cli/definitions.ts)
  *
  * Prints the cluster's events from its JetStream stream: everything retained (or
  * from --since) and exits, or keeps printing new ones with --follow until
@@ -11,13 +11,8 @@ import type { StartAt } from '../infra/events/bus.js';
 import { NatsBus } from '../infra/events/nats-bus.js';
 import { CLUSTER_NAME, EVENT_TYPES, instanceOf, type EventType, type VipflowEvent } from '../infra/events/schema.js';
 import { streamName } from '../infra/events/subjects.js';
-
-const USAGE =
-  'usage: vipflow events [--nats URL] [--cluster NAME] [--follow] [--since TIME|DURATION] [--type TYPE]... [--instance NAME] [--json]\n' +
-  '  --nats      NATS server (default $VIPFLOW_NATS_URL or nats://127.0.0.1:4222)\n' +
-  '  --cluster   cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
-  '  --since     ISO time (2026-11-26T08:00:00Z) or a duration back from now (90s, 15m, 2h, 1d)\n' +
-  `  --type      one of: ${EVENT_TYPES.join(', ')} (repeatable, or comma-separated)\n`;
+import type { EventsOptions } from './definitions.js';
+import { EXIT } from './exit-codes.js';
 
 interface Args {
   nats: string;
@@ -41,74 +36,17 @@ export function parseSince(s: string, now = Date.now()): Date | undefined {
   return Number.isNaN(t) ? undefined : new Date(t);
 }
 
-function parseArgs(argv: string[]): Args | string {
-  const a: Args = {
-    nats: process.env.VIPFLOW_NATS_URL ?? 'nats://127.0.0.1:4222',
-    cluster: process.env.VIPFLOW_CLUSTER ?? 'default',
-    follow: false,
-    since: undefined,
-    types: [],
-    instance: undefined,
-    json: false,
-  };
-  for (let k = 0; k < argv.length; k++) {
-    let opt = argv[k]!;
-    let value: string | undefined;
-    const eq = opt.indexOf('=');
-    if (opt.startsWith('--') && eq > 0) {
-      value = opt.slice(eq + 1);
-      opt = opt.slice(0, eq);
-    }
-    const need = (): string | undefined => value ?? argv[++k];
-    switch (opt) {
-      case '--json':
-        a.json = true;
-        break;
-      case '--follow':
-      case '-f':
-        a.follow = true;
-        break;
-      case '--nats': {
-        const v = need();
-        if (!v) return '--nats needs a URL';
-        a.nats = v;
-        break;
-      }
-      case '--cluster': {
-        const v = need();
-        if (!v || !CLUSTER_NAME.test(v)) return '--cluster needs a name of [A-Za-z0-9_-]';
-        a.cluster = v;
-        break;
-      }
-      case '--instance': {
-        const v = need();
-        if (!v) return '--instance needs a name';
-        a.instance = v;
-        break;
-      }
-      case '--since': {
-        const v = need();
-        const t = v === undefined ? undefined : parseSince(v);
-        if (!t) return `--since needs an ISO time or a duration like 15m (got '${v ?? ''}')`;
-        a.since = t;
-        break;
-      }
-      case '--type': {
-        const v = need();
-        for (const t of (v ?? '').split(',')) {
-          if (!(EVENT_TYPES as string[]).includes(t)) return `unknown event type '${t}'`;
-          a.types.push(t as EventType);
-        }
-        break;
-      }
-      case '-h':
-      case '--help':
-        return '';
-      default:
-        return `unexpected argument '${argv[k]}'`;
-    }
+/** The options checked and typed; a string is a usage error. */
+function checkArgs(o: EventsOptions): Args | string {
+  if (!CLUSTER_NAME.test(o.cluster)) return `--cluster needs a name of [A-Za-z0-9_-] (got '${o.cluster}')`;
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  if (o.since !== undefined && since === undefined) return `--since needs an ISO time or a duration like 15m (got '${o.since}')`;
+  const types: EventType[] = [];
+  for (const t of o.type.flatMap((v) => v.split(','))) {
+    if (!(EVENT_TYPES as string[]).includes(t)) return `unknown event type '${t}' (one of: ${EVENT_TYPES.join(', ')})`;
+    types.push(t as EventType);
   }
-  return a;
+  return { nats: o.nats, cluster: o.cluster, follow: o.follow === true, since, types, instance: o.instance, json: o.json === true };
 }
 
 /** One human line: time, node, instance, then what happened. */
@@ -124,14 +62,14 @@ export function formatEvent(e: VipflowEvent): string {
   return `${head} ${e.type} ${JSON.stringify(rest)}`;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+export async function printEvents(opts: EventsOptions): Promise<number> {
+  const args = checkArgs(opts);
   if (typeof args === 'string') {
-    process.stderr.write((args ? `vipflow events: ${args}\n` : '') + USAGE);
-    return args ? 2 : 0;
+    process.stderr.write(`vipflow events: ${args} (see 'vipflow events --help')\n`);
+    return EXIT.usage;
   }
   // Logs go to stderr so that stdout stays one event per line.
-  const log = createLogger({ level: process.env.VIPFLOW_LOG_LEVEL ?? 'error', destination: process.stderr });
+  const log = createLogger({ level: opts.logLevel, destination: process.stderr });
   const bus = new NatsBus({ servers: args.nats, cluster: args.cluster, log, manageStream: false });
   try {
     if (!(await bus.connected(5000))) {

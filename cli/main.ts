@@ -1,37 +1,39 @@
 #!/usr/bin/env node
 /**
- * The `vipflow` command. Each subcommand lives in its own module under cli/
- * and is loaded only when invoked, so `vipflow status` does not pay for the
- * daemon's imports and a broken optional part cannot stop the others.
+ * The `vipflow` command: cli/program.ts parses, cli/definitions.ts declares the
+ * subcommands, each subcommand's module runs it. Here: what no command should
+ * have to think about, a closed stdout and an unexpected error, both as one
+ * line and a documented exit code instead of a stack trace.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { COMMANDS, type CommandEntry } from './commands.js';
-
-const commands: Record<string, CommandEntry> = {
-  help: { summary: 'show this help', load: async () => ({ run: async () => (printHelp(), 0) }) },
-  ...COMMANDS,
-};
-
-function printHelp(): void {
-  const lines = ['usage: vipflow <command> [options]', '', 'commands:'];
-  for (const [name, entry] of Object.entries(commands)) lines.push(`  ${name.padEnd(16)} ${entry.summary}`);
-  process.stdout.write(lines.join('\n') + '\n');
-}
+import { EXIT } from './exit-codes.js';
+import { runProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
-    printHelp();
-    return name === undefined ? 2 : 0;
-  }
-  const entry = commands[name];
-  if (!entry) {
-    process.stderr.write(`vipflow: unknown command '${name}' (try 'vipflow help')\n`);
-    return 2;
-  }
-  const mod = await entry.load();
-  return mod.run(rest);
+  return runProgram(argv);
+}
+
+/**
+ * `vipflow events | head -1`: once the reader is gone nothing more can be said,
+ * so exit at once and quietly with 141 (what a shell reports for a tool killed
+ * by SIGPIPE, so `set -o pipefail` scripts see the same as with cat).
+ */
+function exitQuietlyOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.brokenPipe);
+    process.stderr.write(`vipflow: cannot write output: ${err.message}\n`);
+    process.exit(EXIT.failed);
+  });
+}
+
+/** An error no command turned into a message: one line, with what the system said; the stack only when debugging. */
+export function unexpectedErrorLine(err: unknown, debug: boolean): { line: string; code: number } {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  const denied = e?.code === 'EACCES' || e?.code === 'EPERM';
+  const line = denied ? `vipflow: not permitted: ${message}` : `vipflow: ${message}`;
+  return { line: debug && err instanceof Error && err.stack ? `${line}\n${err.stack}` : line, code: denied ? EXIT.notPermitted : EXIT.failed };
 }
 
 const invokedDirectly = (() => {
@@ -43,13 +45,17 @@ const invokedDirectly = (() => {
 })();
 
 if (invokedDirectly) {
+  exitQuietlyOnBrokenPipe(process.stdout);
+  exitQuietlyOnBrokenPipe(process.stderr);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`vipflow: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
+      const level = process.env.VIPFLOW_LOG_LEVEL;
+      const r = unexpectedErrorLine(err, level === 'debug' || level === 'trace');
+      process.stderr.write(r.line + '\n');
+      process.exitCode = r.code;
     },
   );
 }

@@ -2,36 +2,46 @@
  * `vipflow status [--state-dir DIR] [--json]`: the running daemon's view of
  * every instance, read over its control socket.
  */
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest } from '../infra/control/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
-import { argsFailure, parseCommandArgs } from './args.js';
-import { DEFAULT_STATE_DIR } from './run.js';
+import type { StatusOptions } from './definitions.js';
+import { EXIT } from './exit-codes.js';
+import { whoAmI } from './preflight.js';
 
-const USAGE = 'usage: vipflow status [--state-dir DIR] [--json]';
-
-export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs(argv, { 'state-dir': { type: 'string' }, json: { type: 'boolean' } });
-  if (!args.ok) return argsFailure('status', USAGE, args);
-  const socket = join(resolve(args.values['state-dir'] ?? DEFAULT_STATE_DIR), 'control.sock');
+export async function showStatus(opts: StatusOptions): Promise<number> {
+  const stateDir = resolve(opts.stateDir);
+  const socket = join(stateDir, 'control.sock');
+  const fail = (code: number, message: string) => (process.stderr.write(`vipflow status: ${message}\n`), code);
+  try {
+    statSync(stateDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      return fail(
+        EXIT.noStateDir,
+        `state directory ${stateDir} does not exist: no vipflow daemon runs with it (start one: systemctl start vipflow; or give the daemon's --state-dir)`,
+      );
+    if (code === 'EACCES') return fail(EXIT.notPermitted, `not permitted: ${whoAmI()} cannot reach ${stateDir}; run as root or as the daemon's user`);
+  }
   let reply;
   try {
     reply = await controlRequest(socket, 'status');
   } catch (err) {
-    process.stderr.write(`vipflow status: no daemon answers on ${socket}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EACCES' || e.code === 'EPERM')
+      return fail(EXIT.notPermitted, `not permitted: ${whoAmI()} cannot use ${socket}; run as root or as the daemon's user`);
+    return fail(EXIT.failed, `no daemon answers on ${socket}: ${e.message ?? String(err)}`);
   }
-  if (!reply.ok) {
-    process.stderr.write(`vipflow status: ${reply.error ?? 'error'}\n`);
-    return 1;
-  }
+  if (!reply.ok) return fail(EXIT.failed, reply.error ?? 'error');
   const status = reply.status as DaemonStatus;
-  if (args.values.json) {
+  if (opts.json) {
     process.stdout.write(JSON.stringify(status, null, 2) + '\n');
-    return 0;
+    return EXIT.ok;
   }
   process.stdout.write(formatStatus(status));
-  return 0;
+  return EXIT.ok;
 }
 
 function formatStatus(s: DaemonStatus): string {

@@ -1,4 +1,5 @@
 /**
+ * (options: cli/definitions.ts)
  * `vipflow worker --nats URL (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]
  *                 [--http ADDR:PORT [--http-auth-file FILE]]`
  *
@@ -20,67 +21,34 @@ import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { GroupMembers, Workflow } from '../workflows/define.js';
 import { CLUSTER_NAME } from '../infra/events/schema.js';
-import { parseCommandArgs } from './args.js';
+import type { WorkerOptions } from './definitions.js';
+import { EXIT } from './exit-codes.js';
 import { httpEndpointSettings, readHttpAuth } from '../daemon/http-endpoint.js';
 import { RunTally, startWorkerEndpoint, type WorkerView } from './worker-http.js';
 
-const USAGE =
-  'usage: vipflow worker --nats URL[,URL] (--workflows FILE | --config CONFIG) [--cluster NAME] [--concurrency N] [--name ID] [--stop-grace MS]\n' +
-  '                      [--http ADDR:PORT [--http-auth-file FILE]]\n' +
-  "  --nats         NATS servers (default $VIPFLOW_NATS_URL, then the config's vipflow.nats.url)\n" +
-  '  --workflows    a .ts/.js file of defineWorkflow()s (default $VIPFLOW_WORKFLOWS)\n' +
-  '  --config       a vipflow.config.ts: its workflows, sync groups and NATS URL\n' +
-  '  --cluster      cluster name (default $VIPFLOW_CLUSTER or "default")\n' +
-  '  --concurrency  workflow runs in flight per trigger kind (default 4)\n' +
-  '  --name         worker name in logs and workflow.* events (default <host>-<pid>)\n' +
-  '  --stop-grace   ms running workflows get to finish at SIGTERM (default 10000)\n' +
-  '  --http         serve /metrics and /healthz on ADDR:PORT, read-only (default: off); off loopback it needs\n' +
-  '  --http-auth-file  a file holding a bearer token, or user:password for basic auth\n';
-
-const OPTIONS = {
-  nats: { type: 'string' },
-  workflows: { type: 'string' },
-  config: { type: 'string' },
-  cluster: { type: 'string' },
-  concurrency: { type: 'string' },
-  name: { type: 'string' },
-  'stop-grace': { type: 'string' },
-  http: { type: 'string' },
-  'http-auth-file': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
 function usage(error: string): number {
-  process.stderr.write((error ? `vipflow worker: ${error}\n` : '') + USAGE);
-  return error ? 2 : 0;
+  process.stderr.write(`vipflow worker: ${error} (see 'vipflow worker --help')\n`);
+  return EXIT.usage;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const p = parseCommandArgs(argv, OPTIONS);
-  if (!p.ok) return p.help ? usage('') : usage(p.error);
-  const v = p.values;
-  if (v.help) return usage('');
-  let nats = v.nats ?? process.env.VIPFLOW_NATS_URL;
-  const file = v.workflows ?? process.env.VIPFLOW_WORKFLOWS;
-  const cluster = v.cluster ?? process.env.VIPFLOW_CLUSTER ?? 'default';
-  const concurrency = Number(v.concurrency ?? 4);
-  const grace = Number(v['stop-grace'] ?? 10_000);
+export async function runWorker(v: WorkerOptions): Promise<number> {
+  let nats = v.nats;
+  const file = v.workflows;
+  const { cluster, concurrency, stopGrace: grace } = v;
   if (!file && !v.config) return usage('--workflows or --config is required');
   if (!CLUSTER_NAME.test(cluster)) return usage('--cluster needs a name of [A-Za-z0-9_-]');
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) return usage('--concurrency needs an integer from 1 to 1000');
-  if (!Number.isFinite(grace) || grace < 0) return usage('--stop-grace needs a number of ms');
   const name = v.name ?? `${hostname()}-${process.pid}`;
   const http =
     v.http === undefined
       ? undefined
-      : httpEndpointSettings({ http: v.http, ...(v['http-auth-file'] !== undefined ? { authFile: v['http-auth-file'] } : {}) }, undefined, '.');
+      : httpEndpointSettings({ http: v.http, ...(v.httpAuthFile !== undefined ? { authFile: v.httpAuthFile } : {}) }, undefined, '.');
   if (typeof http === 'string') return usage(http);
   const auth = http === undefined ? null : readHttpAuth(http);
   if (typeof auth === 'string') {
     process.stderr.write(`vipflow worker: ${auth}\n`);
     return 1;
   }
-  const log = createLogger();
+  const log = createLogger({ level: v.logLevel });
 
   // Imported here so that `vipflow worker --help` does not load zx, tsx or nats.js.
   const [{ loadWorkflows }, { WorkflowWorker }] = await Promise.all([import('../workflows/load.js'), import('../workflows/worker.js')]);

@@ -1,5 +1,5 @@
 /**
- * `vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]`
+ * `vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]` (options: cli/definitions.ts)
  *
  * With --config the workflows are those the daemon would run for that config: its
  * `vipflow.workflows` (built-in notifiers) and its `vipflow.workflowsFile`; --workflows
@@ -27,37 +27,13 @@ import { BUILTIN_NOTIFIERS } from '../notifiers/builtin.js';
 import { loadWorkflows } from '../workflows/load.js';
 import { runWorkflow, type Emit, type RunResult } from '../workflows/run.js';
 import { dryRunShell } from '../workflows/shell.js';
-
-const USAGE = 'usage: vipflow workflows test (--workflows FILE | --config CONFIG) --event EVENT.json [--json]\n';
+import type { WorkflowsTestOptions } from './definitions.js';
 
 interface Args {
   workflows: string | undefined;
   config: string | undefined;
   event: string;
   json: boolean;
-}
-
-function parseArgs(argv: string[]): Args | string {
-  if (argv[0] !== 'test') return argv[0] === undefined || argv[0] === '-h' || argv[0] === '--help' ? '' : `unknown subcommand '${argv[0]}'`;
-  let workflows: string | undefined;
-  let config: string | undefined;
-  let event: string | undefined;
-  let json = false;
-  for (let k = 1; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a === '--json') json = true;
-    else if (a === '--workflows' || a === '--event' || a === '--config') {
-      const v = argv[++k];
-      if (v === undefined) return `${a} needs a file`;
-      if (a === '--workflows') workflows = v;
-      else if (a === '--config') config = v;
-      else event = v;
-    } else if (a === '-h' || a === '--help') return '';
-    else return `unexpected argument '${a}'`;
-  }
-  if (workflows === undefined && config === undefined) return 'missing --workflows FILE or --config CONFIG';
-  if (event === undefined) return 'missing --event EVENT.json';
-  return { workflows, config, event, json };
 }
 
 /** Reads the event file, completing a bare `{ type, data }` into an envelope. */
@@ -90,12 +66,12 @@ async function workflowsFor(args: Args): Promise<{ ok: true; workflows: Workflow
   return { ok: true, workflows: c.workflows, groups };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (typeof args === 'string') {
-    process.stderr.write((args ? `vipflow workflows: ${args}\n` : '') + USAGE);
-    return args ? 2 : 0;
+export async function testWorkflows(opts: WorkflowsTestOptions): Promise<number> {
+  if (opts.workflows === undefined && opts.config === undefined) {
+    process.stderr.write("vipflow workflows test: missing --workflows FILE or --config CONFIG (see 'vipflow workflows test --help')\n");
+    return 2;
   }
+  const args: Args = { workflows: opts.workflows, config: opts.config, event: opts.event, json: opts.json === true };
   const loaded = await workflowsFor(args);
   if (!loaded.ok) {
     process.stderr.write(`vipflow workflows: ${loaded.error}\n`);

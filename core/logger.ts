@@ -1,11 +1,12 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { stdoutIsJournal, withSyslogPrefix } from './journal-level.js';
+import { prettyDestination } from './pretty-log.js';
 
 export type { Logger } from 'pino';
 
 export interface LoggerSettings {
   level?: string;
-  /** Human-readable output through pino-pretty; JSON otherwise (the default, for machines). */
+  /** Human-readable lines (core/pretty-log.ts), coloured only on a terminal; JSON otherwise (the default, for machines). */
   pretty?: boolean;
   /** Where to write; stdout by default. Tests pass a stream to capture lines. */
   destination?: NodeJS.WritableStream;
@@ -23,12 +24,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (settings.pretty) {
-    return pino({
-      ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } },
-    });
-  }
+  if (settings.pretty) return pino(options, prettyDestination(settings.destination ?? process.stdout));
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);
   // Under systemd each line carries its level for the journal (core/journal-level.ts).
   if (stdoutIsJournal()) options.hooks = { streamWrite: withSyslogPrefix };

@@ -24,6 +24,8 @@ interface Run {
   lines: string[];
   stderr: () => string;
   exit: Promise<number | null>;
+  /** Closes the read end of the CLI's stdout, as `| head -1` does after its line. */
+  closeStdout: () => void;
 }
 
 function vipflow(args: string[]): Run {
@@ -47,7 +49,7 @@ function vipflow(args: string[]): Run {
   // Bounded: a hung CLI is stopped by its PID rather than hanging the suite.
   const guard = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 30_000);
   void exit.then(() => clearTimeout(guard));
-  return { pid: child.pid!, lines, stderr: () => err, exit };
+  return { pid: child.pid!, lines, stderr: () => err, exit, closeStdout: () => child.stdout.destroy() };
 }
 
 async function publishSample(cluster: string): Promise<VipflowEvent[]> {
@@ -109,4 +111,18 @@ test('--since accepts durations and ISO times', () => {
   assert.equal(parseSince('15m', now)?.toISOString(), '2026-11-26T08:45:00.000Z');
   assert.equal(parseSince('2026-11-26T08:00:00Z', now)?.toISOString(), '2026-11-26T08:00:00.000Z');
   assert.equal(parseSince('yesterday', now), undefined);
+});
+
+test('`vipflow events --follow | head -1`: once the reader is gone, the next event ends it quietly with exit 141', async () => {
+  const pub = fx.bus('head', { stateDir: fx.tempDir() });
+  const src = createEventSource({ cluster: 'head', node: 'node-c', seq: pub.seq });
+  pub.publish(transition(src, 'VI_8', 'backup'));
+  await until(() => pub.outboxStats()!.delivered === 1, 10_000, 'stream created');
+  const r = vipflow(['--nats', fx.server.url, '--cluster', 'head', '--follow', '--json']);
+  await until(() => r.lines.length === 1, 20_000, 'first line');
+  // What head does after its line: close the pipe.
+  r.closeStdout();
+  pub.publish(transition(src, 'VI_8', 'master'));
+  assert.equal(await r.exit, 141, r.stderr());
+  assert.equal(r.stderr(), '');
 });

@@ -99,7 +99,7 @@ test('genhash exit codes: 1 when nothing answers, 2 for a wrong command line, 0 
   assert.match(dead.stderr, /connection refused/);
   const missing = await genhash(['-s', '127.0.0.1', '-u', '/']);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /usage: vipflow genhash/);
+  assert.match(missing.stderr, /^vipflow genhash: required option '-p, --port <port>' not specified/);
   assert.equal((await genhash(['-s', 'not-an-ip', '-p', '80', '-u', '/'])).code, 2);
   assert.equal((await genhash(['--help'])).code, 0);
 });
@@ -118,7 +118,10 @@ test('parseGenhashArgs: keepalived names and the short aliases', () => {
   });
   const alias = parseGenhashArgs(['--ssl', '--sni', '--server=127.0.0.1', '--port=80', '--url=/', '--virtualhost', 'v', '--protocol', '1.1']);
   assert.ok(typeof alias === 'object' && alias.ssl && alias.sni && alias.virtualhost === 'v' && alias.protocol === '1.1');
-  assert.match(String(parseGenhashArgs(['-s', '127.0.0.1', '-p', '0', '-u', '/'])), /invalid port/);
-  assert.match(String(parseGenhashArgs(['-s', '127.0.0.1', '-p', '80', '-u', '/', '-P', '2'])), /invalid HTTP protocol/);
+  assert.match(String(parseGenhashArgs(['-s', '127.0.0.1', '-p', '0', '-u', '/'])), /'-p, --port <port>' argument '0' is invalid/);
+  assert.match(
+    String(parseGenhashArgs(['-s', '127.0.0.1', '-p', '80', '-u', '/', '-P', '2'])),
+    /'-P, --protocol <version>' argument '2' is invalid\. Allowed choices are 1\.0, 1\.0c, 1\.0C, 1\.1/,
+  );
   assert.match(String(parseGenhashArgs(['-s', '127.0.0.1', '-p', '80', '-u', '/', 'extra'])), /unexpected argument/);
 });

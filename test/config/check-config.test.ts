@@ -120,5 +120,5 @@ test('--lb names the balancer: what nftables cannot run is an error at its line,
   for (const lb of ['ipvs', 'none']) assert.equal(cli(file, `--lb=${lb}`).status, 0, lb);
   const usage = cli(file, '--lb', 'keepalived');
   assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /--lb keepalived: expected auto, nftables, ipvs or none/);
+  assert.match(usage.stderr, /--lb <backend>' argument 'keepalived' is invalid\. Allowed choices are auto, nftables, ipvs, none/);
 });

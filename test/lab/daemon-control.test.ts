@@ -329,13 +329,13 @@ describe('vipflow run: status, dump, reload, exit', () => {
     }
   });
 
-  test('without CAP_NET_RAW (an unprivileged user): exit 1 with a message naming it', async () => {
+  test('without CAP_NET_RAW (an unprivileged user): exit 3 (not permitted) with a message naming it', async () => {
     // The checkout may be unreadable to uid 65534 (a clone under a 0700 home): then it runs a readable copy.
     const asNobody = await vipflowAsUser(65534, 65534);
     try {
       const [cmd, ...args] = asNobody.argv;
       const r = await lab.exec('v', cmd!, [...args, 'run', '--config', daemon.configPath, '--state-dir', join(lab.dir, 'nobody-state')], 20_000);
-      assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
+      assert.equal(r.code, 3, `exit ${r.code}: ${r.stderr}`);
       assert.match(r.stderr, /CAP_NET_RAW/);
     } finally {
       asNobody.cleanup();
