@@ -154,7 +154,7 @@ describe('ARP repair after a brief takeover', () => {
       assert.ok(gap >= 0 && gap < 100, `round ${i}: a's burst ${Math.round(gap)} ms after b's`);
     }
     const delayed = bursts[ROUNDS]!.at - bursts[ROUNDS - 1]!.at;
-    assert.ok(Math.abs(delayed - LOWER_PRIO_DELAY_S * 1000) < 150, `second burst ${Math.round(delayed)} ms after the last answer`);
+    assert.ok(Math.abs(delayed - LOWER_PRIO_DELAY_S * 1000) < 300, `second burst ${Math.round(delayed)} ms after the last answer`);
     assert.ok(
       bursts.every((x) => x.frames === 5),
       'garp_lower_prio_repeat (default 5) frames each',
