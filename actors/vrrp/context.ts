@@ -3,6 +3,7 @@
  * machine applies to it (priority inputs, input validation).
  */
 import { effectivePriorityOf, faultCountOf, isValidPriority, PRIORITY_OWNER } from './timing.js';
+import { newReplyLimiter } from './reply-limit.js';
 import type { TrackedObject, VrrpContext, VrrpCounters, VrrpInput, VrrpMachineInput } from './types.js';
 
 function newCounters(): VrrpCounters {
@@ -13,6 +14,8 @@ function newCounters(): VrrpCounters {
     priorityZeroSent: 0,
     priorityZeroReceived: 0,
     lowerPriorityDiscarded: 0,
+    lowerPriorityRepliesSuppressed: 0,
+    priorityZeroRepliesSuppressed: 0,
     intervalMismatches: 0,
     transitions: 0,
     becameMaster: 0,
@@ -91,6 +94,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
       preemptDelayMs,
       initialState: input.initialState,
       syncGroup: input.syncGroup,
+      lowerPrioNoAdvert: input.lowerPrioNoAdvert === true,
       now: input.now,
       configWarnings: warnings,
     },
@@ -104,6 +108,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     lastMismatchCs: null,
     wantMaster: null,
     stats: newCounters(),
+    replies: newReplyLimiter(),
   };
 }
 

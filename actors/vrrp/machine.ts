@@ -2,7 +2,8 @@
  * The VRRP instance state machine (RFC 5798 §6.4, updated by RFC 9568), with the
  * keepalived behaviours vipflow must reproduce to interoperate: tracked-object
  * weights and Fault, preempt_delay, `state MASTER` as a hint, re-announcing on a
- * lower-priority advert (garp_lower_prio), v2 interval checks.
+ * lower-priority advert (garp_lower_prio, lower_prio_no_advert), v2 interval checks;
+ * and a rate limit on a Master's immediate answers (reply-limit.ts).
  *
  * Pure: the machine only emits commands (send-advert, add-addresses, ...). Timers
  * are `after` transitions on the actor's clock, with durations from `delays` below
@@ -16,6 +17,7 @@ import { and, assign, cancel, emit, enqueueActions, not, raise, setup, stateIn }
 import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInputs } from './context.js';
 import { centisecondsToMs, compareAddresses, formatAddress, initialMasterHintMs, masterDownIntervalMs, PRIORITY_STOP, skewTimeMs } from './timing.js';
 import { unusableAdvert } from './receive.js';
+import { recordReply, replyAllowed, senderKey } from './reply-limit.js';
 import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent, VrrpMachineInput, VrrpStateName } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
@@ -134,6 +136,11 @@ export const vrrpMachine = setup({
       return ad !== null && unusableAdvert(context.cfg, ad) !== null;
     },
     isPriorityZero: ({ event }) => advertOf(event)?.priority === PRIORITY_STOP,
+    /** A Master's immediate answer to this advert's sender is within the rate limit (reply-limit.ts). */
+    replyAllowed: ({ context, event }) => {
+      const ad = advertOf(event);
+      return ad !== null && replyAllowed(context.replies, senderKey(ad.source), context.cfg.now(), centisecondsToMs(context.cfg.advertIntervalCs));
+    },
     backupAccepts: ({ context, event }) => {
       const ad = advertOf(event);
       return ad !== null && backupAccepts(context, ad);
@@ -214,10 +221,37 @@ export const vrrpMachine = setup({
       });
       enqueue.emit({ type: 'remove-addresses', addresses: context.cfg.virtualAddresses, handover: params?.handover === true });
     }),
-    /** keepalived's garp_lower_prio: a lower-priority master exists, so ARP caches may point at it. */
-    announceAgain: enqueueActions(({ context, enqueue }) => {
+    /** Plain mutation, as for stats: the limiter is bounded bookkeeping (reply-limit.ts). */
+    recordReply: ({ context, event }) => {
+      const ad = advertOf(event);
+      if (ad) recordReply(context.replies, senderKey(ad.source), context.cfg.now());
+    },
+    /**
+     * A lower-priority master exists (split brain, or a Backup that took over
+     * briefly): assert ourselves now rather than at the next Adver_Timer, unless
+     * keepalived's lower_prio_no_advert, and re-announce the addresses because
+     * ARP/ND caches may point at it (keepalived's garp_lower_prio_repeat).
+     */
+    answerLowerPriority: enqueueActions(({ context, enqueue }) => {
+      if (context.cfg.lowerPrioNoAdvert) {
+        enqueue(({ context: c }) => {
+          c.stats.lowerPriorityDiscarded++;
+        });
+      } else {
+        enqueue(({ context: c }) => {
+          c.stats.advertsSent++;
+        });
+        enqueue.emit({ type: 'send-advert', priority: context.effectivePriority, intervalCs: context.cfg.advertIntervalCs });
+      }
       enqueue.emit({ type: 'announce', addresses: context.cfg.virtualAddresses, reason: 'lower-priority-advert' });
     }),
+    suppressLowerPriorityReply: ({ context }) => {
+      context.stats.lowerPriorityRepliesSuppressed++;
+      context.stats.lowerPriorityDiscarded++;
+    },
+    suppressPriorityZeroReply: ({ context }) => {
+      context.stats.priorityZeroRepliesSuppressed++;
+    },
     /** See countReceived. */
     countAdvert: ({ context, event }) => {
       const ad = advertOf(event);
@@ -536,8 +570,14 @@ export const vrrpMachine = setup({
       on: {
         ADVERT: [
           { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
-          // A backup's master left: answer at once so backups do not time out (and reset Adver_Timer).
-          { guard: 'isPriorityZero', target: '.advertising', actions: ['countAdvert', 'reportIntervalMismatch', 'countAdvertSent', 'sendAdvert'] },
+          // A backup's master left: answer at once so backups do not time out (and reset Adver_Timer),
+          // within the reply rate limit so a flood of them is not echoed to the LAN.
+          {
+            guard: and(['isPriorityZero', 'replyAllowed']),
+            target: '.advertising',
+            actions: ['countAdvert', 'reportIntervalMismatch', 'recordReply', 'countAdvertSent', 'sendAdvert'],
+          },
+          { guard: 'isPriorityZero', actions: ['countAdvert', 'reportIntervalMismatch', 'suppressPriorityZeroReply'] },
           {
             guard: 'peerWinsElection',
             target: 'backup',
@@ -551,9 +591,10 @@ export const vrrpMachine = setup({
             ],
           },
           { guard: 'isOwnAddressAdvert', actions: ['countAdvert', 'warnOwnAddress'] },
-          // A lower-priority master exists (split brain): assert ourselves now rather than
-          // at the next Adver_Timer, and refresh ARP/ND caches (RFC 9568, keepalived garp_lower_prio).
-          { actions: ['countAdvert', 'reportIntervalMismatch', 'countAdvertSent', 'sendAdvert', 'announceAgain'] },
+          // A lower-priority master exists (RFC 9568, keepalived garp_lower_prio): answered
+          // within the reply rate limit, so a flood gets a bounded number of answers.
+          { guard: 'replyAllowed', actions: ['countAdvert', 'reportIntervalMismatch', 'recordReply', 'answerLowerPriority'] },
+          { actions: ['countAdvert', 'reportIntervalMismatch', 'suppressLowerPriorityReply'] },
         ],
         TRACK: [
           {

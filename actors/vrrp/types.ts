@@ -7,6 +7,8 @@
  * ADVERT events and executes the commands.
  */
 
+import type { ReplyLimiter } from './reply-limit.js';
+
 export type AddressFamily = 'ipv4' | 'ipv6';
 export type VrrpVersion = 2 | 3;
 /** keepalived's `state` keyword: only a hint, see {@link VrrpInput.initialState}. */
@@ -72,6 +74,12 @@ export interface VrrpInput {
    * orders (actors/sync-group). Absent: a lone instance, behaviour unchanged.
    */
   syncGroup?: string;
+  /**
+   * keepalived's `lower_prio_no_advert`: a Master does not answer a
+   * lower-priority advert with an advert of its own (it still re-announces its
+   * addresses, garp_lower_prio_repeat). false when omitted, as keepalived's default.
+   */
+  lowerPrioNoAdvert?: boolean;
 }
 
 /** Input of the raw machine: the public input plus the clock's reading. */
@@ -87,8 +95,15 @@ export interface VrrpCounters {
   advertsDiscarded: number;
   priorityZeroSent: number;
   priorityZeroReceived: number;
-  /** Lower-priority adverts ignored by a preempting Backup (RFC 5798 §6.4.2). */
+  /**
+   * Lower-priority adverts not acted on: ignored by a preempting Backup (RFC 5798 §6.4.2),
+   * or left without an advert in answer by a Master (reply rate limit, lower_prio_no_advert).
+   */
   lowerPriorityDiscarded: number;
+  /** A Master's answers to lower-priority adverts withheld by the reply rate limit (actors/vrrp/reply-limit.ts). */
+  lowerPriorityRepliesSuppressed: number;
+  /** A Master's answers to priority-0 adverts withheld by the same limit. */
+  priorityZeroRepliesSuppressed: number;
   intervalMismatches: number;
   transitions: number;
   becameMaster: number;
@@ -120,6 +135,7 @@ export interface VrrpConfig {
   readonly preemptDelayMs: number;
   readonly initialState: InitialStateHint | undefined;
   readonly syncGroup: string | undefined;
+  readonly lowerPrioNoAdvert: boolean;
   readonly now: () => number;
   /** Warnings found in the input, reported once at START. */
   readonly configWarnings: readonly string[];
@@ -151,6 +167,8 @@ export interface VrrpContext {
    * for nothing.
    */
   readonly stats: VrrpCounters;
+  /** The Master's answer rate limit; mutated in place like `stats` (bounded, see reply-limit.ts). */
+  readonly replies: ReplyLimiter;
 }
 
 export interface AdvertEvent {

@@ -1,8 +1,15 @@
 /**
  * Gratuitous ARP (IPv4) and unsolicited Neighbour Advertisement (IPv6)
  * bursts for an instance's VIPs, on keepalived's schedule: a burst on becoming
- * Master, a second one garp_master_delay later, optional periodic refreshes,
- * and a rate-limited burst when a lower-priority master shows up.
+ * Master, a second one garp_master_delay later, optional periodic refreshes;
+ * and when a lower-priority master shows up, a burst at once and a second one
+ * garp_lower_prio_delay later (keepalived's vrrp_state_master_rx).
+ *
+ * The second bursts are what repair a client whose ARP/neighbour entry still
+ * points at a router that held the VIP briefly: that router's own announcement
+ * may reach the client after ours (keepalived's Backup, for one, sends its
+ * advert before its gratuitous ARPs), and a stale entry is only probed again
+ * after delay_first_probe_time (5 s) plus the probes (issue 19: 7.5-8.3 s).
  *
  * Frames are built once per (VIP, MAC) and sent through an injected function,
  * so the schedule is tested without sockets.
@@ -32,6 +39,8 @@ export class Announcer {
   private frames: { dev: string; frame: Buffer }[] | null = null;
   private timers = new Set<unknown>();
   private lastLowerPrioBurst = -Infinity;
+  /** The one pending garp_lower_prio_delay burst: a newer lower-priority advert moves it rather than adding another. */
+  private lowerPrioTimer: unknown = null;
 
   constructor(
     private readonly vips: readonly PlannedVip[],
@@ -51,22 +60,38 @@ export class Announcer {
   }
 
   /**
-   * A lower-priority master exists, so some ARP caches may point at it.
-   * Rate-limited to one burst per garp_lower_prio_delay: during a split brain
-   * its adverts arrive every interval.
+   * A lower-priority master exists, so some ARP caches may point at it:
+   * garp_lower_prio_repeat announcements now (at most one burst per
+   * lowerPrioGapMs, so many senders cannot multiply them) and again
+   * garp_lower_prio_delay after the last such advert. keepalived starts one
+   * delayed burst per advert; one pending burst, moved, gives the same last
+   * repair with a bounded number of timers under a flood.
    */
   lowerPriorityMaster(): void {
     if (this.garp.lowerPrioRepeat <= 0) return;
     const now = this.io.now();
-    if (now - this.lastLowerPrioBurst < this.garp.lowerPrioDelayMs) return;
-    this.lastLowerPrioBurst = now;
-    this.burst(this.garp.lowerPrioRepeat);
+    if (now - this.lastLowerPrioBurst >= (this.garp.lowerPrioGapMs ?? 0)) {
+      this.lastLowerPrioBurst = now;
+      this.burst(this.garp.lowerPrioRepeat);
+    }
+    if (this.garp.lowerPrioDelayMs <= 0) return;
+    if (this.lowerPrioTimer !== null) this.clear(this.lowerPrioTimer);
+    this.lowerPrioTimer = this.after(this.garp.lowerPrioDelayMs, () => {
+      this.lowerPrioTimer = null;
+      this.burst(this.garp.lowerPrioRepeat);
+    });
   }
 
   /** Leaving Master or stopping: no more announcements. */
   cancel(): void {
     for (const t of this.timers) this.io.clearTimeout(t);
     this.timers.clear();
+    this.lowerPrioTimer = null;
+  }
+
+  private clear(handle: unknown): void {
+    this.io.clearTimeout(handle);
+    this.timers.delete(handle);
   }
 
   private scheduleRefresh(): void {
@@ -76,12 +101,13 @@ export class Announcer {
     });
   }
 
-  private after(ms: number, fn: () => void): void {
+  private after(ms: number, fn: () => void): unknown {
     const handle = this.io.setTimeout(() => {
       this.timers.delete(handle);
       fn();
     }, ms);
     this.timers.add(handle);
+    return handle;
   }
 
   private burst(repeat: number): void {

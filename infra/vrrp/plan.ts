@@ -45,9 +45,11 @@ export interface GarpPlan {
   /** Periodic re-announcement while Master (garp_master_refresh); 0 disables it. */
   refreshMs: number;
   refreshRepeat: number;
-  /** After a lower-priority advert (garp_lower_prio_*). */
+  /** After a lower-priority advert (garp_lower_prio_*): a burst now, another lowerPrioDelayMs later (0: none). */
   lowerPrioDelayMs: number;
   lowerPrioRepeat: number;
+  /** Least time between two immediate lower-priority bursts (the advert interval); 0 when omitted. */
+  lowerPrioGapMs?: number;
 }
 
 export interface InstancePlan {
@@ -260,6 +262,8 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
     initialState: inst.state,
     tracks,
     ...(syncGroup ? { syncGroup: syncGroup.name } : {}),
+    // The model resolved vrrp_lower_prio_no_advert and vrrp_strict (config/model.ts).
+    ...(inst.lowerPrioNoAdvert ? { lowerPrioNoAdvert: true } : {}),
   };
 
   return {
@@ -291,6 +295,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
         refreshRepeat: inst.garpMasterRefreshRepeat,
         lowerPrioDelayMs: ms(inst.garpLowerPrioDelay),
         lowerPrioRepeat: inst.garpLowerPrioRepeat,
+        lowerPrioGapMs: advertIntervalCs * 10,
       },
       machine,
     },
