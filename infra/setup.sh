@@ -30,7 +30,7 @@ fi
 #   chromium            the live status page's test drives it headless (puppeteer-core, no browser download)
 #   g++, make, python3  node-gyp builds the raw-socket addon under wire/native (the developer's
 #                       set-up only: the npm and Debian packages carry it prebuilt)
-packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl ipvsadm conntrackd conntrack chromium procps g++ make python3)
+packages=(iproute2 nftables keepalived nats-server nginx-light tcpdump tshark iputils-arping curl bind9 bind9-dnsutils prometheus-alertmanager socat opensmtpd openssl ipvsadm conntrackd conntrack chromium procps zsh g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
