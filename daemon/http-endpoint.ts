@@ -12,7 +12,7 @@ import { isLoopbackHost, parseListenAddress, type ListenAddress } from '../confi
 import { loadHttpAuth, type HttpAuth } from '../infra/http/auth.js';
 import { HttpEndpoint, type HttpListenResult, type HttpStream } from '../infra/http/endpoint.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
-import { StatusMetrics, TransitionTally, metricSamplesSliced } from './metrics.js';
+import { StatusMetrics, TransitionTally } from './metrics.js';
 import type { DaemonStatus } from './daemon.js';
 import { liveView } from './live-view.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
@@ -79,7 +79,7 @@ export async function startStatusEndpoint(source: StatusSource, listen: ListenAd
       '/metrics': async () => ({
         status: 200,
         contentType: metrics.contentType,
-        body: await metrics.render(await metricSamplesSliced(await source.statusWithCounters(), tally)),
+        body: await metrics.renderStatus(await source.statusWithCounters(), tally),
       }),
       '/api/v1/status': async () => json(await source.statusWithCounters()),
       '/healthz': () => {

@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DaemonStatus } from '../../daemon/daemon.js';
-import { METRIC_FAMILIES, StatusMetrics, TransitionTally, metricSamples, metricSamplesSliced } from '../../daemon/metrics.js';
+import { METRIC_FAMILIES, StatusMetrics, TransitionTally, metricSamples } from '../../daemon/metrics.js';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { transitionRecord } from './fixtures.js';
 import { instance, status } from './status-fixture.js';
 
@@ -172,14 +173,17 @@ describe('metrics from the status', () => {
     for (const s of metricSamples(status(), new TransitionTally())) assert.ok(names.includes(s.name), s.name);
   });
 
-  test('the sliced computation a scrape uses gives the same samples', async () => {
-    const many = status({ instances: Array.from({ length: 250 }, (_, k) => instance({ name: `VI_${k}` })) });
+  test('renderStatus (what a scrape uses, with its label cache) writes what render writes, also after instances change', async () => {
+    const metrics = new StatusMetrics();
     const tally = new TransitionTally();
     tally.add(transitionRecord());
-    assert.deepEqual(await metricSamplesSliced(many, tally), metricSamples(many, tally));
+    const many = (state: 'master' | 'backup', vips: string[]) =>
+      status({ instances: Array.from({ length: 250 }, (_, k) => instance({ name: `VI_${k}`, state, vips: k % 2 ? vips : [] })) });
+    for (const s of [many('master', []), many('master', []), many('backup', ['198.18.0.9/32 dev eth3']), status()])
+      assert.equal(await metrics.renderStatus(s, tally), await new StatusMetrics().render(metricSamples(s, tally)));
   });
 
-  test('concurrent scrapes take turns and each gets a whole document', async () => {
+  test('concurrent scrapes each get a whole document', async () => {
     const metrics = new StatusMetrics();
     const [a, b] = await Promise.all([
       metrics.render(metricSamples(status(), new TransitionTally())),
@@ -189,4 +193,21 @@ describe('metrics from the status', () => {
     assert.ok(!parse(b).values.has('keepalived_become_master_total{iname="VI_6",intf="eth2",vrid="52"}'));
     assert.equal(parse(b).values.get('keepalived_become_master_total{iname="VI_1",intf="eth0",vrid="51"}'), 2);
   });
+});
+
+test("the text is byte for byte what prom-client's Registry writes for the same samples", async () => {
+  const s = status({ instances: [instance({ name: 'odd "name"\\with\nescapes' }), instance({ name: 'VI_6', vrid: 52, vips: [] })] });
+  const tally = new TransitionTally();
+  tally.add(transitionRecord());
+  const samples = metricSamples(s, tally);
+  const registry = new Registry();
+  for (const f of METRIC_FAMILIES) {
+    const config = { name: f.name, help: f.help, labelNames: [...f.labels], registers: [registry] };
+    const m = f.type === 'gauge' ? new Gauge(config) : new Counter(config);
+    for (const x of samples.filter((y) => y.name === f.name)) {
+      if (m instanceof Gauge) m.set(x.labels, x.value);
+      else m.inc(x.labels, x.value);
+    }
+  }
+  assert.equal(await new StatusMetrics().render(samples), await registry.metrics());
 });
