@@ -36,6 +36,7 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
+import { TimingMetrics } from './timing-metrics.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -136,6 +137,8 @@ export class Daemon {
   private control: ControlServer | null = null;
   // What the status reports beside the parts' own counters.
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
+  /** Takeover and advert-jitter histograms (daemon/timing-metrics.ts), served by /metrics. */
+  readonly timing = new TimingMetrics();
   private readonly loopDelay: IntervalHistogram;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
@@ -175,6 +178,7 @@ export class Daemon {
       onStarted: (plan, host) => this.links.follow(plan, host),
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
       acceptFirewall: hostAcceptModeFirewall(log.child({ component: 'accept-mode' })),
+      timing: this.timing,
     });
     this.links = new LinkMonitor({
       log,

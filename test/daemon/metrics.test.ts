@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { DaemonStatus } from '../../daemon/daemon.js';
 import { METRIC_FAMILIES, StatusMetrics, TransitionTally, metricSamples } from '../../daemon/metrics.js';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { TimingMetrics } from '../../daemon/timing-metrics.js';
 import { transitionRecord } from './fixtures.js';
 import { instance, status } from './status-fixture.js';
 
@@ -210,4 +211,21 @@ test("the text is byte for byte what prom-client's Registry writes for the same 
     }
   }
   assert.equal(await new StatusMetrics().render(samples), await registry.metrics());
+});
+
+test('the takeover and jitter histograms follow the status metrics, rendered by prom-client', async () => {
+  const timing = new TimingMetrics();
+  timing.takeover('VI_1', 3_609);
+  timing.advertJitter(2);
+  timing.advertJitter(-40);
+  const text = await new StatusMetrics(METRIC_FAMILIES, [timing.registry]).render(metricSamples(status(), new TransitionTally()));
+  const { values, types } = parse(text);
+  assert.equal(types.get('vipflow_takeover_seconds'), 'histogram');
+  assert.equal(values.get('vipflow_takeover_seconds_bucket{le="3.5",instance="VI_1"}'), 0);
+  assert.equal(values.get('vipflow_takeover_seconds_bucket{le="4",instance="VI_1"}'), 1);
+  assert.equal(values.get('vipflow_takeover_seconds_sum{instance="VI_1"}'), 3.609);
+  assert.equal(values.get('vipflow_advert_interval_jitter_seconds_bucket{le="-0.01"}'), 1);
+  assert.equal(values.get('vipflow_advert_interval_jitter_seconds_bucket{le="0.005"}'), 2);
+  assert.equal(values.get('vipflow_advert_interval_jitter_seconds_count'), 2);
+  assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'));
 });
