@@ -37,6 +37,7 @@ import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
 import { TimingMetrics } from './timing-metrics.js';
+import { WorkflowMetrics } from './workflow-metrics.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -139,6 +140,9 @@ export class Daemon {
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
   /** Takeover and advert-jitter histograms (daemon/timing-metrics.ts), served by /metrics. */
   readonly timing = new TimingMetrics();
+  private readonly workflowMetrics = new WorkflowMetrics();
+  /** Histograms observed as things happen, which /metrics serves after the status metrics. */
+  readonly metricRegistries = [this.timing.registry, this.workflowMetrics.registry];
   private readonly loopDelay: IntervalHistogram;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
@@ -244,7 +248,13 @@ export class Daemon {
       runners: named,
       publish: (data) => this.events.splitBrain(data),
     });
-    this.workflows = new WorkflowHost({ bus: this.events.bus, source: this.events.source, log: this.events.log, workflowsFile: settings.workflowsFile });
+    this.workflows = new WorkflowHost({
+      bus: this.events.bus,
+      source: this.events.source,
+      log: this.events.log,
+      workflowsFile: settings.workflowsFile,
+      onFinished: (r) => this.workflowMetrics.add(r),
+    });
     this.notifier = new KeepalivedNotifier({
       log,
       config: () => this.config,

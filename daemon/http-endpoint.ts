@@ -13,7 +13,7 @@ import { loadHttpAuth, type HttpAuth } from '../infra/http/auth.js';
 import { HttpEndpoint, type HttpListenResult, type HttpStream } from '../infra/http/endpoint.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import { METRIC_FAMILIES, StatusMetrics, TransitionTally } from './metrics.js';
-import type { TimingMetrics } from './timing-metrics.js';
+import type { Registry } from 'prom-client';
 import type { DaemonStatus } from './daemon.js';
 import { liveView } from './live-view.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
@@ -24,7 +24,7 @@ export interface StatusSource {
   statusWithCounters(): Promise<DaemonStatus>;
   onTransition(listener: (t: TransitionRecord) => void): void;
   /** Histograms observed as things happen, served after the status metrics. */
-  readonly timing?: TimingMetrics;
+  readonly metricRegistries?: readonly Registry[];
 }
 
 export interface HttpEndpointSettings {
@@ -69,7 +69,7 @@ export async function startStatusEndpoint(source: StatusSource, listen: ListenAd
   // The daemon has run its instances before the endpoint starts: the first transitions are in its recent list.
   for (const t of source.status().recentTransitions) tally.add(t);
   source.onTransition((t) => tally.add(t));
-  const metrics = new StatusMetrics(METRIC_FAMILIES, source.timing ? [source.timing.registry] : []);
+  const metrics = new StatusMetrics(METRIC_FAMILIES, source.metricRegistries ?? []);
   const live = liveFeed(source);
   return HttpEndpoint.listen({
     listen,
