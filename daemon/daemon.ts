@@ -38,6 +38,7 @@ import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
 import { TimingMetrics } from './timing-metrics.js';
 import { WorkflowMetrics } from './workflow-metrics.js';
+import { ClusterView, type ClusterMember } from './cluster-view.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -91,7 +92,7 @@ export interface DaemonStatus {
 }
 
 /** The event side: the publisher's counters and recent events, and the split-brain watch. */
-export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrainStatus };
+export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrainStatus; members?: ClusterMember[] };
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
@@ -133,6 +134,7 @@ export class Daemon {
   private readonly reloader: Reloader;
   private readonly events: EventPublisher;
   private readonly fence: SplitBrainFence;
+  private readonly cluster: ClusterView;
   private readonly workflows: WorkflowHost;
   private readonly notifier: KeepalivedNotifier;
   private control: ControlServer | null = null;
@@ -248,6 +250,7 @@ export class Daemon {
       runners: named,
       publish: (data) => this.events.splitBrain(data),
     });
+    this.cluster = new ClusterView(this.events.bus, settings.heartbeatMs);
     this.workflows = new WorkflowHost({
       bus: this.events.bus,
       source: this.events.source,
@@ -318,6 +321,7 @@ export class Daemon {
       config.vrrpInstances.map((i) => i.name),
     );
     this.fence.start(Math.min(1000, ...config.vrrpInstances.map((i) => i.advertInt * 1000)));
+    this.cluster.start();
     this.workflows.start(this.options.configPath, Object.fromEntries(config.vrrpSyncGroups.map((g) => [g.name, g.group])), config.vipflow);
   }
 
@@ -330,6 +334,7 @@ export class Daemon {
   private async stopEvents(reason: string, uptimeMs: number): Promise<void> {
     this.events.seal();
     this.fence.stop();
+    this.cluster.stop();
     await this.workflows.stop(this.options.events?.stopFlushMs ?? 2000);
     await this.events.stop(reason, uptimeMs);
   }
@@ -379,7 +384,8 @@ export class Daemon {
 
   private eventsStatus(): DaemonEventsStatus {
     const { recent, ...counters } = this.events.status();
-    return { ...counters, splitBrain: this.fence.status(), recent };
+    const members = this.cluster.members();
+    return { ...counters, splitBrain: this.fence.status(), ...(members ? { members } : {}), recent };
   }
 
   /** SIGUSR1: the status as JSON in the state dir, and in the log. */
