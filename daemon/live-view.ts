@@ -26,6 +26,8 @@ export interface LiveView {
   transitions: { time: string; instance: string; from: string; to: string; reason: string }[];
   counters: { drops: number; lateTimers: number; loopDelayP99Ms: number; eventsPublished: number; reloads: number; splitBrains: number };
   virtualServers: { id: string; quorumUp: boolean; alive: number; total: number }[];
+  /** With NATS: every node of the cluster per instance, from the KV bucket (this node's own entry included); null without. */
+  cluster: { instance: string; node: string; self: boolean; state: string; priority: number; since: string; stale: boolean }[] | null;
 }
 
 const TIMELINE = 20;
@@ -67,5 +69,15 @@ export function liveView(s: DaemonStatus): LiveView {
       alive: v.realServers.filter((r) => r.alive).length,
       total: v.realServers.length,
     })),
+    cluster:
+      s.events.members?.map((m) => ({
+        instance: m.instance,
+        node: m.node,
+        self: m.node === s.events.node,
+        state: m.state,
+        priority: m.effectivePriority,
+        since: m.lastChange,
+        stale: m.stale,
+      })) ?? null,
   };
 }
