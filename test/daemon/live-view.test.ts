@@ -93,4 +93,19 @@ test("the cluster's nodes from the KV bucket: this node marked, absent without N
     { instance: 'A', node: 'lb2', self: false, state: 'backup', priority: 100, since: 'L', stale: true },
   ]);
   assert.equal(liveView({ ...base, events: { node: 'lb1', splitBrain: {} } } as unknown as DaemonStatus).cluster, null);
+  // This node's own row follows its live instance at once, not the KV echo of its transition.
+  const moved = {
+    ...withNats,
+    instances: [{ name: 'A', state: 'backup', effectivePriority: 90, basePriority: 100, vips: [], drops: {} }],
+    recentTransitions: [{ instance: 'A', from: 'master', to: 'backup', time: 'NOW', reason: 'r' }],
+  };
+  assert.deepEqual(liveView(moved as unknown as DaemonStatus).cluster![0], {
+    instance: 'A',
+    node: 'lb1',
+    self: true,
+    state: 'backup',
+    priority: 90,
+    since: 'NOW',
+    stale: false,
+  });
 });
