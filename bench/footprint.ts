@@ -12,7 +12,8 @@
 // CPU = utime + stime from /proc/<pid>/stat over the window (keepalived: parent
 // + VRRP child), as % of one core; RSS = VmRSS at the end of the window.
 import { parseArgs } from 'node:util';
-import { createLab, pollUntil, run, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
+import { addSegments } from './lib/segments.js';
 import { silentLogger } from '../core/logger.js';
 import { cpuMs, rssKiB, sum } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
@@ -73,29 +74,6 @@ async function vipCount(lab: Lab, node: string): Promise<number> {
   return parsed.flatMap((l) => l.addr_info ?? []).filter((a) => a.local?.startsWith('198.19.')).length;
 }
 
-/**
- * Bridges br1..br3 in the lab's bridge namespace, and on each node eth1..eth3
- * (a veth into the matching bridge) with 198.18.(144+i).host/24. Everything
- * lives in the lab's namespaces, so lab.destroy() removes it.
- */
-async function addSegments(lab: Lab): Promise<void> {
-  const ip = async (args: string[]) => {
-    const r = await run('ip', args, 10_000);
-    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-  };
-  for (const i of EXTRA) {
-    await ip(['-n', lab.bridgeNs, 'link', 'add', `br${i}`, 'type', 'bridge', 'mcast_snooping', '0']);
-    await ip(['-n', lab.bridgeNs, 'link', 'set', `br${i}`, 'up']);
-    for (const node of lab.nodes.values()) {
-      const port = `v${i}-${node.name}`;
-      await ip(['-n', node.ns, 'link', 'add', `eth${i}`, 'type', 'veth', 'peer', 'name', port, 'netns', lab.bridgeNs]);
-      await ip(['-n', lab.bridgeNs, 'link', 'set', port, 'master', `br${i}`, 'up']);
-      await ip(['-n', node.ns, 'link', 'set', `eth${i}`, 'up']);
-      await ip(['-n', node.ns, 'addr', 'add', `198.18.${SUBNET + i}.${node.host}/24`, 'dev', `eth${i}`]);
-    }
-  }
-}
-
 interface Sample {
   cpuPct: number;
   rssMiB: number;
@@ -147,7 +125,7 @@ async function main(): Promise<void> {
   const lab = await createLab({ prefix: PREFIX, nodes: ['m', 'b'], subnet: SUBNET, ipv6: false, logger });
   const results = new Map<string, Row>();
   try {
-    await addSegments(lab);
+    await addSegments(lab, SUBNET, EXTRA);
     for (const count of COUNTS) {
       if (count > PER_INTERFACE * INTERFACES.length) throw new Error(`at most ${PER_INTERFACE * INTERFACES.length} instances`);
       for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {

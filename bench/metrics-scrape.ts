@@ -1,10 +1,10 @@
-// The cost of one /metrics scrape (status → samples → exposition text) with
+// The cost of one /metrics scrape (status → exposition text, as the endpoint renders it) with
 // 1, 100 and 1,000 instances, in-process, from a synthetic status document
 // (test/daemon/status-fixture.ts). The daemon's own status() is not included.
 //
 //   npx tsx bench/metrics-scrape.ts [--runs N]
 import { parseArgs } from 'node:util';
-import { StatusMetrics, TransitionTally, metricSamplesSliced } from '../daemon/metrics.js';
+import { StatusMetrics, TransitionTally } from '../daemon/metrics.js';
 import { instance, status } from '../test/daemon/status-fixture.js';
 
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '50' } } });
@@ -28,7 +28,7 @@ for (const n of [1, 100, 1000]) {
   }, 1);
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
-    bytes = (await metrics.render(await metricSamplesSliced(s, tally))).length;
+    bytes = (await metrics.renderStatus(s, tally)).length;
     times.push(performance.now() - t0);
   }
   clearInterval(ticker);

@@ -23,6 +23,7 @@ const runs: { name: string; args: string[]; node?: string[] }[] = [
   { name: 'nginx-reload', args: quick },
   { name: 'failover', args: quick },
   { name: 'footprint', args: quick },
+  { name: 'observability', args: quick },
   { name: 'checkers', args: quick },
   { name: 'lb', args: quick },
 ];

@@ -86,7 +86,28 @@ function formatStatus(s: DaemonStatus): string {
   lines.push(...formatLb(s.lb as DaemonStatus['lb'] | undefined));
   // An older daemon's status has no such list.
   if ((s.notActedOn ?? []).length > 0) lines.push(`not acted on: ${s.notActedOn.join(', ')}`);
+  lines.push(...formatEvents(s.events));
   return lines.join('\n') + '\n';
+}
+
+const RECENT_EVENTS_SHOWN = 10;
+
+/** The event bus, the cluster's nodes (with NATS) and the newest events, newest first. */
+export function formatEvents(e: DaemonStatus['events'] | undefined): string[] {
+  // Older daemons do not report events.
+  if (e === undefined) return [];
+  const outbox = e.outbox ? `, queued ${e.outbox.inMemory} in memory ${e.outbox.spilled} spilled, ${e.outbox.failures} failed deliveries` : '';
+  const lines = [`events: ${e.bus} bus, cluster ${e.cluster} node ${e.node}, ${e.published} published${outbox}; split brains ${e.splitBrain.detected}`];
+  for (const m of e.members ?? []) {
+    const self = m.node === e.node ? ' (this node)' : '';
+    lines.push(
+      `  node ${`${m.node}${self}`.padEnd(20)} ${m.instance.padEnd(16)} ${m.state.toUpperCase().padEnd(7)} prio ${m.effectivePriority} since ${m.lastChange}${m.stale ? ' (stale: no heartbeat)' : ''}`,
+    );
+  }
+  const recent = e.recent.slice(-RECENT_EVENTS_SHOWN).reverse();
+  if (recent.length > 0) lines.push(`recent events (newest first, ${recent.length} of ${e.recent.length} kept):`);
+  for (const r of recent) lines.push(`  ${r.time} ${r.type.padEnd(22)} ${r.instance ?? ''}`.trimEnd());
+  return lines;
 }
 
 /** Virtual servers, their real servers and checkers: state, weight, last failure. */

@@ -10,6 +10,7 @@ import { HttpEndpoint, type HttpListenResult } from '../infra/http/endpoint.js';
 import { StatusMetrics, type MetricFamily, type MetricSample } from '../daemon/metrics.js';
 import type { HttpEndpointSettings } from '../daemon/http-endpoint.js';
 import type { HttpAuth } from '../infra/http/auth.js';
+import { WorkflowMetrics } from '../daemon/workflow-metrics.js';
 
 export const WORKER_FAMILIES: readonly MetricFamily[] = [
   { name: 'vipflow_worker_messages_total', type: 'counter', labels: ['result'], help: 'Trigger messages received, by what became of them' },
@@ -26,11 +27,13 @@ export const WORKER_FAMILIES: readonly MetricFamily[] = [
   },
 ];
 
-/** Finished runs by workflow and outcome. */
+/** Finished runs by workflow and outcome; `histograms` has their durations and steps. */
 export class RunTally {
   private readonly runs = new Map<string, { workflow: string; status: string; n: number; seconds: number }>();
+  readonly histograms = new WorkflowMetrics();
 
-  add(r: Pick<RunResult, 'workflow' | 'status' | 'durationMs'>): void {
+  add(r: Pick<RunResult, 'workflow' | 'status' | 'durationMs' | 'steps'>): void {
+    this.histograms.add(r);
     const key = `${r.workflow}\0${r.status}`;
     const t = this.runs.get(key) ?? { workflow: r.workflow, status: r.status, n: 0, seconds: 0 };
     t.n++;
@@ -76,7 +79,7 @@ export function startWorkerEndpoint(
   runs: RunTally,
   log: Logger,
 ): Promise<HttpListenResult> {
-  const metrics = new StatusMetrics(WORKER_FAMILIES);
+  const metrics = new StatusMetrics(WORKER_FAMILIES, [runs.histograms.registry]);
   return HttpEndpoint.listen({
     listen: settings.listen,
     auth,

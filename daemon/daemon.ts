@@ -36,6 +36,9 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
+import { TimingMetrics } from './timing-metrics.js';
+import { WorkflowMetrics } from './workflow-metrics.js';
+import { ClusterView, type ClusterMember } from './cluster-view.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -89,7 +92,7 @@ export interface DaemonStatus {
 }
 
 /** The event side: the publisher's counters and recent events, and the split-brain watch. */
-export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrainStatus };
+export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrainStatus; members?: ClusterMember[] };
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
@@ -131,11 +134,17 @@ export class Daemon {
   private readonly reloader: Reloader;
   private readonly events: EventPublisher;
   private readonly fence: SplitBrainFence;
+  private readonly cluster: ClusterView;
   private readonly workflows: WorkflowHost;
   private readonly notifier: KeepalivedNotifier;
   private control: ControlServer | null = null;
   // What the status reports beside the parts' own counters.
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
+  /** Takeover and advert-jitter histograms (daemon/timing-metrics.ts), served by /metrics. */
+  readonly timing = new TimingMetrics();
+  private readonly workflowMetrics = new WorkflowMetrics();
+  /** Histograms observed as things happen, which /metrics serves after the status metrics. */
+  readonly metricRegistries = [this.timing.registry, this.workflowMetrics.registry];
   private readonly loopDelay: IntervalHistogram;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
@@ -175,6 +184,7 @@ export class Daemon {
       onStarted: (plan, host) => this.links.follow(plan, host),
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
       acceptFirewall: hostAcceptModeFirewall(log.child({ component: 'accept-mode' })),
+      timing: this.timing,
     });
     this.links = new LinkMonitor({
       log,
@@ -240,7 +250,14 @@ export class Daemon {
       runners: named,
       publish: (data) => this.events.splitBrain(data),
     });
-    this.workflows = new WorkflowHost({ bus: this.events.bus, source: this.events.source, log: this.events.log, workflowsFile: settings.workflowsFile });
+    this.cluster = new ClusterView(this.events.bus, settings.heartbeatMs);
+    this.workflows = new WorkflowHost({
+      bus: this.events.bus,
+      source: this.events.source,
+      log: this.events.log,
+      workflowsFile: settings.workflowsFile,
+      onFinished: (r) => this.workflowMetrics.add(r),
+    });
     this.notifier = new KeepalivedNotifier({
       log,
       config: () => this.config,
@@ -304,6 +321,7 @@ export class Daemon {
       config.vrrpInstances.map((i) => i.name),
     );
     this.fence.start(Math.min(1000, ...config.vrrpInstances.map((i) => i.advertInt * 1000)));
+    this.cluster.start();
     this.workflows.start(this.options.configPath, Object.fromEntries(config.vrrpSyncGroups.map((g) => [g.name, g.group])), config.vipflow);
   }
 
@@ -316,6 +334,7 @@ export class Daemon {
   private async stopEvents(reason: string, uptimeMs: number): Promise<void> {
     this.events.seal();
     this.fence.stop();
+    this.cluster.stop();
     await this.workflows.stop(this.options.events?.stopFlushMs ?? 2000);
     await this.events.stop(reason, uptimeMs);
   }
@@ -370,7 +389,8 @@ export class Daemon {
 
   private eventsStatus(): DaemonEventsStatus {
     const { recent, ...counters } = this.events.status();
-    return { ...counters, splitBrain: this.fence.status(), recent };
+    const members = this.cluster.members();
+    return { ...counters, splitBrain: this.fence.status(), ...(members ? { members } : {}), recent };
   }
 
   /** SIGUSR1: the status as JSON in the state dir, and in the log. */

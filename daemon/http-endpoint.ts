@@ -12,7 +12,8 @@ import { isLoopbackHost, parseListenAddress, type ListenAddress } from '../confi
 import { loadHttpAuth, type HttpAuth } from '../infra/http/auth.js';
 import { HttpEndpoint, type HttpListenResult, type HttpStream } from '../infra/http/endpoint.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
-import { StatusMetrics, TransitionTally, metricSamplesSliced } from './metrics.js';
+import { METRIC_FAMILIES, StatusMetrics, TransitionTally } from './metrics.js';
+import type { Registry } from 'prom-client';
 import type { DaemonStatus } from './daemon.js';
 import { liveView } from './live-view.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
@@ -22,6 +23,8 @@ export interface StatusSource {
   status(): DaemonStatus;
   statusWithCounters(): Promise<DaemonStatus>;
   onTransition(listener: (t: TransitionRecord) => void): void;
+  /** Histograms observed as things happen, served after the status metrics. */
+  readonly metricRegistries?: readonly Registry[];
 }
 
 export interface HttpEndpointSettings {
@@ -66,7 +69,7 @@ export async function startStatusEndpoint(source: StatusSource, listen: ListenAd
   // The daemon has run its instances before the endpoint starts: the first transitions are in its recent list.
   for (const t of source.status().recentTransitions) tally.add(t);
   source.onTransition((t) => tally.add(t));
-  const metrics = new StatusMetrics();
+  const metrics = new StatusMetrics(METRIC_FAMILIES, source.metricRegistries ?? []);
   const live = liveFeed(source);
   return HttpEndpoint.listen({
     listen,
@@ -79,7 +82,7 @@ export async function startStatusEndpoint(source: StatusSource, listen: ListenAd
       '/metrics': async () => ({
         status: 200,
         contentType: metrics.contentType,
-        body: await metrics.render(await metricSamplesSliced(await source.statusWithCounters(), tally)),
+        body: await metrics.renderStatus(await source.statusWithCounters(), tally),
       }),
       '/api/v1/status': async () => json(await source.statusWithCounters()),
       '/healthz': () => {

@@ -15,6 +15,7 @@ import type { WireHub } from '../wire/hub/vrid-hub.js';
 import type { AnnounceIo } from '../infra/vrrp/announcer.js';
 import type { VipAddressOps } from '../infra/host/vip-addresses.js';
 import { InstanceRunner, type InstanceStatus } from '../infra/vrrp/instance-runner.js';
+import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
 import { planInstance, syncGroupOf, type HostInterfaces, type InstancePlan } from '../infra/vrrp/plan.js';
 import type { ScriptsView } from '../infra/vrrp/plan.js';
 import { withFenceTrack } from './split-brain-fence.js';
@@ -49,6 +50,8 @@ export interface InstancesDeps {
   vmacLinks?: VmacLinkOps;
   /** Drops traffic to the VIPs of a non-accept Master (no_accept, strict mode); without it such an instance accepts, with a warning. */
   acceptFirewall?: AcceptModeFirewall;
+  /** Receives takeover times and advert jitter (the daemon's histograms). */
+  timing?: AdvertTimingSink;
 }
 
 export type StartResult = { ok: true } | { ok: false; message: string };
@@ -157,6 +160,7 @@ export class Instances {
       announceIo: this.d.announceIo,
       clock: this.d.clock,
       log: this.d.log,
+      ...(this.d.timing ? { timing: this.d.timing } : {}),
     });
     // Out of a wait the instance was in FAULT already: keepalived's next notify is BACKUP, so its
     // planned start into FAULT (the new link not up yet) is not told again; and its stop when

@@ -26,11 +26,24 @@ export interface LiveView {
   transitions: { time: string; instance: string; from: string; to: string; reason: string }[];
   counters: { drops: number; lateTimers: number; loopDelayP99Ms: number; eventsPublished: number; reloads: number; splitBrains: number };
   virtualServers: { id: string; quorumUp: boolean; alive: number; total: number }[];
+  /** With NATS: every node of the cluster per instance, from the KV bucket (this node's own entry included); null without. */
+  cluster: ClusterRow[] | null;
+}
+
+export interface ClusterRow {
+  instance: string;
+  node: string;
+  self: boolean;
+  state: string;
+  priority: number;
+  since: string;
+  stale: boolean;
 }
 
 const TIMELINE = 20;
 
 export function liveView(s: DaemonStatus): LiveView {
+  const local = new Map(s.instances.map((i) => [i.name, i]));
   const since = new Map<string, string>();
   for (const t of s.recentTransitions) since.set(`${t.instance}\0${t.to}`, t.time);
   return {
@@ -67,5 +80,23 @@ export function liveView(s: DaemonStatus): LiveView {
       alive: v.realServers.filter((r) => r.alive).length,
       total: v.realServers.length,
     })),
+    cluster: s.events.members?.map((m) => clusterRow(m, s.events.node, local.get(m.instance), since)) ?? null,
+  };
+}
+
+type Member = NonNullable<DaemonStatus['events']['members']>[number];
+
+/** One KV entry; this node's own rows come from its live instances, not from the KV echo of them (a round trip later). */
+function clusterRow(m: Member, node: string, own: DaemonStatus['instances'][number] | undefined, since: Map<string, string>): ClusterRow {
+  const self = m.node === node;
+  const live = self && own !== undefined;
+  return {
+    instance: m.instance,
+    node: m.node,
+    self,
+    state: live ? own.state : m.state,
+    priority: live ? own.effectivePriority : m.effectivePriority,
+    since: (live && own.state !== m.state ? since.get(`${own.name}\0${own.state}`) : undefined) ?? m.lastChange,
+    stale: live ? false : m.stale,
   };
 }

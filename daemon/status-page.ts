@@ -34,6 +34,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .counters { display: flex; flex-wrap: wrap; gap: 0.5rem; }
   .counter { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 0.3rem 0.6rem; font-size: 0.85rem; }
   .counter b { font-size: 1rem; }
+  tr.self td { font-weight: 600; } tr.stale td { color: #8c959f; text-decoration: line-through; }
 </style>
 </head>
 <body>
@@ -43,6 +44,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <div id="instances" class="cards"></div>
 <h2>Counters</h2>
 <div id="counters" class="counters"></div>
+<div id="clusterBlock" hidden><h2>Cluster</h2><table><thead><tr><th>instance</th><th>node</th><th>state</th><th>priority</th><th>since</th></tr></thead><tbody id="cluster"></tbody></table></div>
 <div id="vsBlock" hidden><h2>Virtual servers</h2><table><thead><tr><th>virtual server</th><th>quorum</th><th>real servers up</th></tr></thead><tbody id="vs"></tbody></table></div>
 <h2>Recent transitions</h2>
 <table><thead><tr><th>time</th><th>instance</th><th>transition</th><th>reason</th></tr></thead><tbody id="transitions"></tbody></table>
@@ -79,6 +81,15 @@ function render(v) {
   const k = v.counters;
   const counters = [['drops', k.drops], ['late timers', k.lateTimers], ['loop delay p99', k.loopDelayP99Ms + ' ms'], ['events', k.eventsPublished], ['reloads', k.reloads], ['split brains', k.splitBrains]];
   $('counters').replaceChildren(...counters.map(([name, n]) => { const c = el('span', 'counter'); c.append(el('b', '', n), ' ' + name); return c; }));
+  $('clusterBlock').hidden = v.cluster === null;
+  $('cluster').replaceChildren(...(v.cluster || []).map((m) => {
+    const r = el('tr', (m.self ? 'self' : '') + (m.stale ? ' stale' : ''));
+    r.dataset.node = m.node;
+    const state = el('td');
+    state.append(el('span', 'state ' + m.state, m.state.toUpperCase()));
+    r.append(el('td', '', m.instance), el('td', '', m.node + (m.self ? ' (this node)' : '')), state, el('td', '', m.priority), el('td', '', clock(m.since)));
+    return r;
+  }));
   $('vsBlock').hidden = v.virtualServers.length === 0;
   $('vs').replaceChildren(...v.virtualServers.map((s) => { const r = el('tr'); r.append(el('td', '', s.id), el('td', '', s.quorumUp ? 'up' : 'DOWN'), el('td', '', s.alive + ' / ' + s.total)); return r; }));
   $('transitions').replaceChildren(...v.transitions.map((t) => { const r = el('tr'); r.append(el('td', '', clock(t.time)), el('td', '', t.instance), el('td', '', t.from + ' → ' + t.to), el('td', '', t.reason)); return r; }));

@@ -6,6 +6,7 @@
  * zx or tsx; a workflow that does not load is logged and the rest run.
  */
 import type { Logger } from '../core/logger.js';
+import type { RunResult } from '../workflows/run.js';
 import type { EventBus } from '../infra/events/bus.js';
 import type { EventSource } from '../infra/events/source.js';
 import type { WorkflowRunner } from '../workflows/runner.js';
@@ -26,6 +27,8 @@ export interface WorkflowHostDeps {
   log: Logger;
   /** A workflows file from the command line: replaces the config's `workflowsFile`. */
   workflowsFile?: string | undefined;
+  /** Each finished run (the workflow metrics). */
+  onFinished?: (r: RunResult) => void;
 }
 
 export class WorkflowHost {
@@ -83,6 +86,7 @@ export class WorkflowHost {
         workflows: loaded.workflows,
         groups,
         subscribe: { start: { from: 'time', time: since } },
+        ...(this.d.onFinished ? { onFinished: this.d.onFinished } : {}),
       });
       log.info({ workflows: loaded.workflows.map((w) => w.name), failed: loaded.diagnostics.length }, 'workflows running');
       return runner;

@@ -21,6 +21,7 @@ import type { AddressChangeResult, VipAddressOps } from '../infra/host/vip-addre
 import type { HostInterfaces, PlannedVip } from '../infra/host/types.js';
 import type { AnnounceIo } from '../infra/vrrp/announcer.js';
 import { InstanceRunner } from '../infra/vrrp/instance-runner.js';
+import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
 import { planInstance, syncGroupOf, type InstancePlan } from '../infra/vrrp/plan.js';
 import type { VirtualWire, WireNode } from './wire.js';
 
@@ -206,6 +207,7 @@ export class VirtualHost implements WireNode {
       log: Logger;
       sink: HostSink;
       scripts: Readonly<Record<string, ScriptHealth>>;
+      timing?: AdvertTimingSink;
       recordEvents: boolean;
     },
   ) {
@@ -289,6 +291,7 @@ export class VirtualHost implements WireNode {
       announceIo: this.announceIo(scope),
       clock: scope,
       log: this.deps.log,
+      ...(this.deps.timing ? { timing: this.deps.timing } : {}),
     });
     runner.onTransition((t) => this.deps.sink.transition(this.name, inst.name, t));
     const sim: SimInstance = { name: inst.name, runner, scope, group, crashed: false };

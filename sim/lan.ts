@@ -29,6 +29,7 @@ import type { GroupTransition } from '../actors/sync-group/index.js';
 import type { ScriptHealth } from '../actors/track-script/index.js';
 import type { WireHub } from '../wire/hub/vrid-hub.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
+import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
 import { VirtualClock } from './clock.js';
 import { mulberry32 } from './prng.js';
 import { VirtualHost, type HostEvent, type HostInterfaceSpec } from './host.js';
@@ -67,6 +68,8 @@ export interface NodeSpec {
   config: string | VipflowConfigInput;
   /** Health of vrrp_scripts at start (unknown when absent, as before a script's first result). */
   scripts?: Readonly<Record<string, ScriptHealth>>;
+  /** Receives the node's takeover and advert-jitter samples, as the daemon's histograms do. */
+  timing?: AdvertTimingSink;
 }
 
 export type NodeStatus = VrrpStateName | 'dead';
@@ -155,6 +158,7 @@ export class VirtualLan {
       wire: this.wire,
       log: this.logger,
       scripts: spec.scripts ?? {},
+      ...(spec.timing ? { timing: spec.timing } : {}),
       recordEvents: this.recordEvents,
       sink: {
         event: (e) => this.events.push(e),

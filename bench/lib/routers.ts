@@ -89,8 +89,17 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
  * once the process runs with its configuration loaded (keepalived: the VRRP
  * child exists; vipflow: "vipflow running" logged). Throws otherwise, within
  * readyTimeoutMs for vipflow (a configuration of thousands of checkers takes a while), 5 s for keepalived.
+ * `vipflowArgs` are added to vipflow's `run` (e.g. --http).
  */
-export async function startRouter(lab: Lab, impl: Impl, node: string, config: string, vipflow: VipflowCommand, readyTimeoutMs = 20_000): Promise<Router> {
+export async function startRouter(
+  lab: Lab,
+  impl: Impl,
+  node: string,
+  config: string,
+  vipflow: VipflowCommand,
+  readyTimeoutMs = 20_000,
+  vipflowArgs: readonly string[] = [],
+): Promise<Router> {
   const name = `${node}-${++serial}`;
   if (impl === 'keepalived') {
     const k = await startKeepalived(lab, node, name, config);
@@ -127,7 +136,7 @@ export async function startRouter(lab: Lab, impl: Impl, node: string, config: st
     proc = lab.spawn(
       node,
       vipflow.cmd,
-      [...vipflow.args, 'run', '--config', `${base}.conf`, '--state-dir', stateDir, '--log-level', 'info'],
+      [...vipflow.args, 'run', '--config', `${base}.conf`, '--state-dir', stateDir, '--log-level', 'info', ...vipflowArgs],
       ['ignore', fd, fd],
     );
   } finally {

@@ -26,6 +26,7 @@ import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
 import { addressText } from '../../wire/socket/index.js';
 import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
+import { AdvertTiming, type AdvertTimingSink } from './advert-timing.js';
 
 export interface InstanceStatus {
   name: string;
@@ -64,6 +65,8 @@ export interface InstanceRunnerDeps {
   log: Logger;
   /** Wall clock in ms for auth_hmac timestamps (default Date.now); the VRRP clock may be monotonic or simulated. */
   realtimeMs?: () => number;
+  /** Takeover time and advert jitter samples (the daemon's histograms). */
+  timing?: AdvertTimingSink;
 }
 
 type StartResult = { ok: true } | { ok: false; code: string; message: string };
@@ -103,6 +106,7 @@ export class InstanceRunner {
   private sendErrors = 0;
   /** Clock time of the last screened advert from another router with priority > 0 (split-brain fencing asks). */
   private lastPeerAdvertAt: number | null = null;
+  private readonly timing = new AdvertTiming();
 
   private currentPlan: InstancePlan;
   private auth: AuthHmacState | null = null;
@@ -422,6 +426,11 @@ export class InstanceRunner {
     }
     if (!this.authenticated(p)) return;
     if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
+    if (this.deps.timing) {
+      const intervalMs = p.advert.version === 2 ? p.advert.advertIntervalSec * 1000 : p.advert.maxAdvertIntervalCs * 10;
+      const jitter = this.timing.heard(this.deps.clock.now(), addressText(p.source), p.advert.priority, intervalMs);
+      if (jitter !== null) this.deps.timing.advertJitter(jitter);
+    }
     if (this.handover) {
       // Stopping: the machine is gone; we only wait for the next master. Only
       // a screened advert counts: a stray one (another cluster's, a wrong
@@ -536,6 +545,7 @@ export class InstanceRunner {
 
   private onMachineTransition(cmd: Extract<VrrpCommand, { type: 'transition' }>): void {
     if (cmd.from === 'master') this.announcer.cancel();
+    this.timing.transition(cmd.from, cmd.to);
     const record: TransitionRecord = {
       instance: this.plan.name,
       vrid: this.plan.vrid,
@@ -563,6 +573,10 @@ export class InstanceRunner {
   private sendAdvert(priority: number, intervalCs: number): void {
     const channel = this.sendChannel ?? this.channel;
     if (!channel) return;
+    if (priority > 0 && this.deps.timing) {
+      const takeover = this.timing.sent(this.deps.clock.now());
+      if (takeover !== null) this.deps.timing.takeover(this.plan.name, takeover);
+    }
     let adverts = this.advertCache.get(priority);
     if (!adverts) {
       adverts = this.encodeAdverts(priority, intervalCs);

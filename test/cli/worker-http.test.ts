@@ -16,11 +16,18 @@ const WORKFLOWS = join(repoRoot, 'test', 'workflows', 'fixtures', 'sample.workfl
 describe('vipflow worker --http', () => {
   test('workflow runs by outcome, and the worker counters', async () => {
     const runs = new RunTally();
-    runs.add({ workflow: 'w', status: 'succeeded', durationMs: 1500 });
-    runs.add({ workflow: 'w', status: 'succeeded', durationMs: 500 });
-    runs.add({ workflow: 'w', status: 'failed', durationMs: 100 });
+    const step = (outcome: 'succeeded' | 'failed' | 'retried', durationMs: number, phase: 'run' | 'compensate' = 'run') => ({
+      step: 'vip',
+      phase,
+      attempt: 1,
+      outcome,
+      durationMs,
+    });
+    runs.add({ workflow: 'w', status: 'succeeded', durationMs: 1500, steps: [step('retried', 700), step('succeeded', 30)] });
+    runs.add({ workflow: 'w', status: 'succeeded', durationMs: 500, steps: [step('succeeded', 40)] });
+    runs.add({ workflow: 'w', status: 'failed', durationMs: 100, steps: [step('failed', 60), step('succeeded', 3, 'compensate')] });
     const stats = { received: 9, invalid: 1, runsStarted: 3, runsFinished: 3, alreadyFinished: 2, superseded: 0, waits: 4, takeovers: 1, abandoned: 0 };
-    const text = await new StatusMetrics(WORKER_FAMILIES).render(workerSamples(stats, 2, runs));
+    const text = await new StatusMetrics(WORKER_FAMILIES, [runs.histograms.registry]).render(workerSamples(stats, 2, runs));
     for (const line of [
       'vipflow_workflow_runs_total{workflow="w",status="succeeded"} 2',
       'vipflow_workflow_runs_total{workflow="w",status="failed"} 1',
@@ -29,6 +36,14 @@ describe('vipflow worker --http', () => {
       'vipflow_worker_messages_total{result="waited"} 4',
       'vipflow_worker_runs_running 2',
       'vipflow_worker_takeovers_total 1',
+      'vipflow_workflow_run_duration_seconds_bucket{le="1",workflow="w",status="succeeded"} 1',
+      'vipflow_workflow_run_duration_seconds_bucket{le="2.5",workflow="w",status="succeeded"} 2',
+      'vipflow_workflow_run_duration_seconds_count{workflow="w",status="failed"} 1',
+      'vipflow_workflow_steps_total{workflow="w",step="vip",phase="run",outcome="succeeded"} 2',
+      'vipflow_workflow_steps_total{workflow="w",step="vip",phase="run",outcome="retried"} 1',
+      'vipflow_workflow_steps_total{workflow="w",step="vip",phase="compensate",outcome="succeeded"} 1',
+      'vipflow_workflow_step_duration_seconds_bucket{le="0.05",workflow="w",phase="run",outcome="succeeded"} 2',
+      'vipflow_workflow_step_duration_seconds_count{workflow="w",phase="run",outcome="failed"} 1',
     ])
       assert.ok(text.split('\n').includes(line), line);
   });

@@ -69,3 +69,43 @@ test('who is Master and since when, newest transitions first, summed drops', () 
   assert.deepEqual(v.virtualServers, [{ id: 'vs', quorumUp: true, alive: 1, total: 2 }]);
   assert.equal(v.node, 'lb1');
 });
+
+test("the cluster's nodes from the KV bucket: this node marked, absent without NATS", () => {
+  const member = (node: string, state: string, stale = false) => ({
+    instance: 'A',
+    node,
+    vrid: 1,
+    family: 'ipv4',
+    state,
+    effectivePriority: 100,
+    basePriority: 100,
+    masterSeen: null,
+    reason: 'r',
+    lastChange: 'L',
+    eventId: 'e',
+    heartbeatAt: 'H',
+    stale,
+  });
+  const base = { pid: 1, startedAt: 'S', uptimeMs: 1, eventLoop: {}, reloads: {}, checks: { virtualServers: [] }, instances: [], recentTransitions: [] };
+  const withNats = { ...base, events: { node: 'lb1', splitBrain: {}, members: [member('lb1', 'master'), member('lb2', 'backup', true)] } };
+  assert.deepEqual(liveView(withNats as unknown as DaemonStatus).cluster, [
+    { instance: 'A', node: 'lb1', self: true, state: 'master', priority: 100, since: 'L', stale: false },
+    { instance: 'A', node: 'lb2', self: false, state: 'backup', priority: 100, since: 'L', stale: true },
+  ]);
+  assert.equal(liveView({ ...base, events: { node: 'lb1', splitBrain: {} } } as unknown as DaemonStatus).cluster, null);
+  // This node's own row follows its live instance at once, not the KV echo of its transition.
+  const moved = {
+    ...withNats,
+    instances: [{ name: 'A', state: 'backup', effectivePriority: 90, basePriority: 100, vips: [], drops: {} }],
+    recentTransitions: [{ instance: 'A', from: 'master', to: 'backup', time: 'NOW', reason: 'r' }],
+  };
+  assert.deepEqual(liveView(moved as unknown as DaemonStatus).cluster![0], {
+    instance: 'A',
+    node: 'lb1',
+    self: true,
+    state: 'backup',
+    priority: 90,
+    since: 'NOW',
+    stale: false,
+  });
+});

@@ -5,7 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DaemonStatus } from '../../daemon/daemon.js';
-import { METRIC_FAMILIES, StatusMetrics, TransitionTally, metricSamples, metricSamplesSliced } from '../../daemon/metrics.js';
+import { METRIC_FAMILIES, StatusMetrics, TransitionTally, metricSamples } from '../../daemon/metrics.js';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { TimingMetrics } from '../../daemon/timing-metrics.js';
 import { transitionRecord } from './fixtures.js';
 import { instance, status } from './status-fixture.js';
 
@@ -172,14 +174,17 @@ describe('metrics from the status', () => {
     for (const s of metricSamples(status(), new TransitionTally())) assert.ok(names.includes(s.name), s.name);
   });
 
-  test('the sliced computation a scrape uses gives the same samples', async () => {
-    const many = status({ instances: Array.from({ length: 250 }, (_, k) => instance({ name: `VI_${k}` })) });
+  test('renderStatus (what a scrape uses, with its label cache) writes what render writes, also after instances change', async () => {
+    const metrics = new StatusMetrics();
     const tally = new TransitionTally();
     tally.add(transitionRecord());
-    assert.deepEqual(await metricSamplesSliced(many, tally), metricSamples(many, tally));
+    const many = (state: 'master' | 'backup', vips: string[]) =>
+      status({ instances: Array.from({ length: 250 }, (_, k) => instance({ name: `VI_${k}`, state, vips: k % 2 ? vips : [] })) });
+    for (const s of [many('master', []), many('master', []), many('backup', ['198.18.0.9/32 dev eth3']), status()])
+      assert.equal(await metrics.renderStatus(s, tally), await new StatusMetrics().render(metricSamples(s, tally)));
   });
 
-  test('concurrent scrapes take turns and each gets a whole document', async () => {
+  test('concurrent scrapes each get a whole document', async () => {
     const metrics = new StatusMetrics();
     const [a, b] = await Promise.all([
       metrics.render(metricSamples(status(), new TransitionTally())),
@@ -189,4 +194,38 @@ describe('metrics from the status', () => {
     assert.ok(!parse(b).values.has('keepalived_become_master_total{iname="VI_6",intf="eth2",vrid="52"}'));
     assert.equal(parse(b).values.get('keepalived_become_master_total{iname="VI_1",intf="eth0",vrid="51"}'), 2);
   });
+});
+
+test("the text is byte for byte what prom-client's Registry writes for the same samples", async () => {
+  const s = status({ instances: [instance({ name: 'odd "name"\\with\nescapes' }), instance({ name: 'VI_6', vrid: 52, vips: [] })] });
+  const tally = new TransitionTally();
+  tally.add(transitionRecord());
+  const samples = metricSamples(s, tally);
+  const registry = new Registry();
+  for (const f of METRIC_FAMILIES) {
+    const config = { name: f.name, help: f.help, labelNames: [...f.labels], registers: [registry] };
+    const m = f.type === 'gauge' ? new Gauge(config) : new Counter(config);
+    for (const x of samples.filter((y) => y.name === f.name)) {
+      if (m instanceof Gauge) m.set(x.labels, x.value);
+      else m.inc(x.labels, x.value);
+    }
+  }
+  assert.equal(await new StatusMetrics().render(samples), await registry.metrics());
+});
+
+test('the takeover and jitter histograms follow the status metrics, rendered by prom-client', async () => {
+  const timing = new TimingMetrics();
+  timing.takeover('VI_1', 3_609);
+  timing.advertJitter(2);
+  timing.advertJitter(-40);
+  const text = await new StatusMetrics(METRIC_FAMILIES, [timing.registry]).render(metricSamples(status(), new TransitionTally()));
+  const { values, types } = parse(text);
+  assert.equal(types.get('vipflow_takeover_seconds'), 'histogram');
+  assert.equal(values.get('vipflow_takeover_seconds_bucket{le="3.5",instance="VI_1"}'), 0);
+  assert.equal(values.get('vipflow_takeover_seconds_bucket{le="4",instance="VI_1"}'), 1);
+  assert.equal(values.get('vipflow_takeover_seconds_sum{instance="VI_1"}'), 3.609);
+  assert.equal(values.get('vipflow_advert_interval_jitter_seconds_bucket{le="-0.01"}'), 1);
+  assert.equal(values.get('vipflow_advert_interval_jitter_seconds_bucket{le="0.005"}'), 2);
+  assert.equal(values.get('vipflow_advert_interval_jitter_seconds_count'), 2);
+  assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'));
 });
