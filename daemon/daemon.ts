@@ -36,6 +36,10 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
+import { RecentLoopDelay } from './recent-loop-delay.js';
+import { neighbourMac } from '../infra/host/neighbour-mac.js';
+import { droppedByReason, type DroppedCounters } from './drop-summary.js';
+import type { ReportedSighting } from '../wire/hub/strangers.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -68,7 +72,12 @@ export interface DaemonStatus {
   /** vrrp_sync_groups: the group's state and its members' (keepalived's GROUP state). */
   groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[];
   wire: WireHub['stats'];
-  eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; lateTimers: number; worstLateMs: number };
+  /** Received packets dropped or not acted on, by reason, over the hub and every instance (daemon/drop-summary.ts). */
+  dropped: DroppedCounters;
+  /** Senders named in the log (and `vrrp.intruder` events): at most once a minute per (sender, reason). */
+  strangers: { sightings: number; tracked: number; overBudget: number; recent: ReportedSighting[] };
+  /** recentMaxMs: the longest delay in the last 5 to 10 s (the others cover the daemon's life). */
+  eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; recentMaxMs: number; lateTimers: number; worstLateMs: number };
   recentTransitions: (TransitionRecord & { time: string })[];
   reloads: { ok: number; refused: number };
   events: DaemonEventsStatus;
@@ -137,6 +146,7 @@ export class Daemon {
   // What the status reports beside the parts' own counters.
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
   private readonly loopDelay: IntervalHistogram;
+  private readonly recentLoopDelay = new RecentLoopDelay();
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
@@ -230,6 +240,9 @@ export class Daemon {
     const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
     this.events = new EventPublisher(settings, options.stateDir, log, named);
+    this.hub.strangers.onReport((s) =>
+      this.events.intruder({ ...s, family: s.family === 4 ? 'ipv4' : 'ipv6', mac: neighbourMac(s.sender, s.interface, s.family) }),
+    );
     this.fence = new SplitBrainFence({
       bus: this.events.bus,
       node: this.events.node,
@@ -331,17 +344,22 @@ export class Daemon {
 
   status(): DaemonStatus {
     const pct = (p: number) => loopDelayMs(this.loopDelay.percentile(p));
+    const instances = this.instances.status();
+    const wire = this.hub.stats;
     return {
       pid: process.pid,
       configPath: this.options.configPath,
       startedAt: this.startedAt.toISOString(),
       uptimeMs: Date.now() - this.startedAt.getTime(),
-      ...this.instances.status(),
-      wire: { ...this.hub.stats },
+      ...instances,
+      wire,
+      dropped: droppedByReason(wire, instances.instances),
+      strangers: this.hub.strangers.stats(),
       eventLoop: {
         delayP50Ms: pct(50),
         delayP99Ms: pct(99),
         delayMaxMs: loopDelayMs(this.loopDelay.max),
+        recentMaxMs: this.recentLoopDelay.maxMs(),
         lateTimers: this.lateStats.late,
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },
@@ -400,6 +418,7 @@ export class Daemon {
       this.hub.close();
       await this.control?.close();
       this.loopDelay.disable();
+      this.recentLoopDelay.stop();
       await this.configLoader.close();
       rmSync(join(this.options.stateDir, 'vipflow.pid'), { force: true });
       this.options.log.info('vipflow stopped');
