@@ -39,7 +39,8 @@ import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
 import { RecentLoopDelay } from './recent-loop-delay.js';
 import { neighbourMac } from '../infra/host/neighbour-mac.js';
 import { droppedByReason, type DroppedCounters } from './drop-summary.js';
-import type { ReportedSighting } from '../wire/hub/strangers.js';
+import { STRANGER_LIMITS, StrangerReporter, type ReportedSighting } from '../wire/hub/strangers.js';
+import { openVrrpSocket } from '../wire/socket/index.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -159,7 +160,7 @@ export class Daemon {
     lbBackend: LbBackendName,
   ) {
     const log = options.log;
-    this.hub = new WireHub(log.child({ component: 'wire' }));
+    this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
     this.instances = new Instances({
@@ -240,9 +241,7 @@ export class Daemon {
     const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
     this.events = new EventPublisher(settings, options.stateDir, log, named);
-    this.hub.strangers.onReport((s) =>
-      this.events.intruder({ ...s, family: s.family === 4 ? 'ipv4' : 'ipv6', mac: neighbourMac(s.sender, s.interface, s.family) }),
-    );
+    this.hub.strangers.onReport((s) => this.events.intruder({ ...s, family: s.family === 4 ? 'ipv4' : 'ipv6' }));
     this.fence = new SplitBrainFence({
       bus: this.events.bus,
       node: this.events.node,

@@ -45,7 +45,7 @@ export function droppedByReason(wire: HubStats, instances: readonly InstanceStat
     'address-list': 0,
     'lower-priority': 0,
     'rate-limited': 0,
-    shed: wire.shed,
+    shed: wire.shed + d.flood,
     other: d.malformed,
   };
   for (const i of instances) {

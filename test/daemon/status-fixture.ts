@@ -53,7 +53,7 @@ export const status = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
     received: 100,
     malformed: 3,
     unknownVrid: 4,
-    dropped: { checksum: 2, truncated: 1, version: 0, type: 0, 'vrid-zero': 0, 'unknown-vrid': 4, malformed: 0 },
+    dropped: { checksum: 2, truncated: 1, version: 0, type: 0, 'vrid-zero': 0, 'unknown-vrid': 4, flood: 0, malformed: 0 },
     shed: 5,
     fullBatches: 1,
   },

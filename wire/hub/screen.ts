@@ -6,9 +6,10 @@
  */
 import type { DecodeErrorKind } from '../codec/index.js';
 
-export type WireDropReason = 'checksum' | 'truncated' | 'version' | 'type' | 'vrid-zero' | 'unknown-vrid' | 'malformed';
+/** `flood`: more copies of one sender's same advert than flood-gate.ts lets through. */
+export type WireDropReason = 'checksum' | 'truncated' | 'version' | 'type' | 'vrid-zero' | 'unknown-vrid' | 'flood' | 'malformed';
 
-export const WIRE_DROP_REASONS: readonly WireDropReason[] = ['checksum', 'truncated', 'version', 'type', 'vrid-zero', 'unknown-vrid', 'malformed'];
+export const WIRE_DROP_REASONS: readonly WireDropReason[] = ['checksum', 'truncated', 'version', 'type', 'vrid-zero', 'unknown-vrid', 'flood', 'malformed'];
 
 export type WireDrops = Record<WireDropReason, number>;
 

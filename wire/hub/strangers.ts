@@ -43,7 +43,12 @@ export interface StrangerSighting {
 export interface ReportedSighting extends StrangerSighting {
   /** Sightings of this (sender, reason) held back since it was last reported. */
   suppressed: number;
+  /** The sender's MAC, when `macOf` knows it. */
+  mac: string | null;
 }
+
+/** The MAC of an address on an interface, when cheaply known (the daemon reads the neighbour table). */
+export type MacLookup = (address: string, device: string, family: 4 | 6) => string | null;
 
 export const STRANGER_LIMITS: RateLimitOptions = { intervalMs: 60_000, capacity: 4096, totalPerInterval: 256 };
 
@@ -58,6 +63,7 @@ export class StrangerReporter {
     private readonly now: () => number,
     limits: RateLimitOptions = STRANGER_LIMITS,
     private readonly recentMax = 20,
+    private readonly macOf: MacLookup = () => null,
   ) {
     this.limiter = new RateLimitedLru(limits);
   }
@@ -74,7 +80,7 @@ export class StrangerReporter {
     this.sightings++;
     const verdict = this.limiter.hit(`${s.interface}|${s.sender}|${s.reason}`, this.now());
     if (!verdict.pass) return null;
-    const reported: ReportedSighting = { ...s, suppressed: verdict.suppressed };
+    const reported: ReportedSighting = { ...s, suppressed: verdict.suppressed, mac: this.macOf(s.sender, s.interface, s.family) };
     this.recentList.push(reported);
     if (this.recentList.length > this.recentMax) this.recentList.shift();
     for (const l of this.listeners) l(reported);

@@ -9,6 +9,7 @@ import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type 
 import type { Logger } from '../../core/logger.js';
 import { emptyWireDrops, reasonOfDecodeError, screenHeader, type WireDropReason, type WireDrops } from './screen.js';
 import { StrangerReporter } from './strangers.js';
+import { FloodGate } from './flood-gate.js';
 
 export interface HubPacket {
   advert: VrrpAdvert;
@@ -42,7 +43,7 @@ export interface Channel {
 export interface HubStats {
   sockets: number;
   received: number;
-  /** Packets refused before reaching an instance, whatever the reason but unknown-vrid (the sum of `dropped` but that). */
+  /** Packets refused as malformed before reaching an instance (`dropped` but unknown-vrid and flood). */
   malformed: number;
   unknownVrid: number;
   /** Drops by reason (screen.ts). */
@@ -56,6 +57,7 @@ export interface HubStats {
 interface Shared {
   socket: VrrpSocket;
   key: ChannelKey;
+  gate: FloodGate;
   handlers: Map<number, (p: HubPacket) => void>;
 }
 
@@ -69,12 +71,14 @@ export class WireHub {
   /**
    * `open` replaces the raw socket (benchmarks drive the receive path without
    * a network); `strangers` names the senders of dropped packets (the daemon
-   * shares one with its instances).
+   * shares one with its instances); `now` (ms) paces the flood gate (the
+   * simulator passes its clock).
    */
   constructor(
     private readonly log: Logger,
     private readonly open: (options: VrrpSocketOptions) => SysResult<VrrpSocket> = openVrrpSocket,
     readonly strangers: StrangerReporter = new StrangerReporter(() => performance.now()),
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   get stats(): HubStats {
@@ -109,7 +113,7 @@ export class WireHub {
         logger: this.log,
       });
       if (!opened.ok) return { ok: false, code: opened.code, message: opened.message };
-      const created: Shared = { socket: opened.value, key, handlers: new Map() };
+      const created: Shared = { socket: opened.value, key, gate: new FloodGate(), handlers: new Map() };
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
       this.counters.sockets++;
@@ -165,6 +169,12 @@ export class WireHub {
       this.drop(entry, screened.reason, source, screened.vrid, screened.detail);
       return;
     }
+    // Copies of one sender's same advert beyond a few per 10 ms only cost CPU
+    // (the machine answers the first alike): shed before decoding (flood-gate.ts).
+    if (!entry.gate.admit(payload[1]!, source, payload[2]!, this.now())) {
+      this.dropped.flood++;
+      return;
+    }
     // The hub cannot know which instance runs auth_hmac: a payload exactly one
     // trailer longer than its address count implies is decoded without it.
     const auth = splitAuthTrailer(payload, source.length === 16 ? 16 : 4);
@@ -197,6 +207,9 @@ export class WireHub {
     // The rest at debug: a flood of garbage must not become a flood of log lines.
     if (suppressed === null) return this.log.debug({ interface: key.interface, from, reason, vrid, detail }, 'dropped VRRP packet');
     const message = reason === 'unknown-vrid' ? 'adverts for a VRID we do not run' : 'dropped malformed VRRP packets';
-    this.log.info({ interface: key.interface, family: key.family, from, reason, vrid, detail, suppressed }, `${message} (reported at most once a minute per sender and reason)`);
+    this.log.info(
+      { interface: key.interface, family: key.family, from, reason, vrid, detail, suppressed },
+      `${message} (reported at most once a minute per sender and reason)`,
+    );
   }
 }
