@@ -25,12 +25,14 @@ export type DroppedReason = (typeof DROPPED_REASONS)[number];
 export type DroppedCounters = Record<DroppedReason, number>;
 
 /**
- * The instance counters that count lower-priority adverts ignored
- * (a preempting Backup's, a Master's) and the Master's replies to them held
- * back by the reply rate limit, when the daemon has one.
+ * The instance counters of lower-priority adverts left without effect (a
+ * preempting Backup's), and of a Master's answers to lower-priority and
+ * priority-0 adverts held back by its answer rate limit (issue 19, part 1;
+ * 0 where the daemon has none). A Master's answered lower-priority adverts
+ * are no drop: `lowerPriorityWhileMaster` counts them apart.
  */
-const LOWER_PRIORITY_COUNTERS = ['lowerPriorityDiscarded', 'lowerPriorityWhileMaster'];
-const RATE_LIMITED_COUNTERS = ['lowerPriorityRepliesLimited', 'repliesRateLimited'];
+const LOWER_PRIORITY_COUNTERS = ['lowerPriorityDiscarded'];
+const RATE_LIMITED_COUNTERS = ['lowerPriorityRepliesSuppressed', 'priorityZeroRepliesSuppressed'];
 
 export function droppedByReason(wire: HubStats, instances: readonly InstanceStatus[]): DroppedCounters {
   const d = wire.dropped;

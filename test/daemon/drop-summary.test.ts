@@ -16,7 +16,9 @@ test('wire and instance drops add up by reason', () => {
   i.drops['version-mismatch'] = 1;
   i.drops['own-packet'] = 4;
   i.counters.lowerPriorityDiscarded = 5;
-  i.counters.lowerPriorityWhileMaster = 6;
+  i.counters.lowerPriorityWhileMaster = 6; // answered: no drop
+  i.counters.lowerPriorityRepliesSuppressed = 7;
+  i.counters.priorityZeroRepliesSuppressed = 1;
   const d = droppedByReason(s.wire, s.instances);
   assert.equal(d.ttl, 3);
   assert.equal(d['address-list'], 2);
@@ -25,6 +27,7 @@ test('wire and instance drops add up by reason', () => {
   assert.equal(d.truncated, 1);
   assert.equal(d['unknown-vrid'], 4);
   assert.equal(d.shed, 5);
-  assert.equal(d['lower-priority'], 11);
+  assert.equal(d['lower-priority'], 5);
+  assert.equal(d['rate-limited'], 8);
   assert.equal(d.other, 4);
 });

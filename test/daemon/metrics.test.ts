@@ -190,3 +190,11 @@ describe('metrics from the status', () => {
     assert.equal(parse(b).values.get('keepalived_become_master_total{iname="VI_1",intf="eth0",vrid="51"}'), 2);
   });
 });
+
+test('vipflow_dropped_packets_total: one series per reason from the status summary', async () => {
+  const { values, types } = await render(status());
+  assert.equal(types.get('vipflow_dropped_packets_total'), 'counter');
+  assert.equal(values.get('vipflow_dropped_packets_total{reason="checksum"}'), 2);
+  assert.equal(values.get('vipflow_dropped_packets_total{reason="shed"}'), 5);
+  assert.equal(values.get('vipflow_dropped_packets_total{reason="unknown-vrid"}'), 4);
+});

@@ -158,6 +158,12 @@ describe('hostile LAN: vipflow under malformed traffic, collisions, floods and a
       sa.events.recent.some((e) => e.type === 'vrrp.intruder'),
       'a vrrp.intruder event',
     );
+    const text = await a.cli(['status', '--state-dir', a.stateDir]);
+    assert.match(text.stdout, /^dropped: .*checksum \d+/m, `the text status has the drops by reason: ${text.stdout}${text.stderr}`);
+    assert.ok(
+      text.stdout.split('\n').some((l) => l.startsWith(`stranger ${xAddr} `)),
+      'and names the stranger',
+    );
   });
 
   test('a VRID collision: another VRID, and ours with another address list', async () => {
