@@ -1,14 +1,17 @@
 /**
- * Sheds a flood of identical adverts before they are decoded: at most
- * `perWindow` packets per (VRID, sender, priority) per window pass; the rest
- * are counted and dropped. The machine reacts to a repeat of the same sender's
- * same priority as it did to the first (a Backup restarts its timer, a Master
- * answers or yields once), so the repeats only cost CPU: 20,000 a second of
- * them stalled the event loop. Keyed on the priority too, so a flood forging
- * the real Master's address at another priority cannot use up the real
- * Master's share. The window is the shortest VRRPv3 interval (10 ms): a
- * Master advertising faster than we do is never cut. Memory is bounded (the
- * oldest key goes first). Pure: the caller passes the time.
+ * Sheds a flood of identical packets before they are decoded: at most
+ * `perWindow` copies of one packet (the same bytes from the same sender to
+ * the same destination with the same TTL) per window pass; the rest are counted and dropped. A copy makes the
+ * machine do exactly what the first did (a Backup restarts its timer, a
+ * Master answers or yields once), so the copies only cost CPU: 20,000 a
+ * second of them held a Backup's event loop for ~190 ms.
+ *
+ * Only identical bytes share a share: a flood forging the real Master's
+ * address with any other content (priority, address list, an auth_hmac
+ * replay whose sequence is old) cannot use up the real adverts' share, and
+ * with auth_hmac each real advert is new bytes. The window is the shortest
+ * VRRPv3 interval (10 ms), so a real Master is never cut. Memory is bounded
+ * (the oldest key goes first). Pure: the caller passes the time.
  */
 export const FLOOD_GATE_WINDOW_MS = 10;
 export const FLOOD_GATE_PER_WINDOW = 3;
@@ -19,8 +22,17 @@ interface Slot {
   count: number;
 }
 
+/**
+ * The gate's key for a packet: everything the receive checks read (TTL,
+ * source, destination, the VRRP bytes), as one string. A copy that differs in
+ * any of them (a forged TTL 64, a unicast copy) has its own share.
+ */
+export function floodKey(ttl: number, source: Uint8Array, destination: Uint8Array, payload: Buffer): string {
+  return String.fromCharCode(ttl & 0xffff, ...source, ...destination) + payload.toString('latin1');
+}
+
 export class FloodGate {
-  private readonly slots = new Map<number | string, Slot>();
+  private readonly slots = new Map<string, Slot>();
   shed = 0;
 
   constructor(
@@ -29,9 +41,8 @@ export class FloodGate {
     private readonly capacity = CAPACITY,
   ) {}
 
-  /** Whether a packet for `vrid` from `source` (4 or 16 bytes) at `priority` goes on at `now` (ms). */
-  admit(vrid: number, source: Uint8Array, priority: number, now: number): boolean {
-    const key = keyOf(vrid, source, priority);
+  /** Whether the packet with `key` (floodKey) goes on at `now` (ms). */
+  admit(key: string, now: number): boolean {
     let slot = this.slots.get(key);
     if (!slot) {
       if (this.slots.size >= this.capacity) this.slots.delete(this.slots.keys().next().value!);
@@ -48,13 +59,4 @@ export class FloodGate {
     slot.count++;
     return true;
   }
-}
-
-/** A number for IPv4 (no string built per packet), text for IPv6. */
-function keyOf(vrid: number, source: Uint8Array, priority: number): number | string {
-  // 48 bits: exact in a double.
-  if (source.length === 4) return (((source[0]! * 256 + source[1]!) * 256 + source[2]!) * 256 + source[3]!) * 65536 + vrid * 256 + priority;
-  let s = '';
-  for (const b of source) s += b.toString(16).padStart(2, '0');
-  return `${s}/${vrid}/${priority}`;
 }

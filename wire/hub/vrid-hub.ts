@@ -9,7 +9,7 @@ import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type 
 import type { Logger } from '../../core/logger.js';
 import { emptyWireDrops, reasonOfDecodeError, screenHeader, type WireDropReason, type WireDrops } from './screen.js';
 import { StrangerReporter } from './strangers.js';
-import { FloodGate } from './flood-gate.js';
+import { FloodGate, floodKey } from './flood-gate.js';
 
 export interface HubPacket {
   advert: VrrpAdvert;
@@ -169,9 +169,9 @@ export class WireHub {
       this.drop(entry, screened.reason, source, screened.vrid, screened.detail);
       return;
     }
-    // Copies of one sender's same advert beyond a few per 10 ms only cost CPU
-    // (the machine answers the first alike): shed before decoding (flood-gate.ts).
-    if (!entry.gate.admit(payload[1]!, source, payload[2]!, this.now())) {
+    // Copies of one packet beyond a few per 10 ms only cost CPU (the machine
+    // does for a copy what it did for the first): shed before decoding (flood-gate.ts).
+    if (!entry.gate.admit(floodKey(p.ttl, source, destination, payload), this.now())) {
       this.dropped.flood++;
       return;
     }
