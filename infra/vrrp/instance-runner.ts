@@ -506,7 +506,8 @@ export class InstanceRunner {
     const reason = lower ? 'lower-priority' : 'higher-priority';
     const suppressed = this.sight(reason, from, priority, `priority ${priority}, ours ${ours}`);
     if (suppressed === null) return;
-    if (lower) this.log.info({ from, priority, ours, suppressed }, 'lower-priority adverts for our VRID while Master (reported at most once a minute per sender)');
+    if (lower)
+      this.log.info({ from, priority, ours, suppressed }, 'lower-priority adverts for our VRID while Master (reported at most once a minute per sender)');
     else this.log.warn({ from, priority, ours, suppressed }, 'a higher-priority advert takes Master from us (without auth_hmac any host on the LAN can)');
   }
 
