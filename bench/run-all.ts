@@ -26,6 +26,7 @@ const runs: { name: string; args: string[]; node?: string[] }[] = [
   { name: 'observability', args: quick },
   { name: 'checkers', args: quick },
   { name: 'lb', args: quick },
+  { name: 'hostile-lan', args: quick },
 ];
 
 let failed = 0;

@@ -103,7 +103,7 @@ function startNode(name: 'm' | 'b', priority: number, wire: FakeWire, clock: Vir
   const host = hostOf(name === 'm' ? 1 : 2, Math.ceil(PAIRS / 250));
   const loaded = loadKeepalivedText(config(PAIRS, priority));
   if (!loaded.model) throw new Error(`config rejected: ${JSON.stringify(loaded.diagnostics).slice(0, 500)}`);
-  const hub = new WireHub(log, wire.opener(name));
+  const hub = new WireHub(log, wire.opener(name), undefined, () => clock.now());
   const announceIo = {
     interfaceOf: () => ({ mac: new Uint8Array(6), linkLocal: null }),
     sendFrame: () => ({ ok: true as const }),

@@ -50,6 +50,17 @@ function formatStatus(s: DaemonStatus): string {
     `event loop delay p50 ${s.eventLoop.delayP50Ms} ms, p99 ${s.eventLoop.delayP99Ms} ms, max ${s.eventLoop.delayMaxMs} ms; late timers ${s.eventLoop.lateTimers}`,
   );
   lines.push(`wire: ${s.wire.sockets} sockets, ${s.wire.received} received, ${s.wire.malformed} malformed, ${s.wire.unknownVrid} other VRIDs`);
+  // Older daemons do not report these.
+  if (s.dropped) {
+    const moved = Object.entries(s.dropped).filter(([, n]) => n > 0);
+    lines.push(`dropped: ${moved.length ? moved.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
+  }
+  for (const st of s.strangers?.recent.slice(-5) ?? []) {
+    lines.push(
+      `stranger ${st.sender}${st.instance ? ` (${st.instance})` : ''} on ${st.interface}: ${st.reason}, vrid ${st.vrid}` +
+        `${st.priority === null ? '' : ` priority ${st.priority}`}${st.suppressed ? `, ${st.suppressed} more before` : ''}`,
+    );
+  }
   for (const i of s.instances) {
     const drops = Object.entries(i.drops)
       .filter(([, n]) => n > 0)

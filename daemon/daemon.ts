@@ -39,6 +39,11 @@ import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
 import { TimingMetrics } from './timing-metrics.js';
 import { WorkflowMetrics } from './workflow-metrics.js';
 import { ClusterView, type ClusterMember } from './cluster-view.js';
+import { RecentLoopDelay } from './recent-loop-delay.js';
+import { neighbourMac } from '../infra/host/neighbour-mac.js';
+import { droppedByReason, type DroppedCounters } from './drop-summary.js';
+import { STRANGER_LIMITS, StrangerReporter, type ReportedSighting } from '../wire/hub/strangers.js';
+import { openVrrpSocket } from '../wire/socket/index.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
 import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
@@ -71,7 +76,12 @@ export interface DaemonStatus {
   /** vrrp_sync_groups: the group's state and its members' (keepalived's GROUP state). */
   groups: { name: string; state: GroupState; members: { name: string; state: string }[] }[];
   wire: WireHub['stats'];
-  eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; lateTimers: number; worstLateMs: number };
+  /** Received packets dropped or not acted on, by reason, over the hub and every instance (daemon/drop-summary.ts). */
+  dropped: DroppedCounters;
+  /** Senders named in the log (and `vrrp.intruder` events): at most once a minute per (sender, reason). */
+  strangers: { sightings: number; tracked: number; overBudget: number; recent: ReportedSighting[] };
+  /** recentMaxMs: the longest delay in the last 5 to 10 s (the others cover the daemon's life). */
+  eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; recentMaxMs: number; lateTimers: number; worstLateMs: number };
   recentTransitions: (TransitionRecord & { time: string })[];
   reloads: { ok: number; refused: number };
   events: DaemonEventsStatus;
@@ -146,6 +156,7 @@ export class Daemon {
   /** Histograms observed as things happen, which /metrics serves after the status metrics. */
   readonly metricRegistries = [this.timing.registry, this.workflowMetrics.registry];
   private readonly loopDelay: IntervalHistogram;
+  private readonly recentLoopDelay = new RecentLoopDelay();
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
@@ -158,7 +169,7 @@ export class Daemon {
     lbBackend: LbBackendName,
   ) {
     const log = options.log;
-    this.hub = new WireHub(log.child({ component: 'wire' }));
+    this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
     this.instances = new Instances({
@@ -240,6 +251,7 @@ export class Daemon {
     const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
     this.events = new EventPublisher(settings, options.stateDir, log, named);
+    this.hub.strangers.onReport((s) => this.events.intruder({ ...s, family: s.family === 4 ? 'ipv4' : 'ipv6' }));
     this.fence = new SplitBrainFence({
       bus: this.events.bus,
       node: this.events.node,
@@ -355,17 +367,22 @@ export class Daemon {
 
   status(): DaemonStatus {
     const pct = (p: number) => loopDelayMs(this.loopDelay.percentile(p));
+    const instances = this.instances.status();
+    const wire = this.hub.stats;
     return {
       pid: process.pid,
       configPath: this.options.configPath,
       startedAt: this.startedAt.toISOString(),
       uptimeMs: Date.now() - this.startedAt.getTime(),
-      ...this.instances.status(),
-      wire: { ...this.hub.stats },
+      ...instances,
+      wire,
+      dropped: droppedByReason(wire, instances.instances),
+      strangers: this.hub.strangers.stats(),
       eventLoop: {
         delayP50Ms: pct(50),
         delayP99Ms: pct(99),
         delayMaxMs: loopDelayMs(this.loopDelay.max),
+        recentMaxMs: this.recentLoopDelay.maxMs(),
         lateTimers: this.lateStats.late,
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },
@@ -425,6 +442,7 @@ export class Daemon {
       this.hub.close();
       await this.control?.close();
       this.loopDelay.disable();
+      this.recentLoopDelay.stop();
       await this.configLoader.close();
       rmSync(join(this.options.stateDir, 'vipflow.pid'), { force: true });
       this.options.log.info('vipflow stopped');

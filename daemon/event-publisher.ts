@@ -169,6 +169,11 @@ export class EventPublisher {
     this.publish('config.reload', data);
   }
 
+  /** A stranger named on the LAN (already rate-limited by the reporter): enqueue only. */
+  intruder(data: EventData<'vrrp.intruder'>): void {
+    this.publish('vrrp.intruder', data);
+  }
+
   splitBrain(data: EventData<'cluster.split_brain'>): void {
     this.publish('cluster.split_brain', data);
   }

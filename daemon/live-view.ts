@@ -67,7 +67,10 @@ export function liveView(s: DaemonStatus): LiveView {
       .reverse()
       .map((t) => ({ time: t.time, instance: t.instance, from: t.from, to: t.to, reason: t.reason })),
     counters: {
-      drops: s.instances.reduce((n, i) => n + Object.values(i.drops).reduce((a, b) => a + b, 0), 0),
+      // Older daemons (a status read from elsewhere) have no summary: the instances' drops then.
+      drops: s.dropped
+        ? Object.values(s.dropped).reduce((a, b) => a + b, 0)
+        : s.instances.reduce((n, i) => n + Object.values(i.drops).reduce((a, b) => a + b, 0), 0),
       lateTimers: s.eventLoop.lateTimers,
       loopDelayP99Ms: s.eventLoop.delayP99Ms,
       eventsPublished: s.events.published,

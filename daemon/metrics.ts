@@ -102,6 +102,7 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   family('vipflow_wire_received_total', 'counter', [], 'VRRP packets received by the hub'),
   family('vipflow_wire_malformed_total', 'counter', [], 'VRRP packets the codec refused'),
   family('vipflow_wire_unknown_vrid_total', 'counter', [], 'VRRP packets for a VRID no instance runs'),
+  family('vipflow_dropped_packets_total', 'counter', ['reason'], 'Received VRRP packets dropped or not acted on, by reason, over the hub and every instance'),
   family('vipflow_late_timers_total', 'counter', [], 'VRRP timers that fired late'),
   family('vipflow_late_timer_worst_seconds', 'gauge', [], 'The latest VRRP timer so far'),
   family('vipflow_event_loop_delay_seconds', 'gauge', ['quantile'], 'Event-loop delay (quantile 1 is the maximum)'),
@@ -225,6 +226,8 @@ function daemonSamples(status: DaemonStatus, transitions: TransitionTally, push:
   push('vipflow_wire_received_total', status.wire.received);
   push('vipflow_wire_malformed_total', status.wire.malformed);
   push('vipflow_wire_unknown_vrid_total', status.wire.unknownVrid);
+  // Older daemons do not report it.
+  for (const [reason, n] of Object.entries(status.dropped ?? {})) push('vipflow_dropped_packets_total', n, { reason });
   push('vipflow_late_timers_total', status.eventLoop.lateTimers);
   push('vipflow_late_timer_worst_seconds', status.eventLoop.worstLateMs / 1000);
   push('vipflow_event_loop_delay_seconds', status.eventLoop.delayP50Ms / 1000, { quantile: '0.5' });

@@ -263,7 +263,7 @@ export class VirtualHost implements WireNode {
   /** Starts the configuration as the daemon does: groups first, every instance, then the groups start their members. */
   boot(): void {
     this.alive = true;
-    this.simHub = new SimHub(this.deps.log, this.deps.wire.opener(this));
+    this.simHub = new SimHub(this.deps.log, this.deps.wire.opener(this), undefined, () => this.deps.clock.now());
     this.hub = this.simHub;
     this.groups.clear();
     for (const sg of this.config.vrrpSyncGroups) {

@@ -93,6 +93,30 @@ export const payloads = {
     counters: z.record(z.string(), count),
     total: count,
   }),
+  /**
+   * A host sent what vipflow drops or must act on (added in v1: consumers that
+   * do not know the type skip it): a malformed packet, another VRID, a
+   * different address list, a wrong TTL, a lower priority while we are Master,
+   * or a higher one that takes Master from us. At most once a minute per
+   * (sender, reason); `suppressed` counts its sightings held back since.
+   * Instance-scoped when an instance saw it, else daemon-scoped.
+   */
+  'vrrp.intruder': z.object({
+    sender: name,
+    /** From the neighbour table when the kernel has an entry for the sender (IPv4), else null. */
+    mac: z.string().nullable(),
+    /** checksum, truncated, version, type, vrid-zero, ttl, unknown-vrid, address-list, lower-priority, higher-priority, ... */
+    reason: name,
+    /** The VRID the packet carried (0 when it had none). */
+    vrid: z.number().int().min(0).max(255),
+    /** The advert's priority, when it decoded. */
+    priority: priority.nullable(),
+    interface: name,
+    family,
+    instance: z.string().optional(),
+    detail: z.string(),
+    suppressed: count,
+  }),
   'config.reload': z.object({
     file: name,
     ok: z.boolean(),

@@ -81,6 +81,9 @@ type StartResult = { ok: true } | { ok: false; code: string; message: string };
  */
 export const HANDOVER_OVERLAP_MS = 20;
 
+/** The names the stranger reports use for the receive checks' drop reasons (the others keep theirs). */
+const STRANGER_REASON: Partial<Record<DropReason, string>> = { 'bad-ttl': 'ttl', 'address-list-mismatch': 'address-list' };
+
 export class InstanceRunner {
   readonly drops: DropCounters = emptyDropCounters();
   private readonly log: Logger;
@@ -96,7 +99,8 @@ export class InstanceRunner {
    * per-send array of destinations).
    */
   private readonly advertCache = new Map<number, { payload: Buffer; destination: string; destinationBytes: Uint8Array }[]>();
-  private readonly reportedDrops = new Set<string>();
+  /** Screened adverts for our VRID with a lower priority (> 0) received while Master: another router claims Master. */
+  private lowerPriorityWhileMaster = 0;
   private peerChecksumVariant: string | null = null;
   private handover: { resolve: () => void; timer: unknown } | null = null;
   private holdingVipsForHandover = false;
@@ -404,7 +408,7 @@ export class InstanceRunner {
       lastMasterPriority,
       masterDownInMs: state === 'backup' ? Math.max(0, ctx.masterDownDeadline - this.deps.clock.now()) : null,
       peerChecksumVariant: this.peerChecksumVariant,
-      counters: { ...numbers, sendErrors: this.sendErrors },
+      counters: { ...numbers, sendErrors: this.sendErrors, lowerPriorityWhileMaster: this.lowerPriorityWhileMaster },
       drops: { ...this.drops },
       authHmac: this.auth ? { mode: this.auth.plan.mode, activeKey: this.auth.plan.activeKey, keyIds: [...this.auth.plan.keys.keys()] } : null,
       announcements: { ...this.announcer.stats },
@@ -421,7 +425,7 @@ export class InstanceRunner {
       multicastDestination: p.multicastDestination,
     });
     if (!screened.ok) {
-      this.drop(screened.reason, screened.detail, addressText(p.source));
+      this.drop(screened.reason, screened.detail, addressText(p.source), p);
       return;
     }
     if (!this.authenticated(p)) return;
@@ -431,6 +435,7 @@ export class InstanceRunner {
       const jitter = this.timing.heard(this.deps.clock.now(), addressText(p.source), p.advert.priority, intervalMs);
       if (jitter !== null) this.deps.timing.advertJitter(jitter);
     }
+    this.noteRivalMaster(p);
     if (this.handover) {
       // Stopping: the machine is gone; we only wait for the next master. Only
       // a screened advert counts: a stray one (another cluster's, a wrong
@@ -475,23 +480,58 @@ export class InstanceRunner {
     return true;
   }
 
-  private drop(reason: DropReason, detail: string, from: string): void {
+  private drop(reason: DropReason, detail: string, from: string, p?: HubPacket): void {
     this.drops[reason]++;
-    // First of each kind per sender at warn level, the rest at debug: a
+    // Logged at most once a minute per (sender, reason), the rest at debug: a
     // misconfigured neighbour must be visible without flooding the log.
-    const key = `${reason}|${from}`;
-    if (!this.reportedDrops.has(key) && this.reportedDrops.size < 1024) {
-      this.reportedDrops.add(key);
+    const suppressed = this.sight(STRANGER_REASON[reason] ?? reason, from, p?.advert.priority ?? null, detail);
+    if (suppressed !== null) {
       const message =
         reason === 'address-list-mismatch'
           ? 'advert for our VRID with a different address list: another cluster may use this VRID (VRID collision)'
           : reason.startsWith('hmac-')
             ? AUTH_DROP_CAUSE[reason as keyof typeof AUTH_DROP_CAUSE]
             : 'advert dropped';
-      this.log.warn({ reason, from, detail }, message);
+      this.log.warn({ reason, from, detail, suppressed }, message);
     } else {
       this.log.debug({ reason, from, detail }, 'advert dropped');
     }
+  }
+
+  /**
+   * A Master hearing another router's advert for its VRID: a lower priority
+   * (a stranger, or a peer that has not yet heard us) is counted and named; a
+   * higher one wins, as RFC 5798 says (only auth_hmac keeps a stranger out),
+   * and its sender is named too.
+   */
+  private noteRivalMaster(p: HubPacket): void {
+    const priority = p.advert.priority;
+    if (priority === 0 || this.state !== 'master') return;
+    const ours = this.actor.getSnapshot().context.effectivePriority;
+    if (priority === ours) return;
+    const lower = priority < ours;
+    if (lower) this.lowerPriorityWhileMaster++;
+    const from = addressText(p.source);
+    const reason = lower ? 'lower-priority' : 'higher-priority';
+    const suppressed = this.sight(reason, from, priority, `priority ${priority}, ours ${ours}`);
+    if (suppressed === null) return;
+    if (lower)
+      this.log.info({ from, priority, ours, suppressed }, 'lower-priority adverts for our VRID while Master (reported at most once a minute per sender)');
+    else this.log.warn({ from, priority, ours, suppressed }, 'a higher-priority advert takes Master from us (without auth_hmac any host on the LAN can)');
+  }
+
+  private sight(reason: string, from: string, priority: number | null, detail: string): number | null {
+    const plan = this.plan;
+    return this.deps.hub.strangers.sight({
+      sender: from,
+      reason,
+      vrid: plan.vrid,
+      priority,
+      interface: plan.interface,
+      family: plan.family,
+      instance: plan.name,
+      detail,
+    });
   }
 
   private execute(cmd: VrrpCommand): void {

@@ -229,3 +229,11 @@ test('the takeover and jitter histograms follow the status metrics, rendered by 
   assert.equal(values.get('vipflow_advert_interval_jitter_seconds_count'), 2);
   assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'));
 });
+
+test('vipflow_dropped_packets_total: one series per reason from the status summary', async () => {
+  const { values, types } = await render(status());
+  assert.equal(types.get('vipflow_dropped_packets_total'), 'counter');
+  assert.equal(values.get('vipflow_dropped_packets_total{reason="checksum"}'), 2);
+  assert.equal(values.get('vipflow_dropped_packets_total{reason="shed"}'), 5);
+  assert.equal(values.get('vipflow_dropped_packets_total{reason="unknown-vrid"}'), 4);
+});

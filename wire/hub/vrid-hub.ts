@@ -7,6 +7,9 @@
 import { AUTH_HMAC_TRAILER_LENGTH, decodeVrrp, splitAuthTrailer, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
 import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../socket/index.js';
 import type { Logger } from '../../core/logger.js';
+import { emptyWireDrops, reasonOfDecodeError, screenHeader, type WireDropReason, type WireDrops } from './screen.js';
+import { StrangerReporter } from './strangers.js';
+import { FloodGate, floodKey } from './flood-gate.js';
 
 export interface HubPacket {
   advert: VrrpAdvert;
@@ -40,28 +43,58 @@ export interface Channel {
 export interface HubStats {
   sockets: number;
   received: number;
+  /** Packets refused as malformed before reaching an instance (`dropped` but unknown-vrid and flood). */
   malformed: number;
   unknownVrid: number;
+  /** Drops by reason (screen.ts). */
+  dropped: WireDrops;
+  /** Datagrams the kernel dropped for a full receive queue (SO_RXQ_OVFL) on the open sockets: a flood shed at the socket. */
+  shed: number;
+  /** Wake-ups that stopped at the addon's batch bound with more pending (the rest waited one loop turn). */
+  fullBatches: number;
 }
 
 interface Shared {
   socket: VrrpSocket;
-  mode: 'multicast' | 'unicast';
+  key: ChannelKey;
+  gate: FloodGate;
   handlers: Map<number, (p: HubPacket) => void>;
 }
 
 export type JoinResult = { ok: true; channel: Channel } | { ok: false; code: string; message: string };
 
 export class WireHub {
-  readonly stats: HubStats = { sockets: 0, received: 0, malformed: 0, unknownVrid: 0 };
+  private readonly counters = { sockets: 0, received: 0, malformed: 0, unknownVrid: 0 };
+  private readonly dropped = emptyWireDrops();
   private readonly shared = new Map<string, Shared>();
-  private readonly reportedVrids = new Set<string>();
 
-  /** `open` replaces the raw socket (benchmarks drive the receive path without a network). */
+  /**
+   * `open` replaces the raw socket (benchmarks drive the receive path without
+   * a network); `strangers` names the senders of dropped packets (the daemon
+   * shares one with its instances); `now` (ms) paces the flood gate (the
+   * simulator passes its clock).
+   */
   constructor(
     private readonly log: Logger,
     private readonly open: (options: VrrpSocketOptions) => SysResult<VrrpSocket> = openVrrpSocket,
+    readonly strangers: StrangerReporter = new StrangerReporter(() => performance.now()),
+    private readonly now: () => number = () => performance.now(),
   ) {}
+
+  get stats(): HubStats {
+    let shed = 0;
+    let fullBatches = 0;
+    // IPv4 datagrams whose IP header the socket could not strip never reach dispatch.
+    let badHeaders = 0;
+    for (const entry of this.shared.values()) {
+      const s = entry.socket.stats;
+      shed += s.kernelDrops ?? 0;
+      fullBatches += s.fullBatches ?? 0;
+      badHeaders += s.malformed;
+    }
+    const dropped = { ...this.dropped, malformed: this.dropped.malformed + badHeaders };
+    return { ...this.counters, malformed: this.counters.malformed + badHeaders, dropped, shed, fullBatches };
+  }
 
   /**
    * Attaches a handler for one VRID on the socket for `key`, opening it on
@@ -80,10 +113,10 @@ export class WireHub {
         logger: this.log,
       });
       if (!opened.ok) return { ok: false, code: opened.code, message: opened.message };
-      const created: Shared = { socket: opened.value, mode: key.mode, handlers: new Map() };
+      const created: Shared = { socket: opened.value, key, gate: new FloodGate(), handlers: new Map() };
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
-      this.stats.sockets++;
+      this.counters.sockets++;
       entry = created;
     }
     if (entry.handlers.has(vrid)) return { ok: false, code: 'EBUSY', message: `VRID ${vrid} is already used on ${key.interface} (IPv${key.family})` };
@@ -102,7 +135,7 @@ export class WireHub {
           if (owner.handlers.size === 0) {
             owner.socket.close();
             this.shared.delete(id);
-            this.stats.sockets--;
+            this.counters.sockets--;
           }
         },
       },
@@ -112,44 +145,45 @@ export class WireHub {
   close(): void {
     for (const entry of this.shared.values()) entry.socket.close();
     this.shared.clear();
-    this.stats.sockets = 0;
+    this.counters.sockets = 0;
   }
 
   private dispatch(id: string, entry: Shared, p: ReceivedPacket): void {
-    this.stats.received++;
-    const { source, destination } = p;
+    this.counters.received++;
+    const { source, destination, payload } = p;
     // Mismatched address lengths are the codec's to refuse (family-mismatch).
     if (destination === null) {
-      this.stats.malformed++;
-      return;
-    }
-    // The hub cannot know which instance runs auth_hmac: a payload exactly one
-    // trailer longer than its address count implies is decoded without it.
-    const auth = splitAuthTrailer(p.payload, source.length === 16 ? 16 : 4);
-    const decoded = decodeVrrp(p.payload, { source, destination }, auth ? { authTrailerLength: AUTH_HMAC_TRAILER_LENGTH } : undefined);
-    if (!decoded.ok) {
-      this.stats.malformed++;
-      // Debug only: a flood of garbage must not become a flood of log lines.
-      this.log.debug({ socket: id, from: addressText(source), kind: decoded.error.kind, detail: decoded.error.detail }, 'dropped malformed VRRP packet');
+      this.drop(entry, 'malformed', source, 0, 'no destination address from the kernel');
       return;
     }
     // IPv4 224.0.0.0/4, IPv6 ff00::/8.
     const multicastDestination = destination.length === 4 ? (destination[0]! & 0xf0) === 0xe0 : destination[0] === 0xff;
-    const handler = entry.handlers.get(decoded.packet.vrid);
-    if (!handler) {
+    // Cheap checks on the header bytes first: a flood of other VRIDs or of
+    // garbage costs a few byte reads, no checksum and no allocation.
+    const screened = screenHeader(payload, (vrid) => entry.handlers.has(vrid));
+    if (screened) {
       // A raw socket also gets the unicast VRRP sent to any of our addresses:
       // on a multicast socket those belong to the unicast sockets, not to a
       // VRID we do not run.
-      if (entry.mode === 'multicast' && !multicastDestination) return;
-      this.stats.unknownVrid++;
-      const from = addressText(source);
-      const seen = `${id}|${decoded.packet.vrid}|${from}`;
-      if (!this.reportedVrids.has(seen) && this.reportedVrids.size < 1024) {
-        this.reportedVrids.add(seen);
-        this.log.info({ socket: id, vrid: decoded.packet.vrid, from }, 'adverts for a VRID we do not run (reported once per sender)');
-      }
+      if (screened.reason === 'unknown-vrid' && entry.key.mode === 'multicast' && !multicastDestination) return;
+      this.drop(entry, screened.reason, source, screened.vrid, screened.detail);
       return;
     }
+    // Copies of one packet beyond a few per 10 ms only cost CPU (the machine
+    // does for a copy what it did for the first): shed before decoding (flood-gate.ts).
+    if (!entry.gate.admit(floodKey(p.ttl, source, destination, payload), this.now())) {
+      this.dropped.flood++;
+      return;
+    }
+    // The hub cannot know which instance runs auth_hmac: a payload exactly one
+    // trailer longer than its address count implies is decoded without it.
+    const auth = splitAuthTrailer(payload, source.length === 16 ? 16 : 4);
+    const decoded = decodeVrrp(payload, { source, destination }, auth ? { authTrailerLength: AUTH_HMAC_TRAILER_LENGTH } : undefined);
+    if (!decoded.ok) {
+      this.drop(entry, reasonOfDecodeError(decoded.error.kind), source, payload[1]!, decoded.error.detail);
+      return;
+    }
+    const handler = entry.handlers.get(decoded.packet.vrid)!;
     handler({
       advert: decoded.packet,
       checksumVariant: decoded.checksumVariant,
@@ -160,5 +194,22 @@ export class WireHub {
       receivedAt: p.receivedAt,
       ...(auth ? { auth } : {}),
     });
+  }
+
+  /** Counts a drop and names its sender, once a minute per (sender, reason). */
+  private drop(entry: Shared, reason: WireDropReason, source: Uint8Array, vrid: number, detail: string): void {
+    this.dropped[reason]++;
+    if (reason === 'unknown-vrid') this.counters.unknownVrid++;
+    else this.counters.malformed++;
+    const from = addressText(source);
+    const { key } = entry;
+    const suppressed = this.strangers.sight({ sender: from, reason, vrid, priority: null, interface: key.interface, family: key.family, detail });
+    // The rest at debug: a flood of garbage must not become a flood of log lines.
+    if (suppressed === null) return this.log.debug({ interface: key.interface, from, reason, vrid, detail }, 'dropped VRRP packet');
+    const message = reason === 'unknown-vrid' ? 'adverts for a VRID we do not run' : 'dropped malformed VRRP packets';
+    this.log.info(
+      { interface: key.interface, family: key.family, from, reason, vrid, detail, suppressed },
+      `${message} (reported at most once a minute per sender and reason)`,
+    );
   }
 }

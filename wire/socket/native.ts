@@ -77,6 +77,8 @@ export interface NativeWire {
   rawClose(handle: NativeRawHandle): void;
   rawRef(handle: NativeRawHandle, on: boolean): void;
   rawIfindex(handle: NativeRawHandle): number;
+  /** Kernel queue-overflow drops (SO_RXQ_OVFL) and wake-ups cut at the batch bound. */
+  rawStats(handle: NativeRawHandle): { kernelDrops: number; fullBatches: number };
   icmpOpen(options: NativeIcmpOptions, callback: NativeIcmpCallback): NativeIcmpHandle;
   icmpSend(handle: NativeIcmpHandle, message: Buffer, destination: string): string | null;
   icmpClose(handle: NativeIcmpHandle): void;

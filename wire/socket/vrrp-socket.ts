@@ -50,6 +50,10 @@ export interface VrrpSocketStats {
   /** IPv4 datagrams whose header could not be stripped (dropped). */
   malformed: number;
   receiveErrors: number;
+  /** Datagrams the kernel dropped because the receive queue was full (SO_RXQ_OVFL), as of the last one read. */
+  kernelDrops?: number;
+  /** Wake-ups cut at the addon's per-wake-up bound with more pending. */
+  fullBatches?: number;
 }
 
 export interface VrrpSocket {
@@ -150,7 +154,9 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     value: {
       family: options.family,
       ifindex,
-      stats,
+      get stats() {
+        return closed ? stats : { ...stats, ...native.rawStats(handle) };
+      },
       onPacket(handler) {
         packetHandler = handler;
       },

@@ -8,4 +8,5 @@ napi_value vf_raw_send(napi_env env, napi_callback_info info);
 napi_value vf_raw_close(napi_env env, napi_callback_info info);
 napi_value vf_raw_ref(napi_env env, napi_callback_info info);
 napi_value vf_raw_ifindex(napi_env env, napi_callback_info info);
+napi_value vf_raw_stats(napi_env env, napi_callback_info info);
 #endif

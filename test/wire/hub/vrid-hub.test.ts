@@ -1,0 +1,84 @@
+// The hub's receive path on a fake socket: drops by reason, the flood gate,
+// and strangers named once per (sender, reason).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../../core/logger.js';
+import { WireHub, type HubPacket } from '../../../wire/hub/vrid-hub.js';
+import { StrangerReporter } from '../../../wire/hub/strangers.js';
+import { encodeVrrp, parseAddress, type VrrpAdvert } from '../../../wire/codec/index.js';
+import type { ReceivedPacket, VrrpSocket } from '../../../wire/socket/index.js';
+
+const X = parseAddress('198.18.0.77')!;
+const GROUP = parseAddress('224.0.0.18')!;
+const advert = (over: Partial<VrrpAdvert> = {}) =>
+  encodeVrrp({ version: 3, vrid: 40, priority: 50, maxAdvertIntervalCs: 10, addresses: [parseAddress('198.18.0.100')!], ...over } as VrrpAdvert, {
+    source: X,
+    destination: GROUP,
+  });
+
+function setup() {
+  let deliver: ((p: ReceivedPacket) => void) | undefined;
+  let now = 0;
+  const socket: VrrpSocket = {
+    family: 4,
+    ifindex: 2,
+    stats: { received: 0, malformed: 0, receiveErrors: 0, kernelDrops: 7, fullBatches: 1 },
+    onPacket: (h) => void (deliver = h),
+    onError: () => undefined,
+    send: () => ({ ok: true, value: undefined }),
+    ref: () => undefined,
+    close: () => undefined,
+  };
+  const strangers = new StrangerReporter(() => now);
+  const hub = new WireHub(
+    silentLogger(),
+    () => ({ ok: true, value: socket }),
+    strangers,
+    () => now,
+  );
+  const got: HubPacket[] = [];
+  const joined = hub.join({ interface: 'eth0', family: 4, mode: 'multicast', source: '198.18.0.1' }, 40, (p) => got.push(p));
+  assert.ok(joined.ok);
+  const send = (payload: Uint8Array) => deliver!({ payload: Buffer.from(payload), ttl: 255, ifindex: 2, source: X, destination: GROUP, receivedAt: 0n });
+  return { hub, got, send, strangers, tick: (ms: number) => (now += ms) };
+}
+
+test('each malformation is counted under its reason and its sender named once', () => {
+  const { hub, got, send, strangers, tick } = setup();
+  const bad = advert();
+  bad[6] = bad[6]! ^ 0xff;
+  const v4 = advert();
+  v4[0] = 0x41;
+  const t2 = advert();
+  t2[0] = 0x32;
+  const z = advert();
+  z[1] = 0;
+  for (let i = 0; i < 5; i++) {
+    for (const p of [bad, advert().subarray(0, 6), advert().subarray(0, 10), v4, t2, z, advert({ vrid: 41 })]) send(p);
+    tick(20);
+  }
+  const s = hub.stats;
+  assert.deepEqual(s.dropped, { checksum: 5, truncated: 10, version: 5, type: 5, 'vrid-zero': 5, 'unknown-vrid': 5, flood: 0, malformed: 0 });
+  assert.equal(s.malformed, 30, 'every reason but unknown-vrid and flood');
+  assert.equal(s.unknownVrid, 5);
+  assert.equal(s.shed, 7, "the socket's kernel drops");
+  assert.equal(got.length, 0);
+  const named = strangers
+    .stats()
+    .recent.map((r) => r.reason)
+    .sort();
+  assert.deepEqual(named, ['checksum', 'truncated', 'type', 'unknown-vrid', 'version', 'vrid-zero']);
+});
+
+test('copies of one advert beyond 3 per 10 ms are shed before decoding; another priority still passes', () => {
+  const { hub, got, send, tick } = setup();
+  const copy = advert();
+  for (let i = 0; i < 1000; i++) send(copy);
+  assert.equal(got.length, 3);
+  assert.equal(hub.stats.dropped.flood, 997);
+  send(advert({ priority: 200 }));
+  assert.equal(got.length, 4, 'the real Master at its own priority is not starved');
+  tick(10);
+  send(copy);
+  assert.equal(got.length, 5, 'the next window admits again');
+});
