@@ -12,7 +12,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { LoadConfigResult } from '../config/load.js';
 import { OffThreadConfigLoader } from '../infra/config/off-thread-loader.js';
 import type { Diagnostic } from '../config/diagnostics.js';
@@ -35,11 +34,10 @@ import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
-import { LOOP_DELAY_RESOLUTION_MS, loopDelayMs } from './loop-delay.js';
+import { LoopDelayMonitor, loopDelayResolutionMs } from './loop-delay.js';
 import { TimingMetrics } from './timing-metrics.js';
 import { WorkflowMetrics } from './workflow-metrics.js';
 import { ClusterView, type ClusterMember } from './cluster-view.js';
-import { RecentLoopDelay } from './recent-loop-delay.js';
 import { neighbourMac } from '../infra/host/neighbour-mac.js';
 import { droppedByReason, type DroppedCounters } from './drop-summary.js';
 import { STRANGER_LIMITS, StrangerReporter, type ReportedSighting } from '../wire/hub/strangers.js';
@@ -155,8 +153,7 @@ export class Daemon {
   private readonly workflowMetrics = new WorkflowMetrics();
   /** Histograms observed as things happen, which /metrics serves after the status metrics. */
   readonly metricRegistries = [this.timing.registry, this.workflowMetrics.registry];
-  private readonly loopDelay: IntervalHistogram;
-  private readonly recentLoopDelay = new RecentLoopDelay();
+  private readonly loopDelay: LoopDelayMonitor;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
@@ -239,14 +236,14 @@ export class Daemon {
       config: () => this.config,
       switchTo: (next) => {
         this.config = next;
+        this.loopDelay.retune(loopDelayResolutionMs(fastestAdvertMs(next)));
         this.notActedOn = this.reloadedNotActedOn;
       },
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
-    // 20 ms still sees every stall that matters, and watchedClock reports each late VRRP timer anyway.
-    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-    this.loopDelay.enable();
+    // Sampled at a quarter of the fastest advert interval (daemon/loop-delay.ts); late VRRP timers are counted apart.
+    this.loopDelay = new LoopDelayMonitor(loopDelayResolutionMs(fastestAdvertMs(config)));
     const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
     const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
@@ -332,7 +329,7 @@ export class Daemon {
       this.options.configPath,
       config.vrrpInstances.map((i) => i.name),
     );
-    this.fence.start(Math.min(1000, ...config.vrrpInstances.map((i) => i.advertInt * 1000)));
+    this.fence.start(Math.min(1000, fastestAdvertMs(config)));
     this.cluster.start();
     this.workflows.start(this.options.configPath, Object.fromEntries(config.vrrpSyncGroups.map((g) => [g.name, g.group])), config.vipflow);
   }
@@ -366,7 +363,7 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    const pct = (p: number) => loopDelayMs(this.loopDelay.percentile(p));
+    const { resolutionMs: _resolution, ...loop } = this.loopDelay.readings();
     const instances = this.instances.status();
     const wire = this.hub.stats;
     return {
@@ -379,10 +376,7 @@ export class Daemon {
       dropped: droppedByReason(wire, instances.instances),
       strangers: this.hub.strangers.stats(),
       eventLoop: {
-        delayP50Ms: pct(50),
-        delayP99Ms: pct(99),
-        delayMaxMs: loopDelayMs(this.loopDelay.max),
-        recentMaxMs: this.recentLoopDelay.maxMs(),
+        ...loop,
         lateTimers: this.lateStats.late,
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
       },
@@ -441,8 +435,7 @@ export class Daemon {
       await this.stopEvents(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
       this.hub.close();
       await this.control?.close();
-      this.loopDelay.disable();
-      this.recentLoopDelay.stop();
+      this.loopDelay.stop();
       await this.configLoader.close();
       rmSync(join(this.options.stateDir, 'vipflow.pid'), { force: true });
       this.options.log.info('vipflow stopped');
@@ -479,4 +472,9 @@ function readLivePid(pidFile: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** The shortest advert interval configured (ms; Infinity without instances). */
+function fastestAdvertMs(config: VipflowConfig): number {
+  return Math.min(...config.vrrpInstances.map((i) => i.advertInt * 1000));
 }
