@@ -8,6 +8,7 @@
  */
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily, parseCidr } from '../net.js';
+import { droppedAddressLine, keepalivedScope } from './address-entry.js';
 import { AUTH_HMAC, authHmacBlock } from './auth-hmac.js';
 import {
   ADVERT_INT,
@@ -29,6 +30,10 @@ import {
   scriptTimer,
 } from './keepalived-numbers.js';
 import { keepalivedBool, keepalivedWord } from './keepalived-words.js';
+import { keepalivedEndpoint, keepalivedFwmark, skippedServer } from './lvs-entries.js';
+import { peerOptions } from './peer-options.js';
+import { trackEntries } from './track-entries.js';
+import { TRACK_FILE, VRRP_TRACK_PROCESS } from './tracker-blocks.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -121,38 +126,6 @@ function script(key: string, sub?: string, firstWins = false): Spec {
   };
 }
 
-const WEIGHT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  weight: {
-    takesValue: true,
-    apply: (m, out, v) => {
-      const w = m.int(v, 'weight');
-      if (w !== undefined) m.set(out, 'weight', w, v!, 'weight');
-    },
-  },
-  reverse: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'reverse', true, k, 'reverse') },
-};
-const WEIGHT_OPTIONS_NOREVERSE: Readonly<Record<string, OptionSpec>> = {
-  ...WEIGHT_OPTIONS,
-  noreverse: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'reverse', false, k, 'noreverse') },
-};
-
-/** track_interface / track_script / track_file / track_process lists: `NAME [weight N [reverse|noreverse]]`. */
-function trackList(key: string): Spec {
-  const spec = key === 'trackInterfaces' ? WEIGHT_OPTIONS : WEIGHT_OPTIONS_NOREVERSE;
-  return {
-    block: 'values',
-    apply: (m, n, t) => {
-      const list = (t[key] ??= []) as Raw[];
-      for (const e of m.values(n)) {
-        const entry: Raw = { name: e.keyword.text };
-        m.self(entry, e.keyword, n.keyword.text);
-        options(m, e, entry, n.keyword.text, spec);
-        list.push(entry);
-      }
-    },
-  };
-}
-
 function textOption(key: string): OptionSpec {
   return { takesValue: true, apply: (m, out, v) => m.set(out, key, v!.text, v!, key) };
 }
@@ -165,8 +138,13 @@ const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   scope: {
     takesValue: true,
     apply: (m, out, v) => {
-      const sc = m.oneOf(v, 'scope', ['site', 'link', 'host', 'nowhere', 'global']);
+      const sc = keepalivedScope(v!.text);
       if (sc) m.set(out, 'scope', sc, v!, 'scope');
+      else
+        m.sink.warning(v!, `invalid scope '${v!.text}' ignored, as keepalived does ("Invalid scope specified - ignoring")`, {
+          text: v!.text,
+          ...didYouMean(v!.text, ['site', 'link', 'host', 'nowhere', 'global']),
+        });
     },
   },
   no_prefixroute: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'noPrefixRoute', true, k, 'no_prefixroute') },
@@ -174,6 +152,8 @@ const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   peer: { takesValue: true },
   home: { takesValue: false },
   nodad: { takesValue: false },
+  '-nodad': { takesValue: false },
+  no_track: { takesValue: false },
   mngtmpaddr: { takesValue: false },
   autojoin: { takesValue: false },
   preferred_lft: { takesValue: true },
@@ -185,6 +165,11 @@ const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 function address(m: Mapper, e: Node, context: string): Raw | undefined {
   const c = m.cidr(e.keyword, context);
   if (!c) return undefined;
+  const dropped = droppedAddressLine(e.keyword.text, e.args, ipFamily(c.address) ?? 4, context === 'static_ipaddress');
+  if (dropped) {
+    m.sink.warning(dropped.at, dropped.message, { text: dropped.at.text });
+    return undefined;
+  }
   const out: Raw = { ...c };
   m.self(out, e.keyword, context);
   // keepalived's parse_ipaddress skips an unknown word alone and reads on.
@@ -476,21 +461,17 @@ export const AUTHENTICATION: Table = {
   },
 };
 
-function ttlOption(key: string, keyword: string): OptionSpec {
-  return {
-    takesValue: true,
-    apply: (m, out, v) => {
-      const x = m.int(v, keyword);
-      if (x !== undefined) m.set(out, key, x, v!, keyword);
-    },
-  };
-}
-
-const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
-
 /** alloc_vrrp_unicast_peer: a malformed peer address is skipped ("malformed unicast peer address. Skipping...") and the instance runs with the rest. */
 function unicastPeerAddress(m: Mapper, e: Node): string | undefined {
-  if (ipFamily(e.keyword.text) !== undefined) return e.keyword.text;
+  // inet_stosockaddr cuts a '-RANGE' or '/MASK' off before reading the address.
+  const address = e.keyword.text.split(/[-/]/)[0]!;
+  if (ipFamily(address) !== undefined && ipFamily(address) === (address.includes(':') ? 6 : 4)) {
+    if (address !== e.keyword.text)
+      m.sink.warning(e.keyword, `'${e.keyword.text.slice(address.length)}' after unicast_peer ${address} is ignored, as keepalived ignores it`, {
+        text: e.keyword.text,
+      });
+    return address;
+  }
   m.sink.warning(e.keyword, `malformed unicast_peer address '${e.keyword.text}' skipped, as keepalived does ("malformed unicast peer address. Skipping...")`, {
     text: e.keyword.text,
   });
@@ -576,7 +557,7 @@ export const VRRP_INSTANCE: Table = {
         if (addr === undefined) continue;
         const peer: Raw = { address: addr };
         m.self(peer, e.keyword, 'unicast_peer');
-        options(m, e, peer, 'unicast_peer', PEER_OPTIONS);
+        peerOptions(m, e, peer);
         list.push(peer);
       }
     },
@@ -584,10 +565,10 @@ export const VRRP_INSTANCE: Table = {
   unicast_ttl: int('unicastTtl'),
   unicast_fault_no_peer: flag('unicastFaultNoPeer'),
   check_unicast_src: flag('checkUnicastSrc'),
-  track_interface: trackList('trackInterfaces'),
-  track_script: trackList('trackScripts'),
-  track_file: trackList('trackFiles'),
-  track_process: trackList('trackProcesses'),
+  track_interface: trackEntries('trackInterfaces'),
+  track_script: trackEntries('trackScripts'),
+  track_file: trackEntries('trackFiles'),
+  track_process: trackEntries('trackProcesses'),
   dont_track_primary: flag('dontTrackPrimary'),
   track_src_ip: flag('trackSrcIp'),
   notify_master: notify('master'),
@@ -671,10 +652,10 @@ export const VRRP_SYNC_GROUP: Table = {
       }
     },
   },
-  track_interface: trackList('trackInterfaces'),
-  track_script: trackList('trackScripts'),
-  track_file: trackList('trackFiles'),
-  track_process: trackList('trackProcesses'),
+  track_interface: trackEntries('trackInterfaces'),
+  track_script: trackEntries('trackScripts'),
+  track_file: trackEntries('trackFiles'),
+  track_process: trackEntries('trackProcesses'),
   notify_master: notify('master'),
   notify_backup: notify('backup'),
   notify_fault: notify('fault'),
@@ -755,49 +736,6 @@ export const VRRP_SCRIPT: Table = {
   fall: scriptCount('fall', 'vrrp script fall value invalid, defaulting to 1'),
   user: userGroup('script'),
   init_fail: flag('initFail'),
-};
-
-export const TRACK_FILE: Table = {
-  file: str('file'),
-  weight: weightWithReverse(),
-  init_file: {
-    apply: (m, n, t) => {
-      const init: Raw = {};
-      for (const a of n.args) {
-        if (a.text === 'overwrite') init.overwrite = true;
-        else {
-          const v = m.int(a, 'init_file');
-          if (v !== undefined) init.value = v;
-        }
-      }
-      m.set(t, 'initFile', init, n.keyword, 'init_file');
-    },
-  },
-};
-
-export const VRRP_TRACK_PROCESS: Table = {
-  process: {
-    apply: (m, n, t) => {
-      const a = m.arg(n, 0, 'a process name');
-      if (!a) return;
-      m.set(t, 'process', a.text, a, 'process');
-      t.parameters = n.args.slice(1).map((x) => x.text);
-    },
-  },
-  // Alone, param_match means exact (keepalived).
-  param_match: {
-    apply: (m, n, t) => {
-      if (n.args.length === 0) return m.set(t, 'paramMatch', 'exact', n.keyword, 'param_match');
-      word('paramMatch', ['exact', 'partial', 'initial']).apply!(m, n, t);
-    },
-  },
-  weight: weightWithReverse(),
-  quorum: int('quorum'),
-  quorum_max: int('quorumMax'),
-  delay: secs('delay'),
-  terminate_delay: secs('terminateDelay'),
-  fork_delay: secs('forkDelay'),
-  full_command: flag('fullCommand'),
 };
 
 // ---- virtual_server and checkers ------------------------------------------
@@ -956,23 +894,28 @@ export const REAL_SERVER: Table = {
   ...knownBlocks('BFD_CHECK'),
 };
 
-/** `ADDR [PORT]` of real_server / sorry_server. */
+/** `ADDR [PORT]` of real_server / sorry_server; undefined (with keepalived's warning) when keepalived skips the server. */
 function hostPort(m: Mapper, n: Node, keyword: string): Raw | undefined {
-  const addr = m.ip(m.arg(n, 0, 'an address'), keyword);
-  if (addr === undefined) return undefined;
-  const out: Raw = { address: addr };
-  if (n.args[1]) {
-    const port = m.int(n.args[1], keyword);
-    if (port !== undefined) out.port = port;
-  }
+  const first = m.arg(n, 0, 'an address');
+  if (!first) return undefined;
   m.noExtra(n, 2);
-  return out;
+  const ep = keepalivedEndpoint(m, first, n.args[1], keyword);
+  if (!ep.ok) return (skippedServer(m, first, keyword, ep.why), undefined);
+  return ep.port === undefined ? { address: ep.address } : { address: ep.address, port: ep.port };
 }
+
+/** lbalgo_handler: keepalived 2.2.7's scheduler names (case-sensitive); another word is ignored and the default wlc stays. */
+const LVS_SCHEDULER = keepalivedWord(
+  'lbAlgo',
+  ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos'],
+  { keeps: 'the default wlc' },
+  "Invalid lvs_scheduler '%s' - ignoring",
+);
 
 export const VIRTUAL_SERVER: Table = {
   delay_loop: lvsDelayLoop('delayLoop', 'virtual server delay loop invalid - ignoring'),
-  lb_algo: str('lbAlgo'),
-  lvs_sched: str('lbAlgo'),
+  lb_algo: LVS_SCHEDULER,
+  lvs_sched: LVS_SCHEDULER,
   lb_kind: lvsMethod('lbKind', 'the default NAT', 'virtual'),
   lvs_method: lvsMethod('lbKind', 'the default NAT', 'virtual'),
   persistence_timeout: {
@@ -1119,21 +1062,18 @@ export const ROOT: Table = {
         if (v) {
           if (first.text === 'group') target = { kind: 'group', group: v.text };
           else {
-            const mark = m.int(v, 'virtual_server fwmark');
-            if (mark !== undefined) target = { kind: 'fwmark', fwmark: mark };
+            const mark = keepalivedFwmark(m, v);
+            if (mark === undefined) return;
+            target = { kind: 'fwmark', fwmark: mark };
           }
         }
         m.noExtra(n, 2);
       } else {
-        const addr = m.ip(first, 'virtual_server');
-        if (addr !== undefined) {
-          target = { kind: 'address', address: addr };
-          if (n.args[1]) {
-            const port = m.int(n.args[1], 'virtual_server');
-            if (port !== undefined) target.port = port;
-          }
-        }
         m.noExtra(n, 2);
+        const ep = keepalivedEndpoint(m, first, n.args[1], 'virtual_server');
+        if (!ep.ok) return skippedServer(m, first, 'virtual_server', ep.why);
+        target = { kind: 'address', address: ep.address };
+        if (ep.port !== undefined) target.port = ep.port;
       }
       if (!target) return;
       const vs: Raw = { target };

@@ -4,7 +4,9 @@
  * keepalived starts with also starts here and means the same thing:
  *
  * - a vrrp_script without `script` is removed ("No script set for
- *   vrrp_script X - removing", vrrp_parser.c vrrp_vscript_end_handler);
+ *   vrrp_script X - removing", vrrp_parser.c vrrp_vscript_end_handler), and
+ *   so are a track_file without `file` and a vrrp_track_process without
+ *   `process`;
  * - a track_script / track_file / track_process entry naming nothing defined
  *   is dropped ("track script X not found, ignoring...", vrrp_track.c);
  * - a sync-group member that is no instance, or is already in an earlier
@@ -17,6 +19,8 @@
  * the configuration keepalived would run.
  */
 import { didYouMean } from '../diagnostics.js';
+import { dropOtherFamilyAddresses, dropOwnInterfaceTracking } from './instance-removals.js';
+import { settleVirtualServers } from './lvs-entries.js';
 import type { Mapper, Raw } from './mapper.js';
 import type { Token } from './reader.js';
 
@@ -57,6 +61,19 @@ export function applyKeepalivedRemovals(m: Mapper, raw: Raw): void {
     raw.vrrpScripts = scripts.filter((s) => s.script !== undefined);
   }
 
+  // track_file_end_handler / vrrp_tprocess_end_handler: a tracker without its file or process is dropped, and then found by nobody.
+  for (const [key, field, keyword, says] of [
+    ['trackFiles', 'file', 'track_file', 'No file set for track_file - ignoring'],
+    ['trackProcesses', 'process', 'vrrp_track_process', 'track process process name not specified'],
+  ] as const) {
+    const trackers = list(raw, key);
+    if (!trackers.some((x) => x[field] === undefined)) continue;
+    trackers.forEach((x, i) => {
+      if (x[field] === undefined) warn(`${key}.${i}`, String(x.name), `${keyword} '${String(x.name)}' has no '${field}'; removed (keepalived: "${says}")`);
+    });
+    raw[key] = trackers.filter((x) => x[field] !== undefined);
+  }
+
   const owners: [string, Raw[]][] = [
     ['vrrpInstances', list(raw, 'vrrpInstances')],
     ['vrrpSyncGroups', list(raw, 'vrrpSyncGroups')],
@@ -84,6 +101,10 @@ export function applyKeepalivedRemovals(m: Mapper, raw: Raw): void {
   }
 
   settleSyncGroups(m, raw, where);
+
+  dropOtherFamilyAddresses(m, raw, where);
+  dropOwnInterfaceTracking(m, raw, where);
+  settleVirtualServers(m, raw, where);
 
   // check_parser.c: a fwmark service matches whatever the mark covers, so keepalived drops its protocol with a warning.
   list(raw, 'virtualServers').forEach((vs, k) => {
