@@ -32,6 +32,7 @@ import {
 import { keepalivedBool, keepalivedWord } from './keepalived-words.js';
 import { keepalivedEndpoint, keepalivedFwmark, skippedServer } from './lvs-entries.js';
 import { peerOptions } from './peer-options.js';
+import { commandOnlyLine, notifyScriptLine } from './script-line.js';
 import { trackEntries } from './track-entries.js';
 import { TRACK_FILE, VRRP_TRACK_PROCESS } from './tracker-blocks.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
@@ -108,10 +109,10 @@ function bool(key: string): Spec {
  * "script already specified - ignoring" (vrrp_parser.c, check_parser.c,
  * global_parser.c); vipflow keeps the first too and warns.
  */
-function script(key: string, sub?: string, firstWins = false): Spec {
+function script(key: string, sub?: string, firstWins = false, read: (m: Mapper, n: Node) => Raw | undefined = notifyScriptLine): Spec {
   return {
     apply: (m, n, t) => {
-      const s = m.script(n);
+      const s = read(m, n);
       if (!s) return;
       const obj = sub ? ((t[sub] ??= {}) as Raw) : t;
       if (firstWins && obj[key] !== undefined) {
@@ -723,7 +724,7 @@ function weightWithReverse(): Spec {
 export const VRRP_SCRIPT: Table = {
   script: {
     apply: (m, n, t) => {
-      const s = m.script(n);
+      const s = commandOnlyLine(m, n);
       if (!s) return;
       const prev = (t.script ?? {}) as Raw;
       m.set(t, 'script', { ...prev, ...s }, n.args[0]!, 'script');
@@ -816,7 +817,7 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
   SSL_GET: HTTP_CHECKER,
   MISC_CHECK: {
     ...CHECKER_COMMON,
-    misc_path: script('miscPath'),
+    misc_path: script('miscPath', undefined, false, commandOnlyLine),
     misc_timeout: secs('miscTimeout'),
     misc_dynamic: flag('miscDynamic'),
     user: userGroup('miscPath'),
