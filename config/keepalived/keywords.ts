@@ -663,7 +663,19 @@ export const VRRP_SYNC_GROUP: Table = {
   notify_stop: notify('stop'),
   notify: notify('any'),
   smtp_alert: bool('smtpAlert'),
-  global_tracking: flag('globalTracking'),
+  global_tracking: {
+    // vrrp_gglobal_tracking_handler: the same as sync_group_tracking_weight, with a deprecation message.
+    apply: (m, n, t) => {
+      m.sink.warning(
+        n.keyword,
+        `'global_tracking' is deprecated; read as sync_group_tracking_weight, as keepalived does ("global_tracking is deprecated. Use track_interface/script/file on the sync group")`,
+        {
+          text: n.keyword.text,
+        },
+      );
+      flag('globalTracking').apply!(m, n, t);
+    },
+  },
   sync_group_tracking_weight: flag('syncGroupTrackingWeight'),
   notify_priority_changes: bool('notifyPriorityChanges'),
   ...knownBlocks('track_bfd'),
@@ -1119,6 +1131,14 @@ function named(listKey: string, table: Table, keyword: string, fallback?: Fallba
         return;
       }
       m.noExtra(n, 1);
+      // vrrp_parser.c: a second vrrp_instance / vrrp_sync_group of the same name is skipped, block and all.
+      if (nameOnly && list.some((o) => o.name === nameTok.text)) {
+        const says = keyword === 'vrrp_instance' ? 'vrrp instance' : 'vrrp sync group';
+        m.sink.warning(nameTok, `${keyword} '${nameTok.text}' is already defined; this one is skipped, as keepalived does ("${says} already defined")`, {
+          text: nameTok.text,
+        });
+        return;
+      }
       const obj: Raw = { name: nameTok.text };
       m.self(obj, nameTok, keyword);
       m.at(obj, 'name', nameTok, keyword);

@@ -15,7 +15,9 @@
  * - a virtual_server on addresses with no `protocol` runs UDP ("no protocol
  *   set - defaulting to UDP");
  * - a real server repeated in one virtual_server is removed ("is duplicated -
- *   removing second rs").
+ *   removing second rs");
+ * - ha_suspend on a virtual server using fwmarks is cleared ("cannot use
+ *   ha_suspend with fwmarks - clearing ha_suspend").
  *
  * vipflow does the same, with a warning each.
  */
@@ -108,7 +110,15 @@ export function settleVirtualServers(m: Mapper, raw: Raw, where: (path: string) 
       return;
     }
     if (unique.length !== reals.length) vs.realServers = unique;
-    const byAddress = target.kind === 'address' || (target.kind === 'group' && (groups.get(String(target.group)) ?? []).some((e) => e.kind === 'address'));
+    const entries = target.kind === 'group' ? (groups.get(String(target.group)) ?? []) : [];
+    const byAddress = target.kind === 'address' || entries.some((e) => e.kind === 'address');
+    if (vs.haSuspend === true && (target.kind === 'fwmark' || entries.some((e) => e.kind === 'fwmark'))) {
+      warn(
+        `virtualServers.${k}.haSuspend`,
+        `ha_suspend is cleared for virtual_server ${name}, which uses fwmarks, as keepalived does ("cannot use ha_suspend with fwmarks - clearing ha_suspend")`,
+      );
+      vs.haSuspend = false;
+    }
     if (byAddress && vs.protocol === undefined) {
       warn(`virtualServers.${k}`, `virtual_server ${name} has no 'protocol'; UDP is used, as keepalived does ("no protocol set - defaulting to UDP")`);
       vs.protocol = 'UDP';

@@ -99,7 +99,8 @@ export class Mapper {
 
   constructor(
     readonly sink: DiagnosticSink,
-    root: Raw,
+    /** the model under construction: what the file has defined so far, for keywords keepalived resolves while reading */
+    readonly root: Raw,
     /** sections where a keyword is valid, for hints when it is used elsewhere */
     private readonly homes: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {

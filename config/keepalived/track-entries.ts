@@ -24,6 +24,15 @@ import type { Token } from './reader.js';
 
 type Kind = 'trackInterfaces' | 'trackScripts' | 'trackFiles' | 'trackProcesses';
 
+/**
+ * keepalived looks a tracked script, file or process up while it reads the
+ * entry, so only a definition earlier in the file counts ("not found,
+ * ignoring" for one further down). Each entry remembers how many definitions
+ * of its kind had been read by then; removals.ts decides with that.
+ */
+export const DEFINITIONS_BEFORE = Symbol('vipflow.definitionsBefore');
+const DEFINED_IN: Partial<Record<Kind, string>> = { trackScripts: 'vrrpScripts', trackFiles: 'trackFiles', trackProcesses: 'trackProcesses' };
+
 const KEYWORD: Record<Kind, string> = {
   trackInterfaces: 'track_interface',
   trackScripts: 'track_script',
@@ -57,6 +66,8 @@ export function trackEntries(key: Kind): KeywordSpec<Raw> {
         const [opt, value, dir] = e.args;
         const entry: Raw = { name };
         m.self(entry, e.keyword, keyword);
+        const definedIn = DEFINED_IN[key];
+        if (definedIn) (entry as Record<symbol, number>)[DEFINITIONS_BEFORE] = Array.isArray(m.root[definedIn]) ? (m.root[definedIn] as unknown[]).length : 0;
         if (opt && opt.text !== 'weight') {
           m.sink.warning(
             opt,
@@ -84,7 +95,7 @@ export function trackEntries(key: Kind): KeywordSpec<Raw> {
 function readWeight(m: Mapper, entry: Raw, value: Token, key: Kind, keyword: string): void {
   const r = keepalivedInt(value.text, -254, 254);
   if (!r) {
-    const own = key === 'trackInterfaces' ? 'the default (fault when the interface is down) stays' : 'the tracked object’s own weight stays';
+    const own = key === 'trackInterfaces' ? 'the default (fault when the interface is down) stays' : "the tracked object's own weight stays";
     m.sink.warning(
       value,
       `'weight ${value.text}' in ${keyword} is not a number from -254 to 254; ignored, ${own}, as keepalived does ("weight must be ... Ignoring")`,
