@@ -32,6 +32,7 @@ import {
 import { keepalivedBool, keepalivedWord } from './keepalived-words.js';
 import { keepalivedEndpoint, keepalivedFwmark, skippedServer } from './lvs-entries.js';
 import { peerOptions } from './peer-options.js';
+import { BIND_PORT, CHECKER_FWMARK, MISC_TIMEOUT, UNICAST_TTL, VRRP_VERSION, ignoredAddress } from './skipped-values.js';
 import { commandOnlyLine, notifyScriptLine } from './script-line.js';
 import { trackEntries } from './track-entries.js';
 import { TRACK_FILE, VRRP_TRACK_PROCESS } from './tracker-blocks.js';
@@ -64,7 +65,6 @@ function scalar(key: string, read: (m: Mapper, tok: Token | undefined, keyword: 
 }
 
 const int = (key: string): Spec => scalar(key, (m, tok, kw) => m.int(tok, kw));
-const secs = (key: string): Spec => scalar(key, (m, tok, kw) => m.seconds(tok, kw));
 const str = (key: string): Spec => scalar(key, (_m, tok) => tok?.text);
 const ipv = (key: string, family?: 4 | 6): Spec => scalar(key, (m, tok, kw) => m.ip(tok, kw, family));
 /** One of a fixed set of words. */
@@ -262,13 +262,7 @@ function microsecondInterval(key: string): Spec {
 
 export const GLOBAL_DEFS: Table = {
   router_id: str('routerId'),
-  vrrp_version: {
-    apply: (m, n, t) => {
-      const v = m.int(m.arg(n), 'vrrp_version');
-      if (v !== undefined) m.set(t, 'vrrpVersion', v, n.args[0]!, 'vrrp_version');
-      m.noExtra(n, 1);
-    },
-  },
+  vrrp_version: VRRP_VERSION('vrrpVersion'),
   script_user: {
     apply: (m, n, t) => {
       const u = m.arg(n, 0, 'a user name');
@@ -309,8 +303,8 @@ export const GLOBAL_DEFS: Table = {
   smtp_connect_timeout: SMTP_CONNECT_TIMEOUT('smtpConnectTimeout'),
   smtp_alert: bool('smtpAlert'),
   default_interface: str('defaultInterface'),
-  vrrp_mcast_group4: ipv('vrrpMcastGroup4', 4),
-  vrrp_mcast_group6: ipv('vrrpMcastGroup6', 6),
+  vrrp_mcast_group4: ignoredAddress('vrrpMcastGroup4', "Can't parse vrrp_mcast_group4. Skipping", 4),
+  vrrp_mcast_group6: ignoredAddress('vrrpMcastGroup6', "Can't parse vrrp_mcast_group6. Skipping", 6),
   vrrp_garp_master_delay: garpDelay('vrrpGarpMasterDelay', 'the default 5 s', 'vrrp_garp_master_delay invalid - ignoring'),
   vrrp_garp_master_repeat: garpRepeat('vrrpGarpMasterRepeat', 'the default 5', 'vrrp_garp_master_repeat invalid - ignoring'),
   vrrp_garp_master_refresh: garpRefresh('vrrpGarpMasterRefresh', 'Invalid vrrp_garp_master_refresh - ignoring'),
@@ -528,7 +522,7 @@ export const VRRP_INSTANCE: Table = {
   virtual_router_id: int('virtualRouterId'),
   priority: PRIORITY,
   advert_int: ADVERT_INT,
-  version: int('version'),
+  version: VRRP_VERSION('version'),
   nopreempt: flag('preempt', false),
   preempt: flag('preempt', true),
   preempt_delay: PREEMPT_DELAY,
@@ -546,9 +540,9 @@ export const VRRP_INSTANCE: Table = {
   virtual_ipaddress: addressList('virtualIpaddress'),
   virtual_ipaddress_excluded: addressList('virtualIpaddressExcluded'),
   no_virtual_ipaddress: flag('noVirtualIpaddress'),
-  mcast_src_ip: ipv('mcastSrcIp'),
+  mcast_src_ip: ignoredAddress('mcastSrcIp', 'malformed src address. Skipping...'),
   mcast_dst_ip: ipv('mcastDstIp'),
-  unicast_src_ip: ipv('unicastSrcIp'),
+  unicast_src_ip: ignoredAddress('unicastSrcIp', 'malformed src address. Skipping...'),
   unicast_peer: {
     block: 'values',
     apply: (m, n, t) => {
@@ -563,7 +557,7 @@ export const VRRP_INSTANCE: Table = {
       }
     },
   },
-  unicast_ttl: int('unicastTtl'),
+  unicast_ttl: UNICAST_TTL,
   unicast_fault_no_peer: flag('unicastFaultNoPeer'),
   check_unicast_src: flag('checkUnicastSrc'),
   track_interface: trackEntries('trackInterfaces'),
@@ -757,9 +751,9 @@ const CONNECTION: Table = {
   connect_ip: ipv('connectIp'),
   connect_port: lvsUnsigned('connectPort', 1, 65535, 'Invalid checker connect_port'),
   bindto: ipv('bindto'),
-  bind_port: int('bindPort'),
+  bind_port: BIND_PORT,
   bind_if: str('bindIf'),
-  fwmark: int('fwmark'),
+  fwmark: CHECKER_FWMARK,
   connect_timeout: lvsConnectTimeout('connectTimeout', 'connect_timeout invalid - ignoring'),
 };
 
@@ -830,7 +824,7 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
   MISC_CHECK: {
     ...CHECKER_COMMON,
     misc_path: script('miscPath', undefined, false, commandOnlyLine),
-    misc_timeout: secs('miscTimeout'),
+    misc_timeout: MISC_TIMEOUT,
     misc_dynamic: flag('miscDynamic'),
     user: userGroup('miscPath'),
   },
