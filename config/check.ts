@@ -213,7 +213,11 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
       f.add('error', `${p}.unicastPeers`, `vrrp_instance ${inst.name}: unicast peers are not supported in strict mode (keepalived disables the instance)`);
     }
     if (inst.virtualIpaddress.length === 0 && !inst.noVirtualIpaddress) {
-      f.add('warning', p, `vrrp_instance ${inst.name} has no virtual_ipaddress (keepalived refuses such an instance unless no_virtual_ipaddress is set)`);
+      f.add(
+        'warning',
+        p,
+        `vrrp_instance ${inst.name} has no virtual_ipaddress; it runs without one, as keepalived does ("No VIP specified; at least one is sensible"; no_virtual_ipaddress silences this)`,
+      );
     }
     inst.virtualIpaddress.forEach((vip, i) => {
       const fam = parseCidr(vip.address)?.family;
@@ -221,7 +225,7 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
         f.add(
           'warning',
           `${p}.virtualIpaddress.${i}`,
-          `virtual_ipaddress ${vip.address} is IPv${fam} but the instance is IPv${inst.family}; keepalived treats it as excluded`,
+          `virtual_ipaddress ${vip.address} is IPv${fam} but the instance is IPv${inst.family}: vipflow adds it as an excluded address (not advertised); keepalived 2.2.7 ignores it`,
         );
       }
     });
@@ -248,7 +252,12 @@ export function checkModel(model: VipflowConfig, opts: CheckOptions = {}): Diagn
     }
     inst.unicastPeers.forEach((peer, i) => {
       if (peer.minTtl !== undefined && peer.maxTtl !== undefined && peer.minTtl > peer.maxTtl) {
-        f.add('error', `${p}.unicastPeers.${i}`, `unicast_peer ${peer.address}: min_ttl ${peer.minTtl} is above max_ttl ${peer.maxTtl}`);
+        // keepalived runs this and drops every advert from the peer; so does vipflow, loudly.
+        f.add(
+          'warning',
+          `${p}.unicastPeers.${i}`,
+          `unicast_peer ${peer.address}: min_ttl ${peer.minTtl} is above max_ttl ${peer.maxTtl}, so every advert from it is dropped, as keepalived does ("all packets will be discarded")`,
+        );
       }
     });
     checkReferences(f, kinds, inst, p);

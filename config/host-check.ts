@@ -144,9 +144,16 @@ function checkInterfaces(model: VipflowConfig, host: HostFacts, out: HostFinding
   });
 }
 
-/** keepalived's default script user: keepalived_script when that account exists, else root. */
-function defaultScriptUser(model: VipflowConfig, user: (name: string) => UserFact | undefined): string {
-  return model.global.scriptUser?.user ?? (user('keepalived_script') !== undefined ? 'keepalived_script' : 'root');
+/**
+ * keepalived's default script user: script_user, else keepalived_script when
+ * that account exists, else root; but with enable_script_security there is no
+ * root fallback (lib/notify.c get_default_script_user: "Unable to set default
+ * user keepalived_script for script"), and undefined says so.
+ */
+function defaultScriptUser(model: VipflowConfig, user: (name: string) => UserFact | undefined): string | undefined {
+  if (model.global.scriptUser) return model.global.scriptUser.user;
+  if (user('keepalived_script') !== undefined) return 'keepalived_script';
+  return model.global.enableScriptSecurity ? undefined : 'root';
 }
 
 function checkScripts(model: VipflowConfig, host: HostFacts, out: HostFinding[]): void {
@@ -160,15 +167,29 @@ function checkScripts(model: VipflowConfig, host: HostFacts, out: HostFinding[])
     });
   }
   const fallback = user ? defaultScriptUser(model, user) : undefined;
+  let unsecured: { path: string; what: string } | undefined;
   for (const { path, what, script } of scriptsOf(model)) {
     const name = script.user ?? fallback;
     const account = user && name !== undefined ? user(name) : undefined;
+    if (user && name === undefined) {
+      out.push({
+        severity: 'warning',
+        path,
+        message: `${what}: no script_user is set and no keepalived_script account exists, and enable_script_security allows no root fallback: keepalived removes the script ("Unable to set default user keepalived_script for script"), and vipflow does not run it`,
+      });
+      continue;
+    }
     if (user && script.user !== undefined && account === undefined) {
       out.push({ severity: 'warning', path, message: `${what}: user ${script.user} does not exist on this host (keepalived cannot set the script's uid/gid)` });
     }
     const program = scriptProgram(script.command);
-    if (!host.file || !program.startsWith('/')) continue;
+    if (!host.file || !program.startsWith('/')) {
+      // keepalived finds a bare name on PATH; that counts as a script it will run.
+      if (host.file && program !== '') unsecured ??= { path, what };
+      continue;
+    }
     const fact = host.file(program);
+    if (fact.missing === undefined && fact.isFile) unsecured ??= { path, what };
     if (fact.missing !== undefined) {
       out.push({ severity: 'warning', path, message: `${what}: ${program} cannot be accessed (${fact.missing}); keepalived disables it and carries on` });
     } else if (!fact.isFile) {
@@ -177,6 +198,13 @@ function checkScripts(model: VipflowConfig, host: HostFacts, out: HostFinding[])
       out.push({ severity: 'warning', path, message: `${what}: ${program} is not executable by ${name} (uid ${account.uid}); keepalived disables it` });
     }
   }
+  // vrrp.c / check_data.c: keepalived runs the scripts it found anyway, and `keepalived -t` fails on this.
+  if (unsecured && !model.global.enableScriptSecurity)
+    out.push({
+      severity: 'warning',
+      path: unsecured.path,
+      message: `scripts run (the first: ${unsecured.what}) but enable_script_security is not set: keepalived runs them and logs "SECURITY VIOLATION - scripts are being executed but script_security not enabled", and so does vipflow; set it to refuse scripts that a non-root user could change`,
+    });
 }
 
 /**
@@ -191,7 +219,9 @@ export function unrunnableScripts(model: VipflowConfig, host: HostFacts): string
   const fallback = defaultScriptUser(model, user);
   return model.vrrpScripts
     .filter((s) => {
-      const account = user(s.script.user ?? fallback);
+      const name = s.script.user ?? fallback;
+      if (name === undefined) return true;
+      const account = user(name);
       // keepalived removes a script left without a user by a missing script_user; one naming a missing user of its own is kept.
       if (account === undefined) return s.script.user === undefined;
       const program = scriptProgram(s.script.command);

@@ -8,6 +8,7 @@
  */
 import { didYouMean } from '../diagnostics.js';
 import { ipFamily, parseCidr } from '../net.js';
+import { droppedAddressLine, keepalivedScope } from './address-entry.js';
 import { AUTH_HMAC, authHmacBlock } from './auth-hmac.js';
 import {
   ADVERT_INT,
@@ -29,6 +30,12 @@ import {
   scriptTimer,
 } from './keepalived-numbers.js';
 import { keepalivedBool, keepalivedWord } from './keepalived-words.js';
+import { keepalivedEndpoint, keepalivedFwmark, skippedServer } from './lvs-entries.js';
+import { peerOptions } from './peer-options.js';
+import { BIND_PORT, CHECKER_FWMARK, MISC_TIMEOUT, UNICAST_TTL, VRRP_VERSION, ignoredAddress } from './skipped-values.js';
+import { commandOnlyLine, notifyScriptLine } from './script-line.js';
+import { trackEntries } from './track-entries.js';
+import { TRACK_FILE, VRRP_TRACK_PROCESS } from './tracker-blocks.js';
 import { options, type Fallback, type KeywordSpec, type KeywordTable, type Mapper, type OptionSpec, type Raw } from './mapper.js';
 import type { Token } from './reader.js';
 import type { Node } from './tree.js';
@@ -58,7 +65,6 @@ function scalar(key: string, read: (m: Mapper, tok: Token | undefined, keyword: 
 }
 
 const int = (key: string): Spec => scalar(key, (m, tok, kw) => m.int(tok, kw));
-const secs = (key: string): Spec => scalar(key, (m, tok, kw) => m.seconds(tok, kw));
 const str = (key: string): Spec => scalar(key, (_m, tok) => tok?.text);
 const ipv = (key: string, family?: 4 | 6): Spec => scalar(key, (m, tok, kw) => m.ip(tok, kw, family));
 /** One of a fixed set of words. */
@@ -103,10 +109,10 @@ function bool(key: string): Spec {
  * "script already specified - ignoring" (vrrp_parser.c, check_parser.c,
  * global_parser.c); vipflow keeps the first too and warns.
  */
-function script(key: string, sub?: string, firstWins = false): Spec {
+function script(key: string, sub?: string, firstWins = false, read: (m: Mapper, n: Node) => Raw | undefined = notifyScriptLine): Spec {
   return {
     apply: (m, n, t) => {
-      const s = m.script(n);
+      const s = read(m, n);
       if (!s) return;
       const obj = sub ? ((t[sub] ??= {}) as Raw) : t;
       if (firstWins && obj[key] !== undefined) {
@@ -117,38 +123,6 @@ function script(key: string, sub?: string, firstWins = false): Spec {
         return;
       }
       m.set(obj, key, s, n.args[0]!, n.keyword.text);
-    },
-  };
-}
-
-const WEIGHT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  weight: {
-    takesValue: true,
-    apply: (m, out, v) => {
-      const w = m.int(v, 'weight');
-      if (w !== undefined) m.set(out, 'weight', w, v!, 'weight');
-    },
-  },
-  reverse: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'reverse', true, k, 'reverse') },
-};
-const WEIGHT_OPTIONS_NOREVERSE: Readonly<Record<string, OptionSpec>> = {
-  ...WEIGHT_OPTIONS,
-  noreverse: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'reverse', false, k, 'noreverse') },
-};
-
-/** track_interface / track_script / track_file / track_process lists: `NAME [weight N [reverse|noreverse]]`. */
-function trackList(key: string): Spec {
-  const spec = key === 'trackInterfaces' ? WEIGHT_OPTIONS : WEIGHT_OPTIONS_NOREVERSE;
-  return {
-    block: 'values',
-    apply: (m, n, t) => {
-      const list = (t[key] ??= []) as Raw[];
-      for (const e of m.values(n)) {
-        const entry: Raw = { name: e.keyword.text };
-        m.self(entry, e.keyword, n.keyword.text);
-        options(m, e, entry, n.keyword.text, spec);
-        list.push(entry);
-      }
     },
   };
 }
@@ -165,8 +139,13 @@ const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   scope: {
     takesValue: true,
     apply: (m, out, v) => {
-      const sc = m.oneOf(v, 'scope', ['site', 'link', 'host', 'nowhere', 'global']);
+      const sc = keepalivedScope(v!.text);
       if (sc) m.set(out, 'scope', sc, v!, 'scope');
+      else
+        m.sink.warning(v!, `invalid scope '${v!.text}' ignored, as keepalived does ("Invalid scope specified - ignoring")`, {
+          text: v!.text,
+          ...didYouMean(v!.text, ['site', 'link', 'host', 'nowhere', 'global']),
+        });
     },
   },
   no_prefixroute: { takesValue: false, apply: (m, out, _v, k) => m.set(out, 'noPrefixRoute', true, k, 'no_prefixroute') },
@@ -174,6 +153,8 @@ const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   peer: { takesValue: true },
   home: { takesValue: false },
   nodad: { takesValue: false },
+  '-nodad': { takesValue: false },
+  no_track: { takesValue: false },
   mngtmpaddr: { takesValue: false },
   autojoin: { takesValue: false },
   preferred_lft: { takesValue: true },
@@ -185,6 +166,11 @@ const ADDRESS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 function address(m: Mapper, e: Node, context: string): Raw | undefined {
   const c = m.cidr(e.keyword, context);
   if (!c) return undefined;
+  const dropped = droppedAddressLine(e.keyword.text, e.args, ipFamily(c.address) ?? 4, context === 'static_ipaddress');
+  if (dropped) {
+    m.sink.warning(dropped.at, dropped.message, { text: dropped.at.text });
+    return undefined;
+  }
   const out: Raw = { ...c };
   m.self(out, e.keyword, context);
   // keepalived's parse_ipaddress skips an unknown word alone and reads on.
@@ -276,13 +262,7 @@ function microsecondInterval(key: string): Spec {
 
 export const GLOBAL_DEFS: Table = {
   router_id: str('routerId'),
-  vrrp_version: {
-    apply: (m, n, t) => {
-      const v = m.int(m.arg(n), 'vrrp_version');
-      if (v !== undefined) m.set(t, 'vrrpVersion', v, n.args[0]!, 'vrrp_version');
-      m.noExtra(n, 1);
-    },
-  },
+  vrrp_version: VRRP_VERSION('vrrpVersion'),
   script_user: {
     apply: (m, n, t) => {
       const u = m.arg(n, 0, 'a user name');
@@ -323,8 +303,8 @@ export const GLOBAL_DEFS: Table = {
   smtp_connect_timeout: SMTP_CONNECT_TIMEOUT('smtpConnectTimeout'),
   smtp_alert: bool('smtpAlert'),
   default_interface: str('defaultInterface'),
-  vrrp_mcast_group4: ipv('vrrpMcastGroup4', 4),
-  vrrp_mcast_group6: ipv('vrrpMcastGroup6', 6),
+  vrrp_mcast_group4: ignoredAddress('vrrpMcastGroup4', "Can't parse vrrp_mcast_group4. Skipping", 4),
+  vrrp_mcast_group6: ignoredAddress('vrrpMcastGroup6', "Can't parse vrrp_mcast_group6. Skipping", 6),
   vrrp_garp_master_delay: garpDelay('vrrpGarpMasterDelay', 'the default 5 s', 'vrrp_garp_master_delay invalid - ignoring'),
   vrrp_garp_master_repeat: garpRepeat('vrrpGarpMasterRepeat', 'the default 5', 'vrrp_garp_master_repeat invalid - ignoring'),
   vrrp_garp_master_refresh: garpRefresh('vrrpGarpMasterRefresh', 'Invalid vrrp_garp_master_refresh - ignoring'),
@@ -476,21 +456,17 @@ export const AUTHENTICATION: Table = {
   },
 };
 
-function ttlOption(key: string, keyword: string): OptionSpec {
-  return {
-    takesValue: true,
-    apply: (m, out, v) => {
-      const x = m.int(v, keyword);
-      if (x !== undefined) m.set(out, key, x, v!, keyword);
-    },
-  };
-}
-
-const PEER_OPTIONS: Readonly<Record<string, OptionSpec>> = { min_ttl: ttlOption('minTtl', 'min_ttl'), max_ttl: ttlOption('maxTtl', 'max_ttl') };
-
 /** alloc_vrrp_unicast_peer: a malformed peer address is skipped ("malformed unicast peer address. Skipping...") and the instance runs with the rest. */
 function unicastPeerAddress(m: Mapper, e: Node): string | undefined {
-  if (ipFamily(e.keyword.text) !== undefined) return e.keyword.text;
+  // inet_stosockaddr cuts a '-RANGE' or '/MASK' off before reading the address.
+  const address = e.keyword.text.split(/[-/]/)[0]!;
+  if (ipFamily(address) !== undefined && ipFamily(address) === (address.includes(':') ? 6 : 4)) {
+    if (address !== e.keyword.text)
+      m.sink.warning(e.keyword, `'${e.keyword.text.slice(address.length)}' after unicast_peer ${address} is ignored, as keepalived ignores it`, {
+        text: e.keyword.text,
+      });
+    return address;
+  }
   m.sink.warning(e.keyword, `malformed unicast_peer address '${e.keyword.text}' skipped, as keepalived does ("malformed unicast peer address. Skipping...")`, {
     text: e.keyword.text,
   });
@@ -546,7 +522,7 @@ export const VRRP_INSTANCE: Table = {
   virtual_router_id: int('virtualRouterId'),
   priority: PRIORITY,
   advert_int: ADVERT_INT,
-  version: int('version'),
+  version: VRRP_VERSION('version'),
   nopreempt: flag('preempt', false),
   preempt: flag('preempt', true),
   preempt_delay: PREEMPT_DELAY,
@@ -564,9 +540,9 @@ export const VRRP_INSTANCE: Table = {
   virtual_ipaddress: addressList('virtualIpaddress'),
   virtual_ipaddress_excluded: addressList('virtualIpaddressExcluded'),
   no_virtual_ipaddress: flag('noVirtualIpaddress'),
-  mcast_src_ip: ipv('mcastSrcIp'),
+  mcast_src_ip: ignoredAddress('mcastSrcIp', 'malformed src address. Skipping...'),
   mcast_dst_ip: ipv('mcastDstIp'),
-  unicast_src_ip: ipv('unicastSrcIp'),
+  unicast_src_ip: ignoredAddress('unicastSrcIp', 'malformed src address. Skipping...'),
   unicast_peer: {
     block: 'values',
     apply: (m, n, t) => {
@@ -576,18 +552,18 @@ export const VRRP_INSTANCE: Table = {
         if (addr === undefined) continue;
         const peer: Raw = { address: addr };
         m.self(peer, e.keyword, 'unicast_peer');
-        options(m, e, peer, 'unicast_peer', PEER_OPTIONS);
+        peerOptions(m, e, peer);
         list.push(peer);
       }
     },
   },
-  unicast_ttl: int('unicastTtl'),
+  unicast_ttl: UNICAST_TTL,
   unicast_fault_no_peer: flag('unicastFaultNoPeer'),
   check_unicast_src: flag('checkUnicastSrc'),
-  track_interface: trackList('trackInterfaces'),
-  track_script: trackList('trackScripts'),
-  track_file: trackList('trackFiles'),
-  track_process: trackList('trackProcesses'),
+  track_interface: trackEntries('trackInterfaces'),
+  track_script: trackEntries('trackScripts'),
+  track_file: trackEntries('trackFiles'),
+  track_process: trackEntries('trackProcesses'),
   dont_track_primary: flag('dontTrackPrimary'),
   track_src_ip: flag('trackSrcIp'),
   notify_master: notify('master'),
@@ -671,17 +647,29 @@ export const VRRP_SYNC_GROUP: Table = {
       }
     },
   },
-  track_interface: trackList('trackInterfaces'),
-  track_script: trackList('trackScripts'),
-  track_file: trackList('trackFiles'),
-  track_process: trackList('trackProcesses'),
+  track_interface: trackEntries('trackInterfaces'),
+  track_script: trackEntries('trackScripts'),
+  track_file: trackEntries('trackFiles'),
+  track_process: trackEntries('trackProcesses'),
   notify_master: notify('master'),
   notify_backup: notify('backup'),
   notify_fault: notify('fault'),
   notify_stop: notify('stop'),
   notify: notify('any'),
   smtp_alert: bool('smtpAlert'),
-  global_tracking: flag('globalTracking'),
+  global_tracking: {
+    // vrrp_gglobal_tracking_handler: the same as sync_group_tracking_weight, with a deprecation message.
+    apply: (m, n, t) => {
+      m.sink.warning(
+        n.keyword,
+        `'global_tracking' is deprecated; read as sync_group_tracking_weight, as keepalived does ("global_tracking is deprecated. Use track_interface/script/file on the sync group")`,
+        {
+          text: n.keyword.text,
+        },
+      );
+      flag('globalTracking').apply!(m, n, t);
+    },
+  },
   sync_group_tracking_weight: flag('syncGroupTrackingWeight'),
   notify_priority_changes: bool('notifyPriorityChanges'),
   ...knownBlocks('track_bfd'),
@@ -742,7 +730,7 @@ function weightWithReverse(): Spec {
 export const VRRP_SCRIPT: Table = {
   script: {
     apply: (m, n, t) => {
-      const s = m.script(n);
+      const s = commandOnlyLine(m, n);
       if (!s) return;
       const prev = (t.script ?? {}) as Raw;
       m.set(t, 'script', { ...prev, ...s }, n.args[0]!, 'script');
@@ -757,58 +745,15 @@ export const VRRP_SCRIPT: Table = {
   init_fail: flag('initFail'),
 };
 
-export const TRACK_FILE: Table = {
-  file: str('file'),
-  weight: weightWithReverse(),
-  init_file: {
-    apply: (m, n, t) => {
-      const init: Raw = {};
-      for (const a of n.args) {
-        if (a.text === 'overwrite') init.overwrite = true;
-        else {
-          const v = m.int(a, 'init_file');
-          if (v !== undefined) init.value = v;
-        }
-      }
-      m.set(t, 'initFile', init, n.keyword, 'init_file');
-    },
-  },
-};
-
-export const VRRP_TRACK_PROCESS: Table = {
-  process: {
-    apply: (m, n, t) => {
-      const a = m.arg(n, 0, 'a process name');
-      if (!a) return;
-      m.set(t, 'process', a.text, a, 'process');
-      t.parameters = n.args.slice(1).map((x) => x.text);
-    },
-  },
-  // Alone, param_match means exact (keepalived).
-  param_match: {
-    apply: (m, n, t) => {
-      if (n.args.length === 0) return m.set(t, 'paramMatch', 'exact', n.keyword, 'param_match');
-      word('paramMatch', ['exact', 'partial', 'initial']).apply!(m, n, t);
-    },
-  },
-  weight: weightWithReverse(),
-  quorum: int('quorum'),
-  quorum_max: int('quorumMax'),
-  delay: secs('delay'),
-  terminate_delay: secs('terminateDelay'),
-  fork_delay: secs('forkDelay'),
-  full_command: flag('fullCommand'),
-};
-
 // ---- virtual_server and checkers ------------------------------------------
 
 const CONNECTION: Table = {
   connect_ip: ipv('connectIp'),
   connect_port: lvsUnsigned('connectPort', 1, 65535, 'Invalid checker connect_port'),
   bindto: ipv('bindto'),
-  bind_port: int('bindPort'),
+  bind_port: BIND_PORT,
   bind_if: str('bindIf'),
-  fwmark: int('fwmark'),
+  fwmark: CHECKER_FWMARK,
   connect_timeout: lvsConnectTimeout('connectTimeout', 'connect_timeout invalid - ignoring'),
 };
 
@@ -878,8 +823,8 @@ export const CHECKERS: Readonly<Record<string, Table>> = {
   SSL_GET: HTTP_CHECKER,
   MISC_CHECK: {
     ...CHECKER_COMMON,
-    misc_path: script('miscPath'),
-    misc_timeout: secs('miscTimeout'),
+    misc_path: script('miscPath', undefined, false, commandOnlyLine),
+    misc_timeout: MISC_TIMEOUT,
     misc_dynamic: flag('miscDynamic'),
     user: userGroup('miscPath'),
   },
@@ -956,23 +901,28 @@ export const REAL_SERVER: Table = {
   ...knownBlocks('BFD_CHECK'),
 };
 
-/** `ADDR [PORT]` of real_server / sorry_server. */
+/** `ADDR [PORT]` of real_server / sorry_server; undefined (with keepalived's warning) when keepalived skips the server. */
 function hostPort(m: Mapper, n: Node, keyword: string): Raw | undefined {
-  const addr = m.ip(m.arg(n, 0, 'an address'), keyword);
-  if (addr === undefined) return undefined;
-  const out: Raw = { address: addr };
-  if (n.args[1]) {
-    const port = m.int(n.args[1], keyword);
-    if (port !== undefined) out.port = port;
-  }
+  const first = m.arg(n, 0, 'an address');
+  if (!first) return undefined;
   m.noExtra(n, 2);
-  return out;
+  const ep = keepalivedEndpoint(m, first, n.args[1], keyword);
+  if (!ep.ok) return (skippedServer(m, first, keyword, ep.why), undefined);
+  return ep.port === undefined ? { address: ep.address } : { address: ep.address, port: ep.port };
 }
+
+/** lbalgo_handler: keepalived 2.2.7's scheduler names (case-sensitive); another word is ignored and the default wlc stays. */
+const LVS_SCHEDULER = keepalivedWord(
+  'lbAlgo',
+  ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos'],
+  { keeps: 'the default wlc' },
+  "Invalid lvs_scheduler '%s' - ignoring",
+);
 
 export const VIRTUAL_SERVER: Table = {
   delay_loop: lvsDelayLoop('delayLoop', 'virtual server delay loop invalid - ignoring'),
-  lb_algo: str('lbAlgo'),
-  lvs_sched: str('lbAlgo'),
+  lb_algo: LVS_SCHEDULER,
+  lvs_sched: LVS_SCHEDULER,
   lb_kind: lvsMethod('lbKind', 'the default NAT', 'virtual'),
   lvs_method: lvsMethod('lbKind', 'the default NAT', 'virtual'),
   persistence_timeout: {
@@ -1119,21 +1069,18 @@ export const ROOT: Table = {
         if (v) {
           if (first.text === 'group') target = { kind: 'group', group: v.text };
           else {
-            const mark = m.int(v, 'virtual_server fwmark');
-            if (mark !== undefined) target = { kind: 'fwmark', fwmark: mark };
+            const mark = keepalivedFwmark(m, v);
+            if (mark === undefined) return;
+            target = { kind: 'fwmark', fwmark: mark };
           }
         }
         m.noExtra(n, 2);
       } else {
-        const addr = m.ip(first, 'virtual_server');
-        if (addr !== undefined) {
-          target = { kind: 'address', address: addr };
-          if (n.args[1]) {
-            const port = m.int(n.args[1], 'virtual_server');
-            if (port !== undefined) target.port = port;
-          }
-        }
         m.noExtra(n, 2);
+        const ep = keepalivedEndpoint(m, first, n.args[1], 'virtual_server');
+        if (!ep.ok) return skippedServer(m, first, 'virtual_server', ep.why);
+        target = { kind: 'address', address: ep.address };
+        if (ep.port !== undefined) target.port = ep.port;
       }
       if (!target) return;
       const vs: Raw = { target };
@@ -1178,6 +1125,14 @@ function named(listKey: string, table: Table, keyword: string, fallback?: Fallba
         return;
       }
       m.noExtra(n, 1);
+      // vrrp_parser.c: a second vrrp_instance / vrrp_sync_group of the same name is skipped, block and all.
+      if (nameOnly && list.some((o) => o.name === nameTok.text)) {
+        const says = keyword === 'vrrp_instance' ? 'vrrp instance' : 'vrrp sync group';
+        m.sink.warning(nameTok, `${keyword} '${nameTok.text}' is already defined; this one is skipped, as keepalived does ("${says} already defined")`, {
+          text: nameTok.text,
+        });
+        return;
+      }
       const obj: Raw = { name: nameTok.text };
       m.self(obj, nameTok, keyword);
       m.at(obj, 'name', nameTok, keyword);

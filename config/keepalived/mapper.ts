@@ -99,7 +99,8 @@ export class Mapper {
 
   constructor(
     readonly sink: DiagnosticSink,
-    root: Raw,
+    /** the model under construction: what the file has defined so far, for keywords keepalived resolves while reading */
+    readonly root: Raw,
     /** sections where a keyword is valid, for hints when it is used elsewhere */
     private readonly homes: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {
@@ -266,21 +267,6 @@ export class Mapper {
       this.sink.error(tok, `invalid value '${tok.text}' for '${keyword}' (expected ${words.join('|')})`, { text: tok.text, ...didYouMean(tok.text, words) });
     }
     return found;
-  }
-
-  /**
-   * A script: `"command with args" [user [group]]` when quoted, otherwise all
-   * words are the command line (keepalived splits unquoted words into arguments).
-   */
-  script(node: Node): Raw | undefined {
-    const first = this.arg(node, 0, 'a command');
-    if (!first) return undefined;
-    if (!first.quoted) return { command: node.args.map((t) => t.text).join(' ') };
-    const out: Raw = { command: first.text };
-    if (node.args[1]) out.user = node.args[1].text;
-    if (node.args[2]) out.group = node.args[2].text;
-    this.noExtra(node, 3);
-    return out;
   }
 
   /** Entries of a `values` block: a nested block is an error, each line is a Node. */

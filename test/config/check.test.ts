@@ -202,16 +202,19 @@ virtual_server 198.18.0.10 53 {
 
 test('virtual servers: two blocks for one service and a real server on the VIP are errors with their lines', () => {
   const text = `virtual_server 198.18.3.100 80 {
+  protocol TCP
   real_server 198.18.2.3 80 {
   }
 }
 virtual_server fd00:198:18:3::100 80 {
+  protocol TCP
   real_server fd00:198:18:3:0::100 80 {
   }
   real_server fd00:198:18:3::100 8080 {
   }
 }
 virtual_server 198.18.3.100 80 {
+  protocol TCP
   real_server 198.18.2.4 80 {
   }
 }
@@ -221,6 +224,7 @@ virtual_server 198.18.3.100 80 {
   }
 }
 virtual_server fd00:198:18:3:0:0:0:100 80 {
+  protocol TCP
   real_server fd00:198:18:2::3 80 {
   }
 }
@@ -242,12 +246,12 @@ virtual_server fwmark 7 {
   assert.deepEqual(
     r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}: ${d.message}`),
     [
-      'x.conf:6: real_server fd00:198:18:3:0::100 80 of virtual_server fd00:198:18:3::100 80 is the virtual server itself: its traffic would come back to the service',
+      'x.conf:8: real_server fd00:198:18:3:0::100 80 of virtual_server fd00:198:18:3::100 80 is the virtual server itself: its traffic would come back to the service',
       // the same address on another port (x.conf:8) is a local real server, not an error
-      'x.conf:11: virtual_server 198.18.3.100 80 TCP is already defined at x.conf:1: one service cannot have two virtual_server blocks',
-      'x.conf:20: virtual_server fd00:198:18:3:0:0:0:100 80 TCP is already defined at x.conf:5: one service cannot have two virtual_server blocks',
+      'x.conf:13: virtual_server 198.18.3.100 80 TCP is already defined at x.conf:1: one service cannot have two virtual_server blocks',
+      'x.conf:23: virtual_server fd00:198:18:3:0:0:0:100 80 TCP is already defined at x.conf:6: one service cannot have two virtual_server blocks',
       // the UDP service on the same address and port, and fwmark 7 for IPv6, are services of their own
-      'x.conf:28: virtual_server fwmark 7 inet is already defined at x.conf:24: one service cannot have two virtual_server blocks',
+      'x.conf:32: virtual_server fwmark 7 inet is already defined at x.conf:28: one service cannot have two virtual_server blocks',
     ],
   );
 });

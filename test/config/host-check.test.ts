@@ -102,7 +102,7 @@ test('priority 255 warns unless the interface holds every VIP', () => {
 
 test('scripts: missing, not a file, not executable by their user; unknown users', () => {
   const m = defineConfig({
-    global: { scriptUser: { user: 'alice' } },
+    global: { scriptUser: { user: 'alice' }, enableScriptSecurity: true },
     vrrpScripts: [
       { name: 'ok', script: { command: '/opt/ok.sh arg' } },
       { name: 'gone', script: { command: '"/opt/gone.sh" x' } },
@@ -141,6 +141,23 @@ test('scripts: missing, not a file, not executable by their user; unknown users'
   assert.match(text(fifo, host({}))[0]!, /^warning global\.vrrpNotifyFifoScript: vrrp_notify_fifo_script: \/opt\/gone\.sh cannot be accessed/);
   const noUser = defineConfig({ global: { scriptUser: { user: 'nobody-here' } } });
   assert.match(text(noUser, host({}))[0]!, /^warning global\.scriptUser: script_user nobody-here does not exist/);
+});
+
+test('scripts keepalived finds without enable_script_security: one warning (keepalived -t fails with "SECURITY VIOLATION")', () => {
+  const instance = (command: string) => ({
+    name: 'A',
+    interface: 'eth0',
+    virtualRouterId: 1,
+    virtualIpaddress: [{ address: '198.18.0.10' }],
+    notify: { master: { command } },
+  });
+  const facts = host({ eth0: ['198.18.0.2/24'] });
+  const violation = (found: string[]) => found.filter((f) => f.includes('SECURITY VIOLATION'));
+  assert.deepEqual(violation(text(defineConfig({ vrrpInstances: [instance('/opt/gone.sh')] }), facts)), [], 'a missing script is not run');
+  assert.equal(violation(text(defineConfig({ vrrpInstances: [instance('/opt/ok.sh')] }), facts)).length, 1);
+  assert.equal(violation(text(defineConfig({ vrrpInstances: [instance('logger -t x')] }), facts)).length, 1, 'a bare name is found on PATH');
+  const secured = defineConfig({ global: { enableScriptSecurity: true }, vrrpInstances: [instance('/opt/ok.sh')] });
+  assert.deepEqual(violation(text(secured, facts)), []);
 });
 
 test('without file and user lookups only the interface rules run', () => {

@@ -47,8 +47,8 @@ test("Debian's default config gets keepalived's corrections (zero GARP intervals
   const r = loadKeepalivedFile(join(samplesDir, 'keepalived.conf.etc-default'));
   assert.deepEqual(
     r.diagnostics.filter((d) => notActedOnText(d.message)).map((d) => d.text),
-    ['router_id', 'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout'],
-    "keepalived's e-mail settings are named as not acted on",
+    ['router_id', 'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'vrrp_skip_check_adv_addr'],
+    "keepalived's e-mail settings and vrrp_skip_check_adv_addr are named as not acted on",
   );
   assert.deepEqual(
     r.diagnostics.filter((d) => !notActedOnText(d.message)).map((d) => [d.severity, d.line, d.text]),

@@ -39,14 +39,14 @@ test('a reload with reuse equals a plain load; unchanged virtual servers come ba
 test('an invalid virtual server is reported at its source line with reuse as without, and is validated again next time', () => {
   const reuse = new VirtualServerReuse();
   assert.ok(loadKeepalivedText(conf([3, 3]), 'k.conf', { reuse }).model);
-  // Any value the schema rejects; keepalived skips such a sorry_server ("Invalid sorry server IP address - skipping").
-  const bad = conf([3, 3], '  sorry_server 198.18.9.9 70000');
+  // Any error inside the block: an unknown keyword with a block, which keepalived would misread (its '}' ends the virtual_server).
+  const bad = conf([3, 3], '  sorry_servr 198.18.9.9 80 {\n  }');
   const withReuse = loadKeepalivedText(bad, 'k.conf', { reuse });
   const plain = loadKeepalivedText(bad, 'k.conf');
   assert.equal(withReuse.model, undefined);
   assert.deepEqual(withReuse.diagnostics, plain.diagnostics);
   assert.ok(
-    withReuse.diagnostics.some((d) => d.severity === 'error' && d.line === 3 && /sorry_server/.test(d.message)),
+    withReuse.diagnostics.some((d) => d.severity === 'error' && d.line === 3 && /sorry_servr/.test(d.message)),
     JSON.stringify(withReuse.diagnostics),
   );
   // The same bad text again is not taken for valid because it was seen before.

@@ -26,6 +26,7 @@ function config(text: string): VipflowConfig {
 
 const CONF = (extraRs = '') => `
 virtual_server 198.18.0.100 80 {
+  protocol TCP
   delay_loop 2
   quorum 1
   quorum_down "/bin/true quorum-down"
@@ -39,6 +40,7 @@ virtual_server 198.18.0.100 80 {
   }${extraRs}
 }
 virtual_server 198.18.0.101 443 {
+  protocol TCP
   ha_suspend
   delay_loop 2
   real_server 198.18.1.3 443 {

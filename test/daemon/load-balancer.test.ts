@@ -22,6 +22,7 @@ function plan(text: string): CheckPlan {
 
 const CONF = `
 virtual_server 198.18.0.100 80 {
+  protocol TCP
   lb_algo wrr
   real_server 198.18.1.1 80 {
     weight 3
@@ -35,6 +36,7 @@ virtual_server 198.18.0.100 80 {
   }
 }
 virtual_server 198.18.0.100 81 {
+  protocol TCP
   lb_algo lblc
   real_server 198.18.1.1 81 {
     TCP_CHECK {

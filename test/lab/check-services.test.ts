@@ -135,7 +135,8 @@ describe('vipflow run with MISC, DNS, SMTP, UDP, PING and FILE checkers against 
     const misc = (name: string, extra = ''): string => `MISC_CHECK {\n      misc_path "${path(name)}"\n      misc_timeout 1\n${extra}    }`;
     const vs = (id: string, body: string, extra = ''): string => {
       const [address, port] = id.split(':');
-      return `virtual_server ${address} ${port} {\n${timings}\n${extra}${body}}\n`;
+      // protocol TCP: without it keepalived (and vipflow) run the service as UDP.
+      return `virtual_server ${address} ${port} {\n    protocol TCP\n${timings}\n${extra}${body}}\n`;
     };
     const rs = (id: string, weight: number, checker: string, extra = ''): string => {
       const [address, port] = id.split('/')[1]!.split(':');
