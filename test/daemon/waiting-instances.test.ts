@@ -19,7 +19,7 @@ test('only the instance interface is waited for: present, or absent from the hos
 });
 
 test('a waiting instance is reported in FAULT with the reason, its configured priority and VIPs', () => {
-  const inst = instanceFrom('  interface veth9\n  priority 150\n  advert_int 1\n  virtual_ipaddress {\n    198.18.0.100/24\n    fd00:198:18::64\n  }');
+  const inst = instanceFrom('  interface veth9\n  priority 150\n  advert_int 1\n  virtual_ipaddress {\n    198.18.0.100/24\n    198.18.0.101\n  }');
   const s = waitingStatus(inst, 'veth9');
   assert.equal(s.state, 'fault');
   assert.match(s.fault ?? '', /interface veth9 does not exist.*dynamic_interfaces/);
@@ -29,7 +29,7 @@ test('a waiting instance is reported in FAULT with the reason, its configured pr
   assert.equal(s.vrid, 51);
   assert.equal(s.advertIntervalCs, 100);
   assert.equal(s.lastMaster, null);
-  assert.deepEqual(s.vips, ['198.18.0.100/24 dev veth9', 'fd00:198:18::64/128 dev veth9']);
+  assert.deepEqual(s.vips, ['198.18.0.100/24 dev veth9', '198.18.0.101/32 dev veth9']);
 });
 
 test('a link change starts the waiting instances whose interface exists now, and parks running ones whose interface is gone', () => {

@@ -5,7 +5,7 @@
 // Starts: a namespace lab, vipflow daemons, a raw socket in w.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../daemon/daemon.js';
 import { silentLogger } from '../../core/logger.js';
@@ -86,10 +86,15 @@ describe('vipflow run: status, dump, reload, exit', () => {
     assert.match(r.stdout, new RegExp(`VI_ctl +vrid 60 +v3 eth0 MASTER +prio 150/150 master ${lab.node('v').ipv4!.replace(/\./g, '\\.')} sent \\d+`));
   });
 
-  test('vipflow status without a daemon: exit 1 and a message naming the socket', async () => {
-    const r = await daemon.cli(['status', '--state-dir', join(lab.dir, 'nothing-here')]);
+  test('vipflow status without a daemon: exit 1 naming the socket; exit 4 for a state dir that does not exist', async () => {
+    const empty = join(lab.dir, 'nothing-here');
+    mkdirSync(empty);
+    const r = await daemon.cli(['status', '--state-dir', empty]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no daemon answers on .*nothing-here\/control\.sock/);
+    const missing = await daemon.cli(['status', '--state-dir', join(lab.dir, 'not-created')]);
+    assert.equal(missing.code, 4);
+    assert.match(missing.stderr, /state directory .*not-created does not exist/);
   });
 
   test('a second daemon on the same state dir is refused', async () => {
