@@ -52,7 +52,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const configPath = resolve(opts.config);
   const configIds = opts.configId.length > 0 ? opts.configId : undefined;
 
-  const started = await Daemon.start({ configPath, stateDir, log, events, lb, ...(configIds ? { configIds } : {}) });
+  const servesMetrics = opts.http !== undefined;
+  const started = await Daemon.start({ configPath, stateDir, log, events, lb, servesMetrics, ...(configIds ? { configIds } : {}) });
   if (!started.ok) {
     for (const d of started.diagnostics ?? []) process.stderr.write(formatDiagnostic(d) + '\n');
     log.fatal({ config: configPath }, started.message);
