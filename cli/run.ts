@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../core/logger.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { Daemon } from '../daemon/daemon.js';
-import { CLUSTER_NAME } from '../infra/events/schema.js';
+import { CLUSTER_NAME } from '../infra/events/schema-names.js';
 import type { DaemonEventSettings } from '../daemon/event-publisher.js';
 import { httpEndpointSettings, readHttpAuth, startStatusEndpoint } from '../daemon/http-endpoint.js';
 import type { HttpEndpoint } from '../infra/http/endpoint.js';

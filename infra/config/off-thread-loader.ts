@@ -17,11 +17,11 @@
  * after the load and a reload starts a new one.
  */
 import { Worker } from 'node:worker_threads';
-import { detectFormat, type LoadConfigOptions, type LoadConfigResult } from '../../config/load.js';
+import type { LoadConfigOptions, LoadConfigResult } from '../../config/load.js';
+import { detectFormat } from '../../config/format.js';
 import type { VipflowConfig } from '../../config/model.js';
 import type { LbBackendName } from '../../config/lb-support.js';
 import type { Logger } from '../../core/logger.js';
-import { loadOnHost } from './load-on-host.js';
 import { decodeModel, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 export interface OffThreadLoadOptions {
@@ -51,7 +51,8 @@ export class OffThreadConfigLoader {
     };
     const hostInterfaces = options.hostInterfaces;
     // Functions do not cross to the worker: it builds its own file and user lookups around the interfaces.
-    const here = (): Promise<LoadConfigResult> => loadOnHost(path, loadOptions, hostInterfaces);
+    // The loaders (and zod) are imported on this thread only when the load runs here.
+    const here = async (): Promise<LoadConfigResult> => (await import('./load-on-host.js')).loadOnHost(path, loadOptions, hostInterfaces);
     if (this.closed || detectFormat(path) !== 'keepalived') return here();
     const base = options.running !== undefined ? this.ids.get(options.running) : undefined;
     let reply: LoadReply;

@@ -3,9 +3,10 @@
  * VRRP instance on one end of a veth pair, in a network namespace of its own made
  * by `unshare -n`, gone with the process) under a module hook that lists every
  * module it loads. Without NATS, an HTTP endpoint or workflows, the NATS
- * client, prom-client, the status page, tsx, zx and the workflow machinery
- * stay unloaded (issue 16: each costs RSS a daemon does not use). With --http
- * the metrics do load, so the hook is shown to see them.
+ * client, prom-client, the status page, tsx, zx, the workflow machinery and
+ * zod stay off the main thread (issue 16: each costs RSS a daemon does not
+ * use; the config worker loads zod and the loaders, and ends after the load).
+ * With --http the metrics do load, so the hook is shown to see them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +38,8 @@ async function modulesLoaded(dir: string, extraArgs: string[], ready: string): P
   const hook = join(dir, 'hook.mjs');
   writeFileSync(
     hook,
-    `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); }\n`,
+    // Import edges, not just modules: the config worker's own graph (zod, the loaders) is told apart by what reaches it.
+    `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) { const r = await next(spec, context); appendFileSync(${JSON.stringify(list)}, (context.parentURL ?? '') + ' ' + r.url + '\\n'); return r; }\n`,
   );
   const register = join(dir, 'register.mjs');
   writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
@@ -66,14 +68,32 @@ async function modulesLoaded(dir: string, extraArgs: string[], ready: string): P
   } finally {
     if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
   }
-  return readFileSync(list, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '');
+  return mainThreadModules(readFileSync(list, 'utf8'));
+}
+
+/** The modules reached from the CLI's entry: the main thread's. The config worker starts from a root of its own (no parent). */
+function mainThreadModules(edges: string): string[] {
+  const next = new Map<string, string[]>();
+  for (const line of edges.split('\n')) {
+    const [from, to] = line.split(' ');
+    if (from === undefined || to === undefined || from === '') continue;
+    next.set(from, [...(next.get(from) ?? []), to]);
+  }
+  const seen = new Set([pathToFileURL(MAIN).href]);
+  const todo = [...seen];
+  for (let url = todo.pop(); url !== undefined; url = todo.pop()) {
+    for (const to of next.get(url) ?? []) {
+      if (seen.has(to)) continue;
+      seen.add(to);
+      todo.push(to);
+    }
+  }
+  return [...seen];
 }
 
 const has = (modules: string[], part: string) => modules.some((m) => m.includes(part));
 
-test('a daemon for a plain keepalived.conf loads neither the NATS client nor prom-client, the status page, tsx, zx or workflows; --http loads the metrics', async (t) => {
+test('a daemon for a plain keepalived.conf loads neither the NATS client nor prom-client, the status page, tsx, zx, workflows or zod; --http loads the metrics', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-lazy-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -91,6 +111,7 @@ test('a daemon for a plain keepalived.conf loads neither the NATS client nor pro
     '/node_modules/zx/',
     '/node_modules/typescript/',
     '/dist/workflows/',
+    '/node_modules/zod/',
   ];
   assert.deepEqual(
     unused.filter((u) => has(plain, u)),
