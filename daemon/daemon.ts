@@ -70,6 +70,8 @@ export interface DaemonOptions {
    * counts too. Without one the histograms are never read: neither they nor prom-client are loaded.
    */
   servesMetrics?: boolean;
+  /** Runs before 'vipflow running' when an HTTP endpoint will serve the daemon: run.ts imports the endpoint's modules there. */
+  prepareEndpoint?: () => Promise<void>;
 }
 
 export interface DaemonStatus {
@@ -330,7 +332,8 @@ export class Daemon {
     writeFileSync(pidFile, `${process.pid}\n`);
 
     const bus = await EventPublisher.openBus(eventSettings(options, loaded.model), options.stateDir, log);
-    const metrics = options.servesMetrics === true || loaded.model.vipflow.http?.listen !== undefined ? await loadHistograms() : undefined;
+    const served = options.servesMetrics === true || loaded.model.vipflow.http?.listen !== undefined;
+    const [metrics] = served ? await Promise.all([loadHistograms(), options.prepareEndpoint?.()]) : [undefined];
     const daemon = new Daemon(options, loaded.model, configLoader, lbBackend, bus, metrics);
     daemon.notActedOn = notActedOn(loaded.diagnostics);
     daemon.startEvents(loaded.model);

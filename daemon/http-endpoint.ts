@@ -61,13 +61,18 @@ export function readHttpAuth(settings: HttpEndpointSettings): HttpAuth | null | 
 
 const json = (body: unknown, status = 200) => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) + '\n' });
 
-/**
- * Starts counting transitions (from those the status still holds) and serves the endpoint.
- * The server, the metrics (prom-client) and the page are imported here: a daemon without an endpoint never loads them.
- */
+/** The endpoint's server, metrics (prom-client) and page: imported only for an endpoint, so a daemon without one never loads them. */
+const endpointModules = () => Promise.all([import('../infra/http/endpoint.js'), import('./metrics.js'), import('./live-view.js'), import('./status-page.js')]);
+
+/** Imports the endpoint's modules ahead (Daemon.start's prepareEndpoint), so it listens as soon after 'vipflow running' as with static imports. */
+export async function preloadStatusEndpoint(): Promise<void> {
+  await endpointModules();
+}
+
+/** Starts counting transitions (from those the status still holds) and serves the endpoint. */
 export async function startStatusEndpoint(source: StatusSource, listen: ListenAddress, auth: HttpAuth | null, log: Logger): Promise<HttpListenResult> {
   const [{ HttpEndpoint }, { METRIC_FAMILIES, StatusMetrics, TransitionTally }, { liveView }, { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS }] =
-    await Promise.all([import('../infra/http/endpoint.js'), import('./metrics.js'), import('./live-view.js'), import('./status-page.js')]);
+    await endpointModules();
   const tally = new TransitionTally();
   // The daemon has run its instances before the endpoint starts: the first transitions are in its recent list.
   for (const t of source.status().recentTransitions) tally.add(t);
