@@ -13,9 +13,9 @@ import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../core/logger.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { Daemon } from '../daemon/daemon.js';
-import { CLUSTER_NAME } from '../infra/events/schema.js';
+import { CLUSTER_NAME } from '../infra/events/schema-names.js';
 import type { DaemonEventSettings } from '../daemon/event-publisher.js';
-import { httpEndpointSettings, readHttpAuth, startStatusEndpoint } from '../daemon/http-endpoint.js';
+import { httpEndpointSettings, preloadStatusEndpoint, readHttpAuth, startStatusEndpoint } from '../daemon/http-endpoint.js';
 import type { HttpEndpoint } from '../infra/http/endpoint.js';
 import { SystemdService } from '../daemon/systemd-service.js';
 import type { RunOptions } from './definitions.js';
@@ -52,7 +52,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const configPath = resolve(opts.config);
   const configIds = opts.configId.length > 0 ? opts.configId : undefined;
 
-  const started = await Daemon.start({ configPath, stateDir, log, events, lb, ...(configIds ? { configIds } : {}) });
+  const servesMetrics = opts.http !== undefined;
+  const prepareEndpoint = preloadStatusEndpoint;
+  const started = await Daemon.start({ configPath, stateDir, log, events, lb, servesMetrics, prepareEndpoint, ...(configIds ? { configIds } : {}) });
   if (!started.ok) {
     for (const d of started.diagnostics ?? []) process.stderr.write(formatDiagnostic(d) + '\n');
     log.fatal({ config: configPath }, started.message);

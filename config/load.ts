@@ -9,8 +9,9 @@ import type { Diagnostic } from './diagnostics.js';
 import { loadVipflowConfig } from './define.js';
 import { loadKeepalivedFile, type KeepalivedLoadOptions } from './keepalived/index.js';
 import type { VipflowConfig } from './model.js';
+import { detectFormat, type ConfigFormat } from './format.js';
 
-export type ConfigFormat = 'keepalived' | 'vipflow';
+export { detectFormat, type ConfigFormat } from './format.js';
 
 export interface LoadConfigOptions extends KeepalivedLoadOptions {
   /** overrides detection */
@@ -30,11 +31,6 @@ export interface LoadConfigResult {
   unreadable?: boolean;
   /** vrrp_scripts this host cannot run, left out of the model as keepalived disables them (infra/config/load-on-host.ts) */
   disabledScripts?: string[];
-}
-
-/** By name: TypeScript/JavaScript modules are vipflow configs, anything else keepalived.conf. */
-export function detectFormat(path: string): ConfigFormat {
-  return /\.(c|m)?(t|j)s$/.test(path) ? 'vipflow' : 'keepalived';
 }
 
 /**

@@ -261,8 +261,7 @@ const httpShape = {
   fastRecovery: z.boolean().optional(),
 };
 
-/** DNS_CHECK `type`: keepalived's DNS_TYPE table (check_dns.c) with the query type numbers. */
-export const DNS_CHECK_TYPES: Readonly<Record<string, number>> = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28, RRSIG: 46, DNSKEY: 48 };
+export { DNS_CHECK_TYPES } from './dns-check-types.js';
 
 export const CheckerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('TCP_CHECK'), ...checkerCommonShape }),

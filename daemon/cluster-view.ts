@@ -4,7 +4,8 @@
  * infra/events/nats-bus.ts): what the status document and the live page show
  * under `events.members`. Fed by its own watch of the bucket, off the VRRP path.
  */
-import { NatsBus, type InstanceState } from '../infra/events/nats-bus.js';
+import type { InstanceState } from '../infra/events/nats-bus.js';
+import { isNatsBus } from '../infra/events/open-bus.js';
 import type { EventBus } from '../infra/events/bus.js';
 
 /** One instance on one node; `stale` once its heartbeat is older than 3 heartbeat periods (the node may be gone). */
@@ -21,7 +22,7 @@ export class ClusterView {
 
   /** Watches the bucket (NATS only: the in-process bus has no cluster). */
   start(): void {
-    if (!(this.bus instanceof NatsBus) || this.stopWatch) return;
+    if (!isNatsBus(this.bus) || this.stopWatch) return;
     this.stopWatch = this.bus.watchStates(
       (s) => void this.entries.set(`${s.instance}\0${s.node}`, s),
       (instance, node) => void this.entries.delete(`${instance}\0${node}`),
@@ -35,7 +36,7 @@ export class ClusterView {
 
   /** undefined without NATS; else every entry, by instance then node. */
   members(nowMs = Date.now()): ClusterMember[] | undefined {
-    if (!(this.bus instanceof NatsBus)) return undefined;
+    if (!isNatsBus(this.bus)) return undefined;
     return clusterMembers(this.entries.values(), nowMs, this.heartbeatMs);
   }
 }

@@ -28,6 +28,7 @@ import { readHostInterfaces } from '../infra/host/interfaces.js';
 import { interfaceAddressMap } from '../infra/host/host-facts.js';
 import type { InstanceStatus } from '../infra/vrrp/instance-runner.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
+import type { EventBus } from '../infra/events/bus.js';
 import type { TrackScriptStatus } from '../infra/track/scripts.js';
 import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './trackers.js';
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
@@ -35,8 +36,9 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LoopDelayMonitor, loopDelayResolutionMs } from './loop-delay.js';
-import { TimingMetrics } from './timing-metrics.js';
-import { WorkflowMetrics } from './workflow-metrics.js';
+import type { TimingMetrics } from './timing-metrics.js';
+import type { WorkflowMetrics } from './workflow-metrics.js';
+import type { Registry } from 'prom-client';
 import { ClusterView, type ClusterMember } from './cluster-view.js';
 import { neighbourMac } from '../infra/host/neighbour-mac.js';
 import { droppedByReason, type DroppedCounters } from './drop-summary.js';
@@ -63,6 +65,13 @@ export interface DaemonOptions {
   notifyTimeoutMs?: number;
   /** Who balances the virtual servers: IPVS if the kernel has it, else nftables (auto, the default), or nobody (none). */
   lb?: LbChoice;
+  /**
+   * An HTTP endpoint will serve /metrics (run's --http). The config's vipflow.http.listen
+   * counts too. Without one the histograms are never read: neither they nor prom-client are loaded.
+   */
+  servesMetrics?: boolean;
+  /** Runs before 'vipflow running' when an HTTP endpoint will serve the daemon: run.ts imports the endpoint's modules there. */
+  prepareEndpoint?: () => Promise<void>;
 }
 
 export interface DaemonStatus {
@@ -124,6 +133,23 @@ function warnDisabledScripts(log: Logger, loaded: LoadConfigResult): void {
     );
 }
 
+interface DaemonHistograms {
+  timing: TimingMetrics;
+  workflows: WorkflowMetrics;
+}
+
+/** The histograms /metrics serves, with prom-client (about 12 MiB of RSS) imported only now. */
+async function loadHistograms(): Promise<DaemonHistograms> {
+  const [{ TimingMetrics }, { WorkflowMetrics }] = await Promise.all([import('./timing-metrics.js'), import('./workflow-metrics.js')]);
+  return { timing: new TimingMetrics(), workflows: new WorkflowMetrics() };
+}
+
+/** The command line's event settings, with NATS servers from the config's `vipflow.nats.url` when the command line names none. */
+function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEventSettings {
+  const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
+  return { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
+}
+
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'error');
 }
@@ -148,11 +174,11 @@ export class Daemon {
   private control: ControlServer | null = null;
   // What the status reports beside the parts' own counters.
   private readonly lateStats: LateTimerStats = { late: 0, worstLateMs: 0 };
-  /** Takeover and advert-jitter histograms (daemon/timing-metrics.ts), served by /metrics. */
-  readonly timing = new TimingMetrics();
-  private readonly workflowMetrics = new WorkflowMetrics();
+  /** Takeover and advert-jitter histograms (daemon/timing-metrics.ts), served by /metrics; absent when nothing serves them. */
+  readonly timing: TimingMetrics | undefined;
+  private readonly workflowMetrics: WorkflowMetrics | undefined;
   /** Histograms observed as things happen, which /metrics serves after the status metrics. */
-  readonly metricRegistries = [this.timing.registry, this.workflowMetrics.registry];
+  readonly metricRegistries: readonly Registry[];
   private readonly loopDelay: LoopDelayMonitor;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
@@ -164,8 +190,13 @@ export class Daemon {
     private config: VipflowConfig,
     private readonly configLoader: OffThreadConfigLoader,
     lbBackend: LbBackendName,
+    bus: EventBus,
+    metrics: DaemonHistograms | undefined,
   ) {
     const log = options.log;
+    this.timing = metrics?.timing;
+    this.workflowMetrics = metrics?.workflows;
+    this.metricRegistries = metrics ? [metrics.timing.registry, metrics.workflows.registry] : [];
     this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
@@ -192,7 +223,7 @@ export class Daemon {
       onStarted: (plan, host) => this.links.follow(plan, host),
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
       acceptFirewall: hostAcceptModeFirewall(log.child({ component: 'accept-mode' })),
-      timing: this.timing,
+      ...(this.timing ? { timing: this.timing } : {}),
     });
     this.links = new LinkMonitor({
       log,
@@ -244,10 +275,9 @@ export class Daemon {
     });
     // Sampled at a quarter of the fastest advert interval (daemon/loop-delay.ts); late VRRP timers are counted apart.
     this.loopDelay = new LoopDelayMonitor(loopDelayResolutionMs(fastestAdvertMs(config)));
-    const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
-    const settings: DaemonEventSettings = { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
+    const settings = eventSettings(options, config);
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
-    this.events = new EventPublisher(settings, options.stateDir, log, named);
+    this.events = new EventPublisher(settings, options.stateDir, log, named, bus);
     this.hub.strangers.onReport((s) => this.events.intruder({ ...s, family: s.family === 4 ? 'ipv4' : 'ipv6' }));
     this.fence = new SplitBrainFence({
       bus: this.events.bus,
@@ -265,7 +295,7 @@ export class Daemon {
       source: this.events.source,
       log: this.events.log,
       workflowsFile: settings.workflowsFile,
-      onFinished: (r) => this.workflowMetrics.add(r),
+      onFinished: (r) => this.workflowMetrics?.add(r),
     });
     this.notifier = new KeepalivedNotifier({
       log,
@@ -301,7 +331,10 @@ export class Daemon {
       return refuse({ ok: false, message: `another vipflow (pid ${other}) runs with state dir ${options.stateDir}; use another --state-dir or stop it` });
     writeFileSync(pidFile, `${process.pid}\n`);
 
-    const daemon = new Daemon(options, loaded.model, configLoader, lbBackend);
+    const bus = await EventPublisher.openBus(eventSettings(options, loaded.model), options.stateDir, log);
+    const served = options.servesMetrics === true || loaded.model.vipflow.http?.listen !== undefined;
+    const [metrics] = served ? await Promise.all([loadHistograms(), options.prepareEndpoint?.()]) : [undefined];
+    const daemon = new Daemon(options, loaded.model, configLoader, lbBackend, bus, metrics);
     daemon.notActedOn = notActedOn(loaded.diagnostics);
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.

@@ -13,9 +13,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { repoRoot } from '../core/paths.js';
-import type { EventBus } from '../infra/events/bus.js';
-import { createEventBus } from '../infra/events/index.js';
-import { NatsBus } from '../infra/events/nats-bus.js';
+import { InProcessBus, type EventBus } from '../infra/events/bus.js';
+import type { NatsBus } from '../infra/events/nats-bus.js';
+import { isNatsBus, openEventBus, type EventBusSettings } from '../infra/events/open-bus.js';
 import { createEventSource, type EventSource } from '../infra/events/source.js';
 import type { EventData, EventType, VipflowEvent } from '../infra/events/schema.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
@@ -63,6 +63,19 @@ export interface EventPublisherStatus {
   recent: { type: EventType; id: string; time: string; instance?: string }[];
 }
 
+/** The bus's settings and the events' identity: cluster, node and logger. */
+function busSettings(s: DaemonEventSettings, stateDir: string, log: Logger): EventBusSettings {
+  const cluster = s.cluster ?? 'default';
+  const node = s.node ?? hostname();
+  return {
+    cluster,
+    node,
+    log: log.child({ component: 'events', cluster, node }),
+    stateDir: join(stateDir, 'events'),
+    ...(s.natsServers ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000 } } : {}),
+  };
+}
+
 function packageVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
@@ -87,25 +100,28 @@ export class EventPublisher {
   private sealed = false;
   private stopping = false;
 
+  /** The bus these settings ask for, for the constructor: the NATS client is imported only when NATS servers are given (infra/events/open-bus.ts). */
+  static openBus(s: DaemonEventSettings, stateDir: string, log: Logger): Promise<EventBus> {
+    return openEventBus(busSettings(s, stateDir, log));
+  }
+
   /**
    * @param runners the daemon's current instances (read on every drops period: reloads change them).
+   * @param bus from EventPublisher.openBus; without it the in-process bus (settings with NATS need openBus).
    */
   constructor(
     private readonly s: DaemonEventSettings,
     stateDir: string,
     log: Logger,
     private readonly runners: () => Iterable<{ name: string; runner: InstanceRunner }>,
+    bus?: EventBus,
   ) {
-    this.cluster = s.cluster ?? 'default';
-    this.node = s.node ?? hostname();
-    this.log = log.child({ component: 'events', cluster: this.cluster, node: this.node });
-    this.bus = createEventBus({
-      cluster: this.cluster,
-      node: this.node,
-      log: this.log,
-      stateDir: join(stateDir, 'events'),
-      ...(s.natsServers ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000 } } : {}),
-    });
+    const settings = busSettings(s, stateDir, log);
+    this.cluster = settings.cluster;
+    this.node = settings.node;
+    this.log = settings.log;
+    if (bus === undefined && settings.nats) throw new Error('an event publisher on NATS needs the bus from EventPublisher.openBus');
+    this.bus = bus ?? new InProcessBus({ log: this.log });
     this.source = createEventSource({ cluster: this.cluster, node: this.node, seq: this.bus.seq });
     if (this.bus.kind === 'in-process') {
       // One host without NATS: a subscriber in this process shows the events flow.
@@ -199,7 +215,7 @@ export class EventPublisher {
       const end = Date.now() + bound;
       while (this.delivered < this.published && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     }
-    if (this.bus instanceof NatsBus) {
+    if (isNatsBus(this.bus)) {
       const flushed = (await this.bus.connected(0)) ? await this.bus.flush(bound) : false;
       const left = this.bus.outboxStats();
       if (!flushed) this.log.warn({ boundMs: bound, ...left }, 'NATS not reachable at stop: undelivered events are kept for the next start');
@@ -219,7 +235,7 @@ export class EventPublisher {
       node: this.node,
       published: this.published,
       delivered: this.delivered,
-      ...(this.bus instanceof NatsBus ? { outbox: this.bus.outboxStats() } : {}),
+      ...(isNatsBus(this.bus) ? { outbox: this.bus.outboxStats() } : {}),
       recent: [...this.recent],
     };
   }

@@ -10,13 +10,11 @@ import type { Logger } from '../core/logger.js';
 import type { HttpSettings } from '../config/model.js';
 import { isLoopbackHost, parseListenAddress, type ListenAddress } from '../config/http-listen.js';
 import { loadHttpAuth, type HttpAuth } from '../infra/http/auth.js';
-import { HttpEndpoint, type HttpListenResult, type HttpStream } from '../infra/http/endpoint.js';
+import type { HttpListenResult, HttpStream } from '../infra/http/endpoint.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
-import { METRIC_FAMILIES, StatusMetrics, TransitionTally } from './metrics.js';
 import type { Registry } from 'prom-client';
 import type { DaemonStatus } from './daemon.js';
-import { liveView } from './live-view.js';
-import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
+import type { liveView as LiveView } from './live-view.js';
 
 /** What the endpoint reads of the daemon. */
 export interface StatusSource {
@@ -63,14 +61,24 @@ export function readHttpAuth(settings: HttpEndpointSettings): HttpAuth | null | 
 
 const json = (body: unknown, status = 200) => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) + '\n' });
 
+/** The endpoint's server, metrics (prom-client) and page: imported only for an endpoint, so a daemon without one never loads them. */
+const endpointModules = () => Promise.all([import('../infra/http/endpoint.js'), import('./metrics.js'), import('./live-view.js'), import('./status-page.js')]);
+
+/** Imports the endpoint's modules ahead (Daemon.start's prepareEndpoint), so it listens as soon after 'vipflow running' as with static imports. */
+export async function preloadStatusEndpoint(): Promise<void> {
+  await endpointModules();
+}
+
 /** Starts counting transitions (from those the status still holds) and serves the endpoint. */
 export async function startStatusEndpoint(source: StatusSource, listen: ListenAddress, auth: HttpAuth | null, log: Logger): Promise<HttpListenResult> {
+  const [{ HttpEndpoint }, { METRIC_FAMILIES, StatusMetrics, TransitionTally }, { liveView }, { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS }] =
+    await endpointModules();
   const tally = new TransitionTally();
   // The daemon has run its instances before the endpoint starts: the first transitions are in its recent list.
   for (const t of source.status().recentTransitions) tally.add(t);
   source.onTransition((t) => tally.add(t));
   const metrics = new StatusMetrics(METRIC_FAMILIES, source.metricRegistries ?? []);
-  const live = liveFeed(source);
+  const live = liveFeed(source, liveView);
   return HttpEndpoint.listen({
     listen,
     auth,
@@ -101,7 +109,7 @@ const LIVE_TICK_MS = 1000;
  * (on the next turn of the loop, never inside the VRRP call) and every
  * LIVE_TICK_MS. Nothing runs while no page is open.
  */
-function liveFeed(source: StatusSource): HttpStream {
+function liveFeed(source: StatusSource, liveView: typeof LiveView): HttpStream {
   const clients = new Set<(data: string) => void>();
   let timer: NodeJS.Timeout | null = null;
   let queued = false;

@@ -10,7 +10,8 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { EventBus } from '../infra/events/bus.js';
-import { NatsBus, type InstanceState } from '../infra/events/nats-bus.js';
+import type { NatsBus, InstanceState } from '../infra/events/nats-bus.js';
+import { isNatsBus } from '../infra/events/open-bus.js';
 import type { EventData } from '../infra/events/schema.js';
 import { SplitBrainDetector, mayReleaseFence, type LocalInstance } from '../infra/events/split-brain.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
@@ -73,7 +74,7 @@ export class SplitBrainFence {
 
   /** Watches the cluster's KV view (NATS only: the in-process bus has no cluster). */
   start(fastestAdvertMs: number): void {
-    if (this.d.bus instanceof NatsBus) this.watch(this.d.bus, fastestAdvertMs);
+    if (isNatsBus(this.d.bus)) this.watch(this.d.bus, fastestAdvertMs);
   }
 
   /** One VRRP transition of this node: when each instance became Master. */

@@ -9,13 +9,19 @@
  * vipflow.config.ts modules load on the calling thread (they are imported
  * through the daemon's module hooks). Should the worker fail or die, the
  * load runs on the calling thread and the next one starts a new worker.
+ *
+ * The worker stays between loads only for a config with virtual servers: it
+ * holds the running model so a reload sends back only the virtual servers that
+ * changed. Without any there is nothing to share, and an idle worker's isolate
+ * and modules cost about 20 MiB of RSS for the daemon's whole life, so it ends
+ * after the load and a reload starts a new one.
  */
 import { Worker } from 'node:worker_threads';
-import { detectFormat, type LoadConfigOptions, type LoadConfigResult } from '../../config/load.js';
+import type { LoadConfigOptions, LoadConfigResult } from '../../config/load.js';
+import { detectFormat } from '../../config/format.js';
 import type { VipflowConfig } from '../../config/model.js';
 import type { LbBackendName } from '../../config/lb-support.js';
 import type { Logger } from '../../core/logger.js';
-import { loadOnHost } from './load-on-host.js';
 import { decodeModel, type LoadReply, type LoadRequest } from './off-thread-protocol.js';
 
 export interface OffThreadLoadOptions {
@@ -33,7 +39,7 @@ export class OffThreadConfigLoader {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (reply: LoadReply) => void; reject: (err: Error) => void }>();
   /** Models this loader returned, so a later request can name one as its base. */
-  private readonly ids = new WeakMap<VipflowConfig, number>();
+  private ids = new WeakMap<VipflowConfig, number>();
   private closed = false;
 
   constructor(private readonly log: Logger) {}
@@ -45,7 +51,8 @@ export class OffThreadConfigLoader {
     };
     const hostInterfaces = options.hostInterfaces;
     // Functions do not cross to the worker: it builds its own file and user lookups around the interfaces.
-    const here = (): Promise<LoadConfigResult> => loadOnHost(path, loadOptions, hostInterfaces);
+    // The loaders (and zod) are imported on this thread only when the load runs here.
+    const here = async (): Promise<LoadConfigResult> => (await import('./load-on-host.js')).loadOnHost(path, loadOptions, hostInterfaces);
     if (this.closed || detectFormat(path) !== 'keepalived') return here();
     const base = options.running !== undefined ? this.ids.get(options.running) : undefined;
     let reply: LoadReply;
@@ -75,7 +82,13 @@ export class OffThreadConfigLoader {
       this.ids.set(model, reply.id);
       out.model = model;
     }
+    if (out.model === undefined || out.model.virtualServers.length === 0) await this.retireWorker();
     return out;
+  }
+
+  /** A worker is held between loads (only after a config with virtual servers). */
+  get holdsWorker(): boolean {
+    return this.worker !== null;
   }
 
   /** Ends the worker; later loads run on the calling thread. */
@@ -84,6 +97,16 @@ export class OffThreadConfigLoader {
     const w = this.worker;
     this.worker = null;
     if (w) await w.terminate();
+  }
+
+  /** Ends an idle worker (nothing to share with the next load); the next load starts a new one. */
+  private async retireWorker(): Promise<void> {
+    const w = this.worker;
+    if (w === null || this.waiting.size > 0) return;
+    this.worker = null;
+    // A new worker holds no model: a base named from this one's ids would not be found.
+    this.ids = new WeakMap();
+    await w.terminate();
   }
 
   private ask(req: LoadRequest): Promise<LoadReply> {

@@ -11,7 +11,8 @@
  */
 import type { Logger } from '../../core/logger.js';
 import { parseIsoNs } from './clock.js';
-import { instanceOf, type EventType, type VipflowEvent } from './schema.js';
+import type { EventType, VipflowEvent } from './schema.js';
+import { instanceOf } from './schema-names.js';
 import { memorySeq, type SeqSource } from './source.js';
 import type { VrrpStateName } from '../../actors/vrrp/types.js';
 

@@ -20,13 +20,13 @@
  * `vipflow.dc1.*.instance.>` selects every instance event of a cluster.
  */
 import { z } from 'zod';
+import { CLUSTER_NAME, EVENT_SCHEMA } from './schema-names.js';
+
+export { CLUSTER_NAME, EVENT_SCHEMA, instanceOf } from './schema-names.js';
 import type { AddressFamily, VrrpStateName } from '../../actors/vrrp/types.js';
 
-export const EVENT_SCHEMA = 'vipflow.event/v1';
 const SCHEMA_PREFIX = 'vipflow.event/';
 
-/** Cluster names become subject tokens, stream and KV bucket names: keep them plain. */
-export const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const ISO_NS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
 
 export const vrrpState = z.enum(['initialize', 'backup', 'master', 'fault', 'stopped']);
@@ -265,10 +265,4 @@ export function parseEvent(input: string | Uint8Array | unknown): ParseResult {
     };
   }
   return { ok: true, event: r.data as unknown as VipflowEvent };
-}
-
-/** The instance an event is about, or undefined for daemon-wide events. */
-export function instanceOf(event: VipflowEvent): string | undefined {
-  const d = event.data as { instance?: unknown };
-  return typeof d.instance === 'string' && d.instance !== '' ? d.instance : undefined;
 }

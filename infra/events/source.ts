@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createEventClock, type EventClock } from './clock.js';
-import { CLUSTER_NAME, EVENT_SCHEMA, type EventData, type EventOf, type EventType } from './schema.js';
+import type { EventData, EventOf, EventType } from './schema.js';
+import { CLUSTER_NAME, EVENT_SCHEMA } from './schema-names.js';
 
 /** Hands out event sequence numbers; the outbox's persists them across restarts. */
 export interface SeqSource {

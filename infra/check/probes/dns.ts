@@ -17,7 +17,7 @@
 import { randomInt } from 'node:crypto';
 import { destination } from './connect.js';
 import { addressText, exchangeDatagram } from './datagram.js';
-import { DNS_CHECK_TYPES } from '../../../config/model.js';
+import { DNS_CHECK_TYPES } from '../../../config/dns-check-types.js';
 import { fail, type ConnectOptions, type ProbeContext, type ProbeResult, type ProbeTarget } from './types.js';
 
 /** The query types keepalived's DNS_CHECK knows (DNS_TYPE in check_dns.c). */

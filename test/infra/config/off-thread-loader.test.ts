@@ -77,3 +77,25 @@ test('errors and unreadable files come back as diagnostics; after close the load
   assert.ok(after.model);
   assert.deepEqual(after, await loadConfig(path));
 });
+
+test('the worker is held between loads only for a config with virtual servers: without any it ends after the load', async (t) => {
+  const { loader, path } = setup(t);
+  writeFileSync(path, conf(0));
+  const plain = await loader.load(path);
+  assert.ok(plain.model, JSON.stringify(plain.diagnostics));
+  assert.deepEqual(plain, await loadConfig(path));
+  assert.equal(loader.holdsWorker, false, 'nothing to share with a reload: the idle worker would only cost memory');
+
+  writeFileSync(path, conf(2));
+  const withServers = await loader.load(path, { running: plain.model });
+  assert.deepEqual(withServers, await loadConfig(path), 'a new worker loads after the old one ended');
+  assert.equal(loader.holdsWorker, true);
+
+  writeFileSync(path, conf(2, { vs: 1, seconds: 9 }));
+  const reloaded = await loader.load(path, { running: withServers.model });
+  assert.equal(reloaded.model!.virtualServers[0], withServers.model!.virtualServers[0], 'the held worker shares the unchanged virtual server');
+
+  writeFileSync(path, conf(0));
+  await loader.load(path, { running: reloaded.model });
+  assert.equal(loader.holdsWorker, false, 'virtual servers removed: the worker ends again');
+});
