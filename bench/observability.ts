@@ -10,10 +10,7 @@
 // Namespace lab prefix vfobb: node m, four interfaces (250 VRIDs each; subnets 152..155).
 //
 //   npx tsx bench/observability.ts [--quick] [--count N] [--tsx]
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
 import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
 import { silentLogger } from '../core/logger.js';
 import { cpuMs } from './lib/proc-usage.js';
@@ -21,6 +18,7 @@ import { routerConfig, startRouter, type Router, type RouterInstance } from './l
 import { addSegments } from './lib/segments.js';
 import { fmt, median, percentile, table } from './lib/stats.js';
 import { prepareVipflow } from './lib/vipflow-build.js';
+import { launchChromiumIn } from '../lab/chromium.js';
 
 const { values: opts } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, count: { type: 'string', default: '1000' }, tsx: { type: 'boolean', default: false } },
@@ -34,7 +32,6 @@ const EXTRA = [1, 2, 3];
 const INTERFACES = ['eth0', ...EXTRA.map((i) => `eth${i}`)];
 const PER_INTERFACE = 250;
 const PORT = 9650;
-const CHROMIUM = '/usr/bin/chromium';
 // After the second GARP burst (garp_master_delay 5 s): steady state only.
 const SETTLE_MS = 6500;
 
@@ -100,18 +97,7 @@ interface PageFigures {
 }
 
 async function measurePage(lab: Lab): Promise<PageFigures> {
-  const wrapper = join(lab.dir, 'chromium-in-m.sh');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.node('m').ns} ${CHROMIUM} "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  const browser = await puppeteer.launch({
-    executablePath: wrapper,
-    pipe: true,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-    timeout: 30_000,
-  });
-  const pid = browser.process()?.pid;
-  if (pid !== undefined) lab.track(pid);
+  const browser = await launchChromiumIn(lab, 'm', 30_000);
   try {
     const page = await browser.newPage();
     const cdp = await page.createCDPSession();

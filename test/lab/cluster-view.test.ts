@@ -9,10 +9,10 @@
 // b's page is kept in dist/artifacts/status-page-cluster.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { silentLogger } from '../../core/logger.js';
 import { repoRoot } from '../../core/paths.js';
 import { masterDownIntervalMs } from '../../actors/vrrp/index.js';
@@ -20,13 +20,13 @@ import type { DaemonStatus } from '../../daemon/daemon.js';
 import { createLab, pollUntil, sweepStaleLabs, type Lab, type SpawnedProcess } from '../../lab/index.js';
 import { startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
 import { ADVERT_MS, CLUSTER, instanceConf, natsUrl, startNats, stopNats } from './events-lab.js';
+import { launchChromiumIn } from '../../lab/chromium.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfob';
 const SUBNET = 141;
 const VIP = `198.18.${SUBNET}.100/24`;
 const PORT = 9650;
-const CHROMIUM = '/usr/bin/chromium';
 const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'vipflow.status.v1.json'), 'utf8')) as Record<string, unknown>;
 
 describe('the cluster view, the status schema and the takeover histogram, with NATS', () => {
@@ -97,19 +97,7 @@ describe('the cluster view, the status schema and the takeover histogram, with N
     assert.match(text.stdout, /node b \(this node\) +VI_ev +BACKUP/);
     assert.match(text.stdout, /recent events \(newest first[^\n]*\n {2}\S+ instance\.transition +VI_ev/);
 
-    // b's page, in Chromium inside b's namespace (puppeteer's pipes cross namespaces).
-    const wrapper = join(lab.dir, 'chromium-in-b.sh');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.node('b').ns} ${CHROMIUM} "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    browser = await puppeteer.launch({
-      executablePath: wrapper,
-      pipe: true,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-      timeout: 20_000,
-    });
-    const pid = browser.process()?.pid;
-    if (pid !== undefined) lab.track(pid);
+    browser = await launchChromiumIn(lab, 'b');
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${PORT}/`, { waitUntil: 'load', timeout: 10_000 });
     // Browser-side code is written as strings: this project compiles without the DOM library.

@@ -5,21 +5,21 @@
 // chromium. The screenshot is kept in dist/artifacts/status-page.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { silentLogger } from '../../core/logger.js';
 import { repoRoot } from '../../core/paths.js';
 import { createLab, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { startVipflow, type VipflowDaemon } from '../../lab/vipflow.js';
 import { confFile } from './daemon-conf.js';
+import { launchChromiumIn } from '../../lab/chromium.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfmetp';
 const SUBNET = 172;
 const VIP = `198.18.${SUBNET}.100/24`;
 const PORT = 9650;
-const CHROMIUM = '/usr/bin/chromium';
 const conf = (node: string, priority: number) => confFile(node, [{ name: 'VI_page', vrid: 72, version: 3, priority, advertInt: 0.1, vips: [VIP] }]);
 
 describe('the live status page in headless Chromium', () => {
@@ -54,19 +54,7 @@ describe('the live status page in headless Chromium', () => {
     assert.ok(await a.waitForState('master', 3000), 'a (150) becomes Master');
     assert.ok(await b.waitForState('backup', 3000));
 
-    // Chromium in a's namespace; puppeteer talks to it over inherited pipes, which cross namespaces.
-    const wrapper = join(lab.dir, 'chromium-in-a.sh');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.node('a').ns} ${CHROMIUM} "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    browser = await puppeteer.launch({
-      executablePath: wrapper,
-      pipe: true,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-      timeout: 20_000,
-    });
-    const pid = browser.process()?.pid;
-    if (pid !== undefined) lab.track(pid);
+    browser = await launchChromiumIn(lab, 'a');
     const page = await browser.newPage();
     await page.setViewport({ width: 412, height: 780 });
     const response = await page.goto(`http://127.0.0.1:${PORT}/`, { waitUntil: 'load', timeout: 10_000 });
