@@ -42,6 +42,19 @@ export interface WireOptions {
   recordDeliveries?: boolean;
 }
 
+/**
+ * Extra loss on part of the wire for a while (a flaky switch port, a congested
+ * uplink): deliveries from `from` and/or to `to` on `segment` are lost with
+ * `probability` until `until` (virtual ms). Unset filters match everything.
+ */
+export interface LossRule {
+  probability: number;
+  from?: string;
+  to?: string;
+  segment?: string;
+  until?: number;
+}
+
 export interface WireStats {
   /** Packets sent by nodes (one per destination). */
   sent: number;
@@ -124,6 +137,9 @@ export class VirtualWire {
   /** Partition side of each node, per segment ('*': every segment). Same side (or none on both) hears each other. */
   private readonly sides = new Map<string, Map<string, number>>();
   private readonly sendListeners: ((p: SentPacket) => void)[] = [];
+  /** `${node}|${iface}` of every interface whose link is down: it neither sends nor receives. */
+  private readonly linksDown = new Set<string>();
+  private lossRules: LossRule[] = [];
   private readonly delayMs: number;
   private readonly lossRate: number;
   private readonly random: () => number;
@@ -214,6 +230,34 @@ export class VirtualWire {
     this.sides.set(segment ?? '*', sides);
   }
 
+  /** Sets the link of one node's interface: a down link carries nothing either way (counted as blocked). */
+  setLink(node: string, iface: string, up: boolean): void {
+    if (up) this.linksDown.delete(`${node}|${iface}`);
+    else this.linksDown.add(`${node}|${iface}`);
+  }
+
+  /** Adds a loss rule (see LossRule); rules past their `until` are dropped as time passes. */
+  addLoss(rule: LossRule): void {
+    this.lossRules.push(rule);
+  }
+
+  /** Removes every loss rule. */
+  clearLoss(): void {
+    this.lossRules = [];
+  }
+
+  private lossFor(segment: string, from: string, to: string): number {
+    let p = this.lossRate;
+    if (this.lossRules.length === 0) return p;
+    const now = this.clock.now();
+    this.lossRules = this.lossRules.filter((r) => r.until === undefined || r.until > now);
+    for (const r of this.lossRules) {
+      if ((r.segment === undefined || r.segment === segment) && (r.from === undefined || r.from === from) && (r.to === undefined || r.to === to))
+        p = Math.max(p, r.probability);
+    }
+    return p;
+  }
+
   /** Ends every partition (or that of one segment). */
   heal(segment?: string): void {
     if (segment === undefined) this.sides.clear();
@@ -250,12 +294,14 @@ export class VirtualWire {
       payload,
     };
     for (const l of this.sendListeners) l(sent);
+    const senderDown = this.linksDown.size > 0 && this.linksDown.has(`${from.node.name}|${from.iface}`);
     for (const to of this.receivers(from.segment, from.family, destination, from.node)) {
-      if (this.separated(from.segment, from.node.name, to.node.name)) {
+      if (senderDown || this.separated(from.segment, from.node.name, to.node.name) || this.linksDown.has(`${to.node.name}|${to.iface}`)) {
         this.stats.blocked++;
         continue;
       }
-      if (this.lossRate > 0 && this.random() < this.lossRate) {
+      const loss = this.lossFor(from.segment, from.node.name, to.node.name);
+      if (loss > 0 && this.random() < loss) {
         this.stats.lost++;
         continue;
       }
