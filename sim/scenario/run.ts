@@ -50,6 +50,7 @@ export interface SimTransition {
   ref: string;
   from: NodeStatus;
   to: NodeStatus;
+  reason: string;
   vrid: number;
   family: 4 | 6;
   segment: string;
@@ -217,6 +218,7 @@ export async function runScenario(p: PreparedScenario, options: { seed?: number;
       ref: e.ref,
       from: e.from,
       to: e.to,
+      reason: e.reason,
       vrid: r?.vrid ?? plan!.vrid,
       family: (r?.family ?? plan!.family) === 'ipv6' ? 6 : 4,
       segment: segmentOf.get(`${e.node}|${iface}`) ?? 'lan0',
