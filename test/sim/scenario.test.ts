@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../core/paths.js';
 import { loadScenario } from '../../cli/simulate.js';
+import { defineWorkflow, type Workflow } from '../../workflows/define.js';
 import { checkExpectations, formatJson, formatText, lineText, runScenario, type Outcome, type SimResult } from '../../sim/scenario/index.js';
 
 const examples = join(repoRoot, 'examples', 'scenarios');
@@ -208,4 +209,33 @@ test('a scenario with mistakes is refused with every problem and its path, befor
     "faults.0 (crash): no node 'c' (nodes: a, b)",
     "faults.1 (script): node 'a' defines no vrrp_script 'nope'",
   ]);
+});
+
+test('workflows in dry run: a checker result starts its realserver_down workflow once; wrong counts and orders fail with the diff', async () => {
+  const loaded = await loadScenario(
+    yamlFile(
+      'checker.yaml',
+      `until: 10s\n${PAIR('faults:\n  - { at: 5s, do: checker, node: b, virtualServer: 198.18.0.100:80, realServer: 198.18.0.7:80, result: down }')}`,
+    ),
+  );
+  assert.ok(loaded.ok);
+  const drain = defineWorkflow({
+    name: 'drain',
+    on: { to: 'realserver_down', realServer: '198.18.0.7:80' },
+    steps: [{ name: 'page', run: (ctx) => ctx.intend('page on-call', { realServer: ctx.event.data.realServer }) }],
+  });
+  const r = await runScenario({ ...loaded.prepared, workflows: [drain as Workflow] });
+  assert.deepEqual(
+    r.runs.map((x) => `${x.at} ${x.node} ${x.workflow} ${x.status}`),
+    ['5000 b drain succeeded'],
+  );
+  assert.ok(lines(r).includes('5000.000 b workflow drain would page on-call {"realServer":"198.18.0.7:80"}'), lines(r).join('\n'));
+  const [runs, order] = checkExpectations(r, [
+    { expect: 'workflow-runs', workflow: 'drain', times: 2 },
+    { expect: 'sequence', events: ['b fault checker', 'a VI_1 backup -> master'] },
+  ]);
+  assert.equal(runs!.ok, false);
+  assert.equal(runs!.actual, '1 run(s): b/- at 5000.000 ms succeeded');
+  assert.equal(order!.ok, false);
+  assert.match(order!.actual, /^matched 1 of 2; no line matches 'a VI_1 backup -> master' after 5000\.000 ms \(one does earlier, at 1003\.906 ms: /);
 });
