@@ -212,8 +212,8 @@ export class VirtualWire {
     if (!source) throw new Error(`VirtualWire.inject: bad source ${packet.source}`);
     const family = source.length === 4 ? 4 : 6;
     const destination = packet.destination ?? GROUP[family];
-    for (const to of this.receivers(segment, family, destination, null))
-      this.schedule(to, packet.payload, packet.source, destination, packet.ttl ?? 255, 'injected');
+    const targets = this.receivers(segment, family, destination, null);
+    if (targets.length > 0) this.schedule(targets, packet.payload, packet.source, destination, packet.ttl ?? 255, 'injected');
   }
 
   /**
@@ -295,6 +295,7 @@ export class VirtualWire {
     };
     for (const l of this.sendListeners) l(sent);
     const senderDown = this.linksDown.size > 0 && this.linksDown.has(`${from.node.name}|${from.iface}`);
+    const targets: VirtualSocket[] = [];
     for (const to of this.receivers(from.segment, from.family, destination, from.node)) {
       if (senderDown || this.separated(from.segment, from.node.name, to.node.name) || this.linksDown.has(`${to.node.name}|${to.iface}`)) {
         this.stats.blocked++;
@@ -305,25 +306,28 @@ export class VirtualWire {
         this.stats.lost++;
         continue;
       }
-      this.schedule(to, payload, from.source, destination, ttl, from.node.name);
+      targets.push(to);
     }
+    if (targets.length > 0) this.schedule(targets, payload, from.source, destination, ttl, from.node.name);
   }
 
-  private schedule(to: VirtualSocket, payload: Buffer, source: string, destination: string, ttl: number, from: string): void {
+  /**
+   * One timer for every receiver of one packet: they would be consecutive
+   * timers (same due time, consecutive creation order), so nothing could run
+   * between them, and a timer a receiver sets for now still runs after the
+   * last of them. Same order, one heap entry instead of one per receiver.
+   */
+  private schedule(targets: readonly VirtualSocket[], payload: Buffer, source: string, destination: string, ttl: number, from: string): void {
     this.clock.setTimeout(() => {
-      // The sender may have died in flight; the packet still arrives. A closed socket (a stopped or killed receiver) gets nothing.
-      if (!to.open || !to.handler) return;
-      this.stats.delivered++;
       const at = this.clock.now();
-      if (this.recordDeliveries) this.deliveries.push({ at, from, to: to.node.name, segment: to.segment, vrid: payload[1] ?? 0, priority: payload[2] ?? 0 });
-      to.handler({
-        payload,
-        ttl,
-        ifindex: to.ifindex,
-        source: addressBytes(source),
-        destination: addressBytes(destination),
-        receivedAt: BigInt(Math.round(at * 1e6)),
-      });
+      const receivedAt = BigInt(Math.round(at * 1e6));
+      for (const to of targets) {
+        // The sender may have died in flight; the packet still arrives. A closed socket (a stopped or killed receiver) gets nothing.
+        if (!to.open || !to.handler) continue;
+        this.stats.delivered++;
+        if (this.recordDeliveries) this.deliveries.push({ at, from, to: to.node.name, segment: to.segment, vrid: payload[1] ?? 0, priority: payload[2] ?? 0 });
+        to.handler({ payload, ttl, ifindex: to.ifindex, source: addressBytes(source), destination: addressBytes(destination), receivedAt });
+      }
     }, this.delayMs);
   }
 }
