@@ -40,7 +40,7 @@ module.exports = {
     layer('workflows', '^workflows/', ['core/', 'config/', 'actors/', 'infra/events/']),
     layer('notifiers', '^notifiers/', ['core/', 'config/', 'wire/', 'actors/', 'infra/', 'workflows/']),
     layer('daemon', '^daemon/', ['core/', 'config/', 'wire/', 'actors/', 'infra/', 'workflows/', 'notifiers/']),
-    layer('sim', '^sim/', ['core/', 'config/', 'wire/', 'actors/', 'infra/']),
+    layer('sim', '^sim/', ['core/', 'config/', 'wire/', 'actors/', 'infra/', 'workflows/']),
     layer('lab', '^lab/', ['core/', 'config/', 'wire/', 'actors/', 'infra/', 'workflows/', 'notifiers/', 'daemon/']),
     layer('cli', '^cli/', ['core/', 'config/', 'wire/', 'actors/', 'infra/', 'workflows/', 'notifiers/', 'daemon/', 'sim/', 'lab/']),
     {

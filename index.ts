@@ -7,3 +7,4 @@ export { createLogger, silentLogger, type Logger } from './core/logger.js';
 export * from './config/index.js';
 export { createVrrpInstance, systemClock, type VrrpActor, type VrrpClock, type VrrpCommand, type VrrpInput, type VrrpStateName } from './actors/vrrp/index.js';
 export { decodeVrrp, encodeVrrp, type VrrpAdvert, type DecodeResult } from './wire/codec/index.js';
+export { defineScenario, type ScenarioInput } from './sim/scenario/model.js';

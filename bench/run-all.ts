@@ -27,6 +27,7 @@ const runs: { name: string; args: string[]; node?: string[] }[] = [
   { name: 'checkers', args: quick },
   { name: 'lb', args: quick },
   { name: 'hostile-lan', args: quick },
+  { name: 'simulate', args: quick },
 ];
 
 let failed = 0;

@@ -19,6 +19,7 @@ import {
   workerDefinition,
   workflowsTestDefinition,
 } from './definitions.js';
+import { simulateDefinition } from './definitions.js';
 
 /** What a command's action reports back: its exit code. */
 export type Done = (code: number) => void;
@@ -71,6 +72,10 @@ export function completionCommand(done: Done) {
   return completionDefinition().action(async (shell, _opts, cmd) => done(await (await import('./completion.js')).printCompletion(shell, cmd.parent ?? cmd)));
 }
 
+export function simulateCommand(done: Done) {
+  return simulateDefinition().action(async (scenario, opts) => done(await (await import('./simulate.js')).simulate(scenario, opts)));
+}
+
 /** Every subcommand, in the order help lists them. */
 export function allCommands(done: Done) {
   return [
@@ -83,6 +88,7 @@ export function allCommands(done: Done) {
     workflowsCommand(done),
     genhashCommand(done),
     workerCommand(done),
+    simulateCommand(done),
     completionCommand(done),
   ];
 }

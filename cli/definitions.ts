@@ -10,8 +10,9 @@
  * genhash letters (-s -p -u -S -I -V -P -t -v) so that its users' habits work;
  * `vipflow -V` (before any command) is the version.
  */
-import { Argument, Command, Option } from '@commander-js/extra-typings';
+import { Argument, Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { exitCodesHelp } from './exit-codes.js';
+import { parseDuration } from '../sim/scenario/duration.js';
 import { LB_BACKENDS, LOG_LEVELS, collect, integerIn, milliseconds, positiveUpTo, type LogLevel } from './options.js';
 
 export const DEFAULT_STATE_DIR = '/run/vipflow';
@@ -245,3 +246,30 @@ export function completionDefinition() {
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh'] as const))
     .addHelpText('after', exitCodesHelp({}));
 }
+
+/** `vipflow simulate` (cli/simulate.ts): a simulated-time duration, `60s`, `1.5m`, `500ms` or plain ms. */
+function simulatedDuration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('Expected a duration: 60s, 2m, 500ms or a number of ms.');
+  return ms;
+}
+
+export function simulateDefinition() {
+  return new Command('simulate')
+    .summary('rehearse a failover plan: a scenario on a simulated LAN, in virtual time (simulate SCENARIO)')
+    .description(
+      'Runs a scenario file (.yaml/.yml, or .ts/.js exporting defineScenario({...})): its nodes with their configs (keepalived.conf or\n' +
+        'vipflow.config.ts), the real VRRP actors on a simulated LAN in virtual time, the faults on its timeline, and the configured\n' +
+        'workflows in dry run. Prints the timeline, then each expectation as PASS or FAIL with expected against actual and the time.\n' +
+        'Deterministic: the same scenario and seed give byte-identical output.',
+    )
+    .addArgument(new Argument('<scenario>', 'the scenario file'))
+    .option('--seed <n>', "seed of the loss draws (default: the scenario's, else 1)", integerIn(0, 2 ** 32 - 1))
+    .option('--until <duration>', "virtual time to run (default: the scenario's, else 60s)", simulatedDuration)
+    .option('--json', 'the timeline and the expectations as one JSON document')
+    .addHelpText(
+      'after',
+      exitCodesHelp({ 0: 'every expectation met', 1: 'an expectation failed', 2: 'bad usage, or the scenario or a config in it is wrong' }),
+    );
+}
+export type SimulateOptions = ReturnType<ReturnType<typeof simulateDefinition>['opts']>;

@@ -22,7 +22,7 @@ import type { HostInterfaces, PlannedVip } from '../infra/host/types.js';
 import type { AnnounceIo } from '../infra/vrrp/announcer.js';
 import { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
-import { planInstance, syncGroupOf, type InstancePlan } from '../infra/vrrp/plan.js';
+import { planInstance, scriptRefsOf, scriptTrack, syncGroupOf, type InstancePlan } from '../infra/vrrp/plan.js';
 import type { VirtualWire, WireNode } from './wire.js';
 
 /** One interface of a simulated host. */
@@ -194,13 +194,15 @@ export class VirtualHost implements WireNode {
   private readonly ifaces = new Map<string, Iface>();
   /** Held VIPs: `${address}%${dev}`. */
   private readonly held = new Set<string>();
+  /** Health of each vrrp_script as last reported (planning reads it when an instance starts). */
+  private readonly scripts = new Map<string, ScriptHealth>();
   readonly vipOps: VipAddressOps;
 
   constructor(
     readonly name: string,
     readonly index: number,
     interfaces: readonly HostInterfaceSpec[],
-    readonly config: VipflowConfig,
+    public config: VipflowConfig,
     private readonly deps: {
       clock: VrrpClock;
       wire: VirtualWire;
@@ -227,6 +229,7 @@ export class VirtualHost implements WireNode {
         linkLocal: ll ? parseAddress(ll.address)! : null,
       });
     });
+    for (const [name, health] of Object.entries(deps.scripts)) this.scripts.set(name, health);
     this.vipOps = {
       add: (vips) => vips.map((v) => this.changeVip('add', v)),
       remove: (vips) => vips.map((v) => this.changeVip('remove', v)),
@@ -255,6 +258,44 @@ export class VirtualHost implements WireNode {
     return false;
   }
 
+  /**
+   * Sets an interface's link: the wire stops carrying its packets both ways,
+   * planning sees it down, and every running instance is told, as the
+   * daemon's link monitor tells them (`interface:NAME`; instances that do not
+   * track it ignore it).
+   */
+  setLink(iface: string, up: boolean): void {
+    const i = this.ifaces.get(iface);
+    if (!i) throw new Error(`VirtualLan: ${this.name} has no interface ${iface}`);
+    i.up = up;
+    this.deps.wire.setLink(this.name, iface, up);
+    if (!this.alive) return;
+    for (const sim of this.instances.values()) if (!sim.crashed) sim.runner.track(`interface:${iface}`, up);
+  }
+
+  /**
+   * A vrrp_script's result, as its track-script actor would report it: every
+   * running instance that tracks it (directly or through its sync group) gets
+   * the tracked object's state, weighed as planned (reverse included).
+   * Returns whether any instance tracks it.
+   */
+  setScript(name: string, health: 'up' | 'down'): boolean {
+    const def = this.config.vrrpScripts.find((d) => d.name === name);
+    if (!def) throw new Error(`VirtualLan: ${this.name} defines no vrrp_script ${name}`);
+    this.scripts.set(name, health);
+    let tracked = false;
+    for (const inst of this.config.vrrpInstances) {
+      const sim = this.instances.get(inst.name);
+      const ref = scriptRefsOf(inst, syncGroupOf(this.config, inst.name)).find((r) => r.name === name);
+      if (!ref) continue;
+      tracked = true;
+      if (!sim || sim.crashed || !this.alive) continue;
+      const t = scriptTrack(ref, def, health);
+      sim.runner.track(t.id, t.up);
+    }
+    return tracked;
+  }
+
   /** The host's interfaces as planning sees them. */
   hostInterfaces(): HostInterfaces {
     return new Map([...this.ifaces.values()].map((i) => [i.name, { name: i.name, up: i.up, addresses: i.addresses }]));
@@ -281,7 +322,7 @@ export class VirtualHost implements WireNode {
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
     const planned = planInstance(inst, this.hostInterfaces(), group ? syncGroup : undefined, {
       defs: this.config.vrrpScripts,
-      health: (name) => this.deps.scripts[name],
+      health: (name) => this.scripts.get(name),
     });
     if (!planned.ok) throw new Error(`VirtualLan: ${this.name}: instance ${inst.name}: ${planned.error.message}`);
     const scope = new TimerScope(this.deps.clock);

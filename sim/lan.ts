@@ -20,11 +20,12 @@
  * deliveries) runs on one clock in (due time, creation order); loss draws
  * come from one seeded PRNG (sim/prng.ts) in send order. Same inputs, same run.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { defineConfig } from '../config/define.js';
 import { loadKeepalivedText } from '../config/keepalived/index.js';
 import type { VipflowConfig, VipflowConfigInput } from '../config/model.js';
-import type { VrrpClock, VrrpStateName } from '../actors/vrrp/index.js';
+import type { TransitionRecord, VrrpClock, VrrpStateName } from '../actors/vrrp/index.js';
 import type { GroupTransition } from '../actors/sync-group/index.js';
 import type { ScriptHealth } from '../actors/track-script/index.js';
 import type { WireHub } from '../wire/hub/vrid-hub.js';
@@ -33,7 +34,7 @@ import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
 import { VirtualClock } from './clock.js';
 import { mulberry32 } from './prng.js';
 import { VirtualHost, type HostEvent, type HostInterfaceSpec } from './host.js';
-import { VirtualWire, type Delivery, type InjectedPacket, type WireStats } from './wire.js';
+import { VirtualWire, type Delivery, type InjectedPacket, type LossRule, type WireStats } from './wire.js';
 
 /** A clock the LAN can drive: VirtualClock (exact) or xstate's SimulatedClock (fires at tick ends). */
 export interface LanClock extends VrrpClock {
@@ -66,6 +67,8 @@ export interface NodeSpec {
   interfaces: readonly HostInterfaceSpec[];
   /** keepalived.conf text, or a typed configuration (validated by defineConfig). */
   config: string | VipflowConfigInput;
+  /** An already loaded configuration (config/load.ts): used as is, `config` is then ignored. */
+  model?: VipflowConfig;
   /** Health of vrrp_scripts at start (unknown when absent, as before a script's first result). */
   scripts?: Readonly<Record<string, ScriptHealth>>;
   /** Receives the node's takeover and advert-jitter samples, as the daemon's histograms do. */
@@ -84,6 +87,8 @@ export interface TimelineEntry {
   to: NodeStatus;
   reason: string;
   priority?: number;
+  /** The runner's own record (absent for kills and restarts, which the simulator writes). */
+  record?: TransitionRecord;
 }
 
 export interface NodeGroupTransition extends GroupTransition {
@@ -153,7 +158,7 @@ export class VirtualLan {
   addNode(name: string, spec: NodeSpec): void {
     if (this.hosts.has(name)) throw new Error(`VirtualLan: node ${name} already exists`);
     if (name.includes('/')) throw new Error(`VirtualLan: a node name cannot contain '/': ${name}`);
-    const host = new VirtualHost(name, this.hosts.size + 1, spec.interfaces, parseConfig(spec.config), {
+    const host = new VirtualHost(name, this.hosts.size + 1, spec.interfaces, spec.model ?? parseConfig(spec.config), {
       clock: this.clock,
       wire: this.wire,
       log: this.logger,
@@ -163,7 +168,17 @@ export class VirtualLan {
       sink: {
         event: (e) => this.events.push(e),
         transition: (node, instance, t) =>
-          this.timeline.push({ at: t.at, node, instance, ref: `${node}/${instance}`, from: t.from, to: t.to, reason: t.reason, priority: t.effectivePriority }),
+          this.timeline.push({
+            at: t.at,
+            node,
+            instance,
+            ref: `${node}/${instance}`,
+            from: t.from,
+            to: t.to,
+            reason: t.reason,
+            priority: t.effectivePriority,
+            record: t,
+          }),
         groupTransition: (node, t) => this.groupTimeline.push({ ...t, node }),
       },
     });
@@ -229,6 +244,72 @@ export class VirtualLan {
 
   private restarted(host: VirtualHost, instance: string, from: NodeStatus = host.stateOf(instance)): void {
     this.timeline.push({ at: this.now(), node: host.name, instance, ref: `${host.name}/${instance}`, from, to: 'initialize', reason: 'restarted' });
+  }
+
+  /** Sets the link of a node's interface (see VirtualHost.setLink). */
+  setLink(node: string, iface: string, up: boolean): void {
+    this.host(node).setLink(iface, up);
+  }
+
+  /** Adds a loss rule on the wire (see LossRule). */
+  addLoss(rule: LossRule): void {
+    this.wire.addLoss(rule);
+  }
+
+  clearLoss(): void {
+    this.wire.clearLoss();
+  }
+
+  /** Forces a vrrp_script's result on a node (see VirtualHost.setScript); false when no instance tracks it. */
+  setScript(node: string, script: string, health: 'up' | 'down'): boolean {
+    return this.host(node).setScript(script, health);
+  }
+
+  /**
+   * A configuration reload on a running node. Unchanged instances keep
+   * running, an instance whose priority alone changed takes it live, any
+   * other changed instance restarts (without the priority-0 handover the
+   * daemon's reload makes), removed ones stop, new ones start. A change to
+   * the sync groups or vrrp_scripts restarts the whole node. Returns what it
+   * did per instance.
+   */
+  reload(node: string, config: VipflowConfig | string | VipflowConfigInput): Record<string, 'kept' | 'priority' | 'restarted' | 'added' | 'removed'> {
+    const host = this.host(node);
+    if (!host.isAlive) throw new Error(`VirtualLan: ${node} is down: it cannot reload`);
+    const next = typeof config === 'object' && 'vrrpInstances' in config && 'vipflow' in config ? (config as VipflowConfig) : parseConfig(config);
+    const old = host.config;
+    const done: Record<string, 'kept' | 'priority' | 'restarted' | 'added' | 'removed'> = {};
+    if (!isDeepStrictEqual(old.vrrpSyncGroups, next.vrrpSyncGroups) || !isDeepStrictEqual(old.vrrpScripts, next.vrrpScripts)) {
+      this.kill(node);
+      host.config = next;
+      host.instances.clear();
+      for (const i of next.vrrpInstances) done[i.name] = 'restarted';
+      for (const i of old.vrrpInstances) if (!(i.name in done)) done[i.name] = 'removed';
+      host.boot();
+      return done;
+    }
+    host.config = next;
+    for (const was of old.vrrpInstances) {
+      const want = next.vrrpInstances.find((i) => i.name === was.name);
+      const ref = `${node}/${was.name}`;
+      if (!want) {
+        void this.stop(ref);
+        done[was.name] = 'removed';
+      } else if (isDeepStrictEqual(was, want)) done[was.name] = 'kept';
+      else if (want.priority !== undefined && isDeepStrictEqual({ ...was, priority: want.priority }, want)) {
+        this.setPriority(ref, want.priority);
+        done[was.name] = 'priority';
+      } else {
+        this.restart(ref);
+        done[was.name] = 'restarted';
+      }
+    }
+    for (const inst of next.vrrpInstances) {
+      if (old.vrrpInstances.some((i) => i.name === inst.name)) continue;
+      host.startInstance(inst);
+      done[inst.name] = 'added';
+    }
+    return done;
   }
 
   /** Reports a tracked object's health to an instance (ids as planned: `interface:eth1`, `script:chk`, ...). */

@@ -42,6 +42,19 @@ export interface WireOptions {
   recordDeliveries?: boolean;
 }
 
+/**
+ * Extra loss on part of the wire for a while (a flaky switch port, a congested
+ * uplink): deliveries from `from` and/or to `to` on `segment` are lost with
+ * `probability` until `until` (virtual ms). Unset filters match everything.
+ */
+export interface LossRule {
+  probability: number;
+  from?: string;
+  to?: string;
+  segment?: string;
+  until?: number;
+}
+
 export interface WireStats {
   /** Packets sent by nodes (one per destination). */
   sent: number;
@@ -124,6 +137,9 @@ export class VirtualWire {
   /** Partition side of each node, per segment ('*': every segment). Same side (or none on both) hears each other. */
   private readonly sides = new Map<string, Map<string, number>>();
   private readonly sendListeners: ((p: SentPacket) => void)[] = [];
+  /** `${node}|${iface}` of every interface whose link is down: it neither sends nor receives. */
+  private readonly linksDown = new Set<string>();
+  private lossRules: LossRule[] = [];
   private readonly delayMs: number;
   private readonly lossRate: number;
   private readonly random: () => number;
@@ -196,8 +212,8 @@ export class VirtualWire {
     if (!source) throw new Error(`VirtualWire.inject: bad source ${packet.source}`);
     const family = source.length === 4 ? 4 : 6;
     const destination = packet.destination ?? GROUP[family];
-    for (const to of this.receivers(segment, family, destination, null))
-      this.schedule(to, packet.payload, packet.source, destination, packet.ttl ?? 255, 'injected');
+    const targets = this.receivers(segment, family, destination, null);
+    if (targets.length > 0) this.schedule(targets, packet.payload, packet.source, destination, packet.ttl ?? 255, 'injected');
   }
 
   /**
@@ -212,6 +228,34 @@ export class VirtualWire {
       for (const name of g) sides.set(name, i + 1);
     });
     this.sides.set(segment ?? '*', sides);
+  }
+
+  /** Sets the link of one node's interface: a down link carries nothing either way (counted as blocked). */
+  setLink(node: string, iface: string, up: boolean): void {
+    if (up) this.linksDown.delete(`${node}|${iface}`);
+    else this.linksDown.add(`${node}|${iface}`);
+  }
+
+  /** Adds a loss rule (see LossRule); rules past their `until` are dropped as time passes. */
+  addLoss(rule: LossRule): void {
+    this.lossRules.push(rule);
+  }
+
+  /** Removes every loss rule. */
+  clearLoss(): void {
+    this.lossRules = [];
+  }
+
+  private lossFor(segment: string, from: string, to: string): number {
+    let p = this.lossRate;
+    if (this.lossRules.length === 0) return p;
+    const now = this.clock.now();
+    this.lossRules = this.lossRules.filter((r) => r.until === undefined || r.until > now);
+    for (const r of this.lossRules) {
+      if ((r.segment === undefined || r.segment === segment) && (r.from === undefined || r.from === from) && (r.to === undefined || r.to === to))
+        p = Math.max(p, r.probability);
+    }
+    return p;
   }
 
   /** Ends every partition (or that of one segment). */
@@ -250,34 +294,40 @@ export class VirtualWire {
       payload,
     };
     for (const l of this.sendListeners) l(sent);
+    const senderDown = this.linksDown.size > 0 && this.linksDown.has(`${from.node.name}|${from.iface}`);
+    const targets: VirtualSocket[] = [];
     for (const to of this.receivers(from.segment, from.family, destination, from.node)) {
-      if (this.separated(from.segment, from.node.name, to.node.name)) {
+      if (senderDown || this.separated(from.segment, from.node.name, to.node.name) || this.linksDown.has(`${to.node.name}|${to.iface}`)) {
         this.stats.blocked++;
         continue;
       }
-      if (this.lossRate > 0 && this.random() < this.lossRate) {
+      const loss = this.lossFor(from.segment, from.node.name, to.node.name);
+      if (loss > 0 && this.random() < loss) {
         this.stats.lost++;
         continue;
       }
-      this.schedule(to, payload, from.source, destination, ttl, from.node.name);
+      targets.push(to);
     }
+    if (targets.length > 0) this.schedule(targets, payload, from.source, destination, ttl, from.node.name);
   }
 
-  private schedule(to: VirtualSocket, payload: Buffer, source: string, destination: string, ttl: number, from: string): void {
+  /**
+   * One timer for every receiver of one packet: they would be consecutive
+   * timers (same due time, consecutive creation order), so nothing could run
+   * between them, and a timer a receiver sets for now still runs after the
+   * last of them. Same order, one heap entry instead of one per receiver.
+   */
+  private schedule(targets: readonly VirtualSocket[], payload: Buffer, source: string, destination: string, ttl: number, from: string): void {
     this.clock.setTimeout(() => {
-      // The sender may have died in flight; the packet still arrives. A closed socket (a stopped or killed receiver) gets nothing.
-      if (!to.open || !to.handler) return;
-      this.stats.delivered++;
       const at = this.clock.now();
-      if (this.recordDeliveries) this.deliveries.push({ at, from, to: to.node.name, segment: to.segment, vrid: payload[1] ?? 0, priority: payload[2] ?? 0 });
-      to.handler({
-        payload,
-        ttl,
-        ifindex: to.ifindex,
-        source: addressBytes(source),
-        destination: addressBytes(destination),
-        receivedAt: BigInt(Math.round(at * 1e6)),
-      });
+      const receivedAt = BigInt(Math.round(at * 1e6));
+      for (const to of targets) {
+        // The sender may have died in flight; the packet still arrives. A closed socket (a stopped or killed receiver) gets nothing.
+        if (!to.open || !to.handler) continue;
+        this.stats.delivered++;
+        if (this.recordDeliveries) this.deliveries.push({ at, from, to: to.node.name, segment: to.segment, vrid: payload[1] ?? 0, priority: payload[2] ?? 0 });
+        to.handler({ payload, ttl, ifindex: to.ifindex, source: addressBytes(source), destination: addressBytes(destination), receivedAt });
+      }
     }, this.delayMs);
   }
 }
