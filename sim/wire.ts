@@ -277,6 +277,8 @@ export class VirtualWire {
         source: addressBytes(source),
         destination: addressBytes(destination),
         receivedAt: BigInt(Math.round(at * 1e6)),
+        // Handled the instant it arrives: a virtual event loop is never busy.
+        ageUs: 0,
       });
     }, this.delayMs);
   }
