@@ -3,6 +3,7 @@
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
 //                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--tsx] [--addon FILE.node]
+//   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s']
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
 // - crash: SIGKILL the master (keepalived: parent and VRRP child, so no
@@ -13,6 +14,10 @@
 // - planned: SIGTERM the master; measure the client's longest silence.
 // --soak: 0.01 s adverts for M minutes (default 5) per implementation with the
 // other core kept busy; counts master changes, none of which should happen.
+// --http: planned handovers as an HTTP client sees them (issue 16): a fresh
+// connection to the VIP every 5 ms with a 50 ms timeout, through a SIGTERM of
+// the Master and through a priority drop (maintenance: SIGHUP with a priority
+// below the Backup's, then back), at VRRPv3 0.1 s and 1 s; failed requests per run.
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
 import { masterDownIntervalMs } from '../actors/vrrp/index.js';
@@ -24,6 +29,9 @@ import { IMPLS, routerConfig, startRouter, type Impl, type Router } from './lib/
 import { fmt, max, median, ratio, table } from './lib/stats.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 import { startVrrpCapture, type Advert } from './lib/vrrp-capture.js';
+import { startHttpProbe, type ProbeSample } from '../lab/http-probe.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,6 +44,7 @@ const { values: opts } = parseArgs({
     impl: { type: 'string' },
     addon: { type: 'string' },
     timing: { type: 'string' },
+    http: { type: 'boolean', default: false },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 2 : 5));
@@ -136,8 +145,13 @@ class Bench {
   /** Starts r1 (high priority) and waits until it holds the VIP alone and the client is served steadily. */
   private async bringUpMaster(impl: Impl, t: Timing): Promise<Router> {
     const r1 = await startRouter(this.lab, impl, 'r1', configFor(t, HIGH, 'r1'), this.vipflow);
-    if (!(await waitHolder(this.lab, ROUTERS, 'r1', VIP, 2 * mdi(t) + 5000))) throw new Error(`${impl} r1 did not become the only VIP holder`);
-    if ((await this.probe.waitSteady(nowEpochMs(), 300, 10_000)) === null) throw new Error('client not served after r1 became master');
+    // A router left running here would still advertise through the next implementation's runs.
+    const fail = async (why: string) => {
+      await r1.stop();
+      return new Error(why);
+    };
+    if (!(await waitHolder(this.lab, ROUTERS, 'r1', VIP, 2 * mdi(t) + 5000))) throw await fail(`${impl} r1 did not become the only VIP holder`);
+    if ((await this.probe.waitSteady(nowEpochMs(), 300, 10_000)) === null) throw await fail('client not served after r1 became master');
     // The displaced r2 stops advertising at r1's first advert; leave a margin so each trial starts clean.
     await sleep(200 + t.advertInt * 1000);
     return r1;
@@ -330,6 +344,80 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
   }
 }
 
+const HTTP_TIMINGS: Timing[] = [
+  { label: 'v3 0.1s', version: 3, advertInt: 0.1 },
+  { label: 'v3 1s', version: 3, advertInt: 1 },
+];
+type HandoverKind = 'SIGTERM' | 'priority drop';
+
+/** One planned handover from r1 to r2 under an HTTP probe; returns the failed requests. */
+async function httpHandover(lab: Lab, r1: Router, impl: Impl, t: Timing, kind: HandoverKind): Promise<ProbeSample[]> {
+  const probe = startHttpProbe(lab, 'client', `http://${VIP}:8080/who.txt`, { intervalMs: 5, durationMs: 300 + mdi(t) + 1500, timeoutMs: 50 });
+  await sleep(300);
+  if (kind === 'SIGTERM') r1.terminate();
+  else r1.reconfigure(configFor(t, LOW - 50, 'r1'));
+  if (!(await waitHolder(lab, ROUTERS, 'r2', VIP, mdi(t) + 5000))) throw new Error(`${impl} ${kind}: r2 did not become the only VIP holder`);
+  const samples = await probe.finished();
+  if (samples.length < 100) throw new Error(`${impl} ${kind}: the probe made only ${samples.length} requests`);
+  return samples.filter((s) => !s.ok);
+}
+
+async function httpHandovers(lab: Lab, vipflow: VipflowCommand): Promise<void> {
+  // Each router serves its own name on :8080, so an answer says who held the VIP.
+  for (const r of ROUTERS) {
+    const root = join(lab.dir, `www-${r}`);
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'who.txt'), `${r}\n`);
+    lab.spawn(r, '/usr/bin/python3', ['-m', 'http.server', '--bind', '0.0.0.0', '--directory', root, '8080'], ['ignore', 'ignore', 'ignore']);
+  }
+  const rows: string[][] = [
+    ['handover', 'timing', 'keepalived failed/run med/max (runs with 0)', 'vipflow failed/run med/max (runs with 0)', 'vipflow failures by cause'],
+  ];
+  for (const t of HTTP_TIMINGS.filter((x) => !opts.timing || x.label === opts.timing)) {
+    for (const kind of ['SIGTERM', 'priority drop'] as const) {
+      const perImpl = new Map<Impl, { counts: number[]; causes: Map<string, number> }>();
+      for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
+        const counts: number[] = [];
+        const causes = new Map<string, number>();
+        let r2: Router | null = null;
+        let r1: Router | null = null;
+        try {
+          r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), vipflow);
+          r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);
+          for (let i = 0; i < TRIALS; i++) {
+            if (!(await waitHolder(lab, ROUTERS, 'r1', VIP, 2 * mdi(t) + 5000))) throw new Error(`${impl}: r1 did not become the only VIP holder`);
+            await sleep(200 + t.advertInt * 1000);
+            const failed = await httpHandover(lab, r1, impl, t, kind);
+            counts.push(failed.length);
+            for (const f of failed) causes.set(f.answer, (causes.get(f.answer) ?? 0) + 1);
+            if (kind === 'SIGTERM') {
+              await r1.waitExit(5000);
+              r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);
+            } else r1.reconfigure(configFor(t, HIGH, 'r1'));
+          }
+        } catch (err) {
+          say(`  ${impl} ${t.label} ${kind}: ${String(err)}`);
+        } finally {
+          await Promise.all([r1?.stop(), r2?.stop()]);
+        }
+        say(
+          `  ${impl.padEnd(10)} ${t.label.padEnd(8)} ${kind.padEnd(13)} failed per run: ${counts.join(' ')} (${[...causes].map(([c, n]) => `${c} ${n}`).join(', ')})`,
+        );
+        perImpl.set(impl, { counts, causes });
+      }
+      const cell = (impl: Impl) => {
+        const c = perImpl.get(impl)?.counts ?? [];
+        return c.length === 0 ? '-' : `${fmt(median(c))} / ${fmt(max(c))} (${c.filter((x) => x === 0).length} of ${c.length})`;
+      };
+      const vfCauses = perImpl.get('vipflow')?.causes ?? new Map<string, number>();
+      rows.push([kind, t.label, cell('keepalived'), cell('vipflow'), [...vfCauses].map(([c, n]) => `${c} ${n}`).join(', ') || '-']);
+    }
+  }
+  say('');
+  say(table(rows));
+  say('Target: vipflow fails no request in any run (issue 16). A request fails when it gets no 200 within 50 ms.');
+}
+
 async function main(): Promise<void> {
   say(`failover benchmark: ${TRIALS} trials per case${opts.quick ? ' (quick)' : ''}; building vipflow...`);
   const vipflow = await prepareVipflow(opts.tsx, opts.addon);
@@ -340,6 +428,10 @@ async function main(): Promise<void> {
   const stopAll = () => void lab.destroy().finally(() => vipflow.dispose());
   process.once('SIGINT', stopAll);
   try {
+    if (opts.http) {
+      await httpHandovers(lab, vipflow);
+      return;
+    }
     if (!opts['soak-only']) {
       const bench = new Bench(lab, vipflow);
       bench.start();

@@ -58,6 +58,7 @@ class FakeWire {
             source: addressBytes(options.sourceAddress ?? '0.0.0.0'),
             destination: addressBytes(destination ?? '224.0.0.18'),
             receivedAt: process.hrtime.bigint(),
+            ageUs: 0,
           });
           return { ok: true, value: undefined };
         },

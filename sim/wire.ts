@@ -326,7 +326,8 @@ export class VirtualWire {
         if (!to.open || !to.handler) continue;
         this.stats.delivered++;
         if (this.recordDeliveries) this.deliveries.push({ at, from, to: to.node.name, segment: to.segment, vrid: payload[1] ?? 0, priority: payload[2] ?? 0 });
-        to.handler({ payload, ttl, ifindex: to.ifindex, source: addressBytes(source), destination: addressBytes(destination), receivedAt });
+        // ageUs 0: handled the instant it arrives, a virtual event loop is never busy.
+        to.handler({ payload, ttl, ifindex: to.ifindex, source: addressBytes(source), destination: addressBytes(destination), receivedAt, ageUs: 0 });
       }
     }, this.delayMs);
   }

@@ -88,6 +88,22 @@ function countReceived(ctx: VrrpContext, ad: AdvertEvent): void {
   if (ad.intervalCs !== ctx.cfg.advertIntervalCs) ctx.stats.intervalMismatches++;
 }
 
+/**
+ * When a Backup's timers count from for this advert: its arrival (the
+ * kernel's receive stamp, AdvertEvent.receivedAt), not when the machine got
+ * to it, so time the event loop spent elsewhere does not push a takeover
+ * past Master_Down_Interval (RFC 5798 §6.4.2 resets the timer on receipt).
+ * Credited at most one advert interval back: an advert read late after a
+ * stall then never expires its own timer while a newer one still waits in
+ * the socket queue behind it.
+ */
+function arrivalOf(ctx: VrrpContext, ad: AdvertEvent | null, intervalCs: number): number {
+  const now = ctx.cfg.now();
+  const at = ad?.receivedAt;
+  if (at === undefined || !(at < now)) return now;
+  return Math.max(at, now - centisecondsToMs(intervalCs));
+}
+
 function noteMaster(ctx: VrrpContext, ad: AdvertEvent): void {
   ctx.stats.lastMasterAddress = ad.source;
   ctx.stats.lastMasterPriority = ad.priority;
@@ -119,8 +135,11 @@ export const vrrpMachine = setup({
     adverTimer: ({ context }) => centisecondsToMs(context.cfg.advertIntervalCs),
     /** Master_Down_Timer: armed as an absolute deadline so a priority change can move it (keepalived does). */
     masterDown: ({ context }) => Math.max(0, context.masterDownDeadline - context.cfg.now()),
-    /** Master_Down_Timer after a priority-0 advert (RFC 5798 §6.4.2). */
-    skew: ({ context }) => skewTimeMs(timingOf(context)),
+    /** Master_Down_Timer after a priority-0 advert (RFC 5798 §6.4.2), counted from its arrival. */
+    skew: ({ context, event }) => {
+      const now = context.cfg.now();
+      return Math.max(0, skewTimeMs(timingOf(context)) - (now - arrivalOf(context, advertOf(event), context.masterAdvertIntervalCs)));
+    },
     /** keepalived's preempt_delay hold-off. */
     preemptDelay: ({ context }) => context.cfg.preemptDelayMs,
   },
@@ -315,7 +334,7 @@ export const vrrpMachine = setup({
       const ad = advertOf(event);
       const learned = context.cfg.version === 3 && ad ? ad.intervalCs : context.masterAdvertIntervalCs;
       const timing = { version: context.cfg.version, priority: context.effectivePriority, masterAdvertIntervalCs: learned };
-      return { masterAdvertIntervalCs: learned, masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timing) };
+      return { masterAdvertIntervalCs: learned, masterDownDeadline: arrivalOf(context, ad, learned) + masterDownIntervalMs(timing) };
     }),
     resetMasterInterval: assign(({ context }) => ({ masterAdvertIntervalCs: context.cfg.advertIntervalCs })),
     armMasterDown: assign(({ context }) => ({ masterDownDeadline: context.cfg.now() + masterDownIntervalMs(timingOf(context)) })),

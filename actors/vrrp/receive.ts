@@ -75,6 +75,8 @@ export interface PacketMeta {
   source: Uint8Array;
   /** The packet was sent to a multicast group (else to one of our addresses). */
   multicastDestination: boolean;
+  /** When it arrived, on the machine's clock (AdvertEvent.receivedAt). */
+  receivedAt?: number;
 }
 
 export type ScreenResult = { ok: true; event: AdvertEvent } | { ok: false; reason: DropReason; detail: string };
@@ -136,16 +138,15 @@ export function screenAdvert(plan: ReceiveRules, advert: VrrpAdvert, meta: Packe
     };
   }
 
-  return {
-    ok: true,
-    event: {
-      type: 'ADVERT',
-      priority: advert.priority,
-      intervalCs: advert.version === 2 ? advert.advertIntervalSec * 100 : advert.maxAdvertIntervalCs,
-      source: meta.source,
-      version: advert.version,
-    },
+  const event: AdvertEvent = {
+    type: 'ADVERT',
+    priority: advert.priority,
+    intervalCs: advert.version === 2 ? advert.advertIntervalSec * 100 : advert.maxAdvertIntervalCs,
+    source: meta.source,
+    version: advert.version,
   };
+  if (meta.receivedAt !== undefined) event.receivedAt = meta.receivedAt;
+  return { ok: true, event };
 }
 
 /**

@@ -178,6 +178,11 @@ export interface AdvertEvent {
   /** Source address of the advert (the sender's primary address). */
   source: Uint8Array;
   version: VrrpVersion;
+  /**
+   * When it arrived, on the machine's clock (the kernel's receive stamp);
+   * absent means now. A Backup's timers count from it (machine.ts arrivalOf).
+   */
+  receivedAt?: number;
 }
 
 export type VrrpEvent =

@@ -52,6 +52,8 @@ export interface Router {
   kill(): void;
   /** SIGTERM as an operator would send it (keepalived: to the parent, which stops its child). */
   terminate(): void;
+  /** Rewrites the configuration and sends SIGHUP (a live reload, e.g. a priority change). */
+  reconfigure(config: string): void;
   /** Resolves once every process ended, or false after timeoutMs. */
   waitExit(timeoutMs: number): Promise<boolean>;
   /** Graceful stop with a SIGKILL fallback. Idempotent. */
@@ -120,6 +122,10 @@ export async function startRouter(
       pids: () => all.filter(isAlive),
       kill: () => signalAll(all, 'SIGKILL'),
       terminate: () => signalAll([k.pid], 'SIGTERM'),
+      reconfigure: (text) => {
+        writeFileSync(k.confPath, text);
+        signalAll([k.pid], 'SIGHUP');
+      },
       waitExit: async (ms) => (await pollUntil(() => (all.some(isAlive) ? undefined : true), ms, 5)) === true,
       stop: () => k.stop(),
       log: k.log,
@@ -157,6 +163,10 @@ export async function startRouter(
     pids: () => (isAlive(pid) ? [pid] : []),
     kill: () => signalAll([pid], 'SIGKILL'),
     terminate: () => signalAll([pid], 'SIGTERM'),
+    reconfigure: (text) => {
+      writeFileSync(`${base}.conf`, text);
+      signalAll([pid], 'SIGHUP');
+    },
     waitExit,
     async stop() {
       if (stopped) return;

@@ -69,6 +69,8 @@ describe('raw VRRP socket receives keepalived adverts', () => {
       assert.equal(formatAddress(p.destination!), '224.0.0.18');
       assert.equal(typeof p.receivedAt, 'bigint');
     }
+    // The kernel's receive stamp (SO_TIMESTAMPNS) reached JavaScript as an age.
+    for (const p of [v2, v3, v6]) assert.ok(p.ageUs > 0 && p.ageUs < 10_000_000, `ageUs ${p.ageUs}`);
     // keepalived's IPv4 VRRP message is 8 bytes + 4 per VIP (+ 8 auth bytes in v2).
     assert.equal(v3.payload.length, 12);
     assert.equal(v2.payload.length, 20);

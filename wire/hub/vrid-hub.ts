@@ -20,6 +20,8 @@ export interface HubPacket {
   ttl: number;
   ifindex: number;
   receivedAt: bigint;
+  /** µs between the kernel's receipt and JavaScript's (ReceivedPacket.ageUs); 0 when unknown. */
+  ageUs: number;
   /**
    * An auth_hmac trailer (keepalived 2.4) and the message it signs, views into
    * the receive buffer: valid only during the handler call.
@@ -192,6 +194,7 @@ export class WireHub {
       ttl: p.ttl,
       ifindex: p.ifindex,
       receivedAt: p.receivedAt,
+      ageUs: p.ageUs,
       ...(auth ? { auth } : {}),
     });
   }

@@ -26,6 +26,8 @@ export type NativeRawCallback = (
   ifindex?: number,
   source?: Uint8Array,
   destination?: Uint8Array | null,
+  /** Microseconds since the kernel received the datagram (SO_TIMESTAMPNS); 0 when unknown. */
+  ageUs?: number,
 ) => void;
 
 export interface NativeIcmpOptions {

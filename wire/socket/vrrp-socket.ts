@@ -43,6 +43,12 @@ export interface ReceivedPacket {
   destination: Uint8Array | null;
   /** process.hrtime.bigint() when the packet reached JavaScript. */
   receivedAt: bigint;
+  /**
+   * How long before reaching JavaScript the kernel received it, in µs (its
+   * SO_TIMESTAMPNS stamp); 0 when unknown. What the event loop was busy with
+   * in between is not the sender's delay.
+   */
+  ageUs: number;
 }
 
 export interface VrrpSocketStats {
@@ -95,7 +101,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
   let errorHandler: ((code: string) => void) | undefined;
   const v4 = options.family === 4;
 
-  const onDatagram: NativeRawCallback = (err, datagram, ttl, ifindex, source, destination) => {
+  const onDatagram: NativeRawCallback = (err, datagram, ttl, ifindex, source, destination, ageUs) => {
     if (err !== null) {
       stats.receiveErrors++;
       if (errorHandler) errorHandler(err);
@@ -120,6 +126,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       source: source!,
       destination: destination ?? null,
       receivedAt: process.hrtime.bigint(),
+      ageUs: ageUs ?? 0,
     });
   };
 

@@ -66,6 +66,42 @@ test('a priority-0 advert makes the backup take over after Skew_Time', () => {
   assert.equal(h.actor.getSnapshot().context.stats.priorityZeroReceived, 1);
 });
 
+test('timers count from when an advert arrived (receivedAt), credited at most one advert interval back', () => {
+  const ad = (priority: number, receivedAt: number) => ({ type: 'ADVERT', priority, intervalCs: 100, source: PEER_HIGH, version: 3, receivedAt }) as const;
+  // Read 40 ms after it arrived: Master_Down_Interval runs from the arrival.
+  const late = harness();
+  late.run(100);
+  late.actor.send(ad(150, late.clock.now() - 40));
+  const t0 = late.clock.now();
+  const at = late.runUntil(() => late.state() === 'master', 5000);
+  assert.ok(at !== null && at - t0 >= MDI_100 - 40 && at - t0 <= MDI_100 - 40 + TICK_MS, `took over ${at! - t0} ms after reading it`);
+
+  // Read 3 s late (a stalled loop): one interval (1 s) of credit, never a timer already expired.
+  const stale = harness();
+  stale.run(5000);
+  stale.actor.send(ad(150, stale.clock.now() - 3000));
+  const t1 = stale.clock.now();
+  const at1 = stale.runUntil(() => stale.state() === 'master', 5000);
+  assert.ok(at1 !== null && at1 - t1 >= MDI_100 - 1000 && at1 - t1 <= MDI_100 - 1000 + TICK_MS, `took over ${at1! - t1} ms after reading it`);
+
+  // Skew_Time after a priority-0 advert runs from its arrival too.
+  const zero = harness();
+  zero.advert(150, PEER_HIGH);
+  zero.run(500);
+  zero.actor.send(ad(0, zero.clock.now() - 200));
+  const t2 = zero.clock.now();
+  const at2 = zero.runUntil(() => zero.state() === 'master', 2000);
+  assert.ok(at2 !== null && at2 - t2 >= 409.375 && at2 - t2 <= 409.375 + TICK_MS, `took over ${at2! - t2} ms after reading priority 0`);
+
+  // An arrival stamp from the future (a clock mismatch) counts as now.
+  const ahead = harness();
+  ahead.run(100);
+  ahead.actor.send(ad(150, ahead.clock.now() + 500));
+  const t3 = ahead.clock.now();
+  const at3 = ahead.runUntil(() => ahead.state() === 'master', 5000);
+  assert.ok(at3 !== null && at3 - t3 >= MDI_100 && at3 - t3 <= MDI_100 + TICK_MS, `took over ${at3! - t3} ms after reading it`);
+});
+
 test('the address owner (255) goes straight to Master and advertises 255', () => {
   const h = harness({ priority: 255 });
   assert.equal(h.state(), 'master');

@@ -140,6 +140,28 @@ test('graceful stop of the Master: priority 0, takeover after Skew_Time, and the
   l.dispose();
 });
 
+test('a new Master: VIP, one gratuitous ARP, its first advert, then the rest of the burst, and only then the transition is reported', () => {
+  const l = new VirtualLan({ delayMs: 1 });
+  addNode(l, 'a', 150, 1, ['version 3', 'garp_master_repeat 4']);
+  addNode(l, 'b', 100, 2);
+  // Where the events list stood when each transition reached the listeners.
+  const reportedAt = new Map<string, number>();
+  const push = l.timeline.push.bind(l.timeline);
+  l.timeline.push = (...entries) => {
+    for (const e of entries) reportedAt.set(`${e.node} ${e.to} ${e.at}`, l.events.length);
+    return push(...entries);
+  };
+  l.runFor(5_000);
+  const up = l.transitions({ node: 'a' }).find((e) => e.to === 'master')!;
+  const atTakeover = l.events.map((e, i) => ({ e, i })).filter(({ e }) => e.node === 'a' && e.at === up.at);
+  assert.deepEqual(
+    atTakeover.map(({ e }) => e.kind),
+    ['address', 'announce', 'advert', 'announce', 'announce', 'announce'],
+  );
+  assert.equal(reportedAt.get(`a master ${up.at}`), atTakeover.at(-1)!.i + 1, 'reported after every frame of the takeover');
+  l.dispose();
+});
+
 test('preemption: the new Master adds and announces its VIP before its first advert; the old one keeps it HANDOVER_OVERLAP_MS after hearing it', () => {
   const delayMs = 2;
   const l = new VirtualLan({ delayMs });

@@ -4,7 +4,10 @@
  * every pending datagram per readiness callback (bursts must not wait for
  * another loop turn) into one reused buffer, and hands each to JS as a
  * Buffer copy with the ancillary data RFC 5798 needs: the TTL / hop limit
- * (section 7.1: must be 255), the ingress interface and both addresses. */
+ * (section 7.1: must be 255), the ingress interface and both addresses,
+ * and how long ago the kernel received it (SO_TIMESTAMPNS): a Backup arms
+ * its Master_Down_Timer from the advert's arrival, not from whenever the
+ * event loop got to it. */
 #define _GNU_SOURCE
 #include "raw_socket.h"
 
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -99,6 +103,19 @@ static napi_value address_bytes(napi_env env, addr_cache* c, int family, const v
   return v;
 }
 
+/* Microseconds since the kernel stamped the datagram (CLOCK_REALTIME, as
+ * SO_TIMESTAMPNS is), 0 without a stamp; clamped to 0 when the wall clock
+ * stepped back in between, and to INT32_MAX. The age, not the stamp, goes
+ * to JavaScript: it subtracts it from its own monotonic clock. */
+static int32_t age_us(const struct timespec* arrived) {
+  if (arrived->tv_sec == 0 && arrived->tv_nsec == 0) return 0;
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME, &now) != 0) return 0;
+  int64_t us = ((int64_t)now.tv_sec - arrived->tv_sec) * 1000000 + (now.tv_nsec - arrived->tv_nsec) / 1000;
+  if (us < 0) return 0;
+  return us > INT32_MAX ? INT32_MAX : (int32_t)us;
+}
+
 static void report_error(napi_env env, napi_value cb, int err) {
   napi_value argv[1];
   argv[0] = vf_errno_value(env, err);
@@ -119,7 +136,8 @@ static void on_readable(uv_poll_t* h, int status, int events) {
 
   struct sockaddr_storage from;
   union {
-    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) + 64];
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) +
+             CMSG_SPACE(sizeof(struct timespec)) + 64];
     struct cmsghdr align;
   } control;
   struct iovec iov = {.iov_base = s->rx_buffer, .iov_len = RX_BUFFER_SIZE};
@@ -146,6 +164,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     unsigned ifindex = 0;
     const void* dst = NULL;
     const void* src = NULL;
+    struct timespec arrived = {0, 0};
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
         memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
@@ -161,6 +180,8 @@ static void on_readable(uv_poll_t* h, int status, int events) {
         dst = &pi->ipi6_addr;
       } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
         memcpy(&s->kernel_drops, CMSG_DATA(c), sizeof s->kernel_drops);
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        memcpy(&arrived, CMSG_DATA(c), sizeof arrived);
       }
     }
     if (s->family == AF_INET)
@@ -170,7 +191,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
 
     napi_handle_scope inner;
     if (napi_open_handle_scope(env, &inner) != napi_ok) break;
-    napi_value argv[6];
+    napi_value argv[7];
     void* copy;
     napi_get_null(env, &argv[0]);
     bool ok = napi_create_buffer_copy(env, (size_t)n, s->rx_buffer, &copy, &argv[1]) == napi_ok &&
@@ -183,7 +204,11 @@ static void on_readable(uv_poll_t* h, int status, int events) {
       else
         ok = napi_get_null(env, &argv[5]) == napi_ok;
     }
-    bool go_on = ok && vf_call_js(env, cb, 6, argv);
+    /* Taken per datagram, just before JavaScript sees it: a datagram late
+     * in a batch waited for the ones before it. An int32 of microseconds
+     * is a small integer to V8 (no allocation). */
+    ok = ok && napi_create_int32(env, age_us(&arrived), &argv[6]) == napi_ok;
+    bool go_on = ok && vf_call_js(env, cb, 7, argv);
     napi_close_handle_scope(env, inner);
     if (!go_on) break;
   }
@@ -222,6 +247,7 @@ static int configure(int fd, int family, const char* ifname, unsigned ifindex, b
   }
   /* The queue-overflow count rides on each received datagram: free to read. */
   STEP("setsockopt SO_RXQ_OVFL", set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, 1));
+  STEP("setsockopt SO_TIMESTAMPNS", set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1));
   if (family == AF_INET) {
     STEP("setsockopt IP_RECVTTL", set_int(fd, IPPROTO_IP, IP_RECVTTL, 1));
     STEP("setsockopt IP_PKTINFO", set_int(fd, IPPROTO_IP, IP_PKTINFO, 1));
@@ -266,10 +292,11 @@ static int configure(int fd, int family, const char* ifname, unsigned ifindex, b
 }
 
 /* rawOpen({ family: 4|6, ifname, netns?, multicast, hops, rcvbuf, kernelChecksum }, callback)
- *   -> handle. callback(err, datagram, ttl, ifindex, source, destination):
+ *   -> handle. callback(err, datagram, ttl, ifindex, source, destination, ageUs):
  *   err is null or an errno name (then no other argument); source and
  *   destination are Buffers of 4 or 16 bytes (destination null when the
- *   kernel gave no packet info). For IPv4 the
+ *   kernel gave no packet info); ageUs is how long ago the kernel received
+ *   the datagram (0 when unknown). For IPv4 the
  *   datagram includes the IP header, as raw IPv4 sockets deliver it.
  * Throws an Error with an errno `code` when a syscall fails. */
 napi_value vf_raw_open(napi_env env, napi_callback_info info) {
