@@ -184,7 +184,7 @@ export class NatsBus implements EventBus {
         ...(signer ? { signingKeyFile: o.signingKeyFile } : {}),
       });
       w.onNotice = (n) => {
-        if (n.notice === 'failed' && n.kind && n.message) this.connectFailed({ kind: n.kind, message: `publishing connection: ${n.message}` });
+        if (n.notice === 'failed' && n.kind && n.message) this.connectFailed({ kind: n.kind, message: `publishing connection: ${n.message}` }, 'publisher');
       };
       this.publisher = w;
     }
@@ -223,13 +223,16 @@ export class NatsBus implements EventBus {
   }
 
   private readonly signer: ReturnType<typeof eventSigner> | undefined;
+  /** The last failure logged per connection (the bus's and the publishing thread's): one line per distinct failure. */
+  private readonly lastLogged = new Map<'bus' | 'publisher', string>();
 
   /**
    * One failed attempt: logged once per distinct failure (refused credentials at error:
    * they will not fix themselves), shown in the status, and retried by the caller.
    */
-  private connectFailed(f: { kind: 'auth' | 'tls' | 'unreachable' | 'settings'; message: string }): void {
-    const same = this.conn.lastError?.message === f.message;
+  private connectFailed(f: { kind: 'auth' | 'tls' | 'unreachable' | 'settings'; message: string }, source: 'bus' | 'publisher' = 'bus'): void {
+    const same = this.lastLogged.get(source) === f.message;
+    this.lastLogged.set(source, f.message);
     this.conn.lastError = { ...f, at: new Date().toISOString() };
     if (f.kind === 'auth' || f.kind === 'settings') this.conn.state = 'refused';
     if (same) return;
@@ -295,6 +298,7 @@ export class NatsBus implements EventBus {
     }
     this.connectedNow = true;
     this.conn.state = 'connected';
+    this.lastLogged.delete('bus');
     this.log.info({ how, auth: this.conn.auth, server: this.nc?.getServer(), queued: this.outbox?.queued }, 'NATS connection up');
     for (const w of this.connectedWaiters.splice(0)) w();
     this.outbox?.transportChanged();
