@@ -272,7 +272,7 @@ export class WorkflowWorker {
         const f = (err as { settings?: boolean }).settings ? { kind: 'settings', message: (err as Error).message } : classifyConnectError(err);
         if (f.message !== last) {
           const ctx = { servers: redactServers(this.o.servers), auth, kind: f.kind };
-          if (f.kind === 'unreachable') this.log.warn(ctx, `${f.message}; retrying until it answers`);
+          if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying until it answers');
           else this.log.error(ctx, `${f.message}; retrying`);
         }
         last = f.message;

@@ -184,7 +184,9 @@ export class NatsBus implements EventBus {
         ...(signer ? { signingKeyFile: o.signingKeyFile } : {}),
       });
       w.onNotice = (n) => {
-        if (n.notice === 'failed' && n.kind && n.message) this.connectFailed({ kind: n.kind, message: `publishing connection: ${n.message}` }, 'publisher');
+        // Unreachable is the bus's own line already; the thread adds what only it can hit (its credentials, its files).
+        if (n.notice === 'failed' && n.kind && n.kind !== 'unreachable' && n.message)
+          this.connectFailed({ kind: n.kind, message: `publishing connection: ${n.message}` }, 'publisher');
       };
       this.publisher = w;
     }
@@ -237,7 +239,7 @@ export class NatsBus implements EventBus {
     if (f.kind === 'auth' || f.kind === 'settings') this.conn.state = 'refused';
     if (same) return;
     const ctx = { servers: redactServers(this.o.servers), auth: this.conn.auth, kind: f.kind };
-    if (f.kind === 'unreachable') this.log.warn(ctx, `${f.message}; retrying in the background`);
+    if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying in the background');
     else this.log.error(ctx, `${f.message}; events are queued, VRRP is not affected; retrying in the background`);
   }
 
