@@ -27,6 +27,18 @@ const configIds = () =>
   new Option('-i, --config-id <id>', "keepalived's config id for @id blocks, repeatable")
     .argParser(collect)
     .default([] as string[], 'the host name up to its first dot');
+// NATS credentials and TLS, the same for every command that connects (README "Securing the event path").
+// Secrets only as files or environment variables: a secret on the command line shows in ps.
+const natsCreds = () => new Option('--nats-creds <file>', 'NATS creds file (user JWT + nkey seed, from nsc)').env('VIPFLOW_NATS_CREDS');
+const natsNkey = () => new Option('--nats-nkey <file>', 'a file holding the NATS nkey seed (SU...)').env('VIPFLOW_NATS_NKEY');
+const natsUser = () => new Option('--nats-user <name>', 'NATS user; its password from --nats-password-file or $VIPFLOW_NATS_PASSWORD').env('VIPFLOW_NATS_USER');
+const natsPasswordFile = () => new Option('--nats-password-file <file>', 'a file holding the NATS password').env('VIPFLOW_NATS_PASSWORD_FILE');
+const natsTokenFile = () => new Option('--nats-token-file <file>', 'a file holding the NATS token (or $VIPFLOW_NATS_TOKEN)').env('VIPFLOW_NATS_TOKEN_FILE');
+const natsCa = () => new Option('--nats-ca <file>', "the CA that signed the NATS server's certificate (PEM)").env('VIPFLOW_NATS_CA');
+const natsCert = () => new Option('--nats-cert <file>', 'TLS client certificate for NATS (PEM)').env('VIPFLOW_NATS_CERT');
+const natsKey = () => new Option('--nats-key <file>', "the TLS client certificate's key (PEM)").env('VIPFLOW_NATS_KEY');
+const natsServerName = () =>
+  new Option('--nats-server-name <name>', "the name in the NATS server's certificate, if not the URL's host").env('VIPFLOW_NATS_SERVER_NAME');
 const stateDir = () => new Option('--state-dir <dir>', 'where the daemon keeps its pid file, control socket and dumps').default(DEFAULT_STATE_DIR);
 
 export function runDefinition() {
@@ -43,6 +55,20 @@ export function runDefinition() {
     .option('--pretty', 'human-readable log lines instead of JSON (coloured only on a terminal)')
     .addOption(configIds())
     .addOption(new Option('--nats <urls>', 'NATS servers for events, comma-separated (default: none, events stay in-process)').env('VIPFLOW_NATS_URL'))
+    .addOption(natsCreds())
+    .addOption(natsNkey())
+    .addOption(natsUser())
+    .addOption(natsPasswordFile())
+    .addOption(natsTokenFile())
+    .addOption(natsCa())
+    .addOption(natsCert())
+    .addOption(natsKey())
+    .addOption(natsServerName())
+    .addOption(
+      new Option('--nats-signing-key <file>', 'an nkey seed file: every event is signed with it, for workers that check (trusted nodes)').env(
+        'VIPFLOW_NATS_SIGNING_KEY',
+      ),
+    )
     .addOption(new Option('--cluster <name>', 'cluster name in events (default: the config\'s, else "default")').env('VIPFLOW_CLUSTER'))
     .addOption(new Option('--node-id <name>', 'this node in events and KV (default: the host name)').env('VIPFLOW_NODE_ID'))
     .addOption(
@@ -140,6 +166,15 @@ export function eventsDefinition() {
         'with --follow until interrupted. Human lines by default; --json prints each event as one JSON line. Logs go to stderr.',
     )
     .addOption(new Option('--nats <url>', 'NATS server').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222'))
+    .addOption(natsCreds())
+    .addOption(natsNkey())
+    .addOption(natsUser())
+    .addOption(natsPasswordFile())
+    .addOption(natsTokenFile())
+    .addOption(natsCa())
+    .addOption(natsCert())
+    .addOption(natsKey())
+    .addOption(natsServerName())
     .addOption(new Option('--cluster <name>', 'cluster name').env('VIPFLOW_CLUSTER').default('default'))
     .option('--follow', 'keep printing new events until interrupted')
     .option('--since <time>', 'ISO time (2026-11-26T08:00:00Z) or a duration back from now (90s, 15m, 2h, 1d)')
@@ -154,7 +189,10 @@ export function eventsDefinition() {
     .option('--instance <name>', 'only events of this VRRP instance')
     .option('--json', 'one JSON event per line')
     .addOption(logLevel('error'))
-    .addHelpText('after', exitCodesHelp({ 0: 'done (or interrupted while following)', 1: 'NATS unreachable or the stream missing' }));
+    .addHelpText(
+      'after',
+      exitCodesHelp({ 0: 'done (or interrupted while following)', 1: 'NATS unreachable, the stream missing, or the credentials refused or unreadable' }),
+    );
 }
 export type EventsOptions = ReturnType<ReturnType<typeof eventsDefinition>['opts']>;
 
@@ -215,6 +253,20 @@ export function workerDefinition() {
         'workers. NATS being unreachable is never an exit: the worker logs it and keeps retrying.',
     )
     .addOption(new Option('--nats <urls>', "NATS servers, comma-separated (default: the config's vipflow.nats.url)").env('VIPFLOW_NATS_URL'))
+    .addOption(natsCreds())
+    .addOption(natsNkey())
+    .addOption(natsUser())
+    .addOption(natsPasswordFile())
+    .addOption(natsTokenFile())
+    .addOption(natsCa())
+    .addOption(natsCert())
+    .addOption(natsKey())
+    .addOption(natsServerName())
+    .addOption(
+      new Option('--nats-trusted-nodes <file>', 'JSON {"node": "U..."}: only events signed by their node\'s key start workflows').env(
+        'VIPFLOW_NATS_TRUSTED_NODES',
+      ),
+    )
     .addOption(new Option('--workflows <file>', 'a .ts/.js file of defineWorkflow()s').env('VIPFLOW_WORKFLOWS'))
     .option('-f, --config <file>', 'a vipflow.config.ts: its workflows, sync groups and NATS URL')
     .addOption(new Option('--cluster <name>', 'cluster name').env('VIPFLOW_CLUSTER').default('default'))

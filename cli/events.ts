@@ -11,11 +11,14 @@ import type { StartAt } from '../infra/events/bus.js';
 import { NatsBus } from '../infra/events/nats-bus.js';
 import { CLUSTER_NAME, EVENT_TYPES, instanceOf, type EventType, type VipflowEvent } from '../infra/events/schema.js';
 import { streamName } from '../infra/events/subjects.js';
+import { natsConnectionOptions, redactServers, type NatsSecurity } from '../infra/events/nats-connect.js';
+import { natsSecurityFrom } from '../infra/events/nats-settings.js';
 import type { EventsOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 
 interface Args {
   nats: string;
+  security: NatsSecurity;
   cluster: string;
   follow: boolean;
   since: Date | undefined;
@@ -46,7 +49,16 @@ function checkArgs(o: EventsOptions): Args | string {
     if (!(EVENT_TYPES as string[]).includes(t)) return `unknown event type '${t}' (one of: ${EVENT_TYPES.join(', ')})`;
     types.push(t as EventType);
   }
-  return { nats: o.nats, cluster: o.cluster, follow: o.follow === true, since, types, instance: o.instance, json: o.json === true };
+  return {
+    nats: o.nats,
+    security: natsSecurityFrom(o, undefined),
+    cluster: o.cluster,
+    follow: o.follow === true,
+    since,
+    types,
+    instance: o.instance,
+    json: o.json === true,
+  };
 }
 
 /** One human line: time, node, instance, then what happened. */
@@ -68,12 +80,20 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
     process.stderr.write(`vipflow events: ${args} (see 'vipflow events --help')\n`);
     return EXIT.usage;
   }
+  // Files are checked before anything connects: a missing or world-readable secret is named with its fix.
+  const checked = natsConnectionOptions({ servers: args.nats, name: 'vipflow-events', ...args.security });
+  if (!checked.ok) {
+    process.stderr.write(`vipflow events: ${checked.message}\n`);
+    return 1;
+  }
   // Logs go to stderr so that stdout stays one event per line.
   const log = createLogger({ level: opts.logLevel, destination: process.stderr });
-  const bus = new NatsBus({ servers: args.nats, cluster: args.cluster, log, manageStream: false });
+  const bus = new NatsBus({ servers: args.nats, security: args.security, cluster: args.cluster, log, manageStream: false });
   try {
-    if (!(await bus.connected(5000))) {
-      process.stderr.write(`vipflow events: cannot reach NATS at ${args.nats}\n`);
+    const up = await connectedOrRefused(bus, 5000);
+    if (up !== true) {
+      const at = redactServers(args.nats).join(',');
+      process.stderr.write(`vipflow events: ${up ? `${up.message} at ${at}` : `cannot reach NATS at ${at}`}\n`);
       return 1;
     }
     const start: StartAt = args.since ? { from: 'time', time: args.since } : { from: 'all' };
@@ -98,4 +118,18 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
   } finally {
     await bus.close();
   }
+}
+
+/**
+ * true once connected; the failure as soon as the server refuses the credentials or
+ * TLS fails (waiting longer would not help); undefined when still unreachable at the bound.
+ */
+async function connectedOrRefused(bus: NatsBus, timeoutMs: number): Promise<true | { message: string } | undefined> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await bus.connected(50)) return true;
+    const e = bus.lastConnectError;
+    if (e && e.kind !== 'unreachable') return e;
+  }
+  return bus.lastConnectError;
 }

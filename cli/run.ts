@@ -54,7 +54,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   const servesMetrics = opts.http !== undefined;
   const prepareEndpoint = preloadStatusEndpoint;
-  const started = await Daemon.start({ configPath, stateDir, log, events, lb, servesMetrics, prepareEndpoint, ...(configIds ? { configIds } : {}) });
+  const natsCli = {
+    natsCreds: opts.natsCreds,
+    natsNkey: opts.natsNkey,
+    natsUser: opts.natsUser,
+    natsPasswordFile: opts.natsPasswordFile,
+    natsTokenFile: opts.natsTokenFile,
+    natsCa: opts.natsCa,
+    natsCert: opts.natsCert,
+    natsKey: opts.natsKey,
+    natsServerName: opts.natsServerName,
+    natsSigningKey: opts.natsSigningKey,
+  };
+  const started = await Daemon.start({ configPath, stateDir, log, events, natsCli, lb, servesMetrics, prepareEndpoint, ...(configIds ? { configIds } : {}) });
   if (!started.ok) {
     for (const d of started.diagnostics ?? []) process.stderr.write(formatDiagnostic(d) + '\n');
     log.fatal({ config: configPath }, started.message);

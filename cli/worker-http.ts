@@ -18,6 +18,12 @@ export const WORKER_FAMILIES: readonly MetricFamily[] = [
   { name: 'vipflow_worker_runs_running', type: 'gauge', labels: [], help: 'Workflow runs in flight' },
   { name: 'vipflow_worker_takeovers_total', type: 'counter', labels: [], help: 'Runs taken over from a worker whose claim expired' },
   { name: 'vipflow_worker_abandoned_total', type: 'counter', labels: [], help: 'Runs abandoned to another worker' },
+  {
+    name: 'vipflow_worker_refused_total',
+    type: 'counter',
+    labels: [],
+    help: 'Triggers refused: unsigned, badly signed or signed by a key other than their node',
+  },
   { name: 'vipflow_workflow_runs_total', type: 'counter', labels: ['workflow', 'status'], help: 'Finished workflow runs by outcome' },
   {
     name: 'vipflow_workflow_run_seconds_total',
@@ -62,6 +68,7 @@ export function workerSamples(stats: WorkerStats, running: number, runs: RunTall
     { name: 'vipflow_worker_runs_running', labels: {}, value: running },
     { name: 'vipflow_worker_takeovers_total', labels: {}, value: stats.takeovers },
     { name: 'vipflow_worker_abandoned_total', labels: {}, value: stats.abandoned },
+    { name: 'vipflow_worker_refused_total', labels: {}, value: stats.refused },
     ...runs.samples(),
   ];
 }

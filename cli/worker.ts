@@ -13,8 +13,10 @@
  * (workflows/worker.ts) instead of inside the daemon. Start as many as wanted; they
  * share the load. SIGTERM/SIGINT: stop fetching, let running workflows finish within
  * --stop-grace (default 10 s), then hand the rest to other workers and exit 0.
- * Exit status: 0 after a stop, 1 when the workflows file does not load, 2 bad usage.
- * NATS being unreachable is never an exit: the worker logs it and keeps retrying.
+ * Exit status: 0 after a stop, 1 when the workflows file does not load or a NATS
+ * secret file (or the trusted nodes) is unreadable or malformed, 2 bad usage.
+ * NATS being unreachable, or refusing the credentials, is never an exit: the worker
+ * logs it (refused credentials at error) and keeps retrying.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -25,6 +27,7 @@ import type { WorkerOptions } from './definitions.js';
 import { EXIT } from './exit-codes.js';
 import { httpEndpointSettings, readHttpAuth } from '../daemon/http-endpoint.js';
 import { RunTally, startWorkerEndpoint, type WorkerView } from './worker-http.js';
+import { natsSecurityFrom, type NatsConfigSecurity } from '../infra/events/nats-settings.js';
 
 function usage(error: string): number {
   process.stderr.write(`vipflow worker: ${error} (see 'vipflow worker --help')\n`);
@@ -51,16 +54,22 @@ export async function runWorker(v: WorkerOptions): Promise<number> {
   const log = createLogger({ level: v.logLevel });
 
   // Imported here so that `vipflow worker --help` does not load zx, tsx or nats.js.
-  const [{ loadWorkflows }, { WorkflowWorker }] = await Promise.all([import('../workflows/load.js'), import('../workflows/worker.js')]);
+  const [{ loadWorkflows }, { WorkflowWorker }, { natsConnectionOptions, redactServers }, { trustedNodesFrom }] = await Promise.all([
+    import('../workflows/load.js'),
+    import('../workflows/worker.js'),
+    import('../infra/events/nats-connect.js'),
+    import('../infra/events/event-signature.js'),
+  ]);
   let workflows: Workflow[];
   let groups: GroupMembers | undefined;
+  let natsConfig: NatsConfigSecurity | undefined;
   if (v.config) {
     const fromConfig = await workflowsOfConfig(resolve(v.config), file !== undefined ? resolve(file) : undefined, log);
     if (typeof fromConfig === 'string') {
       log.error({ config: v.config }, fromConfig);
       return fromConfig.startsWith('refusing') ? 2 : 1;
     }
-    ({ workflows, groups } = fromConfig);
+    ({ workflows, groups, natsConfig } = fromConfig);
     nats ??= fromConfig.nats;
   } else {
     const loaded = await loadWorkflows(resolve(file!));
@@ -75,6 +84,20 @@ export async function runWorker(v: WorkerOptions): Promise<number> {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+  const security = natsSecurityFrom(v, natsConfig, v.config !== undefined ? resolve(v.config) : undefined);
+  // Secret files are checked now, named with their fix: NATS trouble later is retried, a broken file is not.
+  const checked = natsConnectionOptions({ servers, name: 'vipflow-worker', ...security });
+  if (!checked.ok) {
+    log.error(checked.message);
+    process.stderr.write(`vipflow worker: ${checked.message}\n`);
+    return 1;
+  }
+  const trustedNodes = trustedNodesFrom(v.natsTrustedNodes !== undefined ? resolve(v.natsTrustedNodes) : undefined, natsConfig);
+  if (typeof trustedNodes === 'string') {
+    log.error(trustedNodes);
+    process.stderr.write(`vipflow worker: ${trustedNodes}\n`);
+    return 1;
+  }
   const runs = new RunTally();
   let started: WorkerView | null = null;
   const endpoint = http === undefined ? undefined : await startWorkerEndpoint(http, auth, () => started, runs, log);
@@ -82,9 +105,29 @@ export async function runWorker(v: WorkerOptions): Promise<number> {
     process.stderr.write(`vipflow worker: ${endpoint.message}\n`);
     return 1;
   }
-  const worker = WorkflowWorker.start({ servers, cluster, name, workflows, log, concurrency, onFinished: (r) => runs.add(r), ...(groups ? { groups } : {}) });
+  const worker = WorkflowWorker.start({
+    servers,
+    security,
+    cluster,
+    name,
+    workflows,
+    log,
+    concurrency,
+    onFinished: (r) => runs.add(r),
+    ...(groups ? { groups } : {}),
+    ...(trustedNodes ? { trustedNodes } : {}),
+  });
   started = worker;
-  log.info({ worker: worker.id, cluster, servers, workflows: workflows.map((w) => w.name) }, 'vipflow worker starting');
+  log.info(
+    {
+      worker: worker.id,
+      cluster,
+      servers: redactServers(servers),
+      workflows: workflows.map((w) => w.name),
+      trustedNodes: trustedNodes ? Object.keys(trustedNodes) : 'any',
+    },
+    'vipflow worker starting',
+  );
   await new Promise<void>((r) => {
     process.once('SIGTERM', () => r());
     process.once('SIGINT', () => r());
@@ -103,7 +146,7 @@ async function workflowsOfConfig(
   config: string,
   fileOverride: string | undefined,
   log: Logger,
-): Promise<{ workflows: Workflow[]; groups: GroupMembers; nats?: string } | string> {
+): Promise<{ workflows: Workflow[]; groups: GroupMembers; nats?: string; natsConfig?: NatsConfigSecurity } | string> {
   const [{ loadConfig }, { loadConfiguredWorkflows }, { BUILTIN_NOTIFIERS }] = await Promise.all([
     import('../config/load.js'),
     import('../workflows/from-config.js'),
@@ -123,5 +166,6 @@ async function workflowsOfConfig(
     workflows: c.workflows,
     groups: Object.fromEntries(r.model.vrrpSyncGroups.map((g) => [g.name, g.group])),
     ...(url !== undefined ? { nats: Array.isArray(url) ? url.join(',') : url } : {}),
+    ...(settings.nats ? { natsConfig: settings.nats } : {}),
   };
 }

@@ -418,7 +418,38 @@ export const NatsSchema = z.strictObject({
   replicas: z.number().int().min(1).max(5).default(1),
   /** seconds events are kept in the stream; 0 = forever */
   maxAge: seconds.default(0),
-  credentialsFile: z.string().optional(),
+  /**
+   * How vipflow authenticates to NATS (one of credentialsFile, nkeySeedFile, user,
+   * tokenFile; README "Securing the event path"). Secrets live in files (not readable
+   * by every user) or in $VIPFLOW_NATS_PASSWORD / $VIPFLOW_NATS_TOKEN, never here.
+   * Paths are relative to the config file. credentialsFile: a creds file (user JWT +
+   * nkey seed), as `nsc` writes it.
+   */
+  credentialsFile: z.string().min(1).optional(),
+  /** a file holding one nkey seed (SU...); the server lists its public key */
+  nkeySeedFile: z.string().min(1).optional(),
+  /** user name; the password comes from passwordFile or $VIPFLOW_NATS_PASSWORD */
+  user: z.string().min(1).optional(),
+  passwordFile: z.string().min(1).optional(),
+  /** a file holding the token (or $VIPFLOW_NATS_TOKEN) */
+  tokenFile: z.string().min(1).optional(),
+  tls: z
+    .strictObject({
+      caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      /** the name the server's certificate carries, when the URL names an address */
+      serverName: z.string().min(1).optional(),
+    })
+    .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] })
+    .optional(),
+  /** daemon: an nkey seed file; every event this node publishes is signed with it */
+  signingKeyFile: z.string().min(1).optional(),
+  /**
+   * workers: node id -> the public nkey (U...) its daemon signs with. When set, a
+   * worker refuses (never runs workflows for) any trigger not signed by its node's key.
+   */
+  trustedNodes: z.record(z.string().min(1), z.string().regex(/^U[A-Z2-7]{55}$/, 'a public user nkey: U and 55 base32 characters')).optional(),
 });
 
 const WorkflowTrigger = z.enum([

@@ -22,6 +22,7 @@ import { KeepalivedNotifier } from '../notifiers/keepalived-notify/index.js';
 import type { GroupState, GroupTransition } from '../actors/sync-group/index.js';
 import { ControlServer } from '../infra/control/control-socket.js';
 import { EventPublisher, type DaemonEventSettings, type EventPublisherStatus } from './event-publisher.js';
+import { natsSecurityFrom, signingKeyFileFrom, type NatsCliSecurity } from '../infra/events/nats-settings.js';
 import { SplitBrainFence, type SplitBrainStatus } from './split-brain-fence.js';
 import { WorkflowHost } from './workflow-host.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
@@ -61,6 +62,8 @@ export interface DaemonOptions {
   configIds?: string[];
   /** Event bus and split-brain settings; NATS servers default to the config's `vipflow.nats.url`. */
   events?: DaemonEventSettings;
+  /** The command line's NATS credentials and signing key: each replaces the config's (vipflow.nats). */
+  natsCli?: NatsCliSecurity & { natsSigningKey?: string };
   /** Kill a notify script (and its process group) still running after this long; default 30 s. */
   notifyTimeoutMs?: number;
   /** Who balances the virtual servers: IPVS if the kernel has it, else nftables (auto, the default), or nobody (none). */
@@ -144,10 +147,40 @@ async function loadHistograms(): Promise<DaemonHistograms> {
   return { timing: new TimingMetrics(), workflows: new WorkflowMetrics() };
 }
 
-/** The command line's event settings, with NATS servers from the config's `vipflow.nats.url` when the command line names none. */
+/**
+ * The command line's event settings, with NATS servers from the config's `vipflow.nats.url` when the command line names none,
+ * and the credentials and signing key of the command line over the config's.
+ */
 function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEventSettings {
   const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
-  return { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
+  if (!natsUrl) return { ...options.events };
+  const cli = options.natsCli ?? {};
+  const security = natsSecurityFrom(cli, config.vipflow.nats, options.configPath);
+  const signingKeyFile = signingKeyFileFrom(cli.natsSigningKey, config.vipflow.nats, options.configPath);
+  return {
+    ...options.events,
+    natsServers: natsUrl,
+    ...(Object.keys(security).length > 0 ? { natsSecurity: security } : {}),
+    ...(signingKeyFile ? { signingKeyFile } : {}),
+  };
+}
+
+/**
+ * A NATS secret file that is missing, unreadable, world-readable or malformed: a
+ * configuration error refused at start, as an unreadable HTTP auth file is (a server
+ * refusing good-looking credentials is not: the daemon runs and retries). The NATS
+ * client is imported only when NATS is configured.
+ */
+async function natsSettingsProblem(s: DaemonEventSettings): Promise<string | undefined> {
+  if (!s.natsServers) return undefined;
+  const { natsConnectionOptions, readSeed } = await import('../infra/events/nats-connect.js');
+  const o = natsConnectionOptions({ servers: s.natsServers, name: 'vipflow', ...s.natsSecurity });
+  if (!o.ok) return o.message;
+  if (s.signingKeyFile) {
+    const seed = readSeed(s.signingKeyFile, 'event signing key');
+    if ('problem' in seed) return seed.problem;
+  }
+  return undefined;
 }
 
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
@@ -323,6 +356,9 @@ export class Daemon {
     if (loaded.unreadable) return refuse({ ok: false, message: `cannot read ${options.configPath}`, diagnostics: loaded.diagnostics });
     if (!loaded.model || errorsOf(loaded.diagnostics).length > 0)
       return refuse({ ok: false, message: `configuration ${options.configPath} has errors`, diagnostics: errorsOf(loaded.diagnostics) });
+    const events = eventSettings(options, loaded.model);
+    const natsProblem = await natsSettingsProblem(events);
+    if (natsProblem !== undefined) return refuse({ ok: false, message: natsProblem });
 
     mkdirSync(options.stateDir, { recursive: true, mode: 0o750 });
     const pidFile = join(options.stateDir, 'vipflow.pid');
@@ -331,7 +367,7 @@ export class Daemon {
       return refuse({ ok: false, message: `another vipflow (pid ${other}) runs with state dir ${options.stateDir}; use another --state-dir or stop it` });
     writeFileSync(pidFile, `${process.pid}\n`);
 
-    const bus = await EventPublisher.openBus(eventSettings(options, loaded.model), options.stateDir, log);
+    const bus = await EventPublisher.openBus(events, options.stateDir, log);
     const served = options.servesMetrics === true || loaded.model.vipflow.http?.listen !== undefined;
     const [metrics] = served ? await Promise.all([loadHistograms(), options.prepareEndpoint?.()]) : [undefined];
     const daemon = new Daemon(options, loaded.model, configLoader, lbBackend, bus, metrics);

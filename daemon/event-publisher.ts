@@ -23,11 +23,17 @@ import type { TransitionRecord } from '../actors/vrrp/types.js';
 import type { DropCounters } from '../actors/vrrp/receive.js';
 import type { GroupTransition } from '../actors/sync-group/index.js';
 import type { SplitBrainPolicy } from './split-brain-fence.js';
+import type { NatsSecurity } from '../infra/events/nats-connect.js';
+import { redactServers } from '../infra/events/nats-redact.js';
 
 /** How a daemon publishes; every field has a default, so one host works with none. */
 export interface DaemonEventSettings {
   /** NATS servers; without them the daemon uses the in-process bus. */
   natsServers?: string | string[];
+  /** Credentials and TLS for NATS (infra/events/nats-connect.ts), paths absolute. */
+  natsSecurity?: NatsSecurity;
+  /** An nkey seed file: every event is signed with it (infra/events/event-signature.ts). */
+  signingKeyFile?: string;
   /** Cluster name (subject token, stream and bucket suffix). Default "default". */
   cluster?: string;
   /** This node's name in events and KV keys. Default the host name. */
@@ -60,6 +66,8 @@ export interface EventPublisherStatus {
   /** In-process bus: events its own subscriber received (proves delivery without NATS). */
   delivered: number;
   outbox?: ReturnType<NatsBus['outboxStats']>;
+  /** The NATS connection: state, auth method, signer, last failure (never a secret). */
+  nats?: ReturnType<NatsBus['connectionStatus']>;
   recent: { type: EventType; id: string; time: string; instance?: string }[];
 }
 
@@ -72,7 +80,16 @@ function busSettings(s: DaemonEventSettings, stateDir: string, log: Logger): Eve
     node,
     log: log.child({ component: 'events', cluster, node }),
     stateDir: join(stateDir, 'events'),
-    ...(s.natsServers ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000 } } : {}),
+    ...(s.natsServers
+      ? {
+          nats: {
+            servers: s.natsServers,
+            heartbeatMs: s.heartbeatMs ?? 5000,
+            ...(s.natsSecurity ? { security: s.natsSecurity } : {}),
+            ...(s.signingKeyFile ? { signingKeyFile: s.signingKeyFile } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -130,7 +147,7 @@ export class EventPublisher {
       void this.bus.subscribe({}, (e) => void (e.type.startsWith('workflow.') || this.delivered++)).catch(() => undefined);
     }
     this.log.info(
-      this.bus.kind === 'nats' ? { bus: 'nats', servers: s.natsServers, splitBrain: s.splitBrainPolicy ?? 'page' } : { bus: 'in-process' },
+      this.bus.kind === 'nats' ? { bus: 'nats', servers: redactServers(s.natsServers ?? []), splitBrain: s.splitBrainPolicy ?? 'page' } : { bus: 'in-process' },
       this.bus.kind === 'nats' ? 'events go to NATS (queued while it is unreachable)' : 'events stay in this process (no NATS configured)',
     );
   }
@@ -235,7 +252,7 @@ export class EventPublisher {
       node: this.node,
       published: this.published,
       delivered: this.delivered,
-      ...(isNatsBus(this.bus) ? { outbox: this.bus.outboxStats() } : {}),
+      ...(isNatsBus(this.bus) ? { outbox: this.bus.outboxStats(), nats: this.bus.connectionStatus() } : {}),
       recent: [...this.recent],
     };
   }

@@ -91,6 +91,14 @@ const events = o({
   published: count,
   delivered: count,
   outbox: o({ inMemory: count, spilled: count, delivered: count, corrupt: count, failures: count }).optional(),
+  nats: o({
+    state: z.enum(['connecting', 'connected', 'disconnected', 'refused']),
+    auth: z.string().describe('the authentication method and its file, never the secret'),
+    signer: z.string().optional().describe('the public nkey events are signed with'),
+    lastError: o({ kind: z.enum(['auth', 'tls', 'unreachable', 'settings']), message: z.string(), at: time }).optional(),
+  })
+    .optional()
+    .describe('with NATS: the connection, and why the last attempt failed (refused credentials show here while VRRP runs on)'),
   recent: z.array(o({ type: z.enum(EVENT_TYPES as [string, ...string[]]), id: z.string(), time, instance: z.string().optional() })),
   splitBrain: o({ policy: z.enum(['page', 'fence']), fenced: z.array(z.string()), detected: count }),
   members: z.array(clusterMember).optional().describe("with NATS: every instance of every node, from the cluster's KV bucket"),

@@ -39,6 +39,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { classifyConnectError, describeNatsAuth, natsConnectionOptions, redactServers, type NatsSecurity } from '../infra/events/nats-connect.js';
+import { SIGNATURE_HEADER, SIGNER_HEADER, verifyEvent, type TrustedNodes } from '../infra/events/event-signature.js';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -93,6 +95,14 @@ const kindSubject = (cluster: string, kind: WorkKind) => `vipflow.${cluster}.*.$
 
 export interface WorkflowWorkerOptions {
   servers: string | string[];
+  /** Credentials and TLS (infra/events/nats-connect.ts). */
+  security?: NatsSecurity;
+  /**
+   * node id -> the public nkey its daemon signs events with. When given, a trigger
+   * that is unsigned, badly signed or signed by another key is refused (terminated,
+   * never run), and a forged transition cancels nothing.
+   */
+  trustedNodes?: TrustedNodes;
   cluster: string;
   /** This worker's name: the node of its workflow.* events and the first part of its claim owner id. */
   name: string;
@@ -122,6 +132,8 @@ export interface WorkerStats {
   takeovers: number;
   /** Runs abandoned because another worker took the claim (or at a forced stop). */
   abandoned: number;
+  /** Triggers refused because their signature does not prove their node (trustedNodes). */
+  refused: number;
 }
 
 /** Where the transition follower starts: a stream sequence, or a time (ISO). */
@@ -163,6 +175,7 @@ export class WorkflowWorker {
     waits: 0,
     takeovers: 0,
     abandoned: 0,
+    refused: 0,
   };
   /** Resolves once the worker is caught up with the transitions and fetching work. */
   readonly ready: Promise<void>;
@@ -236,21 +249,17 @@ export class WorkflowWorker {
   }
 
   private async connectLoop(): Promise<NatsConnection | null> {
-    let logged = false;
+    let last = '';
+    const auth = describeNatsAuth(this.o.security ?? {});
     while (!this.stopping) {
+      const o = natsConnectionOptions({ servers: this.o.servers, name: `vipflow-worker-${this.o.name}`, ...this.o.security });
       try {
-        const nc = await connect({
-          servers: this.o.servers,
-          name: `vipflow-worker-${this.o.name}`,
-          reconnect: true,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 250,
-          timeout: 2000,
-        });
+        if (!o.ok) throw Object.assign(new Error(o.message), { settings: true });
+        const nc = await connect(o.options);
         this.nc = nc;
         this.js = jetstream(nc);
         this.jsm = await jetstreamManager(nc);
-        this.log.info({ server: nc.getServer() }, 'NATS connected');
+        this.log.info({ server: nc.getServer(), auth, signedEventsOnly: this.o.trustedNodes !== undefined }, 'NATS connected');
         void (async () => {
           for await (const s of nc.status()) {
             if (s.type === 'disconnect') this.log.warn({ server: s.server }, 'NATS connection lost; runs continue, acks and events wait for it');
@@ -259,8 +268,14 @@ export class WorkflowWorker {
         })().catch(() => undefined);
         return nc;
       } catch (err) {
-        if (!logged) this.log.warn({ err: String(err), servers: this.o.servers }, 'NATS unreachable; retrying until it answers');
-        logged = true;
+        // One line per distinct failure; refused credentials and unreadable files at error: they need an operator.
+        const f = (err as { settings?: boolean }).settings ? { kind: 'settings', message: (err as Error).message } : classifyConnectError(err);
+        if (f.message !== last) {
+          const ctx = { servers: redactServers(this.o.servers), auth, kind: f.kind };
+          if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying until it answers');
+          else this.log.error(ctx, `${f.message}; retrying`);
+        }
+        last = f.message;
         await sleep(WORKER_DEFAULTS.retryMs);
       }
     }
@@ -328,7 +343,8 @@ export class WorkflowWorker {
           for await (const m of it) {
             next = { seq: m.seq + 1 };
             const r = parseEvent(m.data);
-            if (r.ok && r.event.type === 'instance.transition')
+            // A forged transition must not cancel a genuine run: only proven ones count for supersession.
+            if (r.ok && r.event.type === 'instance.transition' && this.provenance(r.event, m) === undefined)
               this.observe({ type: r.event.type, node: r.event.node, instance: r.event.data.instance, streamSeq: m.seq }, r.event.id);
             if (m.info.pending === 0) startWork();
           }
@@ -340,6 +356,15 @@ export class WorkflowWorker {
       }
       if (!this.stopping) await sleep(WORKER_DEFAULTS.retryMs);
     }
+  }
+
+  /** undefined when the event may be acted on; else why not (only with trustedNodes: without them every event is accepted). */
+  private provenance(event: VipflowEvent, m: JsMsg): string | undefined {
+    const trusted = this.o.trustedNodes;
+    if (trusted === undefined) return undefined;
+    const h = m.headers;
+    const v = verifyEvent(trusted, event.node, m.data, h?.get(SIGNER_HEADER) || undefined, h?.get(SIGNATURE_HEADER) || undefined);
+    return v.ok ? undefined : v.reason;
   }
 
   /** Records a transition and cancels the runs it supersedes on this worker. */
@@ -413,6 +438,24 @@ export class WorkflowWorker {
       return;
     }
     const event = r.event;
+    const refused = this.provenance(event, m);
+    if (refused !== undefined) {
+      this.stats.refused++;
+      this.log.warn(
+        {
+          eventId: event.id,
+          node: event.node,
+          type: event.type,
+          subject: m.subject,
+          streamSeq: m.seq,
+          reason: refused,
+          signer: m.headers?.get(SIGNER_HEADER) || undefined,
+        },
+        'event refused: its signature does not prove the node it names; no workflow started',
+      );
+      m.term();
+      return;
+    }
     const ref: TriggerRef = { type: kind, node: event.node, instance: triggerKey(event), streamSeq: m.seq };
     if (kind === 'instance.transition') this.observe(ref, event.id);
     const superseded = this.transitions.supersededBy(ref);

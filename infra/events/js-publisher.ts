@@ -13,7 +13,8 @@
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Worker } from 'node:worker_threads';
 import type { SendResult } from './outbox.js';
-import type { OutgoingMessage, PublishReply, PublishRequest, PublishWorkerData } from './publish-protocol.js';
+import type { OutgoingMessage, PublishReply, PublishRequest, PublishWorkerData, PublishWorkerNotice } from './publish-protocol.js';
+import { SIGNATURE_HEADER, SIGNER_HEADER, type EventSigner } from './event-signature.js';
 
 export type { OutgoingMessage };
 
@@ -38,13 +39,19 @@ export function readPubAck(msg: Msg): AckOutcome {
   }
 }
 
+const encoder = new TextEncoder();
+
 export class PipelinedPublisher {
   private readonly prefix = createInbox();
   private nextToken = 0;
   private readonly waiting = new Map<string, (r: AckOutcome) => void>();
   private readonly sub: Subscription;
 
-  constructor(private readonly nc: NatsConnection) {
+  /** @param signer signs each payload (event-signature.ts); without it events go unsigned. */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly signer?: EventSigner,
+  ) {
     this.sub = nc.subscribe(`${this.prefix}.*`, {
       callback: (err, msg) => {
         if (err) return;
@@ -80,7 +87,14 @@ export class PipelinedPublisher {
       try {
         const h = headers();
         h.set('Nats-Msg-Id', m.msgId);
-        this.nc.publish(m.subject, m.data, { headers: h, reply: `${this.prefix}.${token}` });
+        // Signed and sent as the same bytes: the signature covers exactly what is stored.
+        const data = this.signer ? encoder.encode(m.data) : m.data;
+        if (this.signer) {
+          const s = this.signer.sign(data as Uint8Array);
+          h.set(SIGNER_HEADER, s.signer);
+          h.set(SIGNATURE_HEADER, s.signature);
+        }
+        this.nc.publish(m.subject, data, { headers: h, reply: `${this.prefix}.${token}` });
       } catch (error) {
         this.waiting.delete(token);
         sendError = error instanceof Error ? error : new Error(String(error));
@@ -124,9 +138,12 @@ export class WorkerPublisher {
   private nextId = 0;
   private readonly waiting = new Map<number, (r: SendResult) => void>();
   private readonly exited: Promise<void>;
+  /** The worker's connection problems (refused credentials, unreadable files), for the bus to log and show. */
+  onNotice?: (n: PublishWorkerNotice) => void;
 
-  constructor(servers: string | string[], name: string) {
-    const workerData: PublishWorkerData = { servers, name };
+  /** @param connection where and how the worker connects (plain data: it builds its own authenticator and signer). */
+  constructor(connection: PublishWorkerData) {
+    const workerData: PublishWorkerData = connection;
     if (import.meta.url.endsWith('.ts')) {
       // Running from sources under tsx: a worker does not inherit tsx's loader, so register it first.
       const entry = new URL('./publish-worker.ts', import.meta.url).href;
@@ -134,7 +151,11 @@ export class WorkerPublisher {
       const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
       this.worker = new Worker(boot, { eval: true, workerData });
     } else this.worker = new Worker(new URL('./publish-worker.js', import.meta.url), { workerData });
-    this.worker.on('message', (r: PublishReply) => {
+    this.worker.on('message', (r: PublishReply | PublishWorkerNotice) => {
+      if ('notice' in r) {
+        this.onNotice?.(r);
+        return;
+      }
       const done = this.waiting.get(r.id);
       if (!done) return;
       this.waiting.delete(r.id);

@@ -42,8 +42,16 @@ export function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
-  const port = await freePort();
+export interface NatsServerSettings {
+  /** A nats-server configuration file (auth, TLS); the port, address, store and JetStream still come from here. */
+  configFile?: string;
+  /** Its environment: a configuration's $VARIABLES not defined in the file are read from it. */
+  env?: Record<string, string>;
+  port?: number;
+}
+
+export async function startNatsServer(settings: NatsServerSettings = {}): Promise<NatsServer> {
+  const port = settings.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), 'vipflow-nats-'));
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
@@ -53,7 +61,9 @@ export async function startNatsServer(): Promise<NatsServer> {
     storeDir,
     async start() {
       if (child) return;
-      const c = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const args = [...(settings.configFile ? ['-c', settings.configFile] : []), '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
+      const env = settings.env ? { ...process.env, ...settings.env } : process.env;
+      const c = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'], env });
       let log = '';
       c.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
       child = c;

@@ -18,6 +18,8 @@
  * The bus is usable before NATS is: it connects (and reconnects) in the background.
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { classifyConnectError, describeNatsAuth, natsConnectionOptions, readSeed, redactServers, type NatsSecurity } from './nats-connect.js';
+import { eventSigner } from './event-signature.js';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -66,6 +68,10 @@ export interface StreamSettings {
 
 export interface NatsBusOptions {
   servers: string | string[];
+  /** Credentials and TLS (nats-connect.ts); without them the bus connects with the URL alone. */
+  security?: NatsSecurity;
+  /** An nkey seed file: every published event is signed with it (event-signature.ts). */
+  signingKeyFile?: string;
   cluster: string;
   log: Logger;
   /** Where the outbox keeps spilled events and its sequence. Without it the bus is read-only: publish() logs and drops. */
@@ -118,6 +124,17 @@ export interface InstanceState {
 
 const DAY_MS = 86_400_000;
 
+/** The bus's NATS connection as the status shows it: never a secret, only the method and the last failure. */
+export interface NatsConnectionStatus {
+  state: 'connecting' | 'connected' | 'disconnected' | 'refused';
+  /** The authentication method and its file (describeNatsAuth). */
+  auth: string;
+  /** Events are signed with this public nkey. */
+  signer?: string;
+  /** The last failed attempt, of the bus's connection or the publishing thread's. */
+  lastError?: { kind: 'auth' | 'tls' | 'unreachable' | 'settings'; message: string; at: string };
+}
+
 export class NatsBus implements EventBus {
   readonly kind = 'nats' as const;
   readonly seq: SeqSource;
@@ -138,9 +155,16 @@ export class NatsBus implements EventBus {
   private kvFlushing = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly started: Promise<void>;
+  private readonly conn: NatsConnectionStatus;
 
   constructor(private readonly o: NatsBusOptions) {
     this.log = o.log.child({ bus: 'nats', cluster: o.cluster });
+    this.conn = { state: 'connecting', auth: describeNatsAuth(o.security ?? {}) };
+    const signing = o.signingKeyFile ? readSeed(o.signingKeyFile, 'event signing key') : undefined;
+    if (signing && 'problem' in signing) this.log.error({ file: o.signingKeyFile }, `${signing.problem}; events are sent unsigned`);
+    const signer = signing && 'kp' in signing ? eventSigner(signing.kp) : undefined;
+    if (signer) this.conn.signer = signer.publicKey;
+    this.signer = signer;
     const connectedNow = () => this.connectedNow;
     const transport: OutboxTransport = {
       get ready() {
@@ -152,7 +176,20 @@ export class NatsBus implements EventBus {
       ? new Outbox({ stateDir: o.stateDir, log: this.log, transport, memoryLimit: o.memoryLimit, window: o.window ?? 256, fsync: o.fsync })
       : null;
     this.seq = this.outbox?.seq ?? memorySeq();
-    if (this.outbox && o.publishInWorker !== false) this.publisher = new WorkerPublisher(o.servers, `vipflow-${o.node ?? 'client'}-publisher`);
+    if (this.outbox && o.publishInWorker !== false) {
+      const w = new WorkerPublisher({
+        servers: o.servers,
+        name: `vipflow-${o.node ?? 'client'}-publisher`,
+        ...(o.security ? { security: o.security } : {}),
+        ...(signer ? { signingKeyFile: o.signingKeyFile } : {}),
+      });
+      w.onNotice = (n) => {
+        // Unreachable is the bus's own line already; the thread adds what only it can hit (its credentials, its files).
+        if (n.notice === 'failed' && n.kind && n.kind !== 'unreachable' && n.message)
+          this.connectFailed({ kind: n.kind, message: `publishing connection: ${n.message}` }, 'publisher');
+      };
+      this.publisher = w;
+    }
     this.started = this.connectLoop();
     if (this.outbox) {
       this.heartbeat = setInterval(() => this.beat(), o.heartbeatMs ?? 5000);
@@ -177,18 +214,46 @@ export class NatsBus implements EventBus {
     });
   }
 
+  /** The connection's state, auth method and last failure (no secret). */
+  connectionStatus(): NatsConnectionStatus {
+    return { ...this.conn, ...(this.conn.lastError ? { lastError: { ...this.conn.lastError } } : {}) };
+  }
+
+  /** The last failed connection attempt (kind and message), e.g. for `vipflow events` to say why it gives up. */
+  get lastConnectError(): NatsConnectionStatus['lastError'] {
+    return this.conn.lastError;
+  }
+
+  private readonly signer: ReturnType<typeof eventSigner> | undefined;
+  /** The last failure logged per connection (the bus's and the publishing thread's): one line per distinct failure. */
+  private readonly lastLogged = new Map<'bus' | 'publisher', string>();
+
+  /**
+   * One failed attempt: logged once per distinct failure (refused credentials at error:
+   * they will not fix themselves), shown in the status, and retried by the caller.
+   */
+  private connectFailed(f: { kind: 'auth' | 'tls' | 'unreachable' | 'settings'; message: string }, source: 'bus' | 'publisher' = 'bus'): void {
+    const same = this.lastLogged.get(source) === f.message;
+    this.lastLogged.set(source, f.message);
+    this.conn.lastError = { ...f, at: new Date().toISOString() };
+    if (f.kind === 'auth' || f.kind === 'settings') this.conn.state = 'refused';
+    if (same) return;
+    const ctx = { servers: redactServers(this.o.servers), auth: this.conn.auth, kind: f.kind };
+    if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying in the background');
+    else this.log.error(ctx, `${f.message}; events are queued, VRRP is not affected; retrying in the background`);
+  }
+
   private async connectLoop(): Promise<void> {
-    let logged = false;
     while (!this.closing) {
+      // Read on every attempt: a fixed or rotated secret file is picked up without a restart.
+      const o = natsConnectionOptions({ servers: this.o.servers, name: `vipflow-${this.o.node ?? 'client'}`, ...this.o.security });
+      if (!o.ok) {
+        this.connectFailed({ kind: 'settings', message: o.message });
+        await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
+        continue;
+      }
       try {
-        const nc = await connect({
-          servers: this.o.servers,
-          name: `vipflow-${this.o.node ?? 'client'}`,
-          reconnect: true,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 250,
-          timeout: 2000,
-        });
+        const nc = await connect(o.options);
         if (this.closing) {
           await nc.close();
           return;
@@ -196,13 +261,12 @@ export class NatsBus implements EventBus {
         this.nc = nc;
         this.js = jetstream(nc);
         this.jsm = await jetstreamManager(nc);
-        if (this.outbox && !this.publisher) this.publisher = new PipelinedPublisher(nc);
+        if (this.outbox && !this.publisher) this.publisher = new PipelinedPublisher(nc, this.signer);
         void this.watchStatus(nc);
         await this.onUp('connected');
         return;
       } catch (err) {
-        if (!logged) this.log.warn({ err, servers: this.o.servers }, 'NATS unreachable; retrying in the background');
-        logged = true;
+        this.connectFailed(classifyConnectError(err));
         await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
       }
     }
@@ -212,9 +276,15 @@ export class NatsBus implements EventBus {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         this.connectedNow = false;
+        this.conn.state = 'disconnected';
         this.log.warn({ server: s.server, queued: this.outbox?.queued }, 'NATS connection lost; events are queued');
       } else if (s.type === 'reconnect') {
         await this.onUp('reconnected');
+      } else if (s.type === 'error' && s.error) {
+        // Permission violations arrive here: a role missing a permission must be visible, not silent.
+        const f = classifyConnectError(s.error);
+        this.log.error({ err: String(s.error), kind: f.kind }, 'NATS server error');
+        this.conn.lastError = { kind: f.kind, message: String(s.error.message), at: new Date().toISOString() };
       }
     }
   }
@@ -229,7 +299,9 @@ export class NatsBus implements EventBus {
       this.log.error({ err }, 'NATS: cannot set up stream or KV bucket');
     }
     this.connectedNow = true;
-    this.log.info({ how, server: this.nc?.getServer(), queued: this.outbox?.queued }, 'NATS connection up');
+    this.conn.state = 'connected';
+    this.lastLogged.delete('bus');
+    this.log.info({ how, auth: this.conn.auth, server: this.nc?.getServer(), queued: this.outbox?.queued }, 'NATS connection up');
     for (const w of this.connectedWaiters.splice(0)) w();
     this.outbox?.transportChanged();
     void this.flushKv();

@@ -2,6 +2,8 @@
  * Messages between the outbox's WorkerPublisher (js-publisher.ts) and the
  * worker thread that owns the publishing connection (publish-worker.ts).
  */
+import type { NatsSecurity } from './nats-connect.js';
+
 export interface OutgoingMessage {
   subject: string;
   data: string;
@@ -22,4 +24,13 @@ export interface PublishReply {
 export interface PublishWorkerData {
   servers: string | string[];
   name: string;
+  security?: NatsSecurity;
+  /** The daemon's event signing key (an nkey seed file): the worker signs every event it sends. */
+  signingKeyFile?: string;
+}
+/** The worker's connection changed: up, or a failed attempt (once per distinct failure). */
+export interface PublishWorkerNotice {
+  notice: 'connected' | 'failed';
+  kind?: 'auth' | 'tls' | 'unreachable' | 'settings';
+  message?: string;
 }

@@ -26,7 +26,18 @@ describe('vipflow worker --http', () => {
     runs.add({ workflow: 'w', status: 'succeeded', durationMs: 1500, steps: [step('retried', 700), step('succeeded', 30)] });
     runs.add({ workflow: 'w', status: 'succeeded', durationMs: 500, steps: [step('succeeded', 40)] });
     runs.add({ workflow: 'w', status: 'failed', durationMs: 100, steps: [step('failed', 60), step('succeeded', 3, 'compensate')] });
-    const stats = { received: 9, invalid: 1, runsStarted: 3, runsFinished: 3, alreadyFinished: 2, superseded: 0, waits: 4, takeovers: 1, abandoned: 0 };
+    const stats = {
+      received: 9,
+      invalid: 1,
+      runsStarted: 3,
+      runsFinished: 3,
+      alreadyFinished: 2,
+      superseded: 0,
+      waits: 4,
+      takeovers: 1,
+      abandoned: 0,
+      refused: 2,
+    };
     const text = await new StatusMetrics(WORKER_FAMILIES, [runs.histograms.registry]).render(workerSamples(stats, 2, runs));
     for (const line of [
       'vipflow_workflow_runs_total{workflow="w",status="succeeded"} 2',
@@ -36,6 +47,7 @@ describe('vipflow worker --http', () => {
       'vipflow_worker_messages_total{result="waited"} 4',
       'vipflow_worker_runs_running 2',
       'vipflow_worker_takeovers_total 1',
+      'vipflow_worker_refused_total 2',
       'vipflow_workflow_run_duration_seconds_bucket{le="1",workflow="w",status="succeeded"} 1',
       'vipflow_workflow_run_duration_seconds_bucket{le="2.5",workflow="w",status="succeeded"} 2',
       'vipflow_workflow_run_duration_seconds_count{workflow="w",status="failed"} 1',

@@ -21,10 +21,15 @@ export function natsUrl(lab: Lab): string {
   return `nats://${lab.node('nats').ipv4}:4222`;
 }
 
-/** Starts nats-server in the `nats` node (same store dir every time); resolves once it accepts clients. */
-export async function startNats(lab: Lab): Promise<SpawnedProcess> {
+/** Starts nats-server in the `nats` node (same store dir every time; `extra`: e.g. `-c FILE`); resolves once it accepts clients. */
+export async function startNats(lab: Lab, extra: string[] = []): Promise<SpawnedProcess> {
   const ip = lab.node('nats').ipv4!;
-  const p = lab.spawn('nats', '/usr/sbin/nats-server', ['-js', '-a', ip, '-p', '4222', '-sd', join(lab.dir, 'jetstream')], ['ignore', 'ignore', 'pipe']);
+  const p = lab.spawn(
+    'nats',
+    '/usr/sbin/nats-server',
+    [...extra, '-js', '-a', ip, '-p', '4222', '-sd', join(lab.dir, 'jetstream')],
+    ['ignore', 'ignore', 'pipe'],
+  );
   let log = '';
   p.child.stderr?.setEncoding('utf8');
   p.child.stderr?.on('data', (c: string) => {
@@ -42,6 +47,8 @@ export async function stopNats(p: SpawnedProcess): Promise<void> {
 
 export interface DaemonOpts {
   nats?: boolean;
+  /** More `NAME=value` for the daemon's environment (e.g. NATS credentials). */
+  env?: string[];
   splitBrain?: 'page' | 'fence';
 }
 
@@ -58,6 +65,7 @@ export function startEventDaemon(lab: Lab, node: string, name: string, priority:
   const env = [`VIPFLOW_NODE_ID=${node}`, `VIPFLOW_CLUSTER=${CLUSTER}`];
   if (o.nats !== false) env.push(`VIPFLOW_NATS_URL=${natsUrl(lab)}`);
   if (o.splitBrain) env.push(`VIPFLOW_SPLIT_BRAIN=${o.splitBrain}`);
+  env.push(...(o.env ?? []));
   return startVipflow(lab, node, name, instanceConf(node, priority, vip), { prefix: ['/usr/bin/env', ...env] });
 }
 
