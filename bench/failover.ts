@@ -1,8 +1,8 @@
 // Failover timing, vipflow beside keepalived, measured in the same run and the
-// same namespace lab (prefix vfbnfo: routers r1 and r2, a client).
+// same namespace lab (prefix vfbnfo, or --prefix: routers r1 and r2, a client).
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
-//                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--tsx] [--addon FILE.node]
+//                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--tsx] [--addon FILE.node] [--prefix P]
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
 // - crash: SIGKILL the master (keepalived: parent and VRRP child, so no
@@ -12,7 +12,9 @@
 //   longest silence (UDP echo to the VIP every 1 ms);
 // - planned: SIGTERM the master; measure the client's longest silence.
 // --soak: 0.01 s adverts for M minutes (default 5) per implementation with the
-// other core kept busy; counts master changes, none of which should happen.
+// other core kept busy; counts master changes, none of which should happen,
+// and the longest interval between the master's adverts. vipflow runs with
+// --trace-gc there: its GC pauses in the soak (count, longest, total) are printed beside.
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
 import { masterDownIntervalMs } from '../actors/vrrp/index.js';
@@ -24,6 +26,7 @@ import { IMPLS, routerConfig, startRouter, type Impl, type Router } from './lib/
 import { fmt, max, median, ratio, table } from './lib/stats.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 import { startVrrpCapture, type Advert } from './lib/vrrp-capture.js';
+import { gcPauses } from './lib/gc-trace.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,10 +39,11 @@ const { values: opts } = parseArgs({
     impl: { type: 'string' },
     addon: { type: 'string' },
     timing: { type: 'string' },
+    prefix: { type: 'string', default: 'vfbnfo' },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 2 : 5));
-const PREFIX = 'vfbnfo';
+const PREFIX = opts.prefix;
 const SUBNET = 140;
 const VRID = 40;
 const VIP = `198.18.${SUBNET}.100`;
@@ -286,8 +290,10 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
   try {
     for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
       const capture = await startVrrpCapture(lab, 'client');
-      const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), vipflow);
-      const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);
+      // vipflow with --trace-gc: its GC pauses during the soak are read from its log (bench/lib/gc-trace.ts).
+      const traced: VipflowCommand = { ...vipflow, args: ['--trace-gc', ...vipflow.args] };
+      const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), traced);
+      const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), traced);
       let busy: ReturnType<typeof spawn> | null = null;
       try {
         if (!(await waitHolder(lab, ROUTERS, 'r1', VIP, 10_000))) throw new Error(`${impl}: r1 did not become master`);
@@ -296,6 +302,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         // One core spinning (bounded by its own deadline too), the routers share the other.
         busy = spawn(process.execPath, ['-e', `const end = Date.now() + ${durationMs + 5000}; while (Date.now() < end) {}`], { stdio: 'ignore' });
         const t0 = nowEpochMs();
+        const logMark = { r1: r1.log().length, r2: r2.log().length };
         await sleep(durationMs);
         const t1 = nowEpochMs();
         busy.kill('SIGKILL');
@@ -319,6 +326,14 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             `${changes} master changes (backup sent ${r2Adverts} adverts), longest master advert interval ${fmt(worstInterval)} ms ` +
             `(MDI ${fmt(mdi(t))} ms), longest client silence ${fmt(gap?.ms ?? 0)} ms`,
         );
+        if (impl === 'vipflow')
+          for (const [name, r, mark] of [
+            ['r1 (master)', r1, logMark.r1],
+            ['r2 (backup)', r2, logMark.r2],
+          ] as const) {
+            const gc = gcPauses(r.log().slice(mark));
+            say(`soak vipflow ${name}: ${gc.count} GC pauses, longest ${fmt(gc.longestMs, 2)} ms (${gc.longestKind || '-'}), total ${fmt(gc.totalMs)} ms`);
+          }
       } finally {
         busy?.kill('SIGKILL');
         await Promise.all([r1.stop(), r2.stop()]);
