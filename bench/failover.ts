@@ -1,8 +1,8 @@
 // Failover timing, vipflow beside keepalived, measured in the same run and the
-// same namespace lab (prefix vfbnfo: routers r1 and r2, a client).
+// same namespace lab (prefix vfbnfo, or --prefix: routers r1 and r2, a client).
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
-//                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--tsx] [--addon FILE.node]
+//                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--tsx] [--addon FILE.node] [--prefix P]
 //   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s']
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
@@ -13,7 +13,9 @@
 //   longest silence (UDP echo to the VIP every 1 ms);
 // - planned: SIGTERM the master; measure the client's longest silence.
 // --soak: 0.01 s adverts for M minutes (default 5) per implementation with the
-// other core kept busy; counts master changes, none of which should happen.
+// other core kept busy; counts master changes, none of which should happen,
+// and the longest interval between the master's adverts. vipflow runs with
+// --trace-gc there: its GC pauses in the soak (count, longest, total) are printed beside.
 // --http: planned handovers as an HTTP client sees them (issue 16): a fresh
 // connection to the VIP every 5 ms with a 50 ms timeout, through a SIGTERM of
 // the Master and through a priority drop (maintenance: SIGHUP with a priority
@@ -32,6 +34,7 @@ import { startVrrpCapture, type Advert } from './lib/vrrp-capture.js';
 import { startHttpProbe, type ProbeSample } from '../lab/http-probe.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gcPauses } from './lib/gc-trace.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -45,10 +48,11 @@ const { values: opts } = parseArgs({
     addon: { type: 'string' },
     timing: { type: 'string' },
     http: { type: 'boolean', default: false },
+    prefix: { type: 'string', default: 'vfbnfo' },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 2 : 5));
-const PREFIX = 'vfbnfo';
+const PREFIX = opts.prefix;
 const SUBNET = 140;
 const VRID = 40;
 const VIP = `198.18.${SUBNET}.100`;
@@ -300,8 +304,10 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
   try {
     for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
       const capture = await startVrrpCapture(lab, 'client');
-      const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), vipflow);
-      const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);
+      // vipflow with --trace-gc: its GC pauses during the soak are read from its log (bench/lib/gc-trace.ts).
+      const traced: VipflowCommand = { ...vipflow, args: ['--trace-gc', ...vipflow.args] };
+      const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), traced);
+      const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), traced);
       let busy: ReturnType<typeof spawn> | null = null;
       try {
         if (!(await waitHolder(lab, ROUTERS, 'r1', VIP, 10_000))) throw new Error(`${impl}: r1 did not become master`);
@@ -310,6 +316,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         // One core spinning (bounded by its own deadline too), the routers share the other.
         busy = spawn(process.execPath, ['-e', `const end = Date.now() + ${durationMs + 5000}; while (Date.now() < end) {}`], { stdio: 'ignore' });
         const t0 = nowEpochMs();
+        const logMark = { r1: r1.log().length, r2: r2.log().length };
         await sleep(durationMs);
         const t1 = nowEpochMs();
         busy.kill('SIGKILL');
@@ -333,6 +340,14 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             `${changes} master changes (backup sent ${r2Adverts} adverts), longest master advert interval ${fmt(worstInterval)} ms ` +
             `(MDI ${fmt(mdi(t))} ms), longest client silence ${fmt(gap?.ms ?? 0)} ms`,
         );
+        if (impl === 'vipflow')
+          for (const [name, r, mark] of [
+            ['r1 (master)', r1, logMark.r1],
+            ['r2 (backup)', r2, logMark.r2],
+          ] as const) {
+            const gc = gcPauses(r.log().slice(mark));
+            say(`soak vipflow ${name}: ${gc.count} GC pauses, longest ${fmt(gc.longestMs, 2)} ms (${gc.longestKind || '-'}), total ${fmt(gc.totalMs)} ms`);
+          }
       } finally {
         busy?.kill('SIGKILL');
         await Promise.all([r1.stop(), r2.stop()]);

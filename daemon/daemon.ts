@@ -50,8 +50,10 @@ import { hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { LinkMonitor } from './link-monitor.js';
-import { Checks, type ChecksStatus } from './checks.js';
-import { LoadBalancer, lbBackendName, type LbChoice, type LoadBalancerStatus } from './load-balancer.js';
+import type { ChecksStatus } from './checks.js';
+import type { LoadBalancerStatus } from './load-balancer.js';
+import { lbBackendName, type LbChoice } from './lb-choice.js';
+import { VirtualServers } from './virtual-servers.js';
 import type { LbBackendName } from '../config/lb-support.js';
 
 export interface DaemonOptions {
@@ -196,8 +198,8 @@ export class Daemon {
   private readonly instances: Instances;
   private readonly links: LinkMonitor;
   private readonly trackers: Trackers;
-  private readonly checks: Checks;
-  private readonly lb: LoadBalancer;
+  /** Checkers and load balancer, loaded with the first virtual server. */
+  private readonly virtualServers: VirtualServers;
   private readonly reloader: Reloader;
   private readonly events: EventPublisher;
   private readonly fence: SplitBrainFence;
@@ -262,14 +264,13 @@ export class Daemon {
       log,
       runners: () => this.instances.eachRunner(),
       events: () => this.events,
-      addressesChanged: (has) => this.checks.addressesChanged(has),
+      addressesChanged: (has) => this.virtualServers.addressesChanged(has),
       // dynamic_interfaces: instances wait in FAULT for their interface, and go back to waiting when it is deleted.
       hostChanged: () => {
         if (this.config.global.dynamicInterfaces || this.instances.waiting.size > 0) void this.instances.interfacesChanged(readHostInterfaces);
       },
     });
-    this.checks = new Checks({ log, notifier: () => this.notifier, events: () => this.events, changed: () => this.lb.changed() });
-    this.lb = new LoadBalancer({ log, choice: options.lb ?? 'auto', snapshot: () => this.checks.snapshot(), events: () => this.events });
+    this.virtualServers = new VirtualServers({ log, lb: options.lb ?? 'auto', notifier: () => this.notifier, events: () => this.events });
     this.trackers = new Trackers({
       log,
       config: () => this.config,
@@ -296,7 +297,7 @@ export class Daemon {
       configPath: options.configPath,
       instances: this.instances,
       trackers: this.trackers,
-      checks: this.checks,
+      checks: this.virtualServers,
       config: () => this.config,
       switchTo: (next) => {
         this.config = next;
@@ -382,8 +383,7 @@ export class Daemon {
     }
     daemon.trackers.startScripts(loaded.model, { reload: false });
     // After the instances: a checker never goes before VRRP. ha_suspend settles when links.start reads the addresses.
-    daemon.checks.start(loaded.model);
-    daemon.lb.start();
+    await daemon.virtualServers.start(loaded.model);
     daemon.control = await ControlServer.listen(join(options.stateDir, 'control.sock'), log.child({ component: 'control' }), {
       status: () => daemon.statusWithCounters(),
     });
@@ -454,8 +454,7 @@ export class Daemon {
       events: this.eventsStatus(),
       notify: { pending: this.notifier.pending(), fifos: this.notifier.fifoStats() },
       ...this.trackers.status(),
-      checks: this.checks.status(),
-      lb: this.lb.status(),
+      ...this.virtualServers.status(),
       notActedOn: [...this.notActedOn],
     };
   }
@@ -463,7 +462,7 @@ export class Daemon {
   /** The status with the load balancer's counters read from the kernel (bounded): what `vipflow status` shows. */
   async statusWithCounters(): Promise<DaemonStatus> {
     const status = this.status();
-    const counters = await this.lb.counters().catch(() => undefined);
+    const counters = await this.virtualServers.counters().catch(() => undefined);
     return counters === undefined ? status : { ...status, lb: { ...status.lb, counters } };
   }
 
@@ -493,10 +492,9 @@ export class Daemon {
       this.links.stop();
       // No health changes while instances hand over.
       this.trackers.stop();
-      // keepalived stops its checkers with the VRRP instances; omega's scripts go on the notify queue closed below.
-      this.checks.stop();
-      // keepalived's clear_services: the rules go with the daemon.
-      await this.lb.stop().catch((err: unknown) => this.options.log.error({ err }, 'load-balancer clean-up failed'));
+      // keepalived stops its checkers with the VRRP instances (omega's scripts go on the notify queue closed below),
+      // and clear_services: the rules go with the daemon.
+      await this.virtualServers.stop().catch((err: unknown) => this.options.log.error({ err }, 'load-balancer clean-up failed'));
       // keepalived notifies STOP for its instances, then for its groups.
       await this.instances.stopAll();
       await this.notifier.close(NOTIFY_STOP_GRACE_MS).catch((err: unknown) => this.options.log.error({ err }, 'notify close failed'));

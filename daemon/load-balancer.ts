@@ -11,18 +11,17 @@
  * an apply the kernel refuses leaves the previous rules in place and is retried
  * at the next change. At stop the rules are removed, as keepalived does.
  */
-import type { LbBackendName } from '../config/lb-support.js';
 import type { Logger } from '../core/logger.js';
 import type { CheckPlan } from '../infra/check/plan.js';
 import type { VirtualServerStatus } from '../infra/check/runner.js';
 import { desiredLbState } from '../infra/lb/desired.js';
-import { createIpvsBackend, ipvsAvailable } from '../infra/lb/ipvs-backend.js';
+import { createIpvsBackend } from '../infra/lb/ipvs-backend.js';
 import type { LbApplyResult, LbBackend, LbCounters, LbState } from '../infra/lb/model.js';
 import { NftBackend } from '../infra/lb/nft-backend.js';
 import type { EventPublisher } from './event-publisher.js';
+import { lbBackendName, type LbChoice } from './lb-choice.js';
 
-/** auto: IPVS when /proc/net/ip_vs exists, else nftables; none: checkers only, no rules. */
-export type LbChoice = 'auto' | 'nftables' | 'ipvs' | 'none';
+export { lbBackendName, type LbChoice } from './lb-choice.js';
 
 export interface LoadBalancerDeps {
   log: Logger;
@@ -51,12 +50,6 @@ export interface LoadBalancerStatus {
     destinations: { address: string; port: number | undefined; weight: number }[];
   }[];
   counters?: LbCounters[];
-}
-
-/** The backend a choice means on this host (auto: IPVS when the kernel has it). */
-export function lbBackendName(choice: LbChoice, hasIpvs: () => boolean = ipvsAvailable): LbBackendName {
-  if (choice === 'none' || choice === 'nftables' || choice === 'ipvs') return choice;
-  return hasIpvs() ? 'ipvs' : 'nftables';
 }
 
 export function pickBackend(choice: LbChoice, log: Logger): LbBackend | null {

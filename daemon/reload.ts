@@ -15,7 +15,6 @@ import type { EventPublisher } from './event-publisher.js';
 import type { Instances, RunningInstance } from './instances.js';
 import { planReload, type InstanceChange } from './reload-plan.js';
 import type { Trackers } from './trackers.js';
-import type { Checks } from './checks.js';
 
 export interface ReloaderDeps {
   log: Logger;
@@ -25,7 +24,7 @@ export interface ReloaderDeps {
   instances: Instances;
   trackers: Trackers;
   /** The checkers: planned again from the new file, unchanged ones kept running. */
-  checks: Pick<Checks, 'reload'>;
+  checks: { reload(config: VipflowConfig): void | Promise<void> };
   /** The running configuration. */
   config: () => VipflowConfig;
   /** A reload was applied: `next` is the running configuration from here. */
@@ -179,7 +178,7 @@ export class Reloader {
     for (const name of plan.groups.create) instances.startGroup(name);
     this.d.trackers.startScripts(next, { reload: true }, plan.changedTracks.scripts);
     this.d.switchTo(next);
-    this.d.checks.reload(next);
+    await this.d.checks.reload(next);
     return { ok: true, counts: { kept, changed, added } };
   }
 

@@ -14,17 +14,13 @@
  * and left, unless `ownAll` says the table is vipflow's alone.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Logger } from '../../core/logger.js';
 import type { LbApplyResult, LbBackend, LbCounters, LbDiff, LbState, LbVirtualService } from './model.js';
 import { parseIpvsList, parseIpvsStats } from './ipvs-parse.js';
 import { planIpvsState, restoreScript } from './ipvs-render.js';
 import { ipvsUnsupported, serviceId, serviceKey, toIpvsService, type IpvsService } from './ipvs-service.js';
 
-/** True when the running kernel has IPVS (built in or its module loaded). */
-export function ipvsAvailable(procFile = '/proc/net/ip_vs'): boolean {
-  return existsSync(procFile);
-}
+export { ipvsAvailable } from './ipvs-presence.js';
 
 export interface IpvsBackendOptions {
   log: Logger;

@@ -3,8 +3,8 @@
  * VRRP instance on one end of a veth pair, in a network namespace of its own made
  * by `unshare -n`, gone with the process) under a module hook that lists every
  * module it loads. Without NATS, an HTTP endpoint or workflows, the NATS
- * client, prom-client, the status page, tsx, zx, the workflow machinery and
- * zod stay off the main thread (issue 16: each costs RSS a daemon does not
+ * client, prom-client, the status page, tsx, zx, the workflow machinery,
+ * zod, the checkers and the load balancer stay off the main thread (issue 16: each costs RSS a daemon does not
  * use; the config worker loads zod and the loaders, and ends after the load).
  * With --http the metrics do load, so the hook is shown to see them.
  */
@@ -19,21 +19,44 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
 
+// advert_int 10: the instance stays Backup for the whole test, so a stop never waits for a handover (make-before-break).
 const PLAIN_CONF = `vrrp_instance VI_1 {
   state MASTER
   interface d0
   virtual_router_id 51
   priority 100
-  advert_int 1
+  advert_int 10
   virtual_ipaddress {
     198.18.0.10/32
   }
 }
 `;
 
-/** Runs the daemon until it logs `ready` (its signal handlers follow in the same turn), stops it with SIGTERM, and returns the modules it loaded. */
-async function modulesLoaded(dir: string, extraArgs: string[], ready: string): Promise<string[]> {
-  const list = join(dir, `modules-${extraArgs.length}.txt`);
+// A reload adds the first virtual server: its checker (nothing listens there, so it only fails) needs checks.ts at last.
+const WITH_VIRTUAL_SERVER = `${PLAIN_CONF}virtual_server 198.18.0.10 80 {
+  delay_loop 1
+  lb_kind NAT
+  protocol TCP
+  real_server 198.18.0.2 80 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+
+/**
+ * Runs the daemon until it logs `ready` (its signal handlers follow in the same turn), optionally reloads it with
+ * another config until it logs `reload.msg`, stops it with SIGTERM, and returns the modules it loaded.
+ */
+async function modulesLoaded(
+  dir: string,
+  name: string,
+  extraArgs: string[],
+  ready: string,
+  reload?: { conf: string; msg: string },
+): Promise<{ ready: string[]; end: string[] }> {
+  const list = join(dir, `modules-${name}.txt`);
   writeFileSync(list, '');
   const hook = join(dir, 'hook.mjs');
   writeFileSync(
@@ -52,23 +75,35 @@ async function modulesLoaded(dir: string, extraArgs: string[], ready: string): P
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no '${ready}' within ${READY_TIMEOUT_MS} ms: ${err.slice(0, 500)}`)), READY_TIMEOUT_MS);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (!out.includes(`"msg":"${ready}"`)) return;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const logged = (msg: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no '${msg}' within ${READY_TIMEOUT_MS} ms: ${err.slice(0, 500)}`)), READY_TIMEOUT_MS);
+      const seen = () => {
+        if (!out.includes(`"msg":"${msg}"`)) return;
         clearTimeout(timer);
+        child.stdout.off('data', seen);
         resolve();
-      });
-      void exited.then((code) => (clearTimeout(timer), reject(new Error(`daemon exited (${code}) before running: ${err.slice(0, 500)}`))));
+      };
+      child.stdout.on('data', seen);
+      seen();
+      void exited.then((code) => (clearTimeout(timer), reject(new Error(`daemon exited (${code}) before '${msg}': ${err.slice(0, 500)}`))));
     });
+  let atReady = '';
+  try {
+    await logged(ready);
+    atReady = readFileSync(list, 'utf8');
+    if (reload) {
+      writeFileSync(conf, reload.conf);
+      child.kill('SIGHUP');
+      await logged(reload.msg);
+    }
     child.kill('SIGTERM');
     assert.equal(await exited, 0, err);
   } finally {
     if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
   }
-  return mainThreadModules(readFileSync(list, 'utf8'));
+  return { ready: mainThreadModules(atReady), end: mainThreadModules(readFileSync(list, 'utf8')) };
 }
 
 /** The modules reached from the CLI's entry: the main thread's. The config worker starts from a root of its own (no parent). */
@@ -93,11 +128,12 @@ function mainThreadModules(edges: string): string[] {
 
 const has = (modules: string[], part: string) => modules.some((m) => m.includes(part));
 
-test('a daemon for a plain keepalived.conf loads neither the NATS client nor prom-client, the status page, tsx, zx, workflows or zod; --http loads the metrics', async (t) => {
+test('a daemon for a plain keepalived.conf loads neither the NATS client nor prom-client, the status page, tsx, zx, workflows, zod, checkers or the load balancer (a reload adding a virtual_server loads them); --http loads the metrics', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-lazy-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const plain = await modulesLoaded(dir, [], 'vipflow running');
+  const run = await modulesLoaded(dir, 'plain', ['--lb', 'none'], 'vipflow running', { conf: WITH_VIRTUAL_SERVER, msg: 'checkers running' });
+  const plain = run.ready;
   for (const seen of ['/daemon/daemon.js', '/node_modules/xstate/', '/node_modules/pino/'])
     assert.ok(has(plain, seen), `the hook sees what the daemon loads (${seen}): ${plain.length} modules`);
   const unused = [
@@ -112,6 +148,15 @@ test('a daemon for a plain keepalived.conf loads neither the NATS client nor pro
     '/node_modules/typescript/',
     '/dist/workflows/',
     '/node_modules/zod/',
+    // No virtual_server: neither checkers nor the load balancer (daemon/virtual-servers.ts).
+    '/daemon/checks.js',
+    '/daemon/load-balancer.js',
+    '/infra/check/',
+    '/actors/check/',
+    // Only infra/lb/ipvs-presence.js: the backend's name is known before the config loads.
+    '/infra/lb/desired.js',
+    '/infra/lb/nft-backend.js',
+    '/infra/lb/ipvs-backend.js',
   ];
   assert.deepEqual(
     unused.filter((u) => has(plain, u)),
@@ -120,7 +165,10 @@ test('a daemon for a plain keepalived.conf loads neither the NATS client nor pro
   );
 
   // The namespace's own loopback: the port is free.
-  const served = await modulesLoaded(dir, ['--http', '127.0.0.1:9100'], 'http endpoint listening');
+  // A reload that adds the first virtual_server loads the checkers then, and runs them.
+  assert.ok(has(run.end, '/daemon/checks.js') && has(run.end, '/infra/check/runner.js'), 'the checkers load with the first virtual server');
+
+  const served = (await modulesLoaded(dir, 'http', ['--http', '127.0.0.1:9100'], 'http endpoint listening')).end;
   assert.ok(has(served, '/node_modules/prom-client/') && has(served, '/daemon/metrics.js'), 'with --http the metrics load');
   assert.ok(!has(served, '/node_modules/@nats-io/'), 'still no NATS client');
 });

@@ -1,0 +1,33 @@
+/**
+ * GC pauses from V8's --trace-gc lines, which a daemon run with that flag
+ * writes to stdout between its log lines:
+ *   [pid:isolate]  1234 ms: Scavenge 4.1 (5.8) -> 3.6 (6.8) MB, 0.78 / 0.00 ms  (average mu = ...) allocation failure;
+ * The first figure after "MB," is the pause of the JavaScript thread (the
+ * second is the part spent in background threads): what delays a timer or an advert.
+ */
+export interface GcPauses {
+  count: number;
+  longestMs: number;
+  totalMs: number;
+  /** The longest pause's kind: Scavenge, Mark-Compact, ... */
+  longestKind: string;
+}
+
+const GC_LINE = /ms: ([A-Za-z-]+(?: [A-Za-z-]+)*?)(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+
+/** Every pause in `text` (other lines are ignored). */
+export function gcPauses(text: string): GcPauses {
+  const out: GcPauses = { count: 0, longestMs: 0, totalMs: 0, longestKind: '' };
+  for (const line of text.split('\n')) {
+    const m = GC_LINE.exec(line);
+    if (!m) continue;
+    const ms = Number(m[2]);
+    out.count++;
+    out.totalMs += ms;
+    if (ms > out.longestMs) {
+      out.longestMs = ms;
+      out.longestKind = m[1]!;
+    }
+  }
+  return out;
+}
