@@ -419,6 +419,16 @@ export const NatsSchema = z.strictObject({
   /** seconds events are kept in the stream; 0 = forever */
   maxAge: seconds.default(0),
   credentialsFile: z.string().optional(),
+  /**
+   * JetStream domain of the server the daemon's stream and state bucket live on: at a
+   * site, its leaf node's domain (the site's name, which a fleet hub shows). Optional:
+   * a leaf node with a domain answers JetStream requests itself; set it when the URL
+   * list may reach a server of another domain (e.g. a hub as fallback).
+   */
+  domain: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
 });
 
 const WorkflowTrigger = z.enum([

@@ -147,7 +147,8 @@ async function loadHistograms(): Promise<DaemonHistograms> {
 /** The command line's event settings, with NATS servers from the config's `vipflow.nats.url` when the command line names none. */
 function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEventSettings {
   const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
-  return { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}) };
+  const domain = options.events?.natsDomain ?? config.vipflow.nats?.domain;
+  return { ...options.events, ...(natsUrl ? { natsServers: natsUrl } : {}), ...(domain !== undefined ? { natsDomain: domain } : {}) };
 }
 
 function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {

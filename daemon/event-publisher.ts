@@ -28,6 +28,8 @@ import type { SplitBrainPolicy } from './split-brain-fence.js';
 export interface DaemonEventSettings {
   /** NATS servers; without them the daemon uses the in-process bus. */
   natsServers?: string | string[];
+  /** JetStream domain of the stream and state bucket (vipflow.nats.domain); default: the server's own. */
+  natsDomain?: string;
   /** Cluster name (subject token, stream and bucket suffix). Default "default". */
   cluster?: string;
   /** This node's name in events and KV keys. Default the host name. */
@@ -72,7 +74,9 @@ function busSettings(s: DaemonEventSettings, stateDir: string, log: Logger): Eve
     node,
     log: log.child({ component: 'events', cluster, node }),
     stateDir: join(stateDir, 'events'),
-    ...(s.natsServers ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000 } } : {}),
+    ...(s.natsServers
+      ? { nats: { servers: s.natsServers, heartbeatMs: s.heartbeatMs ?? 5000, ...(s.natsDomain !== undefined ? { domain: s.natsDomain } : {}) } }
+      : {}),
   };
 }
 
