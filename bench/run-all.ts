@@ -19,6 +19,7 @@ const runs: { name: string; args: string[]; node?: string[] }[] = [
   { name: 'address-change', args: [full ? '1000' : '200'] },
   { name: 'vrrp-socket-rx', args: full ? ['20000', '10'] : ['5000', '4'] },
   { name: 'events', args: quick },
+  { name: 'fleet', args: quick },
   { name: 'workflows', args: quick },
   { name: 'nginx-reload', args: quick },
   { name: 'failover', args: quick },

@@ -13,6 +13,8 @@ import {
   convertDefinition,
   demoDefinition,
   eventsDefinition,
+  fleetDefinition,
+  fleetSetupDefinition,
   genhashDefinition,
   runDefinition,
   statusDefinition,
@@ -46,6 +48,16 @@ export function convertCommand(done: Done) {
 
 export function eventsCommand(done: Done) {
   return eventsDefinition().action(async (opts) => done(await (await import('./events.js')).printEvents(opts)));
+}
+
+export function fleetSetupCommand(done: Done) {
+  return fleetSetupDefinition().action(async (opts) => done(await (await import('./fleet.js')).setupFleet(opts)));
+}
+
+export function fleetCommand(done: Done) {
+  return fleetDefinition()
+    .action(async (opts) => done(await (await import('./fleet.js')).showFleet(opts)))
+    .addCommand(fleetSetupCommand(done));
 }
 
 export function workflowsTestCommand(done: Done) {
@@ -85,6 +97,7 @@ export function allCommands(done: Done) {
     checkConfigCommand(done),
     convertCommand(done),
     eventsCommand(done),
+    fleetCommand(done),
     workflowsCommand(done),
     genhashCommand(done),
     workerCommand(done),

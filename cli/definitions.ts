@@ -175,6 +175,9 @@ export function eventsDefinition() {
     .addOption(natsCert())
     .addOption(natsKey())
     .addOption(natsServerName())
+    .addOption(
+      new Option('--domain <name>', "JetStream domain of the stream (default: the server's own), e.g. a site's from the hub").env('VIPFLOW_NATS_DOMAIN'),
+    )
     .addOption(new Option('--cluster <name>', 'cluster name').env('VIPFLOW_CLUSTER').default('default'))
     .option('--follow', 'keep printing new events until interrupted')
     .option('--since <time>', 'ISO time (2026-11-26T08:00:00Z) or a duration back from now (90s, 15m, 2h, 1d)')
@@ -195,6 +198,66 @@ export function eventsDefinition() {
     );
 }
 export type EventsOptions = ReturnType<ReturnType<typeof eventsDefinition>['opts']>;
+
+export function fleetDefinition() {
+  return (
+    new Command('fleet')
+      .summary('every site, cluster and virtual router a NATS hub knows of (--watch, --json; fleet setup to create its mirrors)')
+      .description(
+        'Reads the hub: per site (the JetStream domain of its leaf node), cluster and VRRP instance, the Master, its priority, the last\n' +
+          'transition and its age, split-brain flags and running workflows, from the mirrors `vipflow fleet setup` created (or from\n' +
+          "a single server's own streams). --watch redraws on change (at most every --refresh ms); --json prints the model (one line per\n" +
+          'redraw with --watch). Logs go to stderr.',
+      )
+      .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222'))
+      .addOption(natsCreds())
+      .addOption(natsNkey())
+      .addOption(natsUser())
+      .addOption(natsPasswordFile())
+      .addOption(natsTokenFile())
+      .addOption(natsCa())
+      .addOption(natsCert())
+      .addOption(natsKey())
+      .addOption(natsServerName())
+      .addOption(new Option('--domain <name>', "JetStream domain to read (default: the server's own), e.g. the hub's from a site").env('VIPFLOW_NATS_DOMAIN'))
+      .option('--watch', 'keep redrawing on change until interrupted')
+      .option('--json', 'the fleet model as JSON')
+      .option('--refresh <ms>', 'with --watch: least time between redraws', integerIn(50, 60_000), 250)
+      // `fleet setup` has options of the same names: those after `setup` are its own.
+      .enablePositionalOptions()
+      .option('--since <duration>', 'events read for workflow runs and split-brain reports, back from now (90s, 15m, 2h, 1d)', '1h')
+      .addOption(logLevel('error'))
+      .addHelpText('after', exitCodesHelp({ 0: 'printed (or interrupted while watching)', 1: 'NATS unreachable' }))
+  );
+}
+export type FleetOptions = ReturnType<ReturnType<typeof fleetDefinition>['opts']>;
+
+export function fleetSetupDefinition() {
+  return new Command('setup')
+    .summary("create the hub's mirrors of every site's event stream and state bucket (idempotent)")
+    .description(
+      "For each --site NAME=CLUSTER[,CLUSTER...] (NAME is the site leaf node's JetStream domain), creates at the hub the mirrors\n" +
+        'VIPFLOW_<cluster> and KV_vipflow-state-<cluster> through the API prefix $JS.<NAME>.API, with --replicas copies, or brings\n' +
+        'existing ones to these settings. Run it again after adding a site or a cluster. Cluster names must be unique across the fleet.',
+    )
+    .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222'))
+    .addOption(natsCreds())
+    .addOption(natsNkey())
+    .addOption(natsUser())
+    .addOption(natsPasswordFile())
+    .addOption(natsTokenFile())
+    .addOption(natsCa())
+    .addOption(natsCert())
+    .addOption(natsKey())
+    .addOption(natsServerName())
+    .addOption(new Option('--domain <name>', "the hub's JetStream domain, when connected elsewhere (default: the server's own)").env('VIPFLOW_NATS_DOMAIN'))
+    .addOption(new Option('--site <name=clusters>', 'a site and its clusters, repeatable').argParser(collect).default([] as string[]))
+    .option('--replicas <n>', 'copies of each mirror on the hub cluster', integerIn(1, 5), 3)
+    .option('--max-age <duration>', 'oldest event kept at the hub (90s, 15m, 2h, 7d)', '7d')
+    .addOption(logLevel('error'))
+    .addHelpText('after', exitCodesHelp({ 0: 'every mirror exists as asked', 1: 'NATS unreachable, or a stream of that name exists with another origin' }));
+}
+export type FleetSetupOptions = ReturnType<ReturnType<typeof fleetSetupDefinition>['opts']>;
 
 export function workflowsTestDefinition() {
   return new Command('test')

@@ -19,6 +19,7 @@ import { EXIT } from './exit-codes.js';
 interface Args {
   nats: string;
   security: NatsSecurity;
+  domain: string | undefined;
   cluster: string;
   follow: boolean;
   since: Date | undefined;
@@ -27,13 +28,17 @@ interface Args {
   json: boolean;
 }
 
+/** Milliseconds of a duration like 90s, 15m, 2h, 1d; undefined when it is not one. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
 /** A duration back from `now`, or an absolute time; undefined when neither. */
 export function parseSince(s: string, now = Date.now()): Date | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
-  if (m) {
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-    return new Date(now - Number(m[1]) * unit);
-  }
+  const d = parseDuration(s);
+  if (d !== undefined) return new Date(now - d);
   if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined;
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : new Date(t);
@@ -52,6 +57,7 @@ function checkArgs(o: EventsOptions): Args | string {
   return {
     nats: o.nats,
     security: natsSecurityFrom(o, undefined),
+    domain: o.domain,
     cluster: o.cluster,
     follow: o.follow === true,
     since,
@@ -74,6 +80,16 @@ export function formatEvent(e: VipflowEvent): string {
   return `${head} ${e.type} ${JSON.stringify(rest)}`;
 }
 
+/**
+ * `a,b,c` as three servers: nats.js takes one string as one server, so with a list in one string a dead first
+ * server failed the connect instead of the next one being tried.
+ */
+const serverList = (nats: string): string[] =>
+  nats
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
 export async function printEvents(opts: EventsOptions): Promise<number> {
   const args = checkArgs(opts);
   if (typeof args === 'string') {
@@ -88,7 +104,14 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
   }
   // Logs go to stderr so that stdout stays one event per line.
   const log = createLogger({ level: opts.logLevel, destination: process.stderr });
-  const bus = new NatsBus({ servers: args.nats, security: args.security, cluster: args.cluster, log, manageStream: false });
+  const bus = new NatsBus({
+    servers: serverList(args.nats),
+    security: args.security,
+    ...(args.domain !== undefined ? { domain: args.domain } : {}),
+    cluster: args.cluster,
+    log,
+    manageStream: false,
+  });
   try {
     const up = await connectedOrRefused(bus, 5000);
     if (up !== true) {

@@ -450,6 +450,16 @@ export const NatsSchema = z.strictObject({
    * worker refuses (never runs workflows for) any trigger not signed by its node's key.
    */
   trustedNodes: z.record(z.string().min(1), z.string().regex(/^U[A-Z2-7]{55}$/, 'a public user nkey: U and 55 base32 characters')).optional(),
+  /**
+   * JetStream domain of the server the daemon's stream and state bucket live on: at a
+   * site, its leaf node's domain (the site's name, which a fleet hub shows). Optional:
+   * a leaf node with a domain answers JetStream requests itself; set it when the URL
+   * list may reach a server of another domain (e.g. a hub as fallback).
+   */
+  domain: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
 });
 
 const WorkflowTrigger = z.enum([

@@ -155,6 +155,7 @@ async function loadHistograms(): Promise<DaemonHistograms> {
  */
 function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEventSettings {
   const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
+  const domain = options.events?.natsDomain ?? config.vipflow.nats?.domain;
   if (!natsUrl) return { ...options.events };
   const cli = options.natsCli ?? {};
   const security = natsSecurityFrom(cli, config.vipflow.nats, options.configPath);
@@ -162,6 +163,7 @@ function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEve
   return {
     ...options.events,
     natsServers: natsUrl,
+    ...(domain !== undefined ? { natsDomain: domain } : {}),
     ...(Object.keys(security).length > 0 ? { natsSecurity: security } : {}),
     ...(signingKeyFile ? { signingKeyFile } : {}),
   };

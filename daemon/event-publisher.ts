@@ -34,6 +34,8 @@ export interface DaemonEventSettings {
   natsSecurity?: NatsSecurity;
   /** An nkey seed file: every event is signed with it (infra/events/event-signature.ts). */
   signingKeyFile?: string;
+  /** JetStream domain of the stream and state bucket (vipflow.nats.domain); default: the server's own. */
+  natsDomain?: string;
   /** Cluster name (subject token, stream and bucket suffix). Default "default". */
   cluster?: string;
   /** This node's name in events and KV keys. Default the host name. */
@@ -87,6 +89,7 @@ function busSettings(s: DaemonEventSettings, stateDir: string, log: Logger): Eve
             heartbeatMs: s.heartbeatMs ?? 5000,
             ...(s.natsSecurity ? { security: s.natsSecurity } : {}),
             ...(s.signingKeyFile ? { signingKeyFile: s.signingKeyFile } : {}),
+            ...(s.natsDomain !== undefined ? { domain: s.natsDomain } : {}),
           },
         }
       : {}),

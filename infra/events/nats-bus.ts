@@ -72,6 +72,8 @@ export interface NatsBusOptions {
   security?: NatsSecurity;
   /** An nkey seed file: every published event is signed with it (event-signature.ts). */
   signingKeyFile?: string;
+  /** JetStream domain of the stream and KV bucket (a site's leaf node); default: the server's own. */
+  domain?: string;
   cluster: string;
   log: Logger;
   /** Where the outbox keeps spilled events and its sequence. Without it the bus is read-only: publish() logs and drops. */
@@ -259,8 +261,9 @@ export class NatsBus implements EventBus {
           return;
         }
         this.nc = nc;
-        this.js = jetstream(nc);
-        this.jsm = await jetstreamManager(nc);
+        const inDomain = this.o.domain !== undefined ? { domain: this.o.domain } : {};
+        this.js = jetstream(nc, inDomain);
+        this.jsm = await jetstreamManager(nc, inDomain);
         if (this.outbox && !this.publisher) this.publisher = new PipelinedPublisher(nc, this.signer);
         void this.watchStatus(nc);
         await this.onUp('connected');
@@ -293,7 +296,7 @@ export class NatsBus implements EventBus {
     try {
       if (this.o.manageStream !== false) await this.ensureStream();
       this.streamOk = true;
-      if (this.outbox && !this.kv) this.kv = await new Kvm(this.nc!).create(kvBucketName(this.o.cluster), { history: 1 });
+      if (this.outbox && !this.kv) this.kv = await new Kvm(this.js!).create(kvBucketName(this.o.cluster), { history: 1 });
     } catch (err) {
       // The next send retries the stream; the connection itself is up.
       this.log.error({ err }, 'NATS: cannot set up stream or KV bucket');
@@ -449,7 +452,7 @@ export class NatsBus implements EventBus {
       while (!stopped && !this.closing) {
         try {
           if (!(await this.connected(1000))) continue;
-          const kv = this.kv ?? (await new Kvm(this.nc!).create(kvBucketName(this.o.cluster), { history: 1 }));
+          const kv = this.kv ?? (await new Kvm(this.js!).create(kvBucketName(this.o.cluster), { history: 1 }));
           const it = await kv.watch();
           current = it;
           if (stopped) it.stop();
@@ -482,7 +485,7 @@ export class NatsBus implements EventBus {
   /** Every instance/node entry in the cluster's KV bucket. */
   async currentStates(): Promise<InstanceState[]> {
     if (!(await this.connected(5000))) throw new Error('NATS not connected');
-    const kv = this.kv ?? (await new Kvm(this.nc!).open(kvBucketName(this.o.cluster)));
+    const kv = this.kv ?? (await new Kvm(this.js!).open(kvBucketName(this.o.cluster)));
     const out: InstanceState[] = [];
     try {
       for await (const k of await kv.keys()) {

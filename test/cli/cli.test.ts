@@ -256,7 +256,7 @@ test('shell completion: generated from the definitions, valid bash and zsh, comp
     const script = `source '${bashFile}'; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _vipflow; echo "\${COMPREPLY[*]}"`;
     return spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: scratch }).stdout.trim();
   };
-  assert.match(offer('vipflow', ''), /^run demo status check-config convert events workflows genhash worker simulate completion help$/);
+  assert.match(offer('vipflow', ''), /^run demo status check-config convert events fleet workflows genhash worker simulate completion help$/);
   assert.equal(offer('vipflow', 'run', '--log-l'), '--log-level');
   assert.equal(offer('vipflow', 'run', '--lb', 'n'), 'nftables none');
   assert.equal(offer('vipflow', 'run', '--lb', '=', 'i'), 'ipvs');
