@@ -116,7 +116,10 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
     const up = await connectedOrRefused(bus, 5000);
     if (up !== true) {
       const at = redactServers(args.nats).join(',');
-      process.stderr.write(`vipflow events: ${up ? `${up.message} at ${at}` : `cannot reach NATS at ${at}`}\n`);
+      // A refusal (credentials, TLS) is named as such; anything else is "cannot reach", with the client's reason.
+      process.stderr.write(
+        `vipflow events: ${up && up.kind !== 'unreachable' ? `${up.message} at ${at}` : `cannot reach NATS at ${at}${up ? ` (${up.message})` : ''}`}\n`,
+      );
       return 1;
     }
     const start: StartAt = args.since ? { from: 'time', time: args.since } : { from: 'all' };
@@ -147,7 +150,7 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
  * true once connected; the failure as soon as the server refuses the credentials or
  * TLS fails (waiting longer would not help); undefined when still unreachable at the bound.
  */
-async function connectedOrRefused(bus: NatsBus, timeoutMs: number): Promise<true | { message: string } | undefined> {
+async function connectedOrRefused(bus: NatsBus, timeoutMs: number): Promise<true | { kind: string; message: string } | undefined> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await bus.connected(50)) return true;
