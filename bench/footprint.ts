@@ -3,21 +3,29 @@
 // same implementation so adverts are received too. Namespace lab prefix
 // vfbnfp: nodes m (Master) and b (Backup).
 //
-//   npx tsx bench/footprint.ts [--quick] [--seconds S] [--counts 1,100,1000] [--impl keepalived|vipflow] [--tsx] [--addon FILE.node]
+//   npx tsx bench/footprint.ts [--quick] [--seconds S] [--counts 1,100,1000] [--interval 1] [--runs 1]
+//       [--impl keepalived|vipflow] [--tsx] [--addon FILE.node] [--node-args "--cpu-prof --cpu-prof-dir=/tmp/p"]
+//
+// --interval is advert_int in seconds (0.1: centisecond-scale adverts).
+// --runs repeats every measurement (keepalived's cost jumps between runs) and
+// prints each figure as a range, the ratio from the medians. --node-args are
+// given to the vipflow daemons' node (profiling).
 //
 // Only 255 VRIDs exist per interface and family, so instances spread over
 // four interfaces, 250 each, every interface on its own bridge (one L2
 // segment each: on a shared segment the same VRID would collide).
-// VRRPv3, advert_int 1. This kernel has no 8021q module, so no VLANs.
-// CPU = utime + stime from /proc/<pid>/stat over the window (keepalived: parent
-// + VRRP child), as % of one core; RSS = VmRSS at the end of the window.
+// VRRPv3. This kernel has no 8021q module, so no VLANs.
+// CPU = time on CPU of every thread from /proc/<pid>/task/*/schedstat over the
+// window (keepalived: parent + VRRP child), as % of one core: utime + stime
+// count 10 ms ticks, too coarse for a Backup using a few ms a second.
+// RSS = VmRSS at the end of the window.
 import { parseArgs } from 'node:util';
 import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
 import { addSegments } from './lib/segments.js';
 import { silentLogger } from '../core/logger.js';
-import { cpuMs, rssKiB, sum } from './lib/proc-usage.js';
+import { onCpuMs, rssKiB, sum } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
-import { fmt, ratio, table } from './lib/stats.js';
+import { fmt, median, ratio, table } from './lib/stats.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 
 const { values: opts } = parseArgs({
@@ -28,10 +36,17 @@ const { values: opts } = parseArgs({
     tsx: { type: 'boolean', default: false },
     addon: { type: 'string' },
     impl: { type: 'string' },
+    interval: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '1' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const WINDOW_S = Number(opts.seconds ?? (opts.quick ? 5 : 20));
 const COUNTS = opts.counts.split(',').map(Number);
+const ADVERT_INT = Number(opts.interval);
+const RUNS = Math.max(1, Math.floor(Number(opts.runs)));
+const NODE_ARGS = opts['node-args'].split(' ').filter((a) => a !== '');
+if (!(ADVERT_INT >= 0.01 && ADVERT_INT <= 40.95)) throw new Error(`--interval ${opts.interval}: VRRPv3 allows 0.01 to 40.95 s`);
 const PREFIX = 'vfbnfp';
 const SUBNET = 144;
 /** eth0 plus three more interfaces, each on a segment (bridge) of its own with its own /24 (subnets 145..147). */
@@ -41,6 +56,7 @@ const PER_INTERFACE = 250;
 // Both implementations send a second GARP burst garp_master_delay (5 s) after
 // becoming Master: start measuring after it, so the window holds steady state only.
 const SETTLE_MS = 6500;
+const READY_TIMEOUT_MS = 60_000;
 
 const logger = silentLogger();
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -55,7 +71,7 @@ function instances(count: number, priority: number): RouterInstance[] {
       vrid,
       version: 3,
       priority,
-      advertInt: 1,
+      advertInt: ADVERT_INT,
       // 198.19.0.0/16 is inside 198.18.0.0/15; one /24 per interface.
       vips: [`198.19.${140 + i}.${vrid}/32`],
     };
@@ -88,8 +104,9 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
   let master: Router | null = null;
   let backup: Router | null = null;
   try {
-    backup = await startRouter(lab, impl, 'b', routerConfig('b', instances(count, 100)), vipflow);
-    master = await startRouter(lab, impl, 'm', routerConfig('m', instances(count, 200)), vipflow);
+    // 1,000 instances take vipflow more than the default 20 s to start on a loaded 2-core machine.
+    backup = await startRouter(lab, impl, 'b', routerConfig('b', instances(count, 100)), vipflow, READY_TIMEOUT_MS);
+    master = await startRouter(lab, impl, 'm', routerConfig('m', instances(count, 200)), vipflow, READY_TIMEOUT_MS);
     const up = await pollUntil(async () => ((await vipCount(lab, 'm')) === count && (await vipCount(lab, 'b')) === 0 ? true : undefined), 120_000, 200);
     if (!up)
       return {
@@ -100,10 +117,10 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
     await sleep(SETTLE_MS);
     const pids = { m: master.pids(), b: backup.pids() };
     const t0 = performance.now();
-    const c0 = { m: sum(pids.m, cpuMs), b: sum(pids.b, cpuMs) };
+    const c0 = { m: sum(pids.m, onCpuMs), b: sum(pids.b, onCpuMs) };
     await sleep(WINDOW_S * 1000);
     const elapsed = performance.now() - t0;
-    const c1 = { m: sum(pids.m, cpuMs), b: sum(pids.b, cpuMs) };
+    const c1 = { m: sum(pids.m, onCpuMs), b: sum(pids.b, onCpuMs) };
     const sample = (a: number | null, b: number | null, p: number[]): Sample | null => {
       const rss = sum(p, rssKiB);
       return a === null || b === null || rss === null ? null : { cpuPct: ((b - a) / elapsed) * 100, rssMiB: rss / 1024 };
@@ -118,26 +135,31 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
 }
 
 async function main(): Promise<void> {
-  say(`footprint benchmark: ${WINDOW_S} s windows, counts ${COUNTS.join(', ')}; building vipflow...`);
-  const vipflow = await prepareVipflow(opts.tsx, opts.addon);
+  say(`footprint benchmark: ${WINDOW_S} s windows, counts ${COUNTS.join(', ')}, advert_int ${ADVERT_INT} s, ${RUNS} run(s) each; building vipflow...`);
+  const built = await prepareVipflow(opts.tsx, opts.addon);
+  const vipflow = { ...built, args: [...NODE_ARGS, ...built.args] };
   say(`vipflow from ${vipflow.describe}`);
   await sweepStaleLabs(PREFIX, logger);
   const lab = await createLab({ prefix: PREFIX, nodes: ['m', 'b'], subnet: SUBNET, ipv6: false, logger });
-  const results = new Map<string, Row>();
+  const results = new Map<string, Row[]>();
   try {
     await addSegments(lab, SUBNET, EXTRA);
     for (const count of COUNTS) {
       if (count > PER_INTERFACE * INTERFACES.length) throw new Error(`at most ${PER_INTERFACE * INTERFACES.length} instances`);
-      for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
-        let row: Row;
-        try {
-          row = await measure(lab, impl, count, vipflow);
-        } catch (err) {
-          row = { master: null, backup: null, note: String(err).slice(0, 300) };
+      // Runs alternate between the implementations, so a slow spell of the shared machine hits both.
+      for (let run = 0; run < RUNS; run++) {
+        for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
+          let row: Row;
+          try {
+            row = await measure(lab, impl, count, vipflow);
+          } catch (err) {
+            row = { master: null, backup: null, note: String(err).slice(0, 300) };
+          }
+          const key = `${impl} ${count}`;
+          results.set(key, [...(results.get(key) ?? []), row]);
+          const show = (s: Sample | null) => (s ? `${fmt(s.cpuPct, 3)}% CPU, ${fmt(s.rssMiB)} MiB` : '-');
+          say(`  ${impl.padEnd(10)} ${String(count).padStart(4)} instances: master ${show(row.master)}; backup ${show(row.backup)} ${row.note}`);
         }
-        results.set(`${impl} ${count}`, row);
-        const show = (s: Sample | null) => (s ? `${fmt(s.cpuPct, 2)}% CPU, ${fmt(s.rssMiB)} MiB` : '-');
-        say(`  ${impl.padEnd(10)} ${String(count).padStart(4)} instances: master ${show(row.master)}; backup ${show(row.backup)} ${row.note}`);
       }
     }
   } finally {
@@ -146,28 +168,27 @@ async function main(): Promise<void> {
   }
 
   const rows = [['instances', 'role', 'keepalived CPU %', 'vipflow CPU %', 'CPU vf/ka', 'keepalived RSS MiB', 'vipflow RSS MiB', 'RSS vf/ka']];
+  /** The figure over the runs: one value, or "min-max"; and the median for the ratio. */
+  const over = (impl: Impl, count: number, role: 'master' | 'backup', field: keyof Sample, digits: number) => {
+    const xs = (results.get(`${impl} ${count}`) ?? []).flatMap((r) => (r[role] ? [r[role][field]] : []));
+    const text = xs.length === 0 ? '-' : xs.length === 1 ? fmt(xs[0]!, digits) : `${fmt(Math.min(...xs), digits)}-${fmt(Math.max(...xs), digits)}`;
+    return { text, median: median(xs) };
+  };
   for (const count of COUNTS) {
     for (const role of ['master', 'backup'] as const) {
-      const ka = results.get(`keepalived ${count}`)?.[role] ?? null;
-      const vf = results.get(`vipflow ${count}`)?.[role] ?? null;
-      rows.push([
-        String(count),
-        role,
-        fmt(ka?.cpuPct ?? NaN, 2),
-        fmt(vf?.cpuPct ?? NaN, 2),
-        ratio(vf?.cpuPct ?? NaN, ka?.cpuPct ?? NaN),
-        fmt(ka?.rssMiB ?? NaN),
-        fmt(vf?.rssMiB ?? NaN),
-        ratio(vf?.rssMiB ?? NaN, ka?.rssMiB ?? NaN),
-      ]);
+      const [kaCpu, vfCpu] = [over('keepalived', count, role, 'cpuPct', 3), over('vipflow', count, role, 'cpuPct', 3)];
+      const [kaRss, vfRss] = [over('keepalived', count, role, 'rssMiB', 1), over('vipflow', count, role, 'rssMiB', 1)];
+      rows.push([String(count), role, kaCpu.text, vfCpu.text, ratio(vfCpu.median, kaCpu.median), kaRss.text, vfRss.text, ratio(vfRss.median, kaRss.median)]);
     }
   }
   say('');
   say(table(rows));
   say('');
-  say(`CPU: % of one core over ${WINDOW_S} s (clock-tick resolution 10 ms, so ${fmt(1 / WINDOW_S, 2)}% is one tick); keepalived = parent + VRRP child.`);
-  say('VRRPv3, advert_int 1, one Master and one Backup node per implementation, measured one implementation at a time.');
-  for (const [k, r] of results) if (r.note) say(`note ${k}: ${r.note}`);
+  say(`CPU: % of one core over ${WINDOW_S} s, every thread's time on CPU (schedstat); keepalived = parent + VRRP child.`);
+  say(`VRRPv3, advert_int ${ADVERT_INT} s, one Master and one Backup node per implementation, measured one implementation at a time.`);
+  if (RUNS > 1) say(`${RUNS} runs each: figures are min-max, ratios of the medians.`);
+  if (NODE_ARGS.length > 0) say(`vipflow's node ran with ${NODE_ARGS.join(' ')}: its figures include that.`);
+  for (const [k, rs] of results) for (const r of rs) if (r.note) say(`note ${k}: ${r.note}`);
 }
 
 await main();

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { createActor, type Actor } from 'xstate';
 import type { VrrpInput } from '../actors/vrrp/index.js';
 import { vrrpMachine } from '../actors/vrrp/machine.js';
+import { useTimerSlots } from '../actors/vrrp/timer-slots.js';
 import { repoRoot } from '../core/paths.js';
 import { VirtualClock } from '../sim/index.js';
 
@@ -40,10 +41,12 @@ function pick<T>(a: readonly T[]): T {
 }
 const ser = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Array.from(x).join('.') : typeof x === 'function' ? 'fn' : x));
 
-function drive(machine: Machine, input: VrrpInput, steps: readonly Step[]): string[] {
+function drive(machine: Machine, input: VrrpInput, steps: readonly Step[], slots: boolean): string[] {
   const clock = new VirtualClock();
   const log: string[] = [];
   const actor = createActor(machine, { clock, input: { ...input, now: () => clock.now() } }) as Actor<Machine>;
+  // The working tree's side runs on the timer slots createVrrpInstance gives every instance.
+  if (slots) useTimerSlots(actor, clock);
   let n = 0;
   actor.on('*', (e) => {
     const id = n++;
@@ -137,8 +140,8 @@ try {
   let lines = 0;
   for (let r = 0; r < runs && exitCode === 0; r++) {
     const { input, steps } = scenario();
-    const a = drive(old.vrrpMachine, input, steps);
-    const b = drive(current, input, steps);
+    const a = drive(old.vrrpMachine, input, steps, false);
+    const b = drive(current, input, steps, true);
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
       if (a[i] !== b[i]) {
         console.log(`DIFFERENT in run ${r}, step line ${i}\n ${opts.rev}: ${a[i]}\n working tree: ${b[i]}\n input ${ser(input)}`);

@@ -15,6 +15,9 @@
  * encode cache → hub send, and a Backup's costs hub decode → screen → machine →
  * Master_Down_Timer re-armed: everything footprint.ts measures except the
  * system calls and the event loop.
+ *
+ * A second window runs the Masters alone (Backups stopped, nothing delivered):
+ * the Master's share per advert, and the Backup's as the difference.
  */
 import { performance } from 'node:perf_hooks';
 import { loadKeepalivedText } from '../config/keepalived/index.js';
@@ -38,6 +41,8 @@ const AUTH_BLOCK = `  auth_hmac {\n    key 1 hex:${'0f'.repeat(32)}\n    active_
 class FakeWire {
   private readonly handlers = new Map<string, (p: ReceivedPacket) => void>();
   sent = 0;
+  /** Off: sends are counted, not delivered (the Masters-alone window). */
+  deliver = true;
 
   opener(node: string) {
     return (options: VrrpSocketOptions): SysResult<VrrpSocket> => {
@@ -50,6 +55,7 @@ class FakeWire {
         onError: () => undefined,
         send: (payload, destination) => {
           this.sent++;
+          if (!this.deliver) return { ok: true, value: undefined };
           const peer = this.handlers.get(`${node === 'm' ? 'b' : 'm'}|${options.interface}`);
           peer?.({
             payload,
@@ -137,21 +143,31 @@ for (let t = 0; t < 12_000; t += 10) clock.increment(10);
 const nMasters = masters.filter((r) => r.state === 'master').length;
 const nBackups = backups.filter((r) => r.state === 'backup').length;
 if (nMasters !== PAIRS || nBackups !== PAIRS) throw new Error(`not converged: ${nMasters} masters, ${nBackups} backups of ${PAIRS}`);
-(globalThis as { gc?: () => void }).gc?.();
-const sent0 = wire.sent;
-const c0 = cpuMicros();
-const w0 = performance.now();
-for (let t = 0; t < SECONDS * 1000; t += 10) clock.increment(10);
-const cpu = cpuMicros() - c0;
-const wall = performance.now() - w0;
-const adverts = wire.sent - sent0;
+/** CPU µs, wall ms and adverts sent over SECONDS of simulated time. */
+function window(): { cpu: number; wall: number; adverts: number } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const sent0 = wire.sent;
+  const c0 = cpuMicros();
+  const w0 = performance.now();
+  for (let t = 0; t < SECONDS * 1000; t += 10) clock.increment(10);
+  return { cpu: cpuMicros() - c0, wall: performance.now() - w0, adverts: wire.sent - sent0 };
+}
+const { cpu, wall, adverts } = window();
 if (masters.some((r) => r.state !== 'master') || backups.some((r) => r.state !== 'backup')) throw new Error('flapped during the run');
 if (AUTH_HMAC) {
   // Every advert must have been verified, not dropped: the figure is for accepted adverts.
   const dropped = backups.reduce((n, r) => n + Object.entries(r.drops).reduce((m, [k, v]) => m + (k.startsWith('hmac-') ? v : 0), 0), 0);
   if (dropped > 0) throw new Error(`${dropped} adverts dropped by auth_hmac`);
 }
+// Masters alone: the Backups stop (their actors end) and nothing is delivered.
+wire.deliver = false;
+await Promise.all(backups.map((r) => r.stop()));
+const alone = window();
+if (masters.some((r) => r.state !== 'master')) throw new Error('a Master left during the Masters-alone window');
+const perAdvert = cpu / adverts;
+const masterPerAdvert = alone.cpu / alone.adverts;
 console.log(
   `${AUTH_HMAC ? 'auth_hmac, ' : ''}${PAIRS} pairs, ${SECONDS} simulated s: ${adverts.toLocaleString('en')} adverts, each sent by a Master and received by a Backup: ` +
-    `${(cpu / adverts).toFixed(2)} µs CPU per advert (send + receive), ${((wall * 1000) / adverts).toFixed(2)} µs wall`,
+    `${perAdvert.toFixed(2)} µs CPU per advert (send + receive), ${((wall * 1000) / adverts).toFixed(2)} µs wall; ` +
+    `Master ${masterPerAdvert.toFixed(2)} µs (sending alone), Backup ${(perAdvert - masterPerAdvert).toFixed(2)} µs (the difference)`,
 );

@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.js';
 import { validateInput } from './context.js';
 import { vrrpMachine } from './machine.js';
 import { formatAddress } from './timing.js';
+import { useTimerSlots } from './timer-slots.js';
 import type { VrrpInput } from './types.js';
 
 /**
@@ -46,6 +47,7 @@ export function createVrrpInstance(input: VrrpInput, options: VrrpInstanceOption
   if (problems.length > 0) throw new TypeError(`vrrp instance ${input.name}: ${problems.join('; ')}`);
   const clock = options.clock;
   const actor = createActor(vrrpMachine, { clock, input: { ...input, now: () => clock.now() } });
+  useTimerSlots(actor, clock);
   if (options.logger) {
     const log = options.logger.child({ instance: input.name, vrid: input.vrid });
     actor.on('transition', (e) =>

@@ -1,5 +1,5 @@
 /** CPU time and resident memory of processes, from /proc (Linux). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every mainstream Linux build. */
 const CLOCK_TICKS_PER_S = 100;
@@ -35,4 +35,30 @@ export function sum(pids: readonly number[], read: (pid: number) => number | nul
     total += v;
   }
   return total;
+}
+
+/**
+ * Time on CPU in ms, summed over every thread of a process, from
+ * /proc/<pid>/task/<tid>/schedstat (ns, the scheduler's own accounting), or
+ * null when the process is gone. utime + stime count in 10 ms ticks, so a
+ * daemon using 1 ms a second reads 0 or 1 tick per 10 s window; this reads
+ * nanoseconds. A thread that exits inside the window takes its time with it
+ * (Node's and keepalived's threads live as long as the process).
+ */
+export function onCpuMs(pid: number): number | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }
