@@ -52,6 +52,8 @@ export interface SubscriptionStats {
   /** Messages on the subjects that were not valid events of a supported schema (NATS only). */
   invalid: number;
   handlerErrors: number;
+  /** Events naming this node that its signing key did not sign (NATS, with a signing key only). */
+  refused?: number;
 }
 
 export interface Subscription {

@@ -19,7 +19,7 @@
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { classifyConnectError, describeNatsAuth, natsConnectionOptions, readSeed, redactServers, type NatsSecurity } from './nats-connect.js';
-import { eventSigner } from './event-signature.js';
+import { SIGNATURE_HEADER, SIGNER_HEADER, eventSigner, verifyEvent } from './event-signature.js';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -32,6 +32,7 @@ import {
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
   type OrderedConsumerOptions,
   type StreamConfig,
 } from '@nats-io/jetstream';
@@ -530,9 +531,28 @@ export class NatsBus implements EventBus {
       handler,
       options.durable !== undefined,
       this.log.child({ subject, durable: options.durable }),
+      this.ownEventCheck(),
     );
     this.subscriptions.add(sub);
     return sub;
+  }
+
+  /**
+   * A daemon that signs its events reads its own node's events back (its
+   * workflows run from them): one naming this node that its key did not sign
+   * was forged by another publisher and is refused. Events of other nodes are
+   * not judged here (workers hold the other nodes' keys).
+   */
+  private ownEventCheck(): OwnEventCheck | undefined {
+    const node = this.o.node;
+    const signer = this.signer;
+    if (node === undefined || signer === undefined) return undefined;
+    const trusted = { [node]: signer.publicKey };
+    return (event, m) => {
+      if (event.node !== node) return undefined;
+      const v = verifyEvent(trusted, node, m.data, m.headers?.get(SIGNER_HEADER) || undefined, m.headers?.get(SIGNATURE_HEADER) || undefined);
+      return v.ok ? undefined : v.reason;
+    };
   }
 
   private closed: Promise<void> | null = null;
@@ -575,6 +595,9 @@ function isNotFound(err: unknown): boolean {
   return e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || /not found/i.test(e?.message ?? '');
 }
 
+/** Why an event naming this node is not its own (see NatsBus.ownEventCheck), or undefined. */
+type OwnEventCheck = (event: VipflowEvent, m: JsMsg) => string | undefined;
+
 /**
  * One subscription's delivery loop. `caughtUp` resolves once every event that
  * existed when it started has been handed over (or skipped by the filter).
@@ -592,6 +615,7 @@ export class NatsSubscription implements Subscription {
     private readonly handler: EventHandler,
     private readonly acks: boolean,
     private readonly log: Logger,
+    private readonly ownEvent?: OwnEventCheck,
   ) {
     this.caughtUp = new Promise((r) => (this.markCaughtUp = r));
     if (pendingAtStart === 0) this.markCaughtUp();
@@ -602,11 +626,19 @@ export class NatsSubscription implements Subscription {
     try {
       for await (const m of this.messages) {
         const r = parseEvent(m.data);
+        let refusal: string | undefined;
         if (!r.ok) {
           this.stats.invalid++;
           this.log.warn(
             { subject: m.subject, streamSeq: m.seq, kind: r.error.kind, reason: r.error.message },
             'ignoring a message that is not a valid vipflow event',
+          );
+          if (this.acks) m.term();
+        } else if ((refusal = this.ownEvent?.(r.event, m)) !== undefined) {
+          this.stats.refused = (this.stats.refused ?? 0) + 1;
+          this.log.warn(
+            { subject: m.subject, streamSeq: m.seq, id: r.event.id, node: r.event.node, reason: refusal },
+            "event refused: it names this node but this node's signing key did not sign it; not acted on",
           );
           if (this.acks) m.term();
         } else {

@@ -6,7 +6,7 @@ import { NatsBus } from '../../../infra/events/nats-bus.js';
 import { createEventSource } from '../../../infra/events/source.js';
 import type { VipflowEvent } from '../../../infra/events/schema.js';
 import { natsFixture, until } from './nats-server.js';
-import { samplePayloads, transition } from './fixtures.js';
+import { samplePayloads, testSource, transition } from './fixtures.js';
 
 const fx = natsFixture();
 const tempDir = () => fx.tempDir();
@@ -99,4 +99,44 @@ test('malformed messages on the subjects are counted and skipped; good events ke
   assert.equal(durable.stats.invalid, 3, 'the durable consumer filters on the transition subject');
   await sub.close();
   await durable.close();
+});
+
+test("a signing daemon refuses events naming it that its key did not sign (its own workflows run from them); other nodes' pass", async () => {
+  const { nkeys } = await import('@nats-io/transport-node');
+  const { jetstream } = await import('@nats-io/jetstream');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { subjectFor } = await import('../../../infra/events/subjects.js');
+  const seedFile = (name: string, kp: ReturnType<typeof nkeys.createUser>) => {
+    const f = join(tempDir(), name);
+    writeFileSync(f, new TextDecoder().decode(kp.getSeed()), { mode: 0o600 });
+    return f;
+  };
+  const keyA = nkeys.createUser();
+  const a = fx.bus('own', { stateDir: tempDir(), node: 'node-a', signingKeyFile: seedFile('a.nk', keyA) });
+  const other = fx.bus('own', { stateDir: tempDir(), node: 'node-b', signingKeyFile: seedFile('b.nk', nkeys.createUser()) });
+  assert.ok(await a.connected(5000));
+  assert.ok(await other.connected(5000));
+  const got: VipflowEvent[] = [];
+  const sub = await a.subscribe({}, (e) => void got.push(e), { start: { from: 'all' } });
+  const srcA = createEventSource({ cluster: 'own', node: 'node-a', seq: a.seq });
+  const own = transition(srcA, 'VI_1', 'master', 'own');
+  a.publish(own);
+  // Another publisher's events naming node-a: signed by node-b's key, and unsigned.
+  const forgedSigned = transition(testSource('node-a', 'own', 'forged1'), 'VI_1', 'backup', 'forged-signed');
+  other.publish(forgedSigned);
+  const forgedUnsigned = transition(testSource('node-a', 'own', 'forged2'), 'VI_1', 'backup', 'forged-unsigned');
+  const nc = await connect({ servers: fx.server.url });
+  await jetstream(nc).publish(subjectFor(forgedUnsigned), JSON.stringify(forgedUnsigned), { msgID: forgedUnsigned.id });
+  // An event of another node is not judged by this daemon.
+  const peer = transition(testSource('node-c', 'own'), 'VI_1', 'backup', 'peer');
+  await jetstream(nc).publish(subjectFor(peer), JSON.stringify(peer), { msgID: peer.id });
+  await nc.close();
+  await until(() => got.length >= 2 && (sub.stats.refused ?? 0) >= 2, 10_000, 'own and peer delivered, two forgeries refused').catch((err: Error) => {
+    throw new Error(`${err.message}: delivered ${got.map((e) => e.id).join(', ')}; refused ${sub.stats.refused ?? 0}`);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(got.map((e) => e.id).sort(), [own.id, peer.id].sort());
+  assert.equal(sub.stats.refused, 2);
+  await sub.close();
 });
