@@ -10,7 +10,7 @@
  * genhash letters (-s -p -u -S -I -V -P -t -v) so that its users' habits work;
  * `vipflow -V` (before any command) is the version.
  */
-import { Argument, Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { Argument, Command, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
 import { exitCodesHelp } from './exit-codes.js';
 import { parseDuration } from '../sim/scenario/duration.js';
 import { LB_BACKENDS, LOG_LEVELS, collect, integerIn, milliseconds, positiveUpTo, type LogLevel } from './options.js';
@@ -39,22 +39,9 @@ const natsCert = () => new Option('--nats-cert <file>', 'TLS client certificate 
 const natsKey = () => new Option('--nats-key <file>', "the TLS client certificate's key (PEM)").env('VIPFLOW_NATS_KEY');
 const natsServerName = () =>
   new Option('--nats-server-name <name>', "the name in the NATS server's certificate, if not the URL's host").env('VIPFLOW_NATS_SERVER_NAME');
-const stateDir = () => new Option('--state-dir <dir>', 'where the daemon keeps its pid file, control socket and dumps').default(DEFAULT_STATE_DIR);
-
-export function runDefinition() {
-  return new Command('run')
-    .summary('run the VRRP daemon in the foreground')
-    .description(
-      'Runs the VRRP daemon in the foreground: pino JSON logs on stdout, one VRRP actor per instance.\n' +
-        'SIGTERM/SIGINT stop it gracefully (exit 0), SIGHUP reloads the configuration, SIGUSR1 writes a status dump to the state dir.\n' +
-        'Needs CAP_NET_RAW and CAP_NET_ADMIN: run it as root or through the vipflow systemd unit (AmbientCapabilities=).',
-    )
-    .requiredOption('-f, --config <file>', 'a keepalived.conf or vipflow.config.ts')
-    .addOption(stateDir())
-    .addOption(logLevel('info'))
-    .option('--pretty', 'human-readable log lines instead of JSON (coloured only on a terminal)')
-    .addOption(configIds())
-    .addOption(new Option('--nats <urls>', 'NATS servers for events, comma-separated (default: none, events stay in-process)').env('VIPFLOW_NATS_URL'))
+/** The credential and TLS options every NATS client command takes (infra/events/nats-settings.ts reads them). */
+function withNatsSecurity<A extends unknown[], O extends OptionValues, G extends OptionValues>(c: Command<A, O, G>) {
+  return c
     .addOption(natsCreds())
     .addOption(natsNkey())
     .addOption(natsUser())
@@ -63,7 +50,26 @@ export function runDefinition() {
     .addOption(natsCa())
     .addOption(natsCert())
     .addOption(natsKey())
-    .addOption(natsServerName())
+    .addOption(natsServerName());
+}
+const stateDir = () => new Option('--state-dir <dir>', 'where the daemon keeps its pid file, control socket and dumps').default(DEFAULT_STATE_DIR);
+
+export function runDefinition() {
+  return withNatsSecurity(
+    new Command('run')
+      .summary('run the VRRP daemon in the foreground')
+      .description(
+        'Runs the VRRP daemon in the foreground: pino JSON logs on stdout, one VRRP actor per instance.\n' +
+          'SIGTERM/SIGINT stop it gracefully (exit 0), SIGHUP reloads the configuration, SIGUSR1 writes a status dump to the state dir.\n' +
+          'Needs CAP_NET_RAW and CAP_NET_ADMIN: run it as root or through the vipflow systemd unit (AmbientCapabilities=).',
+      )
+      .requiredOption('-f, --config <file>', 'a keepalived.conf or vipflow.config.ts')
+      .addOption(stateDir())
+      .addOption(logLevel('info'))
+      .option('--pretty', 'human-readable log lines instead of JSON (coloured only on a terminal)')
+      .addOption(configIds())
+      .addOption(new Option('--nats <urls>', 'NATS servers for events, comma-separated (default: none, events stay in-process)').env('VIPFLOW_NATS_URL')),
+  )
     .addOption(
       new Option('--nats-signing-key <file>', 'an nkey seed file: every event is signed with it, for workers that check (trusted nodes)').env(
         'VIPFLOW_NATS_SIGNING_KEY',
@@ -159,22 +165,15 @@ export function convertDefinition() {
 export type ConvertOptions = ReturnType<ReturnType<typeof convertDefinition>['opts']>;
 
 export function eventsDefinition() {
-  return new Command('events')
-    .summary("print the cluster's events from NATS JetStream (--follow to tail)")
-    .description(
-      "Prints the cluster's events from its JetStream stream: everything retained (or from --since) and exits, or keeps printing new ones\n" +
-        'with --follow until interrupted. Human lines by default; --json prints each event as one JSON line. Logs go to stderr.',
-    )
-    .addOption(new Option('--nats <url>', 'NATS server').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222'))
-    .addOption(natsCreds())
-    .addOption(natsNkey())
-    .addOption(natsUser())
-    .addOption(natsPasswordFile())
-    .addOption(natsTokenFile())
-    .addOption(natsCa())
-    .addOption(natsCert())
-    .addOption(natsKey())
-    .addOption(natsServerName())
+  return withNatsSecurity(
+    new Command('events')
+      .summary("print the cluster's events from NATS JetStream (--follow to tail)")
+      .description(
+        "Prints the cluster's events from its JetStream stream: everything retained (or from --since) and exits, or keeps printing new ones\n" +
+          'with --follow until interrupted. Human lines by default; --json prints each event as one JSON line. Logs go to stderr.',
+      )
+      .addOption(new Option('--nats <url>', 'NATS server').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222')),
+  )
     .addOption(
       new Option('--domain <name>', "JetStream domain of the stream (default: the server's own), e.g. a site's from the hub").env('VIPFLOW_NATS_DOMAIN'),
     )
@@ -201,24 +200,17 @@ export type EventsOptions = ReturnType<ReturnType<typeof eventsDefinition>['opts
 
 export function fleetDefinition() {
   return (
-    new Command('fleet')
-      .summary('every site, cluster and virtual router a NATS hub knows of (--watch, --json; fleet setup to create its mirrors)')
-      .description(
-        'Reads the hub: per site (the JetStream domain of its leaf node), cluster and VRRP instance, the Master, its priority, the last\n' +
-          'transition and its age, split-brain flags and running workflows, from the mirrors `vipflow fleet setup` created (or from\n' +
-          "a single server's own streams). --watch redraws on change (at most every --refresh ms); --json prints the model (one line per\n" +
-          'redraw with --watch). Logs go to stderr.',
-      )
-      .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222'))
-      .addOption(natsCreds())
-      .addOption(natsNkey())
-      .addOption(natsUser())
-      .addOption(natsPasswordFile())
-      .addOption(natsTokenFile())
-      .addOption(natsCa())
-      .addOption(natsCert())
-      .addOption(natsKey())
-      .addOption(natsServerName())
+    withNatsSecurity(
+      new Command('fleet')
+        .summary('every site, cluster and virtual router a NATS hub knows of (--watch, --json; fleet setup to create its mirrors)')
+        .description(
+          'Reads the hub: per site (the JetStream domain of its leaf node), cluster and VRRP instance, the Master, its priority, the last\n' +
+            'transition and its age, split-brain flags and running workflows, from the mirrors `vipflow fleet setup` created (or from\n' +
+            "a single server's own streams). --watch redraws on change (at most every --refresh ms); --json prints the model (one line per\n" +
+            'redraw with --watch). Logs go to stderr.',
+        )
+        .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222')),
+    )
       .addOption(new Option('--domain <name>', "JetStream domain to read (default: the server's own), e.g. the hub's from a site").env('VIPFLOW_NATS_DOMAIN'))
       .option('--watch', 'keep redrawing on change until interrupted')
       .option('--json', 'the fleet model as JSON')
@@ -233,23 +225,16 @@ export function fleetDefinition() {
 export type FleetOptions = ReturnType<ReturnType<typeof fleetDefinition>['opts']>;
 
 export function fleetSetupDefinition() {
-  return new Command('setup')
-    .summary("create the hub's mirrors of every site's event stream and state bucket (idempotent)")
-    .description(
-      "For each --site NAME=CLUSTER[,CLUSTER...] (NAME is the site leaf node's JetStream domain), creates at the hub the mirrors\n" +
-        'VIPFLOW_<cluster> and KV_vipflow-state-<cluster> through the API prefix $JS.<NAME>.API, with --replicas copies, or brings\n' +
-        'existing ones to these settings. Run it again after adding a site or a cluster. Cluster names must be unique across the fleet.',
-    )
-    .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222'))
-    .addOption(natsCreds())
-    .addOption(natsNkey())
-    .addOption(natsUser())
-    .addOption(natsPasswordFile())
-    .addOption(natsTokenFile())
-    .addOption(natsCa())
-    .addOption(natsCert())
-    .addOption(natsKey())
-    .addOption(natsServerName())
+  return withNatsSecurity(
+    new Command('setup')
+      .summary("create the hub's mirrors of every site's event stream and state bucket (idempotent)")
+      .description(
+        "For each --site NAME=CLUSTER[,CLUSTER...] (NAME is the site leaf node's JetStream domain), creates at the hub the mirrors\n" +
+          'VIPFLOW_<cluster> and KV_vipflow-state-<cluster> through the API prefix $JS.<NAME>.API, with --replicas copies, or brings\n' +
+          'existing ones to these settings. Run it again after adding a site or a cluster. Cluster names must be unique across the fleet.',
+      )
+      .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222')),
+  )
     .addOption(new Option('--domain <name>', "the hub's JetStream domain, when connected elsewhere (default: the server's own)").env('VIPFLOW_NATS_DOMAIN'))
     .addOption(new Option('--site <name=clusters>', 'a site and its clusters, repeatable').argParser(collect).default([] as string[]))
     .option('--replicas <n>', 'copies of each mirror on the hub cluster', integerIn(1, 5), 3)
@@ -307,24 +292,17 @@ export function genhashDefinition() {
 export type GenhashOptions = ReturnType<ReturnType<typeof genhashDefinition>['opts']>;
 
 export function workerDefinition() {
-  return new Command('worker')
-    .summary('run workflows as a stateless JetStream worker (worker --nats URL --workflows FILE)')
-    .description(
-      "Runs workflows as a stateless worker on the cluster's durable JetStream consumers instead of inside the daemon; start as many as wanted.\n" +
-        "With --config the workflows are those the config declares (it must say workflowRunner: 'workers'), its sync groups serve on.group,\n" +
-        'and its vipflow.nats.url is the default for --nats. SIGTERM/SIGINT: running workflows get --stop-grace to finish, the rest go to other\n' +
-        'workers. NATS being unreachable is never an exit: the worker logs it and keeps retrying.',
-    )
-    .addOption(new Option('--nats <urls>', "NATS servers, comma-separated (default: the config's vipflow.nats.url)").env('VIPFLOW_NATS_URL'))
-    .addOption(natsCreds())
-    .addOption(natsNkey())
-    .addOption(natsUser())
-    .addOption(natsPasswordFile())
-    .addOption(natsTokenFile())
-    .addOption(natsCa())
-    .addOption(natsCert())
-    .addOption(natsKey())
-    .addOption(natsServerName())
+  return withNatsSecurity(
+    new Command('worker')
+      .summary('run workflows as a stateless JetStream worker (worker --nats URL --workflows FILE)')
+      .description(
+        "Runs workflows as a stateless worker on the cluster's durable JetStream consumers instead of inside the daemon; start as many as wanted.\n" +
+          "With --config the workflows are those the config declares (it must say workflowRunner: 'workers'), its sync groups serve on.group,\n" +
+          'and its vipflow.nats.url is the default for --nats. SIGTERM/SIGINT: running workflows get --stop-grace to finish, the rest go to other\n' +
+          'workers. NATS being unreachable is never an exit: the worker logs it and keeps retrying.',
+      )
+      .addOption(new Option('--nats <urls>', "NATS servers, comma-separated (default: the config's vipflow.nats.url)").env('VIPFLOW_NATS_URL')),
+  )
     .addOption(
       new Option('--nats-trusted-nodes <file>', 'JSON {"node": "U..."}: only events signed by their node\'s key start workflows').env(
         'VIPFLOW_NATS_TRUSTED_NODES',
