@@ -259,7 +259,13 @@ describe('installed from the npm tarball and the Debian package', () => {
     else {
       const unitDir = join(work, 'unit');
       mkdirSync(unitDir);
-      writeFileSync(join(unitDir, 'vipflow.service'), readFileSync(join(repoRoot, 'infra', 'systemd', 'vipflow.service')));
+      // systemd checks that ExecStart's program exists; this host has no /usr/bin/vipflow (the
+      // package is only installed into a throwaway root below), so the copy points at the
+      // vipflow npm installed into the prefix. Nothing else in the unit changes.
+      const unit = readFileSync(join(repoRoot, 'infra', 'systemd', 'vipflow.service'), 'utf8');
+      assert.match(unit, /^ExecStart=\/usr\/bin\/vipflow /m);
+      const program = existsSync('/usr/bin/vipflow') ? '/usr/bin/vipflow' : join(prefix, 'bin', 'vipflow');
+      writeFileSync(join(unitDir, 'vipflow.service'), unit.replace(/^ExecStart=\/usr\/bin\/vipflow /m, `ExecStart=${program} `));
       const verified = await run('systemd-analyze', ['verify', '--man=no', join(unitDir, 'vipflow.service')], 30_000);
       assert.equal(verified.code, 0, verified.stderr);
       assert.equal(verified.stderr.trim(), '', 'no warning about the unit');
