@@ -56,6 +56,9 @@ function instances(priority: number): RouterInstance[] {
   });
 }
 
+/** Polls (1 s apart) the Master-holds-all, Backup-holds-none split must last to count as converged. */
+const STABLE_POLLS = 10;
+
 async function vipCount(lab: Lab, node: string): Promise<number> {
   const r = await lab.exec(node, 'ip', ['-4', '-o', 'addr', 'show'], 60_000);
   if (r.code !== 0) return -1;
@@ -88,8 +91,17 @@ async function measure(lab: Lab, impl: Impl, vipflow: VipflowCommand): Promise<R
     const t0 = performance.now();
     b = await startRouter(lab, impl, 'b', routerConfig('b', instances(100)), vipflow, CONVERGE_MS);
     m = await startRouter(lab, impl, 'm', routerConfig('m', instances(200)), vipflow, CONVERGE_MS);
+    // Converged once the split has held for STABLE_POLLS polls in a row: a Backup whose
+    // timers run late can match for a moment between two rounds of takeovers.
+    let heldSince: number | null = null;
+    let heldPolls = 0;
     const converged = await pollUntil(
-      async () => ((await vipCount(lab, 'm')) === COUNT && (await vipCount(lab, 'b')) === 0 ? true : undefined),
+      async () => {
+        const split = (await vipCount(lab, 'm')) === COUNT && (await vipCount(lab, 'b')) === 0;
+        heldPolls = split ? heldPolls + 1 : 0;
+        if (heldPolls === 1) heldSince = performance.now();
+        return heldPolls >= STABLE_POLLS ? true : undefined;
+      },
       CONVERGE_MS,
       1000,
     );
@@ -100,7 +112,7 @@ async function measure(lab: Lab, impl: Impl, vipflow: VipflowCommand): Promise<R
         b: null,
         note: `not converged in ${CONVERGE_MS / 1000} s: m ${await vipCount(lab, 'm')}, b ${await vipCount(lab, 'b')} VIPs`,
       };
-    const convergeS = (performance.now() - t0) / 1000;
+    const convergeS = ((heldSince ?? performance.now()) - t0) / 1000;
     // garp_master_delay (5 s) sends a second burst after becoming Master: the hold starts after it.
     await sleep(6500);
     const routers = { m, b };
@@ -179,7 +191,7 @@ async function main(): Promise<void> {
   say(table(out));
   say('');
   say(`Target (issue 16): ${COUNT.toLocaleString('en')} instances converge and hold with 0 transitions after convergence.`);
-  say('converged = both daemons started to the Master holding every VIP and the Backup none; CPU over the hold, % of one core.');
+  say('converged = both daemons started to the Master holding every VIP and the Backup none, held for 10 polls 1 s apart; CPU over the hold, % of one core.');
 }
 
 await main();
