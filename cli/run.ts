@@ -66,6 +66,17 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     natsServerName: opts.natsServerName,
     natsSigningKey: opts.natsSigningKey,
   };
+  // Signals while the daemon starts (instances already run, the HTTP endpoint opens):
+  // the default action would kill it with its VIPs still on the host. A stop is kept
+  // for when it has started; a reload has nothing to reload yet. The listeners stay
+  // for the process's life and only what they do changes: removing a signal's last
+  // listener drops a signal libuv has queued but not yet dispatched.
+  let stopWhileStarting: 'SIGTERM' | 'SIGINT' | null = null;
+  let onSignal = (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP'): void => {
+    if (signal === 'SIGHUP') log.warn('SIGHUP while starting: ignored, nothing to reload yet');
+    else stopWhileStarting ??= signal;
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => onSignal(signal));
   const started = await Daemon.start({ configPath, stateDir, log, events, natsCli, lb, servesMetrics, prepareEndpoint, ...(configIds ? { configIds } : {}) });
   if (!started.ok) {
     for (const d of started.diagnostics ?? []) process.stderr.write(formatDiagnostic(d) + '\n');
@@ -109,15 +120,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
+    onSignal = (signal) => {
+      if (signal !== 'SIGHUP') return stop(signal);
       service.reloading();
       daemon
         .reload()
         .catch((err: unknown) => log.error({ err }, 'reload failed'))
         .finally(() => service.reloaded());
-    });
+    };
     process.on('SIGUSR1', () => {
       try {
         daemon.dump();
@@ -128,6 +138,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     // The daemon must outlive a bug in one handler: log it, keep VRRP running.
     process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
     process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+    if (stopWhileStarting !== null) stop(stopWhileStarting);
   });
 }
 
