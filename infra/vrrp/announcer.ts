@@ -41,8 +41,6 @@ export class Announcer {
   private lastLowerPrioBurst = -Infinity;
   /** The one pending garp_lower_prio_delay burst: a newer lower-priority advert moves it rather than adding another. */
   private lowerPrioTimer: unknown = null;
-  /** Rounds of the becoming-Master burst that becameMaster(true) left to finishBurst(). */
-  private heldRounds = 0;
 
   constructor(
     private readonly vips: readonly PlannedVip[],
@@ -51,18 +49,12 @@ export class Announcer {
     private readonly log: Logger,
   ) {}
 
-  /**
-   * Becoming Master: burst now, again after garp_master_delay, then refreshes.
-   * `firstRoundOnly`: one frame per VIP now and the burst's other rounds at
-   * finishBurst(), so that the caller's first advert need not wait for them.
-   */
-  becameMaster(firstRoundOnly = false): void {
+  /** Becoming Master: burst now, again after garp_master_delay, then refreshes. */
+  becameMaster(): void {
     this.cancel();
     this.frames = null; // the interface MAC may have changed since the last time
     this.stats.sinceMaster = 0;
-    const now = firstRoundOnly ? Math.min(1, this.garp.masterRepeat) : this.garp.masterRepeat;
-    this.burst(now);
-    this.heldRounds = this.garp.masterRepeat - now;
+    this.burst(this.garp.masterRepeat);
     if (this.garp.masterDelayMs > 0) this.after(this.garp.masterDelayMs, () => this.burst(this.garp.masterRepeat));
     if (this.garp.refreshMs > 0) this.scheduleRefresh();
   }
@@ -90,16 +82,8 @@ export class Announcer {
     });
   }
 
-  /** The rounds of the becoming-Master burst that becameMaster(true) held back. */
-  finishBurst(): void {
-    const rounds = this.heldRounds;
-    this.heldRounds = 0;
-    if (rounds > 0) this.burst(rounds);
-  }
-
   /** Leaving Master or stopping: no more announcements. */
   cancel(): void {
-    this.heldRounds = 0;
     for (const t of this.timers) this.io.clearTimeout(t);
     this.timers.clear();
     this.lowerPrioTimer = null;
