@@ -75,17 +75,11 @@ export interface FleetModel {
   totals: { sites: number; clusters: number; routers: number; withoutMaster: number; splitBrains: number; running: number };
 }
 
-interface NodeEntry {
+/** A node as the fold keeps it: what FleetNode shows, less `stale` (worked out when read), with its router's keys. */
+interface NodeEntry extends Omit<FleetNode, 'stale'> {
   instance: string;
   vrid: number;
   family: string;
-  node: string;
-  state: string;
-  effectivePriority: number;
-  basePriority: number;
-  lastChange: string;
-  reason: string;
-  heartbeatAt: string;
 }
 
 interface ClusterFold {
