@@ -8,7 +8,7 @@
  */
 import { createLogger } from '../core/logger.js';
 import type { StartAt } from '../infra/events/bus.js';
-import { NatsBus } from '../infra/events/nats-bus.js';
+import { isJetStreamSettling, NatsBus } from '../infra/events/nats-bus.js';
 import { CLUSTER_NAME, EVENT_TYPES, instanceOf, type EventType, type VipflowEvent } from '../infra/events/schema.js';
 import { streamName } from '../infra/events/subjects.js';
 import { natsConnectionOptions, redactServers, type NatsSecurity } from '../infra/events/nats-connect.js';
@@ -113,7 +113,10 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
     manageStream: false,
   });
   try {
-    const up = await connectedOrRefused(bus, 5000);
+    // A dead server is given up on after 5 s; a live one whose JetStream is electing leaders (a cluster server
+    // just lost) is waited for longer, since it answers within seconds.
+    const settleBy = Date.now() + JETSTREAM_SETTLE_MS;
+    const up = await connectedOrRefused(bus, 5000, settleBy);
     if (up !== true) {
       const at = redactServers(args.nats).join(',');
       // A refusal (credentials, TLS) is named as such; anything else is "cannot reach", with the client's reason.
@@ -125,12 +128,20 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
     const start: StartAt = args.since ? { from: 'time', time: args.since } : { from: 'all' };
     const print = (e: VipflowEvent) => void process.stdout.write((args.json ? JSON.stringify(e) : formatEvent(e)) + '\n');
     let sub;
-    try {
-      sub = await bus.subscribe({ cluster: args.cluster, instance: args.instance, types: args.types }, print, { start });
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`vipflow events: cannot read stream ${streamName(args.cluster)}: ${msg}\n`);
-      return 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        sub = await bus.subscribe({ cluster: args.cluster, instance: args.instance, types: args.types }, print, { start });
+        break;
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (isJetStreamSettling(err) && Date.now() < settleBy) {
+          log.warn({ stream: streamName(args.cluster), attempt, reason: msg }, 'JetStream did not answer (a leader election?); retrying');
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        process.stderr.write(`vipflow events: cannot read stream ${streamName(args.cluster)}: ${msg}\n`);
+        return 1;
+      }
     }
     if (args.follow) {
       await new Promise<void>((resolve) => {
@@ -150,12 +161,19 @@ export async function printEvents(opts: EventsOptions): Promise<number> {
  * true once connected; the failure as soon as the server refuses the credentials or
  * TLS fails (waiting longer would not help); undefined when still unreachable at the bound.
  */
-async function connectedOrRefused(bus: NatsBus, timeoutMs: number): Promise<true | { kind: string; message: string } | undefined> {
+async function connectedOrRefused(bus: NatsBus, timeoutMs: number, settleBy: number): Promise<true | { kind: string; message: string } | undefined> {
   const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
+  // Once a server has answered (its JetStream may still be electing), a dead one tried next (nats.js picks at
+  // random) does not end the wait.
+  let settling: { kind: string; message: string } | undefined;
+  for (;;) {
     if (await bus.connected(50)) return true;
     const e = bus.lastConnectError;
-    if (e && e.kind !== 'unreachable') return e;
+    if (e?.kind === 'jetstream') settling = e;
+    if (e && e.kind !== 'unreachable' && e.kind !== 'jetstream') return e;
+    if (Date.now() >= (bus.serverAnswered ? settleBy : end)) return settling ?? e;
   }
-  return bus.lastConnectError;
 }
+
+/** How long `vipflow events` waits for a JetStream that answers "timeout" (leaders being elected) before giving up. */
+const JETSTREAM_SETTLE_MS = 30_000;

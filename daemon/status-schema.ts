@@ -95,7 +95,7 @@ const events = o({
     state: z.enum(['connecting', 'connected', 'disconnected', 'refused']),
     auth: z.string().describe('the authentication method and its file, never the secret'),
     signer: z.string().optional().describe('the public nkey events are signed with'),
-    lastError: o({ kind: z.enum(['auth', 'tls', 'unreachable', 'settings']), message: z.string(), at: time }).optional(),
+    lastError: o({ kind: z.enum(['auth', 'tls', 'unreachable', 'jetstream', 'settings']), message: z.string(), at: time }).optional(),
   })
     .optional()
     .describe('with NATS: the connection, and why the last attempt failed (refused credentials show here while VRRP runs on)'),

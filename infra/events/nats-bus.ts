@@ -135,7 +135,7 @@ export interface NatsConnectionStatus {
   /** Events are signed with this public nkey. */
   signer?: string;
   /** The last failed attempt, of the bus's connection or the publishing thread's. */
-  lastError?: { kind: 'auth' | 'tls' | 'unreachable' | 'settings'; message: string; at: string };
+  lastError?: { kind: 'auth' | 'tls' | 'unreachable' | 'jetstream' | 'settings'; message: string; at: string };
 }
 
 export class NatsBus implements EventBus {
@@ -222,6 +222,15 @@ export class NatsBus implements EventBus {
     return { ...this.conn, ...(this.conn.lastError ? { lastError: { ...this.conn.lastError } } : {}) };
   }
 
+  /**
+   * A server has accepted a connection, whatever happened next: a client that gives up on dead servers
+   * quickly may wait longer for one whose JetStream is still electing its leaders.
+   */
+  get serverAnswered(): boolean {
+    return this.answered;
+  }
+  private answered = false;
+
   /** The last failed connection attempt (kind and message), e.g. for `vipflow events` to say why it gives up. */
   get lastConnectError(): NatsConnectionStatus['lastError'] {
     return this.conn.lastError;
@@ -235,7 +244,7 @@ export class NatsBus implements EventBus {
    * One failed attempt: logged once per distinct failure (refused credentials at error:
    * they will not fix themselves), shown in the status, and retried by the caller.
    */
-  private connectFailed(f: { kind: 'auth' | 'tls' | 'unreachable' | 'settings'; message: string }, source: 'bus' | 'publisher' = 'bus'): void {
+  private connectFailed(f: { kind: 'auth' | 'tls' | 'unreachable' | 'jetstream' | 'settings'; message: string }, source: 'bus' | 'publisher' = 'bus'): void {
     const same = this.lastLogged.get(source) === f.message;
     this.lastLogged.set(source, f.message);
     this.conn.lastError = { ...f, at: new Date().toISOString() };
@@ -243,6 +252,7 @@ export class NatsBus implements EventBus {
     if (same) return;
     const ctx = { servers: redactServers(this.o.servers), auth: this.conn.auth, kind: f.kind };
     if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying in the background');
+    else if (f.kind === 'jetstream') this.log.warn({ ...ctx, reason: f.message }, 'NATS answers but JetStream does not yet; retrying in the background');
     else this.log.error(ctx, `${f.message}; events are queued, VRRP is not affected; retrying in the background`);
   }
 
@@ -261,10 +271,24 @@ export class NatsBus implements EventBus {
           await nc.close();
           return;
         }
-        this.nc = nc;
+        this.answered = true;
         const inDomain = this.o.domain !== undefined ? { domain: this.o.domain } : {};
+        let jsm;
+        try {
+          jsm = await jetstreamManager(nc, inDomain);
+        } catch (err) {
+          // The server answered but its JetStream did not: after a cluster server is lost this lasts until the
+          // remaining servers elect a new meta leader (seconds), so callers may wait longer than for a dead server.
+          await nc.close().catch(() => undefined);
+          this.connectFailed(
+            isJetStreamSettling(err) ? { kind: 'jetstream', message: `NATS answered but its JetStream did not (${errorText(err)})` } : classifyConnectError(err),
+          );
+          await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
+          continue;
+        }
+        this.nc = nc;
         this.js = jetstream(nc, inDomain);
-        this.jsm = await jetstreamManager(nc, inDomain);
+        this.jsm = jsm;
         if (this.outbox && !this.publisher) this.publisher = new PipelinedPublisher(nc, this.signer);
         void this.watchStatus(nc);
         await this.onUp('connected');
@@ -656,4 +680,20 @@ export class NatsSubscription implements Subscription {
     this.messages.stop();
     await this.done;
   }
+}
+
+function errorText(err: unknown): string {
+  return (err as { message?: string })?.message ?? String(err);
+}
+
+/**
+ * A JetStream API call that failed because the cluster is settling (a request timeout or "temporarily unavailable"
+ * while the remaining servers elect leaders after one is lost), not because of what was asked: worth retrying.
+ */
+export function isJetStreamSettling(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: number; status?: number; cause?: unknown };
+  if (e?.name === 'TimeoutError' || /^timeout$/i.test(e?.message ?? '')) return true;
+  if (e?.name === 'NoRespondersError' || e?.status === 503) return true;
+  if (e?.name === 'JetStreamApiError' && (e.code === 10008 || /temporarily unavailable/i.test(e.message ?? ''))) return true;
+  return e?.cause !== undefined && e.cause !== err && isJetStreamSettling(e.cause);
 }
