@@ -39,7 +39,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { classifyConnectError, describeNatsAuth, natsConnectionOptions, redactServers, type NatsSecurity } from '../infra/events/nats-connect.js';
+import {
+  classifyConnectError,
+  describeNatsAuth,
+  explainRefusal,
+  natsConnectionOptions,
+  redactServers,
+  type NatsSecurity,
+} from '../infra/events/nats-connect.js';
 import { SIGNATURE_HEADER, SIGNER_HEADER, verifyEvent, type TrustedNodes } from '../infra/events/event-signature.js';
 import {
   AckPolicy,
@@ -269,7 +276,9 @@ export class WorkflowWorker {
         return nc;
       } catch (err) {
         // One line per distinct failure; refused credentials and unreadable files at error: they need an operator.
-        const f = (err as { settings?: boolean }).settings ? { kind: 'settings', message: (err as Error).message } : classifyConnectError(err);
+        const f = (err as { settings?: boolean }).settings
+          ? { kind: 'settings', message: (err as Error).message }
+          : explainRefusal(classifyConnectError(err), this.o.security ?? {});
         if (f.message !== last) {
           const ctx = { servers: redactServers(this.o.servers), auth, kind: f.kind };
           if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying until it answers');

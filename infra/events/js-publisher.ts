@@ -45,6 +45,8 @@ export class PipelinedPublisher {
   private readonly prefix = createInbox();
   private nextToken = 0;
   private readonly waiting = new Map<string, (r: AckOutcome) => void>();
+  /** The subject of each waiting publish, to match the server's permission refusals to it. */
+  private readonly subjects = new Map<string, string>();
   private readonly sub: Subscription;
 
   /** @param signer signs each payload (event-signature.ts); without it events go unsigned. */
@@ -59,9 +61,31 @@ export class PipelinedPublisher {
         const done = this.waiting.get(token);
         if (!done) return; // an ack arriving after its window timed out
         this.waiting.delete(token);
+        this.subjects.delete(token);
         done(readPubAck(msg));
       },
     });
+    void this.watchRefusals();
+  }
+
+  /**
+   * A publish the user's permissions deny gets no reply: the server answers with an
+   * asynchronous -ERR on the connection. Settle the waiting publishes on that subject
+   * with it, so the caller learns the reason now instead of a timeout later.
+   */
+  private async watchRefusals(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type !== 'error' || !s.error) continue;
+      const subject = /Permissions Violation for Publish to "([^"]+)"/.exec(s.error.message)?.[1];
+      if (subject === undefined) continue;
+      for (const [token, subj] of this.subjects) {
+        if (subj !== subject) continue;
+        const settle = this.waiting.get(token);
+        this.waiting.delete(token);
+        this.subjects.delete(token);
+        settle?.({ ok: false, error: s.error });
+      }
+    }
   }
 
   /**
@@ -94,9 +118,11 @@ export class PipelinedPublisher {
           h.set(SIGNER_HEADER, s.signer);
           h.set(SIGNATURE_HEADER, s.signature);
         }
+        this.subjects.set(token, m.subject);
         this.nc.publish(m.subject, data, { headers: h, reply: `${this.prefix}.${token}` });
       } catch (error) {
         this.waiting.delete(token);
+        this.subjects.delete(token);
         sendError = error instanceof Error ? error : new Error(String(error));
         break;
       }
@@ -109,6 +135,7 @@ export class PipelinedPublisher {
         const settle = this.waiting.get(token);
         if (!settle) continue;
         this.waiting.delete(token);
+        this.subjects.delete(token);
         settle({ ok: false, error: new Error(`no acknowledgement within ${timeoutMs} ms`) });
       }
     }, timeoutMs);

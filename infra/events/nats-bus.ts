@@ -18,7 +18,7 @@
  * The bus is usable before NATS is: it connects (and reconnects) in the background.
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { classifyConnectError, describeNatsAuth, natsConnectionOptions, readSeed, redactServers, type NatsSecurity } from './nats-connect.js';
+import { classifyConnectError, describeNatsAuth, explainRefusal, natsConnectionOptions, readSeed, redactServers, type NatsSecurity } from './nats-connect.js';
 import { SIGNATURE_HEADER, SIGNER_HEADER, eventSigner, verifyEvent } from './event-signature.js';
 import {
   AckPolicy,
@@ -239,6 +239,8 @@ export class NatsBus implements EventBus {
   private readonly signer: ReturnType<typeof eventSigner> | undefined;
   /** The last failure logged per connection (the bus's and the publishing thread's): one line per distinct failure. */
   private readonly lastLogged = new Map<'bus' | 'publisher', string>();
+  /** The last asynchronous server error logged (a permission violation on a KV write, ...). */
+  private lastServerError: string | undefined;
 
   /**
    * One failed attempt: logged once per distinct failure (refused credentials at error:
@@ -294,7 +296,7 @@ export class NatsBus implements EventBus {
         await this.onUp('connected');
         return;
       } catch (err) {
-        this.connectFailed(classifyConnectError(err));
+        this.connectFailed(explainRefusal(classifyConnectError(err), this.o.security ?? {}));
         await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
       }
     }
@@ -311,8 +313,11 @@ export class NatsBus implements EventBus {
       } else if (s.type === 'error' && s.error) {
         // Permission violations arrive here: a role missing a permission must be visible, not silent.
         const f = classifyConnectError(s.error);
-        this.log.error({ err: String(s.error), kind: f.kind }, 'NATS server error');
-        this.conn.lastError = { kind: f.kind, message: String(s.error.message), at: new Date().toISOString() };
+        this.conn.lastError = { kind: f.kind, message: f.kind === 'auth' ? f.message : String(s.error.message), at: new Date().toISOString() };
+        // A refused KV write comes back at every heartbeat: one line per distinct error, not one per retry.
+        if (this.lastServerError === String(s.error)) continue;
+        this.lastServerError = String(s.error);
+        this.log.error({ err: String(s.error), kind: f.kind }, f.kind === 'auth' ? f.message : 'NATS server error');
       }
     }
   }
@@ -385,6 +390,9 @@ export class NatsBus implements EventBus {
     const r = await publisher.publishAll(messages, this.o.publishTimeoutMs ?? 2000);
     // A missing stream (server restarted without its store) shows up as no responders: check it before the retry.
     if (r.error) this.streamOk = false;
+    // The outbox keeps the event and retries; a refusal by the server's permissions must still be said, once, at error.
+    if (r.error && classifyConnectError(r.error).kind === 'auth') this.connectFailed(classifyConnectError(r.error), 'publisher');
+    else if (!r.error && this.lastLogged.delete('publisher') && this.conn.state === 'refused') this.conn.state = 'connected';
     return r;
   }
 

@@ -214,10 +214,43 @@ export type ConnectFailure = { kind: 'auth' | 'tls' | 'unreachable'; message: st
 export function classifyConnectError(err: unknown): ConnectFailure {
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   const text = `${e?.message ?? String(err)}${e?.cause?.message ? `: ${e.cause.message}` : ''}`;
+  // The credentials were accepted, but their permissions do not cover this subject: a fix in the server's config or the user JWT.
+  if (e?.name === 'PermissionViolationError' || /Permissions Violation/i.test(text))
+    return { kind: 'auth', message: `NATS refused by permissions: ${text} (the credentials are accepted, but may not use this subject)` };
   if (e?.name === 'AuthorizationError' || e?.name === 'UserAuthenticationExpiredError' || /authorization violation|authentication/i.test(text))
     return { kind: 'auth', message: `NATS refused the credentials (${text})` };
   const code = e?.code ?? e?.cause?.code ?? '';
   if (/CERT|SSL|TLS|SELF_SIGNED|ERR_TLS|HOSTNAME/i.test(code) || /certificate|tls|ssl|handshake/i.test(text))
     return { kind: 'tls', message: `NATS TLS failed (${text}${code ? `, ${code}` : ''})` };
   return { kind: 'unreachable', message: `NATS unreachable (${text})` };
+}
+
+/**
+ * What a creds file says about why the server may have refused it: nats-server answers
+ * every refusal with the same "Authorization Violation", while the cause (an expired
+ * JWT, an account the server does not trust, a revoked user) is only in its own log.
+ * Names the user and account by their public keys, never the JWT or the seed.
+ * @returns a clause to append to the refusal, or undefined when the file no longer reads.
+ */
+export function credsRefusalHint(file: string, now = Date.now()): string | undefined {
+  let claims: { name?: string; sub?: string; iss?: string; exp?: number; nats?: { issuer_account?: string } };
+  try {
+    const jwt = JWT_BLOCK.exec(readFileSync(file, 'utf8'))?.[1];
+    if (!jwt) return undefined;
+    claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    return undefined;
+  }
+  const user = `user ${claims.name ? `${claims.name} ` : ''}${claims.sub ?? '?'}`;
+  if (typeof claims.exp === 'number' && claims.exp * 1000 <= now)
+    return `the user JWT in ${file} (${user}) expired at ${new Date(claims.exp * 1000).toISOString()}: issue a new one ('nsc generate creds')`;
+  const account = claims.nats?.issuer_account ?? claims.iss ?? '?';
+  return `${user} of account ${account}: the server must trust that account (operator mode: its resolver or preload) and the account must not have revoked the user`;
+}
+
+/** The failure with the creds file's hint appended, when the server refused a creds file's user. */
+export function explainRefusal(f: ConnectFailure, s: NatsSecurity): ConnectFailure {
+  if (f.kind !== 'auth' || !s.credentialsFile || !/refused the credentials/.test(f.message)) return f;
+  const hint = credsRefusalHint(s.credentialsFile);
+  return hint ? { ...f, message: `${f.message}: ${hint}` } : f;
 }

@@ -69,9 +69,9 @@ export function startEventDaemon(lab: Lab, node: string, name: string, priority:
   return startVipflow(lab, node, name, instanceConf(node, priority, vip), { prefix: ['/usr/bin/env', ...env] });
 }
 
-/** Every event of the cluster's stream, read with `vipflow events --json` inside `node`. */
-export async function readEvents(lab: Lab, node: string, types: string[] = []): Promise<VipflowEvent[]> {
-  const args = [...vipflowCommand(), 'events', '--nats', natsUrl(lab), '--cluster', CLUSTER, '--json', ...types.flatMap((t) => ['--type', t])];
+/** Every event of the cluster's stream, read with `vipflow events --json` inside `node` (`extra`: e.g. `--nats-creds FILE`). */
+export async function readEvents(lab: Lab, node: string, types: string[] = [], extra: string[] = []): Promise<VipflowEvent[]> {
+  const args = [...vipflowCommand(), 'events', '--nats', natsUrl(lab), '--cluster', CLUSTER, '--json', ...types.flatMap((t) => ['--type', t]), ...extra];
   const r = await lab.exec(node, process.execPath, args, 20_000);
   if (r.code !== 0) throw new Error(`vipflow events failed (${r.code}): ${r.stderr}`);
   return r.stdout
@@ -84,12 +84,12 @@ export async function readEvents(lab: Lab, node: string, types: string[] = []): 
     });
 }
 
-/** The KV view (instance state per node), read by a helper program inside `node`. */
-export async function readKv(lab: Lab, node: string): Promise<InstanceState[]> {
+/** The KV view (instance state per node), read by a helper program inside `node` (with a creds file if given). */
+export async function readKv(lab: Lab, node: string, credentialsFile?: string): Promise<InstanceState[]> {
   const here = fileURLToPath(import.meta.url);
   const script = join(dirname(here), `events-kv-dump${extname(here)}`);
   const loader = extname(here) === '.ts' ? ['--import', pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('tsx')).href] : [];
-  const r = await lab.exec(node, process.execPath, [...loader, script, natsUrl(lab), CLUSTER], 20_000);
+  const r = await lab.exec(node, process.execPath, [...loader, script, natsUrl(lab), CLUSTER, ...(credentialsFile ? [credentialsFile] : [])], 20_000);
   if (r.code !== 0) throw new Error(`KV dump failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as InstanceState[];
 }

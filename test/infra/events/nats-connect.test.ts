@@ -6,7 +6,15 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
-import { classifyConnectError, credsProblem, describeNatsAuth, natsConnectionOptions, redactServers } from '../../../infra/events/nats-connect.js';
+import {
+  classifyConnectError,
+  credsProblem,
+  credsRefusalHint,
+  describeNatsAuth,
+  explainRefusal,
+  natsConnectionOptions,
+  redactServers,
+} from '../../../infra/events/nats-connect.js';
 import { eventSigner, trustedNodesFrom, verifyEvent } from '../../../infra/events/event-signature.js';
 import { natsSecurityFrom } from '../../../infra/events/nats-settings.js';
 
@@ -62,7 +70,48 @@ test('good settings: the authenticator, user/pass or token, and TLS files; nothi
   assert.deepEqual(redactServers(['nats://alice:s3cret@h:4222', 'tls://h2:4222']), ['nats://***@h:4222', 'tls://h2:4222']);
 });
 
+/** A creds file around a JWT whose claims are `claims` (the signature is not checked client-side). */
+const credsWith = (claims: object, seed = seedText) => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const jwt = `${b64({ typ: 'JWT', alg: 'ed25519-nkey' })}.${b64(claims)}.c2ln`;
+  return `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`;
+};
+
+test('creds files: world-readable, a JWT that is not one, a bad seed: refused before connecting', () => {
+  const open = file('open.creds', credsWith({ sub: user.getPublicKey() }), 0o644);
+  assert.match(problem({ ...base, credentialsFile: open }), new RegExp(`creds file ${open} is readable by every user: chmod o-rwx`));
+  assert.match(problem({ ...base, credentialsFile: file('nojwt.creds', credsWith({}).replace(/^ey\S+$/m, 'not-a-jwt')) }), /the user JWT is not a JWT/);
+  assert.match(problem({ ...base, credentialsFile: file('badseed.creds', credsWith({}, 'SUBAD')) }), /the user nkey seed is not a valid seed/);
+});
+
+test("a refused creds file's hint: an expired JWT says when; otherwise the user and account the server must trust", () => {
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const claims = { name: 'node-a', sub: user.getPublicKey(), iss: 'AACCOUNT', nats: { type: 'user', version: 2 } };
+  const expired = file('expired.creds', credsWith({ ...claims, exp: now / 1000 - 60 }));
+  assert.equal(
+    credsRefusalHint(expired, now),
+    `the user JWT in ${expired} (user node-a ${user.getPublicKey()}) expired at 2026-12-02T11:59:00.000Z: issue a new one ('nsc generate creds')`,
+  );
+  const valid = file('valid.creds', credsWith({ ...claims, exp: now / 1000 + 60 }));
+  assert.match(credsRefusalHint(valid, now) ?? '', new RegExp(`^user node-a ${user.getPublicKey()} of account AACCOUNT: the server must trust that account`));
+  const scoped = file('scoped.creds', credsWith({ ...claims, iss: 'ASIGNINGKEY', nats: { issuer_account: 'AISSUER' } }));
+  assert.match(credsRefusalHint(scoped, now) ?? '', /of account AISSUER:/, 'a user signed by a signing key belongs to issuer_account');
+  const text = JSON.stringify(credsRefusalHint(valid, now)) + JSON.stringify(credsRefusalHint(expired, now));
+  assert.doesNotMatch(text, new RegExp(seedText), 'never the seed');
+  assert.doesNotMatch(text, /eyJ/, 'never the JWT');
+  const refused = classifyConnectError(Object.assign(new Error("'Authorization Violation'"), { name: 'AuthorizationError' }));
+  assert.match(explainRefusal(refused, { credentialsFile: scoped }).message, /^NATS refused the credentials .*: user node-a U\w+ of account AISSUER/);
+  assert.equal(explainRefusal(refused, { user: 'u' }), refused, 'only for creds files');
+  const unreachable = classifyConnectError(new Error('connection refused'));
+  assert.equal(explainRefusal(unreachable, { credentialsFile: valid }), unreachable, 'only for refusals');
+});
+
 test('connect failures read as refused credentials, TLS or unreachable', () => {
+  const denied = classifyConnectError(
+    Object.assign(new Error('Permissions Violation for Publish to "vipflow.dc1.VI_1.instance.transition"'), { name: 'PermissionViolationError' }),
+  );
+  assert.equal(denied.kind, 'auth');
+  assert.match(denied.message, /^NATS refused by permissions: Permissions Violation for Publish to "vipflow\.dc1\.VI_1\.instance\.transition"/);
   assert.equal(classifyConnectError(Object.assign(new Error("'Authorization Violation'"), { name: 'AuthorizationError' })).kind, 'auth');
   assert.equal(classifyConnectError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).kind, 'tls');
   assert.equal(classifyConnectError(new Error('connection refused')).kind, 'unreachable');
