@@ -283,7 +283,9 @@ export class NatsBus implements EventBus {
           // remaining servers elect a new meta leader (seconds), so callers may wait longer than for a dead server.
           await nc.close().catch(() => undefined);
           this.connectFailed(
-            isJetStreamSettling(err) ? { kind: 'jetstream', message: `NATS answered but its JetStream did not (${errorText(err)})` } : classifyConnectError(err),
+            isJetStreamSettling(err)
+              ? { kind: 'jetstream', message: `NATS answered but its JetStream did not (${errorText(err)})` }
+              : classifyConnectError(err),
           );
           await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
           continue;

@@ -282,7 +282,10 @@ describe('a fleet on NATS: two sites with leaf nodes, a three-server hub, vipflo
       30_000,
       300,
     );
-    assert.ok(hub, `the two remaining hub servers hold every event (${victim}, leader ${leader}, killed): ${lastError} ${serverLogs.get('h1')!().slice(-1500)}`);
+    assert.ok(
+      hub,
+      `the two remaining hub servers hold every event (${victim}, leader ${leader}, killed): ${lastError} ${serverLogs.get('h1')!().slice(-1500)}`,
+    );
     assert.deepEqual(hub.slice(0, site.length), site);
     // Usually within 1-8 s; nats-server 2.9 has been seen to take over 30 s to place the view's recreated consumer.
     const shown = await fleetWhere(masterIs(s, s.a), 60_000, fleetMark);
