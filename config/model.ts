@@ -412,12 +412,14 @@ export const GlobalSchema = z.strictObject({
 /** vipflow's own settings: the event bus and the workflows hung off transitions. */
 export const NatsSchema = z.strictObject({
   url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('nats://127.0.0.1:4222'),
-  stream: z.string().min(1).default('VIPFLOW'),
-  subjectPrefix: z.string().min(1).default('vipflow'),
-  bucket: z.string().min(1).default('vipflow-state'),
+  /**
+   * Copies of the cluster's event stream and state bucket on a JetStream cluster (3 on a three-server
+   * cluster: one server can be lost with nothing lost). The stream and bucket names follow the cluster
+   * (VIPFLOW_<cluster>, vipflow-state-<cluster>) so that workers, `vipflow events` and the fleet view find them.
+   */
   replicas: z.number().int().min(1).max(5).default(1),
-  /** seconds events are kept in the stream; 0 = forever */
-  maxAge: seconds.default(0),
+  /** seconds events are kept in the stream (default 7 days); 0 keeps them until the stream's 1 GiB bound */
+  maxAge: seconds.optional(),
   /**
    * How vipflow authenticates to NATS (one of credentialsFile, nkeySeedFile, user,
    * tokenFile; README "Securing the event path"). Secrets live in files (not readable

@@ -153,10 +153,15 @@ async function loadHistograms(): Promise<DaemonHistograms> {
  * The command line's event settings, with NATS servers from the config's `vipflow.nats.url` when the command line names none,
  * and the credentials and signing key of the command line over the config's.
  */
-function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEventSettings {
+export function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEventSettings {
   const natsUrl = options.events?.natsServers ?? config.vipflow.nats?.url;
   const domain = options.events?.natsDomain ?? config.vipflow.nats?.domain;
   if (!natsUrl) return { ...options.events };
+  const n = config.vipflow.nats;
+  const stream = options.events?.natsStream ?? {
+    ...(n?.replicas !== undefined ? { replicas: n.replicas } : {}),
+    ...(n?.maxAge !== undefined ? { maxAgeMs: n.maxAge * 1000 } : {}),
+  };
   const cli = options.natsCli ?? {};
   const security = natsSecurityFrom(cli, config.vipflow.nats, options.configPath);
   const signingKeyFile = signingKeyFileFrom(cli.natsSigningKey, config.vipflow.nats, options.configPath);
@@ -164,6 +169,7 @@ function eventSettings(options: DaemonOptions, config: VipflowConfig): DaemonEve
     ...options.events,
     natsServers: natsUrl,
     ...(domain !== undefined ? { natsDomain: domain } : {}),
+    ...(Object.keys(stream).length > 0 ? { natsStream: stream } : {}),
     ...(Object.keys(security).length > 0 ? { natsSecurity: security } : {}),
     ...(signingKeyFile ? { signingKeyFile } : {}),
   };

@@ -36,6 +36,8 @@ export interface DaemonEventSettings {
   signingKeyFile?: string;
   /** JetStream domain of the stream and state bucket (vipflow.nats.domain); default: the server's own. */
   natsDomain?: string;
+  /** Copies and age bound of the stream and state bucket (vipflow.nats.replicas, maxAge). */
+  natsStream?: { replicas?: number; maxAgeMs?: number };
   /** Cluster name (subject token, stream and bucket suffix). Default "default". */
   cluster?: string;
   /** This node's name in events and KV keys. Default the host name. */
@@ -90,6 +92,7 @@ function busSettings(s: DaemonEventSettings, stateDir: string, log: Logger): Eve
             ...(s.natsSecurity ? { security: s.natsSecurity } : {}),
             ...(s.signingKeyFile ? { signingKeyFile: s.signingKeyFile } : {}),
             ...(s.natsDomain !== undefined ? { domain: s.natsDomain } : {}),
+            ...(s.natsStream ? { stream: s.natsStream } : {}),
           },
         }
       : {}),

@@ -328,7 +328,15 @@ export class NatsBus implements EventBus {
     try {
       if (this.o.manageStream !== false) await this.ensureStream();
       this.streamOk = true;
-      if (this.outbox && !this.kv) this.kv = await new Kvm(this.js!).create(kvBucketName(this.o.cluster), { history: 1 });
+      if (this.outbox && !this.kv) {
+        const replicas = this.o.stream?.replicas ?? 1;
+        this.kv = await new Kvm(this.js!).create(kvBucketName(this.o.cluster), { history: 1, replicas });
+        // An existing bucket keeps its copies through create(): bring it to the configured number, as the stream is.
+        if ((await this.kv.status()).replicas !== replicas) {
+          await this.jsm!.streams.update(`KV_${kvBucketName(this.o.cluster)}`, { num_replicas: replicas });
+          this.log.info({ bucket: kvBucketName(this.o.cluster), replicas }, 'KV bucket copies updated');
+        }
+      }
     } catch (err) {
       // The next send retries the stream; the connection itself is up.
       this.log.error({ err }, 'NATS: cannot set up stream or KV bucket');
@@ -365,9 +373,19 @@ export class NatsBus implements EventBus {
     try {
       const info = await jsm.streams.info(want.name);
       const c = info.config;
-      if (c.max_age !== want.max_age || c.max_bytes !== want.max_bytes || c.duplicate_window !== want.duplicate_window) {
-        await jsm.streams.update(want.name, { max_age: want.max_age, max_bytes: want.max_bytes, duplicate_window: want.duplicate_window });
-        this.log.info({ stream: want.name }, 'JetStream stream limits updated');
+      if (
+        c.max_age !== want.max_age ||
+        c.max_bytes !== want.max_bytes ||
+        c.duplicate_window !== want.duplicate_window ||
+        c.num_replicas !== want.num_replicas
+      ) {
+        await jsm.streams.update(want.name, {
+          max_age: want.max_age,
+          max_bytes: want.max_bytes,
+          duplicate_window: want.duplicate_window,
+          num_replicas: want.num_replicas,
+        });
+        this.log.info({ stream: want.name, replicas: want.num_replicas }, 'JetStream stream limits updated');
       }
     } catch (err) {
       if (!isNotFound(err)) throw err;

@@ -58,7 +58,9 @@ test('fromKeepalived composes with vipflow settings (type-checked here by tsc)',
     () => defineConfig({ ...base, vipflow: { workflows: [{ name: 'x', on: { to: 'MASTR' }, steps: [{ uses: 'a' }] }] } } as never),
     ConfigValidationError,
   );
-  assert.equal(m.vipflow.nats?.stream, 'VIPFLOW');
+  assert.equal(m.vipflow.nats?.replicas, 1, 'one copy of the stream unless a JetStream cluster is said to have more');
+  // The stream and bucket names follow the cluster: a setting that looks like it renames them is refused, not ignored.
+  assert.throws(() => defineConfig({ ...base, vipflow: { nats: { url: 'nats://127.0.0.1:4222', stream: 'EVENTS' } } } as never), ConfigValidationError);
   // Without a config id the sample's vrrp_script has no script: removed (with a warning), as keepalived does.
   assert.deepEqual(fromKeepalived(join(samplesDir, 'keepalived.conf.conditional_conf')).vrrpScripts, []);
 });
