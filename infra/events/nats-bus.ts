@@ -255,7 +255,8 @@ export class NatsBus implements EventBus {
     const ctx = { servers: redactServers(this.o.servers), auth: this.conn.auth, kind: f.kind };
     if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying in the background');
     else if (f.kind === 'jetstream') this.log.warn({ ...ctx, reason: f.message }, 'NATS answers but JetStream does not yet; retrying in the background');
-    else this.log.error(ctx, `${f.message}; events are queued, VRRP is not affected; retrying in the background`);
+    // Only a publishing bus (a daemon's, with an outbox) queues events; a reader (vipflow events) has none to keep.
+    else this.log.error(ctx, `${f.message}; ${this.outbox ? 'events are queued, VRRP is not affected; ' : ''}retrying in the background`);
   }
 
   private async connectLoop(): Promise<void> {
