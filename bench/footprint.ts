@@ -141,7 +141,8 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
 async function main(): Promise<void> {
   say(`footprint benchmark: ${WINDOW_S} s windows, counts ${COUNTS.join(', ')}, advert_int ${ADVERT_INT} s, ${RUNS} run(s) each; building vipflow...`);
   const built = await prepareVipflow(opts.tsx, opts.addon);
-  const vipflow = { ...built, args: [...NODE_ARGS, ...built.args] };
+  // Before the script, after the shebang's flags: a --node-args flag overrides one of those.
+  const vipflow = { ...built, args: [...built.args.slice(0, -1), ...NODE_ARGS, ...built.args.slice(-1)] };
   say(`vipflow from ${vipflow.describe}`);
   await sweepStaleLabs(PREFIX, logger);
   const lab = await createLab({ prefix: PREFIX, nodes: ['m', 'b'], subnet: SUBNET, ipv6: false, logger });
