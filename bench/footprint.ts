@@ -1,10 +1,11 @@
 // CPU and memory of 1, 100 and 1,000 VRRP instances: one vipflow daemon beside
 // one keepalived, each as Master of every instance, with a Backup node of the
 // same implementation so adverts are received too. Namespace lab prefix
-// vfbnfp: nodes m (Master) and b (Backup).
+// vfbnfp (--prefix): nodes m (Master) and b (Backup), subnets 144..147 (--subnet: the first).
 //
 //   npx tsx bench/footprint.ts [--quick] [--seconds S] [--counts 1,100,1000] [--interval 1] [--runs 1]
 //       [--impl keepalived|vipflow] [--tsx] [--addon FILE.node] [--node-args "--cpu-prof --cpu-prof-dir=/tmp/p"]
+//       [--prefix vfbnfp] [--subnet 144]
 //
 // --interval is advert_int in seconds (0.1: centisecond-scale adverts).
 // --runs repeats every measurement (keepalived's cost jumps between runs) and
@@ -39,6 +40,8 @@ const { values: opts } = parseArgs({
     interval: { type: 'string', default: '1' },
     runs: { type: 'string', default: '1' },
     'node-args': { type: 'string', default: '' },
+    prefix: { type: 'string', default: 'vfbnfp' },
+    subnet: { type: 'string', default: '144' },
   },
 });
 const WINDOW_S = Number(opts.seconds ?? (opts.quick ? 5 : 20));
@@ -47,8 +50,9 @@ const ADVERT_INT = Number(opts.interval);
 const RUNS = Math.max(1, Math.floor(Number(opts.runs)));
 const NODE_ARGS = opts['node-args'].split(' ').filter((a) => a !== '');
 if (!(ADVERT_INT >= 0.01 && ADVERT_INT <= 40.95)) throw new Error(`--interval ${opts.interval}: VRRPv3 allows 0.01 to 40.95 s`);
-const PREFIX = 'vfbnfp';
-const SUBNET = 144;
+// --prefix and --subnet let two copies run at once in separate labs.
+const PREFIX = opts.prefix;
+const SUBNET = Number(opts.subnet);
 /** eth0 plus three more interfaces, each on a segment (bridge) of its own with its own /24 (subnets 145..147). */
 const EXTRA = [1, 2, 3];
 const INTERFACES = ['eth0', ...EXTRA.map((i) => `eth${i}`)];
@@ -137,7 +141,8 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
 async function main(): Promise<void> {
   say(`footprint benchmark: ${WINDOW_S} s windows, counts ${COUNTS.join(', ')}, advert_int ${ADVERT_INT} s, ${RUNS} run(s) each; building vipflow...`);
   const built = await prepareVipflow(opts.tsx, opts.addon);
-  const vipflow = { ...built, args: [...NODE_ARGS, ...built.args] };
+  // Before the script, after the shebang's flags: a --node-args flag overrides one of those.
+  const vipflow = { ...built, args: [...built.args.slice(0, -1), ...NODE_ARGS, ...built.args.slice(-1)] };
   say(`vipflow from ${vipflow.describe}`);
   await sweepStaleLabs(PREFIX, logger);
   const lab = await createLab({ prefix: PREFIX, nodes: ['m', 'b'], subnet: SUBNET, ipv6: false, logger });

@@ -20,6 +20,11 @@ export function watchedClock(log: Logger, stats: LateTimerStats): VrrpClock {
     clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
     setTimeout: (fn, ms) => {
       const due = performance.now() + ms;
+      // Node keeps one timer list per distinct duration: a Master_Down_Timer
+      // re-armed per advert with a fractional delay (deadline - now) built and
+      // dropped a list, a heap entry and a number-keyed property each time.
+      // Whole milliseconds let the instances share a few lists. Rounding up
+      // moves no firing: Node compares its whole-ms loop time with start + delay.
       return setTimeout(() => {
         const late = performance.now() - due;
         if (late > 2 && late > ms / 4) {
@@ -33,7 +38,7 @@ export function watchedClock(log: Logger, stats: LateTimerStats): VrrpClock {
           }
         }
         fn();
-      }, ms);
+      }, Math.ceil(ms));
     },
   };
 }

@@ -5,11 +5,22 @@
  * are compiled once into a private temp dir: dist/ may be stale or half
  * rebuilt by someone else while the benchmark runs.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../core/paths.js';
 import { pollUntil, run } from '../../lab/index.js';
+
+/**
+ * The node flags of a script's `#!/usr/bin/env -S node FLAGS` line (none for
+ * a plain `#!/usr/bin/env node`): what the installed `vipflow` runs with, so
+ * a benchmark that starts `node main.js` must add them itself.
+ */
+export function shebangNodeFlags(script: string): string[] {
+  const first = script.slice(0, script.indexOf('\n') >>> 0).trim();
+  const m = /^#!\S*env(?:\s+-S)?\s+node(?:\s+(.*))?$/.exec(first);
+  return m?.[1] ? m[1].split(/\s+/).filter((f) => f.startsWith('--')) : [];
+}
 
 export interface VipflowCommand {
   /** Program and leading arguments; append `run --config ...`. */
@@ -32,7 +43,7 @@ export async function prepareVipflow(useTsx: boolean, addonPath?: string): Promi
   if (useTsx) {
     return {
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts')],
+      args: [...shebangNodeFlags(readFileSync(join(repoRoot, 'cli', 'main.ts'), 'utf8')), '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')],
       describe: 'sources through tsx',
       dispose: () => undefined,
     };
@@ -60,7 +71,7 @@ export async function prepareVipflow(useTsx: boolean, addonPath?: string): Promi
   copyFileSync(addonPath ?? join(repoRoot, addon), join(out, addon));
   return {
     cmd: process.execPath,
-    args: [main],
+    args: [...shebangNodeFlags(readFileSync(main, 'utf8')), main],
     describe: `compiled JS (${r.code === 0 ? 'clean tsc' : 'tsc reported errors elsewhere'})${addonPath ? `, addon ${addonPath}` : ''}`,
     dispose: () => rmSync(out, { recursive: true, force: true }),
   };

@@ -21,13 +21,16 @@ export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
 
 export type NativeRawCallback = (
   err: string | null,
-  datagram?: Buffer,
+  /** The addon's receive buffer, reused for every datagram: bytes 0..length are this one, valid during the call only. */
+  buffer?: Buffer,
   ttl?: number,
   ifindex?: number,
   source?: Uint8Array,
   destination?: Uint8Array | null,
   /** Microseconds since the kernel received the datagram (SO_TIMESTAMPNS); 0 when unknown. */
   ageUs?: number,
+  /** The datagram's length in `buffer`. */
+  length?: number,
 ) => void;
 
 export interface NativeIcmpOptions {

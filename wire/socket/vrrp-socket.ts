@@ -27,11 +27,17 @@ export interface VrrpSocketOptions {
    * only so tests can prove the receive side reads the real value.
    */
   hopsForTesting?: number;
+  /**
+   * Hand `payload` as a view into the receive buffer, valid only during the
+   * handler call (the hub decodes at once), instead of a copy the handler may
+   * keep. Saves a copy per datagram.
+   */
+  borrowPayload?: boolean;
   logger: Logger;
 }
 
 export interface ReceivedPacket {
-  /** The VRRP message (for IPv4 the IP header is already removed). */
+  /** The VRRP message (for IPv4 the IP header is already removed); with borrowPayload valid only during the handler call. */
   payload: Buffer;
   /** IPv4 TTL or IPv6 hop limit from ancillary data; -1 if the kernel gave none. */
   ttl: number;
@@ -100,15 +106,16 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
   let packetHandler: ((packet: ReceivedPacket) => void) | undefined;
   let errorHandler: ((code: string) => void) | undefined;
   const v4 = options.family === 4;
+  const borrow = options.borrowPayload === true;
 
-  const onDatagram: NativeRawCallback = (err, datagram, ttl, ifindex, source, destination, ageUs) => {
+  const onDatagram: NativeRawCallback = (err, buffer, ttl, ifindex, source, destination, ageUs, length) => {
     if (err !== null) {
       stats.receiveErrors++;
       if (errorHandler) errorHandler(err);
       else log.warn({ code: err }, 'receive error');
       return;
     }
-    let payload = datagram!;
+    let payload = buffer!.subarray(0, length!);
     if (v4) {
       const header = checkIpv4Header(payload);
       if (!header.ok) {
@@ -119,6 +126,8 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       payload = payload.subarray(header.headerLength);
     }
     stats.received++;
+    // A copy from Node's pool (no malloc of its own) when the handler may keep it.
+    if (!borrow) payload = Buffer.from(payload);
     packetHandler?.({
       payload,
       ttl: ttl!,

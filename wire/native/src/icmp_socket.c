@@ -17,6 +17,7 @@
 #include "icmp_socket.h"
 
 #include "polled.h"
+#include "raw_socket.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -193,8 +194,8 @@ napi_value vf_icmp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   vf_icmp* s = calloc(1, sizeof *s);
-  void* rx_buffer = NULL;
-  if (s == NULL || napi_get_instance_data(env, &rx_buffer) != napi_ok || rx_buffer == NULL) {
+  uint8_t* rx_buffer = vf_rx_buffer(env);
+  if (s == NULL || rx_buffer == NULL) {
     free(s);
     close(fd);
     vf_throw_errno(env, ENOMEM, "calloc");
