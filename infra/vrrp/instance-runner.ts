@@ -84,6 +84,18 @@ type StartResult = { ok: true } | { ok: false; code: string; message: string };
  */
 export const HANDOVER_OVERLAP_MS = 20;
 
+/**
+ * How long a new Master hands unknown flows to the old one: three quarters of
+ * the old Master's drain, so it stops before the old Master drops the VIPs and
+ * arms its own forward table. Were both forwarding at once, a packet neither
+ * saw start would bounce between them (netdev fwd does not decrement the TTL),
+ * and a router that forwards IP would route what reaches it without the VIP
+ * back to the holder.
+ */
+export function forwardWindowMs(drainMs: number): number {
+  return Math.round(drainMs * 0.75);
+}
+
 /** The names the stranger reports use for the receive checks' drop reasons (the others keep theirs). */
 const STRANGER_REASON: Partial<Record<DropReason, string>> = { 'bad-ttl': 'ttl', 'address-list-mismatch': 'address-list' };
 
@@ -148,7 +160,7 @@ export class InstanceRunner {
         vips: plan.vips.filter((v) => v.address.includes(':') === (plan.family === 6)).map((v) => v.address),
       };
       const log = this.log.child({ component: 'handover' });
-      this.forwarder = new HandoverForwarder(target, plan.handoverDrainMs, deps.nft, deps.clock, log);
+      this.forwarder = new HandoverForwarder(target, forwardWindowMs(plan.handoverDrainMs), deps.nft, deps.clock, log);
       this.drain = new HandoverDrain(target, deps.nft, log);
     }
     // Transitions get their own listener, registered before a sync group's

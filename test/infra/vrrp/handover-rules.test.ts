@@ -14,6 +14,7 @@ import {
 } from '../../../infra/vrrp/handover-rules.js';
 import { HandoverDrain, HandoverForwarder, type NftRun } from '../../../infra/vrrp/handover-nft.js';
 import { silentLogger } from '../../../core/logger.js';
+import { forwardWindowMs } from '../../../infra/vrrp/instance-runner.js';
 
 test('table names: one per purpose and instance, family by purpose, characters nft refuses replaced', () => {
   assert.deepEqual(handoverTable('fwd', 4, 'VI-web.1'), { family: 'netdev', name: `${HANDOVER_TABLE_PREFIX}fwd_VI_web_1` });
@@ -160,4 +161,9 @@ test('drain: one table while it lasts, removed once', async () => {
   await d.end();
   await d.end();
   assert.deepEqual(r.scripts.map(what), ['drain', 'delete']);
+});
+
+test("the new Master's forward window ends a quarter of the drain before the old Master's drain does", () => {
+  assert.equal(forwardWindowMs(1000), 750);
+  assert.equal(forwardWindowMs(500), 375);
 });
