@@ -23,6 +23,7 @@ const logger = silentLogger();
 const PREFIX = 'vfhoc';
 const SUBNET = 126;
 const VIP = `198.18.${SUBNET}.100`;
+const VIP6 = `fd00:198:18:${SUBNET.toString(16)}::100`;
 const HANDOVERS = Number(process.env.HANDOVERS ?? 3);
 const PER_CONNECTION = 8;
 
@@ -53,12 +54,12 @@ describe('planned handovers as a client sees them', () => {
   let lab: Lab;
   const daemons: VipflowDaemon[] = [];
   let runs = 0;
-  const start = async (node: string, priority: number) => {
+  const start = async (node: string, priority: number, vip = `${VIP}/24`) => {
     const d = await startVipflow(
       lab,
       node,
       `${node}${runs++}`,
-      confFile(node, [{ name: 'VI_web', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [`${VIP}/24`], extra: ['handover_drain 0.5'] }]),
+      confFile(node, [{ name: 'VI_web', vrid: 30, version: 3, priority, advertInt: 0.1, vips: [vip], extra: ['handover_drain 0.5'] }]),
     );
     daemons.push(d);
     return d;
@@ -160,5 +161,37 @@ describe('planned handovers as a client sees them', () => {
     daemons.push(again);
     assert.ok(await again.waitForState('backup', 3000), 'b runs again (an instance without handover_drain)');
     assert.deepEqual(await handoverTables(lab, 'b'), [], 'the start removed what the killed daemon left');
+  });
+
+  test('IPv6: a SIGTERM handover and a preemption, connections open across both kept (fwd ip6 to the link-local source)', async () => {
+    for (const d of daemons) await d.stop();
+    const b = await start('b', 100, `${VIP6}/64`);
+    let a = await start('a', 150, `${VIP6}/64`);
+    assert.ok(await a.waitForState('master', 3000), 'a becomes Master');
+    await sleep(300);
+    const probe = startHttpProbe(lab, 'c', `http://[${VIP6}]:8080/`, {
+      intervalMs: 5,
+      durationMs: 3500,
+      timeoutMs: 500,
+      requestsPerConnection: PER_CONNECTION,
+    });
+    await sleep(500);
+    const markB = b.transitions.length;
+    a.signal('SIGTERM');
+    assert.ok(await b.waitForState('master', 3000, markB), 'b takes over');
+    assert.equal(await a.exited, 0);
+    a = await start('a', 150, `${VIP6}/64`);
+    assert.ok(await a.waitForState('master', 3000), 'a preempts');
+    const answers = await probe.finished();
+    const failed = answers.filter((s) => !s.ok);
+    const across = connectionsAcrossMoves(answers);
+    console.log(
+      `# IPv6: ${answers.length} requests, ${failed.length} failed: ${JSON.stringify(failed.slice(0, 5))}; ${across} connections served across a move`,
+    );
+    assert.ok(answers.length > 300, `enough requests (${answers.length})`);
+    assert.deepEqual(failed, [], 'no request failed');
+    assert.ok(across >= 2, `connections open across the moves were served to their end (${across})`);
+    for (const d of daemons) await d.stop();
+    for (const node of ['a', 'b']) assert.deepEqual(await handoverTables(lab, node), [], `nothing left in nftables on ${node}`);
   });
 });
