@@ -101,7 +101,7 @@ export class HandoverForwarder {
   private timer: unknown = null;
 
   constructor(
-    private readonly spec: HandoverTarget,
+    private spec: HandoverTarget,
     private readonly windowMs: number,
     nft: NftRun,
     private readonly clock: VrrpClock,
@@ -111,12 +111,25 @@ export class HandoverForwarder {
     this.queue = new NftQueue(nft, log);
   }
 
+  /** A reload changed the VIPs: an armed table is rewritten with them. */
+  setVips(vips: readonly string[]): void {
+    this.spec = { ...this.spec, vips };
+    const target = this.target;
+    if (target === null) return;
+    if (vips.length === 0) void this.disarm();
+    else this.apply(target);
+  }
+
   /** A Backup heard the Master at `source` (any priority, 0 included). */
   heard(source: string): void {
     this.lastHeardAt = this.clock.now();
     if (source === this.target || this.spec.vips.length === 0) return;
     this.cancelTimer();
     this.target = source;
+    this.apply(source);
+  }
+
+  private apply(source: string): void {
     const script = forwardRuleset({
       table: this.table,
       device: this.spec.device,
@@ -167,12 +180,17 @@ export class HandoverDrain {
   private active = false;
 
   constructor(
-    private readonly spec: HandoverTarget,
+    private spec: HandoverTarget,
     nft: NftRun,
     log: Logger,
   ) {
     this.table = handoverTable('drain', spec.family, spec.instance);
     this.queue = new NftQueue(nft, log);
+  }
+
+  /** A reload changed the VIPs: the next drain covers the new ones (a running one keeps the addresses it hides). */
+  setVips(vips: readonly string[]): void {
+    this.spec = { ...this.spec, vips };
   }
 
   start(): void {

@@ -92,6 +92,10 @@ export const HANDOVER_OVERLAP_MS = 20;
  * and a router that forwards IP would route what reaches it without the VIP
  * back to the holder.
  */
+function vipsOfFamily(plan: InstancePlan): string[] {
+  return plan.vips.filter((v) => v.address.includes(':') === (plan.family === 6)).map((v) => v.address);
+}
+
 export function forwardWindowMs(drainMs: number): number {
   return Math.round(drainMs * 0.75);
 }
@@ -157,7 +161,7 @@ export class InstanceRunner {
         family: plan.family,
         device: plan.interface,
         // Flows are seen on the instance's interface (a VMAC's frames too: ingress runs before the macvlan).
-        vips: plan.vips.filter((v) => v.address.includes(':') === (plan.family === 6)).map((v) => v.address),
+        vips: vipsOfFamily(plan),
       };
       const log = this.log.child({ component: 'handover' });
       this.forwarder = new HandoverForwarder(target, forwardWindowMs(plan.handoverDrainMs), deps.nft, deps.clock, log);
@@ -345,6 +349,9 @@ export class InstanceRunner {
     this.advertCache.clear();
     this.announcer.cancel();
     this.announcer = new Announcer(next.vips, next.garp, this.deps.announceIo, this.log);
+    const handoverVips = vipsOfFamily(next);
+    this.forwarder?.setVips(handoverVips);
+    this.drain?.setVips(handoverVips);
     if (this.state !== 'master') return;
     const key = (v: { address: string; prefix: number; dev: string }) => `${v.address}/${v.prefix}%${v.dev}`;
     const oldKeys = new Set(before.map(key));

@@ -167,3 +167,17 @@ test("the new Master's forward window ends a quarter of the drain before the old
   assert.equal(forwardWindowMs(1000), 750);
   assert.equal(forwardWindowMs(500), 375);
 });
+
+test('forwarder: a reload that changes the VIPs rewrites an armed table; with none left it goes', async () => {
+  const r = rig();
+  const f = new HandoverForwarder(r.target, 1000, r.nft, r.clock, silentLogger());
+  f.setVips(['198.18.1.100', '198.18.1.101']);
+  assert.deepEqual(r.scripts, [], 'nothing armed: nothing to rewrite');
+  f.heard('198.18.1.1');
+  f.setVips(['198.18.1.102']);
+  f.setVips([]);
+  await f.disarm();
+  assert.deepEqual(r.scripts.map(what), ['fwd 198.18.1.1', 'fwd 198.18.1.1', 'delete']);
+  assert.match(r.scripts[0]!, /198\.18\.1\.100, 198\.18\.1\.101/);
+  assert.match(r.scripts[1]!, /ip daddr != \{ 198\.18\.1\.102 \}/);
+});
