@@ -3,7 +3,7 @@
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
 //                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--tsx] [--addon FILE.node] [--prefix P]
-//   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s']
+//   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s'] [--drain S] [--per-connection N] [--delay MS]
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
 // - crash: SIGKILL the master (keepalived: parent and VRRP child, so no
@@ -20,6 +20,10 @@
 // connection to the VIP every 5 ms with a 50 ms timeout, through a SIGTERM of
 // the Master and through a priority drop (maintenance: SIGHUP with a priority
 // below the Backup's, then back), at VRRPv3 0.1 s and 1 s; failed requests per run.
+// vipflow runs with handover_drain S (--drain, default 1; 0 for the handover
+// without it). --per-connection N asks N times on each connection (keep-alive)
+// and --delay MS makes every answer that late, so connections are open across
+// the move; the servers are keep-alive HTTP/1.1 servers naming their router.
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
 import { masterDownIntervalMs } from '../actors/vrrp/index.js';
@@ -32,8 +36,7 @@ import { fmt, max, median, ratio, table } from './lib/stats.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 import { startVrrpCapture, type Advert } from './lib/vrrp-capture.js';
 import { startHttpProbe, type ProbeSample } from '../lab/http-probe.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { startWhoServer } from '../lab/who-server.js';
 import { gcPauses } from './lib/gc-trace.js';
 
 const { values: opts } = parseArgs({
@@ -48,6 +51,9 @@ const { values: opts } = parseArgs({
     addon: { type: 'string' },
     timing: { type: 'string' },
     http: { type: 'boolean', default: false },
+    drain: { type: 'string', default: '1' },
+    'per-connection': { type: 'string', default: '1' },
+    delay: { type: 'string', default: '0' },
     prefix: { type: 'string', default: 'vfbnfo' },
   },
 });
@@ -108,8 +114,16 @@ const emptyFigures = (): Figures => ({
 const logger = silentLogger();
 const say = (s: string) => process.stdout.write(s + '\n');
 
-function configFor(t: Timing, priority: number, routerId: string): string {
-  return routerConfig(routerId, [{ name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`] }]);
+function configFor(t: Timing, priority: number, routerId: string, extra: string[] = []): string {
+  return routerConfig(routerId, [
+    { name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`], extra },
+  ]);
+}
+
+/** The --http runs' configuration: vipflow with handover_drain (--drain), keepalived as it is. */
+function httpConfigFor(impl: Impl, t: Timing, priority: number, routerId: string): string {
+  const drain = Number(opts.drain);
+  return configFor(t, priority, routerId, impl === 'vipflow' && drain > 0 ? [`handover_drain ${drain}`] : []);
 }
 
 class Bench {
@@ -367,10 +381,15 @@ type HandoverKind = 'SIGTERM' | 'priority drop';
 
 /** One planned handover from r1 to r2 under an HTTP probe; returns the failed requests. */
 async function httpHandover(lab: Lab, r1: Router, impl: Impl, t: Timing, kind: HandoverKind): Promise<ProbeSample[]> {
-  const probe = startHttpProbe(lab, 'client', `http://${VIP}:8080/who.txt`, { intervalMs: 5, durationMs: 300 + mdi(t) + 1500, timeoutMs: 50 });
+  const probe = startHttpProbe(lab, 'client', `http://${VIP}:8080/who.txt`, {
+    intervalMs: 5,
+    durationMs: 300 + mdi(t) + 1500 + Number(opts.drain) * 1000,
+    timeoutMs: 50,
+    requestsPerConnection: Number(opts['per-connection']),
+  });
   await sleep(300);
   if (kind === 'SIGTERM') r1.terminate();
-  else r1.reconfigure(configFor(t, LOW - 50, 'r1'));
+  else r1.reconfigure(httpConfigFor(impl, t, LOW - 50, 'r1'));
   if (!(await waitHolder(lab, ROUTERS, 'r2', VIP, mdi(t) + 5000))) throw new Error(`${impl} ${kind}: r2 did not become the only VIP holder`);
   const samples = await probe.finished();
   if (samples.length < 100) throw new Error(`${impl} ${kind}: the probe made only ${samples.length} requests`);
@@ -379,12 +398,11 @@ async function httpHandover(lab: Lab, r1: Router, impl: Impl, t: Timing, kind: H
 
 async function httpHandovers(lab: Lab, vipflow: VipflowCommand): Promise<void> {
   // Each router serves its own name on :8080, so an answer says who held the VIP.
-  for (const r of ROUTERS) {
-    const root = join(lab.dir, `www-${r}`);
-    mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, 'who.txt'), `${r}\n`);
-    lab.spawn(r, '/usr/bin/python3', ['-m', 'http.server', '--bind', '0.0.0.0', '--directory', root, '8080'], ['ignore', 'ignore', 'ignore']);
-  }
+  for (const r of ROUTERS) startWhoServer(lab, r, 8080, r, Number(opts.delay));
+  say(
+    `HTTP probe: a connection every 5 ms, ${opts['per-connection']} request(s) on each, answers ${opts.delay} ms late, 50 ms timeout; ` +
+      `vipflow with handover_drain ${opts.drain}`,
+  );
   const rows: string[][] = [
     ['handover', 'timing', 'keepalived failed/run med/max (runs with 0)', 'vipflow failed/run med/max (runs with 0)', 'vipflow failures by cause'],
   ];
@@ -397,18 +415,24 @@ async function httpHandovers(lab: Lab, vipflow: VipflowCommand): Promise<void> {
         let r2: Router | null = null;
         let r1: Router | null = null;
         try {
-          r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), vipflow);
-          r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);
+          r2 = await startRouter(lab, impl, 'r2', httpConfigFor(impl, t, LOW, 'r2'), vipflow);
+          r1 = await startRouter(lab, impl, 'r1', httpConfigFor(impl, t, HIGH, 'r1'), vipflow);
           for (let i = 0; i < TRIALS; i++) {
             if (!(await waitHolder(lab, ROUTERS, 'r1', VIP, 2 * mdi(t) + 5000))) throw new Error(`${impl}: r1 did not become the only VIP holder`);
             await sleep(200 + t.advertInt * 1000);
             const failed = await httpHandover(lab, r1, impl, t, kind);
             counts.push(failed.length);
+            if (failed.length > 0) {
+              // When, on the probe's clock: the signal goes 300 ms after the probe was spawned, which is
+              // earlier on that clock by the probe's start-up (tens to hundreds of ms on a loaded host).
+              const at = failed.map((f) => Math.round(f.t));
+              say(`    ${impl} ${t.label} ${kind} run ${i + 1}: ${failed.length} failed, at ${Math.min(...at)} to ${Math.max(...at)} ms of the probe`);
+            }
             for (const f of failed) causes.set(f.answer, (causes.get(f.answer) ?? 0) + 1);
             if (kind === 'SIGTERM') {
               await r1.waitExit(5000);
-              r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), vipflow);
-            } else r1.reconfigure(configFor(t, HIGH, 'r1'));
+              r1 = await startRouter(lab, impl, 'r1', httpConfigFor(impl, t, HIGH, 'r1'), vipflow);
+            } else r1.reconfigure(httpConfigFor(impl, t, HIGH, 'r1'));
           }
         } catch (err) {
           say(`  ${impl} ${t.label} ${kind}: ${String(err)}`);

@@ -139,6 +139,12 @@ export const VrrpInstanceSchema = z.strictObject({
   garpMasterRefreshRepeat: z.number().int().min(1).optional(),
   garpLowerPrioDelay: seconds.optional(),
   garpLowerPrioRepeat: z.number().int().min(0).optional(),
+  /**
+   * handover_drain (vipflow): seconds a Master that hands over keeps accepting
+   * the connections it served (forwarded by the new Master), without answering
+   * ARP / ND for its VIPs. 0 or absent: the VIPs go 20 ms after the new Master is heard.
+   */
+  handoverDrain: seconds.max(60).optional(),
   /** use_vmac: present (possibly empty) when a macvlan is wanted */
   useVmac: z.strictObject({ name: name.optional(), mac: z.string().optional() }).optional(),
   vmacXmitBase: z.boolean().default(false),

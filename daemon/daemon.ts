@@ -35,6 +35,7 @@ import { Trackers, type TrackFileStatus, type TrackProcessStatus } from './track
 import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
+import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LoopDelayMonitor, loopDelayResolutionMs } from './loop-delay.js';
 import type { TimingMetrics } from './timing-metrics.js';
@@ -118,6 +119,8 @@ export type DaemonEventsStatus = EventPublisherStatus & { splitBrain: SplitBrain
 
 export type DaemonStartResult = { ok: true; daemon: Daemon } | { ok: false; message: string; diagnostics?: Diagnostic[] };
 
+/** Debian's nft, which handover_drain runs. */
+const NFT = '/usr/sbin/nft';
 const RECENT_TRANSITIONS = 100;
 // At stop, notify_stop scripts get this long before their process groups are
 // killed (keepalived gives its stop scripts 1 s; a little more for loaded hosts).
@@ -267,6 +270,7 @@ export class Daemon {
       vmacLinks: hostVmacLinks(log.child({ component: 'vmac' })),
       acceptFirewall: hostAcceptModeFirewall(log.child({ component: 'accept-mode' })),
       ...(this.timing ? { timing: this.timing } : {}),
+      ...(existsSync(NFT) ? { nft: nftCommand(NFT) } : {}),
     });
     this.links = new LinkMonitor({
       log,
@@ -384,6 +388,8 @@ export class Daemon {
     daemon.startEvents(loaded.model);
     // Files and processes are read first: instances start from their values, as in keepalived.
     daemon.trackers.start(loaded.model, { reload: false });
+    // handover_drain tables a crashed run left would forward or hide VIPs: gone before any instance starts.
+    if (existsSync(NFT)) await sweepHandoverTables(nftCommand(NFT), log.child({ component: 'handover' }));
     const started = daemon.instances.startAll(loaded.model, host);
     if (!started.ok) {
       await daemon.shutdown();

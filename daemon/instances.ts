@@ -6,6 +6,7 @@
  * scripts, events, the status's recent list) is the daemon's wiring, through
  * `onTransition` and `onGroupTransition`.
  */
+import type { NftRun } from '../infra/vrrp/handover-nft.js';
 import type { Logger } from '../core/logger.js';
 import type { SyncGroup as SyncGroupConfig, VipflowConfig, VrrpInstance } from '../config/model.js';
 import type { VrrpClock } from '../actors/vrrp/index.js';
@@ -52,6 +53,8 @@ export interface InstancesDeps {
   acceptFirewall?: AcceptModeFirewall;
   /** Receives takeover times and advert jitter (the daemon's histograms). */
   timing?: AdvertTimingSink;
+  /** Runs nft for handover_drain; without it the option has no effect. */
+  nft?: NftRun;
 }
 
 export type StartResult = { ok: true } | { ok: false; message: string };
@@ -161,6 +164,7 @@ export class Instances {
       clock: this.d.clock,
       log: this.d.log,
       ...(this.d.timing ? { timing: this.d.timing } : {}),
+      ...(this.d.nft ? { nft: this.d.nft } : {}),
     });
     // Out of a wait the instance was in FAULT already: keepalived's next notify is BACKUP, so its
     // planned start into FAULT (the new link not up yet) is not told again; and its stop when

@@ -20,6 +20,8 @@ export interface RouterInstance {
   /** Seconds (fractions allowed for VRRPv3). */
   advertInt: number;
   vips: string[];
+  /** More lines inside the instance block (vipflow's own keywords). */
+  extra?: string[];
 }
 
 /** keepalived.conf text that both implementations read. */
@@ -37,6 +39,7 @@ export function routerConfig(routerId: string, instances: readonly RouterInstanc
       '  virtual_ipaddress {',
       ...i.vips.map((v) => `    ${v}`),
       '  }',
+      ...(i.extra ?? []).map((l) => `  ${l}`),
       '}',
     );
   }

@@ -577,6 +577,7 @@ export const VRRP_INSTANCE: Table = {
   smtp_alert: bool('smtpAlert'),
   garp_master_delay: garpDelay('garpMasterDelay', 'the global value (default 5 s)', 'garp_master_delay invalid - ignoring'),
   garp_master_repeat: garpRepeat('garpMasterRepeat', 'the global value (default 5)', 'garp_master_repeat invalid - ignoring'),
+  handover_drain: scalar('handoverDrain', (m, tok, kw) => m.seconds(tok, kw)),
   garp_master_refresh: garpRefresh('garpMasterRefresh', 'Invalid garp_master_refresh - ignoring'),
   garp_master_refresh_repeat: garpRepeat('garpMasterRefreshRepeat', 'the global value (default 1)', 'garp_master_refresh_repeat invalid - ignoring'),
   garp_lower_prio_delay: garpDelay('garpLowerPrioDelay', 'the global value (default: garp_master_delay)', 'garp_lower_prio_delay invalid - ignoring'),

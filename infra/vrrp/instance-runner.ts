@@ -27,6 +27,7 @@ import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
 import { addressText } from '../../wire/socket/index.js';
 import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
 import { AdvertTiming, type AdvertTimingSink } from './advert-timing.js';
+import { HandoverDrain, HandoverForwarder, type HandoverTarget, type NftRun } from './handover-nft.js';
 
 export interface InstanceStatus {
   name: string;
@@ -67,6 +68,8 @@ export interface InstanceRunnerDeps {
   realtimeMs?: () => number;
   /** Takeover time and advert jitter samples (the daemon's histograms). */
   timing?: AdvertTimingSink;
+  /** Runs nft: with it, a plan's handoverDrainMs keeps connections alive across a planned handover. */
+  nft?: NftRun;
 }
 
 type StartResult = { ok: true } | { ok: false; code: string; message: string };
@@ -80,6 +83,22 @@ type StartResult = { ok: true } | { ok: false; code: string; message: string };
  * would both answer a client's ARP request.
  */
 export const HANDOVER_OVERLAP_MS = 20;
+
+/**
+ * How long a new Master hands unknown flows to the old one: three quarters of
+ * the old Master's drain, so it stops before the old Master drops the VIPs and
+ * arms its own forward table. Were both forwarding at once, a packet neither
+ * saw start would bounce between them (netdev fwd does not decrement the TTL),
+ * and a router that forwards IP would route what reaches it without the VIP
+ * back to the holder.
+ */
+function vipsOfFamily(plan: InstancePlan): string[] {
+  return plan.vips.filter((v) => v.address.includes(':') === (plan.family === 6)).map((v) => v.address);
+}
+
+export function forwardWindowMs(drainMs: number): number {
+  return Math.round(drainMs * 0.75);
+}
 
 /** The names the stranger reports use for the receive checks' drop reasons (the others keep theirs). */
 const STRANGER_REASON: Partial<Record<DropReason, string>> = { 'bad-ttl': 'ttl', 'address-list-mismatch': 'address-list' };
@@ -120,6 +139,12 @@ export class InstanceRunner {
   private currentPlan: InstancePlan;
   private auth: AuthHmacState | null = null;
   private reportedSkew = false;
+  /** handover_drain: the new Master's forward table and the old Master's drain (handover-nft.ts). */
+  private forwarder: HandoverForwarder | null = null;
+  private drain: HandoverDrain | null = null;
+  private draining = false;
+  /** The Master heard while draining: the forward table is aimed at it once the drain ends. */
+  private masterHeardWhileDraining: string | null = null;
 
   constructor(
     plan: InstancePlan,
@@ -130,6 +155,18 @@ export class InstanceRunner {
     if (plan.authHmac) this.auth = new AuthHmacState(plan.authHmac, plan.peers.length);
     this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
+    if (plan.handoverDrainMs && deps.nft) {
+      const target: HandoverTarget = {
+        instance: plan.name,
+        family: plan.family,
+        device: plan.interface,
+        // Flows are seen on the instance's interface (a VMAC's frames too: ingress runs before the macvlan).
+        vips: vipsOfFamily(plan),
+      };
+      const log = this.log.child({ component: 'handover' });
+      this.forwarder = new HandoverForwarder(target, forwardWindowMs(plan.handoverDrainMs), deps.nft, deps.clock, log);
+      this.drain = new HandoverDrain(target, deps.nft, log);
+    }
     // Transitions get their own listener, registered before a sync group's
     // (start() attaches the group): xstate calls listeners of the event's type
     // before '*' ones, so with the transition under '*' a group's orders moved
@@ -312,6 +349,9 @@ export class InstanceRunner {
     this.advertCache.clear();
     this.announcer.cancel();
     this.announcer = new Announcer(next.vips, next.garp, this.deps.announceIo, this.log);
+    const handoverVips = vipsOfFamily(next);
+    this.forwarder?.setVips(handoverVips);
+    this.drain?.setVips(handoverVips);
     if (this.state !== 'master') return;
     const key = (v: { address: string; prefix: number; dev: string }) => `${v.address}/${v.prefix}%${v.dev}`;
     const oldKeys = new Set(before.map(key));
@@ -330,7 +370,7 @@ export class InstanceRunner {
   stop(): Promise<void> {
     // Idempotent: a reload and a shutdown may both stop the same instance,
     // and both must wait for the one handover.
-    this.stopped ??= this.stopOnce();
+    this.stopped ??= this.forwarder ? this.stopOnce().then(() => this.removeHandoverTables()) : this.stopOnce();
     return this.stopped;
   }
 
@@ -380,6 +420,12 @@ export class InstanceRunner {
         },
       };
     });
+  }
+
+  /** Nothing of ours stays in nftables after a stop. */
+  private async removeHandoverTables(): Promise<void> {
+    this.draining = false;
+    await Promise.all([this.forwarder?.disarm(), this.drain?.end()]);
   }
 
   private finishStop(): void {
@@ -450,6 +496,11 @@ export class InstanceRunner {
       // password) would release the VIPs before anyone took them over.
       if (p.advert.priority > 0) this.handover.resolve();
       return;
+    }
+    // A draining old Master must not forward: what reaches it is the new Master's forwarding.
+    if (this.forwarder && this.state === 'backup') {
+      if (this.draining) this.masterHeardWhileDraining = addressText(p.source);
+      else this.forwarder.heard(addressText(p.source));
     }
     if (this.plan.family === 4 && this.plan.version === 3 && this.peerChecksumVariant !== p.checksumVariant) {
       if (p.checksumVariant !== this.plan.checksumVariant)
@@ -549,6 +600,11 @@ export class InstanceRunner {
         return;
       case 'add-addresses':
         this.cancelPendingRelease();
+        if (this.draining) {
+          // Master again before the drain ended: answer ARP / ND for the VIPs again.
+          this.draining = false;
+          void this.drain?.end();
+        }
         this.deps.vipOps.add(this.plan.vips);
         return;
       case 'remove-addresses':
@@ -581,23 +637,45 @@ export class InstanceRunner {
     this.pendingRelease = null;
   }
 
-  /** A better Master holds the VIPs: release ours HANDOVER_OVERLAP_MS from now, then run `then`. */
+  /**
+   * A better Master holds the VIPs: release ours HANDOVER_OVERLAP_MS from now
+   * (with handover_drain, at the end of the drain, answering no ARP / ND for
+   * them meanwhile), then run `then`.
+   */
   private releaseAfterOverlap(then?: () => void): void {
     this.cancelPendingRelease();
+    const drainMs = this.drain ? Math.max(HANDOVER_OVERLAP_MS, this.plan.handoverDrainMs ?? 0) : HANDOVER_OVERLAP_MS;
+    if (this.drain) {
+      this.draining = true;
+      void this.forwarder?.disarm();
+      this.drain.start();
+    }
     this.pendingRelease = this.deps.clock.setTimeout(() => {
       this.releaseNow();
       then?.();
-    }, HANDOVER_OVERLAP_MS);
+    }, drainMs);
   }
 
-  /** Removes the VIPs now (a release waiting out its overlap included). */
+  /** Removes the VIPs now (a release waiting out its overlap included), then the drain's table. */
   private releaseNow(): void {
     this.cancelPendingRelease();
     this.deps.vipOps.remove(this.plan.vips);
+    if (this.draining) {
+      this.draining = false;
+      void this.drain?.end();
+      // Armed now rather than at the next advert: a handover may come before it.
+      const master = this.masterHeardWhileDraining;
+      this.masterHeardWhileDraining = null;
+      if (master !== null && this.stopped === null && this.state === 'backup') this.forwarder?.heard(master);
+    }
   }
 
   private onMachineTransition(cmd: Extract<VrrpCommand, { type: 'transition' }>): void {
     if (cmd.from === 'master') this.announcer.cancel();
+    if (this.forwarder) {
+      if (cmd.to === 'master') this.forwarder.becameMaster(this.actor.getSnapshot().context.masterAdvertIntervalCs * 10);
+      else if (cmd.to !== 'backup') void this.forwarder.disarm();
+    }
     this.timing.transition(cmd.from, cmd.to);
     const record: TransitionRecord = {
       instance: this.plan.name,

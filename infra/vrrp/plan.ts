@@ -92,6 +92,8 @@ export interface InstancePlan {
   machine: VrrpInput;
   /** use_vmac: the macvlan the VIPs go on and adverts leave from (vmac.ts). */
   vmac?: VmacPlan;
+  /** handover_drain in ms, when set above 0: connections survive a planned handover (handover-nft.ts). */
+  handoverDrainMs?: number;
 }
 
 export interface PlanError {
@@ -298,6 +300,7 @@ export function planInstance(inst: VrrpInstance, host: HostInterfaces, syncGroup
         lowerPrioGapMs: advertIntervalCs * 10,
       },
       machine,
+      ...(inst.handoverDrain ? { handoverDrainMs: Math.round(inst.handoverDrain * 1000) } : {}),
     },
   };
 }

@@ -19,6 +19,8 @@ export interface InstanceConf {
   unicastSource?: string;
   unicastPeers?: string[];
   interface?: string;
+  /** More lines inside the instance block (vipflow's own keywords, e.g. handover_drain). */
+  extra?: string[];
 }
 
 export function instanceBlock(i: InstanceConf): string {
@@ -38,6 +40,7 @@ export function instanceBlock(i: InstanceConf): string {
     ...i.vips.map((v) => `    ${v}`),
     '  }',
     ...(i.excludedVips ? ['  virtual_ipaddress_excluded {', ...i.excludedVips.map((v) => `    ${v}`), '  }'] : []),
+    ...(i.extra ?? []).map((l) => `  ${l}`),
     '}',
   ].join('\n');
 }

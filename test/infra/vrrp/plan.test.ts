@@ -320,3 +320,24 @@ describe('track_script: tracked objects weighed as keepalived does', () => {
     assert.match(missing.ok ? '' : missing.error.message, /track_script nope is not defined/);
   });
 });
+
+describe('planInstance: handover_drain', () => {
+  test('seconds to ms in the plan; absent or 0 leaves it out', () => {
+    assert.equal(planOf(`  handover_drain 0.5\n${VIPS4}`).handoverDrainMs, 500);
+    assert.equal(planOf(VIPS4).handoverDrainMs, undefined);
+    assert.equal(planOf(`  handover_drain 0\n${VIPS4}`).handoverDrainMs, undefined);
+  });
+
+  test('a bad value is a configuration error naming the keyword', () => {
+    const r = loadKeepalivedText(`vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  handover_drain soon\n${VIPS4}\n}\n`, 'k.conf');
+    assert.ok(
+      r.diagnostics.some((d) => d.severity === 'error' && /handover_drain/.test(d.message)),
+      JSON.stringify(r.diagnostics),
+    );
+    const long = loadKeepalivedText(`vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  handover_drain 61\n${VIPS4}\n}\n`, 'k.conf');
+    assert.ok(
+      long.diagnostics.some((d) => d.severity === 'error'),
+      'more than 60 s is refused',
+    );
+  });
+});
