@@ -28,7 +28,6 @@ import {
   StorageType,
   jetstream,
   jetstreamManager,
-  type Consumer,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -186,24 +185,6 @@ export interface FleetReaderOptions {
   onChange?: () => void;
 }
 
-/** One followed stream: its current consumer, where it got to, and how to reopen it when it stops answering. */
-interface Feed {
-  stream: string;
-  consumer: Consumer | undefined;
-  messages: ConsumerMessages | undefined;
-  done: Promise<void>;
-  /** Stream sequence of the last message applied. */
-  lastSeq: number;
-  /** When the feed last showed it is alive: a message, or an answered probe. */
-  lastSign: number;
-  failedProbes: number;
-  probing?: boolean;
-  reopen?: () => Promise<void>;
-}
-
-/** A feed with no message for this long has its consumer probed (probeFeeds). */
-const FEED_QUIET_MS = 10_000;
-
 /**
  * Follows every cluster of a domain (KV mirror for state, event stream for
  * transitions, split-brain reports and workflow runs) into one FleetFold.
@@ -214,7 +195,7 @@ export class FleetReader {
   private js: JetStreamClient | null = null;
   private jsm: JetStreamManager | null = null;
   private readonly followed = new Set<string>();
-  private readonly feeds: Feed[] = [];
+  private readonly feeds: { messages: ConsumerMessages; done: Promise<void> }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private localSite = 'local';
@@ -232,10 +213,10 @@ export class FleetReader {
     this.localSite = (await jsm.getAccountInfo()).domain ?? this.o.domain ?? 'local';
     await this.discover();
     if (this.o.onChange) {
-      this.timer = setInterval(() => {
-        void this.discover().catch((err: unknown) => this.o.log.warn({ err }, 'fleet: listing streams failed'));
-        void this.probeFeeds();
-      }, this.o.rediscoverMs ?? 5000);
+      this.timer = setInterval(
+        () => void this.discover().catch((err: unknown) => this.o.log.warn({ err }, 'fleet: listing streams failed')),
+        this.o.rediscoverMs ?? 5000,
+      );
       this.timer.unref();
     }
   }
@@ -286,98 +267,44 @@ export class FleetReader {
     );
   }
 
-  /**
-   * An ordered consumer on `stream` feeding `apply`; resolves once what existed at start is applied. A missing
-   * stream is logged and skipped. A feed whose consumer stops answering is reopened (probeFeeds).
-   */
+  /** An ordered consumer on `stream` feeding `apply`; resolves once what existed at start is applied. A missing stream is logged and skipped. */
   private async follow(
     stream: string,
     opts: Partial<OrderedConsumerOptions> & { opt_start_time?: string },
     apply: (m: { subject: string; data: Uint8Array; headers?: { get(k: string): string }; json<T>(): T }) => boolean,
   ): Promise<void> {
+    let consumer;
+    try {
+      consumer = await this.js!.consumers.get(stream, opts as Partial<OrderedConsumerOptions>);
+    } catch (err) {
+      this.o.log.warn({ err: String(err), stream }, 'fleet: cannot read a stream (not mirrored yet?)');
+      return;
+    }
+    let pending = (await consumer.info()).num_pending;
     let markCaughtUp!: () => void;
     const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
-    const feed: Feed = { stream, consumer: undefined, messages: undefined, done: Promise.resolve(), lastSeq: 0, lastSign: Date.now(), failedProbes: 0 };
-    const open = async (from: Partial<OrderedConsumerOptions>, first: boolean): Promise<boolean> => {
-      let consumer;
-      let pending = 0;
-      try {
-        consumer = await this.js!.consumers.get(stream, from);
-        if (first) pending = (await consumer.info()).num_pending;
-      } catch (err) {
-        this.o.log.warn(
-          { err: String(err), stream },
-          first ? 'fleet: cannot read a stream (not mirrored yet?)' : 'fleet: cannot reopen a stream yet; retrying',
-        );
-        return false;
-      }
-      if (first && pending === 0) markCaughtUp();
-      // Pull requests of 5 s (heartbeats every 2.5 s): a lost hub server is noticed within seconds.
-      const messages = await consumer.consume({ max_messages: 1024, expires: 5000 });
-      if (this.stopped) messages.stop();
-      Object.assign(feed, { consumer, messages, lastSign: Date.now(), failedProbes: 0 });
-      feed.done = (async () => {
-        for await (const m of messages) {
-          feed.lastSeq = m.info.streamSequence;
-          feed.lastSign = Date.now();
-          if (apply(m)) this.o.onChange?.();
-          if (pending > 0 && (--pending === 0 || m.info.pending === 0)) {
-            pending = 0;
-            markCaughtUp();
-          }
+    if (pending === 0) markCaughtUp();
+    // Pull requests of 5 s (heartbeats every 2.5 s): a hub server lost with the consumer on it is noticed, and the
+    // ordered consumer recreated from the last sequence, within seconds rather than the default 30 s.
+    const messages = await consumer.consume({ max_messages: 1024, expires: 5000 });
+    const done = (async () => {
+      for await (const m of messages) {
+        if (apply(m)) this.o.onChange?.();
+        if (pending > 0 && (--pending === 0 || m.info.pending === 0)) {
+          pending = 0;
+          markCaughtUp();
         }
-      })().catch((err: unknown) => this.o.log.warn({ err, stream }, 'fleet: reading a stream ended'));
-      return true;
-    };
-    if (!(await open(opts as Partial<OrderedConsumerOptions>, true))) return;
-    feed.reopen = async () => {
-      feed.messages?.stop();
-      await feed.done;
-      // From the message after the last one applied; a stream that had none starts over as at first.
-      const { opt_start_time: _t, ...rest } = opts;
-      void _t;
-      const next = feed.lastSeq === 0 ? opts : { ...rest, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: feed.lastSeq + 1 };
-      for (let i = 0; i < 600 && !this.stopped; i++) {
-        if (await open(next as Partial<OrderedConsumerOptions>, false)) return;
-        await new Promise((r) => setTimeout(r, 1000));
       }
-    };
-    this.feeds.push(feed);
-    await Promise.race([caughtUp, feed.done]);
-  }
-
-  /**
-   * nats.js recreates an ordered consumer only once the server says it is gone. One whose single copy was on a hub
-   * server that died gets no answer at all (nats-server 2.9 keeps it assigned there), so nats.js waits forever and the
-   * view freezes; missed-heartbeat notices cannot tell this apart, since 2.9.10 sends none to an idle healthy pull
-   * either. So a feed quiet for FEED_QUIET_MS is asked for its consumer's info: two failed answers in a row, and it
-   * is reopened from the next message, on a consumer the remaining servers place on a live one.
-   */
-  private async probeFeeds(): Promise<void> {
-    for (const f of this.feeds) {
-      if (this.stopped || f.probing || !f.consumer || Date.now() - f.lastSign < FEED_QUIET_MS) continue;
-      f.probing = true;
-      try {
-        await f.consumer.info();
-        f.lastSign = Date.now();
-        f.failedProbes = 0;
-      } catch (err) {
-        if (++f.failedProbes >= 2 && f.reopen) {
-          this.o.log.warn({ stream: f.stream, lastSeq: f.lastSeq, err: String(err) }, 'fleet: a stream stopped answering (hub server lost?); reopening it');
-          f.consumer = undefined;
-          await f.reopen();
-        }
-      } finally {
-        f.probing = false;
-      }
-    }
+    })().catch((err: unknown) => this.o.log.warn({ err, stream }, 'fleet: reading a stream ended'));
+    this.feeds.push({ messages, done });
+    await Promise.race([caughtUp, done]);
   }
 
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    for (const f of this.feeds) f.messages?.stop();
+    for (const f of this.feeds) f.messages.stop();
     await Promise.all(this.feeds.map((f) => f.done));
     await this.nc?.close().catch(() => undefined);
   }
