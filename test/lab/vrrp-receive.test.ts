@@ -118,4 +118,40 @@ describe('raw VRRP socket receives keepalived adverts', () => {
     // keepalived (still running) multicasts: nothing multicast may arrive.
     assert.ok(rx.packets.every((x) => x.destination !== null && formatAddress(x.destination) === n2.ipv4));
   });
+  test('a socket opened while unicast VRRP datagrams pour in never hands over one without its ingress interface', async () => {
+    const n2 = lab.node('n2');
+    const eth0 = interfaceInfo('eth0', n2.ns);
+    assert.ok(eth0.ok);
+    // A bounded flood (4 s at most) of protocol-112 datagrams from n1 to n2's own address.
+    const flood = lab.spawn('n1', '/usr/bin/python3', [
+      '-c',
+      `import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+pkt = bytes([0x31, 41, 100, 1, 0, 20, 0, 0]) + socket.inet_aton('198.18.21.120')
+end = time.time() + 4
+while time.time() < end:
+    for _ in range(200):
+        s.sendto(pkt, ('${n2.ipv4}', 0))`,
+    ]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const seen: number[] = [];
+      // Before the fix, datagrams queued between socket() and its options came up with ifindex 0.
+      for (let i = 0; i < 150; i++) {
+        const sock = open('n2', 4, 'unicast');
+        sock.onPacket((p) => void seen.push(p.ifindex));
+        await new Promise((r) => setImmediate(r));
+        sock.close();
+        sockets.splice(sockets.indexOf(sock), 1);
+      }
+      assert.ok(seen.length > 0, 'the flood reached the sockets');
+      assert.deepEqual(
+        seen.filter((x) => x !== eth0.value.index),
+        [],
+        `every datagram names eth0 (${seen.length} received)`,
+      );
+    } finally {
+      if (flood.child.exitCode === null) process.kill(flood.pid, 'SIGTERM');
+    }
+  });
 });

@@ -333,6 +333,18 @@ static int configure(int fd, int family, const char* ifname, unsigned ifindex, b
  *   the datagram (0 when unknown). For IPv4 the
  *   datagram includes the IP header, as raw IPv4 sockets deliver it.
  * Throws an Error with an errno `code` when a syscall fails. */
+/* A raw socket queues matching datagrams from the moment socket() returns,
+ * before configure() binds it to its interface and asks for IP_PKTINFO: a
+ * unicast advert that came in that window carries no ingress interface
+ * (ifindex 0), may come from another interface, and was refused as
+ * wrong-interface with a warning. Such datagrams are treated as if they had
+ * come before the socket existed (bounded: only what arrived since socket()). */
+static void discard_unconfigured(int fd) {
+  char one;
+  for (int i = 0; i < 4096; i++)
+    if (recv(fd, &one, sizeof one, MSG_DONTWAIT | MSG_TRUNC) < 0) break;
+}
+
 napi_value vf_raw_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -374,6 +386,7 @@ napi_value vf_raw_open(napi_env env, napi_callback_info info) {
   } else {
     err = configure(fd, family, ifname, ifindex, multicast, hops, rcvbuf, kernel_checksum, &failed);
   }
+  if (!err) discard_unconfigured(fd);
   vf_netns_leave(&guard);
   if (err) {
     if (fd >= 0) close(fd);
