@@ -39,14 +39,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import {
-  classifyConnectError,
-  describeNatsAuth,
-  explainRefusal,
-  natsConnectionOptions,
-  redactServers,
-  type NatsSecurity,
-} from '../infra/events/nats-connect.js';
+import { classifyConnectError, describeNatsAuth, natsConnectionOptions, redactServers, type NatsSecurity } from '../infra/events/nats-connect.js';
 import { SIGNATURE_HEADER, SIGNER_HEADER, verifyEvent, type TrustedNodes } from '../infra/events/event-signature.js';
 import {
   AckPolicy,
@@ -278,7 +271,7 @@ export class WorkflowWorker {
         // One line per distinct failure; refused credentials and unreadable files at error: they need an operator.
         const f = (err as { settings?: boolean }).settings
           ? { kind: 'settings', message: (err as Error).message }
-          : explainRefusal(classifyConnectError(err), this.o.security ?? {});
+          : classifyConnectError(err, this.o.security ?? {});
         if (f.message !== last) {
           const ctx = { servers: redactServers(this.o.servers), auth, kind: f.kind };
           if (f.kind === 'unreachable') this.log.warn({ ...ctx, reason: f.message }, 'NATS unreachable; retrying until it answers');

@@ -18,7 +18,7 @@
  * The bus is usable before NATS is: it connects (and reconnects) in the background.
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { classifyConnectError, describeNatsAuth, explainRefusal, natsConnectionOptions, readSeed, redactServers, type NatsSecurity } from './nats-connect.js';
+import { classifyConnectError, describeNatsAuth, natsConnectionOptions, readSeed, redactServers, type NatsSecurity } from './nats-connect.js';
 import { SIGNATURE_HEADER, SIGNER_HEADER, eventSigner, verifyEvent } from './event-signature.js';
 import {
   AckPolicy,
@@ -299,7 +299,7 @@ export class NatsBus implements EventBus {
         await this.onUp('connected');
         return;
       } catch (err) {
-        this.connectFailed(explainRefusal(classifyConnectError(err), this.o.security ?? {}));
+        this.connectFailed(classifyConnectError(err, this.o.security ?? {}));
         await new Promise((r) => setTimeout(r, this.o.connectRetryMs ?? 500));
       }
     }

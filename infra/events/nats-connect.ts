@@ -211,7 +211,13 @@ export function credsProblem(text: string): string | undefined {
 /** How a failed connect attempt reads to an operator: refused credentials, TLS, or simply unreachable. */
 export type ConnectFailure = { kind: 'auth' | 'tls' | 'unreachable'; message: string };
 
-export function classifyConnectError(err: unknown): ConnectFailure {
+/** With the connection's `security`, a refused creds file also says what the file holds (explainRefusal). */
+export function classifyConnectError(err: unknown, security?: NatsSecurity): ConnectFailure {
+  const f = classifyError(err);
+  return security ? explainRefusal(f, security) : f;
+}
+
+function classifyError(err: unknown): ConnectFailure {
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   const text = `${e?.message ?? String(err)}${e?.cause?.message ? `: ${e.cause.message}` : ''}`;
   // The credentials were accepted, but their permissions do not cover this subject: a fix in the server's config or the user JWT.

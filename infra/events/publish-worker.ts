@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PipelinedPublisher } from './js-publisher.js';
-import { classifyConnectError, explainRefusal, natsConnectionOptions, readSeed } from './nats-connect.js';
+import { classifyConnectError, natsConnectionOptions, readSeed } from './nats-connect.js';
 import { eventSigner, type EventSigner } from './event-signature.js';
 import type { PublishReply, PublishRequest, PublishWorkerData, PublishWorkerNotice } from './publish-protocol.js';
 
@@ -38,7 +38,7 @@ async function connectLoop(): Promise<void> {
         notify({ notice: 'connected' });
         return;
       } catch (err) {
-        const c = explainRefusal(classifyConnectError(err), data.security ?? {});
+        const c = classifyConnectError(err, data.security ?? {});
         failure = { notice: 'failed', kind: c.kind, message: c.message };
       }
     }

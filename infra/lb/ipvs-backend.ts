@@ -13,7 +13,7 @@
  * there or adopted (desired by an apply) in this process; others are logged
  * and left, unless `ownAll` says the table is vipflow's alone.
  */
-import { spawn } from 'node:child_process';
+import { runBounded, type RunResult } from '../host/run-bounded.js';
 import type { Logger } from '../../core/logger.js';
 import type { LbApplyResult, LbBackend, LbCounters, LbDiff, LbState, LbVirtualService } from './model.js';
 import { parseIpvsList, parseIpvsStats } from './ipvs-parse.js';
@@ -32,40 +32,6 @@ export interface IpvsBackendOptions {
   restoreTimeoutMs?: number;
   /** Delete installed services vipflow did not install (default false). */
   ownAll?: boolean;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  error?: string;
-}
-
-/** Runs a command with optional stdin, killed (SIGKILL) at `timeoutMs`; never throws. */
-function runBounded(file: string, args: readonly string[], timeoutMs: number, input?: string): Promise<RunResult> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const done = (r: RunResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      done({ code: null, stdout, stderr, error: `killed after ${timeoutMs} ms` });
-    }, timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (e: NodeJS.ErrnoException) => done({ code: null, stdout, stderr, error: e.code ?? e.message }));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    // EPIPE when ipvsadm exits before reading everything is reported by its exit status instead.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
 }
 
 /** ipvsadm's complaint in one line (it prints two for a kernel without IPVS, twice over). */

@@ -6,7 +6,7 @@
  * Failures are logged and leave the handover as it was without them (a
  * client may then see a reset), never stop the instance.
  */
-import { spawn } from 'node:child_process';
+import { runBounded } from '../host/run-bounded.js';
 import type { VrrpClock } from '../../actors/vrrp/index.js';
 import type { Logger } from '../../core/logger.js';
 import { deleteRuleset, drainRuleset, forwardRuleset, handoverTable, staleHandoverTables, type NftTable } from './handover-rules.js';
@@ -16,29 +16,11 @@ export type NftResult = { ok: true; stdout: string } | { ok: false; error: strin
 export type NftRun = (args: readonly string[], input: string) => Promise<NftResult>;
 
 export function nftCommand(nftPath = '/usr/sbin/nft', timeoutMs = 5000): NftRun {
-  return (args, input) =>
-    new Promise<NftResult>((resolve) => {
-      let stdout = '';
-      let stderr = '';
-      let settled = false;
-      const done = (r: NftResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(r);
-      };
-      const child = spawn(nftPath, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        done({ ok: false, error: `nft did not finish within ${timeoutMs} ms` });
-      }, timeoutMs);
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.once('error', (e) => done({ ok: false, error: e.message }));
-      child.once('close', (code) => done(code === 0 ? { ok: true, stdout } : { ok: false, error: stderr.trim() || `nft exited ${String(code)}` }));
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
-    });
+  return async (args, input) => {
+    const r = await runBounded(nftPath, args, timeoutMs, input);
+    if (r.code === 0) return { ok: true, stdout: r.stdout };
+    return { ok: false, error: r.error ?? (r.stderr.trim() || `nft exited ${String(r.code)}`) };
+  };
 }
 
 /** Removes the handover tables a crashed daemon left; resolves to their names. */

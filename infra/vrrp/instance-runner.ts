@@ -84,6 +84,11 @@ type StartResult = { ok: true } | { ok: false; code: string; message: string };
  */
 export const HANDOVER_OVERLAP_MS = 20;
 
+/** The instance's VIPs of its own family, as handover_drain's tables name them. */
+function vipsOfFamily(plan: InstancePlan): string[] {
+  return plan.vips.filter((v) => v.address.includes(':') === (plan.family === 6)).map((v) => v.address);
+}
+
 /**
  * How long a new Master hands unknown flows to the old one: three quarters of
  * the old Master's drain, so it stops before the old Master drops the VIPs and
@@ -92,10 +97,6 @@ export const HANDOVER_OVERLAP_MS = 20;
  * and a router that forwards IP would route what reaches it without the VIP
  * back to the holder.
  */
-function vipsOfFamily(plan: InstancePlan): string[] {
-  return plan.vips.filter((v) => v.address.includes(':') === (plan.family === 6)).map((v) => v.address);
-}
-
 export function forwardWindowMs(drainMs: number): number {
   return Math.round(drainMs * 0.75);
 }
