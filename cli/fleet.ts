@@ -150,7 +150,12 @@ export async function setupFleet(o: FleetSetupOptions): Promise<number> {
     for (const c of r.conflicts) process.stderr.write(`vipflow fleet setup: ${c}\n`);
     return r.conflicts.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
-    process.stderr.write(`vipflow fleet setup: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    // The usual cause is a reader's credentials: say which role the hub must grant rather than leave a bare subject.
+    const hint = /Permissions Violation/i.test(message)
+      ? ' (these credentials may not create or update streams at the hub: fleet setup needs a role like FLEET_ADMIN in infra/nats/hub-secured.conf)'
+      : '';
+    process.stderr.write(`vipflow fleet setup: ${message}${hint}\n`);
     return EXIT.failed;
   } finally {
     await nc.close().catch(() => undefined);
