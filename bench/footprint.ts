@@ -5,7 +5,7 @@
 //
 //   npx tsx bench/footprint.ts [--quick] [--seconds S] [--counts 1,100,1000] [--interval 1] [--runs 1]
 //       [--impl keepalived|vipflow] [--tsx] [--addon FILE.node] [--node-args "--cpu-prof --cpu-prof-dir=/tmp/p"]
-//       [--prefix vfbnfp] [--subnet 144]
+//       [--prefix vfbnfp] [--subnet 144] [--settle 6.5]
 //
 // --interval is advert_int in seconds (0.1: centisecond-scale adverts).
 // --runs repeats every measurement (keepalived's cost jumps between runs) and
@@ -42,6 +42,7 @@ const { values: opts } = parseArgs({
     'node-args': { type: 'string', default: '' },
     prefix: { type: 'string', default: 'vfbnfp' },
     subnet: { type: 'string', default: '144' },
+    settle: { type: 'string', default: '6.5' },
   },
 });
 const WINDOW_S = Number(opts.seconds ?? (opts.quick ? 5 : 20));
@@ -59,7 +60,10 @@ const INTERFACES = ['eth0', ...EXTRA.map((i) => `eth${i}`)];
 const PER_INTERFACE = 250;
 // Both implementations send a second GARP burst garp_master_delay (5 s) after
 // becoming Master: start measuring after it, so the window holds steady state only.
-const SETTLE_MS = 6500;
+// A longer --settle also lets V8's background compilation of the first minute finish
+// (it counts as vipflow's CPU: every thread is measured).
+const SETTLE_MS = Number(opts.settle) * 1000;
+if (!(SETTLE_MS >= 6500)) throw new Error(`--settle ${opts.settle}: at least 6.5 s (past the second GARP burst)`);
 const READY_TIMEOUT_MS = 60_000;
 
 const logger = silentLogger();
