@@ -98,7 +98,7 @@ function render() {
         const body = el('tbody');
         for (const w of c.running) {
           const row = el('tr');
-          row.append(el('td', '', w.workflow), el('td', '', w.runId), el('td', '', w.instance || ''), el('td', '', 'on ' + w.node), el('td', '', 'for ' + age(w.ageMs + since)));
+          row.append(el('td', '', w.workflow + ' (' + w.runId + ')' + (w.instance ? ' for ' + w.instance : '') + ' on ' + w.node + ', running ' + age(w.ageMs + since)));
           body.append(row);
         }
         table.append(body);

@@ -33,6 +33,7 @@ const PORT = 9661;
 const AUTH_PORT = 9662;
 const TOKEN = 'fleet-page-test-token';
 const INSTANCE = 'VI_ev';
+const PAGING_RUN = { workflow: 'page-oncall', runId: 'r-split-1', instance: INSTANCE, trigger: 'cluster.split_brain' };
 
 /** A process in the lab whose stderr is kept (bounded). */
 interface Watched {
@@ -119,7 +120,7 @@ describe('vipflow fleet --http: the fleet page in headless Chromium', () => {
 
     browser = await launchChromiumIn(lab, 'nats');
     page = await browser.newPage();
-    await page.setViewport({ width: 412, height: 900 });
+    await page.setViewport({ width: 412, height: 640 });
     const response = await page.goto(`http://127.0.0.1:${PORT}/`, { waitUntil: 'load', timeout: 10_000 });
     assert.equal(response?.status(), 200);
     assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'none'/);
@@ -157,20 +158,30 @@ describe('vipflow fleet --http: the fleet page in headless Chromium', () => {
       );
       assert.equal(await page.evaluate(`document.querySelector('[data-total="split brains"] b')?.textContent`), '1');
       assert.equal(await page.evaluate(`document.querySelector('[data-total="split brains"]').classList.contains('bad')`), true);
+      // The screenshot with what a hub worker would run on it: a paging workflow in progress.
+      await publish('workflow.started', PAGING_RUN);
+      await shown(`document.querySelector('[data-total="workflow runs"] b')?.textContent === '1'`, 5000);
       const artefacts = join(repoRoot, 'dist', 'artifacts');
       mkdirSync(artefacts, { recursive: true });
       await page.screenshot({ path: join(artefacts, 'fleet-page.png'), fullPage: true });
     } finally {
       for (const n of ['a', 'b']) assert.equal(await clearDropRules(lab, n), undefined);
     }
+    await publish('workflow.finished', { ...PAGING_RUN, status: 'succeeded', durationMs: 900 });
     // a (90) hears b (100) again and yields.
-    await shown(`!${CARD}?.classList.contains('split') && (${CARD}?.querySelector('.who')?.textContent ?? '') === 'Master: b · priority 100'`, 5000);
+    await shown(
+      `!${CARD}?.classList.contains('split') && (${CARD}?.querySelector('.who')?.textContent ?? '') === 'Master: b · priority 100' && document.querySelector('table.runs') === null`,
+      5000,
+    );
   });
 
   test('a running workflow run is listed, and gone once it finished', async () => {
     const run = { workflow: 'dns-update', runId: 'r-fleet-1', instance: INSTANCE };
     await publish('workflow.started', { ...run, trigger: 'instance.transition' });
-    await shown(`[...document.querySelectorAll('table.runs tr')].some((r) => r.textContent.startsWith('dns-updater-fleet-1${INSTANCE}on hub-worker'))`, 5000);
+    await shown(
+      `[...document.querySelectorAll('table.runs tr')].some((r) => r.textContent.startsWith('dns-update (r-fleet-1) for ${INSTANCE} on hub-worker, running '))`,
+      5000,
+    );
     assert.equal(await page.evaluate(`document.querySelector('[data-total="workflow runs"] b')?.textContent`), '1');
     await publish('workflow.finished', { ...run, status: 'succeeded', durationMs: 1200 });
     await shown(`document.querySelector('table.runs') === null`, 5000);
