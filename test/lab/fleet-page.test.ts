@@ -236,4 +236,12 @@ describe('vipflow fleet --http: the fleet page in headless Chromium', () => {
     await shown(`${row('b')}?.classList.contains('stale') && ${row('b')}.textContent.startsWith('b (stale)MASTER')`, 30_000);
     assert.equal(await page.evaluate(`${CARD}.classList.contains('split')`), false, 'a stale Master is no split brain');
   });
+
+  test('SIGTERM with a page open: fleet --http exits 0 and the page says it lost the feed', async () => {
+    const f = fleets[0]!;
+    process.kill(f.proc.pid, 'SIGTERM');
+    const code = await Promise.race([f.proc.exited, new Promise((r) => setTimeout(() => r('still running after 5 s'), 5000))]);
+    assert.equal(code, 0, f.stderr());
+    await shown(`document.querySelector('#connText')?.textContent === 'reconnecting…'`, 5000);
+  });
 });
