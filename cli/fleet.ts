@@ -6,7 +6,7 @@
  * The fleet view read at a hub (infra/events/fleet-hub.ts folds its mirrors into
  * infra/events/fleet.ts's model), served as a live page with --http (cli/fleet-http.ts),
  * and the one-time creation of those mirrors.
- * Exit status: 0 done, 1 NATS unreachable (or a setup conflict), 2 bad usage.
+ * Exit status: 0 done, 1 NATS unreachable (or a setup conflict, or the HTTP endpoint cannot start), 2 bad usage.
  */
 import { natsSecurityFrom } from '../infra/events/nats-settings.js';
 import { createLogger } from '../core/logger.js';
