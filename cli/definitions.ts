@@ -207,19 +207,27 @@ export function fleetDefinition() {
           'Reads the hub: per site (the JetStream domain of its leaf node), cluster and VRRP instance, the Master, its priority, the last\n' +
             'transition and its age, split-brain flags and running workflows, from the mirrors `vipflow fleet setup` created (or from\n' +
             "a single server's own streams). --watch redraws on change (at most every --refresh ms); --json prints the model (one line per\n" +
-            'redraw with --watch). Logs go to stderr.',
+            'redraw with --watch). --http serves the same view as a live web page (and the model as JSON) until interrupted. Logs go to stderr.',
         )
         .addOption(new Option('--nats <urls>', 'NATS servers of the hub, comma-separated').env('VIPFLOW_NATS_URL').default('nats://127.0.0.1:4222')),
     )
       .addOption(new Option('--domain <name>', "JetStream domain to read (default: the server's own), e.g. the hub's from a site").env('VIPFLOW_NATS_DOMAIN'))
       .option('--watch', 'keep redrawing on change until interrupted')
       .option('--json', 'the fleet model as JSON')
-      .option('--refresh <ms>', 'with --watch: least time between redraws', integerIn(50, 60_000), 250)
+      .option('--refresh <ms>', 'with --watch: least time between redraws; with --http: between pushes to an open page', integerIn(50, 60_000), 250)
+      .option(
+        '--http <addr:port>',
+        'serve the fleet page, /api/v1/fleet/live, /api/v1/fleet and /healthz, read-only, until interrupted; off loopback it needs --http-auth-file',
+      )
+      .option('--http-auth-file <file>', 'a file holding a bearer token, or user:password for basic auth')
       // `fleet setup` has options of the same names: those after `setup` are its own.
       .enablePositionalOptions()
       .option('--since <duration>', 'events read for workflow runs and split-brain reports, back from now (90s, 15m, 2h, 1d)', '1h')
       .addOption(logLevel('error'))
-      .addHelpText('after', exitCodesHelp({ 0: 'printed (or interrupted while watching)', 1: 'NATS unreachable' }))
+      .addHelpText(
+        'after',
+        exitCodesHelp({ 0: 'printed (or interrupted while watching or serving)', 1: 'NATS unreachable, or the HTTP endpoint cannot start' }),
+      )
   );
 }
 export type FleetOptions = ReturnType<ReturnType<typeof fleetDefinition>['opts']>;

@@ -1,11 +1,12 @@
 /**
- * `vipflow fleet [--nats URLS] [--domain D] [--watch [--refresh MS]] [--json] [--since DURATION]`
+ * `vipflow fleet [--nats URLS] [--domain D] [--watch [--refresh MS]] [--json] [--since DURATION] [--http ADDR:PORT [--http-auth-file FILE]]`
  * `vipflow fleet setup --site NAME=CLUSTER[,CLUSTER...]... [--replicas N] [--max-age DURATION]`
  * (options: cli/definitions.ts)
  *
  * The fleet view read at a hub (infra/events/fleet-hub.ts folds its mirrors into
- * infra/events/fleet.ts's model), and the one-time creation of those mirrors.
- * Exit status: 0 done, 1 NATS unreachable (or a setup conflict), 2 bad usage.
+ * infra/events/fleet.ts's model), served as a live page with --http (cli/fleet-http.ts),
+ * and the one-time creation of those mirrors.
+ * Exit status: 0 done, 1 NATS unreachable (or a setup conflict, or the HTTP endpoint cannot start), 2 bad usage.
  */
 import { natsSecurityFrom } from '../infra/events/nats-settings.js';
 import { createLogger } from '../core/logger.js';
@@ -14,6 +15,9 @@ import { FleetReader, applyHubMirrors, connectNats, hubMirrorConfigs, jetStreamO
 import type { FleetOptions, FleetSetupOptions } from './definitions.js';
 import { parseDuration } from './events.js';
 import { EXIT } from './exit-codes.js';
+import { formatListenAddress } from '../config/http-listen.js';
+import { httpEndpointSettings, readHttpAuth } from '../daemon/http-endpoint.js';
+import type { FleetEndpoint } from './fleet-http.js';
 
 const serversOf = (nats: string): string[] =>
   nats
@@ -69,8 +73,24 @@ export function formatFleet(m: FleetModel): string {
 export async function showFleet(o: FleetOptions): Promise<number> {
   const since = parseDuration(o.since);
   if (since === undefined) return usage('fleet', `--since needs a duration like 15m (got '${o.since}')`);
+  const http =
+    o.http === undefined && o.httpAuthFile === undefined
+      ? undefined
+      : httpEndpointSettings(
+          { ...(o.http !== undefined ? { http: o.http } : {}), ...(o.httpAuthFile !== undefined ? { authFile: o.httpAuthFile } : {}) },
+          undefined,
+          '.',
+        );
+  if (typeof http === 'string') return usage('fleet', http);
+  const auth = http === undefined ? null : readHttpAuth(http);
+  if (typeof auth === 'string') {
+    process.stderr.write(`vipflow fleet: ${auth}\n`);
+    return EXIT.failed;
+  }
   const log = createLogger({ level: o.logLevel, destination: process.stderr });
   const watch = o.watch === true;
+  // Served or watched, the reader follows the hub until interrupted; otherwise it reads once.
+  const follow = watch || http !== undefined;
   const print = (m: FleetModel) => {
     if (o.json) process.stdout.write(JSON.stringify(m) + '\n');
     else process.stdout.write((watch && process.stdout.isTTY ? '\x1b[H\x1b[2J' : '') + formatFleet(m) + (watch && !process.stdout.isTTY ? '\n' : ''));
@@ -78,16 +98,18 @@ export async function showFleet(o: FleetOptions): Promise<number> {
   // Redraws are bounded: a burst of changes becomes one redraw per --refresh interval.
   let timer: NodeJS.Timeout | undefined;
   let ready = false;
+  let endpoint: FleetEndpoint | undefined;
   const reader: FleetReader = new FleetReader({
     servers: serversOf(o.nats),
     security: natsSecurityFrom(o, undefined),
     ...(o.domain !== undefined ? { domain: o.domain } : {}),
     eventsSinceMs: since,
     log,
-    ...(watch
+    ...(follow
       ? {
           onChange: () => {
-            if (!ready || timer) return;
+            endpoint?.changed();
+            if (!watch || !ready || timer) return;
             timer = setTimeout(() => {
               timer = undefined;
               print(reader.fold.view(Date.now()));
@@ -102,11 +124,21 @@ export async function showFleet(o: FleetOptions): Promise<number> {
       process.stderr.write(`vipflow fleet: cannot reach NATS JetStream at ${o.nats}\n`);
       return EXIT.failed;
     }
-    print(reader.fold.view(Date.now()));
-    if (!watch) return EXIT.ok;
+    if (http !== undefined) {
+      const { startFleetEndpoint } = await import('./fleet-http.js');
+      const served = await startFleetEndpoint(http, auth, () => reader.fold.view(Date.now()), o.refresh, log);
+      if (!served.ok) {
+        process.stderr.write(`vipflow fleet: ${served.message}\n`);
+        return EXIT.failed;
+      }
+      endpoint = served.endpoint;
+      process.stderr.write(`vipflow fleet: serving the fleet page on http://${formatListenAddress(served.address)}/\n`);
+    }
+    if (watch || http === undefined) print(reader.fold.view(Date.now()));
+    if (!follow) return EXIT.ok;
     ready = true;
     // Ages move without events: redraw now and then even when nothing changed.
-    const tick = setInterval(() => print(reader.fold.view(Date.now())), 5000);
+    const tick = watch ? setInterval(() => print(reader.fold.view(Date.now())), 5000) : undefined;
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -118,6 +150,7 @@ export async function showFleet(o: FleetOptions): Promise<number> {
     process.stderr.write(`vipflow fleet: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.failed;
   } finally {
+    await endpoint?.close();
     await reader.close();
   }
 }

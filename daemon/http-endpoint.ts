@@ -11,6 +11,7 @@ import type { HttpSettings } from '../config/model.js';
 import { isLoopbackHost, parseListenAddress, type ListenAddress } from '../config/http-listen.js';
 import { loadHttpAuth, type HttpAuth } from '../infra/http/auth.js';
 import type { HttpListenResult, HttpStream } from '../infra/http/endpoint.js';
+import type { LiveFeed } from '../infra/http/live-feed.js';
 import type { TransitionRecord } from '../actors/vrrp/types.js';
 import type { Registry } from 'prom-client';
 import type { DaemonStatus } from './daemon.js';
@@ -62,7 +63,14 @@ export function readHttpAuth(settings: HttpEndpointSettings): HttpAuth | null | 
 const json = (body: unknown, status = 200) => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) + '\n' });
 
 /** The endpoint's server, metrics (prom-client) and page: imported only for an endpoint, so a daemon without one never loads them. */
-const endpointModules = () => Promise.all([import('../infra/http/endpoint.js'), import('./metrics.js'), import('./live-view.js'), import('./status-page.js')]);
+const endpointModules = () =>
+  Promise.all([
+    import('../infra/http/endpoint.js'),
+    import('./metrics.js'),
+    import('./live-view.js'),
+    import('./status-page.js'),
+    import('../infra/http/live-feed.js'),
+  ]);
 
 /** Imports the endpoint's modules ahead (Daemon.start's prepareEndpoint), so it listens as soon after 'vipflow running' as with static imports. */
 export async function preloadStatusEndpoint(): Promise<void> {
@@ -71,14 +79,19 @@ export async function preloadStatusEndpoint(): Promise<void> {
 
 /** Starts counting transitions (from those the status still holds) and serves the endpoint. */
 export async function startStatusEndpoint(source: StatusSource, listen: ListenAddress, auth: HttpAuth | null, log: Logger): Promise<HttpListenResult> {
-  const [{ HttpEndpoint }, { METRIC_FAMILIES, StatusMetrics, TransitionTally }, { liveView }, { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS }] =
-    await endpointModules();
+  const [
+    { HttpEndpoint },
+    { METRIC_FAMILIES, StatusMetrics, TransitionTally },
+    { liveView },
+    { STATUS_PAGE_CSP, STATUS_PAGE_HTML, STATUS_PAGE_JS },
+    { LiveFeed },
+  ] = await endpointModules();
   const tally = new TransitionTally();
   // The daemon has run its instances before the endpoint starts: the first transitions are in its recent list.
   for (const t of source.status().recentTransitions) tally.add(t);
   source.onTransition((t) => tally.add(t));
   const metrics = new StatusMetrics(METRIC_FAMILIES, source.metricRegistries ?? []);
-  const live = liveFeed(source, liveView);
+  const live = liveFeed(source, liveView, LiveFeed);
   return HttpEndpoint.listen({
     listen,
     auth,
@@ -107,33 +120,10 @@ const LIVE_TICK_MS = 1000;
 /**
  * The status page's feed: the view at once, then again after each transition
  * (on the next turn of the loop, never inside the VRRP call) and every
- * LIVE_TICK_MS. Nothing runs while no page is open.
+ * LIVE_TICK_MS, only while a page is open (infra/http/live-feed.ts).
  */
-function liveFeed(source: StatusSource, liveView: typeof LiveView): HttpStream {
-  const clients = new Set<(data: string) => void>();
-  let timer: NodeJS.Timeout | null = null;
-  let queued = false;
-  const push = () => {
-    queued = false;
-    if (clients.size === 0) return;
-    const data = JSON.stringify(liveView(source.status()));
-    for (const send of clients) send(data);
-  };
-  source.onTransition(() => {
-    if (clients.size === 0 || queued) return;
-    queued = true;
-    setImmediate(push);
-  });
-  return (send) => {
-    clients.add(send);
-    send(JSON.stringify(liveView(source.status())));
-    timer ??= setInterval(push, LIVE_TICK_MS);
-    return () => {
-      clients.delete(send);
-      if (clients.size === 0 && timer !== null) {
-        clearInterval(timer);
-        timer = null;
-      }
-    };
-  };
+function liveFeed(source: StatusSource, liveView: typeof LiveView, LiveFeedClass: typeof LiveFeed): HttpStream {
+  const feed = new LiveFeedClass({ render: () => JSON.stringify(liveView(source.status())), tickMs: LIVE_TICK_MS });
+  source.onTransition(() => feed.changed());
+  return feed.stream;
 }

@@ -9,14 +9,8 @@
 /** Only our own script, inline styles, and connections back to this endpoint. */
 export const STATUS_PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'";
 
-export const STATUS_PAGE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>vipflow</title>
-<style>
-  :root { font-family: system-ui, sans-serif; color: #1b1f24; background: #f6f7f9; }
+/** The pages' look, shared by the fleet page (cli/fleet-page.ts): system fonts, cards that stack on a phone. */
+export const PAGE_CSS = `  :root { font-family: system-ui, sans-serif; color: #1b1f24; background: #f6f7f9; }
   body { margin: 0 auto; max-width: 60rem; padding: 0.75rem; }
   h1 { font-size: 1.2rem; margin: 0 0 0.25rem; }
   h2 { font-size: 1rem; margin: 1.25rem 0 0.4rem; }
@@ -35,7 +29,16 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .counter { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 0.3rem 0.6rem; font-size: 0.85rem; }
   .counter b { font-size: 1rem; }
   tr.self td { font-weight: 600; } tr.stale td { color: #8c959f; text-decoration: line-through; }
-</style>
+`;
+
+export const STATUS_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>vipflow</title>
+<style>
+${PAGE_CSS}</style>
 </head>
 <body>
 <h1>vipflow <span id="node"></span></h1>
