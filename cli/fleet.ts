@@ -79,7 +79,7 @@ export async function showFleet(o: FleetOptions): Promise<number> {
       : httpEndpointSettings(
           { ...(o.http !== undefined ? { http: o.http } : {}), ...(o.httpAuthFile !== undefined ? { authFile: o.httpAuthFile } : {}) },
           undefined,
-          '.',
+          null,
         );
   if (typeof http === 'string') return usage('fleet', http);
   const auth = http === undefined ? null : readHttpAuth(http);

@@ -42,9 +42,13 @@ export async function runWorker(v: WorkerOptions): Promise<number> {
   if (!CLUSTER_NAME.test(cluster)) return usage('--cluster needs a name of [A-Za-z0-9_-]');
   const name = v.name ?? `${hostname()}-${process.pid}`;
   const http =
-    v.http === undefined
+    v.http === undefined && v.httpAuthFile === undefined
       ? undefined
-      : httpEndpointSettings({ http: v.http, ...(v.httpAuthFile !== undefined ? { authFile: v.httpAuthFile } : {}) }, undefined, '.');
+      : httpEndpointSettings(
+          { ...(v.http !== undefined ? { http: v.http } : {}), ...(v.httpAuthFile !== undefined ? { authFile: v.httpAuthFile } : {}) },
+          undefined,
+          null,
+        );
   if (typeof http === 'string') return usage(http);
   const auth = http === undefined ? null : readHttpAuth(http);
   if (typeof auth === 'string') {

@@ -35,19 +35,25 @@ export interface HttpEndpointSettings {
 /**
  * The command line's --http / --http-auth-file over the config's vipflow.http
  * (whose authFile is relative to the config file). undefined: no endpoint; a
- * string: why these settings are refused.
+ * string: why these settings are refused. `configPath` null: the command has
+ * no config file (worker, fleet), so only --http can turn the endpoint on.
  */
 export function httpEndpointSettings(
   cli: { http?: string; authFile?: string },
   config: HttpSettings | undefined,
-  configPath: string,
+  configPath: string | null,
 ): HttpEndpointSettings | undefined | string {
   const text = cli.http ?? config?.listen;
-  if (text === undefined) return cli.authFile !== undefined ? '--http-auth-file needs --http (or vipflow.http.listen)' : undefined;
+  if (text === undefined)
+    return cli.authFile !== undefined ? `--http-auth-file needs --http${configPath === null ? '' : ' (or vipflow.http.listen)'}` : undefined;
   const listen = parseListenAddress(text);
   if (typeof listen === 'string') return `--http: ${listen}`;
   const authFile =
-    cli.authFile !== undefined ? resolve(cli.authFile) : config?.authFile !== undefined ? resolve(dirname(configPath), config.authFile) : undefined;
+    cli.authFile !== undefined
+      ? resolve(cli.authFile)
+      : config?.authFile !== undefined && configPath !== null
+        ? resolve(dirname(configPath), config.authFile)
+        : undefined;
   if (authFile === undefined && !isLoopbackHost(listen.host))
     return `refusing to serve HTTP on ${text} without credentials: give --http-auth-file (a file holding a bearer token or user:password), or listen on loopback`;
   return { listen, ...(authFile !== undefined ? { authFile } : {}) };

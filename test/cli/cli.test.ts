@@ -129,6 +129,11 @@ test('bad usage: one line naming the command and the problem, exit 2; no command
       ['worker', '--workflows=w.ts', '--concurrency=0'],
       /^vipflow worker: option '--concurrency <n>' argument '0' is invalid\. Expected an integer from 1 to 1000/,
     ],
+    [
+      ['worker', '--workflows=w.ts', '--cluster', 'dc1', '--http-auth-file', 'token'],
+      /^vipflow worker: --http-auth-file needs --http \(see 'vipflow worker --help'\)$/m,
+    ],
+    [['fleet', '--http-auth-file', 'token'], /^vipflow fleet: --http-auth-file needs --http \(see 'vipflow fleet --help'\)$/m],
     [['genhash', '-s', '127.0.0.1', '-u', '/'], /^vipflow genhash: required option '-p, --port <port>' not specified/],
     [['genhash', '--server=127.0.0.1', '--port=0', '--url=/'], /^vipflow genhash: option '-p, --port <port>' argument '0' is invalid/],
     [['demo', '--vrrp-version', '4'], /^vipflow demo: option '--vrrp-version <n>' argument '4' is invalid/],

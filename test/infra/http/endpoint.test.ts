@@ -69,7 +69,9 @@ describe('listen addresses', () => {
     });
     assert.deepEqual(httpEndpointSettings({ http: '[::1]:1' }, { listen: '198.18.0.1:9650' }, '/x'), { listen: { host: '::1', port: 1 } });
     assert.match(String(httpEndpointSettings({ http: '0.0.0.0:9650' }, undefined, '/x')), /refusing to serve HTTP on 0\.0\.0\.0:9650 without credentials/);
-    assert.match(String(httpEndpointSettings({ authFile: 't' }, undefined, '/x')), /needs --http/);
+    assert.match(String(httpEndpointSettings({ authFile: 't' }, undefined, '/x')), /needs --http \(or vipflow\.http\.listen\)/);
+    // worker and fleet have no config file: only --http turns the endpoint on.
+    assert.equal(httpEndpointSettings({ authFile: 't' }, undefined, null), '--http-auth-file needs --http');
   });
 });
 
