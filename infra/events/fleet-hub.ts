@@ -30,13 +30,12 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { Logger } from '../../core/logger.js';
 import { FleetFold, isInstanceState, siteOfApiPrefix, type FleetOrigin } from './fleet.js';
 import { CLUSTER_NAME, parseEvent } from './schema.js';
-import { StreamFeed, type FeedStart } from './stream-feed.js';
+import { StreamFeed, type FeedMessage, type FeedStart } from './stream-feed.js';
 import { decodeToken, kvBucketName, streamName, streamSubjects } from './subjects.js';
 
 /** A site and the clusters its daemons publish (`vipflow fleet setup --site NAME=CLUSTER,...`). */
@@ -182,7 +181,7 @@ export interface FleetReaderOptions {
   heartbeatMs?: number;
   /** How often a watching reader checks each feed against its stream (stream-feed.ts). Default 2 s. */
   feedCheckMs?: number;
-  /** How long a feed behind its stream may make no progress before it is reopened. Default 6 s. */
+  /** How long a feed behind its stream may make no progress before it is reopened. Default 4 s. */
   stallMs?: number;
   log: Logger;
   /** Called after anything changed the view. */
@@ -275,7 +274,7 @@ export class FleetReader {
   }
 
   /** A StreamFeed on `stream` into `apply` (onChange when it changed the view); resolves once what existed at start is applied. */
-  private async follow(stream: string, start: FeedStart, apply: (m: JsMsg) => boolean): Promise<void> {
+  private async follow(stream: string, start: FeedStart, apply: (m: FeedMessage) => boolean): Promise<void> {
     const feed = new StreamFeed({
       js: this.js!,
       jsm: this.jsm!,

@@ -8,8 +8,10 @@
  * the stream (R3: its new leader answers) for its last sequence, every request
  * bounded; a feed behind it that has not moved for `stallMs` is stopped and a new
  * ordered consumer is opened from the message after the last one delivered, which
- * the remaining servers place on a live one. Messages at or below that sequence are
- * not delivered twice, whichever consumer they come from.
+ * the remaining servers place on a live one; before that, the missing messages are
+ * read one by one from the stream itself, so the view does not wait for the hub to
+ * be able to create consumers again. Messages at or below the last sequence delivered
+ * are not delivered twice, whichever way they come.
  */
 import {
   DeliverPolicy,
@@ -25,17 +27,28 @@ import { delivered, judgeFeed, openedProgress, type FeedProgress } from './feed-
 
 export type FeedStart = Partial<OrderedConsumerOptions> & { opt_start_time?: string };
 
+/** What a feed hands on: a message from its consumer, or one read straight from the stream while catching up. */
+export interface FeedMessage {
+  subject: string;
+  data: Uint8Array;
+  headers?: JsMsg['headers'];
+  json<T>(): T;
+}
+
+/** Messages read one by one from the stream per catch-up, at most (the consumer reopened after it reads the rest). */
+const CATCH_UP_MAX = 256;
+
 export interface StreamFeedOptions {
   js: JetStreamClient;
   jsm: JetStreamManager;
   stream: string;
   /** Where the first consumer starts and which subjects it reads; a reopened one starts after the last message delivered. */
   start: FeedStart;
-  apply: (m: JsMsg) => void;
+  apply: (m: FeedMessage) => void;
   log: Logger;
   /** Bound on each request to the server (consumer creation, stream info). Default 3 s. */
   requestTimeoutMs?: number;
-  /** How long a lag with no progress makes a feed stuck. Default 6 s. */
+  /** How long a lag with no progress makes a feed stuck. Default 4 s. */
   stallMs?: number;
   now?: () => number;
 }
@@ -96,20 +109,44 @@ export class StreamFeed {
         this.o.log.debug({ err: String(err), stream: this.o.stream }, 'fleet: stream info unanswered');
         return;
       }
-      const v = judgeFeed(this.progress, lastSeq, this.now(), this.o.stallMs ?? 6000);
+      const v = judgeFeed(this.progress, lastSeq, this.now(), this.o.stallMs ?? 4000);
       this.progress = v.progress;
       if (!v.stuck || this.stopped) return;
       this.o.log.warn(
         { stream: this.o.stream, lag: v.lag, position: this.progress.position, streamLastSeq: lastSeq, quietMs: this.now() - this.progress.progressAt },
         'fleet: a stream feed is stuck behind its stream (its consumer lost with a hub server?); reopening it',
       );
-      await this.reopen();
+      await this.catchUp(lastSeq);
+      await this.reopen(lastSeq);
     } finally {
       this.checking = false;
     }
   }
 
-  private async reopen(): Promise<void> {
+  /**
+   * Reads the lag straight from the stream, message by message (the stream's leader answers; no consumer needed), so
+   * the view shows it even when no new consumer can be created yet (the hub still electing its leaders). Stops at the
+   * first unanswered request; a sequence the stream no longer holds (a KV key's older value) is passed over.
+   */
+  private async catchUp(streamLastSeq: number): Promise<void> {
+    const from = this.progress.position + 1;
+    const to = Math.min(streamLastSeq, this.progress.position + CATCH_UP_MAX);
+    for (let seq = from; seq <= to && !this.stopped; seq++) {
+      let sm;
+      try {
+        sm = await bounded(this.o.jsm.streams.getMessage(this.o.stream, { seq }), this.timeoutMs, 'message get');
+      } catch (err) {
+        this.o.log.debug({ err: String(err), stream: this.o.stream, seq }, 'fleet: reading a stream message failed; the consumer will');
+        return;
+      }
+      if (seq <= this.progress.position) continue;
+      this.progress = delivered(this.progress, seq, this.now());
+      if (sm) this.o.apply({ subject: sm.subject, data: sm.data, headers: sm.header, json: <T>() => sm.json<T>() });
+    }
+  }
+
+  /** A new consumer from the message after the last one delivered; `streamLastSeq`, just read, spares asking again. */
+  private async reopen(streamLastSeq: number): Promise<void> {
     this.reopens++;
     this.messages?.stop();
     // The old loop ends once stopped; a loop stuck in nats.js is not waited for beyond the bound.
@@ -117,22 +154,25 @@ export class StreamFeed {
     // Nobody waits for the stuck consumer's deletion: the server drops it after its inactivity threshold anyway.
     this.consumer?.delete().catch(() => undefined);
     try {
-      await this.open({
-        filter_subjects: this.o.start.filter_subjects,
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: this.progress.position + 1,
-      });
+      await this.open(
+        {
+          filter_subjects: this.o.start.filter_subjects,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: this.progress.position + 1,
+        },
+        streamLastSeq,
+      );
     } catch (err) {
-      // The next round sees the same lag and tries again (the progress clock is not restarted).
+      // Tried again at the next round that finds the feed stuck (the catch-up keeps the view current meanwhile).
       this.o.log.warn({ err: String(err), stream: this.o.stream }, 'fleet: cannot reopen a stream feed yet; retrying');
     }
   }
 
   /** A new ordered consumer from `from`, its messages applied by a loop of its own generation. */
-  private async open(from: FeedStart): Promise<{ caughtUp: Promise<void> }> {
+  private async open(from: FeedStart, streamLastSeq?: number): Promise<{ caughtUp: Promise<void> }> {
     const gen = ++this.generation;
     // The stream's end before the consumer exists: if the consumer has nothing pending, the feed covers up to here.
-    const endBefore = (await bounded(this.o.jsm.streams.info(this.o.stream), this.timeoutMs, 'stream info')).state.last_seq;
+    const endBefore = streamLastSeq ?? (await bounded(this.o.jsm.streams.info(this.o.stream), this.timeoutMs, 'stream info')).state.last_seq;
     const consumer = await bounded(this.o.js.consumers.get(this.o.stream, from as Partial<OrderedConsumerOptions>), this.timeoutMs, 'creating a consumer');
     // The creation's answer (cached by nats.js): no round trip to a consumer that may already be unreachable.
     const info = await consumer.info(true);
@@ -157,7 +197,7 @@ export class StreamFeed {
         const seq = m.info.streamSequence;
         if (seq > this.progress.position) {
           this.progress = delivered(this.progress, seq, this.now());
-          this.o.apply(m);
+          this.o.apply({ subject: m.subject, data: m.data, headers: m.headers, json: <T>() => m.json<T>() });
         }
         if (pending > 0 && (--pending === 0 || m.info.pending === 0)) {
           pending = 0;
