@@ -20,7 +20,8 @@
  * - Bounded concurrency: each consumer is read with `fetch` for exactly as many
  *   messages as there are free slots (`concurrency`, per consumer), so no message waits
  *   in a client buffer while its ack_wait runs out.
- * - Exactly-once runs through claims in the KV bucket vipflow-runs-<cluster> (claims.ts):
+ * - Exactly-once runs through claims in the KV bucket vipflow-runs-<cluster> (claims.ts,
+ *   as many copies as the cluster's stream, so an R3 hub keeps them through a server loss):
  *   create/CAS, a 5 s lease renewed with the heartbeat, completed steps recorded before
  *   the next starts. A redelivery of a finished run is acked without running; a
  *   takeover resumes after the last completed step (steps at-least-once, workflows
@@ -287,8 +288,17 @@ export class WorkflowWorker {
   /** Stream check, runs bucket, consumers; returns where the transition follower starts. */
   private async setup(nc: NatsConnection): Promise<FollowFrom> {
     const stream = streamName(this.o.cluster);
-    await this.jsm!.streams.info(stream);
-    this.kv = await new Kvm(nc).create(runsBucketName(this.o.cluster), { history: 1, ttl: WORKER_DEFAULTS.runsTtlMs });
+    // The claims get as many copies as the stream they guard: with R1 claims on an R3 hub, losing the one server
+    // holding them would stop every run while the stream and its consumers carry on.
+    const replicas = Math.max(1, (await this.jsm!.streams.info(stream)).config.num_replicas);
+    const bucket = runsBucketName(this.o.cluster);
+    this.kv = await new Kvm(nc).create(bucket, { history: 1, ttl: WORKER_DEFAULTS.runsTtlMs, replicas });
+    // An existing bucket is used as it is by nats.js: one made with fewer copies (before this rule) is scaled up.
+    const runs = await this.jsm!.streams.info(`KV_${bucket}`);
+    if (runs.config.num_replicas < replicas) {
+      await this.jsm!.streams.update(`KV_${bucket}`, { num_replicas: replicas });
+      this.log.info({ bucket, from: runs.config.num_replicas, to: replicas }, 'claims bucket scaled to the copies of its stream');
+    }
     for (const kind of KINDS) {
       const cfg: Partial<ConsumerConfig> = {
         durable_name: durableName(kind),

@@ -28,15 +28,14 @@ import {
   StorageType,
   jetstream,
   jetstreamManager,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
-  type OrderedConsumerOptions,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { Logger } from '../../core/logger.js';
 import { FleetFold, isInstanceState, siteOfApiPrefix, type FleetOrigin } from './fleet.js';
 import { CLUSTER_NAME, parseEvent } from './schema.js';
+import { StreamFeed, type FeedMessage, type FeedStart } from './stream-feed.js';
 import { decodeToken, kvBucketName, streamName, streamSubjects } from './subjects.js';
 
 /** A site and the clusters its daemons publish (`vipflow fleet setup --site NAME=CLUSTER,...`). */
@@ -180,6 +179,10 @@ export interface FleetReaderOptions {
   /** Look for new clusters this often. Default 5 s. */
   rediscoverMs?: number;
   heartbeatMs?: number;
+  /** How often a watching reader checks each feed against its stream (stream-feed.ts). Default 2 s. */
+  feedCheckMs?: number;
+  /** How long a feed behind its stream may make no progress before it is reopened. Default 4 s. */
+  stallMs?: number;
   log: Logger;
   /** Called after anything changed the view. */
   onChange?: () => void;
@@ -195,8 +198,9 @@ export class FleetReader {
   private js: JetStreamClient | null = null;
   private jsm: JetStreamManager | null = null;
   private readonly followed = new Set<string>();
-  private readonly feeds: { messages: ConsumerMessages; done: Promise<void> }[] = [];
+  private readonly feeds: StreamFeed[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private stopped = false;
   private localSite = 'local';
 
@@ -218,6 +222,8 @@ export class FleetReader {
         this.o.rediscoverMs ?? 5000,
       );
       this.timer.unref();
+      this.watchdog = setInterval(() => this.checkFeeds(), this.o.feedCheckMs ?? 2000);
+      this.watchdog.unref();
     }
   }
 
@@ -267,45 +273,35 @@ export class FleetReader {
     );
   }
 
-  /** An ordered consumer on `stream` feeding `apply`; resolves once what existed at start is applied. A missing stream is logged and skipped. */
-  private async follow(
-    stream: string,
-    opts: Partial<OrderedConsumerOptions> & { opt_start_time?: string },
-    apply: (m: { subject: string; data: Uint8Array; headers?: { get(k: string): string }; json<T>(): T }) => boolean,
-  ): Promise<void> {
-    let consumer;
-    try {
-      consumer = await this.js!.consumers.get(stream, opts as Partial<OrderedConsumerOptions>);
-    } catch (err) {
-      this.o.log.warn({ err: String(err), stream }, 'fleet: cannot read a stream (not mirrored yet?)');
-      return;
-    }
-    let pending = (await consumer.info()).num_pending;
-    let markCaughtUp!: () => void;
-    const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
-    if (pending === 0) markCaughtUp();
-    // Pull requests of 5 s (heartbeats every 2.5 s): a hub server lost with the consumer on it is noticed, and the
-    // ordered consumer recreated from the last sequence, within seconds rather than the default 30 s.
-    const messages = await consumer.consume({ max_messages: 1024, expires: 5000 });
-    const done = (async () => {
-      for await (const m of messages) {
+  /** A StreamFeed on `stream` into `apply` (onChange when it changed the view); resolves once what existed at start is applied. */
+  private async follow(stream: string, start: FeedStart, apply: (m: FeedMessage) => boolean): Promise<void> {
+    const feed = new StreamFeed({
+      js: this.js!,
+      jsm: this.jsm!,
+      stream,
+      start,
+      apply: (m) => {
         if (apply(m)) this.o.onChange?.();
-        if (pending > 0 && (--pending === 0 || m.info.pending === 0)) {
-          pending = 0;
-          markCaughtUp();
-        }
-      }
-    })().catch((err: unknown) => this.o.log.warn({ err, stream }, 'fleet: reading a stream ended'));
-    this.feeds.push({ messages, done });
-    await Promise.race([caughtUp, done]);
+      },
+      log: this.o.log,
+      ...(this.o.stallMs !== undefined ? { stallMs: this.o.stallMs } : {}),
+    });
+    if (this.stopped) return;
+    this.feeds.push(feed);
+    await feed.start();
+  }
+
+  /** The watchdog round of every feed (stream-feed.ts): a feed stuck behind its stream is reopened. */
+  private checkFeeds(): void {
+    for (const f of this.feeds) void f.check();
   }
 
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    for (const f of this.feeds) f.messages.stop();
-    await Promise.all(this.feeds.map((f) => f.done));
+    clearInterval(this.watchdog);
+    await Promise.all(this.feeds.map((f) => f.stop()));
     await this.nc?.close().catch(() => undefined);
   }
 }

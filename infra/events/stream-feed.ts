@@ -1,0 +1,218 @@
+/**
+ * One stream read in order into a callback, through nats.js ordered consumers, and
+ * reopened when it is stuck (feed-stall.ts says when; this file does the I/O).
+ *
+ * The fleet view (fleet-hub.ts) reads every mirror at the hub this way. An ordered
+ * consumer has one copy; when the hub server holding it dies, nothing answers for
+ * it any more and nats.js waits forever. `check()`, called every few seconds, asks
+ * the stream (R3: its new leader answers) for its last sequence, every request
+ * bounded; a feed behind it that has not moved for `stallMs` is stopped and a new
+ * ordered consumer is opened from the message after the last one delivered, which
+ * the remaining servers place on a live one; before that, the missing messages are
+ * read one by one from the stream itself, so the view does not wait for the hub to
+ * be able to create consumers again. Messages at or below the last sequence delivered
+ * are not delivered twice, whichever way they come.
+ */
+import {
+  DeliverPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type OrderedConsumerOptions,
+} from '@nats-io/jetstream';
+import type { Logger } from '../../core/logger.js';
+import { delivered, judgeFeed, openedProgress, type FeedProgress } from './feed-stall.js';
+
+export type FeedStart = Partial<OrderedConsumerOptions> & { opt_start_time?: string };
+
+/** What a feed hands on: a message from its consumer, or one read straight from the stream while catching up. */
+export interface FeedMessage {
+  subject: string;
+  data: Uint8Array;
+  headers?: JsMsg['headers'];
+  json<T>(): T;
+}
+
+/** Messages read one by one from the stream per catch-up, at most (the consumer reopened after it reads the rest). */
+const CATCH_UP_MAX = 256;
+
+export interface StreamFeedOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stream: string;
+  /** Where the first consumer starts and which subjects it reads; a reopened one starts after the last message delivered. */
+  start: FeedStart;
+  apply: (m: FeedMessage) => void;
+  log: Logger;
+  /** Bound on each request to the server (consumer creation, stream info). Default 3 s. */
+  requestTimeoutMs?: number;
+  /** How long a lag with no progress makes a feed stuck. Default 4 s. */
+  stallMs?: number;
+  now?: () => number;
+}
+
+/** `p`, or a rejection naming `what` once `ms` have passed. */
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+export class StreamFeed {
+  private progress: FeedProgress;
+  private messages: ConsumerMessages | undefined;
+  private consumer: Consumer | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  /** Bumped on every open: a replaced consumer's late messages are told apart. */
+  private generation = 0;
+  private checking = false;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  /** Times the feed was reopened because it was stuck. */
+  reopens = 0;
+
+  constructor(private readonly o: StreamFeedOptions) {
+    this.now = o.now ?? Date.now;
+    this.timeoutMs = o.requestTimeoutMs ?? 3000;
+    this.progress = openedProgress(0, this.now());
+  }
+
+  /**
+   * Opens the first consumer. Resolves true once what the stream held is applied (or the feed ended),
+   * false when the stream cannot be read (logged).
+   */
+  async start(): Promise<boolean> {
+    const opened = await this.open(this.o.start).catch((err: unknown) => {
+      this.o.log.warn({ err: String(err), stream: this.o.stream }, 'fleet: cannot read a stream (not mirrored yet?)');
+      return undefined;
+    });
+    if (!opened) return false;
+    await Promise.race([opened.caughtUp, this.loop]);
+    return true;
+  }
+
+  /** One watchdog round: the stream's last sequence, bounded; a stuck feed is reopened. Overlapping calls do nothing. */
+  async check(): Promise<void> {
+    if (this.checking || this.stopped || this.generation === 0) return;
+    this.checking = true;
+    try {
+      let lastSeq: number;
+      try {
+        lastSeq = (await bounded(this.o.jsm.streams.info(this.o.stream), this.timeoutMs, 'stream info')).state.last_seq;
+      } catch (err) {
+        // The stream's leader may be in election: ask again next round.
+        this.o.log.debug({ err: String(err), stream: this.o.stream }, 'fleet: stream info unanswered');
+        return;
+      }
+      const v = judgeFeed(this.progress, lastSeq, this.now(), this.o.stallMs ?? 4000);
+      this.progress = v.progress;
+      if (!v.stuck || this.stopped) return;
+      this.o.log.warn(
+        { stream: this.o.stream, lag: v.lag, position: this.progress.position, streamLastSeq: lastSeq, quietMs: this.now() - this.progress.progressAt },
+        'fleet: a stream feed is stuck behind its stream (its consumer lost with a hub server?); reopening it',
+      );
+      await this.catchUp(lastSeq);
+      await this.reopen(lastSeq);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Reads the lag straight from the stream, message by message (the stream's leader answers; no consumer needed), so
+   * the view shows it even when no new consumer can be created yet (the hub still electing its leaders). Stops at the
+   * first unanswered request; a sequence the stream no longer holds (a KV key's older value) is passed over.
+   */
+  private async catchUp(streamLastSeq: number): Promise<void> {
+    const from = this.progress.position + 1;
+    const to = Math.min(streamLastSeq, this.progress.position + CATCH_UP_MAX);
+    for (let seq = from; seq <= to && !this.stopped; seq++) {
+      let sm;
+      try {
+        sm = await bounded(this.o.jsm.streams.getMessage(this.o.stream, { seq }), this.timeoutMs, 'message get');
+      } catch (err) {
+        this.o.log.debug({ err: String(err), stream: this.o.stream, seq }, 'fleet: reading a stream message failed; the consumer will');
+        return;
+      }
+      if (seq <= this.progress.position) continue;
+      this.progress = delivered(this.progress, seq, this.now());
+      if (sm) this.o.apply({ subject: sm.subject, data: sm.data, headers: sm.header, json: <T>() => sm.json<T>() });
+    }
+  }
+
+  /** A new consumer from the message after the last one delivered; `streamLastSeq`, just read, spares asking again. */
+  private async reopen(streamLastSeq: number): Promise<void> {
+    this.reopens++;
+    this.messages?.stop();
+    // The old loop ends once stopped; a loop stuck in nats.js is not waited for beyond the bound.
+    await bounded(this.loop, this.timeoutMs, 'old feed end').catch(() => undefined);
+    // Nobody waits for the stuck consumer's deletion: the server drops it after its inactivity threshold anyway.
+    this.consumer?.delete().catch(() => undefined);
+    try {
+      await this.open(
+        {
+          filter_subjects: this.o.start.filter_subjects,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: this.progress.position + 1,
+        },
+        streamLastSeq,
+      );
+    } catch (err) {
+      // Tried again at the next round that finds the feed stuck (the catch-up keeps the view current meanwhile).
+      this.o.log.warn({ err: String(err), stream: this.o.stream }, 'fleet: cannot reopen a stream feed yet; retrying');
+    }
+  }
+
+  /** A new ordered consumer from `from`, its messages applied by a loop of its own generation. */
+  private async open(from: FeedStart, streamLastSeq?: number): Promise<{ caughtUp: Promise<void> }> {
+    const gen = ++this.generation;
+    // The stream's end before the consumer exists: if the consumer has nothing pending, the feed covers up to here.
+    const endBefore = streamLastSeq ?? (await bounded(this.o.jsm.streams.info(this.o.stream), this.timeoutMs, 'stream info')).state.last_seq;
+    const consumer = await bounded(this.o.js.consumers.get(this.o.stream, from as Partial<OrderedConsumerOptions>), this.timeoutMs, 'creating a consumer');
+    // The creation's answer (cached by nats.js): no round trip to a consumer that may already be unreachable.
+    const info = await consumer.info(true);
+    let pending = info.num_pending;
+    const start = pending === 0 ? Math.max(endBefore, info.delivered.stream_seq) : info.delivered.stream_seq;
+    this.progress = openedProgress(Math.max(this.progress.position, start), this.now());
+    this.o.log.debug({ stream: this.o.stream, consumer: info.name, position: this.progress.position }, 'fleet: reading a stream');
+    let markCaughtUp!: () => void;
+    const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
+    if (pending === 0) markCaughtUp();
+    // Pull requests of 5 s (heartbeats every 2.5 s): a consumer whose server restarted is recreated by nats.js within seconds.
+    const messages = await bounded(consumer.consume({ max_messages: 1024, expires: 5000 }), this.timeoutMs, 'consume');
+    if (this.stopped || gen !== this.generation) {
+      messages.stop();
+      return { caughtUp };
+    }
+    this.messages = messages;
+    this.consumer = consumer;
+    this.loop = (async () => {
+      for await (const m of messages) {
+        if (gen !== this.generation) break;
+        const seq = m.info.streamSequence;
+        if (seq > this.progress.position) {
+          this.progress = delivered(this.progress, seq, this.now());
+          this.o.apply({ subject: m.subject, data: m.data, headers: m.headers, json: <T>() => m.json<T>() });
+        }
+        if (pending > 0 && (--pending === 0 || m.info.pending === 0)) {
+          pending = 0;
+          markCaughtUp();
+        }
+      }
+    })().catch((err: unknown) => this.o.log.warn({ err, stream: this.o.stream }, 'fleet: reading a stream ended'));
+    return { caughtUp };
+  }
+
+  /** Stops reading and deletes the consumer (bounded), rather than leave it to the server's inactivity threshold. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.messages?.stop();
+    await bounded(this.loop, this.timeoutMs, 'feed end').catch(() => undefined);
+    if (this.consumer) await bounded(this.consumer.delete(), this.timeoutMs, 'consumer delete').catch(() => undefined);
+  }
+}
