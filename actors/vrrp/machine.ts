@@ -25,6 +25,13 @@ import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent
 const PREEMPT_HOLD_ID = 'preemptHold';
 const ADVER_TIMER_ID = 'adverTimer';
 const MASTER_DOWN_TIMER_ID = 'masterDownTimer';
+/**
+ * The timers whose expiry makes a Backup Master: Master_Down_Timer, and
+ * Skew_Time after a priority-0 advert (XState names an `after` timer
+ * `xstate.after.<delay>.<state id>`). A clock that can fire some timers more
+ * precisely than others spends that on these (VrrpClock.precise).
+ */
+export const TAKEOVER_TIMER_IDS: ReadonlySet<string> = new Set([MASTER_DOWN_TIMER_ID, 'xstate.after.skew.vrrp.backup.skewing']);
 
 /**
  * Adver_Timer and Master_Down_Timer expiring. They are what an `after` transition
