@@ -4,7 +4,7 @@
 import { createActor, type Actor } from 'xstate';
 import type { Logger } from '../../core/logger.js';
 import { validateInput } from './context.js';
-import { vrrpMachine } from './machine.js';
+import { TAKEOVER_TIMER_IDS, vrrpMachine } from './machine.js';
 import { formatAddress } from './timing.js';
 import { useTimerSlots } from './timer-slots.js';
 import type { VrrpInput } from './types.js';
@@ -17,6 +17,16 @@ export interface VrrpClock {
   setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
   clearTimeout(id: unknown): void;
   now(): number;
+  /**
+   * Timers for the waits a takeover ends (Master_Down_Timer, Skew_Time), when
+   * the clock can fire them closer to their due time than `setTimeout` (the
+   * daemon's real-time clock: daemon/precise-timer.ts). Without it they use
+   * `setTimeout` like every other timer; a simulated clock needs none.
+   */
+  precise?: {
+    setTimeout(fn: () => void, timeout: number): unknown;
+    clearTimeout(id: unknown): void;
+  };
 }
 
 /** Real time (monotonic ms) with the host's timers. */
@@ -47,7 +57,7 @@ export function createVrrpInstance(input: VrrpInput, options: VrrpInstanceOption
   if (problems.length > 0) throw new TypeError(`vrrp instance ${input.name}: ${problems.join('; ')}`);
   const clock = options.clock;
   const actor = createActor(vrrpMachine, { clock, input: { ...input, now: () => clock.now() } });
-  useTimerSlots(actor, clock);
+  useTimerSlots(actor, clock, TAKEOVER_TIMER_IDS);
   if (options.logger) {
     const log = options.logger.child({ instance: input.name, vrid: input.vrid });
     actor.on('transition', (e) =>

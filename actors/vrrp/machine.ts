@@ -25,6 +25,13 @@ import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent
 const PREEMPT_HOLD_ID = 'preemptHold';
 const ADVER_TIMER_ID = 'adverTimer';
 const MASTER_DOWN_TIMER_ID = 'masterDownTimer';
+/**
+ * The timers whose expiry makes a Backup Master: Master_Down_Timer, and
+ * Skew_Time after a priority-0 advert (XState names an `after` timer
+ * `xstate.after.<delay>.<state id>`). A clock that can fire some timers more
+ * precisely than others spends that on these (VrrpClock.precise).
+ */
+export const TAKEOVER_TIMER_IDS: ReadonlySet<string> = new Set([MASTER_DOWN_TIMER_ID, 'xstate.after.skew.vrrp.backup.skewing']);
 
 /**
  * Adver_Timer and Master_Down_Timer expiring. They are what an `after` transition
@@ -592,9 +599,11 @@ export const vrrpMachine = setup({
     // RFC 5798 §6.4.3
     master: {
       // Addresses (and their gratuitous ARP / unsolicited NA) before the first
-      // advert, as keepalived's vrrp_state_become_master does: the old Master
-      // releases the VIPs when it hears that advert, so the VIPs must already
-      // be here and clients already pointed here, or a handover has a gap.
+      // advert: the old Master releases the VIPs when it hears that advert, so
+      // the VIPs must already be here and clients already pointed here, or a
+      // handover has a gap. keepalived sends the advert first
+      // (vrrp_state_master_tx) and adds the addresses after it; this order
+      // costs the first advert 0.25-0.5 ms (README, Takeover timing).
       entry: ['addAddresses', 'countAdvertSent', 'sendAdvert'],
       initial: 'advertising',
       states: {

@@ -16,9 +16,18 @@ import type { AnyActorRef, EventObject } from 'xstate';
 export interface SlotClock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
+  /** Used for the ids given as precise, when present (VrrpClock.precise). */
+  precise?: {
+    setTimeout(fn: () => void, ms: number): unknown;
+    clearTimeout(id: unknown): void;
+  };
 }
 
+type Timers = Pick<SlotClock, 'setTimeout' | 'clearTimeout'>;
+
 interface Slot {
+  /** The clock's precise timers or its plain ones: fixed by the slot's id. */
+  readonly timers: Timers;
   handle: unknown;
   target: AnyActorRef | null;
   event: EventObject | null;
@@ -29,7 +38,10 @@ export class TimerSlots {
   private readonly slots = new Map<string, Slot>();
   private anonymous = 0;
 
-  constructor(private readonly clock: SlotClock) {}
+  constructor(
+    private readonly clock: SlotClock,
+    private readonly preciseIds: ReadonlySet<string> = new Set(),
+  ) {}
 
   /**
    * Arms the slot `id` to send `event` to `target` after `delay` ms. A slot
@@ -41,6 +53,7 @@ export class TimerSlots {
     let slot = this.slots.get(key);
     if (!slot) {
       const created: Slot = {
+        timers: id !== undefined && this.preciseIds.has(id) && this.clock.precise ? this.clock.precise : this.clock,
         handle: undefined,
         target: null,
         event: null,
@@ -53,16 +66,16 @@ export class TimerSlots {
       };
       this.slots.set(key, created);
       slot = created;
-    } else if (slot.handle !== undefined) this.clock.clearTimeout(slot.handle);
+    } else if (slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
     slot.target = target;
     slot.event = event;
-    slot.handle = this.clock.setTimeout(slot.fire, delay);
+    slot.handle = slot.timers.setTimeout(slot.fire, delay);
   }
 
   cancel(_source: AnyActorRef, id: string): void {
     const slot = this.slots.get(id);
     if (!slot || slot.handle === undefined) return;
-    this.clock.clearTimeout(slot.handle);
+    slot.timers.clearTimeout(slot.handle);
     slot.handle = undefined;
   }
 
@@ -73,7 +86,10 @@ export class TimerSlots {
   }
 }
 
-/** Gives a freshly created actor (its own system) timer slots on `clock`, before it starts. */
-export function useTimerSlots(actor: { system: { scheduler: unknown } }, clock: SlotClock): void {
-  actor.system.scheduler = new TimerSlots(clock);
+/**
+ * Gives a freshly created actor (its own system) timer slots on `clock`,
+ * before it starts; the timers named in `preciseIds` use `clock.precise` when it has one.
+ */
+export function useTimerSlots(actor: { system: { scheduler: unknown } }, clock: SlotClock, preciseIds?: ReadonlySet<string>): void {
+  actor.system.scheduler = new TimerSlots(clock, preciseIds);
 }

@@ -1,0 +1,127 @@
+// The takeover timers' precise timeout, on a simulated host whose setTimeout
+// fires off its asked time the way libuv's whole-ms loop time makes it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EARLY_MS, preciseTimeout, type PreciseTimerHost } from '../../daemon/precise-timer.js';
+
+/**
+ * A host loop on simulated time: a timer fires `skew(ms)` ms off the asked
+ * `ms`, each setImmediate turn costs `turnMs`. `run` advances until nothing is
+ * pending or `limit` events ran (a bound, so a runaway wait fails the test).
+ */
+function simulatedHost(skew: (ms: number) => number, turnMs = 0.02) {
+  let now = 1000.3;
+  let seq = 0;
+  const pending = new Map<number, { at: number; fn: () => void; kind: 'timer' | 'immediate' }>();
+  const log = { timers: [] as number[], immediates: 0 };
+  const host: PreciseTimerHost = {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      log.timers.push(ms);
+      pending.set(++seq, { at: now + ms + skew(ms), fn, kind: 'timer' });
+      return seq;
+    },
+    clearTimeout: (h) => void pending.delete(h as number),
+    setImmediate: (fn) => {
+      log.immediates++;
+      pending.set(++seq, { at: now + turnMs, fn, kind: 'immediate' });
+      return seq;
+    },
+    clearImmediate: (h) => void pending.delete(h as number),
+  };
+  const run = (limit = 10_000, until = Infinity) => {
+    for (let i = 0; i < limit && pending.size > 0; i++) {
+      const [id, next] = [...pending].reduce((a, b) => (b[1].at < a[1].at ? b : a));
+      if (next.at > until) return;
+      pending.delete(id);
+      now = Math.max(now, next.at);
+      next.fn();
+    }
+    assert.equal(pending.size, 0, 'the timer settled within the bound');
+  };
+  return { host, run, log, now: () => now };
+}
+
+for (const [name, skew] of [
+  ['on time', () => 0],
+  ['1 ms late (a stale whole-ms loop time)', () => 1],
+  ['1 ms early (the fractional part dropped)', () => -1],
+] as const) {
+  test(`fires at its due time, not before and within one loop turn, when the host timer is ${name}`, () => {
+    for (const ms of [36.09, 35.97, 3.2, 0.4, 609.375]) {
+      const sim = simulatedHost(skew);
+      const due = sim.now() + ms;
+      let firedAt: number | null = null;
+      preciseTimeout(() => (firedAt = sim.now()), ms, sim.host);
+      sim.run();
+      assert.ok(firedAt !== null, `${ms} ms: fired`);
+      assert.ok(firedAt >= due, `${ms} ms: fired ${due - firedAt} ms early`);
+      assert.ok(firedAt < due + 0.021, `${ms} ms: fired ${firedAt - due} ms late`);
+      // The busy part is bounded: the host timer is asked for at most EARLY_MS (+ rounding) early.
+      assert.ok(sim.log.immediates <= (EARLY_MS + 2 + 1) / 0.02 + 2, `${ms} ms: ${sim.log.immediates} loop turns waiting`);
+    }
+  });
+}
+
+test('a host timer far too early is re-armed instead of waited out on the loop', () => {
+  // The first host timer fires 20 ms early; later ones are on time.
+  let first = true;
+  const sim = simulatedHost(() => {
+    const s = first ? -20 : 0;
+    first = false;
+    return s;
+  });
+  const due = sim.now() + 36.09;
+  let firedAt: number | null = null;
+  preciseTimeout(() => (firedAt = sim.now()), 36.09, sim.host);
+  sim.run();
+  assert.equal(sim.log.timers.length, 2, 'armed twice');
+  assert.ok(firedAt !== null && firedAt >= due && firedAt < due + 0.021);
+  assert.ok(sim.log.immediates < 150, `${sim.log.immediates} loop turns waiting`);
+});
+
+test('cancelled while its host timer waits, or during the final wait, it never fires', () => {
+  for (const cancelAfter of [10, 35.5]) {
+    const sim = simulatedHost(() => 0);
+    let fired = false;
+    const t = preciseTimeout(() => (fired = true), 36.09, sim.host);
+    sim.run(10_000, sim.now() + cancelAfter);
+    assert.equal(fired, false);
+    t.cancel();
+    sim.run();
+    assert.equal(fired, false, `cancelled after ${cancelAfter} ms`);
+    t.cancel();
+  }
+});
+
+test('a zero or negative delay fires on a later loop turn, not at once', () => {
+  const sim = simulatedHost(() => 0);
+  let fired = 0;
+  preciseTimeout(() => fired++, 0, sim.host);
+  preciseTimeout(() => fired++, -3, sim.host);
+  assert.equal(fired, 0, 'never from inside the call that armed it');
+  sim.run();
+  assert.equal(fired, 2);
+  assert.equal(sim.log.timers.length, 0);
+});
+
+test("on Node's real timers it fires no earlier than asked, in due order", async () => {
+  const start = performance.now();
+  const fired: { name: string; after: number }[] = [];
+  await new Promise<void>((resolve) => {
+    const at = (name: string) => () => {
+      fired.push({ name, after: performance.now() - start });
+      if (fired.length === 3) resolve();
+    };
+    preciseTimeout(at('b'), 12.2);
+    preciseTimeout(at('a'), 4.7);
+    preciseTimeout(at('cleared'), 8.4).cancel();
+    preciseTimeout(at('c'), 20.9);
+  });
+  assert.deepEqual(
+    fired.map((f) => f.name),
+    ['a', 'b', 'c'],
+  );
+  const asked: Record<string, number> = { a: 4.7, b: 12.2, c: 20.9 };
+  for (const f of fired) assert.ok(f.after >= asked[f.name]!, `${f.name} fired after ${f.after} ms, asked ${asked[f.name]}`);
+});
