@@ -40,7 +40,7 @@ const USERS = {
 type Role = keyof typeof USERS;
 /** The view user's refusals this test provokes: fleet setup, a forged event, a KV write, a deletion, a worker consumer. */
 const DELIBERATE =
-  /User "fleet-view", Subject "(\$JS\.API\.STREAM\.CREATE\.|vipflow\.dc1\.a1\.|\$KV\.|\$JS\.API\.STREAM\.DELETE\.|\$JS\.API\.CONSUMER\.CREATE\.VIPFLOW_dc1\.vipflow-workers-)/;
+  /User "fleet-view", Subject "(\$JS\.API\.STREAM\.CREATE\.|vipflow\.dc1\.a1\.|\$KV\.|\$JS\.API\.STREAM\.DELETE\.|\$JS\.API\.CONSUMER\.(CREATE|DELETE)\.VIPFLOW_dc1\.vipflow-workers-)/;
 
 describe('a secured fleet hub: leaf, admin, view and worker users with the sample permissions', () => {
   let lab: Lab;
@@ -219,9 +219,11 @@ await nc.close();`;
 await attempt('kv', '$KV.vipflow-state-${CLUSTER}.VI_z.a1', '{"forged":true}');
 await attempt('delete', '$JS.API.STREAM.DELETE.VIPFLOW_${CLUSTER}');
 await attempt('durable', '$JS.API.CONSUMER.CREATE.VIPFLOW_${CLUSTER}.vipflow-workers-transition.vipflow.${CLUSTER}.*.instance.transition', JSON.stringify({ stream_name: 'VIPFLOW_${CLUSTER}', config: { durable_name: 'vipflow-workers-transition', ack_policy: 'explicit' } }));
+await attempt('undurable', '$JS.API.CONSUMER.DELETE.VIPFLOW_${CLUSTER}.vipflow-workers-transition');
 await attempt('info', '$JS.API.STREAM.INFO.VIPFLOW_${CLUSTER}');`,
     );
-    for (const what of ['event', 'kv', 'delete', 'durable']) assert.match(out, new RegExp(`^${what}: .*permission`, 'im'), `${what} refused: ${out}`);
+    for (const what of ['event', 'kv', 'delete', 'durable', 'undurable'])
+      assert.match(out, new RegExp(`^${what}: .*permission`, 'im'), `${what} refused: ${out}`);
     assert.match(out, /^info: answered$/m, `the view user may read stream info: ${out}`);
     assert.match(violations(), /fleet-view/, 'the hub logs the refusals with the user');
     const after = await asUser(
@@ -242,6 +244,9 @@ await attempt('info', '$JS.API.STREAM.INFO.VIPFLOW_${CLUSTER}');`,
   test('the hub worker runs the site takeover workflow with its own user', async () => {
     const ran = await pollUntil(() => (readTrail(trail()).some((l) => l.what === 'run' && l.key.startsWith('a1:')) ? true : undefined), 20_000, 100);
     assert.ok(ran, `the hub worker ran a1's takeover workflow: ${workerOut.slice(-2000)}`);
+    // Stopped first, so what a worker does on its way out is checked too.
+    process.kill(worker!.pid, 'SIGTERM');
+    await Promise.race([worker!.exited, new Promise((r) => setTimeout(r, 8000))]);
     assert.doesNotMatch(workerOut, /Permissions Violation/i, 'the worker role lacks nothing');
     // Every refusal the hub logged is one of this test's deliberate attempts as the view user.
     const unexpected = violations()
