@@ -266,12 +266,14 @@ export class VirtualLan {
   }
 
   /**
-   * A configuration reload on a running node. Unchanged instances keep
-   * running, an instance whose priority alone changed takes it live, any
-   * other changed instance restarts (without the priority-0 handover the
-   * daemon's reload makes), removed ones stop, new ones start. A change to
-   * the sync groups or vrrp_scripts restarts the whole node. Returns what it
-   * did per instance.
+   * A configuration reload on a running node, as daemon/reload.ts does it.
+   * Unchanged instances keep running, an instance whose priority alone
+   * changed takes it live, new ones start at once. Removed and otherwise
+   * changed instances stop gracefully one after the other, in the old file's
+   * order (a Master sends priority 0 and hands over first), and a changed one
+   * starts again with its new configuration once its stop is done. A change
+   * to the sync groups or vrrp_scripts restarts the whole node (a crash and a
+   * boot: not what the daemon does). Returns what it did per instance.
    */
   reload(node: string, config: VipflowConfig | string | VipflowConfigInput): Record<string, 'kept' | 'priority' | 'restarted' | 'added' | 'removed'> {
     const host = this.host(node);
@@ -289,21 +291,40 @@ export class VirtualLan {
       return done;
     }
     host.config = next;
+    // The daemon awaits each stop before the next change: the same chain, in
+    // virtual time. Each step runs in the clock callback that ends the stop
+    // before it (whenStopped), not in a promise continuation, which the
+    // synchronous clock loop would only reach after the run.
+    const steps: (() => void)[] = [];
+    const next_ = (): void => steps.shift()?.();
     for (const was of old.vrrpInstances) {
       const want = next.vrrpInstances.find((i) => i.name === was.name);
       const ref = `${node}/${was.name}`;
+      const stopThen = (after: () => void) => () => {
+        const sim = host.instances.get(was.name);
+        if (!sim || sim.crashed || !host.isAlive) return after();
+        void sim.runner.stop();
+        sim.runner.whenStopped(after);
+      };
       if (!want) {
-        void this.stop(ref);
+        steps.push(stopThen(next_));
         done[was.name] = 'removed';
       } else if (isDeepStrictEqual(was, want)) done[was.name] = 'kept';
       else if (want.priority !== undefined && isDeepStrictEqual({ ...was, priority: want.priority }, want)) {
         this.setPriority(ref, want.priority);
         done[was.name] = 'priority';
       } else {
-        this.restart(ref);
+        steps.push(
+          stopThen(() => {
+            // A node that crashed meanwhile boots with host.config, the new file, anyway.
+            if (host.isAlive && host.config === next) this.restart(ref);
+            next_();
+          }),
+        );
         done[was.name] = 'restarted';
       }
     }
+    next_();
     for (const inst of next.vrrpInstances) {
       if (old.vrrpInstances.some((i) => i.name === inst.name)) continue;
       host.startInstance(inst);

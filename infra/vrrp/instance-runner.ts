@@ -127,6 +127,9 @@ export class InstanceRunner {
   /** A release deferred by HANDOVER_OVERLAP_MS after a better Master was heard. */
   private pendingRelease: unknown = null;
   private stopped: Promise<void> | null = null;
+  /** Set by finishStop; whenStopped's callbacks wait for it. */
+  private stopFinished = false;
+  private stopWaiters: (() => void)[] = [];
   private sendErrors = 0;
   /** Clock time of the last screened advert from another router with priority > 0 (split-brain fencing asks). */
   private lastPeerAdvertAt: number | null = null;
@@ -437,6 +440,21 @@ export class InstanceRunner {
     this.channel = null;
     this.sendChannel?.leave();
     this.sendChannel = null;
+    this.stopFinished = true;
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const fn of waiters) fn();
+  }
+
+  /**
+   * Runs `fn` inside the clock callback that finishes stop() (at once if it
+   * has finished). A simulation advances its clock in one synchronous loop,
+   * so a continuation of stop()'s promise would only run after it; this one
+   * runs at the virtual time the VIPs were released (sim/lan.ts, a reload).
+   */
+  whenStopped(fn: () => void): void {
+    if (this.stopFinished) fn();
+    else this.stopWaiters.push(fn);
   }
 
   status(): InstanceStatus {

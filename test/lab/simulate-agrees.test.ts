@@ -2,7 +2,8 @@
 // link goes down and comes back, then the Master is stopped with SIGTERM) is
 // run by `vipflow simulate`'s engine, then played on a namespace lab with two
 // real `vipflow run` daemons and the same keepalived.conf; each node must make
-// the same transitions (from, to, reason) in the same order.
+// the same transitions (from, to, reason) in the same order. A second scenario
+// reloads a config that restarts the Master's instance.
 // Starts: a namespace lab (prefix vfy7), two vipflow daemons.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,6 +106,67 @@ test('link down, link up and SIGTERM: the same transitions in the same order per
   a.signal('SIGTERM');
   assert.ok(await b.waitForState('master', 3000, mark.b), 'b takes over after the priority-0 advert');
   await a.exited;
+
+  assert.deepEqual(seq(a.transitions), expected.a, 'node a: simulated and real');
+  assert.deepEqual(seq(b.transitions), expected.b, 'node b: simulated and real');
+});
+
+test("a reload that restarts the Master's instance: priority 0 first, then the new instance; the same transitions, simulated and real", async () => {
+  for (const d of daemons.splice(0)) await d.kill();
+  // A timer change is not applied live: the instance restarts on both sides. (Address, ARP and
+  // auth_hmac changes the daemon applies live and the simulator restarts: README, simulate.)
+  const changed = CONF.a.replace('advert_int 0.1', 'advert_int 0.2');
+  assert.notEqual(changed, CONF.a);
+  writeFileSync(join(tmp, 'a.conf'), CONF.a);
+  writeFileSync(join(tmp, 'b.conf'), CONF.b);
+  writeFileSync(join(tmp, 'a2.conf'), changed);
+  const file = join(tmp, 'agree-reload.yaml');
+  writeFileSync(
+    file,
+    [
+      'until: 5s',
+      'nodes:',
+      '  a: { config: a.conf, interfaces: { eth0: { address: 198.18.177.1/24 } } }',
+      '  b: { config: b.conf, interfaces: { eth0: { address: 198.18.177.2/24 } } }',
+      'faults:',
+      '  - { at: 2s, do: reload, node: a, config: a2.conf }',
+      '',
+    ].join('\n'),
+  );
+  const loaded = await loadScenario(file);
+  assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
+  const sim = await runScenario(loaded.prepared);
+  // 'restarted' is the simulator's word for a new runner; the daemon's new instance starts with its own line.
+  const expected = {
+    a: seq(sim.transitions.filter((t) => t.node === 'a' && t.reason !== 'restarted')),
+    b: seq(sim.transitions.filter((t) => t.node === 'b')),
+  };
+  assert.deepEqual(expected.a, [
+    'initialize -> backup (startup)',
+    'backup -> master (master-down-timer)',
+    'master -> stopped (shutdown)',
+    'initialize -> backup (startup)',
+    'backup -> master (master-down-timer)',
+  ]);
+  assert.deepEqual(expected.b, ['initialize -> backup (startup)', 'backup -> master (priority-zero-skew)', 'master -> backup (higher-priority-advert)']);
+
+  const a = await startVipflow(lab, 'a', 'ra', CONF.a);
+  daemons.push(a);
+  assert.ok(await a.waitForState('master', 3000), 'a becomes Master');
+  const b = await startVipflow(lab, 'b', 'rb', CONF.b);
+  daemons.push(b);
+  assert.ok(await b.waitForState('backup', 3000), 'b starts as Backup');
+  const mark = { a: a.transitions.length, b: b.transitions.length };
+  a.writeConfig(changed);
+  a.signal('SIGHUP');
+  const tail = () =>
+    a.lines
+      .slice(-15)
+      .map((l) => JSON.stringify(l).slice(0, 300))
+      .join('\n');
+  assert.ok(await b.waitForState('master', 3000, mark.b), `b takes over after the priority-0 advert: ${tail()}`);
+  assert.ok(await a.waitForState('master', 5000, mark.a + 1), "a's new instance takes Master back (preempt)");
+  assert.ok(await b.waitForState('backup', 3000, mark.b + 1), 'b steps back');
 
   assert.deepEqual(seq(a.transitions), expected.a, 'node a: simulated and real');
   assert.deepEqual(seq(b.transitions), expected.b, 'node b: simulated and real');

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../core/paths.js';
@@ -193,6 +193,36 @@ expect:
   );
   const { r, outcomes } = await simulate(file);
   assert.deepEqual(failed(outcomes), [], lines(r).join('\n'));
+});
+
+test("a reload that restarts the Master's instance hands over with priority 0 first, as the daemon's reload does", async () => {
+  const changed = yamlFile(
+    'a-changed.conf',
+    readFileSync(join(examples, 'keepalived-a.conf'), 'utf8').replace('advert_int 1', 'advert_int 1\n  garp_master_refresh 60'),
+  );
+  const file = yamlFile(
+    'reload-master.yaml',
+    `until: 20s
+${PAIR(`faults:
+  - { at: 10s, do: reload, node: a, config: ${changed} }
+expect:
+  - { expect: vip-held, address: 198.18.0.100, within: 0 }
+  - expect: sequence
+    events:
+      - a fault reload VI_1:restarted
+      - a VI_1 master -> stopped (shutdown
+      - b VI_1 backup -> master (priority-zero-skew
+      - a VI_1 stopped -> initialize (restarted)
+      - a VI_1 backup -> master
+      - b VI_1 master -> backup (higher-priority-advert
+  - { expect: state, node: a, at: 19s, state: master }`)}`,
+  );
+  const { r, outcomes } = await simulate(file);
+  assert.deepEqual(failed(outcomes), [], lines(r).join('\n'));
+  // The new instance starts once the old one released the VIP: after b was heard, plus the 20 ms overlap.
+  const takeover = r.timeline.find((l) => lineText(l).startsWith('b VI_1 backup -> master'))!;
+  const restarted = r.timeline.find((l) => lineText(l).startsWith('a VI_1 stopped -> initialize'))!;
+  assert.equal(restarted.at - takeover.at, 20, lines(r).join('\n'));
 });
 
 test('a scenario with mistakes is refused with every problem and its path, before anything runs', async () => {
