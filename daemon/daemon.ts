@@ -5,7 +5,7 @@
  *
  * This file is the lifecycle: the start order, the pid file and state dir,
  * the stop order, status and dump. Each job is its own module, wired here:
- * instances.ts (runners and sync groups), reload.ts and reload-plan.ts
+ * instances.ts (runners and sync groups), reload.ts and infra/vrrp/reload-plan.ts
  * (SIGHUP), link-monitor.ts and link-local-sources.ts (interfaces),
  * trackers.ts (scripts, files, processes), event-publisher.ts (events),
  * workflow-host.ts (in-process workflows), split-brain-fence.ts.

@@ -2,7 +2,7 @@
  * SIGHUP: reads the configuration again and applies it to the running
  * instances. A config with errors is refused and the running one kept; a
  * reload asked for while one runs is queued (the file is read again when it
- * ends). What changes for each instance is decided by reload-plan.ts.
+ * ends). What changes for each instance is decided by infra/vrrp/reload-plan.ts.
  */
 import type { LoadConfigResult } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
@@ -13,7 +13,7 @@ import { planInstance, type HostInterfaces } from '../infra/vrrp/plan.js';
 import { withVmac } from '../infra/vrrp/vmac.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { Instances, RunningInstance } from './instances.js';
-import { planReload, type InstanceChange } from './reload-plan.js';
+import { planReload, type InstanceChange } from '../infra/vrrp/reload-plan.js';
 import type { Trackers } from './trackers.js';
 
 export interface ReloaderDeps {
@@ -48,7 +48,7 @@ export class Reloader {
    * priority-only change is applied live; anything else restarts that
    * instance (priority 0 first if it was Master); removed instances stop,
    * added ones start. Changed sync groups are rebuilt with their members
-   * restarted; changed tracked definitions run again (reload-plan.ts).
+   * restarted; changed tracked definitions run again (infra/vrrp/reload-plan.ts).
    */
   async reload(): Promise<ReloadResult> {
     if (this.d.stopping()) return { ok: false, message: 'stopping' };

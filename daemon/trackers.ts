@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { SyncGroup, TrackFile, TrackProcess, VipflowConfig, VrrpInstance } from '../config/model.js';
 import { splitCommandLine, type Prepared } from '../notifiers/keepalived-notify/index.js';
 import type { EventPublisher } from './event-publisher.js';
-import type { TrackedNames } from './reload-plan.js';
+import type { TrackedNames } from '../infra/vrrp/reload-plan.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import { fileRefsOf, fileTrack, processRefsOf, processTrack } from '../infra/track/plan.js';
 import { scriptRefsOf, scriptTrack, syncGroupOf, type ScriptsView } from '../infra/vrrp/plan.js';

@@ -316,8 +316,8 @@ export class VirtualHost implements WireNode {
     for (const g of this.groups.values()) g.start();
   }
 
-  /** Starts (or starts again) one configured instance; a member of a running group joins it. */
-  startInstance(inst: VrrpInstance): SimInstance {
+  /** An instance's run-time plan on this host, as startInstance makes it; throws on a plan the host refuses. */
+  planOf(inst: VrrpInstance): InstancePlan {
     const syncGroup = syncGroupOf(this.config, inst.name);
     const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
     const planned = planInstance(inst, this.hostInterfaces(), group ? syncGroup : undefined, {
@@ -325,6 +325,14 @@ export class VirtualHost implements WireNode {
       health: (name) => this.scripts.get(name),
     });
     if (!planned.ok) throw new Error(`VirtualLan: ${this.name}: instance ${inst.name}: ${planned.error.message}`);
+    return planned.plan;
+  }
+
+  /** Starts (or starts again) one configured instance; a member of a running group joins it. */
+  startInstance(inst: VrrpInstance): SimInstance {
+    const syncGroup = syncGroupOf(this.config, inst.name);
+    const group = syncGroup ? this.groups.get(syncGroup.name) : undefined;
+    const planned = { plan: this.planOf(inst) };
     const scope = new TimerScope(this.deps.clock);
     const runner = new InstanceRunner(planned.plan, {
       hub: this.simHub!,

@@ -31,6 +31,7 @@ import type { ScriptHealth } from '../actors/track-script/index.js';
 import type { WireHub } from '../wire/hub/vrid-hub.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
+import { liveChange } from '../infra/vrrp/reload-plan.js';
 import { VirtualClock } from './clock.js';
 import { mulberry32 } from './prng.js';
 import { VirtualHost, type HostEvent, type HostInterfaceSpec } from './host.js';
@@ -266,21 +267,23 @@ export class VirtualLan {
   }
 
   /**
-   * A configuration reload on a running node, as daemon/reload.ts does it.
-   * Unchanged instances keep running, an instance whose priority alone
-   * changed takes it live, new ones start at once. Removed and otherwise
-   * changed instances stop gracefully one after the other, in the old file's
-   * order (a Master sends priority 0 and hands over first), and a changed one
+   * A configuration reload on a running node, as daemon/reload.ts does it,
+   * instance by instance by the same rules (infra/vrrp/reload-plan.ts).
+   * Unchanged instances keep running; a change of the priority, the
+   * addresses and their gratuitous ARP / NA settings or the auth_hmac keys is
+   * taken live; new instances start at once. Removed and otherwise changed
+   * instances stop gracefully one after the other, in the old file's order
+   * (a Master sends priority 0 and hands over first), and a changed one
    * starts again with its new configuration once its stop is done. A change
    * to the sync groups or vrrp_scripts restarts the whole node (a crash and a
    * boot: not what the daemon does). Returns what it did per instance.
    */
-  reload(node: string, config: VipflowConfig | string | VipflowConfigInput): Record<string, 'kept' | 'priority' | 'restarted' | 'added' | 'removed'> {
+  reload(node: string, config: VipflowConfig | string | VipflowConfigInput): Record<string, 'kept' | 'priority' | 'live' | 'restarted' | 'added' | 'removed'> {
     const host = this.host(node);
     if (!host.isAlive) throw new Error(`VirtualLan: ${node} is down: it cannot reload`);
     const next = typeof config === 'object' && 'vrrpInstances' in config && 'vipflow' in config ? (config as VipflowConfig) : parseConfig(config);
     const old = host.config;
-    const done: Record<string, 'kept' | 'priority' | 'restarted' | 'added' | 'removed'> = {};
+    const done: Record<string, 'kept' | 'priority' | 'live' | 'restarted' | 'added' | 'removed'> = {};
     if (!isDeepStrictEqual(old.vrrpSyncGroups, next.vrrpSyncGroups) || !isDeepStrictEqual(old.vrrpScripts, next.vrrpScripts)) {
       this.kill(node);
       host.config = next;
@@ -297,6 +300,7 @@ export class VirtualLan {
     // synchronous clock loop would only reach after the run.
     const steps: (() => void)[] = [];
     const next_ = (): void => steps.shift()?.();
+    let live: ReturnType<typeof liveChange>;
     for (const was of old.vrrpInstances) {
       const want = next.vrrpInstances.find((i) => i.name === was.name);
       const ref = `${node}/${was.name}`;
@@ -310,9 +314,13 @@ export class VirtualLan {
         steps.push(stopThen(next_));
         done[was.name] = 'removed';
       } else if (isDeepStrictEqual(was, want)) done[was.name] = 'kept';
-      else if (want.priority !== undefined && isDeepStrictEqual({ ...was, priority: want.priority }, want)) {
-        this.setPriority(ref, want.priority);
-        done[was.name] = 'priority';
+      else if ((live = liveChange(was, want)) !== null) {
+        // As daemon/reload.ts applyLive: the running instance takes the new settings.
+        const runner = this.liveRunner(ref);
+        if (live.priority) runner?.setPriority(want.priority);
+        if (live.addresses) runner?.replaceAddresses(host.planOf(want));
+        else if (live.authHmac) runner?.setAuthHmac(host.planOf(want).authHmac);
+        done[was.name] = live.addresses || live.authHmac ? 'live' : 'priority';
       } else {
         steps.push(
           stopThen(() => {

@@ -113,8 +113,7 @@ test('link down, link up and SIGTERM: the same transitions in the same order per
 
 test("a reload that restarts the Master's instance: priority 0 first, then the new instance; the same transitions, simulated and real", async () => {
   for (const d of daemons.splice(0)) await d.kill();
-  // A timer change is not applied live: the instance restarts on both sides. (Address, ARP and
-  // auth_hmac changes the daemon applies live and the simulator restarts: README, simulate.)
+  // A timer change is not applied live (infra/vrrp/reload-plan.ts): the instance restarts on both sides.
   const changed = CONF.a.replace('advert_int 0.1', 'advert_int 0.2');
   assert.notEqual(changed, CONF.a);
   writeFileSync(join(tmp, 'a.conf'), CONF.a);

@@ -196,10 +196,8 @@ expect:
 });
 
 test("a reload that restarts the Master's instance hands over with priority 0 first, as the daemon's reload does", async () => {
-  const changed = yamlFile(
-    'a-changed.conf',
-    readFileSync(join(examples, 'keepalived-a.conf'), 'utf8').replace('advert_int 1', 'advert_int 1\n  garp_master_refresh 60'),
-  );
+  // smtp_alert is not taken live (infra/vrrp/reload-plan.ts): the instance restarts, and the wire stays as it was.
+  const changed = yamlFile('a-changed.conf', readFileSync(join(examples, 'keepalived-a.conf'), 'utf8').replace('advert_int 1', 'advert_int 1\n  smtp_alert'));
   const file = yamlFile(
     'reload-master.yaml',
     `until: 20s
@@ -223,6 +221,30 @@ expect:
   const takeover = r.timeline.find((l) => lineText(l).startsWith('b VI_1 backup -> master'))!;
   const restarted = r.timeline.find((l) => lineText(l).startsWith('a VI_1 stopped -> initialize'))!;
   assert.equal(restarted.at - takeover.at, 20, lines(r).join('\n'));
+});
+
+test('a reload that changes only the addresses is taken live, as by the daemon: no transition, the new VIP added', async () => {
+  // Both nodes, at the same instant: a Backup would drop adverts whose address list differs from its own.
+  const more = (node: 'a' | 'b') =>
+    yamlFile(
+      `${node}-more.conf`,
+      readFileSync(join(examples, `keepalived-${node}.conf`), 'utf8').replace('198.18.0.100/24', '198.18.0.100/24\n    198.18.0.101/24'),
+    );
+  const file = yamlFile(
+    'reload-live.yaml',
+    `until: 15s
+${PAIR(`faults:
+  - { at: 10s, do: reload, node: a, config: ${more('a')} }
+  - { at: 10s, do: reload, node: b, config: ${more('b')} }
+expect:
+  - { expect: vip-held, address: 198.18.0.100, within: 0 }
+  - { expect: vip-held, address: 198.18.0.101, within: 0, after: 10s }
+  - { expect: sequence, events: ['a fault reload VI_1:live', 'a vip add 198.18.0.101'] }
+  - { expect: sequence, events: ['b fault reload VI_1:live'] }`)}`,
+  );
+  const { r, outcomes } = await simulate(file);
+  assert.deepEqual(failed(outcomes), [], lines(r).join('\n'));
+  assert.deepEqual(r.timeline.filter((l) => l.at >= 10_000 && / -> /.test(lineText(l))).map(lineText), [], 'no instance changed state');
 });
 
 test('a scenario with mistakes is refused with every problem and its path, before anything runs', async () => {

@@ -1,12 +1,12 @@
 /**
- * The reload diff (daemon/reload-plan.ts): which running instances are kept,
+ * The reload diff (infra/vrrp/reload-plan.ts): which running instances are kept,
  * changed live (priority, addresses), restarted or removed, and which are added.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defineConfig } from '../../config/define.js';
-import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
-import { liveChange, planReload } from '../../daemon/reload-plan.js';
+import { defineConfig } from '../../../config/define.js';
+import type { VipflowConfig, VrrpInstance } from '../../../config/model.js';
+import { liveChange, planReload } from '../../../infra/vrrp/reload-plan.js';
 
 type InstanceInput = Partial<Omit<VrrpInstance, 'virtualIpaddress'>> & { name: string; virtualIpaddress?: { address: string; prefix?: number }[] };
 

@@ -1,6 +1,7 @@
 /**
  * What a reload does to each instance, decided from the running and the new
- * configuration alone (pure: no runner, no host, no clock). reload.ts applies it.
+ * configuration alone (pure: no runner, no host, no clock). daemon/reload.ts
+ * applies it, and the simulator's reload (sim/lan.ts) decides by the same rules.
  *
  * - keep: the instance's settings are unchanged; it keeps running untouched
  *   (no flap, no missed advert).
@@ -19,7 +20,7 @@
  * it restart only when its weight or reverse changed (their plans carry it).
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { VipflowConfig, VrrpInstance } from '../config/model.js';
+import type { VipflowConfig, VrrpInstance } from '../../config/model.js';
 
 export type InstanceChange =
   | { kind: 'keep'; name: string }
