@@ -183,7 +183,10 @@ describe('daemon events on NATS', () => {
     t.diagnostic(`failover ms: NATS up ${upTimes.map((x) => x.toFixed(0)).join(',')} / down ${downTimes.map((x) => x.toFixed(0)).join(',')}`);
     // Failover is Master_Down_Interval (~360 ms) minus where the last advert fell in its 100 ms period.
     assert.ok(Math.abs(down - up) <= 150, `failover with NATS down (${down.toFixed(0)} ms) matches NATS up (${up.toFixed(0)} ms)`);
-    assert.ok(down < 1000, 'and stays within Master_Down_Interval plus the reload');
+    // A stall bound, not the comparison above: with NATS up this takeover measured 806-1007 ms on a 2-core CI
+    // machine (the reload's config load is most of it), so 1 s was the machine's own speed, not NATS; a daemon
+    // that waited on NATS would take its 5 s connect timeout.
+    assert.ok(down < 2000, `and stays well within a NATS connect timeout (${down.toFixed(0)} ms)`);
   });
 
   test('a daemon stopped with undelivered events delivers them after its restart', async () => {
