@@ -299,40 +299,45 @@ export class VirtualLan {
     // before it (whenStopped), not in a promise continuation, which the
     // synchronous clock loop would only reach after the run.
     const steps: (() => void)[] = [];
-    const next_ = (): void => steps.shift()?.();
-    let live: ReturnType<typeof liveChange>;
+    const runNextStep = (): void => steps.shift()?.();
+    const stopThen = (name: string, after: () => void) => () => {
+      const sim = host.instances.get(name);
+      if (!sim || sim.crashed || !host.isAlive) return after();
+      void sim.runner.stop();
+      sim.runner.whenStopped(after);
+    };
     for (const was of old.vrrpInstances) {
       const want = next.vrrpInstances.find((i) => i.name === was.name);
       const ref = `${node}/${was.name}`;
-      const stopThen = (after: () => void) => () => {
-        const sim = host.instances.get(was.name);
-        if (!sim || sim.crashed || !host.isAlive) return after();
-        void sim.runner.stop();
-        sim.runner.whenStopped(after);
-      };
       if (!want) {
-        steps.push(stopThen(next_));
+        steps.push(stopThen(was.name, runNextStep));
         done[was.name] = 'removed';
-      } else if (isDeepStrictEqual(was, want)) done[was.name] = 'kept';
-      else if ((live = liveChange(was, want)) !== null) {
+        continue;
+      }
+      if (isDeepStrictEqual(was, want)) {
+        done[was.name] = 'kept';
+        continue;
+      }
+      const live = liveChange(was, want);
+      if (live) {
         // As daemon/reload.ts applyLive: the running instance takes the new settings.
         const runner = this.liveRunner(ref);
         if (live.priority) runner?.setPriority(want.priority);
         if (live.addresses) runner?.replaceAddresses(host.planOf(want));
         else if (live.authHmac) runner?.setAuthHmac(host.planOf(want).authHmac);
         done[was.name] = live.addresses || live.authHmac ? 'live' : 'priority';
-      } else {
-        steps.push(
-          stopThen(() => {
-            // A node that crashed meanwhile boots with host.config, the new file, anyway.
-            if (host.isAlive && host.config === next) this.restart(ref);
-            next_();
-          }),
-        );
-        done[was.name] = 'restarted';
+        continue;
       }
+      steps.push(
+        stopThen(was.name, () => {
+          // A node that crashed meanwhile boots with host.config, the new file, anyway.
+          if (host.isAlive && host.config === next) this.restart(ref);
+          runNextStep();
+        }),
+      );
+      done[was.name] = 'restarted';
     }
-    next_();
+    runNextStep();
     for (const inst of next.vrrpInstances) {
       if (old.vrrpInstances.some((i) => i.name === inst.name)) continue;
       host.startInstance(inst);

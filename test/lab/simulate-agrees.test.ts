@@ -49,31 +49,37 @@ after(async () => {
 
 const seq = (list: readonly { from: string; to: string; reason: string }[]) => list.map((t) => `${t.from} -> ${t.to} (${t.reason})`);
 
-test('link down, link up and SIGTERM: the same transitions in the same order per node, simulated and real', async () => {
-  writeFileSync(join(tmp, 'a.conf'), CONF.a);
-  writeFileSync(join(tmp, 'b.conf'), CONF.b);
-  const file = join(tmp, 'agree.yaml');
+/** Runs a scenario of nodes a and b (a.conf, b.conf in tmp) with `faults` for `until`; each node's transitions, minus the simulator's own restart lines. */
+async function simulated(name: string, until: string, faults: string[]): Promise<{ a: string[]; b: string[] }> {
+  const file = join(tmp, name);
   writeFileSync(
     file,
     [
-      'until: 8s',
+      `until: ${until}`,
       'nodes:',
       '  a: { config: a.conf, interfaces: { eth0: { address: 198.18.177.1/24 } } }',
       '  b: { config: b.conf, interfaces: { eth0: { address: 198.18.177.2/24 } } }',
       'faults:',
-      '  - { at: 2s, do: link-down, node: a }',
-      '  - { at: 4s, do: link-up, node: a }',
-      '  - { at: 6s, do: sigterm, node: a }',
+      ...faults.map((f) => `  - ${f}`),
       '',
     ].join('\n'),
   );
   const loaded = await loadScenario(file);
   assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
   const sim = await runScenario(loaded.prepared);
-  const expected = {
-    a: seq(sim.transitions.filter((t) => t.node === 'a')),
-    b: seq(sim.transitions.filter((t) => t.node === 'b')),
-  };
+  // 'restarted' is the simulator's word for a new runner; the daemon's new instance starts with its own line.
+  const of = (node: string) => seq(sim.transitions.filter((t) => t.node === node && t.reason !== 'restarted'));
+  return { a: of('a'), b: of('b') };
+}
+
+test('link down, link up and SIGTERM: the same transitions in the same order per node, simulated and real', async () => {
+  writeFileSync(join(tmp, 'a.conf'), CONF.a);
+  writeFileSync(join(tmp, 'b.conf'), CONF.b);
+  const expected = await simulated('agree.yaml', '8s', [
+    '{ at: 2s, do: link-down, node: a }',
+    '{ at: 4s, do: link-up, node: a }',
+    '{ at: 6s, do: sigterm, node: a }',
+  ]);
   // The simulation's own story, so a change in it shows here first.
   assert.deepEqual(expected.a, [
     'initialize -> backup (startup)',
@@ -119,27 +125,7 @@ test("a reload that restarts the Master's instance: priority 0 first, then the n
   writeFileSync(join(tmp, 'a.conf'), CONF.a);
   writeFileSync(join(tmp, 'b.conf'), CONF.b);
   writeFileSync(join(tmp, 'a2.conf'), changed);
-  const file = join(tmp, 'agree-reload.yaml');
-  writeFileSync(
-    file,
-    [
-      'until: 5s',
-      'nodes:',
-      '  a: { config: a.conf, interfaces: { eth0: { address: 198.18.177.1/24 } } }',
-      '  b: { config: b.conf, interfaces: { eth0: { address: 198.18.177.2/24 } } }',
-      'faults:',
-      '  - { at: 2s, do: reload, node: a, config: a2.conf }',
-      '',
-    ].join('\n'),
-  );
-  const loaded = await loadScenario(file);
-  assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
-  const sim = await runScenario(loaded.prepared);
-  // 'restarted' is the simulator's word for a new runner; the daemon's new instance starts with its own line.
-  const expected = {
-    a: seq(sim.transitions.filter((t) => t.node === 'a' && t.reason !== 'restarted')),
-    b: seq(sim.transitions.filter((t) => t.node === 'b')),
-  };
+  const expected = await simulated('agree-reload.yaml', '5s', ['{ at: 2s, do: reload, node: a, config: a2.conf }']);
   assert.deepEqual(expected.a, [
     'initialize -> backup (startup)',
     'backup -> master (master-down-timer)',
