@@ -185,7 +185,10 @@ describe('daemon events on NATS', () => {
     // reload's config load, which on a loaded 2-core CI machine varies with the load (up 802 ms, down 962 ms in one
     // run): the margin is the advert period's spread or a quarter of the time with NATS up, whichever is larger.
     const margin = Math.max(150, up / 4);
-    assert.ok(Math.abs(down - up) <= margin, `failover with NATS down (${down.toFixed(0)} ms) matches NATS up (${up.toFixed(0)} ms) within ${margin.toFixed(0)} ms`);
+    assert.ok(
+      Math.abs(down - up) <= margin,
+      `failover with NATS down (${down.toFixed(0)} ms) matches NATS up (${up.toFixed(0)} ms) within ${margin.toFixed(0)} ms`,
+    );
     // A stall bound, not the comparison above: with NATS up this takeover measured 806-1007 ms on a 2-core CI
     // machine (the reload's config load is most of it), so 1 s was the machine's own speed, not NATS; a daemon
     // that waited on NATS would take its 5 s connect timeout.
