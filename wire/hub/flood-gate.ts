@@ -11,8 +11,11 @@
  * replay whose sequence is old) cannot use up the real adverts' share, and
  * with auth_hmac each real advert is new bytes. The window is the shortest
  * VRRPv3 interval (10 ms), so a real Master is never cut. Memory is bounded
- * (the oldest key goes first). Pure: the caller passes the time.
+ * (the oldest packet goes first). Pure but for the hash's random seed: the
+ * caller passes the time.
  */
+import { randomInt } from 'node:crypto';
+
 export const FLOOD_GATE_WINDOW_MS = 10;
 export const FLOOD_GATE_PER_WINDOW = 3;
 const CAPACITY = 1024;
@@ -20,34 +23,100 @@ const CAPACITY = 1024;
 interface Slot {
   windowStart: number;
   count: number;
+  /** The packet's identity (packetIdentity): the hash only finds the slot, equal bytes decide. */
+  identity: Uint8Array;
 }
 
+/** The parts of a packet the gate tells copies apart by: everything the receive checks read. */
+export interface FloodPacket {
+  ttl: number;
+  source: Uint8Array;
+  /** null (the kernel gave none) counts as empty. */
+  destination: Uint8Array | null;
+  payload: Uint8Array;
+}
+
+const NONE = new Uint8Array(0);
+
 /**
- * The gate's key for a packet: everything the receive checks read (TTL,
- * source, destination, the VRRP bytes), as one string. A copy that differs in
- * any of them (a forged TTL 64, a unicast copy) has its own share.
+ * 32-bit FNV-1a over TTL, source, destination and the VRRP bytes, from
+ * `seed`, computed in place: a key string built per datagram (its characters,
+ * a flat copy, its hash) was about a twentieth of a Backup's CPU per advert
+ * under perf, and more under a flood.
  */
-export function floodKey(ttl: number, source: Uint8Array, destination: Uint8Array, payload: Buffer): string {
-  return String.fromCharCode(ttl & 0xffff, ...source, ...destination) + payload.toString('latin1');
+export function packetHash(p: FloodPacket, seed: number): number {
+  let h = Math.imul((seed ^ (p.ttl & 0xffff)) >>> 0, 0x01000193);
+  h = mix(h, p.source);
+  h = mix(h, p.destination ?? NONE);
+  return mix(h, p.payload) >>> 0;
+}
+
+function mix(h: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  // The length too: bytes moved from the source into the destination are another packet.
+  return Math.imul(h ^ bytes.length, 0x01000193);
+}
+
+const HEADER = 4;
+
+/** TTL (2 bytes), the source's and destination's lengths, then the bytes: copied once per new packet. */
+function packetIdentity(p: FloodPacket): Uint8Array {
+  const destination = p.destination ?? NONE;
+  const out = new Uint8Array(HEADER + p.source.length + destination.length + p.payload.length);
+  out[0] = p.ttl & 0xff;
+  out[1] = (p.ttl >> 8) & 0xff;
+  out[2] = p.source.length;
+  out[3] = destination.length;
+  out.set(p.source, HEADER);
+  out.set(destination, HEADER + p.source.length);
+  out.set(p.payload, HEADER + p.source.length + destination.length);
+  return out;
+}
+
+function isSamePacket(id: Uint8Array, p: FloodPacket): boolean {
+  const destination = p.destination ?? NONE;
+  const s = p.source.length;
+  const d = destination.length;
+  if (id.length !== HEADER + s + d + p.payload.length || id[2] !== s || id[3] !== d) return false;
+  if (id[0] !== (p.ttl & 0xff) || id[1] !== ((p.ttl >> 8) & 0xff)) return false;
+  return equalAt(id, HEADER, p.source) && equalAt(id, HEADER + s, destination) && equalAt(id, HEADER + s + d, p.payload);
+}
+
+function equalAt(id: Uint8Array, offset: number, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (id[offset + i] !== bytes[i]) return false;
+  return true;
 }
 
 export class FloodGate {
-  private readonly slots = new Map<string, Slot>();
+  private readonly slots = new Map<number, Slot>();
   shed = 0;
 
+  /**
+   * `hash` defaults to packetHash with a random seed per gate, so a sender
+   * cannot aim its packets at the slot of the real Master's advert. Even
+   * when two packets share a hash only equal bytes share a count: the newer
+   * takes the slot, which can only let more of the older through, never fewer.
+   */
   constructor(
     private readonly windowMs = FLOOD_GATE_WINDOW_MS,
     private readonly perWindow = FLOOD_GATE_PER_WINDOW,
     private readonly capacity = CAPACITY,
+    private readonly hash: (p: FloodPacket) => number = seededPacketHash(),
   ) {}
 
-  /** Whether the packet with `key` (floodKey) goes on at `now` (ms). */
-  admit(key: string, now: number): boolean {
-    let slot = this.slots.get(key);
-    if (!slot) {
-      if (this.slots.size >= this.capacity) this.slots.delete(this.slots.keys().next().value!);
-      slot = { windowStart: now, count: 0 };
-      this.slots.set(key, slot);
+  /** Packets remembered (at most `capacity`). */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Whether `packet` goes on at `now` (ms). */
+  admit(packet: FloodPacket, now: number): boolean {
+    const h = this.hash(packet);
+    let slot = this.slots.get(h);
+    if (!slot || !isSamePacket(slot.identity, packet)) {
+      if (!slot && this.slots.size >= this.capacity) this.slots.delete(this.slots.keys().next().value!);
+      slot = { windowStart: now, count: 0, identity: packetIdentity(packet) };
+      this.slots.set(h, slot);
     } else if (now - slot.windowStart >= this.windowMs) {
       slot.windowStart = now;
       slot.count = 0;
@@ -59,4 +128,9 @@ export class FloodGate {
     slot.count++;
     return true;
   }
+}
+
+function seededPacketHash(): (p: FloodPacket) => number {
+  const seed = randomInt(0x7fffffff);
+  return (p) => packetHash(p, seed);
 }

@@ -9,7 +9,7 @@ import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type 
 import type { Logger } from '../../core/logger.js';
 import { emptyWireDrops, reasonOfDecodeError, screenHeader, type WireDropReason, type WireDrops } from './screen.js';
 import { StrangerReporter } from './strangers.js';
-import { FloodGate, floodKey } from './flood-gate.js';
+import { FloodGate } from './flood-gate.js';
 
 export interface HubPacket {
   advert: VrrpAdvert;
@@ -175,7 +175,7 @@ export class WireHub {
     }
     // Copies of one packet beyond a few per 10 ms only cost CPU (the machine
     // does for a copy what it did for the first): shed before decoding (flood-gate.ts).
-    if (!entry.gate.admit(floodKey(p.ttl, source, destination, payload), this.now())) {
+    if (!entry.gate.admit(p, this.now())) {
       this.dropped.flood++;
       return;
     }
