@@ -11,4 +11,5 @@ export {
   PRIORITY_STOP,
 } from './timing.js';
 export { validateInput } from './context.js';
+export type { ReusableTimer } from './timer-slots.js';
 export type * from './types.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/logger.js';
 import { validateInput } from './context.js';
 import { TAKEOVER_TIMER_IDS, vrrpMachine } from './machine.js';
 import { formatAddress } from './timing.js';
-import { useTimerSlots } from './timer-slots.js';
+import { useTimerSlots, type ReusableTimer } from './timer-slots.js';
 import type { VrrpInput } from './types.js';
 
 /**
@@ -18,6 +18,12 @@ export interface VrrpClock {
   clearTimeout(id: unknown): void;
   now(): number;
   /**
+   * Optional: a timer made once and re-armed in place, for the machine's
+   * named timers (timer-slots.ts), when the clock can do that without an
+   * allocation per arm (the daemon's real-time clock).
+   */
+  createTimer?(fire: () => void): ReusableTimer;
+  /**
    * Timers for the waits a takeover ends (Master_Down_Timer, Skew_Time), when
    * the clock can fire them closer to their due time than `setTimeout` (the
    * daemon's real-time clock: daemon/precise-timer.ts). Without it they use
@@ -26,6 +32,7 @@ export interface VrrpClock {
   precise?: {
     setTimeout(fn: () => void, timeout: number): unknown;
     clearTimeout(id: unknown): void;
+    createTimer?(fire: () => void): ReusableTimer;
   };
 }
 

@@ -8,27 +8,44 @@
  * keeps its firing callback for the actor's life: re-arming is one
  * clearTimeout and one setTimeout on the clock, in the order XState's
  * scheduler makes them, so timers due at the same instant still fire in the
- * same order (bench/machine-equivalence.ts checks it).
+ * same order (bench/machine-equivalence.ts checks it). A clock that can
+ * make re-armable timers (SlotClock.createTimer) gives each named slot one,
+ * so a re-arm allocates nothing.
  */
 import type { AnyActorRef, EventObject } from 'xstate';
 
-/** The part of the instance clock the slots use. */
-export interface SlotClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-  /** Used for the ids given as precise, when present (VrrpClock.precise). */
-  precise?: {
-    setTimeout(fn: () => void, ms: number): unknown;
-    clearTimeout(id: unknown): void;
-  };
+/**
+ * A timer made once for one callback and re-armed in place. Every start
+ * replaces the one before; the callback runs only for the latest start.
+ */
+export interface ReusableTimer {
+  start(ms: number): void;
+  /** No firing until the next start (the host timer may stay set, to be re-armed in place). */
+  cancel(): void;
+  /** Cancels and releases the host timer: the actor stopped. */
+  dispose(): void;
 }
 
-type Timers = Pick<SlotClock, 'setTimeout' | 'clearTimeout'>;
+interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+  /** Optional: a re-armable timer for `fire`, used for named slots instead of a timeout per arm. */
+  createTimer?(fire: () => void): ReusableTimer;
+}
+
+/** The part of the instance clock the slots use. */
+export interface SlotClock extends Timers {
+  /** Used for the ids given as precise, when present (VrrpClock.precise). */
+  precise?: Timers;
+}
 
 interface Slot {
   /** The clock's precise timers or its plain ones: fixed by the slot's id. */
   readonly timers: Timers;
   handle: unknown;
+  /** The slot's re-armable timer when the clock makes them (then `handle` is unused). */
+  timer: ReusableTimer | null;
+  armed: boolean;
   target: AnyActorRef | null;
   event: EventObject | null;
   readonly fire: () => void;
@@ -52,36 +69,51 @@ export class TimerSlots {
     const key = id ?? `#anonymous-${this.anonymous++}`;
     let slot = this.slots.get(key);
     if (!slot) {
+      const timers = id !== undefined && this.preciseIds.has(id) && this.clock.precise ? this.clock.precise : this.clock;
       const created: Slot = {
-        timers: id !== undefined && this.preciseIds.has(id) && this.clock.precise ? this.clock.precise : this.clock,
+        timers,
         handle: undefined,
+        timer: null,
+        armed: false,
         target: null,
         event: null,
         fire: () => {
           created.handle = undefined;
+          created.armed = false;
           const { target: to, event: what } = created;
           if (id === undefined) this.slots.delete(key);
           if (to && what) to.send(what);
         },
       };
+      // Anonymous slots live for one firing: a re-armable timer would not be re-armed.
+      if (id !== undefined && timers.createTimer) created.timer = timers.createTimer(created.fire);
       this.slots.set(key, created);
       slot = created;
-    } else if (slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
+    } else if (slot.timer === null && slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
     slot.target = target;
     slot.event = event;
-    slot.handle = slot.timers.setTimeout(slot.fire, delay);
+    slot.armed = true;
+    if (slot.timer) slot.timer.start(delay);
+    else slot.handle = slot.timers.setTimeout(slot.fire, delay);
   }
 
   cancel(_source: AnyActorRef, id: string): void {
     const slot = this.slots.get(id);
-    if (!slot || slot.handle === undefined) return;
+    if (!slot || !slot.armed) return;
+    slot.armed = false;
+    if (slot.timer) {
+      slot.timer.cancel();
+      return;
+    }
     slot.timers.clearTimeout(slot.handle);
     slot.handle = undefined;
   }
 
   cancelAll(_actorRef: AnyActorRef): void {
     for (const [id, slot] of this.slots) {
-      if (slot.handle !== undefined) this.cancel(_actorRef, id);
+      if (slot.armed) this.cancel(_actorRef, id);
+      // The actor stopped: nothing of it stays on the host's loop.
+      slot.timer?.dispose();
     }
   }
 }

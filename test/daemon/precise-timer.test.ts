@@ -2,7 +2,7 @@
 // fires off its asked time the way libuv's whole-ms loop time makes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EARLY_MS, preciseTimeout, type PreciseTimerHost } from '../../daemon/precise-timer.js';
+import { EARLY_MS, PreciseTimer, preciseTimeout, type PreciseTimerHost } from '../../daemon/precise-timer.js';
 
 /**
  * A host loop on simulated time: a timer fires `skew(ms)` ms off the asked
@@ -13,15 +13,27 @@ function simulatedHost(skew: (ms: number) => number, turnMs = 0.02) {
   let now = 1000.3;
   let seq = 0;
   const pending = new Map<number, { at: number; fn: () => void; kind: 'timer' | 'immediate' }>();
-  const log = { timers: [] as number[], immediates: 0 };
+  /** Host timers not cleared (pending or fired): what refresh may re-arm. */
+  const timers = new Map<number, { ms: number; fn: () => void }>();
+  const log = { timers: [] as number[], immediates: 0, refreshes: 0 };
   const host: PreciseTimerHost = {
     now: () => now,
     setTimeout: (fn, ms) => {
       log.timers.push(ms);
-      pending.set(++seq, { at: now + ms + skew(ms), fn, kind: 'timer' });
+      timers.set(++seq, { ms, fn });
+      pending.set(seq, { at: now + ms + skew(ms), fn, kind: 'timer' });
       return seq;
     },
-    clearTimeout: (h) => void pending.delete(h as number),
+    clearTimeout: (h) => {
+      pending.delete(h as number);
+      timers.delete(h as number);
+    },
+    refresh: (h) => {
+      const t = timers.get(h as number);
+      assert.ok(t, 'refresh of a cleared host timer (Node would ignore it)');
+      log.refreshes++;
+      pending.set(h as number, { at: now + t.ms + skew(t.ms), fn: t.fn, kind: 'timer' });
+    },
     setImmediate: (fn) => {
       log.immediates++;
       pending.set(++seq, { at: now + turnMs, fn, kind: 'immediate' });
@@ -39,7 +51,9 @@ function simulatedHost(skew: (ms: number) => number, turnMs = 0.02) {
     }
     assert.equal(pending.size, 0, 'the timer settled within the bound');
   };
-  return { host, run, log, now: () => now };
+  /** Moves time on by `ms` without running anything (a loop busy elsewhere). */
+  const advance = (ms: number) => void (now += ms);
+  return { host, run, log, now: () => now, advance, pending: () => pending.size };
 }
 
 for (const [name, skew] of [
@@ -124,4 +138,63 @@ test("on Node's real timers it fires no earlier than asked, in due order", async
   );
   const asked: Record<string, number> = { a: 4.7, b: 12.2, c: 20.9 };
   for (const f of fired) assert.ok(f.after >= asked[f.name]!, `${f.name} fired after ${f.after} ms, asked ${asked[f.name]}`);
+});
+
+test('re-armed in place: each start replaces the last, the host timer is refreshed, not made anew', () => {
+  const sim = simulatedHost(() => 0);
+  const fired: number[] = [];
+  const t = new PreciseTimer(() => fired.push(sim.now()), sim.host);
+  // A Backup hearing its Master every 10 ms: Master_Down_Timer cancelled and re-armed each time.
+  for (let i = 0; i < 50; i++) {
+    t.cancel();
+    t.start(36.09);
+    sim.run(10_000, sim.now() + 10);
+    sim.advance(10);
+  }
+  assert.deepEqual(fired, [], 'never fired while re-armed in time');
+  assert.equal(sim.log.timers.length, 1, 'one host timer for 50 arms');
+  assert.equal(sim.log.refreshes, 49);
+  const due = sim.now() + 36.09;
+  t.start(36.09);
+  sim.run();
+  assert.equal(fired.length, 1, 'fires once for the last start');
+  assert.ok(fired[0]! >= due && fired[0]! < due + 0.021, `fired ${fired[0]! - due} ms after due`);
+  // After firing, a start re-arms the same host timer again.
+  t.start(36.09);
+  sim.run();
+  assert.equal(fired.length, 2);
+  assert.equal(sim.log.timers.length, 1);
+});
+
+test('a cancel with no start after it leaves a host timer that fires for nothing; dispose clears it', () => {
+  const sim = simulatedHost(() => 0);
+  let fired = 0;
+  const t = new PreciseTimer(() => fired++, sim.host);
+  t.start(36.09);
+  t.cancel();
+  assert.equal(sim.pending(), 1, 'kept for a refresh');
+  sim.run();
+  assert.equal(fired, 0);
+  t.start(20.5);
+  t.dispose();
+  assert.equal(sim.pending(), 0, 'nothing left on the loop');
+  sim.run();
+  assert.equal(fired, 0);
+  t.start(5.2);
+  sim.run();
+  assert.equal(fired, 1, 'usable after dispose');
+});
+
+test('another delay makes a new host timer; a short one waits on the loop', () => {
+  const sim = simulatedHost(() => 0);
+  let fired = 0;
+  const t = new PreciseTimer(() => fired++, sim.host);
+  t.start(36.09);
+  t.start(609.375);
+  assert.equal(sim.log.timers.length, 2);
+  assert.equal(sim.pending(), 1, 'the first host timer was cleared');
+  t.start(0.5);
+  assert.equal(sim.pending(), 1, 'only the loop wait is pending');
+  sim.run();
+  assert.equal(fired, 1);
 });

@@ -76,3 +76,71 @@ test('a clock without precise timers runs the takeover timers on setTimeout, at 
   assert.equal(tookOverAt, Math.ceil(3000 + (156 * 1000) / 256));
   actor.stop();
 });
+
+test('a clock with re-armable timers gets one per named timer, re-armed in place, the same times, and all released at stop', () => {
+  // The same run on a clock of plain timeouts and on one of re-armable timers: the same adverts at the same times.
+  const run = (reusable: boolean) => {
+    const sim = new SimulatedClock();
+    const made: { starts: number; cancels: number; disposed: boolean }[] = [];
+    const createTimer = (fire: () => void) => {
+      let id: number | null = null;
+      const rec = { starts: 0, cancels: 0, disposed: false };
+      made.push(rec);
+      return {
+        start: (ms: number) => {
+          rec.starts++;
+          if (id !== null) sim.clearTimeout(id);
+          id = sim.setTimeout(() => {
+            id = null;
+            fire();
+          }, ms) as number;
+        },
+        cancel: () => {
+          rec.cancels++;
+          if (id !== null) sim.clearTimeout(id);
+          id = null;
+        },
+        dispose: () => {
+          rec.disposed = true;
+          if (id !== null) sim.clearTimeout(id);
+          id = null;
+        },
+      };
+    };
+    const plain = { setTimeout: (fn: () => void, ms: number) => sim.setTimeout(fn, ms), clearTimeout: (id: unknown) => sim.clearTimeout(id as number) };
+    const clock: VrrpClock = {
+      now: () => sim.now(),
+      ...plain,
+      ...(reusable ? { createTimer } : {}),
+      precise: { ...plain, ...(reusable ? { createTimer } : {}) },
+    };
+    const actor = createVrrpInstance(baseInput(), { clock });
+    const sent: { priority: number; at: number }[] = [];
+    actor.on('send-advert', (e) => sent.push({ priority: e.priority, at: sim.now() }));
+    actor.start();
+    actor.send({ type: 'START' });
+    for (let i = 0; i < 20; i++) {
+      actor.send({ type: 'ADVERT', priority: 200, intervalCs: 100, source: PEER_HIGH, version: 3 });
+      sim.increment(1000);
+    }
+    // The Master goes silent: takeover after Master_Down_Interval, then adverts every second.
+    for (let i = 0; i < 9000; i++) sim.increment(1);
+    actor.stop();
+    return { sent, made };
+  };
+  const plain = run(false);
+  const reusable = run(true);
+  assert.ok(plain.sent.length >= 5, `took over and advertised: ${JSON.stringify(plain.sent)}`);
+  assert.deepEqual(reusable.sent, plain.sent);
+  // Master_Down_Timer and Adver_Timer (and whatever other named timer ran): each made once, re-armed many times.
+  assert.ok(reusable.made.length >= 2 && reusable.made.length <= 4, `${reusable.made.length} timers made`);
+  assert.ok(
+    reusable.made.some((t) => t.starts >= 20),
+    JSON.stringify(reusable.made),
+  );
+  assert.ok(
+    reusable.made.every((t) => t.disposed),
+    'every timer released at stop',
+  );
+  assert.equal(plain.made.length, 0);
+});
