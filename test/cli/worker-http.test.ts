@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../../core/paths.js';
+import { freePort } from '../../infra/events/local-nats.js';
 import { vipflowCommand } from '../../lab/vipflow.js';
 import { StatusMetrics } from '../../daemon/metrics.js';
 import { RunTally, WORKER_FAMILIES, workerSamples } from '../../cli/worker-http.js';
@@ -70,7 +71,10 @@ describe('vipflow worker --http', () => {
   });
 
   test('a running worker answers /healthz and /metrics on loopback, and stops on SIGTERM', async () => {
-    const port = 20000 + (process.pid % 20000);
+    // A port the kernel just handed out and released (--http refuses port 0). A port
+    // derived from the PID could be taken: the test files run two at a time, and
+    // 20000-39999 overlaps the ephemeral range that outgoing connections use.
+    const port = await freePort();
     const child = spawn(
       process.execPath,
       [...vipflowCommand(), 'worker', '--nats', 'nats://127.0.0.1:1', '--workflows', WORKFLOWS, '--http', `127.0.0.1:${port}`],
