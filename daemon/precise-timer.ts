@@ -113,15 +113,13 @@ export class PreciseTimer implements PreciseTimeout {
       return;
     }
     const ms = Math.floor(left) - EARLY_MS;
-    this.hostPending = true;
-    if (this.hostTimer !== null && this.hostMs === ms) {
-      this.host.refresh(this.hostTimer);
-      return;
+    if (this.hostTimer !== null && this.hostMs === ms) this.host.refresh(this.hostTimer);
+    else {
+      this.dropHostTimer();
+      this.hostTimer = this.host.setTimeout(this.onHostTimer, ms);
+      this.hostMs = ms;
     }
-    this.dropHostTimer();
     this.hostPending = true;
-    this.hostTimer = this.host.setTimeout(this.onHostTimer, ms);
-    this.hostMs = ms;
   }
 
   private readonly onHostTimer = (): void => {
