@@ -245,7 +245,8 @@ export class Daemon {
     this.metricRegistries = metrics ? [metrics.timing.registry, metrics.workflows.registry] : [];
     this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
-    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats);
+    const hub = this.hub;
+    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats, () => hub.drainHeld());
     this.instances = new Instances({
       log,
       hub: this.hub,

@@ -102,6 +102,8 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   family('vipflow_wire_received_total', 'counter', [], 'VRRP packets received by the hub'),
   family('vipflow_wire_malformed_total', 'counter', [], 'VRRP packets the codec refused'),
   family('vipflow_wire_unknown_vrid_total', 'counter', [], 'VRRP packets for a VRID no instance runs'),
+  family('vipflow_wire_receive_holds_total', 'counter', [], 'Receive moderation: times a Backup-only socket was held to read its adverts in one batch'),
+  family('vipflow_wire_receive_drains_total', 'counter', [], 'Receive moderation: held sockets read before a takeover timer acted'),
   family('vipflow_dropped_packets_total', 'counter', ['reason'], 'Received VRRP packets dropped or not acted on, by reason, over the hub and every instance'),
   family('vipflow_late_timers_total', 'counter', [], 'VRRP timers that fired late'),
   family('vipflow_late_timer_worst_seconds', 'gauge', [], 'The latest VRRP timer so far'),
@@ -226,6 +228,10 @@ function daemonSamples(status: DaemonStatus, transitions: TransitionTally, push:
   push('vipflow_wire_received_total', status.wire.received);
   push('vipflow_wire_malformed_total', status.wire.malformed);
   push('vipflow_wire_unknown_vrid_total', status.wire.unknownVrid);
+  if (status.wire.moderation) {
+    push('vipflow_wire_receive_holds_total', status.wire.moderation.holds);
+    push('vipflow_wire_receive_drains_total', status.wire.moderation.drains);
+  }
   // Older daemons do not report it.
   for (const [reason, n] of Object.entries(status.dropped ?? {})) push('vipflow_dropped_packets_total', n, { reason });
   push('vipflow_late_timers_total', status.eventLoop.lateTimers);

@@ -33,6 +33,12 @@ export interface PreciseTimerHost {
   refresh(handle: unknown): void;
   setImmediate(fn: () => void): unknown;
   clearImmediate(handle: unknown): void;
+  /**
+   * Runs just before a due timer fires: the daemon reads the sockets held by
+   * receive moderation (wire/socket/receive-moderation.ts), so an advert
+   * waiting there re-arms the timer instead of letting it fire.
+   */
+  beforeFire?(): void;
 }
 
 /** How much earlier than due (in whole ms, before libuv's own rounding) the host timer is asked to fire. */
@@ -50,7 +56,7 @@ export interface PreciseTimeout {
   cancel(): void;
 }
 
-const nodeHost: PreciseTimerHost = {
+export const nodeHost: PreciseTimerHost = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -136,6 +142,12 @@ export class PreciseTimer implements PreciseTimeout {
     if (this.host.now() < this.due) {
       this.immediate = this.host.setImmediate(this.finish);
       return;
+    }
+    if (this.host.beforeFire) {
+      const due = this.due;
+      this.host.beforeFire();
+      // What it read re-armed or cancelled this timer: that start or cancel stands.
+      if (!this.running || this.due !== due) return;
     }
     this.running = false;
     this.fn();

@@ -171,6 +171,13 @@ export const daemonStatusSchema = o({
     dropped: z.record(z.string(), count).describe('drops in the wire hub, by reason (wire/hub/screen.ts)'),
     shed: count.describe('datagrams the kernel dropped for a full receive queue (SO_RXQ_OVFL)'),
     fullBatches: count,
+    moderation: o({
+      held: count.describe('sockets held by receive moderation now (wire/socket/receive-moderation.ts)'),
+      holds: count.describe('holds begun: each one saved the wake-ups of the adverts read together at its end'),
+      drains: count.describe('held sockets read before a takeover timer acted'),
+    })
+      // Older daemons do not report it.
+      .optional(),
   }),
   dropped: z.record(z.string(), count).describe('received packets dropped or not acted on, by reason, over the hub and every instance'),
   strangers: o({

@@ -7,14 +7,19 @@
  */
 import type { ReusableTimer, VrrpClock } from '../actors/vrrp/index.js';
 import type { Logger } from '../core/logger.js';
-import { PreciseTimer, preciseTimeout, type PreciseTimeout } from './precise-timer.js';
+import { nodeHost, PreciseTimer, preciseTimeout, type PreciseTimeout, type PreciseTimerHost } from './precise-timer.js';
 
 export interface LateTimerStats {
   late: number;
   worstLateMs: number;
 }
 
-export function watchedClock(log: Logger, stats: LateTimerStats): VrrpClock {
+/**
+ * `beforeTakeover` runs just before a precise timer (a takeover's) fires: the
+ * daemon reads the sockets receive moderation holds (PreciseTimerHost.beforeFire).
+ */
+export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?: () => void): VrrpClock {
+  const host: PreciseTimerHost = beforeTakeover ? { ...nodeHost, beforeFire: beforeTakeover } : nodeHost;
   let lastWarn = -Infinity;
   const checkLate = (due: number, ms: number) => {
     const late = performance.now() - due;
@@ -69,9 +74,9 @@ export function watchedClock(log: Logger, stats: LateTimerStats): VrrpClock {
     // The takeover timers: to the tens of microseconds rather than the
     // millisecond (precise-timer.ts); their host timers are whole ms too.
     precise: {
-      setTimeout: (fn, ms) => preciseTimeout(watched(fn, ms), ms),
+      setTimeout: (fn, ms) => preciseTimeout(watched(fn, ms), ms, host),
       clearTimeout: (id) => (id as PreciseTimeout).cancel(),
-      createTimer: (fire) => watchedTimer(fire, (onFire) => new PreciseTimer(onFire)),
+      createTimer: (fire) => watchedTimer(fire, (onFire) => new PreciseTimer(onFire, host)),
     },
   };
 }

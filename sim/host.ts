@@ -131,6 +131,7 @@ class SimHub extends WireHub {
     const channel: Channel = {
       ifindex: joined.channel.ifindex,
       send: (payload, destination) => joined.channel.send(payload, destination),
+      setReceiveHold: (ms) => joined.channel.setReceiveHold(ms),
       leave: () => {
         if (left) return;
         left = true;

@@ -51,6 +51,7 @@ SERIAL=(
   lab/install-package
   lab/lb-daemon
   lab/metrics
+  lab/receive-moderation
   lab/simulate-agrees
   lab/status-page
   lab/sync-group-keepalived

@@ -24,6 +24,7 @@ import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
 import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from '../../actors/vrrp/receive.js';
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
+import { holdForIntervalMs } from '../../wire/socket/index.js';
 import { addressText } from '../../wire/socket/index.js';
 import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
 import { AdvertTiming, type AdvertTimingSink } from './advert-timing.js';
@@ -385,6 +386,8 @@ export class InstanceRunner {
    * included, not whenever the microtask queue gets to a continuation.
    */
   private stopOnce(): Promise<void> {
+    // A stopping Master waits for the new Master's first advert (make-before-break): every advert at once.
+    this.setReceiveHold(false);
     const wasMaster = this.state === 'master';
     if (wasMaster) this.holdingVipsForHandover = true;
     this.actor.send({ type: 'SHUTDOWN' });
@@ -690,6 +693,7 @@ export class InstanceRunner {
   }
 
   private onMachineTransition(cmd: Extract<VrrpCommand, { type: 'transition' }>): void {
+    this.setReceiveHold(cmd.to === 'backup' && this.stopped === null);
     if (cmd.from === 'master') this.announcer.cancel();
     if (this.forwarder) {
       if (cmd.to === 'master') this.forwarder.becameMaster(this.actor.getSnapshot().context.masterAdvertIntervalCs * 10);
@@ -719,6 +723,20 @@ export class InstanceRunner {
     // transitions must be reported after it.
     if (cmd.to === 'master' && this.plan.machine.syncGroup === undefined) this.heldReport = record;
     else this.report(record);
+  }
+
+  /**
+   * A Backup lets the hub hold its socket for a tenth of the advert interval
+   * it expects (receive-moderation.ts: the cost of a wake-up per advert,
+   * and why a late read moves no deadline); in any other state every advert
+   * is read at once.
+   */
+  private setReceiveHold(allowed: boolean): void {
+    if (!this.channel) return;
+    if (!allowed) return this.channel.setReceiveHold(0);
+    const learned = this.actor.getSnapshot().context.masterAdvertIntervalCs;
+    const intervalCs = Math.min(this.plan.machine.advertIntervalCs, learned > 0 ? learned : Infinity);
+    this.channel.setReceiveHold(holdForIntervalMs(intervalCs * 10));
   }
 
   /** After each machine step: what a new Master held back until its first advert had left. */

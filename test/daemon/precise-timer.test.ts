@@ -198,3 +198,32 @@ test('another delay makes a new host timer; a short one waits on the loop', () =
   sim.run();
   assert.equal(fired, 1);
 });
+
+test('beforeFire runs once when the timer is due; what it does to the timer (re-arm, cancel) stands over the firing', () => {
+  // The daemon's beforeFire reads the sockets receive moderation holds: an advert waiting there re-arms the Master_Down_Timer.
+  for (const action of ['nothing', 'restart', 'cancel'] as const) {
+    const sim = simulatedHost(() => 0);
+    let fired = 0;
+    let calls = 0;
+    const timer = new PreciseTimer(() => fired++, {
+      ...sim.host,
+      beforeFire: () => {
+        calls++;
+        // Only the first call acts: the restarted timer is due again later and fires then.
+        if (calls > 1) return;
+        if (action === 'restart') timer.start(50);
+        if (action === 'cancel') timer.cancel();
+      },
+    });
+    const started = sim.now();
+    timer.start(36.09);
+    sim.run();
+    if (action === 'nothing') assert.deepEqual({ fired, calls }, { fired: 1, calls: 1 });
+    if (action === 'cancel') assert.deepEqual({ fired, calls }, { fired: 0, calls: 1 });
+    if (action === 'restart') {
+      assert.deepEqual({ fired, calls }, { fired: 1, calls: 2 });
+      assert.ok(sim.now() >= started + 36.09 + 50, `the re-armed timer fired ${started + 36.09 + 50 - sim.now()} ms early`);
+    }
+    timer.dispose();
+  }
+});

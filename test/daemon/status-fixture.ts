@@ -56,6 +56,7 @@ export const status = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
     dropped: { checksum: 2, truncated: 1, version: 0, type: 0, 'vrid-zero': 0, 'unknown-vrid': 4, flood: 0, malformed: 0 },
     shed: 5,
     fullBatches: 1,
+    moderation: { held: 0, holds: 7, drains: 2 },
   },
   dropped: {
     checksum: 2,

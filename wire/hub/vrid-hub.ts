@@ -5,7 +5,15 @@
  * packet once and hands it to the instance that owns its VRID.
  */
 import { AUTH_HMAC_TRAILER_LENGTH, decodeVrrp, splitAuthTrailer, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
-import { addressText, openVrrpSocket, type ReceivedPacket, type SysResult, type VrrpSocket, type VrrpSocketOptions } from '../socket/index.js';
+import {
+  addressText,
+  openVrrpSocket,
+  ReceiveModerator,
+  type ReceivedPacket,
+  type SysResult,
+  type VrrpSocket,
+  type VrrpSocketOptions,
+} from '../socket/index.js';
 import type { Logger } from '../../core/logger.js';
 import { emptyWireDrops, reasonOfDecodeError, screenHeader, type WireDropReason, type WireDrops } from './screen.js';
 import { StrangerReporter } from './strangers.js';
@@ -39,6 +47,12 @@ export interface ChannelKey {
 export interface Channel {
   readonly ifindex: number;
   send(payload: Buffer, destination: string): { ok: true } | { ok: false; code: string };
+  /**
+   * How long this VRID's adverts may wait in the socket (receive-moderation.ts):
+   * a Backup's hold; 0 (the default) while anything but a Backup. The socket
+   * is held only while every VRID on it allows it, for the shortest hold.
+   */
+  setReceiveHold(ms: number): void;
   leave(): void;
 }
 
@@ -54,6 +68,8 @@ export interface HubStats {
   shed: number;
   /** Wake-ups that stopped at the addon's batch bound with more pending (the rest waited one loop turn). */
   fullBatches: number;
+  /** Receive moderation: sockets held now, holds begun, drains before a takeover timer (receive-moderation.ts). */
+  moderation: { held: number; holds: number; drains: number };
 }
 
 interface Shared {
@@ -61,6 +77,8 @@ interface Shared {
   key: ChannelKey;
   gate: FloodGate;
   handlers: Map<number, (p: HubPacket) => void>;
+  /** setReceiveHold per VRID; a VRID absent allows no hold. */
+  holds: Map<number, number>;
 }
 
 export type JoinResult = { ok: true; channel: Channel } | { ok: false; code: string; message: string };
@@ -69,6 +87,7 @@ export class WireHub {
   private readonly counters = { sockets: 0, received: 0, malformed: 0, unknownVrid: 0 };
   private readonly dropped = emptyWireDrops();
   private readonly shared = new Map<string, Shared>();
+  private readonly moderator: ReceiveModerator;
 
   /**
    * `open` replaces the raw socket (benchmarks drive the receive path without
@@ -81,7 +100,15 @@ export class WireHub {
     private readonly open: (options: VrrpSocketOptions) => SysResult<VrrpSocket> = openVrrpSocket,
     readonly strangers: StrangerReporter = new StrangerReporter(() => performance.now()),
     private readonly now: () => number = () => performance.now(),
-  ) {}
+    moderator?: ReceiveModerator,
+  ) {
+    this.moderator = moderator ?? new ReceiveModerator();
+  }
+
+  /** Reads every held socket now: a takeover timer is about to act on what has been heard. */
+  drainHeld(): void {
+    this.moderator.drainAll();
+  }
 
   get stats(): HubStats {
     let shed = 0;
@@ -95,7 +122,7 @@ export class WireHub {
       badHeaders += s.malformed;
     }
     const dropped = { ...this.dropped, malformed: this.dropped.malformed + badHeaders };
-    return { ...this.counters, malformed: this.counters.malformed + badHeaders, dropped, shed, fullBatches };
+    return { ...this.counters, malformed: this.counters.malformed + badHeaders, dropped, shed, fullBatches, moderation: this.moderator.stats };
   }
 
   /**
@@ -114,10 +141,11 @@ export class WireHub {
         sourceAddress: key.source,
         // dispatch decodes at once (addresses copied out): no copy per datagram.
         borrowPayload: true,
+        moderator: this.moderator,
         logger: this.log,
       });
       if (!opened.ok) return { ok: false, code: opened.code, message: opened.message };
-      const created: Shared = { socket: opened.value, key, gate: new FloodGate(), handlers: new Map() };
+      const created: Shared = { socket: opened.value, key, gate: new FloodGate(), handlers: new Map(), holds: new Map() };
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
       this.counters.sockets++;
@@ -134,8 +162,15 @@ export class WireHub {
           const r = owner.socket.send(payload, destination);
           return r.ok ? { ok: true } : { ok: false, code: r.code };
         },
+        setReceiveHold: (ms) => {
+          if (ms > 0) owner.holds.set(vrid, ms);
+          else owner.holds.delete(vrid);
+          applyHold(owner);
+        },
         leave: () => {
           owner.handlers.delete(vrid);
+          owner.holds.delete(vrid);
+          if (owner.handlers.size > 0) applyHold(owner);
           if (owner.handlers.size === 0) {
             owner.socket.close();
             this.shared.delete(id);
@@ -218,4 +253,15 @@ export class WireHub {
       `${message} (reported at most once a minute per sender and reason)`,
     );
   }
+}
+
+/** The socket's hold: the shortest of its VRIDs', none if one of them allows none. */
+function applyHold(entry: Shared): void {
+  let hold = Infinity;
+  for (const vrid of entry.handlers.keys()) {
+    const ms = entry.holds.get(vrid) ?? 0;
+    if (ms < hold) hold = ms;
+    if (hold === 0) break;
+  }
+  entry.socket.setModeration?.(hold === Infinity ? 0 : hold);
 }

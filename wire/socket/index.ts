@@ -1,5 +1,7 @@
 export { openVrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6 } from './vrrp-socket.js';
 export type { VrrpSocket, VrrpSocketOptions, ReceivedPacket, VrrpSocketStats } from './vrrp-socket.js';
+export { ReceiveModerator, holdForIntervalMs } from './receive-moderation.js';
+export type { HeldSocket, ModeratorHost } from './receive-moderation.js';
 export { openIcmpSocket } from './icmp-socket.js';
 export type { IcmpSocket, IcmpSocketOptions, IcmpHandler } from './icmp-socket.js';
 export { interfaceInfo, sendEthernetFrame, formatMac } from './interfaces.js';

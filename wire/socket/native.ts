@@ -82,6 +82,10 @@ export interface NativeWire {
   rawClose(handle: NativeRawHandle): void;
   rawRef(handle: NativeRawHandle, on: boolean): void;
   rawIfindex(handle: NativeRawHandle): number;
+  /** Stops (true) or resumes (false) watching for datagrams; null or an errno name. */
+  rawPause(handle: NativeRawHandle, paused: boolean): string | null;
+  /** Reads the pending datagrams into the callback now; how many, or -1 when called from inside a receive callback. */
+  rawDrain(handle: NativeRawHandle): number;
   /** Kernel queue-overflow drops (SO_RXQ_OVFL) and wake-ups cut at the batch bound. */
   rawStats(handle: NativeRawHandle): { kernelDrops: number; fullBatches: number };
   icmpOpen(options: NativeIcmpOptions, callback: NativeIcmpCallback): NativeIcmpHandle;

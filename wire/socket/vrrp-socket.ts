@@ -3,6 +3,7 @@ import { checkIpv4Header } from '../codec/index.js';
 import { addressText } from './address-text.js';
 import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
+import type { HeldSocket, ReceiveModerator } from './receive-moderation.js';
 
 /** RFC 5798 section 5.1.1.2 / 5.1.2.2: the VRRP multicast groups. */
 export const VRRP_GROUP_V4 = '224.0.0.18';
@@ -33,6 +34,8 @@ export interface VrrpSocketOptions {
    * keep. Saves a copy per datagram.
    */
   borrowPayload?: boolean;
+  /** Lets setModeration hold the socket (receive-moderation.ts); without one, setModeration does nothing. */
+  moderator?: ReceiveModerator;
   logger: Logger;
 }
 
@@ -82,6 +85,15 @@ export interface VrrpSocket {
    * network conditions: the errno name comes back as a value.
    */
   send(payload: Buffer, destination?: string): SysResult<void>;
+  /**
+   * Receive moderation (receive-moderation.ts): with `holdMs` > 0, a datagram
+   * that comes within `holdMs` of the one before pauses the socket until the
+   * next multiple of `holdMs`; 0 (the default) reads every datagram at once
+   * and ends a hold.
+   */
+  setModeration?(holdMs: number): void;
+  /** Reads what waits in the queue now (a held socket before a takeover); returns how many datagrams. */
+  drain?(): number;
   /** Whether the socket keeps the event loop alive (it does by default). */
   ref(on: boolean): void;
   /** Idempotent. */
@@ -108,7 +120,23 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
   const v4 = options.family === 4;
   const borrow = options.borrowPayload === true;
 
+  const moderator = options.moderator;
+  let holdMs = 0;
+  let lastDatagramAt = -Infinity;
+  // The pause and resume go to the handle opened below.
+  const held: HeldSocket = {
+    pause: () => void native.rawPause(handle, true),
+    resume: () => void native.rawPause(handle, false),
+    drain: () => void native.rawDrain(handle),
+  };
+
   const onDatagram: NativeRawCallback = (err, buffer, ttl, ifindex, source, destination, ageUs, length) => {
+    if (holdMs > 0) {
+      // Held only when traffic is dense: a lone advert now and then is read at once, with no extra wake-up to resume.
+      const now = performance.now();
+      if (now - lastDatagramAt < holdMs) moderator!.hold(held, holdMs);
+      lastDatagramAt = now;
+    }
     if (err !== null) {
       stats.receiveErrors++;
       if (errorHandler) errorHandler(err);
@@ -186,12 +214,21 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
         if (code === null) return { ok: true, value: undefined };
         return { ok: false, code, message: `sendmsg to ${to}: ${code}` };
       },
+      setModeration(ms) {
+        if (closed || !moderator) return;
+        holdMs = ms > 0 ? ms : 0;
+        if (holdMs === 0) moderator.release(held);
+      },
+      drain() {
+        return closed ? 0 : Math.max(0, native.rawDrain(handle));
+      },
       ref(on) {
         if (!closed) native.rawRef(handle, on);
       },
       close() {
         if (closed) return;
         closed = true;
+        moderator?.forget(held);
         native.rawClose(handle);
         log.debug('VRRP socket closed');
       },

@@ -83,3 +83,42 @@ test('copies of one advert beyond 3 per 10 ms are shed before decoding; another 
   send(copy);
   assert.equal(got.length, 5, 'the next window admits again');
 });
+
+test('a socket is held only while every VRID on it allows a hold, for the shortest one; the moderator is handed to the socket', () => {
+  const holds: number[] = [];
+  let moderatorGiven = false;
+  const socket: VrrpSocket = {
+    family: 4,
+    ifindex: 2,
+    stats: { received: 0, malformed: 0, receiveErrors: 0 },
+    onPacket: () => undefined,
+    onError: () => undefined,
+    send: () => ({ ok: true, value: undefined }),
+    setModeration: (ms) => void holds.push(ms),
+    ref: () => undefined,
+    close: () => undefined,
+  };
+  const hub = new WireHub(silentLogger(), (o) => {
+    moderatorGiven = o.moderator !== undefined;
+    return { ok: true, value: socket };
+  });
+  const key = { interface: 'eth0', family: 4 as const, mode: 'multicast' as const, source: '198.18.0.1' };
+  const join = (vrid: number) => {
+    const r = hub.join(key, vrid, () => undefined);
+    assert.ok(r.ok);
+    return r.channel;
+  };
+  const a = join(1);
+  const b = join(2);
+  assert.ok(moderatorGiven);
+  a.setReceiveHold(100);
+  assert.deepEqual(holds, [0], 'VRID 2 allows no hold yet');
+  b.setReceiveHold(50);
+  assert.deepEqual(holds, [0, 50], 'both allow: the shorter');
+  a.setReceiveHold(0);
+  assert.deepEqual(holds, [0, 50, 0], 'one became Master: no hold');
+  a.setReceiveHold(100);
+  b.leave();
+  assert.deepEqual(holds, [0, 50, 0, 50, 100], 'the VRID that left no longer counts');
+  assert.deepEqual(hub.stats.moderation, { held: 0, holds: 0, drains: 0 });
+});

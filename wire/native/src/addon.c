@@ -18,6 +18,8 @@ NAPI_MODULE_INIT() {
       {"rawRef", NULL, vf_raw_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rawIfindex", NULL, vf_raw_ifindex, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rawStats", NULL, vf_raw_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawPause", NULL, vf_raw_pause, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawDrain", NULL, vf_raw_drain, NULL, NULL, NULL, napi_enumerable, NULL},
       {"icmpOpen", NULL, vf_icmp_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"icmpSend", NULL, vf_icmp_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"icmpClose", NULL, vf_icmp_close, NULL, NULL, NULL, napi_enumerable, NULL},

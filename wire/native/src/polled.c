@@ -82,6 +82,7 @@ bool vf_polled_start(napi_env env, vf_polled* p, int fd, napi_value callback, co
     return false;
   }
   napi_add_env_cleanup_hook(env, on_env_teardown, p);
+  p->on_readable = on_readable;
   int rc = uv_poll_start(&p->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     vf_polled_close(p); /* the External's finalizer frees later */
@@ -100,6 +101,13 @@ vf_polled* vf_polled_get(napi_env env, napi_value v, const char* what) {
     return NULL;
   }
   return ptr;
+}
+
+int vf_polled_pause(vf_polled* p, bool paused) {
+  if (p->closing || p->paused == paused) return 0;
+  int rc = paused ? uv_poll_stop(&p->poll) : uv_poll_start(&p->poll, UV_READABLE, p->on_readable);
+  if (rc == 0) p->paused = paused;
+  return rc;
 }
 
 void vf_polled_ref(vf_polled* p, bool on) {

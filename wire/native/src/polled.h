@@ -18,6 +18,8 @@ struct vf_polled {
   bool uv_closed;   /* uv close callback ran: fd closed, refs dropped */
   bool js_alive;    /* the JS handle has not been collected */
   bool js_released; /* N-API references dropped */
+  bool paused;      /* readiness not watched (vf_polled_pause) */
+  uv_poll_cb on_readable;
   /* Drops the owner's own N-API references (may be NULL); runs once, while
    * the environment is valid. At teardown no N-API call but deletes. */
   void (*release_js)(vf_polled* p, bool teardown);
@@ -38,6 +40,10 @@ void vf_polled_close(vf_polled* p);
 
 /* The handle behind a JS value, or NULL after throwing a TypeError. */
 vf_polled* vf_polled_get(napi_env env, napi_value v, const char* what);
+
+/* Stops (true) or resumes (false) watching for readability; the data waits in
+ * the kernel meanwhile. Returns 0 or a negative libuv error. A no-op once closing. */
+int vf_polled_pause(vf_polled* p, bool paused);
 
 /* Whether the open handle keeps the event loop alive. */
 void vf_polled_ref(vf_polled* p, bool on);

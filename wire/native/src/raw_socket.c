@@ -157,18 +157,14 @@ static void report_error(napi_env env, napi_value cb, int err) {
   vf_call_js(env, cb, 1, argv);
 }
 
-static void on_readable(uv_poll_t* h, int status, int events) {
-  vf_raw* s = (vf_raw*)h->data;
-  napi_env env = s->base.env;
-  vf_polled_scope scope;
-  napi_value cb;
-  if (!vf_polled_enter(&s->base, &scope, &cb)) return;
+/* Datagrams being handed to JavaScript on this thread: they share the
+ * environment's receive buffer, so a drain called from inside a handler
+ * would overwrite the datagram that handler is still reading. */
+static _Thread_local int rx_depth = 0;
 
-  if (status < 0) {
-    report_error(env, cb, -status);
-    goto out;
-  }
-
+/* Reads and hands to `cb` every pending datagram, up to RX_BATCH_MAX.
+ * Returns how many were handed over; stops early when JS throws. */
+static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
   struct sockaddr_storage from;
   union {
     char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) +
@@ -177,7 +173,8 @@ static void on_readable(uv_poll_t* h, int status, int events) {
   } control;
   struct iovec iov = {.iov_base = s->rx_buffer, .iov_len = RX_BUFFER_SIZE};
 
-  int i;
+  int i, handed = 0;
+  rx_depth++;
   for (i = 0; i < RX_BATCH_MAX && !s->base.closing; i++) {
     struct msghdr msg = {
         .msg_name = &from,
@@ -244,11 +241,24 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     ok = ok && napi_create_uint32(env, (uint32_t)n, &argv[7]) == napi_ok;
     bool go_on = ok && vf_call_js(env, cb, 8, argv);
     napi_close_handle_scope(env, inner);
+    if (ok) handed++;
     if (!go_on) break;
   }
+  rx_depth--;
   if (i == RX_BATCH_MAX) s->full_batches++;
+  return handed;
+}
 
-out:
+static void on_readable(uv_poll_t* h, int status, int events) {
+  vf_raw* s = (vf_raw*)h->data;
+  napi_env env = s->base.env;
+  vf_polled_scope scope;
+  napi_value cb;
+  if (!vf_polled_enter(&s->base, &scope, &cb)) return;
+  if (status < 0)
+    report_error(env, cb, -status);
+  else
+    read_batch(s, env, cb);
   vf_polled_leave(&s->base, &scope);
 }
 
@@ -543,5 +553,52 @@ napi_value vf_raw_stats(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, napi_set_named_property(env, out, "kernelDrops", v));
   NAPI_TRY(env, napi_create_uint32(env, s->full_batches, &v));
   NAPI_TRY(env, napi_set_named_property(env, out, "fullBatches", v));
+  return out;
+}
+
+/* rawPause(handle, bool): stops (true) or resumes (false) watching the socket
+ * for datagrams. Paused, datagrams wait in the kernel queue and cost no
+ * wake-up until a resume or a drain: receive moderation for Backups
+ * (wire/socket/receive-moderation.ts). */
+napi_value vf_raw_pause(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool paused = false;
+  if (argc < 2 || napi_get_value_bool(env, argv[1], &paused) != napi_ok) {
+    vf_throw_type(env, "rawPause(handle, boolean)");
+    return NULL;
+  }
+  vf_raw* s = get_handle(env, argv[0]);
+  if (s == NULL) return NULL;
+  int rc = vf_polled_pause(&s->base, paused);
+  if (rc != 0) return vf_errno_value(env, -rc);
+  napi_value nul;
+  napi_get_null(env, &nul);
+  return nul;
+}
+
+/* rawDrain(handle) -> count: reads the pending datagrams now, handing each to
+ * the socket's callback before returning (as a readiness callback would);
+ * -1 when called from inside a receive callback, whose datagram the drain
+ * would overwrite. A callback's exception is reported as uncaught, as from a
+ * readiness callback. */
+napi_value vf_raw_drain(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, cb;
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    vf_throw_type(env, "rawDrain(handle)");
+    return NULL;
+  }
+  vf_raw* s = get_handle(env, argv[0]);
+  if (s == NULL) return NULL;
+  int handed = 0;
+  if (rx_depth > 0)
+    handed = -1;
+  else if (!s->base.closing && s->base.callback != NULL &&
+           napi_get_reference_value(env, s->base.callback, &cb) == napi_ok && cb != NULL)
+    handed = read_batch(s, env, cb);
+  NAPI_TRY(env, napi_create_int32(env, handed, &out));
   return out;
 }

@@ -11,4 +11,6 @@ napi_value vf_raw_close(napi_env env, napi_callback_info info);
 napi_value vf_raw_ref(napi_env env, napi_callback_info info);
 napi_value vf_raw_ifindex(napi_env env, napi_callback_info info);
 napi_value vf_raw_stats(napi_env env, napi_callback_info info);
+napi_value vf_raw_pause(napi_env env, napi_callback_info info);
+napi_value vf_raw_drain(napi_env env, napi_callback_info info);
 #endif
