@@ -70,7 +70,7 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
     // (that loop time is read once per turn, so any Node timer can fire early
     // by what the turn that armed it had run; the takeover timers below cannot).
     setTimeout: (fn, ms) => setTimeout(watched(fn, ms), Math.ceil(ms)),
-    createTimer: (fire) => watchedTimer(fire, (onFire) => new WholeMsTimer(onFire)),
+    createTimer: (fire) => watchedTimer(fire, (onFire) => new GridTimer(onFire)),
     // The takeover timers: to the tens of microseconds rather than the
     // millisecond (precise-timer.ts); their host timers are whole ms too.
     precise: {
@@ -82,38 +82,158 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
 }
 
 /**
- * A plain timer in whole ms (as `setTimeout` above) that keeps its Node
- * timeout and refreshes it while the delay is the same: a Master's
- * Adver_Timer, re-armed from its own firing every interval, allocates nothing.
+ * The grid a plain timer of `ms` fires on (0: none): a fiftieth of its delay,
+ * for delays of 100 ms and more (a Master's Adver_Timer at 1 s: 20 ms).
+ * Each wake-up of the daemon costs far more than the advert it sends (perf:
+ * about 160 µs against tens), and instances that became Master at scattered
+ * times would each wake it once an interval: 1,000 Masters woke it about 210
+ * times a second. On a common grid their Adver_Timers fire on one turn of the
+ * loop. A timer re-armed from its own firing counts its delay from the grid
+ * point it fired on, so the interval stays exact on average; the first
+ * advert after becoming Master still leaves at once (the machine sends it)
+ * and the second comes up to one grid step late, well inside a Backup's
+ * Master_Down_Interval (three intervals and more). Under 100 ms (centisecond
+ * adverts) a timer keeps its exact delay.
  */
-class WholeMsTimer implements ReusableTimer {
-  private handle: NodeJS.Timeout | null = null;
-  private ms = -1;
-  private running = false;
+export function gridMs(ms: number): number {
+  return ms >= 100 ? Math.floor(ms / 50) : 0;
+}
 
-  constructor(private readonly fire: () => void) {}
+/** Node's timers fire on the loop's whole-millisecond time: up to 1 ms before a performance.now() deadline. */
+const LOOP_SLACK_MS = 1;
+
+/**
+ * The grid's timers, by the grid point they fire on, behind one Node timeout
+ * for the earliest point: every timer of a point fires on the same turn.
+ */
+class TimerGrid {
+  private readonly points = new Map<number, Set<GridTimer>>();
+  private handle: NodeJS.Timeout | null = null;
+  private handleAt = Infinity;
+  /** Timers waiting: with none, no Node timeout is left to hold the loop open. */
+  private waiting = 0;
+
+  add(timer: GridTimer, at: number): void {
+    this.waiting++;
+    let set = this.points.get(at);
+    if (!set) {
+      set = new Set();
+      this.points.set(at, set);
+    }
+    set.add(timer);
+    if (at < this.handleAt) {
+      if (this.handle !== null) clearTimeout(this.handle);
+      this.handleAt = at;
+      this.handle = setTimeout(this.onTimeout, Math.max(0, Math.ceil(at - performance.now())));
+    }
+  }
+
+  remove(timer: GridTimer, at: number): void {
+    const set = this.points.get(at);
+    if (!set) return;
+    if (set.delete(timer)) this.waiting--;
+    // An empty point stays until its turn (re-arming the Node timeout is not worth it), unless nothing waits at all.
+    if (this.waiting === 0 && this.handle !== null) {
+      clearTimeout(this.handle);
+      this.handle = null;
+      this.handleAt = Infinity;
+      this.points.clear();
+    }
+  }
+
+  private readonly onTimeout = (): void => {
+    this.handle = null;
+    this.handleAt = Infinity;
+    const now = performance.now();
+    const due = [...this.points.keys()].filter((at) => at <= now + LOOP_SLACK_MS).sort((a, b) => a - b);
+    for (const at of due) {
+      const set = this.points.get(at)!;
+      this.points.delete(at);
+      this.waiting -= set.size;
+      for (const timer of set) timer.fireAt(at);
+    }
+    let next = Infinity;
+    for (const at of this.points.keys()) if (at < next) next = at;
+    if (next < Infinity && next < this.handleAt) {
+      if (this.handle !== null) clearTimeout(this.handle);
+      this.handleAt = next;
+      this.handle = setTimeout(this.onTimeout, Math.max(0, Math.ceil(next - performance.now())));
+    }
+  };
+}
+
+const sharedGrid = new TimerGrid();
+
+/**
+ * A plain timer in whole ms (as `setTimeout` above), re-armed in place. Of
+ * 100 ms and more (a Master's Adver_Timer) it fires on the grid of
+ * {@link gridMs}; shorter, it keeps one Node timeout and refreshes it while
+ * the delay is the same. Neither allocates per start.
+ */
+class GridTimer implements ReusableTimer {
+  private handle: NodeJS.Timeout | null = null;
+  /** The delay the Node timeout was made with: what refresh() re-arms it for. */
+  private hostMs = -1;
+  /** The grid point it waits for; NaN when not on the grid. */
+  private at = NaN;
+  private running = false;
+  /** The grid point being fired: a start from inside the callback counts from it. */
+  private firedAt = NaN;
+
+  constructor(
+    private readonly fire: () => void,
+    private readonly grid: TimerGrid = sharedGrid,
+  ) {}
 
   start(delay: number): void {
     const ms = Math.ceil(delay);
+    this.cancel();
     this.running = true;
+    const step = gridMs(ms);
+    if (step > 0) {
+      const now = performance.now();
+      // From the point it fired on (exact on average); never a point already past.
+      const from = Number.isNaN(this.firedAt) ? now : this.firedAt;
+      this.at = Math.max(Math.ceil((from + ms) / step) * step, Math.ceil(now / step) * step);
+      this.grid.add(this, this.at);
+      return;
+    }
     // refresh() re-arms a pending or fired timeout, never a cleared one (handle is null then).
-    if (this.handle !== null && this.ms === ms) {
+    if (this.handle !== null && this.hostMs === ms) {
       this.handle.refresh();
       return;
     }
-    this.dispose();
-    this.running = true;
+    this.clearHost();
     this.handle = setTimeout(this.onTimeout, ms);
-    this.ms = ms;
+    this.hostMs = ms;
   }
 
-  /** Left set for a start to refresh; if none comes it fires once for nothing. */
+  /** Off the grid at once; a Node timeout is left set for a start to refresh (if none comes it fires once for nothing). */
   cancel(): void {
     this.running = false;
+    if (!Number.isNaN(this.at)) this.grid.remove(this, this.at);
+    this.at = NaN;
   }
 
   dispose(): void {
+    this.cancel();
+    this.clearHost();
+  }
+
+  /** The grid's turn for `at`. */
+  fireAt(at: number): void {
+    if (!this.running || this.at !== at) return;
+    this.at = NaN;
     this.running = false;
+    this.firedAt = at;
+    try {
+      this.fire();
+    } finally {
+      this.firedAt = NaN;
+    }
+  }
+
+  private clearHost(): void {
     if (this.handle === null) return;
     clearTimeout(this.handle);
     this.handle = null;

@@ -5,7 +5,7 @@
 // machine). The precise ones (the takeover timers) never fire early.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { watchedClock } from '../../daemon/watched-clock.js';
+import { gridMs, watchedClock } from '../../daemon/watched-clock.js';
 import { silentLogger } from '../../core/logger.js';
 
 const SLACK_MS = 2;
@@ -77,3 +77,45 @@ for (const kind of ['plain', 'precise'] as const) {
     rearmed.dispose();
   });
 }
+
+test('plain timers of 100 ms and more fire on a grid of a fiftieth of their delay; re-armed from a firing, they count from its grid point', async () => {
+  assert.equal(gridMs(1000), 20);
+  assert.equal(gridMs(100), 2);
+  assert.equal(gridMs(99), 0);
+  assert.equal(gridMs(10), 0);
+  const clock = watchedClock(silentLogger(), { late: 0, worstLateMs: 0 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // Five timers of 500 ms (grid 10 ms) started 3 ms apart: without the grid they would fire 3 ms apart.
+  const fired: number[] = [];
+  const starts: number[] = [];
+  const timers = Array.from({ length: 5 }, () => clock.createTimer!(() => fired.push(performance.now())));
+  for (const t of timers) {
+    starts.push(performance.now());
+    t.start(500);
+    await sleep(3);
+  }
+  await sleep(560);
+  assert.equal(fired.length, 5);
+  for (let i = 0; i < 5; i++) {
+    assert.ok(fired[i]! >= starts[i]! + 500 - SLACK_MS, `timer ${i} fired ${fired[i]! - starts[i]!} ms after its start`);
+    // On the grid: Node's loop time is whole ms, so up to 1 ms before a grid point; late by what the loop was busy with.
+    const off = ((fired[i]! % 10) + 10) % 10;
+    assert.ok(off >= 9 || off < 4, `timer ${i} fired ${off.toFixed(2)} ms past a 10 ms grid point`);
+  }
+  // Re-armed from its own firing: the delay counts from the grid point it fired on, so the intervals stay exact.
+  const chained: number[] = [];
+  let rearms = 0;
+  const t = clock.createTimer!(() => {
+    chained.push(performance.now());
+    if (rearms++ < 2) t.start(400);
+  });
+  t.start(400);
+  await sleep(1300);
+  assert.equal(chained.length, 3);
+  for (let i = 1; i < 3; i++) {
+    const gap = chained[i]! - chained[i - 1]!;
+    // On an 8 ms grid (gridMs(400)) the gap would be up to 8 ms longer.
+    assert.ok(gap >= 400 - SLACK_MS && gap < 405, `re-armed gap ${gap.toFixed(2)} ms for 400 ms`);
+  }
+  for (const x of [...timers, t]) x.dispose();
+});
