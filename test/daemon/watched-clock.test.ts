@@ -119,3 +119,35 @@ test('plain timers of 500 ms and more fire on a grid of a fiftieth of their dela
   }
   for (const x of [...timers, t]) x.dispose();
 });
+
+test('the takeover hook runs before a precise timer fires, and an advert it reads (a re-arm) stops the firing', async () => {
+  let fired = 0;
+  let firedAt = 0;
+  let hooks = 0;
+  // The daemon passes the hub's drain of held sockets; here the "advert" read re-arms the timer once.
+  let rearmOnHook = true;
+  const clock = watchedClock(silentLogger(), { late: 0, worstLateMs: 0 }, () => {
+    hooks++;
+    if (rearmOnHook) {
+      rearmOnHook = false;
+      timer.start(15);
+    }
+  });
+  const timer = clock.precise!.createTimer!(() => {
+    fired++;
+    firedAt = performance.now();
+  });
+  const started = performance.now();
+  timer.start(10);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(hooks, 2, 'once at the first due time, once at the re-armed one');
+  assert.equal(fired, 1, 'fired only at the re-armed time');
+  assert.ok(firedAt - started >= 25, `fired ${(firedAt - started).toFixed(2)} ms after the start, re-armed for 15 ms at 10 ms`);
+  // Plain timers (an Adver_Timer) do not run the hook.
+  const plain = clock.createTimer!(() => undefined);
+  plain.start(5);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(hooks, 2);
+  timer.dispose();
+  plain.dispose();
+});
