@@ -123,11 +123,7 @@ class TimerGrid {
       this.points.set(at, set);
     }
     set.add(timer);
-    if (at < this.handleAt) {
-      if (this.handle !== null) clearTimeout(this.handle);
-      this.handleAt = at;
-      this.handle = setTimeout(this.onTimeout, Math.max(0, Math.ceil(at - performance.now())));
-    }
+    if (at < this.handleAt) this.armFor(at);
   }
 
   remove(timer: GridTimer, at: number): void {
@@ -156,12 +152,15 @@ class TimerGrid {
     }
     let next = Infinity;
     for (const at of this.points.keys()) if (at < next) next = at;
-    if (next < Infinity && next < this.handleAt) {
-      if (this.handle !== null) clearTimeout(this.handle);
-      this.handleAt = next;
-      this.handle = setTimeout(this.onTimeout, Math.max(0, Math.ceil(next - performance.now())));
-    }
+    if (next < this.handleAt) this.armFor(next);
   };
+
+  /** The one Node timeout, moved to the grid point `at`. */
+  private armFor(at: number): void {
+    if (this.handle !== null) clearTimeout(this.handle);
+    this.handleAt = at;
+    this.handle = setTimeout(this.onTimeout, Math.max(0, Math.ceil(at - performance.now())));
+  }
 }
 
 const sharedGrid = new TimerGrid();

@@ -171,7 +171,7 @@ export class WireHub {
           owner.handlers.delete(vrid);
           owner.holds.delete(vrid);
           if (owner.handlers.size > 0) applyHold(owner);
-          if (owner.handlers.size === 0) {
+          else {
             owner.socket.close();
             this.shared.delete(id);
             this.counters.sockets--;

@@ -70,7 +70,7 @@ export class ReceiveModerator {
   private readonly held = new Map<HeldSocket, number>();
   private timer: unknown = null;
   private timerAt = Infinity;
-  private counts = { holds: 0, drains: 0 };
+  private readonly counts = { holds: 0, drains: 0 };
 
   constructor(private readonly host: ModeratorHost = nodeHost) {}
 

@@ -426,6 +426,22 @@ static vf_raw* get_handle(napi_env env, napi_value v) {
   return (vf_raw*)vf_polled_get(env, v, "expected a raw socket handle");
 }
 
+/* The socket of a JS call whose only argument is the handle; NULL after
+ * throwing (`usage` when it is missing). */
+static vf_raw* only_handle_arg(napi_env env, napi_callback_info info, const char* usage) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    vf_throw_napi_failure(env, "napi_get_cb_info failed");
+    return NULL;
+  }
+  if (argc < 1) {
+    vf_throw_type(env, usage);
+    return NULL;
+  }
+  return get_handle(env, argv[0]);
+}
+
 /* rawSend(handle, payload, destination, source|null) -> null | errno name.
  * The kernel builds the IP header (TTL / hop limit from the socket); the
  * source is chosen through IP_PKTINFO / IPV6_PKTINFO on the bound
@@ -522,14 +538,8 @@ napi_value vf_raw_ref(napi_env env, napi_callback_info info) {
 
 /* rawIfindex(handle) -> the bound interface's index (in its namespace). */
 napi_value vf_raw_ifindex(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    vf_throw_type(env, "rawIfindex(handle)");
-    return NULL;
-  }
-  vf_raw* s = get_handle(env, argv[0]);
+  napi_value out;
+  vf_raw* s = only_handle_arg(env, info, "rawIfindex(handle)");
   if (s == NULL) return NULL;
   NAPI_TRY(env, napi_create_uint32(env, s->ifindex, &out));
   return out;
@@ -539,14 +549,8 @@ napi_value vf_raw_ifindex(napi_env env, napi_callback_info info) {
  * dropped for a full receive queue (as of the last datagram read), and
  * wake-ups cut at the batch bound with more pending. */
 napi_value vf_raw_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out, v;
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    vf_throw_type(env, "rawStats(handle)");
-    return NULL;
-  }
-  vf_raw* s = get_handle(env, argv[0]);
+  napi_value out, v;
+  vf_raw* s = only_handle_arg(env, info, "rawStats(handle)");
   if (s == NULL) return NULL;
   NAPI_TRY(env, napi_create_object(env, &out));
   NAPI_TRY(env, napi_create_uint32(env, s->kernel_drops, &v));
@@ -584,14 +588,8 @@ napi_value vf_raw_pause(napi_env env, napi_callback_info info) {
  * would overwrite. A callback's exception is reported as uncaught, as from a
  * readiness callback. */
 napi_value vf_raw_drain(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out, cb;
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    vf_throw_type(env, "rawDrain(handle)");
-    return NULL;
-  }
-  vf_raw* s = get_handle(env, argv[0]);
+  napi_value out, cb;
+  vf_raw* s = only_handle_arg(env, info, "rawDrain(handle)");
   if (s == NULL) return NULL;
   int handed = 0;
   if (rx_depth > 0)
