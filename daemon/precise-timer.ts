@@ -67,8 +67,9 @@ export const nodeHost: PreciseTimerHost = {
 
 /**
  * A precise timer for one callback, re-armed in place by `start`. Its host
- * timer is kept and refreshed while the whole-ms delay it asks for stays the
- * same (a Backup's Master_Down_Interval): no allocation per arm.
+ * timer is kept and refreshed while the whole-ms delay it asks for stays
+ * within an eighth above the one it was made for (a Backup's
+ * Master_Down_Interval less the advert's age): no allocation per arm.
  */
 export class PreciseTimer implements PreciseTimeout {
   private due = 0;
@@ -119,7 +120,11 @@ export class PreciseTimer implements PreciseTimeout {
       return;
     }
     const ms = Math.floor(left) - EARLY_MS;
-    if (this.hostTimer !== null && this.hostMs === ms) this.host.refresh(this.hostTimer);
+    // Kept while asked for up to an eighth longer than it waits: it then fires
+    // that much early and re-arms for the rest (onHostTimer), once per firing.
+    // A Backup's delay differs at every arm by the advert's age, and a new
+    // host timer per advert outlived the young generation (old-space garbage).
+    if (this.hostTimer !== null && this.hostMs <= ms && ms - this.hostMs <= ms / 8) this.host.refresh(this.hostTimer);
     else {
       this.dropHostTimer();
       this.hostTimer = this.host.setTimeout(this.onHostTimer, ms);

@@ -142,7 +142,10 @@ function masterAccepted(ctx: VrrpContext, ad: AdvertEvent | null): { masterAdver
 }
 
 function noteMaster(ctx: VrrpContext, ad: AdvertEvent): void {
-  ctx.stats.lastMasterAddress = ad.source;
+  // The same master's address is kept: each advert's own copy, held for an
+  // interval, outlived the young generation and became old-space garbage.
+  const last = ctx.stats.lastMasterAddress;
+  if (last === null || compareAddresses(last, ad.source) !== 0) ctx.stats.lastMasterAddress = ad.source;
   ctx.stats.lastMasterPriority = ad.priority;
 }
 

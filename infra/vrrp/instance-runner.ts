@@ -131,8 +131,13 @@ export class InstanceRunner {
   private stopFinished = false;
   private stopWaiters: (() => void)[] = [];
   private sendErrors = 0;
-  /** Clock time of the last screened advert from another router with priority > 0 (split-brain fencing asks). */
-  private lastPeerAdvertAt: number | null = null;
+  /**
+   * Clock time of the last screened advert from another router with priority
+   * > 0 (split-brain fencing asks); NaN before the first. A number field only,
+   * so V8 writes it in place: a field that also held null took a new heap
+   * number per advert, which lived an interval and ended in old space.
+   */
+  private lastPeerAdvertAt = NaN;
   private readonly timing = new AdvertTiming();
   /**
    * Becoming Master, what waits for the end of the machine's step, after the
@@ -300,7 +305,7 @@ export class InstanceRunner {
 
   /** Ms since another router's screened advert (priority > 0) was last heard, null if never. */
   peerAdvertAgoMs(): number | null {
-    return this.lastPeerAdvertAt === null ? null : this.deps.clock.now() - this.lastPeerAdvertAt;
+    return Number.isNaN(this.lastPeerAdvertAt) ? null : this.deps.clock.now() - this.lastPeerAdvertAt;
   }
 
   /** Ids of the tracked objects that are down now. */

@@ -166,6 +166,35 @@ test('re-armed in place: each start replaces the last, the host timer is refresh
   assert.equal(sim.log.timers.length, 1);
 });
 
+test("a delay up to an eighth longer keeps the host timer (a Backup's delay less each advert's age); it fires early and waits out the rest", () => {
+  const sim = simulatedHost(() => 0);
+  const fired: number[] = [];
+  const t = new PreciseTimer(() => fired.push(sim.now()), sim.host);
+  // Master_Down_Interval 3,609 ms less an age of 0-100 ms (receive moderation's hold at 1 s adverts).
+  const delays = [3509.4, 3609.4, 3560.2, 3515.9, 3600.1, 3590, 3511.7];
+  for (const d of delays) {
+    t.start(d);
+    sim.run(10_000, sim.now() + 1000);
+    sim.advance(1000);
+  }
+  assert.deepEqual(fired, [], 'never fired while re-armed in time');
+  assert.equal(sim.log.timers.length, 1, `one host timer for ${delays.length} arms: ${sim.log.timers.join(', ')}`);
+  // Shorter than the host timer: a new one (it would fire late otherwise).
+  t.start(3400.2);
+  assert.equal(sim.log.timers.length, 2);
+  // Far longer than an eighth: a new one too (it would wake the loop long before due).
+  t.start(5000);
+  assert.equal(sim.log.timers.length, 3);
+  // The longest kept: the host timer fires ~400 ms early, the rest is armed anew, the firing is on time.
+  t.start(5600.3);
+  assert.equal(sim.log.timers.length, 3, 'refreshed');
+  const due = sim.now() + 5600.3;
+  sim.run();
+  assert.equal(fired.length, 1);
+  assert.ok(fired[0]! >= due && fired[0]! < due + 0.021, `fired ${fired[0]! - due} ms after due`);
+  assert.equal(sim.log.timers.at(-1), Math.floor(5600.3 - (5000 - EARLY_MS)) - EARLY_MS, 'the rest armed after the early host firing');
+});
+
 test('a cancel with no start after it leaves a host timer that fires for nothing; dispose clears it', () => {
   const sim = simulatedHost(() => 0);
   let fired = 0;
