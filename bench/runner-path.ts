@@ -63,7 +63,6 @@ class FakeWire {
             ifindex: 2,
             source: addressBytes(options.sourceAddress ?? '0.0.0.0'),
             destination: addressBytes(destination ?? '224.0.0.18'),
-            receivedAt: process.hrtime.bigint(),
             ageUs: 0,
           });
           return { ok: true, value: undefined };

@@ -320,14 +320,13 @@ export class VirtualWire {
   private schedule(targets: readonly VirtualSocket[], payload: Buffer, source: string, destination: string, ttl: number, from: string): void {
     this.clock.setTimeout(() => {
       const at = this.clock.now();
-      const receivedAt = BigInt(Math.round(at * 1e6));
       for (const to of targets) {
         // The sender may have died in flight; the packet still arrives. A closed socket (a stopped or killed receiver) gets nothing.
         if (!to.open || !to.handler) continue;
         this.stats.delivered++;
         if (this.recordDeliveries) this.deliveries.push({ at, from, to: to.node.name, segment: to.segment, vrid: payload[1] ?? 0, priority: payload[2] ?? 0 });
         // ageUs 0: handled the instant it arrives, a virtual event loop is never busy.
-        to.handler({ payload, ttl, ifindex: to.ifindex, source: addressBytes(source), destination: addressBytes(destination), receivedAt, ageUs: 0 });
+        to.handler({ payload, ttl, ifindex: to.ifindex, source: addressBytes(source), destination: addressBytes(destination), ageUs: 0 });
       }
     }, this.delayMs);
   }

@@ -743,6 +743,9 @@ type VrrpScope = Parameters<VrrpMachine['transition']>[2];
  * bench/machine-equivalence.ts and test/actors/vrrp/hot-path.test.ts compare
  * it with the interpreter alone. Returns null when not taken.
  */
+/** hotTransition's timing input, filled in place (one object for every instance: the machine runs one event at a time). */
+const HOT_TIMING: { version: 2 | 3; priority: number; masterAdvertIntervalCs: number } = { version: 3, priority: 0, masterAdvertIntervalCs: 0 };
+
 function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, scope: VrrpScope): VrrpSnapshot | null {
   if (snapshot.status !== 'active') return null;
   const value = snapshot.value as { backup?: string; master?: string } | string;
@@ -755,12 +758,19 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
     // countMasterAdvert, acceptMaster, stopMasterDownTimer, startMasterDownTimer
     countReceived(ctx, event);
     noteMaster(ctx, event);
-    const accepted = masterAccepted(ctx, event);
-    ctx.masterAdvertIntervalCs = accepted.masterAdvertIntervalCs;
-    ctx.masterDownDeadline = accepted.masterDownDeadline;
+    // acceptMaster's values, written without its objects (this runs once per advert per instance).
+    const learned = ctx.cfg.version === 3 ? event.intervalCs : ctx.masterAdvertIntervalCs;
+    HOT_TIMING.version = ctx.cfg.version;
+    HOT_TIMING.priority = ctx.effectivePriority;
+    HOT_TIMING.masterAdvertIntervalCs = learned;
+    ctx.masterAdvertIntervalCs = learned;
+    ctx.masterDownDeadline = arrivalOf(ctx, event, learned) + masterDownIntervalMs(HOT_TIMING);
     const delay = masterDownMs(ctx);
-    scope.defer(() => scheduler.cancel(self, MASTER_DOWN_TIMER_ID));
-    scope.defer(() => scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, delay, MASTER_DOWN_TIMER_ID));
+    // One deferred effect for the two actions, in their order.
+    scope.defer(() => {
+      scheduler.cancel(self, MASTER_DOWN_TIMER_ID);
+      scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, delay, MASTER_DOWN_TIMER_ID);
+    });
     return snapshot;
   }
   if (event.type === 'ADVER_TIMER') {
@@ -769,8 +779,10 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
     ctx.stats.advertsSent++;
     const advert: VrrpCommand = { type: 'send-advert', priority: ctx.effectivePriority, intervalCs: ctx.cfg.advertIntervalCs };
     const delay = adverTimerMs(ctx);
-    scope.defer(() => scope.emit(advert));
-    scope.defer(() => scheduler.schedule(self, self, ADVER_TIMER_EVENT, delay, ADVER_TIMER_ID));
+    scope.defer(() => {
+      scope.emit(advert);
+      scheduler.schedule(self, self, ADVER_TIMER_EVENT, delay, ADVER_TIMER_ID);
+    });
     return snapshot;
   }
   return null;

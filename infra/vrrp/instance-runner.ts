@@ -295,7 +295,10 @@ export class InstanceRunner {
   /** The top-level state (the machine nests sub-states under backup and master). */
   get state(): VrrpStateName {
     const value = this.actor.getSnapshot().value as unknown;
-    return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as VrrpStateName;
+    if (typeof value === 'string') return value as VrrpStateName;
+    // The one top-level state of a compound value; read per advert, so without the array Object.keys makes.
+    for (const top in value as object) return top as VrrpStateName;
+    throw new Error('VRRP machine snapshot without a state');
   }
 
   /** Tracked object change (interface, script, process up/down; a track_file's new offset). */

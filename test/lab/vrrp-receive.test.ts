@@ -67,7 +67,6 @@ describe('raw VRRP socket receives keepalived adverts', () => {
       assert.equal(p.ifindex, eth0.value.index);
       assert.equal(formatAddress(p.source), n1.ipv4);
       assert.equal(formatAddress(p.destination!), '224.0.0.18');
-      assert.equal(typeof p.receivedAt, 'bigint');
     }
     // The kernel's receive stamp (SO_TIMESTAMPNS) reached JavaScript as an age.
     for (const p of [v2, v3, v6]) assert.ok(p.ageUs > 0 && p.ageUs < 10_000_000, `ageUs ${p.ageUs}`);

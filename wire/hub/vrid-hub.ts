@@ -27,7 +27,6 @@ export interface HubPacket {
   multicastDestination: boolean;
   ttl: number;
   ifindex: number;
-  receivedAt: bigint;
   /** µs between the kernel's receipt and JavaScript's (ReceivedPacket.ageUs); 0 when unknown. */
   ageUs: number;
   /**
@@ -230,7 +229,6 @@ export class WireHub {
       multicastDestination,
       ttl: p.ttl,
       ifindex: p.ifindex,
-      receivedAt: p.receivedAt,
       ageUs: p.ageUs,
       // One object shape whether or not a trailer came (a conditional spread took V8's slow path per advert).
       auth: auth ?? undefined,

@@ -50,8 +50,6 @@ export interface ReceivedPacket {
   source: Uint8Array;
   /** The packet's destination address (the group, or our unicast address), as bytes. */
   destination: Uint8Array | null;
-  /** process.hrtime.bigint() when the packet reached JavaScript. */
-  receivedAt: bigint;
   /**
    * How long before reaching JavaScript the kernel received it, in µs (its
    * SO_TIMESTAMPNS stamp); 0 when unknown. What the event loop was busy with
@@ -162,7 +160,6 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       ifindex: ifindex!,
       source: source!,
       destination: destination ?? null,
-      receivedAt: process.hrtime.bigint(),
       ageUs: ageUs ?? 0,
     });
   };

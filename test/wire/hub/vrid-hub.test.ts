@@ -39,8 +39,7 @@ function setup() {
   const got: HubPacket[] = [];
   const joined = hub.join({ interface: 'eth0', family: 4, mode: 'multicast', source: '198.18.0.1' }, 40, (p) => got.push(p));
   assert.ok(joined.ok);
-  const send = (payload: Uint8Array) =>
-    deliver!({ payload: Buffer.from(payload), ttl: 255, ifindex: 2, source: X, destination: GROUP, receivedAt: 0n, ageUs: 0 });
+  const send = (payload: Uint8Array) => deliver!({ payload: Buffer.from(payload), ttl: 255, ifindex: 2, source: X, destination: GROUP, ageUs: 0 });
   return { hub, got, send, strangers, tick: (ms: number) => (now += ms) };
 }
 
