@@ -29,8 +29,8 @@
 export interface HeldSocket {
   /** Stop watching for datagrams (they wait in the kernel queue). */
   pause(): void;
-  /** Watch again: what waits is read on this turn of the loop. */
-  resume(): void;
+  /** Watch again: what waits is read on this turn of the loop. False when the socket could not be watched again. */
+  resume(): boolean;
   /** Read what waits now, handing each datagram to the socket's handler. */
   drain(): void;
 }
@@ -65,6 +65,12 @@ export function holdForIntervalMs(intervalMs: number): number {
 /** Node's timers fire on the loop's whole-millisecond time: up to 1 ms before a performance.now() deadline. */
 const TIMER_SLACK_MS = 1;
 
+/**
+ * A socket that could not be watched again stays held (drainAll still reads
+ * it before a takeover timer acts) and is tried again this much later.
+ */
+const RESUME_RETRY_MS = 10;
+
 export class ReceiveModerator {
   /** Held sockets and when each resumes. */
   private readonly held = new Map<HeldSocket, number>();
@@ -91,8 +97,12 @@ export class ReceiveModerator {
 
   /** Ends a hold now (the socket's instances need every advert at once again). */
   release(socket: HeldSocket): void {
-    if (!this.held.delete(socket)) return;
-    socket.resume();
+    if (!this.held.has(socket)) return;
+    if (socket.resume()) {
+      this.held.delete(socket);
+      return;
+    }
+    this.retryLater(socket, this.host.now());
   }
 
   /** Forgets a socket being closed, without touching it. */
@@ -127,10 +137,19 @@ export class ReceiveModerator {
     let next = Infinity;
     for (const [socket, at] of this.held) {
       if (at <= now + TIMER_SLACK_MS) {
-        this.held.delete(socket);
-        socket.resume();
+        if (socket.resume()) this.held.delete(socket);
+        else {
+          this.held.set(socket, now + RESUME_RETRY_MS);
+          if (now + RESUME_RETRY_MS < next) next = now + RESUME_RETRY_MS;
+        }
       } else if (at < next) next = at;
     }
     if (next < Infinity) this.arm(next, now);
   };
+
+  private retryLater(socket: HeldSocket, now: number): void {
+    const at = now + RESUME_RETRY_MS;
+    this.held.set(socket, at);
+    if (at < this.timerAt) this.arm(at, now);
+  }
 }

@@ -121,10 +121,28 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
   const moderator = options.moderator;
   let holdMs = 0;
   let lastDatagramAt = -Infinity;
-  // The pause and resume go to the handle opened below.
+  // The pause and resume go to the handle opened below. A failure is logged
+  // once until the socket is watched again: the moderator retries a resume.
+  let watchFailures = 0;
+  const setWatched = (watch: boolean): boolean => {
+    const code = native.rawPause(handle, !watch);
+    if (code === null) {
+      if (watch && watchFailures > 0) log.info({ failures: watchFailures }, 'VRRP socket watched again');
+      if (watch) watchFailures = 0;
+      return true;
+    }
+    if (watchFailures++ === 0)
+      log.error(
+        { code, watch },
+        watch
+          ? 'cannot watch the VRRP socket again: retried every 10 ms, and what waits is still read before a takeover timer acts'
+          : 'cannot pause the VRRP socket: it stays watched',
+      );
+    return false;
+  };
   const held: HeldSocket = {
-    pause: () => void native.rawPause(handle, true),
-    resume: () => void native.rawPause(handle, false),
+    pause: () => void setWatched(false),
+    resume: () => setWatched(true),
     drain: () => void native.rawDrain(handle),
   };
 

@@ -32,8 +32,40 @@ function simulatedHost(start = 1003.4) {
 }
 
 function recordingSocket(name: string, log: string[]): HeldSocket {
-  return { pause: () => log.push(`${name} pause`), resume: () => log.push(`${name} resume`), drain: () => log.push(`${name} drain`) };
+  return { pause: () => log.push(`${name} pause`), resume: () => (log.push(`${name} resume`), true), drain: () => log.push(`${name} drain`) };
 }
+
+test('a socket that cannot be watched again stays held: drained before a takeover, retried every 10 ms until it resumes', () => {
+  const sim = simulatedHost(1003.4);
+  const log: string[] = [];
+  let failing = 3;
+  const a: HeldSocket = {
+    pause: () => log.push('pause'),
+    resume: () => (log.push('resume'), failing-- <= 0),
+    drain: () => log.push('drain'),
+  };
+  const m = new ReceiveModerator(sim.host);
+  m.hold(a, 100);
+  sim.runUntil(1101);
+  assert.deepEqual(log, ['pause', 'resume'], "the first resume, at the hold's end, failed");
+  assert.equal(m.stats.held, 1, 'still held');
+  m.drainAll();
+  assert.deepEqual(log.slice(2), ['drain'], 'read before a takeover timer acts');
+  sim.runUntil(1125);
+  assert.deepEqual(log.slice(3), ['resume', 'resume'], 'tried again at 1110 and 1120');
+  sim.runUntil(1200);
+  assert.deepEqual(log.slice(5), ['resume'], 'watched again at 1130');
+  assert.equal(m.stats.held, 0);
+  assert.equal(sim.timers(), 0, 'nothing left armed');
+  // release() retries the same way.
+  failing = 1;
+  m.hold(a, 100);
+  m.release(a);
+  assert.equal(m.stats.held, 1, 'a failed release keeps the hold');
+  sim.runUntil(1300);
+  assert.equal(m.stats.held, 0);
+  assert.deepEqual(log.slice(6), ['pause', 'resume', 'resume']);
+});
 
 test('the hold is a tenth of the advert interval, in steps that divide each other, none under 50 ms adverts', () => {
   assert.equal(holdForIntervalMs(1000), 100);
