@@ -134,11 +134,25 @@ function arrivalOf(ctx: VrrpContext, ad: AdvertEvent | null, intervalCs: number)
   return Math.max(at, now - centisecondsToMs(intervalCs));
 }
 
-/** What accepting a master sets: Master_Adver_Interval (v3 learns it, RFC 5798 §6.4.2) and the Master_Down deadline. */
+/** The timing input acceptMaster fills in place (the machine runs one event at a time), so the per-advert path builds none. */
+const ACCEPT_TIMING: { version: 2 | 3; priority: number; masterAdvertIntervalCs: number } = { version: 3, priority: 0, masterAdvertIntervalCs: 0 };
+
+/** Accepting a master, written into `ctx`: Master_Adver_Interval (v3 learns it, RFC 5798 §6.4.2) and the Master_Down deadline. */
+function acceptMasterInto(ctx: { masterAdvertIntervalCs: number; masterDownDeadline: number }, from: VrrpContext, ad: AdvertEvent | null): void {
+  const learned = from.cfg.version === 3 && ad ? ad.intervalCs : from.masterAdvertIntervalCs;
+  ACCEPT_TIMING.version = from.cfg.version;
+  ACCEPT_TIMING.priority = from.effectivePriority;
+  ACCEPT_TIMING.masterAdvertIntervalCs = learned;
+  const deadline = arrivalOf(from, ad, learned) + masterDownIntervalMs(ACCEPT_TIMING);
+  ctx.masterAdvertIntervalCs = learned;
+  ctx.masterDownDeadline = deadline;
+}
+
+/** What accepting a master sets, as a new object (for `assign`). */
 function masterAccepted(ctx: VrrpContext, ad: AdvertEvent | null): { masterAdvertIntervalCs: number; masterDownDeadline: number } {
-  const learned = ctx.cfg.version === 3 && ad ? ad.intervalCs : ctx.masterAdvertIntervalCs;
-  const timing = { version: ctx.cfg.version, priority: ctx.effectivePriority, masterAdvertIntervalCs: learned };
-  return { masterAdvertIntervalCs: learned, masterDownDeadline: arrivalOf(ctx, ad, learned) + masterDownIntervalMs(timing) };
+  const accepted = { masterAdvertIntervalCs: 0, masterDownDeadline: 0 };
+  acceptMasterInto(accepted, ctx, ad);
+  return accepted;
 }
 
 function noteMaster(ctx: VrrpContext, ad: AdvertEvent): void {
@@ -743,9 +757,6 @@ type VrrpScope = Parameters<VrrpMachine['transition']>[2];
  * bench/machine-equivalence.ts and test/actors/vrrp/hot-path.test.ts compare
  * it with the interpreter alone. Returns null when not taken.
  */
-/** hotTransition's timing input, filled in place (one object for every instance: the machine runs one event at a time). */
-const HOT_TIMING: { version: 2 | 3; priority: number; masterAdvertIntervalCs: number } = { version: 3, priority: 0, masterAdvertIntervalCs: 0 };
-
 function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, scope: VrrpScope): VrrpSnapshot | null {
   if (snapshot.status !== 'active') return null;
   const value = snapshot.value as { backup?: string; master?: string } | string;
@@ -758,13 +769,7 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
     // countMasterAdvert, acceptMaster, stopMasterDownTimer, startMasterDownTimer
     countReceived(ctx, event);
     noteMaster(ctx, event);
-    // acceptMaster's values, written without its objects (this runs once per advert per instance).
-    const learned = ctx.cfg.version === 3 ? event.intervalCs : ctx.masterAdvertIntervalCs;
-    HOT_TIMING.version = ctx.cfg.version;
-    HOT_TIMING.priority = ctx.effectivePriority;
-    HOT_TIMING.masterAdvertIntervalCs = learned;
-    ctx.masterAdvertIntervalCs = learned;
-    ctx.masterDownDeadline = arrivalOf(ctx, event, learned) + masterDownIntervalMs(HOT_TIMING);
+    acceptMasterInto(ctx, ctx, event);
     const delay = masterDownMs(ctx);
     // One deferred effect for the two actions, in their order.
     scope.defer(() => {
