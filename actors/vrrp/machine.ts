@@ -20,6 +20,7 @@ import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInpu
 import { centisecondsToMs, compareAddresses, formatAddress, initialMasterHintMs, masterDownIntervalMs, PRIORITY_STOP, skewTimeMs } from './timing.js';
 import { unusableAdvert } from './receive.js';
 import { recordReply, replyAllowed, senderKey } from './reply-limit.js';
+import type { TimerSlots } from './timer-slots.js';
 import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent, VrrpMachineInput, VrrpStateName } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
@@ -771,11 +772,15 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
     noteMaster(ctx, event);
     acceptMasterInto(ctx, ctx, event);
     const delay = masterDownMs(ctx);
-    // One deferred effect for the two actions, in their order.
-    scope.defer(() => {
-      scheduler.cancel(self, MASTER_DOWN_TIMER_ID);
-      scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, delay, MASTER_DOWN_TIMER_ID);
-    });
+    // One deferred effect for the two actions, in their order; the instance's
+    // timer slots keep one made for this (no closure per advert).
+    const slots = scheduler as Partial<Pick<TimerSlots, 'restartLater'>>;
+    if (slots.restartLater) scope.defer(slots.restartLater(self, MASTER_DOWN_TIMER_ID, MASTER_DOWN_TIMER_EVENT, delay));
+    else
+      scope.defer(() => {
+        scheduler.cancel(self, MASTER_DOWN_TIMER_ID);
+        scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, delay, MASTER_DOWN_TIMER_ID);
+      });
     return snapshot;
   }
   if (event.type === 'ADVER_TIMER') {

@@ -79,7 +79,8 @@ export interface PacketMeta {
   receivedAt?: number;
 }
 
-export type ScreenResult = { ok: true; event: AdvertEvent } | { ok: false; reason: DropReason; detail: string };
+export type ScreenDrop = { ok: false; reason: DropReason; detail: string };
+export type ScreenResult = { ok: true; event: AdvertEvent } | ScreenDrop;
 
 function sameAddressList(advertised: readonly Uint8Array[], ours: readonly Uint8Array[]): boolean {
   if (advertised.length !== ours.length) return false;
@@ -91,10 +92,15 @@ function sameAddressList(advertised: readonly Uint8Array[], ours: readonly Uint8
 
 /**
  * Decides whether a decoded advert for this instance's VRID may reach its
- * machine. The order follows keepalived's, so the same bad packet is counted
- * under the same reason by both.
+ * machine, and gives the event it becomes. The order follows keepalived's, so
+ * the same bad packet is counted under the same reason by both.
  */
 export function screenAdvert(plan: ReceiveRules, advert: VrrpAdvert, meta: PacketMeta): ScreenResult {
+  return screenDrop(plan, advert, meta) ?? { ok: true, event: advertEvent(advert, meta) };
+}
+
+/** screenAdvert's refusal, or null when the advert may reach the machine (the runner's per-advert path: no result object). */
+export function screenDrop(plan: ReceiveRules, advert: VrrpAdvert, meta: PacketMeta): ScreenDrop | null {
   if (meta.ifindex !== meta.expectedIfindex) return { ok: false, reason: 'wrong-interface', detail: `arrived on ifindex ${meta.ifindex}` };
   if (compareAddresses(meta.source, plan.sourceBytes) === 0) return { ok: false, reason: 'own-packet', detail: 'source is our own address' };
   // A raw socket also receives unicast VRRP sent to any of our addresses: a
@@ -137,16 +143,16 @@ export function screenAdvert(plan: ReceiveRules, advert: VrrpAdvert, meta: Packe
       detail: `advert lists [${advert.addresses.map(formatAddress).join(', ')}], we have [${plan.advertisedAddresses.map(formatAddress).join(', ')}]`,
     };
   }
+  return null;
+}
 
-  const event: AdvertEvent = {
-    type: 'ADVERT',
-    priority: advert.priority,
-    intervalCs: advert.version === 2 ? advert.advertIntervalSec * 100 : advert.maxAdvertIntervalCs,
-    source: meta.source,
-    version: advert.version,
-  };
-  if (meta.receivedAt !== undefined) event.receivedAt = meta.receivedAt;
-  return { ok: true, event };
+/** The machine's event for an advert that passed screenDrop. */
+export function advertEvent(advert: VrrpAdvert, meta: PacketMeta): AdvertEvent {
+  const intervalCs = advert.version === 2 ? advert.advertIntervalSec * 100 : advert.maxAdvertIntervalCs;
+  // Every field in the literal (receivedAt too, when known): a field added
+  // afterwards gave each event a second, out-of-object property store.
+  if (meta.receivedAt === undefined) return { type: 'ADVERT', priority: advert.priority, intervalCs, source: meta.source, version: advert.version };
+  return { type: 'ADVERT', priority: advert.priority, intervalCs, source: meta.source, version: advert.version, receivedAt: meta.receivedAt };
 }
 
 /**

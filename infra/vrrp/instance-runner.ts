@@ -21,7 +21,7 @@ import { encodeVrrp, formatAddress, noAuthData, parseAddress, type VrrpAdvert } 
 import type { Logger } from '../../core/logger.js';
 import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
 import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
-import { emptyDropCounters, screenAdvert, type DropCounters, type DropReason } from '../../actors/vrrp/receive.js';
+import { advertEvent, emptyDropCounters, screenDrop, type DropCounters, type DropReason, type PacketMeta } from '../../actors/vrrp/receive.js';
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
 import { addressText, holdForIntervalMs } from '../../wire/socket/index.js';
@@ -138,6 +138,11 @@ export class InstanceRunner {
    * number per advert, which lived an interval and ended in old space.
    */
   private lastPeerAdvertAt = NaN;
+  /** The snapshot `state` last named, and its name. */
+  private namedSnapshot: unknown = null;
+  private namedState: VrrpStateName = 'initialize';
+  /** What receive hands screenDrop and advertEvent, filled per advert. */
+  private readonly meta: PacketMeta = { ttl: 0, ifindex: 0, expectedIfindex: -1, source: new Uint8Array(0), multicastDestination: false, receivedAt: 0 };
   private readonly timing = new AdvertTiming();
   /**
    * Becoming Master, what waits for the end of the machine's step, after the
@@ -294,11 +299,19 @@ export class InstanceRunner {
 
   /** The top-level state (the machine nests sub-states under backup and master). */
   get state(): VrrpStateName {
-    const value = this.actor.getSnapshot().value as unknown;
-    if (typeof value === 'string') return value as VrrpStateName;
-    // The one top-level state of a compound value; read per advert, so without the array Object.keys makes.
-    for (const top in value as object) return top as VrrpStateName;
-    throw new Error('VRRP machine snapshot without a state');
+    const snapshot = this.actor.getSnapshot();
+    // Read per advert: the machine's hot path keeps its snapshot object, so
+    // the name found for it last time is still the answer.
+    if (snapshot === this.namedSnapshot) return this.namedState;
+    const value = snapshot.value as unknown;
+    let name: VrrpStateName | null = null;
+    if (typeof value === 'string') name = value as VrrpStateName;
+    // The one top-level state of a compound value.
+    else for (const top in value as object) name ??= top as VrrpStateName;
+    if (name === null) throw new Error('VRRP machine snapshot without a state');
+    this.namedSnapshot = snapshot;
+    this.namedState = name;
+    return name;
   }
 
   /** Tracked object change (interface, script, process up/down; a track_file's new offset). */
@@ -499,23 +512,26 @@ export class InstanceRunner {
   }
 
   private receive(p: HubPacket): void {
-    const screened = screenAdvert(this.plan, p.advert, {
-      ttl: p.ttl,
-      ifindex: p.ifindex,
-      expectedIfindex: this.channel?.ifindex ?? -1,
-      source: p.source,
-      multicastDestination: p.multicastDestination,
-      receivedAt: this.deps.clock.now() - p.ageUs / 1000,
-    });
-    if (!screened.ok) {
-      this.drop(screened.reason, screened.detail, addressText(p.source), p);
+    // screenDrop and advertEvent copy what they need out of the meta: one object per runner.
+    const now = this.deps.clock.now();
+    const meta = this.meta;
+    meta.ttl = p.ttl;
+    meta.ifindex = p.ifindex;
+    meta.expectedIfindex = this.channel?.ifindex ?? -1;
+    meta.source = p.source;
+    meta.multicastDestination = p.multicastDestination;
+    meta.receivedAt = now - p.ageUs / 1000;
+    const refused = screenDrop(this.plan, p.advert, meta);
+    if (refused !== null) {
+      this.drop(refused.reason, refused.detail, addressText(p.source), p);
       return;
     }
+    const event = advertEvent(p.advert, meta);
     if (!this.authenticated(p)) return;
-    if (p.advert.priority > 0) this.lastPeerAdvertAt = this.deps.clock.now();
+    if (p.advert.priority > 0) this.lastPeerAdvertAt = now;
     if (this.deps.timing) {
       const intervalMs = p.advert.version === 2 ? p.advert.advertIntervalSec * 1000 : p.advert.maxAdvertIntervalCs * 10;
-      const jitter = this.timing.heard(this.deps.clock.now(), addressText(p.source), p.advert.priority, intervalMs);
+      const jitter = this.timing.heard(now, addressText(p.source), p.advert.priority, intervalMs);
       if (jitter !== null) this.deps.timing.advertJitter(jitter);
     }
     this.noteRivalMaster(p);
@@ -539,7 +555,7 @@ export class InstanceRunner {
         );
       this.peerChecksumVariant = p.checksumVariant;
     }
-    this.actor.send(screened.event);
+    this.actor.send(event);
   }
 
   /** auth_hmac verdict on a screened advert; false after counting and logging a drop. */

@@ -29,7 +29,7 @@ export { IPPROTO_VRRP } from './types.js';
 export { decodeVrrp, decodeIpv4Datagram, VRRP_HEADER_LENGTH, VRRP_V2_AUTH_LENGTH } from './decode.js';
 export type { DatagramErrorKind, DatagramResult } from './decode.js';
 export { encodeVrrp } from './encode.js';
-export { parseIpv4Header, checkIpv4Header } from './ipv4-header.js';
+export { parseIpv4Header, checkIpv4Header, acceptedIpv4HeaderLength } from './ipv4-header.js';
 export type { Ipv4Header, Ipv4HeaderCheck, Ipv4HeaderErrorKind, Ipv4HeaderResult } from './ipv4-header.js';
 export { checkAuthentication, simplePassword, noAuthData } from './auth.js';
 export type { AuthCheckResult, ExpectedAuth } from './auth.js';

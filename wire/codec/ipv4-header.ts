@@ -51,6 +51,20 @@ export function checkIpv4Header(datagram: Uint8Array): Ipv4HeaderCheck {
 }
 
 /**
+ * The header length of the first `length` bytes of `datagram` when
+ * {@link checkIpv4Header} would accept them, else -1: the same checks, with no
+ * result object, for a socket's per-datagram path (the reason, when one is
+ * wanted, comes from checkIpv4Header).
+ */
+export function acceptedIpv4HeaderLength(datagram: Uint8Array, length: number): number {
+  if (length < 20 || length > datagram.length) return -1;
+  const b0 = datagram[0]!;
+  const headerLength = (b0 & 0x0f) * 4;
+  if (b0 >> 4 !== 4 || headerLength < 20 || length < headerLength) return -1;
+  return ((datagram[2]! << 8) | datagram[3]!) === length ? headerLength : -1;
+}
+
+/**
  * Parses the IPv4 header of a raw-socket datagram: the checks of
  * {@link checkIpv4Header}, then the fields with copies of both addresses.
  * Never throws; the header checksum is not verified (the kernel drops bad ones).

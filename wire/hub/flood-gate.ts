@@ -20,11 +20,14 @@ export const FLOOD_GATE_WINDOW_MS = 10;
 export const FLOOD_GATE_PER_WINDOW = 3;
 const CAPACITY = 1024;
 
-interface Slot {
+/** What the gate keeps for one packet; `memo` is the caller's, for work that depends on these bytes alone. */
+export interface GateSlot<M> {
   windowStart: number;
   count: number;
   /** The packet's identity (packetIdentity): the hash only finds the slot, equal bytes decide. */
   identity: Uint8Array;
+  /** Undefined until the caller sets it; a slot is only ever reused for the same bytes. */
+  memo: M | undefined;
 }
 
 /** The parts of a packet the gate tells copies apart by: everything the receive checks read. */
@@ -87,8 +90,8 @@ function equalAt(id: Uint8Array, offset: number, bytes: Uint8Array): boolean {
   return true;
 }
 
-export class FloodGate {
-  private readonly slots = new Map<number, Slot>();
+export class FloodGate<M = unknown> {
+  private readonly slots = new Map<number, GateSlot<M>>();
   shed = 0;
 
   /**
@@ -111,11 +114,20 @@ export class FloodGate {
 
   /** Whether `packet` goes on at `now` (ms). */
   admit(packet: FloodPacket, now: number): boolean {
+    return this.pass(packet, now) !== null;
+  }
+
+  /**
+   * The packet's slot when it goes on at `now` (ms), null when shed. The slot
+   * stays the same object while the same bytes keep coming, so its `memo`
+   * carries what the caller derived from them (the hub's decode) to the next copy.
+   */
+  pass(packet: FloodPacket, now: number): GateSlot<M> | null {
     const h = this.hash(packet);
     let slot = this.slots.get(h);
     if (!slot || !isSamePacket(slot.identity, packet)) {
       if (!slot && this.slots.size >= this.capacity) this.slots.delete(this.slots.keys().next().value!);
-      slot = { windowStart: now, count: 0, identity: packetIdentity(packet) };
+      slot = { windowStart: now, count: 0, identity: packetIdentity(packet), memo: undefined };
       this.slots.set(h, slot);
     } else if (now - slot.windowStart >= this.windowMs) {
       slot.windowStart = now;
@@ -123,10 +135,10 @@ export class FloodGate {
     }
     if (slot.count >= this.perWindow) {
       this.shed++;
-      return false;
+      return null;
     }
     slot.count++;
-    return true;
+    return slot;
   }
 }
 

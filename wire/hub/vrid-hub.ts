@@ -4,7 +4,7 @@
  * LAN would be delivered and decoded once per instance. The hub decodes each
  * packet once and hands it to the instance that owns its VRID.
  */
-import { AUTH_HMAC_TRAILER_LENGTH, decodeVrrp, splitAuthTrailer, type VrrpAdvert, type ChecksumVariant } from '../codec/index.js';
+import { AUTH_HMAC_TRAILER_LENGTH, decodeVrrp, splitAuthTrailer, type ChecksumVariant, type DecodeResult, type VrrpAdvert } from '../codec/index.js';
 import {
   addressText,
   openVrrpSocket,
@@ -19,6 +19,11 @@ import { emptyWireDrops, reasonOfDecodeError, screenHeader, type WireDropReason,
 import { StrangerReporter } from './strangers.js';
 import { FloodGate } from './flood-gate.js';
 
+/**
+ * One datagram for one VRID's handler. The object is the hub's and is reused
+ * for the next datagram: a handler copies out what it keeps (the advert and
+ * the source are never written to, and may be kept).
+ */
 export interface HubPacket {
   advert: VrrpAdvert;
   checksumVariant: ChecksumVariant;
@@ -35,6 +40,22 @@ export interface HubPacket {
    */
   auth?: { message: Uint8Array; trailer: Uint8Array };
 }
+
+function blankPacket(): HubPacket {
+  return {
+    advert: NO_ADVERT,
+    checksumVariant: 'with-pseudo-header',
+    source: NO_ADDRESS,
+    multicastDestination: false,
+    ttl: 0,
+    ifindex: 0,
+    ageUs: 0,
+    auth: undefined,
+  };
+}
+
+const NO_ADDRESS = new Uint8Array(0);
+const NO_ADVERT: VrrpAdvert = { version: 3, vrid: 0, priority: 0, maxAdvertIntervalCs: 0, addresses: [] };
 
 export interface ChannelKey {
   interface: string;
@@ -74,7 +95,8 @@ export interface HubStats {
 interface Shared {
   socket: VrrpSocket;
   key: ChannelKey;
-  gate: FloodGate;
+  /** Its slots memoize each admitted packet's decode. */
+  gate: FloodGate<DecodeResult>;
   handlers: Map<number, (p: HubPacket) => void>;
   /** setReceiveHold per VRID; a VRID absent allows no hold. */
   holds: Map<number, number>;
@@ -87,6 +109,9 @@ export class WireHub {
   private readonly dropped = emptyWireDrops();
   private readonly shared = new Map<string, Shared>();
   private readonly moderator: ReceiveModerator;
+  /** The packet object dispatch hands (HubPacket), and whether a handler holds it now. */
+  private readonly scratch = blankPacket();
+  private handing = false;
 
   /**
    * `open` replaces the raw socket (benchmarks drive the receive path without
@@ -144,7 +169,7 @@ export class WireHub {
         logger: this.log,
       });
       if (!opened.ok) return { ok: false, code: opened.code, message: opened.message };
-      const created: Shared = { socket: opened.value, key, gate: new FloodGate(), handlers: new Map(), holds: new Map() };
+      const created: Shared = { socket: opened.value, key, gate: new FloodGate<DecodeResult>(), handlers: new Map(), holds: new Map() };
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
       this.counters.sockets++;
@@ -209,30 +234,47 @@ export class WireHub {
     }
     // Copies of one packet beyond a few per 10 ms only cost CPU (the machine
     // does for a copy what it did for the first): shed before decoding (flood-gate.ts).
-    if (!entry.gate.admit(p, this.now())) {
+    const slot = entry.gate.pass(p, this.now());
+    if (slot === null) {
       this.dropped.flood++;
       return;
     }
     // The hub cannot know which instance runs auth_hmac: a payload exactly one
     // trailer longer than its address count implies is decoded without it.
     const auth = splitAuthTrailer(payload, source.length === 16 ? 16 : 4);
-    const decoded = decodeVrrp(payload, { source, destination }, auth ? { authTrailerLength: AUTH_HMAC_TRAILER_LENGTH } : undefined);
+    // The slot stands for these exact bytes from this source to this
+    // destination, all that decoding reads: a Master's next advert is the same
+    // bytes, so it is decoded once and its result (never written to) reused.
+    let decoded = slot.memo;
+    if (decoded === undefined) {
+      decoded = decodeVrrp(payload, { source, destination }, auth ? { authTrailerLength: AUTH_HMAC_TRAILER_LENGTH } : undefined);
+      slot.memo = decoded;
+    }
     if (!decoded.ok) {
       this.drop(entry, reasonOfDecodeError(decoded.error.kind), source, payload[1]!, decoded.error.detail);
       return;
     }
     const handler = entry.handlers.get(decoded.packet.vrid)!;
-    handler({
-      advert: decoded.packet,
-      checksumVariant: decoded.checksumVariant,
-      source,
-      multicastDestination,
-      ttl: p.ttl,
-      ifindex: p.ifindex,
-      ageUs: p.ageUs,
-      // One object shape whether or not a trailer came (a conditional spread took V8's slow path per advert).
-      auth: auth ?? undefined,
-    });
+    // One packet object for every dispatch, as a handler keeps nothing of it
+    // (HubPacket); a dispatch inside a handler's (none today) gets its own.
+    const out = this.handing ? blankPacket() : this.scratch;
+    out.advert = decoded.packet;
+    out.checksumVariant = decoded.checksumVariant;
+    out.source = source;
+    out.multicastDestination = multicastDestination;
+    out.ttl = p.ttl;
+    out.ifindex = p.ifindex;
+    out.ageUs = p.ageUs;
+    out.auth = auth ?? undefined;
+    const outer = this.handing;
+    this.handing = true;
+    try {
+      handler(out);
+    } finally {
+      this.handing = outer;
+      // Nothing of this packet outlives the call: the advert stays in the gate's slot.
+      out.auth = undefined;
+    }
   }
 
   /** Counts a drop and names its sender, once a minute per (sender, reason). */

@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/logger.js';
-import { checkIpv4Header } from '../codec/index.js';
+import { acceptedIpv4HeaderLength, checkIpv4Header } from '../codec/index.js';
 import { addressText } from './address-text.js';
 import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
@@ -31,7 +31,8 @@ export interface VrrpSocketOptions {
   /**
    * Hand `payload` as a view into the receive buffer, valid only during the
    * handler call (the hub decodes at once), instead of a copy the handler may
-   * keep. Saves a copy per datagram.
+   * keep, and the packet object itself reused for the next datagram. Saves a
+   * copy and an object per datagram.
    */
   borrowPayload?: boolean;
   /** Lets setModeration hold the socket (receive-moderation.ts); without one, setModeration does nothing. */
@@ -146,6 +147,23 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     drain: () => void native.rawDrain(handle),
   };
 
+  // The receive buffer is the addon's one for the environment, and a run of
+  // adverts has one length: the view for the last (start, end) serves again.
+  let viewed: Buffer | null = null;
+  let viewStart = -1;
+  let viewEnd = -1;
+  let lastView: Buffer = Buffer.alloc(0);
+  const view = (buffer: Buffer, start: number, end: number): Buffer => {
+    if (buffer !== viewed || start !== viewStart || end !== viewEnd) {
+      lastView = buffer.subarray(start, end);
+      viewed = buffer;
+      viewStart = start;
+      viewEnd = end;
+    }
+    return lastView;
+  };
+  const lent: ReceivedPacket = { payload: lastView, ttl: 0, ifindex: 0, source: new Uint8Array(0), destination: null, ageUs: 0 };
+
   const onDatagram: NativeRawCallback = (err, buffer, ttl, ifindex, source, destination, ageUs, length) => {
     if (holdMs > 0) {
       // Held only when traffic is dense: a lone advert now and then is read at once, with no extra wake-up to resume.
@@ -159,27 +177,31 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       else log.warn({ code: err }, 'receive error');
       return;
     }
-    let payload = buffer!.subarray(0, length!);
+    let payload: Buffer;
     if (v4) {
-      const header = checkIpv4Header(payload);
-      if (!header.ok) {
+      const headerLength = acceptedIpv4HeaderLength(buffer!, length!);
+      if (headerLength < 0) {
         stats.malformed++;
-        log.debug({ reason: header.error.kind, source: source ? addressText(source) : null }, 'dropped malformed IPv4 datagram');
+        const header = checkIpv4Header(buffer!.subarray(0, length!));
+        const reason = header.ok ? 'length-mismatch' : header.error.kind;
+        log.debug({ reason, source: source ? addressText(source) : null }, 'dropped malformed IPv4 datagram');
         return;
       }
-      payload = payload.subarray(header.headerLength);
-    }
+      payload = view(buffer!, headerLength, length!);
+    } else payload = view(buffer!, 0, length!);
     stats.received++;
     // A copy from Node's pool (no malloc of its own) when the handler may keep it.
     if (!borrow) payload = Buffer.from(payload);
-    packetHandler?.({
-      payload,
-      ttl: ttl!,
-      ifindex: ifindex!,
-      source: source!,
-      destination: destination ?? null,
-      ageUs: ageUs ?? 0,
-    });
+    // Borrowed, the handler keeps nothing (the payload is only valid during
+    // the call anyway): one packet object serves every datagram.
+    const packet: ReceivedPacket = borrow ? lent : { payload, ttl: 0, ifindex: 0, source: source!, destination: null, ageUs: 0 };
+    packet.payload = payload;
+    packet.ttl = ttl!;
+    packet.ifindex = ifindex!;
+    packet.source = source!;
+    packet.destination = destination ?? null;
+    packet.ageUs = ageUs ?? 0;
+    packetHandler?.(packet);
   };
 
   const native = nativeWire();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpv4Header } from '../../../wire/codec/index.js';
+import { acceptedIpv4HeaderLength, checkIpv4Header, parseIpv4Header } from '../../../wire/codec/index.js';
 import { fromHex } from './helpers.js';
 
 // 20-byte header: TTL 255, protocol 112, 198.18.0.1 -> 224.0.0.18, total length 40.
@@ -79,4 +79,28 @@ test('malformed headers are typed errors', () => {
       assert.ok(r.error.detail.length > 0);
     }
   }
+});
+
+test('acceptedIpv4HeaderLength agrees with checkIpv4Header on every header a mutation makes', () => {
+  // Byte 0 (version, IHL) and 2-3 (Total Length) decide; each takes values around the edges.
+  const base = datagram(HEADER, 20);
+  let accepted = 0;
+  let cases = 0;
+  for (const b0 of [0x45, 0x46, 0x44, 0x4f, 0x55, 0x35, 0x40]) {
+    for (const total of [0, 19, 20, 24, 39, 40, 41, 60, 0xffff]) {
+      for (const length of [0, 19, 20, 24, 39, 40, 41, 60]) {
+        const buf = new Uint8Array(64);
+        buf.set(base.subarray(0, Math.min(base.length, 64)));
+        buf[0] = b0;
+        buf[2] = total >> 8;
+        buf[3] = total & 0xff;
+        const check = checkIpv4Header(buf.subarray(0, length));
+        const fast = acceptedIpv4HeaderLength(buf, length);
+        assert.equal(fast, check.ok ? check.headerLength : -1, `b0 ${b0.toString(16)}, total ${total}, length ${length}`);
+        if (check.ok) accepted++;
+        cases++;
+      }
+    }
+  }
+  assert.ok(accepted > 5 && accepted < cases, `${accepted} of ${cases} accepted: both outcomes covered`);
 });

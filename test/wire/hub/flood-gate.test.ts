@@ -63,3 +63,22 @@ test('memory is bounded', () => {
   assert.equal(g.admit(from(new Uint8Array(16).fill(0xfe), packet(1)), 0), true);
   assert.equal(g.size, 16);
 });
+
+test("a slot's memo follows its exact bytes: the next copy finds it, any other packet starts without", () => {
+  const g = new FloodGate<string>(10, 3);
+  const first = g.pass(from(A, packet(200)), 0)!;
+  assert.equal(first.memo, undefined);
+  first.memo = 'decoded 200 from A';
+  // Later windows, same bytes: the same slot and memo (a Master's every advert).
+  for (let t = 10; t <= 50; t += 10) assert.equal(g.pass(from(A, packet(200)), t)?.memo, 'decoded 200 from A');
+  // Anything a decode reads differs: no memo carried over.
+  assert.equal(g.pass(from(A, packet(201)), 60)!.memo, undefined, 'another priority');
+  assert.equal(g.pass(from(B, packet(200)), 60)!.memo, undefined, 'another source');
+  assert.equal(g.pass({ ttl: 255, source: A, destination: B, payload: packet(200) }, 60)!.memo, undefined, 'another destination');
+  assert.equal(g.pass(from(A, packet(200), 64), 60)!.memo, undefined, 'another TTL');
+  // The original is still remembered, and a shed copy gives no slot.
+  assert.equal(g.pass(from(A, packet(200)), 70)?.memo, 'decoded 200 from A');
+  g.pass(from(A, packet(200)), 70);
+  g.pass(from(A, packet(200)), 70);
+  assert.equal(g.pass(from(A, packet(200)), 70), null, 'the fourth in one window is shed');
+});

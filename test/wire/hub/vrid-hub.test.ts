@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../../core/logger.js';
 import { WireHub, type HubPacket } from '../../../wire/hub/vrid-hub.js';
 import { StrangerReporter } from '../../../wire/hub/strangers.js';
-import { encodeVrrp, parseAddress, type VrrpAdvert } from '../../../wire/codec/index.js';
+import { decodeVrrp, encodeVrrp, parseAddress, type VrrpAdvert } from '../../../wire/codec/index.js';
 import type { ReceivedPacket, VrrpSocket } from '../../../wire/socket/index.js';
 
 const X = parseAddress('198.18.0.77')!;
@@ -37,10 +37,15 @@ function setup() {
     () => now,
   );
   const got: HubPacket[] = [];
-  const joined = hub.join({ interface: 'eth0', family: 4, mode: 'multicast', source: '198.18.0.1' }, 40, (p) => got.push(p));
+  const handed = new Set<HubPacket>();
+  // The hub reuses its packet object: a handler copies what it keeps.
+  const joined = hub.join({ interface: 'eth0', family: 4, mode: 'multicast', source: '198.18.0.1' }, 40, (p) => {
+    handed.add(p);
+    got.push({ ...p });
+  });
   assert.ok(joined.ok);
   const send = (payload: Uint8Array) => deliver!({ payload: Buffer.from(payload), ttl: 255, ifindex: 2, source: X, destination: GROUP, ageUs: 0 });
-  return { hub, got, send, strangers, tick: (ms: number) => (now += ms) };
+  return { hub, got, handed, send, strangers, tick: (ms: number) => (now += ms) };
 }
 
 test('each malformation is counted under its reason and its sender named once', () => {
@@ -120,4 +125,23 @@ test('a socket is held only while every VRID on it allows a hold, for the shorte
   b.leave();
   assert.deepEqual(holds, [0, 50, 0, 50, 100], 'the VRID that left no longer counts');
   assert.deepEqual(hub.stats.moderation, { held: 0, holds: 0, drains: 0 });
+});
+
+test('a repeated advert is decoded once: the same advert object, equal to a fresh decode; other bytes decode anew', () => {
+  const { got, handed, send, tick } = setup();
+  for (let i = 0; i < 3; i++) {
+    send(advert());
+    tick(1000);
+  }
+  send(advert({ priority: 200 }));
+  assert.equal(got.length, 4);
+  assert.equal(got[1]!.advert, got[0]!.advert, 'the second copy reuses the first decode');
+  assert.equal(got[2]!.advert, got[0]!.advert);
+  const fresh = decodeVrrp(advert(), { source: X, destination: GROUP });
+  assert.ok(fresh.ok);
+  assert.deepEqual(got[2]!.advert, fresh.packet, 'and it is what decoding those bytes gives');
+  assert.notEqual(got[3]!.advert, got[0]!.advert);
+  assert.equal(got[3]!.advert.priority, 200);
+  assert.equal(got[0]!.advert.priority, 50, 'the earlier decode is untouched');
+  assert.equal(handed.size, 1, 'one packet object handed every time');
 });
