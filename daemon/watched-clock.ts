@@ -104,12 +104,45 @@ export function gridMs(ms: number): number {
 /** Node's timers fire on the loop's whole-millisecond time: up to 1 ms before a performance.now() deadline. */
 const LOOP_SLACK_MS = 1;
 
+/** The timers of one grid point, in the order they were added, linked through the timers themselves. */
+interface GridList {
+  head: GridTimer | null;
+  tail: GridTimer | null;
+  count: number;
+}
+
+function append(list: GridList, timer: GridTimer): void {
+  timer.gridList = list;
+  timer.gridPrev = list.tail;
+  timer.gridNext = null;
+  if (list.tail) list.tail.gridNext = timer;
+  else list.head = timer;
+  list.tail = timer;
+  list.count++;
+}
+
+function unlink(list: GridList, timer: GridTimer): void {
+  if (timer.gridPrev) timer.gridPrev.gridNext = timer.gridNext;
+  else list.head = timer.gridNext;
+  if (timer.gridNext) timer.gridNext.gridPrev = timer.gridPrev;
+  else list.tail = timer.gridPrev;
+  timer.gridList = null;
+  timer.gridPrev = null;
+  timer.gridNext = null;
+  list.count--;
+}
+
 /**
  * The grid's timers, by the grid point they fire on, behind one Node timeout
- * for the earliest point: every timer of a point fires on the same turn.
+ * for the earliest point: every timer of a point fires on the same turn. A
+ * point's timers are a list linked through the timers: a Set per point grew
+ * its table at every few adds, and those tables, kept until the point's turn
+ * a second later, were most of a Master's old-space garbage.
  */
 class TimerGrid {
-  private readonly points = new Map<number, Set<GridTimer>>();
+  private readonly points = new Map<number, GridList>();
+  /** The point whose timers are firing now (already out of `points`). */
+  private firing: GridList | null = null;
   private handle: NodeJS.Timeout | null = null;
   private handleAt = Infinity;
   /** Timers waiting: with none, no Node timeout is left to hold the loop open. */
@@ -117,19 +150,21 @@ class TimerGrid {
 
   add(timer: GridTimer, at: number): void {
     this.waiting++;
-    let set = this.points.get(at);
-    if (!set) {
-      set = new Set();
-      this.points.set(at, set);
+    let list = this.points.get(at);
+    if (!list) {
+      list = { head: null, tail: null, count: 0 };
+      this.points.set(at, list);
     }
-    set.add(timer);
+    append(list, timer);
     if (at < this.handleAt) this.armFor(at);
   }
 
-  remove(timer: GridTimer, at: number): void {
-    const set = this.points.get(at);
-    if (!set) return;
-    if (set.delete(timer)) this.waiting--;
+  remove(timer: GridTimer): void {
+    const list = timer.gridList;
+    if (list === null) return;
+    unlink(list, timer);
+    // The firing point's timers were already taken off the count.
+    if (list !== this.firing) this.waiting--;
     // An empty point stays until its turn (re-arming the Node timeout is not worth it), unless nothing waits at all.
     if (this.waiting === 0 && this.handle !== null) {
       clearTimeout(this.handle);
@@ -145,10 +180,20 @@ class TimerGrid {
     const now = performance.now();
     const due = [...this.points.keys()].filter((at) => at <= now + LOOP_SLACK_MS).sort((a, b) => a - b);
     for (const at of due) {
-      const set = this.points.get(at)!;
+      const list = this.points.get(at)!;
       this.points.delete(at);
-      this.waiting -= set.size;
-      for (const timer of set) timer.fireAt(at);
+      this.waiting -= list.count;
+      // Taken from the head one at a time: a firing may cancel or re-arm
+      // timers later in the list, which unlinks them from it.
+      this.firing = list;
+      try {
+        for (let timer = list.head; timer !== null; timer = list.head) {
+          unlink(list, timer);
+          timer.fireAt(at);
+        }
+      } finally {
+        this.firing = null;
+      }
     }
     let next = Infinity;
     for (const at of this.points.keys()) if (at < next) next = at;
@@ -180,6 +225,10 @@ class GridTimer implements ReusableTimer {
   private running = false;
   /** The grid point being fired: a start from inside the callback counts from it. */
   private firedAt = NaN;
+  /** The grid point's list this timer is in, and its neighbours there (TimerGrid's). */
+  gridList: GridList | null = null;
+  gridPrev: GridTimer | null = null;
+  gridNext: GridTimer | null = null;
 
   constructor(
     private readonly fire: () => void,
@@ -212,7 +261,7 @@ class GridTimer implements ReusableTimer {
   /** Off the grid at once; a Node timeout is left set for a start to refresh (if none comes it fires once for nothing). */
   cancel(): void {
     this.running = false;
-    if (!Number.isNaN(this.at)) this.grid.remove(this, this.at);
+    if (!Number.isNaN(this.at)) this.grid.remove(this);
     this.at = NaN;
   }
 

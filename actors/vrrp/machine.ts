@@ -787,15 +787,50 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
     if (value.master !== 'advertising') return null;
     // countAdvertSent, sendAdvert, startAdverTimer
     ctx.stats.advertsSent++;
-    const advert: VrrpCommand = { type: 'send-advert', priority: ctx.effectivePriority, intervalCs: ctx.cfg.advertIntervalCs };
-    const delay = adverTimerMs(ctx);
-    scope.defer(() => {
-      scope.emit(advert);
-      scheduler.schedule(self, self, ADVER_TIMER_EVENT, delay, ADVER_TIMER_ID);
-    });
+    const fx = adverEffectOf(scope);
+    // The command is kept while priority and interval stay (emitted commands are never written to).
+    const { advert } = fx;
+    if (advert === null || advert.priority !== ctx.effectivePriority || advert.intervalCs !== ctx.cfg.advertIntervalCs)
+      fx.advert = { type: 'send-advert', priority: ctx.effectivePriority, intervalCs: ctx.cfg.advertIntervalCs };
+    fx.delay = adverTimerMs(ctx);
+    scope.defer(fx.run);
     return snapshot;
   }
   return null;
+}
+
+/**
+ * A Master's per-advert effect (emit the advert, re-arm Adver_Timer), made
+ * once per actor with the command and delay of its latest step: a closure and
+ * a command object per advert were most of what a Master allocated.
+ */
+interface AdverEffect {
+  /** The scope `run` emits through: an actor's own for its life (another, as XState's pure transition() makes, gets its own effect). */
+  readonly scope: VrrpScope;
+  advert: { type: 'send-advert'; priority: number; intervalCs: number } | null;
+  delay: number;
+  readonly run: () => void;
+}
+
+const adverEffects = new WeakMap<object, AdverEffect>();
+
+function adverEffectOf(scope: VrrpScope): AdverEffect {
+  const self = scope.self;
+  let fx = adverEffects.get(self);
+  if (fx && fx.scope === scope) return fx;
+  const { scheduler } = scope.system;
+  const made: AdverEffect = {
+    scope,
+    advert: null,
+    delay: 0,
+    run: () => {
+      scope.emit(made.advert!);
+      scheduler.schedule(self, self, ADVER_TIMER_EVENT, made.delay, ADVER_TIMER_ID);
+    },
+  };
+  adverEffects.set(self, made);
+  fx = made;
+  return fx;
 }
 
 /** The statechart alone, without the hot path (tests compare the two). */

@@ -25,32 +25,39 @@ export interface AdvertTimingSink {
 
 export class AdvertTiming {
   private state: VrrpStateName = 'initialize';
+  // Times are NaN for none, not null: a field that holds null or a number
+  // boxes each new number, and a box kept for an advert interval outlives
+  // V8's young generation (old-space garbage, once per advert).
   /** The last screened advert from another router, any priority. */
-  private lastHeardAt: number | null = null;
-  /** The previous advert of the Master this Backup follows (priority > 0). */
-  private previous: { at: number; source: string } | null = null;
+  private lastHeardAt = NaN;
+  /** The previous advert of the Master this Backup follows (priority > 0): when, and from whom (never written to). */
+  private previousAt = NaN;
+  private previousSource: Uint8Array | null = null;
   /** Set on becoming Master from Backup: when the old Master was last heard. */
-  private takeoverFrom: number | null = null;
+  private takeoverFrom = NaN;
 
   /**
    * A screened, authenticated advert from another router.
    * @returns the jitter in ms when this is a Backup hearing its Master's next advert, else null.
    */
-  heard(now: number, source: string, priority: number, intervalMs: number): number | null {
+  heard(now: number, source: Uint8Array, priority: number, intervalMs: number): number | null {
     this.lastHeardAt = now;
     if (this.state !== 'backup' || priority === 0) {
-      this.previous = null;
+      this.previousSource = null;
       return null;
     }
-    const prev = this.previous;
-    this.previous = { at: now, source };
-    return prev !== null && prev.source === source ? now - prev.at - intervalMs : null;
+    const sameMaster = this.previousSource !== null && sameBytes(this.previousSource, source);
+    const jitter = sameMaster ? now - this.previousAt - intervalMs : null;
+    this.previousAt = now;
+    // The addon hands one object per repeated address: keeping it copies nothing.
+    if (!sameMaster) this.previousSource = source;
+    return jitter;
   }
 
   transition(from: VrrpStateName, to: VrrpStateName): void {
     this.state = to;
-    this.previous = null;
-    this.takeoverFrom = from === 'backup' && to === 'master' ? this.lastHeardAt : null;
+    this.previousSource = null;
+    this.takeoverFrom = from === 'backup' && to === 'master' ? this.lastHeardAt : NaN;
   }
 
   /**
@@ -59,7 +66,14 @@ export class AdvertTiming {
    */
   sent(now: number): number | null {
     const from = this.takeoverFrom;
-    this.takeoverFrom = null;
-    return from === null || this.state !== 'master' ? null : now - from;
+    this.takeoverFrom = NaN;
+    return Number.isNaN(from) || this.state !== 'master' ? null : now - from;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

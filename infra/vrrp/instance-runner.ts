@@ -531,7 +531,7 @@ export class InstanceRunner {
     if (p.advert.priority > 0) this.lastPeerAdvertAt = now;
     if (this.deps.timing) {
       const intervalMs = p.advert.version === 2 ? p.advert.advertIntervalSec * 1000 : p.advert.maxAdvertIntervalCs * 10;
-      const jitter = this.timing.heard(now, addressText(p.source), p.advert.priority, intervalMs);
+      const jitter = this.timing.heard(now, p.source, p.advert.priority, intervalMs);
       if (jitter !== null) this.deps.timing.advertJitter(jitter);
     }
     this.noteRivalMaster(p);

@@ -120,6 +120,27 @@ test('plain timers of 500 ms and more fire on a grid of a fiftieth of their dela
   for (const x of [...timers, t]) x.dispose();
 });
 
+test('timers sharing a grid point fire in start order; one a firing cancels or re-arms is skipped, and the rest still fire', async () => {
+  const clock = watchedClock(silentLogger(), { late: 0, worstLateMs: 0 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const order: string[] = [];
+  const t: Record<string, ReturnType<NonNullable<typeof clock.createTimer>>> = {};
+  // All five started within one turn: the same 10 ms grid point.
+  for (const name of ['a', 'b', 'c', 'd', 'e']) {
+    t[name] = clock.createTimer!(() => {
+      order.push(name);
+      if (name === 'a') t.c!.cancel(); // a later one of the same point, cancelled
+      if (name === 'b') t.d!.start(500); // a later one, moved to a later point
+    });
+  }
+  for (const name of ['a', 'b', 'c', 'd', 'e']) t[name]!.start(500);
+  await sleep(560);
+  assert.deepEqual(order, ['a', 'b', 'e'], 'c cancelled, d re-armed: both skipped on this point');
+  await sleep(520);
+  assert.deepEqual(order, ['a', 'b', 'e', 'd'], 'd fires on its new point, once');
+  for (const x of Object.values(t)) x.dispose();
+});
+
 test('the takeover hook runs before a precise timer fires, and an advert it reads (a re-arm) stops the firing', async () => {
   let fired = 0;
   let firedAt = 0;

@@ -56,7 +56,10 @@ describe('screenAdvert', () => {
   test('a good advert becomes an ADVERT event with the interval in centiseconds', () => {
     const r = screenAdvert(V3, v3({ priority: 120 }), meta());
     assert.ok(r.ok);
-    assert.deepEqual(r.event, { type: 'ADVERT', priority: 120, intervalCs: 10, source: a('198.18.0.2'), version: 3 });
+    assert.deepEqual({ ...r.event }, { type: 'ADVERT', priority: 120, intervalCs: 10, source: a('198.18.0.2'), version: 3 });
+    const stamped = screenAdvert(V3, v3({ priority: 120 }), { ...meta(), receivedAt: 1234.5 });
+    assert.ok(stamped.ok);
+    assert.equal(stamped.event.receivedAt, 1234.5, 'the arrival stamp rides along when known');
     const r2 = screenAdvert(V2, v2('secret', { advertIntervalSec: 3 } as Partial<VrrpAdvert>), meta());
     assert.ok(r2.ok);
     assert.equal(r2.event.intervalCs, 300);

@@ -6,19 +6,23 @@ import { masterDownIntervalMs, skewTimeMs } from '../../../actors/vrrp/index.js'
 import { AdvertTiming } from '../../../infra/vrrp/advert-timing.js';
 import { VirtualLan } from '../../../sim/index.js';
 
+const A = new Uint8Array([198, 18, 0, 1]);
+const B = new Uint8Array([198, 18, 0, 2]);
+const C = new Uint8Array([198, 18, 0, 3]);
+
 test('takeover: from the old Master last heard to the first advert as Master, only for a Backup that takes over', () => {
   const t = new AdvertTiming();
   t.transition('initialize', 'backup');
-  assert.equal(t.heard(1000, 'a', 150, 1000), null, 'the first advert has no interval');
-  assert.equal(t.heard(2003, 'a', 150, 1000), 3, 'late by 3 ms');
-  assert.equal(t.heard(2990, 'a', 150, 1000), -13, 'early');
-  assert.equal(t.heard(3990, 'b', 160, 1000), null, 'another Master: no interval');
-  assert.equal(t.heard(4500, 'b', 0, 1000), null, 'priority 0 is a release, not a scheduled advert');
-  assert.equal(t.heard(5000, 'b', 160, 1000), null, 'and the sequence starts again after it');
+  assert.equal(t.heard(1000, A, 150, 1000), null, 'the first advert has no interval');
+  assert.equal(t.heard(2003, Uint8Array.from(A), 150, 1000), 3, 'late by 3 ms (the same address in another array is the same Master)');
+  assert.equal(t.heard(2990, A, 150, 1000), -13, 'early');
+  assert.equal(t.heard(3990, B, 160, 1000), null, 'another Master: no interval');
+  assert.equal(t.heard(4500, B, 0, 1000), null, 'priority 0 is a release, not a scheduled advert');
+  assert.equal(t.heard(5000, B, 160, 1000), null, 'and the sequence starts again after it');
   t.transition('backup', 'master');
   assert.equal(t.sent(8650), 3650);
   assert.equal(t.sent(9650), null, 'only the first advert');
-  assert.equal(t.heard(9700, 'c', 100, 1000), null, 'a Master measures no jitter');
+  assert.equal(t.heard(9700, C, 100, 1000), null, 'a Master measures no jitter');
   t.transition('master', 'backup');
   t.transition('backup', 'fault');
   t.transition('fault', 'backup');
