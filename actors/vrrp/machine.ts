@@ -20,7 +20,6 @@ import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInpu
 import { centisecondsToMs, compareAddresses, formatAddress, initialMasterHintMs, masterDownIntervalMs, PRIORITY_STOP, skewTimeMs } from './timing.js';
 import { unusableAdvert } from './receive.js';
 import { recordReply, replyAllowed, senderKey } from './reply-limit.js';
-import type { TimerSlots } from './timer-slots.js';
 import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent, VrrpMachineInput, VrrpStateName } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
@@ -763,73 +762,72 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
   const value = snapshot.value as { backup?: string; master?: string } | string;
   if (typeof value !== 'object') return null;
   const ctx = snapshot.context;
-  const { scheduler } = scope.system;
-  const self = scope.self;
   if (event.type === 'ADVERT') {
     if (value.backup !== 'listening' || !acceptsPlainAdvert(ctx, event)) return null;
     // countMasterAdvert, acceptMaster, stopMasterDownTimer, startMasterDownTimer
     countReceived(ctx, event);
     noteMaster(ctx, event);
     acceptMasterInto(ctx, ctx, event);
-    const delay = masterDownMs(ctx);
-    // One deferred effect for the two actions, in their order; the instance's
-    // timer slots keep one made for this (no closure per advert).
-    const slots = scheduler as Partial<Pick<TimerSlots, 'restartLater'>>;
-    if (slots.restartLater) scope.defer(slots.restartLater(self, MASTER_DOWN_TIMER_ID, MASTER_DOWN_TIMER_EVENT, delay));
-    else
-      scope.defer(() => {
-        scheduler.cancel(self, MASTER_DOWN_TIMER_ID);
-        scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, delay, MASTER_DOWN_TIMER_ID);
-      });
+    const fx = hotEffectsOf(scope);
+    fx.masterDownDelay = masterDownMs(ctx);
+    scope.defer(fx.restartMasterDown);
     return snapshot;
   }
   if (event.type === 'ADVER_TIMER') {
     if (value.master !== 'advertising') return null;
     // countAdvertSent, sendAdvert, startAdverTimer
     ctx.stats.advertsSent++;
-    const fx = adverEffectOf(scope);
+    const fx = hotEffectsOf(scope);
     // The command is kept while priority and interval stay (emitted commands are never written to).
     const { advert } = fx;
     if (advert === null || advert.priority !== ctx.effectivePriority || advert.intervalCs !== ctx.cfg.advertIntervalCs)
       fx.advert = { type: 'send-advert', priority: ctx.effectivePriority, intervalCs: ctx.cfg.advertIntervalCs };
-    fx.delay = adverTimerMs(ctx);
-    scope.defer(fx.run);
+    fx.adverDelay = adverTimerMs(ctx);
+    scope.defer(fx.advertise);
     return snapshot;
   }
   return null;
 }
 
 /**
- * A Master's per-advert effect (emit the advert, re-arm Adver_Timer), made
- * once per actor with the command and delay of its latest step: a closure and
- * a command object per advert were most of what a Master allocated.
+ * The hot path's deferred effects, made once per actor and reading the values
+ * of its latest step: a Backup's re-arm of Master_Down_Timer, and a Master's
+ * advert with its re-arm of Adver_Timer. A closure (and a command object)
+ * per advert were most of what each role allocated. Each step defers at most
+ * one of them, and it runs before the next step.
  */
-interface AdverEffect {
-  /** The scope `run` emits through: an actor's own for its life (another, as XState's pure transition() makes, gets its own effect). */
+interface HotEffects {
+  /** The scope they run through: an actor's own for its life (another, as XState's pure transition() makes, gets its own). */
   readonly scope: VrrpScope;
+  masterDownDelay: number;
+  readonly restartMasterDown: () => void;
   advert: { type: 'send-advert'; priority: number; intervalCs: number } | null;
-  delay: number;
-  readonly run: () => void;
+  adverDelay: number;
+  readonly advertise: () => void;
 }
 
-const adverEffects = new WeakMap<object, AdverEffect>();
+const hotEffects = new WeakMap<object, HotEffects>();
 
-function adverEffectOf(scope: VrrpScope): AdverEffect {
+function hotEffectsOf(scope: VrrpScope): HotEffects {
   const self = scope.self;
-  let fx = adverEffects.get(self);
-  if (fx && fx.scope === scope) return fx;
+  const known = hotEffects.get(self);
+  if (known && known.scope === scope) return known;
   const { scheduler } = scope.system;
-  const made: AdverEffect = {
+  const fx: HotEffects = {
     scope,
+    masterDownDelay: 0,
+    restartMasterDown: () => {
+      scheduler.cancel(self, MASTER_DOWN_TIMER_ID);
+      scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, fx.masterDownDelay, MASTER_DOWN_TIMER_ID);
+    },
     advert: null,
-    delay: 0,
-    run: () => {
-      scope.emit(made.advert!);
-      scheduler.schedule(self, self, ADVER_TIMER_EVENT, made.delay, ADVER_TIMER_ID);
+    adverDelay: 0,
+    advertise: () => {
+      scope.emit(fx.advert!);
+      scheduler.schedule(self, self, ADVER_TIMER_EVENT, fx.adverDelay, ADVER_TIMER_ID);
     },
   };
-  adverEffects.set(self, made);
-  fx = made;
+  hotEffects.set(self, fx);
   return fx;
 }
 

@@ -51,14 +51,8 @@ interface Slot {
   readonly fire: () => void;
 }
 
-interface Restart {
-  delay: number;
-  readonly run: () => void;
-}
-
 export class TimerSlots {
   private readonly slots = new Map<string, Slot>();
-  private readonly restarts = new Map<string, Restart>();
   private anonymous = 0;
 
   constructor(
@@ -113,30 +107,6 @@ export class TimerSlots {
     }
     slot.timers.clearTimeout(slot.handle);
     slot.handle = undefined;
-  }
-
-  /**
-   * A deferred effect that cancels slot `id` and schedules `event` to `target`
-   * after `delay` ms, as the machine's hot path defers for a Backup's every
-   * advert: made once per slot, with the delay of the latest call, so the
-   * re-arm builds no closure. The caller defers it at most once per step
-   * (a second call before it runs would give both the later delay).
-   */
-  restartLater(target: AnyActorRef, id: string, event: EventObject, delay: number): () => void {
-    let restart = this.restarts.get(id);
-    if (!restart) {
-      const created: Restart = {
-        delay,
-        run: () => {
-          this.cancel(target, id);
-          this.schedule(target, target, event, created.delay, id);
-        },
-      };
-      this.restarts.set(id, created);
-      restart = created;
-    }
-    restart.delay = delay;
-    return restart.run;
   }
 
   cancelAll(_actorRef: AnyActorRef): void {

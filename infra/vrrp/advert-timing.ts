@@ -16,6 +16,7 @@
  *   already counted as late timers (daemon/watched-clock.ts).
  */
 import type { VrrpStateName } from '../../actors/vrrp/types.js';
+import { compareAddresses } from '../../wire/codec/index.js';
 
 /** Where the samples go (the daemon's histograms); called on the VRRP path, so it must only record. */
 export interface AdvertTimingSink {
@@ -46,7 +47,7 @@ export class AdvertTiming {
       this.previousSource = null;
       return null;
     }
-    const sameMaster = this.previousSource !== null && sameBytes(this.previousSource, source);
+    const sameMaster = this.previousSource !== null && compareAddresses(this.previousSource, source) === 0;
     const jitter = sameMaster ? now - this.previousAt - intervalMs : null;
     this.previousAt = now;
     // The addon hands one object per repeated address: keeping it copies nothing.
@@ -69,11 +70,4 @@ export class AdvertTiming {
     this.takeoverFrom = NaN;
     return Number.isNaN(from) || this.state !== 'master' ? null : now - from;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
