@@ -32,7 +32,11 @@
  *   consumer's ack floor (nothing older can still be redelivered; before the first ack,
  *   at the consumer's creation), and only fetches work once it has caught up. A newer transition cancels older runs of the same node
  *   and instance wherever they run (their compensations run there), and a late
- *   redelivery of a superseded transition starts nothing.
+ *   redelivery of a superseded transition starts nothing. The follower is a StreamFeed
+ *   (infra/events/stream-feed.ts) checked every 2 s: an ordered consumer has one copy,
+ *   and when another server holding it dies nats.js waits for it forever, so a stuck
+ *   follower is caught up from the stream and reopened (in a 3-server cluster on
+ *   loopback, without this a worker never cancelled a superseded run after such a loss).
  * - workflow.* events go to the stream from the worker (node = worker name), and the
  *   message is acked only after they are stored.
  * - NATS down at start or mid-run: logged, retried forever, never fatal. Runs keep
@@ -55,6 +59,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { StreamFeed, type FeedMessage, type FeedStart } from '../infra/events/stream-feed.js';
 import type { Logger } from '../core/logger.js';
 import { parseEvent, type VipflowEvent } from '../infra/events/schema.js';
 import { createEventSource, memorySeq, type EventSource } from '../infra/events/source.js';
@@ -86,6 +91,8 @@ export const WORKER_DEFAULTS = {
   /** Pull requests expire after this; it also bounds how long a stop waits for a fetch to end. 1 s is nats.js's minimum. */
   fetchExpiresMs: 2000,
   retryMs: 500,
+  /** How often the transition follower is checked against its stream (stream-feed.ts). */
+  followCheckMs: 2000,
   /** Runs record ages out with the stream's default retention (7 days): a redelivery older than that cannot exist. */
   runsTtlMs: 7 * 86_400_000,
 } as const;
@@ -193,6 +200,8 @@ export class WorkflowWorker {
   private readonly active = new Map<string, ActiveRun>();
   private readonly handlers = new Set<Promise<void>>();
   private readonly iterators = new Set<ConsumerMessages>();
+  private follower: StreamFeed | undefined;
+  private followerCheck: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Set when the stop bound is over: runs are abandoned and retries give up. */
   private forced = false;
@@ -332,50 +341,50 @@ export class WorkflowWorker {
    * against everything published before it was fetched.
    */
   private async follow(from: FollowFrom): Promise<void> {
-    let next: FollowFrom = from;
-    let started = false;
-    const startWork = () => {
-      if (started) return;
-      started = true;
-      for (const kind of KINDS) void this.pullLoop(kind);
-      this.log.info({ concurrency: this.o.concurrency, workflows: this.o.workflows.map((w) => w.name), followFrom: from }, 'worker consuming');
-      this.markReady();
-    };
+    const only = kindSubject(this.o.cluster, 'instance.transition');
+    const start: FeedStart =
+      'seq' in from
+        ? { filter_subjects: only, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.seq }
+        : { filter_subjects: only, deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.time };
+    let logged = false;
     while (!this.stopping) {
-      try {
-        const start =
-          'seq' in next
-            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next.seq }
-            : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: next.time };
-        const c = await this.js!.consumers.get(streamName(this.o.cluster), { filter_subjects: kindSubject(this.o.cluster, 'instance.transition'), ...start });
-        if ((await c.info()).num_pending === 0) startWork();
-        const it = await c.consume();
-        this.iterators.add(it);
-        try {
-          for await (const m of it) {
-            next = { seq: m.seq + 1 };
-            const r = parseEvent(m.data);
-            // A forged transition must not cancel a genuine run: only proven ones count for supersession.
-            if (r.ok && r.event.type === 'instance.transition' && this.provenance(r.event, m) === undefined)
-              this.observe({ type: r.event.type, node: r.event.node, instance: r.event.data.instance, streamSeq: m.seq }, r.event.id);
-            if (m.info.pending === 0) startWork();
-          }
-        } finally {
-          this.iterators.delete(it);
-        }
-      } catch (err) {
-        if (!this.stopping) this.log.warn({ err: String(err) }, 'transition follower interrupted; resuming');
-      }
-      if (!this.stopping) await sleep(WORKER_DEFAULTS.retryMs);
+      const feed = new StreamFeed({
+        js: this.js!,
+        jsm: this.jsm!,
+        stream: streamName(this.o.cluster),
+        start,
+        only,
+        apply: (m) => this.followed(m),
+        log: this.log,
+        logPrefix: 'transition follower',
+      });
+      this.follower = feed;
+      if (await feed.start()) break;
+      await feed.stop();
+      if (!logged) this.log.warn({ stream: streamName(this.o.cluster) }, 'transition follower cannot start yet; retrying');
+      logged = true;
+      await sleep(WORKER_DEFAULTS.retryMs);
     }
+    if (this.stopping) return;
+    this.followerCheck = setInterval(() => void this.follower?.check(), WORKER_DEFAULTS.followCheckMs);
+    this.followerCheck.unref();
+    for (const kind of KINDS) void this.pullLoop(kind);
+    this.log.info({ concurrency: this.o.concurrency, workflows: this.o.workflows.map((w) => w.name), followFrom: from }, 'worker consuming');
+    this.markReady();
+  }
+
+  /** One transition from the follower. A forged transition must not cancel a genuine run: only proven ones count. */
+  private followed(m: FeedMessage): void {
+    const r = parseEvent(m.data);
+    if (r.ok && r.event.type === 'instance.transition' && this.provenance(r.event, m.data, m.headers) === undefined)
+      this.observe({ type: r.event.type, node: r.event.node, instance: r.event.data.instance, streamSeq: m.seq }, r.event.id);
   }
 
   /** undefined when the event may be acted on; else why not (only with trustedNodes: without them every event is accepted). */
-  private provenance(event: VipflowEvent, m: JsMsg): string | undefined {
+  private provenance(event: VipflowEvent, data: Uint8Array, h: JsMsg['headers']): string | undefined {
     const trusted = this.o.trustedNodes;
     if (trusted === undefined) return undefined;
-    const h = m.headers;
-    const v = verifyEvent(trusted, event.node, m.data, h?.get(SIGNER_HEADER) || undefined, h?.get(SIGNATURE_HEADER) || undefined);
+    const v = verifyEvent(trusted, event.node, data, h?.get(SIGNER_HEADER) || undefined, h?.get(SIGNATURE_HEADER) || undefined);
     return v.ok ? undefined : v.reason;
   }
 
@@ -450,7 +459,7 @@ export class WorkflowWorker {
       return;
     }
     const event = r.event;
-    const refused = this.provenance(event, m);
+    const refused = this.provenance(event, m.data, m.headers);
     if (refused !== undefined) {
       this.stats.refused++;
       this.log.warn(
@@ -672,7 +681,9 @@ export class WorkflowWorker {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.followerCheck);
     for (const it of this.iterators) it.stop();
+    const followerEnd = this.follower?.stop();
     const idle = (async () => {
       while (this.handlers.size > 0) await Promise.all([...this.handlers]);
     })();
@@ -686,7 +697,7 @@ export class WorkflowWorker {
       await Promise.race([idle, sleep(2000)]);
     }
     this.forced = true;
-    await Promise.race([this.main, sleep(1000)]);
+    await Promise.race([Promise.all([this.main, followerEnd]), sleep(1000)]);
     if (this.nc) await Promise.race([this.nc.drain().catch(() => this.nc?.close()), sleep(2000)]);
     this.log.info(this.stats, 'worker stopped');
   }

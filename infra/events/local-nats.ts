@@ -16,6 +16,8 @@ export interface NatsServer {
   /** Starts it again after stop(), on the same port and store. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no goodbye to its clients or its cluster (a graceful stop tells pulls "server shutdown"). */
+  kill(): Promise<void>;
   /** stop() and remove the store dir. */
   dispose(): Promise<void>;
 }
@@ -85,6 +87,12 @@ export async function startNatsServer(settings: NatsServerSettings = {}): Promis
       const t = setTimeout(() => c.pid !== undefined && c.exitCode === null && process.kill(c.pid, 'SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
+    },
+    async kill() {
+      const c = child;
+      if (!c || c.pid === undefined) return;
+      process.kill(c.pid, 'SIGKILL');
+      await exited;
     },
     async dispose() {
       await server.stop();

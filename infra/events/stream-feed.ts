@@ -2,7 +2,8 @@
  * One stream read in order into a callback, through nats.js ordered consumers, and
  * reopened when it is stuck (feed-stall.ts says when; this file does the I/O).
  *
- * The fleet view (fleet-hub.ts) reads every mirror at the hub this way. An ordered
+ * The fleet view (fleet-hub.ts) reads every mirror at the hub this way, and a workflow
+ * worker (workflows/worker.ts) the cluster's transitions, for supersession. An ordered
  * consumer has one copy; when the hub server holding it dies, nothing answers for
  * it any more and nats.js waits forever. `check()`, called every few seconds, asks
  * the stream (R3: its new leader answers) for its last sequence, every request
@@ -11,7 +12,8 @@
  * the remaining servers place on a live one; before that, the missing messages are
  * read one by one from the stream itself, so the view does not wait for the hub to
  * be able to create consumers again. Messages at or below the last sequence delivered
- * are not delivered twice, whichever way they come.
+ * are not delivered twice, whichever way they come. A feed whose consumer loop ended
+ * on its own (nats.js gave up on it) is reopened at the next check, lag or not.
  */
 import {
   DeliverPolicy,
@@ -24,11 +26,14 @@ import {
 } from '@nats-io/jetstream';
 import type { Logger } from '../../core/logger.js';
 import { delivered, judgeFeed, openedProgress, type FeedProgress } from './feed-stall.js';
+import { subjectMatches } from './subjects.js';
 
 export type FeedStart = Partial<OrderedConsumerOptions> & { opt_start_time?: string };
 
 /** What a feed hands on: a message from its consumer, or one read straight from the stream while catching up. */
 export interface FeedMessage {
+  /** Its stream sequence. */
+  seq: number;
   subject: string;
   data: Uint8Array;
   headers?: JsMsg['headers'];
@@ -46,6 +51,14 @@ export interface StreamFeedOptions {
   start: FeedStart;
   apply: (m: FeedMessage) => void;
   log: Logger;
+  /** What the feed is, first in its log lines ('fleet', 'transition follower'). Default 'fleet'. */
+  logPrefix?: string;
+  /**
+   * The feed's subject filter when it is narrower than the stream (the worker's transitions in a cluster's stream):
+   * the stall check then asks for the last message on it rather than the stream's last, which the feed would never
+   * reach, and a catch-up passes over the other subjects. Unset: the feed reads every subject of the stream.
+   */
+  only?: string;
   /** Bound on each request to the server (consumer creation, stream info). Default 3 s. */
   requestTimeoutMs?: number;
   /** How long a lag with no progress makes a feed stuck. Default 4 s. */
@@ -71,6 +84,10 @@ export class StreamFeed {
   private generation = 0;
   private checking = false;
   private stopped = false;
+  /** The current consumer's loop ended without a stop or a reopen: nats.js gave up on it. */
+  private loopEnded = false;
+  private deniedLogged = false;
+  private readonly prefix: string;
   private readonly now: () => number;
   private readonly timeoutMs: number;
   /** Times the feed was reopened because it was stuck. */
@@ -79,6 +96,7 @@ export class StreamFeed {
   constructor(private readonly o: StreamFeedOptions) {
     this.now = o.now ?? Date.now;
     this.timeoutMs = o.requestTimeoutMs ?? 3000;
+    this.prefix = o.logPrefix ?? 'fleet';
     this.progress = openedProgress(0, this.now());
   }
 
@@ -88,7 +106,7 @@ export class StreamFeed {
    */
   async start(): Promise<boolean> {
     const opened = await this.open(this.o.start).catch((err: unknown) => {
-      this.o.log.warn({ err: String(err), stream: this.o.stream }, 'fleet: cannot read a stream (not mirrored yet?)');
+      this.o.log.warn({ err: String(err), stream: this.o.stream }, `${this.prefix}: cannot read a stream (not mirrored yet?)`);
       return undefined;
     });
     if (!opened) return false;
@@ -103,24 +121,45 @@ export class StreamFeed {
     try {
       let lastSeq: number;
       try {
-        lastSeq = (await bounded(this.o.jsm.streams.info(this.o.stream), this.timeoutMs, 'stream info')).state.last_seq;
+        lastSeq = await this.lastSeq();
       } catch (err) {
-        // The stream's leader may be in election: ask again next round.
-        this.o.log.debug({ err: String(err), stream: this.o.stream }, 'fleet: stream info unanswered');
+        if (/permission/i.test(String(err))) {
+          // Not an election that passes: a stuck feed would go unseen for good, so the operator hears of it once.
+          if (!this.deniedLogged)
+            this.o.log.warn(
+              { err: String(err), stream: this.o.stream },
+              `${this.prefix}: may not read the stream's last message (NATS permissions), so a stuck feed cannot be seen; allow $JS.API.STREAM.MSG.GET and STREAM.INFO on it`,
+            );
+          this.deniedLogged = true;
+        } else {
+          // The stream's leader may be in election: ask again next round.
+          this.o.log.debug({ err: String(err), stream: this.o.stream }, `${this.prefix}: stream info unanswered`);
+        }
         return;
       }
       const v = judgeFeed(this.progress, lastSeq, this.now(), this.o.stallMs ?? 4000);
       this.progress = v.progress;
-      if (!v.stuck || this.stopped) return;
-      this.o.log.warn(
-        { stream: this.o.stream, lag: v.lag, position: this.progress.position, streamLastSeq: lastSeq, quietMs: this.now() - this.progress.progressAt },
-        'fleet: a stream feed is stuck behind its stream (its consumer lost with a hub server?); reopening it',
-      );
+      if (this.stopped) return;
+      if (this.loopEnded) {
+        this.o.log.warn({ stream: this.o.stream, lag: v.lag, position: this.progress.position }, `${this.prefix}: a stream feed ended; reopening it`);
+      } else if (v.stuck) {
+        this.o.log.warn(
+          { stream: this.o.stream, lag: v.lag, position: this.progress.position, streamLastSeq: lastSeq, quietMs: this.now() - this.progress.progressAt },
+          `${this.prefix}: a stream feed is stuck behind its stream (its consumer lost with a server?); reopening it`,
+        );
+      } else return;
       await this.catchUp(lastSeq);
       await this.reopen(lastSeq);
     } finally {
       this.checking = false;
     }
+  }
+
+  /** The sequence of the stream's last message, or of its last one on `only`: what the feed should have reached. */
+  private async lastSeq(): Promise<number> {
+    if (this.o.only === undefined) return (await bounded(this.o.jsm.streams.info(this.o.stream), this.timeoutMs, 'stream info')).state.last_seq;
+    const last = await bounded(this.o.jsm.streams.getMessage(this.o.stream, { last_by_subj: this.o.only }), this.timeoutMs, 'last message get');
+    return last?.seq ?? 0;
   }
 
   /**
@@ -136,12 +175,13 @@ export class StreamFeed {
       try {
         sm = await bounded(this.o.jsm.streams.getMessage(this.o.stream, { seq }), this.timeoutMs, 'message get');
       } catch (err) {
-        this.o.log.debug({ err: String(err), stream: this.o.stream, seq }, 'fleet: reading a stream message failed; the consumer will');
+        this.o.log.debug({ err: String(err), stream: this.o.stream, seq }, `${this.prefix}: reading a stream message failed; the consumer will`);
         return;
       }
       if (seq <= this.progress.position) continue;
       this.progress = delivered(this.progress, seq, this.now());
-      if (sm) this.o.apply({ subject: sm.subject, data: sm.data, headers: sm.header, json: <T>() => sm.json<T>() });
+      if (sm && (this.o.only === undefined || subjectMatches(this.o.only, sm.subject)))
+        this.o.apply({ seq, subject: sm.subject, data: sm.data, headers: sm.header, json: <T>() => sm.json<T>() });
     }
   }
 
@@ -164,7 +204,7 @@ export class StreamFeed {
       );
     } catch (err) {
       // Tried again at the next round that finds the feed stuck (the catch-up keeps the view current meanwhile).
-      this.o.log.warn({ err: String(err), stream: this.o.stream }, 'fleet: cannot reopen a stream feed yet; retrying');
+      this.o.log.warn({ err: String(err), stream: this.o.stream }, `${this.prefix}: cannot reopen a stream feed yet; retrying`);
     }
   }
 
@@ -179,7 +219,7 @@ export class StreamFeed {
     let pending = info.num_pending;
     const start = pending === 0 ? Math.max(endBefore, info.delivered.stream_seq) : info.delivered.stream_seq;
     this.progress = openedProgress(Math.max(this.progress.position, start), this.now());
-    this.o.log.debug({ stream: this.o.stream, consumer: info.name, position: this.progress.position }, 'fleet: reading a stream');
+    this.o.log.debug({ stream: this.o.stream, consumer: info.name, position: this.progress.position }, `${this.prefix}: reading a stream`);
     let markCaughtUp!: () => void;
     const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
     if (pending === 0) markCaughtUp();
@@ -191,20 +231,25 @@ export class StreamFeed {
     }
     this.messages = messages;
     this.consumer = consumer;
+    this.loopEnded = false;
     this.loop = (async () => {
       for await (const m of messages) {
         if (gen !== this.generation) break;
         const seq = m.info.streamSequence;
         if (seq > this.progress.position) {
           this.progress = delivered(this.progress, seq, this.now());
-          this.o.apply({ subject: m.subject, data: m.data, headers: m.headers, json: <T>() => m.json<T>() });
+          this.o.apply({ seq, subject: m.subject, data: m.data, headers: m.headers, json: <T>() => m.json<T>() });
         }
         if (pending > 0 && (--pending === 0 || m.info.pending === 0)) {
           pending = 0;
           markCaughtUp();
         }
       }
-    })().catch((err: unknown) => this.o.log.warn({ err, stream: this.o.stream }, 'fleet: reading a stream ended'));
+    })()
+      .catch((err: unknown) => this.o.log.warn({ err, stream: this.o.stream }, `${this.prefix}: reading a stream ended`))
+      .finally(() => {
+        if (!this.stopped && gen === this.generation) this.loopEnded = true;
+      });
     return { caughtUp };
   }
 

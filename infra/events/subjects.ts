@@ -55,3 +55,14 @@ export const streamName = (cluster: string): string => `VIPFLOW_${cluster}`;
 export const streamSubjects = (cluster: string): string => `vipflow.${cluster}.>`;
 export const kvBucketName = (cluster: string): string => `vipflow-state-${cluster}`;
 export const kvKey = (instance: string, node: string): string => `${encodeToken(instance)}.${encodeToken(node)}`;
+
+/** Whether `subject` falls under the NATS filter `filter` (`*` one token, a final `>` one or more). */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return i === f.length - 1 && s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENT_SCHEMA, EVENT_TYPES, parseEvent } from '../../../infra/events/schema.js';
 import { createEventClock, isoNs, parseIsoNs } from '../../../infra/events/clock.js';
-import { decodeToken, encodeToken, subjectFilter, subjectFor } from '../../../infra/events/subjects.js';
+import { decodeToken, encodeToken, subjectFilter, subjectFor, subjectMatches } from '../../../infra/events/subjects.js';
 import { samplePayloads, testSource } from './fixtures.js';
 
 test('a valid event of every type survives JSON and parses back to the same value', () => {
@@ -84,4 +84,16 @@ test('subjects: vipflow.<cluster>.<instance|_daemon>.<type>, names escaped rever
   assert.equal(decodeToken(t), odd);
   assert.equal(subjectFilter('dc1', 'VI_1', ['instance.transition']), 'vipflow.dc1.VI_1.instance.transition');
   assert.equal(subjectFilter('dc1', undefined, ['instance.fault', 'instance.recover']), 'vipflow.dc1.*.>');
+});
+
+test('subject filters match as nats-server matches them: * one token, a final > one or more', () => {
+  const transitions = 'vipflow.dc1.*.instance.transition';
+  assert.equal(subjectMatches(transitions, 'vipflow.dc1.VI_1.instance.transition'), true);
+  assert.equal(subjectMatches(transitions, 'vipflow.dc1.VI_1.workflow.finished'), false, 'another type');
+  assert.equal(subjectMatches(transitions, 'vipflow.dc2.VI_1.instance.transition'), false, 'another cluster');
+  assert.equal(subjectMatches(transitions, 'vipflow.dc1.instance.transition'), false, '* needs a token');
+  assert.equal(subjectMatches(transitions, 'vipflow.dc1.VI_1.instance.transition.x'), false, 'a longer subject');
+  assert.equal(subjectMatches('vipflow.dc1.>', 'vipflow.dc1.VI_1.instance.transition'), true);
+  assert.equal(subjectMatches('vipflow.dc1.>', 'vipflow.dc1'), false, '> needs a token');
+  assert.equal(subjectMatches('vipflow.dc1.VI_1.instance.transition', 'vipflow.dc1.VI_1.instance.transition'), true, 'a literal filter');
 });
