@@ -343,6 +343,7 @@ export class Daemon {
       log: this.events.log,
       workflowsFile: settings.workflowsFile,
       onFinished: (r) => this.workflowMetrics?.add(r),
+      onReplayDone: () => this.events.bus.forgetHistory?.(),
     });
     this.notifier = new KeepalivedNotifier({
       log,

@@ -29,6 +29,8 @@ export interface WorkflowHostDeps {
   workflowsFile?: string | undefined;
   /** Each finished run (the workflow metrics). */
   onFinished?: (r: RunResult) => void;
+  /** Called once no workflow runner here will replay the bus's past: its subscription is made, or none will be. */
+  onReplayDone?: () => void;
 }
 
 export class WorkflowHost {
@@ -55,7 +57,9 @@ export class WorkflowHost {
         '--workflows given while the config says workflows run on workers: this file runs here, and would run twice if the workers load it too',
       );
     const own = onWorkers ? { workflows: [] } : (configured ?? { workflows: [] });
-    if (this.d.workflowsFile || (declared && !onWorkers)) this.workflows = this.load(configFile, own, this.d.source.now(), groups);
+    if (this.d.workflowsFile || (declared && !onWorkers))
+      this.workflows = this.load(configFile, own, this.d.source.now(), groups).finally(() => this.d.onReplayDone?.());
+    else this.d.onReplayDone?.();
   }
 
   /**

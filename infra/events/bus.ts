@@ -69,6 +69,11 @@ export interface EventBus {
   readonly seq: SeqSource;
   publish(event: VipflowEvent): void;
   subscribe(filter: EventFilter, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>;
+  /**
+   * No later subscriber will ask for the past: a bus that keeps events in memory for replay stops keeping them
+   * (the in-process bus). A stream kept by a server (JetStream) is not this process's memory, and stays.
+   */
+  forgetHistory?(): void;
   close(): Promise<void>;
 }
 
@@ -130,7 +135,7 @@ export class InProcessBus implements EventBus {
   readonly kind = 'in-process' as const;
   readonly seq: SeqSource;
   private readonly log: Logger;
-  private readonly historyLimit: number;
+  private historyLimit: number;
   private history: Entry[] = [];
   private nextBusSeq = 1;
   private readonly subscribers = new Set<LocalSubscriber>();
@@ -149,9 +154,11 @@ export class InProcessBus implements EventBus {
   publish(event: VipflowEvent): void {
     if (this.closed) return;
     const entry = { busSeq: this.nextBusSeq++, event };
-    this.history.push(entry);
-    // Trim in chunks so publish stays O(1) amortised.
-    if (this.history.length > this.historyLimit * 1.25) this.history = this.history.slice(-this.historyLimit);
+    if (this.historyLimit > 0) {
+      this.history.push(entry);
+      // Trim in chunks so publish stays O(1) amortised.
+      if (this.history.length > this.historyLimit * 1.25) this.history = this.history.slice(-this.historyLimit);
+    }
     this.pending.push(entry);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -214,6 +221,17 @@ export class InProcessBus implements EventBus {
         this.subscribers.delete(s);
       },
     };
+  }
+
+  /**
+   * Drops the history and keeps none from now on. The daemon's only replaying subscriber is its workflow runner,
+   * which subscribes from the daemon's start once its workflows load; after that (or when none run here) the
+   * history is memory for nothing: about 2 MiB for the startup events of 1,000 instances, and up to 12,500 events
+   * after flapping. A later subscription asking for the past gets what is published after it.
+   */
+  forgetHistory(): void {
+    this.historyLimit = 0;
+    this.history = [];
   }
 
   private firstBusSeq(start: StartAt): number {

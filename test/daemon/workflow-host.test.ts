@@ -22,8 +22,17 @@ const record = transitionRecord;
 /** The publisher and the workflow host on its bus, started and stopped in the daemon's order (daemon.ts startEvents / stopEvents). */
 function eventSide(settings: DaemonEventSettings, dir: string, runner: InstanceRunner) {
   const ev = new EventPublisher(settings, dir, log, () => [{ name: 'VI_1', runner }]);
-  const host = new WorkflowHost({ bus: ev.bus, source: ev.source, log: ev.log, workflowsFile: settings.workflowsFile });
+  const side = { replayDone: 0 };
+  // As the daemon does: the bus forgets its history once the host says no replay is coming.
+  const onReplayDone = () => {
+    side.replayDone++;
+    ev.bus.forgetHistory?.();
+  };
+  const host = new WorkflowHost({ bus: ev.bus, source: ev.source, log: ev.log, workflowsFile: settings.workflowsFile, onReplayDone });
   return {
+    get replayDone() {
+      return side.replayDone;
+    },
     bus: ev.bus,
     transition: ev.transition.bind(ev),
     start(configFile: string, configured?: ConfiguredWorkflows) {
@@ -60,10 +69,16 @@ export default [
     ev.start('/etc/keepalived/keepalived.conf');
     // Published before the workflows file has loaded: the runner's subscription starts at the daemon start.
     ev.transition(record({}), '198.18.0.2', () => []);
+    assert.equal(ev.replayDone, 0, 'the history is kept while the workflows load');
     await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('VI_1:master'));
+    assert.equal(ev.replayDone, 1, 'and forgotten once their subscription has replayed it');
+    // Nothing is kept for replay any more: a subscriber from the start sees only what comes next.
+    const late: string[] = [];
+    await ev.bus.subscribe({}, (e) => void late.push(e.type), { start: { from: 'all' } });
     ev.transition(record({ from: 'master', to: 'stopped', reason: 'shutdown' }), '198.18.0.2', () => []);
     await ev.stop('SIGTERM', 1000);
     assert.equal(readFileSync(out, 'utf8'), 'VI_1:master\nVI_1:stopped\n');
+    assert.equal(late[0], 'instance.transition', `the late subscriber starts at the next event: ${late.join(', ')}`);
     assert.deepEqual(
       finished.map((e) => [(e.data as { workflow: string }).workflow, (e.data as { status: string }).status]),
       [
@@ -92,6 +107,7 @@ test('a workflows file that does not load leaves the daemon running without work
       seen.map((e) => e.type),
       ['daemon.start', 'instance.transition', 'daemon.stop'],
     );
+    assert.equal(ev.replayDone, 1, 'a file that did not load replays nothing either');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -140,6 +156,7 @@ test("workflowRunner 'workers': the daemon leaves the config's workflows to the 
       workflowRunner: 'workers',
       workflows: [{ name: 'touch', on: { to: 'MASTER' }, steps: [{ uses: 'shell.script', with: { script: '/bin/sh', args: ['-c', `echo ran >> ${out}`] } }] }],
     });
+    assert.equal(ev.replayDone, 1, 'no runner here: the history is forgotten at start');
     ev.transition(record({}), '198.18.0.2', () => []);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(existsSync(out), false, 'nothing ran in the daemon');

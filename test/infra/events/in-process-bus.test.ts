@@ -93,6 +93,25 @@ test('replay from all, from a sequence, from a time; history is bounded', async 
   await bus.close();
 });
 
+test('forgetHistory: earlier replays are untouched, later subscribers from the start get only what comes next', async () => {
+  const bus = new InProcessBus({ log: silentLogger() });
+  const src = testSource();
+  for (let i = 0; i < 5; i++) bus.publish(transition(src, 'VI_1', 'master', `r${i}`));
+  const early: string[] = [];
+  await bus.subscribe({}, (e) => void early.push((e.data as { reason: string }).reason), { start: { from: 'all' } });
+  await tick(); // delivered: events not yet dispatched would reach a new subscriber live, history or not
+  bus.forgetHistory();
+  bus.publish(transition(src, 'VI_1', 'backup', 'after'));
+  await tick();
+  const late: string[] = [];
+  await bus.subscribe({}, (e) => void late.push((e.data as { reason: string }).reason), { start: { from: 'all' } });
+  bus.publish(transition(src, 'VI_1', 'master', 'last'));
+  await until(() => early.length === 7 && late.length === 1);
+  assert.deepEqual(early, ['r0', 'r1', 'r2', 'r3', 'r4', 'after', 'last'], 'the replay made before is delivered whole');
+  assert.deepEqual(late, ['last'], 'nothing kept after forgetHistory');
+  await bus.close();
+});
+
 test('a durable subscriber resumes after what it handled; a throwing handler is counted, not fatal', async () => {
   const bus = new InProcessBus({ log: silentLogger() });
   const src = testSource();
