@@ -188,6 +188,8 @@ export class StreamFeed {
   /** A new consumer from the message after the last one delivered; `streamLastSeq`, just read, spares asking again. */
   private async reopen(streamLastSeq: number): Promise<void> {
     this.reopens++;
+    // The old loop is ours to end: a new generation first, so its end is not taken for nats.js giving up on it.
+    this.generation++;
     this.messages?.stop();
     // The old loop ends once stopped; a loop stuck in nats.js is not waited for beyond the bound.
     await bounded(this.loop, this.timeoutMs, 'old feed end').catch(() => undefined);

@@ -118,6 +118,16 @@ export function readTrail(path: string): TrailLine[] {
     });
 }
 
+/** A transition as a daemon publishes it; `reason` steers the fixture workflow's hold step. */
+export function fixtureTransition(src: EventSource, instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> {
+  return src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: to === 'master' ? 'backup' : 'master', to, reason });
+}
+
+/** The trail lines of one event's run. */
+export function runTrail(trail: string, eventId: string): TrailLine[] {
+  return readTrail(trail).filter((l) => l.key.startsWith(`${eventId}/`));
+}
+
 /** Every event of the given types in the cluster's stream (reads to the end, then stops). */
 export async function streamEvents(nats: string, cluster: string, types: EventType[]): Promise<VipflowEvent[]> {
   const bus = new NatsBus({ servers: nats, cluster, log: silentLogger(), manageStream: false });
@@ -161,17 +171,11 @@ export function workerScene(cluster: string) {
     },
     /** A transition as a daemon publishes it; `reason` steers the fixture's hold step. */
     transition(instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> {
-      return scene.src.make('instance.transition', {
-        ...samplePayloads['instance.transition'],
-        instance,
-        from: to === 'master' ? 'backup' : 'master',
-        to,
-        reason,
-      });
+      return fixtureTransition(scene.src, instance, to, reason);
     },
     /** Trail lines of one event's run. */
     linesFor(eventId: string): TrailLine[] {
-      return readTrail(scene.trail).filter((l) => l.key.startsWith(`${eventId}/`));
+      return runTrail(scene.trail, eventId);
     },
     /** workflow.finished events of the fixture workflow's run for one event, from the stream. */
     async finishedFor(eventId: string): Promise<EventOf<'workflow.finished'>[]> {

@@ -12,19 +12,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type ConsumerInfo } from '@nats-io/jetstream';
 import { silentLogger } from '../../core/logger.js';
-import { freePort, startNatsServer, type NatsServer } from '../../infra/events/local-nats.js';
+import type { NatsServer } from '../../infra/events/local-nats.js';
 import { NatsBus } from '../../infra/events/nats-bus.js';
 import { createEventSource, type EventSource } from '../../infra/events/source.js';
 import { streamName } from '../../infra/events/subjects.js';
-import type { EventOf } from '../../infra/events/schema.js';
-import { samplePayloads } from '../infra/events/fixtures.js';
-import { readTrail, startWorker, stopWorker, until, type WorkerProc } from './worker-procs.js';
+import { fixtureTransition, runTrail, startWorker, stopWorker, until, type WorkerProc } from './worker-procs.js';
+import { startLoopbackCluster } from '../infra/events/nats-server.js';
 
 const CLUSTER = 'wl';
 const dir = mkdtempSync(join(tmpdir(), 'vipflow-worker-loss-'));
@@ -37,16 +36,9 @@ let worker: WorkerProc | undefined;
 let nc: NatsConnection | undefined;
 
 before(async () => {
-  const routes = await Promise.all([0, 1, 2].map(() => freePort()));
-  for (const [i, port] of routes.entries()) {
-    const conf = join(dir, `n${i}.conf`);
-    names.push(`wl-${i}`);
-    writeFileSync(
-      conf,
-      `server_name: wl-${i}\ncluster {\n  name: wl\n  listen: 127.0.0.1:${port}\n  routes: [${routes.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}]\n}\n`,
-    );
-    servers.push(await startNatsServer({ configFile: conf }));
-  }
+  const cluster = await startLoopbackCluster(dir, 'wl');
+  servers.push(...cluster.servers);
+  names.push(...cluster.names);
 });
 
 after(async () => {
@@ -57,9 +49,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const transition = (instance: string, to: 'master' | 'backup', reason: string): EventOf<'instance.transition'> =>
-  src.make('instance.transition', { ...samplePayloads['instance.transition'], instance, from: to === 'master' ? 'backup' : 'master', to, reason });
-const linesFor = (id: string) => readTrail(trail).filter((l) => l.key.startsWith(`${id}/`));
+const transition = (instance: string, to: 'master' | 'backup', reason: string) => fixtureTransition(src, instance, to, reason);
+const linesFor = (id: string) => runTrail(trail, id);
 
 test('the server holding the transition follower is killed: a newer transition still cancels the run it supersedes', async () => {
   const urls = servers.map((s) => s.url);

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -14,25 +14,17 @@ import { silentLogger } from '../../../core/logger.js';
 import { defineConfig } from '../../../config/define.js';
 import { eventSettings } from '../../../daemon/daemon.js';
 import { NatsBus } from '../../../infra/events/nats-bus.js';
-import { freePort, startNatsServer, type NatsServer } from '../../../infra/events/local-nats.js';
+import type { NatsServer } from '../../../infra/events/local-nats.js';
 import { createEventSource } from '../../../infra/events/source.js';
 import { transition } from './fixtures.js';
-import { until } from './nats-server.js';
+import { startLoopbackCluster, until } from './nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vipflow-r3-'));
 const servers: NatsServer[] = [];
 const buses: NatsBus[] = [];
 
 before(async () => {
-  const routes = await Promise.all([0, 1, 2].map(() => freePort()));
-  for (const [i, port] of routes.entries()) {
-    const conf = join(dir, `n${i}.conf`);
-    writeFileSync(
-      conf,
-      `server_name: r3-${i}\ncluster {\n  name: r3\n  listen: 127.0.0.1:${port}\n  routes: [${routes.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}]\n}\n`,
-    );
-    servers.push(await startNatsServer({ configFile: conf }));
-  }
+  servers.push(...(await startLoopbackCluster(dir, 'r3')).servers);
 });
 
 after(async () => {

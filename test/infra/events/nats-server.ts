@@ -1,11 +1,11 @@
 /** Test fixtures around a real nats-server (see infra/events/local-nats.ts). */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { NatsBus, type NatsBusOptions } from '../../../infra/events/nats-bus.js';
 import { silentLogger } from '../../../core/logger.js';
-import { startNatsServer, type NatsServer } from '../../../infra/events/local-nats.js';
+import { freePort, startNatsServer, type NatsServer } from '../../../infra/events/local-nats.js';
 
 /** Polls until cond() holds; throws after ms. */
 export async function until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
@@ -14,6 +14,25 @@ export async function until(cond: () => boolean, ms = 10_000, what = 'condition'
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * Three nats-servers routed into one JetStream cluster on loopback, named `<name>-0` to `<name>-2`, their
+ * configuration files in `dir`. The caller disposes of them.
+ */
+export async function startLoopbackCluster(dir: string, name: string): Promise<{ servers: NatsServer[]; names: string[] }> {
+  const routes = await Promise.all([0, 1, 2].map(() => freePort()));
+  const servers: NatsServer[] = [];
+  const names = routes.map((_, i) => `${name}-${i}`);
+  for (const [i, port] of routes.entries()) {
+    const conf = join(dir, `n${i}.conf`);
+    writeFileSync(
+      conf,
+      `server_name: ${names[i]}\ncluster {\n  name: ${name}\n  listen: 127.0.0.1:${port}\n  routes: [${routes.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}]\n}\n`,
+    );
+    servers.push(await startNatsServer({ configFile: conf }));
+  }
+  return { servers, names };
 }
 
 /**
