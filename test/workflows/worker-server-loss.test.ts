@@ -73,7 +73,14 @@ test('the server holding the transition follower is killed: a newer transition s
   let holder: string | undefined;
   for (let start = 1; start <= 8; start++) {
     worker = startWorker({ name: `w${start}`, nats: urls[0]!, cluster: CLUSTER, trail, concurrency: 1 });
-    assert.ok(await worker.waitForLog('worker consuming', 40_000), 'the worker starts consuming');
+    const consuming = await worker.waitForLog('worker consuming', 60_000);
+    assert.ok(
+      consuming,
+      `the worker starts consuming: ${worker.lines
+        .slice(-8)
+        .map((l) => JSON.stringify(l).slice(0, 300))
+        .join('\n')}`,
+    );
     holder = await followerServer();
     assert.ok(holder !== undefined && names.includes(holder), `the follower's server is known: ${holder}`);
     if (holder !== names[0]) break;
