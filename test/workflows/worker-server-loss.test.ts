@@ -58,6 +58,9 @@ test('the server holding the transition follower is killed: a newer transition s
   // A JetStream cluster elects its meta leader seconds after the servers start.
   assert.ok(await bus.connected(30_000), 'the publisher reaches the cluster');
   src = createEventSource({ cluster: CLUSTER, node: 'node-a', seq: bus.seq });
+  // The stream exists once a first event is acknowledged: a worker started before then only retries its set-up.
+  bus.publish(transition('R_0', 'backup', 'quick'));
+  await until(() => (bus?.outboxStats()?.delivered ?? 0) >= 1, 60_000, 'the R3 stream created and a first event stored');
   nc = await connect({ servers: urls });
   const jsm = await jetstreamManager(nc);
   /** The newest ephemeral consumer on the stream: the running worker's follower (an earlier worker's may linger). */
