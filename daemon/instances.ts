@@ -25,6 +25,7 @@ import { defaultVmacName, vmacNames, withVmac } from '../infra/vrrp/vmac.js';
 import type { VmacLinkOps } from '../infra/host/vmac-link.js';
 import type { AcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { interfaceMoves, missingInterface, waitingReason, waitingStatus } from './waiting-instances.js';
+import { TakeoverRehearsal } from './takeover-rehearsal.js';
 
 export interface RunningInstance {
   config: VrrpInstance;
@@ -82,16 +83,27 @@ export class Instances {
   /** Runners being stopped because their interface went: their STOP is not reported. */
   private readonly parking = new WeakSet<InstanceRunner>();
 
-  constructor(private readonly d: InstancesDeps) {}
+  private readonly rehearsal: TakeoverRehearsal;
 
-  /** Every instance and sync group of `config`, after removing the VIPs an earlier run may have left. */
+  constructor(private readonly d: InstancesDeps) {
+    this.rehearsal = new TakeoverRehearsal(d.log.child({ component: 'rehearsal' }));
+  }
+
+  /**
+   * Every instance and sync group of `config`, after removing the VIPs an
+   * earlier run may have left, and after rehearsing a takeover (an address
+   * owner never takes over: only the others are rehearsed).
+   */
   startAll(config: VipflowConfig, host: HostInterfaces): StartResult {
     // keepalived removes configured VIPs it finds at start: a previous run
     // may have died holding them, and only a Master may have them.
+    let rehearsed = false;
     for (const inst of config.vrrpInstances) {
       if (inst.priority === 255) continue;
       const planned = planInstance(inst, host);
       if (planned.ok) {
+        if (!rehearsed) this.rehearsal.start(planned.plan.machine);
+        rehearsed = true;
         const removed = this.d.vipOps.remove(planned.plan.vips).filter((r) => r.outcome === 'done');
         if (removed.length > 0) this.d.log.warn({ instance: inst.name, removed: removed.map((r) => r.address) }, 'removed stale VIPs left by an earlier run');
       }
@@ -312,6 +324,7 @@ export class Instances {
 
   /** Shutdown: every instance stops (Masters hand over), then the groups (keepalived notifies STOP for instances, then groups). */
   async stopAll(): Promise<void> {
+    this.rehearsal.stop();
     await Promise.all(
       [...this.runners.values()].map(async (r) => {
         await r.runner.stop();

@@ -160,7 +160,7 @@ export function advertEvent(advert: VrrpAdvert, meta: PacketMeta): AdvertEvent {
  * major GC: about 86 KB/s of old-space garbage on a Backup of 1,000
  * (sampling heap profile). Constructed objects start young.
  */
-class ScreenedAdvert implements AdvertEvent {
+export class ScreenedAdvert implements AdvertEvent {
   readonly type = 'ADVERT';
   declare receivedAt?: number;
 
