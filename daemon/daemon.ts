@@ -38,6 +38,7 @@ import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LoopDelayMonitor, loopDelayResolutionMs } from './loop-delay.js';
+import { HeapTrimmer } from './heap-trim.js';
 import type { TimingMetrics } from './timing-metrics.js';
 import type { WorkflowMetrics } from './workflow-metrics.js';
 import type { Registry } from 'prom-client';
@@ -226,6 +227,7 @@ export class Daemon {
   /** Histograms observed as things happen, which /metrics serves after the status metrics. */
   readonly metricRegistries: readonly Registry[];
   private readonly loopDelay: LoopDelayMonitor;
+  private readonly heapTrim: HeapTrimmer;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
@@ -322,6 +324,7 @@ export class Daemon {
     });
     // Sampled at a quarter of the fastest advert interval (daemon/loop-delay.ts); late VRRP timers are counted apart.
     this.loopDelay = new LoopDelayMonitor(loopDelayResolutionMs(fastestAdvertMs(config)));
+    this.heapTrim = new HeapTrimmer(log.child({ component: 'memory' }));
     const settings = eventSettings(options, config);
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
     this.events = new EventPublisher(settings, options.stateDir, log, named, bus);
@@ -404,6 +407,7 @@ export class Daemon {
       status: () => daemon.statusWithCounters(),
     });
     daemon.links.start();
+    daemon.heapTrim.start();
     log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
   }
@@ -519,6 +523,7 @@ export class Daemon {
       this.hub.close();
       await this.control?.close();
       this.loopDelay.stop();
+      this.heapTrim.stop();
       await this.configLoader.close();
       rmSync(join(this.options.stateDir, 'vipflow.pid'), { force: true });
       this.options.log.info('vipflow stopped');

@@ -12,6 +12,7 @@
         "src/netlink_address.c",
         "src/netlink_monitor.c",
         "src/process_limits.c",
+        "src/heap_trim.c",
         "src/sd_notify.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],

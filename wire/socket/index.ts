@@ -20,3 +20,4 @@ export {
 } from './netlink-monitor.js';
 export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessage, LinkMessage, AddressMessage, OperState } from './netlink-monitor.js';
 export { raiseFileLimit, type FileLimit } from './file-limit.js';
+export { returnFreedHeap } from './heap-trim.js';

@@ -7,6 +7,7 @@
 #include "netlink_monitor.h"
 #include "packet_socket.h"
 #include "process_limits.h"
+#include "heap_trim.h"
 #include "raw_socket.h"
 #include "sd_notify.h"
 
@@ -32,6 +33,7 @@ NAPI_MODULE_INIT() {
       {"netlinkMonitorClose", NULL, vf_netlink_monitor_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorRef", NULL, vf_netlink_monitor_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"raiseFileLimit", NULL, vf_raise_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mallocTrim", NULL, vf_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sdNotify", NULL, vf_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (vf_raw_init(env) != 0) {
