@@ -23,9 +23,8 @@ export interface HeapTrimDeps {
 const hostDeps: HeapTrimDeps = { trim: returnFreedHeap, rss: () => process.memoryUsage.rss() };
 
 export class HeapTrimmer {
-  private first: NodeJS.Timeout | null = null;
-  private period: NodeJS.Timeout | null = null;
-  private running = false;
+  /** The first trim's timeout, then the periodic interval; null when stopped. */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -33,30 +32,24 @@ export class HeapTrimmer {
   ) {}
 
   start(firstMs = FIRST_TRIM_MS, periodMs = TRIM_PERIOD_MS): void {
-    if (this.running) return;
-    this.running = true;
-    this.first = setTimeout(() => {
-      this.first = null;
-      this.trimNow();
-      // A failed trim stopped them.
-      if (!this.running) return;
-      this.period = setInterval(() => this.trimNow(), periodMs);
-      this.period.unref();
+    if (this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.trimNow()) return;
+      this.timer = setInterval(() => this.trimNow(), periodMs);
+      this.timer.unref();
     }, firstMs);
     // Housekeeping never keeps the daemon running.
-    this.first.unref();
+    this.timer.unref();
   }
 
   stop(): void {
-    this.running = false;
-    if (this.first !== null) clearTimeout(this.first);
-    if (this.period !== null) clearInterval(this.period);
-    this.first = null;
-    this.period = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
-  /** One trim, logged at debug with what it returned; a failure is logged, never thrown. */
-  trimNow(): void {
+  /** One trim, logged at debug with what it returned; false after logging a failure (the trims then stop), never a throw. */
+  trimNow(): boolean {
     try {
       const before = this.deps.rss();
       const started = performance.now();
@@ -64,9 +57,11 @@ export class HeapTrimmer {
       const ms = Math.round((performance.now() - started) * 100) / 100;
       const returnedKiB = Math.max(0, Math.round((before - this.deps.rss()) / 1024));
       this.log.debug({ released, returnedKiB, ms }, 'freed heap memory returned to the kernel');
+      return true;
     } catch (err) {
       this.log.warn({ err }, 'returning freed heap memory failed; trims stopped');
       this.stop();
+      return false;
     }
   }
 }

@@ -16,22 +16,20 @@ const PERIODIC_ROUNDS = 2;
 
 export class TakeoverRehearsal {
   private timer: NodeJS.Timeout | null = null;
-  private input: VrrpInput | null = null;
 
   constructor(private readonly log: Logger) {}
 
   /**
-   * The full rehearsal, at once (it holds the loop for some tens of ms, so
-   * only before the instances start, when no advert is due), then the rounds.
-   * A later call only changes the instance rehearsed (a reload).
+   * The full rehearsal of `input`'s copy, at once (it holds the loop for
+   * some tens of ms, so only before the instances start, when no advert is
+   * due), then the periodic rounds. Ignored while they run.
    */
   start(input: VrrpInput): void {
-    this.input = input;
     if (this.timer !== null) return;
     const started = performance.now();
-    if (!this.rehearse(REHEARSAL_ROUNDS)) return;
+    if (!this.rehearse(input, REHEARSAL_ROUNDS)) return;
     this.log.debug({ rounds: REHEARSAL_ROUNDS, ms: Math.round(performance.now() - started) }, 'takeover path rehearsed');
-    this.timer = setInterval(() => this.rehearse(PERIODIC_ROUNDS), REHEARSAL_PERIOD_MS);
+    this.timer = setInterval(() => this.rehearse(input, PERIODIC_ROUNDS), REHEARSAL_PERIOD_MS);
     // Never what keeps the daemon running.
     this.timer.unref();
   }
@@ -42,17 +40,15 @@ export class TakeoverRehearsal {
   }
 
   /** False, after one warning and with the rounds stopped, if the machine threw: a rehearsal must never take the daemon down. */
-  private rehearse(rounds: number): boolean {
-    if (this.input === null) return false;
+  private rehearse(input: VrrpInput, rounds: number): boolean {
     try {
-      const masters = rehearseTakeovers(this.input, rounds);
+      const masters = rehearseTakeovers(input, rounds);
       if (masters === rounds) return true;
       this.log.warn({ rounds, masters }, 'takeover rehearsal: the throwaway instance did not become Master every round; rehearsals stopped');
     } catch (err) {
       this.log.warn({ err }, 'takeover rehearsal failed; rehearsals stopped (takeovers still work, their first steps run slower)');
     }
     this.stop();
-    this.input = null;
     return false;
   }
 }

@@ -1,13 +1,13 @@
 /* vipflow's wire addon: raw VRRP sockets, ICMP echo sockets, AF_PACKET frames, rtnetlink
- * address changes, link/address notifications, the open-file limit and systemd notifications for
- * Node, which has none of them. The TypeScript side is wire/socket/; nothing else should load
+ * address changes, link/address notifications, the open-file limit, malloc_trim and systemd
+ * notifications for Node, which has none of them. The TypeScript side is wire/socket/; nothing else should load
  * this module directly. */
+#include "heap_trim.h"
 #include "icmp_socket.h"
 #include "netlink_address.h"
 #include "netlink_monitor.h"
 #include "packet_socket.h"
 #include "process_limits.h"
-#include "heap_trim.h"
 #include "raw_socket.h"
 #include "sd_notify.h"
 
