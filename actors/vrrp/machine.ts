@@ -20,6 +20,7 @@ import { isOwner, initialContext, withBasePriority, withTrack, type PriorityInpu
 import { centisecondsToMs, compareAddresses, formatAddress, initialMasterHintMs, masterDownIntervalMs, PRIORITY_STOP, skewTimeMs } from './timing.js';
 import { unusableAdvert } from './receive.js';
 import { recordReply, replyAllowed, senderKey } from './reply-limit.js';
+import { TimerSlots } from './timer-slots.js';
 import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent, VrrpMachineInput, VrrpStateName } from './types.js';
 
 const PREEMPT_HOLD_ID = 'preemptHold';
@@ -797,8 +798,6 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
  * one of them, and it runs before the next step.
  */
 interface HotEffects {
-  /** The scope they run through: an actor's own for its life (another, as XState's pure transition() makes, gets its own). */
-  readonly scope: VrrpScope;
   masterDownDelay: number;
   readonly restartMasterDown: () => void;
   advert: { type: 'send-advert'; priority: number; intervalCs: number } | null;
@@ -806,17 +805,30 @@ interface HotEffects {
   readonly advertise: () => void;
 }
 
-const hotEffects = new WeakMap<object, HotEffects>();
+/**
+ * Kept on the scope object itself: a WeakMap from the actor, looked up per
+ * step, was a measurable part of a Backup's advert under perf. A scope is
+ * made once per actor (and once per pure transition() call), so the key is
+ * added to few objects.
+ */
+const HOT_EFFECTS = Symbol('vipflow.hotEffects');
+type ScopeWithEffects = VrrpScope & { [HOT_EFFECTS]?: HotEffects };
 
 function hotEffectsOf(scope: VrrpScope): HotEffects {
+  const held = scope as ScopeWithEffects;
+  const known = held[HOT_EFFECTS];
+  if (known !== undefined) return known;
   const self = scope.self;
-  const known = hotEffects.get(self);
-  if (known && known.scope === scope) return known;
   const { scheduler } = scope.system;
+  // The daemon's slots re-arm in place (schedule replaces what is armed);
+  // XState's own scheduler, as pure transition() has it, needs the cancel.
+  const slots = scheduler instanceof TimerSlots ? scheduler : null;
+  const rearmMasterDown = slots?.rearmer(MASTER_DOWN_TIMER_ID);
+  const rearmAdver = slots?.rearmer(ADVER_TIMER_ID);
   const fx: HotEffects = {
-    scope,
     masterDownDelay: 0,
     restartMasterDown: () => {
+      if (rearmMasterDown) return rearmMasterDown(self, MASTER_DOWN_TIMER_EVENT, fx.masterDownDelay);
       scheduler.cancel(self, MASTER_DOWN_TIMER_ID);
       scheduler.schedule(self, self, MASTER_DOWN_TIMER_EVENT, fx.masterDownDelay, MASTER_DOWN_TIMER_ID);
     },
@@ -824,10 +836,11 @@ function hotEffectsOf(scope: VrrpScope): HotEffects {
     adverDelay: 0,
     advertise: () => {
       scope.emit(fx.advert!);
-      scheduler.schedule(self, self, ADVER_TIMER_EVENT, fx.adverDelay, ADVER_TIMER_ID);
+      if (rearmAdver) rearmAdver(self, ADVER_TIMER_EVENT, fx.adverDelay);
+      else scheduler.schedule(self, self, ADVER_TIMER_EVENT, fx.adverDelay, ADVER_TIMER_ID);
     },
   };
-  hotEffects.set(self, fx);
+  held[HOT_EFFECTS] = fx;
   return fx;
 }
 

@@ -67,34 +67,46 @@ export class TimerSlots {
    */
   schedule(_source: AnyActorRef, target: AnyActorRef, event: EventObject, delay: number, id: string | undefined): void {
     const key = id ?? `#anonymous-${this.anonymous++}`;
-    let slot = this.slots.get(key);
-    if (!slot) {
-      const timers = id !== undefined && this.preciseIds.has(id) && this.clock.precise ? this.clock.precise : this.clock;
-      const created: Slot = {
-        timers,
-        handle: undefined,
-        timer: null,
-        armed: false,
-        target: null,
-        event: null,
-        fire: () => {
-          created.handle = undefined;
-          created.armed = false;
-          const { target: to, event: what } = created;
-          if (id === undefined) this.slots.delete(key);
-          if (to && what) to.send(what);
-        },
-      };
-      // Anonymous slots live for one firing: a re-armable timer would not be re-armed.
-      if (id !== undefined && timers.createTimer) created.timer = timers.createTimer(created.fire);
-      this.slots.set(key, created);
-      slot = created;
-    } else if (slot.timer === null && slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
-    slot.target = target;
-    slot.event = event;
-    slot.armed = true;
-    if (slot.timer) slot.timer.start(delay);
-    else slot.handle = slot.timers.setTimeout(slot.fire, delay);
+    const known = this.slots.get(key);
+    if (known && known.timer === null && known.handle !== undefined) known.timers.clearTimeout(known.handle);
+    arm(known ?? this.createSlot(key, id), target, event, delay);
+  }
+
+  /**
+   * Re-arms the named slot `id` as `schedule` would, through a function that
+   * keeps the slot: a Backup re-arms Master_Down_Timer on every advert, and
+   * the lookup by name (twice, with the cancel before) was part of that cost.
+   */
+  rearmer(id: string): (target: AnyActorRef, event: EventObject, delay: number) => void {
+    let slot: Slot | undefined;
+    return (target, event, delay) => {
+      slot ??= this.slots.get(id) ?? this.createSlot(id, id);
+      if (slot.timer === null && slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
+      arm(slot, target, event, delay);
+    };
+  }
+
+  private createSlot(key: string, id: string | undefined): Slot {
+    const timers = id !== undefined && this.preciseIds.has(id) && this.clock.precise ? this.clock.precise : this.clock;
+    const created: Slot = {
+      timers,
+      handle: undefined,
+      timer: null,
+      armed: false,
+      target: null,
+      event: null,
+      fire: () => {
+        created.handle = undefined;
+        created.armed = false;
+        const { target: to, event: what } = created;
+        if (id === undefined) this.slots.delete(key);
+        if (to && what) to.send(what);
+      },
+    };
+    // Anonymous slots live for one firing: a re-armable timer would not be re-armed.
+    if (id !== undefined && timers.createTimer) created.timer = timers.createTimer(created.fire);
+    this.slots.set(key, created);
+    return created;
   }
 
   cancel(_source: AnyActorRef, id: string): void {
@@ -116,6 +128,15 @@ export class TimerSlots {
       slot.timer?.dispose();
     }
   }
+}
+
+/** Arms `slot` (its earlier timer already cleared or to be replaced by a re-armable timer's start). */
+function arm(slot: Slot, target: AnyActorRef, event: EventObject, delay: number): void {
+  slot.target = target;
+  slot.event = event;
+  slot.armed = true;
+  if (slot.timer) slot.timer.start(delay);
+  else slot.handle = slot.timers.setTimeout(slot.fire, delay);
 }
 
 /**

@@ -143,6 +143,15 @@ export class InstanceRunner {
   private namedState: VrrpStateName = 'initialize';
   /** What receive hands screenDrop and advertEvent, filled per advert. */
   private readonly meta: PacketMeta = { ttl: 0, ifindex: 0, expectedIfindex: -1, source: new Uint8Array(0), multicastDestination: false, receivedAt: 0 };
+  /**
+   * The last advert screenDrop passed and the plan it passed under. The hub
+   * hands the same decoded advert for the same bytes from the same sender
+   * (its flood gate's memo), and the meta the screen reads is compared here,
+   * so a Master's next advert skips a screen whose answer cannot change.
+   */
+  private passedAdvert: unknown = null;
+  private passedPlan: unknown = null;
+  private readonly passedMeta: PacketMeta = { ttl: 0, ifindex: 0, expectedIfindex: -1, source: new Uint8Array(0), multicastDestination: false };
   private readonly timing = new AdvertTiming();
   /**
    * Becoming Master, what waits for the end of the machine's step, after the
@@ -521,10 +530,13 @@ export class InstanceRunner {
     meta.source = p.source;
     meta.multicastDestination = p.multicastDestination;
     meta.receivedAt = now - p.ageUs / 1000;
-    const refused = screenDrop(this.plan, p.advert, meta);
-    if (refused !== null) {
-      this.drop(refused.reason, refused.detail, addressText(p.source), p);
-      return;
+    if (!this.passedBefore(p.advert, meta)) {
+      const refused = screenDrop(this.plan, p.advert, meta);
+      if (refused !== null) {
+        this.drop(refused.reason, refused.detail, addressText(p.source), p);
+        return;
+      }
+      this.notePassed(p.advert, meta);
     }
     const event = advertEvent(p.advert, meta);
     if (!this.authenticated(p)) return;
@@ -556,6 +568,31 @@ export class InstanceRunner {
       this.peerChecksumVariant = p.checksumVariant;
     }
     this.actor.send(event);
+  }
+
+  /** Whether screenDrop passed this very advert with this meta under this plan last time. */
+  private passedBefore(advert: unknown, meta: PacketMeta): boolean {
+    const was = this.passedMeta;
+    return (
+      advert === this.passedAdvert &&
+      this.currentPlan === this.passedPlan &&
+      meta.source === was.source &&
+      meta.ttl === was.ttl &&
+      meta.ifindex === was.ifindex &&
+      meta.expectedIfindex === was.expectedIfindex &&
+      meta.multicastDestination === was.multicastDestination
+    );
+  }
+
+  private notePassed(advert: unknown, meta: PacketMeta): void {
+    this.passedAdvert = advert;
+    this.passedPlan = this.currentPlan;
+    const was = this.passedMeta;
+    was.source = meta.source;
+    was.ttl = meta.ttl;
+    was.ifindex = meta.ifindex;
+    was.expectedIfindex = meta.expectedIfindex;
+    was.multicastDestination = meta.multicastDestination;
   }
 
   /** auth_hmac verdict on a screened advert; false after counting and logging a drop. */

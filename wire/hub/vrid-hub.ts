@@ -98,6 +98,13 @@ interface Shared {
   /** Its slots memoize each admitted packet's decode. */
   gate: FloodGate<DecodeResult>;
   handlers: Map<number, (p: HubPacket) => void>;
+  /**
+   * The same handlers indexed by VRID, for dispatch: a Map's has and get per
+   * datagram hashed the VRID twice, and the header screen's callback was a
+   * closure made per datagram.
+   */
+  byVrid: (((p: HubPacket) => void) | undefined)[];
+  served: (vrid: number) => boolean;
   /** setReceiveHold per VRID; a VRID absent allows no hold. */
   holds: Map<number, number>;
 }
@@ -169,7 +176,16 @@ export class WireHub {
         logger: this.log,
       });
       if (!opened.ok) return { ok: false, code: opened.code, message: opened.message };
-      const created: Shared = { socket: opened.value, key, gate: new FloodGate<DecodeResult>(), handlers: new Map(), holds: new Map() };
+      const byVrid: (((p: HubPacket) => void) | undefined)[] = new Array(256).fill(undefined);
+      const created: Shared = {
+        socket: opened.value,
+        key,
+        gate: new FloodGate<DecodeResult>(),
+        handlers: new Map(),
+        byVrid,
+        served: (vrid) => byVrid[vrid] !== undefined,
+        holds: new Map(),
+      };
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
       this.counters.sockets++;
@@ -177,6 +193,7 @@ export class WireHub {
     }
     if (entry.handlers.has(vrid)) return { ok: false, code: 'EBUSY', message: `VRID ${vrid} is already used on ${key.interface} (IPv${key.family})` };
     entry.handlers.set(vrid, handler);
+    entry.byVrid[vrid] = handler;
     const owner = entry;
     return {
       ok: true,
@@ -193,6 +210,7 @@ export class WireHub {
         },
         leave: () => {
           owner.handlers.delete(vrid);
+          owner.byVrid[vrid] = undefined;
           owner.holds.delete(vrid);
           if (owner.handlers.size > 0) applyHold(owner);
           else {
@@ -223,7 +241,7 @@ export class WireHub {
     const multicastDestination = destination.length === 4 ? (destination[0]! & 0xf0) === 0xe0 : destination[0] === 0xff;
     // Cheap checks on the header bytes first: a flood of other VRIDs or of
     // garbage costs a few byte reads, no checksum and no allocation.
-    const screened = screenHeader(payload, (vrid) => entry.handlers.has(vrid));
+    const screened = screenHeader(payload, entry.served);
     if (screened) {
       // A raw socket also gets the unicast VRRP sent to any of our addresses:
       // on a multicast socket those belong to the unicast sockets, not to a
@@ -254,7 +272,7 @@ export class WireHub {
       this.drop(entry, reasonOfDecodeError(decoded.error.kind), source, payload[1]!, decoded.error.detail);
       return;
     }
-    const handler = entry.handlers.get(decoded.packet.vrid)!;
+    const handler = entry.byVrid[decoded.packet.vrid]!;
     // One packet object for every dispatch, as a handler keeps nothing of it
     // (HubPacket); a dispatch inside a handler's (none today) gets its own.
     const out = this.handing ? blankPacket() : this.scratch;
