@@ -51,17 +51,17 @@ export function checkIpv4Header(datagram: Uint8Array): Ipv4HeaderCheck {
 }
 
 /**
- * The header length of the first `length` bytes of `datagram` when
+ * The header length of the `length` bytes of `datagram` from `offset` when
  * {@link checkIpv4Header} would accept them, else -1: the same checks, with no
- * result object, for a socket's per-datagram path (the reason, when one is
- * wanted, comes from checkIpv4Header).
+ * result object and no view, for a socket's per-datagram path (the reason,
+ * when one is wanted, comes from checkIpv4Header).
  */
-export function acceptedIpv4HeaderLength(datagram: Uint8Array, length: number): number {
-  if (length < 20 || length > datagram.length) return -1;
-  const b0 = datagram[0]!;
+export function acceptedIpv4HeaderLength(datagram: Uint8Array, length: number, offset = 0): number {
+  if (length < 20 || offset + length > datagram.length) return -1;
+  const b0 = datagram[offset]!;
   const headerLength = (b0 & 0x0f) * 4;
   if (b0 >> 4 !== 4 || headerLength < 20 || length < headerLength) return -1;
-  return ((datagram[2]! << 8) | datagram[3]!) === length ? headerLength : -1;
+  return ((datagram[offset + 2]! << 8) | datagram[offset + 3]!) === length ? headerLength : -1;
 }
 
 /**

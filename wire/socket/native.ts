@@ -19,19 +19,20 @@ export interface NativeRawOptions {
 
 export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
 
-export type NativeRawCallback = (
-  err: string | null,
-  /** The addon's receive buffer, reused for every datagram: bytes 0..length are this one, valid during the call only. */
-  buffer?: Buffer,
-  ttl?: number,
-  ifindex?: number,
-  source?: Uint8Array,
-  destination?: Uint8Array | null,
-  /** Microseconds since the kernel received the datagram (SO_TIMESTAMPNS); 0 when unknown. */
-  ageUs?: number,
-  /** The datagram's length in `buffer`. */
-  length?: number,
-) => void;
+/**
+ * A batch of received datagrams: `count` of them packed in `buffer` (the
+ * addon's receive buffer, valid during the call only), each described by a
+ * record of {@link RAW_RECORD_INTS} int32s from byte {@link RAW_RECORDS_AT};
+ * or, with `err` set, a receive error (errno name) and nothing else.
+ */
+export type NativeRawCallback = (err: string | null, buffer?: Buffer, count?: number) => void;
+
+/** Where a batch's records start in the receive buffer (the addon's RX_DATA_SIZE). */
+export const RAW_RECORDS_AT = 65536;
+/** int32s per record: offset, length, ttl (-1 unknown), ifindex, age µs, source offset, destination offset (-1 none), address length. */
+export const RAW_RECORD_INTS = 8;
+/** The most records one batch has (the addon's RX_BATCH_MAX). */
+export const RAW_BATCH_MAX = 256;
 
 export interface NativeIcmpOptions {
   family: 4 | 6;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import { acceptedIpv4HeaderLength, checkIpv4Header } from '../codec/index.js';
 import { addressText } from './address-text.js';
-import { nativeWire, type NativeRawCallback, type NativeRawHandle } from './native.js';
+import { nativeWire, RAW_BATCH_MAX, RAW_RECORD_INTS, RAW_RECORDS_AT, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 import type { HeldSocket, ReceiveModerator } from './receive-moderation.js';
 
@@ -47,7 +47,7 @@ export interface ReceivedPacket {
   ttl: number;
   /** Ingress interface index (in the socket's namespace). */
   ifindex: number;
-  /** 4 or 16 bytes; the addon hands the same object for a repeated address, so never write to it. */
+  /** 4 or 16 bytes; the same object is handed again while the sender stays the same, so never write to it. */
   source: Uint8Array;
   /** The packet's destination address (the group, or our unicast address), as bytes. */
   destination: Uint8Array | null;
@@ -147,61 +147,98 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     drain: () => void native.rawDrain(handle),
   };
 
-  // The receive buffer is the addon's one for the environment, and a run of
-  // adverts has one length: the view for the last (start, end) serves again.
+  // The receive buffer is the addon's one for the environment. A batch packs
+  // its datagrams one after another, and a steady run of adverts puts the
+  // same lengths at the same places batch after batch: the view made for
+  // record i serves again while its (start, end) stays.
   let viewed: Buffer | null = null;
-  let viewStart = -1;
-  let viewEnd = -1;
-  let lastView: Buffer = Buffer.alloc(0);
-  const view = (buffer: Buffer, start: number, end: number): Buffer => {
-    if (buffer !== viewed || start !== viewStart || end !== viewEnd) {
-      lastView = buffer.subarray(start, end);
-      viewed = buffer;
-      viewStart = start;
-      viewEnd = end;
+  const views: Buffer[] = [];
+  const viewStart = new Int32Array(RAW_BATCH_MAX).fill(-1);
+  const viewEnd = new Int32Array(RAW_BATCH_MAX).fill(-1);
+  let records: Int32Array = new Int32Array(0);
+  const view = (i: number, buffer: Buffer, start: number, end: number): Buffer => {
+    if (viewStart[i] !== start || viewEnd[i] !== end || views[i] === undefined) {
+      views[i] = buffer.subarray(start, end);
+      viewStart[i] = start;
+      viewEnd[i] = end;
     }
-    return lastView;
+    return views[i]!;
   };
-  const lent: ReceivedPacket = { payload: lastView, ttl: 0, ifindex: 0, source: new Uint8Array(0), destination: null, ageUs: 0 };
-
-  const onDatagram: NativeRawCallback = (err, buffer, ttl, ifindex, source, destination, ageUs, length) => {
-    if (holdMs > 0) {
-      // Held only when traffic is dense: a lone advert now and then is read at once, with no extra wake-up to resume.
-      const now = performance.now();
-      if (now - lastDatagramAt < holdMs) moderator!.hold(held, holdMs);
-      lastDatagramAt = now;
+  const useBuffer = (buffer: Buffer): void => {
+    viewed = buffer;
+    records = new Int32Array(buffer.buffer, buffer.byteOffset + RAW_RECORDS_AT, RAW_BATCH_MAX * RAW_RECORD_INTS);
+    viewStart.fill(-1);
+    views.length = 0;
+  };
+  // The sender of a run of adverts is one router: its address is copied out
+  // once and the same object handed again while the bytes stay the same
+  // (the hub and the runner compare it by identity before by bytes).
+  const lastAddress = (kept: Uint8Array | null, buffer: Buffer, at: number, length: number): Uint8Array => {
+    if (kept !== null && kept.length === length) {
+      let same = true;
+      for (let k = 0; k < length; k++)
+        if (kept[k] !== buffer[at + k]) {
+          same = false;
+          break;
+        }
+      if (same) return kept;
     }
+    return new Uint8Array(buffer.subarray(at, at + length));
+  };
+  let lastSource: Uint8Array | null = null;
+  let lastDestination: Uint8Array | null = null;
+  const lent: ReceivedPacket = { payload: Buffer.alloc(0), ttl: 0, ifindex: 0, source: new Uint8Array(0), destination: null, ageUs: 0 };
+
+  const onBatch: NativeRawCallback = (err, buffer, count) => {
     if (err !== null) {
       stats.receiveErrors++;
       if (errorHandler) errorHandler(err);
       else log.warn({ code: err }, 'receive error');
       return;
     }
-    let payload: Buffer;
-    if (v4) {
-      const headerLength = acceptedIpv4HeaderLength(buffer!, length!);
-      if (headerLength < 0) {
-        stats.malformed++;
-        const header = checkIpv4Header(buffer!.subarray(0, length!));
-        const reason = header.ok ? 'length-mismatch' : header.error.kind;
-        log.debug({ reason, source: source ? addressText(source) : null }, 'dropped malformed IPv4 datagram');
-        return;
-      }
-      payload = view(buffer!, headerLength, length!);
-    } else payload = view(buffer!, 0, length!);
-    stats.received++;
-    // A copy from Node's pool (no malloc of its own) when the handler may keep it.
-    if (!borrow) payload = Buffer.from(payload);
-    // Borrowed, the handler keeps nothing (the payload is only valid during
-    // the call anyway): one packet object serves every datagram.
-    const packet: ReceivedPacket = borrow ? lent : { payload, ttl: 0, ifindex: 0, source: source!, destination: null, ageUs: 0 };
-    packet.payload = payload;
-    packet.ttl = ttl!;
-    packet.ifindex = ifindex!;
-    packet.source = source!;
-    packet.destination = destination ?? null;
-    packet.ageUs = ageUs ?? 0;
-    packetHandler?.(packet);
+    const start = performance.now();
+    if (holdMs > 0) {
+      // Held only when traffic is dense: a lone advert now and then is read at once, with no extra wake-up to resume.
+      if (count! > 1 || start - lastDatagramAt < holdMs) moderator!.hold(held, holdMs);
+      lastDatagramAt = start;
+    }
+    if (buffer !== viewed) useBuffer(buffer!);
+    for (let i = 0; i < count!; i++) {
+      const r = i * RAW_RECORD_INTS;
+      const offset = records[r]!;
+      const length = records[r + 1]!;
+      const sourceAt = records[r + 5]!;
+      const destinationAt = records[r + 6]!;
+      const addressLength = records[r + 7]!;
+      const source = (lastSource = lastAddress(lastSource, buffer!, sourceAt, addressLength));
+      const destination = destinationAt < 0 ? null : (lastDestination = lastAddress(lastDestination, buffer!, destinationAt, addressLength));
+      let payload: Buffer;
+      if (v4) {
+        const headerLength = acceptedIpv4HeaderLength(buffer!, length, offset);
+        if (headerLength < 0) {
+          stats.malformed++;
+          const header = checkIpv4Header(buffer!.subarray(offset, offset + length));
+          const reason = header.ok ? 'length-mismatch' : header.error.kind;
+          log.debug({ reason, source: addressText(source) }, 'dropped malformed IPv4 datagram');
+          continue;
+        }
+        payload = view(i, buffer!, offset + headerLength, offset + length);
+      } else payload = view(i, buffer!, offset, offset + length);
+      stats.received++;
+      // A copy from Node's pool (no malloc of its own) when the handler may keep it.
+      if (!borrow) payload = Buffer.from(payload);
+      // Borrowed, the handler keeps nothing (the payload is only valid during
+      // the call anyway): one packet object serves every datagram.
+      const packet: ReceivedPacket = borrow ? lent : { payload, ttl: 0, ifindex: 0, source, destination: null, ageUs: 0 };
+      packet.payload = payload;
+      packet.ttl = records[r + 2]!;
+      packet.ifindex = records[r + 3]!;
+      packet.source = source;
+      packet.destination = destination;
+      // The addon's age is as of the batch's hand-over; the records before this one took the rest.
+      packet.ageUs = i === 0 ? records[r + 4]! : records[r + 4]! + Math.round((performance.now() - start) * 1000);
+      packetHandler?.(packet);
+    }
   };
 
   const native = nativeWire();
@@ -217,7 +254,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
         rcvbuf: options.rcvbuf ?? DEFAULT_RCVBUF,
         kernelChecksum: options.kernelChecksum ?? false,
       },
-      onDatagram,
+      onBatch,
     );
   } catch (error) {
     const failure = failureFrom(error);
