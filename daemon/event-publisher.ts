@@ -123,6 +123,7 @@ export class EventPublisher {
    * generation and became old-space garbage (a steady major-GC cost at 1,000 instances).
    */
   private readonly lastDrops = new Map<string, number[]>();
+  private readonly lastDropTotals = new Map<string, number>();
   private dropsTimer: NodeJS.Timeout | null = null;
   /** Only daemon.stop is published from here on. */
   private sealed = false;
@@ -288,6 +289,9 @@ export class EventPublisher {
   private reportDrops(): void {
     const periodMs = this.s.dropsPeriodMs ?? 10_000;
     for (const { name, runner } of this.runners()) {
+      // Most instances drop nothing: their counters are not walked (1,000 of them took 2-3 ms a period).
+      if (this.lastDropTotals.get(name) === runner.dropTotal) continue;
+      this.lastDropTotals.set(name, runner.dropTotal);
       let before = this.lastDrops.get(name);
       if (!before) this.lastDrops.set(name, (before = DROP_REASONS.map(() => 0)));
       let counters: Record<string, number> | null = null;

@@ -106,6 +106,8 @@ const STRANGER_REASON: Partial<Record<DropReason, string>> = { 'bad-ttl': 'ttl',
 
 export class InstanceRunner {
   readonly drops: DropCounters = emptyDropCounters();
+  /** The sum of `drops`: a periodic report looks at the counters only when it moved. */
+  dropTotal = 0;
   private readonly log: Logger;
   private readonly actor: VrrpActor;
   private announcer: Announcer;
@@ -623,6 +625,7 @@ export class InstanceRunner {
 
   private drop(reason: DropReason, detail: string, from: string, p?: HubPacket): void {
     this.drops[reason]++;
+    this.dropTotal++;
     // Logged at most once a minute per (sender, reason), the rest at debug: a
     // misconfigured neighbour must be visible without flooding the log.
     const suppressed = this.sight(STRANGER_REASON[reason] ?? reason, from, p?.advert.priority ?? null, detail);

@@ -19,7 +19,7 @@ const record = transitionRecord;
 
 test('transitions, faults, drop summaries and the stop become events on the in-process bus', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vipflow-devents-'));
-  const runner = { drops: emptyDropCounters(), plan: { interface: 'eth0' } } as unknown as InstanceRunner;
+  const runner = { drops: emptyDropCounters(), dropTotal: 0, plan: { interface: 'eth0' } } as unknown as InstanceRunner;
   const ev = new EventPublisher({ cluster: 'c1', node: 'n1', dropsPeriodMs: 30 }, dir, silentLogger(), () => [{ name: 'VI_1', runner }]);
   try {
     const seen: VipflowEvent[] = [];
@@ -29,6 +29,7 @@ test('transitions, faults, drop summaries and the stop become events on the in-p
     ev.transition(record({ from: 'master', to: 'fault', reason: 'track-fault' }), '198.18.0.2', () => ['interface:eth1']);
     ev.transition(record({ from: 'fault', to: 'backup', reason: 'fault-cleared' }), '198.18.0.2', () => []);
     runner.drops['auth-mismatch'] += 3;
+    runner.dropTotal += 3;
     await until(() => seen.some((e) => e.type === 'wire.drops'), 2000, 'a drops summary');
     const n = seen.length;
     await new Promise((r) => setTimeout(r, 100));
