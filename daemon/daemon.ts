@@ -248,7 +248,7 @@ export class Daemon {
     this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const hub = this.hub;
-    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats, () => hub.drainHeld());
+    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats, () => hub.drainAll());
     this.instances = new Instances({
       log,
       hub: this.hub,

@@ -34,9 +34,10 @@ export interface PreciseTimerHost {
   setImmediate(fn: () => void): unknown;
   clearImmediate(handle: unknown): void;
   /**
-   * Runs just before a due timer fires: the daemon reads the sockets held by
-   * receive moderation (wire/socket/receive-moderation.ts), so an advert
-   * waiting there re-arms the timer instead of letting it fire.
+   * Runs just before a due timer fires: the daemon reads every VRRP socket
+   * (WireHub.drainAll: those receive moderation holds, and those a stalled
+   * loop has not polled yet), so an advert waiting there re-arms the timer
+   * instead of letting it fire.
    */
   beforeFire?(): void;
 }

@@ -136,9 +136,17 @@ export class WireHub {
     this.moderator = moderator ?? new ReceiveModerator();
   }
 
-  /** Reads every held socket now: a takeover timer is about to act on what has been heard. */
-  drainHeld(): void {
+  /**
+   * Reads every socket's queue now: a takeover timer is about to act on what
+   * has been heard. Held sockets (receive moderation) have adverts waiting by
+   * design; a socket that is watched can have some too, when the process was
+   * not running for a while: the loop then runs a due timer before it polls
+   * for I/O, and the timer would take over from a Master whose adverts wait
+   * in the queue.
+   */
+  drainAll(): void {
     this.moderator.drainAll();
+    for (const entry of this.shared.values()) entry.socket.drain?.();
   }
 
   get stats(): HubStats {
