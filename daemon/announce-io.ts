@@ -1,28 +1,45 @@
 /**
  * The host side of gratuitous ARP / unsolicited NA for the instance runners:
  * an interface's MAC and IPv6 link-local address (read once per interface and
- * cached), raw Ethernet frames through the addon, and real timers.
+ * cached until the host's links or addresses change: the daemon calls
+ * `forget` on every rtnetlink link or address notification, so a MAC that
+ * changed, or a link-local that was still missing, is read again), raw
+ * Ethernet frames through the addon, and real timers.
  */
 import { parseAddress } from '../wire/codec/index.js';
 import { interfaceInfo, sendEthernetFrame } from '../wire/socket/index.js';
 import { readHostInterfaces } from '../infra/host/interfaces.js';
 import type { AnnounceIo } from '../infra/vrrp/announcer.js';
 
-export function hostAnnounceIo(): AnnounceIo {
-  const macs = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
+/** How the host's interfaces are read (tests give fakes). */
+export interface InterfaceReaders {
+  mac(dev: string): Uint8Array | null;
+  /** The interface's addresses as text. */
+  addresses(dev: string): readonly { family: 4 | 6; address: string }[];
+}
+
+const hostReaders: InterfaceReaders = {
+  mac: (dev) => {
+    const info = interfaceInfo(dev);
+    return info.ok ? info.value.mac : null;
+  },
+  addresses: (dev) => readHostInterfaces().get(dev)?.addresses ?? [],
+};
+
+export function hostAnnounceIo(read: InterfaceReaders = hostReaders): AnnounceIo & { forget(): void } {
+  const known = new Map<string, { mac: Uint8Array; linkLocal: Uint8Array | null }>();
   return {
     interfaceOf: (dev) => {
-      const cached = macs.get(dev);
+      const cached = known.get(dev);
       if (cached) return cached;
-      const info = interfaceInfo(dev);
-      if (!info.ok) return null;
-      const ll = readHostInterfaces()
-        .get(dev)
-        ?.addresses.find((a) => a.family === 6 && /^fe80:/i.test(a.address));
-      const entry = { mac: info.value.mac, linkLocal: ll ? (parseAddress(ll.address) ?? null) : null };
-      macs.set(dev, entry);
+      const mac = read.mac(dev);
+      if (mac === null) return null;
+      const ll = read.addresses(dev).find((a) => a.family === 6 && /^fe80:/i.test(a.address));
+      const entry = { mac, linkLocal: ll ? (parseAddress(ll.address) ?? null) : null };
+      known.set(dev, entry);
       return entry;
     },
+    forget: () => known.clear(),
     sendFrame: (dev, frame) => {
       const r = sendEthernetFrame(dev, frame);
       return r.ok ? { ok: true } : { ok: false, code: r.code };

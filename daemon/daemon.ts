@@ -249,11 +249,12 @@ export class Daemon {
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const hub = this.hub;
     const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats, () => hub.drainAll());
+    const announceIo = hostAnnounceIo();
     this.instances = new Instances({
       log,
       hub: this.hub,
       vipOps,
-      announceIo: hostAnnounceIo(),
+      announceIo,
       clock,
       tracked: (config) => this.trackers.view(config),
       fencing: () => this.fence.fencing,
@@ -282,6 +283,8 @@ export class Daemon {
       addressesChanged: (has) => this.virtualServers.addressesChanged(has),
       // dynamic_interfaces: instances wait in FAULT for their interface, and go back to waiting when it is deleted.
       hostChanged: () => {
+        // A MAC or link-local read for gratuitous ARP / NA may have changed with it.
+        announceIo.forget();
         if (this.config.global.dynamicInterfaces || this.instances.waiting.size > 0) void this.instances.interfacesChanged(readHostInterfaces);
       },
     });
