@@ -67,9 +67,7 @@ export class TimerSlots {
    */
   schedule(_source: AnyActorRef, target: AnyActorRef, event: EventObject, delay: number, id: string | undefined): void {
     const key = id ?? `#anonymous-${this.anonymous++}`;
-    const known = this.slots.get(key);
-    if (known && known.timer === null && known.handle !== undefined) known.timers.clearTimeout(known.handle);
-    arm(known ?? this.createSlot(key, id), target, event, delay);
+    arm(this.slots.get(key) ?? this.createSlot(key, id), target, event, delay);
   }
 
   /**
@@ -81,7 +79,6 @@ export class TimerSlots {
     let slot: Slot | undefined;
     return (target, event, delay) => {
       slot ??= this.slots.get(id) ?? this.createSlot(id, id);
-      if (slot.timer === null && slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
       arm(slot, target, event, delay);
     };
   }
@@ -130,8 +127,9 @@ export class TimerSlots {
   }
 }
 
-/** Arms `slot` (its earlier timer already cleared or to be replaced by a re-armable timer's start). */
+/** Arms `slot`, replacing what it had armed (a re-armable timer's start replaces its last one). */
 function arm(slot: Slot, target: AnyActorRef, event: EventObject, delay: number): void {
+  if (slot.timer === null && slot.handle !== undefined) slot.timers.clearTimeout(slot.handle);
   slot.target = target;
   slot.event = event;
   slot.armed = true;
