@@ -102,6 +102,12 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   family('vipflow_wire_received_total', 'counter', [], 'VRRP packets received by the hub'),
   family('vipflow_wire_malformed_total', 'counter', [], 'VRRP packets the codec refused'),
   family('vipflow_wire_unknown_vrid_total', 'counter', [], 'VRRP packets for a VRID no instance runs'),
+  family(
+    'vipflow_wire_absorbed_total',
+    'counter',
+    [],
+    "Repeats of a Backup's plain advert the addon counted without handing them to JavaScript (included in received)",
+  ),
   family('vipflow_wire_receive_holds_total', 'counter', [], 'Receive moderation: times a Backup-only socket was held to read its adverts in one batch'),
   family('vipflow_wire_receive_drains_total', 'counter', [], 'Receive moderation: held sockets read before a takeover timer acted'),
   family('vipflow_dropped_packets_total', 'counter', ['reason'], 'Received VRRP packets dropped or not acted on, by reason, over the hub and every instance'),
@@ -228,6 +234,8 @@ function daemonSamples(status: DaemonStatus, transitions: TransitionTally, push:
   push('vipflow_wire_received_total', status.wire.received);
   push('vipflow_wire_malformed_total', status.wire.malformed);
   push('vipflow_wire_unknown_vrid_total', status.wire.unknownVrid);
+  // Older daemons do not report it.
+  if (status.wire.absorbed !== undefined) push('vipflow_wire_absorbed_total', status.wire.absorbed);
   if (status.wire.moderation) {
     push('vipflow_wire_receive_holds_total', status.wire.moderation.holds);
     push('vipflow_wire_receive_drains_total', status.wire.moderation.drains);

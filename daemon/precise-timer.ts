@@ -82,9 +82,15 @@ export class PreciseTimer implements PreciseTimeout {
   private hostPending = false;
   private immediate: unknown = null;
 
+  /**
+   * `soon` runs when the host timer fires, before the wait for the rest:
+   * what it does may re-arm the timer (a Backup applying the repeats the
+   * addon absorbed), which then costs no wait.
+   */
   constructor(
     private readonly fn: () => void,
     private readonly host: PreciseTimerHost = nodeHost,
+    private readonly soon?: () => void,
   ) {}
 
   /** Fires `fn` once `ms` ms from now, no earlier; replaces any earlier start. */
@@ -137,6 +143,12 @@ export class PreciseTimer implements PreciseTimeout {
   private readonly onHostTimer = (): void => {
     this.hostPending = false;
     if (!this.running) return;
+    if (this.soon) {
+      const due = this.due;
+      this.soon();
+      // It re-armed (or cancelled) the timer: that start stands.
+      if (!this.running || this.due !== due) return;
+    }
     const left = this.due - this.host.now();
     if (left > 0) this.arm(left);
     else this.finish();

@@ -166,6 +166,9 @@ export const daemonStatusSchema = o({
   wire: o({
     sockets: count,
     received: count,
+    absorbed: count
+      .optional()
+      .describe("of `received`, repeats of a Backup's plain advert the addon counted without handing them to JavaScript (wire/socket RepeatAbsorber)"),
     malformed: count,
     unknownVrid: count,
     dropped: z.record(z.string(), count).describe('drops in the wire hub, by reason (wire/hub/screen.ts)'),

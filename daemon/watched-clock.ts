@@ -76,7 +76,7 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
     precise: {
       setTimeout: (fn, ms) => preciseTimeout(watched(fn, ms), ms, host),
       clearTimeout: (id) => (id as PreciseTimeout).cancel(),
-      createTimer: (fire) => watchedTimer(fire, (onFire) => new PreciseTimer(onFire, host)),
+      createTimer: (fire, soon) => watchedTimer(fire, (onFire) => new PreciseTimer(onFire, host, soon)),
     },
   };
 }

@@ -22,7 +22,7 @@ export interface VrrpClock {
    * named timers (timer-slots.ts), when the clock can do that without an
    * allocation per arm (the daemon's real-time clock).
    */
-  createTimer?(fire: () => void): ReusableTimer;
+  createTimer?(fire: () => void, soon?: () => void): ReusableTimer;
   /**
    * Timers for the waits a takeover ends (Master_Down_Timer, Skew_Time), when
    * the clock can fire them closer to their due time than `setTimeout` (the
@@ -32,7 +32,7 @@ export interface VrrpClock {
   precise?: {
     setTimeout(fn: () => void, timeout: number): unknown;
     clearTimeout(id: unknown): void;
-    createTimer?(fire: () => void): ReusableTimer;
+    createTimer?(fire: () => void, soon?: () => void): ReusableTimer;
   };
 }
 

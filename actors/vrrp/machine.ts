@@ -25,7 +25,7 @@ import type { AdvertEvent, TransitionReason, VrrpCommand, VrrpContext, VrrpEvent
 
 const PREEMPT_HOLD_ID = 'preemptHold';
 const ADVER_TIMER_ID = 'adverTimer';
-const MASTER_DOWN_TIMER_ID = 'masterDownTimer';
+export const MASTER_DOWN_TIMER_ID = 'masterDownTimer';
 /**
  * The timers whose expiry makes a Backup Master: Master_Down_Timer, and
  * Skew_Time after a priority-0 advert (XState names an `after` timer
@@ -114,9 +114,10 @@ function acceptsPlainAdvert(ctx: VrrpContext, ad: AdvertEvent): boolean {
 
 /** Counters for every advert that passed the screen (plain mutation: see VrrpContext.stats). */
 function countReceived(ctx: VrrpContext, ad: AdvertEvent): void {
-  ctx.stats.advertsReceived++;
-  if (ad.priority === PRIORITY_STOP) ctx.stats.priorityZeroReceived++;
-  if (ad.intervalCs !== ctx.cfg.advertIntervalCs) ctx.stats.intervalMismatches++;
+  const n = ad.copies ?? 1;
+  ctx.stats.advertsReceived += n;
+  if (ad.priority === PRIORITY_STOP) ctx.stats.priorityZeroReceived += n;
+  if (ad.intervalCs !== ctx.cfg.advertIntervalCs) ctx.stats.intervalMismatches += n;
 }
 
 /**
@@ -124,15 +125,18 @@ function countReceived(ctx: VrrpContext, ad: AdvertEvent): void {
  * kernel's receive stamp, AdvertEvent.receivedAt), not when the machine got
  * to it, so time the event loop spent elsewhere does not push a takeover
  * past Master_Down_Interval (RFC 5798 §6.4.2 resets the timer on receipt).
- * Credited at most one advert interval back: an advert read late after a
- * stall then never expires its own timer while a newer one still waits in
- * the socket queue behind it.
+ * Credited at most one advert interval before it was read: an advert read
+ * late after a stall then never expires its own timer while a newer one
+ * still waits in the socket queue behind it. (Read is now, but for repeats
+ * the addon absorbed, which were read when they came: AdvertEvent.readAt.)
  */
 function arrivalOf(ctx: VrrpContext, ad: AdvertEvent | null, intervalCs: number): number {
   const now = ctx.cfg.now();
   const at = ad?.receivedAt;
   if (at === undefined || !(at < now)) return now;
-  return Math.max(at, now - centisecondsToMs(intervalCs));
+  const readAt = ad!.readAt;
+  const read = readAt !== undefined && readAt < now ? readAt : now;
+  return Math.max(at, read - centisecondsToMs(intervalCs));
 }
 
 /** The timing input acceptMaster fills in place (the machine runs one event at a time), so the per-advert path builds none. */
@@ -770,6 +774,7 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
     noteMaster(ctx, event);
     acceptMasterInto(ctx, ctx, event);
     const fx = hotEffectsOf(scope);
+    fx.plainAdverts++;
     fx.masterDownDelay = masterDownMs(ctx);
     scope.defer(fx.restartMasterDown);
     return snapshot;
@@ -798,6 +803,8 @@ function hotTransition(snapshot: VrrpSnapshot, event: VrrpEvent | TimerEvent, sc
  * one of them, and it runs before the next step.
  */
 interface HotEffects {
+  /** Plain Backup adverts taken so far (plainAdvertSteps). */
+  plainAdverts: number;
   masterDownDelay: number;
   readonly restartMasterDown: () => void;
   advert: { type: 'send-advert'; priority: number; intervalCs: number } | null;
@@ -826,6 +833,7 @@ function hotEffectsOf(scope: VrrpScope): HotEffects {
   const rearmMasterDown = slots?.rearmer(MASTER_DOWN_TIMER_ID);
   const rearmAdver = slots?.rearmer(ADVER_TIMER_ID);
   const fx: HotEffects = {
+    plainAdverts: 0,
     masterDownDelay: 0,
     restartMasterDown: () => {
       if (rearmMasterDown) return rearmMasterDown(self, MASTER_DOWN_TIMER_EVENT, fx.masterDownDelay);
@@ -841,7 +849,19 @@ function hotEffectsOf(scope: VrrpScope): HotEffects {
     },
   };
   held[HOT_EFFECTS] = fx;
+  // Also on the actor itself, for plainAdvertSteps.
+  (self as unknown as { [HOT_EFFECTS]?: HotEffects })[HOT_EFFECTS] = fx;
   return fx;
+}
+
+/**
+ * How many plain Backup adverts (the `listening` ADVERT transition) the
+ * actor's hot path has taken: a step that moved it took one, any other step
+ * did something else. The runner absorbs repeats of an advert only while its
+ * steps are these (infra/vrrp/instance-runner.ts).
+ */
+export function plainAdvertSteps(actor: object): number {
+  return (actor as { [HOT_EFFECTS]?: HotEffects })[HOT_EFFECTS]?.plainAdverts ?? 0;
 }
 
 /** The statechart alone, without the hot path (tests compare the two). */

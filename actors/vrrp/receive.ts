@@ -163,6 +163,8 @@ export function advertEvent(advert: VrrpAdvert, meta: PacketMeta): AdvertEvent {
 export class ScreenedAdvert implements AdvertEvent {
   readonly type = 'ADVERT';
   declare receivedAt?: number;
+  declare readAt?: number;
+  declare copies?: number;
 
   constructor(
     readonly priority: number,
@@ -174,6 +176,17 @@ export class ScreenedAdvert implements AdvertEvent {
     // Absent when unknown, as the type has it (the machine then counts from now).
     if (receivedAt !== undefined) this.receivedAt = receivedAt;
   }
+}
+
+/**
+ * The event for repeats of an advert the addon absorbed (wire/socket
+ * RepeatAbsorber): `copies` of them, the latest one's arrival and read time.
+ */
+export function repeatedAdvert(last: AdvertEvent, copies: number, receivedAt: number, readAt: number): AdvertEvent {
+  const event = new ScreenedAdvert(last.priority, last.intervalCs, last.source, last.version, receivedAt);
+  event.readAt = readAt;
+  event.copies = copies;
+  return event;
 }
 
 /**

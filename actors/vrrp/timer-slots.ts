@@ -29,8 +29,12 @@ export interface ReusableTimer {
 interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
-  /** Optional: a re-armable timer for `fire`, used for named slots instead of a timeout per arm. */
-  createTimer?(fire: () => void): ReusableTimer;
+  /**
+   * Optional: a re-armable timer for `fire`, used for named slots instead of
+   * a timeout per arm. A timer that waits out its last stretch (precise ones)
+   * calls `soon` before it does, so that a slot's check can re-arm it first.
+   */
+  createTimer?(fire: () => void, soon?: () => void): ReusableTimer;
 }
 
 /** The part of the instance clock the slots use. */
@@ -48,6 +52,8 @@ interface Slot {
   armed: boolean;
   target: AnyActorRef | null;
   event: EventObject | null;
+  /** Runs before the slot fires (TimerSlots.beforeFire). */
+  check: (() => void) | null;
   readonly fire: () => void;
 }
 
@@ -83,6 +89,16 @@ export class TimerSlots {
     };
   }
 
+  /**
+   * Runs `check` before the named slot `id` fires, and when its timer says
+   * the firing is near: a check that re-arms the slot stops the firing. The
+   * runner applies there the repeats of a Backup's advert that the addon
+   * absorbed (wire/socket RepeatAbsorber), which re-arms Master_Down_Timer.
+   */
+  beforeFire(id: string, check: () => void): void {
+    (this.slots.get(id) ?? this.createSlot(id, id)).check = check;
+  }
+
   private createSlot(key: string, id: string | undefined): Slot {
     const timers = id !== undefined && this.preciseIds.has(id) && this.clock.precise ? this.clock.precise : this.clock;
     const created: Slot = {
@@ -92,16 +108,21 @@ export class TimerSlots {
       armed: false,
       target: null,
       event: null,
+      check: null,
       fire: () => {
         created.handle = undefined;
         created.armed = false;
+        if (created.check !== null) {
+          created.check();
+          if (created.armed) return;
+        }
         const { target: to, event: what } = created;
         if (id === undefined) this.slots.delete(key);
         if (to && what) to.send(what);
       },
     };
     // Anonymous slots live for one firing: a re-armable timer would not be re-armed.
-    if (id !== undefined && timers.createTimer) created.timer = timers.createTimer(created.fire);
+    if (id !== undefined && timers.createTimer) created.timer = timers.createTimer(created.fire, () => created.check?.());
     this.slots.set(key, created);
     return created;
   }

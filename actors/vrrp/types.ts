@@ -183,6 +183,17 @@ export interface AdvertEvent {
    * absent means now. A Backup's timers count from it (machine.ts arrivalOf).
    */
   receivedAt?: number;
+  /**
+   * When it was read off the socket, on the same clock; absent means now.
+   * An advert is credited at most one interval before it was read (arrivalOf).
+   */
+  readAt?: number;
+  /**
+   * How many identical adverts this event stands for (absent: one): the
+   * repeats the addon absorbed for a Backup (wire/socket RepeatAbsorber), the
+   * latest of which this event is. Only the counters see the difference.
+   */
+  copies?: number;
 }
 
 export type VrrpEvent =

@@ -9,7 +9,11 @@
  */
 import {
   createVrrpInstance,
+  MASTER_DOWN_TIMER_ID,
   masterDownIntervalMs,
+  plainAdvertSteps,
+  type AdvertEvent,
+  type VrrpEvent,
   type VrrpActor,
   type VrrpClock,
   type VrrpCommand,
@@ -21,10 +25,11 @@ import { encodeVrrp, formatAddress, noAuthData, parseAddress, type VrrpAdvert } 
 import type { Logger } from '../../core/logger.js';
 import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
 import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
-import { advertEvent, emptyDropCounters, screenDrop, type DropCounters, type DropReason, type PacketMeta } from '../../actors/vrrp/receive.js';
+import { advertEvent, emptyDropCounters, repeatedAdvert, screenDrop, type DropCounters, type DropReason, type PacketMeta } from '../../actors/vrrp/receive.js';
+import { TimerSlots } from '../../actors/vrrp/timer-slots.js';
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
-import { addressText, holdForIntervalMs } from '../../wire/socket/index.js';
+import { addressText, holdForIntervalMs, type TakenRepeats } from '../../wire/socket/index.js';
 import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
 import { AdvertTiming, type AdvertTimingSink } from './advert-timing.js';
 import { HandoverDrain, HandoverForwarder, type HandoverTarget, type NftRun } from './handover-nft.js';
@@ -170,6 +175,20 @@ export class InstanceRunner {
   private draining = false;
   /** The Master heard while draining: the forward table is aimed at it once the drain ends. */
   private masterHeardWhileDraining: string | null = null;
+  /**
+   * Repeat absorption (wire/socket RepeatAbsorber): whether the addon absorbs
+   * repeats of `repeatOf`, the last plain advert the machine took, for this
+   * VRID. The machine takes the repeats (one event standing for all) before
+   * any other event, before Master_Down_Timer fires, and when status is read.
+   */
+  private absorbing = false;
+  private repeatOf: AdvertEvent | null = null;
+  private readonly taken: TakenRepeats = { arrivedAgoMs: 0, readAgoMs: 0 };
+  /** plainAdvertSteps as of the last step, and whether that step was one. */
+  private plainSteps = 0;
+  private lastStepPlain = false;
+  /** The actor's own send: `actor.send` takes the absorbed repeats first (see the constructor). */
+  private readonly sendToMachine: (event: VrrpEvent) => void;
 
   constructor(
     plan: InstancePlan,
@@ -179,6 +198,18 @@ export class InstanceRunner {
     this.log = deps.log.child({ instance: plan.name, vrid: plan.vrid });
     if (plan.authHmac) this.auth = new AuthHmacState(plan.authHmac, plan.peers.length);
     this.actor = createVrrpInstance(plan.machine, { clock: deps.clock });
+    // Every event reaches the machine after the repeats absorbed before it:
+    // the runner's, a sync group's and the timers' (timer-slots.ts sends
+    // through actor.send), so the machine sees adverts and events in order.
+    const actor = this.actor;
+    const send = actor.send.bind(actor) as (event: VrrpEvent) => void;
+    this.sendToMachine = send;
+    actor.send = ((event: VrrpEvent) => {
+      if (this.repeatOf !== null) this.takeRepeats();
+      send(event);
+    }) as typeof actor.send;
+    const slots = actor.system.scheduler as unknown;
+    if (slots instanceof TimerSlots) slots.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats());
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
     if (plan.handoverDrainMs && deps.nft) {
       const target: HandoverTarget = {
@@ -241,6 +272,7 @@ export class InstanceRunner {
     const bytes = parseAddress(address);
     if (!this.plan.sourcePending || !bytes || bytes.length !== 16) return { ok: false, code: 'EINVAL', message: `not a pending IPv6 source: ${address}` };
     const pending = this.currentPlan;
+    this.endRepeats();
     const { sourcePending: _pending, ...rest } = pending;
     this.currentPlan = { ...rest, source: address, sourceBytes: bytes };
     const joined = this.joinWire();
@@ -266,6 +298,7 @@ export class InstanceRunner {
     if (!bytes || bytes.length !== this.plan.sourceBytes.length)
       return { ok: false, code: 'EINVAL', message: `not an IPv${this.plan.family} source: ${address}` };
     const before = this.currentPlan;
+    this.endRepeats();
     // The hub holds one membership per VRID: leave before joining with the new source.
     this.channel?.leave();
     this.channel = null;
@@ -332,6 +365,7 @@ export class InstanceRunner {
 
   /** Ms since another router's screened advert (priority > 0) was last heard, null if never. */
   peerAdvertAgoMs(): number | null {
+    this.takeRepeats();
     return Number.isNaN(this.lastPeerAdvertAt) ? null : this.deps.clock.now() - this.lastPeerAdvertAt;
   }
 
@@ -359,6 +393,7 @@ export class InstanceRunner {
    * adverts keep verifying across the change.
    */
   setAuthHmac(plan: AuthHmacPlan | undefined): void {
+    this.endRepeats();
     const { authHmac: _old, ...rest } = this.currentPlan;
     this.currentPlan = plan ? { ...rest, authHmac: plan } : rest;
     if (!plan) this.auth = null;
@@ -375,6 +410,7 @@ export class InstanceRunner {
    * copy of the addresses is not consulted: address commands use the plan.
    */
   replaceAddresses(next: InstancePlan): void {
+    this.endRepeats();
     const before = this.currentPlan.vips;
     // The source stays ours: it may have been resolved (resolveSource) since
     // the reload planned `next` from the config.
@@ -492,6 +528,7 @@ export class InstanceRunner {
   }
 
   status(): InstanceStatus {
+    this.takeRepeats();
     const snap = this.actor.getSnapshot();
     const ctx = snap.context;
     const state = this.state;
@@ -523,6 +560,8 @@ export class InstanceRunner {
   }
 
   private receive(p: HubPacket): void {
+    // The addon ends its absorption for a VRID when it hands a datagram for it over.
+    this.absorbing = false;
     // screenDrop and advertEvent copy what they need out of the meta: one object per runner.
     const now = this.deps.clock.now();
     const meta = this.meta;
@@ -569,7 +608,47 @@ export class InstanceRunner {
         );
       this.peerChecksumVariant = p.checksumVariant;
     }
+    this.lastStepPlain = false;
     this.actor.send(event);
+    if (this.lastStepPlain && this.mayAbsorb()) {
+      this.absorbing = this.channel!.repeats!.arm();
+      if (this.absorbing) this.repeatOf = event;
+    }
+  }
+
+  /**
+   * Whether repeats of a plain advert may be absorbed: not when something
+   * here needs every advert (the advert-jitter histogram, handover_drain's
+   * forwarder, a stop waiting for the new Master), nor with auth_hmac (its
+   * adverts never repeat).
+   */
+  private mayAbsorb(): boolean {
+    return this.channel?.repeats != null && this.deps.timing === undefined && this.forwarder === null && this.auth === null && this.handover === null;
+  }
+
+  private stopAbsorbing(): void {
+    this.absorbing = false;
+    this.channel?.repeats?.disarm();
+  }
+
+  /** The machine takes the repeats absorbed since it last did, as one advert event. */
+  private takeRepeats(): void {
+    const last = this.repeatOf;
+    const repeats = this.channel?.repeats;
+    if (last === null || !repeats || repeats.pending() === 0) return;
+    const copies = repeats.take(this.taken);
+    const now = this.deps.clock.now();
+    const readAt = now - this.taken.readAgoMs;
+    // What receive() notes of each advert it hands on (a plain advert's priority is never 0).
+    this.lastPeerAdvertAt = readAt;
+    this.sendToMachine(repeatedAdvert(last, copies, now - this.taken.arrivedAgoMs, readAt));
+  }
+
+  /** Takes what was absorbed and absorbs no more: the plan the repeats passed under is changing. */
+  private endRepeats(): void {
+    this.takeRepeats();
+    if (this.absorbing) this.stopAbsorbing();
+    this.repeatOf = null;
   }
 
   /** Whether screenDrop passed this very advert with this meta under this plan last time. */
@@ -804,6 +883,11 @@ export class InstanceRunner {
 
   /** After each machine step: what a new Master held back until its first advert had left. */
   private afterStep(): void {
+    const plain = plainAdvertSteps(this.actor);
+    this.lastStepPlain = plain !== this.plainSteps;
+    this.plainSteps = plain;
+    // A step of any other kind may have changed what a repeat would do.
+    if (!this.lastStepPlain && this.absorbing) this.stopAbsorbing();
     const held = this.heldReport;
     if (held === null) return;
     this.heldReport = null;

@@ -154,6 +154,7 @@ describe('metrics from the status', () => {
       ['vipflow_lb_last_apply_seconds{backend="ipvs"}', 0.008],
       ['vipflow_lb_service_packets_total{service="198.18.0.100:80/tcp"}', 70],
       ['vipflow_wire_unknown_vrid_total', 4],
+      ['vipflow_wire_absorbed_total', 60],
       ['vipflow_wire_receive_holds_total', 7],
       ['vipflow_wire_receive_drains_total', 2],
     ];

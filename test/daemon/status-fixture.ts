@@ -51,6 +51,7 @@ export const status = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
   wire: {
     sockets: 2,
     received: 100,
+    absorbed: 60,
     malformed: 3,
     unknownVrid: 4,
     dropped: { checksum: 2, truncated: 1, version: 0, type: 0, 'vrid-zero': 0, 'unknown-vrid': 4, flood: 0, malformed: 0 },

@@ -11,6 +11,7 @@ import {
   ReceiveModerator,
   type ReceivedPacket,
   type SysResult,
+  type TakenRepeats,
   type VrrpSocket,
   type VrrpSocketOptions,
 } from '../socket/index.js';
@@ -55,6 +56,7 @@ function blankPacket(): HubPacket {
 }
 
 const NO_ADDRESS = new Uint8Array(0);
+const DISCARDED: TakenRepeats = { arrivedAgoMs: 0, readAgoMs: 0 };
 const NO_ADVERT: VrrpAdvert = { version: 3, vrid: 0, priority: 0, maxAdvertIntervalCs: 0, addresses: [] };
 
 export interface ChannelKey {
@@ -73,12 +75,26 @@ export interface Channel {
    * is held only while every VRID on it allows it, for the shortest hold.
    */
   setReceiveHold(ms: number): void;
+  /** Repeat absorption for this VRID (wire/socket RepeatAbsorber); null when the socket has none. */
+  readonly repeats?: ChannelRepeats | null;
   leave(): void;
+}
+
+/** RepeatAbsorber for one VRID. */
+export interface ChannelRepeats {
+  /** From inside this VRID's handler: absorb exact repeats of the datagram being handled. */
+  arm(): boolean;
+  disarm(): void;
+  pending(): number;
+  take(into: TakenRepeats): number;
 }
 
 export interface HubStats {
   sockets: number;
+  /** Datagrams read, repeats absorbed included. */
   received: number;
+  /** Repeats of a Backup's plain advert the addon counted instead of handing over (RepeatAbsorber). */
+  absorbed: number;
   /** Packets refused as malformed before reaching an instance (`dropped` but unknown-vrid and flood). */
   malformed: number;
   unknownVrid: number;
@@ -152,16 +168,27 @@ export class WireHub {
   get stats(): HubStats {
     let shed = 0;
     let fullBatches = 0;
+    let absorbed = 0;
     // IPv4 datagrams whose IP header the socket could not strip never reach dispatch.
     let badHeaders = 0;
     for (const entry of this.shared.values()) {
       const s = entry.socket.stats;
       shed += s.kernelDrops ?? 0;
       fullBatches += s.fullBatches ?? 0;
+      absorbed += s.absorbed ?? 0;
       badHeaders += s.malformed;
     }
     const dropped = { ...this.dropped, malformed: this.dropped.malformed + badHeaders };
-    return { ...this.counters, malformed: this.counters.malformed + badHeaders, dropped, shed, fullBatches, moderation: this.moderator.stats };
+    return {
+      ...this.counters,
+      received: this.counters.received + absorbed,
+      absorbed,
+      malformed: this.counters.malformed + badHeaders,
+      dropped,
+      shed,
+      fullBatches,
+      moderation: this.moderator.stats,
+    };
   }
 
   /**
@@ -203,6 +230,15 @@ export class WireHub {
     entry.handlers.set(vrid, handler);
     entry.byVrid[vrid] = handler;
     const owner = entry;
+    const absorber = owner.socket.repeats;
+    const repeats: ChannelRepeats | null = absorber
+      ? {
+          arm: () => absorber.arm(vrid),
+          disarm: () => absorber.disarm(vrid),
+          pending: () => absorber.pending(vrid),
+          take: (into) => absorber.take(vrid, into),
+        }
+      : null;
     return {
       ok: true,
       channel: {
@@ -216,7 +252,11 @@ export class WireHub {
           else owner.holds.delete(vrid);
           applyHold(owner);
         },
+        repeats,
         leave: () => {
+          // What was absorbed for the VRID goes with it: a later member starts clean.
+          absorber?.disarm(vrid);
+          absorber?.take(vrid, DISCARDED);
           owner.handlers.delete(vrid);
           owner.byVrid[vrid] = undefined;
           owner.holds.delete(vrid);

@@ -1,5 +1,5 @@
 export { openVrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6 } from './vrrp-socket.js';
-export type { VrrpSocket, VrrpSocketOptions, ReceivedPacket, VrrpSocketStats } from './vrrp-socket.js';
+export type { VrrpSocket, VrrpSocketOptions, ReceivedPacket, VrrpSocketStats, RepeatAbsorber, TakenRepeats } from './vrrp-socket.js';
 export { ReceiveModerator, holdForIntervalMs } from './receive-moderation.js';
 export type { HeldSocket, ModeratorHost } from './receive-moderation.js';
 export { openIcmpSocket } from './icmp-socket.js';

@@ -25,7 +25,10 @@ export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
  * record of {@link RAW_RECORD_INTS} int32s from byte {@link RAW_RECORDS_AT};
  * or, with `err` set, a receive error (errno name) and nothing else.
  */
-export type NativeRawCallback = (err: string | null, buffer?: Buffer, count?: number) => void;
+export type NativeRawCallback = (err: string | null, buffer?: Buffer, count?: number, absorbed?: number) => void;
+
+/** Doubles per VRID in a socket's repeat table (rawRepeatTable): count, arrival and read time (CLOCK_MONOTONIC ms). */
+export const RAW_REPEAT_SLOT = 3;
 
 /** Where a batch's records start in the receive buffer (the addon's RX_DATA_SIZE). */
 export const RAW_RECORDS_AT = 65536;
@@ -89,6 +92,11 @@ export interface NativeWire {
   rawDrain(handle: NativeRawHandle): number;
   /** Kernel queue-overflow drops (SO_RXQ_OVFL) and wake-ups cut at the batch bound. */
   rawStats(handle: NativeRawHandle): { kernelDrops: number; fullBatches: number };
+  /** Registers where the socket counts absorbed repeats: RAW_REPEAT_SLOT doubles per VRID, 256 VRIDs. */
+  rawRepeatTable(handle: NativeRawHandle, table: Float64Array): string | null;
+  /** Inside the socket's callback: absorb later exact repeats of the batch's record `record` (for `vrid`). */
+  rawRepeatArm(handle: NativeRawHandle, vrid: number, record: number): boolean;
+  rawRepeatDisarm(handle: NativeRawHandle, vrid: number): void;
   icmpOpen(options: NativeIcmpOptions, callback: NativeIcmpCallback): NativeIcmpHandle;
   icmpSend(handle: NativeIcmpHandle, message: Buffer, destination: string): string | null;
   icmpClose(handle: NativeIcmpHandle): void;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import { acceptedIpv4HeaderLength, checkIpv4Header } from '../codec/index.js';
 import { addressText } from './address-text.js';
-import { nativeWire, RAW_BATCH_MAX, RAW_RECORD_INTS, RAW_RECORDS_AT, type NativeRawCallback, type NativeRawHandle } from './native.js';
+import { nativeWire, RAW_BATCH_MAX, RAW_RECORD_INTS, RAW_RECORDS_AT, RAW_REPEAT_SLOT, type NativeRawCallback, type NativeRawHandle } from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 import type { HeldSocket, ReceiveModerator } from './receive-moderation.js';
 
@@ -60,7 +60,10 @@ export interface ReceivedPacket {
 }
 
 export interface VrrpSocketStats {
+  /** Datagrams read, repeats the addon absorbed included. */
   received: number;
+  /** Of those, repeats the addon absorbed (RepeatAbsorber) instead of handing them over. */
+  absorbed?: number;
   /** IPv4 datagrams whose header could not be stripped (dropped). */
   malformed: number;
   receiveErrors: number;
@@ -70,8 +73,44 @@ export interface VrrpSocketStats {
   fullBatches?: number;
 }
 
+/** What {@link RepeatAbsorber.take} fills in. */
+export interface TakenRepeats {
+  /** ms (performance.now()) since the latest repeat arrived: the kernel's receive stamp. */
+  arrivedAgoMs: number;
+  /** ms since it was read off the socket. */
+  readAgoMs: number;
+}
+
+/**
+ * Repeat absorption. A Backup hears its Master's advert once an interval,
+ * the same bytes every time, and RFC 5798 §6.4.2 has it do one thing about
+ * each: restart Master_Down_Timer. Once the instance has handled one such
+ * datagram the plain way, `arm` has the addon recognise exact repeats of it
+ * (bytes, sender, destination, TTL, interface) and count them, with the
+ * latest one's arrival, instead of handing each to JavaScript: the instance
+ * takes them (`take`) when it next needs its state, at the latest when its
+ * Master_Down_Timer is due. Any other datagram for the VRID is handed over
+ * as before and ends the absorption, so everything JavaScript sees keeps
+ * its order.
+ */
+export interface RepeatAbsorber {
+  /**
+   * From inside this socket's packet handler: absorb exact repeats of the
+   * datagram being handled, for `vrid`. False when that cannot be done now.
+   */
+  arm(vrid: number): boolean;
+  /** Hands every later datagram for `vrid` over again (what was absorbed waits for `take`). */
+  disarm(vrid: number): void;
+  /** How many repeats for `vrid` wait (a typed-array read: cheap enough per event). */
+  pending(vrid: number): number;
+  /** Takes the repeats waiting for `vrid`: their count (0: none, `into` untouched), the latest one's times in `into`. */
+  take(vrid: number, into: TakenRepeats): number;
+}
+
 export interface VrrpSocket {
   readonly family: 4 | 6;
+  /** Present when the socket can absorb repeats (the addon's can). */
+  readonly repeats?: RepeatAbsorber;
   readonly ifindex: number;
   readonly stats: Readonly<VrrpSocketStats>;
   /** Sets the packet handler (one per socket; a later call replaces it). */
@@ -113,7 +152,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     interface: options.interface,
     ...(options.netns ? { netns: options.netns } : {}),
   });
-  const stats: VrrpSocketStats = { received: 0, malformed: 0, receiveErrors: 0 };
+  const stats: VrrpSocketStats = { received: 0, absorbed: 0, malformed: 0, receiveErrors: 0 };
   let packetHandler: ((packet: ReceivedPacket) => void) | undefined;
   let errorHandler: ((code: string) => void) | undefined;
   const v4 = options.family === 4;
@@ -189,7 +228,9 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
   let lastDestination: Uint8Array | null = null;
   const lent: ReceivedPacket = { payload: Buffer.alloc(0), ttl: 0, ifindex: 0, source: new Uint8Array(0), destination: null, ageUs: 0 };
 
-  const onBatch: NativeRawCallback = (err, buffer, count) => {
+  // The record being handed to the packet handler (RepeatAbsorber.arm names it), -1 outside.
+  let handing = -1;
+  const onBatch: NativeRawCallback = (err, buffer, count, absorbed) => {
     if (err !== null) {
       stats.receiveErrors++;
       if (errorHandler) errorHandler(err);
@@ -197,9 +238,12 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       return;
     }
     const start = performance.now();
+    const read = count! + absorbed!;
+    stats.received += absorbed!;
+    stats.absorbed = (stats.absorbed ?? 0) + absorbed!;
     if (holdMs > 0) {
       // Held only when traffic is dense: a lone advert now and then is read at once, with no extra wake-up to resume.
-      if (count! > 1 || start - lastDatagramAt < holdMs) moderator!.hold(held, holdMs);
+      if (read > 1 || start - lastDatagramAt < holdMs) moderator!.hold(held, holdMs);
       lastDatagramAt = start;
     }
     if (buffer !== viewed) useBuffer(buffer!);
@@ -237,7 +281,12 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       packet.destination = destination;
       // The addon's age is as of the batch's hand-over; the records before this one took the rest.
       packet.ageUs = i === 0 ? records[r + 4]! : records[r + 4]! + Math.round((performance.now() - start) * 1000);
-      packetHandler?.(packet);
+      handing = i;
+      try {
+        packetHandler?.(packet);
+      } finally {
+        handing = -1;
+      }
     }
   };
 
@@ -262,6 +311,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     return failure;
   }
   const ifindex = native.rawIfindex(handle);
+  const repeats = repeatAbsorber(native, handle, () => handing, log);
   const group = v4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
   const source = options.sourceAddress ?? null;
   let closed = false;
@@ -271,6 +321,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     ok: true,
     value: {
       family: options.family,
+      ...(repeats ? { repeats } : {}),
       ifindex,
       get stats() {
         return closed ? stats : { ...stats, ...native.rawStats(handle) };
@@ -302,10 +353,46 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       close() {
         if (closed) return;
         closed = true;
+        handing = -1;
         moderator?.forget(held);
         native.rawClose(handle);
         log.debug('VRRP socket closed');
       },
+    },
+  };
+}
+
+/**
+ * The socket's RepeatAbsorber over the addon's repeat table, or undefined
+ * (logged) when the addon refuses the table: every datagram is then handed
+ * over, as before absorption existed.
+ */
+function repeatAbsorber(native: ReturnType<typeof nativeWire>, handle: NativeRawHandle, handing: () => number, log: Logger): RepeatAbsorber | undefined {
+  const table = new Float64Array(256 * RAW_REPEAT_SLOT);
+  const code = native.rawRepeatTable(handle, table);
+  if (code !== null) {
+    log.warn({ code }, 'repeat absorption unavailable: every advert goes to JavaScript');
+    return undefined;
+  }
+  // The addon stamps CLOCK_MONOTONIC, which process.hrtime and performance.now both read (libuv's uv_hrtime).
+  const [sec, ns] = process.hrtime();
+  const offset = performance.now() - (sec * 1e3 + ns / 1e6);
+  return {
+    arm: (vrid) => {
+      const record = handing();
+      return record >= 0 && native.rawRepeatArm(handle, vrid, record);
+    },
+    disarm: (vrid) => native.rawRepeatDisarm(handle, vrid),
+    pending: (vrid) => table[vrid * RAW_REPEAT_SLOT]!,
+    take: (vrid, into) => {
+      const at = vrid * RAW_REPEAT_SLOT;
+      const count = table[at]!;
+      if (count === 0) return 0;
+      table[at] = 0;
+      const now = performance.now();
+      into.arrivedAgoMs = now - (table[at + 1]! + offset);
+      into.readAgoMs = now - (table[at + 2]! + offset);
+      return count;
     },
   };
 }

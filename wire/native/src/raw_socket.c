@@ -50,6 +50,22 @@
  * source offset, destination offset (-1 none), address length (4 or 16). */
 #define RX_RECORD_INTS 8
 #define RX_BUFFER_SIZE (RX_DATA_SIZE + RX_BATCH_MAX * RX_RECORD_INTS * 4)
+/* Per VRID in the repeat table JS registers (rawRepeatTable), doubles: how
+ * many repeats were absorbed since JS last took them, and the latest one's
+ * arrival and read time on CLOCK_MONOTONIC, in ms. */
+#define REPEAT_SLOT_DOUBLES 3
+
+/* The datagram a Backup's last plain advert came in, kept to recognise its
+ * repeats (rawRepeatArm): every field a receive check reads. */
+typedef struct {
+  uint32_t len;
+  int32_t ttl;
+  uint32_t ifindex;
+  bool has_dst;
+  uint8_t src[16];
+  uint8_t dst[16];
+  uint8_t bytes[];
+} vf_repeat;
 
 typedef struct vf_raw {
   vf_polled base; /* first: the polled handle is the socket */
@@ -61,6 +77,15 @@ typedef struct vf_raw {
   uint32_t kernel_drops;
   /* Wake-ups that stopped at RX_BATCH_MAX with more datagrams pending. */
   uint32_t full_batches;
+  /* Repeat absorption, see absorb_repeat: the armed datagram per VRID and
+   * the table (a JS Float64Array, held by reference) where repeats are
+   * counted. */
+  vf_repeat* repeat[256];
+  double* repeat_table;
+  napi_ref repeat_table_ref;
+  /* While a batch of this socket is in JavaScript: its record count (the
+   * records rawRepeatArm may name). -1 otherwise. */
+  int handing_count;
 } vf_raw;
 
 /* One receive buffer per Node environment (worker threads each get their
@@ -111,9 +136,24 @@ static napi_value rx_buffer_value(napi_env env) {
   return v;
 }
 
-static void raw_release_js(vf_polled* p, bool teardown) {}
+static void raw_release_js(vf_polled* p, bool teardown) {
+  vf_raw* s = (vf_raw*)p;
+  if (s->repeat_table_ref != NULL) napi_delete_reference(p->env, s->repeat_table_ref);
+  s->repeat_table_ref = NULL;
+  s->repeat_table = NULL;
+}
 
-static void raw_destroy(vf_polled* p) { free(p); }
+static void disarm_all(vf_raw* s) {
+  for (int v = 0; v < 256; v++) {
+    free(s->repeat[v]);
+    s->repeat[v] = NULL;
+  }
+}
+
+static void raw_destroy(vf_polled* p) {
+  disarm_all((vf_raw*)p);
+  free(p);
+}
 
 /* Microseconds from the kernel's stamp to `now` (both CLOCK_REALTIME, as
  * SO_TIMESTAMPNS is), 0 without a stamp; clamped to 0 when the wall clock
@@ -140,16 +180,44 @@ static _Thread_local int rx_depth = 0;
 /* Hands the `count` datagrams packed so far to `cb` as (null, buffer,
  * count), their ages taken now: JS adds what it spends on the records
  * before each. False when JS threw (reading stops). */
-static bool hand_batch(vf_raw* s, napi_env env, napi_value cb, int count, const struct timespec* stamps) {
+static bool hand_batch(vf_raw* s, napi_env env, napi_value cb, int count, int absorbed, const struct timespec* stamps) {
   struct timespec now = {0, 0};
   clock_gettime(CLOCK_REALTIME, &now);
   int32_t* records = (int32_t*)(s->rx_buffer + RX_DATA_SIZE);
   for (int i = 0; i < count; i++) records[i * RX_RECORD_INTS + 4] = age_us(&stamps[i], &now);
-  napi_value argv[3];
+  napi_value argv[4];
   napi_get_null(env, &argv[0]);
-  if ((argv[1] = rx_buffer_value(env)) == NULL || napi_create_int32(env, count, &argv[2]) != napi_ok) return false;
-  return vf_call_js(env, cb, 3, argv);
+  if ((argv[1] = rx_buffer_value(env)) == NULL || napi_create_int32(env, count, &argv[2]) != napi_ok ||
+      napi_create_int32(env, absorbed, &argv[3]) != napi_ok)
+    return false;
+  s->handing_count = count;
+  bool go_on = vf_call_js(env, cb, 4, argv);
+  s->handing_count = -1;
+  return go_on;
 }
+
+/* The VRID a datagram is for, -1 when too short to say (JS refuses it). */
+static int datagram_vrid(const vf_raw* s, const uint8_t* d, size_t len) {
+  if (s->family == AF_INET6) return len >= 2 ? d[1] : -1;
+  if (len < 20) return -1;
+  size_t hl = (size_t)(d[0] & 0x0f) * 4;
+  return len >= hl + 2 && hl >= 20 ? d[hl + 1] : -1;
+}
+
+/* Whether a datagram is a repeat of the armed one: the same bytes (for IPv4
+ * but the header's identification and checksum, which a sender changes per
+ * packet), from the same sender to the same destination, with the same TTL
+ * on the same interface. What JS would decide about it cannot differ. */
+static bool is_repeat(const vf_raw* s, const vf_repeat* r, const uint8_t* d, size_t len, int ttl, unsigned ifindex,
+                      const void* src, const void* dst) {
+  size_t alen = s->family == AF_INET ? 4 : 16;
+  if (r->len != len || r->ttl != ttl || r->ifindex != ifindex || r->has_dst != (dst != NULL)) return false;
+  if (memcmp(r->src, src, alen) != 0 || (dst != NULL && memcmp(r->dst, dst, alen) != 0)) return false;
+  if (s->family == AF_INET6) return memcmp(r->bytes, d, len) == 0;
+  return memcmp(r->bytes, d, 4) == 0 && memcmp(r->bytes + 6, d + 6, 4) == 0 && memcmp(r->bytes + 12, d + 12, len - 12) == 0;
+}
+
+static double ms_of(const struct timespec* t) { return (double)t->tv_sec * 1e3 + (double)t->tv_nsec / 1e6; }
 
 /* Reads every pending datagram, up to RX_BATCH_MAX, handing them to `cb`
  * in batches. Returns how many were handed over; stops early when JS throws. */
@@ -164,15 +232,16 @@ static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
   int32_t* records = (int32_t*)(s->rx_buffer + RX_DATA_SIZE);
   size_t alen = s->family == AF_INET ? 4 : 16;
 
-  int i, handed = 0, count = 0;
+  int i, handed = 0, count = 0, absorbed = 0;
   size_t used = 0;
   bool go_on = true;
   rx_depth++;
   for (i = 0; i < RX_BATCH_MAX && go_on && !s->base.closing; i++) {
     if (RX_DATA_SIZE - used < RX_SLOT + 32) {
-      go_on = hand_batch(s, env, cb, count, stamps);
+      go_on = hand_batch(s, env, cb, count, absorbed, stamps);
       handed += count;
       count = 0;
+      absorbed = 0;
       used = 0;
       if (!go_on) break;
     }
@@ -190,10 +259,11 @@ static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       int err = errno;
-      if (count > 0) {
-        go_on = hand_batch(s, env, cb, count, stamps);
+      if (count > 0 || absorbed > 0) {
+        go_on = hand_batch(s, env, cb, count, absorbed, stamps);
         handed += count;
         count = 0;
+        absorbed = 0;
       }
       if (go_on) report_error(env, cb, err);
       go_on = false;
@@ -231,6 +301,33 @@ static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
 
     /* The datagram as read (cut at the room it had), then its addresses. */
     size_t len = (size_t)n < iov.iov_len ? (size_t)n : iov.iov_len;
+    const uint8_t* d = s->rx_buffer + used;
+    int vrid = datagram_vrid(s, d, len);
+    vf_repeat* armed = vrid >= 0 ? s->repeat[vrid] : NULL;
+    if (armed != NULL) {
+      if (s->repeat_table != NULL && is_repeat(s, armed, d, len, ttl, ifindex, src, dst)) {
+        /* A Backup's plain advert again: JavaScript takes the count and the
+         * latest arrival when it next looks (wire/socket/vrrp-socket.ts),
+         * and nothing is packed for it. */
+        /* The arrival moves from the kernel's wall-clock stamp to the
+         * monotonic clock JavaScript's timers run on (two vDSO reads). */
+        struct timespec mono_now, real_now;
+        clock_gettime(CLOCK_MONOTONIC, &mono_now);
+        clock_gettime(CLOCK_REALTIME, &real_now);
+        double read_ms = ms_of(&mono_now);
+        double age_ms = age_us(&arrived, &real_now) / 1e3;
+        double* slot = s->repeat_table + vrid * REPEAT_SLOT_DOUBLES;
+        slot[0] += 1;
+        slot[1] = read_ms - age_ms;
+        slot[2] = read_ms;
+        absorbed++;
+        continue;
+      }
+      /* Anything else for the VRID goes to JavaScript, and so does what
+       * follows it: the filter stands for the state JavaScript was in. */
+      free(armed);
+      s->repeat[vrid] = NULL;
+    }
     size_t at = used + len;
     memcpy(s->rx_buffer + at, src, alen);
     if (dst != NULL) memcpy(s->rx_buffer + at + alen, dst, alen);
@@ -248,8 +345,8 @@ static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
     /* The next datagram starts 8-byte aligned after these addresses. */
     used = (at + 2 * alen + 7) & ~(size_t)7;
   }
-  if (go_on && count > 0) {
-    hand_batch(s, env, cb, count, stamps);
+  if (go_on && (count > 0 || absorbed > 0)) {
+    hand_batch(s, env, cb, count, absorbed, stamps);
     handed += count;
   }
   rx_depth--;
@@ -423,6 +520,7 @@ napi_value vf_raw_open(napi_env env, napi_callback_info info) {
   s->base.release_js = raw_release_js;
   s->base.destroy = raw_destroy;
   s->rx_buffer = rx_buffer;
+  s->handing_count = -1;
   s->family = family;
   s->ifindex = ifindex;
   napi_value handle;
@@ -607,4 +705,100 @@ napi_value vf_raw_drain(napi_env env, napi_callback_info info) {
     handed = read_batch(s, env, cb);
   NAPI_TRY(env, napi_create_int32(env, handed, &out));
   return out;
+}
+
+/* rawRepeatTable(handle, Float64Array) -> null | errno name: where this
+ * socket counts the repeats it absorbs, REPEAT_SLOT_DOUBLES per VRID (256
+ * VRIDs). Held by reference until the socket closes; a later call replaces
+ * it. */
+napi_value vf_raw_repeat_table(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = NULL;
+  if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || length < 256 * REPEAT_SLOT_DOUBLES) {
+    vf_throw_type(env, "rawRepeatTable(handle, Float64Array of 768)");
+    return NULL;
+  }
+  vf_raw* s = get_handle(env, argv[0]);
+  if (s == NULL) return NULL;
+  if (s->base.closing) return vf_errno_value(env, EBADF);
+  napi_ref ref;
+  NAPI_TRY(env, napi_create_reference(env, argv[1], 1, &ref));
+  if (s->repeat_table_ref != NULL) napi_delete_reference(env, s->repeat_table_ref);
+  s->repeat_table_ref = ref;
+  s->repeat_table = data;
+  napi_value nul;
+  napi_get_null(env, &nul);
+  return nul;
+}
+
+/* rawRepeatArm(handle, vrid, record) -> boolean: from now on, datagrams for
+ * `vrid` that repeat the batch's record `record` exactly (is_repeat) are
+ * counted in the repeat table instead of handed to JavaScript, until any
+ * other datagram for `vrid` comes (it is handed over, and ends the filter)
+ * or rawRepeatDisarm. Only during this socket's receive callback, whose
+ * batch the record is in: false otherwise, or for a record of another VRID. */
+napi_value vf_raw_repeat_arm(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t vrid = -1, record = -1;
+  if (argc < 3 || napi_get_value_int32(env, argv[1], &vrid) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &record) != napi_ok || vrid < 0 || vrid > 255) {
+    vf_throw_type(env, "rawRepeatArm(handle, vrid 0..255, record)");
+    return NULL;
+  }
+  vf_raw* s = get_handle(env, argv[0]);
+  if (s == NULL) return NULL;
+  bool ok = false;
+  if (!s->base.closing && s->repeat_table != NULL && record >= 0 && record < s->handing_count) {
+    const int32_t* r = (const int32_t*)(s->rx_buffer + RX_DATA_SIZE) + record * RX_RECORD_INTS;
+    const uint8_t* d = s->rx_buffer + r[0];
+    size_t len = (size_t)r[1];
+    size_t alen = (size_t)r[7];
+    if (datagram_vrid(s, d, len) == vrid && alen <= 16) {
+      vf_repeat* rep = malloc(sizeof *rep + len);
+      if (rep != NULL) {
+        rep->len = (uint32_t)len;
+        rep->ttl = r[2];
+        rep->ifindex = (uint32_t)r[3];
+        memcpy(rep->src, s->rx_buffer + r[5], alen);
+        rep->has_dst = r[6] >= 0;
+        if (rep->has_dst) memcpy(rep->dst, s->rx_buffer + r[6], alen);
+        memcpy(rep->bytes, d, len);
+        free(s->repeat[vrid]);
+        s->repeat[vrid] = rep;
+        ok = true;
+      }
+    }
+  }
+  napi_value out;
+  NAPI_TRY(env, napi_get_boolean(env, ok, &out));
+  return out;
+}
+
+/* rawRepeatDisarm(handle, vrid): every later datagram for `vrid` goes to
+ * JavaScript again. What was absorbed stays in the table. */
+napi_value vf_raw_repeat_disarm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t vrid = -1;
+  if (argc < 2 || napi_get_value_int32(env, argv[1], &vrid) != napi_ok || vrid < 0 || vrid > 255) {
+    vf_throw_type(env, "rawRepeatDisarm(handle, vrid 0..255)");
+    return NULL;
+  }
+  vf_raw* s = get_handle(env, argv[0]);
+  if (s == NULL) return NULL;
+  free(s->repeat[vrid]);
+  s->repeat[vrid] = NULL;
+  napi_value nul;
+  napi_get_null(env, &nul);
+  return nul;
 }

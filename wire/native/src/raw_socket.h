@@ -13,4 +13,7 @@ napi_value vf_raw_ifindex(napi_env env, napi_callback_info info);
 napi_value vf_raw_stats(napi_env env, napi_callback_info info);
 napi_value vf_raw_pause(napi_env env, napi_callback_info info);
 napi_value vf_raw_drain(napi_env env, napi_callback_info info);
+napi_value vf_raw_repeat_table(napi_env env, napi_callback_info info);
+napi_value vf_raw_repeat_arm(napi_env env, napi_callback_info info);
+napi_value vf_raw_repeat_disarm(napi_env env, napi_callback_info info);
 #endif
