@@ -55,6 +55,11 @@ export class AdvertTiming {
     return jitter;
   }
 
+  /** Adverts went by unseen (more repeats than the addon keeps arrivals of): the next one starts a new interval. */
+  lostTrack(): void {
+    this.previousSource = null;
+  }
+
   transition(from: VrrpStateName, to: VrrpStateName): void {
     this.state = to;
     this.previousSource = null;

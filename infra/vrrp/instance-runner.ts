@@ -29,7 +29,7 @@ import { advertEvent, emptyDropCounters, repeatedAdvert, screenDrop, type DropCo
 import { TimerSlots } from '../../actors/vrrp/timer-slots.js';
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
-import { addressText, holdForIntervalMs, type TakenRepeats } from '../../wire/socket/index.js';
+import { addressText, holdForIntervalMs, takenRepeats } from '../../wire/socket/index.js';
 import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
 import { AdvertTiming, type AdvertTimingSink } from './advert-timing.js';
 import { HandoverDrain, HandoverForwarder, type HandoverTarget, type NftRun } from './handover-nft.js';
@@ -183,7 +183,7 @@ export class InstanceRunner {
    */
   private absorbing = false;
   private repeatOf: AdvertEvent | null = null;
-  private readonly taken: TakenRepeats = { arrivedAgoMs: 0, readAgoMs: 0 };
+  private readonly taken = takenRepeats();
   /** plainAdvertSteps as of the last step, and whether that step was one. */
   private plainSteps = 0;
   private lastStepPlain = false;
@@ -328,6 +328,7 @@ export class InstanceRunner {
     const joined = this.deps.hub.join({ ...key, interface: vmac?.name ?? this.plan.interface }, this.plan.vrid, (p) => this.receive(p));
     if (!joined.ok) return joined;
     this.channel = joined.channel;
+    this.channel.repeats?.onAbsorbed(() => this.absorbedOne());
     if (vmac?.xmitBase) {
       // Send-only: what the base hears also reaches the VMAC, where it is screened once.
       const base = this.deps.hub.join({ ...key, interface: this.plan.interface }, this.plan.vrid, () => {});
@@ -582,10 +583,11 @@ export class InstanceRunner {
     const event = advertEvent(p.advert, meta);
     if (!this.authenticated(p)) return;
     if (p.advert.priority > 0) this.lastPeerAdvertAt = now;
+    // Timed by arrival (the kernel's stamp), as absorbed repeats are: a read
+    // late by a receive-moderation hold is not the Master's jitter.
     if (this.deps.timing) {
       const intervalMs = p.advert.version === 2 ? p.advert.advertIntervalSec * 1000 : p.advert.maxAdvertIntervalCs * 10;
-      const jitter = this.timing.heard(now, p.source, p.advert.priority, intervalMs);
-      if (jitter !== null) this.deps.timing.advertJitter(jitter);
+      this.timeAdvert(now - p.ageUs / 1000, p.source, p.advert.priority, intervalMs);
     }
     this.noteRivalMaster(p);
     if (this.handover) {
@@ -618,12 +620,12 @@ export class InstanceRunner {
 
   /**
    * Whether repeats of a plain advert may be absorbed: not when something
-   * here needs every advert (the advert-jitter histogram, handover_drain's
-   * forwarder, a stop waiting for the new Master), nor with auth_hmac (its
-   * adverts never repeat).
+   * here acts on every advert (handover_drain's forwarder, a stop waiting for
+   * the new Master), nor with auth_hmac (its adverts never repeat). The
+   * advert-jitter histogram gets each repeat's arrival (takeRepeats).
    */
   private mayAbsorb(): boolean {
-    return this.channel?.repeats != null && this.deps.timing === undefined && this.forwarder === null && this.auth === null && this.handover === null;
+    return this.channel?.repeats != null && this.forwarder === null && this.auth === null && this.handover === null;
   }
 
   private stopAbsorbing(): void {
@@ -631,17 +633,41 @@ export class InstanceRunner {
     this.channel?.repeats?.disarm();
   }
 
+  /** One advert's sample for the advert-jitter histogram, by its arrival. */
+  private timeAdvert(arrivedAt: number, source: Uint8Array, priority: number, intervalMs: number): void {
+    const jitter = this.timing.heard(arrivedAt, source, priority, intervalMs);
+    if (jitter !== null) this.deps.timing!.advertJitter(jitter);
+  }
+
+  /**
+   * A repeat was absorbed. The machine takes them every second one: its
+   * Master_Down_Timer, re-armed from the latest, then never comes near
+   * firing in steady state (its precise host timer may fire up to an eighth
+   * of its delay early, which a take per two intervals stays ahead of), so
+   * no wake-up of the daemon is spent on it, and half the adverts cost no
+   * machine step at all. A single repeat waits for the next, or for the
+   * timer's own check.
+   */
+  private absorbedOne(): void {
+    if (this.channel!.repeats!.pending() >= 2) this.takeRepeats();
+  }
+
   /** The machine takes the repeats absorbed since it last did, as one advert event. */
   private takeRepeats(): void {
     const last = this.repeatOf;
     const repeats = this.channel?.repeats;
     if (last === null || !repeats || repeats.pending() === 0) return;
-    const copies = repeats.take(this.taken);
+    const taken = this.taken;
+    const copies = repeats.take(taken);
     const now = this.deps.clock.now();
-    const readAt = now - this.taken.readAgoMs;
+    const readAt = now - taken.readAgoMs;
     // What receive() notes of each advert it hands on (a plain advert's priority is never 0).
     this.lastPeerAdvertAt = readAt;
-    this.sendToMachine(repeatedAdvert(last, copies, now - this.taken.arrivedAgoMs, readAt));
+    if (this.deps.timing) {
+      if (copies > taken.recentCount) this.timing.lostTrack();
+      for (let k = 0; k < taken.recentCount; k++) this.timeAdvert(now - taken.recentAgoMs[k]!, last.source, last.priority, last.intervalCs * 10);
+    }
+    this.sendToMachine(repeatedAdvert(last, copies, now - taken.arrivedAgoMs, readAt));
   }
 
   /** Takes what was absorbed and absorbs no more: the plan the repeats passed under is changing. */

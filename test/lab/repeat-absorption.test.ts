@@ -11,7 +11,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createLab, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { encodeVrrp, parseAddress } from '../../wire/codec/index.js';
 import { WireHub } from '../../wire/hub/vrid-hub.js';
-import { addressText, openVrrpSocket, ReceiveModerator, type ReceivedPacket, type TakenRepeats, type VrrpSocket } from '../../wire/socket/index.js';
+import { addressText, openVrrpSocket, ReceiveModerator, takenRepeats, type ReceivedPacket, type VrrpSocket } from '../../wire/socket/index.js';
 import { InstanceRunner } from '../../infra/vrrp/instance-runner.js';
 import { planInstance } from '../../infra/vrrp/plan.js';
 import { masterDownIntervalMs } from '../../actors/vrrp/index.js';
@@ -70,7 +70,8 @@ describe('repeat absorption', () => {
         while (got.length < n && performance.now() < until) await sleep(5);
         await sleep(30);
       };
-      const taken: TakenRepeats = { arrivedAgoMs: -1, readAgoMs: -1 };
+      const taken = takenRepeats();
+      taken.arrivedAgoMs = -1;
 
       armOnNext = true;
       assert.ok(tx1.send(a).ok);
@@ -88,6 +89,11 @@ describe('repeat absorption', () => {
       assert.equal(absorber.take(VRID, taken), 5);
       assert.ok(taken.arrivedAgoMs >= 30 && taken.arrivedAgoMs < 1000, `latest arrived ${taken.arrivedAgoMs} ms ago`);
       assert.ok(taken.readAgoMs <= taken.arrivedAgoMs && taken.readAgoMs >= 0, `read ${taken.readAgoMs} ms ago`);
+      // The five arrivals, oldest first, about 3 ms apart as sent.
+      assert.equal(taken.recentCount, 5);
+      const recent = Array.from(taken.recentAgoMs.subarray(0, 5));
+      for (let k = 1; k < 5; k++) assert.ok(recent[k - 1]! > recent[k]!, `in order: ${recent.join(' ')}`);
+      assert.equal(recent[4], taken.arrivedAgoMs);
       assert.equal(absorber.pending(VRID), 0);
 
       // Each of these differs in one thing; each is handed over and ends the absorption, so the next `a` is too.
@@ -112,6 +118,24 @@ describe('repeat absorption', () => {
         assert.equal(absorber.pending(VRID), 0, what);
       }
       if (family === 4) assert.equal(got.at(-2)!.ttl, 64);
+
+      // More repeats than the slot keeps arrivals of: the count is whole, the arrivals are the latest 8, in order.
+      absorber.disarm(VRID);
+      armOnNext = true;
+      const before: number = got.length;
+      assert.ok(tx1.send(a).ok);
+      await settle(before + 1);
+      for (let i = 0; i < 11; i++) {
+        assert.ok(tx1.send(a).ok);
+        await sleep(2);
+      }
+      await sleep(30);
+      assert.equal(got.length, before + 1, 'all 11 absorbed');
+      assert.equal(absorber.take(VRID, taken), 11);
+      assert.equal(taken.recentCount, 8);
+      const latest = Array.from(taken.recentAgoMs);
+      for (let k = 1; k < 8; k++) assert.ok(latest[k - 1]! > latest[k]!, `in order: ${latest.join(' ')}`);
+      assert.equal(latest[7], taken.arrivedAgoMs);
 
       // A disarm hands everything over again.
       absorber.disarm(VRID);
@@ -149,7 +173,7 @@ describe('repeat absorption', () => {
     const sentAt = performance.now();
     await sleep(120);
     rx.drain!();
-    const taken: TakenRepeats = { arrivedAgoMs: 0, readAgoMs: 0 };
+    const taken = takenRepeats();
     const count = rx.repeats!.take(VRID, taken);
     assert.ok(count >= 1, `absorbed ${count}`);
     const arrivedAt = performance.now() - taken.arrivedAgoMs;
@@ -175,7 +199,9 @@ describe('repeat absorption', () => {
       clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
       now: () => performance.now(),
     };
-    runner = new InstanceRunner(planned.plan, { hub, vipOps: { add: () => [], remove: () => [] }, announceIo, clock, log: logger });
+    const jitter: number[] = [];
+    const timing = { takeover: () => undefined, advertJitter: (ms: number) => void jitter.push(ms) };
+    runner = new InstanceRunner(planned.plan, { hub, vipOps: { add: () => [], remove: () => [] }, announceIo, clock, log: logger, timing });
     const states: { to: string; at: number }[] = [];
     runner.onTransition((t) => states.push({ to: t.to, at: performance.now() }));
     const from = lab.node('n1').ipv4!;
@@ -202,6 +228,12 @@ describe('repeat absorption', () => {
     const status = runner.status();
     assert.equal(status.counters.advertsReceived, sent, 'every advert counted');
     assert.ok(hub.stats.absorbed >= sent - 5, `absorbed ${hub.stats.absorbed} of ${sent}`);
+    // The advert-jitter histogram still gets one sample per interval, by each repeat's kernel stamp.
+    assert.equal(jitter.length, sent - 1, 'a jitter sample per interval');
+    assert.ok(
+      jitter.every((j) => Math.abs(j) < 15),
+      `jitter by arrival: ${jitter.map((j) => j.toFixed(2)).join(' ')}`,
+    );
     const mdi = masterDownIntervalMs({ version: 3, priority: 100, masterAdvertIntervalCs: 10 });
     const until = performance.now() + 2000;
     while (runner.state !== 'master' && performance.now() < until) await sleep(5);

@@ -9,6 +9,7 @@ import {
   addressText,
   openVrrpSocket,
   ReceiveModerator,
+  takenRepeats,
   type ReceivedPacket,
   type SysResult,
   type TakenRepeats,
@@ -56,7 +57,7 @@ function blankPacket(): HubPacket {
 }
 
 const NO_ADDRESS = new Uint8Array(0);
-const DISCARDED: TakenRepeats = { arrivedAgoMs: 0, readAgoMs: 0 };
+const DISCARDED: TakenRepeats = takenRepeats();
 const NO_ADVERT: VrrpAdvert = { version: 3, vrid: 0, priority: 0, maxAdvertIntervalCs: 0, addresses: [] };
 
 export interface ChannelKey {
@@ -87,6 +88,8 @@ export interface ChannelRepeats {
   disarm(): void;
   pending(): number;
   take(into: TakenRepeats): number;
+  /** Called once for each repeat of this VRID absorbed, after the batch it came in (one listener; a later call replaces it). */
+  onAbsorbed(listener: (() => void) | null): void;
 }
 
 export interface HubStats {
@@ -123,6 +126,8 @@ interface Shared {
   served: (vrid: number) => boolean;
   /** setReceiveHold per VRID; a VRID absent allows no hold. */
   holds: Map<number, number>;
+  /** ChannelRepeats.onAbsorbed listeners by VRID. */
+  absorbed: ((() => void) | null)[];
 }
 
 export type JoinResult = { ok: true; channel: Channel } | { ok: false; code: string; message: string };
@@ -220,7 +225,9 @@ export class WireHub {
         byVrid,
         served: (vrid) => byVrid[vrid] !== undefined,
         holds: new Map(),
+        absorbed: new Array<(() => void) | null>(256).fill(null),
       };
+      created.socket.repeats?.onAbsorbed((vrid) => created.absorbed[vrid]?.());
       created.socket.onPacket((p) => this.dispatch(id, created, p));
       this.shared.set(id, created);
       this.counters.sockets++;
@@ -237,6 +244,7 @@ export class WireHub {
           disarm: () => absorber.disarm(vrid),
           pending: () => absorber.pending(vrid),
           take: (into) => absorber.take(vrid, into),
+          onAbsorbed: (listener) => void (owner.absorbed[vrid] = listener),
         }
       : null;
     return {
@@ -257,6 +265,7 @@ export class WireHub {
           // What was absorbed for the VRID goes with it: a later member starts clean.
           absorber?.disarm(vrid);
           absorber?.take(vrid, DISCARDED);
+          owner.absorbed[vrid] = null;
           owner.handlers.delete(vrid);
           owner.byVrid[vrid] = undefined;
           owner.holds.delete(vrid);

@@ -1,4 +1,4 @@
-export { openVrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6 } from './vrrp-socket.js';
+export { openVrrpSocket, takenRepeats, REPEATS_KEPT, VRRP_GROUP_V4, VRRP_GROUP_V6 } from './vrrp-socket.js';
 export type { VrrpSocket, VrrpSocketOptions, ReceivedPacket, VrrpSocketStats, RepeatAbsorber, TakenRepeats } from './vrrp-socket.js';
 export { ReceiveModerator, holdForIntervalMs } from './receive-moderation.js';
 export type { HeldSocket, ModeratorHost } from './receive-moderation.js';

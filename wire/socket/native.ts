@@ -27,8 +27,14 @@ export type NativeRawHandle = { readonly __brand: 'NativeRawHandle' };
  */
 export type NativeRawCallback = (err: string | null, buffer?: Buffer, count?: number, absorbed?: number) => void;
 
-/** Doubles per VRID in a socket's repeat table (rawRepeatTable): count, arrival and read time (CLOCK_MONOTONIC ms). */
-export const RAW_REPEAT_SLOT = 3;
+/** Arrivals of the latest repeats a VRID's slot keeps (the addon's REPEAT_RING). */
+export const RAW_REPEAT_RING = 8;
+/**
+ * Doubles per VRID in a socket's repeat table (rawRepeatTable): count, the
+ * latest arrival and read time (CLOCK_MONOTONIC ms), then the arrivals of the
+ * last RAW_REPEAT_RING repeats (repeat i at 3 + i % RAW_REPEAT_RING).
+ */
+export const RAW_REPEAT_SLOT = 3 + RAW_REPEAT_RING;
 
 /** Where a batch's records start in the receive buffer (the addon's RX_DATA_SIZE). */
 export const RAW_RECORDS_AT = 65536;
@@ -36,6 +42,8 @@ export const RAW_RECORDS_AT = 65536;
 export const RAW_RECORD_INTS = 8;
 /** The most records one batch has (the addon's RX_BATCH_MAX). */
 export const RAW_BATCH_MAX = 256;
+/** Where a batch's absorbed repeats are listed, a byte (the VRID) each, after the records. */
+export const RAW_ABSORBED_AT = RAW_RECORDS_AT + RAW_BATCH_MAX * RAW_RECORD_INTS * 4;
 
 export interface NativeIcmpOptions {
   family: 4 | 6;

@@ -1,7 +1,17 @@
 import type { Logger } from '../../core/logger.js';
 import { acceptedIpv4HeaderLength, checkIpv4Header } from '../codec/index.js';
 import { addressText } from './address-text.js';
-import { nativeWire, RAW_BATCH_MAX, RAW_RECORD_INTS, RAW_RECORDS_AT, RAW_REPEAT_SLOT, type NativeRawCallback, type NativeRawHandle } from './native.js';
+import {
+  nativeWire,
+  RAW_ABSORBED_AT,
+  RAW_BATCH_MAX,
+  RAW_RECORD_INTS,
+  RAW_RECORDS_AT,
+  RAW_REPEAT_RING,
+  RAW_REPEAT_SLOT,
+  type NativeRawCallback,
+  type NativeRawHandle,
+} from './native.js';
 import { failureFrom, type SysResult } from './result.js';
 import type { HeldSocket, ReceiveModerator } from './receive-moderation.js';
 
@@ -79,6 +89,20 @@ export interface TakenRepeats {
   arrivedAgoMs: number;
   /** ms since it was read off the socket. */
   readAgoMs: number;
+  /**
+   * ms since each of the latest repeats arrived, oldest first, in the first
+   * `recentCount` entries: all of them unless more than {@link REPEATS_KEPT} came.
+   */
+  readonly recentAgoMs: Float64Array;
+  recentCount: number;
+}
+
+/** How many of the latest repeats' arrivals a take gives (TakenRepeats.recentAgoMs). */
+export const REPEATS_KEPT = RAW_REPEAT_RING;
+
+/** A TakenRepeats to fill. */
+export function takenRepeats(): TakenRepeats {
+  return { arrivedAgoMs: 0, readAgoMs: 0, recentAgoMs: new Float64Array(REPEATS_KEPT), recentCount: 0 };
 }
 
 /**
@@ -105,6 +129,8 @@ export interface RepeatAbsorber {
   pending(vrid: number): number;
   /** Takes the repeats waiting for `vrid`: their count (0: none, `into` untouched), the latest one's times in `into`. */
   take(vrid: number, into: TakenRepeats): number;
+  /** Called with the VRID of each repeat absorbed, once per batch read (one handler per socket; a later call replaces it). */
+  onAbsorbed(handler: (vrid: number) => void): void;
 }
 
 export interface VrrpSocket {
@@ -230,6 +256,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
 
   // The record being handed to the packet handler (RepeatAbsorber.arm names it), -1 outside.
   let handing = -1;
+  let absorbedHandler: ((vrid: number) => void) | undefined;
   const onBatch: NativeRawCallback = (err, buffer, count, absorbed) => {
     if (err !== null) {
       stats.receiveErrors++;
@@ -288,6 +315,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
         handing = -1;
       }
     }
+    if (absorbed! > 0 && absorbedHandler !== undefined) for (let k = 0; k < absorbed!; k++) absorbedHandler(buffer![RAW_ABSORBED_AT + k]!);
   };
 
   const native = nativeWire();
@@ -311,7 +339,13 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
     return failure;
   }
   const ifindex = native.rawIfindex(handle);
-  const repeats = repeatAbsorber(native, handle, () => handing, log);
+  const repeats = repeatAbsorber(
+    native,
+    handle,
+    () => handing,
+    (h) => void (absorbedHandler = h),
+    log,
+  );
   const group = v4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
   const source = options.sourceAddress ?? null;
   let closed = false;
@@ -367,7 +401,13 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
  * (logged) when the addon refuses the table: every datagram is then handed
  * over, as before absorption existed.
  */
-function repeatAbsorber(native: ReturnType<typeof nativeWire>, handle: NativeRawHandle, handing: () => number, log: Logger): RepeatAbsorber | undefined {
+function repeatAbsorber(
+  native: ReturnType<typeof nativeWire>,
+  handle: NativeRawHandle,
+  handing: () => number,
+  onAbsorbed: (handler: (vrid: number) => void) => void,
+  log: Logger,
+): RepeatAbsorber | undefined {
   const table = new Float64Array(256 * RAW_REPEAT_SLOT);
   const code = native.rawRepeatTable(handle, table);
   if (code !== null) {
@@ -383,6 +423,7 @@ function repeatAbsorber(native: ReturnType<typeof nativeWire>, handle: NativeRaw
       return record >= 0 && native.rawRepeatArm(handle, vrid, record);
     },
     disarm: (vrid) => native.rawRepeatDisarm(handle, vrid),
+    onAbsorbed,
     pending: (vrid) => table[vrid * RAW_REPEAT_SLOT]!,
     take: (vrid, into) => {
       const at = vrid * RAW_REPEAT_SLOT;
@@ -392,6 +433,9 @@ function repeatAbsorber(native: ReturnType<typeof nativeWire>, handle: NativeRaw
       const now = performance.now();
       into.arrivedAgoMs = now - (table[at + 1]! + offset);
       into.readAgoMs = now - (table[at + 2]! + offset);
+      const kept = Math.min(count, RAW_REPEAT_RING);
+      for (let k = 0; k < kept; k++) into.recentAgoMs[k] = now - (table[at + 3 + ((count - kept + k) % RAW_REPEAT_RING)]! + offset);
+      into.recentCount = kept;
       return count;
     },
   };

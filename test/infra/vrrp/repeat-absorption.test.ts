@@ -13,7 +13,7 @@ const MDI = masterDownIntervalMs({ version: 3, priority: 100, masterAdvertInterv
 
 function backupWithAbsorbingSocket() {
   // What the addon does, by hand: absorbs while armed, counts, ends on a datagram it hands over.
-  const fake = { inHandler: false, armed: false, arms: 0, count: 0, arrivedAt: 0, readAt: 0 };
+  const fake = { inHandler: false, armed: false, arms: 0, count: 0, arrivedAt: 0, readAt: 0, onAbsorbed: (_vrid: number) => {} };
   let now = () => 0;
   const repeats: RepeatAbsorber = {
     arm: () => {
@@ -23,6 +23,7 @@ function backupWithAbsorbingSocket() {
       return true;
     },
     disarm: () => void (fake.armed = false),
+    onAbsorbed: (h) => void (fake.onAbsorbed = h),
     pending: () => fake.count,
     take: (_vrid, into) => {
       const n = fake.count;

@@ -49,11 +49,18 @@
 /* Per record, int32s: offset, length, ttl (-1 unknown), ifindex, age in µs,
  * source offset, destination offset (-1 none), address length (4 or 16). */
 #define RX_RECORD_INTS 8
-#define RX_BUFFER_SIZE (RX_DATA_SIZE + RX_BATCH_MAX * RX_RECORD_INTS * 4)
+#define RX_RECORDS_SIZE (RX_BATCH_MAX * RX_RECORD_INTS * 4)
+/* After the records, one byte per repeat absorbed in the batch: its VRID,
+ * so that JavaScript looks at those instances only. */
+#define RX_BUFFER_SIZE (RX_DATA_SIZE + RX_RECORDS_SIZE + RX_BATCH_MAX)
 /* Per VRID in the repeat table JS registers (rawRepeatTable), doubles: how
- * many repeats were absorbed since JS last took them, and the latest one's
- * arrival and read time on CLOCK_MONOTONIC, in ms. */
-#define REPEAT_SLOT_DOUBLES 3
+ * many repeats were absorbed since JS last took them, the latest one's
+ * arrival and read time on CLOCK_MONOTONIC in ms, then the arrivals of the
+ * last REPEAT_RING of them (repeat i at 3 + i % REPEAT_RING): the
+ * advert-jitter histogram takes a sample per advert, and JS takes the
+ * repeats at least once per Master_Down_Interval (about four of them). */
+#define REPEAT_RING 8
+#define REPEAT_SLOT_DOUBLES (3 + REPEAT_RING)
 
 /* The datagram a Backup's last plain advert came in, kept to recognise its
  * repeats (rawRepeatArm): every field a receive check reads. */
@@ -317,9 +324,12 @@ static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
         double read_ms = ms_of(&mono_now);
         double age_ms = age_us(&arrived, &real_now) / 1e3;
         double* slot = s->repeat_table + vrid * REPEAT_SLOT_DOUBLES;
-        slot[0] += 1;
+        uint64_t seen = (uint64_t)slot[0];
+        slot[3 + seen % REPEAT_RING] = read_ms - age_ms;
+        slot[0] = (double)(seen + 1);
         slot[1] = read_ms - age_ms;
         slot[2] = read_ms;
+        s->rx_buffer[RX_DATA_SIZE + RX_RECORDS_SIZE + absorbed] = (uint8_t)vrid;
         absorbed++;
         continue;
       }
@@ -722,7 +732,7 @@ napi_value vf_raw_repeat_table(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
       type != napi_float64_array || length < 256 * REPEAT_SLOT_DOUBLES) {
-    vf_throw_type(env, "rawRepeatTable(handle, Float64Array of 768)");
+    vf_throw_type(env, "rawRepeatTable(handle, Float64Array of 256 * 11)");
     return NULL;
   }
   vf_raw* s = get_handle(env, argv[0]);
