@@ -80,6 +80,8 @@ export class PreciseTimer implements PreciseTimeout {
   private hostMs = -1;
   /** The host timer is set and has not fired. */
   private hostPending = false;
+  /** When the host timer (or the wait) wakes the loop next, while running: no later than the due time. */
+  private wakeAt = Infinity;
   private immediate: unknown = null;
 
   /**
@@ -111,6 +113,16 @@ export class PreciseTimer implements PreciseTimeout {
     this.dropImmediate();
   }
 
+  /**
+   * When the timer next wakes the loop, on the host's clock (its host timer
+   * can be set up to an eighth of its delay early, see arm); Infinity when
+   * it is not running. A caller that can move the timer on (`soon`) does it
+   * before then, and saves that wake-up.
+   */
+  nextWake(): number {
+    return this.running ? this.wakeAt : Infinity;
+  }
+
   /** Cancels and clears the host timer too: nothing is left on the loop. */
   dispose(): void {
     this.cancel();
@@ -124,6 +136,7 @@ export class PreciseTimer implements PreciseTimeout {
       // One that fired is kept for the next start to refresh; one still set would wake the loop for nothing.
       if (this.hostPending) this.dropHostTimer();
       this.immediate = this.host.setImmediate(this.finish);
+      this.wakeAt = this.host.now();
       return;
     }
     const ms = Math.floor(left) - EARLY_MS;
@@ -131,6 +144,7 @@ export class PreciseTimer implements PreciseTimeout {
     // that much early and re-arms for the rest (onHostTimer), once per firing.
     // A Backup's delay differs at every arm by the advert's age, and a new
     // host timer per advert outlived the young generation (old-space garbage).
+    this.wakeAt = this.host.now() + (this.hostTimer !== null && this.hostMs <= ms && ms - this.hostMs <= ms / 8 ? this.hostMs : ms);
     if (this.hostTimer !== null && this.hostMs <= ms && ms - this.hostMs <= ms / 8) this.host.refresh(this.hostTimer);
     else {
       this.dropHostTimer();

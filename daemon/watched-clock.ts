@@ -57,6 +57,7 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
       },
       cancel: () => inner.cancel(),
       dispose: () => inner.dispose(),
+      ...(inner.nextWake ? { nextWake: () => inner.nextWake!() } : {}),
     };
   };
   return {

@@ -24,6 +24,8 @@ export interface ReusableTimer {
   cancel(): void;
   /** Cancels and releases the host timer: the actor stopped. */
   dispose(): void;
+  /** Optional: when it next wakes the loop (clock ms), which may be before it fires; Infinity when not running. */
+  nextWake?(): number;
 }
 
 interface Timers {
@@ -97,6 +99,16 @@ export class TimerSlots {
    */
   beforeFire(id: string, check: () => void): void {
     (this.slots.get(id) ?? this.createSlot(id, id)).check = check;
+  }
+
+  /**
+   * When the named slot's timer next wakes the loop (clock ms): Infinity
+   * when not armed, NaN when its timer cannot say (then only its firing is known).
+   */
+  nextWake(id: string): number {
+    const slot = this.slots.get(id);
+    if (!slot || !slot.armed) return Infinity;
+    return slot.timer?.nextWake ? slot.timer.nextWake() : NaN;
   }
 
   private createSlot(key: string, id: string | undefined): Slot {

@@ -187,6 +187,10 @@ export class InstanceRunner {
   /** plainAdvertSteps as of the last step, and whether that step was one. */
   private plainSteps = 0;
   private lastStepPlain = false;
+  /** The receive hold this instance allows its socket (setReceiveHold): the socket's is at most this. */
+  private holdMs = 0;
+  /** The actor's timer slots (the daemon's and the simulator's instances have them). */
+  private readonly slots: TimerSlots | null;
   /** The actor's own send: `actor.send` takes the absorbed repeats first (see the constructor). */
   private readonly sendToMachine: (event: VrrpEvent) => void;
 
@@ -209,7 +213,8 @@ export class InstanceRunner {
       send(event);
     }) as typeof actor.send;
     const slots = actor.system.scheduler as unknown;
-    if (slots instanceof TimerSlots) slots.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats());
+    this.slots = slots instanceof TimerSlots ? slots : null;
+    this.slots?.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats());
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
     if (plan.handoverDrainMs && deps.nft) {
       const target: HandoverTarget = {
@@ -640,16 +645,24 @@ export class InstanceRunner {
   }
 
   /**
-   * A repeat was absorbed. The machine takes them every second one: its
-   * Master_Down_Timer, re-armed from the latest, then never comes near
-   * firing in steady state (its precise host timer may fire up to an eighth
-   * of its delay early, which a take per two intervals stays ahead of), so
-   * no wake-up of the daemon is spent on it, and half the adverts cost no
-   * machine step at all. A single repeat waits for the next, or for the
-   * timer's own check.
+   * A repeat was absorbed (in a batch being read). The machine takes the
+   * repeats when the next one may come after its Master_Down_Timer wakes the
+   * loop (its precise host timer is set up to an eighth of its delay early):
+   * re-armed from the latest repeat, the timer then never wakes the daemon
+   * in steady state, and the takes ride on batch reads, which receive
+   * moderation already groups. That is once per two or three adverts. A
+   * timer that cannot say when it wakes (a simulated clock): every second one.
    */
   private absorbedOne(): void {
-    if (this.channel!.repeats!.pending() >= 2) this.takeRepeats();
+    if (this.repeatOf === null) return;
+    const wake = this.slots?.nextWake(MASTER_DOWN_TIMER_ID) ?? Number.NaN;
+    if (Number.isNaN(wake)) {
+      if (this.channel!.repeats!.pending() >= 2) this.takeRepeats();
+      return;
+    }
+    // The next read of this instance's repeat: an interval on, give or take a quarter, plus the socket's hold.
+    const nextRead = this.deps.clock.now() + this.repeatOf.intervalCs * 12.5 + this.holdMs + 2;
+    if (nextRead >= wake) this.takeRepeats();
   }
 
   /** The machine takes the repeats absorbed since it last did, as one advert event. */
@@ -904,7 +917,8 @@ export class InstanceRunner {
     if (!allowed) return this.channel.setReceiveHold(0);
     const learned = this.actor.getSnapshot().context.masterAdvertIntervalCs;
     const intervalCs = Math.min(this.plan.machine.advertIntervalCs, learned > 0 ? learned : Infinity);
-    this.channel.setReceiveHold(holdForIntervalMs(intervalCs * 10));
+    this.holdMs = holdForIntervalMs(intervalCs * 10);
+    this.channel.setReceiveHold(this.holdMs);
   }
 
   /** After each machine step: what a new Master held back until its first advert had left. */

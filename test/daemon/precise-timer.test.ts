@@ -256,3 +256,37 @@ test('beforeFire runs once when the timer is due; what it does to the timer (re-
     timer.dispose();
   }
 });
+
+test('nextWake says when the host timer wakes the loop, and soon there re-arms without the busy wait', () => {
+  const { host, run, log, now } = simulatedHost(() => 0);
+  const fired: number[] = [];
+  let moves = 2;
+  const timer: PreciseTimer = new PreciseTimer(
+    () => fired.push(now()),
+    host,
+    // What the runner does with absorbed repeats: the deadline moves on before the wait.
+    () => {
+      if (moves-- > 0) timer.start(3000);
+    },
+  );
+  assert.equal(timer.nextWake(), Infinity, 'not running');
+  const start = now();
+  timer.start(3000);
+  const wake = timer.nextWake();
+  assert.ok(wake <= start + 3000 - EARLY_MS && wake > start + 2000, `wakes at +${wake - start}`);
+  run();
+  assert.equal(fired.length, 1);
+  // Two wakes moved it on 3 s each; only the third waited out the rest.
+  assert.ok(fired[0]! - start >= 3 * 3000 - 3 * (EARLY_MS + 1) && fired[0]! - start <= 3 * 3000 + 1, `fired at +${fired[0]! - start}`);
+  timer.dispose();
+  // A timer never moved on, on the same host: its one wait takes as many turns as the moved one's in all.
+  const plain = simulatedHost(() => 0);
+  const once = new PreciseTimer(() => undefined, plain.host);
+  once.start(3000);
+  plain.run();
+  assert.ok(
+    Math.abs(log.immediates - plain.log.immediates) <= 2,
+    `${log.immediates} busy-wait turns against ${plain.log.immediates}: only the last firing waited`,
+  );
+  assert.equal(timer.nextWake(), Infinity);
+});
