@@ -131,12 +131,14 @@ export class PreciseTimer implements PreciseTimeout {
 
   // A wait short enough to be bounded goes to the loop at once: a host timer
   // asked for under a millisecond could still fire a millisecond late.
+  // `left` is due less now: now is not read again here.
   private arm(left: number): void {
+    const now = this.due - left;
     if (left <= MAX_WAIT_MS) {
       // One that fired is kept for the next start to refresh; one still set would wake the loop for nothing.
       if (this.hostPending) this.dropHostTimer();
       this.immediate = this.host.setImmediate(this.finish);
-      this.wakeAt = this.host.now();
+      this.wakeAt = now;
       return;
     }
     const ms = Math.floor(left) - EARLY_MS;
@@ -144,8 +146,9 @@ export class PreciseTimer implements PreciseTimeout {
     // that much early and re-arms for the rest (onHostTimer), once per firing.
     // A Backup's delay differs at every arm by the advert's age, and a new
     // host timer per advert outlived the young generation (old-space garbage).
-    this.wakeAt = this.host.now() + (this.hostTimer !== null && this.hostMs <= ms && ms - this.hostMs <= ms / 8 ? this.hostMs : ms);
-    if (this.hostTimer !== null && this.hostMs <= ms && ms - this.hostMs <= ms / 8) this.host.refresh(this.hostTimer);
+    const kept = this.hostTimer !== null && this.hostMs <= ms && ms - this.hostMs <= ms / 8;
+    this.wakeAt = now + (kept ? this.hostMs : ms);
+    if (kept) this.host.refresh(this.hostTimer);
     else {
       this.dropHostTimer();
       this.hostTimer = this.host.setTimeout(this.onHostTimer, ms);

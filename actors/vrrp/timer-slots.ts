@@ -96,19 +96,17 @@ export class TimerSlots {
    * the firing is near: a check that re-arms the slot stops the firing. The
    * runner applies there the repeats of a Backup's advert that the addon
    * absorbed (wire/socket RepeatAbsorber), which re-arms Master_Down_Timer.
+   * Returns, for the same slot (kept: the runner asks per advert), when its
+   * timer next wakes the loop (clock ms): Infinity when not armed, NaN when
+   * the timer cannot say (then only its firing is known).
    */
-  beforeFire(id: string, check: () => void): void {
-    (this.slots.get(id) ?? this.createSlot(id, id)).check = check;
-  }
-
-  /**
-   * When the named slot's timer next wakes the loop (clock ms): Infinity
-   * when not armed, NaN when its timer cannot say (then only its firing is known).
-   */
-  nextWake(id: string): number {
-    const slot = this.slots.get(id);
-    if (!slot || !slot.armed) return Infinity;
-    return slot.timer?.nextWake ? slot.timer.nextWake() : NaN;
+  beforeFire(id: string, check: () => void): () => number {
+    const slot = this.slots.get(id) ?? this.createSlot(id, id);
+    slot.check = check;
+    return () => {
+      if (!slot.armed) return Infinity;
+      return slot.timer?.nextWake ? slot.timer.nextWake() : NaN;
+    };
   }
 
   private createSlot(key: string, id: string | undefined): Slot {

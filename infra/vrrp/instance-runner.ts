@@ -189,8 +189,8 @@ export class InstanceRunner {
   private lastStepPlain = false;
   /** The receive hold this instance allows its socket (setReceiveHold): the socket's is at most this. */
   private holdMs = 0;
-  /** The actor's timer slots (the daemon's and the simulator's instances have them). */
-  private readonly slots: TimerSlots | null;
+  /** When Master_Down_Timer next wakes the loop (TimerSlots.beforeFire); NaN when that cannot be known. */
+  private readonly masterDownWake: () => number;
   /** The actor's own send: `actor.send` takes the absorbed repeats first (see the constructor). */
   private readonly sendToMachine: (event: VrrpEvent) => void;
 
@@ -213,8 +213,7 @@ export class InstanceRunner {
       send(event);
     }) as typeof actor.send;
     const slots = actor.system.scheduler as unknown;
-    this.slots = slots instanceof TimerSlots ? slots : null;
-    this.slots?.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats());
+    this.masterDownWake = slots instanceof TimerSlots ? slots.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats()) : () => Number.NaN;
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
     if (plan.handoverDrainMs && deps.nft) {
       const target: HandoverTarget = {
@@ -655,7 +654,7 @@ export class InstanceRunner {
    */
   private absorbedOne(): void {
     if (this.repeatOf === null) return;
-    const wake = this.slots?.nextWake(MASTER_DOWN_TIMER_ID) ?? Number.NaN;
+    const wake = this.masterDownWake();
     if (Number.isNaN(wake)) {
       if (this.channel!.repeats!.pending() >= 2) this.takeRepeats();
       return;

@@ -309,12 +309,10 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
       // The addon's age is as of the batch's hand-over; the records before this one took the rest.
       packet.ageUs = i === 0 ? records[r + 4]! : records[r + 4]! + Math.round((performance.now() - start) * 1000);
       handing = i;
-      try {
-        packetHandler?.(packet);
-      } finally {
-        handing = -1;
-      }
+      packetHandler?.(packet);
     }
+    // A handler that threw leaves it set; the addon refuses an arm outside its callback anyway.
+    handing = -1;
     if (absorbed! > 0 && absorbedHandler !== undefined) for (let k = 0; k < absorbed!; k++) absorbedHandler(buffer![RAW_ABSORBED_AT + k]!);
   };
 

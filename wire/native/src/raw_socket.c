@@ -84,7 +84,7 @@ typedef struct vf_raw {
   uint32_t kernel_drops;
   /* Wake-ups that stopped at RX_BATCH_MAX with more datagrams pending. */
   uint32_t full_batches;
-  /* Repeat absorption, see absorb_repeat: the armed datagram per VRID and
+  /* Repeat absorption (is_repeat, read_batch): the armed datagram per VRID and
    * the table (a JS Float64Array, held by reference) where repeats are
    * counted. */
   vf_repeat* repeat[256];
@@ -322,12 +322,12 @@ static int read_batch(vf_raw* s, napi_env env, napi_value cb) {
         clock_gettime(CLOCK_MONOTONIC, &mono_now);
         clock_gettime(CLOCK_REALTIME, &real_now);
         double read_ms = ms_of(&mono_now);
-        double age_ms = age_us(&arrived, &real_now) / 1e3;
+        double arrived_ms = read_ms - age_us(&arrived, &real_now) / 1e3;
         double* slot = s->repeat_table + vrid * REPEAT_SLOT_DOUBLES;
         uint64_t seen = (uint64_t)slot[0];
-        slot[3 + seen % REPEAT_RING] = read_ms - age_ms;
+        slot[3 + seen % REPEAT_RING] = arrived_ms;
         slot[0] = (double)(seen + 1);
-        slot[1] = read_ms - age_ms;
+        slot[1] = arrived_ms;
         slot[2] = read_ms;
         s->rx_buffer[RX_DATA_SIZE + RX_RECORDS_SIZE + absorbed] = (uint8_t)vrid;
         absorbed++;
