@@ -37,7 +37,7 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
-import { LoopDelayMonitor, loopDelayResolutionMs } from './loop-delay.js';
+import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
 import type { TimingMetrics } from './timing-metrics.js';
 import type { WorkflowMetrics } from './workflow-metrics.js';
@@ -248,7 +248,12 @@ export class Daemon {
     this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const hub = this.hub;
-    const clock = watchedClock(log.child({ component: 'timers' }), this.lateStats, () => hub.drainAll());
+    const clock = watchedClock(
+      log.child({ component: 'timers' }),
+      this.lateStats,
+      () => hub.drainAll(),
+      (lateMs) => this.loopDelay.note(lateMs),
+    );
     const announceIo = hostAnnounceIo();
     this.instances = new Instances({
       log,
@@ -319,14 +324,13 @@ export class Daemon {
       config: () => this.config,
       switchTo: (next) => {
         this.config = next;
-        this.loopDelay.retune(loopDelayResolutionMs(fastestAdvertMs(next)));
         this.notActedOn = this.reloadedNotActedOn;
       },
       events: () => this.events,
       stopping: () => this.stopping !== null,
     });
-    // Sampled at a quarter of the fastest advert interval (daemon/loop-delay.ts); late VRRP timers are counted apart.
-    this.loopDelay = new LoopDelayMonitor(loopDelayResolutionMs(fastestAdvertMs(config)));
+    // The VRRP timers' lateness and a tick a second (daemon/loop-delay.ts); late VRRP timers are also counted apart.
+    this.loopDelay = new LoopDelayMonitor();
     this.heapTrim = new HeapTrimmer(log.child({ component: 'memory' }));
     const settings = eventSettings(options, config);
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
@@ -455,7 +459,7 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    const { resolutionMs: _resolution, ...loop } = this.loopDelay.readings();
+    const loop = this.loopDelay.readings();
     const instances = this.instances.status();
     const wire = this.hub.stats;
     return {

@@ -1,31 +1,28 @@
 /**
- * The event loop's delay, from one node:perf_hooks histogram.
+ * The event loop's delay: how late the daemon's timers fire, in one
+ * node:perf_hooks histogram that is only written to.
  *
- * The histogram records the time between two ticks of its own sampling timer,
- * so an idle loop reads as the timer's period (20.1 ms at a 20 ms resolution,
- * measured): the delay is what exceeds it. Each tick wakes the process, and
- * that cost dominates an idle daemon (20 ms: 50 wake-ups a second, most of its
- * idle CPU in bench/footprint.ts), so the period follows the fastest advert
- * interval: a quarter of it, 20 to 250 ms. A stall shorter than that period
- * can go unseen, but it is also too short to disturb VRRP timing, and
- * watchedClock reports every VRRP timer that fires late anyway.
+ * The samples come from timers the daemon runs anyway (watchedClock notes
+ * every VRRP timer's lateness against the moment it was meant to fire) and
+ * from one tick a second of this monitor's own, so an idle daemon still has
+ * a reading. Node's own monitorEventLoopDelay samples with a timer of its
+ * own, and every sample wakes the process: at a quarter of the advert
+ * interval (the period this monitor used before) that was 4 wake-ups a
+ * second at 1 s adverts and 40 at 0.1 s, a third of the wake-ups of an
+ * otherwise idle Backup of 150 instances (strace). A stall that no timer
+ * overlaps delayed nothing that was due; watchedClock still counts and logs
+ * every VRRP timer that fires late.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
-export const MIN_RESOLUTION_MS = 20;
-export const MAX_RESOLUTION_MS = 250;
+/** The monitor's own sampling tick. */
+export const TICK_MS = 1000;
 /** Percentiles and the recent maximum cover the last window (and the current one, for the maximum). */
 export const WINDOW_MS = 5000;
 
-/** The sampling period for the fastest advert interval configured (ms; Infinity without instances). */
-export function loopDelayResolutionMs(fastestAdvertMs: number): number {
-  if (!Number.isFinite(fastestAdvertMs)) return MAX_RESOLUTION_MS;
-  return Math.round(Math.min(MAX_RESOLUTION_MS, Math.max(MIN_RESOLUTION_MS, fastestAdvertMs / 4)));
-}
-
-/** A histogram reading (ns) as a delay in ms (3 decimals), the sampling period taken off. */
-export function loopDelayMs(ns: number, resolutionMs: number): number {
-  return Math.round(Math.max(0, ns / 1e6 - resolutionMs) * 1000) / 1000;
+/** A histogram reading (µs) as ms with 3 decimals; the 1 µs floor of an on-time sample reads as 0. */
+export function loopDelayMs(us: number): number {
+  return us <= 1 ? 0 : Math.round(us) / 1000;
 }
 
 export interface LoopDelayReadings {
@@ -36,65 +33,83 @@ export interface LoopDelayReadings {
   delayMaxMs: number;
   /** The longest delay in the last WINDOW_MS to 2 x WINDOW_MS: what a flood does to the loop now. */
   recentMaxMs: number;
-  /** The sampling period in use. */
-  resolutionMs: number;
 }
 
+export interface LoopDelayHost {
+  now(): number;
+  setInterval(fn: () => void, ms: number): { unref(): unknown };
+  clearInterval(handle: unknown): void;
+}
+
+const nodeHost: LoopDelayHost = {
+  now: () => performance.now(),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
+
+/** Node's timers fire on the loop's whole-millisecond time: up to 1 ms before a performance.now() deadline. */
+const TIMER_SLACK_MS = 1;
+
 export class LoopDelayMonitor {
-  private histogram: IntervalHistogram;
+  /** In µs, at least 1 (a histogram takes no 0). */
+  private readonly histogram: RecordableHistogram = createHistogram();
   private last: { p50: number; p99: number; max: number } | null = null;
   private lifetimeMax = 0;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: unknown;
+  private tickDue: number;
+  private ticks = 0;
 
-  constructor(private resolutionMs = MIN_RESOLUTION_MS) {
-    this.histogram = this.open(resolutionMs);
-    this.timer = setInterval(() => this.rotate(), WINDOW_MS);
-    this.timer.unref();
+  constructor(
+    private readonly host: LoopDelayHost = nodeHost,
+    private readonly tickMs = TICK_MS,
+  ) {
+    this.tickDue = host.now() + tickMs;
+    const timer = host.setInterval(() => this.tick(), tickMs);
+    timer.unref();
+    this.timer = timer;
   }
 
-  /** A reload changed the fastest advert interval: sample at the matching period from now on. */
-  retune(resolutionMs: number): void {
-    if (resolutionMs === this.resolutionMs) return;
-    this.rotate();
-    this.histogram.disable();
-    this.resolutionMs = resolutionMs;
-    this.histogram = this.open(resolutionMs);
+  /** A timer fired `lateMs` after it was due (negative or tiny: on time). */
+  note(lateMs: number): void {
+    this.histogram.record(lateMs > 0.001 ? Math.round(lateMs * 1000) : 1);
   }
 
   readings(): LoopDelayReadings {
     const h = this.histogram;
-    const current = h.count > 0 ? this.delays(h.percentile(50), h.percentile(99), h.max) : { p50: 0, p99: 0, max: 0 };
+    const current = h.count > 0 ? this.delays(h) : { p50: 0, p99: 0, max: 0 };
     const window = this.last ?? current;
     return {
       delayP50Ms: window.p50,
       delayP99Ms: window.p99,
       delayMaxMs: Math.max(this.lifetimeMax, current.max),
       recentMaxMs: Math.max(this.last?.max ?? 0, current.max),
-      resolutionMs: this.resolutionMs,
     };
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.histogram.disable();
+    this.host.clearInterval(this.timer);
   }
 
-  private open(resolutionMs: number): IntervalHistogram {
-    const h = monitorEventLoopDelay({ resolution: resolutionMs });
-    h.enable();
-    return h;
+  private tick(): void {
+    const now = this.host.now();
+    // Node's interval counts from when its callback ran, so the next one is due a period after now.
+    this.note(now - this.tickDue > TIMER_SLACK_MS ? now - this.tickDue : 0);
+    this.tickDue = now + this.tickMs;
+    if (++this.ticks * this.tickMs >= WINDOW_MS) {
+      this.ticks = 0;
+      this.rotate();
+    }
   }
 
   private rotate(): void {
     const h = this.histogram;
     if (h.count === 0) return;
-    this.last = this.delays(h.percentile(50), h.percentile(99), h.max);
+    this.last = this.delays(h);
     this.lifetimeMax = Math.max(this.lifetimeMax, this.last.max);
     h.reset();
   }
 
-  private delays(p50: number, p99: number, max: number): { p50: number; p99: number; max: number } {
-    const r = this.resolutionMs;
-    return { p50: loopDelayMs(p50, r), p99: loopDelayMs(p99, r), max: loopDelayMs(max, r) };
+  private delays(h: RecordableHistogram): { p50: number; p99: number; max: number } {
+    return { p50: loopDelayMs(h.percentile(50)), p99: loopDelayMs(h.percentile(99)), max: loopDelayMs(h.max) };
   }
 }

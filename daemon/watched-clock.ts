@@ -17,12 +17,17 @@ export interface LateTimerStats {
 /**
  * `beforeTakeover` runs just before a precise timer (a takeover's) fires: the
  * daemon reads the sockets receive moderation holds (PreciseTimerHost.beforeFire).
+ * `noteDelay` gets how late each timer fired against the moment it was
+ * meant to (the event loop's delay, daemon/loop-delay.ts): a grid timer's
+ * moment is its grid point, so the grid reports those.
  */
-export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?: () => void): VrrpClock {
+export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?: () => void, noteDelay?: (lateMs: number) => void): VrrpClock {
   const host: PreciseTimerHost = beforeTakeover ? { ...nodeHost, beforeFire: beforeTakeover } : nodeHost;
+  if (noteDelay) sharedGrid.noteDelay = noteDelay;
   let lastWarn = -Infinity;
   const checkLate = (due: number, ms: number) => {
     const late = performance.now() - due;
+    if (noteDelay && gridMs(Math.ceil(ms)) === 0) noteDelay(late);
     if (late > 2 && late > ms / 4) {
       stats.late++;
       if (late > stats.worstLateMs) stats.worstLateMs = late;
@@ -148,6 +153,8 @@ class TimerGrid {
   private handleAt = Infinity;
   /** Timers waiting: with none, no Node timeout is left to hold the loop open. */
   private waiting = 0;
+  /** Gets how late each firing came after its grid point (watchedClock's noteDelay; the grid is the process's). */
+  noteDelay: ((lateMs: number) => void) | null = null;
 
   add(timer: GridTimer, at: number): void {
     this.waiting++;
@@ -180,6 +187,7 @@ class TimerGrid {
     this.handleAt = Infinity;
     const now = performance.now();
     const due = [...this.points.keys()].filter((at) => at <= now + LOOP_SLACK_MS).sort((a, b) => a - b);
+    if (this.noteDelay !== null && due.length > 0) this.noteDelay(now - due[0]!);
     for (const at of due) {
       const list = this.points.get(at)!;
       this.points.delete(at);

@@ -1,7 +1,9 @@
-// Pure rules, plus the real histogram: the event-loop delay without the sampling period.
+// The event-loop delay from timers' lateness: one tick of its own a second, the VRRP timers' lateness fed in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LoopDelayMonitor, loopDelayMs, loopDelayResolutionMs, MAX_RESOLUTION_MS, MIN_RESOLUTION_MS } from '../../daemon/loop-delay.js';
+import { LoopDelayMonitor, loopDelayMs, TICK_MS, type LoopDelayHost } from '../../daemon/loop-delay.js';
+import { watchedClock } from '../../daemon/watched-clock.js';
+import { silentLogger } from '../../core/logger.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const block = (ms: number) => {
@@ -9,35 +11,90 @@ const block = (ms: number) => {
   while (performance.now() < end);
 };
 
-test('the sampling period is not a delay', () => {
-  assert.equal(loopDelayMs(20_135_935, 20), 0.136);
-  assert.equal(loopDelayMs(19_000_000, 20), 0, 'never negative');
-  assert.equal(loopDelayMs(55_500_000, 20), 35.5);
-  assert.equal(loopDelayMs(255_500_000, 250), 5.5);
+test('histogram readings in µs read as ms, an on-time sample as 0', () => {
+  assert.equal(loopDelayMs(1), 0);
+  assert.equal(loopDelayMs(136), 0.136);
+  assert.equal(loopDelayMs(35_500), 35.5);
 });
 
-test('the period is a quarter of the fastest advert interval, 20 to 250 ms', () => {
-  assert.equal(loopDelayResolutionMs(1000), MAX_RESOLUTION_MS);
-  assert.equal(loopDelayResolutionMs(100), 25);
-  assert.equal(loopDelayResolutionMs(10), MIN_RESOLUTION_MS);
-  assert.equal(loopDelayResolutionMs(Infinity), MAX_RESOLUTION_MS, 'no instances: the slowest');
+test('one tick a second whatever the advert interval: the monitor wakes the daemon once a second', () => {
+  const intervals: number[] = [];
+  const host: LoopDelayHost = {
+    now: () => 0,
+    setInterval: (_fn, ms) => {
+      intervals.push(ms);
+      return { unref: () => undefined };
+    },
+    clearInterval: () => undefined,
+  };
+  const m = new LoopDelayMonitor(host);
+  m.stop();
+  assert.deepEqual(intervals, [TICK_MS]);
+  assert.equal(TICK_MS, 1000);
 });
 
-test('an idle loop reads near 0, and a 150 ms block shows as the recent and lifetime maximum', async () => {
-  const m = new LoopDelayMonitor(20);
+test('an idle loop reads near 0, and a 150 ms block over a due tick shows as the recent and lifetime maximum', async () => {
+  const m = new LoopDelayMonitor(undefined, 20);
   try {
     await sleep(300);
-    // Generous: 2 shared cores; the point is that the 20 ms period is gone.
+    // Generous: 2 shared cores.
     assert.ok(m.readings().delayP50Ms < 10, `p50 ${m.readings().delayP50Ms} ms`);
+    await sleep(5);
     block(150);
     await sleep(60);
     const r = m.readings();
     assert.ok(r.recentMaxMs >= 100, `recent max ${r.recentMaxMs} ms`);
     assert.ok(r.delayMaxMs >= r.recentMaxMs);
-    m.retune(25);
-    assert.equal(m.readings().resolutionMs, 25);
-    assert.ok(m.readings().delayMaxMs >= 100, 'the lifetime maximum survives a retune');
   } finally {
     m.stop();
   }
+});
+
+test("a timer's lateness noted from outside counts: the maximum, and the window's p99 once it rotates", () => {
+  let now = 0;
+  let tick: () => void = () => undefined;
+  const host: LoopDelayHost = {
+    now: () => now,
+    setInterval: (fn) => {
+      tick = fn;
+      return { unref: () => undefined };
+    },
+    clearInterval: () => undefined,
+  };
+  const m = new LoopDelayMonitor(host);
+  m.note(42);
+  m.note(-0.5);
+  // The histogram keeps 3 significant digits.
+  const near42 = (ms: number) => Math.abs(ms - 42) < 0.1;
+  assert.ok(near42(m.readings().recentMaxMs), `${m.readings().recentMaxMs}`);
+  for (let k = 1; k <= 5; k++) {
+    now = k * TICK_MS;
+    tick();
+  }
+  const r = m.readings();
+  assert.ok(near42(r.delayMaxMs), `${r.delayMaxMs}`);
+  assert.equal(r.delayP50Ms, 0, 'the on-time ticks and the early timer');
+  assert.ok(near42(r.delayP99Ms), `${r.delayP99Ms}`);
+});
+
+test('watchedClock notes the lateness of its plain timers and of its grid points', async () => {
+  const noted: number[] = [];
+  const clock = watchedClock(silentLogger(), { late: 0, worstLateMs: 0 }, undefined, (ms) => noted.push(ms));
+  await new Promise<void>((resolve) => {
+    clock.setTimeout(() => resolve(), 10);
+    block(60);
+  });
+  assert.equal(noted.length, 1);
+  assert.ok(noted[0]! >= 40, `plain timer ${noted[0]} ms late`);
+  // 500 ms and more fire on a grid (a 10 ms step here): noted against the grid point, not the delay.
+  noted.length = 0;
+  await new Promise<void>((resolve) => {
+    const t = clock.createTimer!(() => {
+      t.dispose();
+      resolve();
+    });
+    t.start(500);
+  });
+  assert.equal(noted.length, 1);
+  assert.ok(noted[0]! > -2 && noted[0]! < 8, `grid timer ${noted[0]} ms from its grid point (not up to a step late)`);
 });
