@@ -123,6 +123,24 @@ export class PreciseTimer implements PreciseTimeout {
     return this.running ? this.wakeAt : Infinity;
   }
 
+  /**
+   * Moves the wake-up on to `until` (host clock ms), leaving the due time as
+   * it is: what `soon` does at that wake-up is expected to re-arm the timer
+   * by then (a Backup whose Master_Down_Timer the absorbed repeats would
+   * restart, counted from the latest one). So the machine steps once, when
+   * the wake-up comes or something else needs it, instead of once per
+   * repeat. False, with nothing moved, when the timer is not running, is in
+   * its last stretch, has no `soon`, or `until` is not after the due time.
+   */
+  postpone(until: number): boolean {
+    if (!this.running || this.immediate !== null || this.soon === undefined || !(until > this.due)) return false;
+    const now = this.host.now();
+    const left = until - now;
+    if (left <= MAX_WAIT_MS) return false;
+    this.armHost(left, now);
+    return true;
+  }
+
   /** Cancels and clears the host timer too: nothing is left on the loop. */
   dispose(): void {
     this.cancel();
@@ -141,6 +159,11 @@ export class PreciseTimer implements PreciseTimeout {
       this.wakeAt = now;
       return;
     }
+    this.armHost(left, now);
+  }
+
+  /** Sets the host timer to wake the loop `left` ms after `now`, up to EARLY_MS + 1 early. */
+  private armHost(left: number, now: number): void {
     const ms = Math.floor(left) - EARLY_MS;
     // Kept while asked for up to an eighth longer than it waits: it then fires
     // that much early and re-arms for the rest (onHostTimer), once per firing.
@@ -166,6 +189,7 @@ export class PreciseTimer implements PreciseTimeout {
       // It re-armed (or cancelled) the timer: that start stands.
       if (!this.running || this.due !== due) return;
     }
+    // A postponed wake-up whose `soon` did not re-arm: due has passed, and it fires now.
     const left = this.due - this.host.now();
     if (left > 0) this.arm(left);
     else this.finish();

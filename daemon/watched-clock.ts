@@ -63,6 +63,7 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
       cancel: () => inner.cancel(),
       dispose: () => inner.dispose(),
       ...(inner.nextWake ? { nextWake: () => inner.nextWake!() } : {}),
+      ...(inner.postpone ? { postpone: (until: number) => inner.postpone!(until) } : {}),
     };
   };
   return {

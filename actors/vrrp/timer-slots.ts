@@ -26,6 +26,20 @@ export interface ReusableTimer {
   dispose(): void;
   /** Optional: when it next wakes the loop (clock ms), which may be before it fires; Infinity when not running. */
   nextWake?(): number;
+  /**
+   * Optional: moves the wake-up on to `until` (clock ms), the due time left
+   * as it is, for a `soon` that will re-arm the timer by then. False when
+   * nothing was moved.
+   */
+  postpone?(until: number): boolean;
+}
+
+/** A named slot's wake-up, as TimerSlots.beforeFire gives it. */
+export interface SlotWake {
+  /** When the slot's timer next wakes the loop (clock ms): Infinity when not armed, NaN when the timer cannot say. */
+  next(): number;
+  /** Moves that wake-up on to `until` (ReusableTimer.postpone): false when the slot is not armed or its timer cannot. */
+  postpone(until: number): boolean;
 }
 
 interface Timers {
@@ -96,16 +110,19 @@ export class TimerSlots {
    * the firing is near: a check that re-arms the slot stops the firing. The
    * runner applies there the repeats of a Backup's advert that the addon
    * absorbed (wire/socket RepeatAbsorber), which re-arms Master_Down_Timer.
-   * Returns, for the same slot (kept: the runner asks per advert), when its
-   * timer next wakes the loop (clock ms): Infinity when not armed, NaN when
-   * the timer cannot say (then only its firing is known).
+   * Returns the slot's wake-up (kept: the runner asks per advert): when its
+   * timer next wakes the loop, and a way to move that on when the check
+   * will re-arm the slot by then anyway.
    */
-  beforeFire(id: string, check: () => void): () => number {
+  beforeFire(id: string, check: () => void): SlotWake {
     const slot = this.slots.get(id) ?? this.createSlot(id, id);
     slot.check = check;
-    return () => {
-      if (!slot.armed) return Infinity;
-      return slot.timer?.nextWake ? slot.timer.nextWake() : NaN;
+    return {
+      next: () => {
+        if (!slot.armed) return Infinity;
+        return slot.timer?.nextWake ? slot.timer.nextWake() : NaN;
+      },
+      postpone: (until) => slot.armed && slot.timer?.postpone !== undefined && slot.timer.postpone(until),
     };
   }
 

@@ -26,10 +26,10 @@ import type { Logger } from '../../core/logger.js';
 import { Announcer, type AnnounceIo, type AnnouncerStats } from './announcer.js';
 import { advertised, SOURCE_TRACK, type InstancePlan } from './plan.js';
 import { advertEvent, emptyDropCounters, repeatedAdvert, screenDrop, type DropCounters, type DropReason, type PacketMeta } from '../../actors/vrrp/receive.js';
-import { TimerSlots } from '../../actors/vrrp/timer-slots.js';
+import { TimerSlots, type SlotWake } from '../../actors/vrrp/timer-slots.js';
 import type { VipAddressOps } from '../host/vip-addresses.js';
 import type { Channel, HubPacket, WireHub } from '../../wire/hub/vrid-hub.js';
-import { addressText, holdForIntervalMs, takenRepeats } from '../../wire/socket/index.js';
+import { addressText, holdForIntervalMs, REPEATS_KEPT, takenRepeats } from '../../wire/socket/index.js';
 import { AUTH_DROP_CAUSE, AuthHmacState, type AuthHmacPlan } from './auth-hmac.js';
 import { AdvertTiming, type AdvertTimingSink } from './advert-timing.js';
 import { HandoverDrain, HandoverForwarder, type HandoverTarget, type NftRun } from './handover-nft.js';
@@ -189,8 +189,8 @@ export class InstanceRunner {
   private lastStepPlain = false;
   /** The receive hold this instance allows its socket (setReceiveHold): the socket's is at most this. */
   private holdMs = 0;
-  /** When Master_Down_Timer next wakes the loop (TimerSlots.beforeFire); NaN when that cannot be known. */
-  private readonly masterDownWake: () => number;
+  /** Master_Down_Timer's wake-up (TimerSlots.beforeFire): when it comes (NaN when that cannot be known), and moving it on. */
+  private readonly masterDownWake: SlotWake;
   /** The actor's own send: `actor.send` takes the absorbed repeats first (see the constructor). */
   private readonly sendToMachine: (event: VrrpEvent) => void;
 
@@ -213,7 +213,8 @@ export class InstanceRunner {
       send(event);
     }) as typeof actor.send;
     const slots = actor.system.scheduler as unknown;
-    this.masterDownWake = slots instanceof TimerSlots ? slots.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats()) : () => Number.NaN;
+    this.masterDownWake =
+      slots instanceof TimerSlots ? slots.beforeFire(MASTER_DOWN_TIMER_ID, () => this.takeRepeats()) : { next: () => Number.NaN, postpone: () => false };
     this.announcer = new Announcer(plan.vips, plan.garp, deps.announceIo, this.log);
     if (plan.handoverDrainMs && deps.nft) {
       const target: HandoverTarget = {
@@ -644,24 +645,50 @@ export class InstanceRunner {
   }
 
   /**
-   * A repeat was absorbed (in a batch being read). The machine takes the
-   * repeats when the next one may come after its Master_Down_Timer wakes the
-   * loop (its precise host timer is set up to an eighth of its delay early):
-   * re-armed from the latest repeat, the timer then never wakes the daemon
-   * in steady state, and the takes ride on batch reads, which receive
-   * moderation already groups. That is once per two or three adverts. A
-   * timer that cannot say when it wakes (a simulated clock): every second one.
+   * A repeat was absorbed (in a batch being read). When the next one may
+   * come after Master_Down_Timer wakes the loop (its precise host timer is
+   * set up to an eighth of its delay early), that wake-up is moved on to
+   * where the latest repeat puts the deadline (postponeMasterDown), or,
+   * where it cannot be, the machine takes the repeats now. Either way the
+   * timer never wakes the daemon in steady state; moved on, the machine
+   * does not step at all until something needs its state. A timer that
+   * cannot say when it wakes (a simulated clock): every second repeat.
    */
   private absorbedOne(): void {
     if (this.repeatOf === null) return;
-    const wake = this.masterDownWake();
+    const wake = this.masterDownWake.next();
     if (Number.isNaN(wake)) {
       if (this.channel!.repeats!.pending() >= 2) this.takeRepeats();
       return;
     }
     // The next read of this instance's repeat: an interval on, give or take a quarter, plus the socket's hold.
     const nextRead = this.deps.clock.now() + this.repeatOf.intervalCs * 12.5 + this.holdMs + 2;
-    if (nextRead >= wake) this.takeRepeats();
+    if (nextRead >= wake && !this.postponeMasterDown()) this.takeRepeats();
+  }
+
+  /**
+   * Moves Master_Down_Timer's wake-up on to the latest repeat's arrival plus
+   * Master_Down_Interval: the deadline the machine will set when it takes
+   * the repeats, or later (it counts from the arrival, or from an interval
+   * before the read if that is later: machine.ts arrivalOf), so the wake-up
+   * never comes after the deadline. The interval is the machine's, as
+   * accepting this Master's advert computes it. Not with the advert-jitter
+   * histogram once its ring of arrivals could overflow: the repeats are taken.
+   */
+  private postponeMasterDown(): boolean {
+    const repeats = this.channel!.repeats!;
+    // Taken by half the ring: the next check comes within three more adverts (Master_Down_Interval is under four intervals).
+    if (this.deps.timing && repeats.pending() >= REPEATS_KEPT / 2) return false;
+    const ago = repeats.latestAgoMs();
+    if (!(ago >= 0)) return false;
+    const ctx = this.actor.getSnapshot().context;
+    const version = ctx.cfg.version;
+    const mdi = masterDownIntervalMs({
+      version,
+      priority: ctx.effectivePriority,
+      masterAdvertIntervalCs: version === 3 ? this.repeatOf!.intervalCs : ctx.masterAdvertIntervalCs,
+    });
+    return this.masterDownWake.postpone(this.deps.clock.now() - ago + mdi);
   }
 
   /** The machine takes the repeats absorbed since it last did, as one advert event. */

@@ -290,3 +290,56 @@ test('nextWake says when the host timer wakes the loop, and soon there re-arms w
   );
   assert.equal(timer.nextWake(), Infinity);
 });
+
+test('postpone moves only the wake-up on: soon runs there and re-arms; refused without soon, before due, or in the last stretch', () => {
+  const { host, run, now, advance } = simulatedHost(() => 0);
+  const fired: number[] = [];
+  const soonAt: number[] = [];
+  // The first soon re-arms (as absorbed repeats do), later ones do not.
+  let rearms = 1;
+  const timer: PreciseTimer = new PreciseTimer(
+    () => fired.push(now()),
+    host,
+    () => {
+      soonAt.push(now());
+      if (rearms-- > 0) timer.start(200);
+    },
+  );
+  const start = now();
+  timer.start(3000);
+  assert.equal(timer.postpone(start + 2000), false, 'not past the due time');
+  assert.ok(timer.postpone(start + 5000));
+  const wake = timer.nextWake();
+  assert.ok(wake > start + 4000 && wake <= start + 5000 - EARLY_MS, `wakes at +${wake - start}`);
+  run(10_000, start + 4000);
+  assert.deepEqual(fired, [], 'the old due time passed with no firing and no wake-up');
+  assert.equal(soonAt.length, 0);
+  run();
+  assert.equal(soonAt.length, 2, 'at the postponed wake-up, and at the re-armed one');
+  assert.ok(soonAt[0]! - start > 4000 && soonAt[0]! - start <= 5000, `soon ran at +${soonAt[0]! - start}`);
+  assert.equal(fired.length, 1, 'fired for the start soon made');
+  assert.ok(Math.abs(fired[0]! - (soonAt[0]! + 200)) < 0.1, `fired ${fired[0]! - soonAt[0]!} ms after that start`);
+
+  // A soon that does not re-arm: the passed due time fires at the postponed wake-up, not never.
+  fired.length = 0;
+  const second = now();
+  timer.start(1000);
+  assert.ok(timer.postpone(second + 2000));
+  run();
+  assert.equal(fired.length, 1);
+  assert.ok(fired[0]! - second > 1900 && fired[0]! - second <= 2000, `fired at +${fired[0]! - second}`);
+
+  // The last stretch (waited out on the loop) is not moved.
+  const late = now();
+  timer.start(1000);
+  advance(999);
+  run(10_000, now());
+  assert.ok(timer.nextWake() <= late + 1000, 'in its last stretch');
+  assert.equal(timer.postpone(late + 3000), false);
+  timer.dispose();
+
+  const noSoon = new PreciseTimer(() => undefined, host);
+  noSoon.start(1000);
+  assert.equal(noSoon.postpone(now() + 5000), false, 'nothing would re-arm it');
+  noSoon.dispose();
+});

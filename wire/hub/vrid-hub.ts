@@ -88,6 +88,8 @@ export interface ChannelRepeats {
   disarm(): void;
   pending(): number;
   take(into: TakenRepeats): number;
+  /** ms since the latest repeat waiting arrived; NaN when none waits. */
+  latestAgoMs(): number;
   /** Called once for each repeat of this VRID absorbed, after the batch it came in (one listener; a later call replaces it). */
   onAbsorbed(listener: (() => void) | null): void;
 }
@@ -244,6 +246,7 @@ export class WireHub {
           disarm: () => absorber.disarm(vrid),
           pending: () => absorber.pending(vrid),
           take: (into) => absorber.take(vrid, into),
+          latestAgoMs: () => absorber.latestAgoMs(vrid),
           onAbsorbed: (listener) => void (owner.absorbed[vrid] = listener),
         }
       : null;

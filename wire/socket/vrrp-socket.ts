@@ -129,6 +129,8 @@ export interface RepeatAbsorber {
   pending(vrid: number): number;
   /** Takes the repeats waiting for `vrid`: their count (0: none, `into` untouched), the latest one's times in `into`. */
   take(vrid: number, into: TakenRepeats): number;
+  /** ms since the latest repeat waiting for `vrid` arrived (its kernel stamp), without taking it; NaN when none waits. */
+  latestAgoMs(vrid: number): number;
   /** Called with the VRID of each repeat absorbed, once per batch read (one handler per socket; a later call replaces it). */
   onAbsorbed(handler: (vrid: number) => void): void;
 }
@@ -423,6 +425,10 @@ function repeatAbsorber(
     disarm: (vrid) => native.rawRepeatDisarm(handle, vrid),
     onAbsorbed,
     pending: (vrid) => table[vrid * RAW_REPEAT_SLOT]!,
+    latestAgoMs: (vrid) => {
+      const at = vrid * RAW_REPEAT_SLOT;
+      return table[at]! === 0 ? NaN : performance.now() - (table[at + 1]! + offset);
+    },
     take: (vrid, into) => {
       const at = vrid * RAW_REPEAT_SLOT;
       const count = table[at]!;

@@ -11,6 +11,8 @@ import { InstanceRunner } from '../../../infra/vrrp/instance-runner.js';
 import { planInstance } from '../../../infra/vrrp/plan.js';
 import { silentLogger } from '../../../core/logger.js';
 import { VirtualClock } from '../../../sim/index.js';
+import type { VrrpClock } from '../../../actors/vrrp/index.js';
+import { PreciseTimer, preciseTimeout, type PreciseTimeout, type PreciseTimerHost } from '../../../daemon/precise-timer.js';
 import { instanceFrom, LAN_HOST } from './fixtures.js';
 
 export const VIP = '198.18.0.100';
@@ -26,11 +28,57 @@ export interface HandDrivenBackup {
   source: Uint8Array;
   destination: Uint8Array;
   received(): number;
+  /** With `precise`: how many times a precise timer's host timer woke the loop. */
+  hostWakes(): number;
 }
 
-/** A Backup (VRID 51, priority 100, 1 s adverts) in `backup` already; `repeats` gives the socket an absorber. */
-export function handDrivenBackup(repeats?: RepeatAbsorber): HandDrivenBackup {
+/** One turn of a simulated loop: a precise timer's last stretch advances in steps of this. */
+const LOOP_TURN_MS = 0.05;
+
+/** The daemon's precise timers (daemon/precise-timer.ts) on `clock`, counting their host timers' wake-ups. */
+function preciseOn(clock: VirtualClock): { vrrp: VrrpClock; wakes: () => number } {
+  let wakes = 0;
+  type Host = { fn: () => void; ms: number; t: unknown };
+  const arm = (h: Host) =>
+    (h.t = clock.setTimeout(() => {
+      wakes++;
+      h.fn();
+    }, h.ms));
+  const host: PreciseTimerHost = {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => {
+      const h: Host = { fn, ms, t: null };
+      arm(h);
+      return h;
+    },
+    clearTimeout: (h) => clock.clearTimeout((h as Host).t),
+    refresh: (h) => {
+      clock.clearTimeout((h as Host).t);
+      arm(h as Host);
+    },
+    setImmediate: (fn) => clock.setTimeout(fn, LOOP_TURN_MS),
+    clearImmediate: (h) => clock.clearTimeout(h),
+  };
+  const vrrp: VrrpClock = {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    clearTimeout: (id) => clock.clearTimeout(id),
+    precise: {
+      setTimeout: (fn, ms) => preciseTimeout(fn, ms, host),
+      clearTimeout: (id) => (id as PreciseTimeout).cancel(),
+      createTimer: (fire, soon) => new PreciseTimer(fire, host, soon),
+    },
+  };
+  return { vrrp, wakes: () => wakes };
+}
+
+/**
+ * A Backup (VRID 51, priority 100, 1 s adverts) in `backup` already; `repeats` gives the socket an absorber.
+ * `precise`: the takeover timers are the daemon's precise ones (on the virtual clock), which can say when they wake.
+ */
+export function handDrivenBackup(repeats?: RepeatAbsorber, o: { precise?: boolean } = {}): HandDrivenBackup {
   const clock = new VirtualClock();
+  const precise = o.precise ? preciseOn(clock) : null;
   const log = silentLogger();
   let handler: ((p: ReceivedPacket) => void) | null = null;
   const hub = new WireHub(
@@ -61,7 +109,7 @@ export function handDrivenBackup(repeats?: RepeatAbsorber): HandDrivenBackup {
     clearTimeout: (h: unknown) => clock.clearTimeout(h),
     now: () => clock.now(),
   };
-  const runner = new InstanceRunner(planned.plan, { hub, vipOps: { add: () => [], remove: () => [] }, announceIo, clock, log });
+  const runner = new InstanceRunner(planned.plan, { hub, vipOps: { add: () => [], remove: () => [] }, announceIo, clock: precise?.vrrp ?? clock, log });
   assert.ok(runner.start().ok);
   clock.increment(10);
   assert.equal(runner.state, 'backup');
@@ -79,5 +127,6 @@ export function handDrivenBackup(repeats?: RepeatAbsorber): HandDrivenBackup {
     advert,
     deliver: (o = {}) => handler!({ payload: o.destination ? advert(200, o.destination) : plain, ttl: 255, ifindex: 2, source, destination, ageUs: 0, ...o }),
     received: () => runner.status().counters.advertsReceived as number,
+    hostWakes: () => precise?.wakes() ?? 0,
   };
 }

@@ -11,9 +11,9 @@ import { handDrivenBackup } from './hand-driven-backup.js';
 
 const MDI = masterDownIntervalMs({ version: 3, priority: 100, masterAdvertIntervalCs: 100 });
 
-function backupWithAbsorbingSocket() {
+function backupWithAbsorbingSocket(o: { precise?: boolean } = {}) {
   // What the addon does, by hand: absorbs while armed, counts, ends on a datagram it hands over.
-  const fake = { inHandler: false, armed: false, arms: 0, count: 0, arrivedAt: 0, readAt: 0, onAbsorbed: (_vrid: number) => {} };
+  const fake = { inHandler: false, armed: false, arms: 0, count: 0, takes: 0, arrivedAt: 0, readAt: 0, onAbsorbed: (_vrid: number) => {} };
   let now = () => 0;
   const repeats: RepeatAbsorber = {
     arm: () => {
@@ -25,16 +25,18 @@ function backupWithAbsorbingSocket() {
     disarm: () => void (fake.armed = false),
     onAbsorbed: (h) => void (fake.onAbsorbed = h),
     pending: () => fake.count,
+    latestAgoMs: () => (fake.count === 0 ? NaN : now() - fake.arrivedAt),
     take: (_vrid, into) => {
       const n = fake.count;
       if (n === 0) return 0;
       fake.count = 0;
+      fake.takes++;
       into.arrivedAgoMs = now() - fake.arrivedAt;
       into.readAgoMs = now() - fake.readAt;
       return n;
     },
   };
-  const b = handDrivenBackup(repeats);
+  const b = handDrivenBackup(repeats, o);
   const { clock, runner } = b;
   now = () => clock.now();
   const transitions: { to: string; at: number }[] = [];
@@ -49,14 +51,15 @@ function backupWithAbsorbingSocket() {
       fake.inHandler = false;
     }
   };
-  /** A repeat the addon absorbs (only while armed). */
-  const repeat = () => {
+  /** A repeat the addon absorbs (only while armed); `read`: as part of a batch read, which tells the runner. */
+  const repeat = (read = false) => {
     assert.ok(fake.armed, 'absorbing');
     fake.count++;
     fake.arrivedAt = clock.now();
     fake.readAt = clock.now();
+    if (read) fake.onAbsorbed(51);
   };
-  return { clock, runner, fake, hand, repeat, received: b.received, transitions };
+  return { clock, runner, fake, hand, repeat, received: b.received, hostWakes: b.hostWakes, transitions };
 }
 
 test('after a plain advert the socket absorbs its repeats, and Master_Down_Timer counts from the latest one', () => {
@@ -140,4 +143,39 @@ test('a stop ends the absorption: the stopping Backup leaves the wire with nothi
   await stopped;
   assert.equal(b.fake.armed, false);
   assert.equal(b.fake.count, 0);
+});
+
+test("with the daemon's precise timers the repeats only move Master_Down_Timer's wake-up on: no step, no wake-up, and the takeover exactly MDI after the latest", () => {
+  const b = backupWithAbsorbingSocket({ precise: true });
+  b.hand();
+  for (let i = 1; i <= 20; i++) {
+    b.clock.increment(1000);
+    b.repeat(true);
+  }
+  assert.equal(b.fake.takes, 0, 'the machine took no repeat while they came');
+  assert.equal(b.hostWakes(), 0, 'and its timer never woke the loop');
+  assert.equal(b.runner.state, 'backup');
+  const lastRepeat = b.clock.now();
+  b.clock.increment(MDI - 0.5);
+  assert.equal(b.runner.state, 'backup', 'still Backup just before the latest repeat’s Master_Down_Interval');
+  assert.equal(b.fake.takes, 1, 'the wake-up before the deadline took them all at once');
+  b.clock.increment(1);
+  assert.equal(b.runner.state, 'master');
+  const takeover = b.transitions.find((t) => t.to === 'master')!;
+  assert.ok(Math.abs(takeover.at - (lastRepeat + MDI)) <= 0.1, `took over ${takeover.at - lastRepeat} ms after the latest repeat (MDI ${MDI})`);
+  assert.equal(b.received(), 21, 'every repeat is counted');
+});
+
+test('status in between takes what the postponed timer left waiting, and the deadline it reports is the latest repeat’s', () => {
+  const b = backupWithAbsorbingSocket({ precise: true });
+  b.hand();
+  for (let i = 1; i <= 5; i++) {
+    b.clock.increment(1000);
+    b.repeat(true);
+  }
+  b.clock.increment(300);
+  const status = b.runner.status();
+  assert.equal(status.counters.advertsReceived, 6);
+  assert.ok(Math.abs(status.masterDownInMs! - (MDI - 300)) < 0.01, `Master_Down_Timer due in ${status.masterDownInMs} ms`);
+  assert.equal(b.fake.takes, 1);
 });
