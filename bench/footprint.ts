@@ -19,12 +19,13 @@
 // CPU = time on CPU of every thread from /proc/<pid>/task/*/schedstat over the
 // window (keepalived: parent + VRRP child), as % of one core: utime + stime
 // count 10 ms ticks, too coarse for a Backup using a few ms a second.
-// RSS = VmRSS at the end of the window.
+// RSS = VmRSS at the end of the window; each run's line splits it into
+// anonymous memory and mapped files' pages (RssAnon, RssFile).
 import { parseArgs } from 'node:util';
 import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
 import { addSegments } from './lib/segments.js';
 import { silentLogger } from '../core/logger.js';
-import { onCpuMs, rssKiB, sum } from './lib/proc-usage.js';
+import { onCpuMs, rssKiB, rssSplitKiB, sum } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
 import { fmt, median, ratio, table } from './lib/stats.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
@@ -101,6 +102,9 @@ async function vipCount(lab: Lab, node: string): Promise<number> {
 interface Sample {
   cpuPct: number;
   rssMiB: number;
+  /** Of rssMiB: anonymous memory and mapped files' pages (the node binary's, keepalived's libraries). */
+  anonMiB: number;
+  fileMiB: number;
 }
 interface Row {
   master: Sample | null;
@@ -131,7 +135,11 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
     const c1 = { m: sum(pids.m, onCpuMs), b: sum(pids.b, onCpuMs) };
     const sample = (a: number | null, b: number | null, p: number[]): Sample | null => {
       const rss = sum(p, rssKiB);
-      return a === null || b === null || rss === null ? null : { cpuPct: ((b - a) / elapsed) * 100, rssMiB: rss / 1024 };
+      const anon = sum(p, (pid) => rssSplitKiB(pid)?.anon ?? null);
+      const file = sum(p, (pid) => rssSplitKiB(pid)?.file ?? null);
+      return a === null || b === null || rss === null || anon === null || file === null
+        ? null
+        : { cpuPct: ((b - a) / elapsed) * 100, rssMiB: rss / 1024, anonMiB: anon / 1024, fileMiB: file / 1024 };
     };
     // A Master change inside the window would make these figures a failover's, not steady state's.
     const [vm, vb] = [await vipCount(lab, 'm'), await vipCount(lab, 'b')];
@@ -166,7 +174,7 @@ async function main(): Promise<void> {
           }
           const key = `${impl} ${count}`;
           results.set(key, [...(results.get(key) ?? []), row]);
-          const show = (s: Sample | null) => (s ? `${fmt(s.cpuPct, 3)}% CPU, ${fmt(s.rssMiB)} MiB` : '-');
+          const show = (s: Sample | null) => (s ? `${fmt(s.cpuPct, 3)}% CPU, ${fmt(s.rssMiB)} MiB (anon ${fmt(s.anonMiB)}, file ${fmt(s.fileMiB)})` : '-');
           say(`  ${impl.padEnd(10)} ${String(count).padStart(4)} instances: master ${show(row.master)}; backup ${show(row.backup)} ${row.note}`);
         }
       }

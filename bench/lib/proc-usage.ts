@@ -26,6 +26,18 @@ export function rssKiB(pid: number): number | null {
   }
 }
 
+/** RssAnon and RssFile in KiB (anonymous memory, and pages of mapped files such as the node binary), or null when the process is gone. */
+export function rssSplitKiB(pid: number): { anon: number; file: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const anon = /^RssAnon:\s+(\d+) kB/m.exec(status);
+    const file = /^RssFile:\s+(\d+) kB/m.exec(status);
+    return anon && file ? { anon: Number(anon[1]), file: Number(file[1]) } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Sum over processes; null when any of them is gone (a figure for part of a daemon would mislead). */
 export function sum(pids: readonly number[], read: (pid: number) => number | null): number | null {
   let total = 0;
