@@ -25,9 +25,10 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
   const host: PreciseTimerHost = beforeTakeover ? { ...nodeHost, beforeFire: beforeTakeover } : nodeHost;
   if (noteDelay) sharedGrid.noteDelay = noteDelay;
   let lastWarn = -Infinity;
-  const checkLate = (due: number, ms: number) => {
+  /** `gridded`: a grid timer, which fires on its grid point after `due` by design (the grid notes its own delay). */
+  const checkLate = (due: number, ms: number, gridded = false) => {
     const late = performance.now() - due;
-    if (noteDelay && gridMs(Math.ceil(ms)) === 0) noteDelay(late);
+    if (noteDelay && !gridded) noteDelay(late);
     if (late > 2 && late > ms / 4) {
       stats.late++;
       if (late > stats.worstLateMs) stats.worstLateMs = late;
@@ -47,11 +48,11 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
     };
   };
   /** A re-armable timer whose firing is watched like `watched`'s, with no allocation per start. */
-  const watchedTimer = (fire: () => void, make: (onFire: () => void) => ReusableTimer): ReusableTimer => {
+  const watchedTimer = (fire: () => void, make: (onFire: () => void) => ReusableTimer, onGrid = false): ReusableTimer => {
     let due = 0;
     let ms = 0;
     const inner = make(() => {
-      checkLate(due, ms);
+      checkLate(due, ms, onGrid && gridMs(Math.ceil(ms)) > 0);
       fire();
     });
     return {
@@ -77,7 +78,7 @@ export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?
     // (that loop time is read once per turn, so any Node timer can fire early
     // by what the turn that armed it had run; the takeover timers below cannot).
     setTimeout: (fn, ms) => setTimeout(watched(fn, ms), Math.ceil(ms)),
-    createTimer: (fire) => watchedTimer(fire, (onFire) => new GridTimer(onFire)),
+    createTimer: (fire) => watchedTimer(fire, (onFire) => new GridTimer(onFire), true),
     // The takeover timers: to the tens of microseconds rather than the
     // millisecond (precise-timer.ts); their host timers are whole ms too.
     precise: {

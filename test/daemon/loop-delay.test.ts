@@ -97,4 +97,15 @@ test('watchedClock notes the lateness of its plain timers and of its grid points
   });
   assert.equal(noted.length, 1);
   assert.ok(noted[0]! > -2 && noted[0]! < 8, `grid timer ${noted[0]} ms from its grid point (not up to a step late)`);
+  // A precise timer of the same length is not on the grid: its own lateness is noted.
+  noted.length = 0;
+  await new Promise<void>((resolve) => {
+    const t = clock.precise!.createTimer!(() => {
+      t.dispose();
+      resolve();
+    });
+    t.start(500);
+  });
+  assert.equal(noted.length, 1, 'the precise timer noted');
+  assert.ok(noted[0]! > -1 && noted[0]! < 5, `precise timer ${noted[0]} ms late`);
 });
