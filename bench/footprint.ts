@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../lab/index.js';
 import { addSegments } from './lib/segments.js';
 import { silentLogger } from '../core/logger.js';
-import { onCpuMs, rssKiB, rssSplitKiB, sum } from './lib/proc-usage.js';
+import { onCpuMs, residentKiB, sum, type ResidentKiB } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
 import { fmt, median, ratio, table } from './lib/stats.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
@@ -134,12 +134,10 @@ async function measure(lab: Lab, impl: Impl, count: number, vipflow: VipflowComm
     const elapsed = performance.now() - t0;
     const c1 = { m: sum(pids.m, onCpuMs), b: sum(pids.b, onCpuMs) };
     const sample = (a: number | null, b: number | null, p: number[]): Sample | null => {
-      const rss = sum(p, rssKiB);
-      const anon = sum(p, (pid) => rssSplitKiB(pid)?.anon ?? null);
-      const file = sum(p, (pid) => rssSplitKiB(pid)?.file ?? null);
-      return a === null || b === null || rss === null || anon === null || file === null
-        ? null
-        : { cpuPct: ((b - a) / elapsed) * 100, rssMiB: rss / 1024, anonMiB: anon / 1024, fileMiB: file / 1024 };
+      const mem = p.map(residentKiB);
+      if (a === null || b === null || mem.some((m) => m === null)) return null;
+      const total = (k: keyof ResidentKiB) => mem.reduce((n, m) => n + m![k], 0) / 1024;
+      return { cpuPct: ((b - a) / elapsed) * 100, rssMiB: total('rss'), anonMiB: total('anon'), fileMiB: total('file') };
     };
     // A Master change inside the window would make these figures a failover's, not steady state's.
     const [vm, vb] = [await vipCount(lab, 'm'), await vipCount(lab, 'b')];

@@ -1,4 +1,4 @@
-export { vrrpMachine, plainAdvertSteps, MASTER_DOWN_TIMER_ID, type VrrpMachine } from './machine.js';
+export { vrrpMachine, plainAdvertSteps, acceptedMasterDownIntervalMs, MASTER_DOWN_TIMER_ID, type VrrpMachine } from './machine.js';
 export { createVrrpInstance, systemClock, type VrrpActor, type VrrpClock, type VrrpInstanceOptions } from './instance.js';
 export {
   compareAddresses,

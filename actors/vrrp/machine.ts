@@ -142,13 +142,27 @@ function arrivalOf(ctx: VrrpContext, ad: AdvertEvent | null, intervalCs: number)
 /** The timing input acceptMaster fills in place (the machine runs one event at a time), so the per-advert path builds none. */
 const ACCEPT_TIMING: { version: 2 | 3; priority: number; masterAdvertIntervalCs: number } = { version: 3, priority: 0, masterAdvertIntervalCs: 0 };
 
-/** Accepting a master, written into `ctx`: Master_Adver_Interval (v3 learns it, RFC 5798 §6.4.2) and the Master_Down deadline. */
-function acceptMasterInto(ctx: { masterAdvertIntervalCs: number; masterDownDeadline: number }, from: VrrpContext, ad: AdvertEvent | null): void {
-  const learned = from.cfg.version === 3 && ad ? ad.intervalCs : from.masterAdvertIntervalCs;
+/** Master_Down_Interval (ms) with `learned` as Master_Adver_Interval, at `from`'s version and priority. */
+function masterDownWithLearned(from: VrrpContext, learned: number): number {
   ACCEPT_TIMING.version = from.cfg.version;
   ACCEPT_TIMING.priority = from.effectivePriority;
   ACCEPT_TIMING.masterAdvertIntervalCs = learned;
-  const deadline = arrivalOf(from, ad, learned) + masterDownIntervalMs(ACCEPT_TIMING);
+  return masterDownIntervalMs(ACCEPT_TIMING);
+}
+
+/**
+ * The Master_Down_Interval (ms) that accepting a Master's advert with this
+ * interval (cs) sets: v3 learns the interval (RFC 5798 §6.4.2), v2 keeps its
+ * own. The runner moves an absorbed repeat's wake-up by it.
+ */
+export function acceptedMasterDownIntervalMs(from: VrrpContext, advertIntervalCs: number): number {
+  return masterDownWithLearned(from, from.cfg.version === 3 ? advertIntervalCs : from.masterAdvertIntervalCs);
+}
+
+/** Accepting a master, written into `ctx`: Master_Adver_Interval (v3 learns it, RFC 5798 §6.4.2) and the Master_Down deadline. */
+function acceptMasterInto(ctx: { masterAdvertIntervalCs: number; masterDownDeadline: number }, from: VrrpContext, ad: AdvertEvent | null): void {
+  const learned = from.cfg.version === 3 && ad ? ad.intervalCs : from.masterAdvertIntervalCs;
+  const deadline = arrivalOf(from, ad, learned) + masterDownWithLearned(from, learned);
   ctx.masterAdvertIntervalCs = learned;
   ctx.masterDownDeadline = deadline;
 }

@@ -26,13 +26,20 @@ export function rssKiB(pid: number): number | null {
   }
 }
 
-/** RssAnon and RssFile in KiB (anonymous memory, and pages of mapped files such as the node binary), or null when the process is gone. */
-export function rssSplitKiB(pid: number): { anon: number; file: number } | null {
+export interface ResidentKiB {
+  rss: number;
+  /** Of rss: anonymous memory, and pages of mapped files (such as the node binary). */
+  anon: number;
+  file: number;
+}
+
+/** VmRSS, RssAnon and RssFile in KiB from one read of /proc/<pid>/status, or null when the process is gone. */
+export function residentKiB(pid: number): ResidentKiB | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const anon = /^RssAnon:\s+(\d+) kB/m.exec(status);
-    const file = /^RssFile:\s+(\d+) kB/m.exec(status);
-    return anon && file ? { anon: Number(anon[1]), file: Number(file[1]) } : null;
+    const field = (name: string) => new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    const [rss, anon, file] = [field('VmRSS'), field('RssAnon'), field('RssFile')];
+    return rss && anon && file ? { rss: Number(rss[1]), anon: Number(anon[1]), file: Number(file[1]) } : null;
   } catch {
     return null;
   }

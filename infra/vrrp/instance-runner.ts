@@ -10,6 +10,7 @@
 import {
   createVrrpInstance,
   MASTER_DOWN_TIMER_ID,
+  acceptedMasterDownIntervalMs,
   masterDownIntervalMs,
   plainAdvertSteps,
   type AdvertEvent,
@@ -671,8 +672,8 @@ export class InstanceRunner {
    * Master_Down_Interval: the deadline the machine will set when it takes
    * the repeats, or later (it counts from the arrival, or from an interval
    * before the read if that is later: machine.ts arrivalOf), so the wake-up
-   * never comes after the deadline. The interval is the machine's, as
-   * accepting this Master's advert computes it. Not with the advert-jitter
+   * never comes after the deadline. The interval is the machine's
+   * (acceptedMasterDownIntervalMs). Not with the advert-jitter
    * histogram once its ring of arrivals could overflow: the repeats are taken.
    */
   private postponeMasterDown(): boolean {
@@ -681,13 +682,7 @@ export class InstanceRunner {
     if (this.deps.timing && repeats.pending() >= REPEATS_KEPT / 2) return false;
     const ago = repeats.latestAgoMs();
     if (!(ago >= 0)) return false;
-    const ctx = this.actor.getSnapshot().context;
-    const version = ctx.cfg.version;
-    const mdi = masterDownIntervalMs({
-      version,
-      priority: ctx.effectivePriority,
-      masterAdvertIntervalCs: version === 3 ? this.repeatOf!.intervalCs : ctx.masterAdvertIntervalCs,
-    });
+    const mdi = acceptedMasterDownIntervalMs(this.actor.getSnapshot().context, this.repeatOf!.intervalCs);
     return this.masterDownWake.postpone(this.deps.clock.now() - ago + mdi);
   }
 
