@@ -1,5 +1,5 @@
 export { vrrpMachine, plainAdvertSteps, acceptedMasterDownIntervalMs, MASTER_DOWN_TIMER_ID, type VrrpMachine } from './machine.js';
-export { createVrrpInstance, systemClock, type VrrpActor, type VrrpClock, type VrrpInstanceOptions } from './instance.js';
+export { createVrrpInstance, startVrrpInstance, systemClock, type VrrpActor, type VrrpClock, type VrrpInstanceOptions } from './instance.js';
 export {
   compareAddresses,
   effectivePriorityOf,

@@ -85,3 +85,19 @@ export function createVrrpInstance(input: VrrpInput, options: VrrpInstanceOption
   }
   return actor;
 }
+
+/** What a started actor keeps in place of its creation options. */
+const STARTED_OPTIONS = Object.freeze({});
+
+/**
+ * Starts the actor and lets go of the options it was created with. XState
+ * keeps them for the actor's life, input included: a copy of the instance's
+ * whole input, and with the options a hidden class of their own each (~1.6
+ * KiB an instance). xstate 5 reads them only while constructing the actor
+ * and in `start()`; test/actors/vrrp/instance.test.ts checks that they are
+ * gone and that the actor runs on.
+ */
+export function startVrrpInstance(actor: VrrpActor): void {
+  actor.start();
+  (actor as unknown as { options: object }).options = STARTED_OPTIONS;
+}

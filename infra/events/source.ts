@@ -2,7 +2,7 @@
  * Where events are made: stamps the envelope (id, seq, time) so producers only
  * supply the type and payload.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesLight } from '../../core/random-bytes.js';
 import { createEventClock, type EventClock } from './clock.js';
 import type { EventData, EventOf, EventType } from './schema.js';
 import { CLUSTER_NAME, EVENT_SCHEMA } from './schema-names.js';
@@ -44,7 +44,7 @@ export interface EventSource {
 /** @throws Error for a cluster name that cannot be a subject token (a configuration bug). */
 export function createEventSource(o: EventSourceOptions): EventSource {
   if (!CLUSTER_NAME.test(o.cluster)) throw new Error(`invalid cluster name '${o.cluster}': use [A-Za-z0-9_-]{1,64}`);
-  const bootId = o.bootId ?? randomBytes(4).toString('hex');
+  const bootId = o.bootId ?? randomBytesLight(4).toString('hex');
   const clock = o.clock ?? createEventClock();
   return {
     cluster: o.cluster,

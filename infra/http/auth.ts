@@ -4,8 +4,8 @@
  * user:password, as basic auth. The secret lives only in this closure: it is
  * never logged, never echoed, and compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { nodeCrypto } from '../../core/lazy-crypto.js';
 
 export interface HttpAuth {
   /** Whether the request's Authorization header carries the secret. */
@@ -18,7 +18,7 @@ export interface HttpAuth {
 
 export type AuthLoadResult = { ok: true; auth: HttpAuth } | { ok: false; message: string };
 
-const digest = (s: string | Buffer) => createHash('sha256').update(s).digest();
+const digest = (s: string | Buffer) => nodeCrypto().createHash('sha256').update(s).digest();
 
 /** Reads the secret: the file's first line, trimmed; an empty file is refused. */
 export function loadHttpAuth(path: string): AuthLoadResult {
@@ -40,7 +40,7 @@ export function httpAuthOf(secret: string, worldReadable = false): HttpAuth {
   // Comparing digests keeps the comparison constant-time whatever the lengths.
   const want = digest(secret);
   const basic = secret.includes(':');
-  const same = (given: string | Buffer) => timingSafeEqual(digest(given), want);
+  const same = (given: string | Buffer) => nodeCrypto().timingSafeEqual(digest(given), want);
   return {
     kinds: basic ? ['bearer', 'basic'] : ['bearer'],
     worldReadable,

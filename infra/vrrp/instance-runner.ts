@@ -9,6 +9,7 @@
  */
 import {
   createVrrpInstance,
+  startVrrpInstance,
   MASTER_DOWN_TIMER_ID,
   acceptedMasterDownIntervalMs,
   masterDownIntervalMs,
@@ -107,6 +108,36 @@ export function forwardWindowMs(drainMs: number): number {
   return Math.round(drainMs * 0.75);
 }
 
+/**
+ * Where every runner takes its absorbed repeats: a take is read in full
+ * before the machine's step, which may have another runner take its own
+ * (a sync group's orders), so one serves all (a Float64Array each was ~300
+ * bytes per instance).
+ */
+const TAKEN = takenRepeats();
+
+type EncodedAdvert = { payload: Buffer; destination: string; destinationBytes: Uint8Array };
+
+/** InstanceRunner.advertCache: the adverts of the last priority encoded. */
+class AdvertCache {
+  private priority = -1;
+  private adverts: EncodedAdvert[] | null = null;
+
+  get(priority: number): EncodedAdvert[] | undefined {
+    return priority === this.priority && this.adverts !== null ? this.adverts : undefined;
+  }
+
+  set(priority: number, adverts: EncodedAdvert[]): void {
+    this.priority = priority;
+    this.adverts = adverts;
+  }
+
+  clear(): void {
+    this.priority = -1;
+    this.adverts = null;
+  }
+}
+
 /** The names the stranger reports use for the receive checks' drop reasons (the others keep theirs). */
 const STRANGER_REASON: Partial<Record<DropReason, string>> = { 'bad-ttl': 'ttl', 'address-list-mismatch': 'address-list' };
 
@@ -120,13 +151,15 @@ export class InstanceRunner {
   private channel: Channel | null = null;
   /** vmac_xmit_base: adverts leave through the base interface's socket instead of `channel`'s. */
   private sendChannel: Channel | null = null;
-  private readonly listeners: ((t: TransitionRecord) => void)[] = [];
+  /** Replaced, not pushed to: an array grown by push keeps room for 17 (152 bytes) for the one or two listeners an instance has. */
+  private listeners: readonly ((t: TransitionRecord) => void)[] = [];
   /**
-   * Encoded adverts by priority, one per destination: only the priority changes
-   * between sends, so a Master's advert is a lookup, not an encode (and no
-   * per-send array of destinations).
+   * The encoded adverts for one priority, one per destination: only the
+   * priority changes between sends, so a Master's advert is a lookup, not an
+   * encode (and no per-send array of destinations). One priority is kept: a
+   * Master sends at one until it changes (a Map cost ~350 bytes per instance).
    */
-  private readonly advertCache = new Map<number, { payload: Buffer; destination: string; destinationBytes: Uint8Array }[]>();
+  private readonly advertCache = new AdvertCache();
   /** Screened adverts for our VRID with a lower priority (> 0) received while Master: another router claims Master. */
   private lowerPriorityWhileMaster = 0;
   private peerChecksumVariant: string | null = null;
@@ -184,7 +217,6 @@ export class InstanceRunner {
    */
   private absorbing = false;
   private repeatOf: AdvertEvent | null = null;
-  private readonly taken = takenRepeats();
   /** plainAdvertSteps as of the last step, and whether that step was one. */
   private plainSteps = 0;
   private lastStepPlain = false;
@@ -243,7 +275,7 @@ export class InstanceRunner {
   }
 
   onTransition(listener: (t: TransitionRecord) => void): void {
-    this.listeners.push(listener);
+    this.listeners = [...this.listeners, listener];
   }
 
   /**
@@ -258,7 +290,7 @@ export class InstanceRunner {
       const joined = this.joinWire();
       if (!joined.ok) return joined;
     }
-    this.actor.start();
+    startVrrpInstance(this.actor);
     if (group) group.attach(this.plan.name, this.actor);
     else this.actor.send({ type: 'START' });
     return { ok: true };
@@ -691,7 +723,7 @@ export class InstanceRunner {
     const last = this.repeatOf;
     const repeats = this.channel?.repeats;
     if (last === null || !repeats || repeats.pending() === 0) return;
-    const taken = this.taken;
+    const taken = TAKEN;
     const copies = repeats.take(taken);
     const now = this.deps.clock.now();
     const readAt = now - taken.readAgoMs;

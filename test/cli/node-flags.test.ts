@@ -13,7 +13,8 @@ test('a shebang line gives its node flags, a plain one none', () => {
   assert.deepEqual(shebangNodeFlags(''), []);
 });
 
-test("the command caps V8's semi-space (the daemon's RSS at many instances)", () => {
+test("the command caps V8's semi-space and its helper threads (the daemon's RSS at many instances)", () => {
   const flags = shebangNodeFlags(readFileSync(join(repoRoot, 'cli', 'main.ts'), 'utf8'));
   assert.ok(flags.includes('--max-semi-space-size=1'), `cli/main.ts shebang flags: ${flags.join(' ')}`);
+  assert.ok(flags.includes('--v8-pool-size=1'), `cli/main.ts shebang flags: ${flags.join(' ')}`);
 });

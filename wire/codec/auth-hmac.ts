@@ -14,7 +14,7 @@
  *
  * Pure: the clock and the replay state are the caller's, passed in.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../../core/lazy-crypto.js';
 import { checksumValue, pseudoHeaderSum, sumWords } from './checksum.js';
 import { IPPROTO_VRRP } from './types.js';
 
@@ -63,7 +63,7 @@ export function authHmacDigest(key: Uint8Array, ctx: AuthHmacContext, message: U
   input[PSEUDO_LENGTH + CHECKSUM_OFFSET + 1] = 0;
   input.set(trailerHead.subarray(0, HMAC_OFFSET), PSEUDO_LENGTH + message.length);
   // The HMAC field itself is read as zeros: Buffer.alloc left them.
-  return createHmac('sha256', key).update(input).digest().subarray(0, HMAC_LENGTH);
+  return nodeCrypto().createHmac('sha256', key).update(input).digest().subarray(0, HMAC_LENGTH);
 }
 
 /** The sequence a realtime clock reading gives, counter 0: seconds in the high 32 bits, 1/65536 s in the next 16. */
@@ -226,7 +226,7 @@ export function verifyAuthTrailer(
   const key = settings.keys.get(keyId);
   if (!key) return { ok: false, reason: 'unknown-key', detail: `key id ${keyId} is not configured`, skewSec };
   const digest = authHmacDigest(key, ctx, message, trailer);
-  if (!timingSafeEqual(digest, trailer.subarray(HMAC_OFFSET, HMAC_OFFSET + HMAC_LENGTH))) {
+  if (!nodeCrypto().timingSafeEqual(digest, trailer.subarray(HMAC_OFFSET, HMAC_OFFSET + HMAC_LENGTH))) {
     return { ok: false, reason: 'bad-hmac', detail: `HMAC does not verify with key ${keyId}`, skewSec };
   }
   const sender = senderKey(ctx.source);

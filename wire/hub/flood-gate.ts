@@ -14,7 +14,7 @@
  * (the oldest packet goes first). Pure but for the hash's random seed: the
  * caller passes the time.
  */
-import { randomInt } from 'node:crypto';
+import { randomSeed31 } from '../../core/random-bytes.js';
 
 export const FLOOD_GATE_WINDOW_MS = 10;
 export const FLOOD_GATE_PER_WINDOW = 3;
@@ -143,6 +143,6 @@ export class FloodGate<M = unknown> {
 }
 
 function seededPacketHash(): (p: FloodPacket) => number {
-  const seed = randomInt(0x7fffffff);
+  const seed = randomSeed31();
   return (p) => packetHash(p, seed);
 }

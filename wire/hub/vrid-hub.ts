@@ -11,6 +11,7 @@ import {
   ReceiveModerator,
   takenRepeats,
   type ReceivedPacket,
+  type RepeatAbsorber,
   type SysResult,
   type TakenRepeats,
   type VrrpSocket,
@@ -132,6 +133,86 @@ interface Shared {
   absorbed: ((() => void) | null)[];
 }
 
+/**
+ * One VRID's membership of a shared socket. A class rather than an object
+ * of closures: each instance has one, and the closures cost ~600 bytes an
+ * instance where the methods here are shared.
+ */
+class HubChannel implements Channel {
+  readonly ifindex: number;
+
+  constructor(
+    private readonly owner: Shared,
+    private readonly vrid: number,
+    readonly repeats: VridRepeats | null,
+    private readonly lastLeft: () => void,
+  ) {
+    this.ifindex = owner.socket.ifindex;
+  }
+
+  send(payload: Buffer, destination: string): { ok: true } | { ok: false; code: string } {
+    const r = this.owner.socket.send(payload, destination);
+    return r.ok ? { ok: true } : { ok: false, code: r.code };
+  }
+
+  setReceiveHold(ms: number): void {
+    const owner = this.owner;
+    if (ms > 0) owner.holds.set(this.vrid, ms);
+    else owner.holds.delete(this.vrid);
+    applyHold(owner);
+  }
+
+  leave(): void {
+    const { owner, vrid } = this;
+    // What was absorbed for the VRID goes with it: a later member starts clean.
+    const absorber = owner.socket.repeats;
+    absorber?.disarm(vrid);
+    absorber?.take(vrid, DISCARDED);
+    owner.absorbed[vrid] = null;
+    owner.handlers.delete(vrid);
+    owner.byVrid[vrid] = undefined;
+    owner.holds.delete(vrid);
+    if (owner.handlers.size > 0) applyHold(owner);
+    else this.lastLeft();
+  }
+}
+
+/** ChannelRepeats: the socket's RepeatAbsorber for one VRID. */
+class VridRepeats implements ChannelRepeats {
+  constructor(
+    private readonly owner: Shared,
+    private readonly vrid: number,
+  ) {}
+
+  private get absorber(): RepeatAbsorber {
+    return this.owner.socket.repeats!;
+  }
+
+  arm(): boolean {
+    return this.absorber.arm(this.vrid);
+  }
+
+  disarm(): void {
+    this.absorber.disarm(this.vrid);
+  }
+
+  pending(): number {
+    return this.absorber.pending(this.vrid);
+  }
+
+  take(into: TakenRepeats): number {
+    return this.absorber.take(this.vrid, into);
+  }
+
+  latestAgoMs(): number {
+    return this.absorber.latestAgoMs(this.vrid);
+  }
+
+  onAbsorbed(listener: (() => void) | null): void {
+    this.owner.absorbed[this.vrid] = listener;
+  }
+}
+
 export type JoinResult = { ok: true; channel: Channel } | { ok: false; code: string; message: string };
 
 export class WireHub {
@@ -238,49 +319,15 @@ export class WireHub {
     if (entry.handlers.has(vrid)) return { ok: false, code: 'EBUSY', message: `VRID ${vrid} is already used on ${key.interface} (IPv${key.family})` };
     entry.handlers.set(vrid, handler);
     entry.byVrid[vrid] = handler;
-    const owner = entry;
-    const absorber = owner.socket.repeats;
-    const repeats: ChannelRepeats | null = absorber
-      ? {
-          arm: () => absorber.arm(vrid),
-          disarm: () => absorber.disarm(vrid),
-          pending: () => absorber.pending(vrid),
-          take: (into) => absorber.take(vrid, into),
-          latestAgoMs: () => absorber.latestAgoMs(vrid),
-          onAbsorbed: (listener) => void (owner.absorbed[vrid] = listener),
-        }
-      : null;
-    return {
-      ok: true,
-      channel: {
-        ifindex: owner.socket.ifindex,
-        send: (payload, destination) => {
-          const r = owner.socket.send(payload, destination);
-          return r.ok ? { ok: true } : { ok: false, code: r.code };
-        },
-        setReceiveHold: (ms) => {
-          if (ms > 0) owner.holds.set(vrid, ms);
-          else owner.holds.delete(vrid);
-          applyHold(owner);
-        },
-        repeats,
-        leave: () => {
-          // What was absorbed for the VRID goes with it: a later member starts clean.
-          absorber?.disarm(vrid);
-          absorber?.take(vrid, DISCARDED);
-          owner.absorbed[vrid] = null;
-          owner.handlers.delete(vrid);
-          owner.byVrid[vrid] = undefined;
-          owner.holds.delete(vrid);
-          if (owner.handlers.size > 0) applyHold(owner);
-          else {
-            owner.socket.close();
-            this.shared.delete(id);
-            this.counters.sockets--;
-          }
-        },
-      },
-    };
+    const repeats = entry.socket.repeats ? new VridRepeats(entry, vrid) : null;
+    return { ok: true, channel: new HubChannel(entry, vrid, repeats, () => this.release(id, entry)) };
+  }
+
+  /** The last VRID left the socket: it closes. */
+  private release(id: string, entry: Shared): void {
+    entry.socket.close();
+    this.shared.delete(id);
+    this.counters.sockets--;
   }
 
   close(): void {
