@@ -1,9 +1,8 @@
 /**
- * A few random bytes without loading node:crypto. A hash seed and a boot id
- * are all a plain daemon wants of it, and loading it costs about 2 MiB of RSS
- * (OpenSSL's pages and some fifteen modules): the kernel's /dev/urandom gives
- * the same randomness for one open and one read. Where that device cannot be
- * read, node:crypto is loaded after all.
+ * A few random bytes without loading node:crypto (see lazy-crypto.ts). A hash
+ * seed and a boot id are all a plain daemon wants of it: the kernel's
+ * /dev/urandom gives the same randomness for one open and one read. Where
+ * that device cannot be read, node:crypto is loaded after all.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { nodeCrypto } from './lazy-crypto.js';

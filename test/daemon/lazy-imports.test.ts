@@ -157,7 +157,7 @@ test('a daemon for a plain keepalived.conf loads neither the NATS client nor pro
     '/infra/lb/desired.js',
     '/infra/lb/nft-backend.js',
     '/infra/lb/ipvs-backend.js',
-    // OpenSSL and its modules (~2 MiB of RSS): only auth_hmac needs them, and loads them at its first HMAC.
+    // OpenSSL and its modules: auth_hmac and the HTTP credentials load them at first use (core/lazy-crypto.ts).
     'node:crypto',
   ];
   assert.deepEqual(

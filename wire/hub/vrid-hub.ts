@@ -133,6 +133,9 @@ interface Shared {
   absorbed: ((() => void) | null)[];
 }
 
+/** A send's success, shared: a Master sends one per advert. */
+const SENT = { ok: true } as const;
+
 /**
  * One VRID's membership of a shared socket. A class rather than an object
  * of closures: each instance has one, and the closures cost ~600 bytes an
@@ -152,7 +155,7 @@ class HubChannel implements Channel {
 
   send(payload: Buffer, destination: string): { ok: true } | { ok: false; code: string } {
     const r = this.owner.socket.send(payload, destination);
-    return r.ok ? { ok: true } : { ok: false, code: r.code };
+    return r.ok ? SENT : { ok: false, code: r.code };
   }
 
   setReceiveHold(ms: number): void {
@@ -181,12 +184,9 @@ class HubChannel implements Channel {
 class VridRepeats implements ChannelRepeats {
   constructor(
     private readonly owner: Shared,
+    private readonly absorber: RepeatAbsorber,
     private readonly vrid: number,
   ) {}
-
-  private get absorber(): RepeatAbsorber {
-    return this.owner.socket.repeats!;
-  }
 
   arm(): boolean {
     return this.absorber.arm(this.vrid);
@@ -319,7 +319,8 @@ export class WireHub {
     if (entry.handlers.has(vrid)) return { ok: false, code: 'EBUSY', message: `VRID ${vrid} is already used on ${key.interface} (IPv${key.family})` };
     entry.handlers.set(vrid, handler);
     entry.byVrid[vrid] = handler;
-    const repeats = entry.socket.repeats ? new VridRepeats(entry, vrid) : null;
+    const absorber = entry.socket.repeats;
+    const repeats = absorber ? new VridRepeats(entry, absorber, vrid) : null;
     return { ok: true, channel: new HubChannel(entry, vrid, repeats, () => this.release(id, entry)) };
   }
 
