@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { pollUntil, within } from '../../../../lab/run.js';
 
 export interface DgramServer {
@@ -40,6 +41,13 @@ export async function closedUdpPort(host = '127.0.0.1'): Promise<number> {
 export interface Socat {
   pid: number;
   port: number;
+  /**
+   * Resolves once no child of socat is left. A child keeps the listening socket
+   * open and can take a datagram from another peer, so a probe sent while one
+   * lingers may get no echo (a rare CI failure); `-T` ends a child 0.1 s after
+   * its echo.
+   */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +70,7 @@ async function startSocat(host: string): Promise<Socat | { error: string }> {
   const port = await closedUdpPort(host);
   const family = host.includes(':') ? 'UDP6' : 'UDP4';
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const child: ChildProcess = spawn('/usr/bin/socat', [`${family}-RECVFROM:${port},bind=${bindHost},reuseaddr,fork`, 'PIPE'], {
+  const child: ChildProcess = spawn('/usr/bin/socat', ['-T', '0.1', `${family}-RECVFROM:${port},bind=${bindHost},reuseaddr,fork`, 'PIPE'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   if (child.pid === undefined) return { error: 'cannot spawn /usr/bin/socat' };
@@ -105,5 +113,17 @@ async function startSocat(host: string): Promise<Socat | { error: string }> {
     await stop();
     return { error: `${host}:${port}: ${exitedWith ?? 'not bound within 5 s'}${stderr ? `: ${stderr.trim()}` : ''}` };
   }
-  return { pid, port, stop };
+  const idle = async (): Promise<void> => {
+    const gone = await pollUntil(async () => (childrenOf(pid).length === 0 ? true : undefined), 3000);
+    if (gone !== true) throw new Error(`socat ${pid}: children ${childrenOf(pid).join(' ')} still running after 3 s`);
+  };
+  return { pid, port, idle, stop };
+}
+
+function childrenOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
 }

@@ -50,27 +50,33 @@ let socat: Socat;
 before(async () => {
   socat = await socatUdpEcho();
 });
+
+/** A probe of the socat echo, sent once the previous one's child is gone. */
+async function echoProbe(opts: Parameters<typeof udpProbe>[1]): Promise<ProbeResult> {
+  await socat.idle();
+  return udpProbe(T, { connectPort: socat.port, connectTimeoutMs: 2000, ...opts });
+}
 after(async () => {
   await socat?.stop();
 });
 
 test('socat echo: require_reply matching the payload is up; a different expectation is down with the byte named', async () => {
-  const up = await udpProbe(T, { connectPort: socat.port, payload: 'ca fe 01', requireReply: 'ca fe', connectTimeoutMs: 2000 });
+  const up = await echoProbe({ payload: 'ca fe 01', requireReply: 'ca fe' });
   assert.equal(up.ok, true, JSON.stringify(up));
   assert.match(up.ok ? (up.detail ?? '') : '', /reply of 3 bytes/);
-  const masked = await udpProbe(T, { connectPort: socat.port, payload: 'ca fe 01', requireReply: 'cX fe 0x', connectTimeoutMs: 2000 });
+  const masked = await echoProbe({ payload: 'ca fe 01', requireReply: 'cX fe 0x' });
   assert.equal(masked.ok, true, JSON.stringify(masked));
-  const d = failed(await udpProbe(T, { connectPort: socat.port, payload: 'ca fe 01', requireReply: 'ca fe 02', connectTimeoutMs: 2000 }), 'reply');
+  const d = failed(await echoProbe({ payload: 'ca fe 01', requireReply: 'ca fe 02' }), 'reply');
   assert.match(d, /byte 2 is 01, expected 02/);
 });
 
 test('socat echo: the default payload comes back, too long for max_reply_length when a reply string is required', async () => {
-  const up = await udpProbe(T, { connectPort: socat.port, requireReply: true, connectTimeoutMs: 2000 });
+  const up = await echoProbe({ requireReply: true });
   assert.equal(up.ok, true, JSON.stringify(up));
-  const d = failed(await udpProbe(T, { connectPort: socat.port, requireReply: '6b 65', maxReplyLength: 16, connectTimeoutMs: 2000 }), 'reply');
+  const d = failed(await echoProbe({ requireReply: '6b 65', maxReplyLength: 16 }), 'reply');
   assert.match(d, /outside 0\.\.16/);
   // keepalived checks the lengths only with a require_reply string: require_reply alone stays up.
-  const loose = await udpProbe(T, { connectPort: socat.port, requireReply: true, maxReplyLength: 16, connectTimeoutMs: 2000 });
+  const loose = await echoProbe({ requireReply: true, maxReplyLength: 16 });
   assert.equal(loose.ok, true, JSON.stringify(loose));
 });
 
