@@ -1,4 +1,12 @@
-export { vrrpMachine, plainAdvertSteps, acceptedMasterDownIntervalMs, MASTER_DOWN_TIMER_ID, type VrrpMachine } from './machine.js';
+export {
+  vrrpMachine,
+  plainAdvertSteps,
+  sendHotAdvertsTo,
+  adverTimerOutsideStep,
+  acceptedMasterDownIntervalMs,
+  MASTER_DOWN_TIMER_ID,
+  type VrrpMachine,
+} from './machine.js';
 export { createVrrpInstance, startVrrpInstance, systemClock, type VrrpActor, type VrrpClock, type VrrpInstanceOptions } from './instance.js';
 export {
   compareAddresses,

@@ -168,6 +168,9 @@ export interface VrrpSocket {
 
 const DEFAULT_RCVBUF = 16 * 1024 * 1024;
 
+/** A send's success, one shared object: a Master sends one per advert and nothing writes to it. */
+const SENT_OK: SysResult<void> = Object.freeze({ ok: true, value: undefined });
+
 /**
  * Opens a raw VRRP (IP protocol 112) socket on one interface.
  * Fails (as a value) with the errno name of the first call that failed,
@@ -370,7 +373,7 @@ export function openVrrpSocket(options: VrrpSocketOptions): SysResult<VrrpSocket
         const to = destination ?? (options.mode === 'multicast' ? group : undefined);
         if (to === undefined) return { ok: false, code: 'EDESTADDRREQ', message: 'unicast send needs a destination' };
         const code = closed ? 'EBADF' : native.rawSend(handle, payload, to, source);
-        if (code === null) return { ok: true, value: undefined };
+        if (code === null) return SENT_OK;
         return { ok: false, code, message: `sendmsg to ${to}: ${code}` };
       },
       setModeration(ms) {

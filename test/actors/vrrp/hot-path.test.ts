@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createActor, type AnyStateMachine } from 'xstate';
 import { VirtualClock } from '../../../sim/index.js';
 import { createVrrpInstance } from '../../../actors/vrrp/index.js';
-import { interpretedVrrpMachine, vrrpMachine } from '../../../actors/vrrp/machine.js';
+import { adverTimerOutsideStep, interpretedVrrpMachine, sendHotAdvertsTo, vrrpMachine } from '../../../actors/vrrp/machine.js';
 import { useTimerSlots } from '../../../actors/vrrp/timer-slots.js';
 import { baseInput, ipv4 } from './harness.js';
 import type { VrrpInput } from '../../../actors/vrrp/index.js';
@@ -58,17 +58,40 @@ function scenario(): { input: VrrpInput; steps: Step[] } {
   return { input, steps };
 }
 
-/** Every emitted command (with the time), snapshot and count of pending timers, step by step. */
-function drive(machine: AnyStateMachine, input: VrrpInput, steps: readonly Step[], slots: boolean): string[] {
+/**
+ * Every emitted command (with the time), snapshot and count of pending timers,
+ * step by step. `outside`: as the runner drives the actor, hot adverts handed
+ * to a sink and a Master's Adver_Timer taken outside XState's send between
+ * steps (counted in `outsideSteps`).
+ */
+function drive(machine: AnyStateMachine, input: VrrpInput, steps: readonly Step[], slots: boolean, outside = false): string[] {
   const clock = new VirtualClock();
   const log: string[] = [];
   const actor = createActor(machine, { clock, input: { ...input, now: () => clock.now() } });
   if (slots) useTimerSlots(actor, clock);
-  actor.on('*', (e) => {
+  const onCommand = (e: { type: string }) => {
     log.push(`${clock.now()} emit ${ser(e)}`);
     // A timer per command: a change in the order timers are armed changes the order these fire in.
-    clock.setTimeout(() => log.push(`${clock.now()} after ${(e as { type: string }).type}`), 1000);
-  });
+    clock.setTimeout(() => log.push(`${clock.now()} after ${e.type}`), 1000);
+  };
+  actor.on('*', onCommand);
+  if (outside) {
+    sendHotAdvertsTo(actor, onCommand);
+    const send = actor.send.bind(actor);
+    let sending = 0;
+    actor.send = (event) => {
+      if (sending === 0 && event.type === 'ADVER_TIMER' && adverTimerOutsideStep(actor)) {
+        outsideSteps++;
+        return;
+      }
+      sending++;
+      try {
+        send(event);
+      } finally {
+        sending--;
+      }
+    };
+  }
   actor.start();
   for (const s of steps) {
     if ('advance' in s) clock.increment(s.advance);
@@ -82,6 +105,8 @@ function drive(machine: AnyStateMachine, input: VrrpInput, steps: readonly Step[
   return log;
 }
 
+let outsideSteps = 0;
+
 test('hot path and timer slots behave as the statechart on its own scheduler (120 random runs)', () => {
   for (let r = 0; r < 120; r++) {
     const { input, steps } = scenario();
@@ -89,6 +114,17 @@ test('hot path and timer slots behave as the statechart on its own scheduler (12
     const actual = drive(vrrpMachine, input, steps, true);
     assert.deepEqual(actual, expected, `run ${r}, input ${ser(input)}`);
   }
+});
+
+test("driven as the runner does (hot adverts to a sink, a Master's Adver_Timer outside XState's send): the same as the statechart (120 random runs)", () => {
+  outsideSteps = 0;
+  for (let r = 0; r < 120; r++) {
+    const { input, steps } = scenario();
+    const expected = drive(interpretedVrrpMachine, input, steps, false);
+    const actual = drive(vrrpMachine, input, steps, true, true);
+    assert.deepEqual(actual, expected, `run ${r}, input ${ser(input)}`);
+  }
+  assert.ok(outsideSteps > 1000, `Adver_Timers taken outside the send: ${outsideSteps}`);
 });
 
 test("a Backup's plain advert and a Master's Adver_Timer keep the snapshot (no copy per advert)", () => {
