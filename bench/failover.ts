@@ -320,6 +320,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
       // vipflow with --trace-gc: its GC pauses during the soak are read from its log (bench/lib/gc-trace.ts).
       const traced: VipflowCommand = { ...vipflow, args: ['--trace-gc', ...vipflow.args] };
       const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), traced);
+      const r1StartedAt = nowEpochMs();
       const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), traced);
       let busy: ReturnType<typeof spawn> | null = null;
       try {
@@ -338,20 +339,24 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         let changes = 0;
         let r2Adverts = 0;
         let worstInterval = 0;
+        let worstAt = Number.NaN;
         const r1Addr = lab.node('r1').ipv4!;
         for (let i = 1; i < adverts.length; i++) {
           if (adverts[i]!.source !== adverts[i - 1]!.source) changes++;
           if (adverts[i]!.source !== r1Addr) r2Adverts++;
           else {
             const prevR1 = adverts[i - 1]!.source === r1Addr ? adverts[i - 1]!.at : NaN;
-            if (Number.isFinite(prevR1)) worstInterval = Math.max(worstInterval, adverts[i]!.at - prevR1);
+            if (Number.isFinite(prevR1) && adverts[i]!.at - prevR1 > worstInterval) {
+              worstInterval = adverts[i]!.at - prevR1;
+              worstAt = prevR1;
+            }
           }
         }
         const gap = probe.longestGap(t0, t1);
         say(
           `soak ${impl}: ${minutes} min at 0.01 s, other core busy: ${adverts.length} adverts, ` +
             `${changes} master changes (backup sent ${r2Adverts} adverts), longest master advert interval ${fmt(worstInterval)} ms ` +
-            `(MDI ${fmt(mdi(t))} ms), longest client silence ${fmt(gap?.ms ?? 0)} ms`,
+            `(MDI ${fmt(mdi(t))} ms, from ${fmt((worstAt - r1StartedAt) / 1000, 1)} s after r1 started), longest client silence ${fmt(gap?.ms ?? 0)} ms`,
         );
         if (impl === 'vipflow')
           for (const [name, r, mark] of [
@@ -359,7 +364,10 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             ['r2 (backup)', r2, logMark.r2],
           ] as const) {
             const gc = gcPauses(r.log().slice(mark));
-            say(`soak vipflow ${name}: ${gc.count} GC pauses, longest ${fmt(gc.longestMs, 2)} ms (${gc.longestKind || '-'}), total ${fmt(gc.totalMs)} ms`);
+            say(
+              `soak vipflow ${name}: ${gc.count} GC pauses, longest ${fmt(gc.longestMs, 2)} ms (${gc.longestKind || '-'}, ` +
+                `${fmt(gc.longestAtMs / 1000, 1)} s after its start), total ${fmt(gc.totalMs)} ms`,
+            );
           }
       } finally {
         busy?.kill('SIGKILL');

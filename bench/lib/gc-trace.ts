@@ -11,22 +11,26 @@ export interface GcPauses {
   totalMs: number;
   /** The longest pause's kind: Scavenge, Mark-Compact, ... */
   longestKind: string;
+  /** When the longest pause began, in ms since the process started (V8's own clock): to line it up with a long advert interval. */
+  longestAtMs: number;
 }
 
-const GC_LINE = /ms: ([A-Za-z-]+(?: [A-Za-z-]+)*?)(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+const GC_LINE =
+  /(\d+) ms: ([A-Za-z-]+(?: [A-Za-z-]+)*?)(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
 /** Every pause in `text` (other lines are ignored). */
 export function gcPauses(text: string): GcPauses {
-  const out: GcPauses = { count: 0, longestMs: 0, totalMs: 0, longestKind: '' };
+  const out: GcPauses = { count: 0, longestMs: 0, totalMs: 0, longestKind: '', longestAtMs: Number.NaN };
   for (const line of text.split('\n')) {
     const m = GC_LINE.exec(line);
     if (!m) continue;
-    const ms = Number(m[2]);
+    const ms = Number(m[3]);
     out.count++;
     out.totalMs += ms;
     if (ms > out.longestMs) {
       out.longestMs = ms;
-      out.longestKind = m[1]!;
+      out.longestKind = m[2]!;
+      out.longestAtMs = Number(m[1]);
     }
   }
   return out;

@@ -232,6 +232,8 @@ export class InstanceRunner {
    * happened: a step of the machine, a new repeat, a new hold.
    */
   private quietRepeats = 0;
+  /** The Master_Down_Interval taking `repeatOf` would set: NaN until asked after the last step or new repeat. */
+  private repeatMdiMs = Number.NaN;
   /** Master_Down_Timer's wake-up (TimerSlots.beforeFire): when it comes (NaN when that cannot be known), and moving it on. */
   private readonly masterDownWake: SlotWake;
   /** The actor's own send: `actor.send` takes the absorbed repeats first (see the constructor). */
@@ -679,6 +681,7 @@ export class InstanceRunner {
       if (this.absorbing) {
         this.repeatOf = event;
         this.quietRepeats = 0;
+        this.repeatMdiMs = Number.NaN;
       }
     }
   }
@@ -755,8 +758,8 @@ export class InstanceRunner {
     if (this.deps.timing && repeats.pending() >= REPEATS_KEPT / 2) return false;
     const ago = repeats.latestAgoMs();
     if (!(ago >= 0)) return false;
-    const mdi = acceptedMasterDownIntervalMs(this.actor.getSnapshot().context, this.repeatOf!.intervalCs);
-    return this.masterDownWake.postpone(this.deps.clock.now() - ago + mdi);
+    if (Number.isNaN(this.repeatMdiMs)) this.repeatMdiMs = acceptedMasterDownIntervalMs(this.actor.getSnapshot().context, this.repeatOf!.intervalCs);
+    return this.masterDownWake.postpone(this.deps.clock.now() - ago + this.repeatMdiMs);
   }
 
   /** The machine takes the repeats absorbed since it last did, as one advert event. */
@@ -1019,6 +1022,7 @@ export class InstanceRunner {
   /** After each machine step: what a new Master held back until its first advert had left. */
   private afterStep(): void {
     this.quietRepeats = 0;
+    this.repeatMdiMs = Number.NaN;
     const plain = plainAdvertSteps(this.actor);
     this.lastStepPlain = plain !== this.plainSteps;
     this.plainSteps = plain;
