@@ -38,7 +38,7 @@ import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 import { startVrrpCapture, type Advert } from './lib/vrrp-capture.js';
 import { startHttpProbe, type ProbeSample } from '../lab/http-probe.js';
 import { startWhoServer } from '../lab/who-server.js';
-import { gcPauses } from './lib/gc-trace.js';
+import { gcPauseList, gcPauses } from './lib/gc-trace.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -93,6 +93,8 @@ interface Trial {
   downtimeMs: number | null;
   /** When the client got its first answer after that silence (epoch ms). */
   servedAt: number | null;
+  /** A crash's last advert of the old Master to the first of the new, once analysed. */
+  advertGapMs?: number;
 }
 interface Figures {
   crashAdvertGap: number[];
@@ -184,8 +186,10 @@ class Bench {
     const trials: Trial[] = [];
     let r2: Router | null = null;
     let r1: Router | null = null;
+    // r2 runs through every trial: with --trace-gc, its GC pauses are lined up with the slow takeovers below.
+    const r2StartedAt = nowEpochMs();
     try {
-      r2 = await startRouter(this.lab, impl, 'r2', configFor(t, LOW, 'r2'), this.vipflow);
+      r2 = await startRouter(this.lab, impl, 'r2', configFor(t, LOW, 'r2'), { ...this.vipflow, args: ['--trace-gc', ...this.vipflow.args] });
       r1 = await this.bringUpMaster(impl, t);
       for (const kind of KINDS) {
         for (let i = 0; i < TRIALS; i++) {
@@ -211,8 +215,19 @@ class Bench {
       await Promise.all([r1?.stop(), r2?.stop()]);
       const adverts = (await capture.finish()).filter((a) => a.vrid === VRID);
       this.analyse(trials, adverts, figures);
+      if (impl === 'vipflow' && r2) this.sayPausesBySlowTakeovers(trials, t, r2StartedAt, r2.log());
     }
     return figures;
+  }
+
+  /** The crashes whose advert gap missed Master_Down_Interval + 1 ms, beside r2's GC pauses of 2 ms and more (times since r2 started). */
+  private sayPausesBySlowTakeovers(trials: Trial[], t: Timing, r2StartedAt: number, log: string): void {
+    const slow = trials.flatMap((tr, i) =>
+      tr.advertGapMs !== undefined && tr.advertGapMs > mdi(t) + 1 ? [`#${i + 1} ${fmt(tr.advertGapMs)} ms at ${fmt((tr.t0 - r2StartedAt) / 1000, 1)} s`] : [],
+    );
+    if (slow.length === 0) return;
+    const pauses = gcPauseList(log, 2).map((p) => `${fmt(p.ms, 1)} ms ${p.kind} at ${fmt(p.atMs / 1000, 1)} s`);
+    say(`  ${t.label} crashes over MDI + 1 ms (r2's clock): ${slow.join(', ')}; r2's GC pauses >= 2 ms: ${pauses.join(', ') || 'none'}`);
   }
 
   private async crash(r1: Router, t: Timing): Promise<Trial> {
@@ -260,7 +275,8 @@ class Bench {
       const lastOld = before.filter((a) => a.priority > 0).at(-1);
       const zero = before.filter((a) => a.priority === 0).at(-1);
       if (tr.kind === 'crash' && lastOld) {
-        f.crashAdvertGap.push(firstNew.at - lastOld.at);
+        tr.advertGapMs = firstNew.at - lastOld.at;
+        f.crashAdvertGap.push(tr.advertGapMs);
         if (tr.servedAt !== null) f.crashLastAdvertToServed.push(tr.servedAt - lastOld.at);
       }
       if (tr.kind === 'planned' && zero) f.plannedZeroToNew.push(firstNew.at - zero.at);

@@ -35,3 +35,20 @@ export function gcPauses(text: string): GcPauses {
   }
   return out;
 }
+
+/** One pause: when it began (ms since the process started, V8's clock), how long and of what kind. */
+export interface GcPause {
+  atMs: number;
+  ms: number;
+  kind: string;
+}
+
+/** The pauses in `text` of at least `minMs`, in order. */
+export function gcPauseList(text: string, minMs = 0): GcPause[] {
+  const out: GcPause[] = [];
+  for (const line of text.split('\n')) {
+    const m = GC_LINE.exec(line);
+    if (m && Number(m[3]) >= minMs) out.push({ atMs: Number(m[1]), ms: Number(m[3]), kind: m[2]! });
+  }
+  return out;
+}
