@@ -189,7 +189,7 @@ class Bench {
     // r2 runs through every trial: with --trace-gc, its GC pauses are lined up with the slow takeovers below.
     const r2StartedAt = nowEpochMs();
     try {
-      r2 = await startRouter(this.lab, impl, 'r2', configFor(t, LOW, 'r2'), { ...this.vipflow, args: ['--trace-gc', ...this.vipflow.args] });
+      r2 = await startRouter(this.lab, impl, 'r2', configFor(t, LOW, 'r2'), withTraceGc(this.vipflow));
       r1 = await this.bringUpMaster(impl, t);
       for (const kind of KINDS) {
         for (let i = 0; i < TRIALS; i++) {
@@ -326,6 +326,11 @@ function report(results: Map<string, Figures>): void {
   for (const [k, f] of results) if (f.failures.length > 0) say(`failures ${k}: ${f.failures.join('; ')}`);
 }
 
+/** vipflow writing V8's --trace-gc lines into its log, for bench/lib/gc-trace.ts. */
+function withTraceGc(vipflow: VipflowCommand): VipflowCommand {
+  return { ...vipflow, args: ['--trace-gc', ...vipflow.args] };
+}
+
 async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise<void> {
   const t: Timing = { label: 'v3 0.01s', version: 3, advertInt: 0.01 };
   const probe = startProbe(lab, 'client', VIP, LIFETIME_MS);
@@ -334,7 +339,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
     for (const impl of IMPLS.filter((x) => !opts.impl || x === opts.impl)) {
       const capture = await startVrrpCapture(lab, 'client');
       // vipflow with --trace-gc: its GC pauses during the soak are read from its log (bench/lib/gc-trace.ts).
-      const traced: VipflowCommand = { ...vipflow, args: ['--trace-gc', ...vipflow.args] };
+      const traced = withTraceGc(vipflow);
       const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), traced);
       const r1StartedAt = nowEpochMs();
       const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), traced);

@@ -18,24 +18,6 @@ export interface GcPauses {
 const GC_LINE =
   /(\d+) ms: ([A-Za-z-]+(?: [A-Za-z-]+)*?)(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
-/** Every pause in `text` (other lines are ignored). */
-export function gcPauses(text: string): GcPauses {
-  const out: GcPauses = { count: 0, longestMs: 0, totalMs: 0, longestKind: '', longestAtMs: Number.NaN };
-  for (const line of text.split('\n')) {
-    const m = GC_LINE.exec(line);
-    if (!m) continue;
-    const ms = Number(m[3]);
-    out.count++;
-    out.totalMs += ms;
-    if (ms > out.longestMs) {
-      out.longestMs = ms;
-      out.longestKind = m[2]!;
-      out.longestAtMs = Number(m[1]);
-    }
-  }
-  return out;
-}
-
 /** One pause: when it began (ms since the process started, V8's clock), how long and of what kind. */
 export interface GcPause {
   atMs: number;
@@ -43,12 +25,27 @@ export interface GcPause {
   kind: string;
 }
 
-/** The pauses in `text` of at least `minMs`, in order. */
+/** The pauses in `text` of at least `minMs`, in order (other lines are ignored). */
 export function gcPauseList(text: string, minMs = 0): GcPause[] {
   const out: GcPause[] = [];
   for (const line of text.split('\n')) {
     const m = GC_LINE.exec(line);
     if (m && Number(m[3]) >= minMs) out.push({ atMs: Number(m[1]), ms: Number(m[3]), kind: m[2]! });
+  }
+  return out;
+}
+
+/** Every pause in `text`, summed up. */
+export function gcPauses(text: string): GcPauses {
+  const out: GcPauses = { count: 0, longestMs: 0, totalMs: 0, longestKind: '', longestAtMs: Number.NaN };
+  for (const p of gcPauseList(text)) {
+    out.count++;
+    out.totalMs += p.ms;
+    if (p.ms > out.longestMs) {
+      out.longestMs = p.ms;
+      out.longestKind = p.kind;
+      out.longestAtMs = p.atMs;
+    }
   }
   return out;
 }

@@ -133,9 +133,6 @@ interface Shared {
   absorbed: ((() => void) | null)[];
 }
 
-/** A send's success, shared: a Master sends one per advert. */
-const SENT = { ok: true } as const;
-
 /**
  * One VRID's membership of a shared socket. A class rather than an object
  * of closures: each instance has one, and the closures cost ~600 bytes an
@@ -154,8 +151,9 @@ class HubChannel implements Channel {
   }
 
   send(payload: Buffer, destination: string): { ok: true } | { ok: false; code: string } {
+    // The socket's success is one shared object: handed on, a Master's advert allocates none.
     const r = this.owner.socket.send(payload, destination);
-    return r.ok ? SENT : { ok: false, code: r.code };
+    return r.ok ? r : { ok: false, code: r.code };
   }
 
   setReceiveHold(ms: number): void {
