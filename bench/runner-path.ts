@@ -112,7 +112,7 @@ function startNode(name: 'm' | 'b', priority: number, wire: FakeWire, clock: Vir
   const hub = new WireHub(log, wire.opener(name), undefined, () => clock.now());
   const announceIo = {
     interfaceOf: () => ({ mac: new Uint8Array(6), linkLocal: null }),
-    sendFrame: () => ({ ok: true as const }),
+    sendBurst: (frames: readonly unknown[], rounds: number) => ({ sent: frames.length * rounds, failed: 0 }),
     setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms),
     clearTimeout: (h: unknown) => clock.clearTimeout(h),
     now: () => clock.now(),

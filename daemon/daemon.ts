@@ -48,7 +48,7 @@ import { droppedByReason, type DroppedCounters } from './drop-summary.js';
 import { STRANGER_LIMITS, StrangerReporter, type ReportedSighting } from '../wire/hub/strangers.js';
 import { openVrrpSocket } from '../wire/socket/index.js';
 import { WireHub } from '../wire/hub/vrid-hub.js';
-import { hostAnnounceIo } from './announce-io.js';
+import { affectsAnnouncements, hostAnnounceIo } from './announce-io.js';
 import { Instances } from './instances.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { LinkMonitor } from './link-monitor.js';
@@ -287,9 +287,9 @@ export class Daemon {
       events: () => this.events,
       addressesChanged: (has) => this.virtualServers.addressesChanged(has),
       // dynamic_interfaces: instances wait in FAULT for their interface, and go back to waiting when it is deleted.
-      hostChanged: () => {
-        // A MAC or link-local read for gratuitous ARP / NA may have changed with it.
-        announceIo.forget();
+      hostChanged: (messages) => {
+        // A MAC, index or link-local read for gratuitous ARP / NA may have changed with it.
+        if (messages === null || messages.some(affectsAnnouncements)) announceIo.forget();
         if (this.config.global.dynamicInterfaces || this.instances.waiting.size > 0) void this.instances.interfacesChanged(readHostInterfaces);
       },
     });

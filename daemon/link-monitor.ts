@@ -10,7 +10,7 @@
 import { networkInterfaces } from 'node:os';
 import { canonicalIp } from '../core/address.js';
 import type { Logger } from '../core/logger.js';
-import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../wire/socket/index.js';
+import { openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMessage, type NetlinkMonitor } from '../wire/socket/index.js';
 import { linkUp } from '../infra/host/interfaces.js';
 import { LinkTable, type LinkChange } from '../infra/host/link-state.js';
 import type { InstanceRunner } from '../infra/vrrp/instance-runner.js';
@@ -33,8 +33,12 @@ export interface LinkMonitorDeps {
    * sysfs poller (no rtnetlink) the addresses are read on every poll instead.
    */
   addressesChanged?: (has: (address: string) => boolean) => void;
-  /** A link or address was added, changed or removed (after the tracked links were told): dynamic_interfaces follows this. */
-  hostChanged?: () => void;
+  /**
+   * A link or address was added, changed or removed (after the tracked
+   * links were told): dynamic_interfaces follows this. `messages` are the
+   * batch's notifications; null after a full re-read, when anything may have changed.
+   */
+  hostChanged?: (messages: readonly NetlinkMessage[] | null) => void;
 }
 
 export class LinkMonitor {
@@ -97,7 +101,7 @@ export class LinkMonitor {
     resolvePendingSources(this.d.runners(), (name) => this.links.usableLinkLocal(name), this.d.log);
     followSourceAddresses(this.d.runners(), (name) => this.links.ipv4Of(name), this.d.log);
     this.addressesChanged();
-    this.hostChanged();
+    this.hostChanged(null);
     return true;
   }
 
@@ -123,12 +127,12 @@ export class LinkMonitor {
       followSourceAddresses(this.d.runners(), (name) => this.links.ipv4Of(name), this.d.log);
       this.addressesChanged();
     }
-    if (messages.length > 0) this.hostChanged();
+    if (messages.length > 0) this.hostChanged(messages);
   }
 
-  private hostChanged(): void {
+  private hostChanged(messages: readonly NetlinkMessage[] | null): void {
     try {
-      this.d.hostChanged?.();
+      this.d.hostChanged?.(messages);
     } catch (err) {
       this.d.log.error({ err }, 'host change listener failed');
     }

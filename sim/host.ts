@@ -19,7 +19,7 @@ import { formatIPv4, formatIPv6, parseAddress } from '../wire/codec/index.js';
 import { WireHub, type Channel, type ChannelKey, type HubPacket, type JoinResult } from '../wire/hub/vrid-hub.js';
 import type { AddressChangeResult, VipAddressOps } from '../infra/host/vip-addresses.js';
 import type { HostInterfaces, PlannedVip } from '../infra/host/types.js';
-import type { AnnounceIo } from '../infra/vrrp/announcer.js';
+import { burstOfFrames, type AnnounceIo } from '../infra/vrrp/announcer.js';
 import { InstanceRunner } from '../infra/vrrp/instance-runner.js';
 import type { AdvertTimingSink } from '../infra/vrrp/advert-timing.js';
 import { planInstance, scriptRefsOf, scriptTrack, syncGroupOf, type InstancePlan } from '../infra/vrrp/plan.js';
@@ -405,12 +405,12 @@ export class VirtualHost implements WireNode {
         const i = this.ifaces.get(dev);
         return i ? { mac: i.mac, linkLocal: i.linkLocal } : null;
       },
-      sendFrame: (dev, frame) => {
+      sendBurst: burstOfFrames((dev, frame) => {
         if (!this.alive || !this.ifaces.has(dev)) return { ok: false, code: 'ENODEV' };
         if (this.deps.recordEvents)
           this.deps.sink.event({ at: this.deps.clock.now(), node: this.name, kind: 'announce', dev, address: announcedAddress(frame) });
         return { ok: true };
-      },
+      }),
       setTimeout: (fn, ms) => scope.setTimeout(fn, ms),
       clearTimeout: (h) => scope.clearTimeout(h),
       now: () => scope.now(),

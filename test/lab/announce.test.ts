@@ -7,7 +7,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createLab, pollUntil, readNeighbours, startCapture, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { buildGratuitousArp, buildUnsolicitedNa } from '../../wire/announce/index.js';
 import { parseAddress } from '../../wire/codec/index.js';
-import { formatMac, interfaceInfo, sendEthernetFrame } from '../../wire/socket/index.js';
+import { formatMac, interfaceInfo, sendEthernetFrame, sendEthernetFrames } from '../../wire/socket/index.js';
 
 const logger = silentLogger();
 const PREFIX = 'vfskan';
@@ -88,5 +88,56 @@ describe('address announcements over AF_PACKET', () => {
     assert.equal(r1.ok ? 'ok' : r1.code, 'ENODEV');
     const r2 = sendEthernetFrame('eth0', frame, `${PREFIX}-missing`);
     assert.equal(r2.ok ? 'ok' : r2.code, 'ENOENT');
+  });
+
+  /** The ARP targets tcpdump saw in n2, in order. */
+  const arpTargets = (lines: string[]) => lines.map((l) => /who-has (\S+)/.exec(l)?.[1] ?? l);
+
+  test('a burst goes out in rounds, frames in order, from one call', async () => {
+    const n1 = lab.node('n1');
+    const info = interfaceInfo('eth0', n1.ns);
+    assert.ok(info.ok);
+    const vips = ['198.18.23.101', '198.18.23.102'];
+    const frames = vips.map((v) => buildGratuitousArp(info.value.mac, parseAddress(v)!));
+    const cap = await startCapture(lab, 'n2', { filter: ['arp'], count: 6, timeoutMs: 3000 });
+    const r = sendEthernetFrames(Int32Array.of(info.value.index, info.value.index), frames, 3, n1.ns);
+    assert.deepEqual(r, { sent: 6, failed: 0 });
+    assert.deepEqual(arpTargets(await cap.done), [...vips, ...vips, ...vips]);
+  });
+
+  test('a frame that cannot go is counted and named; the others of the burst still go', async () => {
+    const n1 = lab.node('n1');
+    const info = interfaceInfo('eth0', n1.ns);
+    assert.ok(info.ok);
+    const vips = ['198.18.23.103', '198.18.23.104', '198.18.23.105'];
+    const frames = vips.map((v) => buildGratuitousArp(info.value.mac, parseAddress(v)!));
+    const cap = await startCapture(lab, 'n2', { filter: ['arp'], count: 4, timeoutMs: 3000 });
+    // No interface has index 999999: the middle frame fails in both rounds.
+    const r = sendEthernetFrames(Int32Array.of(info.value.index, 999_999, info.value.index), frames, 2, n1.ns);
+    assert.equal(r.sent, 4);
+    assert.equal(r.failed, 2);
+    assert.equal(r.at, 1);
+    assert.ok(r.code === 'ENXIO' || r.code === 'ENODEV', String(r.code));
+    assert.deepEqual(arpTargets(await cap.done), ['198.18.23.103', '198.18.23.105', '198.18.23.103', '198.18.23.105']);
+  });
+
+  test('a burst larger than one call takes goes out in the same order', async () => {
+    const n1 = lab.node('n1');
+    const info = interfaceInfo('eth0', n1.ns);
+    assert.ok(info.ok);
+    // 70 frames: over the addon's 64 per call, so a call per round and per 64 frames.
+    const vips = Array.from({ length: 70 }, (_, i) => `198.18.23.${120 + i}`);
+    const frames = vips.map((v) => buildGratuitousArp(info.value.mac, parseAddress(v)!));
+    const cap = await startCapture(lab, 'n2', { filter: ['arp'], count: 140, timeoutMs: 5000 });
+    const r = sendEthernetFrames(new Int32Array(70).fill(info.value.index), frames, 2, n1.ns);
+    assert.deepEqual(r, { sent: 140, failed: 0 });
+    assert.deepEqual(arpTargets(await cap.done), [...vips, ...vips]);
+  });
+
+  test('bad arguments throw rather than send part of a burst', () => {
+    const n1 = lab.node('n1');
+    const frame = Buffer.alloc(60);
+    assert.throws(() => sendEthernetFrames(Int32Array.of(1, 1), [frame], 1, n1.ns), /as long as the array of frames/);
+    assert.throws(() => sendEthernetFrames(Int32Array.of(1), [Buffer.alloc(4)], 1, n1.ns), /Ethernet header/);
   });
 });

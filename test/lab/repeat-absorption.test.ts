@@ -194,7 +194,7 @@ describe('repeat absorption', () => {
     assert.ok(planned.ok);
     const announceIo = {
       interfaceOf: () => ({ mac: new Uint8Array(6), linkLocal: null }),
-      sendFrame: () => ({ ok: true as const }),
+      sendBurst: (frames: readonly unknown[], rounds: number) => ({ sent: frames.length * rounds, failed: 0 }),
       setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
       clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
       now: () => performance.now(),

@@ -4,7 +4,7 @@ export { ReceiveModerator, holdForIntervalMs } from './receive-moderation.js';
 export type { HeldSocket, ModeratorHost } from './receive-moderation.js';
 export { openIcmpSocket } from './icmp-socket.js';
 export type { IcmpSocket, IcmpSocketOptions, IcmpHandler } from './icmp-socket.js';
-export { interfaceInfo, sendEthernetFrame, formatMac } from './interfaces.js';
+export { interfaceInfo, sendEthernetFrame, sendEthernetFrames, formatMac, type FramesSent } from './interfaces.js';
 export type { InterfaceInfo } from './interfaces.js';
 export type { SysResult } from './result.js';
 export { addressText } from './address-text.js';

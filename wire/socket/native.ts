@@ -111,6 +111,13 @@ export interface NativeWire {
   icmpRef(handle: NativeIcmpHandle, on: boolean): void;
   interfaceInfo(target: { ifname: string; netns?: string | undefined }): { index: number; mac: Buffer };
   sendFrame(target: { ifname: string; netns?: string | undefined }, frame: Buffer): string | null;
+  /** Rounds of frames (frame i on ifindexes[i]) through sendmmsg: how many were sent, or what failed. */
+  sendFrames(
+    target: { netns?: string | undefined },
+    ifindexes: Int32Array,
+    frames: Buffer[],
+    rounds: number,
+  ): number | { sent: number; failed: number; code: string; at: number };
   changeAddress(change: NativeAddressChange): string | null;
   /** Every link then every address, or an errno name. */
   netlinkDump(options: { netns?: string | undefined }): NativeNetlinkMessage[] | string;

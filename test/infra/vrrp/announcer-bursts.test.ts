@@ -4,7 +4,7 @@
 // advert a burst at once and garp_lower_prio_delay later.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Announcer, type AnnounceIo } from '../../../infra/vrrp/announcer.js';
+import { Announcer, burstOfFrames, type AnnounceIo } from '../../../infra/vrrp/announcer.js';
 import type { GarpPlan, PlannedVip } from '../../../infra/vrrp/plan.js';
 import { silentLogger } from '../../../core/logger.js';
 import { VirtualClock } from '../../../sim/index.js';
@@ -26,10 +26,10 @@ function setup(garp: Partial<GarpPlan> = {}) {
   const sent: number[] = [];
   const io: AnnounceIo = {
     interfaceOf: () => ({ mac: new Uint8Array([2, 0, 0, 0, 0, 1]), linkLocal: null }),
-    sendFrame: () => {
+    sendBurst: burstOfFrames(() => {
       sent.push(clock.now());
       return { ok: true };
-    },
+    }),
     setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
     clearTimeout: (h) => clock.clearTimeout(h),
     now: () => clock.now(),

@@ -10,7 +10,7 @@ test('sinceMaster restarts at each Mastership; framesSent keeps counting', () =>
   const timers: (() => void)[] = [];
   const io: AnnounceIo = {
     interfaceOf: () => ({ mac: new Uint8Array(6), linkLocal: null }),
-    sendFrame: () => ({ ok: true }),
+    sendBurst: (frames, rounds) => ({ sent: frames.length * rounds, failed: 0 }),
     setTimeout: (fn) => timers.push(fn),
     clearTimeout: () => undefined,
     now: () => 0,

@@ -104,7 +104,7 @@ export function handDrivenBackup(repeats?: RepeatAbsorber, o: { precise?: boolea
   assert.ok(planned.ok);
   const announceIo = {
     interfaceOf: () => ({ mac: new Uint8Array(6), linkLocal: null }),
-    sendFrame: () => ({ ok: true as const }),
+    sendBurst: (frames: readonly unknown[], rounds: number) => ({ sent: frames.length * rounds, failed: 0 }),
     setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms),
     clearTimeout: (h: unknown) => clock.clearTimeout(h),
     now: () => clock.now(),

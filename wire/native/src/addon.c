@@ -30,6 +30,7 @@ NAPI_MODULE_INIT() {
       {"icmpRef", NULL, vf_icmp_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interfaceInfo", NULL, vf_interface_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendFrame", NULL, vf_send_frame, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendFrames", NULL, vf_send_frames, NULL, NULL, NULL, napi_enumerable, NULL},
       {"changeAddress", NULL, vf_change_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkDump", NULL, vf_netlink_dump, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorOpen", NULL, vf_netlink_monitor_open, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -3,4 +3,5 @@
 #include "common.h"
 napi_value vf_interface_info(napi_env env, napi_callback_info info);
 napi_value vf_send_frame(napi_env env, napi_callback_info info);
+napi_value vf_send_frames(napi_env env, napi_callback_info info);
 #endif
