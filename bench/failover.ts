@@ -6,8 +6,9 @@
 //   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s'] [--drain S] [--per-connection N] [--delay MS]
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
-// - crash: SIGKILL the master (keepalived: parent and VRRP child, so no
-//   priority-0 advert leaves), kill its echo server and take its link down;
+// - crash: SIGSTOP the master (keepalived: parent and VRRP child, so no
+//   priority-0 advert leaves) and its echo server; after the takeover
+//   SIGKILL both, take its link down and remove the VIP;
 //   measure the gap between the old master's last advert and the new
 //   master's first (tcpdump timestamps in the client) and the client's
 //   longest silence (UDP echo to the VIP every 1 ms);
@@ -155,10 +156,14 @@ class Bench {
   }
 
   private killEcho(node: string): void {
+    this.signalEcho(node, 'SIGKILL');
+  }
+
+  private signalEcho(node: string, signal: NodeJS.Signals): void {
     const e = this.echo.get(node);
     if (e) {
       try {
-        process.kill(e.pid, 'SIGKILL');
+        process.kill(e.pid, signal);
       } catch {
         // already gone
       }
@@ -232,13 +237,29 @@ class Bench {
 
   private async crash(r1: Router, t: Timing): Promise<Trial> {
     const t0 = nowEpochMs();
+    // The node is gone: nothing comes from it from now on, its echo server's
+    // answers included, and it comes back rebooted, without the VIP. The
+    // host does as little as it can until the takeover is over: r1 and its
+    // echo server are stopped (SIGSTOP), and only after the takeover killed,
+    // r1's link taken down and its VIP removed; nothing polls before then.
+    // Work during the takeover delayed it: forks compete for this 2-core
+    // host's CPUs, and every `ip` command takes the kernel's rtnl lock,
+    // global to all namespaces, which vipflow's VIP add (before its first
+    // advert; keepalived adds its VIPs after its advert) waited for, 0.5-3 ms
+    // in 4 to 6 of 30 crashes. r1's kernel could still answer ARP for the
+    // VIP meanwhile, which changes nothing measured: the client's entry
+    // points at r1 already, and the new Master's gratuitous ARP overrides it.
+    r1.freeze();
+    this.signalEcho('r1', 'SIGSTOP');
+    // The takeover comes after Master_Down_Interval: the first look is 15 ms after that.
+    const quiet = t0 + mdi(t) + 15 - nowEpochMs();
+    if (quiet > 0) await sleep(quiet);
+    const moved = await waitHolder(this.lab, ['r2'], 'r2', VIP, mdi(t) + 3000);
     r1.kill();
-    this.killEcho('r1');
-    // The node is gone: no ARP answers for the VIP either; it comes back rebooted, without the VIP.
+    this.signalEcho('r1', 'SIGKILL');
+    await r1.waitExit(2000);
     await ipIn(this.lab, 'r1', ['link', 'set', 'eth0', 'down']);
     await ipIn(this.lab, 'r1', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
-    await r1.waitExit(2000);
-    const moved = await waitHolder(this.lab, ['r2'], 'r2', VIP, mdi(t) + 3000);
     return this.settleTrial('crash', t0, moved);
   }
 

@@ -53,6 +53,8 @@ export interface Router {
   pids(): number[];
   /** SIGKILL to every process at once (a crash: no priority-0 advert can leave). */
   kill(): void;
+  /** SIGSTOP to every process (as kill): silent at once, with no exit for the kernel to tear down; kill() ends it. */
+  freeze(): void;
   /** SIGTERM as an operator would send it (keepalived: to the parent, which stops its child). */
   terminate(): void;
   /** Rewrites the configuration and sends SIGHUP (a live reload, e.g. a priority change). */
@@ -124,6 +126,7 @@ export async function startRouter(
       node,
       pids: () => all.filter(isAlive),
       kill: () => signalAll(all, 'SIGKILL'),
+      freeze: () => signalAll(all, 'SIGSTOP'),
       terminate: () => signalAll([k.pid], 'SIGTERM'),
       reconfigure: (text) => {
         writeFileSync(k.confPath, text);
@@ -165,6 +168,7 @@ export async function startRouter(
     node,
     pids: () => (isAlive(pid) ? [pid] : []),
     kill: () => signalAll([pid], 'SIGKILL'),
+    freeze: () => signalAll([pid], 'SIGSTOP'),
     terminate: () => signalAll([pid], 'SIGTERM'),
     reconfigure: (text) => {
       writeFileSync(`${base}.conf`, text);
