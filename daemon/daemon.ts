@@ -251,7 +251,7 @@ export class Daemon {
     const clock = watchedClock(
       log.child({ component: 'timers' }),
       this.lateStats,
-      () => hub.drainAll(),
+      { beforeFire: () => hub.drainAll(), beforeWait: () => this.instances.warmTakeover() },
       (lateMs) => this.loopDelay.note(lateMs),
     );
     const announceIo = hostAnnounceIo();

@@ -89,6 +89,11 @@ export class Instances {
     this.rehearsal = new TakeoverRehearsal(d.log.child({ component: 'rehearsal' }));
   }
 
+  /** A takeover timer is about to fire: see TakeoverRehearsal.warm. */
+  warmTakeover(): void {
+    this.rehearsal.warm();
+  }
+
   /**
    * Every instance and sync group of `config`, after removing the VIPs an
    * earlier run may have left, and after rehearsing a takeover (an address

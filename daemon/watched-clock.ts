@@ -15,14 +15,20 @@ export interface LateTimerStats {
 }
 
 /**
- * `beforeTakeover` runs just before a precise timer (a takeover's) fires: the
- * daemon reads the sockets receive moderation holds (PreciseTimerHost.beforeFire).
- * `noteDelay` gets how late each timer fired against the moment it was
+ * `takeover` hooks the precise timers (a takeover's): `beforeFire` runs just
+ * before one fires (the daemon reads the sockets receive moderation holds),
+ * `beforeWait` when one starts waiting out its last stretch (the daemon warms
+ * the takeover's step up); see PreciseTimerHost. `noteDelay` gets how late each timer fired against the moment it was
  * meant to (the event loop's delay, daemon/loop-delay.ts): a grid timer's
  * moment is its grid point, so the grid reports those.
  */
-export function watchedClock(log: Logger, stats: LateTimerStats, beforeTakeover?: () => void, noteDelay?: (lateMs: number) => void): VrrpClock {
-  const host: PreciseTimerHost = beforeTakeover ? { ...nodeHost, beforeFire: beforeTakeover } : nodeHost;
+export function watchedClock(
+  log: Logger,
+  stats: LateTimerStats,
+  takeover?: Pick<PreciseTimerHost, 'beforeFire' | 'beforeWait'>,
+  noteDelay?: (lateMs: number) => void,
+): VrrpClock {
+  const host: PreciseTimerHost = takeover ? { ...nodeHost, ...takeover } : nodeHost;
   if (noteDelay) sharedGrid.noteDelay = noteDelay;
   let lastWarn = -Infinity;
   /** `gridded`: a grid timer, which fires on its grid point after `due` by design (the grid notes its own delay). */

@@ -2,7 +2,7 @@
 // fires off its asked time the way libuv's whole-ms loop time makes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EARLY_MS, PreciseTimer, preciseTimeout, type PreciseTimerHost } from '../../daemon/precise-timer.js';
+import { EARLY_MS, PreciseTimer, preciseTimeout, WARM_MIN_MS, type PreciseTimerHost } from '../../daemon/precise-timer.js';
 
 /**
  * A host loop on simulated time: a timer fires `skew(ms)` ms off the asked
@@ -342,4 +342,50 @@ test('postpone moves only the wake-up on: soon runs there and re-arms; refused w
   noSoon.start(1000);
   assert.equal(noSoon.postpone(now() + 5000), false, 'nothing would re-arm it');
   noSoon.dispose();
+});
+
+test('beforeWait runs once per firing with at least WARM_MIN_MS to go, and the timer still fires on time after it', () => {
+  // The host timer on time, and a whole ms late (then under WARM_MIN_MS may be left: no warm-up, which could not end before the due time).
+  for (const skew of [0, 1]) {
+    for (const ms of [36.09, 35.97, 609.375]) {
+      // What is left when the host timer fires: it is asked for the whole ms less EARLY_MS.
+      const left = ms - (Math.floor(ms) - EARLY_MS + skew);
+      const warmUps = left >= WARM_MIN_MS ? 1 : 0;
+      const sim = simulatedHost(() => skew);
+      let warmed = 0;
+      let leftAtWarm = Infinity;
+      const due = sim.now() + ms;
+      // A warm-up that takes 0.3 ms of the host's time.
+      sim.host.beforeWait = () => {
+        warmed++;
+        leftAtWarm = due - sim.now();
+        sim.advance(0.3);
+      };
+      let firedAt: number | null = null;
+      preciseTimeout(() => (firedAt = sim.now()), ms, sim.host);
+      sim.run();
+      assert.equal(warmed, warmUps, `${ms} ms, host timer ${skew} ms off: warm-ups`);
+      if (warmUps > 0) assert.ok(leftAtWarm >= WARM_MIN_MS, `warmed with ${leftAtWarm} ms to go`);
+      assert.ok(firedAt !== null && firedAt >= due && firedAt < due + 0.021, `${ms} ms: fired ${firedAt! - due} ms off due`);
+    }
+  }
+});
+
+test('beforeWait does not run for a wake-up whose `soon` re-arms the timer (a Backup taking the repeats it absorbed)', () => {
+  const sim = simulatedHost(() => 0);
+  let warmed = 0;
+  sim.host.beforeWait = () => void warmed++;
+  let fired = 0;
+  let rearms = 2;
+  const timer: PreciseTimer = new PreciseTimer(
+    () => fired++,
+    sim.host,
+    () => {
+      if (rearms-- > 0) timer.start(36.09);
+    },
+  );
+  timer.start(36.09);
+  sim.run();
+  assert.equal(fired, 1, 'fired once, after the re-arms');
+  assert.equal(warmed, 1, 'a warm-up only before the firing that was not re-armed');
 });

@@ -147,13 +147,19 @@ test('the takeover hook runs before a precise timer fires, and an advert it read
   let hooks = 0;
   // The daemon passes the hub's drain of held sockets; here the "advert" read re-arms the timer once.
   let rearmOnHook = true;
-  const clock = watchedClock(silentLogger(), { late: 0, worstLateMs: 0 }, () => {
-    hooks++;
-    if (rearmOnHook) {
-      rearmOnHook = false;
-      timer.start(15);
-    }
-  });
+  const clock = watchedClock(
+    silentLogger(),
+    { late: 0, worstLateMs: 0 },
+    {
+      beforeFire: () => {
+        hooks++;
+        if (rearmOnHook) {
+          rearmOnHook = false;
+          timer.start(15);
+        }
+      },
+    },
+  );
   const timer = clock.precise!.createTimer!(() => {
     fired++;
     firedAt = performance.now();

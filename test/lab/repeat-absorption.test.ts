@@ -186,7 +186,7 @@ describe('repeat absorption', () => {
     const n2 = lab.node('n2').ipv4!;
     const vip = `198.18.${SUBNET}.100`;
     hub = new WireHub(logger, (o) => openVrrpSocket({ ...o, netns: lab.node('n2').ns }));
-    const clock = watchedClock(logger, { late: 0, worstLateMs: 0 }, () => hub!.drainAll());
+    const clock = watchedClock(logger, { late: 0, worstLateMs: 0 }, { beforeFire: () => hub!.drainAll() });
     const planned = planInstance(
       instanceFrom(`  state BACKUP\n  version 3\n  priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    ${vip}/32\n  }`),
       host({ name: 'eth0', up: true, addresses: [{ address: n2, family: 4, prefix: 24 }] }),
