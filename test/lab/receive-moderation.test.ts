@@ -51,7 +51,7 @@ describe('receive moderation', () => {
 
   test('a held socket is read only when drained or released; with a hold of 0 every datagram is read at once', async () => {
     // A moderator whose grid timer never fires: the hold lasts until the test ends it.
-    const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined });
+    const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined, refresh: () => undefined });
     const tx = open('n1', 4);
     const { rx, got } = receiver(moderator);
     rx.setModeration!(50);

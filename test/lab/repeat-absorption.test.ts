@@ -152,7 +152,7 @@ describe('repeat absorption', () => {
   }
 
   test('the arrival of a repeat read late (a held socket) is its kernel stamp, not the read', async () => {
-    const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined });
+    const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined, refresh: () => undefined });
     const rx = open('n2', 4, { moderator });
     const got: number[] = [];
     rx.onPacket((p) => {

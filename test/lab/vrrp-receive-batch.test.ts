@@ -33,7 +33,7 @@ describe('batched receive', () => {
   for (const family of [4, 6] as const) {
     test(`IPv${family}: every datagram of a queue read across batches keeps its own bytes, sender, TTL and interface`, async () => {
       // A moderator whose grid timer never fires: the socket stays held until the drain.
-      const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined });
+      const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined, refresh: () => undefined });
       const rx = open('n2', family, { moderator });
       const got: { seq: number; length: number; intact: boolean; from: string; ttl: number; ifindex: number }[] = [];
       rx.onPacket((p: ReceivedPacket) =>
@@ -95,7 +95,7 @@ describe('batched receive', () => {
   }
 
   test('a batch larger than the receive buffer is handed in parts, in order', async () => {
-    const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined });
+    const moderator = new ReceiveModerator({ now: () => performance.now(), setTimeout: () => 0, clearTimeout: () => undefined, refresh: () => undefined });
     const rx = open('n2', 4, { moderator });
     const got: number[] = [];
     rx.onPacket((p: ReceivedPacket) => got.push(p.payload.length === 4000 && p.payload.every((b) => b === p.payload[0]) ? p.payload[0]! : -1));

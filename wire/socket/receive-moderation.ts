@@ -39,12 +39,15 @@ export interface ModeratorHost {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Re-arms a timer that is set or has fired (not one cleared) for its same delay from now, as Node's `timeout.refresh()` does. */
+  refresh(handle: unknown): void;
 }
 
 const nodeHost: ModeratorHost = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  refresh: (h) => void (h as NodeJS.Timeout).refresh(),
 };
 
 /** Holds allowed, longest first: each divides the ones before it, so their grids line up. */
@@ -74,7 +77,11 @@ const RESUME_RETRY_MS = 10;
 export class ReceiveModerator {
   /** Held sockets and when each resumes. */
   private readonly held = new Map<HeldSocket, number>();
+  /** The host timer, kept once it fired so that the next hold re-arms it; null when none or cleared. */
   private timer: unknown = null;
+  /** The delay `timer` was made with: what a refresh re-arms it for. */
+  private timerMs = -1;
+  /** When the timer fires next; Infinity when it is not set. */
   private timerAt = Infinity;
   private readonly counts = { holds: 0, drains: 0 };
 
@@ -119,11 +126,24 @@ export class ReceiveModerator {
   }
 
   private arm(at: number, now: number): void {
+    const ms = Math.max(0, Math.ceil(at - now));
+    this.timerAt = at;
+    // One host timer, re-armed in place while the delay stays the same. A
+    // busy Backup holds its socket from just after one grid point to the
+    // next, the same whole ms nearly every time: 100 times a second for
+    // 1,000 instances at 0.1 s adverts, where a new Node timeout per hold
+    // was about 85 KiB/s of garbage.
+    if (this.timer !== null && this.timerMs === ms) {
+      this.host.refresh(this.timer);
+      return;
+    }
     this.disarm();
     this.timerAt = at;
-    this.timer = this.host.setTimeout(this.onTimer, Math.max(0, Math.ceil(at - now)));
+    this.timer = this.host.setTimeout(this.onTimer, ms);
+    this.timerMs = ms;
   }
 
+  /** Clears the host timer: nothing is left on the loop. */
   private disarm(): void {
     if (this.timer !== null) this.host.clearTimeout(this.timer);
     this.timer = null;
@@ -131,7 +151,7 @@ export class ReceiveModerator {
   }
 
   private readonly onTimer = (): void => {
-    this.timer = null;
+    // The timer stays for the next hold to refresh.
     this.timerAt = Infinity;
     const now = this.host.now();
     let next = Infinity;

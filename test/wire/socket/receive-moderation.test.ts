@@ -9,13 +9,27 @@ function simulatedHost(start = 1003.4) {
   let now = start;
   let seq = 0;
   const timers = new Map<number, { at: number; fn: () => void }>();
+  /** Every timer made and not cleared, fired or not: what refresh may re-arm. */
+  const made = new Map<number, { ms: number; fn: () => void }>();
+  const calls = { setTimeout: 0, refresh: 0 };
   const host: ModeratorHost = {
     now: () => now,
     setTimeout: (fn, ms) => {
+      calls.setTimeout++;
       timers.set(++seq, { at: now + ms, fn });
+      made.set(seq, { ms, fn });
       return seq;
     },
-    clearTimeout: (h) => void timers.delete(h as number),
+    clearTimeout: (h) => {
+      timers.delete(h as number);
+      made.delete(h as number);
+    },
+    refresh: (h) => {
+      const t = made.get(h as number);
+      assert.ok(t, 'refresh of a cleared timer (Node would ignore it)');
+      calls.refresh++;
+      timers.set(h as number, { at: now + t.ms, fn: t.fn });
+    },
   };
   /** Runs the timers due up to `until`, in order, advancing time to each. */
   const runUntil = (until: number) => {
@@ -28,7 +42,7 @@ function simulatedHost(start = 1003.4) {
     }
     now = Math.max(now, until);
   };
-  return { host, runUntil, now: () => now, timers: () => timers.size };
+  return { host, runUntil, now: () => now, timers: () => timers.size, calls };
 }
 
 function recordingSocket(name: string, log: string[]): HeldSocket {
@@ -140,4 +154,27 @@ test('release resumes at once, forget drops a closing socket untouched, drainAll
   // A zero or negative hold is no hold.
   m.hold(c, 0);
   assert.equal(m.stats.held, 0);
+});
+
+test('holds one after the other re-arm one host timer in place; a hold of another length makes a new one', () => {
+  const sim = simulatedHost(1000.2);
+  const log: string[] = [];
+  const a = recordingSocket('a', log);
+  const m = new ReceiveModerator(sim.host);
+  // A busy Backup at 0.1 s adverts: held just after each 10 ms grid point until the next.
+  for (let i = 0; i < 50; i++) {
+    m.hold(a, 10);
+    sim.runUntil(Math.floor(sim.now() / 10) * 10 + 10);
+    sim.runUntil(sim.now() + 0.3);
+  }
+  assert.equal(log.filter((x) => x === 'a resume').length, 50, 'resumed at every grid point');
+  assert.ok(sim.calls.setTimeout <= 2, `${sim.calls.setTimeout} host timers made for 50 holds`);
+  assert.ok(sim.calls.refresh >= 48, `${sim.calls.refresh} refreshes`);
+  const made = sim.calls.setTimeout;
+  m.hold(a, 100);
+  sim.runUntil(sim.now() + 200);
+  assert.equal(sim.calls.setTimeout, made + 1, 'a 100 ms hold needs a timer of its own delay');
+  assert.equal(log.at(-1), 'a resume');
+  m.forget(a);
+  assert.equal(sim.timers(), 0, 'nothing left armed');
 });
