@@ -256,7 +256,7 @@ class Bench {
     if (quiet > 0) await sleep(quiet);
     const moved = await waitHolder(this.lab, ['r2'], 'r2', VIP, mdi(t) + 3000);
     r1.kill();
-    this.signalEcho('r1', 'SIGKILL');
+    this.killEcho('r1');
     await r1.waitExit(2000);
     await ipIn(this.lab, 'r1', ['link', 'set', 'eth0', 'down']);
     await ipIn(this.lab, 'r1', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);

@@ -31,7 +31,7 @@ const hostReaders: InterfaceReaders = {
   // readHostInterfaces' sysfs walk of every interface took 3-4 ms.
   addresses: (dev) =>
     (networkInterfaces()[dev] ?? []).map((a) => ({ family: a.family === 'IPv6' ? (6 as const) : (4 as const), address: a.address.replace(/%.*$/, '') })),
-  send: (ifindexes, frames, rounds) => sendEthernetFrames(ifindexes, frames, rounds),
+  send: sendEthernetFrames,
 };
 
 /** RT_SCOPE_LINK: an IPv6 link-local address, the source of unsolicited NA. */

@@ -127,20 +127,18 @@ export class ReceiveModerator {
 
   private arm(at: number, now: number): void {
     const ms = Math.max(0, Math.ceil(at - now));
-    this.timerAt = at;
     // One host timer, re-armed in place while the delay stays the same. A
     // busy Backup holds its socket from just after one grid point to the
     // next, the same whole ms nearly every time: 100 times a second for
     // 1,000 instances at 0.1 s adverts, where a new Node timeout per hold
     // was about 85 KiB/s of garbage.
-    if (this.timer !== null && this.timerMs === ms) {
-      this.host.refresh(this.timer);
-      return;
+    if (this.timer !== null && this.timerMs === ms) this.host.refresh(this.timer);
+    else {
+      this.disarm();
+      this.timer = this.host.setTimeout(this.onTimer, ms);
+      this.timerMs = ms;
     }
-    this.disarm();
     this.timerAt = at;
-    this.timer = this.host.setTimeout(this.onTimer, ms);
-    this.timerMs = ms;
   }
 
   /** Clears the host timer: nothing is left on the loop. */
