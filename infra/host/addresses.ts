@@ -14,6 +14,13 @@ export interface AddressSpec {
   label?: string;
   /** IPv6 only: skip duplicate address detection so the address is usable at once (what a VIP needs). */
   noDad?: boolean;
+  /**
+   * Add only: return once packets to the address are delivered here (its
+   * local route is in), waiting at most this long. An IPv6 address added
+   * with noDad gets that route from the kernel's addrconf workqueue after the
+   * add returns (30-150 µs later on this machine).
+   */
+  waitLocalUs?: number;
   /** Named network namespace; the current one when absent. */
   netns?: string;
 }
@@ -31,7 +38,9 @@ export type AddressChangeFailure =
   | 'denied'
   | 'other';
 
-export type AddressChangeResult = { ok: true } | { ok: false; reason: AddressChangeFailure; code: string };
+export type AddressChangeResult =
+  /** `notYetLocal`: added, but not delivered here yet when waitLocalUs ran out. */
+  { ok: true; notYetLocal?: true } | { ok: false; reason: AddressChangeFailure; code: string };
 
 const REASONS: Record<string, AddressChangeFailure> = {
   EEXIST: 'exists',
@@ -51,6 +60,7 @@ function change(op: 'add' | 'del', spec: AddressSpec): AddressChangeResult {
     return { ok: false, reason: 'invalid', code: 'EINVAL' };
   }
   if (code === null) return { ok: true };
+  if (code === 'EINPROGRESS') return { ok: true, notYetLocal: true };
   return { ok: false, reason: REASONS[code] ?? 'other', code };
 }
 
@@ -62,4 +72,17 @@ export function addAddress(spec: AddressSpec): AddressChangeResult {
 /** Removes an address (RTM_DELADDR; address and prefix length must match). Never throws. */
 export function removeAddress(spec: AddressSpec): AddressChangeResult {
   return change('del', spec);
+}
+
+/**
+ * Whether packets to the address are delivered here now (the kernel's route
+ * lookup answers a local route); null when the look failed.
+ */
+export function addressIsLocal(target: { family: 4 | 6; address: string; netns?: string }): boolean | null {
+  try {
+    const r = nativeWire().addressIsLocal(target);
+    return typeof r === 'boolean' ? r : null;
+  } catch {
+    return null;
+  }
 }

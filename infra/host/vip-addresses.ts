@@ -41,6 +41,15 @@ function ifindexCache() {
   };
 }
 
+/**
+ * How long an IPv6 VIP's add may wait for the kernel to deliver it here. The
+ * gratuitous NA follows the add at once, and a client that follows it before
+ * the local route is in loses its packet (a SYN: a second's retry). The
+ * wait is usually 10-20 µs (the addrconf work runs when the thread yields);
+ * the bound only keeps a stuck kernel from holding the event loop.
+ */
+export const IPV6_VIP_WAIT_LOCAL_US = 5000;
+
 export function netlinkVipOps(log: Logger): VipAddressOps {
   const ifindex = ifindexCache();
   const change = (op: 'add' | 'del', vip: PlannedVip): AddressChangeResult => {
@@ -54,10 +63,18 @@ export function netlinkVipOps(log: Logger): VipAddressOps {
       // A VIP moves between routers: duplicate address detection would hold
       // it tentative (unusable) for a second after every failover.
       noDad: vip.family === 6,
+      ...(op === 'add' && vip.family === 6 ? { waitLocalUs: IPV6_VIP_WAIT_LOCAL_US } : {}),
       ...(vip.label ? { label: vip.label } : {}),
     };
     const r = op === 'add' ? addAddress(spec) : removeAddress(spec);
-    if (r.ok) return { address: vip.address, dev: vip.dev, outcome: 'done' };
+    if (r.ok) {
+      if (r.notYetLocal)
+        log.warn(
+          { vip: vip.address, dev: vip.dev, waitedUs: IPV6_VIP_WAIT_LOCAL_US },
+          'VIP added, but the kernel did not deliver it here yet: a client that follows the announcement at once may be dropped',
+        );
+      return { address: vip.address, dev: vip.dev, outcome: 'done' };
+    }
     if ((op === 'add' && r.reason === 'exists') || (op === 'del' && r.reason === 'not-found'))
       return { address: vip.address, dev: vip.dev, outcome: 'already' };
     if (r.reason === 'no-device') ifindex.forget(vip.dev);

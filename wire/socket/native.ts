@@ -69,6 +69,8 @@ export interface NativeAddressChange {
   prefixLen: number;
   label?: string | undefined;
   noDad?: boolean | undefined;
+  /** Add only: wait (µs, at most 1,000,000) until the address is delivered here; "EINPROGRESS" when it was not in time. */
+  waitLocalUs?: number | undefined;
 }
 
 /** One parsed rtnetlink message as the addon hands it over (wire/socket/netlink-monitor.ts types it). */
@@ -119,6 +121,8 @@ export interface NativeWire {
     rounds: number,
   ): number | { sent: number; failed: number; code: string; at: number };
   changeAddress(change: NativeAddressChange): string | null;
+  /** Whether packets to the address are delivered here now (a local route), or an errno name. */
+  addressIsLocal(target: { netns?: string | undefined; family: 4 | 6; address: string }): boolean | string;
   /** Every link then every address, or an errno name. */
   netlinkDump(options: { netns?: string | undefined }): NativeNetlinkMessage[] | string;
   netlinkMonitorOpen(

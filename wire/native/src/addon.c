@@ -32,6 +32,7 @@ NAPI_MODULE_INIT() {
       {"sendFrame", NULL, vf_send_frame, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendFrames", NULL, vf_send_frames, NULL, NULL, NULL, napi_enumerable, NULL},
       {"changeAddress", NULL, vf_change_address, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addressIsLocal", NULL, vf_address_is_local, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkDump", NULL, vf_netlink_dump, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorOpen", NULL, vf_netlink_monitor_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorClose", NULL, vf_netlink_monitor_close, NULL, NULL, NULL, napi_enumerable, NULL},
