@@ -3,6 +3,7 @@
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
 //                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--case crash|planned] [--tsx] [--addon FILE.node] [--prefix P]
+//                             [--rt-priority N]
 //   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s'] [--drain S] [--per-connection N] [--delay MS]
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
@@ -13,7 +14,9 @@
 //   master's first (tcpdump timestamps in the client) and the client's
 //   longest silence (UDP echo to the VIP every 1 ms);
 // - planned: SIGTERM the master; measure the client's longest silence.
-// --case runs only one of the two (both by default).
+// --case runs only one of the two (both by default). --rt-priority N puts
+// vrrp_rt_priority N in global_defs: both implementations then run their VRRP
+// at that SCHED_RR priority.
 // --soak: 0.01 s adverts for M minutes (default 5) per implementation with the
 // other core kept busy; counts master changes, none of which should happen,
 // and the longest interval between the master's adverts. vipflow runs with
@@ -58,6 +61,8 @@ const { values: opts } = parseArgs({
     'per-connection': { type: 'string', default: '1' },
     delay: { type: 'string', default: '0' },
     prefix: { type: 'string', default: 'vfbnfo' },
+    'rt-priority': { type: 'string' },
+    'rt-limit': { type: 'string' },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 2 : 5));
@@ -120,10 +125,18 @@ const emptyFigures = (): Figures => ({
 const logger = silentLogger();
 const say = (s: string) => process.stdout.write(s + '\n');
 
+/** --rt-priority N: vrrp_rt_priority in global_defs, read by both implementations. */
+const GLOBALS = [
+  ...(opts['rt-priority'] ? [`vrrp_rt_priority ${Number(opts['rt-priority'])}`] : []),
+  ...(opts['rt-limit'] ? [`vrrp_rlimit_rttime ${Number(opts['rt-limit'])}`] : []),
+];
+
 function configFor(t: Timing, priority: number, routerId: string, extra: string[] = []): string {
-  return routerConfig(routerId, [
-    { name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`], extra },
-  ]);
+  return routerConfig(
+    routerId,
+    [{ name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`], extra }],
+    GLOBALS,
+  );
 }
 
 /** The --http runs' configuration: vipflow with handover_drain (--drain), keepalived as it is. */
@@ -510,7 +523,9 @@ async function main(): Promise<void> {
   say(`failover benchmark: ${TRIALS} trials per case${opts.quick ? ' (quick)' : ''}; building vipflow...`);
   const vipflow = await prepareVipflow(opts.tsx, opts.addon);
   const ka = spawnSync('keepalived', ['--version'], { encoding: 'utf8' });
-  say(`vipflow from ${vipflow.describe}; ${`${ka.stdout}${ka.stderr}`.split('\n')[0] ?? 'keepalived'}`);
+  say(
+    `vipflow from ${vipflow.describe}; ${`${ka.stdout}${ka.stderr}`.split('\n')[0] ?? 'keepalived'}${GLOBALS.length ? `; global_defs: ${GLOBALS.join(', ')}` : ''}`,
+  );
   await sweepStaleLabs(PREFIX, logger);
   const lab = await createLab({ prefix: PREFIX, nodes: ['r1', 'r2', 'client'], subnet: SUBNET, ipv6: false, logger });
   const stopAll = () => void lab.destroy().finally(() => vipflow.dispose());

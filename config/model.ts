@@ -413,6 +413,10 @@ export const GlobalSchema = z.strictObject({
   vrrpNotifyFifoScript: ScriptSchema.optional(),
   vrrpNotifyPriorityChanges: z.boolean().default(false),
   dynamicInterfaces: z.boolean().default(false),
+  /** SCHED_RR priority (1-99) of the daemon's main thread, which runs every VRRP instance; unset: normal scheduling */
+  vrrpRtPriority: z.number().int().min(1).max(99).optional(),
+  /** with vrrpRtPriority: CPU µs at real-time priority between blocking calls before the kernel's SIGXCPU (a logged warning); default 10000 */
+  vrrpRlimitRttime: z.number().int().min(2).optional(),
 });
 
 /** vipflow's own settings: the event bus and the workflows hung off transitions. */

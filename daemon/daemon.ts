@@ -39,6 +39,7 @@ import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
+import { RealtimePriority } from './realtime.js';
 import type { TimingMetrics } from './timing-metrics.js';
 import type { WorkflowMetrics } from './workflow-metrics.js';
 import type { Registry } from 'prom-client';
@@ -228,6 +229,8 @@ export class Daemon {
   readonly metricRegistries: readonly Registry[];
   private readonly loopDelay: LoopDelayMonitor;
   private readonly heapTrim: HeapTrimmer;
+  /** vrrp_rt_priority: the main thread's scheduling, set at start and on reload. */
+  private readonly realtime: RealtimePriority;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
@@ -325,6 +328,7 @@ export class Daemon {
       switchTo: (next) => {
         this.config = next;
         this.notActedOn = this.reloadedNotActedOn;
+        this.realtime.apply(next.global);
       },
       events: () => this.events,
       stopping: () => this.stopping !== null,
@@ -332,6 +336,7 @@ export class Daemon {
     // The VRRP timers' lateness and a tick a second (daemon/loop-delay.ts); late VRRP timers are also counted apart.
     this.loopDelay = new LoopDelayMonitor();
     this.heapTrim = new HeapTrimmer(log.child({ component: 'memory' }));
+    this.realtime = new RealtimePriority(log.child({ component: 'scheduling' }));
     const settings = eventSettings(options, config);
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
     this.events = new EventPublisher(settings, options.stateDir, log, named, bus);
@@ -415,6 +420,8 @@ export class Daemon {
     });
     daemon.links.start();
     daemon.heapTrim.start();
+    // Last: starting the instances runs well past vrrp_rlimit_rttime without a blocking call.
+    daemon.realtime.apply(loaded.model.global);
     log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
   }

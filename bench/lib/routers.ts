@@ -25,8 +25,8 @@ export interface RouterInstance {
 }
 
 /** keepalived.conf text that both implementations read. */
-export function routerConfig(routerId: string, instances: readonly RouterInstance[]): string {
-  const lines = ['global_defs {', `  router_id ${routerId}`, '}'];
+export function routerConfig(routerId: string, instances: readonly RouterInstance[], globals: readonly string[] = []): string {
+  const lines = ['global_defs {', `  router_id ${routerId}`, ...globals.map((l) => `  ${l}`), '}'];
   for (const i of instances) {
     lines.push(
       `vrrp_instance ${i.name} {`,

@@ -111,6 +111,70 @@ function applyNumber(m: Mapper, n: Node, t: Raw, a: Token, key: string, rule: Ke
   m.set(t, key, value, a, kw);
 }
 
+/**
+ * vrrp_rt_priority: read_int_strvec, then clamped to SCHED_RR's 1..99 with
+ * keepalived's messages; a word that is not a number is ignored.
+ */
+export function realtimePriority(key: string, process: string): KeywordSpec<Raw> {
+  return {
+    apply: (m, n, t) => {
+      const a = m.arg(n, 0, 'a priority from 1 to 99');
+      if (!a) return;
+      m.noExtra(n, 1);
+      const kw = n.keyword.text;
+      if (!/^[+-]?\d+$/.test(a.text)) {
+        m.sink.warning(
+          a,
+          `'${kw} ${a.text}' is not a whole number; ignored, as keepalived does ("${process} process real-time priority '${a.text}' invalid")`,
+          {
+            text: a.text,
+          },
+        );
+        return;
+      }
+      let value = Number(a.text);
+      if (value < 1 || value > 99) {
+        const to = value < 1 ? 1 : 99;
+        const says = value < 1 ? `less than minimum 1 - setting to minimum` : `greater than maximum 99 - setting to maximum`;
+        m.sink.warning(
+          a,
+          `'${kw} ${a.text}' is outside SCHED_RR's 1-99; ${to} is used, as keepalived does ("${process} process real-time priority ${a.text} ${says}")`,
+          {
+            text: a.text,
+          },
+        );
+        value = to;
+      }
+      m.set(t, key, value, a, kw);
+    },
+  };
+}
+
+/**
+ * vrrp_rlimit_rttime (and the older vrrp_rlimit_rtime): microseconds, at
+ * least 1, and keepalived makes 1 into 2 (it halves the value elsewhere).
+ */
+export function realtimeLimit(key: string, process: string): KeywordSpec<Raw> {
+  const rule: KeepalivedNumberRule = {
+    decimal: false,
+    min: 1,
+    max: UINT_MAX,
+    says: `Invalid ${process} real-time limit`,
+    onReject: { keeps: 'the default 10000 µs' },
+  };
+  return {
+    apply: (m, n, t) => {
+      const a = m.arg(n, 0, 'a number of microseconds');
+      if (!a) return;
+      m.noExtra(n, 1);
+      const kw = n.keyword.text;
+      if (kw.endsWith('_rtime')) m.sink.warning(n.keyword, `'${kw}' is deprecated: use '${kw.slice(0, -5)}rttime' (keepalived says the same)`, { text: kw });
+      applyNumber(m, n, t, a, key, rule);
+      if (t[key] === 1) t[key] = 2;
+    },
+  };
+}
+
 const UINT_MAX = 4294967295;
 const INT_MAX = 2147483647;
 /** keepalived's TIMER_HZ: whole-second delays are stored in microseconds, so at most UINT_MAX / TIMER_HZ seconds. */

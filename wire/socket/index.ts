@@ -20,4 +20,5 @@ export {
 } from './netlink-monitor.js';
 export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessage, LinkMessage, AddressMessage, OperState } from './netlink-monitor.js';
 export { raiseFileLimit, type FileLimit } from './file-limit.js';
+export { setRealtime, type RealtimeResult } from './realtime.js';
 export { returnFreedHeap } from './heap-trim.js';

@@ -133,6 +133,8 @@ export interface NativeWire {
   netlinkMonitorRef(handle: NativeNetlinkHandle, on: boolean): void;
   /** Soft RLIMIT_NOFILE lifted towards `want` (past the hard limit when allowed; -1: unlimited), or an errno name. */
   raiseFileLimit(want: number): { soft: number; hard: number; before: number } | string;
+  /** The calling thread to SCHED_RR at `priority` (0: back to SCHED_OTHER), reset on fork; rttimeUs > 0 sets the soft RLIMIT_RTTIME. */
+  setRealtime(options: { priority: number; rttimeUs: number }): string | null;
   /** glibc's malloc_trim(0): whether any freed memory went back to the kernel. */
   mallocTrim(): boolean;
   /** One sd_notify datagram to NOTIFY_SOCKET's value (a path, or '@name' for an abstract socket), or an errno name. */

@@ -38,6 +38,7 @@ NAPI_MODULE_INIT() {
       {"netlinkMonitorClose", NULL, vf_netlink_monitor_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkMonitorRef", NULL, vf_netlink_monitor_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"raiseFileLimit", NULL, vf_raise_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setRealtime", NULL, vf_set_realtime, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, vf_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sdNotify", NULL, vf_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},
   };

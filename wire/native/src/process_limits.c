@@ -1,5 +1,8 @@
-/* Process limits the daemon raises for itself. Node has no setrlimit. */
+/* Process limits and scheduling the daemon sets for itself. Node has no
+ * setrlimit and no sched_setscheduler. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include "common.h"
@@ -40,4 +43,38 @@ napi_value vf_raise_file_limit(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, napi_create_double(env, before == RLIM_INFINITY ? -1 : (double)before, &v));
   NAPI_TRY(env, napi_set_named_property(env, out, "before", v));
   return out;
+}
+
+/* setRealtime({ priority, rttimeUs }) -> null | errno name. priority 1-99:
+ * the calling thread (the daemon's main thread, which runs every VRRP
+ * instance) moves to SCHED_RR at that priority, as keepalived's
+ * vrrp_rt_priority does for its VRRP process; 0 moves it back to
+ * SCHED_OTHER. SCHED_RESET_ON_FORK keeps the threads Node starts later
+ * (libuv's pool) and every child (scripts, nft) at normal priority.
+ * rttimeUs > 0 sets the soft RLIMIT_RTTIME (CPU time at real-time priority
+ * between blocking calls; the kernel sends SIGXCPU past it), leaving the
+ * hard limit as it is. */
+napi_value vf_set_realtime(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t priority, rttime;
+  if (argc < 1 || !vf_get_int(env, argv[0], "priority", -1, &priority) || !vf_get_int(env, argv[0], "rttimeUs", 0, &rttime) ||
+      priority < 0 || priority > 99 || rttime < 0) {
+    vf_throw_type(env, "setRealtime({ priority: 0-99, rttimeUs >= 0 })");
+    return NULL;
+  }
+  if (rttime > 0) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_RTTIME, &rl) != 0) return vf_errno_value(env, errno);
+    rl.rlim_cur = (rlim_t)rttime;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max) rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_RTTIME, &rl) != 0) return vf_errno_value(env, errno);
+  }
+  struct sched_param param = {.sched_priority = priority};
+  int policy = priority > 0 ? SCHED_RR : SCHED_OTHER;
+  if (sched_setscheduler(0, policy | SCHED_RESET_ON_FORK, &param) != 0) return vf_errno_value(env, errno);
+  napi_value nul;
+  napi_get_null(env, &nul);
+  return nul;
 }
