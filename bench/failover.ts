@@ -3,7 +3,7 @@
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
 //                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--case crash|planned] [--tsx] [--addon FILE.node] [--prefix P]
-//                             [--rt-priority N]
+//                             [--rt-priority N] [--rt-limit US] [--node-flags '--no-memory-reducer']
 //   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s'] [--drain S] [--per-connection N] [--delay MS]
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
@@ -20,7 +20,8 @@
 // --soak: 0.01 s adverts for M minutes (default 5) per implementation with the
 // other core kept busy; counts master changes, none of which should happen,
 // and the longest interval between the master's adverts. vipflow runs with
-// --trace-gc there: its GC pauses in the soak (count, longest, total) are printed beside.
+// --trace-gc there: its GC pauses in the soak (count, longest, total) are printed beside;
+// --node-flags adds Node / V8 flags to that process (the soak, and r2 in the crash case).
 // --http: planned handovers as an HTTP client sees them (issue 16): a fresh
 // connection to the VIP every 5 ms with a 50 ms timeout, through a SIGTERM of
 // the Master and through a priority drop (maintenance: SIGHUP with a priority
@@ -63,6 +64,7 @@ const { values: opts } = parseArgs({
     prefix: { type: 'string', default: 'vfbnfo' },
     'rt-priority': { type: 'string' },
     'rt-limit': { type: 'string' },
+    'node-flags': { type: 'string' },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 2 : 5));
@@ -360,9 +362,12 @@ function report(results: Map<string, Figures>): void {
   for (const [k, f] of results) if (f.failures.length > 0) say(`failures ${k}: ${f.failures.join('; ')}`);
 }
 
+/** --node-flags: more Node / V8 flags for vipflow's process where it runs with --trace-gc (e.g. --no-memory-reducer). */
+const NODE_FLAGS = (opts['node-flags'] ?? '').split(' ').filter(Boolean);
+
 /** vipflow writing V8's --trace-gc lines into its log, for bench/lib/gc-trace.ts. */
 function withTraceGc(vipflow: VipflowCommand): VipflowCommand {
-  return { ...vipflow, args: ['--trace-gc', ...vipflow.args] };
+  return { ...vipflow, args: ['--trace-gc', ...NODE_FLAGS, ...vipflow.args] };
 }
 
 async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise<void> {
