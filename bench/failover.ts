@@ -127,7 +127,7 @@ const emptyFigures = (): Figures => ({
 const logger = silentLogger();
 const say = (s: string) => process.stdout.write(s + '\n');
 
-/** --rt-priority N: vrrp_rt_priority in global_defs, read by both implementations. */
+/** --rt-priority N, --rt-limit US: vrrp_rt_priority and vrrp_rlimit_rttime in global_defs, read by both implementations. */
 const GLOBALS = [
   ...(opts['rt-priority'] ? [`vrrp_rt_priority ${Number(opts['rt-priority'])}`] : []),
   ...(opts['rt-limit'] ? [`vrrp_rlimit_rttime ${Number(opts['rt-limit'])}`] : []),

@@ -26,7 +26,6 @@ export interface RealtimeSettings {
 export class RealtimePriority {
   private priority = 0;
   private rttimeUs = 0;
-  private watching = false;
   private readonly onXcpu = () =>
     this.log.warn(
       { priority: this.priority, rlimitRttimeUs: this.rttimeUs },
@@ -58,15 +57,11 @@ export class RealtimePriority {
       );
       return;
     }
+    // SIGXCPU is followed exactly while a real-time priority is in force.
+    if (priority > 0 && this.priority === 0) process.on('SIGXCPU', this.onXcpu);
+    else if (priority === 0 && this.priority > 0) process.off('SIGXCPU', this.onXcpu);
     this.priority = priority;
     this.rttimeUs = rttimeUs;
-    if (priority > 0 && !this.watching) {
-      process.on('SIGXCPU', this.onXcpu);
-      this.watching = true;
-    } else if (priority === 0 && this.watching) {
-      process.off('SIGXCPU', this.onXcpu);
-      this.watching = false;
-    }
     this.log.info(
       priority > 0 ? { vrrpRtPriority: priority, rlimitRttimeUs: rttimeUs } : {},
       priority > 0 ? 'VRRP instances run at real-time priority (SCHED_RR)' : 'VRRP instances run at normal priority again',

@@ -31,38 +31,33 @@ static void add_attr(addr_request* req, unsigned short type, const void* data, s
   req->n.nlmsg_len = NLMSG_ALIGN(req->n.nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-/* Sends the request and waits (at most one second) for the kernel's ack.
- * Returns 0 or a positive errno value. */
-static int transact(addr_request* req) {
+/* Opens a route netlink socket whose reads give up after timeout_us; -errno on failure. */
+static int open_route_socket(long timeout_us) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return errno;
-  struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+  if (fd < 0) return -errno;
+  struct timeval tv = {.tv_sec = timeout_us / 1000000, .tv_usec = timeout_us % 1000000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+/* Sends the request on fd and waits (the socket's timeout) for the kernel's
+ * ack. Returns 0 or a positive errno value. */
+static int transact(int fd, addr_request* req) {
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  int err = 0;
-  if (sendto(fd, req, req->n.nlmsg_len, 0, (struct sockaddr*)&kernel, sizeof kernel) < 0) {
-    err = errno;
-    goto done;
-  }
+  if (sendto(fd, req, req->n.nlmsg_len, 0, (struct sockaddr*)&kernel, sizeof kernel) < 0) return errno;
   char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
   for (int round = 0; round < 8; round++) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      err = errno == EAGAIN ? ETIMEDOUT : errno;
-      goto done;
+      return errno == EAGAIN ? ETIMEDOUT : errno;
     }
     for (struct nlmsghdr* h = (struct nlmsghdr*)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_seq != req->n.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
-      struct nlmsgerr* e = (struct nlmsgerr*)NLMSG_DATA(h);
-      err = -e->error;
-      goto done;
+      return -((struct nlmsgerr*)NLMSG_DATA(h))->error;
     }
   }
-  err = ETIMEDOUT;
-done:
-  close(fd);
-  return err;
+  return ETIMEDOUT;
 }
 
 /* The kernel's answer to a route lookup for one address (RTM_GETROUTE, as
@@ -116,27 +111,19 @@ static long elapsed_us(const struct timespec* since) {
  * addrconf workqueue. A new Master's unsolicited NA sent in between sends
  * clients to a host that drops their packets: a SYN 0.5 ms after the NA was
  * lost that way in test/lab/handover-client (the client retried a second
- * later). Sleeping between looks gives the CPU to that workqueue. Returns 0,
+ * later). Sleeping between looks gives the CPU to that workqueue. The looks
+ * go on the add's own socket, numbered after its request. Returns 0,
  * ETIMEDOUT, or the errno of a look that failed. */
-static int wait_local(int af, const unsigned char* bytes, size_t alen, long bound_us) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return errno;
+static int wait_local(int fd, __u32 seq, int af, const unsigned char* bytes, size_t alen, long bound_us) {
   struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
-  int err = ETIMEDOUT;
   for (__u32 look = 1; look <= 10000; look++) {
-    int type = route_type(fd, af, bytes, alen, look);
-    if (type == RTN_LOCAL) {
-      err = 0;
-      break;
-    }
+    int type = route_type(fd, af, bytes, alen, seq + look);
+    if (type == RTN_LOCAL) return 0;
     /* ENETUNREACH: no route at all yet, the same wait. */
-    if (type < 0 && type != -ENETUNREACH && type != -EHOSTUNREACH) {
-      err = -type;
-      break;
-    }
+    if (type < 0 && type != -ENETUNREACH && type != -EHOSTUNREACH) return -type;
     if (elapsed_us(&start) >= bound_us) break;
     if (look <= 8) sched_yield();
     else {
@@ -144,8 +131,7 @@ static int wait_local(int af, const unsigned char* bytes, size_t alen, long boun
       nanosleep(&pause, NULL);
     }
   }
-  close(fd);
-  return err;
+  return ETIMEDOUT;
 }
 
 /* changeAddress({ op: 'add'|'del', netns?, ifindex, family: 4|6, address,
@@ -208,10 +194,13 @@ napi_value vf_change_address(napi_env env, napi_callback_info info) {
   vf_netns_guard guard;
   int err = vf_netns_enter(netns, &guard);
   if (err) return vf_errno_value(env, err);
-  err = transact(&req);
-  if (err == 0 && add && wait_us > 0) {
+  int fd = open_route_socket(1000000);
+  if (fd < 0) err = -fd;
+  else {
+    err = transact(fd, &req);
     /* The add itself succeeded: a look that failed is reported as not yet delivered. */
-    if (wait_local(af, bytes, alen, wait_us) != 0) err = EINPROGRESS;
+    if (err == 0 && add && wait_us > 0 && wait_local(fd, req.n.nlmsg_seq, af, bytes, alen, wait_us) != 0) err = EINPROGRESS;
+    close(fd);
   }
   vf_netns_leave(&guard);
   if (err) return vf_errno_value(env, err);
@@ -241,8 +230,8 @@ napi_value vf_address_is_local(napi_env env, napi_callback_info info) {
   vf_netns_guard guard;
   int err = vf_netns_enter(netns, &guard);
   if (err) return vf_errno_value(env, err);
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  int type = fd < 0 ? -errno : route_type(fd, af, bytes, family == 4 ? 4 : 16, 1);
+  int fd = open_route_socket(1000000);
+  int type = fd < 0 ? fd : route_type(fd, af, bytes, family == 4 ? 4 : 16, 1);
   if (fd >= 0) close(fd);
   vf_netns_leave(&guard);
   if (type < 0 && type != -ENETUNREACH && type != -EHOSTUNREACH) return vf_errno_value(env, -type);
