@@ -37,6 +37,7 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { watchedClock, type LateTimerStats } from './watched-clock.js';
+import { openPreciseWakeups, type PreciseWakeup, type PreciseWakeups } from './precise-wakeups.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
 import { RealtimePriority } from './realtime.js';
@@ -205,6 +206,8 @@ function errorsOf(diagnostics: Diagnostic[]): Diagnostic[] {
 export class Daemon {
   // The parts (each in its own module); the daemon wires them and owns the order of start and stop.
   private readonly hub: WireHub;
+  /** The takeover timers' last stretch, slept to the microsecond; null when no timerfd could be made. */
+  private readonly wakeups: PreciseWakeups | null;
   /** What the loaded config asks for that vipflow does not act on yet (for the status). */
   private notActedOn: string[] = [];
   private reloadedNotActedOn: string[] = [];
@@ -251,10 +254,15 @@ export class Daemon {
     this.hub = new WireHub(log.child({ component: 'wire' }), openVrrpSocket, new StrangerReporter(() => performance.now(), STRANGER_LIMITS, 20, neighbourMac));
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const hub = this.hub;
+    const wakeups = (this.wakeups = openPreciseWakeups(log.child({ component: 'timers' })));
     const clock = watchedClock(
       log.child({ component: 'timers' }),
       this.lateStats,
-      { beforeFire: () => hub.drainAll(), beforeWait: () => this.instances.warmTakeover() },
+      {
+        beforeFire: () => hub.drainAll(),
+        beforeWait: () => this.instances.warmTakeover(),
+        ...(wakeups ? { wake: (fn: () => void, ms: number) => wakeups.after(fn, ms), cancelWake: (w: unknown) => wakeups.cancel(w as PreciseWakeup) } : {}),
+      },
       (lateMs) => this.loopDelay.note(lateMs),
     );
     const announceIo = hostAnnounceIo();
@@ -535,6 +543,7 @@ export class Daemon {
       // After the instances: their last transitions (to stopped) go out before daemon.stop.
       await this.stopEvents(reason, Date.now() - this.startedAt.getTime()).catch((err: unknown) => this.options.log.error({ err }, 'event bus close failed'));
       this.hub.close();
+      this.wakeups?.close();
       await this.control?.close();
       this.loopDelay.stop();
       this.heapTrim.stop();

@@ -8,12 +8,15 @@
  * takeover's lateness against Master_Down_Interval.
  *
  * The host timer is armed to fire up to {@link EARLY_MS} + 1 ms early (never
- * late, by the rounding above), and the rest is waited out on setImmediate:
- * each turn of the loop polls I/O first, so an advert that arrives meanwhile
- * is read and can cancel the timer, which a blocking spin would miss. The
- * wait costs up to about 2 ms of CPU per firing; these timers are re-armed on
- * every advert and fire only when a takeover is due, so that is once per
- * takeover, not once per advert.
+ * late, by the rounding above), and the rest is slept on the host's `wake`
+ * (the daemon's: a timerfd the loop polls, daemon/precise-wakeups.ts), or,
+ * on a host without one, waited out on setImmediate. Either way each turn of
+ * the loop polls I/O first, so an advert that arrives meanwhile is read and
+ * can cancel the timer, which a blocking wait would miss. Sleeping rather
+ * than spinning matters on a busy host: a spin of 1-2 ms used up the
+ * thread's scheduler slice just before the due time, and the thread then
+ * waited on the run queue behind other tasks (0.5-3.8 ms in the crash
+ * benchmark), where a sleeper is woken ahead of them.
  *
  * {@link PreciseTimer} is made once per timer and re-armed in place: a
  * Backup re-arms its Master_Down_Timer on every advert, and a timeout built
@@ -33,6 +36,13 @@ export interface PreciseTimerHost {
   refresh(handle: unknown): void;
   setImmediate(fn: () => void): unknown;
   clearImmediate(handle: unknown): void;
+  /**
+   * Runs `fn` once `ms` from now on `now`'s clock, to the microsecond, while
+   * the loop goes on polling (the daemon's PreciseWakeups); `cancelWake`
+   * stops it. Without them the last stretch is waited out on setImmediate.
+   */
+  wake?(fn: () => void, ms: number): unknown;
+  cancelWake?(handle: unknown): void;
   /**
    * Runs just before a due timer fires: the daemon reads every VRRP socket
    * (WireHub.drainAll: those receive moderation holds, and those a stalled
@@ -61,10 +71,21 @@ export const WARM_MIN_MS = 0.75;
 
 /**
  * Left to wait when the host timer fired, beyond which it is re-armed rather
- * than waited out on setImmediate: a bound on the busy part whatever the host
- * timer did.
+ * than waited out (slept on `wake`, or spun on setImmediate): a bound on the
+ * busy part whatever the host timer did.
  */
 const MAX_WAIT_MS = EARLY_MS + 2;
+
+/**
+ * How long before the due time a `wake` ends, the rest spun on setImmediate:
+ * a wake-up from sleep reached JavaScript 0.1-0.2 ms after the timerfd
+ * expired (measured in the crash benchmark: the CPU's way out of idle and the
+ * loop's turn), and a spin this short uses little of the thread's slice.
+ */
+export const WAKE_LEAD_MS = 0.15;
+
+/** A sleep shorter than this is not worth its system calls: it is spun. */
+const MIN_SLEEP_MS = 0.05;
 
 export interface PreciseTimeout {
   /** Cancels the timer; a no-op once it fired. */
@@ -96,7 +117,9 @@ export class PreciseTimer implements PreciseTimeout {
   private hostPending = false;
   /** When the host timer (or the wait) wakes the loop next, while running: no later than the due time. */
   private wakeAt = Infinity;
+  /** The last stretch's wait (a setImmediate or a host wake), while in it. */
   private immediate: unknown = null;
+  private immediateIsWake = false;
 
   /**
    * `soon` runs when the host timer fires, before the wait for the rest:
@@ -169,7 +192,7 @@ export class PreciseTimer implements PreciseTimeout {
     if (left <= MAX_WAIT_MS) {
       // One that fired is kept for the next start to refresh; one still set would wake the loop for nothing.
       if (this.hostPending) this.dropHostTimer();
-      this.immediate = this.host.setImmediate(this.finish);
+      this.waitOut(left);
       this.wakeAt = now;
       return;
     }
@@ -214,11 +237,18 @@ export class PreciseTimer implements PreciseTimeout {
     else this.finish();
   };
 
+  /** The last `left` ms: slept on the host's wake (when it has one) up to WAKE_LEAD_MS before the due time, then spun on setImmediate. */
+  private waitOut(left: number): void {
+    this.immediateIsWake = left >= WAKE_LEAD_MS + MIN_SLEEP_MS && this.host.wake !== undefined;
+    this.immediate = this.immediateIsWake ? this.host.wake!(this.finish, left - WAKE_LEAD_MS) : this.host.setImmediate(this.finish);
+  }
+
   private readonly finish = (): void => {
     this.immediate = null;
     if (!this.running) return;
-    if (this.host.now() < this.due) {
-      this.immediate = this.host.setImmediate(this.finish);
+    const left = this.due - this.host.now();
+    if (left > 0) {
+      this.waitOut(left);
       return;
     }
     if (this.host.beforeFire) {
@@ -240,7 +270,8 @@ export class PreciseTimer implements PreciseTimeout {
 
   private dropImmediate(): void {
     if (this.immediate === null) return;
-    this.host.clearImmediate(this.immediate);
+    if (this.immediateIsWake) this.host.cancelWake!(this.immediate);
+    else this.host.clearImmediate(this.immediate);
     this.immediate = null;
   }
 }

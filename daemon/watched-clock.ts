@@ -18,14 +18,15 @@ export interface LateTimerStats {
  * `takeover` hooks the precise timers (a takeover's): `beforeFire` runs just
  * before one fires (the daemon reads the sockets receive moderation holds),
  * `beforeWait` when one starts waiting out its last stretch (the daemon warms
- * the takeover's step up); see PreciseTimerHost. `noteDelay` gets how late each timer fired against the moment it was
+ * the takeover's step up), `wake` / `cancelWake` sleep that stretch to the
+ * microsecond (daemon/precise-wakeups.ts); see PreciseTimerHost. `noteDelay` gets how late each timer fired against the moment it was
  * meant to (the event loop's delay, daemon/loop-delay.ts): a grid timer's
  * moment is its grid point, so the grid reports those.
  */
 export function watchedClock(
   log: Logger,
   stats: LateTimerStats,
-  takeover?: Pick<PreciseTimerHost, 'beforeFire' | 'beforeWait'>,
+  takeover?: Pick<PreciseTimerHost, 'beforeFire' | 'beforeWait' | 'wake' | 'cancelWake'>,
   noteDelay?: (lateMs: number) => void,
 ): VrrpClock {
   const host: PreciseTimerHost = takeover ? { ...nodeHost, ...takeover } : nodeHost;

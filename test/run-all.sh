@@ -62,6 +62,7 @@ SERIAL=(
   notifiers/nginx/failover-lab
   notifiers/notify-lab
   wire/socket/icmp-socket
+  wire/socket/wake-timer
   workflows/worker-server-loss
 )
 

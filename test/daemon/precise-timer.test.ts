@@ -2,20 +2,20 @@
 // fires off its asked time the way libuv's whole-ms loop time makes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EARLY_MS, PreciseTimer, preciseTimeout, WARM_MIN_MS, type PreciseTimerHost } from '../../daemon/precise-timer.js';
+import { EARLY_MS, PreciseTimer, preciseTimeout, WAKE_LEAD_MS, WARM_MIN_MS, type PreciseTimerHost } from '../../daemon/precise-timer.js';
 
 /**
  * A host loop on simulated time: a timer fires `skew(ms)` ms off the asked
  * `ms`, each setImmediate turn costs `turnMs`. `run` advances until nothing is
  * pending or `limit` events ran (a bound, so a runaway wait fails the test).
  */
-function simulatedHost(skew: (ms: number) => number, turnMs = 0.02) {
+function simulatedHost(skew: (ms: number) => number, turnMs = 0.02, wakeLatencyMs: number | null = null) {
   let now = 1000.3;
   let seq = 0;
   const pending = new Map<number, { at: number; fn: () => void; kind: 'timer' | 'immediate' }>();
   /** Host timers not cleared (pending or fired): what refresh may re-arm. */
   const timers = new Map<number, { ms: number; fn: () => void }>();
-  const log = { timers: [] as number[], immediates: 0, refreshes: 0 };
+  const log = { timers: [] as number[], immediates: 0, refreshes: 0, wakes: [] as number[], wakesCancelled: 0 };
   const host: PreciseTimerHost = {
     now: () => now,
     setTimeout: (fn, ms) => {
@@ -40,6 +40,19 @@ function simulatedHost(skew: (ms: number) => number, turnMs = 0.02) {
       return seq;
     },
     clearImmediate: (h) => void pending.delete(h as number),
+    // A sleep to the microsecond (the daemon's timerfd), reaching JS wakeLatencyMs after its time.
+    ...(wakeLatencyMs === null
+      ? {}
+      : {
+          wake: (fn: () => void, ms: number) => {
+            log.wakes.push(ms);
+            pending.set(++seq, { at: now + ms + wakeLatencyMs, fn, kind: 'timer' });
+            return seq;
+          },
+          cancelWake: (h: unknown) => {
+            if (pending.delete(h as number)) log.wakesCancelled++;
+          },
+        }),
   };
   const run = (limit = 10_000, until = Infinity) => {
     for (let i = 0; i < limit && pending.size > 0; i++) {
@@ -76,6 +89,52 @@ for (const [name, skew] of [
     }
   });
 }
+
+test('with a wake (a timerfd), the last stretch is slept to WAKE_LEAD_MS before the due time and only that is spun', () => {
+  for (const latency of [0, 0.1, 0.4]) {
+    for (const ms of [36.09, 3.2, 0.4, 0.1]) {
+      const sim = simulatedHost(() => 0, 0.02, latency);
+      const due = sim.now() + ms;
+      let firedAt: number | null = null;
+      preciseTimeout(() => (firedAt = sim.now()), ms, sim.host);
+      sim.run();
+      assert.ok(firedAt !== null, `${ms} ms: fired`);
+      assert.ok(firedAt >= due, `${ms} ms, wake ${latency} ms late: fired ${due - firedAt} ms early`);
+      // A wake-up later than the lead makes the firing that late: the lead covers the usual latency.
+      assert.ok(firedAt < due + Math.max(0, latency - WAKE_LEAD_MS) + 0.021, `${ms} ms, wake ${latency} ms late: fired ${firedAt - due} ms late`);
+      if (ms >= WAKE_LEAD_MS + 0.05) assert.equal(sim.log.wakes.length, 1, `${ms} ms: one sleep`);
+      else assert.equal(sim.log.wakes.length, 0, `${ms} ms: shorter than the lead, spun`);
+      assert.ok(sim.log.immediates <= WAKE_LEAD_MS / 0.02 + 2, `${ms} ms, wake ${latency} ms late: ${sim.log.immediates} loop turns spun`);
+    }
+  }
+});
+
+test('cancelled or re-armed while it sleeps its last stretch, the sleep is cancelled and it does not fire then', () => {
+  const sim = simulatedHost(() => 0, 0.02, 0.05);
+  let fired = 0;
+  const t = new PreciseTimer(() => fired++, sim.host);
+  t.start(3.2);
+  sim.run(10_000, sim.now() + 2.5);
+  assert.equal(sim.log.wakes.length, 1, 'sleeping its last stretch');
+  t.cancel();
+  assert.equal(sim.log.wakesCancelled, 1);
+  sim.run();
+  assert.equal(fired, 0);
+
+  t.start(3.2);
+  sim.run(10_000, sim.now() + 2.5);
+  const due = sim.now() + 36.09;
+  t.start(36.09);
+  assert.equal(sim.log.wakesCancelled, 2, 'the re-arm dropped the sleep');
+  let firedAt = 0;
+  const t2 = new PreciseTimer(() => (firedAt = sim.now()), sim.host);
+  t2.start(36.09);
+  sim.run();
+  assert.equal(fired, 1, 'fired once, for the re-arm');
+  assert.ok(firedAt >= due && firedAt < due + 0.1);
+  t.dispose();
+  t2.dispose();
+});
 
 test('a host timer far too early is re-armed instead of waited out on the loop', () => {
   // The first host timer fires 20 ms early; later ones are on time.

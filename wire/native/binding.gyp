@@ -13,7 +13,8 @@
         "src/netlink_monitor.c",
         "src/process_limits.c",
         "src/heap_trim.c",
-        "src/sd_notify.c"
+        "src/sd_notify.c",
+        "src/wake_timer.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"]

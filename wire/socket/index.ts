@@ -22,3 +22,4 @@ export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessag
 export { raiseFileLimit, type FileLimit } from './file-limit.js';
 export { setRealtime, type RealtimeResult } from './realtime.js';
 export { returnFreedHeap } from './heap-trim.js';
+export { openWakeTimer, type WakeTimer } from './wake-timer.js';

@@ -139,7 +139,16 @@ export interface NativeWire {
   mallocTrim(): boolean;
   /** One sd_notify datagram to NOTIFY_SOCKET's value (a path, or '@name' for an abstract socket), or an errno name. */
   sdNotify(socket: string, message: string): string | null;
+  /** A disarmed one-shot timer (a timerfd on CLOCK_MONOTONIC) watched by the loop; `callback` runs when it expires. */
+  wakeOpen(callback: () => void): NativeWakeHandle;
+  /** Expires `us` microseconds from now, replacing any earlier arm (0 or less: disarmed); 0 or an errno value. */
+  wakeArm(handle: NativeWakeHandle, us: number): number;
+  wakeClose(handle: NativeWakeHandle): void;
+  wakeRef(handle: NativeWakeHandle, on: boolean): void;
 }
+
+/** The addon's opaque handle for a wake timer. */
+export type NativeWakeHandle = { readonly __brand: 'NativeWakeHandle' };
 
 /** node-gyp-build's loader: a local build (build/Release) first, else the prebuild for this platform and Node-API. */
 interface AddonLoader {

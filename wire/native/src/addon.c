@@ -1,6 +1,6 @@
 /* vipflow's wire addon: raw VRRP sockets, ICMP echo sockets, AF_PACKET frames, rtnetlink
- * address changes, link/address notifications, the open-file limit, malloc_trim and systemd
- * notifications for Node, which has none of them. The TypeScript side is wire/socket/; nothing else should load
+ * address changes, link/address notifications, the open-file limit, malloc_trim, systemd
+ * notifications and microsecond wake-ups for Node, which has none of them. The TypeScript side is wire/socket/; nothing else should load
  * this module directly. */
 #include "heap_trim.h"
 #include "icmp_socket.h"
@@ -10,6 +10,7 @@
 #include "process_limits.h"
 #include "raw_socket.h"
 #include "sd_notify.h"
+#include "wake_timer.h"
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -41,6 +42,10 @@ NAPI_MODULE_INIT() {
       {"setRealtime", NULL, vf_set_realtime, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, vf_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sdNotify", NULL, vf_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakeOpen", NULL, vf_wake_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakeArm", NULL, vf_wake_arm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakeClose", NULL, vf_wake_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakeRef", NULL, vf_wake_ref, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (vf_raw_init(env) != 0) {
     napi_throw_error(env, "ENOMEM", "vipflow wire: cannot allocate the receive buffer");

@@ -1,0 +1,83 @@
+/**
+ * The takeover timers' last stretch, slept to the microsecond
+ * (PreciseTimerHost.wake): every waiting timer shares one wake timer (a
+ * timerfd, wire/socket/wake-timer.ts) armed for the earliest of them, so
+ * 1,000 instances taking over at once cost one file descriptor, not 1,000.
+ * What waits is a few timers for at most a few milliseconds, so a sorted
+ * array is all the queue needs.
+ */
+import type { Logger } from '../core/logger.js';
+import { openWakeTimer, type WakeTimer } from '../wire/socket/index.js';
+
+export interface PreciseWakeup {
+  readonly due: number;
+  readonly fn: () => void;
+}
+
+export class PreciseWakeups {
+  /** Sorted by due time, earliest first; equal due times keep their order. */
+  private readonly waiting: PreciseWakeup[] = [];
+  /** The due time the wake timer is armed for; Infinity when disarmed. */
+  private armedFor = Infinity;
+  private readonly timer: WakeTimer;
+
+  constructor(
+    open: (onWake: () => void) => WakeTimer,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.timer = open(this.onWake);
+  }
+
+  /** Runs `fn` once, `ms` from now at the earliest; cancel with the returned handle. */
+  after(fn: () => void, ms: number): PreciseWakeup {
+    const w: PreciseWakeup = { due: this.now() + ms, fn };
+    let i = this.waiting.length;
+    while (i > 0 && this.waiting[i - 1]!.due > w.due) i--;
+    this.waiting.splice(i, 0, w);
+    if (w.due < this.armedFor) this.arm();
+    return w;
+  }
+
+  /** A no-op once it ran or was cancelled. The wake timer stays armed: a wake-up with nothing due re-arms for the next. */
+  cancel(w: PreciseWakeup): void {
+    const i = this.waiting.indexOf(w);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** Nothing waiting runs after this. */
+  close(): void {
+    this.waiting.length = 0;
+    this.armedFor = Infinity;
+    this.timer.close();
+  }
+
+  private arm(): void {
+    const head = this.waiting[0];
+    if (head === undefined) {
+      this.armedFor = Infinity;
+      this.timer.arm(0);
+      return;
+    }
+    this.armedFor = head.due;
+    // At least a microsecond: 0 would disarm the timer.
+    this.timer.arm(Math.max(1, (head.due - this.now()) * 1000));
+  }
+
+  private readonly onWake = (): void => {
+    this.armedFor = Infinity;
+    const now = this.now();
+    // What runs may add or cancel waits: take one at a time from the front.
+    while (this.waiting.length > 0 && this.waiting[0]!.due <= now) this.waiting.shift()!.fn();
+    if (this.waiting.length > 0 && this.armedFor === Infinity) this.arm();
+  };
+}
+
+/** The daemon's wake-ups, or null (with a warning: takeovers then spin their last stretch) when no timerfd could be made. */
+export function openPreciseWakeups(log: Logger): PreciseWakeups | null {
+  try {
+    return new PreciseWakeups(openWakeTimer);
+  } catch (err) {
+    log.warn({ err }, 'no precise wake-up timer (timerfd): a takeover waits out its last millisecond on the event loop instead');
+    return null;
+  }
+}
