@@ -65,10 +65,14 @@ export class PreciseWakeups {
 
   private readonly onWake = (): void => {
     this.armedFor = Infinity;
-    const now = this.now();
-    // What runs may add or cancel waits: take one at a time from the front.
-    while (this.waiting.length > 0 && this.waiting[0]!.due <= now) this.waiting.shift()!.fn();
-    if (this.waiting.length > 0 && this.armedFor === Infinity) this.arm();
+    try {
+      const now = this.now();
+      // What runs may add or cancel waits: take one at a time from the front.
+      while (this.waiting.length > 0 && this.waiting[0]!.due <= now) this.waiting.shift()!.fn();
+    } finally {
+      // A wait that threw (an uncaught exception, as from setImmediate) leaves the others armed for.
+      if (this.waiting.length > 0 && this.armedFor === Infinity) this.arm();
+    }
   };
 }
 

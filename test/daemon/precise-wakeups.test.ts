@@ -86,6 +86,20 @@ test('never armed for 0 (which would disarm a timerfd): a wait already due is as
   assert.equal(ran, 1);
 });
 
+test('a wait that throws passes the error on and leaves the later waits armed for', () => {
+  const f = fakeWake();
+  const w = new PreciseWakeups(f.open, f.now);
+  const ran: string[] = [];
+  w.after(() => {
+    throw new Error('boom');
+  }, 1);
+  w.after(() => ran.push('same time'), 1);
+  w.after(() => ran.push('later'), 2);
+  assert.throws(() => f.runUntil(501), /boom/);
+  f.runUntil(510);
+  assert.deepEqual(ran, ['same time', 'later']);
+});
+
 test('close drops what waits and closes the timer', () => {
   const f = fakeWake();
   const w = new PreciseWakeups(f.open, f.now);
