@@ -15,7 +15,7 @@
  * can cancel the timer, which a blocking wait would miss. Sleeping rather
  * than spinning matters on a busy host: a spin of 1-2 ms used up the
  * thread's scheduler slice just before the due time, and the thread then
- * waited on the run queue behind other tasks (0.5-3.8 ms in the crash
+ * waited on the run queue behind other tasks (0.25-3.8 ms in the crash
  * benchmark), where a sleeper is woken ahead of them.
  *
  * {@link PreciseTimer} is made once per timer and re-armed in place: a

@@ -51,13 +51,9 @@ export class PreciseWakeups {
     this.timer.close();
   }
 
+  /** Arms for the earliest wait; called only with one waiting. */
   private arm(): void {
-    const head = this.waiting[0];
-    if (head === undefined) {
-      this.armedFor = Infinity;
-      this.timer.arm(0);
-      return;
-    }
+    const head = this.waiting[0]!;
     this.armedFor = head.due;
     // At least a microsecond: 0 would disarm the timer.
     this.timer.arm(Math.max(1, (head.due - this.now()) * 1000));

@@ -6,7 +6,7 @@
  * spinning the loop (setImmediate) is on time on a quiet host, but on a busy
  * one the spin uses up the thread's scheduler slice just before the due time
  * and the thread then waits on the run queue behind the other tasks (measured
- * in the crash benchmark: 0.5-3.8 ms). A timerfd sleeps to the due time
+ * in the crash benchmark: 0.25-3.8 ms). A timerfd sleeps to the due time
  * instead: its expiry is exact (no timer slack), and the thread wakes as a
  * sleeper, which the scheduler runs ahead of tasks that used their slice. The
  * loop keeps polling meanwhile, so an advert that arrives still cancels the
@@ -20,10 +20,6 @@
 #include <stdlib.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
-
-typedef struct {
-  vf_polled base; /* first: vf_polled_get returns the owner */
-} vf_wake;
 
 static void wake_destroy(vf_polled* p) { free(p); }
 
@@ -54,15 +50,16 @@ napi_value vf_wake_open(napi_env env, napi_callback_info info) {
     vf_throw_errno(env, errno, "timerfd_create");
     return NULL;
   }
-  vf_wake* w = calloc(1, sizeof *w);
+  /* Nothing beyond the polled descriptor: it is its own owner. */
+  vf_polled* w = calloc(1, sizeof *w);
   if (w == NULL) {
     close(fd);
     vf_throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
-  w->base.destroy = wake_destroy;
+  w->destroy = wake_destroy;
   napi_value handle;
-  if (!vf_polled_start(env, &w->base, fd, argv[0], "vipflow:WakeTimer", on_wake_readable, &handle)) return NULL;
+  if (!vf_polled_start(env, w, fd, argv[0], "vipflow:WakeTimer", on_wake_readable, &handle)) return NULL;
   return handle;
 }
 
