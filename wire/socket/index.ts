@@ -21,5 +21,5 @@ export {
 export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessage, LinkMessage, AddressMessage, OperState } from './netlink-monitor.js';
 export { raiseFileLimit, type FileLimit } from './file-limit.js';
 export { setRealtime, type RealtimeResult } from './realtime.js';
-export { returnFreedHeap } from './heap-trim.js';
+export { releaseMappedPages, returnFreedHeap } from './heap-trim.js';
 export { openWakeTimer, type WakeTimer } from './wake-timer.js';

@@ -41,6 +41,7 @@ NAPI_MODULE_INIT() {
       {"raiseFileLimit", NULL, vf_raise_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setRealtime", NULL, vf_set_realtime, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, vf_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"releaseMappedPages", NULL, vf_release_mapped_pages, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sdNotify", NULL, vf_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},
       {"wakeOpen", NULL, vf_wake_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"wakeArm", NULL, vf_wake_arm, NULL, NULL, NULL, napi_enumerable, NULL},
