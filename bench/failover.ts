@@ -400,12 +400,14 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         let r2Adverts = 0;
         let worstInterval = 0;
         let worstAt = Number.NaN;
+        const intervals: number[] = [];
         const r1Addr = lab.node('r1').ipv4!;
         for (let i = 1; i < adverts.length; i++) {
           if (adverts[i]!.source !== adverts[i - 1]!.source) changes++;
           if (adverts[i]!.source !== r1Addr) r2Adverts++;
           else {
             const prevR1 = adverts[i - 1]!.source === r1Addr ? adverts[i - 1]!.at : NaN;
+            if (Number.isFinite(prevR1)) intervals.push(adverts[i]!.at - prevR1);
             if (Number.isFinite(prevR1) && adverts[i]!.at - prevR1 > worstInterval) {
               worstInterval = adverts[i]!.at - prevR1;
               worstAt = prevR1;
@@ -419,6 +421,23 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             `(MDI ${fmt(mdi(t))} ms, from ${fmt((worstAt - r1StartedAt) / 1000, 1)} s after r1 started), longest client silence ${fmt(gap?.ms ?? 0)} ms` +
             (gap ? ` (from ${fmt((gap.from - r1StartedAt) / 1000, 1)} s)` : ''),
         );
+        // One interval decides "longest"; the tail says whether it was a one-off on this shared host.
+        say(
+          `soak ${impl} master advert intervals: p99 ${fmt(percentile(intervals, 99), 2)} ms, p99.9 ${fmt(percentile(intervals, 99.9), 2)} ms, ` +
+            `${intervals.filter((x) => x > 12).length} over 12 ms, ${intervals.filter((x) => x > 14).length} over 14 ms`,
+        );
+        if (impl === 'vipflow') {
+          // The daemon's own late-timer warnings: a late Adver_Timer means the delay came before its JavaScript ran.
+          const late = r1
+            .log()
+            .slice(logMark.r1)
+            .split('\n')
+            .filter((l) => l.includes('timer fired late'))
+            .map((l) => Number(/"lateMs":([\d.]+)/.exec(l)?.[1] ?? NaN));
+          say(
+            `soak vipflow r1 (master): ${late.length} late-timer warnings (at most one a second), latest by at most ${fmt(late.length ? max(late) : 0, 2)} ms`,
+          );
+        }
         if (impl === 'vipflow')
           for (const [name, r, mark] of [
             ['r1 (master)', r1, logMark.r1],

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1 --no-memory-reducer
 /**
  * The `vipflow` command: cli/program.ts parses, cli/definitions.ts declares the
  * subcommands, each subcommand's module runs it. Here: what no command should

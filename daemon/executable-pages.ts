@@ -33,47 +33,59 @@ interface Mapping extends MappingRange {
 
 const HEADER = /^([0-9a-f]+)-([0-9a-f]+) ([-rwxsp]{4}) \S+ \S+ \S+ *(.*)$/;
 const KIB_FIELD = /^(Rss|Anonymous|Locked):\s+(\d+) kB$/;
+/** The start of a mapping's block: its address range. */
+const NEXT_HEADER = /^[0-9a-f]+-[0-9a-f]+ /;
 
-/** The mappings of `executable` in /proc/PID/smaps text that {@link releaseExecutablePages} may release. */
+/**
+ * The mappings of `executable` in /proc/PID/smaps text that
+ * {@link releaseExecutablePages} may release. Only the executable's blocks are
+ * parsed (found by its path), since smaps lists every V8 heap page too and
+ * this runs on the event loop.
+ */
 export function releasableMappings(smaps: string, executable: string): MappingRange[] {
-  const mappings: Mapping[] = [];
-  let current: Mapping | null = null;
-  for (const line of smaps.split('\n')) {
-    const header = HEADER.exec(line);
-    if (header) {
-      const start = BigInt(`0x${header[1]!}`);
-      current = {
-        start,
-        length: BigInt(`0x${header[2]!}`) - start,
-        perms: header[3]!,
-        path: header[4]!,
-        residentKiB: 0,
-        // Unknown until read: a mapping whose fields are missing is never released.
-        anonymousKiB: -1,
-        lockedKiB: -1,
-      };
-      mappings.push(current);
-      continue;
+  const found: MappingRange[] = [];
+  const needle = ` ${executable}\n`;
+  for (let at = smaps.indexOf(needle); at >= 0; at = smaps.indexOf(needle, at + needle.length)) {
+    const lineStart = smaps.lastIndexOf('\n', at) + 1;
+    const header = HEADER.exec(smaps.slice(lineStart, at + needle.length - 1));
+    if (!header || header[4] !== executable) continue;
+    const start = BigInt(`0x${header[1]!}`);
+    const m: Mapping = {
+      start,
+      length: BigInt(`0x${header[2]!}`) - start,
+      perms: header[3]!,
+      path: header[4],
+      residentKiB: 0,
+      // Unknown until read: a mapping whose fields are missing is never released.
+      anonymousKiB: -1,
+      lockedKiB: -1,
+    };
+    let lineAt = at + needle.length;
+    while (lineAt < smaps.length) {
+      const end = smaps.indexOf('\n', lineAt);
+      const line = smaps.slice(lineAt, end < 0 ? smaps.length : end);
+      if (NEXT_HEADER.test(line)) break;
+      const field = KIB_FIELD.exec(line);
+      if (field) {
+        const kib = Number(field[2]);
+        if (field[1] === 'Rss') m.residentKiB = kib;
+        else if (field[1] === 'Anonymous') m.anonymousKiB = kib;
+        else m.lockedKiB = kib;
+      }
+      if (end < 0) break;
+      lineAt = end + 1;
     }
-    const field = current && KIB_FIELD.exec(line);
-    if (!current || !field) continue;
-    const kib = Number(field[2]);
-    if (field[1] === 'Rss') current.residentKiB = kib;
-    else if (field[1] === 'Anonymous') current.anonymousKiB = kib;
-    else current.lockedKiB = kib;
+    if (m.perms[1] === '-' && m.perms[3] === 'p' && m.anonymousKiB === 0 && m.lockedKiB === 0 && m.residentKiB > 0 && m.length > 0n)
+      found.push({ start: m.start, length: m.length, residentKiB: m.residentKiB });
   }
-  return mappings
-    .filter(
-      (m) =>
-        m.path === executable && m.perms[1] === '-' && m.perms[3] === 'p' && m.anonymousKiB === 0 && m.lockedKiB === 0 && m.residentKiB > 0 && m.length > 0n,
-    )
-    .map(({ start, length, residentKiB }) => ({ start, length, residentKiB }));
+  return found;
 }
 
 export interface ExecutablePagesDeps {
   smaps: () => Promise<string>;
   executable: string;
-  release: (start: bigint, length: bigint) => string | null;
+  /** Releases the ranges in order until one fails (off the event loop). */
+  release: (ranges: readonly MappingRange[]) => Promise<{ released: number; error: string | null }>;
 }
 
 export interface ExecutablePagesResult {
@@ -82,6 +94,8 @@ export interface ExecutablePagesResult {
   mappings: number;
   /** The first failure's errno name, e.g. EINVAL; the mappings before it were released. */
   failed: string | null;
+  /** Time on the event loop: finding the mappings in smaps (the read and the madvise calls run on the thread pool). */
+  loopMs: number;
 }
 
 /** /proc/self/exe is the file the kernel maps, symlinks resolved, as smaps names it. */
@@ -91,16 +105,13 @@ const hostDeps = (): ExecutablePagesDeps => ({
   release: releaseMappedPages,
 });
 
-/** Releases the executable's resident pages ({@link releasableMappings}); smaps is read off the loop. */
+/** Releases the executable's resident pages ({@link releasableMappings}). */
 export async function releaseExecutablePages(deps: ExecutablePagesDeps = hostDeps()): Promise<ExecutablePagesResult> {
-  const ranges = releasableMappings(await deps.smaps(), deps.executable);
-  let releasedKiB = 0;
-  let mappings = 0;
-  for (const r of ranges) {
-    const failed = deps.release(r.start, r.length);
-    if (failed !== null) return { releasedKiB, mappings, failed };
-    releasedKiB += r.residentKiB;
-    mappings++;
-  }
-  return { releasedKiB, mappings, failed: null };
+  const smaps = await deps.smaps();
+  const started = performance.now();
+  const ranges = releasableMappings(smaps, deps.executable);
+  const loopMs = Math.round((performance.now() - started) * 100) / 100;
+  const { released, error } = await deps.release(ranges);
+  const releasedKiB = ranges.slice(0, released).reduce((n, r) => n + r.residentKiB, 0);
+  return { releasedKiB, mappings: released, failed: error, loopMs };
 }

@@ -96,13 +96,13 @@ export class HeapTrimmer {
     return true;
   }
 
-  private async releaseExecutablePages(): Promise<{ executableKiB?: number; executableMs?: number }> {
+  private async releaseExecutablePages(): Promise<{ executableKiB?: number; executableMs?: number; executableLoopMs?: number }> {
     if (!this.releaseExecutable) return {};
     try {
       const started = performance.now();
       const r = await this.deps.releaseExecutable();
       if (r.failed !== null) throw new Error(`madvise: ${r.failed} after ${r.mappings} mappings`);
-      return { executableKiB: r.releasedKiB, executableMs: round2(performance.now() - started) };
+      return { executableKiB: r.releasedKiB, executableMs: round2(performance.now() - started), executableLoopMs: r.loopMs };
     } catch (err) {
       this.releaseExecutable = false;
       this.log.warn({ err }, "releasing the node binary's start-up pages failed; not tried again (the rest of the trims go on)");

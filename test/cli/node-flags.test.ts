@@ -13,8 +13,9 @@ test('a shebang line gives its node flags, a plain one none', () => {
   assert.deepEqual(shebangNodeFlags(''), []);
 });
 
-test("the command caps V8's semi-space and its helper threads (the daemon's RSS at many instances)", () => {
+test("the command caps V8's semi-space and its helper threads (the daemon's RSS at many instances) and turns its memory reducer off (a long compaction early in the daemon's life)", () => {
   const flags = shebangNodeFlags(readFileSync(join(repoRoot, 'cli', 'main.ts'), 'utf8'));
   assert.ok(flags.includes('--max-semi-space-size=1'), `cli/main.ts shebang flags: ${flags.join(' ')}`);
   assert.ok(flags.includes('--v8-pool-size=1'), `cli/main.ts shebang flags: ${flags.join(' ')}`);
+  assert.ok(flags.includes('--no-memory-reducer'), `cli/main.ts shebang flags: ${flags.join(' ')}`);
 });

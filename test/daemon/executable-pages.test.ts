@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { releasableMappings, releaseExecutablePages } from '../../daemon/executable-pages.js';
+import { releaseMappedPages } from '../../wire/socket/index.js';
 
 const mapping = (range: string, perms: string, path: string, kib: { rss: number; anon: number; locked?: number }) =>
   [
@@ -51,20 +52,24 @@ test('a mapping whose Anonymous or Locked line is missing is not offered, and a 
   assert.equal(releasableMappings(whole, '/opt/my').length, 0);
 });
 
-test('a release that fails stops at that mapping and names the errno', async () => {
+test('a release that fails counts only the mappings before it and names the errno', async () => {
   const smaps = [
     mapping('1000-3000', 'r--p', '/x/node', { rss: 8, anon: 0 }),
     mapping('3000-5000', 'r-xp', '/x/node', { rss: 8, anon: 0 }),
     mapping('5000-7000', 'r--p', '/x/node', { rss: 8, anon: 0 }),
   ].join('\n');
-  const calls: bigint[] = [];
+  let asked: bigint[] = [];
   const r = await releaseExecutablePages({
     smaps: () => Promise.resolve(smaps),
     executable: '/x/node',
-    release: (start) => (calls.push(start), start === 0x3000n ? 'EINVAL' : null),
+    release: (ranges) => {
+      asked = ranges.map((x) => x.start);
+      return Promise.resolve({ released: 1, error: 'EINVAL' });
+    },
   });
-  assert.deepEqual(calls, [0x1000n, 0x3000n]);
-  assert.deepEqual(r, { releasedKiB: 8, mappings: 1, failed: 'EINVAL' });
+  assert.deepEqual(asked, [0x1000n, 0x3000n, 0x5000n]);
+  assert.deepEqual({ ...r, loopMs: 0 }, { releasedKiB: 8, mappings: 1, failed: 'EINVAL', loopMs: 0 });
+  assert.ok(r.loopMs >= 0);
 });
 
 function executableResidentKiB(): number {
@@ -104,4 +109,13 @@ test("releasing this process's executable pages lowers their resident size and c
   const again = await releaseExecutablePages();
   assert.equal(again.failed, null);
   assert.ok(again.releasedKiB < r.releasedKiB, `${again.releasedKiB} KiB released again, ${r.releasedKiB} the first time`);
+});
+
+test('the addon refuses a range that is not page-aligned, and counts the ranges released before it', async () => {
+  const exe = readlinkSync('/proc/self/exe');
+  const [first] = releasableMappings(readFileSync('/proc/self/smaps', 'utf8'), exe);
+  assert.ok(first, 'no releasable mapping of the node binary');
+  assert.deepEqual(await releaseMappedPages([first, { start: first.start + 1n, length: 4096n }]), { released: 1, error: 'EINVAL' });
+  assert.deepEqual(await releaseMappedPages([{ start: first.start, length: 0n }]), { released: 0, error: 'EINVAL' });
+  assert.deepEqual(await releaseMappedPages([]), { released: 0, error: null });
 });

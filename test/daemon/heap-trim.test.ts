@@ -5,14 +5,14 @@ import { HeapTrimmer, type HeapTrimDeps } from '../../daemon/heap-trim.js';
 import { recordingLogger } from '../notifiers/helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const noRelease: HeapTrimDeps['releaseExecutable'] = () => Promise.resolve({ releasedKiB: 0, mappings: 0, failed: null });
+const noRelease: HeapTrimDeps['releaseExecutable'] = () => Promise.resolve({ releasedKiB: 0, mappings: 0, failed: null, loopMs: 0 });
 
 test('a trim logs what it returned, the executable pages among it', async () => {
   const { log, records } = recordingLogger();
   let rss = 100 * 2 ** 20;
   const t = new HeapTrimmer(log, {
     trim: () => ((rss -= 3 * 2 ** 20), true),
-    releaseExecutable: () => ((rss -= 20 * 2 ** 20), Promise.resolve({ releasedKiB: 30_000, mappings: 3, failed: null })),
+    releaseExecutable: () => ((rss -= 20 * 2 ** 20), Promise.resolve({ releasedKiB: 30_000, mappings: 3, failed: null, loopMs: 0.5 })),
     rss: () => rss,
   });
   assert.equal(await t.trimNow(), true);
@@ -64,7 +64,7 @@ test('a failing executable release is logged once and not tried again; the mallo
   let releases = 0;
   const t = new HeapTrimmer(log, {
     trim: () => (trims++, true),
-    releaseExecutable: () => (releases++, Promise.resolve({ releasedKiB: 8, mappings: 1, failed: 'EINVAL' })),
+    releaseExecutable: () => (releases++, Promise.resolve({ releasedKiB: 8, mappings: 1, failed: 'EINVAL', loopMs: 0 })),
     rss: () => 0,
   });
   for (let i = 0; i < 3; i++) assert.equal(await t.trimNow(), true);

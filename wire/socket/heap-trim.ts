@@ -7,11 +7,12 @@ export function returnFreedHeap(): boolean {
 }
 
 /**
- * Drops this process's page-table entries for page-aligned [start, start + length)
- * (madvise MADV_DONTNEED): null, or an errno name. Only for a clean, read-only,
- * private file mapping, whose pages come back unchanged from the page cache;
- * daemon/executable-pages.ts picks those.
+ * Drops this process's page-table entries for each page-aligned range
+ * (madvise MADV_DONTNEED), on libuv's thread pool, in order until one fails:
+ * how many were released, and the failure's errno name. Only for clean,
+ * read-only, private file mappings, whose pages come back unchanged from the
+ * page cache; daemon/executable-pages.ts picks those.
  */
-export function releaseMappedPages(start: bigint, length: bigint): string | null {
-  return nativeWire().releaseMappedPages(start, length);
+export function releaseMappedPages(ranges: readonly { start: bigint; length: bigint }[]): Promise<{ released: number; error: string | null }> {
+  return nativeWire().releaseMappedPages(BigUint64Array.from(ranges.flatMap((r) => [r.start, r.length])));
 }

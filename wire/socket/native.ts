@@ -137,8 +137,8 @@ export interface NativeWire {
   setRealtime(options: { priority: number; rttimeUs: number }): string | null;
   /** glibc's malloc_trim(0): whether any freed memory went back to the kernel. */
   mallocTrim(): boolean;
-  /** madvise(MADV_DONTNEED) over page-aligned [start, start + length): null, or an errno name. Only for clean read-only file mappings. */
-  releaseMappedPages(start: bigint, length: bigint): string | null;
+  /** madvise(MADV_DONTNEED) over each page-aligned (start, length) pair, on the thread pool, in order until one fails. Only for clean read-only file mappings. */
+  releaseMappedPages(ranges: BigUint64Array): Promise<{ released: number; error: string | null }>;
   /** One sd_notify datagram to NOTIFY_SOCKET's value (a path, or '@name' for an abstract socket), or an errno name. */
   sdNotify(socket: string, message: string): string | null;
   /** A disarmed one-shot timer (a timerfd on CLOCK_MONOTONIC) watched by the loop; `callback` runs when it expires. */
