@@ -407,10 +407,13 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
           if (adverts[i]!.source !== r1Addr) r2Adverts++;
           else {
             const prevR1 = adverts[i - 1]!.source === r1Addr ? adverts[i - 1]!.at : NaN;
-            if (Number.isFinite(prevR1)) intervals.push(adverts[i]!.at - prevR1);
-            if (Number.isFinite(prevR1) && adverts[i]!.at - prevR1 > worstInterval) {
-              worstInterval = adverts[i]!.at - prevR1;
-              worstAt = prevR1;
+            if (Number.isFinite(prevR1)) {
+              const interval = adverts[i]!.at - prevR1;
+              intervals.push(interval);
+              if (interval > worstInterval) {
+                worstInterval = interval;
+                worstAt = prevR1;
+              }
             }
           }
         }
@@ -437,8 +440,6 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
           say(
             `soak vipflow r1 (master): ${late.length} late-timer warnings (at most one a second), latest by at most ${fmt(late.length ? max(late) : 0, 2)} ms`,
           );
-        }
-        if (impl === 'vipflow')
           for (const [name, r, mark] of [
             ['r1 (master)', r1, logMark.r1],
             ['r2 (backup)', r2, logMark.r2],
@@ -449,6 +450,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
                 `${fmt(gc.longestAtMs / 1000, 1)} s after its start), total ${fmt(gc.totalMs)} ms`,
             );
           }
+        }
       } finally {
         busy?.kill('SIGKILL');
         await Promise.all([r1.stop(), r2.stop()]);

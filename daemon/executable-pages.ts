@@ -24,13 +24,6 @@ export interface MappingRange {
   residentKiB: number;
 }
 
-interface Mapping extends MappingRange {
-  perms: string;
-  path: string;
-  anonymousKiB: number;
-  lockedKiB: number;
-}
-
 const HEADER = /^([0-9a-f]+)-([0-9a-f]+) ([-rwxsp]{4}) \S+ \S+ \S+ *(.*)$/;
 const KIB_FIELD = /^(Rss|Anonymous|Locked):\s+(\d+) kB$/;
 /** The start of a mapping's block: its address range. */
@@ -50,16 +43,12 @@ export function releasableMappings(smaps: string, executable: string): MappingRa
     const header = HEADER.exec(smaps.slice(lineStart, at + needle.length - 1));
     if (!header || header[4] !== executable) continue;
     const start = BigInt(`0x${header[1]!}`);
-    const m: Mapping = {
-      start,
-      length: BigInt(`0x${header[2]!}`) - start,
-      perms: header[3]!,
-      path: header[4],
-      residentKiB: 0,
-      // Unknown until read: a mapping whose fields are missing is never released.
-      anonymousKiB: -1,
-      lockedKiB: -1,
-    };
+    const length = BigInt(`0x${header[2]!}`) - start;
+    const perms = header[3]!;
+    let residentKiB = 0;
+    // Unknown until read: a mapping whose fields are missing is never released.
+    let anonymousKiB = -1;
+    let lockedKiB = -1;
     let lineAt = at + needle.length;
     while (lineAt < smaps.length) {
       const end = smaps.indexOf('\n', lineAt);
@@ -68,15 +57,15 @@ export function releasableMappings(smaps: string, executable: string): MappingRa
       const field = KIB_FIELD.exec(line);
       if (field) {
         const kib = Number(field[2]);
-        if (field[1] === 'Rss') m.residentKiB = kib;
-        else if (field[1] === 'Anonymous') m.anonymousKiB = kib;
-        else m.lockedKiB = kib;
+        if (field[1] === 'Rss') residentKiB = kib;
+        else if (field[1] === 'Anonymous') anonymousKiB = kib;
+        else lockedKiB = kib;
       }
       if (end < 0) break;
       lineAt = end + 1;
     }
-    if (m.perms[1] === '-' && m.perms[3] === 'p' && m.anonymousKiB === 0 && m.lockedKiB === 0 && m.residentKiB > 0 && m.length > 0n)
-      found.push({ start: m.start, length: m.length, residentKiB: m.residentKiB });
+    if (perms[1] === '-' && perms[3] === 'p' && anonymousKiB === 0 && lockedKiB === 0 && residentKiB > 0 && length > 0n)
+      found.push({ start, length, residentKiB });
   }
   return found;
 }

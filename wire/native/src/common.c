@@ -85,6 +85,13 @@ bool vf_get_bool(napi_env env, napi_value obj, const char* key, bool dflt, bool*
   return true;
 }
 
+bool vf_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  return napi_is_typedarray(env, v, &is_typed) == napi_ok && is_typed &&
+         napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok && type == want;
+}
+
 bool vf_value_string(napi_env env, napi_value v, char* buf, size_t size) {
   napi_valuetype t;
   buf[0] = '\0';

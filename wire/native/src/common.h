@@ -36,6 +36,9 @@ bool vf_get_bool(napi_env env, napi_value obj, const char* key, bool dflt, bool*
 /* Copies a string property into buf (NUL-terminated); empty when missing. */
 bool vf_get_string(napi_env env, napi_value obj, const char* key, char* buf, size_t size);
 bool vf_value_string(napi_env env, napi_value v, char* buf, size_t size);
+/* A typed array of element type `want`: its data and element count. False
+ * (nothing thrown) for any other value, the caller throws its own TypeError. */
+bool vf_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length);
 
 /* Network-namespace switching for the calling thread. Sockets keep the
  * namespace they were created in, so a process in the root namespace can

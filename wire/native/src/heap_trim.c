@@ -96,13 +96,9 @@ napi_value vf_release_mapped_pages(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool is_typed = false;
-  napi_typedarray_type type;
   size_t length = 0;
   void* data = NULL;
-  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_biguint64_array ||
-      length % 2 != 0) {
+  if (argc < 1 || !vf_typed_array(env, argv[0], napi_biguint64_array, &data, &length) || length % 2 != 0) {
     vf_throw_type(env, "releaseMappedPages(ranges): a BigUint64Array of start, length pairs");
     return NULL;
   }

@@ -174,7 +174,6 @@ napi_value vf_send_frames(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char netns[256];
-  napi_typedarray_type type;
   size_t nidx = 0;
   void* idx_data = NULL;
   uint32_t nframes = 0;
@@ -184,7 +183,7 @@ napi_value vf_send_frames(napi_env env, napi_callback_info info) {
     if (argc < 4) vf_throw_type(env, "sendFrames(target, ifindexes, frames, rounds)");
     return NULL;
   }
-  if (napi_get_typedarray_info(env, argv[1], &type, &nidx, &idx_data, NULL, NULL) != napi_ok || type != napi_int32_array ||
+  if (!vf_typed_array(env, argv[1], napi_int32_array, &idx_data, &nidx) ||
       napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[2], &nframes) != napi_ok ||
       nidx != nframes || napi_get_value_int32(env, argv[3], &rounds) != napi_ok || rounds < 0 ||
       (uint64_t)nframes * (uint64_t)rounds > SEND_FRAMES_MAX) {

@@ -725,13 +725,9 @@ napi_value vf_raw_repeat_table(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool is_typed = false;
-  napi_typedarray_type type;
   size_t length = 0;
   void* data = NULL;
-  if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || length < 256 * REPEAT_SLOT_DOUBLES) {
+  if (argc < 2 || !vf_typed_array(env, argv[1], napi_float64_array, &data, &length) || length < 256 * REPEAT_SLOT_DOUBLES) {
     vf_throw_type(env, "rawRepeatTable(handle, Float64Array of 256 * 11)");
     return NULL;
   }
