@@ -30,6 +30,7 @@ export function watchedClock(
   noteDelay?: (lateMs: number) => void,
 ): VrrpClock {
   const host: PreciseTimerHost = takeover ? { ...nodeHost, ...takeover } : nodeHost;
+  const pacer: Pacer | null = takeover?.wake && takeover.cancelWake ? { wake: takeover.wake, cancelWake: takeover.cancelWake } : null;
   if (noteDelay) sharedGrid.noteDelay = noteDelay;
   let lastWarn = -Infinity;
   /** `gridded`: a grid timer, which fires on its grid point after `due` by design (the grid notes its own delay). */
@@ -67,7 +68,7 @@ export function watchedClock(
     // (that loop time is read once per turn, so any Node timer can fire early
     // by what the turn that armed it had run; the takeover timers below cannot).
     setTimeout: (fn, ms) => setTimeout(watched(fn, ms), Math.ceil(ms)),
-    createTimer: (fire) => watchedTimer(fire, (onFire) => new GridTimer(onFire), true),
+    createTimer: (fire) => watchedTimer(fire, (onFire) => new GridTimer(onFire, sharedGrid, pacer), true),
     // The takeover timers: to the tens of microseconds rather than the
     // millisecond (precise-timer.ts); their host timers are whole ms too.
     precise: {
@@ -144,6 +145,28 @@ class WatchedTimer implements ReusableTimer {
  */
 export function gridMs(ms: number): number {
   return ms >= 500 ? Math.floor(ms / 50) : 0;
+}
+
+/**
+ * Plain timers shorter than this sleep on the daemon's wake timer (a
+ * timerfd, daemon/precise-wakeups.ts) when the clock has one: in practice a
+ * Master's Adver_Timer below 0.1 s adverts. On a Node timeout, counted from
+ * the loop's whole-ms time after the advert went out, a 10 ms Adver_Timer
+ * averaged 10.2 ms (29,400-29,500 adverts in the 5-minute soak against
+ * keepalived's 29,750) and each interval carried up to a millisecond of
+ * rounding on top of whatever the scheduler added. Slept to the microsecond
+ * and counted from the due time it fired for, the interval is exact on
+ * average and only the wake-up's own latency varies. Longer intervals keep
+ * Node's timeouts: a millisecond is little against them, and at 0.1 s a
+ * Master of 1,000 instances would put 10,000 waits a second through the
+ * wake timer's sorted queue.
+ */
+export const PACED_BELOW_MS = 100;
+
+/** The wake timer's two calls (PreciseTimerHost.wake / cancelWake). */
+interface Pacer {
+  wake(fn: () => void, ms: number): unknown;
+  cancelWake(handle: unknown): void;
 }
 
 /** Node's timers fire on the loop's whole-millisecond time: up to 1 ms before a performance.now() deadline. */
@@ -261,8 +284,10 @@ const sharedGrid = new TimerGrid();
 /**
  * A plain timer in whole ms (as `setTimeout` above), re-armed in place. Of
  * 500 ms and more (a Master's Adver_Timer at 1 s) it fires on the grid of
- * {@link gridMs}; shorter, it keeps one Node timeout and refreshes it while
- * the delay is the same. Neither allocates per start.
+ * {@link gridMs}; under {@link PACED_BELOW_MS}, with a pacer, it sleeps on
+ * the wake timer; otherwise it keeps one Node timeout and refreshes it while
+ * the delay is the same. None allocates per start but the wake timer's
+ * queue entry.
  */
 class GridTimer implements ReusableTimer {
   private handle: NodeJS.Timeout | null = null;
@@ -271,8 +296,11 @@ class GridTimer implements ReusableTimer {
   /** The grid point it waits for; NaN when not on the grid. */
   private at = NaN;
   private running = false;
-  /** The grid point being fired: a start from inside the callback counts from it. */
+  /** The grid point (or paced due time) being fired: a start from inside the callback counts from it. */
   private firedAt = NaN;
+  /** The wake timer's entry and the due time it is for, while paced. */
+  private paced: unknown = null;
+  private pacedDue = NaN;
   /** The grid point's list this timer is in, and its neighbours there (TimerGrid's). */
   gridList: GridList | null = null;
   gridPrev: GridTimer | null = null;
@@ -281,12 +309,22 @@ class GridTimer implements ReusableTimer {
   constructor(
     private readonly fire: () => void,
     private readonly grid: TimerGrid = sharedGrid,
+    private readonly pacer: Pacer | null = null,
   ) {}
 
   start(delay: number): void {
     const ms = Math.ceil(delay);
     this.cancel();
     this.running = true;
+    if (this.pacer !== null && ms < PACED_BELOW_MS) {
+      const now = performance.now();
+      // From the due time it fired for, so the interval is exact on average;
+      // after a stall, no sooner than half an interval from now (no burst).
+      const from = Number.isNaN(this.firedAt) ? now : this.firedAt;
+      this.pacedDue = Math.max(from + ms, now + ms / 2);
+      this.paced = this.pacer.wake(this.onPaced, this.pacedDue - now);
+      return;
+    }
     const step = gridMs(ms);
     if (step > 0) {
       const now = performance.now();
@@ -311,6 +349,10 @@ class GridTimer implements ReusableTimer {
     this.running = false;
     if (!Number.isNaN(this.at)) this.grid.remove(this);
     this.at = NaN;
+    if (this.paced !== null) {
+      this.pacer!.cancelWake(this.paced);
+      this.paced = null;
+    }
   }
 
   dispose(): void {
@@ -322,8 +364,17 @@ class GridTimer implements ReusableTimer {
   fireAt(at: number): void {
     if (!this.running || this.at !== at) return;
     this.at = NaN;
+    this.firedFor(at);
+  }
+
+  private readonly onPaced = (): void => {
+    this.paced = null;
+    if (this.running) this.firedFor(this.pacedDue);
+  };
+
+  private firedFor(due: number): void {
     this.running = false;
-    this.firedAt = at;
+    this.firedAt = due;
     try {
       this.fire();
     } finally {

@@ -178,3 +178,66 @@ test('the takeover hook runs before a precise timer fires, and an advert it read
   timer.dispose();
   plain.dispose();
 });
+
+test('plain timers under 0.1 s sleep on the wake timer, counted from the due time they fired for; longer ones and the takeover hooks stay off it', () => {
+  const waits: { fn: () => void; ms: number; cancelled: boolean }[] = [];
+  let hooks = 0;
+  const clock = watchedClock(
+    silentLogger(),
+    { late: 0, worstLateMs: 0 },
+    {
+      beforeFire: () => hooks++,
+      beforeWait: () => hooks++,
+      wake: (fn, ms) => {
+        const w = { fn, ms, cancelled: false };
+        waits.push(w);
+        return w;
+      },
+      cancelWake: (w) => void ((w as (typeof waits)[number]).cancelled = true),
+    },
+  );
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  /** Fires the latest wait `lateMs` after the moment it was asked for. */
+  const wakeLate = (lateMs: number) => {
+    const w = waits.at(-1)!;
+    spin(w.ms + lateMs);
+    w.fn();
+  };
+  let fired = 0;
+  let lateBy = 0;
+  const adver = clock.createTimer!(() => {
+    fired++;
+    adver.start(10);
+    if (lateBy > 0) spin(0.5);
+  });
+  adver.start(10);
+  assert.equal(waits.length, 1);
+  assert.ok(waits[0]!.ms > 9.5 && waits[0]!.ms <= 10, `first wait ${waits[0]!.ms} ms`);
+  // Woken 2 ms late (and the advert took 0.5 ms): the next due time is 10 ms after the first, not after now.
+  lateBy = 2;
+  wakeLate(2);
+  assert.equal(fired, 1);
+  assert.ok(waits[1]!.ms < 8.01, `after a 2 ms late wake-up the next waits ${waits[1]!.ms.toFixed(3)} ms`);
+  // Woken 8 ms late: no sooner than half an interval from the firing (no burst of adverts).
+  wakeLate(8);
+  assert.equal(fired, 2);
+  assert.ok(waits[2]!.ms >= 5 && waits[2]!.ms < 5.6, `after an 8 ms late wake-up the next waits ${waits[2]!.ms.toFixed(3)} ms`);
+  // A cancel cancels the wait; a start afterwards counts from now.
+  adver.cancel();
+  assert.equal(waits[2]!.cancelled, true);
+  waits[2]!.fn();
+  assert.equal(fired, 2, 'a cancelled wait that still runs fires nothing');
+  adver.start(20);
+  assert.ok(waits[3]!.ms > 19.5 && waits[3]!.ms <= 20);
+  adver.dispose();
+  assert.equal(waits[3]!.cancelled, true);
+  // 0.1 s and longer: a Node timeout, not the wake timer.
+  const slow = clock.createTimer!(() => undefined);
+  slow.start(100);
+  assert.equal(waits.length, 4);
+  slow.dispose();
+  assert.equal(hooks, 0, 'no takeover hook runs for a plain timer');
+});
