@@ -36,7 +36,7 @@ import { netlinkVipOps } from '../infra/host/vip-addresses.js';
 import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
-import { watchedClock, type LateTimerStats } from './watched-clock.js';
+import { PACE_SLACK_MS, watchedClock, type LateTimerStats } from './watched-clock.js';
 import { openPreciseWakeups, type PreciseWakeup, type PreciseWakeups } from './precise-wakeups.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
@@ -264,6 +264,7 @@ export class Daemon {
         ...(wakeups ? { wake: (fn: () => void, ms: number) => wakeups.after(fn, ms), cancelWake: (w: unknown) => wakeups.cancel(w as PreciseWakeup) } : {}),
       },
       (lateMs) => this.loopDelay.note(lateMs),
+      wakeups ? { wake: (fn, ms) => wakeups.after(fn, ms, PACE_SLACK_MS), cancelWake: (w) => wakeups.cancel(w as PreciseWakeup) } : null,
     );
     const announceIo = hostAnnounceIo();
     this.instances = new Instances({

@@ -3,14 +3,20 @@
  * (PreciseTimerHost.wake): every waiting timer shares one wake timer (a
  * timerfd, wire/socket/wake-timer.ts) armed for the earliest of them, so
  * 1,000 instances taking over at once cost one file descriptor, not 1,000.
- * What waits is a few timers for at most a few milliseconds, so a sorted
- * array is all the queue needs.
+ * A Master's Adver_Timer below 0.1 s adverts waits here too, for its whole
+ * interval (daemon/watched-clock.ts), with a slack: it may run up to that
+ * much early, on the wake-up of an earlier wait, so that many instances'
+ * adverts share wake-ups as they did on Node's millisecond timers. A
+ * re-armed advert goes to the back of the queue, so a sorted array is still
+ * all the queue needs.
  */
 import type { Logger } from '../core/logger.js';
 import { openWakeTimer, type WakeTimer } from '../wire/socket/index.js';
 
 export interface PreciseWakeup {
   readonly due: number;
+  /** Runs on any wake-up from this time on (due less its slack). */
+  readonly from: number;
   readonly fn: () => void;
 }
 
@@ -28,9 +34,14 @@ export class PreciseWakeups {
     this.timer = open(this.onWake);
   }
 
-  /** Runs `fn` once, `ms` from now at the earliest; cancel with the returned handle. */
-  after(fn: () => void, ms: number): PreciseWakeup {
-    const w: PreciseWakeup = { due: this.now() + ms, fn };
+  /**
+   * Runs `fn` once, `ms` from now, or up to `slackMs` earlier when a wake-up
+   * for an earlier wait comes by then (the timer is armed for the due time
+   * itself); cancel with the returned handle.
+   */
+  after(fn: () => void, ms: number, slackMs = 0): PreciseWakeup {
+    const due = this.now() + ms;
+    const w: PreciseWakeup = { due, from: due - slackMs, fn };
     let i = this.waiting.length;
     while (i > 0 && this.waiting[i - 1]!.due > w.due) i--;
     this.waiting.splice(i, 0, w);
@@ -63,8 +74,9 @@ export class PreciseWakeups {
     this.armedFor = Infinity;
     try {
       const now = this.now();
-      // What runs may add or cancel waits: take one at a time from the front.
-      while (this.waiting.length > 0 && this.waiting[0]!.due <= now) this.waiting.shift()!.fn();
+      // What runs may add or cancel waits: take one at a time from the front
+      // (a wait whose slack would let it run, behind one that may not, waits).
+      while (this.waiting.length > 0 && this.waiting[0]!.from <= now) this.waiting.shift()!.fn();
     } finally {
       // A wait that threw (an uncaught exception, as from setImmediate) leaves the others armed for.
       if (this.waiting.length > 0 && this.armedFor === Infinity) this.arm();

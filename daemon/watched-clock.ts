@@ -21,16 +21,18 @@ export interface LateTimerStats {
  * the takeover's step up), `wake` / `cancelWake` sleep that stretch to the
  * microsecond (daemon/precise-wakeups.ts); see PreciseTimerHost. `noteDelay` gets how late each timer fired against the moment it was
  * meant to (the event loop's delay, daemon/loop-delay.ts): a grid timer's
- * moment is its grid point, so the grid reports those.
+ * moment is its grid point, so the grid reports those. `pacer` sleeps the
+ * plain timers under {@link PACED_BELOW_MS} (a Master's Adver_Timer at
+ * centisecond adverts) on the same wake timer.
  */
 export function watchedClock(
   log: Logger,
   stats: LateTimerStats,
   takeover?: Pick<PreciseTimerHost, 'beforeFire' | 'beforeWait' | 'wake' | 'cancelWake'>,
   noteDelay?: (lateMs: number) => void,
+  pacer: Pacer | null = null,
 ): VrrpClock {
   const host: PreciseTimerHost = takeover ? { ...nodeHost, ...takeover } : nodeHost;
-  const pacer: Pacer | null = takeover?.wake && takeover.cancelWake ? { wake: takeover.wake, cancelWake: takeover.cancelWake } : null;
   if (noteDelay) sharedGrid.noteDelay = noteDelay;
   let lastWarn = -Infinity;
   /** `gridded`: a grid timer, which fires on its grid point after `due` by design (the grid notes its own delay). */
@@ -163,11 +165,24 @@ export function gridMs(ms: number): number {
  */
 export const PACED_BELOW_MS = 100;
 
-/** The wake timer's two calls (PreciseTimerHost.wake / cancelWake). */
-interface Pacer {
+/**
+ * The wake timer as the short plain timers use it: `wake` runs `fn` `ms`
+ * from now, or up to {@link PACE_SLACK_MS} earlier on a wake-up for
+ * something else (PreciseWakeups.after's slack).
+ */
+export interface Pacer {
   wake(fn: () => void, ms: number): unknown;
   cancelWake(handle: unknown): void;
 }
+
+/**
+ * How early a paced timer may run to share a wake-up: Node's millisecond
+ * timers fired up to this much early too. Without it, 1,000 Masters at 50
+ * ms adverts would wake the daemon up to 20,000 times a second, each
+ * instance on its own microsecond; with it, about 1,000 at most. A lone
+ * instance has nothing to share with and fires at its due time.
+ */
+export const PACE_SLACK_MS = 1;
 
 /** Node's timers fire on the loop's whole-millisecond time: up to 1 ms before a performance.now() deadline. */
 const LOOP_SLACK_MS = 1;

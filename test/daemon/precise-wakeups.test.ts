@@ -110,3 +110,28 @@ test('close drops what waits and closes the timer', () => {
   f.runUntil(510);
   assert.equal(ran, 0);
 });
+
+test('a wait with slack runs early on an earlier wait’s wake-up, never one without; alone it runs at its due time', () => {
+  const f = fakeWake();
+  const w = new PreciseWakeups(f.open, f.now);
+  const at: Record<string, number> = {};
+  const mark = (name: string) => () => void (at[name] = f.now());
+  w.after(mark('first'), 1);
+  w.after(mark('slack'), 1.6, 1);
+  w.after(mark('strict'), 1.7);
+  w.after(mark('beyond'), 2.5, 1);
+  f.runUntil(501.05);
+  assert.equal(at.first, 501);
+  assert.equal(at.slack, 501, 'due 0.6 ms later, within its 1 ms slack: on the same wake-up');
+  assert.equal(at.strict, undefined, 'no slack: it waits for its due time');
+  assert.equal(at.beyond, undefined, 'behind one that may not run yet');
+  assert.equal(f.state.armedAt, 501.7, 'armed for the due time of the next, not its slack');
+  f.runUntil(510);
+  assert.equal(at.strict, 501.7);
+  assert.equal(at.beyond, 501.7, 'due 0.8 ms after that wake-up: on it');
+  // Alone, a wait with slack is armed for and runs at its due time.
+  w.after(mark('alone'), 10, 1);
+  assert.equal(f.state.armedAt, 520);
+  f.runUntil(530);
+  assert.equal(at.alone, 520);
+});
