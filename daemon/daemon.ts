@@ -37,7 +37,7 @@ import { hostVmacLinks } from '../infra/host/vmac-link.js';
 import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { PACE_SLACK_MS, watchedClock, type LateTimerStats } from './watched-clock.js';
-import { openPreciseWakeups, type PreciseWakeup, type PreciseWakeups } from './precise-wakeups.js';
+import { openPreciseWakeups, type PreciseWakeups } from './precise-wakeups.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
 import { RealtimePriority } from './realtime.js';
@@ -261,10 +261,10 @@ export class Daemon {
       {
         beforeFire: () => hub.drainAll(),
         beforeWait: () => this.instances.warmTakeover(),
-        ...(wakeups ? { wake: (fn: () => void, ms: number) => wakeups.after(fn, ms), cancelWake: (w: unknown) => wakeups.cancel(w as PreciseWakeup) } : {}),
+        ...wakeups?.waker(),
       },
       (lateMs) => this.loopDelay.note(lateMs),
-      wakeups ? { wake: (fn, ms) => wakeups.after(fn, ms, PACE_SLACK_MS), cancelWake: (w) => wakeups.cancel(w as PreciseWakeup) } : null,
+      wakeups?.waker(PACE_SLACK_MS) ?? null,
     );
     const announceIo = hostAnnounceIo();
     this.instances = new Instances({

@@ -49,6 +49,14 @@ export class PreciseWakeups {
     return w;
   }
 
+  /**
+   * `after` and `cancel` as a timer host's `wake` / `cancelWake`
+   * (PreciseTimerHost, watchedClock's pacer), each wait with `slackMs`.
+   */
+  waker(slackMs = 0): { wake(fn: () => void, ms: number): PreciseWakeup; cancelWake(handle: unknown): void } {
+    return { wake: (fn, ms) => this.after(fn, ms, slackMs), cancelWake: (w) => this.cancel(w as PreciseWakeup) };
+  }
+
   /** A no-op once it ran or was cancelled. The wake timer stays armed: a wake-up with nothing due re-arms for the next. */
   cancel(w: PreciseWakeup): void {
     const i = this.waiting.indexOf(w);
@@ -71,15 +79,19 @@ export class PreciseWakeups {
   }
 
   private readonly onWake = (): void => {
-    this.armedFor = Infinity;
+    // While the waits run, what they add is not armed for (a paced advert
+    // re-arms from its own wait, and with many sharing a wake-up each add
+    // armed the timer again): the timer is armed once, after them.
+    this.armedFor = -Infinity;
     try {
       const now = this.now();
       // What runs may add or cancel waits: take one at a time from the front
       // (a wait whose slack would let it run, behind one that may not, waits).
       while (this.waiting.length > 0 && this.waiting[0]!.from <= now) this.waiting.shift()!.fn();
     } finally {
-      // A wait that threw (an uncaught exception, as from setImmediate) leaves the others armed for.
-      if (this.waiting.length > 0 && this.armedFor === Infinity) this.arm();
+      // Also when a wait threw (an uncaught exception, as from setImmediate): the others stay armed for.
+      this.armedFor = Infinity;
+      if (this.waiting.length > 0) this.arm();
     }
   };
 }
