@@ -107,6 +107,7 @@ export function initialContext(input: VrrpMachineInput): VrrpContext {
     preemptHold: 'idle',
     lastMismatchCs: null,
     wantMaster: null,
+    heardUnaccepted: false,
     stats: newCounters(),
     replies: newReplyLimiter(),
   };

@@ -109,7 +109,14 @@ function hasSideDuties(ctx: VrrpContext, ad: AdvertEvent): boolean {
  * accepted, no group wish, no side duties).
  */
 function acceptsPlainAdvert(ctx: VrrpContext, ad: AdvertEvent): boolean {
-  return unusableAdvert(ctx.cfg, ad) === null && ad.priority !== PRIORITY_STOP && backupAccepts(ctx, ad) && ctx.wantMaster === null && !hasSideDuties(ctx, ad);
+  return (
+    unusableAdvert(ctx.cfg, ad) === null &&
+    ad.priority !== PRIORITY_STOP &&
+    backupAccepts(ctx, ad) &&
+    ctx.wantMaster === null &&
+    !ctx.heardUnaccepted &&
+    !hasSideDuties(ctx, ad)
+  );
 }
 
 /** Counters for every advert that passed the screen (plain mutation: see VrrpContext.stats). */
@@ -294,11 +301,13 @@ export const vrrpMachine = setup({
         c.stats.becameMaster++;
       });
       enqueue.emit({ type: 'add-addresses', addresses: context.cfg.virtualAddresses });
-      enqueue.emit({ type: 'announce', addresses: context.cfg.virtualAddresses, reason: 'became-master' });
     }),
+    /** Gratuitous ARP / unsolicited NA for the VIPs: raw frames, which need no address added first. */
+    announceAddresses: emit(({ context }) => ({ type: 'announce' as const, addresses: context.cfg.virtualAddresses, reason: 'became-master' as const })),
     /**
      * `handover`: a better Master was heard, so it holds the addresses already
-     * (it adds them before its first advert) and the host may overlap briefly.
+     * (it adds them before its first advert, or right after it when it took
+     * over after silence) and the host may overlap briefly.
      */
     removeAddresses: enqueueActions(({ context, enqueue }, params?: { handover: boolean }) => {
       enqueue(({ context: c }) => {
@@ -362,6 +371,7 @@ export const vrrpMachine = setup({
       const why = ad && unusableAdvert(context.cfg, ad);
       if (!ad || !why) return;
       const repeat = why.code === 'interval-mismatch' && context.lastMismatchCs === ad.intervalCs;
+      if (!context.heardUnaccepted) enqueue.assign({ heardUnaccepted: true });
       enqueue(({ context: c }) => {
         c.stats.advertsDiscarded++;
         if (why.code === 'interval-mismatch') c.stats.intervalMismatches++;
@@ -374,6 +384,12 @@ export const vrrpMachine = setup({
         message: why.message,
         detail: { source: formatAddress(ad.source), priority: ad.priority, intervalCs: ad.intervalCs },
       });
+    }),
+    noteUnaccepted: enqueueActions(({ context, enqueue }) => {
+      if (!context.heardUnaccepted) enqueue.assign({ heardUnaccepted: true });
+    }),
+    forgetUnaccepted: enqueueActions(({ context, enqueue }) => {
+      if (context.heardUnaccepted) enqueue.assign({ heardUnaccepted: false });
     }),
     countLowerPriorityDiscarded: ({ context, event }) => {
       context.stats.lowerPriorityDiscarded++;
@@ -555,7 +571,7 @@ export const vrrpMachine = setup({
       exit: ['clearPreemptHold'],
       states: {
         listening: {
-          entry: 'startMasterDownTimer',
+          entry: ['forgetUnaccepted', 'startMasterDownTimer'],
           exit: 'stopMasterDownTimer',
           on: {
             MASTER_DOWN_TIMER: [
@@ -604,7 +620,7 @@ export const vrrpMachine = setup({
           },
           { guard: 'backupAccepts', target: '.listening', actions: ['countAdvert', 'noteMaster', 'acceptMaster'] },
           // Preempting: ignore the lower-priority master; the running timer makes us Master.
-          { actions: ['countAdvert', 'reportIntervalMismatch', 'countLowerPriorityDiscarded'] },
+          { actions: ['countAdvert', 'reportIntervalMismatch', 'countLowerPriorityDiscarded', 'noteUnaccepted'] },
         ],
         PREEMPT_HOLD_EXPIRED: { actions: 'expirePreemptHold' },
         TRACK: [
@@ -634,13 +650,35 @@ export const vrrpMachine = setup({
 
     // RFC 5798 §6.4.3
     master: {
-      // Addresses (and their gratuitous ARP / unsolicited NA) before the first
-      // advert: the old Master releases the VIPs when it hears that advert, so
-      // the VIPs must already be here and clients already pointed here, or a
-      // handover has a gap. keepalived sends the advert first
-      // (vrrp_state_master_tx) and adds the addresses after it; this order
-      // costs the first advert 0.25-0.5 ms (README, Takeover timing).
-      entry: ['addAddresses', 'countAdvertSent', 'sendAdvert'],
+      // The order of the takeover's first frames. A Master that is alive
+      // releases the VIPs when it hears our first advert (preemption, a
+      // priority-0 handover, a Master whose adverts this Backup discards), so
+      // the VIPs must already be here and clients pointed here, or the
+      // handover has a gap: addresses, gratuitous ARP / unsolicited NA, then
+      // the advert. When the Master_Down_Timer fires and nothing was heard
+      // since the last accepted advert, the Master is gone, or this Backup
+      // cannot hear it: the advert need not wait for the VIP add, which takes
+      // the kernel's rtnl lock (global to all namespaces) and may wait for it
+      // or for a CPU in the kernel. keepalived sends its advert first
+      // (vrrp_state_master_tx); here the burst still goes before it, so that
+      // after a brief takeover the old Master's answer to that advert lands
+      // after our burst and clients end on its MAC
+      // (test/lab/arp-repair.test.ts), and the VIP is added right after the
+      // advert. Clients the burst reaches before that were sending to a dead
+      // Master until then.
+      entry: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type === 'MASTER_DOWN_TIMER' && !context.heardUnaccepted) {
+          enqueue('announceAddresses');
+          enqueue('countAdvertSent');
+          enqueue('sendAdvert');
+          enqueue('addAddresses');
+        } else {
+          enqueue('addAddresses');
+          enqueue('announceAddresses');
+          enqueue('countAdvertSent');
+          enqueue('sendAdvert');
+        }
+      }),
       initial: 'advertising',
       states: {
         advertising: {

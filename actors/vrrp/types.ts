@@ -162,6 +162,13 @@ export interface VrrpContext {
    */
   wantMaster: TransitionReason | null;
   /**
+   * Backup only: an advert it did not accept (a lower priority while it
+   * preempts, or one it discards) came since it last re-entered `listening`.
+   * A router that sends such adverts is alive and hears ours, so a takeover
+   * adds the VIPs before its first advert (see the `master` state).
+   */
+  heardUnaccepted: boolean;
+  /**
    * Counters for status dumps. Mutated in place: they are monotonic statistics, not
    * state any transition depends on, and copying them on every advert would allocate
    * for nothing.

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { masterDownIntervalMs, skewTimeMs } from '../../../actors/vrrp/index.js';
-import { harness, ipv4, TICK_MS } from './harness.js';
+import { harness, ipv4, TICK_MS, type Harness } from './harness.js';
 
 const PEER_HIGH = ipv4(198, 18, 0, 9);
 const PEER_LOW = ipv4(198, 18, 0, 0);
@@ -204,6 +204,60 @@ test('preempt: a higher-priority backup ignores a lower master and takes over on
   const at = h.runUntil(() => h.state() === 'master', 5000);
   assert.ok(at !== null && at >= mdi && at <= mdi + TICK_MS, `took over at ${at}`);
   assert.equal(h.actor.getSnapshot().context.stats.lowerPriorityDiscarded, 2, 'both lower adverts ignored');
+});
+
+/** A takeover's first frames, by command type, in the order the machine emitted them. */
+function takeoverOrder(h: Harness): string[] {
+  const at = h.runUntil(() => h.state() === 'master', 10_000);
+  assert.ok(at !== null, 'took over');
+  return h.events.filter((e) => e.type === 'add-addresses' || e.type === 'announce' || e.type === 'send-advert').map((e) => e.type);
+}
+const AFTER_SILENCE = ['announce', 'send-advert', 'add-addresses'];
+const VIPS_FIRST = ['add-addresses', 'announce', 'send-advert'];
+
+test('takeover order: after silence the burst and the advert go before the VIP add', () => {
+  const gone = harness();
+  gone.advert(150, PEER_HIGH);
+  assert.deepEqual(takeoverOrder(gone), AFTER_SILENCE, 'a Master that went silent');
+  assert.deepEqual(takeoverOrder(harness()), AFTER_SILENCE, 'no Master heard since startup');
+  // nopreempt accepts the lower Master, so nothing went unaccepted.
+  const kept = harness({ priority: 200, preempt: false });
+  kept.advert(100, PEER_LOW);
+  assert.deepEqual(takeoverOrder(kept), AFTER_SILENCE, 'a lower Master accepted under nopreempt, then silent');
+});
+
+test('takeover order: with a live router heard and not accepted, or after priority 0, the VIPs first', () => {
+  const preempting = harness({ priority: 200 });
+  preempting.advert(100, PEER_LOW);
+  preempting.run(1000);
+  preempting.advert(100, PEER_LOW);
+  assert.deepEqual(takeoverOrder(preempting), VIPS_FIRST, 'preempting a lower Master that still advertises');
+  const mismatched = harness({ version: 2 });
+  mismatched.advert(150, PEER_HIGH);
+  mismatched.run(1000);
+  mismatched.advert(150, PEER_HIGH, 200);
+  assert.equal(mismatched.actor.getSnapshot().context.stats.advertsDiscarded, 1);
+  assert.deepEqual(takeoverOrder(mismatched), VIPS_FIRST, 'a Master whose adverts this Backup discards (VRRPv2 interval mismatch)');
+  const stopped = harness();
+  stopped.advert(150, PEER_HIGH);
+  stopped.run(500);
+  stopped.advert(0, PEER_HIGH);
+  assert.deepEqual(takeoverOrder(stopped), VIPS_FIRST, 'a priority-0 handover');
+});
+
+test('takeover order: a router heard and not accepted is forgotten once an advert is accepted again', () => {
+  const h = harness({ priority: 120 });
+  h.advert(100, PEER_LOW);
+  h.run(500);
+  assert.equal(h.actor.getSnapshot().context.heardUnaccepted, true);
+  // A better Master appears: accepted, and its plain adverts after it too.
+  for (let i = 0; i < 3; i++) {
+    h.advert(150, PEER_HIGH);
+    assert.equal(h.actor.getSnapshot().context.heardUnaccepted, false, `advert ${i + 1}`);
+    h.run(1000);
+  }
+  assert.equal(h.state(), 'backup');
+  assert.deepEqual(takeoverOrder(h), AFTER_SILENCE, 'the better Master went silent');
 });
 
 test('preempt_delay: lower-priority adverts are accepted until the delay after the first one has passed', () => {

@@ -140,7 +140,7 @@ test('graceful stop of the Master: priority 0, takeover after Skew_Time, and the
   l.dispose();
 });
 
-test('a new Master: VIP, the gratuitous ARP burst, its first advert, and only then the transition is reported', () => {
+test('a new Master after silence: the gratuitous ARP burst, its first advert, the VIP, and only then the transition is reported', () => {
   const l = new VirtualLan({ delayMs: 1 });
   addNode(l, 'a', 150, 1, ['version 3', 'garp_master_repeat 4']);
   addNode(l, 'b', 100, 2);
@@ -156,7 +156,7 @@ test('a new Master: VIP, the gratuitous ARP burst, its first advert, and only th
   const atTakeover = l.events.map((e, i) => ({ e, i })).filter(({ e }) => e.node === 'a' && e.at === up.at);
   assert.deepEqual(
     atTakeover.map(({ e }) => e.kind),
-    ['address', 'announce', 'announce', 'announce', 'announce', 'advert'],
+    ['announce', 'announce', 'announce', 'announce', 'advert', 'address'],
   );
   assert.equal(reportedAt.get(`a master ${up.at}`), atTakeover.at(-1)!.i + 1, 'reported after every frame of the takeover');
   l.dispose();
