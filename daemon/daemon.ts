@@ -38,6 +38,7 @@ import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { PACE_SLACK_MS, watchedClock, type LateTimerStats } from './watched-clock.js';
 import { openPreciseWakeups, type PreciseWakeups } from './precise-wakeups.js';
+import { openYoungGenerationSweeper, SWEEP_MIN_MS, type YoungGenerationSweeper } from './young-generation.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
 import { RealtimePriority } from './realtime.js';
@@ -97,7 +98,16 @@ export interface DaemonStatus {
   /** Senders named in the log (and `vrrp.intruder` events): at most once a minute per (sender, reason). */
   strangers: { sightings: number; tracked: number; overBudget: number; recent: ReportedSighting[] };
   /** recentMaxMs: the longest delay in the last 5 to 10 s (the others cover the daemon's life). */
-  eventLoop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; recentMaxMs: number; lateTimers: number; worstLateMs: number };
+  eventLoop: {
+    delayP50Ms: number;
+    delayP99Ms: number;
+    delayMaxMs: number;
+    recentMaxMs: number;
+    lateTimers: number;
+    worstLateMs: number;
+    /** Scavenges forced just before a due takeover (daemon/young-generation.ts). */
+    scavengesBeforeTakeover: number;
+  };
   recentTransitions: (TransitionRecord & { time: string })[];
   reloads: { ok: number; refused: number };
   events: DaemonEventsStatus;
@@ -208,6 +218,7 @@ export class Daemon {
   private readonly hub: WireHub;
   /** The takeover timers' last stretch, slept to the microsecond; null when no timerfd could be made. */
   private readonly wakeups: PreciseWakeups | null;
+  private readonly youngGeneration: YoungGenerationSweeper | null;
   /** What the loaded config asks for that vipflow does not act on yet (for the status). */
   private notActedOn: string[] = [];
   private reloadedNotActedOn: string[] = [];
@@ -255,12 +266,16 @@ export class Daemon {
     const vipOps = netlinkVipOps(log.child({ component: 'vip' }));
     const hub = this.hub;
     const wakeups = (this.wakeups = openPreciseWakeups(log.child({ component: 'timers' })));
+    const sweeper = (this.youngGeneration = openYoungGenerationSweeper(log.child({ component: 'timers' })));
     const clock = watchedClock(
       log.child({ component: 'timers' }),
       this.lateStats,
       {
         beforeFire: () => hub.drainAll(),
-        beforeWait: () => this.instances.warmTakeover(),
+        beforeWait: (leftMs) => {
+          if (leftMs >= SWEEP_MIN_MS) sweeper?.sweepIfFull();
+          this.instances.warmTakeover();
+        },
         ...wakeups?.waker(),
       },
       (lateMs) => this.loopDelay.note(lateMs),
@@ -491,6 +506,7 @@ export class Daemon {
         ...loop,
         lateTimers: this.lateStats.late,
         worstLateMs: Math.round(this.lateStats.worstLateMs * 1000) / 1000,
+        scavengesBeforeTakeover: this.youngGeneration?.stats.sweeps ?? 0,
       },
       recentTransitions: [...this.recent],
       reloads: { ...this.reloader.counts },

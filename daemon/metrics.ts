@@ -113,6 +113,7 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   family('vipflow_dropped_packets_total', 'counter', ['reason'], 'Received VRRP packets dropped or not acted on, by reason, over the hub and every instance'),
   family('vipflow_late_timers_total', 'counter', [], 'VRRP timers that fired late'),
   family('vipflow_late_timer_worst_seconds', 'gauge', [], 'The latest VRRP timer so far'),
+  family('vipflow_takeover_scavenges_total', 'counter', [], "Scavenges of V8's young generation forced just before a due takeover"),
   family('vipflow_event_loop_delay_seconds', 'gauge', ['quantile'], 'Event-loop delay (quantile 1 is the maximum)'),
   family('vipflow_reloads_total', 'counter', ['result'], 'Configuration reloads, applied (ok) or refused'),
   family('vipflow_events_published_total', 'counter', [], 'vipflow.event/v1 events published'),
@@ -244,6 +245,8 @@ function daemonSamples(status: DaemonStatus, transitions: TransitionTally, push:
   for (const [reason, n] of Object.entries(status.dropped ?? {})) push('vipflow_dropped_packets_total', n, { reason });
   push('vipflow_late_timers_total', status.eventLoop.lateTimers);
   push('vipflow_late_timer_worst_seconds', status.eventLoop.worstLateMs / 1000);
+  // Older daemons do not report it.
+  if (status.eventLoop.scavengesBeforeTakeover !== undefined) push('vipflow_takeover_scavenges_total', status.eventLoop.scavengesBeforeTakeover);
   push('vipflow_event_loop_delay_seconds', status.eventLoop.delayP50Ms / 1000, { quantile: '0.5' });
   push('vipflow_event_loop_delay_seconds', status.eventLoop.delayP99Ms / 1000, { quantile: '0.99' });
   push('vipflow_event_loop_delay_seconds', status.eventLoop.delayMaxMs / 1000, { quantile: '1' });

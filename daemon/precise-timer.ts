@@ -55,13 +55,19 @@ export interface PreciseTimerHost {
    * least {@link WARM_MIN_MS} to go: the daemon takes a throwaway copy of an
    * instance through the takeover's own step (TakeoverRehearsal.warm), so
    * that the real step, a moment later, runs on code and data already in
-   * the CPU's caches. It must not touch the timer.
+   * the CPU's caches; with time enough (`leftMs`, before the due time) it
+   * first empties V8's young generation (daemon/young-generation.ts). It
+   * must not touch the timer.
    */
-  beforeWait?(): void;
+  beforeWait?(leftMs: number): void;
 }
 
-/** How much earlier than due (in whole ms, before libuv's own rounding) the host timer is asked to fire. */
-export const EARLY_MS = 1;
+/**
+ * How much earlier than due (in whole ms, before libuv's own rounding) the
+ * host timer is asked to fire: 2-3 ms, room for `beforeWait` (a scavenge and
+ * a warm-up, up to about 1.25 ms) with the rest slept.
+ */
+export const EARLY_MS = 2;
 
 /**
  * Left to wait, at least, for `beforeWait` to run: the daemon's took 0.3-0.45
@@ -229,7 +235,7 @@ export class PreciseTimer implements PreciseTimeout {
     // A postponed wake-up whose `soon` did not re-arm: due has passed, and it fires now.
     let left = this.due - this.host.now();
     if (left >= WARM_MIN_MS && left <= MAX_WAIT_MS && this.host.beforeWait) {
-      this.host.beforeWait();
+      this.host.beforeWait(left);
       if (!this.running) return;
       left = this.due - this.host.now();
     }

@@ -202,7 +202,7 @@ export const daemonStatusSchema = o({
       }),
     ),
   }),
-  eventLoop: o({ delayP50Ms: ms, delayP99Ms: ms, delayMaxMs: ms, recentMaxMs: ms, lateTimers: count, worstLateMs: ms }),
+  eventLoop: o({ delayP50Ms: ms, delayP99Ms: ms, delayMaxMs: ms, recentMaxMs: ms, lateTimers: count, worstLateMs: ms, scavengesBeforeTakeover: count }),
   recentTransitions: z.array(transition),
   reloads: o({ ok: count, refused: count }),
   events,

@@ -135,6 +135,7 @@ describe('metrics from the status', () => {
       ['vipflow_send_errors_total{instance="VI_1"}', 4],
       ['vipflow_late_timers_total', 6],
       ['vipflow_late_timer_worst_seconds', 0.0125],
+      ['vipflow_takeover_scavenges_total', 2],
       ['vipflow_event_loop_delay_seconds{quantile="0.99"}', 0.02],
       ['vipflow_event_loop_delay_seconds{quantile="1"}', 0.03],
       ['vipflow_events_published_total', 40],

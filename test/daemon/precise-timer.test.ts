@@ -413,11 +413,13 @@ test('beforeWait runs once per firing with at least WARM_MIN_MS to go, and the t
       const sim = simulatedHost(() => skew);
       let warmed = 0;
       let leftAtWarm = Infinity;
+      let leftGiven = NaN;
       const due = sim.now() + ms;
       // A warm-up that takes 0.3 ms of the host's time.
-      sim.host.beforeWait = () => {
+      sim.host.beforeWait = (leftMs) => {
         warmed++;
         leftAtWarm = due - sim.now();
+        leftGiven = leftMs;
         sim.advance(0.3);
       };
       let firedAt: number | null = null;
@@ -425,6 +427,7 @@ test('beforeWait runs once per firing with at least WARM_MIN_MS to go, and the t
       sim.run();
       assert.equal(warmed, warmUps, `${ms} ms, host timer ${skew} ms off: warm-ups`);
       if (warmUps > 0) assert.ok(leftAtWarm >= WARM_MIN_MS, `warmed with ${leftAtWarm} ms to go`);
+      if (warmUps > 0) assert.ok(Math.abs(leftGiven - leftAtWarm) < 1e-9, `told ${leftGiven} ms to go, had ${leftAtWarm}`);
       assert.ok(firedAt !== null && firedAt >= due && firedAt < due + 0.021, `${ms} ms: fired ${firedAt! - due} ms off due`);
     }
   }

@@ -74,7 +74,7 @@ export const status = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
     other: 0,
   },
   strangers: { sightings: 7, tracked: 2, overBudget: 0, recent: [] },
-  eventLoop: { delayP50Ms: 1, delayP99Ms: 20, delayMaxMs: 30, recentMaxMs: 4, lateTimers: 6, worstLateMs: 12.5 },
+  eventLoop: { delayP50Ms: 1, delayP99Ms: 20, delayMaxMs: 30, recentMaxMs: 4, lateTimers: 6, worstLateMs: 12.5, scavengesBeforeTakeover: 2 },
   recentTransitions: [],
   reloads: { ok: 2, refused: 1 },
   events: {
