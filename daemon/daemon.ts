@@ -38,7 +38,7 @@ import { hostAcceptModeFirewall } from '../infra/host/accept-mode.js';
 import { nftCommand, sweepHandoverTables } from '../infra/vrrp/handover-nft.js';
 import { PACE_SLACK_MS, watchedClock, type LateTimerStats } from './watched-clock.js';
 import { openPreciseWakeups, type PreciseWakeups } from './precise-wakeups.js';
-import { openYoungGenerationSweeper, SWEEP_MIN_MS, type YoungGenerationSweeper } from './young-generation.js';
+import { openYoungGenerationSweeper, prepareTakeover, type YoungGenerationSweeper } from './young-generation.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
 import { RealtimePriority } from './realtime.js';
@@ -272,10 +272,7 @@ export class Daemon {
       this.lateStats,
       {
         beforeFire: () => hub.drainAll(),
-        beforeWait: (leftMs) => {
-          if (leftMs >= SWEEP_MIN_MS) sweeper?.sweepIfFull();
-          this.instances.warmTakeover();
-        },
+        beforeWait: (leftMs) => prepareTakeover(leftMs, sweeper, () => this.instances.warmTakeover()),
         ...wakeups?.waker(),
       },
       (lateMs) => this.loopDelay.note(lateMs),

@@ -17,6 +17,7 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from '../core/logger.js';
+import { WARM_MIN_MS } from './precise-timer.js';
 
 /** What is left before the due time, at least, for a sweep and the warm-up after it (WARM_MIN_MS) to end in time. */
 export const SWEEP_MIN_MS = 1.75;
@@ -54,6 +55,23 @@ export class YoungGenerationSweeper {
     this.stats.sweeps++;
     return true;
   }
+}
+
+/**
+ * The daemon's `beforeWait` for a takeover timer with `leftMs` to go: a
+ * sweep when there is time for it, then the warm-up (`warm`), unless a
+ * scavenge that took longer than planned left no time for it: a warm-up
+ * still running at the due time would delay the takeover.
+ */
+export function prepareTakeover(
+  leftMs: number,
+  sweeper: Pick<YoungGenerationSweeper, 'sweepIfFull'> | null,
+  warm: () => void,
+  now: () => number = () => performance.now(),
+): void {
+  const from = now();
+  if (leftMs >= SWEEP_MIN_MS && sweeper?.sweepIfFull() && leftMs - (now() - from) < WARM_MIN_MS) return;
+  warm();
 }
 
 function newSpaceUsage(): { used: number; capacity: number } {

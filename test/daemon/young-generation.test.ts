@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { silentLogger } from '../../core/logger.js';
-import { openYoungGenerationSweeper, SWEEP_ABOVE, YoungGenerationSweeper } from '../../daemon/young-generation.js';
+import { WARM_MIN_MS } from '../../daemon/precise-timer.js';
+import { openYoungGenerationSweeper, prepareTakeover, SWEEP_ABOVE, SWEEP_MIN_MS, YoungGenerationSweeper } from '../../daemon/young-generation.js';
 
 test('a sweep scavenges only a young generation over SWEEP_ABOVE full', () => {
   let used = 0;
@@ -40,4 +41,27 @@ test("this node's V8 gives a sweeper that empties the young generation, without 
   }
   assert.ok(swept, 'the young generation got over the share and was swept');
   assert.equal(sweeper.stats.sweeps, 1);
+});
+
+test('before a takeover: a sweep only with SWEEP_MIN_MS to go, and no warm-up when the sweep ate the time it needed', () => {
+  let t = 0;
+  const calls: string[] = [];
+  const sweeper = (full: boolean, tookMs: number) => ({
+    sweepIfFull: () => {
+      calls.push('sweep');
+      t += full ? tookMs : 0.003;
+      return full;
+    },
+  });
+  const warm = () => void calls.push('warm');
+  const run = (leftMs: number, s: ReturnType<typeof sweeper> | null) => {
+    calls.length = 0;
+    prepareTakeover(leftMs, s, warm, () => t);
+    return [...calls];
+  };
+  assert.deepEqual(run(SWEEP_MIN_MS, sweeper(true, 0.5)), ['sweep', 'warm']);
+  assert.deepEqual(run(SWEEP_MIN_MS - 0.01, sweeper(true, 0.5)), ['warm'], 'too little time for a sweep');
+  assert.deepEqual(run(SWEEP_MIN_MS, sweeper(false, 0)), ['sweep', 'warm'], 'looked, nothing to sweep');
+  assert.deepEqual(run(2, sweeper(true, 2 - WARM_MIN_MS + 0.01)), ['sweep'], 'the sweep left under WARM_MIN_MS');
+  assert.deepEqual(run(2, null), ['warm'], 'no sweeper on this V8');
 });
