@@ -420,7 +420,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         const gap = probe.longestGap(t0, t1);
         say(
           `soak ${impl}: ${minutes} min at 0.01 s, other core busy: ${adverts.length} adverts, ` +
-            `${changes} master changes (backup sent ${r2Adverts} adverts), longest master advert interval ${fmt(worstInterval)} ms ` +
+            `${changes} master changes (backup sent ${r2Adverts} adverts), longest master advert interval ${fmt(worstInterval, 2)} ms ` +
             `(MDI ${fmt(mdi(t))} ms, from ${fmt((worstAt - r1StartedAt) / 1000, 1)} s after r1 started), longest client silence ${fmt(gap?.ms ?? 0)} ms` +
             (gap ? ` (from ${fmt((gap.from - r1StartedAt) / 1000, 1)} s)` : ''),
         );
