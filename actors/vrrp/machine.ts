@@ -371,7 +371,6 @@ export const vrrpMachine = setup({
       const why = ad && unusableAdvert(context.cfg, ad);
       if (!ad || !why) return;
       const repeat = why.code === 'interval-mismatch' && context.lastMismatchCs === ad.intervalCs;
-      if (!context.heardUnaccepted) enqueue.assign({ heardUnaccepted: true });
       enqueue(({ context: c }) => {
         c.stats.advertsDiscarded++;
         if (why.code === 'interval-mismatch') c.stats.intervalMismatches++;
@@ -604,7 +603,7 @@ export const vrrpMachine = setup({
       },
       on: {
         ADVERT: [
-          { guard: 'isUnusableAdvert', actions: 'discardAdvert' },
+          { guard: 'isUnusableAdvert', actions: ['discardAdvert', 'noteUnaccepted'] },
           { guard: 'isPriorityZero', target: '.skewing', actions: ['countAdvert', 'reportIntervalMismatch'] },
           // Accepted: reset the Master_Down_Timer. The three branches are the same reaction;
           // the first two add the rare duties so the common one stays cheap.
