@@ -3,7 +3,7 @@
 //
 //   npx tsx bench/failover.ts [--quick] [--trials N] [--soak] [--soak-minutes M] [--soak-only]
 //                             [--impl keepalived|vipflow] [--timing 'v3 0.01s'] [--case crash|planned] [--tsx] [--addon FILE.node] [--prefix P]
-//                             [--rt-priority N] [--rt-limit US] [--node-flags '--no-memory-reducer']
+//                             [--rt-priority N] [--rt-limit US] [--node-flags '--no-memory-reducer'] [--cpu-slice US]
 //   npx tsx bench/failover.ts --http [--trials N] [--impl ...] [--timing 'v3 0.1s'|'v3 1s'] [--drain S] [--per-connection N] [--delay MS]
 //
 // For each implementation and timing (VRRPv2 1 s, VRRPv3 0.1 s, VRRPv3 0.01 s):
@@ -16,7 +16,9 @@
 // - planned: SIGTERM the master; measure the client's longest silence.
 // --case runs only one of the two (both by default). --rt-priority N puts
 // vrrp_rt_priority N in global_defs: both implementations then run their VRRP
-// at that SCHED_RR priority.
+// at that SCHED_RR priority. --cpu-slice US puts vrrp_cpu_slice US in
+// vipflow's global_defs only (keepalived has no such setting; vipflow's
+// default is 100, 0 the kernel's own slice).
 // --soak: 0.01 s adverts for M minutes (default 5) per implementation with the
 // other core kept busy; counts master changes, none of which should happen,
 // and the longest interval between the master's adverts. vipflow runs with
@@ -65,6 +67,7 @@ const { values: opts } = parseArgs({
     'rt-priority': { type: 'string' },
     'rt-limit': { type: 'string' },
     'node-flags': { type: 'string' },
+    'cpu-slice': { type: 'string' },
   },
 });
 const TRIALS = Number(opts.trials ?? (opts.quick ? 2 : 5));
@@ -133,18 +136,21 @@ const GLOBALS = [
   ...(opts['rt-limit'] ? [`vrrp_rlimit_rttime ${Number(opts['rt-limit'])}`] : []),
 ];
 
-function configFor(t: Timing, priority: number, routerId: string, extra: string[] = []): string {
+/** --cpu-slice US: vipflow's vrrp_cpu_slice, in its configurations only. */
+const VIPFLOW_GLOBALS = opts['cpu-slice'] !== undefined ? [`vrrp_cpu_slice ${Number(opts['cpu-slice'])}`] : [];
+
+function configFor(impl: Impl, t: Timing, priority: number, routerId: string, extra: string[] = []): string {
   return routerConfig(
     routerId,
     [{ name: 'BENCH', interface: 'eth0', vrid: VRID, version: t.version, priority, advertInt: t.advertInt, vips: [`${VIP}/24`], extra }],
-    GLOBALS,
+    impl === 'vipflow' ? [...GLOBALS, ...VIPFLOW_GLOBALS] : GLOBALS,
   );
 }
 
 /** The --http runs' configuration: vipflow with handover_drain (--drain), keepalived as it is. */
 function httpConfigFor(impl: Impl, t: Timing, priority: number, routerId: string): string {
   const drain = Number(opts.drain);
-  return configFor(t, priority, routerId, impl === 'vipflow' && drain > 0 ? [`handover_drain ${drain}`] : []);
+  return configFor(impl, t, priority, routerId, impl === 'vipflow' && drain > 0 ? [`handover_drain ${drain}`] : []);
 }
 
 class Bench {
@@ -187,7 +193,7 @@ class Bench {
 
   /** Starts r1 (high priority) and waits until it holds the VIP alone and the client is served steadily. */
   private async bringUpMaster(impl: Impl, t: Timing): Promise<Router> {
-    const r1 = await startRouter(this.lab, impl, 'r1', configFor(t, HIGH, 'r1'), this.vipflow);
+    const r1 = await startRouter(this.lab, impl, 'r1', configFor(impl, t, HIGH, 'r1'), this.vipflow);
     // A router left running here would still advertise through the next implementation's runs.
     const fail = async (why: string) => {
       await r1.stop();
@@ -209,7 +215,7 @@ class Bench {
     // r2 runs through every trial: with --trace-gc, its GC pauses are lined up with the slow takeovers below.
     const r2StartedAt = nowEpochMs();
     try {
-      r2 = await startRouter(this.lab, impl, 'r2', configFor(t, LOW, 'r2'), withTraceGc(this.vipflow));
+      r2 = await startRouter(this.lab, impl, 'r2', configFor(impl, t, LOW, 'r2'), withTraceGc(this.vipflow));
       r1 = await this.bringUpMaster(impl, t);
       for (const kind of KINDS) {
         for (let i = 0; i < TRIALS; i++) {
@@ -379,9 +385,9 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
       const capture = await startVrrpCapture(lab, 'client');
       // vipflow with --trace-gc: its GC pauses during the soak are read from its log (bench/lib/gc-trace.ts).
       const traced = withTraceGc(vipflow);
-      const r2 = await startRouter(lab, impl, 'r2', configFor(t, LOW, 'r2'), traced);
+      const r2 = await startRouter(lab, impl, 'r2', configFor(impl, t, LOW, 'r2'), traced);
       const r1StartedAt = nowEpochMs();
-      const r1 = await startRouter(lab, impl, 'r1', configFor(t, HIGH, 'r1'), traced);
+      const r1 = await startRouter(lab, impl, 'r1', configFor(impl, t, HIGH, 'r1'), traced);
       let busy: ReturnType<typeof spawn> | null = null;
       try {
         if (!(await waitHolder(lab, ROUTERS, 'r1', VIP, 10_000))) throw new Error(`${impl}: r1 did not become master`);

@@ -417,6 +417,12 @@ export const GlobalSchema = z.strictObject({
   vrrpRtPriority: z.number().int().min(1).max(99).optional(),
   /** with vrrpRtPriority: CPU µs at real-time priority between blocking calls before the kernel's SIGXCPU (a logged warning); default 10000 */
   vrrpRlimitRttime: z.number().int().min(2).optional(),
+  /**
+   * vrrp_cpu_slice (vipflow): the fair-scheduling time slice (µs) the main
+   * thread asks for at normal priority, so a due advert preempts a busy
+   * process (Linux 6.12+); 0: the kernel's default; unset: 100
+   */
+  vrrpCpuSlice: z.union([z.literal(0), z.number().int().min(100).max(100_000)]).optional(),
 });
 
 /** vipflow's own settings: the event bus and the workflows hung off transitions. */

@@ -41,7 +41,7 @@ import { openPreciseWakeups, type PreciseWakeups } from './precise-wakeups.js';
 import { openYoungGenerationSweeper, prepareTakeover, type YoungGenerationSweeper } from './young-generation.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { HeapTrimmer } from './heap-trim.js';
-import { RealtimePriority } from './realtime.js';
+import { VrrpThreadScheduling } from './scheduling.js';
 import type { TimingMetrics } from './timing-metrics.js';
 import type { WorkflowMetrics } from './workflow-metrics.js';
 import type { Registry } from 'prom-client';
@@ -243,8 +243,8 @@ export class Daemon {
   readonly metricRegistries: readonly Registry[];
   private readonly loopDelay: LoopDelayMonitor;
   private readonly heapTrim: HeapTrimmer;
-  /** vrrp_rt_priority: the main thread's scheduling, set at start and on reload. */
-  private readonly realtime: RealtimePriority;
+  /** vrrp_rt_priority and vrrp_cpu_slice: the main thread's scheduling, set at start and on reload. */
+  private readonly scheduling: VrrpThreadScheduling;
   private readonly recent: (TransitionRecord & { time: string })[] = [];
   private readonly transitionListeners: ((t: TransitionRecord) => void)[] = [];
   private readonly startedAt = new Date();
@@ -349,7 +349,7 @@ export class Daemon {
       switchTo: (next) => {
         this.config = next;
         this.notActedOn = this.reloadedNotActedOn;
-        this.realtime.apply(next.global);
+        this.scheduling.apply(next.global);
       },
       events: () => this.events,
       stopping: () => this.stopping !== null,
@@ -357,7 +357,7 @@ export class Daemon {
     // The VRRP timers' lateness and a tick a second (daemon/loop-delay.ts); late VRRP timers are also counted apart.
     this.loopDelay = new LoopDelayMonitor();
     this.heapTrim = new HeapTrimmer(log.child({ component: 'memory' }));
-    this.realtime = new RealtimePriority(log.child({ component: 'scheduling' }));
+    this.scheduling = new VrrpThreadScheduling(log.child({ component: 'scheduling' }));
     const settings = eventSettings(options, config);
     const named = () => [...this.instances.runners].map(([name, r]) => ({ name, runner: r.runner }));
     this.events = new EventPublisher(settings, options.stateDir, log, named, bus);
@@ -442,7 +442,7 @@ export class Daemon {
     daemon.links.start();
     daemon.heapTrim.start();
     // Last: starting the instances runs well past vrrp_rlimit_rttime without a blocking call.
-    daemon.realtime.apply(loaded.model.global);
+    daemon.scheduling.apply(loaded.model.global);
     log.info({ instances: daemon.instances.runners.size, stateDir: options.stateDir, config: options.configPath }, 'vipflow running');
     return { ok: true, daemon };
   }

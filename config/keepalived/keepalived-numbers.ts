@@ -151,6 +151,34 @@ export function realtimePriority(key: string, process: string): KeywordSpec<Raw>
 }
 
 /**
+ * vrrp_cpu_slice (vipflow's own): the VRRP thread's fair-scheduling slice in
+ * µs, 0 for the kernel's default. The kernel clamps a slice to 100-100000 µs;
+ * a value outside is clamped here with a warning that says so, a word that is
+ * not a whole number is ignored (the default 100 stays).
+ */
+export function cpuSlice(key: string): KeywordSpec<Raw> {
+  return {
+    apply: (m, n, t) => {
+      const a = m.arg(n, 0, 'microseconds: 100 to 100000, or 0 for the kernel’s default');
+      if (!a) return;
+      m.noExtra(n, 1);
+      const kw = n.keyword.text;
+      if (!/^\d+$/.test(a.text)) {
+        m.sink.warning(a, `'${kw} ${a.text}' is not a whole number of microseconds; ignored (the default 100 stays)`, { text: a.text });
+        return;
+      }
+      let value = Number(a.text);
+      if (value !== 0 && (value < 100 || value > 100_000)) {
+        const to = value < 100 ? 100 : 100_000;
+        m.sink.warning(a, `'${kw} ${a.text}': the kernel grants slices of 100 to 100000 µs; ${to} is used (0 keeps the kernel’s default)`, { text: a.text });
+        value = to;
+      }
+      m.set(t, key, value, a, kw);
+    },
+  };
+}
+
+/**
  * vrrp_rlimit_rttime (and the older vrrp_rlimit_rtime): microseconds, at
  * least 1, and keepalived makes 1 into 2 (it halves the value elsewhere).
  */

@@ -20,6 +20,7 @@ import {
   garpRepeat,
   LVS_LIMITS,
   lowerPrioRepeat,
+  cpuSlice,
   realtimeLimit,
   realtimePriority,
   lvsConnectTimeout,
@@ -331,6 +332,7 @@ export const GLOBAL_DEFS: Table = {
   vrrp_rt_priority: realtimePriority('vrrpRtPriority', 'vrrp'),
   vrrp_rlimit_rttime: realtimeLimit('vrrpRlimitRttime', 'vrrp'),
   vrrp_rlimit_rtime: realtimeLimit('vrrpRlimitRttime', 'vrrp'),
+  vrrp_cpu_slice: cpuSlice('vrrpCpuSlice'),
   ...known(
     'process_names',
     'process_name',

@@ -53,3 +53,21 @@ test('vrrp_rlimit_rttime: 0 and words refused, 1 becomes 2, the old spelling war
   assert.equal(old.rttime, 30000);
   assert.match(old.messages[0]!, /'vrrp_rlimit_rtime' is deprecated: use 'vrrp_rlimit_rttime'/);
 });
+
+test('vrrp_cpu_slice (vipflow): unset by default (the daemon asks 100 µs), 0 for the kernel default, clamped to 100-100000 with a warning, words ignored', () => {
+  const slice = (...lines: string[]) => {
+    const r = loadKeepalivedText(`global_defs {\n${lines.map((l) => `  ${l}\n`).join('')}}\n`, 'k.conf');
+    assert.ok(r.model);
+    return { slice: r.model.global.vrrpCpuSlice, messages: r.diagnostics.map((d) => `${d.severity} ${d.line} ${d.message}`) };
+  };
+  assert.deepEqual(slice(), { slice: undefined, messages: [] });
+  assert.deepEqual(slice('vrrp_cpu_slice 0'), { slice: 0, messages: [] });
+  assert.deepEqual(slice('vrrp_cpu_slice 3000'), { slice: 3000, messages: [] });
+  const low = slice('vrrp_cpu_slice 50');
+  assert.equal(low.slice, 100);
+  assert.match(low.messages[0]!, /^warning 2 'vrrp_cpu_slice 50': the kernel grants slices of 100 to 100000 µs; 100 is used/);
+  assert.equal(slice('vrrp_cpu_slice 250000').slice, 100_000);
+  const word = slice('vrrp_cpu_slice short');
+  assert.equal(word.slice, undefined, 'the default stays');
+  assert.match(word.messages[0]!, /not a whole number of microseconds; ignored/);
+});

@@ -5,7 +5,10 @@
 // later included, and its notify scripts run at normal priority. SIGXCPU
 // (what the kernel sends past the limit) is a warning, not an exit. A reload
 // without the keyword brings the thread back to normal scheduling; one with
-// it again applies the new limit. Read from /proc and util-linux's chrt.
+// it again applies the new limit. Back at normal scheduling the main thread
+// asks for vipflow's short CPU slice (vrrp_cpu_slice, 100 µs by default),
+// which no other thread has; `vrrp_cpu_slice 0` gives the kernel's default
+// back. Read from /proc and util-linux's chrt.
 // Starts: a namespace lab (prefix vfrt, subnet 246), one vipflow daemon.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +37,16 @@ function scheduling(pid: number, tid: number): { policy: number; priority: numbe
 }
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
+
+/** A task's fair-scheduling slice in ns: /proc/PID/task/TID/sched's se.slice. */
+function seSlice(pid: number, tid: number): number | undefined {
+  try {
+    const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function threads(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).map(Number);
@@ -122,6 +135,29 @@ describe('vrrp_rt_priority: the VRRP thread at SCHED_RR', () => {
     const normal = await daemon.waitForLog((l) => daemon!.lines.indexOf(l) >= before && l.msg === 'VRRP instances run at normal priority again', 5000);
     assert.ok(normal, 'a reload without the keyword says so');
     assert.deepEqual(scheduling(pid, pid), { policy: SCHED_OTHER, priority: 0 }, 'and the main thread is back to SCHED_OTHER');
+
+    // Leaving SCHED_RR reset the kernel's slice: the daemon asked for its short one again.
+    const sliced = await daemon.waitForLog(
+      (l) =>
+        daemon!.lines.indexOf(l) >= before && l.msg === 'the VRRP thread asks for a short CPU slice (vrrp_cpu_slice), so a due advert preempts a busy process',
+      5000,
+    );
+    assert.equal(sliced?.sliceUs, 100, 'the default slice, as the kernel reports it');
+    assert.equal(seSlice(pid, pid), 100_000, 'the main thread runs with a 0.1 ms slice');
+    const defaults = threads(pid)
+      .filter((t) => t !== pid)
+      .map((t) => seSlice(pid, t));
+    assert.ok(defaults.length >= 4 && defaults.every((ns) => ns !== undefined && ns > 100_000), `the other threads keep the default: ${defaults.join(', ')}`);
+
+    const zeroMark = daemon.lines.length;
+    daemon.writeConfig(conf(['vrrp_cpu_slice 0']));
+    daemon.signal('SIGHUP');
+    const restored = await daemon.waitForLog(
+      (l) => daemon!.lines.indexOf(l) >= zeroMark && typeof l.msg === 'string' && l.msg.includes('(vrrp_cpu_slice 0)'),
+      5000,
+    );
+    assert.ok(restored, 'vrrp_cpu_slice 0: the kernel default again');
+    assert.equal(seSlice(pid, pid), defaults[0], 'the same slice as the other threads');
     assert.equal(await daemon.stop(), 0);
   });
 });

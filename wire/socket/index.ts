@@ -20,6 +20,6 @@ export {
 } from './netlink-monitor.js';
 export type { NetlinkMonitor, NetlinkMonitorOptions, NetlinkEvent, NetlinkMessage, LinkMessage, AddressMessage, OperState } from './netlink-monitor.js';
 export { raiseFileLimit, type FileLimit } from './file-limit.js';
-export { setRealtime, type RealtimeResult } from './realtime.js';
+export { setRealtime, setFairSlice, type RealtimeResult, type FairSliceResult } from './realtime.js';
 export { releaseMappedPages, returnFreedHeap } from './heap-trim.js';
 export { openWakeTimer, type WakeTimer } from './wake-timer.js';

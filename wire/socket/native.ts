@@ -135,6 +135,8 @@ export interface NativeWire {
   raiseFileLimit(want: number): { soft: number; hard: number; before: number } | string;
   /** The calling thread to SCHED_RR at `priority` (0: back to SCHED_OTHER), reset on fork; rttimeUs > 0 sets the soft RLIMIT_RTTIME. */
   setRealtime(options: { priority: number; rttimeUs: number }): string | null;
+  /** The calling thread's fair-scheduling slice (µs, 0: the kernel's default), reset on fork: the slice in ns the kernel reports after, or an errno name (EBUSY: not at normal scheduling). */
+  setFairSlice(sliceUs: number): number | string;
   /** glibc's malloc_trim(0): whether any freed memory went back to the kernel. */
   mallocTrim(): boolean;
   /** madvise(MADV_DONTNEED) over each page-aligned (start, length) pair, on the thread pool, in order until one fails. Only for clean read-only file mappings. */

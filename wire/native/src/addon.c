@@ -40,6 +40,7 @@ NAPI_MODULE_INIT() {
       {"netlinkMonitorRef", NULL, vf_netlink_monitor_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"raiseFileLimit", NULL, vf_raise_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setRealtime", NULL, vf_set_realtime, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setFairSlice", NULL, vf_set_fair_slice, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, vf_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseMappedPages", NULL, vf_release_mapped_pages, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sdNotify", NULL, vf_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},
