@@ -251,21 +251,21 @@ class Bench {
   /** The crashes whose advert gap missed Master_Down_Interval + 1 ms, beside r2's GC pauses of 2 ms and more (times since r2 started). */
   private sayPausesBySlowTakeovers(trials: Trial[], t: Timing, r2StartedAt: number, log: string): void {
     const slow = trials.flatMap((tr, i) =>
-      tr.advertGapMs !== undefined && tr.advertGapMs > mdi(t) + 1 ? [`#${i + 1} ${fmt(tr.advertGapMs)} ms at ${fmt((tr.t0 - r2StartedAt) / 1000, 1)} s`] : [],
+      tr.advertGapMs !== undefined && tr.advertGapMs > mdi(t) + 1 ? [{ n: i + 1, gapMs: tr.advertGapMs, t0: tr.t0 }] : [],
     );
     if (slow.length === 0) return;
     const all = gcPauseList(log);
+    const listed = slow.map((s) => `#${s.n} ${fmt(s.gapMs)} ms at ${fmt((s.t0 - r2StartedAt) / 1000, 1)} s`);
     const pauses = all.filter((p) => p.ms >= 2).map((p) => `${fmt(p.ms, 1)} ms ${p.kind} at ${fmt(p.atMs / 1000, 1)} s`);
-    say(`  ${t.label} crashes over MDI + 1 ms (r2's clock): ${slow.join(', ')}; r2's GC pauses >= 2 ms: ${pauses.join(', ') || 'none'}`);
+    say(`  ${t.label} crashes over MDI + 1 ms (r2's clock): ${listed.join(', ')}; r2's GC pauses >= 2 ms: ${pauses.join(', ') || 'none'}`);
     // A scavenge of well under 2 ms was enough to make a takeover late (issue 16), so every pause near each slow one is listed.
     // r2's clock starts when its isolate does, about 0.1 s after the spawn counted here (measured): hence the window,
     // and a pause about 100 ms before the due time on this scale is one at the due time (the sweep before a takeover).
-    for (const [i, tr] of trials.entries()) {
-      if (tr.advertGapMs === undefined || tr.advertGapMs <= mdi(t) + 1) continue;
-      const dueAt = tr.t0 - r2StartedAt + mdi(t);
+    for (const s of slow) {
+      const dueAt = s.t0 - r2StartedAt + mdi(t);
       const near = all.filter((p) => Math.abs(p.atMs - dueAt) <= NEAR_TAKEOVER_MS).map((p) => `${fmt(p.ms, 2)} ms ${p.kind} at ${fmt(p.atMs - dueAt, 0)} ms`);
       say(
-        `    #${i + 1}: r2's GC pauses within ${NEAR_TAKEOVER_MS} ms of its due time (r2's clock, which starts about 0.1 s after the spawn: -100 ms here is about at the due time): ${near.join(', ') || 'none'}`,
+        `    #${s.n}: r2's GC pauses within ${NEAR_TAKEOVER_MS} ms of its due time (r2's clock, which starts about 0.1 s after the spawn: -100 ms here is about at the due time): ${near.join(', ') || 'none'}`,
       );
     }
   }
