@@ -46,6 +46,7 @@ import { startVrrpCapture, type Advert } from './lib/vrrp-capture.js';
 import { startHttpProbe, type ProbeSample } from '../lab/http-probe.js';
 import { startWhoServer } from '../lab/who-server.js';
 import { gcPauseList, gcPauses } from './lib/gc-trace.js';
+import { startStealSampler, type StealSampler } from './lib/host-steal.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -216,6 +217,7 @@ class Bench {
     let r1: Router | null = null;
     // r2 runs through every trial: with --trace-gc, its GC pauses are lined up with the slow takeovers below.
     const r2StartedAt = nowEpochMs();
+    const steal = startStealSampler(nowEpochMs);
     try {
       r2 = await startRouter(this.lab, impl, 'r2', configFor(impl, t, LOW, 'r2'), withTraceGc(this.vipflow));
       r1 = await this.bringUpMaster(impl, t);
@@ -241,20 +243,32 @@ class Bench {
       }
     } finally {
       await Promise.all([r1?.stop(), r2?.stop()]);
+      steal.stop();
       const adverts = (await capture.finish()).filter((a) => a.vrid === VRID);
       this.analyse(trials, adverts, figures);
-      if (impl === 'vipflow' && r2) this.sayPausesBySlowTakeovers(trials, t, r2StartedAt, r2.log());
+      this.saySlowTakeovers(impl, trials, t, steal, impl === 'vipflow' && r2 ? { startedAt: r2StartedAt, log: r2.log() } : null);
     }
     return figures;
   }
 
-  /** The crashes whose advert gap missed Master_Down_Interval + 1 ms, beside r2's GC pauses of 2 ms and more (times since r2 started). */
-  private sayPausesBySlowTakeovers(trials: Trial[], t: Timing, r2StartedAt: number, log: string): void {
+  /**
+   * The host's CPU steal over the run, and the crashes whose advert gap missed Master_Down_Interval + 1 ms
+   * with the steal counted around each; for vipflow also r2's GC pauses (times since r2 started).
+   */
+  private saySlowTakeovers(impl: Impl, trials: Trial[], t: Timing, steal: StealSampler, r2: { startedAt: number; log: string } | null): void {
     const slow = trials.flatMap((tr, i) =>
       tr.advertGapMs !== undefined && tr.advertGapMs > mdi(t) + 1 ? [{ n: i + 1, gapMs: tr.advertGapMs, t0: tr.t0 }] : [],
     );
-    if (slow.length === 0) return;
-    const all = gcPauseList(log);
+    if (steal.available) {
+      const near = slow.map((s) => `#${s.n} ${fmt(steal.series.between(s.t0, s.t0 + mdi(t) + 5), 0)} ms`);
+      say(
+        `  ${impl} ${t.label} host CPU steal (/proc/stat, both CPUs, 10 ms steps) over the run: ${fmt(steal.series.total(), 0)} ms` +
+          (slow.length ? `; within 0.1-0.2 s of each crash over MDI + 1 ms: ${near.join(', ')}` : ''),
+      );
+    }
+    if (slow.length === 0 || !r2) return;
+    const r2StartedAt = r2.startedAt;
+    const all = gcPauseList(r2.log);
     const listed = slow.map((s) => `#${s.n} ${fmt(s.gapMs)} ms at ${fmt((s.t0 - r2StartedAt) / 1000, 1)} s`);
     const pauses = all.filter((p) => p.ms >= 2).map((p) => `${fmt(p.ms, 1)} ms ${p.kind} at ${fmt(p.atMs / 1000, 1)} s`);
     say(`  ${t.label} crashes over MDI + 1 ms (r2's clock): ${listed.join(', ')}; r2's GC pauses >= 2 ms: ${pauses.join(', ') || 'none'}`);
@@ -411,8 +425,10 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         busy = spawn(process.execPath, ['-e', `const end = Date.now() + ${durationMs + 5000}; while (Date.now() < end) {}`], { stdio: 'ignore' });
         const t0 = nowEpochMs();
         const logMark = { r1: r1.log().length, r2: r2.log().length };
+        const steal = startStealSampler(nowEpochMs);
         await sleep(durationMs);
         const t1 = nowEpochMs();
+        steal.stop();
         busy.kill('SIGKILL');
         busy = null;
         const adverts = (await capture.finish()).filter((a) => a.vrid === VRID && a.at >= t0 && a.at <= t1 && a.priority > 0);
@@ -421,6 +437,8 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         let worstInterval = 0;
         let worstAt = Number.NaN;
         const intervals: number[] = [];
+        /** When each interval over 12 ms began, to set the host's steal beside it. */
+        const longFrom: number[] = [];
         const r1Addr = lab.node('r1').ipv4!;
         for (let i = 1; i < adverts.length; i++) {
           if (adverts[i]!.source !== adverts[i - 1]!.source) changes++;
@@ -430,6 +448,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             if (Number.isFinite(prevR1)) {
               const interval = adverts[i]!.at - prevR1;
               intervals.push(interval);
+              if (interval > 12) longFrom.push(prevR1);
               if (interval > worstInterval) {
                 worstInterval = interval;
                 worstAt = prevR1;
@@ -449,6 +468,17 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
           `soak ${impl} master advert intervals: p99 ${fmt(percentile(intervals, 99), 2)} ms, p99.9 ${fmt(percentile(intervals, 99.9), 2)} ms, ` +
             `${intervals.filter((x) => x > 12).length} over 12 ms, ${intervals.filter((x) => x > 14).length} over 14 ms`,
         );
+        if (steal.available) {
+          const withSteal = longFrom.filter((from) => steal.series.between(from, from + 12) > 0).length;
+          // The same look around every interval: how often steal is near any interval, long or not.
+          const anyFrom = adverts.filter((a) => a.source === r1Addr).map((a) => a.at);
+          const baseRate = anyFrom.length ? anyFrom.filter((from) => steal.series.between(from, from + 10) > 0).length / anyFrom.length : 0;
+          say(
+            `soak ${impl} host CPU steal (/proc/stat, both CPUs, 10 ms steps): ${fmt(steal.series.total(), 0)} ms over the soak; ` +
+              `${fmt(steal.series.between(worstAt, worstAt + worstInterval), 0)} ms within 0.1-0.2 s of the longest interval; ` +
+              `${withSteal} of the ${longFrom.length} intervals over 12 ms had some within 0.1-0.2 s, against ${fmt(baseRate * 100, 1)}% of all intervals`,
+          );
+        }
         if (impl === 'vipflow') {
           // The daemon's own late-timer warnings: a late Adver_Timer means the delay came before its JavaScript ran.
           const late = r1
