@@ -437,8 +437,8 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
         let worstInterval = 0;
         let worstAt = Number.NaN;
         const intervals: number[] = [];
-        /** When each interval over 12 ms began, to set the host's steal beside it. */
-        const longFrom: number[] = [];
+        /** When each interval began (beside `intervals`), to set the host's steal beside it. */
+        const intervalFrom: number[] = [];
         const r1Addr = lab.node('r1').ipv4!;
         for (let i = 1; i < adverts.length; i++) {
           if (adverts[i]!.source !== adverts[i - 1]!.source) changes++;
@@ -448,7 +448,7 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             if (Number.isFinite(prevR1)) {
               const interval = adverts[i]!.at - prevR1;
               intervals.push(interval);
-              if (interval > 12) longFrom.push(prevR1);
+              intervalFrom.push(prevR1);
               if (interval > worstInterval) {
                 worstInterval = interval;
                 worstAt = prevR1;
@@ -469,14 +469,15 @@ async function soak(lab: Lab, vipflow: VipflowCommand, minutes: number): Promise
             `${intervals.filter((x) => x > 12).length} over 12 ms, ${intervals.filter((x) => x > 14).length} over 14 ms`,
         );
         if (steal.available) {
-          const withSteal = longFrom.filter((from) => steal.series.between(from, from + 12) > 0).length;
-          // The same look around every interval: how often steal is near any interval, long or not.
-          const anyFrom = adverts.filter((a) => a.source === r1Addr).map((a) => a.at);
-          const baseRate = anyFrom.length ? anyFrom.filter((from) => steal.series.between(from, from + 10) > 0).length / anyFrom.length : 0;
+          const stolen = intervals.map((ms, i) => steal.series.between(intervalFrom[i]!, intervalFrom[i]! + ms) > 0);
+          const long = intervals.flatMap((ms, i) => (ms > 12 ? [stolen[i]] : []));
+          const withSteal = long.filter(Boolean).length;
+          // The same look around every interval, long or not: how often steal is near one by chance.
+          const baseRate = stolen.length ? stolen.filter(Boolean).length / stolen.length : 0;
           say(
             `soak ${impl} host CPU steal (/proc/stat, both CPUs, 10 ms steps): ${fmt(steal.series.total(), 0)} ms over the soak; ` +
               `${fmt(steal.series.between(worstAt, worstAt + worstInterval), 0)} ms within 0.1-0.2 s of the longest interval; ` +
-              `${withSteal} of the ${longFrom.length} intervals over 12 ms had some within 0.1-0.2 s, against ${fmt(baseRate * 100, 1)}% of all intervals`,
+              `${withSteal} of the ${long.length} intervals over 12 ms had some within 0.1-0.2 s, against ${fmt(baseRate * 100, 1)}% of all intervals`,
           );
         }
         if (impl === 'vipflow') {
