@@ -335,9 +335,11 @@ class GridTimer implements ReusableTimer {
       const now = performance.now();
       // From the due time it fired for, so the interval is exact on average;
       // after a stall, no sooner than half an interval from now (no burst).
+      // The wait is clamped itself, not rebuilt as due - now: (now + x) - now is not always x in floating point.
       const from = Number.isNaN(this.firedAt) ? now : this.firedAt;
-      this.pacedDue = Math.max(from + ms, now + ms / 2);
-      this.paced = this.pacer.wake(this.onPaced, this.pacedDue - now);
+      const wait = Math.max(from + ms - now, ms / 2);
+      this.pacedDue = now + wait;
+      this.paced = this.pacer.wake(this.onPaced, wait);
       return;
     }
     const step = gridMs(ms);
