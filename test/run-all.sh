@@ -15,7 +15,9 @@
 # traffic (raw ICMP on the host's loopback). lab/vmac and daemon/watched-clock
 # failed once each when run two at a time and pass alone;
 # workflows/worker-server-loss once waited over 40 s for its worker to start
-# on a fresh three-server JetStream cluster beside another file. A new test file
+# on a fresh three-server JetStream cluster beside another file;
+# lab/repeat-absorption took over 6 to 8 ms past its 5 ms bound in 3 of 8
+# runs beside two busy processes, and once in CI. A new test file
 # runs in pass 1 unless it is added here.
 #
 # Usage: bash test/run-all.sh [all|concurrent|serial]   (default all)
@@ -54,6 +56,7 @@ SERIAL=(
   lab/lb-daemon
   lab/metrics
   lab/receive-moderation
+  lab/repeat-absorption
   lab/simulate-agrees
   lab/status-page
   lab/sync-group-keepalived

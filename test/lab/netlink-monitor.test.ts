@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { silentLogger } from '../../core/logger.js';
-import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { LinkTable } from '../../infra/host/link-state.js';
 import { IFA_F_TENTATIVE, openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../../wire/socket/index.js';
 
@@ -60,6 +60,11 @@ describe('rtnetlink monitor (addon)', () => {
     assert.ok(dump.ok);
     table.replaceAll(dump.value);
     assert.equal((await lab.exec('a', 'sysctl', ['-q', '-w', 'net.ipv6.conf.eth0.accept_dad=1'])).code, 0);
+    // DAD waits RetransTimer after its one probe. 3 s instead of the default
+    // 1 s, so that a stall of this process or of the host (CI once lost the
+    // race at 1 s) cannot let DAD end before the dump below looks.
+    const retransMs = 3000;
+    assert.equal((await lab.exec('a', 'sysctl', ['-q', '-w', `net.ipv6.neigh.eth0.retrans_time_ms=${retransMs}`])).code, 0);
     const linkNews = () => table.apply(events.splice(0).filter((e) => e.kind === 'link' || e.kind === 'addr'));
 
     await ip('link', 'set', 'eth0', 'down');
@@ -70,21 +75,30 @@ describe('rtnetlink monitor (addon)', () => {
     await ip('link', 'set', 'eth0', 'up');
     const upAt = performance.now();
     // The kernel announces an automatic link-local address only once DAD
-    // ended; a dump taken meanwhile lists it with IFA_F_TENTATIVE.
-    const during = readNetlinkState(ns);
+    // ended; a dump taken meanwhile lists it with IFA_F_TENTATIVE. The address
+    // itself may come a moment after `ip` returns: the kernel adds it when the
+    // link's operational state turns up, which its link-watch work does later.
+    const linkLocalIn = (dump: ReturnType<typeof readNetlinkState>) =>
+      dump.ok ? dump.value.find((m) => m.kind === 'addr' && m.family === 6 && m.address.startsWith('fe80:')) : undefined;
+    let during = readNetlinkState(ns);
+    const dumpUntil = performance.now() + 1000;
+    while (!linkLocalIn(during) && performance.now() < dumpUntil) {
+      await sleep(5);
+      during = readNetlinkState(ns);
+    }
     assert.ok(during.ok);
-    const tentative = during.value.find((m) => m.kind === 'addr' && m.family === 6 && m.address.startsWith('fe80:'));
+    const tentative = linkLocalIn(during);
     assert.ok(tentative && tentative.kind === 'addr' && (tentative.flags & IFA_F_TENTATIVE) !== 0, `tentative in the dump: ${JSON.stringify(tentative)}`);
     const duringTable = new LinkTable();
     duringTable.replaceAll(during.value);
     assert.equal(duringTable.usableLinkLocal('eth0'), undefined, 'a tentative address is not a usable source');
 
-    const usable = await pollUntil(() => (linkNews(), table.usableLinkLocal('eth0')), 5000, 10);
+    const usable = await pollUntil(() => (linkNews(), table.usableLinkLocal('eth0')), retransMs + 5000, 10);
     const tookMs = performance.now() - upAt;
     assert.equal(usable, tentative.address, 'the same address, announced usable');
     assert.equal(table.isUp('eth0'), true);
-    // DAD sends one probe and waits RetransTimer (1 s); the random start delay can only add to it.
-    assert.ok(tookMs > 500, `usable ${tookMs.toFixed(0)} ms after link up: after DAD`);
+    // DAD sends one probe and waits RetransTimer; the random start delay can only add to it.
+    assert.ok(tookMs > retransMs, `usable ${tookMs.toFixed(0)} ms after link up: after DAD (RetransTimer ${retransMs} ms)`);
   });
 
   test('notifications that overflow the receive queue are reported as an overrun; the socket keeps working', async () => {
