@@ -28,6 +28,7 @@ import { silentLogger } from '../core/logger.js';
 import { onCpuMs, residentKiB, sum, type ResidentKiB } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
 import { fmt, median, ratio, table } from './lib/stats.js';
+import { footprintVerdicts, verdictLines, type RoleFigures } from './lib/footprint-targets.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 
 const { values: opts } = parseArgs({
@@ -204,6 +205,20 @@ async function main(): Promise<void> {
   if (RUNS > 1) say(`${RUNS} runs each: figures are min-max, ratios of the medians.`);
   if (NODE_ARGS.length > 0) say(`vipflow's node ran with ${NODE_ARGS.join(' ')}: its figures include that.`);
   for (const [k, rs] of results) for (const r of rs) if (r.note) say(`note ${k}: ${r.note}`);
+  const figures = (impl: Impl, count: number): RoleFigures => {
+    const of = (role: 'master' | 'backup') => {
+      const [cpu, rss] = [over(impl, count, role, 'cpuPct', 3).median, over(impl, count, role, 'rssMiB', 1).median];
+      return Number.isFinite(cpu) && Number.isFinite(rss) ? { cpuPct: cpu, rssMiB: rss } : null;
+    };
+    return { master: of('master'), backup: of('backup') };
+  };
+  if (opts.impl !== 'keepalived') {
+    say('');
+    const measured = COUNTS.map((count) => ({ count, vipflow: figures('vipflow', count), keepalived: figures('keepalived', count) }));
+    for (const line of verdictLines(footprintVerdicts(measured, ADVERT_INT))) say(line);
+    if (SETTLE_MS < 30_000)
+      say(`  (settled ${opts.settle} s: V8 still compiles in a daemon's first half minute, and that counts as its CPU; the README's figures use --settle 30)`);
+  }
 }
 
 await main();
