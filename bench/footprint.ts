@@ -28,7 +28,7 @@ import { silentLogger } from '../core/logger.js';
 import { onCpuMs, residentKiB, sum, type ResidentKiB } from './lib/proc-usage.js';
 import { IMPLS, routerConfig, startRouter, type Impl, type Router, type RouterInstance } from './lib/routers.js';
 import { fmt, median, ratio, table } from './lib/stats.js';
-import { footprintVerdicts, verdictLines, type RoleFigures } from './lib/footprint-targets.js';
+import { footprintVerdicts, verdictLines, type Role, type RoleFigures } from './lib/footprint-targets.js';
 import { prepareVipflow, type VipflowCommand } from './lib/vipflow-build.js';
 
 const { values: opts } = parseArgs({
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   if (NODE_ARGS.length > 0) say(`vipflow's node ran with ${NODE_ARGS.join(' ')}: its figures include that.`);
   for (const [k, rs] of results) for (const r of rs) if (r.note) say(`note ${k}: ${r.note}`);
   const figures = (impl: Impl, count: number): RoleFigures => {
-    const of = (role: 'master' | 'backup') => {
+    const of = (role: Role) => {
       const [cpu, rss] = [over(impl, count, role, 'cpuPct', 3).median, over(impl, count, role, 'rssMiB', 1).median];
       return Number.isFinite(cpu) && Number.isFinite(rss) ? { cpuPct: cpu, rssMiB: rss } : null;
     };

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { silentLogger } from '../../core/logger.js';
-import { createLab, pollUntil, sleep, sweepStaleLabs, type Lab } from '../../lab/index.js';
+import { createLab, pollUntil, sweepStaleLabs, type Lab } from '../../lab/index.js';
 import { LinkTable } from '../../infra/host/link-state.js';
 import { IFA_F_TENTATIVE, openNetlinkMonitor, readNetlinkState, type NetlinkEvent, type NetlinkMonitor } from '../../wire/socket/index.js';
 
@@ -80,12 +80,11 @@ describe('rtnetlink monitor (addon)', () => {
     // link's operational state turns up, which its link-watch work does later.
     const linkLocalIn = (dump: ReturnType<typeof readNetlinkState>) =>
       dump.ok ? dump.value.find((m) => m.kind === 'addr' && m.family === 6 && m.address.startsWith('fe80:')) : undefined;
-    let during = readNetlinkState(ns);
-    const dumpUntil = performance.now() + 1000;
-    while (!linkLocalIn(during) && performance.now() < dumpUntil) {
-      await sleep(5);
-      during = readNetlinkState(ns);
-    }
+    const withLinkLocal = () => {
+      const dump = readNetlinkState(ns);
+      return linkLocalIn(dump) ? dump : undefined;
+    };
+    const during = (await pollUntil(withLinkLocal, 1000, 5)) ?? readNetlinkState(ns);
     assert.ok(during.ok);
     const tentative = linkLocalIn(during);
     assert.ok(tentative && tentative.kind === 'addr' && (tentative.flags & IFA_F_TENTATIVE) !== 0, `tentative in the dump: ${JSON.stringify(tentative)}`);
